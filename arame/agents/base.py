@@ -1,0 +1,27 @@
+"""What the agents still to be filled in (sta, nsa, bma) share for now: an
+RPC endpoint that answers `ping`, and a heartbeat, so the deployment and the
+host list show them. Each agent's issue gives it its real operations."""
+
+import oslo_messaging as messaging
+
+from arame import __version__
+from arame.common import rpc
+from arame.common.conf import CONF
+from arame.common.heartbeat import NotifyHeartbeat
+from arame.common.service import RPCServerComponent
+
+
+class PingManager:
+    target = messaging.Target(version="1.0")
+
+    def __init__(self, binary: str):
+        self.binary = binary
+
+    def ping(self, ctxt):
+        return {"host": CONF.host, "binary": self.binary,
+                "version": __version__}
+
+
+def agent_components(binary: str, topic: str, manager) -> list:
+    server = rpc.get_server(topic, CONF.host, [manager])
+    return [NotifyHeartbeat(binary, topic), RPCServerComponent(server, topic)]

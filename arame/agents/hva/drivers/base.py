@@ -1,0 +1,63 @@
+"""The hypervisor driver interface: what hva needs from libvirt (or a fake).
+
+One driver object per host it manages. Every operation is idempotent: the
+same spawn twice leaves one running guest, destroying a missing guest is
+success. Power states are the strings in POWER_STATES.
+"""
+
+import abc
+
+POWER_STATES = ("running", "shutdown", "crashed", "paused", "nostate")
+
+
+class HypervisorDriver(abc.ABC):
+    #: reported to the scheduler as the host's hypervisor_type
+    hypervisor_type = "unknown"
+
+    def __init__(self, host: str):
+        self.host = host
+        self._event_callback = None
+
+    def register_event_callback(self, callback) -> None:
+        """callback(instance_id, power_state, reason) for changes nobody asked
+        for (a guest crashed, was powered off from inside)."""
+        self._event_callback = callback
+
+    def emit_event(self, instance_id: str, power_state: str, reason: str):
+        if self._event_callback is not None:
+            self._event_callback(instance_id, power_state, reason)
+
+    def init_host(self) -> None:
+        """Called once when the agent starts."""
+
+    @abc.abstractmethod
+    def get_inventory(self) -> dict:
+        """{"vcpus", "memory_mb", "disk_gb", "hypervisor_type"}"""
+
+    @abc.abstractmethod
+    def list_instances(self) -> dict[str, str]:
+        """Every guest this driver sees: instance id -> power state."""
+
+    @abc.abstractmethod
+    def spawn(self, instance: dict) -> str:
+        """Create and start the guest; return its power state."""
+
+    @abc.abstractmethod
+    def destroy(self, instance_id: str) -> None:
+        """Stop and remove the guest and everything made for it."""
+
+    @abc.abstractmethod
+    def power_on(self, instance_id: str) -> str: ...
+
+    @abc.abstractmethod
+    def power_off(self, instance_id: str) -> str: ...
+
+    @abc.abstractmethod
+    def reboot(self, instance_id: str) -> str: ...
+
+    @abc.abstractmethod
+    def get_console_output(self, instance_id: str) -> str: ...
+
+
+class InstanceNotFound(Exception):
+    pass

@@ -1,0 +1,84 @@
+"""A hypervisor in memory: for unit tests, the all-in-one and scale benchmarks.
+
+It keeps the contract of the real driver (idempotent operations, power
+states, console text) so that flows behave the same on top of it.
+"""
+
+import re
+import threading
+import time
+
+from arame.agents.hva.drivers.base import HypervisorDriver, InstanceNotFound
+from arame.common.conf import CONF
+
+
+class FakeDriver(HypervisorDriver):
+    hypervisor_type = "fake"
+
+    def __init__(self, host: str):
+        super().__init__(host)
+        self._lock = threading.Lock()
+        self._guests: dict[str, dict] = {}
+
+    def get_inventory(self) -> dict:
+        c = CONF.fake_hva
+        return {"vcpus": c.vcpus, "memory_mb": c.memory_mb,
+                "disk_gb": c.disk_gb, "hypervisor_type": self.hypervisor_type}
+
+    def list_instances(self) -> dict[str, str]:
+        with self._lock:
+            return {i: g["power_state"] for i, g in self._guests.items()}
+
+    def spawn(self, instance: dict) -> str:
+        pattern = CONF.fake_hva.fail_spawn_pattern
+        if pattern and re.search(pattern, instance["name"]):
+            raise RuntimeError(f"fake driver refuses to spawn {instance['name']!r} "
+                               f"(matches fail_spawn_pattern)")
+        if CONF.fake_hva.spawn_delay:
+            time.sleep(CONF.fake_hva.spawn_delay)  # stands in for a boot
+        with self._lock:
+            g = self._guests.setdefault(instance["id"], {
+                "console": [f"[fake] {instance['hostname']} booted on {self.host}"]})
+            g["power_state"] = "running"
+        return "running"
+
+    def destroy(self, instance_id: str) -> None:
+        with self._lock:
+            self._guests.pop(instance_id, None)
+
+    def _guest(self, instance_id):
+        g = self._guests.get(instance_id)
+        if g is None:
+            raise InstanceNotFound(instance_id)
+        return g
+
+    def power_on(self, instance_id: str) -> str:
+        with self._lock:
+            g = self._guest(instance_id)
+            g["power_state"] = "running"
+            g["console"].append("[fake] powered on")
+        return "running"
+
+    def power_off(self, instance_id: str) -> str:
+        with self._lock:
+            g = self._guest(instance_id)
+            g["power_state"] = "shutdown"
+            g["console"].append("[fake] powered off")
+        return "shutdown"
+
+    def reboot(self, instance_id: str) -> str:
+        with self._lock:
+            g = self._guest(instance_id)
+            g["power_state"] = "running"
+            g["console"].append("[fake] rebooted")
+        return "running"
+
+    def get_console_output(self, instance_id: str) -> str:
+        with self._lock:
+            return "\n".join(self._guest(instance_id)["console"]) + "\n"
+
+    def crash(self, instance_id: str) -> None:
+        """Test hook: the guest dies without being asked."""
+        with self._lock:
+            self._guest(instance_id)["power_state"] = "crashed"
+        self.emit_event(instance_id, "crashed", "guest died")

@@ -1,0 +1,96 @@
+"""The hypervisor agent's RPC endpoint for one host.
+
+It checks every identifier before it reaches a driver, serialises the
+operations on one instance, and turns what the driver observes on its own
+(a guest died) into `instance.state` notifications for the collector.
+"""
+
+from oslo_concurrency import lockutils
+from oslo_log import log
+import oslo_messaging as messaging
+
+from arame.agents.hva.drivers.base import HypervisorDriver, InstanceNotFound
+from arame.common import ids
+
+LOG = log.getLogger(__name__)
+
+CONSOLE_LIMIT = 64 * 1024
+
+
+class InvalidIdentifier(ValueError):
+    pass
+
+
+def _check_id(instance_id) -> str:
+    if not ids.is_valid("instance", instance_id):
+        raise InvalidIdentifier(f"not an instance id: {instance_id!r}")
+    return instance_id
+
+
+class HypervisorManager:
+    target = messaging.Target(version="1.0")
+
+    def __init__(self, host: str, driver: HypervisorDriver, notifier):
+        self.host = host
+        self.driver = driver
+        self.notifier = notifier
+        driver.register_event_callback(self._on_driver_event)
+
+    def _lock(self, instance_id):
+        return lockutils.lock(f"hva-{self.host}-{instance_id}")
+
+    def _on_driver_event(self, instance_id, power_state, reason):
+        self.notifier.info({}, "instance.state", {
+            "instance_id": instance_id, "host": self.host,
+            "power_state": power_state, "reason": reason})
+
+    def inventory(self) -> dict:
+        inv = dict(self.driver.get_inventory())
+        inv["name"] = self.host
+        return inv
+
+    # -- RPC methods -------------------------------------------------------
+    def spawn(self, ctxt, instance):
+        iid = _check_id(instance.get("id"))
+        with self._lock(iid):
+            LOG.info("spawn %s on %s", iid, self.host)
+            return {"power_state": self.driver.spawn(instance)}
+
+    def destroy(self, ctxt, instance_id):
+        _check_id(instance_id)
+        with self._lock(instance_id):
+            LOG.info("destroy %s on %s", instance_id, self.host)
+            self.driver.destroy(instance_id)
+            return {"power_state": None}
+
+    def _power(self, instance_id, op):
+        _check_id(instance_id)
+        with self._lock(instance_id):
+            try:
+                return {"power_state": getattr(self.driver, op)(instance_id)}
+            except InstanceNotFound:
+                raise InstanceNotFound(f"{instance_id} is not on {self.host}")
+
+    def power_on(self, ctxt, instance_id):
+        return self._power(instance_id, "power_on")
+
+    def power_off(self, ctxt, instance_id):
+        return self._power(instance_id, "power_off")
+
+    def reboot(self, ctxt, instance_id):
+        return self._power(instance_id, "reboot")
+
+    def get_console_output(self, ctxt, instance_id):
+        _check_id(instance_id)
+        try:
+            text = self.driver.get_console_output(instance_id)
+        except InstanceNotFound:
+            raise InstanceNotFound(f"{instance_id} is not on {self.host}")
+        data = text.encode("utf-8", "replace")
+        truncated = len(data) > CONSOLE_LIMIT
+        if truncated:
+            data = data[-CONSOLE_LIMIT:]
+        return {"output": data.decode("utf-8", "ignore"), "truncated": truncated}
+
+    def list_instances(self, ctxt):
+        return {"instances": self.driver.list_instances()}

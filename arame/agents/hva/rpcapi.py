@@ -1,0 +1,50 @@
+"""Client proxy of the hypervisor agent (topic `hva`, server = host name).
+
+Every method is a call with a deadline: the flow that makes it records the
+answer (or the failure) as a task event.
+"""
+
+from arame.common import rpc
+
+TOPIC = "hva"
+
+
+class HypervisorAPI:
+    """1.0 - spawn, destroy, power_on, power_off, reboot, get_console_output,
+             get_power_state, list_instances"""
+
+    VERSION_CAP = "1.0"
+
+    def __init__(self):
+        self.client = rpc.get_client(TOPIC, version_cap=self.VERSION_CAP)
+
+    def _call(self, ctxt, host: str, method: str, timeout: float, **kw):
+        return self.client.prepare(server=host, timeout=timeout).call(
+            ctxt, method, **kw)
+
+    def spawn(self, ctxt, host, instance: dict, timeout: float) -> dict:
+        return self._call(ctxt, host, "spawn", timeout, instance=instance)
+
+    def destroy(self, ctxt, host, instance_id: str, timeout: float) -> dict:
+        return self._call(ctxt, host, "destroy", timeout,
+                          instance_id=instance_id)
+
+    def power_on(self, ctxt, host, instance_id: str, timeout: float) -> dict:
+        return self._call(ctxt, host, "power_on", timeout,
+                          instance_id=instance_id)
+
+    def power_off(self, ctxt, host, instance_id: str, timeout: float) -> dict:
+        return self._call(ctxt, host, "power_off", timeout,
+                          instance_id=instance_id)
+
+    def reboot(self, ctxt, host, instance_id: str, timeout: float) -> dict:
+        return self._call(ctxt, host, "reboot", timeout,
+                          instance_id=instance_id)
+
+    def get_console_output(self, ctxt, host, instance_id: str,
+                           timeout: float) -> dict:
+        return self._call(ctxt, host, "get_console_output", timeout,
+                          instance_id=instance_id)
+
+    def list_instances(self, ctxt, host, timeout: float) -> dict:
+        return self._call(ctxt, host, "list_instances", timeout)

@@ -1,0 +1,45 @@
+"""Assemble the hva daemon: a driver, a manager and an RPC server per host it
+manages (one for a real hypervisor, many for the fake driver in scale tests),
+and one heartbeat carrying every host's inventory."""
+
+from stevedore import driver as sv_driver
+
+from arame.agents.hva.manager import HypervisorManager
+from arame.agents.hva.rpcapi import TOPIC
+from arame.common import rpc
+from arame.common.conf import CONF
+from arame.common.heartbeat import NotifyHeartbeat
+from arame.common.service import RPCServerComponent
+
+BINARY = "arame-hva"
+
+
+def host_names() -> list[str]:
+    if CONF.hva.driver == "fake" and CONF.fake_hva.host_count > 1:
+        return [f"{CONF.host}-fake{n:04d}" for n in range(CONF.fake_hva.host_count)]
+    return [CONF.host]
+
+
+def load_driver(host: str):
+    mgr = sv_driver.DriverManager("arame.hva.drivers", CONF.hva.driver,
+                                  invoke_on_load=True, invoke_args=(host,))
+    return mgr.driver
+
+
+def build_components() -> tuple[list, list[HypervisorManager]]:
+    notifier = rpc.get_notifier(f"{BINARY}.{CONF.host}")
+    managers, components = [], []
+    for host in host_names():
+        drv = load_driver(host)
+        drv.init_host()
+        mgr = HypervisorManager(host, drv, notifier)
+        managers.append(mgr)
+        components.append(RPCServerComponent(rpc.get_server(TOPIC, host, [mgr]),
+                                             name=f"hva-{host}"))
+
+    def inventory():
+        return {"hosts": [m.inventory() for m in managers]}
+
+    # The heartbeat goes first so the scheduler learns the hosts at once.
+    components.insert(0, NotifyHeartbeat(BINARY, TOPIC, extra=inventory))
+    return components, managers

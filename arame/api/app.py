@@ -1,0 +1,27 @@
+"""The FastAPI application: one router per resource, errors in one shape."""
+
+from fastapi import FastAPI
+
+from arame import __version__
+from arame.api import errors, middleware
+from arame.api.routers import auth, catalog, health, hosts, instances, tasks
+from arame.common.conf import CONF
+from arame.api.schemas.common import ErrorBody
+
+_ERRORS = {code: {"model": ErrorBody} for code in
+           (400, 401, 403, 404, 409, 413, 422, 429, 503)}
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Arame API", version=__version__,
+        description="IaaS cloud controller: instances, volumes, networks, "
+                    "bare metal. Every change is a task (202 + task_id).",
+        responses=_ERRORS)
+    errors.install(app)
+    for r in (health.router, auth.router, instances.router, tasks.router,
+              hosts.router, catalog.flavors, catalog.images):
+        app.include_router(r)
+    app.add_middleware(middleware.ArameMiddleware,
+                       max_body=CONF.api.max_request_body_bytes)
+    return app

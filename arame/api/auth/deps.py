@@ -1,0 +1,42 @@
+"""FastAPI dependencies: the caller's context from its bearer token, and the
+policy check every route declares."""
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from arame.api import policy
+from arame.api.auth import tokens
+from arame.common import exceptions
+from arame.common.context import RequestContext
+from arame.common.db import engine as db_engine
+from arame.common.db import models
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_context(request: Request,
+                creds: HTTPAuthorizationCredentials | None = Depends(_bearer)
+                ) -> RequestContext:
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise exceptions.Unauthorized("missing bearer token")
+    claims = tokens.verify(creds.credentials)
+    with db_engine.session() as s:
+        user = s.get(models.User, claims["u"])
+        if (user is None or not user.enabled
+                or user.token_generation != claims.get("g")):
+            raise exceptions.Unauthorized("token revoked")
+        roles = (user.role,)
+        account_id = user.account_id
+    return RequestContext(
+        request_id=getattr(request.state, "request_id", None) or
+        RequestContext().request_id,
+        account_id=account_id, user_id=claims["u"], roles=roles)
+
+
+def authorize(rule: str):
+    """A dependency that checks `rule` against the caller's own account and
+    returns the context (resource-level checks follow in the service)."""
+    def _dep(ctxt: RequestContext = Depends(get_context)) -> RequestContext:
+        policy.enforce(ctxt, rule)
+        return ctxt
+    return _dep

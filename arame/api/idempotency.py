@@ -1,0 +1,69 @@
+"""`Idempotency-Key` on POST: the same key within 24 h returns the first
+answer and does nothing twice (API.md).
+
+The key is reserved by inserting its row before the work starts (the primary
+key makes two concurrent first requests impossible); the answer is stored
+after. A failed first attempt frees the key so that a retry can succeed.
+"""
+
+import datetime as dt
+import hashlib
+import json
+
+import sqlalchemy as sa
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from arame.common import exceptions
+from arame.common.db import engine as db_engine
+from arame.common.db import models
+
+TTL = dt.timedelta(hours=24)
+MAX_KEY = 255
+
+
+def fingerprint(method: str, path: str, body) -> str:
+    raw = json.dumps([method, path, jsonable_encoder(body)], sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def run(ctxt, key: str | None, fp: str, status: int, fn) -> JSONResponse:
+    if key is None:
+        return JSONResponse(status_code=status, content=jsonable_encoder(fn()))
+    if not key or len(key) > MAX_KEY:
+        raise exceptions.BadRequest(f"Idempotency-Key must be 1-{MAX_KEY} characters")
+    K = models.IdempotencyKey
+    now = models.utcnow()
+    try:
+        with db_engine.session() as s:
+            s.execute(sa.delete(K).where(K.account_id == ctxt.account_id,
+                                         K.key == key, K.created_at < now - TTL))
+            s.add(K(account_id=ctxt.account_id, key=key, request_hash=fp,
+                    created_at=now))
+    except sa.exc.IntegrityError:
+        with db_engine.session() as s:
+            row = s.get(K, (ctxt.account_id, key))
+        if row is None:
+            raise exceptions.Conflict("a request with this Idempotency-Key "
+                                      "just failed; retry")
+        if row.request_hash != fp:
+            raise exceptions.Invalid("this Idempotency-Key was used for a "
+                                     "different request")
+        if row.status_code is None:
+            raise exceptions.Conflict("a request with this Idempotency-Key "
+                                      "is still in progress")
+        return JSONResponse(status_code=row.status_code,
+                            content=json.loads(row.body),
+                            headers={"Idempotent-Replayed": "true"})
+    try:
+        content = jsonable_encoder(fn())
+    except BaseException:
+        with db_engine.session() as s:
+            s.execute(sa.delete(K).where(K.account_id == ctxt.account_id,
+                                         K.key == key))
+        raise
+    with db_engine.session() as s:
+        s.execute(sa.update(K).where(K.account_id == ctxt.account_id,
+                                     K.key == key)
+                  .values(status_code=status, body=json.dumps(content)))
+    return JSONResponse(status_code=status, content=content)

@@ -1,0 +1,76 @@
+"""ASGI middleware: request ids, the body size limit, request metrics."""
+
+import time
+import uuid
+
+import prometheus_client
+
+from arame.api.errors import error_response
+
+REQUESTS = prometheus_client.Counter(
+    "arame_api_requests_total", "HTTP requests answered",
+    ["method", "route", "status"])
+LATENCY = prometheus_client.Histogram(
+    "arame_api_request_seconds", "HTTP request latency", ["method", "route"],
+    buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class ArameMiddleware:
+    def __init__(self, app, max_body: int):
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        rid = headers.get(b"x-request-id", b"").decode("latin-1")[:64]
+        request_id = rid if rid.startswith("req-") else f"req-{uuid.uuid4()}"
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            resp = error_response(413, "too_large",
+                                  f"the body is larger than {self.max_body} bytes",
+                                  {"limit": self.max_body})
+            return await resp(scope, receive, send)
+
+        seen = 0
+
+        async def limited_receive():
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.max_body:
+                    raise BodyTooLarge()
+            return msg
+
+        status_holder = {"status": 500}
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + [
+                    (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        t0 = time.perf_counter()
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except BodyTooLarge:
+            resp = error_response(413, "too_large",
+                                  f"the body is larger than {self.max_body} bytes",
+                                  {"limit": self.max_body})
+            await resp(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            LATENCY.labels(scope["method"], path).observe(time.perf_counter() - t0)
+            REQUESTS.labels(scope["method"], path,
+                            str(status_holder["status"])).inc()

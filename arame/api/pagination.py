@@ -1,0 +1,51 @@
+"""Marker pagination (API.md): `?limit=&marker=<id>` -> items + next_marker.
+
+Ordered by (created_at, id), ascending or descending; the marker is the id of
+the last item of the previous page.
+"""
+
+
+import sqlalchemy as sa
+
+from arame.common import exceptions
+from arame.common.conf import CONF
+
+
+def clamp_limit(limit: int | None) -> int:
+    if limit is None:
+        return CONF.api.default_limit
+    return max(1, min(limit, CONF.api.max_limit))
+
+
+def name_filter(column, pattern: str):
+    """`name=web*`: shell-style wildcards, translated to LIKE."""
+    if "*" not in pattern and "?" not in pattern:
+        return column == pattern
+    like = (pattern.replace("\\", "\\\\").replace("%", "\\%")
+            .replace("_", "\\_").replace("*", "%").replace("?", "_"))
+    return column.like(like, escape="\\")
+
+
+def page(session, stmt, model, marker: str | None, limit: int | None,
+         descending: bool = False):
+    limit = clamp_limit(limit)
+    order = (model.created_at.desc(), model.id.desc()) if descending else \
+        (model.created_at.asc(), model.id.asc())
+    if marker:
+        m = session.execute(sa.select(model.created_at, model.id)
+                            .where(model.id == marker)).first()
+        if m is None:
+            raise exceptions.BadRequest(f"unknown marker {marker!r}")
+        after = (sa.tuple_(model.created_at, model.id) <
+                 sa.tuple_(sa.literal(m.created_at), sa.literal(m.id))) \
+            if descending else \
+            (sa.tuple_(model.created_at, model.id) >
+             sa.tuple_(sa.literal(m.created_at), sa.literal(m.id)))
+        stmt = stmt.where(after)
+    rows = session.scalars(stmt.order_by(*order).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more and rows else None)
+
+
+__all__ = ["page", "name_filter", "clamp_limit"]

@@ -1,0 +1,98 @@
+"""Who may do what: oslo.policy rules with defaults in code.
+
+Roles: admin (whole cloud), member (own account, read + write), reader (own
+account, read only). A policy file ([oslo_policy] policy_file) can override
+any rule. Handlers declare their rule with `Depends(authorize("..."))`; the
+check against the resource's account happens in `enforce()` once it is
+loaded (another account's resource is a 404 there, never data).
+"""
+
+import threading
+
+from oslo_policy import policy
+
+from arame.common import exceptions
+from arame.common.conf import CONF
+
+ADMIN = "role:admin"
+OWNER = "account_id:%(account_id)s"
+READER = f"{ADMIN} or (role:reader and {OWNER}) or (role:member and {OWNER})"
+MEMBER = f"{ADMIN} or (role:member and {OWNER})"
+
+_base = [
+    policy.RuleDefault("context_is_admin", ADMIN, "Cloud administrator."),
+    policy.RuleDefault("reader", READER, "Reads the account's resources."),
+    policy.RuleDefault("member", MEMBER, "Changes the account's resources."),
+]
+
+
+def _rule(name, check, path, methods):
+    return policy.DocumentedRuleDefault(
+        name, check, name.replace(":", " "),
+        [{"path": path, "method": m} for m in methods])
+
+
+RULES = _base + [
+    _rule("instances:create", "rule:member", "/v1/instances", ["POST"]),
+    _rule("instances:list", "rule:reader", "/v1/instances", ["GET"]),
+    _rule("instances:get", "rule:reader", "/v1/instances/{id}", ["GET"]),
+    _rule("instances:delete", "rule:member", "/v1/instances/{id}", ["DELETE"]),
+    _rule("instances:action", "rule:member", "/v1/instances/{id}/actions", ["POST"]),
+    _rule("instances:console", "rule:member", "/v1/instances/{id}/console", ["GET"]),
+    _rule("instances:all_accounts", "rule:context_is_admin", "/v1/instances", ["GET"]),
+    _rule("tasks:list", "rule:reader", "/v1/tasks", ["GET"]),
+    _rule("tasks:get", "rule:reader", "/v1/tasks/{id}", ["GET"]),
+    _rule("hosts:list", "rule:context_is_admin", "/v1/hosts", ["GET"]),
+    _rule("flavors:list", "rule:reader", "/v1/flavors", ["GET"]),
+    _rule("flavors:create", "rule:context_is_admin", "/v1/flavors", ["POST"]),
+    _rule("flavors:delete", "rule:context_is_admin", "/v1/flavors/{name}", ["DELETE"]),
+    _rule("images:list", "rule:reader", "/v1/images", ["GET"]),
+    _rule("images:get", "rule:reader", "/v1/images/{id}", ["GET"]),
+]
+
+_lock = threading.Lock()
+_enforcer: policy.Enforcer | None = None
+
+
+def get_enforcer() -> policy.Enforcer:
+    global _enforcer
+    with _lock:
+        if _enforcer is None:
+            e = policy.Enforcer(CONF)
+            e.register_defaults(RULES)
+            _enforcer = e
+        return _enforcer
+
+
+def reset() -> None:
+    global _enforcer
+    with _lock:
+        _enforcer = None
+
+
+def list_rules():
+    """Entry point for oslopolicy-sample-generator."""
+    return RULES
+
+
+def credentials(ctxt) -> dict:
+    return {"roles": list(ctxt.roles), "account_id": ctxt.account_id,
+            "user_id": ctxt.user_id}
+
+
+def allowed(ctxt, rule: str, target_account: str | None = None) -> bool:
+    target = {"account_id": target_account or ctxt.account_id}
+    return get_enforcer().enforce(rule, target, credentials(ctxt))
+
+
+def enforce(ctxt, rule: str, target_account: str | None = None) -> None:
+    if not allowed(ctxt, rule, target_account):
+        raise exceptions.Forbidden(f"not allowed: {rule}")
+
+
+def enforce_owned(ctxt, rule: str, target_account: str, what: str) -> None:
+    """On a loaded resource: another account's resource is not found, and
+    an own resource the role may not act on is forbidden."""
+    if target_account != ctxt.account_id and not ctxt.is_admin:
+        raise exceptions.NotFound(f"{what} not found")
+    enforce(ctxt, rule, target_account)

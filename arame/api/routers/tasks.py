@@ -1,0 +1,24 @@
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from arame.api.auth.deps import authorize
+from arame.api.schemas.tasks import Task, TaskPage
+from arame.api.services import tasks as task_service
+
+router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+
+
+@router.get("", response_model=TaskPage)
+def list_tasks(ctxt=Depends(authorize("tasks:list")),
+               resource_id: Annotated[str | None, Query(max_length=16)] = None,
+               status: Literal["queued", "running", "done", "failed"] | None = None,
+               limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+               marker: Annotated[str | None, Query(max_length=16)] = None):
+    return task_service.list_tasks(ctxt, resource_id=resource_id,
+                                   status=status, limit=limit, marker=marker)
+
+
+@router.get("/{task_id}", response_model=Task)
+def get_task(task_id: str, ctxt=Depends(authorize("tasks:get"))):
+    return task_service.get(ctxt, task_id)

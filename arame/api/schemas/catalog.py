@@ -1,0 +1,48 @@
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from arame.api.schemas.common import Name, Strict, check_name
+from arame.api.schemas.common import UTCDateTime
+
+
+class FlavorCreate(Strict):
+    name: Name
+    provider: Literal["vm", "bm"] = "vm"
+    vcpus: int = Field(ge=1, le=1024)
+    memory_mb: int = Field(ge=16, le=16 * 1024 * 1024)
+    disk_gb: int = Field(ge=0, le=1024 * 1024)
+
+    _name = field_validator("name")(check_name)
+
+
+class Flavor(BaseModel):
+    name: str
+    provider: str
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+
+
+class FlavorPage(BaseModel):
+    items: list[Flavor]
+    next_marker: str | None
+
+
+class Image(BaseModel):
+    id: str
+    name: str
+    account_id: str
+    visibility: str
+    format: str
+    status: str
+    status_reason: str | None
+    size_bytes: int | None
+    sha256: str | None
+    created_at: UTCDateTime
+    updated_at: UTCDateTime
+
+
+class ImagePage(BaseModel):
+    items: list[Image]
+    next_marker: str | None

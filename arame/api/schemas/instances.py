@@ -1,0 +1,73 @@
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from arame.api.schemas.common import (Hostname, Name, ResourceId, Strict,
+                                      UTCDateTime, check_name)
+
+
+class InstanceCreate(Strict):
+    name: Name
+    flavor: Name
+    image: ResourceId
+    hostname: Hostname | None = None
+    user_data: str | None = Field(default=None, max_length=4 * 1024 * 1024)
+    ha_enabled: bool = True
+    # Accepted in the shape API.md gives; refused with a clear 422 until the
+    # agents behind them exist (see arame.api.services.instances).
+    network: ResourceId | None = None
+    ip_address: str | None = Field(default=None, max_length=64)
+    key_pair: ResourceId | None = None
+    security_groups: list[ResourceId] | None = Field(default=None, max_length=16)
+    volumes: list[ResourceId] | None = Field(default=None, max_length=16)
+
+    _name = field_validator("name")(check_name)
+
+
+class InstanceAction(Strict):
+    action: Literal["start", "stop", "reboot"]
+
+
+class Address(BaseModel):
+    network_id: str
+    ip_address: str
+    mac_address: str
+    hostname: str
+
+
+class Instance(BaseModel):
+    id: str
+    name: str
+    hostname: str
+    status: str
+    status_reason: str | None
+    power_state: str | None
+    flavor: str
+    image: str
+    host: str | None
+    account_id: str
+    ha_enabled: bool
+    addresses: list[Address]
+    created_at: UTCDateTime
+    updated_at: UTCDateTime
+    terminated_at: UTCDateTime | None
+
+
+class InstanceAccepted(Instance):
+    task_id: str
+
+
+class InstancePage(BaseModel):
+    items: list[Instance]
+    next_marker: str | None
+
+
+class ActionAccepted(BaseModel):
+    id: str
+    status: str
+    task_id: str
+
+
+class ConsoleOutput(BaseModel):
+    output: str
+    truncated: bool

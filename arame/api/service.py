@@ -1,0 +1,39 @@
+"""The arame-api daemon: uvicorn serving the app, plus its heartbeat."""
+
+import threading
+
+import uvicorn
+
+from arame.api.app import create_app
+from arame.common.conf import CONF
+from arame.common.heartbeat import DBHeartbeat
+
+BINARY = "arame-api"
+
+
+class UvicornComponent:
+    def __init__(self, app, host: str, port: int):
+        config = uvicorn.Config(app, host=host, port=port, log_config=None,
+                                access_log=False, timeout_graceful_shutdown=30)
+        self.server = uvicorn.Server(config)
+        self._thread = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.server.run, name="uvicorn",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        # Uvicorn stops accepting, lets in-flight requests finish, then exits.
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=35)
+
+    @property
+    def started(self) -> bool:
+        return self.server.started
+
+
+def build_components() -> list:
+    return [DBHeartbeat(BINARY, "api"),
+            UvicornComponent(create_app(), CONF.api.host, CONF.api.port)]

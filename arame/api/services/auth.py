@@ -1,0 +1,28 @@
+"""Login: username + password -> a signed token."""
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from arame.api.auth import passwords, tokens
+from arame.common import exceptions
+from arame.common.db import engine as db_engine
+from arame.common.db import models
+
+
+def login(username: str, password: str) -> dict:
+    with db_engine.session() as s:
+        user = s.scalar(sa.select(models.User)
+                        .where(models.User.username == username))
+        account = s.get(models.Account, user.account_id) if user else None
+    # The same answer for an unknown user and a wrong password.
+    if (user is None or not user.enabled or account is None
+            or not account.enabled
+            or not passwords.verify_password(password, user.password_hash)):
+        raise exceptions.Unauthorized("wrong username or password")
+    token, exp = tokens.issue(user)
+    return {"token": token,
+            "expires_at": dt.datetime.fromtimestamp(exp, dt.timezone.utc),
+            "user": {"id": user.id, "username": user.username,
+                     "account_id": user.account_id, "role": user.role},
+            "account_id": user.account_id, "roles": [user.role]}

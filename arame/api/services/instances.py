@@ -1,0 +1,231 @@
+"""Instances: what the API itself decides before it hands over to the
+scheduler (validation, the first records), and the reads."""
+
+import re
+
+import sqlalchemy as sa
+
+from arame.agents.hva import rpcapi as hva_rpcapi
+from arame.api import pagination, policy
+from arame.api.errors import ServiceUnavailable
+from arame.common import exceptions, ids, states, tasks
+from arame.common.conf import CONF
+from arame.common.db import engine as db_engine
+from arame.common.db import models
+from arame.scheduler import rpcapi as scheduler_rpcapi
+
+_NOT_YET = {
+    "network": "networks", "ip_address": "fixed addresses",
+    "key_pair": "key pairs", "security_groups": "security groups",
+    "volumes": "volumes",
+}
+
+_ACTION_STATES = {"start": ("stopped", "starting"),
+                  "stop": ("running", "stopping"),
+                  "reboot": ("running", "rebooting")}
+
+
+def default_hostname(name: str) -> str:
+    h = re.sub(r"[^a-z0-9-]", "-", name.lower())[:63].strip("-")
+    return h or "instance"
+
+
+def to_dict(inst: models.Instance) -> dict:
+    return {
+        "id": inst.id, "name": inst.name, "hostname": inst.hostname,
+        "status": inst.status, "status_reason": inst.status_reason,
+        "power_state": inst.power_state, "flavor": inst.flavor,
+        "image": inst.image_id, "host": inst.host,
+        "account_id": inst.account_id, "ha_enabled": inst.ha_enabled,
+        "addresses": [], "created_at": inst.created_at,
+        "updated_at": inst.updated_at, "terminated_at": inst.terminated_at,
+    }
+
+
+class InstanceService:
+    def __init__(self, scheduler=None, hva=None):
+        self._scheduler = scheduler
+        self._hva = hva
+
+    @property
+    def scheduler(self):
+        if self._scheduler is None:
+            self._scheduler = scheduler_rpcapi.SchedulerAPI()
+        return self._scheduler
+
+    @property
+    def hva(self):
+        if self._hva is None:
+            self._hva = hva_rpcapi.HypervisorAPI()
+        return self._hva
+
+    # -- reads --------------------------------------------------------------
+    def _get(self, s, ctxt, instance_id: str, rule: str) -> models.Instance:
+        inst = s.get(models.Instance, instance_id) \
+            if ids.is_valid("instance", instance_id) else None
+        if inst is None:
+            raise exceptions.NotFound(f"instance {instance_id} not found")
+        policy.enforce_owned(ctxt, rule, inst.account_id,
+                             f"instance {instance_id}")
+        return inst
+
+    def get(self, ctxt, instance_id: str) -> dict:
+        with db_engine.session() as s:
+            return to_dict(self._get(s, ctxt, instance_id, "instances:get"))
+
+    def list(self, ctxt, *, status=None, name=None, account_id=None,
+             limit=None, marker=None) -> dict:
+        I = models.Instance
+        stmt = sa.select(I)
+        if account_id and account_id != ctxt.account_id:
+            policy.enforce(ctxt, "instances:all_accounts")
+            stmt = stmt.where(I.account_id == account_id)
+        elif not ctxt.is_admin or account_id:
+            stmt = stmt.where(I.account_id == ctxt.account_id)
+        if status:
+            stmt = stmt.where(I.status == status)
+        else:
+            stmt = stmt.where(I.status != "terminated")
+        if name:
+            stmt = stmt.where(pagination.name_filter(I.name, name))
+        with db_engine.session() as s:
+            rows, nxt = pagination.page(s, stmt, I, marker, limit)
+            return {"items": [to_dict(r) for r in rows], "next_marker": nxt}
+
+    # -- writes -------------------------------------------------------------
+    def create(self, ctxt, req) -> dict:
+        for field, what in _NOT_YET.items():
+            if getattr(req, field) not in (None, []):
+                raise exceptions.Invalid(
+                    f"{field}: {what} are not available in this release yet",
+                    field=field)
+        if req.user_data is not None and \
+                len(req.user_data.encode()) > CONF.api.max_user_data_bytes:
+            raise exceptions.TooLarge(
+                f"user_data is {len(req.user_data.encode())} bytes; the limit "
+                f"is {CONF.api.max_user_data_bytes}", field="user_data",
+                limit=CONF.api.max_user_data_bytes)
+        with db_engine.session() as s:
+            flavor = s.scalar(sa.select(models.Flavor)
+                              .where(models.Flavor.name == req.flavor))
+            if flavor is None:
+                raise exceptions.Invalid(f"flavor: unknown flavor {req.flavor!r}",
+                                         field="flavor")
+            image = s.get(models.Image, req.image)
+            if image is None or (image.visibility != "public"
+                                 and image.account_id != ctxt.account_id):
+                raise exceptions.Invalid(f"image: unknown image {req.image!r}",
+                                         field="image")
+            if image.status != "available":
+                raise exceptions.Invalid(
+                    f"image: {req.image} is {image.status}, not available",
+                    field="image")
+            now = models.utcnow()
+            inst = models.Instance(
+                id=ids.generate("instance"), name=req.name,
+                hostname=req.hostname or default_hostname(req.name),
+                account_id=ctxt.account_id, user_id=ctxt.user_id,
+                flavor=flavor.name, image_id=image.id,
+                provider=flavor.provider, vcpus=flavor.vcpus,
+                memory_mb=flavor.memory_mb, disk_gb=flavor.disk_gb,
+                status=states.INSTANCE.initial, ha_enabled=req.ha_enabled,
+                user_data=req.user_data, created_at=now, updated_at=now)
+            s.add(inst)
+            task = tasks.create(s, account_id=ctxt.account_id,
+                                resource_id=inst.id, resource_type="instance",
+                                action="create",
+                                timeout_s=CONF.scheduler.build_timeout,
+                                request_id=ctxt.request_id)
+        self._cast(lambda: self.scheduler.build_instance(ctxt, task.id, inst.id),
+                   task.id, inst.id, ("pending",))
+        out = to_dict(inst)
+        out["task_id"] = task.id
+        return out
+
+    def delete(self, ctxt, instance_id: str) -> dict:
+        with db_engine.session() as s:
+            inst = self._get(s, ctxt, instance_id, "instances:delete")
+            if inst.status == "terminated":
+                raise exceptions.Conflict(f"instance {instance_id} is already "
+                                          "terminated")
+            I = models.Instance
+            # Every live state may go to shuttingdown: this also cancels a
+            # build in flight, whose next compare-and-set will fail.
+            rc = s.execute(
+                sa.update(I).where(I.id == inst.id, I.status.in_(
+                    states.INSTANCE.sources("shuttingdown") + ("shuttingdown",)))
+                .values(status="shuttingdown", status_reason=None,
+                        updated_at=models.utcnow())
+                .execution_options(synchronize_session=False)).rowcount
+            if rc != 1:
+                raise exceptions.Conflict(f"instance {instance_id} changed "
+                                          "state; try again")
+            task = tasks.create(s, account_id=inst.account_id,
+                                resource_id=inst.id, resource_type="instance",
+                                action="delete",
+                                timeout_s=CONF.scheduler.delete_timeout,
+                                request_id=ctxt.request_id)
+        self._cast(lambda: self.scheduler.delete_instance(ctxt, task.id, inst.id),
+                   task.id, inst.id, ("shuttingdown",))
+        inst.status = "shuttingdown"
+        inst.status_reason = None
+        out = to_dict(inst)
+        out["task_id"] = task.id
+        return out
+
+    def action(self, ctxt, instance_id: str, action: str) -> dict:
+        src, busy = _ACTION_STATES[action]
+        with db_engine.session() as s:
+            inst = self._get(s, ctxt, instance_id, "instances:action")
+            I = models.Instance
+            rc = s.execute(
+                sa.update(I).where(I.id == inst.id, I.status == src)
+                .values(status=busy, status_reason=None,
+                        updated_at=models.utcnow())
+                .execution_options(synchronize_session=False)).rowcount
+            if rc != 1:
+                raise exceptions.Conflict(
+                    f"cannot {action} instance {instance_id} while it is "
+                    f"{inst.status}; it must be {src}",
+                    status=inst.status, required=src)
+            task = tasks.create(s, account_id=inst.account_id,
+                                resource_id=inst.id, resource_type="instance",
+                                action=action,
+                                timeout_s=CONF.scheduler.delete_timeout,
+                                request_id=ctxt.request_id)
+        self._cast(lambda: self.scheduler.instance_action(ctxt, task.id,
+                                                          inst.id, action),
+                   task.id, inst.id, (busy,))
+        return {"id": inst.id, "status": busy, "task_id": task.id}
+
+    def console(self, ctxt, instance_id: str) -> dict:
+        with db_engine.session() as s:
+            inst = self._get(s, ctxt, instance_id, "instances:console")
+        if inst.host is None or inst.status in ("pending", "scheduling",
+                                                "terminated"):
+            raise exceptions.Conflict(f"instance {instance_id} is "
+                                      f"{inst.status}: it has no console")
+        try:
+            return self.hva.get_console_output(ctxt, inst.host, inst.id,
+                                               timeout=10)
+        except Exception as e:
+            raise ServiceUnavailable(
+                f"the hypervisor agent on {inst.host} did not answer: "
+                f"{type(e).__name__}") from e
+
+    def _cast(self, send, task_id, instance_id, src_states) -> None:
+        """Hand over to the scheduler; if the bus refuses, end the task now
+        rather than leave it for the reaper."""
+        try:
+            send()
+        except Exception as e:
+            with db_engine.session() as s:
+                tasks.fail(s, task_id, "dispatch",
+                           f"could not reach the scheduler: {e}")
+                s.execute(sa.update(models.Instance)
+                          .where(models.Instance.id == instance_id,
+                                 models.Instance.status.in_(src_states))
+                          .values(status="error",
+                                  status_reason="could not reach the scheduler"))
+            raise ServiceUnavailable("the message bus is not reachable; the "
+                                     "request was not started") from e

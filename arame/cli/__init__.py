@@ -1,0 +1,1 @@
+"""The ``arame`` command line, built on cliff over the SDK."""

@@ -1,0 +1,1 @@
+"""Command classes, one module per resource; names are in arame.cli.registry."""

@@ -1,0 +1,92 @@
+"""What every Arame command shares: error reporting and waiting on tasks."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from cliff import command, lister, show
+
+from arame.cli import errors
+from arame.cli.progress import progress_for
+
+
+class _ReportsErrors:
+    """Turns API and task failures into a short stderr message and exit 1.
+
+    cliff would log the exception itself, but only as ``str(exc)``; catching
+    here gives one place for the wording and keeps tracebacks for --debug.
+    """
+
+    def run(self, parsed_args: argparse.Namespace) -> int:
+        try:
+            return super().run(parsed_args)
+        except errors.EXPECTED as exc:
+            if self.app.options.debug:
+                raise
+            for line in errors.describe(exc):
+                self.app.stderr.write(line + "\n")
+            return 1
+
+
+class Command(_ReportsErrors, command.Command):
+    pass
+
+
+class Lister(_ReportsErrors, lister.Lister):
+    pass
+
+
+class ShowOne(_ReportsErrors, show.ShowOne):
+    pass
+
+
+def add_wait_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="show the task's progress and exit when it ends (1 if it failed)",
+    )
+    parser.add_argument(
+        "--wait-timeout",
+        type=float,
+        default=600,
+        metavar="SECONDS",
+        help="how long --wait waits (default: 600)",
+    )
+
+
+def wait_for_task(app: Any, task_id: str, timeout: float) -> dict[str, Any]:
+    """Wait with progress on stderr; raises TaskFailed / TaskTimeout."""
+    with progress_for(app.stderr) as progress:
+        return app.client.tasks.wait(task_id, timeout=timeout, on_update=progress.update)
+
+
+def one(
+    obj: Mapping[str, Any],
+    fields: Sequence[str],
+    formatters: Mapping[str, type] | None = None,
+) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """ShowOne data: the known fields in order, then whatever else the API sent.
+
+    Unknown fields are kept so a newer server's additions show up without a
+    CLI release.
+    """
+    names = [f for f in fields if f in obj] + sorted(k for k in obj if k not in fields)
+    return tuple(names), tuple(_cell(obj.get(n), n, formatters) for n in names)
+
+
+def many(
+    items: Iterable[Mapping[str, Any]],
+    fields: Sequence[str],
+    formatters: Mapping[str, type] | None = None,
+) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """Lister data: a fixed set of columns, missing values left empty."""
+    rows = [tuple(_cell(item.get(f), f, formatters) for f in fields) for item in items]
+    return tuple(fields), rows
+
+
+def _cell(value: Any, name: str, formatters: Mapping[str, type] | None) -> Any:
+    column = (formatters or {}).get(name)
+    return column(value) if column else value

@@ -1,0 +1,47 @@
+"""The one table from command name to command class.
+
+Entry points in the ``arame.cli`` namespace are loaded first, so plug-in
+packages can add commands; the table fills in the built-in ones, which keeps
+the CLI working from a source tree whose entry points are not installed.
+"""
+
+from __future__ import annotations
+
+from cliff.commandmanager import CommandManager
+
+from arame.cli.commands import auth, flavor, host, image, instance, task
+
+NAMESPACE = "arame.cli"
+
+COMMANDS = {
+    "login": auth.Login,
+    "instance create": instance.CreateInstance,
+    "instance list": instance.ListInstance,
+    "instance show": instance.ShowInstance,
+    "instance delete": instance.DeleteInstance,
+    "instance start": instance.StartInstance,
+    "instance stop": instance.StopInstance,
+    "instance reboot": instance.RebootInstance,
+    "instance console": instance.ShowInstanceConsole,
+    "task show": task.ShowTask,
+    "task list": task.ListTask,
+    "host list": host.ListHost,
+    "flavor list": flavor.ListFlavor,
+    "image list": image.ListImage,
+}
+
+
+def build_command_manager() -> CommandManager:
+    manager = CommandManager(NAMESPACE)
+    for name, command_class in COMMANDS.items():
+        if name not in manager.commands:
+            manager.add_command(name, command_class)
+    return manager
+
+
+def entry_points() -> list[str]:
+    """The ``[entry_points] arame.cli`` lines for setup.cfg."""
+    return [
+        f"{name.replace(' ', '_')} = {cls.__module__}:{cls.__name__}"
+        for name, cls in COMMANDS.items()
+    ]

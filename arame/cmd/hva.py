@@ -1,0 +1,12 @@
+import sys
+
+from arame.agents.hva import service
+from arame.cmd import daemon
+
+
+def main() -> int:
+    return daemon.run(service.BINARY, lambda: service.build_components()[0])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

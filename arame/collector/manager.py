@@ -1,0 +1,47 @@
+"""The collector's endpoints: notifications in, and the agents' "what should
+I hold?" queries over RPC (resync after an agent restarts)."""
+
+from oslo_log import log
+import oslo_messaging as messaging
+import sqlalchemy as sa
+
+from arame.collector import observations
+from arame.common.db import engine as db_engine
+from arame.common.db import models
+
+LOG = log.getLogger(__name__)
+
+TOPIC = "collector"
+
+
+class NotificationEndpoint:
+    """Dispatches by event type; an unknown type is logged and dropped."""
+
+    filter_rule = messaging.NotificationFilter(
+        event_type=r"^(service\.heartbeat|instance\.state)$")
+
+    def info(self, ctxt, publisher_id, event_type, payload, metadata):
+        writer = {"service.heartbeat": observations.record_heartbeat,
+                  "instance.state": observations.record_power_state}[event_type]
+        try:
+            with db_engine.session() as s:
+                writer(s, payload)
+        except Exception:
+            LOG.exception("could not record %s from %s", event_type,
+                          publisher_id)
+        return messaging.NotificationResult.HANDLED
+
+
+class CollectorManager:
+    target = messaging.Target(version="1.0")
+
+    def expected_instances(self, ctxt, host):
+        """Instances the controller places on `host`: hva compares them with
+        what its hypervisor runs."""
+        I = models.Instance
+        with db_engine.session() as s:
+            rows = s.execute(sa.select(I.id, I.status, I.power_state)
+                             .where(I.host == host, I.claimed.is_(True))).all()
+        return {"instances": {r.id: {"status": r.status,
+                                     "power_state": r.power_state}
+                              for r in rows}}

@@ -1,0 +1,64 @@
+"""Writers of what agents observe: heartbeats, host inventory, power states.
+
+The collector is the only writer of observed state; agents send it all as
+notifications and hold no database credentials.
+"""
+
+import sqlalchemy as sa
+
+from arame.common import ids, states
+from arame.common.db import models
+from arame.common.heartbeat import write_service_heartbeat
+
+_INVENTORY = ("hypervisor_type", "vcpus", "memory_mb", "disk_gb")
+
+
+def record_heartbeat(session, payload: dict) -> None:
+    now = models.utcnow()
+    write_service_heartbeat(session, {k: payload[k] for k in
+                                      ("host", "binary", "topic", "version")},
+                            at=now)
+    hosts = payload.get("hosts") or []
+    if hosts:
+        record_inventory(session, hosts, payload.get("provider", "vm"), now)
+
+
+def record_inventory(session, hosts: list[dict], provider: str, now) -> None:
+    H = models.Host
+    names = [h["name"] for h in hosts]
+    known = set(session.scalars(sa.select(H.name).where(H.name.in_(names))))
+    new = [h for h in hosts if h["name"] not in known]
+    old = [h for h in hosts if h["name"] in known]
+    if old:
+        # One executemany for every known host: a fake hva process reports
+        # hundreds of hosts in one heartbeat.
+        session.execute(
+            sa.update(H).where(H.name == sa.bindparam("b_name"))
+            .values(**{k: sa.bindparam("b_" + k) for k in _INVENTORY},
+                    last_report_at=now, updated_at=now)
+            .execution_options(synchronize_session=False),
+            [{"b_name": h["name"], **{"b_" + k: h[k] for k in _INVENTORY}}
+             for h in old])
+    for h in new:
+        session.add(models.Host(
+            id=ids.generate("host"), name=h["name"], provider=provider,
+            last_report_at=now, created_at=now, updated_at=now,
+            **{k: h[k] for k in _INVENTORY}))
+
+
+def record_power_state(session, payload: dict) -> None:
+    """A guest changed power state on its own (not through a flow)."""
+    I = models.Instance
+    inst = session.get(I, payload["instance_id"])
+    if inst is None or inst.host != payload.get("host"):
+        return
+    values = {"power_state": payload["power_state"],
+              "updated_at": models.utcnow()}
+    if (payload["power_state"] in ("shutdown", "crashed")
+            and inst.status == "running"
+            and states.INSTANCE.is_legal("running", "stopped")):
+        values.update(status="stopped",
+                      status_reason=payload.get("reason") or "guest stopped")
+    session.execute(sa.update(I).where(I.id == inst.id, I.status == inst.status)
+                    .values(**values)
+                    .execution_options(synchronize_session=False))

@@ -1,0 +1,62 @@
+"""The reaper: nothing stays stuck.
+
+oslo.messaging acknowledges a message before dispatching it, so a cast can be
+lost when a process dies, and an agent can die mid-call. Every task carries a
+deadline; past it (plus a grace period for the flow's own failure handling)
+the reaper ends the task failed at the step it was in and moves the resource
+out of its transitional state into error, with the reason.
+"""
+
+import datetime as dt
+
+from oslo_log import log
+import sqlalchemy as sa
+
+from arame.common import states, tasks
+from arame.common.conf import CONF
+from arame.common.db import engine as db_engine
+from arame.common.db import models
+
+LOG = log.getLogger(__name__)
+
+# A task's action -> the instance states it may leave the instance in.
+_TRANSITIONAL = {
+    "create": ("pending", "scheduling", "starting"),
+    "delete": ("shuttingdown",),
+    "start": ("starting",),
+    "stop": ("stopping",),
+    "reboot": ("rebooting",),
+}
+
+
+def reap(now: dt.datetime | None = None) -> int:
+    now = now or models.utcnow()
+    cutoff = now - dt.timedelta(seconds=CONF.collector.grace_period)
+    T, I = models.Task, models.Instance
+    with db_engine.session() as s:
+        overdue = s.execute(
+            sa.select(T.id, T.resource_id, T.resource_type, T.action, T.step,
+                      T.deadline_at)
+            .where(T.status.in_(("queued", "running")), T.deadline_at < cutoff)
+            .limit(500)).all()
+    for t in overdue:
+        message = (f"deadline passed at {t.deadline_at.isoformat()}Z"
+                   + (f" during {t.step}" if t.step else " before it started"))
+        with db_engine.session() as s:
+            if not tasks.fail(s, t.id, t.step or "queued", message):
+                continue   # the flow ended it meanwhile
+            if t.resource_type == "instance":
+                src = _TRANSITIONAL.get(t.action, ())
+                s.execute(
+                    sa.update(I).where(I.id == t.resource_id, I.status.in_(src))
+                    .values(status="error",
+                            status_reason=f"{t.action}: {message}"[:255],
+                            updated_at=models.utcnow())
+                    .execution_options(synchronize_session=False))
+        LOG.warning("reaped task %s (%s %s): %s", t.id, t.action,
+                    t.resource_id, message)
+    return len(overdue)
+
+
+assert all(states.INSTANCE.is_legal(s, "error")
+           for v in _TRANSITIONAL.values() for s in v)

@@ -1,0 +1,39 @@
+"""Configuration: every option Arame reads, registered on the global CONF.
+
+oslo.messaging registers its own groups on the same object (it needs the global
+CONF: with a private ConfigOpts its first call fails), so we use it too.
+"""
+
+from oslo_config import cfg
+
+from arame.common.conf import (api, auth, collector, database, hva, scheduler,
+                               service)
+
+CONF = cfg.CONF
+
+_MODULES = (service, database, api, auth, scheduler, collector, hva)
+
+for _mod in _MODULES:
+    _mod.register(CONF)
+
+
+def list_opts():
+    """Entry point for oslo-config-generator (etc/arame/arame.conf.sample)."""
+    return [(group, opts) for mod in _MODULES for group, opts in mod.list_opts()]
+
+
+def parse_args(argv: list[str], default_config_files: list[str] | None = None):
+    """Read options from the command line (--config-file, --config-dir) and
+    set up logging; every daemon and command starts here."""
+    from oslo_log import log
+
+    from arame import __version__
+    from arame.common.rpc import transport
+
+    transport.set_defaults()
+    if not getattr(parse_args, "_log_registered", False):
+        log.register_options(CONF)
+        parse_args._log_registered = True
+    CONF(argv, project="arame", version=__version__,
+         default_config_files=default_config_files)
+    log.setup(CONF, "arame")

@@ -1,0 +1,23 @@
+from oslo_config import cfg
+
+group = cfg.OptGroup("api", help="The HTTP API (arame-api).")
+
+opts = [
+    cfg.HostAddressOpt("host", default="0.0.0.0", help="Address to listen on."),
+    cfg.PortOpt("port", default=9001, help="Port to listen on."),
+    cfg.IntOpt("max_request_body_bytes", default=1024 * 1024, min=1024,
+               help="Largest JSON body accepted (413 above it)."),
+    cfg.IntOpt("max_user_data_bytes", default=64 * 1024, min=0,
+               help="Largest user_data accepted on an instance (decoded)."),
+    cfg.IntOpt("default_limit", default=50, min=1, help="Page size of lists."),
+    cfg.IntOpt("max_limit", default=1000, min=1, help="Largest page size."),
+]
+
+
+def register(conf):
+    conf.register_group(group)
+    conf.register_opts(opts, group)
+
+
+def list_opts():
+    return [(group.name, opts)]

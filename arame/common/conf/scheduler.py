@@ -1,0 +1,45 @@
+from oslo_config import cfg
+
+group = cfg.OptGroup("scheduler", help="Placement and task flows.")
+
+opts = [
+    cfg.ListOpt("enabled_filters",
+                default=["ServiceAliveFilter", "ProviderFilter", "CoreFilter",
+                         "RamFilter", "DiskFilter"],
+                help="Filters a host must pass (entry points in "
+                     "arame.scheduler.filters), in order."),
+    cfg.ListOpt("enabled_weighers", default=["RAMWeigher"],
+                help="Weighers that rank the passing hosts (entry points in "
+                     "arame.scheduler.weighers)."),
+    cfg.FloatOpt("ram_weight_multiplier", default=1.0,
+                 help="Positive spreads instances, negative stacks them."),
+    cfg.FloatOpt("cpu_allocation_ratio", default=4.0, min=0.1,
+                 help="Virtual CPUs sold per physical CPU."),
+    cfg.FloatOpt("ram_allocation_ratio", default=1.0, min=0.1,
+                 help="Memory sold per MiB of host memory."),
+    cfg.FloatOpt("disk_allocation_ratio", default=1.0, min=0.1,
+                 help="Disk sold per GiB of host disk."),
+    cfg.IntOpt("host_subset_size", default=3, min=1,
+               help="Pick at random among this many best hosts, so that "
+                    "several schedulers rarely race for the same one."),
+    cfg.IntOpt("claim_attempts", default=5, min=1,
+               help="Hosts tried when a claim loses a race before giving up."),
+    cfg.IntOpt("build_timeout", default=600, min=1,
+               help="Deadline in seconds of a whole build: past it the task "
+                    "fails and the instance goes to error. On by default."),
+    cfg.IntOpt("delete_timeout", default=300, min=1,
+               help="Deadline in seconds of a delete or an action."),
+    cfg.IntOpt("agent_call_timeout", default=60, min=1,
+               help="Deadline in seconds of one call to an agent."),
+    cfg.IntOpt("workers", default=64, min=1,
+               help="Flows run at once by one scheduler process."),
+]
+
+
+def register(conf):
+    conf.register_group(group)
+    conf.register_opts(opts, group)
+
+
+def list_opts():
+    return [(group.name, opts)]

@@ -1,0 +1,28 @@
+import socket
+
+from oslo_config import cfg
+
+opts = [
+    cfg.StrOpt("host", default=socket.gethostname(), sample_default="<hostname>",
+               help="Name of this host as the other daemons see it (RPC "
+                    "server name, heartbeat key)."),
+    cfg.IntOpt("report_interval", default=5, min=1,
+               help="Seconds between heartbeats of every daemon."),
+    cfg.IntOpt("service_down_time", default=30, min=1,
+               help="A daemon or host whose last heartbeat is older than "
+                    "this many seconds is shown as down and not scheduled to."),
+    cfg.StrOpt("state_path", default="/var/lib/arame",
+               help="Directory for local state (SQLite file, logs of the "
+                    "all-in-one, agent working files)."),
+    cfg.IntOpt("rpc_response_timeout_default", default=60, min=1,
+               help="Default deadline in seconds of an RPC call that does "
+                    "not set its own."),
+]
+
+
+def register(conf):
+    conf.register_opts(opts)
+
+
+def list_opts():
+    return [("DEFAULT", opts)]

@@ -1,0 +1,72 @@
+"""One engine and session factory per process, from [database] connection."""
+
+import contextlib
+import threading
+
+import sqlalchemy as sa
+from sqlalchemy import event, orm
+
+from arame.common.conf import CONF
+
+_lock = threading.Lock()
+_engine: sa.Engine | None = None
+_sessionmaker: orm.sessionmaker | None = None
+
+
+def create_engine(url: str, echo: bool = False) -> sa.Engine:
+    u = sa.engine.make_url(url)
+    if u.get_backend_name() == "sqlite":
+        engine = sa.create_engine(
+            url, echo=echo, connect_args={"check_same_thread": False,
+                                          "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            # pysqlite's own BEGIN handling defers the write lock, and an
+            # upgrade from read to write under WAL fails at once instead of
+            # waiting; we issue BEGIN IMMEDIATE ourselves (below).
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return sa.create_engine(
+        url, echo=echo, pool_pre_ping=True, pool_recycle=3600,
+        pool_size=CONF.database.pool_size,
+        max_overflow=CONF.database.max_overflow,
+        isolation_level="READ COMMITTED")
+
+
+def get_engine() -> sa.Engine:
+    global _engine, _sessionmaker
+    with _lock:
+        if _engine is None:
+            _engine = create_engine(CONF.database.connection,
+                                    CONF.database.echo)
+            _sessionmaker = orm.sessionmaker(_engine, expire_on_commit=False)
+        return _engine
+
+
+def reset() -> None:
+    """Forget the engine (tests, and after a config reload)."""
+    global _engine, _sessionmaker
+    with _lock:
+        if _engine is not None:
+            _engine.dispose()
+        _engine = _sessionmaker = None
+
+
+@contextlib.contextmanager
+def session():
+    """A session in one transaction: committed on success, else rolled back."""
+    get_engine()
+    with _sessionmaker() as s, s.begin():
+        yield s

@@ -1,0 +1,183 @@
+"""The controller's records (SQLAlchemy 2 declarative models).
+
+Schema changes go through alembic (arame/common/db/migrations); these models
+are the reference the migrations are checked against.
+"""
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# MySQL's DATETIME drops fractions of a second unless asked; durations and
+# heartbeat ages need them.
+Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: Timestamp}
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow,
+                                                    onupdate=utcnow)
+
+
+class Setting(Base):
+    """Cloud-wide values generated once (the token signing key)."""
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(255))
+
+
+class Account(TimestampMixin, Base):
+    __tablename__ = "accounts"
+    id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(63), unique=True)
+    enabled: Mapped[bool] = mapped_column(default=True)
+
+
+class User(TimestampMixin, Base):
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(63), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    # Bumped to revoke every token issued before (tokens carry it).
+    token_generation: Mapped[int] = mapped_column(default=0)
+
+
+class Service(TimestampMixin, Base):
+    """A running daemon, keyed by (host, binary)."""
+    __tablename__ = "services"
+    __table_args__ = (sa.UniqueConstraint("host", "binary"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    host: Mapped[str] = mapped_column(sa.String(255))
+    binary: Mapped[str] = mapped_column(sa.String(64))
+    topic: Mapped[str] = mapped_column(sa.String(64))
+    version: Mapped[str] = mapped_column(sa.String(32))
+    last_heartbeat_at: Mapped[dt.datetime | None]
+    disabled: Mapped[bool] = mapped_column(default=False)
+
+
+class Host(TimestampMixin, Base):
+    """A hypervisor host and its capacity; *_used are the scheduler's claims."""
+    __tablename__ = "hosts"
+    id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    provider: Mapped[str] = mapped_column(sa.String(8), default="vm")
+    hypervisor_type: Mapped[str] = mapped_column(sa.String(32))
+    vcpus: Mapped[int] = mapped_column(default=0)
+    memory_mb: Mapped[int] = mapped_column(default=0)
+    disk_gb: Mapped[int] = mapped_column(default=0)
+    vcpus_used: Mapped[int] = mapped_column(default=0)
+    memory_mb_used: Mapped[int] = mapped_column(default=0)
+    disk_gb_used: Mapped[int] = mapped_column(default=0)
+    instance_count: Mapped[int] = mapped_column(default=0)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    last_report_at: Mapped[dt.datetime | None]
+
+
+class Flavor(TimestampMixin, Base):
+    __tablename__ = "flavors"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(sa.String(63), unique=True)
+    provider: Mapped[str] = mapped_column(sa.String(8), default="vm")
+    vcpus: Mapped[int]
+    memory_mb: Mapped[int]
+    disk_gb: Mapped[int]
+
+
+class Image(TimestampMixin, Base):
+    __tablename__ = "images"
+    id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(63))
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"))
+    visibility: Mapped[str] = mapped_column(sa.String(16), default="private")
+    format: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    status_reason: Mapped[str | None] = mapped_column(sa.String(255))
+    size_bytes: Mapped[int | None] = mapped_column(sa.BigInteger)
+    sha256: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class Instance(TimestampMixin, Base):
+    __tablename__ = "instances"
+    __table_args__ = (
+        sa.Index("ix_instances_account_status", "account_id", "status"),
+        sa.Index("ix_instances_host", "host"),
+    )
+    id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(63))
+    hostname: Mapped[str] = mapped_column(sa.String(63))
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"))
+    user_id: Mapped[str | None] = mapped_column(sa.String(16))
+    flavor: Mapped[str] = mapped_column(sa.String(63))
+    image_id: Mapped[str] = mapped_column(sa.String(16))
+    provider: Mapped[str] = mapped_column(sa.String(8), default="vm")
+    vcpus: Mapped[int]
+    memory_mb: Mapped[int]
+    disk_gb: Mapped[int]
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    status_reason: Mapped[str | None] = mapped_column(sa.String(255))
+    power_state: Mapped[str | None] = mapped_column(sa.String(16))
+    # Set together with the host's *_used columns by the claim, cleared with
+    # them by the release: the release happens once however often it is asked.
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+    claimed: Mapped[bool] = mapped_column(default=False)
+    ha_enabled: Mapped[bool] = mapped_column(default=True)
+    user_data: Mapped[str | None] = mapped_column(sa.Text)
+    terminated_at: Mapped[dt.datetime | None]
+
+
+class Task(TimestampMixin, Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        sa.Index("ix_tasks_resource", "resource_id"),
+        sa.Index("ix_tasks_account_created", "account_id", "created_at"),
+        sa.Index("ix_tasks_status_deadline", "status", "deadline_at"),
+    )
+    id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.String(16))
+    resource_id: Mapped[str] = mapped_column(sa.String(16))
+    resource_type: Mapped[str] = mapped_column(sa.String(32))
+    action: Mapped[str] = mapped_column(sa.String(32))
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued")
+    step: Mapped[str | None] = mapped_column(sa.String(64))
+    error_step: Mapped[str | None] = mapped_column(sa.String(64))
+    error_message: Mapped[str | None] = mapped_column(sa.String(1024))
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))
+    deadline_at: Mapped[dt.datetime]
+    events: Mapped[list["TaskEvent"]] = relationship(
+        order_by="TaskEvent.id", lazy="selectin")
+
+
+class TaskEvent(Base):
+    __tablename__ = "task_events"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(sa.ForeignKey("tasks.id"), index=True)
+    step: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    duration_ms: Mapped[float | None]
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+    message: Mapped[str | None] = mapped_column(sa.String(1024))
+
+
+class IdempotencyKey(Base):
+    """The first answer to a POST carrying an Idempotency-Key (kept 24 h)."""
+    __tablename__ = "idempotency_keys"
+    account_id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    status_code: Mapped[int | None]
+    body: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,68 @@
+"""First records of a cloud: the admin account and user, the default flavors
+and the test image. Every function is idempotent."""
+
+import sqlalchemy as sa
+
+from arame.common import ids
+from arame.common.db import engine as db_engine
+from arame.common.db import models
+
+ADMIN_ACCOUNT = "a-admin"
+
+FLAVORS = [
+    {"name": "small", "provider": "vm", "vcpus": 1, "memory_mb": 512, "disk_gb": 5},
+    {"name": "medium", "provider": "vm", "vcpus": 2, "memory_mb": 2048, "disk_gb": 20},
+    {"name": "large", "provider": "vm", "vcpus": 4, "memory_mb": 8192, "disk_gb": 80},
+]
+
+TEST_IMAGE = {"name": "arame-test", "format": "kernel", "visibility": "public"}
+
+
+def bootstrap_admin(password: str, username: str = "admin",
+                    reset_password: bool = False) -> str:
+    """Create account a-admin and its admin user; returns the user id."""
+    from arame.api.auth.passwords import hash_password
+    with db_engine.session() as s:
+        if s.get(models.Account, ADMIN_ACCOUNT) is None:
+            s.add(models.Account(id=ADMIN_ACCOUNT, name="admin"))
+            s.flush()
+        user = s.scalar(sa.select(models.User)
+                        .where(models.User.username == username))
+        if user is None:
+            user = models.User(id=ids.generate("user"), username=username,
+                               password_hash=hash_password(password),
+                               account_id=ADMIN_ACCOUNT, role="admin")
+            s.add(user)
+        elif reset_password:
+            user.password_hash = hash_password(password)
+            user.token_generation += 1
+        return user.id
+
+
+def seed_flavors() -> list[str]:
+    added = []
+    with db_engine.session() as s:
+        have = set(s.scalars(sa.select(models.Flavor.name)))
+        for f in FLAVORS:
+            if f["name"] not in have:
+                s.add(models.Flavor(**f))
+                added.append(f["name"])
+    return added
+
+
+def seed_test_image() -> str:
+    """The image every first instance can use.
+
+    Until the storage agent holds image bytes, it is a record that the fake
+    and the local drivers boot from their own test image.
+    """
+    with db_engine.session() as s:
+        img = s.scalar(sa.select(models.Image).where(
+            models.Image.name == TEST_IMAGE["name"],
+            models.Image.account_id == ADMIN_ACCOUNT))
+        if img is None:
+            img = models.Image(id=ids.generate("image"),
+                               account_id=ADMIN_ACCOUNT, status="available",
+                               **TEST_IMAGE)
+            s.add(img)
+        return img.id

@@ -1,0 +1,121 @@
+"""State machines as tables: every legal transition of every resource.
+
+Code asks the table (`machine.check(src, dst)`) rather than testing states
+inline, and database updates use `machine.sources(dst)` as their WHERE clause so
+that a transition that lost a race simply does not happen.
+"""
+
+from arame.common import exceptions
+
+ANY = "*"
+
+
+class StateMachine:
+    def __init__(self, name: str, states: list[str], transitions: list[tuple],
+                 final: set[str], initial: str):
+        self.name = name
+        self.states = tuple(states)
+        self.final = frozenset(final)
+        self.initial = initial
+        self._edges: dict[str, set[str]] = {s: set() for s in states}
+        for src, dst in transitions:
+            assert dst in self._edges, dst
+            sources = [s for s in states if s not in self.final] if src == ANY else [src]
+            for s in sources:
+                self._edges[s].add(dst)
+
+    def is_legal(self, src: str, dst: str) -> bool:
+        return dst in self._edges.get(src, ())
+
+    def check(self, src: str, dst: str) -> None:
+        if not self.is_legal(src, dst):
+            raise exceptions.InvalidTransition(
+                f"{self.name} cannot go from {src} to {dst}", src=src, dst=dst)
+
+    def sources(self, dst: str) -> tuple[str, ...]:
+        """Every state from which dst may be reached."""
+        return tuple(s for s, targets in self._edges.items() if dst in targets)
+
+    def targets(self, src: str) -> frozenset[str]:
+        return frozenset(self._edges.get(src, ()))
+
+
+INSTANCE = StateMachine(
+    "instance",
+    ["pending", "scheduling", "starting", "running", "stopping", "stopped",
+     "rebooting", "shuttingdown", "terminated", "error"],
+    [
+        ("pending", "scheduling"),
+        ("scheduling", "starting"),
+        ("starting", "running"),
+        ("running", "stopping"),
+        ("stopping", "stopped"),
+        ("stopping", "running"),      # a stop that failed leaves it running
+        ("stopped", "starting"),
+        ("running", "rebooting"),
+        ("rebooting", "running"),
+        ("running", "stopped"),       # the hypervisor saw it die, no HA
+        ("stopped", "running"),       # HA restart, or powered on behind us
+        (ANY, "shuttingdown"),
+        ("shuttingdown", "terminated"),
+        (ANY, "error"),
+    ],
+    final={"terminated"},
+    initial="pending",
+)
+
+# Instances in these states are being changed by a flow; actions wait.
+INSTANCE_BUSY = frozenset({"pending", "scheduling", "starting", "stopping",
+                           "rebooting", "shuttingdown"})
+
+TASK = StateMachine(
+    "task",
+    ["queued", "running", "done", "failed"],
+    [("queued", "running"), ("running", "done"), (ANY, "failed")],
+    final={"done", "failed"},
+    initial="queued",
+)
+
+VOLUME = StateMachine(
+    "volume",
+    ["pending", "creating", "available", "attaching", "attached", "detaching",
+     "deleting", "deleted", "error"],
+    [
+        ("pending", "creating"), ("creating", "available"),
+        ("available", "attaching"), ("attaching", "attached"),
+        ("attaching", "available"), ("attached", "detaching"),
+        ("detaching", "available"), ("detaching", "attached"),
+        ("available", "deleting"), ("error", "deleting"),
+        ("pending", "deleting"), ("deleting", "deleted"), (ANY, "error"),
+    ],
+    final={"deleted"},
+    initial="pending",
+)
+
+IMAGE = StateMachine(
+    "image",
+    ["pending", "uploading", "available", "deleting", "deleted", "error"],
+    [
+        ("pending", "uploading"), ("uploading", "available"),
+        ("uploading", "pending"), ("pending", "available"),
+        ("pending", "deleting"), ("available", "deleting"),
+        ("error", "deleting"), ("deleting", "deleted"), (ANY, "error"),
+    ],
+    final={"deleted"},
+    initial="pending",
+)
+
+NODE = StateMachine(
+    "baremetal node",
+    ["enroll", "manageable", "available", "deploying", "active", "cleaning",
+     "error"],
+    [
+        ("enroll", "manageable"), ("manageable", "available"),
+        ("available", "manageable"), ("available", "deploying"),
+        ("deploying", "active"), ("deploying", "cleaning"),
+        ("active", "cleaning"), ("cleaning", "available"),
+        ("error", "manageable"), (ANY, "error"),
+    ],
+    final=set(),
+    initial="enroll",
+)

@@ -1,0 +1,135 @@
+"""What every flow shares: step recording, deadlines, state transitions.
+
+A flow runs one task. Each step is timed and recorded as a task event with
+its host; a step that fails raises StepFailed, and the flow compensates what
+it had done before it ends the task `failed` and the resource in `error`.
+"""
+
+import contextlib
+import time
+
+from oslo_log import log
+import oslo_messaging as messaging
+import sqlalchemy as sa
+
+from arame.common import states, tasks
+from arame.common.conf import CONF
+from arame.common.db import engine as db_engine
+from arame.common.db import models
+
+LOG = log.getLogger(__name__)
+
+
+class StepFailed(Exception):
+    def __init__(self, step: str, message: str):
+        super().__init__(f"{step}: {message}")
+        self.step = step
+        self.message = message
+
+
+class StepRecord:
+    def __init__(self, host: str | None):
+        self.host = host
+
+
+class Cancelled(Exception):
+    """The instance was deleted while the flow ran."""
+
+
+def describe_rpc_error(exc: Exception, host: str | None) -> str:
+    if isinstance(exc, messaging.MessagingTimeout):
+        return f"no answer from {host or 'agent'} before the deadline"
+    if isinstance(exc, messaging.RemoteError):
+        return f"{exc.exc_type}: {exc.value}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class InstanceFlow:
+    action = "?"
+    # States this flow moves the instance through: only from these does a
+    # failure put it in error (a delete that overtook the flow wins).
+    own_states: tuple[str, ...] = ()
+
+    def __init__(self, ctxt, task_id: str, instance_id: str):
+        self.ctxt = ctxt
+        self.task_id = task_id
+        self.instance_id = instance_id
+        self.deadline = None
+
+    # -- records -----------------------------------------------------------
+    def load(self) -> models.Instance | None:
+        with db_engine.session() as s:
+            return s.get(models.Instance, self.instance_id)
+
+    def begin(self) -> bool:
+        """queued -> running; False if the task already ended (reaped)."""
+        with db_engine.session() as s:
+            task = s.get(models.Task, self.task_id)
+            if task is None:
+                return False
+            self.deadline = task.deadline_at
+            return tasks.set_status(s, self.task_id, "running")
+
+    def remaining(self) -> float:
+        return (self.deadline - models.utcnow()).total_seconds()
+
+    def call_timeout(self, step: str) -> float:
+        left = self.remaining()
+        if left <= 0:
+            raise StepFailed(step, "task deadline passed")
+        return max(1.0, min(CONF.scheduler.agent_call_timeout, left))
+
+    def transition(self, s, dst: str, *, src: tuple[str, ...] | None = None,
+                   reason: str | None = None, **values) -> bool:
+        """CAS the instance to dst from any state the table allows (or src)."""
+        I = models.Instance
+        allowed = src if src is not None else states.INSTANCE.sources(dst)
+        rc = s.execute(
+            sa.update(I).where(I.id == self.instance_id, I.status.in_(allowed))
+            .values(status=dst, status_reason=reason,
+                    updated_at=models.utcnow(), **values)
+            .execution_options(synchronize_session=False)).rowcount
+        return rc == 1
+
+    @contextlib.contextmanager
+    def step(self, name: str, host: str | None = None):
+        """Time a step; record it done, or failed with the reason.
+
+        Yields a record whose `host` the step may set once it knows it
+        (the schedule step learns it by claiming).
+        """
+        rec = StepRecord(host)
+        t0 = time.monotonic()
+        try:
+            yield rec
+        except StepFailed as e:
+            self._event(name, "failed", t0, rec.host, e.message)
+            raise
+        except Cancelled:
+            self._event(name, "cancelled", t0, rec.host, "instance was deleted")
+            raise
+        except Exception as e:  # an agent or DB error: the step failed
+            msg = describe_rpc_error(e, rec.host)
+            self._event(name, "failed", t0, rec.host, msg)
+            raise StepFailed(name, msg) from e
+        else:
+            self._event(name, "done", t0, rec.host)
+
+    def _event(self, step, status, t0, host, message=None):
+        with db_engine.session() as s:
+            tasks.add_event(s, self.task_id, step, status, host=host,
+                            duration_ms=round((time.monotonic() - t0) * 1000, 2),
+                            message=message)
+
+    def finish(self, s) -> None:
+        tasks.set_status(s, self.task_id, "done")
+
+    def fail(self, step: str | None, message: str, *,
+             instance_error: bool = True) -> None:
+        with db_engine.session() as s:
+            tasks.fail(s, self.task_id, step, message)
+            if instance_error:
+                self.transition(s, "error", src=self.own_states,
+                                reason=f"{self.action} failed at {step}: {message}"[:255])
+        LOG.warning("task %s (%s %s) failed at %s: %s", self.task_id,
+                    self.action, self.instance_id, step, message)

@@ -1,0 +1,123 @@
+"""Build: place the instance, claim capacity, spawn it on its host.
+
+Steps: schedule (filters, weighers, claim) -> spawn (hva). The storage and
+network steps (sta clone + export, nsa reservation) slot in before spawn when
+those agents land. A delete that arrives mid-build moves the instance to
+shuttingdown; the next CAS of this flow then fails and it undoes its work.
+"""
+
+from oslo_log import log
+
+from arame.agents.hva import rpcapi as hva_rpcapi
+from arame.common.conf import CONF
+from arame.common.db import engine as db_engine
+from arame.common.db import models
+from arame.scheduler import claims
+from arame.scheduler.flows.base import Cancelled, InstanceFlow, StepFailed
+from arame.scheduler.host_state import RequestSpec, load_hosts
+
+LOG = log.getLogger(__name__)
+
+
+def instance_spec(inst: models.Instance) -> dict:
+    """All an agent needs to know: agents have no database access."""
+    return {"id": inst.id, "name": inst.name, "hostname": inst.hostname,
+            "account_id": inst.account_id, "vcpus": inst.vcpus,
+            "memory_mb": inst.memory_mb, "disk_gb": inst.disk_gb,
+            "image_id": inst.image_id, "user_data": inst.user_data,
+            "ha_enabled": inst.ha_enabled}
+
+
+class BuildFlow(InstanceFlow):
+    action = "create"
+    own_states = ("pending", "scheduling", "starting")
+
+    def __init__(self, ctxt, task_id, instance_id, selector,
+                 hva: hva_rpcapi.HypervisorAPI):
+        super().__init__(ctxt, task_id, instance_id)
+        self.selector = selector
+        self.hva = hva
+        self.host = None
+        self.spawn_attempted = False
+
+    def run(self) -> None:
+        if not self.begin():
+            return
+        inst = self.load()
+        if inst is None or inst.status != "pending":
+            # Deleted before we got to it: nothing to build or undo.
+            self.fail(None, "cancelled: instance was deleted before placement",
+                      instance_error=False)
+            return
+        try:
+            self.schedule(inst)
+            self.spawn(inst)
+        except Cancelled:
+            self.compensate_safely()
+            self.fail(None, "cancelled: instance was deleted during the build",
+                      instance_error=False)
+        except StepFailed as e:
+            self.compensate_safely()
+            self.fail(e.step, e.message)
+
+    def schedule(self, inst: models.Instance) -> None:
+        spec = RequestSpec(inst.id, inst.account_id, inst.provider, inst.vcpus,
+                           inst.memory_mb, inst.disk_gb)
+        with self.step("schedule") as rec:
+            with db_engine.session() as s:
+                hosts = load_hosts(s)
+            selection = self.selector.select(hosts, spec)
+            if not selection.candidates:
+                raise StepFailed("schedule",
+                                 "no valid host: " + selection.explain())
+            for host in selection.candidates[:CONF.scheduler.claim_attempts]:
+                try:
+                    claims.claim(inst.id, host.name, inst.vcpus,
+                                 inst.memory_mb, inst.disk_gb)
+                except claims.ClaimLost:
+                    LOG.debug("claim on %s lost a race; next host", host.name)
+                    continue
+                except claims.InstanceGone:
+                    raise Cancelled()
+                self.host = rec.host = host.name
+                break
+            else:
+                raise StepFailed("schedule", "every candidate host was "
+                                 "claimed by concurrent requests; try again")
+        with db_engine.session() as s:
+            if not self.transition(s, "starting", src=("scheduling",)):
+                raise Cancelled()
+
+    def spawn(self, inst: models.Instance) -> None:
+        with self.step("spawn", host=self.host):
+            timeout = self.call_timeout("spawn")
+            self.spawn_attempted = True
+            result = self.hva.spawn(self.ctxt, self.host,
+                                    instance_spec(inst), timeout=timeout)
+        with db_engine.session() as s:
+            if not self.transition(s, "running", src=("starting",),
+                                   power_state=result.get("power_state")):
+                raise Cancelled()
+            self.finish(s)
+
+    def compensate(self) -> None:
+        """Undo the spawn and the claim; both are idempotent."""
+        if self.spawn_attempted:
+            with self.step("undo-spawn", host=self.host):
+                try:
+                    self.hva.destroy(self.ctxt, self.host, self.instance_id,
+                                     timeout=CONF.scheduler.agent_call_timeout)
+                except Exception as e:
+                    # The claim stays: the guest may still be on that host.
+                    # The instance ends in error and a DELETE retries.
+                    raise StepFailed("undo-spawn", f"could not remove the "
+                                     f"guest from {self.host}: {e}") from e
+        if self.host is not None:
+            claims.release(self.instance_id)
+
+    def compensate_safely(self) -> None:
+        try:
+            self.compensate()
+        except StepFailed:
+            LOG.warning("build %s: compensation incomplete, claim kept",
+                        self.instance_id)

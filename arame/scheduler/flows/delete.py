@@ -1,0 +1,47 @@
+"""Delete: remove the guest from its host, give back the claim, terminate.
+
+Accepted in every state: the API has already moved the instance to
+shuttingdown, which also cancels a build in flight (its next CAS fails).
+"""
+
+import sqlalchemy as sa
+
+from arame.agents.hva import rpcapi as hva_rpcapi
+from arame.common.db import engine as db_engine
+from arame.common.db import models
+from arame.scheduler import claims
+from arame.scheduler.flows.base import InstanceFlow, StepFailed
+
+
+class DeleteFlow(InstanceFlow):
+    action = "delete"
+    own_states = ("shuttingdown",)
+
+    def __init__(self, ctxt, task_id, instance_id,
+                 hva: hva_rpcapi.HypervisorAPI):
+        super().__init__(ctxt, task_id, instance_id)
+        self.hva = hva
+
+    def run(self) -> None:
+        if not self.begin():
+            return
+        inst = self.load()
+        try:
+            if inst.host is not None:
+                with self.step("destroy", host=inst.host):
+                    self.hva.destroy(self.ctxt, inst.host, inst.id,
+                                     timeout=self.call_timeout("destroy"))
+            with self.step("release", host=inst.host):
+                claims.release(inst.id)
+        except StepFailed as e:
+            # The guest may still exist: keep the claim, show error; a new
+            # DELETE tries again.
+            self.fail(e.step, e.message)
+            return
+        with db_engine.session() as s:
+            self.transition(s, "terminated", src=("shuttingdown",),
+                            power_state=None, terminated_at=models.utcnow())
+            s.execute(sa.update(models.Instance)
+                      .where(models.Instance.id == inst.id)
+                      .values(status_reason=None))
+            self.finish(s)

@@ -1,0 +1,53 @@
+"""The scheduler's RPC endpoint: each cast runs one task's flow.
+
+Flows run on the RPC server's worker threads ([DEFAULT]
+executor_thread_pool_size); a flow that raises unexpectedly still ends its
+task failed, so nothing waits for the reaper that need not.
+"""
+
+from oslo_log import log
+import oslo_messaging as messaging
+
+from arame.agents.hva import rpcapi as hva_rpcapi
+from arame.common import tasks
+from arame.common.db import engine as db_engine
+from arame.scheduler.flows.actions import ACTIONS, ActionFlow
+from arame.scheduler.flows.build import BuildFlow
+from arame.scheduler.flows.delete import DeleteFlow
+from arame.scheduler.selector import HostSelector
+
+LOG = log.getLogger(__name__)
+
+
+class SchedulerManager:
+    target = messaging.Target(version="1.0")
+
+    def __init__(self, selector: HostSelector | None = None,
+                 hva: hva_rpcapi.HypervisorAPI | None = None):
+        self.selector = selector or HostSelector()
+        self.hva = hva or hva_rpcapi.HypervisorAPI()
+
+    def reset(self) -> None:
+        """SIGHUP: re-read the enabled filters and weighers."""
+        self.selector = HostSelector()
+
+    def _run(self, flow) -> None:
+        try:
+            flow.run()
+        except Exception as e:
+            LOG.exception("flow %s of task %s crashed", type(flow).__name__,
+                          flow.task_id)
+            flow.fail(None, f"internal error: {type(e).__name__}: {e}")
+
+    def build_instance(self, ctxt, task_id, instance_id):
+        self._run(BuildFlow(ctxt, task_id, instance_id, self.selector, self.hva))
+
+    def delete_instance(self, ctxt, task_id, instance_id):
+        self._run(DeleteFlow(ctxt, task_id, instance_id, self.hva))
+
+    def instance_action(self, ctxt, task_id, instance_id, action):
+        if action not in ACTIONS:
+            with db_engine.session() as s:
+                tasks.fail(s, task_id, None, f"unknown action {action!r}")
+            return
+        self._run(ActionFlow(ctxt, task_id, instance_id, action, self.hva))

@@ -1,0 +1,28 @@
+"""Client proxy of arame-scheduler. Every method is a cast: the API answers
+202 at once and the task records what happens."""
+
+from arame.common import rpc
+
+TOPIC = "scheduler"
+
+
+class SchedulerAPI:
+    """1.0 - build_instance, delete_instance, instance_action"""
+
+    VERSION_CAP = "1.0"
+
+    def __init__(self):
+        self.client = rpc.get_client(TOPIC, version_cap=self.VERSION_CAP)
+
+    def build_instance(self, ctxt, task_id: str, instance_id: str) -> None:
+        self.client.cast(ctxt, "build_instance", task_id=task_id,
+                         instance_id=instance_id)
+
+    def delete_instance(self, ctxt, task_id: str, instance_id: str) -> None:
+        self.client.cast(ctxt, "delete_instance", task_id=task_id,
+                         instance_id=instance_id)
+
+    def instance_action(self, ctxt, task_id: str, instance_id: str,
+                        action: str) -> None:
+        self.client.cast(ctxt, "instance_action", task_id=task_id,
+                         instance_id=instance_id, action=action)

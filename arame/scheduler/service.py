@@ -1,0 +1,19 @@
+"""The arame-scheduler daemon: the scheduler topic's RPC server. Run several
+for throughput or availability; claims keep them from colliding."""
+
+from arame.common import rpc
+from arame.common.conf import CONF
+from arame.common.heartbeat import DBHeartbeat
+from arame.common.service import RPCServerComponent
+from arame.scheduler.manager import SchedulerManager
+from arame.scheduler.rpcapi import TOPIC
+
+BINARY = "arame-scheduler"
+
+
+def build_components() -> list:
+    manager = SchedulerManager()
+    server = rpc.get_server(TOPIC, CONF.host, [manager])
+    comp = RPCServerComponent(server, TOPIC)
+    comp.reset = manager.reset
+    return [DBHeartbeat(BINARY, TOPIC), comp]

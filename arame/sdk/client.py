@@ -1,0 +1,71 @@
+"""The SDK's entry point: one object holding the session and the managers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from arame.sdk.resources.flavors import FlavorManager
+from arame.sdk.resources.hosts import HostManager
+from arame.sdk.resources.images import ImageManager
+from arame.sdk.resources.instances import InstanceManager
+from arame.sdk.resources.tasks import TaskManager
+from arame.sdk.session import Session
+
+
+class Client:
+    """A connection to one Arame API endpoint.
+
+    ``transport`` is handed to httpx, so tests (and embedders) can pass an
+    ``httpx.MockTransport`` or a WSGI/ASGI transport instead of the network.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        token: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._session = Session(endpoint, token=token, timeout=timeout, transport=transport)
+        self.instances = InstanceManager(self._session)
+        self.tasks = TaskManager(self._session)
+        self.hosts = HostManager(self._session)
+        self.flavors = FlavorManager(self._session)
+        self.images = ImageManager(self._session)
+
+    @property
+    def endpoint(self) -> str:
+        return self._session.endpoint
+
+    @property
+    def token(self) -> str | None:
+        return self._session.token
+
+    @token.setter
+    def token(self, value: str | None) -> None:
+        self._session.token = value
+
+    def login(self, username: str, password: str) -> dict[str, Any]:
+        """Get a token for these credentials and use it from now on.
+
+        Returns the whole answer (token, expires_at, user, account_id, roles).
+        """
+        # A stale token must not decide how the login itself is judged.
+        body = self._session.post(
+            "/v1/auth/tokens",
+            json={"username": username, "password": password},
+            authenticated=False,
+        )
+        self._session.token = body["token"]
+        return body
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

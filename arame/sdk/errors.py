@@ -1,0 +1,61 @@
+"""Exceptions raised by the SDK.
+
+Callers can catch ``ArameError`` for anything the API (or the way to it)
+refused, and the task exceptions for asynchronous work that did not finish well.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ArameError(Exception):
+    """The API answered with an error status (or could not be reached)."""
+
+    def __init__(
+        self,
+        status_code: int | None,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(status_code, code, message, details)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+    def __str__(self) -> str:
+        return f"{self.status_code} {self.code}: {self.message}"
+
+
+class ConnectionFailed(ArameError):
+    """No HTTP answer at all: refused connection, DNS failure, timeout."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(None, "connection_failed", message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class TaskFailed(Exception):
+    """A task ended in ``failed``; ``task`` is its last known state."""
+
+    def __init__(self, task: dict[str, Any]) -> None:
+        self.task = task
+        error = task.get("error") or {}
+        self.step = error.get("step")
+        self.message = error.get("message") or "no error message"
+        super().__init__(f"task {task.get('id')} failed at step {self.step}: {self.message}")
+
+
+class TaskTimeout(TimeoutError):
+    """A task was still not finished when the caller's deadline passed."""
+
+    def __init__(self, task: dict[str, Any], timeout: float) -> None:
+        self.task = task
+        self.timeout = timeout
+        super().__init__(
+            f"task {task.get('id')} still {task.get('status')} after {timeout:g} s"
+        )

@@ -1,0 +1,1 @@
+"""One small manager class per API resource."""
