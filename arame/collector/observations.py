@@ -30,13 +30,14 @@ def record_inventory(session, hosts: list[dict], provider: str, now) -> None:
     new = [h for h in hosts if h["name"] not in known]
     old = [h for h in hosts if h["name"] in known]
     if old:
-        # One executemany for every known host: a fake hva process reports
-        # hundreds of hosts in one heartbeat.
-        session.execute(
-            sa.update(H).where(H.name == sa.bindparam("b_name"))
+        # One Core executemany for every known host (a fake hva process
+        # reports hundreds in one heartbeat); through the ORM session a list
+        # of parameters would mean a bulk update by primary key instead.
+        session.connection().execute(
+            sa.update(H.__table__)
+            .where(H.__table__.c.name == sa.bindparam("b_name"))
             .values(**{k: sa.bindparam("b_" + k) for k in _INVENTORY},
-                    last_report_at=now, updated_at=now)
-            .execution_options(synchronize_session=False),
+                    last_report_at=now, updated_at=now),
             [{"b_name": h["name"], **{"b_" + k: h[k] for k in _INVENTORY}}
              for h in old])
     for h in new:

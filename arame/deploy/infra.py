@@ -1,0 +1,167 @@
+"""The machine-level services Arame needs on one host: RabbitMQ and MariaDB.
+
+Started as background processes when they are not already answering (these
+machines have no systemd), and carved up per deployment: a vhost on the
+broker, a database and a user on MariaDB.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.parse
+
+MYSQL_SOCKET = "/run/mysqld/mysqld.sock"
+
+
+class InfraError(RuntimeError):
+    pass
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise InfraError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def _run(args: list[str], timeout: float = 60, check: bool = True):
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise InfraError(f"{' '.join(args)} failed ({proc.returncode}): "
+                         f"{proc.stderr.strip() or proc.stdout.strip()}")
+    return proc
+
+
+def _require(binary: str, package: str) -> str:
+    path = shutil.which(binary)
+    if path is None:
+        raise InfraError(f"{binary} is not installed (apt-get install {package})")
+    return path
+
+
+class RabbitMQ:
+    def __init__(self, host: str = "127.0.0.1", port: int = 5672,
+                 user: str = "guest", password: str = "guest"):
+        self.host, self.port = host, port
+        self.user, self.password = user, password
+
+    def running(self) -> bool:
+        return port_open(self.host, self.port)
+
+    def ensure_running(self, log_path: str = "/tmp/arame-rabbitmq.log",
+                       timeout: float = 90) -> bool:
+        """Start the broker if nothing answers; True if we started it."""
+        if self.running():
+            return False
+        server = _require("rabbitmq-server", "rabbitmq-server")
+        with open(log_path, "ab") as log:
+            subprocess.Popen([server], stdout=log, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+        _run([_require("rabbitmqctl", "rabbitmq-server"), "await_startup",
+              "--timeout", str(int(timeout))], timeout=timeout + 10)
+        wait_for(self.running, timeout, "RabbitMQ to accept connections")
+        return True
+
+    def create_vhost(self, vhost: str) -> None:
+        ctl = _require("rabbitmqctl", "rabbitmq-server")
+        _run([ctl, "add_vhost", vhost], check=False)
+        _run([ctl, "set_permissions", "-p", vhost, self.user, ".*", ".*", ".*"])
+
+    def delete_vhost(self, vhost: str) -> None:
+        _run([_require("rabbitmqctl", "rabbitmq-server"), "delete_vhost", vhost],
+             check=False)
+
+    def url(self, vhost: str) -> str:
+        q = lambda s: urllib.parse.quote(s, safe="")  # noqa: E731
+        return (f"rabbit://{q(self.user)}:{q(self.password)}@{self.host}:"
+                f"{self.port}/{q(vhost)}")
+
+    def restart(self, timeout: float = 90) -> None:
+        """Stop and start the broker (fault tests)."""
+        ctl = _require("rabbitmqctl", "rabbitmq-server")
+        _run([ctl, "stop_app"], timeout=timeout)
+        _run([ctl, "start_app"], timeout=timeout)
+        wait_for(self.running, timeout, "RabbitMQ to come back")
+
+
+class MariaDB:
+    def __init__(self, host: str = "127.0.0.1", port: int = 3306,
+                 socket_path: str = MYSQL_SOCKET):
+        self.host, self.port, self.socket_path = host, port, socket_path
+
+    def _root(self):
+        import pymysql
+        return pymysql.connect(unix_socket=self.socket_path, user="root",
+                               autocommit=True)
+
+    def running(self) -> bool:
+        try:
+            self._root().close()
+            return True
+        except Exception:
+            return False
+
+    def ensure_running(self, log_path: str = "/tmp/arame-mariadb.log",
+                       timeout: float = 60) -> bool:
+        if self.running():
+            return False
+        safe = _require("mysqld_safe", "mariadb-server")
+        os.makedirs(os.path.dirname(self.socket_path), exist_ok=True)
+        try:
+            shutil.chown(os.path.dirname(self.socket_path), "mysql", "mysql")
+        except (LookupError, PermissionError):
+            pass
+        with open(log_path, "ab") as log:
+            subprocess.Popen([safe], stdout=log, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+        wait_for(self.running, timeout, "MariaDB to accept connections")
+        return True
+
+    def create_database(self, name: str, user: str, password: str) -> None:
+        _check_sql_name(name)
+        _check_sql_name(user)
+        conn = self._root()
+        try:
+            with conn.cursor() as c:
+                c.execute(f"CREATE DATABASE IF NOT EXISTS `{name}` "
+                          "CHARACTER SET utf8mb4")
+                for host in ("localhost", "127.0.0.1"):
+                    c.execute(f"CREATE USER IF NOT EXISTS '{user}'@'{host}' "
+                              "IDENTIFIED BY %s", (password,))
+                    c.execute(f"ALTER USER '{user}'@'{host}' IDENTIFIED BY %s",
+                              (password,))
+                    c.execute(f"GRANT ALL ON `{name}`.* TO '{user}'@'{host}'")
+        finally:
+            conn.close()
+
+    def drop_database(self, name: str) -> None:
+        _check_sql_name(name)
+        conn = self._root()
+        try:
+            with conn.cursor() as c:
+                c.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        finally:
+            conn.close()
+
+    def url(self, name: str, user: str, password: str) -> str:
+        q = urllib.parse.quote
+        return (f"mysql+pymysql://{q(user, safe='')}:{q(password, safe='')}@"
+                f"{self.host}:{self.port}/{name}?charset=utf8mb4")
+
+
+def _check_sql_name(name: str) -> None:
+    # Names go into DDL, which takes no bind parameters.
+    if not name.replace("_", "").isalnum() or len(name) > 64:
+        raise ValueError(f"unsafe database or user name: {name!r}")

@@ -1,0 +1,241 @@
+"""A real Arame deployment on this machine: every daemon its own process over
+RabbitMQ and MariaDB, on one configuration file.
+
+`tools/single-host` runs it for operators (and is their reference for a
+multi-host install: the same config file and daemons, spread over hosts);
+the functional tests and the benchmarks build theirs with the same class.
+"""
+
+import configparser
+import os
+import secrets
+import subprocess
+import time
+
+import httpx
+
+from arame.deploy import infra, processes
+
+ROLES = {
+    "api": "arame-api",
+    "scheduler": "arame-scheduler",
+    "collector": "arame-collector",
+    "hva": "arame-hva",
+    "sta": "arame-sta",
+    "nsa": "arame-nsa",
+    "bma": "arame-bma",
+}
+DEFAULT_ROLES = ("collector", "scheduler", "hva", "sta", "nsa", "bma", "api")
+
+
+class LocalDeployment:
+    def __init__(self, name: str, state_dir: str, *, api_port: int = 9001,
+                 admin_password: str | None = None, conf: dict | None = None,
+                 rabbit: infra.RabbitMQ | None = None,
+                 mariadb: infra.MariaDB | None = None):
+        if not name.replace("_", "").isalnum():
+            raise ValueError("deployment name: letters, digits and _ only")
+        self.name = name
+        self.state_dir = os.path.abspath(state_dir)
+        self.api_port = api_port
+        self.admin_password = admin_password
+        self.conf = conf or {}
+        self.rabbit = rabbit or infra.RabbitMQ()
+        self.mariadb = mariadb or infra.MariaDB()
+        self.vhost = f"arame-{name}"
+        self.database = f"arame_{name}"
+        self.db_user = "arame"
+        self.daemons: dict[str, processes.Daemon] = {}
+
+    # -- paths ------------------------------------------------------------
+    @property
+    def config_path(self) -> str:
+        return os.path.join(self.state_dir, "arame.conf")
+
+    @property
+    def run_dir(self) -> str:
+        return os.path.join(self.state_dir, "run")
+
+    @property
+    def log_dir(self) -> str:
+        return os.path.join(self.state_dir, "log")
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def _secret(self, key: str) -> str:
+        """A generated secret kept in the state dir (0600)."""
+        path = os.path.join(self.state_dir, key)
+        if os.path.exists(path):
+            with open(path) as f:
+                return f.read().strip()
+        value = secrets.token_urlsafe(18)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(value)
+        return value
+
+    # -- set-up -----------------------------------------------------------
+    def prepare(self) -> None:
+        """Broker and database up, vhost and schema made, admin and seed."""
+        os.makedirs(self.state_dir, exist_ok=True)
+        os.chmod(self.state_dir, 0o700)
+        self.rabbit.ensure_running()
+        self.mariadb.ensure_running()
+        self.rabbit.create_vhost(self.vhost)
+        db_password = self._secret("db-password")
+        self.mariadb.create_database(self.database, self.db_user, db_password)
+        if self.admin_password is None:
+            self.admin_password = self._secret("admin-password")
+        self.write_config(db_password)
+        self.manage("db", "sync")
+        self.manage("bootstrap", "--reset-password",
+                    env={"ARAME_ADMIN_PASSWORD": self.admin_password})
+        self.manage("seed")
+
+    def write_config(self, db_password: str) -> None:
+        cp = configparser.ConfigParser(interpolation=None)
+        cp["DEFAULT"] = {
+            "transport_url": self.rabbit.url(self.vhost),
+            "state_path": self.state_dir,
+        }
+        cp["database"] = {"connection": self.mariadb.url(
+            self.database, self.db_user, db_password)}
+        cp["api"] = {"host": "127.0.0.1", "port": str(self.api_port)}
+        for section, values in self.conf.items():
+            if section != "DEFAULT" and not cp.has_section(section):
+                cp.add_section(section)
+            for k, v in values.items():
+                cp[section][k] = str(v)
+        fd = os.open(self.config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                     0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("# Written by arame.deploy.local; every daemon reads it.\n")
+            cp.write(f)
+
+    def manage(self, *args: str, env: dict | None = None) -> str:
+        full_env = dict(os.environ, **(env or {}))
+        proc = subprocess.run(
+            [processes.binary_path("arame-manage"), "--config-file",
+             self.config_path, *args],
+            capture_output=True, text=True, env=full_env, timeout=300)
+        if proc.returncode != 0:
+            raise infra.InfraError(f"arame-manage {' '.join(args)} failed: "
+                                   f"{proc.stderr.strip()[-2000:]}")
+        return proc.stdout
+
+    # -- daemons ----------------------------------------------------------
+    def start(self, role: str, name: str | None = None,
+              overlay: dict | None = None) -> processes.Daemon:
+        """Start one daemon; `overlay` adds options for it alone (its own
+        [DEFAULT] host, fake host count ...)."""
+        name = name or role
+        configs = [self.config_path]
+        if overlay:
+            path = os.path.join(self.state_dir, f"{name}.conf")
+            cp = configparser.ConfigParser(interpolation=None)
+            for section, values in overlay.items():
+                if section != "DEFAULT":
+                    cp.add_section(section)
+                for k, v in values.items():
+                    cp[section][k] = str(v)
+            with open(path, "w") as f:
+                cp.write(f)
+            configs.append(path)
+        d = processes.start(name, ROLES[role], configs, self.run_dir,
+                            self.log_dir)
+        self.daemons[name] = d
+        return d
+
+    def stop(self, name: str, timeout: float = 30, sig=None) -> int | None:
+        import signal as _signal
+        d = self.daemons.pop(name, None) or self._adopt(name)
+        if d is None:
+            return None
+        return processes.stop(d, timeout=timeout, sig=sig or _signal.SIGTERM)
+
+    def _adopt(self, name: str) -> processes.Daemon | None:
+        role = name.split("-")[0]
+        if role not in ROLES:
+            return None
+        return processes.from_pidfile(name, ROLES[role], self.run_dir,
+                                      self.log_dir)
+
+    def up(self, roles=DEFAULT_ROLES, timeout: float = 60) -> None:
+        self.prepare()
+        for role in roles:
+            self.start(role)
+        self.wait_ready(timeout, hypervisors=1 if "hva" in roles else 0)
+
+    def down(self, drop: bool = False) -> None:
+        names = set(self.daemons)
+        if os.path.isdir(self.run_dir):
+            names |= {f[:-4] for f in os.listdir(self.run_dir)
+                      if f.endswith(".pid")}
+        # The API first (no new requests), agents last (flows can finish).
+        order = sorted(names, key=lambda n: (
+            ["api", "scheduler", "collector"].index(n.split("-")[0])
+            if n.split("-")[0] in ("api", "scheduler", "collector") else 3, n))
+        for n in order:
+            self.stop(n)
+        if drop:
+            self.rabbit.delete_vhost(self.vhost)
+            self.mariadb.drop_database(self.database)
+
+    def status(self) -> list[dict]:
+        out = []
+        names = set(self.daemons)
+        if os.path.isdir(self.run_dir):
+            names |= {f[:-4] for f in os.listdir(self.run_dir)
+                      if f.endswith(".pid")}
+        for n in sorted(names):
+            d = self.daemons.get(n) or self._adopt(n)
+            if d is not None:
+                out.append({"name": n, "binary": d.binary, "pid": d.pid,
+                            "alive": d.alive(), "log": d.log_path})
+        return out
+
+    # -- readiness --------------------------------------------------------
+    def token(self) -> str:
+        r = httpx.post(f"{self.api_url}/v1/auth/tokens", json={
+            "username": "admin", "password": self.admin_password}, timeout=10)
+        r.raise_for_status()
+        return r.json()["token"]
+
+    def wait_ready(self, timeout: float = 60, hypervisors: int = 1) -> None:
+        """The API answers, and `hypervisors` hosts have reported."""
+        deadline = time.monotonic() + timeout
+
+        def api_up():
+            for name, d in self.daemons.items():
+                if not d.alive():
+                    raise infra.InfraError(
+                        f"{name} exited; see {d.log_path}:\n" + _tail(d.log_path))
+            try:
+                return httpx.get(f"{self.api_url}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        infra.wait_for(api_up, max(1.0, deadline - time.monotonic()),
+                       "arame-api to answer")
+        if hypervisors:
+            headers = {"Authorization": f"Bearer {self.token()}"}
+
+            def hosts_up():
+                r = httpx.get(f"{self.api_url}/v1/hosts", headers=headers,
+                              timeout=5)
+                up = [h for h in r.json()["items"]
+                      if h.get("hypervisor_type") and h["state"] == "up"]
+                return len(up) >= hypervisors
+
+            infra.wait_for(hosts_up, max(1.0, deadline - time.monotonic()),
+                           f"{hypervisors} hypervisor(s) to report")
+
+
+def _tail(path: str, lines: int = 30) -> str:
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return ""
