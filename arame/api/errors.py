@@ -46,6 +46,12 @@ async def _validation_error(request: Request, exc: RequestValidationError):
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         return error_response(400, "bad_request", "the body is not valid JSON")
+    ctype = request.headers.get("content-type", "")
+    if (request.headers.get("content-length", "0") not in ("", "0")
+            and "json" not in ctype.lower()
+            and any(tuple(e.get("loc", ()))[:1] == ("body",) for e in errors)):
+        return error_response(400, "bad_request", "the body must be JSON "
+                              "(Content-Type: application/json)")
     fields = []
     for e in errors:
         fields.append({"field": _field(e.get("loc", ())),

@@ -27,9 +27,16 @@ def fingerprint(method: str, path: str, body) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def run(ctxt, key: str | None, fp: str, status: int, fn) -> JSONResponse:
+def run(ctxt, key: str | None, fp: str, status: int, fn,
+        model=None) -> JSONResponse:
+    """Answer `fn()` (shaped by the route's response `model`), once per key."""
+    def produce():
+        out = fn()
+        return (model.model_validate(out).model_dump(mode="json")
+                if model is not None else jsonable_encoder(out))
+
     if key is None:
-        return JSONResponse(status_code=status, content=jsonable_encoder(fn()))
+        return JSONResponse(status_code=status, content=produce())
     if not key or len(key) > MAX_KEY:
         raise exceptions.BadRequest(f"Idempotency-Key must be 1-{MAX_KEY} characters")
     K = models.IdempotencyKey
@@ -56,7 +63,7 @@ def run(ctxt, key: str | None, fp: str, status: int, fn) -> JSONResponse:
                             content=json.loads(row.body),
                             headers={"Idempotent-Replayed": "true"})
     try:
-        content = jsonable_encoder(fn())
+        content = produce()
     except BaseException:
         with db_engine.session() as s:
             s.execute(sa.delete(K).where(K.account_id == ctxt.account_id,

@@ -15,10 +15,6 @@ LATENCY = prometheus_client.Histogram(
     buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class ArameMiddleware:
     def __init__(self, app, max_body: int):
         self.app = app
@@ -39,16 +35,35 @@ class ArameMiddleware:
                                   {"limit": self.max_body})
             return await resp(scope, receive, send)
 
-        seen = 0
-
-        async def limited_receive():
-            nonlocal seen
-            msg = await receive()
-            if msg["type"] == "http.request":
-                seen += len(msg.get("body", b""))
+        if length is None and scope["method"] in ("POST", "PUT", "PATCH"):
+            # A chunked body: read it here, bounded, so that an oversized one
+            # is a 413 (a handler's body parser would turn it into a 400).
+            chunks, seen, more = [], 0, True
+            while more:
+                msg = await receive()
+                if msg["type"] != "http.request":
+                    break
+                chunks.append(msg.get("body", b""))
+                seen += len(chunks[-1])
+                more = msg.get("more_body", False)
                 if seen > self.max_body:
-                    raise BodyTooLarge()
-            return msg
+                    resp = error_response(
+                        413, "too_large",
+                        f"the body is larger than {self.max_body} bytes",
+                        {"limit": self.max_body})
+                    return await resp(scope, receive, send)
+            body = b"".join(chunks)
+            replayed = False
+
+            async def limited_receive():
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": body,
+                            "more_body": False}
+                return await receive()
+        else:
+            limited_receive = receive
 
         status_holder = {"status": 500}
 
@@ -63,11 +78,6 @@ class ArameMiddleware:
         t0 = time.perf_counter()
         try:
             await self.app(scope, limited_receive, send_with_id)
-        except BodyTooLarge:
-            resp = error_response(413, "too_large",
-                                  f"the body is larger than {self.max_body} bytes",
-                                  {"limit": self.max_body})
-            await resp(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")

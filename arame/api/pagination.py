@@ -32,7 +32,9 @@ def page(session, stmt, model, marker: str | None, limit: int | None,
     order = (model.created_at.desc(), model.id.desc()) if descending else \
         (model.created_at.asc(), model.id.asc())
     if marker:
-        m = session.execute(sa.select(model.created_at, model.id)
+        # Looked up within the caller's own filters: a marker from another
+        # account is as unknown as one that does not exist.
+        m = session.execute(stmt.with_only_columns(model.created_at, model.id)
                             .where(model.id == marker)).first()
         if m is None:
             raise exceptions.BadRequest(f"unknown marker {marker!r}")

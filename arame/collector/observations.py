@@ -55,11 +55,17 @@ def record_power_state(session, payload: dict) -> None:
         return
     values = {"power_state": payload["power_state"],
               "updated_at": models.utcnow()}
-    if (payload["power_state"] in ("shutdown", "crashed")
-            and inst.status == "running"
-            and states.INSTANCE.is_legal("running", "stopped")):
+    observed = payload["power_state"]
+    if observed in ("shutdown", "crashed") and inst.status == "running":
         values.update(status="stopped",
                       status_reason=payload.get("reason") or "guest stopped")
+    elif observed == "running" and inst.status == "stopped":
+        # Restarted behind our back (HA, or powered on from inside):
+        # `running` means the hypervisor runs it.
+        values.update(status="running",
+                      status_reason=payload.get("reason"))
+    if "status" in values:
+        states.INSTANCE.check(inst.status, values["status"])
     session.execute(sa.update(I).where(I.id == inst.id, I.status == inst.status)
                     .values(**values)
                     .execution_options(synchronize_session=False))

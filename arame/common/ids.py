@@ -15,7 +15,7 @@ PREFIXES = {
     "node": "bm", "task": "t", "account": "a", "user": "u",
 }
 
-_ID_RE = re.compile(r"^[a-z]{1,4}-[a-z0-9]{8}$")
+_ID_RE = re.compile(r"[a-z]{1,4}-[a-z0-9]{8}")
 
 
 def generate(kind: str) -> str:
@@ -28,5 +28,5 @@ def is_valid(kind: str, value: str) -> bool:
 
     Agents check every identifier they pass to an external tool with this.
     """
-    return (isinstance(value, str) and _ID_RE.match(value) is not None
+    return (isinstance(value, str) and _ID_RE.fullmatch(value) is not None
             and value.startswith(PREFIXES[kind] + "-"))

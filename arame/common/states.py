@@ -50,7 +50,7 @@ INSTANCE = StateMachine(
         ("starting", "running"),
         ("running", "stopping"),
         ("stopping", "stopped"),
-        ("stopping", "running"),      # a stop that failed leaves it running
+        ("stopping", "running"),      # the guest ignored the stop
         ("stopped", "starting"),
         ("running", "rebooting"),
         ("rebooting", "running"),

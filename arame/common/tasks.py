@@ -42,9 +42,6 @@ def add_event(session, task_id: str, step: str, status: str, *,
     session.add(models.TaskEvent(
         task_id=task_id, step=step, status=status, duration_ms=duration_ms,
         host=host, message=(message or None) and message[:1024]))
-    if status == "started":
-        session.execute(sa.update(models.Task).where(models.Task.id == task_id)
-                        .values(step=step, updated_at=models.utcnow()))
 
 
 def fail(session, task_id: str, step: str | None, message: str) -> bool:

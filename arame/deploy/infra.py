@@ -155,6 +155,16 @@ class MariaDB:
         finally:
             conn.close()
 
+    def drop_user(self, user: str) -> None:
+        _check_sql_name(user)
+        conn = self._root()
+        try:
+            with conn.cursor() as c:
+                for host in ("localhost", "127.0.0.1"):
+                    c.execute(f"DROP USER IF EXISTS '{user}'@'{host}'")
+        finally:
+            conn.close()
+
     def url(self, name: str, user: str, password: str) -> str:
         q = urllib.parse.quote
         return (f"mysql+pymysql://{q(user, safe='')}:{q(password, safe='')}@"

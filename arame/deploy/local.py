@@ -44,7 +44,9 @@ class LocalDeployment:
         self.mariadb = mariadb or infra.MariaDB()
         self.vhost = f"arame-{name}"
         self.database = f"arame_{name}"
-        self.db_user = "arame"
+        # One database user per deployment: deployments side by side (tests,
+        # benchmarks) must not reset each other's password.
+        self.db_user = "arame" if name == "single" else f"arame_{name}"[:32]
         self.daemons: dict[str, processes.Daemon] = {}
 
     # -- paths ------------------------------------------------------------
@@ -182,6 +184,8 @@ class LocalDeployment:
         if drop:
             self.rabbit.delete_vhost(self.vhost)
             self.mariadb.drop_database(self.database)
+            if self.db_user != "arame":
+                self.mariadb.drop_user(self.db_user)
 
     def status(self) -> list[dict]:
         out = []

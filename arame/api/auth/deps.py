@@ -22,7 +22,9 @@ def get_context(request: Request,
     claims = tokens.verify(creds.credentials)
     with db_engine.session() as s:
         user = s.get(models.User, claims["u"])
-        if (user is None or not user.enabled
+        account = s.get(models.Account, user.account_id) if user else None
+        if (user is None or not user.enabled or account is None
+                or not account.enabled
                 or user.token_generation != claims.get("g")):
             raise exceptions.Unauthorized("token revoked")
         roles = (user.role,)

@@ -22,7 +22,8 @@ def create_instance(body: InstanceCreate,
                     idempotency_key: IdemKey = None):
     fp = idempotency.fingerprint("POST", "/v1/instances", body.model_dump())
     return idempotency.run(ctxt, idempotency_key, fp, 202,
-                           lambda: service.create(ctxt, body))
+                           lambda: service.create(ctxt, body),
+                           model=InstanceAccepted)
 
 
 @router.get("", response_model=InstancePage)
@@ -55,7 +56,8 @@ def instance_action(instance_id: str, body: InstanceAction,
     fp = idempotency.fingerprint("POST", f"/v1/instances/{instance_id}/actions",
                                  body.model_dump())
     return idempotency.run(ctxt, idempotency_key, fp, 202,
-                           lambda: service.action(ctxt, instance_id, body.action))
+                           lambda: service.action(ctxt, instance_id, body.action),
+                           model=ActionAccepted)
 
 
 @router.get("/{instance_id}/console", response_model=ConsoleOutput)

@@ -99,6 +99,12 @@ class InstanceFlow:
         (the schedule step learns it by claiming).
         """
         rec = StepRecord(host)
+        # The task shows the step it is in (progress for --wait, and the
+        # step the reaper names if the flow dies here).
+        with db_engine.session() as s:
+            s.execute(sa.update(models.Task)
+                      .where(models.Task.id == self.task_id)
+                      .values(step=name, updated_at=models.utcnow()))
         t0 = time.monotonic()
         try:
             yield rec
