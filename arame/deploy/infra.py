@@ -175,3 +175,20 @@ def _check_sql_name(name: str) -> None:
     # Names go into DDL, which takes no bind parameters.
     if not name.replace("_", "").isalnum() or len(name) > 64:
         raise ValueError(f"unsafe database or user name: {name!r}")
+
+
+def main(argv=None) -> int:
+    """`python -m arame.deploy.infra ensure`: RabbitMQ and MariaDB answering."""
+    import sys
+    args = sys.argv[1:] if argv is None else argv
+    if args != ["ensure"]:
+        print("usage: python -m arame.deploy.infra ensure", file=sys.stderr)
+        return 2
+    for svc in (RabbitMQ(), MariaDB()):
+        started = svc.ensure_running()
+        print(f"{type(svc).__name__}: {'started' if started else 'already running'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
