@@ -11,6 +11,21 @@ from arame.common.heartbeat import NotifyHeartbeat
 from arame.common.service import RPCServerComponent
 
 
+class PingAPI:
+    """Client proxy of an agent that answers `ping` (topic set by subclass,
+    server = node name)."""
+
+    VERSION_CAP = "1.0"
+    TOPIC: str = ""
+
+    def __init__(self):
+        self.client = rpc.get_client(self.TOPIC, version_cap=self.VERSION_CAP)
+
+    def ping(self, ctxt, node: str, timeout: float = 10) -> dict:
+        return self.client.prepare(server=node, timeout=timeout).call(
+            ctxt, "ping")
+
+
 class PingManager:
     target = messaging.Target(version="1.0")
 

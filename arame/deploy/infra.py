@@ -146,24 +146,23 @@ class MariaDB:
         finally:
             conn.close()
 
-    def drop_database(self, name: str) -> None:
-        _check_sql_name(name)
+    def _execute_as_root(self, *statements: str) -> None:
         conn = self._root()
         try:
             with conn.cursor() as c:
-                c.execute(f"DROP DATABASE IF EXISTS `{name}`")
+                for stmt in statements:
+                    c.execute(stmt)
         finally:
             conn.close()
 
+    def drop_database(self, name: str) -> None:
+        _check_sql_name(name)
+        self._execute_as_root(f"DROP DATABASE IF EXISTS `{name}`")
+
     def drop_user(self, user: str) -> None:
         _check_sql_name(user)
-        conn = self._root()
-        try:
-            with conn.cursor() as c:
-                for host in ("localhost", "127.0.0.1"):
-                    c.execute(f"DROP USER IF EXISTS '{user}'@'{host}'")
-        finally:
-            conn.close()
+        self._execute_as_root(*(f"DROP USER IF EXISTS '{user}'@'{host}'"
+                                for host in ("localhost", "127.0.0.1")))
 
     def url(self, name: str, user: str, password: str) -> str:
         q = urllib.parse.quote

@@ -179,6 +179,12 @@ class LocalDeployment:
         order = sorted(names, key=lambda n: (
             ["api", "scheduler", "collector"].index(n.split("-")[0])
             if n.split("-")[0] in ("api", "scheduler", "collector") else 3, n))
+        # Signal every daemon first so they wind down in parallel, then wait
+        # for each in that order.
+        adopted = {n: self.daemons.get(n) or self._adopt(n) for n in order}
+        for d in adopted.values():
+            if d is not None:
+                processes.send_signal(d)
         for n in order:
             self.stop(n)
         if drop:

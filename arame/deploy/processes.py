@@ -61,6 +61,14 @@ def start(name: str, binary: str, config_files: list[str], run_dir: str,
     return Daemon(name, binary, p.pid, log_path, pidfile, p)
 
 
+def send_signal(d: Daemon, sig=signal.SIGTERM) -> None:
+    if d.alive():
+        try:
+            os.kill(d.pid, sig)
+        except ProcessLookupError:
+            pass
+
+
 def stop(d: Daemon, timeout: float = 30, sig=signal.SIGTERM) -> int | None:
     """Signal and wait; SIGKILL past the timeout. Returns the exit code if
     known."""

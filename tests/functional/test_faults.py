@@ -2,7 +2,7 @@
 in a transitional state past its deadline, nothing is double-allocated."""
 
 import concurrent.futures
-
+import os
 import signal
 
 import pytest
@@ -173,3 +173,27 @@ def test_rabbitmq_restart_daemons_reconnect(make_deployment, infrastructure):
     assert task["status"] == "done"
     assert not [p for p in dep.status() if not p["alive"]]
 
+
+
+def test_sighup_reloads_configuration(make_deployment):
+    dep = make_deployment()
+    c = dep.client()
+    img = first_image(c)
+    ok = c.instances.create(name="before-hup", flavor="small", image=img)
+    assert wait_task_end(c, ok["task_id"])["status"] == "done"
+
+    # Change hva's configuration on disk, then SIGHUP: the same process
+    # (same PID) now fails spawns by the new pattern.
+    hva = dep.daemons["hva"]
+    with open(dep.config_path, "a") as f:
+        f.write("\n[fake_hva]\nfail_spawn_pattern = ^after\n")
+    os.kill(hva.pid, signal.SIGHUP)
+
+    def reloaded():
+        i = c.instances.create(name="after-hup", flavor="small", image=img)
+        t = wait_task_end(c, i["task_id"])
+        return t if t["status"] == "failed" else None
+    task = wait_until(reloaded, 30, "hva to apply the reloaded option",
+                      interval=0.5)
+    assert task["error"]["step"] == "spawn"
+    assert hva.alive() and dep.daemons["hva"].pid == hva.pid

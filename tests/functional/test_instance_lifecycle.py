@@ -142,6 +142,19 @@ def test_readyz_and_metrics(shared_deployment):
     assert "arame_api_requests_total" in m.text
 
 
+def test_rpc_queues_are_durable_quorum_queues(shared_deployment):
+    import json
+    import subprocess
+    out = subprocess.run(
+        ["rabbitmqctl", "list_queues", "-p", shared_deployment.vhost, "name",
+         "type", "durable", "--formatter", "json"],
+        capture_output=True, text=True, timeout=60, check=True).stdout
+    queues = {q["name"]: q for q in json.loads(out)}
+    for name in ("scheduler", "collector", "notifications.info"):
+        assert queues[name]["type"] == "quorum", queues[name]
+        assert queues[name]["durable"] is True
+
+
 def test_no_errors_in_daemon_logs(shared_deployment, client):
     # Runs last in this module: everything above must not have logged errors.
     assert shared_deployment.logs_with_errors() == {}

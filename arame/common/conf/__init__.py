@@ -17,6 +17,13 @@ for _mod in _MODULES:
     _mod.register(CONF)
 
 
+def set_lib_defaults():
+    """Entry point (oslo.config.opts.defaults) so that the generated sample
+    shows the defaults our daemons really use (exchange `arame`)."""
+    import oslo_messaging
+    oslo_messaging.set_transport_defaults("arame")
+
+
 def list_opts():
     """Entry point for oslo-config-generator (etc/arame/arame.conf.sample)."""
     return [(group, opts) for mod in _MODULES for group, opts in mod.list_opts()]

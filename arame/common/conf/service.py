@@ -6,9 +6,9 @@ opts = [
     cfg.StrOpt("host", default=socket.gethostname(), sample_default="<hostname>",
                help="Name of this host as the other daemons see it (RPC "
                     "server name, heartbeat key)."),
-    cfg.IntOpt("report_interval", default=5, min=1,
+    cfg.IntOpt("report_interval", mutable=True, default=5, min=1,
                help="Seconds between heartbeats of every daemon."),
-    cfg.IntOpt("service_down_time", default=30, min=1,
+    cfg.IntOpt("service_down_time", mutable=True, default=30, min=1,
                help="A daemon or host whose last heartbeat is older than "
                     "this many seconds is shown as down and not scheduled to."),
     cfg.StrOpt("state_path", default="/var/lib/arame",
