@@ -38,10 +38,11 @@ def set_status(session, task_id: str, status: str, **values) -> bool:
 
 def add_event(session, task_id: str, step: str, status: str, *,
               duration_ms: float | None = None, host: str | None = None,
-              message: str | None = None) -> None:
+              message: str | None = None, at=None) -> None:
     session.add(models.TaskEvent(
         task_id=task_id, step=step, status=status, duration_ms=duration_ms,
-        host=host, message=(message or None) and message[:1024]))
+        host=host, message=(message or None) and message[:1024],
+        at=at or models.utcnow()))
 
 
 def fail(session, task_id: str, step: str | None, message: str) -> bool:

@@ -29,11 +29,13 @@ class ActionFlow(InstanceFlow):
         if not self.begin():
             return
         busy, method, final, power = ACTIONS[self.action]
-        inst = self.load()
+        inst = self.instance
         try:
             with self.step(method, host=inst.host):
+                timeout = self.call_timeout(method)
+                self.checkpoint()
                 getattr(self.hva, method)(self.ctxt, inst.host, inst.id,
-                                          timeout=self.call_timeout(method))
+                                          timeout=timeout)
         except StepFailed as e:
             self.fail(e.step, e.message)
             return
@@ -41,5 +43,6 @@ class ActionFlow(InstanceFlow):
             if self.transition(s, final, src=(busy,), power_state=power):
                 self.finish(s)
             else:
+                self.flush(s)
                 tasks.fail(s, self.task_id, None,
                            "cancelled: instance was deleted")

@@ -55,6 +55,9 @@ class InstanceFlow:
         self.task_id = task_id
         self.instance_id = instance_id
         self.deadline = None
+        self.instance = None
+        self._pending_events: list[dict] = []
+        self._pending_step: str | None = None
 
     # -- records -----------------------------------------------------------
     def load(self) -> models.Instance | None:
@@ -62,13 +65,36 @@ class InstanceFlow:
             return s.get(models.Instance, self.instance_id)
 
     def begin(self) -> bool:
-        """queued -> running; False if the task already ended (reaped)."""
+        """queued -> running, and read the instance into self.instance;
+        False if the task already ended (reaped)."""
         with db_engine.session() as s:
             task = s.get(models.Task, self.task_id)
             if task is None:
                 return False
             self.deadline = task.deadline_at
+            self.instance = s.get(models.Instance, self.instance_id)
             return tasks.set_status(s, self.task_id, "running")
+
+    # -- history, written with the flow's own transactions -----------------
+    # Events and the current step wait in memory and go out with the next
+    # transaction the flow makes anyway; `checkpoint()` forces them out
+    # before every agent call, so that the step a flow is in is always
+    # durable when it waits (the reaper names it if the flow dies there).
+    def flush(self, s) -> None:
+        for ev in self._pending_events:
+            tasks.add_event(s, self.task_id, **ev)
+        self._pending_events.clear()
+        if self._pending_step is not None:
+            s.execute(sa.update(models.Task)
+                      .where(models.Task.id == self.task_id)
+                      .values(step=self._pending_step,
+                              updated_at=models.utcnow()))
+            self._pending_step = None
+
+    def checkpoint(self) -> None:
+        if self._pending_events or self._pending_step is not None:
+            with db_engine.session() as s:
+                self.flush(s)
 
     def remaining(self) -> float:
         return (self.deadline - models.utcnow()).total_seconds()
@@ -100,11 +126,8 @@ class InstanceFlow:
         """
         rec = StepRecord(host)
         # The task shows the step it is in (progress for --wait, and the
-        # step the reaper names if the flow dies here).
-        with db_engine.session() as s:
-            s.execute(sa.update(models.Task)
-                      .where(models.Task.id == self.task_id)
-                      .values(step=name, updated_at=models.utcnow()))
+        # step the reaper names if the flow dies here): see flush().
+        self._pending_step = name
         t0 = time.monotonic()
         try:
             yield rec
@@ -122,17 +145,19 @@ class InstanceFlow:
             self._event(name, "done", t0, rec.host)
 
     def _event(self, step, status, t0, host, message=None):
-        with db_engine.session() as s:
-            tasks.add_event(s, self.task_id, step, status, host=host,
-                            duration_ms=round((time.monotonic() - t0) * 1000, 2),
-                            message=message)
+        self._pending_events.append(dict(
+            step=step, status=status, host=host, message=message,
+            at=models.utcnow(),
+            duration_ms=round((time.monotonic() - t0) * 1000, 2)))
 
     def finish(self, s) -> None:
+        self.flush(s)
         tasks.set_status(s, self.task_id, "done")
 
     def fail(self, step: str | None, message: str, *,
              instance_error: bool = True) -> None:
         with db_engine.session() as s:
+            self.flush(s)
             tasks.fail(s, self.task_id, step, message)
             if instance_error:
                 self.transition(s, "error", src=self.own_states,

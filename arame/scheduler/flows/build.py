@@ -43,7 +43,7 @@ class BuildFlow(InstanceFlow):
     def run(self) -> None:
         if not self.begin():
             return
-        inst = self.load()
+        inst = self.instance
         if inst is None or inst.status != "pending":
             # Deleted before we got to it: nothing to build or undo.
             self.fail(None, "cancelled: instance was deleted before placement",
@@ -65,6 +65,7 @@ class BuildFlow(InstanceFlow):
                            inst.memory_mb, inst.disk_gb)
         with self.step("schedule") as rec:
             with db_engine.session() as s:
+                self.flush(s)
                 hosts = load_hosts(s)
             selection = self.selector.select(hosts, spec)
             if not selection.candidates:
@@ -85,12 +86,14 @@ class BuildFlow(InstanceFlow):
                 raise StepFailed("schedule", "every candidate host was "
                                  "claimed by concurrent requests; try again")
         with db_engine.session() as s:
+            self.flush(s)
             if not self.transition(s, "starting", src=("scheduling",)):
                 raise Cancelled()
 
     def spawn(self, inst: models.Instance) -> None:
         with self.step("spawn", host=self.host):
             timeout = self.call_timeout("spawn")
+            self.checkpoint()
             self.spawn_attempted = True
             result = self.hva.spawn(self.ctxt, self.host,
                                     instance_spec(inst), timeout=timeout)
@@ -104,6 +107,7 @@ class BuildFlow(InstanceFlow):
         """Undo the spawn and the claim; both are idempotent."""
         if self.spawn_attempted:
             with self.step("undo-spawn", host=self.host):
+                self.checkpoint()
                 try:
                     self.hva.destroy(self.ctxt, self.host, self.instance_id,
                                      timeout=CONF.scheduler.agent_call_timeout)

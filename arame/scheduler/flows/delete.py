@@ -25,12 +25,14 @@ class DeleteFlow(InstanceFlow):
     def run(self) -> None:
         if not self.begin():
             return
-        inst = self.load()
+        inst = self.instance
         try:
             if inst.host is not None:
                 with self.step("destroy", host=inst.host):
+                    timeout = self.call_timeout("destroy")
+                    self.checkpoint()
                     self.hva.destroy(self.ctxt, inst.host, inst.id,
-                                     timeout=self.call_timeout("destroy"))
+                                     timeout=timeout)
             with self.step("release", host=inst.host):
                 claims.release(inst.id)
         except StepFailed as e:
