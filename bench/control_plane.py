@@ -4,7 +4,7 @@ multi-process Arame deployment (RabbitMQ + MariaDB) with fake hypervisors,
 and, on the same broker in the same run, the rates of the bus itself.
 
     python3 bench/control_plane.py                      # 100 hosts, 500 cycles, C=20
-    python3 bench/control_plane.py --hosts 1000 --hva-procs 4
+    python3 bench/control_plane.py --hosts 1000 --hva-procs 4 --private-rabbit
     python3 bench/control_plane.py --refs-only           # only the bus references
     python3 bench/control_plane.py --json > result.json
 
@@ -187,6 +187,10 @@ class CycleError(Exception):
     pass
 
 
+class CycleCut(Exception):
+    """The run's deadline passed while this cycle was in flight."""
+
+
 _ID_RE = re.compile(r"\b(i|task|t|host|img|image|req)-[0-9a-z]{6,}\b")
 _HOST_RE = re.compile(r"\b[\w.]*-fake\d{4}\b|\bhva\d+\b")
 
@@ -219,7 +223,9 @@ def wait_task(client: Client, task_id: str, poll: float, limit: float,
         seen = time.perf_counter()
         if task["status"] in ("done", "failed"):
             return task, seen, polls
-        if seen > limit or deadline.passed():
+        if deadline.passed():
+            raise CycleCut()
+        if seen > limit:
             raise CycleError(f"task still {task['status']} (step "
                              f"{task.get('step')}) at the cycle timeout")
 
@@ -262,6 +268,7 @@ def run_cycle(client: Client, idx: int, image: str, args,
             rec["requests"] += 1
         rec["post_ms"] = (time.perf_counter() - t0) * 1000
         iid = inst["id"]
+        rec["task_id"] = inst["task_id"]
         task, seen, polls = wait_task(client, inst["task_id"], args.poll,
                                       limit, deadline)
         rec["requests"] += polls
@@ -300,6 +307,9 @@ def run_cycle(client: Client, idx: int, image: str, args,
         rec["delete_ms"] = (seen - t1) * 1000
         rec["delete"] = server_breakdown(task)
         rec["ok"] = True
+    except CycleCut:
+        rec["cut"] = True
+        rec["error"] = "cut by the run's deadline"
     except CycleError as e:
         rec["error"] = str(e)
     except Exception as e:  # a bug here or in the SDK: count it, keep going
@@ -360,17 +370,21 @@ def run_load(dep, token: str, image: str, count: int, args, deadline: Deadline,
 
     rep = threading.Thread(target=reporter, daemon=True)
     rep.start()
-    with concurrent.futures.ThreadPoolExecutor(args.concurrency,
-                                               thread_name_prefix="w") as ex:
-        futs = [ex.submit(worker) for _ in range(args.concurrency)]
-        for f in futs:
-            f.result()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(args.concurrency,
+                                                   thread_name_prefix="w") as ex:
+            futs = [ex.submit(worker) for _ in range(args.concurrency)]
+            for f in futs:
+                f.result()
+    finally:
+        stop.set()
     wall = time.perf_counter() - t0
-    stop.set()
     return records, wall
 
 
 def analyse(records: list[dict], wall: float, requested: int) -> dict:
+    cut = sum(1 for r in records if r.get("cut"))
+    records = [r for r in records if not r.get("cut")]
     ok = [r for r in records if r["ok"]]
     errors = collections.Counter(normalise(r["error"]) for r in records
                                  if not r["ok"])
@@ -383,6 +397,7 @@ def analyse(records: list[dict], wall: float, requested: int) -> dict:
     return {
         "cycles_requested": requested,
         "cycles_attempted": len(records),
+        "cycles_cut_by_deadline": cut,
         "cycles_ok": len(ok),
         "success_rate": len(ok) / len(records) if records else 0.0,
         "wall_s": wall,
@@ -397,6 +412,41 @@ def analyse(records: list[dict], wall: float, requested: int) -> dict:
         "http_requests_per_s": requests / wall if wall > 0 else 0,
         "errors": dict(errors.most_common()),
     }
+
+
+# -- reference: what one HTTP request costs the API -------------------------------
+def measure_api_cost(dep, token: str, task_id: str | None, n: int,
+                     deadline: Deadline) -> dict:
+    """Sequential requests from one client on the idle deployment: rate,
+    latency and the API process's CPU per request. /healthz is the
+    framework alone (no auth, no database); GET /v1/tasks/{id} is the poll
+    every cycle makes (token check, user row, policy, task + events)."""
+    api_pid = dep.daemons["api"].pid
+    out = {}
+    paths = [("healthz", "/healthz")]
+    if task_id:
+        paths.append(("get_task", f"/v1/tasks/{task_id}"))
+    with Client(dep.api_url, token=token) as c:
+        for label, path in paths:
+            for _ in range(20):  # warm
+                c._session.get(path)
+            lat = []
+            cpu0 = proc_cpu_seconds(api_pid)
+            t0 = time.perf_counter()
+            for _ in range(n):
+                t = time.perf_counter()
+                c._session.get(path)
+                lat.append((time.perf_counter() - t) * 1000)
+                if deadline.passed():
+                    break
+            el = time.perf_counter() - t0
+            cpu1 = proc_cpu_seconds(api_pid)
+            out[label] = {"n": len(lat), "per_s": len(lat) / el,
+                          "latency_ms": summary(lat),
+                          "api_cpu_ms_per_request":
+                              (cpu1 - cpu0) * 1000 / len(lat)
+                              if cpu0 is not None and cpu1 is not None else None}
+    return out
 
 
 # -- references: the bus alone -------------------------------------------------
@@ -1015,6 +1065,9 @@ def print_report(res: dict) -> None:
         p(f"load: {load['cycles_attempted']} of {load['cycles_requested']} "
           f"boot+delete cycles at concurrency {a['concurrency']} (poll every "
           f"{a['poll'] * 1000:.0f} ms, {load['wall_s']:.1f} s)")
+        if load.get("cycles_cut_by_deadline"):
+            p(f"  STOPPED BY --max-seconds: {load['cycles_cut_by_deadline']} "
+              "cycles in flight were cut and are not counted")
         p(f"  boot+delete cycles/s   {load['cycles_per_s']:8.2f}")
         p(f"  success                {load['cycles_ok']}/{load['cycles_attempted']}"
           f" ({100 * load['success_rate']:.1f} %)")
@@ -1084,6 +1137,15 @@ def print_report(res: dict) -> None:
             if c:
                 p(f"  pika publish+confirm    {c['per_s']:9.0f}/s (one confirm per "
                   f"message, durable {kind} queue)")
+    api = res.get("api_cost")
+    if api:
+        p("")
+        p("API request cost (idle deployment, one client, sequential):")
+        for label, c in api.items():
+            cpu = c.get("api_cpu_ms_per_request")
+            p(f"  GET {'/healthz' if label == 'healthz' else '/v1/tasks/{id}':<16s}"
+              f"{c['per_s']:7.0f}/s  p50 {c['latency_ms']['p50']:.2f} ms  "
+              f"API CPU {cpu:.2f} ms per request" if cpu is not None else "")
     if res.get("ratios"):
         p("")
         p("ratios (boot+delete cycles/s over):")
@@ -1134,6 +1196,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ref-calls", type=int, default=2000)
     p.add_argument("--ref-raw", type=int, default=20000)
     p.add_argument("--ref-raw-confirm", type=int, default=2000)
+    p.add_argument("--ref-http", type=int, default=500,
+                   help="sequential requests per path for the API cost "
+                        "reference (0: skip)")
     p.add_argument("--no-refs", dest="refs", action="store_false",
                    help="skip the bus reference rates")
     p.add_argument("--refs-only", action="store_true",
@@ -1230,6 +1295,12 @@ def main(argv=None) -> int:
                 res["warmup"] = {k: v for k, v in analyse(wrec, wwall, args.warmup)
                                  .items() if k in ("cycles_ok", "cycles_attempted",
                                                    "cycles_per_s", "errors")}
+            if args.refs and args.ref_http:
+                tid = next((r.get("task_id") for r in (wrec if args.warmup else [])
+                            if r.get("task_id")), None)
+                log("API request cost ...")
+                res["api_cost"] = measure_api_cost(dep, token, tid,
+                                                   args.ref_http, deadline)
             log(f"load: {args.cycles} cycles at concurrency {args.concurrency}")
             meter = CPUMeter(dep)
             tops: list = []

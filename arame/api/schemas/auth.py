@@ -1,7 +1,6 @@
 from pydantic import BaseModel, Field
 
-from arame.api.schemas.common import Strict
-from arame.api.schemas.common import UTCDateTime
+from arame.api.schemas.common import Strict, UTCDateTime
 
 
 class TokenRequest(Strict):

@@ -2,8 +2,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from arame.api.schemas.common import Name, Strict, check_name
-from arame.api.schemas.common import UTCDateTime
+from arame.api.schemas.common import Name, Strict, UTCDateTime, check_name
 
 
 class FlavorCreate(Strict):
