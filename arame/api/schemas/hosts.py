@@ -1,6 +1,7 @@
 from typing import Literal
 
 from pydantic import BaseModel
+
 from arame.api.schemas.common import UTCDateTime
 
 
