@@ -4,7 +4,8 @@ from fastapi import FastAPI
 
 from arame import __version__
 from arame.api import errors, middleware
-from arame.api.routers import auth, catalog, health, hosts, instances, tasks
+from arame.api.routers import (auth, catalog, health, hosts, identity,
+                               instances, tasks)
 from arame.common.conf import CONF
 from arame.api.schemas.common import ErrorBody
 
@@ -20,7 +21,8 @@ def create_app() -> FastAPI:
         responses=_ERRORS)
     errors.install(app)
     for r in (health.router, auth.router, instances.router, tasks.router,
-              hosts.router, catalog.flavors, catalog.images):
+              hosts.router, catalog.flavors, catalog.images,
+              identity.accounts, identity.users):
         app.include_router(r)
     app.add_middleware(middleware.ArameMiddleware,
                        max_body=CONF.api.max_request_body_bytes)

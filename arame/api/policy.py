@@ -48,6 +48,18 @@ RULES = _base + [
     _rule("flavors:delete", "rule:context_is_admin", "/v1/flavors/{name}", ["DELETE"]),
     _rule("images:list", "rule:reader", "/v1/images", ["GET"]),
     _rule("images:get", "rule:reader", "/v1/images/{id}", ["GET"]),
+    _rule("accounts:create", "rule:context_is_admin", "/v1/accounts", ["POST"]),
+    _rule("accounts:list", "rule:reader", "/v1/accounts", ["GET"]),
+    _rule("accounts:get", "rule:reader", "/v1/accounts/{id}", ["GET"]),
+    _rule("accounts:update", "rule:context_is_admin", "/v1/accounts/{id}", ["PATCH"]),
+    _rule("accounts:delete", "rule:context_is_admin", "/v1/accounts/{id}", ["DELETE"]),
+    _rule("users:create", "rule:context_is_admin", "/v1/users", ["POST"]),
+    _rule("users:list", "rule:reader", "/v1/users", ["GET"]),
+    _rule("users:get", "rule:reader", "/v1/users/{id}", ["GET"]),
+    _rule("users:update", "rule:context_is_admin", "/v1/users/{id}", ["PATCH"]),
+    _rule("users:update_own_password", "user_id:%(user_id)s or rule:context_is_admin",
+          "/v1/users/{id}", ["PATCH"]),
+    _rule("users:delete", "rule:context_is_admin", "/v1/users/{id}", ["DELETE"]),
 ]
 
 _lock = threading.Lock()
@@ -80,8 +92,10 @@ def credentials(ctxt) -> dict:
             "user_id": ctxt.user_id}
 
 
-def allowed(ctxt, rule: str, target_account: str | None = None) -> bool:
-    target = {"account_id": target_account or ctxt.account_id}
+def allowed(ctxt, rule: str, target_account: str | None = None,
+            target_user: str | None = None) -> bool:
+    target = {"account_id": target_account or ctxt.account_id,
+              "user_id": target_user or ctxt.user_id}
     return get_enforcer().enforce(rule, target, credentials(ctxt))
 
 
