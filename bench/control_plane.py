@@ -996,6 +996,24 @@ def versions() -> dict:
     return v
 
 
+def code_version() -> dict:
+    """The commit the daemons run (they start from the installed, editable
+    package), and whether arame/ has uncommitted changes."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(arame.__file__)))
+    out = {"repo": repo}
+    try:
+        out["commit"] = subprocess.run(
+            ["git", "-C", repo, "log", "-1", "--format=%h %cI %s"],
+            capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", repo, "status", "--porcelain", "--", "arame"],
+            capture_output=True, text=True, timeout=10).stdout.strip()
+        out["arame_uncommitted"] = len(dirty.splitlines())
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return out
+
+
 def machine() -> dict:
     mem = 0
     try:
@@ -1043,6 +1061,11 @@ def print_report(res: dict) -> None:
       "every daemon and this load generator share them; load average at start "
       f"{m.get('loadavg_at_start')}")
     p(f"versions: {res.get('versions')}")
+    code = res.get("code") or {}
+    if code.get("commit"):
+        p(f"code: {code['commit']}"
+          + (f" (+{code['arame_uncommitted']} uncommitted file(s) in arame/)"
+             if code.get("arame_uncommitted") else ""))
     b = res.get("broker")
     if b:
         fds = b.get("file_descriptors") or {}
@@ -1239,6 +1262,7 @@ def main(argv=None) -> int:
     state_dir = tempfile.mkdtemp(prefix=f"arame-{name}-", dir="/tmp")
     res = {"date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
            "machine": machine(), "versions": versions(),
+           "code": code_version(),
            "args": {k: v for k, v in vars(args).items()},
            "command": " ".join([os.path.basename(sys.executable)] + sys.argv)}
     rabbit = PrivateRabbitMQ(name) if args.private_rabbit else infra.RabbitMQ()

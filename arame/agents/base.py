@@ -39,4 +39,4 @@ class PingManager:
 
 def agent_components(binary: str, topic: str, manager) -> list:
     server = rpc.get_server(topic, CONF.host, [manager])
-    return [NotifyHeartbeat(binary, topic), RPCServerComponent(server, topic)]
+    return [RPCServerComponent(server, topic), NotifyHeartbeat(binary, topic)]

@@ -35,5 +35,5 @@ class UvicornComponent:
 
 
 def build_components() -> list:
-    return [DBHeartbeat(BINARY, "api"),
-            UvicornComponent(create_app(), CONF.api.host, CONF.api.port)]
+    return [UvicornComponent(create_app(), CONF.api.host, CONF.api.port),
+            DBHeartbeat(BINARY, "api")]

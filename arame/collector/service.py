@@ -22,10 +22,10 @@ def build_components() -> list:
                                              pool="arame-collector")
     server = rpc.get_server(TOPIC, CONF.host, [CollectorManager()])
     return [
-        DBHeartbeat(BINARY, TOPIC),
         RPCServerComponent(listener, "notifications"),
         RPCServerComponent(server, TOPIC),
         PeriodicComponent("reaper", reaper.reap,
                           lambda: CONF.collector.reaper_interval,
                           run_first=False),
+        DBHeartbeat(BINARY, TOPIC),
     ]

@@ -16,4 +16,4 @@ def build_components() -> list:
     server = rpc.get_server(TOPIC, CONF.host, [manager])
     comp = RPCServerComponent(server, TOPIC)
     comp.reset = manager.reset
-    return [DBHeartbeat(BINARY, TOPIC), comp]
+    return [comp, DBHeartbeat(BINARY, TOPIC)]

@@ -4,6 +4,7 @@ in a transitional state past its deadline, nothing is double-allocated."""
 import concurrent.futures
 import os
 import signal
+import time
 
 import pytest
 
@@ -197,3 +198,21 @@ def test_sighup_reloads_configuration(make_deployment):
                       interval=0.5)
     assert task["error"]["step"] == "spawn"
     assert hva.alive() and dep.daemons["hva"].pid == hva.pid
+
+
+def test_many_fake_hosts_serve_and_stop_promptly(make_deployment):
+    dep = make_deployment(conf={"fake_hva": {"host_count": 20}},
+                          hypervisors=20)
+    c = dep.client()
+    img = first_image(c)
+    # Every host that reports takes work: spread builds land on many hosts.
+    made = [c.instances.create(name=f"spread{n}", flavor="small", image=img)
+            for n in range(10)]
+    tasks = [wait_task_end(c, m["task_id"]) for m in made]
+    assert all(t["status"] == "done" for t in tasks), tasks
+    assert len({c.instances.get(m["id"])["host"] for m in made}) > 1
+
+    t0 = time.monotonic()
+    assert dep.stop("hva", sig=signal.SIGTERM, timeout=60) == 0
+    # Its 20 RPC servers stop together, not one after another.
+    assert time.monotonic() - t0 < 20

@@ -40,6 +40,7 @@ def build_components() -> tuple[list, list[HypervisorManager]]:
     def inventory():
         return {"hosts": [m.inventory() for m in managers]}
 
-    # The heartbeat goes first so the scheduler learns the hosts at once.
-    components.insert(0, NotifyHeartbeat(BINARY, TOPIC, extra=inventory))
+    # The heartbeat goes last: a host the scheduler learns of must already
+    # be consuming its queue (and it is the first thing stopped).
+    components.append(NotifyHeartbeat(BINARY, TOPIC, extra=inventory))
     return components, managers
