@@ -8,6 +8,7 @@ import httpx
 
 from arame.sdk.resources.flavors import FlavorManager
 from arame.sdk.resources.hosts import HostManager
+from arame.sdk.resources.identity import AccountManager, UserManager
 from arame.sdk.resources.images import ImageManager
 from arame.sdk.resources.instances import InstanceManager
 from arame.sdk.resources.tasks import TaskManager
@@ -34,6 +35,8 @@ class Client:
         self.hosts = HostManager(self._session)
         self.flavors = FlavorManager(self._session)
         self.images = ImageManager(self._session)
+        self.accounts = AccountManager(self._session)
+        self.users = UserManager(self._session)
 
     @property
     def endpoint(self) -> str:

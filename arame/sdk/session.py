@@ -72,6 +72,9 @@ class Session:
     def post(self, path: str, **kw: Any) -> Any:
         return self.request("POST", path, **kw)
 
+    def patch(self, path: str, **kw: Any) -> Any:
+        return self.request("PATCH", path, **kw)
+
     def delete(self, path: str, **kw: Any) -> Any:
         return self.request("DELETE", path, **kw)
 

@@ -24,7 +24,7 @@ def user_dict(u: models.User) -> dict:
 
 def _account(s, ctxt, account_id: str, rule: str) -> models.Account:
     acc = s.get(models.Account, account_id)
-    if acc is None:
+    if acc is None or acc.deleted_at is not None:
         raise exceptions.NotFound(f"account {account_id} not found")
     policy.enforce_owned(ctxt, rule, acc.id, f"account {account_id}")
     return acc
@@ -51,7 +51,7 @@ def create_account(ctxt, req) -> dict:
 
 def list_accounts(ctxt, *, name=None, limit=None, marker=None) -> dict:
     A = models.Account
-    stmt = sa.select(A)
+    stmt = sa.select(A).where(A.deleted_at.is_(None))
     if not ctxt.is_admin:
         stmt = stmt.where(A.id == ctxt.account_id)
     if name:
@@ -97,7 +97,11 @@ def delete_account(ctxt, account_id: str) -> None:
                 f"account {account_id} still has {live} instance(s) and "
                 f"{users} user(s); delete them first (or disable the account)",
                 instances=live, users=users)
-        s.delete(acc)
+        # Kept for the history that points at it; its name is freed ("~" is
+        # not allowed in names, so it cannot clash with a live one).
+        acc.deleted_at = models.utcnow()
+        acc.enabled = False
+        acc.name = f"{acc.name[:45]}~{acc.id}"
 
 
 # -- users ---------------------------------------------------------------

@@ -41,6 +41,9 @@ class Account(TimestampMixin, Base):
     id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(63), unique=True)
     enabled: Mapped[bool] = mapped_column(default=True)
+    # Deleted accounts keep their row: instances, tasks and usage of the
+    # past still point at it.
+    deleted_at: Mapped[dt.datetime | None]
 
 
 class User(TimestampMixin, Base):

@@ -104,3 +104,18 @@ def test_admin_cannot_lock_itself_out(client, admin):
                               json={"enabled": False}), 409)
     assert_error(client.delete("/v1/accounts/a-admin",
                                headers=admin.headers), 409)
+
+
+def test_deleted_account_frees_its_name_and_disappears(client, admin):
+    acc = client.post("/v1/accounts", headers=admin.headers,
+                      json={"name": "phoenix"}).json()
+    assert client.delete(f"/v1/accounts/{acc['id']}",
+                         headers=admin.headers).status_code == 204
+    listed = client.get("/v1/accounts", headers=admin.headers).json()["items"]
+    assert acc["id"] not in [a["id"] for a in listed]
+    again = client.post("/v1/accounts", headers=admin.headers,
+                        json={"name": "phoenix"})
+    assert again.status_code == 201 and again.json()["id"] != acc["id"]
+    assert_error(client.post("/v1/users", headers=admin.headers, json={
+        "username": "ghost", "password": "12345678",
+        "account_id": acc["id"]}), 404)

@@ -1,0 +1,41 @@
+"""Accounts and users through the SDK on the real deployment: a new member
+works in their own account only, and losing access is immediate."""
+
+import pytest
+
+from arame.sdk import ArameError, Client
+from conftest import first_image
+
+pytestmark = pytest.mark.functional
+
+
+def test_new_account_member_lifecycle(shared_deployment):
+    admin = shared_deployment.client()
+    acc = admin.accounts.create("tenant-one")
+    admin.users.create("tina", "tina-password", acc["id"], role="member")
+
+    tina = Client(shared_deployment.api_url)
+    tina.login("tina", "tina-password")
+    inst = tina.instances.create(name="tina-vm", flavor="small",
+                                 image=first_image(admin))
+    assert tina.tasks.wait(inst["task_id"], timeout=60)["status"] == "done"
+    assert inst["account_id"] == acc["id"]
+    assert [a["id"] for a in tina.accounts.list()] == [acc["id"]]
+
+    # The account cannot go while it holds an instance and a user.
+    with pytest.raises(ArameError) as err:
+        admin.accounts.delete(acc["id"])
+    assert err.value.status_code == 409
+
+    # Disabling the user cuts the session at once.
+    tina_id = tina.users.list()[0]["id"]
+    admin.users.update(tina_id, enabled=False)
+    with pytest.raises(ArameError) as err:
+        tina.instances.list()
+    assert err.value.status_code == 401
+
+    d = admin.instances.delete(inst["id"])
+    admin.tasks.wait(d["task_id"], timeout=60)
+    admin.users.delete(tina_id)
+    admin.accounts.delete(acc["id"])
+    assert acc["id"] not in [a["id"] for a in admin.accounts.list()]
