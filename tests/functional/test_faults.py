@@ -108,6 +108,12 @@ def test_two_schedulers_never_over_allocate(make_deployment):
               overlay={"DEFAULT": {"host": "sched2"}})
     c = dep.client()
     img = first_image(c)
+
+    def schedulers_up():
+        return {h["name"] for h in c.hosts.list() for s in h["services"]
+                if s["binary"] == "arame-scheduler" and s["state"] == "up"}
+    wait_until(lambda: len(schedulers_up()) == 2, 60,
+               "both schedulers to report")
     with concurrent.futures.ThreadPoolExecutor(10) as pool:
         created = list(pool.map(
             lambda n: c.instances.create(name=f"r{n}", flavor="small", image=img),
@@ -122,10 +128,7 @@ def test_two_schedulers_never_over_allocate(make_deployment):
     assert hypervisor(c)["vcpus_used"] == 4
     statuses = sorted(c.instances.get(i["id"])["status"] for i in created)
     assert statuses == ["error"] * 6 + ["running"] * 4
-    # Two schedulers were serving the shared queue, each up.
-    scheds = {h["name"] for h in c.hosts.list() for s in h["services"]
-              if s["binary"] == "arame-scheduler" and s["state"] == "up"}
-    assert len(scheds) == 2 and "sched2" in scheds
+    assert "sched2" in schedulers_up()
 
 
 def test_sigterm_lets_inflight_work_finish(make_deployment):
