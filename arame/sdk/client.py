@@ -11,6 +11,7 @@ from arame.sdk.resources.hosts import HostManager
 from arame.sdk.resources.identity import AccountManager, UserManager
 from arame.sdk.resources.images import ImageManager
 from arame.sdk.resources.instances import InstanceManager
+from arame.sdk.resources.key_pairs import KeyPairManager
 from arame.sdk.resources.tasks import TaskManager
 from arame.sdk.session import Session
 
@@ -37,6 +38,7 @@ class Client:
         self.images = ImageManager(self._session)
         self.accounts = AccountManager(self._session)
         self.users = UserManager(self._session)
+        self.key_pairs = KeyPairManager(self._session)
 
     @property
     def endpoint(self) -> str:

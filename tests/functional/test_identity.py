@@ -39,3 +39,16 @@ def test_new_account_member_lifecycle(shared_deployment):
     admin.users.delete(tina_id)
     admin.accounts.delete(acc["id"])
     assert acc["id"] not in [a["id"] for a in admin.accounts.list()]
+
+
+def test_key_pair_reaches_the_hypervisor(shared_deployment):
+    c = shared_deployment.client()
+    kp = c.key_pairs.create("deploy-key")
+    assert kp["private_key"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+    inst = c.instances.create(name="keyed", flavor="small",
+                              image=first_image(c), key_pair=kp["id"])
+    assert c.tasks.wait(inst["task_id"], timeout=60)["status"] == "done"
+    console = c.instances.console(inst["id"])["output"]
+    assert "authorized keys: 1" in console
+    assert kp["public_key"].split()[1][-12:] in console
+    assert "private_key" not in c.key_pairs.get(kp["id"])

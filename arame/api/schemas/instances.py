@@ -47,6 +47,7 @@ class Instance(BaseModel):
     host: str | None
     account_id: str
     ha_enabled: bool
+    key_pair: str | None = None
     addresses: list[Address]
     created_at: UTCDateTime
     updated_at: UTCDateTime

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from arame.agents.hva import rpcapi as hva_rpcapi
 from arame.api import pagination, policy
+from arame.api.services import key_pairs
 from arame.api.errors import ServiceUnavailable
 from arame.common import exceptions, ids, states, tasks
 from arame.common.conf import CONF
@@ -16,7 +17,7 @@ from arame.scheduler import rpcapi as scheduler_rpcapi
 
 _NOT_YET = {
     "network": "networks", "ip_address": "fixed addresses",
-    "key_pair": "key pairs", "security_groups": "security groups",
+    "security_groups": "security groups",
     "volumes": "volumes",
 }
 
@@ -37,6 +38,7 @@ def to_dict(inst: models.Instance) -> dict:
         "power_state": inst.power_state, "flavor": inst.flavor,
         "image": inst.image_id, "host": inst.host,
         "account_id": inst.account_id, "ha_enabled": inst.ha_enabled,
+        "key_pair": inst.key_pair_id,
         "addresses": [], "created_at": inst.created_at,
         "updated_at": inst.updated_at, "terminated_at": inst.terminated_at,
     }
@@ -120,6 +122,8 @@ class InstanceService:
                 raise exceptions.Invalid(
                     f"image: {req.image} is {image.status}, not available",
                     field="image")
+            key_pair = (key_pairs.public_key_for(s, ctxt.account_id, req.key_pair)
+                        if req.key_pair else None)
             now = models.utcnow()
             inst = models.Instance(
                 id=ids.generate("instance"), name=req.name,
@@ -129,7 +133,9 @@ class InstanceService:
                 provider=flavor.provider, vcpus=flavor.vcpus,
                 memory_mb=flavor.memory_mb, disk_gb=flavor.disk_gb,
                 status=states.INSTANCE.initial, ha_enabled=req.ha_enabled,
-                user_data=req.user_data, created_at=now, updated_at=now)
+                user_data=req.user_data,
+                key_pair_id=key_pair.id if key_pair else None,
+                created_at=now, updated_at=now)
             s.add(inst)
             task = tasks.create(s, account_id=ctxt.account_id,
                                 resource_id=inst.id, resource_type="instance",

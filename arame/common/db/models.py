@@ -112,6 +112,20 @@ class Image(TimestampMixin, Base):
     sha256: Mapped[str | None] = mapped_column(sa.String(64))
 
 
+class KeyPair(TimestampMixin, Base):
+    """An SSH public key an account's instances can be given (the private
+    key of a generated pair is returned once and never stored)."""
+    __tablename__ = "key_pairs"
+    __table_args__ = (sa.UniqueConstraint("account_id", "name"),)
+    id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(63))
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"))
+    user_id: Mapped[str | None] = mapped_column(sa.String(16))
+    type: Mapped[str] = mapped_column(sa.String(32))
+    public_key: Mapped[str] = mapped_column(sa.Text)
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+
+
 class Instance(TimestampMixin, Base):
     __tablename__ = "instances"
     __table_args__ = (
@@ -138,6 +152,7 @@ class Instance(TimestampMixin, Base):
     claimed: Mapped[bool] = mapped_column(default=False)
     ha_enabled: Mapped[bool] = mapped_column(default=True)
     user_data: Mapped[str | None] = mapped_column(sa.Text)
+    key_pair_id: Mapped[str | None] = mapped_column(sa.String(16))
     terminated_at: Mapped[dt.datetime | None]
 
 

@@ -19,13 +19,22 @@ from arame.scheduler.host_state import RequestSpec, load_hosts
 LOG = log.getLogger(__name__)
 
 
-def instance_spec(inst: models.Instance) -> dict:
+def instance_spec(inst: models.Instance, public_keys: list[str]) -> dict:
     """All an agent needs to know: agents have no database access."""
     return {"id": inst.id, "name": inst.name, "hostname": inst.hostname,
             "account_id": inst.account_id, "vcpus": inst.vcpus,
             "memory_mb": inst.memory_mb, "disk_gb": inst.disk_gb,
             "image_id": inst.image_id, "user_data": inst.user_data,
-            "ha_enabled": inst.ha_enabled}
+            "ha_enabled": inst.ha_enabled, "public_keys": public_keys}
+
+
+def public_keys(inst: models.Instance) -> list[str]:
+    if inst.key_pair_id is None:
+        return []
+    with db_engine.session() as s:
+        kp = s.get(models.KeyPair, inst.key_pair_id)
+    # A pair deleted since the request: the instance boots without it.
+    return [kp.public_key] if kp is not None else []
 
 
 class BuildFlow(InstanceFlow):
@@ -96,7 +105,8 @@ class BuildFlow(InstanceFlow):
             self.checkpoint()
             self.spawn_attempted = True
             result = self.hva.spawn(self.ctxt, self.host,
-                                    instance_spec(inst), timeout=timeout)
+                                    instance_spec(inst, public_keys(inst)),
+                                    timeout=timeout)
         with db_engine.session() as s:
             if not self.transition(s, "running", src=("starting",),
                                    power_state=result.get("power_state")):

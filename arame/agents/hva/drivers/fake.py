@@ -37,8 +37,12 @@ class FakeDriver(HypervisorDriver):
         if CONF.fake_hva.spawn_delay:
             time.sleep(CONF.fake_hva.spawn_delay)  # stands in for a boot
         with self._lock:
+            keys = instance.get("public_keys") or []
             g = self._guests.setdefault(instance["id"], {
-                "console": [f"[fake] {instance['hostname']} booted on {self.host}"]})
+                "console": [f"[fake] {instance['hostname']} booted on {self.host}",
+                            f"[fake] authorized keys: {len(keys)}"]
+                + [f"[fake] key: {k.split()[0]} {k.split()[1][-12:]}"
+                   for k in keys]})
             g["power_state"] = "running"
         return "running"
 

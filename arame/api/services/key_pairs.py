@@ -1,0 +1,81 @@
+"""Key pairs: import a public key, or generate a pair and hand the private
+key back once."""
+
+import sqlalchemy as sa
+
+from arame.api import pagination, policy
+from arame.common import exceptions, ids, sshkeys
+from arame.common.db import engine as db_engine
+from arame.common.db import models
+
+
+def to_dict(kp: models.KeyPair) -> dict:
+    return {"id": kp.id, "name": kp.name, "account_id": kp.account_id,
+            "type": kp.type, "public_key": kp.public_key,
+            "fingerprint": kp.fingerprint, "created_at": kp.created_at,
+            "updated_at": kp.updated_at}
+
+
+def create(ctxt, req) -> dict:
+    private = None
+    try:
+        if req.public_key is not None:
+            kind, public = sshkeys.parse_public_key(req.public_key)
+        else:
+            kind, public, private = sshkeys.generate(req.type)
+    except sshkeys.InvalidKey as e:
+        raise exceptions.Invalid(str(e), field="public_key")
+    with db_engine.session() as s:
+        if s.scalar(sa.select(models.KeyPair.id).where(
+                models.KeyPair.account_id == ctxt.account_id,
+                models.KeyPair.name == req.name)):
+            raise exceptions.Conflict(f"key pair {req.name!r} already exists")
+        kp = models.KeyPair(id=ids.generate("key_pair"), name=req.name,
+                            account_id=ctxt.account_id, user_id=ctxt.user_id,
+                            type=kind, public_key=public,
+                            fingerprint=sshkeys.fingerprint(public))
+        s.add(kp)
+    out = to_dict(kp)
+    out["private_key"] = private
+    return out
+
+
+def _get(s, ctxt, kp_id: str, rule: str) -> models.KeyPair:
+    kp = s.get(models.KeyPair, kp_id) if ids.is_valid("key_pair", kp_id) else None
+    if kp is None:
+        raise exceptions.NotFound(f"key pair {kp_id} not found")
+    policy.enforce_owned(ctxt, rule, kp.account_id, f"key pair {kp_id}")
+    return kp
+
+
+def get(ctxt, kp_id: str) -> dict:
+    with db_engine.session() as s:
+        return to_dict(_get(s, ctxt, kp_id, "key_pairs:get"))
+
+
+def list_key_pairs(ctxt, *, name=None, limit=None, marker=None) -> dict:
+    K = models.KeyPair
+    stmt = sa.select(K)
+    if not ctxt.is_admin:
+        stmt = stmt.where(K.account_id == ctxt.account_id)
+    if name:
+        stmt = stmt.where(pagination.name_filter(K.name, name))
+    with db_engine.session() as s:
+        rows, nxt = pagination.page(s, stmt, K, marker, limit)
+        return {"items": [to_dict(k) for k in rows], "next_marker": nxt}
+
+
+def delete(ctxt, kp_id: str) -> None:
+    # Instances keep the key they booted with (it is on their config drive);
+    # deleting the pair only stops new instances from getting it.
+    with db_engine.session() as s:
+        s.delete(_get(s, ctxt, kp_id, "key_pairs:delete"))
+
+
+def public_key_for(s, account_id: str, kp_id: str) -> models.KeyPair:
+    """The key pair an instance of `account_id` asks for (422 otherwise)."""
+    kp = s.get(models.KeyPair, kp_id)
+    if kp is None or kp.account_id != account_id:
+        raise exceptions.Invalid(f"key_pair: unknown key pair {kp_id!r}",
+                                 field="key_pair")
+    return kp
