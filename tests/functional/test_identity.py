@@ -52,3 +52,24 @@ def test_key_pair_reaches_the_hypervisor(shared_deployment):
     assert "authorized keys: 1" in console
     assert kp["public_key"].split()[1][-12:] in console
     assert "private_key" not in c.key_pairs.get(kp["id"])
+
+
+def test_quota_is_enforced_and_freed_by_terminate(shared_deployment):
+    admin = shared_deployment.client()
+    acc = admin.accounts.create("quota-acct")
+    admin.users.create("quinn", "quinn-password", acc["id"])
+    admin._session.request("PUT", f"/v1/quotas/{acc['id']}",
+                           json={"instances": 1})
+    q = Client(shared_deployment.api_url)
+    q.login("quinn", "quinn-password")
+    img = first_image(admin)
+    first = q.instances.create(name="only", flavor="small", image=img)
+    q.tasks.wait(first["task_id"], timeout=60)
+    with pytest.raises(ArameError) as err:
+        q.instances.create(name="second", flavor="small", image=img)
+    assert err.value.status_code == 429
+    assert err.value.details["limit"] == 1
+    d = q.instances.delete(first["id"])
+    q.tasks.wait(d["task_id"], timeout=60)
+    again = q.instances.create(name="second", flavor="small", image=img)
+    assert q.tasks.wait(again["task_id"], timeout=60)["status"] == "done"

@@ -9,7 +9,7 @@ from arame.agents.hva import rpcapi as hva_rpcapi
 from arame.api import pagination, policy
 from arame.api.services import key_pairs
 from arame.api.errors import ServiceUnavailable
-from arame.common import exceptions, ids, states, tasks
+from arame.common import exceptions, ids, quotas, states, tasks
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
@@ -124,6 +124,11 @@ class InstanceService:
                     field="image")
             key_pair = (key_pairs.public_key_for(s, ctxt.account_id, req.key_pair)
                         if req.key_pair else None)
+            # In the transaction that writes the instance: a 429 writes
+            # nothing, and concurrent requests cannot overshoot.
+            quotas.take(s, ctxt.account_id, {
+                "instances": 1, "vcpus": flavor.vcpus,
+                "memory_mb": flavor.memory_mb})
             now = models.utcnow()
             inst = models.Instance(
                 id=ids.generate("instance"), name=req.name,
@@ -135,7 +140,7 @@ class InstanceService:
                 status=states.INSTANCE.initial, ha_enabled=req.ha_enabled,
                 user_data=req.user_data,
                 key_pair_id=key_pair.id if key_pair else None,
-                created_at=now, updated_at=now)
+                quota_held=True, created_at=now, updated_at=now)
             s.add(inst)
             task = tasks.create(s, account_id=ctxt.account_id,
                                 resource_id=inst.id, resource_type="instance",

@@ -89,6 +89,24 @@ class Host(TimestampMixin, Base):
     last_report_at: Mapped[dt.datetime | None]
 
 
+class Quota(TimestampMixin, Base):
+    """An account's limits (null: the [quota] default) and what it holds.
+
+    Creation takes from `*_used` with one conditional UPDATE that checks the
+    limits in the same statement, so concurrent requests cannot overshoot;
+    termination gives back once (the instance's `quota_held` flag).
+    """
+    __tablename__ = "quotas"
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"),
+                                            primary_key=True)
+    instances: Mapped[int | None]
+    vcpus: Mapped[int | None]
+    memory_mb: Mapped[int | None]
+    instances_used: Mapped[int] = mapped_column(default=0)
+    vcpus_used: Mapped[int] = mapped_column(default=0)
+    memory_mb_used: Mapped[int] = mapped_column(default=0)
+
+
 class Flavor(TimestampMixin, Base):
     __tablename__ = "flavors"
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -153,6 +171,7 @@ class Instance(TimestampMixin, Base):
     ha_enabled: Mapped[bool] = mapped_column(default=True)
     user_data: Mapped[str | None] = mapped_column(sa.Text)
     key_pair_id: Mapped[str | None] = mapped_column(sa.String(16))
+    quota_held: Mapped[bool] = mapped_column(default=False)
     terminated_at: Mapped[dt.datetime | None]
 
 

@@ -7,6 +7,7 @@ shuttingdown, which also cancels a build in flight (its next CAS fails).
 import sqlalchemy as sa
 
 from arame.agents.hva import rpcapi as hva_rpcapi
+from arame.common import quotas
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler import claims
@@ -41,8 +42,9 @@ class DeleteFlow(InstanceFlow):
             self.fail(e.step, e.message)
             return
         with db_engine.session() as s:
-            self.transition(s, "terminated", src=("shuttingdown",),
-                            power_state=None, terminated_at=models.utcnow())
+            if self.transition(s, "terminated", src=("shuttingdown",),
+                               power_state=None, terminated_at=models.utcnow()):
+                quotas.release_instance(s, inst.id)
             s.execute(sa.update(models.Instance)
                       .where(models.Instance.id == inst.id)
                       .values(status_reason=None))

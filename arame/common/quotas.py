@@ -1,0 +1,83 @@
+"""Account quotas: taken atomically when the API accepts a request, given
+back exactly once when the resource ends.
+
+Both sides are conditional UPDATEs: the take checks every limit in its WHERE
+clause (so two concurrent requests can never both pass the last unit), the
+give-back flips the instance's `quota_held` flag first.
+"""
+
+import sqlalchemy as sa
+
+from arame.common import exceptions
+from arame.common.conf import CONF
+from arame.common.db import models
+
+RESOURCES = ("instances", "vcpus", "memory_mb")
+
+
+def limits(row: models.Quota | None) -> dict[str, int]:
+    """Effective limits: the account's own, else the configured default
+    (-1: no limit)."""
+    return {r: (getattr(row, r) if row is not None and getattr(row, r) is not None
+                else getattr(CONF.quota, r)) for r in RESOURCES}
+
+
+def _ensure_row(session, account_id: str) -> None:
+    if session.get(models.Quota, account_id) is None:
+        try:
+            with session.begin_nested():
+                session.add(models.Quota(account_id=account_id))
+        except sa.exc.IntegrityError:
+            pass   # created by a concurrent request: fine
+
+
+def take(session, account_id: str, want: dict[str, int]) -> None:
+    """Reserve `want` (e.g. {"instances": 1, "vcpus": 2, "memory_mb": 2048})
+    or raise OverQuota (429) naming the limit."""
+    _ensure_row(session, account_id)
+    Q = models.Quota
+    conds = [Q.account_id == account_id]
+    for r, n in want.items():
+        used, own = getattr(Q, f"{r}_used"), getattr(Q, r)
+        limit = sa.func.coalesce(own, getattr(CONF.quota, r))
+        conds.append(sa.or_(limit < 0, used + n <= limit))
+    rc = session.execute(
+        sa.update(Q).where(*conds)
+        .values({f"{r}_used": getattr(Q, f"{r}_used") + n
+                 for r, n in want.items()} | {"updated_at": models.utcnow()})
+        .execution_options(synchronize_session=False)).rowcount
+    if rc == 1:
+        return
+    row = session.get(models.Quota, account_id)
+    session.refresh(row)
+    lim = limits(row)
+    for r, n in want.items():
+        used = getattr(row, f"{r}_used")
+        if lim[r] >= 0 and used + n > lim[r]:
+            raise exceptions.OverQuota(
+                f"quota exceeded for {r}: {used} in use + {n} requested > "
+                f"limit {lim[r]}", resource=r, limit=lim[r], in_use=used,
+                requested=n)
+    raise exceptions.Conflict("quota changed during the request; try again")
+
+
+def release_instance(session, instance_id: str) -> bool:
+    """Give back an instance's share, once; True if this call did."""
+    I, Q = models.Instance, models.Quota
+    inst = session.execute(sa.select(I.account_id, I.vcpus, I.memory_mb)
+                           .where(I.id == instance_id,
+                                  I.quota_held.is_(True))).first()
+    if inst is None:
+        return False
+    rc = session.execute(sa.update(I).where(I.id == instance_id,
+                                            I.quota_held.is_(True))
+                         .values(quota_held=False)
+                         .execution_options(synchronize_session=False)).rowcount
+    if rc != 1:
+        return False
+    session.execute(sa.update(Q).where(Q.account_id == inst.account_id)
+                    .values(instances_used=Q.instances_used - 1,
+                            vcpus_used=Q.vcpus_used - inst.vcpus,
+                            memory_mb_used=Q.memory_mb_used - inst.memory_mb)
+                    .execution_options(synchronize_session=False))
+    return True
