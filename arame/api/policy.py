@@ -52,6 +52,8 @@ RULES = _base + [
     _rule("key_pairs:list", "rule:reader", "/v1/key_pairs", ["GET"]),
     _rule("key_pairs:get", "rule:reader", "/v1/key_pairs/{id}", ["GET"]),
     _rule("key_pairs:delete", "rule:member", "/v1/key_pairs/{id}", ["DELETE"]),
+    _rule("usage:list", "rule:reader", "/v1/usage", ["GET"]),
+    _rule("usage:all_accounts", "rule:context_is_admin", "/v1/usage", ["GET"]),
     _rule("quotas:get", "rule:reader", "/v1/quotas/{account_id}", ["GET"]),
     _rule("quotas:update", "rule:context_is_admin", "/v1/quotas/{account_id}", ["PUT"]),
     _rule("accounts:create", "rule:context_is_admin", "/v1/accounts", ["POST"]),

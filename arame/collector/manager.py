@@ -5,7 +5,7 @@ from oslo_log import log
 import oslo_messaging as messaging
 import sqlalchemy as sa
 
-from arame.collector import observations
+from arame.collector import observations, usage
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 
@@ -18,11 +18,14 @@ class NotificationEndpoint:
     """Dispatches by event type; an unknown type is logged and dropped."""
 
     filter_rule = messaging.NotificationFilter(
-        event_type=r"^(service\.heartbeat|instance\.state)$")
+        event_type=r"^(service\.heartbeat|instance\.state|usage\.(open|close))$")
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
         writer = {"service.heartbeat": observations.record_heartbeat,
-                  "instance.state": observations.record_power_state}[event_type]
+                  "instance.state": observations.record_power_state,
+                  "usage.open": lambda s, p: usage.record(s, "open", p),
+                  "usage.close": lambda s, p: usage.record(s, "close", p),
+                  }[event_type]
         try:
             with db_engine.session() as s:
                 writer(s, payload)

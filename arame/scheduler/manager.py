@@ -23,15 +23,18 @@ class SchedulerManager:
     target = messaging.Target(version="1.0")
 
     def __init__(self, selector: HostSelector | None = None,
-                 hva: hva_rpcapi.HypervisorAPI | None = None):
+                 hva: hva_rpcapi.HypervisorAPI | None = None,
+                 notifier=None):
         self.selector = selector or HostSelector()
         self.hva = hva or hva_rpcapi.HypervisorAPI()
+        self.notifier = notifier
 
     def reset(self) -> None:
         """SIGHUP: re-read the enabled filters and weighers."""
         self.selector = HostSelector()
 
     def _run(self, flow) -> None:
+        flow.usage_notifier = self.notifier
         try:
             flow.run()
         except Exception as e:

@@ -209,6 +209,26 @@ class TaskEvent(Base):
     message: Mapped[str | None] = mapped_column(sa.String(1024))
 
 
+class UsageRecord(Base):
+    """The universal log a billing system reads: one `open` and one `close`
+    per resource lifetime, append-only. The unique key makes a repeated
+    message a no-op, so each record exists exactly once."""
+    __tablename__ = "usage_records"
+    __table_args__ = (
+        sa.UniqueConstraint("resource_id", "event"),
+        sa.Index("ix_usage_account_at", "account_id", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(sa.String(16))
+    resource_id: Mapped[str] = mapped_column(sa.String(16))
+    resource_type: Mapped[str] = mapped_column(sa.String(32))
+    event: Mapped[str] = mapped_column(sa.String(8))
+    flavor: Mapped[str | None] = mapped_column(sa.String(63))
+    vcpus: Mapped[int | None]
+    memory_mb: Mapped[int | None]
+    at: Mapped[dt.datetime]
+
+
 class IdempotencyKey(Base):
     """The first answer to a POST carrying an Idempotency-Key (kept 24 h)."""
     __tablename__ = "idempotency_keys"

@@ -56,6 +56,7 @@ class InstanceFlow:
         self.instance_id = instance_id
         self.deadline = None
         self.instance = None
+        self.usage_notifier = None
         self._pending_events: list[dict] = []
         self._pending_step: str | None = None
 
@@ -149,6 +150,20 @@ class InstanceFlow:
             step=step, status=status, host=host, message=message,
             at=models.utcnow(),
             duration_ms=round((time.monotonic() - t0) * 1000, 2)))
+
+    def emit_usage(self, event: str, inst: models.Instance) -> None:
+        """After the commit that made it true: the collector appends the
+        ledger record (exactly once, however often this is delivered)."""
+        if self.usage_notifier is None:
+            return
+        try:
+            self.usage_notifier.info({}, f"usage.{event}", {
+                "account_id": inst.account_id, "resource_id": inst.id,
+                "resource_type": "instance", "flavor": inst.flavor,
+                "vcpus": inst.vcpus, "memory_mb": inst.memory_mb,
+                "at": models.utcnow().isoformat()})
+        except Exception:
+            LOG.exception("could not send usage.%s of %s", event, inst.id)
 
     def finish(self, s) -> None:
         self.flush(s)

@@ -112,6 +112,7 @@ class BuildFlow(InstanceFlow):
                                    power_state=result.get("power_state")):
                 raise Cancelled()
             self.finish(s)
+        self.emit_usage("open", inst)
 
     def compensate(self) -> None:
         """Undo the spawn and the claim; both are idempotent."""

@@ -49,3 +49,4 @@ class DeleteFlow(InstanceFlow):
                       .where(models.Instance.id == inst.id)
                       .values(status_reason=None))
             self.finish(s)
+        self.emit_usage("close", inst)

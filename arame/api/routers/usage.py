@@ -1,0 +1,24 @@
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from arame.api.auth.deps import authorize
+from arame.api.schemas.usage import UsagePage
+from arame.api.services import usage
+
+router = APIRouter(prefix="/v1/usage", tags=["usage"])
+
+
+@router.get("", response_model=UsagePage)
+def list_usage(ctxt=Depends(authorize("usage:list")),
+               account_id: Annotated[str | None, Query(max_length=16)] = None,
+               start: dt.datetime | None = None,
+               end: dt.datetime | None = None,
+               limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+               marker: Annotated[int | None, Query(ge=0)] = None):
+    def naive(t):
+        return t.astimezone(dt.timezone.utc).replace(tzinfo=None) \
+            if t is not None and t.tzinfo else t
+    return usage.list_usage(ctxt, account_id=account_id, start=naive(start),
+                            end=naive(end), limit=limit, marker=marker)
