@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from arame.common import exceptions
 from arame.common.conf import CONF
+from arame.common.db import engine as db_engine
 
 
 def clamp_limit(limit: int | None) -> int:
@@ -50,4 +51,17 @@ def page(session, stmt, model, marker: str | None, limit: int | None,
     return rows, (rows[-1].id if more and rows else None)
 
 
-__all__ = ["page", "name_filter", "clamp_limit"]
+def scoped_page(ctxt, stmt, model, to_dict, *, account_column,
+                name_column=None, name=None, marker=None, limit=None) -> dict:
+    """A page of `stmt` as API.md lists it: the caller's own account unless
+    admin, `name=` as a glob, marker pagination."""
+    if not ctxt.is_admin:
+        stmt = stmt.where(account_column == ctxt.account_id)
+    if name and name_column is not None:
+        stmt = stmt.where(name_filter(name_column, name))
+    with db_engine.session() as s:
+        rows, nxt = page(s, stmt, model, marker, limit)
+        return {"items": [to_dict(r) for r in rows], "next_marker": nxt}
+
+
+__all__ = ["page", "scoped_page", "name_filter", "clamp_limit"]

@@ -51,14 +51,10 @@ def create_account(ctxt, req) -> dict:
 
 def list_accounts(ctxt, *, name=None, limit=None, marker=None) -> dict:
     A = models.Account
-    stmt = sa.select(A).where(A.deleted_at.is_(None))
-    if not ctxt.is_admin:
-        stmt = stmt.where(A.id == ctxt.account_id)
-    if name:
-        stmt = stmt.where(pagination.name_filter(A.name, name))
-    with db_engine.session() as s:
-        rows, nxt = pagination.page(s, stmt, A, marker, limit)
-        return {"items": [account_dict(a) for a in rows], "next_marker": nxt}
+    return pagination.scoped_page(
+        ctxt, sa.select(A).where(A.deleted_at.is_(None)), A, account_dict,
+        account_column=A.id, name_column=A.name, name=name, marker=marker,
+        limit=limit)
 
 
 def get_account(ctxt, account_id: str) -> dict:
@@ -121,15 +117,11 @@ def create_user(ctxt, req) -> dict:
 def list_users(ctxt, *, account_id=None, name=None, limit=None, marker=None):
     U = models.User
     stmt = sa.select(U)
-    if not ctxt.is_admin:
-        stmt = stmt.where(U.account_id == ctxt.account_id)
     if account_id:
         stmt = stmt.where(U.account_id == account_id)
-    if name:
-        stmt = stmt.where(pagination.name_filter(U.username, name))
-    with db_engine.session() as s:
-        rows, nxt = pagination.page(s, stmt, U, marker, limit)
-        return {"items": [user_dict(u) for u in rows], "next_marker": nxt}
+    return pagination.scoped_page(
+        ctxt, stmt, U, user_dict, account_column=U.account_id,
+        name_column=U.username, name=name, marker=marker, limit=limit)
 
 
 def get_user(ctxt, user_id: str) -> dict:

@@ -55,14 +55,9 @@ def get(ctxt, kp_id: str) -> dict:
 
 def list_key_pairs(ctxt, *, name=None, limit=None, marker=None) -> dict:
     K = models.KeyPair
-    stmt = sa.select(K)
-    if not ctxt.is_admin:
-        stmt = stmt.where(K.account_id == ctxt.account_id)
-    if name:
-        stmt = stmt.where(pagination.name_filter(K.name, name))
-    with db_engine.session() as s:
-        rows, nxt = pagination.page(s, stmt, K, marker, limit)
-        return {"items": [to_dict(k) for k in rows], "next_marker": nxt}
+    return pagination.scoped_page(
+        ctxt, sa.select(K), K, to_dict, account_column=K.account_id,
+        name_column=K.name, name=name, marker=marker, limit=limit)
 
 
 def delete(ctxt, kp_id: str) -> None:
