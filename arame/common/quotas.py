@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from arame.common import exceptions
 from arame.common.conf import CONF
+from arame.common.db import engine as db_engine
 from arame.common.db import models
 
 RESOURCES = ("instances", "vcpus", "memory_mb")
@@ -22,19 +23,26 @@ def limits(row: models.Quota | None) -> dict[str, int]:
                 else getattr(CONF.quota, r)) for r in RESOURCES}
 
 
-def _ensure_row(session, account_id: str) -> None:
-    if session.get(models.Quota, account_id) is None:
-        try:
-            with session.begin_nested():
-                session.add(models.Quota(account_id=account_id))
-        except sa.exc.IntegrityError:
-            pass   # created by a concurrent request: fine
+def ensure_row(account_id: str) -> None:
+    """Make the account's quota row exist, in a transaction of its own.
+
+    Call it before the transaction that takes: inside that one, concurrent
+    first inserts of the same key leave InnoDB holding shared locks after the
+    duplicate-key error, and the UPDATE that follows deadlocks.
+    """
+    with db_engine.session() as s:
+        if s.get(models.Quota, account_id) is not None:
+            return
+    try:
+        with db_engine.session() as s:
+            s.add(models.Quota(account_id=account_id))
+    except sa.exc.IntegrityError:
+        pass   # created by a concurrent request: fine
 
 
 def take(session, account_id: str, want: dict[str, int]) -> None:
     """Reserve `want` (e.g. {"instances": 1, "vcpus": 2, "memory_mb": 2048})
-    or raise OverQuota (429) naming the limit."""
-    _ensure_row(session, account_id)
+    or raise OverQuota (429) naming the limit. `ensure_row` first."""
     Q = models.Quota
     conds = [Q.account_id == account_id]
     for r, n in want.items():

@@ -27,7 +27,9 @@ def wait_task_end(client, task_id, timeout=60):
 
 
 def test_spawn_failure_and_no_valid_host(make_deployment):
-    dep = make_deployment(conf={"fake_hva": {"fail_spawn_pattern": "^doomed"}})
+    # No vCPU quota: the huge flavor below must reach the scheduler.
+    dep = make_deployment(conf={"fake_hva": {"fail_spawn_pattern": "^doomed"},
+                                "quota": {"vcpus": -1}})
     c = dep.client()
     img = first_image(c)
 

@@ -73,3 +73,21 @@ def test_quota_is_enforced_and_freed_by_terminate(shared_deployment):
     q.tasks.wait(d["task_id"], timeout=60)
     again = q.instances.create(name="second", flavor="small", image=img)
     assert q.tasks.wait(again["task_id"], timeout=60)["status"] == "done"
+
+
+def test_concurrent_first_creates_of_a_new_account(shared_deployment):
+    # The account's first requests race to make its quota row: none of them
+    # may fail for it (on InnoDB this used to deadlock into a 500).
+    import concurrent.futures
+    admin = shared_deployment.client()
+    acc = admin.accounts.create("burst-acct")
+    admin.users.create("bursty", "bursty-password", acc["id"])
+    b = Client(shared_deployment.api_url)
+    b.login("bursty", "bursty-password")
+    img = first_image(admin)
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        made = list(pool.map(lambda n: b.instances.create(
+            name=f"burst{n}", flavor="small", image=img), range(12)))
+    assert len({m["id"] for m in made}) == 12
+    q = admin._session.get(f"/v1/quotas/{acc['id']}")
+    assert q["in_use"]["instances"] == 12

@@ -107,6 +107,7 @@ class InstanceService:
                 f"user_data is {len(req.user_data.encode())} bytes; the limit "
                 f"is {CONF.api.max_user_data_bytes}", field="user_data",
                 limit=CONF.api.max_user_data_bytes)
+        quotas.ensure_row(ctxt.account_id)
         with db_engine.session() as s:
             flavor = s.scalar(sa.select(models.Flavor)
                               .where(models.Flavor.name == req.flavor))

@@ -13,6 +13,7 @@ from arame.common.db import engine, models
 def account(db):
     with engine.session() as s:
         s.add(models.Account(id="a-quota001", name="q"))
+    quotas.ensure_row("a-quota001")
     return "a-quota001"
 
 
