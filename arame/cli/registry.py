@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from cliff.commandmanager import CommandManager
 
-from arame.cli.commands import auth, flavor, host, image, instance, task
+from arame.cli.commands import (auth, flavor, host, image, instance, key_pair,
+                                task, usage)
 
 NAMESPACE = "arame.cli"
 
@@ -28,6 +29,11 @@ COMMANDS = {
     "host list": host.ListHost,
     "flavor list": flavor.ListFlavor,
     "image list": image.ListImage,
+    "key-pair create": key_pair.CreateKeyPair,
+    "key-pair list": key_pair.ListKeyPair,
+    "key-pair show": key_pair.ShowKeyPair,
+    "key-pair delete": key_pair.DeleteKeyPair,
+    "usage list": usage.ListUsage,
 }
 
 

@@ -13,6 +13,7 @@ from arame.sdk.resources.images import ImageManager
 from arame.sdk.resources.instances import InstanceManager
 from arame.sdk.resources.key_pairs import KeyPairManager
 from arame.sdk.resources.tasks import TaskManager
+from arame.sdk.resources.usage import UsageManager
 from arame.sdk.session import Session
 
 
@@ -39,6 +40,7 @@ class Client:
         self.accounts = AccountManager(self._session)
         self.users = UserManager(self._session)
         self.key_pairs = KeyPairManager(self._session)
+        self.usage = UsageManager(self._session)
 
     @property
     def endpoint(self) -> str:

@@ -56,3 +56,21 @@ def test_login_create_wait_list_delete(shared_deployment, tmp_path):
     shown = json.loads(arame(dep, tmp_path, "instance", "show", inst["id"],
                              "-f", "json").stdout)
     assert shown["status"] == "terminated"
+
+
+def test_key_pair_generated_into_a_private_file(shared_deployment, tmp_path):
+    dep = shared_deployment
+    arame(dep, tmp_path, "login", "--username", "admin")
+    pem = tmp_path / "deploy.pem"
+    made = json.loads(arame(dep, tmp_path, "key-pair", "create", "cli-key",
+                            "--private-key-file", str(pem), "-f",
+                            "json").stdout)
+    assert "private_key" not in made
+    assert oct(pem.stat().st_mode & 0o777) == "0o600"
+    # The private key on disk matches the public key the cloud keeps.
+    pub = subprocess.run(["ssh-keygen", "-y", "-f", str(pem)],
+                         capture_output=True, text=True, check=True).stdout
+    assert pub.split()[:2] == made["public_key"].split()[:2]
+    listed = json.loads(arame(dep, tmp_path, "key-pair", "list", "-f",
+                              "json").stdout)
+    assert [k["name"] for k in listed] == ["cli-key"]
