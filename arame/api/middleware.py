@@ -20,6 +20,12 @@ class ArameMiddleware:
         self.app = app
         self.max_body = max_body
 
+    async def _too_large(self, scope, receive, send):
+        resp = error_response(413, "too_large",
+                              f"the body is larger than {self.max_body} bytes",
+                              {"limit": self.max_body})
+        await resp(scope, receive, send)
+
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
@@ -30,10 +36,7 @@ class ArameMiddleware:
 
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
-            resp = error_response(413, "too_large",
-                                  f"the body is larger than {self.max_body} bytes",
-                                  {"limit": self.max_body})
-            return await resp(scope, receive, send)
+            return await self._too_large(scope, receive, send)
 
         if length is None and scope["method"] in ("POST", "PUT", "PATCH"):
             # A chunked body: read it here, bounded, so that an oversized one
@@ -47,11 +50,7 @@ class ArameMiddleware:
                 seen += len(chunks[-1])
                 more = msg.get("more_body", False)
                 if seen > self.max_body:
-                    resp = error_response(
-                        413, "too_large",
-                        f"the body is larger than {self.max_body} bytes",
-                        {"limit": self.max_body})
-                    return await resp(scope, receive, send)
+                    return await self._too_large(scope, receive, send)
             body = b"".join(chunks)
             replayed = False
 

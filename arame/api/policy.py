@@ -100,10 +100,11 @@ def credentials(ctxt) -> dict:
             "user_id": ctxt.user_id}
 
 
-def allowed(ctxt, rule: str, target_account: str | None = None,
-            target_user: str | None = None) -> bool:
+def allowed(ctxt, rule: str, target_account: str | None = None) -> bool:
+    # user_id is the caller's own: rules on it (users:update_own_password)
+    # are only asked for the caller's own user.
     target = {"account_id": target_account or ctxt.account_id,
-              "user_id": target_user or ctxt.user_id}
+              "user_id": ctxt.user_id}
     return get_enforcer().enforce(rule, target, credentials(ctxt))
 
 

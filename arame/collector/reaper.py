@@ -19,16 +19,6 @@ from arame.common.db import models
 
 LOG = log.getLogger(__name__)
 
-# A task's action -> the instance states it may leave the instance in.
-_TRANSITIONAL = {
-    "create": ("pending", "scheduling", "starting"),
-    "delete": ("shuttingdown",),
-    "start": ("starting",),
-    "stop": ("stopping",),
-    "reboot": ("rebooting",),
-}
-
-
 def reap(now: dt.datetime | None = None) -> int:
     now = now or models.utcnow()
     cutoff = now - dt.timedelta(seconds=CONF.collector.grace_period)
@@ -46,7 +36,8 @@ def reap(now: dt.datetime | None = None) -> int:
             if not tasks.fail(s, t.id, t.step or "queued", message):
                 continue   # the flow ended it meanwhile
             if t.resource_type == "instance":
-                src = _TRANSITIONAL.get(t.action, ())
+                task = states.INSTANCE_TASKS.get(t.action)
+                src = task.busy if task else ()
                 s.execute(
                     sa.update(I).where(I.id == t.resource_id, I.status.in_(src))
                     .values(status="error",
@@ -57,6 +48,3 @@ def reap(now: dt.datetime | None = None) -> int:
                     t.resource_id, message)
     return len(overdue)
 
-
-assert all(states.INSTANCE.is_legal(s, "error")
-           for v in _TRANSITIONAL.values() for s in v)

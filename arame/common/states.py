@@ -5,6 +5,8 @@ inline, and database updates use `machine.sources(dst)` as their WHERE clause so
 that a transition that lost a race simply does not happen.
 """
 
+from typing import NamedTuple
+
 from arame.common import exceptions
 
 ANY = "*"
@@ -67,6 +69,29 @@ INSTANCE = StateMachine(
 # Instances in these states are being changed by a flow; actions wait.
 INSTANCE_BUSY = frozenset({"pending", "scheduling", "starting", "stopping",
                            "rebooting", "shuttingdown"})
+
+
+class InstanceTask(NamedTuple):
+    """What one kind of instance task does to the instance's status."""
+    src: tuple[str, ...]    # where the API may start it from (409 otherwise)
+    busy: tuple[str, ...]   # held while it runs: a failure, or the reaper,
+                            # moves the instance to error only from these
+    final: str              # where it lands when it succeeds
+
+
+# One table read by the API (src -> busy), the flows (busy -> final) and the
+# reaper (busy -> error).
+INSTANCE_TASKS = {
+    "create": InstanceTask((), ("pending", "scheduling", "starting"), "running"),
+    "delete": InstanceTask((), ("shuttingdown",), "terminated"),
+    "start": InstanceTask(("stopped",), ("starting",), "running"),
+    "stop": InstanceTask(("running",), ("stopping",), "stopped"),
+    "reboot": InstanceTask(("running",), ("rebooting",), "running"),
+}
+assert all(INSTANCE.is_legal(s, "error") and INSTANCE.is_legal(s, t.final)
+           for t in INSTANCE_TASKS.values() for s in t.busy[-1:])
+assert all(INSTANCE.is_legal(s, "error")
+           for t in INSTANCE_TASKS.values() for s in t.busy)
 
 TASK = StateMachine(
     "task",

@@ -4,7 +4,7 @@ own process on RabbitMQ and MariaDB."""
 import httpx
 import pytest
 
-from conftest import first_image, wait_until
+from conftest import first_image
 
 pytestmark = pytest.mark.functional
 

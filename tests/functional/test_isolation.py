@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from arame.api.auth.passwords import hash_password
+from arame.common.passwords import hash_password
 from arame.common.db import models
 from conftest import first_image
 

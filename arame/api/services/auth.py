@@ -4,8 +4,8 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from arame.api.auth import passwords, tokens
-from arame.common import exceptions
+from arame.api.auth import tokens
+from arame.common import exceptions, passwords
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 

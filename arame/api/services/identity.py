@@ -4,11 +4,12 @@ A change of password, role or enabled revokes the user's tokens."""
 
 import sqlalchemy as sa
 
-from arame.api import pagination, policy
-from arame.api.auth.passwords import hash_password
+from arame.api import pagination
+from arame.api.lookup import load_owned
 from arame.common import exceptions, ids
 from arame.common.db import engine as db_engine
 from arame.common.db import models
+from arame.common.passwords import hash_password
 
 
 def account_dict(a: models.Account) -> dict:
@@ -23,19 +24,11 @@ def user_dict(u: models.User) -> dict:
 
 
 def _account(s, ctxt, account_id: str, rule: str) -> models.Account:
-    acc = s.get(models.Account, account_id)
-    if acc is None or acc.deleted_at is not None:
-        raise exceptions.NotFound(f"account {account_id} not found")
-    policy.enforce_owned(ctxt, rule, acc.id, f"account {account_id}")
-    return acc
+    return load_owned(s, ctxt, models.Account, "account", account_id, rule)
 
 
 def _user(s, ctxt, user_id: str, rule: str) -> models.User:
-    user = s.get(models.User, user_id) if ids.is_valid("user", user_id) else None
-    if user is None:
-        raise exceptions.NotFound(f"user {user_id} not found")
-    policy.enforce_owned(ctxt, rule, user.account_id, f"user {user_id}")
-    return user
+    return load_owned(s, ctxt, models.User, "user", user_id, rule)
 
 
 # -- accounts ------------------------------------------------------------

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from arame.agents.hva import rpcapi as hva_rpcapi
 from arame.api import pagination, policy
+from arame.api.lookup import load_owned
 from arame.api.services import key_pairs
 from arame.api.errors import ServiceUnavailable
 from arame.common import exceptions, ids, quotas, states, tasks
@@ -20,11 +21,6 @@ _NOT_YET = {
     "security_groups": "security groups",
     "volumes": "volumes",
 }
-
-_ACTION_STATES = {"start": ("stopped", "starting"),
-                  "stop": ("running", "stopping"),
-                  "reboot": ("running", "rebooting")}
-
 
 def default_hostname(name: str) -> str:
     h = re.sub(r"[^a-z0-9-]", "-", name.lower())[:63].strip("-")
@@ -63,13 +59,8 @@ class InstanceService:
 
     # -- reads --------------------------------------------------------------
     def _get(self, s, ctxt, instance_id: str, rule: str) -> models.Instance:
-        inst = s.get(models.Instance, instance_id) \
-            if ids.is_valid("instance", instance_id) else None
-        if inst is None:
-            raise exceptions.NotFound(f"instance {instance_id} not found")
-        policy.enforce_owned(ctxt, rule, inst.account_id,
-                             f"instance {instance_id}")
-        return inst
+        return load_owned(s, ctxt, models.Instance, "instance", instance_id,
+                          rule)
 
     def get(self, ctxt, instance_id: str) -> dict:
         with db_engine.session() as s:
@@ -186,7 +177,8 @@ class InstanceService:
         return out
 
     def action(self, ctxt, instance_id: str, action: str) -> dict:
-        src, busy = _ACTION_STATES[action]
+        task = states.INSTANCE_TASKS[action]
+        (src,), (busy,) = task.src, task.busy
         with db_engine.session() as s:
             inst = self._get(s, ctxt, instance_id, "instances:action")
             I = models.Instance

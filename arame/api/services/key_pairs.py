@@ -3,7 +3,8 @@ key back once."""
 
 import sqlalchemy as sa
 
-from arame.api import pagination, policy
+from arame.api import pagination
+from arame.api.lookup import load_owned
 from arame.common import exceptions, ids, sshkeys
 from arame.common.db import engine as db_engine
 from arame.common.db import models
@@ -41,11 +42,7 @@ def create(ctxt, req) -> dict:
 
 
 def _get(s, ctxt, kp_id: str, rule: str) -> models.KeyPair:
-    kp = s.get(models.KeyPair, kp_id) if ids.is_valid("key_pair", kp_id) else None
-    if kp is None:
-        raise exceptions.NotFound(f"key pair {kp_id} not found")
-    policy.enforce_owned(ctxt, rule, kp.account_id, f"key pair {kp_id}")
-    return kp
+    return load_owned(s, ctxt, models.KeyPair, "key_pair", kp_id, rule)
 
 
 def get(ctxt, kp_id: str) -> dict:

@@ -1,18 +1,16 @@
 import sqlalchemy as sa
 
-from arame.api import pagination, policy
-from arame.common import exceptions, ids, tasks
+from arame.api import pagination
+from arame.api.lookup import load_owned
+from arame.common import tasks
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 
 
 def get(ctxt, task_id: str) -> dict:
     with db_engine.session() as s:
-        task = s.get(models.Task, task_id) if ids.is_valid("task", task_id) else None
-        if task is None:
-            raise exceptions.NotFound(f"task {task_id} not found")
-        policy.enforce_owned(ctxt, "tasks:get", task.account_id, f"task {task_id}")
-        return tasks.to_dict(task)
+        return tasks.to_dict(load_owned(s, ctxt, models.Task, "task",
+                                        task_id, "tasks:get"))
 
 
 def list_tasks(ctxt, *, resource_id=None, status=None, limit=None,

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from arame.common import ids
 from arame.common.db import engine as db_engine
 from arame.common.db import models
+from arame.common.passwords import hash_password
 
 ADMIN_ACCOUNT = "a-admin"
 
@@ -21,7 +22,6 @@ TEST_IMAGE = {"name": "arame-test", "format": "kernel", "visibility": "public"}
 def bootstrap_admin(password: str, username: str = "admin",
                     reset_password: bool = False) -> str:
     """Create account a-admin and its admin user; returns the user id."""
-    from arame.api.auth.passwords import hash_password
     with db_engine.session() as s:
         if s.get(models.Account, ADMIN_ACCOUNT) is None:
             s.add(models.Account(id=ADMIN_ACCOUNT, name="admin"))

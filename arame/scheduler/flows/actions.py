@@ -5,15 +5,16 @@ The API has already moved the instance to the action's transitional state
 """
 
 from arame.agents.hva import rpcapi as hva_rpcapi
-from arame.common import tasks
+from arame.common import states, tasks
 from arame.common.db import engine as db_engine
 from arame.scheduler.flows.base import InstanceFlow, StepFailed
 
-# action -> (transitional state, agent method, final state, power state)
+# action -> (agent method, power state after it); the states each action
+# moves the instance through are in states.INSTANCE_TASKS.
 ACTIONS = {
-    "start": ("starting", "power_on", "running", "running"),
-    "stop": ("stopping", "power_off", "stopped", "shutdown"),
-    "reboot": ("rebooting", "reboot", "running", "running"),
+    "start": ("power_on", "running"),
+    "stop": ("power_off", "shutdown"),
+    "reboot": ("reboot", "running"),
 }
 
 
@@ -22,13 +23,13 @@ class ActionFlow(InstanceFlow):
                  hva: hva_rpcapi.HypervisorAPI):
         super().__init__(ctxt, task_id, instance_id)
         self.action = action
-        self.own_states = (ACTIONS[action][0],)
         self.hva = hva
 
     def run(self) -> None:
         if not self.begin():
             return
-        busy, method, final, power = ACTIONS[self.action]
+        method, power = ACTIONS[self.action]
+        final = states.INSTANCE_TASKS[self.action].final
         inst = self.instance
         try:
             with self.step(method, host=inst.host):
@@ -40,7 +41,8 @@ class ActionFlow(InstanceFlow):
             self.fail(e.step, e.message)
             return
         with db_engine.session() as s:
-            if self.transition(s, final, src=(busy,), power_state=power):
+            if self.transition(s, final, src=self.own_states,
+                               power_state=power):
                 self.finish(s)
             else:
                 self.flush(s)

@@ -46,9 +46,12 @@ def describe_rpc_error(exc: Exception, host: str | None) -> str:
 
 class InstanceFlow:
     action = "?"
-    # States this flow moves the instance through: only from these does a
-    # failure put it in error (a delete that overtook the flow wins).
-    own_states: tuple[str, ...] = ()
+
+    @property
+    def own_states(self) -> tuple[str, ...]:
+        """States this flow moves the instance through: only from these
+        does a failure put it in error (a delete that overtook it wins)."""
+        return states.INSTANCE_TASKS[self.action].busy
 
     def __init__(self, ctxt, task_id: str, instance_id: str):
         self.ctxt = ctxt
@@ -61,10 +64,6 @@ class InstanceFlow:
         self._pending_step: str | None = None
 
     # -- records -----------------------------------------------------------
-    def load(self) -> models.Instance | None:
-        with db_engine.session() as s:
-            return s.get(models.Instance, self.instance_id)
-
     def begin(self) -> bool:
         """queued -> running, and read the instance into self.instance;
         False if the task already ended (reaped)."""

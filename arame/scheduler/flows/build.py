@@ -39,7 +39,6 @@ def public_keys(inst: models.Instance) -> list[str]:
 
 class BuildFlow(InstanceFlow):
     action = "create"
-    own_states = ("pending", "scheduling", "starting")
 
     def __init__(self, ctxt, task_id, instance_id, selector,
                  hva: hva_rpcapi.HypervisorAPI):

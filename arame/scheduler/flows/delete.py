@@ -4,8 +4,6 @@ Accepted in every state: the API has already moved the instance to
 shuttingdown, which also cancels a build in flight (its next CAS fails).
 """
 
-import sqlalchemy as sa
-
 from arame.agents.hva import rpcapi as hva_rpcapi
 from arame.common import quotas
 from arame.common.db import engine as db_engine
@@ -16,7 +14,6 @@ from arame.scheduler.flows.base import InstanceFlow, StepFailed
 
 class DeleteFlow(InstanceFlow):
     action = "delete"
-    own_states = ("shuttingdown",)
 
     def __init__(self, ctxt, task_id, instance_id,
                  hva: hva_rpcapi.HypervisorAPI):
@@ -42,11 +39,9 @@ class DeleteFlow(InstanceFlow):
             self.fail(e.step, e.message)
             return
         with db_engine.session() as s:
-            if self.transition(s, "terminated", src=("shuttingdown",),
+            # transition() also clears status_reason.
+            if self.transition(s, "terminated", src=self.own_states,
                                power_state=None, terminated_at=models.utcnow()):
                 quotas.release_instance(s, inst.id)
-            s.execute(sa.update(models.Instance)
-                      .where(models.Instance.id == inst.id)
-                      .values(status_reason=None))
             self.finish(s)
         self.emit_usage("close", inst)

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from arame.api.app import create_app
-from arame.api.auth.passwords import hash_password
+from arame.common.passwords import hash_password
 from arame.api.routers import instances as instances_router
 from arame.common import ids
 from arame.common.db import engine, models
@@ -42,9 +42,9 @@ def scheduler(monkeypatch):
 @pytest.fixture
 def fast_hashes(monkeypatch):
     """Cheap scrypt parameters for the users of these tests: the hash keeps
-    its parameters, so verification follows them (tests/unit/api/auth
-    checks the real ones)."""
-    from arame.api.auth import passwords
+    its parameters, so verification follows them (tests/unit/common/
+    test_passwords.py checks the real ones)."""
+    from arame.common import passwords
     monkeypatch.setattr(passwords, "_N", 2 ** 4)
 
 

@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 
 
 def test_every_answer_carries_a_request_id(client):

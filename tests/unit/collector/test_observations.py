@@ -4,7 +4,6 @@ power states."""
 import datetime as dt
 
 import oslo_messaging as messaging
-import pytest
 import sqlalchemy as sa
 
 from arame.collector import observations

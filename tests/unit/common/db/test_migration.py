@@ -49,7 +49,7 @@ def test_seeds_are_idempotent(db):
 
 
 def test_bootstrap_with_reset_password_revokes_old_tokens(db):
-    from arame.api.auth.passwords import verify_password
+    from arame.common.passwords import verify_password
 
     uid = seed.bootstrap_admin("old")
     seed.bootstrap_admin("new", reset_password=True)

@@ -1,4 +1,4 @@
-from arame.api.auth import passwords
+from arame.common import passwords
 
 
 def test_right_password_verifies():
