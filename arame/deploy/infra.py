@@ -61,6 +61,31 @@ def _raise_nofile() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(target, 65536)), hard))
 
 
+# Debian's /usr/sbin/rabbitmq-server starts the broker through `su rabbitmq`,
+# and PAM puts the soft file limit back to 1,024 there. As root we do what
+# that wrapper does for the rabbitmq user ourselves, after raising the limit.
+_DEBIAN_BROKER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+
+
+def _broker_launch():
+    """-> (args, preexec_fn, env, cwd) that start the broker."""
+    if os.getuid() == 0 and os.path.exists(_DEBIAN_BROKER):
+        import pwd
+        user = pwd.getpwnam("rabbitmq")
+
+        def become_rabbitmq():
+            _raise_nofile()
+            os.setgid(user.pw_gid)
+            os.initgroups(user.pw_name, user.pw_gid)
+            os.setuid(user.pw_uid)
+
+        env = dict(os.environ, HOME=user.pw_dir, USER=user.pw_name,
+                   LOGNAME=user.pw_name)
+        return [_DEBIAN_BROKER], become_rabbitmq, env, user.pw_dir
+    return ([_require("rabbitmq-server", "rabbitmq-server")], _raise_nofile,
+            None, None)
+
+
 class RabbitMQ:
     def __init__(self, host: str = "127.0.0.1", port: int = 5672,
                  user: str = "guest", password: str = "guest"):
@@ -75,14 +100,17 @@ class RabbitMQ:
         """Start the broker if nothing answers; True if we started it."""
         if self.running():
             return False
-        server = _require("rabbitmq-server", "rabbitmq-server")
+        args, preexec, env, cwd = _broker_launch()
         with open(log_path, "ab") as log:
-            subprocess.Popen([server], stdout=log, stderr=subprocess.STDOUT,
+            subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, start_new_session=True,
-                             preexec_fn=_raise_nofile)
+                             preexec_fn=preexec, env=env, cwd=cwd)
+        # `await_startup` fails at once while the node is not registered yet
+        # (the first seconds after launch), so first wait for the listener,
+        # which opens late in the boot, then let rabbitmqctl confirm it.
+        wait_for(self.running, timeout, "RabbitMQ to accept connections")
         _run([_require("rabbitmqctl", "rabbitmq-server"), "await_startup",
               "--timeout", str(int(timeout))], timeout=timeout + 10)
-        wait_for(self.running, timeout, "RabbitMQ to accept connections")
         return True
 
     def create_vhost(self, vhost: str) -> None:
