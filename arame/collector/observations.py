@@ -6,7 +6,7 @@ notifications and hold no database credentials.
 
 import sqlalchemy as sa
 
-from arame.common import ids, states
+from arame.common import ids, states, tasks
 from arame.common.db import models
 from arame.common.heartbeat import write_service_heartbeat
 
@@ -47,12 +47,25 @@ def record_inventory(session, hosts: list[dict], provider: str, now) -> None:
             **{k: h[k] for k in _INVENTORY}))
 
 
+# What an agent saw happen on its own, as the task it leaves in the
+# instance's history: (task action, task status, step name).
+_OBSERVED_EVENTS = {
+    "ha_restart": ("ha_restart", "done", "restart"),
+    "ha_failed": ("ha_restart", "failed", "restart"),
+    "ha_gave_up": ("ha_restart", "failed", "restart"),
+    "crashed": ("crash", "done", "stopped"),
+    "guest_shutdown": ("guest_shutdown", "done", "stopped"),
+}
+
+
 def record_power_state(session, payload: dict) -> None:
     """A guest changed power state on its own (not through a flow)."""
     I = models.Instance
     inst = session.get(I, payload["instance_id"])
     if inst is None or inst.host != payload.get("host"):
         return
+    if payload.get("event") in _OBSERVED_EVENTS:
+        _record_history(session, inst, payload)
     values = {"power_state": payload["power_state"],
               "updated_at": models.utcnow()}
     observed = payload["power_state"]
@@ -69,3 +82,30 @@ def record_power_state(session, payload: dict) -> None:
     session.execute(sa.update(I).where(I.id == inst.id, I.status == inst.status)
                     .values(**values)
                     .execution_options(synchronize_session=False))
+
+
+def _record_history(session, inst, payload: dict) -> None:
+    """One task per observed event, written once however often the
+    notification is delivered (the agent's event id is the key)."""
+    action, status, step = _OBSERVED_EVENTS[payload["event"]]
+    key = payload.get("event_id")
+    if key and session.scalar(sa.select(models.Task.id).where(
+            models.Task.resource_id == inst.id,
+            models.Task.request_id == key)):
+        return
+    task = tasks.create(session, account_id=inst.account_id,
+                        resource_id=inst.id, resource_type="instance",
+                        action=action, timeout_s=0, request_id=key)
+    session.flush()
+    host, reason = payload.get("host"), payload.get("reason")
+    tasks.add_event(session, task.id, "detected", "done", host=host,
+                    message=reason)
+    if action == "ha_restart":
+        tasks.add_event(session, task.id, step, status, host=host,
+                        duration_ms=payload.get("duration_ms"),
+                        message=None if status == "done" else reason)
+    tasks.set_status(session, task.id, "running")
+    if status == "done":
+        tasks.set_status(session, task.id, "done", step=step)
+    else:
+        tasks.fail(session, task.id, step, reason or payload["event"])

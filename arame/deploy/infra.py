@@ -1,8 +1,12 @@
-"""The machine-level services Arame needs on one host: RabbitMQ and MariaDB.
+"""The machine-level services Arame needs on one host: RabbitMQ, MariaDB
+and libvirtd.
 
 Started as background processes when they are not already answering (these
 machines have no systemd), and carved up per deployment: a vhost on the
-broker, a database and a user on MariaDB.
+broker, a database and a user on MariaDB. libvirtd runs inside the lab
+network namespace, so that every tap, bridge and firewall rule of a test or
+single-host guest lives there and no guest traffic reaches the host's own
+network.
 """
 
 import os
@@ -209,6 +213,90 @@ class MariaDB:
                 f"{self.host}:{self.port}/{name}?charset=utf8mb4")
 
 
+LAB_NETNS = "arame-lab"
+LAB_UNDERLAY = ("arame-ul0", "198.18.0.1/24")   # a benchmark-range address
+
+
+def _netns_of(pid: int) -> str | None:
+    """The name of the namespace process `pid` is in; "" for our own."""
+    try:
+        ino = os.stat(f"/proc/{pid}/ns/net").st_ino
+    except OSError:
+        return None
+    if ino == os.stat("/proc/self/ns/net").st_ino:
+        return ""
+    for name in os.listdir("/run/netns") if os.path.isdir("/run/netns") else ():
+        try:
+            if os.stat(os.path.join("/run/netns", name)).st_ino == ino:
+                return name
+        except OSError:
+            continue
+    return None
+
+
+def _pids(name: str) -> list[int]:
+    out = _run(["pgrep", "-x", name], check=False).stdout.split()
+    return [int(p) for p in out]
+
+
+class Libvirt:
+    """virtlogd and libvirtd, the latter in the lab namespace (only one
+    libvirtd can run on a machine)."""
+
+    def __init__(self, netns: str = LAB_NETNS):
+        self.netns = netns
+
+    def ensure_netns(self) -> None:
+        if not os.path.exists(f"/run/netns/{self.netns}"):
+            _run(["ip", "netns", "add", self.netns])
+        _run(["ip", "netns", "exec", self.netns, "ip", "link", "set", "lo", "up"])
+        dev, addr = LAB_UNDERLAY
+        have = _run(["ip", "netns", "exec", self.netns, "ip", "-o", "link",
+                     "show", dev], check=False)
+        if have.returncode != 0:
+            # A veth pair stands for the underlay NIC (this kernel has no
+            # dummy devices); VXLAN ports bind to its address.
+            _run(["ip", "netns", "exec", self.netns, "ip", "link", "add", dev,
+                  "type", "veth", "peer", "name", dev[:-1] + "1"])
+            _run(["ip", "netns", "exec", self.netns, "ip", "link", "set",
+                  dev[:-1] + "1", "up"])
+            _run(["ip", "netns", "exec", self.netns, "ip", "addr", "add", addr,
+                  "dev", dev])
+        _run(["ip", "netns", "exec", self.netns, "ip", "link", "set", dev, "up"])
+
+    def running(self) -> bool:
+        return bool(_pids("libvirtd")) and _run(
+            ["virsh", "-c", "qemu:///system", "version"], check=False,
+            timeout=60).returncode == 0
+
+    def ensure_running(self, timeout: float = 60) -> bool:
+        """Start what is missing; raise if libvirtd runs outside the lab."""
+        _require("libvirtd", "libvirt-daemon-system")
+        _require("qemu-system-x86_64", "qemu-system-x86")
+        self.ensure_netns()
+        if not _pids("virtlogd"):
+            _run(["virtlogd", "-d"])
+        pids = _pids("libvirtd")
+        if pids:
+            where = _netns_of(pids[0])
+            if where != self.netns:
+                raise InfraError(
+                    f"libvirtd (pid {pids[0]}) runs in "
+                    f"{'the host namespace' if where == '' else where!r}, not "
+                    f"in {self.netns!r}: guests would plug into the host's "
+                    f"network. Stop it; it is started again in the lab.")
+            started = False
+        else:
+            for stale in ("/run/libvirtd.pid",):
+                if os.path.exists(stale):
+                    os.unlink(stale)
+            _run(["ip", "netns", "exec", self.netns, "libvirtd", "-d"])
+            started = True
+        # The first call waits while libvirt probes qemu (~8 s here).
+        wait_for(self.running, timeout, "libvirtd to answer")
+        return started
+
+
 def _check_sql_name(name: str) -> None:
     # Names go into DDL, which takes no bind parameters.
     if not name.replace("_", "").isalnum() or len(name) > 64:
@@ -216,13 +304,14 @@ def _check_sql_name(name: str) -> None:
 
 
 def main(argv=None) -> int:
-    """`python -m arame.deploy.infra ensure`: RabbitMQ and MariaDB answering."""
+    """`python -m arame.deploy.infra ensure`: RabbitMQ, MariaDB and libvirtd
+    answering."""
     import sys
     args = sys.argv[1:] if argv is None else argv
     if args != ["ensure"]:
         print("usage: python -m arame.deploy.infra ensure", file=sys.stderr)
         return 2
-    for svc in (RabbitMQ(), MariaDB()):
+    for svc in (RabbitMQ(), MariaDB(), Libvirt()):
         started = svc.ensure_running()
         print(f"{type(svc).__name__}: {'started' if started else 'already running'}")
     return 0

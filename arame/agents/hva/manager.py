@@ -5,7 +5,8 @@ operations on one instance, and turns what the driver observes on its own
 (a guest died) into `instance.state` notifications for the collector.
 """
 
-from oslo_concurrency import lockutils
+import uuid
+
 from oslo_log import log
 import oslo_messaging as messaging
 
@@ -37,12 +38,15 @@ class HypervisorManager:
         driver.register_event_callback(self._on_driver_event)
 
     def _lock(self, instance_id):
-        return lockutils.lock(f"hva-{self.host}-{instance_id}")
+        return self.driver.instance_lock(instance_id)
 
-    def _on_driver_event(self, instance_id, power_state, reason):
+    def _on_driver_event(self, instance_id, power_state, reason, **extra):
+        # The event id lets the collector record it once, however often the
+        # notification is delivered.
         self.notifier.info({}, "instance.state", {
             "instance_id": instance_id, "host": self.host,
-            "power_state": power_state, "reason": reason})
+            "power_state": power_state, "reason": reason,
+            "event_id": uuid.uuid4().hex, **extra})
 
     def inventory(self) -> dict:
         inv = dict(self.driver.get_inventory())

@@ -19,22 +19,22 @@ from arame.scheduler.host_state import RequestSpec, load_hosts
 LOG = log.getLogger(__name__)
 
 
-def instance_spec(inst: models.Instance, public_keys: list[str]) -> dict:
+def instance_spec(inst: models.Instance) -> dict:
     """All an agent needs to know: agents have no database access."""
+    with db_engine.session() as s:
+        img = s.get(models.Image, inst.image_id)
+        kp = (s.get(models.KeyPair, inst.key_pair_id)
+              if inst.key_pair_id else None)
+        image = ({"id": img.id, "format": img.format, "sha256": img.sha256,
+                  "size_bytes": img.size_bytes} if img is not None
+                 else {"id": inst.image_id})
     return {"id": inst.id, "name": inst.name, "hostname": inst.hostname,
             "account_id": inst.account_id, "vcpus": inst.vcpus,
             "memory_mb": inst.memory_mb, "disk_gb": inst.disk_gb,
-            "image_id": inst.image_id, "user_data": inst.user_data,
-            "ha_enabled": inst.ha_enabled, "public_keys": public_keys}
-
-
-def public_keys(inst: models.Instance) -> list[str]:
-    if inst.key_pair_id is None:
-        return []
-    with db_engine.session() as s:
-        kp = s.get(models.KeyPair, inst.key_pair_id)
-    # A pair deleted since the request: the instance boots without it.
-    return [kp.public_key] if kp is not None else []
+            "image_id": inst.image_id, "image": image,
+            "user_data": inst.user_data, "ha_enabled": inst.ha_enabled,
+            # A pair deleted since the request: the instance boots without it.
+            "public_keys": [kp.public_key] if kp is not None else []}
 
 
 class BuildFlow(InstanceFlow):
@@ -104,7 +104,7 @@ class BuildFlow(InstanceFlow):
             self.checkpoint()
             self.spawn_attempted = True
             result = self.hva.spawn(self.ctxt, self.host,
-                                    instance_spec(inst, public_keys(inst)),
+                                    instance_spec(inst),
                                     timeout=timeout)
         with db_engine.session() as s:
             if not self.transition(s, "running", src=("starting",),

@@ -173,3 +173,40 @@ def test_guest_restarted_behind_our_back_shows_running_again(add_instance,
     power(iid, "running", reason="HA restart")
     inst = get_row(models.Instance, iid)
     assert (inst.status, inst.power_state) == ("running", "running")
+
+
+def test_ha_restart_is_recorded_once_in_the_instance_history(
+        add_instance, get_row):
+    iid, _ = add_instance(status="running", host="hv1", claimed=True)
+    payload = {"instance_id": iid, "host": "hv1", "power_state": "running",
+               "reason": "the emulator died; restarted by HA on hv1",
+               "event": "ha_restart", "event_id": "e1", "duration_ms": 42.0}
+    for _ in range(2):      # a notification delivered twice
+        with engine.session() as s:
+            observations.record_power_state(s, dict(payload))
+    with engine.session() as s:
+        found = s.scalars(sa.select(models.Task)
+                          .where(models.Task.resource_id == iid,
+                                 models.Task.action != "create")).all()
+        assert [(t.action, t.status) for t in found] == [("ha_restart", "done")]
+        steps = [(e.step, e.status, e.host) for e in found[0].events]
+    assert steps == [("detected", "done", "hv1"), ("restart", "done", "hv1")]
+    inst = get_row(models.Instance, iid)
+    assert (inst.status, inst.power_state) == ("running", "running")
+
+
+def test_ha_that_gave_up_leaves_a_failed_task_and_a_stopped_instance(
+        add_instance, get_row):
+    iid, _ = add_instance(status="running", host="hv1", claimed=True)
+    with engine.session() as s:
+        observations.record_power_state(s, {
+            "instance_id": iid, "host": "hv1", "power_state": "crashed",
+            "reason": "the emulator died; not restarted: 3 HA restarts",
+            "event": "ha_gave_up", "event_id": "e2"})
+    with engine.session() as s:
+        task = s.scalars(sa.select(models.Task)
+                         .where(models.Task.resource_id == iid,
+                                models.Task.action != "create")).one()
+        assert (task.action, task.status, task.error_step) == (
+            "ha_restart", "failed", "restart")
+    assert get_row(models.Instance, iid).status == "stopped"

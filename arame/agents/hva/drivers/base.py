@@ -7,6 +7,8 @@ success. Power states are the strings in POWER_STATES.
 
 import abc
 
+from oslo_concurrency import lockutils
+
 POWER_STATES = ("running", "shutdown", "crashed", "paused", "nostate")
 
 
@@ -19,13 +21,20 @@ class HypervisorDriver(abc.ABC):
         self._event_callback = None
 
     def register_event_callback(self, callback) -> None:
-        """callback(instance_id, power_state, reason) for changes nobody asked
-        for (a guest crashed, was powered off from inside)."""
+        """callback(instance_id, power_state, reason, **extra) for changes
+        nobody asked for (a guest crashed, HA restarted it, it was powered
+        off from inside); extra: `event` (what happened) and `duration_ms`."""
         self._event_callback = callback
 
-    def emit_event(self, instance_id: str, power_state: str, reason: str):
+    def emit_event(self, instance_id: str, power_state: str, reason: str,
+                   **extra):
         if self._event_callback is not None:
-            self._event_callback(instance_id, power_state, reason)
+            self._event_callback(instance_id, power_state, reason, **extra)
+
+    def instance_lock(self, instance_id: str):
+        """Serialises everything done to one guest: RPC operations (taken by
+        the manager) and what the driver does on its own (HA restarts)."""
+        return lockutils.lock(f"hva-{self.host}-{instance_id}")
 
     def init_host(self) -> None:
         """Called once when the agent starts."""

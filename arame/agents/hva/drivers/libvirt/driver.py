@@ -1,0 +1,336 @@
+"""The libvirt hypervisor driver: real guests under QEMU/KVM.
+
+One instance is one persistent domain named after its id, with everything
+made for it under `<instances_path>/<id>/` (root overlay, config drive,
+console log), a tap per NIC on its network's bridge, and firewall chains.
+Destroy removes all of it; every operation is idempotent.
+
+Lifecycle events come from libvirt's event loop (a thread of its own). A
+guest that stops without being asked is restarted in place when its
+instance is `ha_enabled` (bounded restarts); otherwise it is reported
+stopped with the reason.
+"""
+
+import collections
+import os
+import shutil
+import threading
+import time
+import uuid
+
+import libvirt
+from oslo_log import log
+
+from arame.agents.hva import configdrive
+from arame.agents.hva.drivers.base import HypervisorDriver, InstanceNotFound
+from arame.agents.hva.drivers.libvirt import config as xmlconf
+from arame.agents.hva.drivers.libvirt import events, imagecache, probe, storage
+from arame.common import ids
+from arame.common.conf import CONF
+
+LOG = log.getLogger(__name__)
+
+_POWER = {
+    libvirt.VIR_DOMAIN_RUNNING: "running",
+    libvirt.VIR_DOMAIN_BLOCKED: "running",
+    libvirt.VIR_DOMAIN_PAUSED: "paused",
+    libvirt.VIR_DOMAIN_SHUTDOWN: "running",      # shutting down: still up
+    libvirt.VIR_DOMAIN_SHUTOFF: "shutdown",
+    libvirt.VIR_DOMAIN_CRASHED: "crashed",
+    libvirt.VIR_DOMAIN_PMSUSPENDED: "paused",
+    libvirt.VIR_DOMAIN_NOSTATE: "nostate",
+}
+
+
+class LibvirtDriver(HypervisorDriver):
+    def __init__(self, host: str):
+        super().__init__(host)
+        c = CONF.libvirt
+        self.uri = c.connection_uri
+        self.instances_path = c.instances_path
+        self.netns = c.plumbing_netns or None
+        self.virt_type = c.virt_type if c.virt_type != "auto" else None
+        self.images = imagecache.ImageCache(
+            os.path.join(self.instances_path, "_base"),
+            imagecache.LocalStore(c.image_store_path))
+        self._conn = None
+        self._conn_lock = threading.Lock()
+        # What we last asked of each guest: "on" or "off". A stop event for
+        # a guest we want on is a crash; for one we want off, our own doing.
+        self._desired: dict[str, str] = {}
+        self._ha_restarts: dict[str, collections.deque] = {}
+        self._networking = None
+        self._firewall = None
+
+    # -- set-up ------------------------------------------------------------
+    def init_host(self) -> None:
+        os.makedirs(self.instances_path, mode=0o755, exist_ok=True)
+        if self.virt_type is None:
+            self.virt_type, why = probe.probe(
+                os.path.join(self.instances_path, "_kvm_probe.json"),
+                CONF.libvirt.kvm_probe_timeout)
+            LOG.info("domain type %s: %s", self.virt_type, why)
+        self.hypervisor_type = self.virt_type
+        events.start_loop()
+        conn = self.conn
+        for dom in conn.listAllDomains():
+            if ids.is_valid("instance", dom.name()):
+                self._desired[dom.name()] = "on" if dom.isActive() else "off"
+        if self.firewall is not None:
+            self.firewall.setup()
+
+    @property
+    def conn(self) -> libvirt.virConnect:
+        with self._conn_lock:
+            if self._conn is None or not self._conn.isAlive():
+                self._conn = libvirt.open(self.uri)
+                self._conn.domainEventRegisterAny(
+                    None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                    self._on_lifecycle, None)
+            return self._conn
+
+    @property
+    def networking(self):
+        if self._networking is None:
+            from arame.agents.hva import networking
+            self._networking = networking.LinuxBridgeNetworking(netns=self.netns)
+        return self._networking
+
+    @property
+    def firewall(self):
+        if self._firewall is None:
+            try:
+                from arame.agents.hva.firewall import Firewall
+            except ImportError:   # pragma: no cover - lands with issue 3
+                return None
+            self._firewall = Firewall(netns=self.netns)
+        return self._firewall
+
+    def get_inventory(self) -> dict:
+        _model, memory_mb, cpus, *_ = self.conn.getInfo()
+        st = os.statvfs(self.instances_path)
+        disk_gb = st.f_blocks * st.f_frsize // (1 << 30)
+        c = CONF.libvirt
+        return {"vcpus": cpus,
+                "memory_mb": max(0, memory_mb - c.reserved_host_memory_mb),
+                "disk_gb": max(0, disk_gb - c.reserved_host_disk_gb),
+                "hypervisor_type": self.hypervisor_type}
+
+    # -- queries -----------------------------------------------------------
+    def _domain(self, instance_id: str) -> libvirt.virDomain:
+        try:
+            return self.conn.lookupByName(instance_id)
+        except libvirt.libvirtError as e:
+            if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                raise InstanceNotFound(instance_id)
+            raise
+
+    def _power_state(self, dom) -> str:
+        return _POWER.get(dom.state()[0], "nostate")
+
+    def list_instances(self) -> dict[str, str]:
+        return {d.name(): self._power_state(d)
+                for d in self.conn.listAllDomains()
+                if ids.is_valid("instance", d.name())}
+
+    def get_console_output(self, instance_id: str) -> str:
+        self._domain(instance_id)
+        path = self._path(instance_id, "console.log")
+        try:
+            with open(path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - 128 * 1024))
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def _path(self, instance_id: str, *names) -> str:
+        if not ids.is_valid("instance", instance_id):
+            raise ValueError(f"not an instance id: {instance_id!r}")
+        return os.path.join(self.instances_path, instance_id, *names)
+
+    # -- spawn -------------------------------------------------------------
+    def spawn(self, instance: dict) -> str:
+        iid = instance["id"]
+        self._desired[iid] = "on"
+        try:
+            dom = self._domain(iid)
+        except InstanceNotFound:
+            dom = self._define(instance)
+        if not dom.isActive():
+            dom.create()
+        return self._power_state(dom)
+
+    def _define(self, instance: dict) -> libvirt.virDomain:
+        iid = instance["id"]
+        idir = self._path(iid)
+        os.makedirs(idir, mode=0o755, exist_ok=True)
+        image = self.images.fetch(instance["image"])
+        disks = [storage.root_disk(idir, image, instance["disk_gb"])]
+        if disks[0] is None:
+            disks = []
+        drive = os.path.join(idir, "config.iso")
+        configdrive.build(drive, instance_id=iid,
+                          hostname=instance["hostname"],
+                          public_keys=instance.get("public_keys") or [],
+                          user_data=instance.get("user_data"))
+        disks.append(xmlconf.FileDisk(path=drive, target=f"vd{'ab'[len(disks)]}",
+                                      format="raw", readonly=True,
+                                      serial="cidata"))
+        nics = [self._plug(iid, i, port)
+                for i, port in enumerate(instance.get("ports") or [])]
+        guest = xmlconf.Guest(
+            name=iid, uuid=str(uuid.uuid4()), virt_type=self.virt_type,
+            vcpus=instance["vcpus"], memory_mb=instance["memory_mb"],
+            machine=CONF.libvirt.machine_type,
+            console_log=os.path.join(idir, "console.log"),
+            disks=tuple(disks), nics=tuple(nics),
+            kernel=image.get("kernel"), initrd=image.get("initrd"),
+            cmdline=CONF.libvirt.kernel_cmdline if image.get("kernel") else None,
+            metadata={"ha_enabled": int(bool(instance.get("ha_enabled", True))),
+                      "account_id": instance.get("account_id", ""),
+                      "networks": " ".join(p["network"]["id"] for p in
+                                           instance.get("ports") or [])})
+        LOG.info("defining %s (%s, %d vcpu, %d MiB)", iid, self.virt_type,
+                 guest.vcpus, guest.memory_mb)
+        return self.conn.defineXML(xmlconf.domain_xml(guest))
+
+    def _plug(self, iid: str, index: int, port: dict) -> xmlconf.Nic:
+        net = port["network"]
+        bridge = self.networking.ensure_network(net)
+        tap = self.networking.tap_name(iid, index)
+        if self.firewall is not None and index == 0:
+            self.firewall.apply_port({
+                "instance_id": iid, "device": tap, "mac": port["mac"],
+                "ip": port["ip"],
+                "security_groups": port.get("security_groups") or [],
+                "group_members": port.get("group_members") or {}})
+        return xmlconf.Nic(mac=port["mac"], bridge=bridge, tap=tap,
+                           mtu=net.get("mtu"))
+
+    # -- destroy -----------------------------------------------------------
+    def destroy(self, instance_id: str) -> None:
+        self._desired[instance_id] = "off"
+        networks = []
+        try:
+            dom = self._domain(instance_id)
+        except InstanceNotFound:
+            dom = None
+        if dom is not None:
+            networks = xmlconf.read_metadata(dom.XMLDesc()).get(
+                "networks", "").split()
+            if dom.isActive():
+                _ignore_not_running(dom.destroy)
+            dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+                              | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+        if self.firewall is not None:
+            self.firewall.remove_port(instance_id)
+        for net_id in networks:
+            self.networking.release_network(net_id)
+        shutil.rmtree(self._path(instance_id), ignore_errors=True)
+        self._desired.pop(instance_id, None)
+        self._ha_restarts.pop(instance_id, None)
+
+    # -- power -------------------------------------------------------------
+    def power_on(self, instance_id: str) -> str:
+        dom = self._domain(instance_id)
+        self._desired[instance_id] = "on"
+        if not dom.isActive():
+            dom.create()
+        return self._power_state(dom)
+
+    def power_off(self, instance_id: str) -> str:
+        dom = self._domain(instance_id)
+        self._desired[instance_id] = "off"
+        self._shutdown(dom, CONF.libvirt.shutdown_timeout)
+        return self._power_state(dom)
+
+    def reboot(self, instance_id: str) -> str:
+        """A clean reboot: ACPI power-off (destroy after the deadline), then
+        start. Guests that honour only the power button reboot too."""
+        dom = self._domain(instance_id)
+        self._desired[instance_id] = "off"
+        self._shutdown(dom, CONF.libvirt.shutdown_timeout)
+        self._desired[instance_id] = "on"
+        dom.create()
+        return self._power_state(dom)
+
+    def _shutdown(self, dom, timeout: float) -> None:
+        if not dom.isActive():
+            return
+        _ignore_not_running(dom.shutdown)
+        if not events.wait_inactive(dom, timeout):
+            LOG.warning("%s did not power off within %ss: destroying",
+                        dom.name(), timeout)
+            _ignore_not_running(dom.destroy)
+
+    # -- events ------------------------------------------------------------
+    def _on_lifecycle(self, conn, dom, event, detail, _opaque):
+        """In libvirt's event thread: never block here."""
+        name = dom.name()
+        if event != libvirt.VIR_DOMAIN_EVENT_STOPPED or \
+                not ids.is_valid("instance", name):
+            return
+        threading.Thread(target=self._guest_stopped, args=(name, detail),
+                         name=f"hva-event-{name}", daemon=True).start()
+
+    def _guest_stopped(self, iid: str, detail: int) -> None:
+        with self.instance_lock(iid):
+            if self._desired.get(iid) != "on":
+                return      # we stopped it (or it is being destroyed)
+            why = events.STOP_REASONS.get(detail, f"stopped (detail {detail})")
+            try:
+                dom = self._domain(iid)
+                if dom.isActive():
+                    return
+                meta = xmlconf.read_metadata(dom.XMLDesc())
+            except (InstanceNotFound, libvirt.libvirtError):
+                return
+            if detail == libvirt.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN:
+                # The guest powered itself off: that is a stop, not a crash.
+                self._desired[iid] = "off"
+                self.emit_event(iid, "shutdown", why, event="guest_shutdown")
+                return
+            if meta.get("ha_enabled") != "1":
+                self._desired[iid] = "off"
+                self.emit_event(iid, "crashed", f"{why}; HA is off",
+                                event="crashed")
+                return
+            if not self._restart_allowed(iid):
+                self._desired[iid] = "off"
+                c = CONF.libvirt
+                self.emit_event(iid, "crashed",
+                                f"{why}; not restarted: {c.ha_max_restarts} HA "
+                                f"restarts within {c.ha_restart_window}s",
+                                event="ha_gave_up")
+                return
+            t0 = time.monotonic()
+            try:
+                dom.create()
+            except libvirt.libvirtError as e:
+                self._desired[iid] = "off"
+                self.emit_event(iid, "crashed", f"{why}; HA restart failed: {e}",
+                                event="ha_failed")
+                return
+            self.emit_event(iid, "running", f"{why}; restarted by HA on "
+                            f"{self.host}", event="ha_restart",
+                            duration_ms=round((time.monotonic() - t0) * 1000, 2))
+
+    def _restart_allowed(self, iid: str) -> bool:
+        c = CONF.libvirt
+        now = time.monotonic()
+        hist = self._ha_restarts.setdefault(iid, collections.deque())
+        while hist and now - hist[0] > c.ha_restart_window:
+            hist.popleft()
+        if len(hist) >= c.ha_max_restarts:
+            return False
+        hist.append(now)
+        return True
+
+
+def _ignore_not_running(op):
+    try:
+        op()
+    except libvirt.libvirtError as e:
+        if e.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
+            raise
