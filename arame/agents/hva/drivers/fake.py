@@ -85,4 +85,4 @@ class FakeDriver(HypervisorDriver):
         """Test hook: the guest dies without being asked."""
         with self._lock:
             self._guest(instance_id)["power_state"] = "crashed"
-        self.emit_event(instance_id, "crashed", "guest died")
+        self.emit_event(instance_id, "crashed", "guest died", event="crashed")

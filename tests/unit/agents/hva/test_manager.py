@@ -193,9 +193,12 @@ def test_a_crash_becomes_an_instance_state_notification(agent):
     mgr, driver, notifier = agent
     mgr.spawn(CTXT, spec())
     driver.crash(IID)
-    assert notifier.sent == [("instance.state", {
+    [(event, payload)] = notifier.sent
+    # A fresh id per event: the collector records each one once.
+    assert len(payload.pop("event_id")) == 32
+    assert (event, payload) == ("instance.state", {
         "instance_id": IID, "host": "hv1", "power_state": "crashed",
-        "reason": "guest died"})]
+        "reason": "guest died", "event": "crashed"})
 
 
 def test_inventory_names_the_host(agent, config):
