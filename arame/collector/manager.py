@@ -18,11 +18,16 @@ class NotificationEndpoint:
     """Dispatches by event type; an unknown type is logged and dropped."""
 
     filter_rule = messaging.NotificationFilter(
-        event_type=r"^(service\.heartbeat|instance\.state|usage\.(open|close))$")
+        event_type=r"^(service\.heartbeat|instance\.state|host\.orphans|"
+                   r"usage\.(open|close))$")
+
+    def __init__(self, hva=None):
+        self.hva = hva
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
         writer = {"service.heartbeat": observations.record_heartbeat,
                   "instance.state": observations.record_power_state,
+                  "host.orphans": self._orphans,
                   "usage.open": lambda s, p: usage.record(s, "open", p),
                   "usage.close": lambda s, p: usage.record(s, "close", p),
                   }[event_type]
@@ -33,6 +38,14 @@ class NotificationEndpoint:
             LOG.exception("could not record %s from %s", event_type,
                           publisher_id)
         return messaging.NotificationResult.HANDLED
+
+
+    def _orphans(self, session, payload: dict) -> None:
+        for iid in observations.orphans_to_remove(session, payload):
+            LOG.warning("removing domain %s from %s: its instance is "
+                        "terminated", iid, payload["host"])
+            if self.hva is not None:
+                self.hva.cast_destroy({}, payload["host"], iid)
 
 
 class CollectorManager:

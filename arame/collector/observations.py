@@ -4,11 +4,14 @@ The collector is the only writer of observed state; agents send it all as
 notifications and hold no database credentials.
 """
 
+from oslo_log import log
 import sqlalchemy as sa
 
 from arame.common import ids, states, tasks
 from arame.common.db import models
 from arame.common.heartbeat import write_service_heartbeat
+
+LOG = log.getLogger(__name__)
 
 _INVENTORY = ("hypervisor_type", "vcpus", "memory_mb", "disk_gb")
 
@@ -77,6 +80,10 @@ def record_power_state(session, payload: dict) -> None:
         # `running` means the hypervisor runs it.
         values.update(status="running",
                       status_reason=payload.get("reason"))
+    elif observed == "nostate" and payload.get("event") == "missing" and \
+            inst.status in ("running", "stopped"):
+        values.update(status="error",
+                      status_reason=payload.get("reason") or "guest missing")
     if "status" in values:
         states.INSTANCE.check(inst.status, values["status"])
     session.execute(sa.update(I).where(I.id == inst.id, I.status == inst.status)
@@ -109,3 +116,29 @@ def _record_history(session, inst, payload: dict) -> None:
         tasks.set_status(session, task.id, "done", step=step)
     else:
         tasks.fail(session, task.id, step, reason or payload["event"])
+
+
+def orphans_to_remove(session, payload: dict) -> list[str]:
+    """Of the domains a host runs that no record places there, those whose
+    instance is terminated: leftovers of a delete that lost a message, safe
+    to remove. Anything else (an id we never issued, one placed on another
+    host) is reported and left for an operator: it may be someone's."""
+    I = models.Instance
+    listed = [o["instance_id"] for o in payload.get("instances") or []
+              if ids.is_valid("instance", o.get("instance_id"))]
+    if not listed:
+        return []
+    rows = session.execute(sa.select(I.id, I.status, I.host)
+                           .where(I.id.in_(listed))).all()
+    known = {r.id: r for r in rows}
+    remove = []
+    for iid in listed:
+        r = known.get(iid)
+        if r is not None and r.status == "terminated":
+            remove.append(iid)
+        else:
+            LOG.warning("unknown domain %s on %s (%s): left alone", iid,
+                        payload.get("host"),
+                        "no such instance" if r is None else
+                        f"instance is {r.status} on {r.host}")
+    return remove

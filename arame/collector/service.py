@@ -4,6 +4,7 @@ Several collectors may run: they share the notification queue (one pool),
 and the reaper's updates are compare-and-set.
 """
 
+from arame.agents.hva.rpcapi import HypervisorAPI
 from arame.collector import reaper
 from arame.collector.manager import (TOPIC, CollectorManager,
                                      NotificationEndpoint)
@@ -18,7 +19,7 @@ BINARY = "arame-collector"
 
 def build_components() -> list:
     listener = rpc.get_notification_listener([NOTIFICATIONS],
-                                             [NotificationEndpoint()],
+                                             [NotificationEndpoint(hva=HypervisorAPI())],
                                              pool="arame-collector")
     server = rpc.get_server(TOPIC, CONF.host, [CollectorManager()])
     return [

@@ -7,6 +7,7 @@ vhost, database, API port and state directory, and is removed afterwards.
 """
 
 import os
+import shutil
 import socket
 import time
 import uuid
@@ -126,6 +127,54 @@ def shared_deployment(infrastructure, tmp_path_factory):
         yield dep
     finally:
         dep.down(drop=True)
+
+
+@pytest.fixture(scope="session")
+def libvirt_lab():
+    """libvirtd in the lab namespace (started if needed; an error, never a
+    skip, when it cannot be)."""
+    lv = infra.Libvirt()
+    lv.ensure_running()
+    return lv
+
+
+VM_ROOT = "/var/tmp/arame-ft"
+
+
+@pytest.fixture(scope="module")
+def vm_deployment(infrastructure, libvirt_lab, tmp_path_factory):
+    """A deployment whose hypervisor agent runs real guests (libvirt, QEMU),
+    with the test image in its image store."""
+    rabbit, mariadb = infrastructure
+    name = "ft_" + uuid.uuid4().hex[:8]
+    # qemu runs as an unprivileged user: its files live outside pytest's
+    # private (0700) temporary tree.
+    root = os.path.join(VM_ROOT, name)
+    os.makedirs(root, mode=0o755)
+    os.chmod(VM_ROOT, 0o755)
+    conf = merge(BASE_CONF, {
+        "DEFAULT": {"host": f"hv-{name[3:]}"},
+        "hva": {"driver": "libvirt"},
+        "libvirt": {"plumbing_netns": libvirt_lab.netns,
+                    "instances_path": os.path.join(root, "instances"),
+                    "image_store_path": os.path.join(root, "images"),
+                    "shutdown_timeout": 30},
+        "scheduler": {"agent_call_timeout": 120},
+    })
+    dep = Deployment(name, str(tmp_path_factory.mktemp(name)),
+                     api_port=free_port(), admin_password=ADMIN_PASSWORD,
+                     conf=conf, rabbit=rabbit, mariadb=mariadb)
+    try:
+        dep.prepare()
+        dep.manage("image", "install-test")
+        for role in ("collector", "scheduler", "hva", "api"):
+            dep.start(role)
+        # The first start of an hva on a machine probes KVM (up to 20 s).
+        dep.wait_ready(120, hypervisors=1)
+        yield dep
+    finally:
+        dep.down(drop=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def first_image(client) -> str:

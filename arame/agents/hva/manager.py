@@ -48,6 +48,45 @@ class HypervisorManager:
             "power_state": power_state, "reason": reason,
             "event_id": uuid.uuid4().hex, **extra})
 
+    # -- what runs vs what the controller expects ------------------------------
+    def sync_power_states(self, collector) -> dict:
+        """Compare the hypervisor with the controller's records and report
+        the differences; deciding what to do is the collector's job.
+
+        - a guest whose power state differs from the record: instance.state
+        - a guest the records place here that the hypervisor lacks:
+          instance.state with power state `nostate` (event `missing`)
+        - a domain nobody placed here: listed in `host.orphans`
+        """
+        expected = collector.expected_instances({}, self.host)["instances"]
+        actual = self.driver.list_instances()
+        report = {"drift": [], "missing": [], "orphans": []}
+        for iid, power in sorted(actual.items()):
+            exp = expected.get(iid)
+            if exp is None:
+                report["orphans"].append({"instance_id": iid,
+                                          "power_state": power})
+            elif exp["status"] in ("running", "stopped") and \
+                    exp["power_state"] != power:
+                report["drift"].append(iid)
+                self._on_driver_event(
+                    iid, power, f"power-state sync: {self.host} reports "
+                    f"{power}, the record said {exp['power_state']}",
+                    event="drift")
+        for iid, exp in sorted(expected.items()):
+            if iid not in actual and exp["status"] in ("running", "stopped"):
+                report["missing"].append(iid)
+                self._on_driver_event(
+                    iid, "nostate", f"power-state sync: no guest {iid} on "
+                    f"{self.host}", event="missing")
+        if report["orphans"]:
+            LOG.warning("domains on %s that no instance record places "
+                        "here: %s", self.host,
+                        [o["instance_id"] for o in report["orphans"]])
+            self.notifier.info({}, "host.orphans", {
+                "host": self.host, "instances": report["orphans"]})
+        return report
+
     def inventory(self) -> dict:
         inv = dict(self.driver.get_inventory())
         inv["name"] = self.host

@@ -29,6 +29,11 @@ class HypervisorAPI:
         return self._call(ctxt, host, "destroy", timeout,
                           instance_id=instance_id)
 
+    def cast_destroy(self, ctxt, host, instance_id: str) -> None:
+        """For the reconciler: remove a domain no live instance owns."""
+        self.client.prepare(server=host).cast(ctxt, "destroy",
+                                              instance_id=instance_id)
+
     def power_on(self, ctxt, host, instance_id: str, timeout: float) -> dict:
         return self._call(ctxt, host, "power_on", timeout,
                           instance_id=instance_id)

@@ -9,7 +9,7 @@ from arame.agents.hva.rpcapi import TOPIC
 from arame.common import rpc
 from arame.common.conf import CONF
 from arame.common.heartbeat import NotifyHeartbeat
-from arame.common.service import RPCServerComponent
+from arame.common.service import PeriodicComponent, RPCServerComponent
 
 BINARY = "arame-hva"
 
@@ -40,6 +40,19 @@ def build_components() -> tuple[list, list[HypervisorManager]]:
     def inventory():
         return {"hosts": [m.inventory() for m in managers]}
 
+    from arame.collector.rpcapi import CollectorAPI
+    collector = CollectorAPI()
+
+    def power_sync():
+        for m in managers:
+            m.sync_power_states(collector)
+
+    # Not for the fake driver's hundreds of hosts in scale runs: they are
+    # in memory and cannot drift.
+    if CONF.hva.driver != "fake":
+        components.append(PeriodicComponent(
+            "power-sync", power_sync, lambda: CONF.hva.power_sync_interval,
+            run_first=False))
     # The heartbeat goes last: a host the scheduler learns of must already
     # be consuming its queue (and it is the first thing stopped).
     components.append(NotifyHeartbeat(BINARY, TOPIC, extra=inventory))

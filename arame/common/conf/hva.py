@@ -21,6 +21,9 @@ libvirt_opts = [
                     "/dev/kvm and libvirt advertises kvm, yet guests hang."),
     cfg.FloatOpt("kvm_probe_timeout", default=20, min=1,
                  help="Seconds the KVM probe waits for its kernel."),
+    cfg.StrOpt("kvm_probe_cache", default="/var/cache/arame/kvm-probe.json",
+               help="Where the probe's answer is kept (per machine: it "
+                    "holds while the kernel, qemu and /dev/kvm stay)."),
     cfg.StrOpt("instances_path", default="$state_path/instances",
                help="Per-instance files (root overlay, config drive, "
                     "console log); `_base/` holds the image cache."),

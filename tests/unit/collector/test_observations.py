@@ -210,3 +210,36 @@ def test_ha_that_gave_up_leaves_a_failed_task_and_a_stopped_instance(
         assert (task.action, task.status, task.error_step) == (
             "ha_restart", "failed", "restart")
     assert get_row(models.Instance, iid).status == "stopped"
+
+
+def test_a_guest_missing_from_its_host_puts_the_instance_in_error(
+        add_instance, get_row):
+    iid, _ = add_instance(status="running", host="hv1", claimed=True)
+    with engine.session() as s:
+        observations.record_power_state(s, {
+            "instance_id": iid, "host": "hv1", "power_state": "nostate",
+            "reason": "power-state sync: no guest on hv1", "event": "missing"})
+    inst = get_row(models.Instance, iid)
+    assert (inst.status, inst.status_reason) == (
+        "error", "power-state sync: no guest on hv1")
+
+
+def test_orphans_of_terminated_instances_are_removed_others_left(
+        add_instance):
+    dead, _ = add_instance(status="terminated", host="hv1")
+    live, _ = add_instance(status="running", host="hv2", claimed=True)
+
+    class Hva:
+        casts = []
+
+        def cast_destroy(self, ctxt, host, iid):
+            self.casts.append((host, iid))
+
+    hva = Hva()
+    ep = NotificationEndpoint(hva=hva)
+    ep.info({}, "arame-hva.hv1", "host.orphans", {"host": "hv1", "instances": [
+        {"instance_id": dead, "power_state": "running"},
+        {"instance_id": live, "power_state": "running"},
+        {"instance_id": "i-zzzzzzzz", "power_state": "shutdown"},
+        {"instance_id": "../etc", "power_state": "shutdown"}]}, {})
+    assert hva.casts == [("hv1", dead)]

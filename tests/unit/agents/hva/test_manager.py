@@ -240,3 +240,40 @@ def test_bad_id_over_the_bus_is_refused_by_the_agent(bus, parsed_conf):
         server.stop()
         server.wait()
     assert driver.reached == [("spawn", IID)]
+
+
+class Collector:
+    def __init__(self, expected):
+        self.expected = expected
+
+    def expected_instances(self, ctxt, host):
+        return {"instances": self.expected}
+
+
+def test_power_sync_reports_drift_missing_guests_and_orphans(agent):
+    mgr, driver, notifier = agent
+    drifted, orphan, missing = IID, "i-orphan01", "i-missing1"
+    for iid in (drifted, orphan):
+        mgr.spawn(CTXT, spec(iid))
+    driver.power_off(drifted)
+    report = mgr.sync_power_states(Collector({
+        drifted: {"status": "running", "power_state": "running"},
+        missing: {"status": "running", "power_state": "running"},
+        "i-building": {"status": "starting", "power_state": None},
+    }))
+    assert report == {"drift": [drifted], "missing": [missing],
+                      "orphans": [{"instance_id": orphan,
+                                   "power_state": "running"}]}
+    sent = {(e, p.get("instance_id"), p.get("event")) for e, p in notifier.sent}
+    assert sent == {("instance.state", drifted, "drift"),
+                    ("instance.state", missing, "missing"),
+                    ("host.orphans", None, None)}
+
+
+def test_power_sync_is_quiet_when_all_agrees(agent):
+    mgr, _, notifier = agent
+    mgr.spawn(CTXT, spec())
+    report = mgr.sync_power_states(Collector(
+        {IID: {"status": "running", "power_state": "running"}}))
+    assert report == {"drift": [], "missing": [], "orphans": []}
+    assert notifier.sent == []

@@ -67,15 +67,12 @@ class LibvirtDriver(HypervisorDriver):
         os.makedirs(self.instances_path, mode=0o755, exist_ok=True)
         if self.virt_type is None:
             self.virt_type, why = probe.probe(
-                os.path.join(self.instances_path, "_kvm_probe.json"),
-                CONF.libvirt.kvm_probe_timeout)
+                CONF.libvirt.kvm_probe_cache, CONF.libvirt.kvm_probe_timeout)
             LOG.info("domain type %s: %s", self.virt_type, why)
         self.hypervisor_type = self.virt_type
         events.start_loop()
-        conn = self.conn
-        for dom in conn.listAllDomains():
-            if ids.is_valid("instance", dom.name()):
-                self._desired[dom.name()] = "on" if dom.isActive() else "off"
+        for dom in self._own_domains():
+            self._desired[dom.name()] = "on" if dom.isActive() else "off"
         if self.firewall is not None:
             self.firewall.setup()
 
@@ -128,10 +125,23 @@ class LibvirtDriver(HypervisorDriver):
     def _power_state(self, dom) -> str:
         return _POWER.get(dom.state()[0], "nostate")
 
+    def _own_domains(self) -> list:
+        """Domains this host's agent defined. One libvirtd may serve several
+        agents (a lab runs a deployment per test), so the host name is in
+        every domain's metadata."""
+        out = []
+        for d in self.conn.listAllDomains():
+            if not ids.is_valid("instance", d.name()):
+                continue
+            try:
+                if xmlconf.read_metadata(d.XMLDesc()).get("host") == self.host:
+                    out.append(d)
+            except libvirt.libvirtError:
+                continue     # undefined meanwhile
+        return out
+
     def list_instances(self) -> dict[str, str]:
-        return {d.name(): self._power_state(d)
-                for d in self.conn.listAllDomains()
-                if ids.is_valid("instance", d.name())}
+        return {d.name(): self._power_state(d) for d in self._own_domains()}
 
     def get_console_output(self, instance_id: str) -> str:
         self._domain(instance_id)
@@ -187,7 +197,8 @@ class LibvirtDriver(HypervisorDriver):
             disks=tuple(disks), nics=tuple(nics),
             kernel=image.get("kernel"), initrd=image.get("initrd"),
             cmdline=CONF.libvirt.kernel_cmdline if image.get("kernel") else None,
-            metadata={"ha_enabled": int(bool(instance.get("ha_enabled", True))),
+            metadata={"host": self.host,
+                      "ha_enabled": int(bool(instance.get("ha_enabled", True))),
                       "account_id": instance.get("account_id", ""),
                       "networks": " ".join(p["network"]["id"] for p in
                                            instance.get("ports") or [])})
@@ -268,8 +279,10 @@ class LibvirtDriver(HypervisorDriver):
     def _on_lifecycle(self, conn, dom, event, detail, _opaque):
         """In libvirt's event thread: never block here."""
         name = dom.name()
+        # Only guests this agent wants running: not another agent's on a
+        # shared libvirtd, not one we are stopping.
         if event != libvirt.VIR_DOMAIN_EVENT_STOPPED or \
-                not ids.is_valid("instance", name):
+                self._desired.get(name) != "on":
             return
         threading.Thread(target=self._guest_stopped, args=(name, detail),
                          name=f"hva-event-{name}", daemon=True).start()

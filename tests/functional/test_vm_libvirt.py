@@ -1,0 +1,174 @@
+"""Real guests: API -> scheduler -> hva (libvirt + QEMU) -> a guest that
+boots the test image and proves on its serial console what reached it.
+
+libvirtd runs in the lab namespace; everything the guest is plugged into
+lives there. After delete nothing of the guest is left: no domain, no files.
+"""
+
+import os
+import signal
+import subprocess
+
+import httpx
+import pytest
+
+from conftest import wait_until
+
+pytestmark = pytest.mark.functional
+
+MARK = "ARAME-TEST-IMAGE"
+BOOT_TIMEOUT = 180     # TCG on a loaded 2-core machine
+
+
+@pytest.fixture(scope="module")
+def client(vm_deployment):
+    c = vm_deployment.client()
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def image(client):
+    return next(i["id"] for i in client.images.list()
+                if i["name"] == "arame-test")
+
+
+def virsh(*args: str) -> str:
+    return subprocess.run(["virsh", "-c", "qemu:///system", *args],
+                          capture_output=True, text=True, timeout=60).stdout
+
+
+def console(client, iid) -> str:
+    return client.instances.console(iid)["output"]
+
+
+def wait_marker(client, iid, text: str, count: int = 1,
+                timeout: float = BOOT_TIMEOUT) -> str:
+    return wait_until(lambda: (console(client, iid).count(text) >= count
+                               and console(client, iid)),
+                      timeout, f"{text!r} x{count} on {iid}'s console",
+                      interval=0.5)
+
+
+def wait_task(client, task_id, timeout=BOOT_TIMEOUT):
+    task = client.tasks.wait(task_id, timeout=timeout)
+    assert task["status"] == "done", task
+    return task
+
+
+def instance_dir(dep, iid) -> str:
+    return os.path.join(dep.conf["libvirt"]["instances_path"], iid)
+
+
+def qemu_pid(iid) -> int:
+    out = subprocess.run(["pgrep", "-f", f"guest={iid},"], capture_output=True,
+                         text=True).stdout.split()
+    assert len(out) == 1, f"expected one qemu for {iid}: {out}"
+    return int(out[0])
+
+
+def test_guest_boots_reads_its_config_drive_and_obeys_every_action(
+        vm_deployment, client, image):
+    kp = client.key_pairs.create(name="vmkey")
+    inst = client.instances.create(
+        name="vm1", flavor="small", image=image, key_pair=kp["id"],
+        user_data="#!/bin/sh\necho user-data-says-hi\n")
+    iid = inst["id"]
+    task = wait_task(client, inst["task_id"])
+    assert [e["step"] for e in task["events"]] == ["schedule", "spawn"]
+
+    out = wait_marker(client, iid, f"{MARK} ready")
+    assert f"{MARK} config-drive=found" in out
+    assert f"{MARK} instance-id={iid}" in out
+    assert f"{MARK} hostname=vm1" in out
+    assert f"{MARK} ssh-key={kp['fingerprint']}" in out
+    assert "user-data-says-hi" in out and f"{MARK} user-data=ran exit=0" in out
+
+    # The probe decided the domain type; on these machines KVM hangs.
+    xml = virsh("dumpxml", iid)
+    host = client.hosts.list()
+    hv = next(h for h in host if h.get("hypervisor_type"))
+    assert f"<domain type='{hv['hypervisor_type']}'" in xml
+    assert client.instances.get(iid)["status"] == "running"
+
+    # stop: the ACPI button, and the guest powers itself off cleanly
+    t = client.instances.action(iid, "stop")
+    wait_task(client, t["task_id"])
+    assert client.instances.get(iid)["status"] == "stopped"
+    assert virsh("domstate", iid).strip() == "shut off"
+    assert f"{MARK} poweroff" in console(client, iid)
+
+    t = client.instances.action(iid, "start")
+    wait_task(client, t["task_id"])
+    wait_marker(client, iid, f"{MARK} ready", count=2)
+
+    t = client.instances.action(iid, "reboot")
+    wait_task(client, t["task_id"])
+    assert client.instances.get(iid)["status"] == "running"
+    wait_marker(client, iid, f"{MARK} ready", count=3)
+
+    d = client.instances.delete(iid)
+    wait_task(client, d["task_id"])
+    assert client.instances.get(iid)["status"] == "terminated"
+    assert iid not in virsh("list", "--all", "--name").split()
+    assert not os.path.exists(instance_dir(vm_deployment, iid))
+
+
+def test_a_killed_guest_is_restarted_by_ha_and_the_history_says_so(
+        client, image):
+    inst = client.instances.create(name="ha1", flavor="small", image=image)
+    iid = inst["id"]
+    wait_task(client, inst["task_id"])
+    wait_marker(client, iid, f"{MARK} ready")
+    old = qemu_pid(iid)
+
+    os.kill(old, signal.SIGKILL)
+    history = wait_until(
+        lambda: [t for t in client.tasks.list(resource_id=iid)
+                 if t["action"] == "ha_restart"],
+        60, "an ha_restart task")
+    task = client.tasks.get(history[0]["id"])
+    assert task["status"] == "done"
+    assert [(e["step"], e["status"]) for e in task["events"]] == [
+        ("detected", "done"), ("restart", "done")]
+    assert "restarted by HA" in task["events"][0]["message"]
+    wait_marker(client, iid, f"{MARK} ready", count=2)
+    assert qemu_pid(iid) != old
+    assert client.instances.get(iid)["status"] == "running"
+    wait_task(client, client.instances.delete(iid)["task_id"])
+
+
+def test_without_ha_a_killed_guest_shows_stopped_with_the_reason(
+        client, image):
+    inst = client.instances.create(name="noha", flavor="small", image=image,
+                                   ha_enabled=False)
+    iid = inst["id"]
+    wait_task(client, inst["task_id"])
+    wait_until(lambda: virsh("domstate", iid).strip() == "running", 30,
+               "the domain running")
+    os.kill(qemu_pid(iid), signal.SIGKILL)
+    shown = wait_until(
+        lambda: (lambda i: i if i["status"] == "stopped" else None)(
+            client.instances.get(iid)), 60, "the instance stopped")
+    assert "HA is off" in shown["status_reason"]
+    assert virsh("domstate", iid).strip() == "shut off"
+    # Started again by the user, it runs.
+    wait_task(client, client.instances.action(iid, "start")["task_id"])
+    assert virsh("domstate", iid).strip() == "running"
+    wait_task(client, client.instances.delete(iid)["task_id"])
+    assert iid not in virsh("list", "--all", "--name").split()
+
+
+@pytest.mark.parametrize("name", [
+    "a;reboot", "x$(id)", "new\nline", "..", "a..b", "x" * 300, "/etc/passwd",
+    "-rf", "tap`x`"])
+def test_hostile_names_are_refused_before_anything_reaches_libvirt(
+        vm_deployment, client, image, name):
+    before = virsh("list", "--all", "--name")
+    r = httpx.post(f"{vm_deployment.api_url}/v1/instances",
+                   headers={"Authorization": f"Bearer {client.token}"},
+                   json={"name": name, "flavor": "small", "image": image})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["message"]
+    assert virsh("list", "--all", "--name") == before
+    assert name not in {i["name"] for i in client.instances.list()}
