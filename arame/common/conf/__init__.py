@@ -6,12 +6,13 @@ CONF: with a private ConfigOpts its first call fails), so we use it too.
 
 from oslo_config import cfg
 
-from arame.common.conf import (api, auth, collector, database, hva, quota,
-                               scheduler, service)
+from arame.common.conf import (api, auth, collector, database, hva,
+                               hva_networking, quota, scheduler, service)
 
 CONF = cfg.CONF
 
-_MODULES = (service, database, api, auth, scheduler, collector, hva, quota)
+_MODULES = (service, database, api, auth, scheduler, collector, hva,
+            hva_networking, quota)
 
 for _mod in _MODULES:
     _mod.register(CONF)

@@ -12,6 +12,7 @@ stopped with the reason.
 """
 
 import collections
+import contextlib
 import os
 import shutil
 import threading
@@ -160,15 +161,26 @@ class LibvirtDriver(HypervisorDriver):
         return os.path.join(self.instances_path, instance_id, *names)
 
     # -- spawn -------------------------------------------------------------
+    def _network_locks(self, network_ids) -> contextlib.ExitStack:
+        """Hold every network's lock (in one order: no deadlock) while its
+        bridge must not go: from ensure_network until the domain's tap is
+        on it, and from undefine until release_network decided."""
+        stack = contextlib.ExitStack()
+        for nid in sorted(set(network_ids)):
+            stack.enter_context(self.networking.network_lock(nid))
+        return stack
+
     def spawn(self, instance: dict) -> str:
         iid = instance["id"]
         self._desired[iid] = "on"
-        try:
-            dom = self._domain(iid)
-        except InstanceNotFound:
-            dom = self._define(instance)
-        if not dom.isActive():
-            dom.create()
+        nets = [p["network"]["id"] for p in instance.get("ports") or []]
+        with self._network_locks(nets):
+            try:
+                dom = self._domain(iid)
+            except InstanceNotFound:
+                dom = self._define(instance)
+            if not dom.isActive():
+                dom.create()
         return self._power_state(dom)
 
     def _define(self, instance: dict) -> libvirt.virDomain:
@@ -230,14 +242,16 @@ class LibvirtDriver(HypervisorDriver):
         if dom is not None:
             networks = xmlconf.read_metadata(dom.XMLDesc()).get(
                 "networks", "").split()
-            if dom.isActive():
-                _ignore_not_running(dom.destroy)
-            dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
-                              | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
-        if self.firewall is not None:
-            self.firewall.remove_port(instance_id)
-        for net_id in networks:
-            self.networking.release_network(net_id)
+        with self._network_locks(networks):
+            if dom is not None:
+                if dom.isActive():
+                    _ignore_not_running(dom.destroy)
+                dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+                                  | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+            if self.firewall is not None:
+                self.firewall.remove_port(instance_id)
+            for net_id in networks:
+                self.networking.release_network(net_id)
         shutil.rmtree(self._path(instance_id), ignore_errors=True)
         self._desired.pop(instance_id, None)
         self._ha_restarts.pop(instance_id, None)
