@@ -4,6 +4,8 @@
     arame-manage [--config-file F] db version
     arame-manage [--config-file F] bootstrap --admin-password X
     arame-manage [--config-file F] seed
+    arame-manage [--config-file F] image build-test [--output DIR] [--force]
+    arame-manage [--config-file F] image install-test
 """
 
 import argparse
@@ -27,6 +29,17 @@ def _parser() -> argparse.ArgumentParser:
                    help="set the password of an existing admin (and revoke "
                         "its tokens)")
     sub.add_parser("seed", help="default flavors and the test image")
+    img = sub.add_parser("image", help="images made on this machine")
+    img_sub = img.add_subparsers(dest="image_command", required=True)
+    bt = img_sub.add_parser("build-test", help="build the test image offline "
+                            "(kernel, initramfs, kernel.tar, disk.raw)")
+    bt.add_argument("--output", metavar="DIR",
+                    help="(default: <state_path>/test-image)")
+    bt.add_argument("--force", action="store_true",
+                    help="rebuild even if the directory is up to date")
+    img_sub.add_parser("install-test", help="build the test image if needed "
+                       "and put its kernel.tar in [libvirt] image_store_path "
+                       "as the bytes of the seeded image `arame-test`")
     return p
 
 
@@ -44,6 +57,10 @@ def main(argv=None) -> int:
     args = _parser().parse_args(rest)
     parse_args(oslo_args)
 
+    if args.command == "image":
+        if args.image_command == "install-test":
+            return _install_test_image()
+        return _build_test_image(args)
     from arame.common.db import migration, seed
     if args.command == "db":
         if args.action == "sync":
@@ -63,6 +80,43 @@ def main(argv=None) -> int:
         added = seed.seed_flavors()
         image = seed.seed_test_image()
         print(f"flavors added: {', '.join(added) or 'none'}; test image {image}")
+    return 0
+
+
+def _build_test_image(args) -> int:
+    from arame.common.conf import CONF
+    from arame.deploy import testimage
+
+    output = args.output or os.path.join(CONF.state_path, "test-image")
+    try:
+        result = testimage.build(output, force=args.force)
+    except testimage.BuildError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    state = "up to date" if result["cached"] else "built"
+    print(f"test image {state}: kernel {result['kernel_version']}")
+    for name, path in result["paths"].items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def _install_test_image() -> int:
+    """Until a storage node holds image bytes, the hypervisor reads them from
+    a local image store: this fills it for the seeded test image."""
+    from arame.common.conf import CONF
+    from arame.common.db import seed
+    from arame.deploy import images, testimage
+
+    try:
+        built = testimage.build(os.path.join(CONF.state_path, "test-image"))
+    except testimage.BuildError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    image_id = seed.seed_test_image()
+    facts = images.install_and_record(CONF.libvirt.image_store_path, image_id,
+                                      built["paths"]["kernel.tar"])
+    print(f"test image {image_id}: {facts['size_bytes']} bytes, sha256 "
+          f"{facts['sha256']} in {CONF.libvirt.image_store_path}")
     return 0
 
 
