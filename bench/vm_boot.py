@@ -77,11 +77,11 @@ class Arame:
                 "libvirt": {"plumbing_netns": lab,
                             "instances_path": self.instances,
                             "image_store_path": os.path.join(self.root, "images")},
+                "hva_networking": {"underlay_device": infra.LAB_UNDERLAY[0]},
                 "scheduler": {"agent_call_timeout": 600}})
 
     def up(self):
         self.dep.prepare()
-        self.dep.manage("image", "install-test")
         for role in ("collector", "scheduler", "hva", "api"):
             self.dep.start(role)
         self.dep.wait_ready(180, hypervisors=1)

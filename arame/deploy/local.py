@@ -95,6 +95,12 @@ class LocalDeployment:
         self.manage("bootstrap", "--reset-password",
                     env={"ARAME_ADMIN_PASSWORD": self.admin_password})
         self.manage("seed")
+        if self.conf.get("hva", {}).get("driver") == "libvirt":
+            # Real guests: libvirtd in the lab namespace, and the test image
+            # where the hypervisor reads image bytes from.
+            infra.Libvirt(self.conf.get("libvirt", {}).get(
+                "plumbing_netns") or infra.LAB_NETNS).ensure_running()
+            self.manage("image", "install-test")
 
     def write_config(self, db_password: str) -> None:
         cp = configparser.ConfigParser(interpolation=None)

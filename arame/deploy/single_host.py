@@ -1,18 +1,34 @@
 """tools/single-host up|down|status: the real deployment on one machine.
 
-RabbitMQ, MariaDB and every Arame daemon as its own process, API on port
-9001, state (config, logs, pidfiles, generated passwords) in
+RabbitMQ, MariaDB, libvirtd and every Arame daemon as its own process, API
+on port 9001, state (config, logs, pidfiles, generated passwords) in
 /var/lib/arame/single-host. The admin password comes from
 ARAME_ADMIN_PASSWORD (else one is generated and kept in the state dir).
+
+Guests are real (libvirt + QEMU, the test image seeded as `arame-test`);
+libvirtd, the bridges and the firewall rules live in the lab network
+namespace `arame-lab`, whose VXLAN underlay is a veth pair of its own, so
+guest traffic never reaches this machine's network. `--fake-hva` runs the
+in-memory hypervisor instead.
 """
 
 import argparse
 import os
 import sys
 
-from arame.deploy import local
+from arame.deploy import infra, local
 
 STATE_DIR = "/var/lib/arame/single-host"
+
+
+def real_hva_conf() -> dict:
+    return {"hva": {"driver": "libvirt"},
+            "libvirt": {"plumbing_netns": infra.LAB_NETNS,
+                        # qemu runs unprivileged: guest files outside the
+                        # state dir, which holds secrets (0700).
+                        "instances_path": "/var/lib/arame/instances",
+                        "image_store_path": "/var/lib/arame/images"},
+            "hva_networking": {"underlay_device": infra.LAB_UNDERLAY[0]}}
 
 
 def main(argv=None) -> int:
@@ -23,10 +39,13 @@ def main(argv=None) -> int:
     p.add_argument("--port", type=int, default=9001)
     p.add_argument("--drop", action="store_true",
                    help="with down: also delete the database and vhost")
+    p.add_argument("--fake-hva", action="store_true",
+                   help="with up: the in-memory hypervisor, no real guests")
     args = p.parse_args(argv)
     dep = local.LocalDeployment(
         "single", args.state_dir, api_port=args.port,
-        admin_password=os.environ.get("ARAME_ADMIN_PASSWORD"))
+        admin_password=os.environ.get("ARAME_ADMIN_PASSWORD"),
+        conf=None if args.fake_hva else real_hva_conf())
     if args.command == "up":
         running = [s for s in dep.status() if s["alive"]]
         if running:

@@ -159,6 +159,7 @@ def vm_deployment(infrastructure, libvirt_lab, tmp_path_factory):
                     "instances_path": os.path.join(root, "instances"),
                     "image_store_path": os.path.join(root, "images"),
                     "shutdown_timeout": 30},
+        "hva_networking": {"underlay_device": infra.LAB_UNDERLAY[0]},
         "scheduler": {"agent_call_timeout": 120},
     })
     dep = Deployment(name, str(tmp_path_factory.mktemp(name)),
@@ -166,7 +167,6 @@ def vm_deployment(infrastructure, libvirt_lab, tmp_path_factory):
                      conf=conf, rabbit=rabbit, mariadb=mariadb)
     try:
         dep.prepare()
-        dep.manage("image", "install-test")
         for role in ("collector", "scheduler", "hva", "api"):
             dep.start(role)
         # The first start of an hva on a machine probes KVM (up to 20 s).
