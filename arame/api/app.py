@@ -5,7 +5,8 @@ from fastapi import FastAPI
 from arame import __version__
 from arame.api import errors, middleware
 from arame.api.routers import (auth, catalog, health, hosts, identity,
-                               instances, key_pairs, quotas, tasks, usage)
+                               instances, key_pairs, networks, quotas,
+                               security_groups, tasks, usage)
 from arame.common.conf import CONF
 from arame.api.schemas.common import ErrorBody
 
@@ -23,7 +24,8 @@ def create_app() -> FastAPI:
     for r in (health.router, auth.router, instances.router, tasks.router,
               hosts.router, catalog.flavors, catalog.images,
               identity.accounts, identity.users, key_pairs.router,
-              quotas.router, usage.router):
+              networks.router, security_groups.router, quotas.router,
+              usage.router):
         app.include_router(r)
     app.add_middleware(middleware.ArameMiddleware,
                        max_body=CONF.api.max_request_body_bytes)

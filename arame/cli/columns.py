@@ -29,3 +29,25 @@ class TaskErrorColumn(FormattableColumn[Any]):
         if not self._value:
             return ""
         return f"{self._value.get('step')}: {self._value.get('message')}"
+
+
+class ListColumn(FormattableColumn[list]):
+    def human_readable(self) -> str:
+        return ", ".join(str(v) for v in self._value or [])
+
+
+class RangesColumn(FormattableColumn[list]):
+    def human_readable(self) -> str:
+        return ", ".join(f"{r[0]}-{r[1]}" for r in self._value or [])
+
+
+class RulesColumn(FormattableColumn[list]):
+    """Security group rules in their Wakame text form, one per line."""
+
+    def human_readable(self) -> str:
+        lines = []
+        for r in self._value or []:
+            source = f"ip4:{r['cidr']}" if r.get("cidr") else r.get("group_id")
+            lines.append(f"{r.get('protocol')}:{r.get('from_port')},"
+                         f"{r.get('to_port')},{source}")
+        return "\n".join(lines)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from cliff.commandmanager import CommandManager
 
 from arame.cli.commands import (auth, flavor, host, image, instance, key_pair,
-                                task, usage)
+                                network, security_group, task, usage)
 
 NAMESPACE = "arame.cli"
 
@@ -34,6 +34,15 @@ COMMANDS = {
     "key-pair show": key_pair.ShowKeyPair,
     "key-pair delete": key_pair.DeleteKeyPair,
     "usage list": usage.ListUsage,
+    "network create": network.CreateNetwork,
+    "network list": network.ListNetwork,
+    "network show": network.ShowNetwork,
+    "network delete": network.DeleteNetwork,
+    "security-group create": security_group.CreateSecurityGroup,
+    "security-group list": security_group.ListSecurityGroup,
+    "security-group show": security_group.ShowSecurityGroup,
+    "security-group update": security_group.UpdateSecurityGroup,
+    "security-group delete": security_group.DeleteSecurityGroup,
 }
 
 

@@ -57,6 +57,7 @@ def main(argv=None) -> int:
     seed.bootstrap_admin(password, reset_password=not generated)
     seed.seed_flavors()
     image = seed.seed_test_image()
+    seed.seed_default_network()
     if generated:
         LOG.warning("ARAME_ADMIN_PASSWORD not set: if user admin is new, its "
                     "password is %s", password)

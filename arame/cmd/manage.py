@@ -79,7 +79,9 @@ def main(argv=None) -> int:
     elif args.command == "seed":
         added = seed.seed_flavors()
         image = seed.seed_test_image()
-        print(f"flavors added: {', '.join(added) or 'none'}; test image {image}")
+        network = seed.seed_default_network()
+        print(f"flavors added: {', '.join(added) or 'none'}; test image "
+              f"{image}; shared network {network}")
     return 0
 
 

@@ -7,7 +7,8 @@ TOPIC = "scheduler"
 
 
 class SchedulerAPI:
-    """1.0 - build_instance, delete_instance, instance_action"""
+    """1.0 - build_instance, delete_instance, instance_action,
+    refresh_security_group"""
 
     VERSION_CAP = "1.0"
 
@@ -26,3 +27,8 @@ class SchedulerAPI:
                         action: str) -> None:
         self.client.cast(ctxt, "instance_action", task_id=task_id,
                          instance_id=instance_id, action=action)
+
+    def refresh_security_group(self, ctxt, task_id: str, group_id: str) -> None:
+        """Apply the group's current rules on every host with a member."""
+        self.client.cast(ctxt, "refresh_security_group", task_id=task_id,
+                         group_id=group_id)

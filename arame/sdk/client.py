@@ -12,6 +12,8 @@ from arame.sdk.resources.identity import AccountManager, UserManager
 from arame.sdk.resources.images import ImageManager
 from arame.sdk.resources.instances import InstanceManager
 from arame.sdk.resources.key_pairs import KeyPairManager
+from arame.sdk.resources.networks import NetworkManager
+from arame.sdk.resources.security_groups import SecurityGroupManager
 from arame.sdk.resources.tasks import TaskManager
 from arame.sdk.resources.usage import UsageManager
 from arame.sdk.session import Session
@@ -40,6 +42,8 @@ class Client:
         self.accounts = AccountManager(self._session)
         self.users = UserManager(self._session)
         self.key_pairs = KeyPairManager(self._session)
+        self.networks = NetworkManager(self._session)
+        self.security_groups = SecurityGroupManager(self._session)
         self.usage = UsageManager(self._session)
 
     @property

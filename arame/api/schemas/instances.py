@@ -13,12 +13,18 @@ class InstanceCreate(Strict):
     hostname: Hostname | None = None
     user_data: str | None = Field(default=None, max_length=4 * 1024 * 1024)
     ha_enabled: bool = True
+    network: ResourceId | None = Field(
+        default=None, description="default: the shared network `default`, "
+                                  "if there is one (else no NIC)")
+    ip_address: str | None = Field(
+        default=None, max_length=45,
+        description="a fixed address on the network (409 if taken)")
+    key_pair: ResourceId | None = None
+    security_groups: list[ResourceId] | None = Field(
+        default=None, max_length=5,
+        description="groups of the account; default: its group `default`")
     # Accepted in the shape API.md gives; refused with a clear 422 until the
     # agents behind them exist (see arame.api.services.instances).
-    network: ResourceId | None = None
-    ip_address: str | None = Field(default=None, max_length=64)
-    key_pair: ResourceId | None = None
-    security_groups: list[ResourceId] | None = Field(default=None, max_length=16)
     volumes: list[ResourceId] | None = Field(default=None, max_length=16)
 
     _name = field_validator("name")(check_name)
@@ -49,6 +55,7 @@ class Instance(BaseModel):
     ha_enabled: bool
     key_pair: str | None = None
     addresses: list[Address]
+    security_groups: list[str] = []
     created_at: UTCDateTime
     updated_at: UTCDateTime
     terminated_at: UTCDateTime | None

@@ -8,17 +8,16 @@ import sqlalchemy as sa
 from arame.agents.hva import rpcapi as hva_rpcapi
 from arame.api import pagination, policy
 from arame.api.lookup import load_owned
-from arame.api.services import key_pairs
+from arame.api.services import key_pairs, networks, security_groups
 from arame.api.errors import ServiceUnavailable
-from arame.common import exceptions, ids, quotas, states, tasks
+from arame.common import (exceptions, ids, ipam, quotas, secgroups_db, states,
+                          tasks)
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler import rpcapi as scheduler_rpcapi
 
 _NOT_YET = {
-    "network": "networks", "ip_address": "fixed addresses",
-    "security_groups": "security groups",
     "volumes": "volumes",
 }
 
@@ -27,7 +26,7 @@ def default_hostname(name: str) -> str:
     return h or "instance"
 
 
-def to_dict(inst: models.Instance) -> dict:
+def to_dict(inst: models.Instance, addresses=(), groups=()) -> dict:
     return {
         "id": inst.id, "name": inst.name, "hostname": inst.hostname,
         "status": inst.status, "status_reason": inst.status_reason,
@@ -35,9 +34,23 @@ def to_dict(inst: models.Instance) -> dict:
         "image": inst.image_id, "host": inst.host,
         "account_id": inst.account_id, "ha_enabled": inst.ha_enabled,
         "key_pair": inst.key_pair_id,
-        "addresses": [], "created_at": inst.created_at,
-        "updated_at": inst.updated_at, "terminated_at": inst.terminated_at,
+        "addresses": list(addresses), "security_groups": list(groups),
+        "created_at": inst.created_at, "updated_at": inst.updated_at,
+        "terminated_at": inst.terminated_at,
     }
+
+
+def to_dicts(s, instances) -> list[dict]:
+    """Instances with their addresses and groups, in two queries in all."""
+    iids = [i.id for i in instances]
+    P = models.Port
+    addrs: dict[str, list[dict]] = {i: [] for i in iids}
+    if iids:
+        for p in s.scalars(sa.select(P).where(P.instance_id.in_(iids))
+                           .order_by(P.id)):
+            addrs[p.instance_id].append(ipam.port_dict(p))
+    groups = secgroups_db.groups_by_instance(s, iids)
+    return [to_dict(i, addrs[i.id], groups[i.id]) for i in instances]
 
 
 class InstanceService:
@@ -64,7 +77,8 @@ class InstanceService:
 
     def get(self, ctxt, instance_id: str) -> dict:
         with db_engine.session() as s:
-            return to_dict(self._get(s, ctxt, instance_id, "instances:get"))
+            inst = self._get(s, ctxt, instance_id, "instances:get")
+            return to_dicts(s, [inst])[0]
 
     def list(self, ctxt, *, status=None, name=None, account_id=None,
              limit=None, marker=None) -> dict:
@@ -83,7 +97,7 @@ class InstanceService:
             stmt = stmt.where(pagination.name_filter(I.name, name))
         with db_engine.session() as s:
             rows, nxt = pagination.page(s, stmt, I, marker, limit)
-            return {"items": [to_dict(r) for r in rows], "next_marker": nxt}
+            return {"items": to_dicts(s, rows), "next_marker": nxt}
 
     # -- writes -------------------------------------------------------------
     def create(self, ctxt, req) -> dict:
@@ -99,6 +113,9 @@ class InstanceService:
                 f"is {CONF.api.max_user_data_bytes}", field="user_data",
                 limit=CONF.api.max_user_data_bytes)
         quotas.ensure_row(ctxt.account_id)
+        # Outside the transaction below, as the quota row: see ensure_default.
+        default_group = (None if req.security_groups
+                         else secgroups_db.ensure_default(ctxt.account_id))
         with db_engine.session() as s:
             flavor = s.scalar(sa.select(models.Flavor)
                               .where(models.Flavor.name == req.flavor))
@@ -116,6 +133,13 @@ class InstanceService:
                     field="image")
             key_pair = (key_pairs.public_key_for(s, ctxt.account_id, req.key_pair)
                         if req.key_pair else None)
+            network = networks.for_instance(s, ctxt.account_id, req.network)
+            if req.ip_address is not None and network is None:
+                raise exceptions.Invalid(
+                    "ip_address: give the network it belongs to (there is no "
+                    "default network)", field="ip_address")
+            groups = security_groups.for_instance(
+                s, ctxt.account_id, req.security_groups) or [default_group]
             # In the transaction that writes the instance: a 429 writes
             # nothing, and concurrent requests cannot overshoot.
             quotas.take(s, ctxt.account_id, {
@@ -134,6 +158,13 @@ class InstanceService:
                 key_pair_id=key_pair.id if key_pair else None,
                 quota_held=True, created_at=now, updated_at=now)
             s.add(inst)
+            s.flush()
+            # In the same transaction: a taken fixed address or a full
+            # network is a 409 before the 202, and writes nothing.
+            ports = ([ipam.allocate(s, network, inst.id, inst.hostname,
+                                    req.ip_address)]
+                     if network is not None else [])
+            secgroups_db.set_membership(s, inst.id, groups)
             task = tasks.create(s, account_id=ctxt.account_id,
                                 resource_id=inst.id, resource_type="instance",
                                 action="create",
@@ -141,7 +172,7 @@ class InstanceService:
                                 request_id=ctxt.request_id)
         self._cast(lambda: self.scheduler.build_instance(ctxt, task.id, inst.id),
                    task.id, inst.id, ("pending",))
-        out = to_dict(inst)
+        out = to_dict(inst, [ipam.port_dict(p) for p in ports], groups)
         out["task_id"] = task.id
         return out
 
@@ -168,11 +199,10 @@ class InstanceService:
                                 action="delete",
                                 timeout_s=CONF.scheduler.delete_timeout,
                                 request_id=ctxt.request_id)
+            out = to_dicts(s, [inst])[0]
+        out.update(status="shuttingdown", status_reason=None)
         self._cast(lambda: self.scheduler.delete_instance(ctxt, task.id, inst.id),
                    task.id, inst.id, ("shuttingdown",))
-        inst.status = "shuttingdown"
-        inst.status_reason = None
-        out = to_dict(inst)
         out["task_id"] = task.id
         return out
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import argparse
 
-from arame.cli.columns import AddressesColumn
+from arame.cli.columns import AddressesColumn, ListColumn
 from arame.cli.commands.base import (
     Command,
     Lister,
@@ -23,13 +23,14 @@ FIELDS = (
     "image",
     "host",
     "addresses",
+    "security_groups",
     "account_id",
     "created_at",
     "updated_at",
     "task_id",
 )
 LIST_FIELDS = ("id", "name", "status", "flavor", "image", "host", "addresses")
-FORMATTERS = {"addresses": AddressesColumn}
+FORMATTERS = {"addresses": AddressesColumn, "security_groups": ListColumn}
 
 
 def _text_file(path: str) -> str:
@@ -49,6 +50,14 @@ class CreateInstance(ShowOne):
         parser.add_argument("--flavor", required=True, help="flavor name")
         parser.add_argument("--image", required=True, help="image ID")
         parser.add_argument("--network", help="network ID")
+        parser.add_argument("--ip-address", help="a fixed address on the network")
+        parser.add_argument(
+            "--security-group",
+            action="append",
+            dest="security_groups",
+            metavar="ID",
+            help="security group ID (repeatable; default: the account's default group)",
+        )
         parser.add_argument("--key-pair", help="key pair ID")
         parser.add_argument("--hostname", help="default: derived from the name")
         parser.add_argument("--user-data", type=_text_file, metavar="FILE")
@@ -66,6 +75,8 @@ class CreateInstance(ShowOne):
             parsed_args.flavor,
             parsed_args.image,
             network=parsed_args.network,
+            ip_address=parsed_args.ip_address,
+            security_groups=parsed_args.security_groups,
             key_pair=parsed_args.key_pair,
             hostname=parsed_args.hostname,
             user_data=parsed_args.user_data,

@@ -175,6 +175,74 @@ class Instance(TimestampMixin, Base):
     terminated_at: Mapped[dt.datetime | None]
 
 
+class Network(TimestampMixin, Base):
+    """A tenant network: an address plan (IPv4 now; addresses are kept as
+    strings so IPv6 fits later) on one L2 segment (VXLAN VNI or VLAN id)."""
+    __tablename__ = "networks"
+    __table_args__ = (sa.UniqueConstraint("account_id", "name"),
+                      sa.UniqueConstraint("segmentation", "segment_id"))
+    id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(63))
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"))
+    # Visible to and usable by every account (only an admin makes one).
+    shared: Mapped[bool] = mapped_column(default=False)
+    ip_version: Mapped[int] = mapped_column(default=4)
+    cidr: Mapped[str] = mapped_column(sa.String(49))
+    gateway: Mapped[str] = mapped_column(sa.String(45))
+    dns_domain: Mapped[str] = mapped_column(sa.String(253))
+    # [[first, last], ...]: the addresses IPAM hands out.
+    dhcp_ranges: Mapped[list] = mapped_column(sa.JSON)
+    segmentation: Mapped[str] = mapped_column(sa.String(8))
+    segment_id: Mapped[int]
+    mtu: Mapped[int]
+
+
+class Port(Base):
+    """One NIC of an instance on a network: its address and MAC.
+
+    The unique keys are the allocation's lock: two requests that pick the
+    same address (or MAC) cannot both insert it, the loser tries another.
+    """
+    __tablename__ = "ports"
+    __table_args__ = (sa.UniqueConstraint("network_id", "ip_address"),
+                      sa.UniqueConstraint("mac_address"),
+                      sa.Index("ix_ports_instance", "instance_id"))
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    network_id: Mapped[str] = mapped_column(sa.ForeignKey("networks.id"))
+    instance_id: Mapped[str] = mapped_column(sa.ForeignKey("instances.id"))
+    ip_address: Mapped[str] = mapped_column(sa.String(45))
+    mac_address: Mapped[str] = mapped_column(sa.String(17))
+    hostname: Mapped[str] = mapped_column(sa.String(63))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SecurityGroup(TimestampMixin, Base):
+    """Firewall rules for the instances that are members; members of one
+    group always reach each other."""
+    __tablename__ = "security_groups"
+    __table_args__ = (sa.UniqueConstraint("account_id", "name"),)
+    id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(63))
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"))
+    description: Mapped[str] = mapped_column(sa.String(255), default="")
+    # Both forms are kept: the text as its author wrote it (comments
+    # included) and the parsed rules the hosts apply.
+    rules_text: Mapped[str] = mapped_column(sa.Text, default="")
+    rules: Mapped[list] = mapped_column(sa.JSON)
+
+
+class InstanceSecurityGroup(Base):
+    __tablename__ = "instance_security_groups"
+    __table_args__ = (sa.Index("ix_instance_security_groups_group",
+                               "security_group_id"),)
+    instance_id: Mapped[str] = mapped_column(sa.ForeignKey("instances.id"),
+                                             primary_key=True)
+    security_group_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("security_groups.id"), primary_key=True)
+    # The order the instance asked for its groups in.
+    position: Mapped[int] = mapped_column(default=0)
+
+
 class Task(TimestampMixin, Base):
     __tablename__ = "tasks"
     __table_args__ = (

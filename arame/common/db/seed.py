@@ -1,9 +1,9 @@
-"""First records of a cloud: the admin account and user, the default flavors
-and the test image. Every function is idempotent."""
+"""First records of a cloud: the admin account and user, the default flavors,
+the test image and the shared network. Every function is idempotent."""
 
 import sqlalchemy as sa
 
-from arame.common import ids
+from arame.common import ids, ipam
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.common.passwords import hash_password
@@ -17,6 +17,10 @@ FLAVORS = [
 ]
 
 TEST_IMAGE = {"name": "arame-test", "format": "kernel", "visibility": "public"}
+
+# Instances that name no network join this one.
+DEFAULT_NETWORK = {"name": "default", "cidr": "10.200.0.0/24",
+                   "dns_domain": "arame.internal", "segmentation": "vxlan"}
 
 
 def bootstrap_admin(password: str, username: str = "admin",
@@ -66,3 +70,25 @@ def seed_test_image() -> str:
                                **TEST_IMAGE)
             s.add(img)
         return img.id
+
+
+def seed_default_network() -> str:
+    """The shared network `default` of account a-admin (10.200.0.0/24,
+    VXLAN, a free segment id); needs the admin account."""
+    N = models.Network
+    spec = DEFAULT_NETWORK
+    with db_engine.session() as s:
+        net = s.scalar(sa.select(N).where(N.account_id == ADMIN_ACCOUNT,
+                                          N.name == spec["name"]))
+        if net is None:
+            plan = ipam.make_plan(spec["cidr"])
+            net = N(id=ids.generate("network"), name=spec["name"],
+                    account_id=ADMIN_ACCOUNT, shared=True,
+                    ip_version=plan.ip_version, cidr=plan.cidr,
+                    gateway=plan.gateway, dns_domain=spec["dns_domain"],
+                    dhcp_ranges=plan.dhcp_ranges,
+                    segmentation=spec["segmentation"],
+                    segment_id=ipam.pick_segment_id(s, spec["segmentation"]),
+                    mtu=ipam.default_mtu(spec["segmentation"]))
+            s.add(net)
+        return net.id

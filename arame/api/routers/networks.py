@@ -1,0 +1,39 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+
+from arame.api import idempotency
+from arame.api.auth.deps import authorize
+from arame.api.schemas.networks import Network, NetworkCreate, NetworkPage
+from arame.api.services import networks
+
+router = APIRouter(prefix="/v1/networks", tags=["networks"])
+
+
+@router.post("", status_code=201, response_model=Network)
+def create_network(body: NetworkCreate,
+                   ctxt=Depends(authorize("networks:create")),
+                   idempotency_key: Annotated[str | None, Header(
+                       alias="Idempotency-Key", max_length=255)] = None):
+    fp = idempotency.fingerprint("POST", "/v1/networks", body.model_dump())
+    return idempotency.run(ctxt, idempotency_key, fp, 201,
+                           lambda: networks.create(ctxt, body), model=Network)
+
+
+@router.get("", response_model=NetworkPage)
+def list_networks(ctxt=Depends(authorize("networks:list")),
+                  name: Annotated[str | None, Query(max_length=63)] = None,
+                  limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+                  marker: Annotated[str | None, Query(max_length=16)] = None):
+    return networks.list_networks(ctxt, name=name, limit=limit, marker=marker)
+
+
+@router.get("/{network_id}", response_model=Network)
+def get_network(network_id: str, ctxt=Depends(authorize("networks:get"))):
+    return networks.get(ctxt, network_id)
+
+
+@router.delete("/{network_id}", status_code=204, response_class=Response)
+def delete_network(network_id: str,
+                   ctxt=Depends(authorize("networks:delete"))):
+    networks.delete(ctxt, network_id)

@@ -1,0 +1,54 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+
+from arame.api import idempotency
+from arame.api.auth.deps import authorize
+from arame.api.schemas.security_groups import (SecurityGroup,
+                                               SecurityGroupCreate,
+                                               SecurityGroupPage,
+                                               SecurityGroupUpdate,
+                                               SecurityGroupUpdated)
+from arame.api.services.security_groups import SecurityGroupService
+
+router = APIRouter(prefix="/v1/security_groups", tags=["security_groups"])
+service = SecurityGroupService()
+
+
+@router.post("", status_code=201, response_model=SecurityGroup)
+def create_security_group(body: SecurityGroupCreate,
+                          ctxt=Depends(authorize("security_groups:create")),
+                          idempotency_key: Annotated[str | None, Header(
+                              alias="Idempotency-Key", max_length=255)] = None):
+    fp = idempotency.fingerprint("POST", "/v1/security_groups",
+                                 body.model_dump())
+    return idempotency.run(ctxt, idempotency_key, fp, 201,
+                           lambda: service.create(ctxt, body),
+                           model=SecurityGroup)
+
+
+@router.get("", response_model=SecurityGroupPage)
+def list_security_groups(
+        ctxt=Depends(authorize("security_groups:list")),
+        name: Annotated[str | None, Query(max_length=63)] = None,
+        limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+        marker: Annotated[str | None, Query(max_length=16)] = None):
+    return service.list(ctxt, name=name, limit=limit, marker=marker)
+
+
+@router.get("/{group_id}", response_model=SecurityGroup)
+def get_security_group(group_id: str,
+                       ctxt=Depends(authorize("security_groups:get"))):
+    return service.get(ctxt, group_id)
+
+
+@router.patch("/{group_id}", response_model=SecurityGroupUpdated)
+def update_security_group(group_id: str, body: SecurityGroupUpdate,
+                          ctxt=Depends(authorize("security_groups:update"))):
+    return service.update(ctxt, group_id, body)
+
+
+@router.delete("/{group_id}", status_code=204, response_class=Response)
+def delete_security_group(group_id: str,
+                          ctxt=Depends(authorize("security_groups:delete"))):
+    service.delete(ctxt, group_id)

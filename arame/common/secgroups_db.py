@@ -1,0 +1,164 @@
+"""Security groups in the database: membership, the account's `default`
+group, and what the flows hand the agents (an instance's port specs, the
+hosts that hold a group's members).
+
+Agents hold no DB credentials: everything a host needs to filter an
+instance's traffic is in `port_specs_for_instance`, resolved here.
+"""
+
+import ipaddress
+
+import sqlalchemy as sa
+
+from arame.common import ids, ipam
+from arame.common.db import engine as db_engine
+from arame.common.db import models
+
+DEFAULT_NAME = "default"
+MAX_PER_INSTANCE = 5
+
+
+def ensure_default(account_id: str) -> str:
+    """The id of the account's `default` group (no rules: its members reach
+    each other), created on first need.
+
+    In a transaction of its own, as quotas.ensure_row: concurrent first
+    inserts of the same unique key inside a bigger InnoDB transaction
+    deadlock; here the loser just reads the winner's row.
+    """
+    SG = models.SecurityGroup
+
+    def existing():
+        with db_engine.session() as s:
+            return s.scalar(sa.select(SG.id).where(
+                SG.account_id == account_id, SG.name == DEFAULT_NAME))
+
+    gid = existing()
+    if gid is not None:
+        return gid
+    gid = ids.generate("security_group")
+    try:
+        with db_engine.session() as s:
+            now = models.utcnow()
+            s.add(SG(id=gid, name=DEFAULT_NAME, account_id=account_id,
+                     description="default group of the account",
+                     rules_text="", rules=[], created_at=now, updated_at=now))
+    except sa.exc.IntegrityError:
+        gid = existing()   # made by a concurrent request: fine
+    return gid
+
+
+def referenced_groups(rules: list[dict]) -> set[str]:
+    """Groups named as a source by rules in their dict form."""
+    return {r["group_id"] for r in rules if r.get("group_id")}
+
+
+def set_membership(session, instance_id: str, group_ids: list[str]) -> None:
+    for pos, gid in enumerate(group_ids):
+        session.add(models.InstanceSecurityGroup(
+            instance_id=instance_id, security_group_id=gid, position=pos))
+
+
+def groups_by_instance(session, instance_ids) -> dict[str, list[str]]:
+    """{instance_id: [group ids in the order asked]} in one query."""
+    ISG = models.InstanceSecurityGroup
+    out: dict[str, list[str]] = {i: [] for i in instance_ids}
+    if not out:
+        return out
+    for iid, gid in session.execute(
+            sa.select(ISG.instance_id, ISG.security_group_id)
+            .where(ISG.instance_id.in_(list(out)))
+            .order_by(ISG.instance_id, ISG.position)):
+        out[iid].append(gid)
+    return out
+
+
+def groups_for_instance(session, instance_id: str) -> list[str]:
+    return groups_by_instance(session, [instance_id])[instance_id]
+
+
+def _live_members(group_ids):
+    I, ISG = models.Instance, models.InstanceSecurityGroup
+    return (sa.select(ISG.security_group_id, I.id, I.host)
+            .join(I, I.id == ISG.instance_id)
+            .where(ISG.security_group_id.in_(list(group_ids)),
+                   I.status != "terminated"))
+
+
+def live_member_ids(session, group_id: str) -> list[str]:
+    """Instances in the group that are not terminated."""
+    return sorted(row.id for row in session.execute(_live_members([group_id])))
+
+
+def hosts_with_members(session, group_id: str) -> dict[str, list[str]]:
+    """{host: [instance ids]} of the group's placed, non-terminated members:
+    where a change of its rules must be applied."""
+    out: dict[str, list[str]] = {}
+    for row in session.execute(_live_members([group_id])
+                               .where(models.Instance.host.is_not(None))
+                               .order_by(models.Instance.id)):
+        out.setdefault(row.host, []).append(row.id)
+    return out
+
+
+def groups_referencing(session, group_id: str) -> list[str]:
+    """Groups whose rules name `group_id` as a source (same account only:
+    references never cross accounts). When the group's members change,
+    these groups' members must be refreshed too."""
+    SG = models.SecurityGroup
+    account = session.scalar(sa.select(SG.account_id).where(SG.id == group_id))
+    if account is None:
+        return []
+    return sorted(g.id for g in session.scalars(
+        sa.select(SG).where(SG.account_id == account, SG.id != group_id))
+        if group_id in referenced_groups(g.rules))
+
+
+def member_addresses(session, group_ids) -> dict[str, list[str]]:
+    """{group_id: [addresses of its non-terminated members' ports]}."""
+    out: dict[str, set[str]] = {g: set() for g in group_ids}
+    if not out:
+        return {}
+    I, ISG, P = models.Instance, models.InstanceSecurityGroup, models.Port
+    for gid, ip in session.execute(
+            sa.select(ISG.security_group_id, P.ip_address)
+            .join(I, I.id == ISG.instance_id)
+            .join(P, P.instance_id == I.id)
+            .where(ISG.security_group_id.in_(list(out)),
+                   I.status != "terminated")):
+        out[gid].add(ip)
+    return {g: sorted(ips, key=ipaddress.ip_address) for g, ips in out.items()}
+
+
+def port_specs_for_instance(session, instance_id: str) -> list[dict]:
+    """Everything an agent needs to plug and filter each of the instance's
+    NICs: the network, the address and MAC, the rules of its groups, and
+    the addresses of the members of every group those rules involve."""
+    ports = ipam.ports_for_instance(session, instance_id)
+    if not ports:
+        return []
+    N, SG = models.Network, models.SecurityGroup
+    nets = {n.id: n for n in session.scalars(
+        sa.select(N).where(N.id.in_({p.network_id for p in ports})))}
+    gids = groups_for_instance(session, instance_id)
+    rows = {g.id: g for g in session.scalars(
+        sa.select(SG).where(SG.id.in_(gids)))} if gids else {}
+    groups = [{"id": g, "rules": list(rows[g].rules)} for g in gids
+              if g in rows]
+    involved = set(rows)
+    for g in groups:
+        involved |= referenced_groups(g["rules"])
+    members = member_addresses(session, involved)
+    specs = []
+    for p in ports:
+        n = nets[p.network_id]
+        specs.append({
+            "network": {"id": n.id, "segmentation": n.segmentation,
+                        "segment_id": n.segment_id, "mtu": n.mtu,
+                        "cidr": n.cidr, "gateway": n.gateway,
+                        "dns_domain": n.dns_domain},
+            "ip": p.ip_address, "mac": p.mac_address, "hostname": p.hostname,
+            "security_groups": [dict(g) for g in groups],
+            "group_members": {g: list(a) for g, a in members.items()},
+        })
+    return specs
