@@ -14,6 +14,7 @@ from arame.common.db import engine as db_engine
 from arame.scheduler.flows.actions import ACTIONS, ActionFlow
 from arame.scheduler.flows.build import BuildFlow
 from arame.scheduler.flows.delete import DeleteFlow
+from arame.scheduler.flows.security_groups import RefreshSecurityGroupFlow
 from arame.scheduler.selector import HostSelector
 
 LOG = log.getLogger(__name__)
@@ -47,6 +48,14 @@ class SchedulerManager:
 
     def delete_instance(self, ctxt, task_id, instance_id):
         self._run(DeleteFlow(ctxt, task_id, instance_id, self.hva))
+
+    def refresh_security_group(self, ctxt, task_id, group_id):
+        flow = RefreshSecurityGroupFlow(ctxt, task_id, group_id, self.hva)
+        try:
+            flow.run()
+        except Exception as e:
+            LOG.exception("refresh of %s (task %s) crashed", group_id, task_id)
+            flow.fail(None, f"internal error: {type(e).__name__}: {e}")
 
     def instance_action(self, ctxt, task_id, instance_id, action):
         if action not in ACTIONS:

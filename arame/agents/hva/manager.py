@@ -135,5 +135,16 @@ class HypervisorManager:
             data = data[-CONSOLE_LIMIT:]
         return {"output": data.decode("utf-8", "ignore"), "truncated": truncated}
 
+    def refresh_ports(self, ctxt, instance_id, ports):
+        _check_id(instance_id)
+        with self._lock(instance_id):
+            self.driver.refresh_ports(instance_id, ports)
+            return {"ports": len(ports)}
+
+    def update_group_members(self, ctxt, group_id, addresses):
+        if not ids.is_valid("security_group", group_id):
+            raise InvalidIdentifier(f"not a security group id: {group_id!r}")
+        self.driver.update_group_members(group_id, list(addresses))
+
     def list_instances(self, ctxt):
         return {"instances": self.driver.list_instances()}

@@ -11,7 +11,7 @@ TOPIC = "hva"
 
 class HypervisorAPI:
     """1.0 - spawn, destroy, power_on, power_off, reboot, get_console_output,
-             get_power_state, list_instances"""
+             list_instances, refresh_ports, update_group_members"""
 
     VERSION_CAP = "1.0"
 
@@ -50,6 +50,19 @@ class HypervisorAPI:
                            timeout: float) -> dict:
         return self._call(ctxt, host, "get_console_output", timeout,
                           instance_id=instance_id)
+
+    def refresh_ports(self, ctxt, host, instance_id: str, ports: list,
+                      timeout: float) -> dict:
+        return self._call(ctxt, host, "refresh_ports", timeout,
+                          instance_id=instance_id, ports=ports)
+
+    def update_group_members(self, ctxt, host, group_id: str,
+                             addresses: list[str]) -> None:
+        """A cast: idempotent, and the next change or refresh carries the
+        whole set again."""
+        self.client.prepare(server=host).cast(
+            ctxt, "update_group_members", group_id=group_id,
+            addresses=addresses)
 
     def list_instances(self, ctxt, host, timeout: float) -> dict:
         return self._call(ctxt, host, "list_instances", timeout)

@@ -9,10 +9,12 @@ shuttingdown; the next CAS of this flow then fails and it undoes its work.
 from oslo_log import log
 
 from arame.agents.hva import rpcapi as hva_rpcapi
+from arame.common import secgroups_db
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler import claims
+from arame.scheduler.flows import security_groups
 from arame.scheduler.flows.base import Cancelled, InstanceFlow, StepFailed
 from arame.scheduler.host_state import RequestSpec, load_hosts
 
@@ -28,11 +30,13 @@ def instance_spec(inst: models.Instance) -> dict:
         image = ({"id": img.id, "format": img.format, "sha256": img.sha256,
                   "size_bytes": img.size_bytes} if img is not None
                  else {"id": inst.image_id})
+        ports = secgroups_db.port_specs_for_instance(s, inst.id)
     return {"id": inst.id, "name": inst.name, "hostname": inst.hostname,
             "account_id": inst.account_id, "vcpus": inst.vcpus,
             "memory_mb": inst.memory_mb, "disk_gb": inst.disk_gb,
             "image_id": inst.image_id, "image": image,
             "user_data": inst.user_data, "ha_enabled": inst.ha_enabled,
+            "ports": ports,
             # A pair deleted since the request: the instance boots without it.
             "public_keys": [kp.public_key] if kp is not None else []}
 
@@ -112,6 +116,13 @@ class BuildFlow(InstanceFlow):
                 raise Cancelled()
             self.finish(s)
         self.emit_usage("open", inst)
+        self.announce_membership()
+
+    def announce_membership(self) -> None:
+        """Its groups gained an address: hosts filtering on them learn it."""
+        with db_engine.session() as s:
+            groups = secgroups_db.groups_for_instance(s, self.instance_id)
+        security_groups.announce_members(self.ctxt, self.hva, groups)
 
     def compensate(self) -> None:
         """Undo the spawn and the claim; both are idempotent."""

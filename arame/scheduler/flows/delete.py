@@ -5,10 +5,11 @@ shuttingdown, which also cancels a build in flight (its next CAS fails).
 """
 
 from arame.agents.hva import rpcapi as hva_rpcapi
-from arame.common import quotas
+from arame.common import ipam, quotas, secgroups_db
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler import claims
+from arame.scheduler.flows import security_groups
 from arame.scheduler.flows.base import InstanceFlow, StepFailed
 
 
@@ -40,8 +41,15 @@ class DeleteFlow(InstanceFlow):
             return
         with db_engine.session() as s:
             # transition() also clears status_reason.
-            if self.transition(s, "terminated", src=self.own_states,
-                               power_state=None, terminated_at=models.utcnow()):
+            terminated = self.transition(s, "terminated", src=self.own_states,
+                                         power_state=None,
+                                         terminated_at=models.utcnow())
+            if terminated:
                 quotas.release_instance(s, inst.id)
+                # Its addresses go back to the pool in the same commit.
+                ipam.release_instance(s, inst.id)
+                groups = secgroups_db.groups_for_instance(s, inst.id)
             self.finish(s)
         self.emit_usage("close", inst)
+        if terminated:
+            security_groups.announce_members(self.ctxt, self.hva, groups)

@@ -67,6 +67,14 @@ class HypervisorDriver(abc.ABC):
     @abc.abstractmethod
     def get_console_output(self, instance_id: str) -> str: ...
 
+    def refresh_ports(self, instance_id: str, ports: list[dict]) -> None:
+        """Re-apply a guest's firewall from its ports' current rules (its
+        security groups changed). Drivers without a firewall ignore it."""
+
+    def update_group_members(self, group_id: str, addresses: list[str]) -> None:
+        """A group's member addresses changed: every rule on this host that
+        names the group sees the new set at once."""
+
 
 class InstanceNotFound(Exception):
     pass

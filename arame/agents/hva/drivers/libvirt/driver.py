@@ -223,13 +223,26 @@ class LibvirtDriver(HypervisorDriver):
         bridge = self.networking.ensure_network(net)
         tap = self.networking.tap_name(iid, index)
         if self.firewall is not None and index == 0:
-            self.firewall.apply_port({
-                "instance_id": iid, "device": tap, "mac": port["mac"],
-                "ip": port["ip"],
-                "security_groups": port.get("security_groups") or [],
-                "group_members": port.get("group_members") or {}})
+            # One filtered NIC per guest for now: the API gives one network.
+            self.firewall.apply_port(self._firewall_port(iid, index, port))
         return xmlconf.Nic(mac=port["mac"], bridge=bridge, tap=tap,
                            mtu=net.get("mtu"))
+
+    def refresh_ports(self, instance_id: str, ports: list[dict]) -> None:
+        if self.firewall is None or not ports:
+            return
+        self._domain(instance_id)
+        self.firewall.apply_port(self._firewall_port(instance_id, 0, ports[0]))
+
+    def update_group_members(self, group_id: str, addresses: list[str]) -> None:
+        if self.firewall is not None:
+            self.firewall.set_group_members(group_id, addresses)
+
+    def _firewall_port(self, iid: str, index: int, port: dict) -> dict:
+        return {"instance_id": iid, "device": self.networking.tap_name(iid, index),
+                "mac": port["mac"], "ip": port["ip"],
+                "security_groups": port.get("security_groups") or [],
+                "group_members": port.get("group_members") or {}}
 
     # -- destroy -----------------------------------------------------------
     def destroy(self, instance_id: str) -> None:
