@@ -76,6 +76,13 @@ class LibvirtDriver(HypervisorDriver):
             self._desired[dom.name()] = "on" if dom.isActive() else "off"
         if self.firewall is not None:
             self.firewall.setup()
+            # Chains of guests that are gone (a destroy cut short by a
+            # crash of the agent): nothing may filter for a dead guest.
+            # Only ports this agent made: several agents may share a lab.
+            known = {d.name() for d in self.conn.listAllDomains()}
+            for iid in self.firewall.ports() - known:
+                LOG.warning("removing firewall chains of %s: no such guest", iid)
+                self.firewall.remove_port(iid)
 
     @property
     def conn(self) -> libvirt.virConnect:

@@ -1,0 +1,163 @@
+"""A guest's port as the firewall sees it, checked before any of it reaches
+a command line, and what it lets in.
+
+The port arrives over RPC as a dict (see `Port.from_dict`); every name in it
+ends up in iptables, ipset, ebtables or conntrack arguments, so each field is
+checked against a strict pattern here and nowhere else.
+"""
+
+from collections.abc import Mapping
+import dataclasses
+import ipaddress
+import re
+
+from arame.common import ids
+from arame.common import secgroup_rules
+from arame.common.secgroup_rules import Rule
+
+# Linux interface names: at most 15 characters; no "+", which iptables
+# and ebtables read as a wildcard.
+_DEVICE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}")
+_MAC_RE = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
+
+
+class InvalidPort(ValueError):
+    pass
+
+
+def check_instance_id(value) -> str:
+    if not ids.is_valid("instance", value):
+        raise InvalidPort(f"not an instance id: {value!r}")
+    return value
+
+
+def check_group_id(value) -> str:
+    if not ids.is_valid("security_group", value):
+        raise InvalidPort(f"not a security group id: {value!r}")
+    return value
+
+
+def check_ip(value) -> str:
+    try:
+        ip = ipaddress.IPv4Address(value)
+    except (ipaddress.AddressValueError, ValueError, TypeError):
+        raise InvalidPort(f"not an IPv4 address: {value!r}") from None
+    if ip.is_unspecified or ip.is_multicast or ip == ipaddress.IPv4Address(
+            "255.255.255.255"):
+        raise InvalidPort(f"not a guest address: {value}")
+    return str(ip)
+
+
+def check_ips(values) -> tuple[str, ...]:
+    if not isinstance(values, (list, tuple, set, frozenset)):
+        raise InvalidPort(f"members must be a list of addresses, "
+                          f"not {type(values).__name__}")
+    return tuple(sorted({check_ip(v) for v in values},
+                        key=ipaddress.IPv4Address))
+
+
+@dataclasses.dataclass(frozen=True)
+class Group:
+    id: str
+    rules: tuple[Rule, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Port:
+    instance_id: str
+    device: str
+    mac: str
+    ip: str
+    groups: tuple[Group, ...]
+    # Members of the groups it belongs to or references, as given with it.
+    members: Mapping[str, tuple[str, ...]] = dataclasses.field(
+        default_factory=dict, compare=False)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Port":
+        """The RPC form: {"instance_id", "device", "mac", "ip",
+        "security_groups": [{"id", "rules": [to_json form]}],
+        "group_members": {"sg-...": ["10.0.0.5", ...]}}."""
+        if not isinstance(d, dict):
+            raise InvalidPort("a port must be a dict")
+        device = d.get("device")
+        if not isinstance(device, str) or not _DEVICE_RE.fullmatch(device):
+            raise InvalidPort(f"not an interface name: {device!r}")
+        mac = d.get("mac")
+        if not isinstance(mac, str) or not _MAC_RE.fullmatch(mac.lower()):
+            raise InvalidPort(f"not a MAC address: {mac!r}")
+        if int(mac[:2], 16) & 1:
+            raise InvalidPort(f"a multicast MAC cannot be a guest's: {mac}")
+        groups = {}
+        for g in d.get("security_groups") or []:
+            if not isinstance(g, dict):
+                raise InvalidPort("a security group must be a dict")
+            gid = check_group_id(g.get("id"))
+            try:
+                rules = tuple(secgroup_rules.from_json(g.get("rules") or []))
+            except secgroup_rules.RuleError as e:
+                raise InvalidPort(f"{gid}: {e}") from None
+            groups.setdefault(gid, Group(gid, rules))
+        members = d.get("group_members") or {}
+        if not isinstance(members, dict):
+            raise InvalidPort("group_members must be a dict")
+        port = cls(instance_id=check_instance_id(d.get("instance_id")),
+                   device=device, mac=mac.lower(), ip=check_ip(d.get("ip")),
+                   groups=tuple(groups.values()))
+        wanted = port.group_ids()
+        object.__setattr__(port, "members", {
+            check_group_id(gid): check_ips(ips)
+            for gid, ips in members.items() if gid in wanted})
+        return port
+
+    def own_group_ids(self) -> tuple[str, ...]:
+        return tuple(g.id for g in self.groups)
+
+    def referenced_group_ids(self) -> tuple[str, ...]:
+        seen = dict.fromkeys(r.group_id for g in self.groups for r in g.rules
+                             if r.group_id is not None)
+        return tuple(seen)
+
+    def group_ids(self) -> frozenset[str]:
+        """Every group whose membership its chains use (one ipset each)."""
+        return frozenset(self.own_group_ids() + self.referenced_group_ids())
+
+    def allowance(self, members: Mapping[str, tuple[str, ...]]) -> frozenset:
+        """What may come in, as atoms, with group references expanded
+        through `members`: ("peer", ip) lets everything from ip in;
+        ("rule", protocol, from, to, network) what a rule lets in.
+        If a port's allowance after a change is not a superset of the one
+        before, some established flows may have lost their permission."""
+        atoms = set()
+        for gid in self.own_group_ids():
+            atoms.update(("peer", ip) for ip in members.get(gid, ()))
+        for g in self.groups:
+            for r in g.rules:
+                sources = ([r.cidr] if r.cidr is not None else
+                           [f"{ip}/32" for ip in members.get(r.group_id, ())])
+                atoms.update(("rule", r.protocol, r.from_port, r.to_port, s)
+                             for s in sources)
+        return frozenset(atoms)
+
+
+def admits(allowance: frozenset, protocol: str, src: str, *,
+           dport: int | None = None, sport: int | None = None,
+           icmp_type: int | None = None, icmp_code: int | None = None) -> bool:
+    """Whether a flow opened from src towards the port is allowed."""
+    if protocol == "udp" and sport == 67 and dport == 68:
+        return True  # DHCP answers are always let in
+    addr = ipaddress.IPv4Address(src)
+    for atom in allowance:
+        if atom[0] == "peer":
+            if atom[1] == src:
+                return True
+            continue
+        _, proto, lo, hi, net = atom
+        if proto != protocol or addr not in ipaddress.IPv4Network(net):
+            continue
+        if proto == "icmp":
+            if lo in (-1, icmp_type) and hi in (-1, icmp_code):
+                return True
+        elif dport is not None and lo <= dport <= hi:
+            return True
+    return False
