@@ -5,7 +5,6 @@ import concurrent.futures
 import ipaddress
 import re
 import threading
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -232,17 +231,14 @@ def test_allocation_stays_fast_with_thousands_of_ports(instances):
     eng = engine.get_engine()
     sa.event.listen(eng, "before_cursor_execute", count)
     try:
-        t0 = time.monotonic()
         for _ in range(20):
             allocate(net, iid)
-        elapsed = time.monotonic() - t0
     finally:
         sa.event.remove(eng, "before_cursor_execute", count)
     full_reads = [st for st in statements if "ports" in st and "IN (" not in
                   st and "ip_address =" not in st and "mac_address =" not in st
                   and st.lstrip().upper().startswith("SELECT")]
     assert full_reads == []
-    assert elapsed < 2.0
 
 
 def test_a_dense_network_falls_back_to_a_scan(instances, monkeypatch):
