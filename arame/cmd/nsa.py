@@ -1,16 +1,11 @@
 import sys
 
-from arame.agents.base import agent_components
-from arame.agents.nsa.manager import NSAManager
-from arame.agents.nsa.rpcapi import TOPIC
+from arame.agents.nsa import service
 from arame.cmd import daemon
-
-BINARY = "arame-nsa"
 
 
 def main() -> int:
-    return daemon.run(BINARY, lambda: agent_components(BINARY, TOPIC,
-                                                       NSAManager()))
+    return daemon.run(service.BINARY, service.build_components)
 
 
 if __name__ == "__main__":

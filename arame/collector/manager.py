@@ -6,6 +6,7 @@ import oslo_messaging as messaging
 import sqlalchemy as sa
 
 from arame.collector import observations, usage
+from arame.common import naming
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 
@@ -61,3 +62,9 @@ class CollectorManager:
         return {"instances": {r.id: {"status": r.status,
                                      "power_state": r.power_state}
                               for r in rows}}
+
+    def expected_reservations(self, ctxt, host, network_ids):
+        """What a naming node should serve: every network with a live
+        instance and all of its reservations (nsa's resync)."""
+        with db_engine.session() as s:
+            return naming.expected(s, network_ids or [])

@@ -7,7 +7,7 @@ TOPIC = "collector"
 
 
 class CollectorAPI:
-    """1.0 - expected_instances"""
+    """1.0 - expected_instances, expected_reservations"""
 
     VERSION_CAP = "1.0"
 
@@ -17,3 +17,8 @@ class CollectorAPI:
     def expected_instances(self, ctxt, host: str, timeout: float = 30) -> dict:
         return self.client.prepare(timeout=timeout).call(
             ctxt, "expected_instances", host=host)
+
+    def expected_reservations(self, ctxt, host: str, network_ids: list[str],
+                              timeout: float = 60) -> dict:
+        return self.client.prepare(timeout=timeout).call(
+            ctxt, "expected_reservations", host=host, network_ids=network_ids)

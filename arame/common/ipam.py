@@ -24,12 +24,7 @@ import sqlalchemy as sa
 
 from arame.common import exceptions
 from arame.common.conf import CONF
-from arame.common.conf import network as network_conf
 from arame.common.db import models
-
-# Registering twice is a no-op: this keeps the options readable before
-# arame.common.conf lists the module.
-network_conf.register(CONF)
 
 # os.urandom-backed: forked API workers must not draw the same sequence.
 _rng = random.SystemRandom()

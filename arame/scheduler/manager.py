@@ -9,6 +9,7 @@ from oslo_log import log
 import oslo_messaging as messaging
 
 from arame.agents.hva import rpcapi as hva_rpcapi
+from arame.agents.nsa import rpcapi as nsa_rpcapi
 from arame.common import tasks
 from arame.common.db import engine as db_engine
 from arame.scheduler.flows.actions import ACTIONS, ActionFlow
@@ -25,9 +26,10 @@ class SchedulerManager:
 
     def __init__(self, selector: HostSelector | None = None,
                  hva: hva_rpcapi.HypervisorAPI | None = None,
-                 notifier=None):
+                 notifier=None, nsa=None):
         self.selector = selector or HostSelector()
         self.hva = hva or hva_rpcapi.HypervisorAPI()
+        self.nsa = nsa or nsa_rpcapi.NSAAPI()
         self.notifier = notifier
 
     def reset(self) -> None:
@@ -44,10 +46,11 @@ class SchedulerManager:
             flow.fail(None, f"internal error: {type(e).__name__}: {e}")
 
     def build_instance(self, ctxt, task_id, instance_id):
-        self._run(BuildFlow(ctxt, task_id, instance_id, self.selector, self.hva))
+        self._run(BuildFlow(ctxt, task_id, instance_id, self.selector,
+                            self.hva, self.nsa))
 
     def delete_instance(self, ctxt, task_id, instance_id):
-        self._run(DeleteFlow(ctxt, task_id, instance_id, self.hva))
+        self._run(DeleteFlow(ctxt, task_id, instance_id, self.hva, self.nsa))
 
     def refresh_security_group(self, ctxt, task_id, group_id):
         flow = RefreshSecurityGroupFlow(ctxt, task_id, group_id, self.hva)

@@ -1,12 +1,96 @@
-"""RPC endpoint of the naming service agent: DHCP reservations and DNS records through dnsmasq.
+"""RPC endpoint of the naming service agent: DHCP reservations and DNS
+records of the networks served on this node.
 
-Today it answers `ping` and reports a heartbeat; its operations arrive with
-its own issue, behind drivers/ like hva's.
+Every argument is checked (arame.agents.nsa.records) before the driver sees
+it: a bad id, MAC, address or host name is refused with nothing written.
+Every method is idempotent; the driver serialises changes per network.
 """
 
+import oslo_messaging as messaging
+from oslo_log import log
+
 from arame.agents.base import PingManager
+from arame.agents.nsa import records
+from arame.agents.nsa.drivers.base import NamingDriver, NetworkNotFound
+from arame.common.conf import CONF
+
+LOG = log.getLogger(__name__)
+
+BINARY = "arame-nsa"
 
 
 class NSAManager(PingManager):
-    def __init__(self):
-        super().__init__("arame-nsa")
+    target = messaging.Target(version="1.1")
+
+    def __init__(self, driver: NamingDriver | None = None):
+        super().__init__(BINARY)
+        if driver is None:
+            # The all-in-one builds the manager alone: names in memory.
+            from arame.agents.nsa.drivers.fake import FakeDriver
+            driver = FakeDriver()
+        self.driver = driver
+
+    def _network(self, network_id) -> records.Network:
+        nid = records.network_id(network_id)
+        net = self.driver.networks().get(nid)
+        if net is None:
+            raise NetworkNotFound(f"{nid} is not served here")
+        return net
+
+    def inventory(self) -> dict:
+        """What the heartbeat carries: networks served and their sizes."""
+        nets = []
+        for nid in sorted(self.driver.networks()):
+            try:
+                st = self.driver.network_status(nid)
+            except NetworkNotFound:
+                continue  # removed meanwhile
+            nets.append({"id": nid, "reservations": st["reservations"],
+                         "running": st["running"]})
+        return {"networks": nets,
+                "reservations": sum(n["reservations"] for n in nets)}
+
+    # -- RPC methods (1.1) ---------------------------------------------------
+    def ensure_network(self, ctxt, network):
+        net = records.parse_network(network)
+        LOG.info("ensure network %s (%s on %s)", net.id, net.cidr, net.bridge)
+        self.driver.ensure_network(net)
+        return self.driver.network_status(net.id)
+
+    def remove_network(self, ctxt, network_id):
+        nid = records.network_id(network_id)
+        LOG.info("remove network %s", nid)
+        self.driver.remove_network(nid)
+        return {}
+
+    def add_reservation(self, ctxt, network_id, mac, ip, hostname):
+        net = self._network(network_id)
+        res = records.parse_reservation(net, mac, ip, hostname)
+        self.driver.add_reservation(net.id, res)
+        return res.to_message()
+
+    def remove_reservation(self, ctxt, network_id, mac):
+        nid = records.network_id(network_id)
+        m = records.mac(mac)
+        try:
+            self.driver.remove_reservation(nid, m)
+        except NetworkNotFound:
+            pass  # nothing served, so nothing to remove
+        return {}
+
+    def sync(self, ctxt, network, reservations):
+        net = records.parse_network(network)
+        wanted = records.parse_reservations(net, reservations)
+        counts = self.driver.sync(net, wanted)
+        LOG.info("sync %s: %d reservations, %d written, %d dropped", net.id,
+                 len(wanted), counts["written"], counts["dropped"])
+        return counts
+
+    def status(self, ctxt):
+        out = {}
+        for nid in sorted(self.driver.networks()):
+            try:
+                out[nid] = self.driver.network_status(nid)
+            except NetworkNotFound:
+                continue
+        return {"host": CONF.host, "networks": out}

@@ -7,13 +7,13 @@ CONF: with a private ConfigOpts its first call fails), so we use it too.
 from oslo_config import cfg
 
 from arame.common.conf import (api, auth, collector, database, hva,
-                               hva_networking, network, quota, scheduler,
-                               service)
+                               hva_networking, network, nsa, quota,
+                               scheduler, service)
 
 CONF = cfg.CONF
 
 _MODULES = (service, database, api, auth, scheduler, collector, hva,
-            hva_networking, network, quota)
+            hva_networking, network, nsa, quota)
 
 for _mod in _MODULES:
     _mod.register(CONF)

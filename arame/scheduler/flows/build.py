@@ -9,13 +9,14 @@ shuttingdown; the next CAS of this flow then fails and it undoes its work.
 from oslo_log import log
 
 from arame.agents.hva import rpcapi as hva_rpcapi
-from arame.common import secgroups_db
+from arame.common import ipam, naming, secgroups_db
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler import claims
 from arame.scheduler.flows import security_groups
 from arame.scheduler.flows.base import Cancelled, InstanceFlow, StepFailed
+from arame.scheduler.flows.naming_steps import naming_cleanup
 from arame.scheduler.host_state import RequestSpec, load_hosts
 
 LOG = log.getLogger(__name__)
@@ -45,12 +46,14 @@ class BuildFlow(InstanceFlow):
     action = "create"
 
     def __init__(self, ctxt, task_id, instance_id, selector,
-                 hva: hva_rpcapi.HypervisorAPI):
+                 hva: hva_rpcapi.HypervisorAPI, nsa=None):
         super().__init__(ctxt, task_id, instance_id)
         self.selector = selector
         self.hva = hva
+        self.nsa = nsa
         self.host = None
         self.spawn_attempted = False
+        self.named_on: list[str] = []
 
     def run(self) -> None:
         if not self.begin():
@@ -63,6 +66,7 @@ class BuildFlow(InstanceFlow):
             return
         try:
             self.schedule(inst)
+            self.register_names(inst)
             self.spawn(inst)
         except Cancelled:
             self.compensate_safely()
@@ -102,6 +106,31 @@ class BuildFlow(InstanceFlow):
             if not self.transition(s, "starting", src=("scheduling",)):
                 raise Cancelled()
 
+    def register_names(self, inst: models.Instance) -> None:
+        """MAC -> address + hostname on every naming node, before the guest
+        boots and asks for it (dnsmasq answers only reservations)."""
+        with db_engine.session() as s:
+            ports = ipam.ports_for_instance(s, inst.id)
+            if not ports:
+                return
+            nodes = naming.nodes(s)
+            nets = {p.network_id: naming.network_message(
+                s.get(models.Network, p.network_id)) for p in ports}
+        if not nodes:
+            raise StepFailed("names", "no naming agent (arame-nsa) is up: "
+                             "the guest would get no address")
+        for node in nodes:
+            with self.step("names", host=node):
+                self.checkpoint()
+                self.named_on.append(node)
+                for p in ports:
+                    t = self.call_timeout("names")
+                    self.nsa.ensure_network(self.ctxt, node, nets[p.network_id],
+                                            timeout=t)
+                    self.nsa.add_reservation(self.ctxt, node, p.network_id,
+                                             p.mac_address, p.ip_address,
+                                             p.hostname, timeout=t)
+
     def spawn(self, inst: models.Instance) -> None:
         with self.step("spawn", host=self.host):
             timeout = self.call_timeout("spawn")
@@ -137,6 +166,8 @@ class BuildFlow(InstanceFlow):
                     # The instance ends in error and a DELETE retries.
                     raise StepFailed("undo-spawn", f"could not remove the "
                                      f"guest from {self.host}: {e}") from e
+        if self.named_on:
+            naming_cleanup(self, self.named_on)
         if self.host is not None:
             claims.release(self.instance_id)
 

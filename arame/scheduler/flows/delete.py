@@ -5,21 +5,23 @@ shuttingdown, which also cancels a build in flight (its next CAS fails).
 """
 
 from arame.agents.hva import rpcapi as hva_rpcapi
-from arame.common import ipam, quotas, secgroups_db
+from arame.common import ipam, naming, quotas, secgroups_db
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler import claims
 from arame.scheduler.flows import security_groups
 from arame.scheduler.flows.base import InstanceFlow, StepFailed
+from arame.scheduler.flows.naming_steps import naming_cleanup
 
 
 class DeleteFlow(InstanceFlow):
     action = "delete"
 
     def __init__(self, ctxt, task_id, instance_id,
-                 hva: hva_rpcapi.HypervisorAPI):
+                 hva: hva_rpcapi.HypervisorAPI, nsa=None):
         super().__init__(ctxt, task_id, instance_id)
         self.hva = hva
+        self.nsa = nsa
 
     def run(self) -> None:
         if not self.begin():
@@ -32,6 +34,10 @@ class DeleteFlow(InstanceFlow):
                     self.checkpoint()
                     self.hva.destroy(self.ctxt, inst.host, inst.id,
                                      timeout=timeout)
+            if self.nsa is not None:
+                with db_engine.session() as s:
+                    nodes = naming.nodes(s)
+                naming_cleanup(self, nodes)
             with self.step("release", host=inst.host):
                 claims.release(inst.id)
         except StepFailed as e:

@@ -1,0 +1,64 @@
+"""What the naming agents (nsa) serve, read from the records: which nodes
+are up, a network as nsa needs it, and each network's reservations.
+
+The build and delete flows and the collector's resync answer all read it
+here, so a reservation looks the same however it reaches dnsmasq.
+"""
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from arame.common.conf import CONF
+from arame.common.db import models
+
+BINARY = "arame-nsa"
+
+
+def nodes(session) -> list[str]:
+    """Hosts of the nsa daemons that reported within service_down_time."""
+    S = models.Service
+    since = models.utcnow() - dt.timedelta(seconds=CONF.service_down_time)
+    return sorted(session.scalars(
+        sa.select(S.host).where(S.binary == BINARY, S.disabled.is_(False),
+                                S.last_heartbeat_at >= since)))
+
+
+def network_message(net: models.Network) -> dict:
+    # dnsmasq listens on the network's bridge (named after the network, as
+    # hva names it) at the gateway address.
+    return {"id": net.id, "cidr": net.cidr, "gateway": net.gateway,
+            "dhcp_address": net.gateway, "dns_domain": net.dns_domain,
+            "dhcp_ranges": [list(r) for r in net.dhcp_ranges],
+            "mtu": net.mtu, "bridge": net.id}
+
+
+def reservations(session, network_ids) -> dict[str, list[dict]]:
+    """{network_id: [{"mac","ip","hostname"}]} of live instances' ports."""
+    P, I = models.Port, models.Instance
+    out: dict[str, list[dict]] = {n: [] for n in network_ids}
+    if not out:
+        return out
+    for row in session.execute(
+            sa.select(P.network_id, P.mac_address, P.ip_address, P.hostname)
+            .join(I, I.id == P.instance_id)
+            .where(P.network_id.in_(list(out)), I.status != "terminated")
+            .order_by(P.ip_address)):
+        out[row.network_id].append({"mac": row.mac_address,
+                                    "ip": row.ip_address,
+                                    "hostname": row.hostname})
+    return out
+
+
+def expected(session, network_ids) -> dict:
+    """The resync answer for a node: every network with a live port, with
+    all its reservations. A network the node asked about that is not in
+    it (its last instance went) is no longer served there."""
+    P, I, N = models.Port, models.Instance, models.Network
+    live = set(session.scalars(
+        sa.select(P.network_id).join(I, I.id == P.instance_id)
+        .where(I.status != "terminated").distinct()))
+    nets = session.scalars(sa.select(N).where(N.id.in_(sorted(live)))).all()
+    res = reservations(session, [n.id for n in nets])
+    return {"networks": {n.id: {"network": network_message(n),
+                                "reservations": res[n.id]} for n in nets}}

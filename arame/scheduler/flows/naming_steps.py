@@ -1,0 +1,27 @@
+"""Taking an instance's names back off the naming nodes (delete, and a
+build that is undone).
+
+Best effort by design: a node that does not answer keeps a stale
+reservation only until its next resync with the collector, which is
+authoritative, so a dead naming node never blocks a delete.
+"""
+
+from arame.common import ipam
+from arame.common.conf import CONF
+from arame.common.db import engine as db_engine
+
+
+def naming_cleanup(flow, nodes: list[str]) -> None:
+    with db_engine.session() as s:
+        ports = [(p.network_id, p.mac_address)
+                 for p in ipam.ports_for_instance(s, flow.instance_id)]
+    for node in nodes:
+        try:
+            with flow.step("unname", host=node):
+                flow.checkpoint()
+                for network_id, mac in ports:
+                    flow.nsa.remove_reservation(
+                        flow.ctxt, node, network_id, mac,
+                        timeout=CONF.scheduler.agent_call_timeout)
+        except Exception:   # recorded as a failed step; resync repairs it
+            continue
