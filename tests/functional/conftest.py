@@ -160,6 +160,9 @@ def vm_deployment(infrastructure, libvirt_lab, tmp_path_factory):
                     "image_store_path": os.path.join(root, "images"),
                     "shutdown_timeout": 30},
         "hva_networking": {"underlay_device": infra.LAB_UNDERLAY[0]},
+        # dnsmasq drops privileges and rereads its files: not under 0700.
+        "nsa": {"driver": "dnsmasq", "netns": libvirt_lab.netns,
+                "state_path": os.path.join(root, "nsa")},
         "scheduler": {"agent_call_timeout": 120},
     })
     dep = Deployment(name, str(tmp_path_factory.mktemp(name)),
@@ -167,10 +170,15 @@ def vm_deployment(infrastructure, libvirt_lab, tmp_path_factory):
                      conf=conf, rabbit=rabbit, mariadb=mariadb)
     try:
         dep.prepare()
-        for role in ("collector", "scheduler", "hva", "api"):
+        for role in ("collector", "scheduler", "hva", "nsa", "api"):
             dep.start(role)
         # The first start of an hva on a machine probes KVM (up to 20 s).
         dep.wait_ready(120, hypervisors=1)
+        with dep.client() as c:
+            wait_until(lambda: any(
+                s["binary"] == "arame-nsa" and s["state"] == "up"
+                for h in c.hosts.list() for s in h["services"]),
+                60, "the naming agent to report")
         yield dep
     finally:
         dep.down(drop=True)

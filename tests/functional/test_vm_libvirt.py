@@ -75,7 +75,7 @@ def test_guest_boots_reads_its_config_drive_and_obeys_every_action(
         user_data="#!/bin/sh\necho user-data-says-hi\n")
     iid = inst["id"]
     task = wait_task(client, inst["task_id"])
-    assert [e["step"] for e in task["events"]] == ["schedule", "spawn"]
+    assert [e["step"] for e in task["events"]] == ["schedule", "names", "spawn"]
 
     out = wait_marker(client, iid, f"{MARK} ready")
     assert f"{MARK} config-drive=found" in out
@@ -172,3 +172,82 @@ def test_hostile_names_are_refused_before_anything_reaches_libvirt(
     assert r.json()["error"]["message"]
     assert virsh("list", "--all", "--name") == before
     assert name not in {i["name"] for i in client.instances.list()}
+
+
+def _pinger(target_ip: str, dns_name: str, gateway: str) -> str:
+    """User data: report on the console, every second, whether the guest
+    can ping target_ip; once, whether DNS resolves dns_name."""
+    return (
+        "#!/bin/sh\n"
+        f"if nslookup {dns_name} {gateway} 2>/dev/null | grep -q '{target_ip}'"
+        "; then echo PROBE dns ok; else echo PROBE dns fail; fi\n"
+        "( while true; do\n"
+        f"  if ping -c 1 -W 1 {target_ip} >/dev/null 2>&1; then\n"
+        "    echo PROBE ping ok; else echo PROBE ping fail; fi\n"
+        "  sleep 1\n"
+        "done ) &\n")
+
+
+def test_guests_get_their_address_and_name_and_security_groups_apply_live(
+        client, image):
+    """Three real guests on the shared network: DHCP and DNS from nsa's
+    dnsmasq, same-group traffic passes, another group's is dropped until a
+    rule naming that group is added (live, on the host), and cut again when
+    it is removed."""
+    net = next(n for n in client.networks.list() if n["name"] == "default")
+    default_sg = next(g for g in client.security_groups.list()
+                      if g["name"] == "default")
+    other_sg = client.security_groups.create(name="outsiders")
+
+    a = client.instances.create(name="vm-a", flavor="small", image=image)
+    a_ip = a["addresses"][0]["ip_address"]
+    assert a["addresses"][0]["network_id"] == net["id"]
+    fqdn = f"vm-a.{net['dns_domain']}"
+    b = client.instances.create(name="vm-b", flavor="small", image=image,
+                                user_data=_pinger(a_ip, fqdn, net["gateway"]))
+    c = client.instances.create(name="vm-c", flavor="small", image=image,
+                                security_groups=[other_sg["id"]],
+                                user_data=_pinger(a_ip, fqdn, net["gateway"]))
+    for inst in (a, b, c):
+        task = wait_task(client, inst["task_id"])
+        assert [e["step"] for e in task["events"]] == [
+            "schedule", "names", "spawn"]
+
+    out_a = wait_marker(client, a["id"], f"{MARK} ready")
+    assert f"{MARK} ip={a_ip}/" in out_a
+    assert f"{MARK} dhcp-hostname=vm-a" in out_a
+
+    # Same group (default): B reaches A, and DNS answers A's name.
+    out_b = wait_marker(client, b["id"], "PROBE ping ok")
+    assert "PROBE dns ok" in out_b
+    # Another group: C is dropped.
+    wait_marker(client, c["id"], "PROBE ping fail", count=3)
+    assert "PROBE ping ok" not in console(client, c["id"])
+
+    # A rule naming C's group, applied live on the host.
+    upd = client.security_groups.update(
+        default_sg["id"], rules_text=f"icmp:-1,-1,{other_sg['id']}\n")
+    wait_task(client, upd["task_id"], timeout=60)
+    wait_marker(client, c["id"], "PROBE ping ok", timeout=30)
+
+    # Removed again: C is cut off at once.
+    upd = client.security_groups.update(default_sg["id"], rules_text="")
+    wait_task(client, upd["task_id"], timeout=60)
+    before = console(client, c["id"]).count("PROBE ping fail")
+    wait_marker(client, c["id"], "PROBE ping fail", count=before + 3,
+                timeout=30)
+    tail = console(client, c["id"]).rsplit("PROBE ping ok", 1)[1]
+    assert tail.count("PROBE ping fail") >= 3
+
+    for inst in (a, b, c):
+        wait_task(client, client.instances.delete(inst["id"])["task_id"])
+    # Nothing of theirs is left in the lab: no taps, no firewall chains.
+    links = subprocess.run(["ip", "netns", "exec", "arame-lab", "ip", "-o",
+                            "link"], capture_output=True, text=True).stdout
+    rules = subprocess.run(["ip", "netns", "exec", "arame-lab",
+                            "iptables-save"], capture_output=True,
+                           text=True).stdout
+    for inst in (a, b, c):
+        suffix = inst["id"][2:]
+        assert f"tap{suffix}" not in links
+        assert inst["id"] not in rules
