@@ -176,11 +176,16 @@ def test_hostile_names_are_refused_before_anything_reaches_libvirt(
 
 def _pinger(target_ip: str, dns_name: str, gateway: str) -> str:
     """User data: report on the console, every second, whether the guest
-    can ping target_ip; once, whether DNS resolves dns_name."""
+    can ping target_ip; and whether DNS resolves dns_name to it (tried for
+    up to a minute: on a loaded machine the guest's DHCP may still be
+    retrying when this starts)."""
     return (
         "#!/bin/sh\n"
-        f"if nslookup {dns_name} {gateway} 2>/dev/null | grep -q '{target_ip}'"
-        "; then echo PROBE dns ok; else echo PROBE dns fail; fi\n"
+        "( n=0; while [ $n -lt 60 ]; do\n"
+        f"  if nslookup {dns_name} {gateway} 2>/dev/null | grep -q '{target_ip}'"
+        "; then echo PROBE dns ok; exit 0; fi\n"
+        "  n=$((n+1)); sleep 1\n"
+        "done; echo PROBE dns fail ) &\n"
         "( while true; do\n"
         f"  if ping -c 1 -W 1 {target_ip} >/dev/null 2>&1; then\n"
         "    echo PROBE ping ok; else echo PROBE ping fail; fi\n"
@@ -218,7 +223,9 @@ def test_guests_get_their_address_and_name_and_security_groups_apply_live(
     assert f"{MARK} dhcp-hostname=vm-a" in out_a
 
     # Same group (default): B reaches A, and DNS answers A's name.
-    out_b = wait_marker(client, b["id"], "PROBE ping ok")
+    wait_marker(client, b["id"], "PROBE ping ok")
+    out_b = wait_until(lambda: "PROBE dns" in console(client, b["id"]) and
+                       console(client, b["id"]), 90, "B's DNS probe")
     assert "PROBE dns ok" in out_b
     # Another group: C is dropped.
     wait_marker(client, c["id"], "PROBE ping fail", count=3)
