@@ -1,16 +1,11 @@
 import sys
 
-from arame.agents.base import agent_components
-from arame.agents.sta.manager import STAManager
-from arame.agents.sta.rpcapi import TOPIC
+from arame.agents.sta import service
 from arame.cmd import daemon
-
-BINARY = "arame-sta"
 
 
 def main() -> int:
-    return daemon.run(BINARY, lambda: agent_components(BINARY, TOPIC,
-                                                       STAManager()))
+    return daemon.run(service.BINARY, lambda: service.build_components()[0])
 
 
 if __name__ == "__main__":

@@ -1,12 +1,192 @@
-"""RPC endpoint of the storage target agent: ZFS volumes, snapshots, clones, iSCSI export.
+"""RPC endpoint of the storage target agent: ZFS volumes, snapshots, clones,
+iSCSI export.
 
-Today it answers `ping` and reports a heartbeat; its operations arrive with
-its own issue, behind drivers/ like hva's.
+It checks every identifier, size, address and credential a message
+carries before any reaches a command, serialises the operations on one
+resource, and delegates: storage to the backend (backends/), exports to
+the target driver (targets/), image bytes to images.ImageReceiver. Every
+method is idempotent; refusals are the typed errors of errors.py (the
+caller sees their class name in RemoteError.exc_type).
 """
 
+from oslo_log import log
+import oslo_messaging as messaging
+
 from arame.agents.base import PingManager
+from arame.agents.sta import checks, errors, locks
+from arame.agents.sta.backends.base import StorageBackend
+from arame.agents.sta.images import ImageReceiver
+from arame.agents.sta.targets.base import ISCSITarget
+
+LOG = log.getLogger(__name__)
+
+GiB = checks.GiB
 
 
 class STAManager(PingManager):
-    def __init__(self):
+    """1.0 - ping
+    1.1 - create_volume, delete_volume, create_snapshot, delete_snapshot,
+          export_volume, unexport_volume, rebuild_exports, import_image,
+          delete_image, capacity, list_resources"""
+
+    target = messaging.Target(version="1.1")
+
+    def __init__(self, backend: StorageBackend, iscsi: ISCSITarget, *,
+                 max_volume_gb: int, import_dirs: list[str]):
         super().__init__("arame-sta")
+        self.backend = backend
+        self.iscsi = iscsi
+        self.max_volume_gb = max_volume_gb
+        self.import_dirs = list(import_dirs)
+        self.images = ImageReceiver(backend, max_volume_gb)
+
+    def inventory(self) -> dict:
+        """What the heartbeat carries: the pool's capacity for the
+        scheduler (nothing if the pool cannot be read right now)."""
+        try:
+            return {"storage": self.backend.capacity()}
+        except Exception:
+            LOG.exception("cannot read the pool's capacity")
+            return {}
+
+    # -- volumes -----------------------------------------------------------
+    def create_volume(self, ctxt, volume: dict) -> dict:
+        vid = checks.volume_id(checks.mapping(volume, "volume").get("id"))
+        size_gb = checks.size_gb(volume.get("size_gb"), self.max_volume_gb)
+        image_id, snapshot_id = volume.get("image_id"), volume.get("snapshot_id")
+        if image_id and snapshot_id:
+            raise errors.InvalidRequest("a volume comes from an image or a "
+                                        "snapshot, not both")
+        if image_id:
+            checks.image_id(image_id)
+        if snapshot_id:
+            checks.snapshot_id(snapshot_id)
+        with locks.resource(vid):
+            LOG.info("create volume %s (%d GiB, from %s)", vid, size_gb,
+                     image_id or snapshot_id or "nothing")
+            vol = self.backend.create_volume(vid, size_gb * GiB,
+                                             image_id=image_id,
+                                             snapshot_id=snapshot_id)
+        return {"id": vol.id, "size_bytes": vol.size_bytes,
+                "origin": vol.origin}
+
+    def delete_volume(self, ctxt, volume_id: str) -> dict:
+        """Removes the volume's export too (ExportBusy while an initiator is
+        logged in: detach first)."""
+        checks.volume_id(volume_id)
+        with locks.resource(volume_id):
+            LOG.info("delete volume %s", volume_id)
+            self.iscsi.unexport(volume_id)
+            self.backend.delete_volume(volume_id)
+        return {}
+
+    # -- snapshots ---------------------------------------------------------
+    def create_snapshot(self, ctxt, snapshot: dict) -> dict:
+        sid = checks.snapshot_id(checks.mapping(snapshot, "snapshot").get("id"))
+        vid = checks.volume_id(snapshot.get("volume_id"))
+        with locks.resource(vid), locks.resource(sid):
+            LOG.info("create snapshot %s of %s", sid, vid)
+            return self.backend.create_snapshot(sid, vid)
+
+    def delete_snapshot(self, ctxt, snapshot_id: str) -> dict:
+        checks.snapshot_id(snapshot_id)
+        with locks.resource(snapshot_id):
+            LOG.info("delete snapshot %s", snapshot_id)
+            self.backend.delete_snapshot(snapshot_id)
+        return {}
+
+    # -- exports -----------------------------------------------------------
+    def _check_export(self, volume_id, initiator_address, chap_user,
+                      chap_password) -> str:
+        checks.volume_id(volume_id)
+        checks.chap_user(chap_user)
+        checks.chap_password(chap_password)
+        return checks.address(initiator_address)
+
+    def export_volume(self, ctxt, volume_id: str, initiator_address: str,
+                      chap_user: str, chap_password: str) -> dict:
+        """{"iqn", "portal", "lun"}: what the initiator connects to."""
+        address = self._check_export(volume_id, initiator_address, chap_user,
+                                     chap_password)
+        with locks.resource(volume_id):
+            path = self.backend.get_volume(volume_id).path
+            return self.iscsi.export(volume_id, path, address, chap_user,
+                                     chap_password)
+
+    def unexport_volume(self, ctxt, volume_id: str, force: bool = False
+                        ) -> dict:
+        checks.volume_id(volume_id)
+        with locks.resource(volume_id):
+            self.iscsi.unexport(volume_id, force=bool(force))
+        return {}
+
+    def rebuild_exports(self, ctxt, expected: list) -> dict:
+        """Put back the exports the controller expects (each {"volume_id",
+        "initiator_address", "chap_user", "chap_password"}) — after tgtd
+        restarted, it holds none — and remove ours nobody expects.
+        {"restored", "unchanged", "removed", "failed": {volume: why}}."""
+        wanted, failed = [], {}
+        if not isinstance(expected, list):
+            raise errors.InvalidRequest("expected must be a list")
+        for e in expected:
+            checks.mapping(e, "an expected export")
+            address = self._check_export(e.get("volume_id"),
+                                         e.get("initiator_address"),
+                                         e.get("chap_user"),
+                                         e.get("chap_password"))
+            try:
+                path = self.backend.get_volume(e["volume_id"]).path
+            except errors.VolumeNotFound as exc:
+                failed[e["volume_id"]] = str(exc)
+                continue
+            wanted.append({**e, "initiator_address": address, "path": path})
+        result = self.iscsi.rebuild_exports(wanted)
+        result["failed"].update(failed)
+        if result["restored"] or result["removed"]:
+            LOG.info("exports rebuilt: restored %s, removed %s",
+                     result["restored"], result["removed"])
+        return result
+
+    # -- images ------------------------------------------------------------
+    def import_image(self, ctxt, image_id: str, source_path: str,
+                     sha256: str, size: int) -> dict:
+        """Copy a file on this node (under [sta] import_dirs) into the image
+        and freeze it; {"id", "size_bytes", "sha256"}."""
+        return self.images.import_file(image_id, source_path, size, sha256,
+                                       self.import_dirs)
+
+    def delete_image(self, ctxt, image_id: str) -> dict:
+        """Volumes made from the image keep working (backends/base.py)."""
+        checks.image_id(image_id)
+        with locks.resource(image_id):
+            LOG.info("delete image %s", image_id)
+            self.backend.delete_image(image_id)
+        return {}
+
+    # -- reading -----------------------------------------------------------
+    def capacity(self, ctxt) -> dict:
+        return self.backend.capacity()
+
+    def list_resources(self, ctxt) -> dict:
+        """Everything the pool and the target hold, for the reconciler."""
+        res = self.backend.list_resources()
+        res["exports"] = [e.to_dict() for _, e in
+                          sorted(self.iscsi.list_exports().items())]
+        return res
+
+
+class RPCEndpoint:
+    """The manager as oslo.messaging sees it: the same methods, with the
+    refusals of errors.EXPECTED marked expected (logged at debug, not as
+    "Exception during message handling" with a traceback). Direct callers
+    use the manager itself and get the typed errors unwrapped."""
+
+    def __init__(self, manager: STAManager):
+        self._manager = manager
+        self.target = manager.target
+
+    def __getattr__(self, name):
+        attr = getattr(self._manager, name)
+        if name.startswith("_") or not callable(attr):
+            return attr
+        return messaging.expected_exceptions(*errors.EXPECTED)(attr)

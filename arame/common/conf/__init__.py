@@ -8,12 +8,12 @@ from oslo_config import cfg
 
 from arame.common.conf import (api, auth, collector, database, hva,
                                hva_networking, network, nsa, quota,
-                               scheduler, service)
+                               scheduler, service, sta)
 
 CONF = cfg.CONF
 
 _MODULES = (service, database, api, auth, scheduler, collector, hva,
-            hva_networking, network, nsa, quota)
+            hva_networking, network, nsa, sta, quota)
 
 for _mod in _MODULES:
     _mod.register(CONF)

@@ -1,0 +1,121 @@
+"""The iSCSI target interface: export a volume to one initiator.
+
+One target per exported volume, named iqn.<yyyy-mm>.<domain>:<volume id>,
+with one LUN (1) backed by the volume's file or device, reachable only from
+the consuming host's address (an ACL) and only with the volume's CHAP
+credentials (incoming: the initiator proves itself). Every operation is
+idempotent. The target daemon may keep its state in memory only (tgtd
+does): `rebuild_exports` puts back what the controller expects.
+"""
+
+import abc
+import dataclasses
+
+from oslo_log import log
+
+from arame.common import ids
+from arame.common.exceptions import ArameError
+
+LOG = log.getLogger(__name__)
+
+LUN = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Export:
+    volume_id: str
+    iqn: str
+    path: str | None
+    initiators: tuple[str, ...]
+    users: tuple[str, ...]
+    sessions: int
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class ISCSITarget(abc.ABC):
+    def __init__(self, address: str, port: int, iqn_date: str,
+                 iqn_domain: str):
+        self.address = address
+        self.port = port
+        self.iqn_prefix = f"iqn.{iqn_date}.{iqn_domain}:"
+
+    def iqn(self, volume_id: str) -> str:
+        return self.iqn_prefix + volume_id
+
+    def volume_of(self, iqn: str) -> str | None:
+        """The volume id an IQN of ours names, else None."""
+        if iqn.startswith(self.iqn_prefix):
+            vid = iqn[len(self.iqn_prefix):]
+            if ids.is_valid("volume", vid):
+                return vid
+        return None
+
+    @property
+    def portal(self) -> str:
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{host}:{self.port}"
+
+    def connection(self, volume_id: str) -> dict:
+        return {"iqn": self.iqn(volume_id), "portal": self.portal, "lun": LUN}
+
+    def init_host(self) -> None:
+        """Called once when the agent starts."""
+
+    @abc.abstractmethod
+    def export(self, volume_id: str, path: str, initiator_address: str,
+               chap_user: str, chap_password: str) -> dict:
+        """Make the volume's target exactly this (LUN on path, CHAP user with
+        this password, only this initiator address); {"iqn","portal","lun"}."""
+
+    @abc.abstractmethod
+    def unexport(self, volume_id: str, force: bool = False) -> None:
+        """Remove the target and its CHAP account; absent is done. ExportBusy
+        if an initiator is logged in, unless force (which hangs it)."""
+
+    @abc.abstractmethod
+    def list_exports(self) -> dict[str, Export]:
+        """Our targets as the daemon reports them, by volume id."""
+
+    def forget_orphan_accounts(self) -> list[str]:
+        """Delete CHAP accounts bound to no target (left by a crash between
+        removing a target and its account); the users removed."""
+        return []
+
+    def rebuild_exports(self, expected: list[dict]) -> dict:
+        """Make the daemon's targets match `expected` (each {"volume_id",
+        "path", "initiator_address", "chap_user", "chap_password"}).
+
+        A target that already has the expected LUN, address and user is
+        left alone (a password cannot be read back: a changed one goes
+        through export). Targets of ours that nobody expects are removed
+        unless in use.
+        """
+        current = self.list_exports()
+        result = {"restored": [], "unchanged": [], "removed": [], "failed": {}}
+        wanted = {e["volume_id"]: e for e in expected}
+        for vid, e in sorted(wanted.items()):
+            have = current.get(vid)
+            if (have is not None and have.path == e["path"]
+                    and have.initiators == (e["initiator_address"],)
+                    and have.users == (e["chap_user"],)):
+                result["unchanged"].append(vid)
+                continue
+            try:
+                self.export(vid, e["path"], e["initiator_address"],
+                            e["chap_user"], e["chap_password"])
+                result["restored"].append(vid)
+            except ArameError as exc:
+                LOG.warning("could not restore the export of %s: %s", vid, exc)
+                result["failed"][vid] = str(exc)
+        for vid in sorted(set(current) - set(wanted)):
+            try:
+                self.unexport(vid)
+                result["removed"].append(vid)
+            except ArameError as exc:
+                LOG.warning("could not remove the stray export of %s: %s",
+                            vid, exc)
+                result["failed"][vid] = str(exc)
+        self.forget_orphan_accounts()
+        return result

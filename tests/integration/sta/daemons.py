@@ -1,0 +1,201 @@
+"""zfs-fuse, a throwaway pool and a private tgtd, for the sta integration
+tests and bench/storage.py.
+
+- zfs-fuse: one per machine. Use the running one; otherwise start one with
+  a pidfile of our own (a stale shared pidfile makes it exit 1 silently)
+  and stop it at the end only if we started it and no pool is left in it.
+- the pool: a sparse file, `cachefile=none` (or the next daemon start
+  re-imports a dead pool), destroyed at the end.
+- tgtd: always our own, on its own management channel (`-C <n>`) and a
+  loopback portal (3260 if free, else a free port), so nothing else's
+  targets are touched. It ignores SIGTERM: stopped with tgtadm.
+"""
+
+import contextlib
+import os
+import random
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+from arame.common import runner
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        threading.Event().wait(interval)
+
+
+def _ok(*args, timeout: float = 30) -> bool:
+    try:
+        runner.run(list(args), timeout=timeout)
+        return True
+    except runner.CommandError:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie of ours counts as gone.
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as f:
+        return f.read().split(") ", 1)[1][0] != "Z"
+    return False
+
+
+class ZfsFuse:
+    def __init__(self, rundir: str):
+        self.pidfile = os.path.join(rundir, "zfs-fuse.pid")
+        self.pid: int | None = None   # set only when we started it
+
+    @staticmethod
+    def running() -> bool:
+        return _ok("zpool", "list", "-H", "-o", "name")
+
+    def ensure(self) -> None:
+        if self.running():
+            return
+        # It forks into the background and writes the daemon's pid.
+        runner.run(["zfs-fuse", "-p", self.pidfile, "-a", "0", "-e", "0"],
+                   timeout=30)
+        wait_for(self.running, 30, "zfs-fuse answering")
+        with open(self.pidfile) as f:
+            self.pid = int(f.read().strip())
+
+    @staticmethod
+    def pools() -> list[str]:
+        return runner.run(["zpool", "list", "-H", "-o", "name"]).stdout.split()
+
+    def stop_if_unused(self) -> None:
+        if self.pid is None or self.pools():
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGTERM)
+        wait_for(lambda: not _alive(self.pid), 60, "zfs-fuse exiting")
+        self.pid = None
+
+
+class Pool:
+    def __init__(self, name: str, workdir: str, size_gb: int = 8):
+        self.name = name
+        self.image = os.path.join(workdir, f"{name}.img")
+        self.mountpoint = os.path.join(workdir, "mnt")
+        self.size_gb = size_gb
+
+    def create(self) -> None:
+        with open(self.image, "wb") as f:
+            f.truncate(self.size_gb * 1024 ** 3)
+        runner.run(["zpool", "create", "-o", "cachefile=none", "-m",
+                    self.mountpoint, self.name, self.image], timeout=60)
+
+    def datasets(self) -> list[str]:
+        out = runner.run(["zfs", "list", "-H", "-o", "name", "-t", "all",
+                          "-r", self.name]).stdout
+        return sorted(out.split())
+
+    def get(self, dataset: str, prop: str) -> str:
+        return runner.run(["zfs", "get", "-H", "-p", "-o", "value", prop,
+                           dataset]).stdout.strip()
+
+    def destroy(self) -> None:
+        # Right after tgtd lets go of a file, the pool can be "busy" a while.
+        wait_for(lambda: _ok("zpool", "destroy", "-f", self.name)
+                 or self.name not in ZfsFuse.pools(), 60,
+                 f"zpool destroy {self.name}", interval=0.5)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.image)
+
+
+def port_free(address: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((address, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(address: str) -> int:
+    with socket.socket() as s:
+        s.bind((address, 0))
+        return s.getsockname()[1]
+
+
+def _connects(address: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex((address, port)) == 0
+
+
+class Tgtd:
+    def __init__(self, logfile: str, address: str = "127.0.0.1"):
+        self.address = address
+        self.logfile = logfile
+        self.port = 3260 if port_free(address, 3260) else free_port(address)
+        while True:
+            self.control_port = random.randrange(1000, 32000)
+            if not os.path.exists(f"/var/run/tgtd/socket.{self.control_port}"):
+                break
+        self.proc: subprocess.Popen | None = None
+
+    def adm(self, *args, **kw) -> str:
+        return runner.run(["tgtadm", "-C", str(self.control_port), "--lld",
+                           "iscsi", *args], **kw).stdout
+
+    def start(self) -> None:
+        with open(self.logfile, "ab") as log:
+            self.proc = subprocess.Popen(
+                ["tgtd", "-f", "-C", str(self.control_port), "--iscsi",
+                 f"portal={self.address}:{self.port}"],
+                stdout=log, stderr=subprocess.STDOUT)
+        wait_for(lambda: self.proc.poll() is not None
+                 or (_ok("tgtadm", "-C", str(self.control_port), "--op",
+                         "show", "--mode", "target")
+                     and _connects(self.address, self.port)),
+                 10, "tgtd answering")
+        assert self.proc.poll() is None, f"tgtd exited: see {self.logfile}"
+
+    def tids(self) -> list[int]:
+        return [int(line.split()[1].rstrip(":"))
+                for line in self.adm("--op", "show", "--mode",
+                                     "target").splitlines()
+                if line.startswith("Target ")]
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        # tgtd ignores SIGTERM and refuses to stop while it has targets.
+        for tid in self.tids():
+            self.adm("--op", "delete", "--mode", "target", "--tid", str(tid),
+                     "--force")
+        with contextlib.suppress(runner.CommandError):
+            runner.run(["tgtadm", "-C", str(self.control_port), "--op",
+                        "delete", "--mode", "system"])
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        # tgtd leaves its management socket behind.
+        for suffix in ("", ".lock"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"/var/run/tgtd/socket.{self.control_port}{suffix}")
+
+    def restart(self) -> None:
+        """What the agent sees after tgtd died and came back: no targets."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        wait_for(lambda: port_free(self.address, self.port), 10,
+                 "portal released")
+        self.start()
