@@ -8,14 +8,13 @@ and iSCSI throughput (tgtd + qemu's initiator) against the raw file.
 Run as root from the repository. It uses the running zfs-fuse or starts
 one, makes a pool `bench<rand>` on a sparse file and its own tgtd on a
 loopback portal, and removes all of it at the end (see
-tests/integration/sta/daemons.py). Goal: a volume from an image in at
+arame/deploy/storage.py). Goal: a volume from an image in at
 most 100 ms, the same for a 1 GiB and a 100 GiB image.
 """
 
 import argparse
 import datetime as dt
 import hashlib
-import importlib.util
 import json
 import logging
 import os
@@ -43,15 +42,7 @@ CTXT = {}
 PW = "Bench-chap-0001"
 
 
-def _daemons():
-    path = os.path.join(ROOT, "tests", "integration", "sta", "daemons.py")
-    spec = importlib.util.spec_from_file_location("sta_daemons", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-daemons = _daemons()
+from arame.deploy import storage as daemons  # noqa: E402
 
 
 def parse_args(argv):

@@ -114,11 +114,18 @@ def _install_test_image() -> int:
     except testimage.BuildError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    image_id = seed.seed_test_image()
-    facts = images.install_and_record(CONF.libvirt.image_store_path, image_id,
-                                      built["paths"]["kernel.tar"])
-    print(f"test image {image_id}: {facts['size_bytes']} bytes, sha256 "
-          f"{facts['sha256']} in {CONF.libvirt.image_store_path}")
+    for spec, name in ((seed.TEST_IMAGE, "kernel.tar"),
+                       (seed.TEST_DISK_IMAGE, "disk.raw")):
+        image_id = seed.seed_test_image(spec)
+        facts = images.install_and_record(CONF.libvirt.image_store_path,
+                                          image_id, built["paths"][name])
+        print(f"{spec['name']} {image_id}: {facts['size_bytes']} bytes, "
+              f"sha256 {facts['sha256']} in {CONF.libvirt.image_store_path}")
+        if spec is seed.TEST_DISK_IMAGE and CONF.sta.backend != "fake":
+            # Where a storage node takes it from until images are uploaded.
+            path = images.stage_for_storage(CONF.sta.import_dirs[0], image_id,
+                                            built["paths"][name])
+            print(f"{spec['name']} staged for the storage node: {path}")
     return 0
 
 

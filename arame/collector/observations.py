@@ -13,7 +13,8 @@ from arame.common.heartbeat import write_service_heartbeat
 
 LOG = log.getLogger(__name__)
 
-_INVENTORY = ("hypervisor_type", "vcpus", "memory_mb", "disk_gb")
+_INVENTORY = ("hypervisor_type", "vcpus", "memory_mb", "disk_gb",
+              "storage_address")
 
 
 def record_heartbeat(session, payload: dict) -> None:
@@ -41,13 +42,13 @@ def record_inventory(session, hosts: list[dict], provider: str, now) -> None:
             .where(H.__table__.c.name == sa.bindparam("b_name"))
             .values(**{k: sa.bindparam("b_" + k) for k in _INVENTORY},
                     last_report_at=now, updated_at=now),
-            [{"b_name": h["name"], **{"b_" + k: h[k] for k in _INVENTORY}}
+            [{"b_name": h["name"], **{"b_" + k: h.get(k) for k in _INVENTORY}}
              for h in old])
     for h in new:
         session.add(models.Host(
             id=ids.generate("host"), name=h["name"], provider=provider,
             last_report_at=now, created_at=now, updated_at=now,
-            **{k: h[k] for k in _INVENTORY}))
+            **{k: h.get(k) for k in _INVENTORY}))
 
 
 # What an agent saw happen on its own, as the task it leaves in the

@@ -15,13 +15,18 @@ from arame.common.db import models
 BINARY = "arame-nsa"
 
 
-def nodes(session) -> list[str]:
-    """Hosts of the nsa daemons that reported within service_down_time."""
+def live_hosts(session, binary: str) -> list[str]:
+    """Hosts of the daemons `binary` that reported within service_down_time."""
     S = models.Service
     since = models.utcnow() - dt.timedelta(seconds=CONF.service_down_time)
     return sorted(session.scalars(
-        sa.select(S.host).where(S.binary == BINARY, S.disabled.is_(False),
+        sa.select(S.host).where(S.binary == binary, S.disabled.is_(False),
                                 S.last_heartbeat_at >= since)))
+
+
+def nodes(session) -> list[str]:
+    """Hosts of the nsa daemons that are up."""
+    return live_hosts(session, BINARY)
 
 
 def network_message(net: models.Network) -> dict:

@@ -2,7 +2,7 @@
 
 An argument list (never a shell string), a timeout that kills the process,
 a log line per command, and a typed error carrying the exit code and stderr.
-`netns` runs the command inside a network namespace (`ip netns exec`), which
+`netns` runs the command inside a network namespace (see in_netns), which
 is how an agent manages plumbing that lives in a lab namespace.
 
 Why not oslo.concurrency's processutils.execute: on timeout it raises but
@@ -46,6 +46,19 @@ class Result:
     stderr: str
 
 
+def in_netns(args: Sequence[str], netns: str | None) -> list[str]:
+    """`args` run inside network namespace `netns` (None: as they are).
+
+    nsenter switches only the network namespace. `ip netns exec` also gives
+    the process a mount namespace of its own, holding a copy of every mount
+    of that moment: a daemon started so (dnsmasq, tgtd, libvirtd) keeps the
+    ZFS datasets mounted then busy for ever, and never sees newer ones.
+    """
+    if not netns:
+        return list(args)
+    return ["nsenter", f"--net=/run/netns/{netns}", "--"] + list(args)
+
+
 def _printable(args: Sequence[str], secrets: Sequence[str]) -> str:
     out = " ".join(args)
     for s in secrets:
@@ -68,8 +81,7 @@ def run(args: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT,
     args = [str(a) for a in args]
     if not args or not args[0]:
         raise ValueError("empty command")
-    if netns:
-        args = ["ip", "netns", "exec", netns] + args
+    args = in_netns(args, netns)
     shown = _printable(args, secrets)
     t0 = time.monotonic()
     try:

@@ -4,6 +4,7 @@ size and sha256 the record must carry (the hva checks both on fetch)."""
 
 import hashlib
 import os
+import shutil
 import tempfile
 
 import sqlalchemy as sa
@@ -32,6 +33,20 @@ def install(store_path: str, image_id: str, source: str) -> dict:
         os.unlink(tmp)
         raise
     return {"size_bytes": size, "sha256": digest.hexdigest()}
+
+
+def stage_for_storage(import_dir: str, image_id: str, source: str) -> str:
+    """Put a raw image where a storage node imports it from
+    (`<import dir>/<image id>.raw`), atomically; sparse stays sparse."""
+    if not ids.is_valid("image", image_id):
+        raise ValueError(f"not an image id: {image_id!r}")
+    os.makedirs(import_dir, mode=0o755, exist_ok=True)
+    target = os.path.join(import_dir, f"{image_id}.raw")
+    tmp = target + ".part"
+    shutil.copyfile(source, tmp)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, target)
+    return target
 
 
 def install_and_record(store_path: str, image_id: str, source: str) -> dict:

@@ -16,6 +16,8 @@ import subprocess
 import time
 import urllib.parse
 
+from arame.common import runner
+
 MYSQL_SOCKET = "/run/mysqld/mysqld.sock"
 
 
@@ -290,7 +292,9 @@ class Libvirt:
             for stale in ("/run/libvirtd.pid",):
                 if os.path.exists(stale):
                     os.unlink(stale)
-            _run(["ip", "netns", "exec", self.netns, "libvirtd", "-d"])
+            # In the lab's network namespace only (runner.in_netns says why
+            # not `ip netns exec`).
+            _run(runner.in_netns(["libvirtd", "-d"], self.netns))
             started = True
         # The first call waits while libvirt probes qemu (~8 s here).
         wait_for(self.running, timeout, "libvirtd to answer")

@@ -14,7 +14,7 @@ import time
 
 import httpx
 
-from arame.deploy import infra, processes
+from arame.deploy import infra, processes, storage
 
 ROLES = {
     "api": "arame-api",
@@ -95,12 +95,48 @@ class LocalDeployment:
         self.manage("bootstrap", "--reset-password",
                     env={"ARAME_ADMIN_PASSWORD": self.admin_password})
         self.manage("seed")
+        if self.conf.get("sta", {}).get("backend") == "zfs":
+            self._prepare_storage()
         if self.conf.get("hva", {}).get("driver") == "libvirt":
             # Real guests: libvirtd in the lab namespace, and the test image
             # where the hypervisor reads image bytes from.
             infra.Libvirt(self.conf.get("libvirt", {}).get(
                 "plumbing_netns") or infra.LAB_NETNS).ensure_running()
             self.manage("image", "install-test")
+
+    def _prepare_storage(self) -> None:
+        """zfs-fuse, this deployment's pool and its own tgtd: the portal in
+        the lab namespace, where qemu's initiators are."""
+        c = self.conf["sta"]
+        storage.ZfsFuse(self.run_dir).ensure()
+        pool = storage.Pool(c["pool"], self.state_dir,
+                            size_gb=int(c.get("pool_size_gb", 20)))
+        if c["pool"] not in storage.ZfsFuse.pools():
+            pool.create()
+        os.makedirs(self.run_dir, exist_ok=True)
+        tgtd = storage.Tgtd(os.path.join(self.log_dir, "tgtd.log"),
+                            address=c["iscsi_address"],
+                            netns=self.conf.get("libvirt", {}).get(
+                                "plumbing_netns") or infra.LAB_NETNS,
+                            port=int(c["iscsi_port"]))
+        tgtd.control_port = int(c["tgt_control_port"])
+        if not os.path.exists(f"/var/run/tgtd/socket.{tgtd.control_port}"):
+            os.makedirs(self.log_dir, exist_ok=True)
+            tgtd.start()
+            with open(os.path.join(self.run_dir, "tgtd.pid"), "w") as f:
+                f.write(str(tgtd.proc.pid))
+        for d in c.get("import_dirs", "").split(","):
+            if d:
+                os.makedirs(d, mode=0o755, exist_ok=True)
+
+    def _teardown_storage(self, drop: bool) -> None:
+        c = self.conf["sta"]
+        storage.stop_tgtd(int(c["tgt_control_port"]))
+        pidfile = os.path.join(self.run_dir, "tgtd.pid")
+        if os.path.exists(pidfile):
+            os.unlink(pidfile)
+        if drop and c["pool"] in storage.ZfsFuse.pools():
+            storage.Pool(c["pool"], self.state_dir).destroy()
 
     def write_config(self, db_password: str) -> None:
         cp = configparser.ConfigParser(interpolation=None)
@@ -193,6 +229,8 @@ class LocalDeployment:
                 processes.send_signal(d)
         for n in order:
             self.stop(n)
+        if self.conf.get("sta", {}).get("backend") == "zfs":
+            self._teardown_storage(drop)
         if drop:
             self.rabbit.delete_vhost(self.vhost)
             self.mariadb.drop_database(self.database)

@@ -10,6 +10,7 @@ import oslo_messaging as messaging
 
 from arame.agents.hva import rpcapi as hva_rpcapi
 from arame.agents.nsa import rpcapi as nsa_rpcapi
+from arame.agents.sta import rpcapi as sta_rpcapi
 from arame.common import tasks
 from arame.common.db import engine as db_engine
 from arame.scheduler.flows.actions import ACTIONS, ActionFlow
@@ -26,10 +27,11 @@ class SchedulerManager:
 
     def __init__(self, selector: HostSelector | None = None,
                  hva: hva_rpcapi.HypervisorAPI | None = None,
-                 notifier=None, nsa=None):
+                 notifier=None, nsa=None, sta=None):
         self.selector = selector or HostSelector()
         self.hva = hva or hva_rpcapi.HypervisorAPI()
         self.nsa = nsa or nsa_rpcapi.NSAAPI()
+        self.sta = sta or sta_rpcapi.STAAPI()
         self.notifier = notifier
 
     def reset(self) -> None:
@@ -47,10 +49,11 @@ class SchedulerManager:
 
     def build_instance(self, ctxt, task_id, instance_id):
         self._run(BuildFlow(ctxt, task_id, instance_id, self.selector,
-                            self.hva, self.nsa))
+                            self.hva, self.nsa, self.sta))
 
     def delete_instance(self, ctxt, task_id, instance_id):
-        self._run(DeleteFlow(ctxt, task_id, instance_id, self.hva, self.nsa))
+        self._run(DeleteFlow(ctxt, task_id, instance_id, self.hva, self.nsa,
+                             self.sta))
 
     def refresh_security_group(self, ctxt, task_id, group_id):
         flow = RefreshSecurityGroupFlow(ctxt, task_id, group_id, self.hva)

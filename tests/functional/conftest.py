@@ -7,8 +7,10 @@ vhost, database, API port and state directory, and is removed afterwards.
 """
 
 import os
+import random
 import shutil
 import socket
+import subprocess
 import time
 import uuid
 
@@ -135,10 +137,48 @@ def libvirt_lab():
     skip, when it cannot be)."""
     lv = infra.Libvirt()
     lv.ensure_running()
+    _clear_leftovers()
     return lv
 
 
 VM_ROOT = "/var/tmp/arame-ft"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def _clear_leftovers():
+    """Guests and files of earlier runs that died before their teardown:
+    each deployment root under VM_ROOT names the test process that owns
+    it; a root whose owner is gone is cleared (guests first)."""
+    if not os.path.isdir(VM_ROOT):
+        return
+    dead = []
+    for name in os.listdir(VM_ROOT):
+        try:
+            with open(os.path.join(VM_ROOT, name, "owner.pid")) as f:
+                owner = int(f.read())
+        except (OSError, ValueError):
+            owner = 0
+        if not owner or not _alive(owner):
+            dead.append(os.path.join(VM_ROOT, name) + "/")
+    if not dead:
+        return
+    virsh = ["virsh", "-c", "qemu:///system"]
+    for dom in subprocess.run(virsh + ["list", "--all", "--name"],
+                              capture_output=True, text=True).stdout.split():
+        xml = subprocess.run(virsh + ["dumpxml", dom], capture_output=True,
+                             text=True).stdout
+        if any(root in xml for root in dead):
+            subprocess.run(virsh + ["destroy", dom], capture_output=True)
+            subprocess.run(virsh + ["undefine", dom], capture_output=True)
+    for root in dead:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -152,17 +192,29 @@ def vm_deployment(infrastructure, libvirt_lab, tmp_path_factory):
     root = os.path.join(VM_ROOT, name)
     os.makedirs(root, mode=0o755)
     os.chmod(VM_ROOT, 0o755)
+    with open(os.path.join(root, "owner.pid"), "w") as f:
+        f.write(str(os.getpid()))
     conf = merge(BASE_CONF, {
         "DEFAULT": {"host": f"hv-{name[3:]}"},
         "hva": {"driver": "libvirt"},
         "libvirt": {"plumbing_netns": libvirt_lab.netns,
                     "instances_path": os.path.join(root, "instances"),
                     "image_store_path": os.path.join(root, "images"),
-                    "shutdown_timeout": 30},
+                    "shutdown_timeout": 30,
+                    "iscsi_initiator_address":
+                        infra.LAB_UNDERLAY[1].split("/")[0]},
         "hva_networking": {"underlay_device": infra.LAB_UNDERLAY[0]},
         # dnsmasq drops privileges and rereads its files: not under 0700.
         "nsa": {"driver": "dnsmasq", "netns": libvirt_lab.netns,
                 "state_path": os.path.join(root, "nsa")},
+        # Root volumes: a pool of this deployment's own, its own tgtd with
+        # the portal in the lab, where the guests' initiators are.
+        "sta": {"backend": "zfs", "target": "tgt", "pool": f"ft{name[3:]}",
+                "pool_size_gb": 20,
+                "iscsi_address": infra.LAB_UNDERLAY[1].split("/")[0],
+                "iscsi_port": random.randrange(3300, 3900),
+                "tgt_control_port": random.randrange(1000, 30000),
+                "import_dirs": os.path.join(root, "sta-import")},
         "scheduler": {"agent_call_timeout": 120},
     })
     dep = Deployment(name, str(tmp_path_factory.mktemp(name)),
@@ -170,15 +222,15 @@ def vm_deployment(infrastructure, libvirt_lab, tmp_path_factory):
                      conf=conf, rabbit=rabbit, mariadb=mariadb)
     try:
         dep.prepare()
-        for role in ("collector", "scheduler", "hva", "nsa", "api"):
+        for role in ("collector", "scheduler", "hva", "nsa", "sta", "api"):
             dep.start(role)
         # The first start of an hva on a machine probes KVM (up to 20 s).
         dep.wait_ready(120, hypervisors=1)
         with dep.client() as c:
-            wait_until(lambda: any(
-                s["binary"] == "arame-nsa" and s["state"] == "up"
-                for h in c.hosts.list() for s in h["services"]),
-                60, "the naming agent to report")
+            wait_until(lambda: {
+                s["binary"] for h in c.hosts.list() for s in h["services"]
+                if s["state"] == "up"} >= {"arame-nsa", "arame-sta"},
+                60, "the naming and storage agents to report")
         yield dep
     finally:
         dep.down(drop=True)

@@ -11,6 +11,7 @@ import subprocess
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from conftest import wait_until
 
@@ -258,3 +259,56 @@ def test_guests_get_their_address_and_name_and_security_groups_apply_live(
         suffix = inst["id"][2:]
         assert f"tap{suffix}" not in links
         assert inst["id"] not in rules
+
+
+def test_a_guest_boots_from_an_iscsi_clone_of_its_image(vm_deployment, client):
+    """The raw test disk: cloned into a root volume on the storage node
+    (ZFS), exported over iSCSI with CHAP to this host only, attached through
+    qemu's own initiator; delete removes the guest, the export and the
+    clone."""
+    disk_image = next(i["id"] for i in client.images.list()
+                      if i["name"] == "arame-test-disk")
+    inst = client.instances.create(name="iscsi1", flavor="small",
+                                   image=disk_image)
+    iid = inst["id"]
+    task = wait_task(client, inst["task_id"])
+    assert [e["step"] for e in task["events"]] == [
+        "schedule", "volume", "names", "spawn"]
+    out = wait_marker(client, iid, f"{MARK} ready")
+    assert f"{MARK} hostname=iscsi1" in out
+
+    xml = virsh("dumpxml", iid)
+    assert "<disk type='network' device='disk'>" in xml
+    assert "protocol='iscsi'" in xml and "<secret type='iscsi'" in xml
+    pool = vm_deployment.conf["sta"]["pool"]
+    with vm_deployment.engine().connect() as db:
+        vol_id, secret = db.execute(sa.text(
+            "SELECT id, chap_secret FROM volumes WHERE root_of = :i"),
+            {"i": iid}).one()
+    assert secret not in xml
+    datasets = subprocess.run(["zfs", "list", "-H", "-o", "name", "-r", pool],
+                              capture_output=True, text=True).stdout.split()
+    assert f"{pool}/volumes/{vol_id}" in datasets
+    # A clone, not a copy: it holds almost nothing of its own.
+    used = int(subprocess.run(
+        ["zfs", "get", "-H", "-p", "-o", "value", "used",
+         f"{pool}/volumes/{vol_id}"], capture_output=True, text=True).stdout)
+    assert used < 16 << 20
+
+    # Stop and start: the guest comes back from the same volume.
+    wait_task(client, client.instances.action(iid, "stop")["task_id"])
+    wait_task(client, client.instances.action(iid, "start")["task_id"])
+    wait_marker(client, iid, f"{MARK} ready", count=2)
+
+    d = client.instances.delete(iid)
+    task = wait_task(client, d["task_id"])
+    assert "volume" in [e["step"] for e in task["events"]]
+    datasets = subprocess.run(["zfs", "list", "-H", "-o", "name", "-r", pool],
+                              capture_output=True, text=True).stdout
+    assert vol_id not in datasets
+    targets = subprocess.run(
+        ["tgtadm", "-C", str(vm_deployment.conf["sta"]["tgt_control_port"]),
+         "--lld", "iscsi", "--op", "show", "--mode", "target"],
+        capture_output=True, text=True).stdout
+    assert vol_id not in targets
+    assert iid not in virsh("secret-list")

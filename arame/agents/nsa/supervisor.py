@@ -8,7 +8,7 @@ is ended first, since it holds the sockets the new one needs.
 
 runner.run() waits for its command to end; a daemon needs Popen. This is
 the one place nsa starts a process that way: same argument list, same
-`ip netns exec` prefix, a log line per start.
+nsenter prefix (runner.in_netns), a log line per start.
 """
 
 import contextlib
@@ -20,6 +20,8 @@ import threading
 import time
 
 from oslo_log import log
+
+from arame.common import runner
 
 LOG = log.getLogger(__name__)
 
@@ -95,12 +97,12 @@ class Supervisor:
         return p.pid if p is not None and p.poll() is None else None
 
     def _spawn(self) -> subprocess.Popen:
-        cmd = (["ip", "netns", "exec", self.netns] if self.netns else []) + self.args
+        cmd = runner.in_netns(self.args, self.netns)
         LOG.info("%s: starting %s", self.name, " ".join(cmd))
         with contextlib.ExitStack() as stack:
             stderr = (stack.enter_context(open(self.stderr_path, "ab"))
                       if self.stderr_path else subprocess.DEVNULL)
-            # `ip netns exec` execs the command: the child's pid is dnsmasq's.
+            # nsenter execs the command: the child's pid is dnsmasq's.
             return subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                     stdout=subprocess.DEVNULL, stderr=stderr,
                                     start_new_session=True)

@@ -36,6 +36,11 @@ libvirt_opts = [
                     "bridges and their firewall rules (a lab or test host "
                     "runs libvirtd inside one); empty: the host's own."),
     cfg.StrOpt("machine_type", default="q35", help="QEMU machine type."),
+    cfg.StrOpt("iscsi_initiator_address", default="",
+               help="Address this host's iSCSI traffic leaves from (storage "
+                    "nodes allow it in their export ACLs); empty: this host "
+                    "takes no iSCSI disks and boots guests from local "
+                    "overlays."),
     cfg.StrOpt("kernel_cmdline", default="console=ttyS0 panic=-1",
                help="Kernel command line of `kernel` images."),
     cfg.IntOpt("shutdown_timeout", default=60, min=0, mutable=True,

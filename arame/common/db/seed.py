@@ -17,6 +17,10 @@ FLAVORS = [
 ]
 
 TEST_IMAGE = {"name": "arame-test", "format": "kernel", "visibility": "public"}
+# The same guest as a bootable disk (MBR + extlinux): root volumes on a
+# storage node and bare-metal sanboot are cloned from it.
+TEST_DISK_IMAGE = {"name": "arame-test-disk", "format": "raw",
+                   "visibility": "public"}
 
 # Instances that name no network join this one.
 DEFAULT_NETWORK = {"name": "default", "cidr": "10.200.0.0/24",
@@ -54,7 +58,7 @@ def seed_flavors() -> list[str]:
     return added
 
 
-def seed_test_image() -> str:
+def seed_test_image(spec: dict = TEST_IMAGE) -> str:
     """The image every first instance can use.
 
     Until the storage agent holds image bytes, it is a record that the fake
@@ -62,12 +66,12 @@ def seed_test_image() -> str:
     """
     with db_engine.session() as s:
         img = s.scalar(sa.select(models.Image).where(
-            models.Image.name == TEST_IMAGE["name"],
+            models.Image.name == spec["name"],
             models.Image.account_id == ADMIN_ACCOUNT))
         if img is None:
             img = models.Image(id=ids.generate("image"),
                                account_id=ADMIN_ACCOUNT, status="available",
-                               **TEST_IMAGE)
+                               **spec)
             s.add(img)
         return img.id
 

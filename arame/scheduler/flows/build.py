@@ -14,7 +14,7 @@ from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler import claims
-from arame.scheduler.flows import security_groups
+from arame.scheduler.flows import root_volume, security_groups
 from arame.scheduler.flows.base import Cancelled, InstanceFlow, StepFailed
 from arame.scheduler.flows.naming_steps import naming_cleanup
 from arame.scheduler.host_state import RequestSpec, load_hosts
@@ -22,7 +22,7 @@ from arame.scheduler.host_state import RequestSpec, load_hosts
 LOG = log.getLogger(__name__)
 
 
-def instance_spec(inst: models.Instance) -> dict:
+def instance_spec(inst: models.Instance, root_disk: dict | None = None) -> dict:
     """All an agent needs to know: agents have no database access."""
     with db_engine.session() as s:
         img = s.get(models.Image, inst.image_id)
@@ -37,7 +37,7 @@ def instance_spec(inst: models.Instance) -> dict:
             "memory_mb": inst.memory_mb, "disk_gb": inst.disk_gb,
             "image_id": inst.image_id, "image": image,
             "user_data": inst.user_data, "ha_enabled": inst.ha_enabled,
-            "ports": ports,
+            "ports": ports, "root_disk": root_disk,
             # A pair deleted since the request: the instance boots without it.
             "public_keys": [kp.public_key] if kp is not None else []}
 
@@ -46,11 +46,14 @@ class BuildFlow(InstanceFlow):
     action = "create"
 
     def __init__(self, ctxt, task_id, instance_id, selector,
-                 hva: hva_rpcapi.HypervisorAPI, nsa=None):
+                 hva: hva_rpcapi.HypervisorAPI, nsa=None, sta=None):
         super().__init__(ctxt, task_id, instance_id)
         self.selector = selector
         self.hva = hva
         self.nsa = nsa
+        self.sta = sta
+        self.root_volume: tuple | None = None     # (volume, node)
+        self.root_disk: dict | None = None
         self.host = None
         self.spawn_attempted = False
         self.named_on: list[str] = []
@@ -66,6 +69,7 @@ class BuildFlow(InstanceFlow):
             return
         try:
             self.schedule(inst)
+            self.prepare_root(inst)
             self.register_names(inst)
             self.spawn(inst)
         except Cancelled:
@@ -106,6 +110,32 @@ class BuildFlow(InstanceFlow):
             if not self.transition(s, "starting", src=("scheduling",)):
                 raise Cancelled()
 
+    def prepare_root(self, inst: models.Instance) -> None:
+        """Clone the image into a root volume on a storage node and export
+        it to the chosen host (root_volume.py says when)."""
+        p = root_volume.plan(inst, self.host) if self.sta else None
+        if p is None:
+            return
+        node, img = p["node"], p["image"]
+        vol = root_volume.create_record(inst, node)
+        self.root_volume = (vol, node)
+        with self.step("volume", host=node):
+            self.checkpoint()
+            if not p["image_located"]:
+                self.sta.import_image(
+                    self.ctxt, node, img["id"],
+                    root_volume.image_source(img["id"]), img["sha256"],
+                    img["size_bytes"], timeout=self.call_timeout("volume"))
+                root_volume.record_located(img["id"], node)
+            self.sta.create_volume(self.ctxt, node, {
+                "id": vol.id, "size_gb": vol.size_gb, "image_id": img["id"]},
+                timeout=self.call_timeout("volume"))
+            export = self.sta.export_volume(
+                self.ctxt, node, vol.id, p["initiator"], vol.chap_user,
+                vol.chap_secret, timeout=self.call_timeout("volume"))
+        root_volume.record_export(vol.id, export)
+        self.root_disk = root_volume.disk_spec(vol, export)
+
     def register_names(self, inst: models.Instance) -> None:
         """MAC -> address + hostname on every naming node, before the guest
         boots and asks for it (dnsmasq answers only reservations)."""
@@ -137,7 +167,7 @@ class BuildFlow(InstanceFlow):
             self.checkpoint()
             self.spawn_attempted = True
             result = self.hva.spawn(self.ctxt, self.host,
-                                    instance_spec(inst),
+                                    instance_spec(inst, self.root_disk),
                                     timeout=timeout)
         with db_engine.session() as s:
             if not self.transition(s, "running", src=("starting",),
@@ -168,6 +198,18 @@ class BuildFlow(InstanceFlow):
                                      f"guest from {self.host}: {e}") from e
         if self.named_on:
             naming_cleanup(self, self.named_on)
+        if self.root_volume is not None:
+            vol, node = self.root_volume
+            with self.step("undo-volume", host=node):
+                self.checkpoint()
+                try:
+                    self.sta.delete_volume(
+                        self.ctxt, node, vol.id,
+                        timeout=CONF.scheduler.agent_call_timeout)
+                except Exception as e:
+                    raise StepFailed("undo-volume", f"could not remove "
+                                     f"{vol.id} from {node}: {e}") from e
+            root_volume.mark_deleted(vol.id)
         if self.host is not None:
             claims.release(self.instance_id)
 

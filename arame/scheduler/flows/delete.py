@@ -9,7 +9,7 @@ from arame.common import ipam, naming, quotas, secgroups_db
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler import claims
-from arame.scheduler.flows import security_groups
+from arame.scheduler.flows import root_volume, security_groups
 from arame.scheduler.flows.base import InstanceFlow, StepFailed
 from arame.scheduler.flows.naming_steps import naming_cleanup
 
@@ -18,10 +18,11 @@ class DeleteFlow(InstanceFlow):
     action = "delete"
 
     def __init__(self, ctxt, task_id, instance_id,
-                 hva: hva_rpcapi.HypervisorAPI, nsa=None):
+                 hva: hva_rpcapi.HypervisorAPI, nsa=None, sta=None):
         super().__init__(ctxt, task_id, instance_id)
         self.hva = hva
         self.nsa = nsa
+        self.sta = sta
 
     def run(self) -> None:
         if not self.begin():
@@ -34,6 +35,15 @@ class DeleteFlow(InstanceFlow):
                     self.checkpoint()
                     self.hva.destroy(self.ctxt, inst.host, inst.id,
                                      timeout=timeout)
+            with db_engine.session() as s:
+                vol = root_volume.root_volume_of(s, inst.id)
+            if vol is not None and self.sta is not None:
+                # After the guest is gone: nothing is logged in any more.
+                with self.step("volume", host=vol.storage_node):
+                    self.checkpoint()
+                    self.sta.delete_volume(self.ctxt, vol.storage_node, vol.id,
+                                           timeout=self.call_timeout("volume"))
+                root_volume.mark_deleted(vol.id)
             if self.nsa is not None:
                 with db_engine.session() as s:
                     nodes = naming.nodes(s)

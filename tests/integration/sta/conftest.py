@@ -16,7 +16,7 @@ from arame.agents.sta.manager import STAManager
 from arame.agents.sta.targets.tgt import TgtTarget
 from arame.common import runner
 
-from .daemons import Pool, Tgtd, ZfsFuse
+from arame.deploy.storage import Pool, Tgtd, ZfsFuse
 
 RUN = "t" + uuid.uuid4().hex[:4]
 IQN_DOMAIN = f"org.arame.{RUN}"

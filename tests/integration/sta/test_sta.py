@@ -12,7 +12,7 @@ import pytest
 from arame.agents.sta import errors
 from arame.common import runner
 
-from .daemons import wait_for
+from arame.deploy.storage import wait_for
 from .initiator import MiB, iscsi_io, make_image, new_id
 
 CTXT = {}

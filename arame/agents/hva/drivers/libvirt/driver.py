@@ -119,7 +119,8 @@ class LibvirtDriver(HypervisorDriver):
         return {"vcpus": cpus,
                 "memory_mb": max(0, memory_mb - c.reserved_host_memory_mb),
                 "disk_gb": max(0, disk_gb - c.reserved_host_disk_gb),
-                "hypervisor_type": self.hypervisor_type}
+                "hypervisor_type": self.hypervisor_type,
+                "storage_address": c.iscsi_initiator_address or None}
 
     # -- queries -----------------------------------------------------------
     def _domain(self, instance_id: str) -> libvirt.virDomain:
@@ -194,10 +195,17 @@ class LibvirtDriver(HypervisorDriver):
         iid = instance["id"]
         idir = self._path(iid)
         os.makedirs(idir, mode=0o755, exist_ok=True)
-        image = self.images.fetch(instance["image"])
-        disks = [storage.root_disk(idir, image, instance["disk_gb"])]
-        if disks[0] is None:
-            disks = []
+        root = instance.get("root_disk")
+        if root:
+            # A volume on a storage node: boot from it, nothing local.
+            image = {}
+            disks = [storage.iscsi_root(root, self._ensure_secret(
+                iid, root["password"]))]
+        else:
+            image = self.images.fetch(instance["image"])
+            disks = [storage.root_disk(idir, image, instance["disk_gb"])]
+            if disks[0] is None:
+                disks = []
         drive = os.path.join(idir, "config.iso")
         configdrive.build(drive, instance_id=iid,
                           hostname=instance["hostname"],
@@ -251,6 +259,25 @@ class LibvirtDriver(HypervisorDriver):
                 "security_groups": port.get("security_groups") or [],
                 "group_members": port.get("group_members") or {}}
 
+    def _ensure_secret(self, iid: str, password: str) -> str:
+        """The root volume's CHAP password as a private libvirt secret (the
+        domain XML names only its UUID). Same UUID for the same guest: a
+        second spawn redefines, never duplicates."""
+        u = storage.secret_uuid(iid)
+        xml = (f"<secret ephemeral='no' private='yes'><uuid>{u}</uuid>"
+               f"<usage type='iscsi'><target>{iid}-root</target></usage>"
+               f"</secret>")
+        sec = self.conn.secretDefineXML(xml)
+        sec.setValue(password.encode())
+        return u
+
+    def _remove_secret(self, iid: str) -> None:
+        try:
+            self.conn.secretLookupByUUIDString(storage.secret_uuid(iid)).undefine()
+        except libvirt.libvirtError as e:
+            if e.get_error_code() != libvirt.VIR_ERR_NO_SECRET:
+                raise
+
     # -- destroy -----------------------------------------------------------
     def destroy(self, instance_id: str) -> None:
         self._desired[instance_id] = "off"
@@ -272,6 +299,7 @@ class LibvirtDriver(HypervisorDriver):
                 self.firewall.remove_port(instance_id)
             for net_id in networks:
                 self.networking.release_network(net_id)
+        self._remove_secret(instance_id)
         shutil.rmtree(self._path(instance_id), ignore_errors=True)
         self._desired.pop(instance_id, None)
         self._ha_restarts.pop(instance_id, None)

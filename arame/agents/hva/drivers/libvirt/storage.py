@@ -7,6 +7,8 @@ made by the build flow's storage step and arrives in the spawn message.
 
 import json
 import os
+import re
+import uuid
 
 from arame.agents.hva.drivers.libvirt import config as xmlconf
 from arame.common import runner
@@ -34,3 +36,30 @@ def root_disk(instance_dir: str, image: dict, disk_gb: int):
         runner.run(args + [tmp, str(size)], timeout=60)
         os.replace(tmp, path)
     return xmlconf.FileDisk(path=path, target="vda", format="qcow2")
+
+
+_IQN = re.compile(r"iqn\.\d{4}-\d{2}\.[a-z0-9][a-z0-9.-]*:[a-z0-9][a-z0-9.:-]*")
+_PORTAL = re.compile(r"[A-Za-z0-9.-]+:\d{1,5}")
+_CHAP_USER = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_SECRET_NS = uuid.UUID("6f1c1e9a-51a4-4cf4-9d1e-2a3a9b7d4c00")
+
+
+def secret_uuid(instance_id: str) -> str:
+    return str(uuid.uuid5(_SECRET_NS, f"{instance_id}/root"))
+
+
+def iscsi_root(root: dict, secret: str) -> xmlconf.IscsiDisk:
+    """The root volume as a network disk, every field checked first: it
+    lands in the domain XML and in qemu's command line."""
+    lun = root.get("lun")
+    if not (isinstance(root.get("iqn"), str) and _IQN.fullmatch(root["iqn"])
+            and isinstance(root.get("portal"), str)
+            and _PORTAL.fullmatch(root["portal"])
+            and isinstance(lun, int) and 0 <= lun < 256
+            and isinstance(root.get("username"), str)
+            and _CHAP_USER.fullmatch(root["username"])):
+        raise ValueError(f"bad iSCSI root disk: iqn={root.get('iqn')!r} "
+                         f"portal={root.get('portal')!r} lun={lun!r}")
+    return xmlconf.IscsiDisk(portal=root["portal"], iqn=root["iqn"], lun=lun,
+                             target="vda", username=root["username"],
+                             secret_uuid=secret)

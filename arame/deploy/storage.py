@@ -1,5 +1,6 @@
-"""zfs-fuse, a throwaway pool and a private tgtd, for the sta integration
-tests and bench/storage.py.
+"""zfs-fuse, a pool and a private tgtd: what a storage node runs, started
+for the single-host deployment, the functional and integration tests and
+bench/storage.py.
 
 - zfs-fuse: one per machine. Use the running one; otherwise start one with
   a pidfile of our own (a stale shared pidfile makes it exit 1 silently)
@@ -8,7 +9,9 @@ tests and bench/storage.py.
   re-imports a dead pool), destroyed at the end.
 - tgtd: always our own, on its own management channel (`-C <n>`) and a
   loopback portal (3260 if free, else a free port), so nothing else's
-  targets are touched. It ignores SIGTERM: stopped with tgtadm.
+  targets are touched; or inside a network namespace (the lab's, where
+  qemu's initiators are) on an address there. It ignores SIGTERM: stopped
+  with tgtadm.
 """
 
 import contextlib
@@ -139,10 +142,15 @@ def _connects(address: str, port: int) -> bool:
 
 
 class Tgtd:
-    def __init__(self, logfile: str, address: str = "127.0.0.1"):
+    def __init__(self, logfile: str, address: str = "127.0.0.1",
+                 netns: str | None = None, port: int | None = None):
         self.address = address
         self.logfile = logfile
-        self.port = 3260 if port_free(address, 3260) else free_port(address)
+        self.netns = netns
+        if port is not None:
+            self.port = port
+        else:
+            self.port = 3260 if port_free(address, 3260) else free_port(address)
         while True:
             self.control_port = random.randrange(1000, 32000)
             if not os.path.exists(f"/var/run/tgtd/socket.{self.control_port}"):
@@ -154,15 +162,18 @@ class Tgtd:
                            "iscsi", *args], **kw).stdout
 
     def start(self) -> None:
+        args = ["tgtd", "-f", "-C", str(self.control_port), "--iscsi",
+                f"portal={self.address}:{self.port}"]
+        args = runner.in_netns(args, self.netns)
         with open(self.logfile, "ab") as log:
-            self.proc = subprocess.Popen(
-                ["tgtd", "-f", "-C", str(self.control_port), "--iscsi",
-                 f"portal={self.address}:{self.port}"],
-                stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(args, stdout=log,
+                                         stderr=subprocess.STDOUT)
+        # The control socket is a file: reachable from any namespace; the
+        # portal only from its own.
         wait_for(lambda: self.proc.poll() is not None
                  or (_ok("tgtadm", "-C", str(self.control_port), "--op",
                          "show", "--mode", "target")
-                     and _connects(self.address, self.port)),
+                     and (self.netns or _connects(self.address, self.port))),
                  10, "tgtd answering")
         assert self.proc.poll() is None, f"tgtd exited: see {self.logfile}"
 
@@ -175,22 +186,12 @@ class Tgtd:
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
-        # tgtd ignores SIGTERM and refuses to stop while it has targets.
-        for tid in self.tids():
-            self.adm("--op", "delete", "--mode", "target", "--tid", str(tid),
-                     "--force")
-        with contextlib.suppress(runner.CommandError):
-            runner.run(["tgtadm", "-C", str(self.control_port), "--op",
-                        "delete", "--mode", "system"])
+        stop_tgtd(self.control_port)
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=10)
-        # tgtd leaves its management socket behind.
-        for suffix in ("", ".lock"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(f"/var/run/tgtd/socket.{self.control_port}{suffix}")
 
     def restart(self) -> None:
         """What the agent sees after tgtd died and came back: no targets."""
@@ -199,3 +200,30 @@ class Tgtd:
         wait_for(lambda: port_free(self.address, self.port), 10,
                  "portal released")
         self.start()
+
+
+def stop_tgtd(control_port: int, timeout: float = 10) -> None:
+    """Stop the tgtd on this management channel, whoever started it: it
+    ignores SIGTERM and refuses to stop while it has targets."""
+    sock = f"/var/run/tgtd/socket.{control_port}"
+    if not os.path.exists(sock):
+        return
+    adm = ["tgtadm", "-C", str(control_port), "--lld", "iscsi"]
+    with contextlib.suppress(runner.CommandError):
+        out = runner.run(adm + ["--op", "show", "--mode", "target"]).stdout
+        for line in out.splitlines():
+            if line.startswith("Target "):
+                tid = line.split()[1].rstrip(":")
+                runner.run(adm + ["--op", "delete", "--mode", "target",
+                                  "--tid", tid, "--force"])
+    with contextlib.suppress(runner.CommandError):
+        runner.run(["tgtadm", "-C", str(control_port), "--op", "delete",
+                    "--mode", "system"])
+    with contextlib.suppress(AssertionError):
+        wait_for(lambda: not _ok("tgtadm", "-C", str(control_port), "--op",
+                                 "show", "--mode", "target"), timeout,
+                 "tgtd exiting")
+    # tgtd leaves its management socket behind.
+    for suffix in ("", ".lock"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{sock}{suffix}")
