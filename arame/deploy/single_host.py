@@ -5,11 +5,14 @@ on port 9001, state (config, logs, pidfiles, generated passwords) in
 /var/lib/arame/single-host. The admin password comes from
 ARAME_ADMIN_PASSWORD (else one is generated and kept in the state dir).
 
-Guests are real (libvirt + QEMU, the test image seeded as `arame-test`);
-libvirtd, the bridges and the firewall rules live in the lab network
-namespace `arame-lab`, whose VXLAN underlay is a veth pair of its own, so
-guest traffic never reaches this machine's network. `--fake-hva` runs the
-in-memory hypervisor instead.
+Every agent runs its real driver: guests under libvirt + QEMU (the test
+image seeded as `arame-test`, and as the bootable disk `arame-test-disk`
+whose instances boot from a ZFS clone over iSCSI), DHCP and DNS from
+dnsmasq, volumes in a ZFS pool `arame` (zfs-fuse, on a sparse file in the
+state dir) exported by tgtd. libvirtd, tgtd's portal, dnsmasq, the bridges
+and the firewall rules live in the lab network namespace `arame-lab`, whose
+VXLAN underlay is a veth pair of its own, so guest traffic never reaches
+this machine's network. `--fake-hva` runs in-memory agents instead.
 """
 
 import argparse
@@ -22,13 +25,24 @@ STATE_DIR = "/var/lib/arame/single-host"
 
 
 def real_hva_conf() -> dict:
+    """Real drivers for every agent: guests under QEMU, DHCP/DNS from
+    dnsmasq, root volumes on ZFS over iSCSI, all plumbed in the lab."""
+    lab_ip = infra.LAB_UNDERLAY[1].split("/")[0]
     return {"hva": {"driver": "libvirt"},
             "libvirt": {"plumbing_netns": infra.LAB_NETNS,
                         # qemu runs unprivileged: guest files outside the
                         # state dir, which holds secrets (0700).
                         "instances_path": "/var/lib/arame/instances",
-                        "image_store_path": "/var/lib/arame/images"},
-            "hva_networking": {"underlay_device": infra.LAB_UNDERLAY[0]}}
+                        "image_store_path": "/var/lib/arame/images",
+                        "iscsi_initiator_address": lab_ip},
+            "hva_networking": {"underlay_device": infra.LAB_UNDERLAY[0]},
+            # dnsmasq drops privileges and rereads its files: 0755 path.
+            "nsa": {"driver": "dnsmasq", "netns": infra.LAB_NETNS,
+                    "state_path": "/var/lib/arame/nsa"},
+            "sta": {"backend": "zfs", "target": "tgt", "pool": "arame",
+                    "pool_size_gb": 50, "iscsi_address": lab_ip,
+                    "iscsi_port": 3260, "tgt_control_port": 3260,
+                    "import_dirs": "/var/lib/arame/sta/import"}}
 
 
 def main(argv=None) -> int:

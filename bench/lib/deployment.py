@@ -43,6 +43,9 @@ def start_deployment(dep: local.LocalDeployment, args, deadline: Deadline) -> di
             dep.start("hva", f"hva-{i}",
                       overlay={"DEFAULT": {"host": f"hva{i}"},
                                "fake_hva": {"host_count": n}})
+    # Instances on the shared network get their names from a naming agent
+    # (fake driver: in memory) before they spawn.
+    dep.start("nsa")
     dep.start("api")
     t_started = time.perf_counter()
     timeout = max(1.0, min(args.startup_timeout, deadline.left()))
