@@ -6,7 +6,8 @@ from arame import __version__
 from arame.api import errors, middleware
 from arame.api.routers import (auth, catalog, health, hosts, identity,
                                instances, key_pairs, networks, quotas,
-                               security_groups, tasks, usage)
+                               security_groups, snapshots, tasks, usage,
+                               volumes)
 from arame.common.conf import CONF
 from arame.api.schemas.common import ErrorBody
 
@@ -25,7 +26,7 @@ def create_app() -> FastAPI:
               hosts.router, catalog.flavors, catalog.images,
               identity.accounts, identity.users, key_pairs.router,
               networks.router, security_groups.router, quotas.router,
-              usage.router):
+              usage.router, volumes.router, snapshots.router):
         app.include_router(r)
     app.add_middleware(middleware.ArameMiddleware,
                        max_body=CONF.api.max_request_body_bytes)

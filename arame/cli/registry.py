@@ -10,7 +10,8 @@ from __future__ import annotations
 from cliff.commandmanager import CommandManager
 
 from arame.cli.commands import (auth, flavor, host, image, instance, key_pair,
-                                network, security_group, task, usage)
+                                network, security_group, snapshot, task, usage,
+                                volume)
 
 NAMESPACE = "arame.cli"
 
@@ -43,6 +44,14 @@ COMMANDS = {
     "security-group show": security_group.ShowSecurityGroup,
     "security-group update": security_group.UpdateSecurityGroup,
     "security-group delete": security_group.DeleteSecurityGroup,
+    "volume create": volume.CreateVolume,
+    "volume list": volume.ListVolume,
+    "volume show": volume.ShowVolume,
+    "volume delete": volume.DeleteVolume,
+    "snapshot create": snapshot.CreateSnapshot,
+    "snapshot list": snapshot.ListSnapshot,
+    "snapshot show": snapshot.ShowSnapshot,
+    "snapshot delete": snapshot.DeleteSnapshot,
 }
 
 

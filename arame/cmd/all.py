@@ -39,11 +39,10 @@ def main(argv=None) -> int:
     parse_args(sys.argv[1:] if argv is None else argv)
     os.makedirs(CONF.state_path, exist_ok=True)
 
-    from arame.agents.base import agent_components
-    from arame.agents.bma.manager import BMAManager
+    from arame.agents.bma import service as bma_service
     from arame.agents.hva import service as hva_service
-    from arame.agents.nsa.manager import NSAManager
-    from arame.agents.sta.manager import STAManager
+    from arame.agents.nsa import service as nsa_service
+    from arame.agents.sta import service as sta_service
     from arame.api import service as api_service
     from arame.collector import service as collector_service
     from arame.common.db import migration, seed
@@ -65,9 +64,9 @@ def main(argv=None) -> int:
     components = (collector_service.build_components()
                   + scheduler_service.build_components()
                   + hva_service.build_components()[0]
-                  + agent_components("arame-sta", "sta", STAManager())
-                  + agent_components("arame-nsa", "nsa", NSAManager())
-                  + agent_components("arame-bma", "bma", BMAManager())
+                  + sta_service.build_components()[0]
+                  + nsa_service.build_components()
+                  + bma_service.build_components()
                   + api_service.build_components())
     LOG.info("arame-all: API on http://%s:%s, test image %s",
              CONF.api.host, CONF.api.port, image)

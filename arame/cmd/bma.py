@@ -1,16 +1,11 @@
 import sys
 
-from arame.agents.base import agent_components
-from arame.agents.bma.manager import BMAManager
-from arame.agents.bma.rpcapi import TOPIC
+from arame.agents.bma import service
 from arame.cmd import daemon
-
-BINARY = "arame-bma"
 
 
 def main() -> int:
-    return daemon.run(BINARY, lambda: agent_components(BINARY, TOPIC,
-                                                       BMAManager()))
+    return daemon.run(service.BINARY, service.build_components)
 
 
 if __name__ == "__main__":

@@ -17,13 +17,18 @@ from arame.scheduler.flows.actions import ACTIONS, ActionFlow
 from arame.scheduler.flows.build import BuildFlow
 from arame.scheduler.flows.delete import DeleteFlow
 from arame.scheduler.flows.security_groups import RefreshSecurityGroupFlow
+from arame.scheduler.flows.volumes import FLOWS as RECORD_FLOWS
 from arame.scheduler.selector import HostSelector
 
 LOG = log.getLogger(__name__)
 
 
 class SchedulerManager:
-    target = messaging.Target(version="1.0")
+    """1.0 - build_instance, delete_instance, instance_action,
+    refresh_security_group
+    1.1 - create_volume, delete_volume, create_snapshot, delete_snapshot"""
+
+    target = messaging.Target(version="1.1")
 
     def __init__(self, selector: HostSelector | None = None,
                  hva: hva_rpcapi.HypervisorAPI | None = None,
@@ -69,3 +74,20 @@ class SchedulerManager:
                 tasks.fail(s, task_id, None, f"unknown action {action!r}")
             return
         self._run(ActionFlow(ctxt, task_id, instance_id, action, self.hva))
+
+    # -- volumes and snapshots (flows/volumes.py) ---------------------------
+    def _run_record(self, ctxt, kind, action, task_id, resource_id) -> None:
+        self._run(RECORD_FLOWS[(kind, action)](ctxt, task_id, resource_id,
+                                               self.sta))
+
+    def create_volume(self, ctxt, task_id, volume_id):
+        self._run_record(ctxt, "volume", "create", task_id, volume_id)
+
+    def delete_volume(self, ctxt, task_id, volume_id):
+        self._run_record(ctxt, "volume", "delete", task_id, volume_id)
+
+    def create_snapshot(self, ctxt, task_id, snapshot_id):
+        self._run_record(ctxt, "snapshot", "create", task_id, snapshot_id)
+
+    def delete_snapshot(self, ctxt, task_id, snapshot_id):
+        self._run_record(ctxt, "snapshot", "delete", task_id, snapshot_id)

@@ -8,9 +8,10 @@ TOPIC = "scheduler"
 
 class SchedulerAPI:
     """1.0 - build_instance, delete_instance, instance_action,
-    refresh_security_group"""
+    refresh_security_group
+    1.1 - create_volume, delete_volume, create_snapshot, delete_snapshot"""
 
-    VERSION_CAP = "1.0"
+    VERSION_CAP = "1.1"
 
     def __init__(self):
         self.client = rpc.get_client(TOPIC, version_cap=self.VERSION_CAP)
@@ -32,3 +33,23 @@ class SchedulerAPI:
         """Apply the group's current rules on every host with a member."""
         self.client.cast(ctxt, "refresh_security_group", task_id=task_id,
                          group_id=group_id)
+
+    def _cast_1_1(self, ctxt, method: str, **kw) -> None:
+        self.client.prepare(version="1.1").cast(ctxt, method, **kw)
+
+    def create_volume(self, ctxt, task_id: str, volume_id: str) -> None:
+        """Place the volume on a storage node and create it there."""
+        self._cast_1_1(ctxt, "create_volume", task_id=task_id,
+                       volume_id=volume_id)
+
+    def delete_volume(self, ctxt, task_id: str, volume_id: str) -> None:
+        self._cast_1_1(ctxt, "delete_volume", task_id=task_id,
+                       volume_id=volume_id)
+
+    def create_snapshot(self, ctxt, task_id: str, snapshot_id: str) -> None:
+        self._cast_1_1(ctxt, "create_snapshot", task_id=task_id,
+                       snapshot_id=snapshot_id)
+
+    def delete_snapshot(self, ctxt, task_id: str, snapshot_id: str) -> None:
+        self._cast_1_1(ctxt, "delete_snapshot", task_id=task_id,
+                       snapshot_id=snapshot_id)

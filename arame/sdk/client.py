@@ -14,8 +14,10 @@ from arame.sdk.resources.instances import InstanceManager
 from arame.sdk.resources.key_pairs import KeyPairManager
 from arame.sdk.resources.networks import NetworkManager
 from arame.sdk.resources.security_groups import SecurityGroupManager
+from arame.sdk.resources.snapshots import SnapshotManager
 from arame.sdk.resources.tasks import TaskManager
 from arame.sdk.resources.usage import UsageManager
+from arame.sdk.resources.volumes import VolumeManager
 from arame.sdk.session import Session
 
 
@@ -45,6 +47,8 @@ class Client:
         self.networks = NetworkManager(self._session)
         self.security_groups = SecurityGroupManager(self._session)
         self.usage = UsageManager(self._session)
+        self.volumes = VolumeManager(self._session)
+        self.snapshots = SnapshotManager(self._session)
 
     @property
     def endpoint(self) -> str:

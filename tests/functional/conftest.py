@@ -153,32 +153,74 @@ def _alive(pid: int) -> bool:
 
 
 def _clear_leftovers():
-    """Guests and files of earlier runs that died before their teardown:
-    each deployment root under VM_ROOT names the test process that owns
-    it; a root whose owner is gone is cleared (guests first)."""
-    if not os.path.isdir(VM_ROOT):
-        return
-    dead = []
-    for name in os.listdir(VM_ROOT):
+    """Guests, dnsmasqs, bridges and files of earlier runs that died before
+    their teardown: each deployment root under VM_ROOT names the test
+    process that owns it; anything under a root whose owner is gone (or
+    whose directory is gone) is cleared."""
+    live = []
+    for name in os.listdir(VM_ROOT) if os.path.isdir(VM_ROOT) else ():
         try:
             with open(os.path.join(VM_ROOT, name, "owner.pid")) as f:
-                owner = int(f.read())
+                if _alive(int(f.read())):
+                    live.append(os.path.join(VM_ROOT, name) + "/")
+                    continue
         except (OSError, ValueError):
-            owner = 0
-        if not owner or not _alive(owner):
-            dead.append(os.path.join(VM_ROOT, name) + "/")
-    if not dead:
-        return
+            pass
+        shutil.rmtree(os.path.join(VM_ROOT, name), ignore_errors=True)
+
+    def stale(text: str) -> bool:
+        return VM_ROOT + "/" in text and not any(r in text for r in live)
+
+    # dnsmasqs of naming agents that died before stopping them
+    for pid in subprocess.run(["ip", "netns", "pids", infra.LAB_NETNS],
+                              capture_output=True, text=True).stdout.split():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        if "dnsmasq" in cmdline and stale(cmdline):
+            subprocess.run(["kill", pid], capture_output=True)
+    _remove_guests(stale)
+    _remove_lab_networks(None)
+
+
+def _remove_guests(doomed):
+    """Domains whose XML `doomed(xml)` picks (a test that failed before its
+    delete leaves its guests running)."""
     virsh = ["virsh", "-c", "qemu:///system"]
     for dom in subprocess.run(virsh + ["list", "--all", "--name"],
                               capture_output=True, text=True).stdout.split():
         xml = subprocess.run(virsh + ["dumpxml", dom], capture_output=True,
                              text=True).stdout
-        if any(root in xml for root in dead):
+        if doomed(xml):
             subprocess.run(virsh + ["destroy", dom], capture_output=True)
             subprocess.run(virsh + ["undefine", dom], capture_output=True)
-    for root in dead:
-        shutil.rmtree(root, ignore_errors=True)
+
+
+def _remove_lab_networks(network_ids):
+    """Tenant bridges (and their VXLAN ports) in the lab: those of the
+    given networks, or (None) every one no guest is plugged into. A
+    deployment's naming agent leaves its networks' bridges and addresses
+    when it stops (a restart must not cut DHCP); a test deployment's go
+    with it, or the next one's dnsmasq finds its address taken."""
+    ns = ["ip", "netns", "exec", infra.LAB_NETNS]
+    links = subprocess.run(ns + ["ip", "-o", "link"], capture_output=True,
+                           text=True).stdout
+    bridges = {line.split(": ")[1].split("@")[0] for line in
+               links.splitlines() if ": nw-" in line}
+    for br in sorted(bridges):
+        if network_ids is not None and br not in network_ids:
+            continue
+        if network_ids is None and f"master {br} " in links.replace(
+                f"vx-{br[3:]}", ""):
+            ports = [line for line in links.splitlines()
+                     if f"master {br} " in line and "vx-" not in line]
+            if ports:
+                continue
+        subprocess.run(ns + ["ip", "link", "del", f"vx-{br[3:]}"],
+                       capture_output=True)
+        subprocess.run(ns + ["ip", "link", "del", br], capture_output=True)
 
 
 @pytest.fixture(scope="module")
@@ -233,7 +275,15 @@ def vm_deployment(infrastructure, libvirt_lab, tmp_path_factory):
                 60, "the naming and storage agents to report")
         yield dep
     finally:
+        try:
+            with dep.engine().connect() as db:
+                nets = set(db.execute(sa.text("SELECT id FROM networks"))
+                           .scalars())
+        except Exception:
+            nets = set()
         dep.down(drop=True)
+        _remove_guests(lambda xml: root + "/" in xml)
+        _remove_lab_networks(nets)
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -29,7 +29,8 @@ def test_create_runs_and_records_every_step(client):
     task = client.tasks.wait(inst["task_id"], timeout=60)
     assert task["status"] == "done" and task["error"] is None
     steps = [(e["step"], e["status"]) for e in task["events"]]
-    assert steps == [("schedule", "done"), ("spawn", "done")]
+    # names: the shared network's reservation on the naming agent.
+    assert steps == [("schedule", "done"), ("names", "done"), ("spawn", "done")]
     host = before["name"]
     assert all(e["host"] == host for e in task["events"])
     assert all(e["duration_ms"] is not None and e["duration_ms"] >= 0
@@ -62,7 +63,8 @@ def test_actions_console_and_delete_free_the_claim(client):
 
     d = client.instances.delete(iid)
     task = client.tasks.wait(d["task_id"], timeout=60)
-    assert [e["step"] for e in task["events"]] == ["destroy", "release"]
+    assert [e["step"] for e in task["events"]] == ["destroy", "unname",
+                                                   "release"]
     gone = client.instances.get(iid)
     assert gone["status"] == "terminated" and gone["terminated_at"]
     assert iid not in [i["id"] for i in client.instances.list()]

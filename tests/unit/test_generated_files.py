@@ -29,6 +29,12 @@ IMPLEMENTED_PATHS = (
     "/v1/hosts",
     "/v1/flavors",
     "/v1/images",
+    "/v1/networks",
+    "/v1/security_groups",
+    "/v1/volumes",
+    "/v1/volumes/{volume_id}",
+    "/v1/snapshots",
+    "/v1/snapshots/{snapshot_id}",
 )
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options",
                 "trace"}

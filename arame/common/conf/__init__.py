@@ -6,14 +6,14 @@ CONF: with a private ConfigOpts its first call fails), so we use it too.
 
 from oslo_config import cfg
 
-from arame.common.conf import (api, auth, collector, database, hva,
+from arame.common.conf import (api, auth, bma, collector, database, hva,
                                hva_networking, network, nsa, quota,
                                scheduler, service, sta)
 
 CONF = cfg.CONF
 
 _MODULES = (service, database, api, auth, scheduler, collector, hva,
-            hva_networking, network, nsa, sta, quota)
+            hva_networking, network, nsa, sta, bma, quota)
 
 for _mod in _MODULES:
     _mod.register(CONF)

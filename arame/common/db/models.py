@@ -342,3 +342,18 @@ class IdempotencyKey(Base):
     status_code: Mapped[int | None]
     body: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Snapshot(TimestampMixin, Base):
+    """A point-in-time copy of a volume, on the volume's storage node (a ZFS
+    snapshot); volumes made from it are clones there, on the same node."""
+    __tablename__ = "snapshots"
+    id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(63))
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"))
+    volume_id: Mapped[str] = mapped_column(sa.String(16), index=True)
+    size_gb: Mapped[int]
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    status_reason: Mapped[str | None] = mapped_column(sa.String(255))
+    storage_node: Mapped[str | None] = mapped_column(sa.String(255))
+    deleted_at: Mapped[dt.datetime | None]

@@ -1,0 +1,52 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query
+
+from arame.api import idempotency
+from arame.api.auth.deps import authorize
+from arame.api.schemas.snapshots import (
+    Snapshot,
+    SnapshotAccepted,
+    SnapshotCreate,
+    SnapshotPage,
+)
+from arame.api.services.snapshots import SnapshotService
+
+router = APIRouter(prefix="/v1/snapshots", tags=["snapshots"])
+service = SnapshotService()
+
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
+
+@router.post("", status_code=202, response_model=SnapshotAccepted)
+def create_snapshot(body: SnapshotCreate,
+                    ctxt=Depends(authorize("snapshots:create")),
+                    idempotency_key: IdemKey = None):
+    fp = idempotency.fingerprint("POST", "/v1/snapshots", body.model_dump())
+    return idempotency.run(ctxt, idempotency_key, fp, 202,
+                           lambda: service.create(ctxt, body),
+                           model=SnapshotAccepted)
+
+
+@router.get("", response_model=SnapshotPage)
+def list_snapshots(ctxt=Depends(authorize("snapshots:list")),
+                   status: Annotated[str | None, Query(max_length=16)] = None,
+                   name: Annotated[str | None, Query(max_length=63)] = None,
+                   volume_id: Annotated[str | None, Query(max_length=16)] = None,
+                   account_id: Annotated[str | None, Query(max_length=16)] = None,
+                   limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+                   marker: Annotated[str | None, Query(max_length=16)] = None):
+    return service.list(ctxt, status=status, name=name, account_id=account_id,
+                        volume_id=volume_id, limit=limit, marker=marker)
+
+
+@router.get("/{snapshot_id}", response_model=Snapshot)
+def get_snapshot(snapshot_id: str, ctxt=Depends(authorize("snapshots:get"))):
+    return service.get(ctxt, snapshot_id)
+
+
+@router.delete("/{snapshot_id}", status_code=202,
+               response_model=SnapshotAccepted)
+def delete_snapshot(snapshot_id: str,
+                    ctxt=Depends(authorize("snapshots:delete"))):
+    return service.delete(ctxt, snapshot_id)

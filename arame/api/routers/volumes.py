@@ -1,0 +1,58 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Header, Query
+
+from arame.api import idempotency
+from arame.api.auth.deps import authorize
+from arame.api.schemas.volumes import (
+    Volume,
+    VolumeAccepted,
+    VolumeAction,
+    VolumeCreate,
+    VolumePage,
+)
+from arame.api.services.volumes import VolumeService
+
+router = APIRouter(prefix="/v1/volumes", tags=["volumes"])
+service = VolumeService()
+
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
+
+@router.post("", status_code=202, response_model=VolumeAccepted)
+def create_volume(body: VolumeCreate,
+                  ctxt=Depends(authorize("volumes:create")),
+                  idempotency_key: IdemKey = None):
+    fp = idempotency.fingerprint("POST", "/v1/volumes", body.model_dump())
+    return idempotency.run(ctxt, idempotency_key, fp, 202,
+                           lambda: service.create(ctxt, body),
+                           model=VolumeAccepted)
+
+
+@router.get("", response_model=VolumePage)
+def list_volumes(ctxt=Depends(authorize("volumes:list")),
+                 status: Annotated[str | None, Query(max_length=16)] = None,
+                 name: Annotated[str | None, Query(max_length=63)] = None,
+                 account_id: Annotated[str | None, Query(max_length=16)] = None,
+                 limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+                 marker: Annotated[str | None, Query(max_length=16)] = None):
+    return service.list(ctxt, status=status, name=name, account_id=account_id,
+                        limit=limit, marker=marker)
+
+
+@router.get("/{volume_id}", response_model=Volume)
+def get_volume(volume_id: str, ctxt=Depends(authorize("volumes:get"))):
+    return service.get(ctxt, volume_id)
+
+
+@router.delete("/{volume_id}", status_code=202, response_model=VolumeAccepted)
+def delete_volume(volume_id: str, ctxt=Depends(authorize("volumes:delete"))):
+    return service.delete(ctxt, volume_id)
+
+
+@router.post("/{volume_id}/actions", status_code=202,
+             response_model=VolumeAccepted)
+def volume_action(volume_id: str, body: Annotated[VolumeAction, Body()],
+                  ctxt=Depends(authorize("volumes:action"))):
+    """attach / detach: not supported yet (409 `not_supported`)."""
+    return service.action(ctxt, volume_id, body)

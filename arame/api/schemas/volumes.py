@@ -1,0 +1,64 @@
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from arame.api.schemas.common import Name, ResourceId, Strict, UTCDateTime, check_name
+
+
+class VolumeCreate(Strict):
+    name: Name
+    size_gb: int | None = Field(
+        default=None, ge=1,
+        description="GiB, at most [sta] max_volume_gb; default for a volume "
+                    "from an image or a snapshot: the smallest that holds it")
+    image: ResourceId | None = Field(
+        default=None, description="a raw image to copy (not with snapshot)")
+    snapshot: ResourceId | None = Field(
+        default=None, description="a snapshot to clone, on its storage node "
+                                  "(not with image)")
+
+    _name = field_validator("name")(check_name)
+
+
+class AttachVolume(Strict):
+    action: Literal["attach"]
+    instance_id: ResourceId
+
+
+class DetachVolume(Strict):
+    action: Literal["detach"]
+
+
+# Accepted in the shape API.md gives; answered 409 `not_supported` until
+# the hypervisor agent can hot-plug a disk (arame.api.services.volumes).
+VolumeAction = Annotated[AttachVolume | DetachVolume,
+                         Field(discriminator="action")]
+
+
+class Volume(BaseModel):
+    id: str
+    name: str
+    account_id: str
+    size_gb: int
+    status: str
+    status_reason: str | None
+    image: str | None
+    snapshot: str | None
+    storage_node: str | None
+    instance_id: str | None = Field(
+        description="the instance it is attached to")
+    root_of: str | None = Field(
+        description="the instance whose root disk it is (made and removed "
+                    "with the instance)")
+    created_at: UTCDateTime
+    updated_at: UTCDateTime
+    deleted_at: UTCDateTime | None
+
+
+class VolumeAccepted(Volume):
+    task_id: str
+
+
+class VolumePage(BaseModel):
+    items: list[Volume]
+    next_marker: str | None

@@ -1,0 +1,263 @@
+"""Volumes: what the API decides before the scheduler places one on a
+storage node (validation, the first records, the refusals that need no
+agent), and the reads. Root volumes of instances are listed too, read-only.
+
+The helpers at the top serve snapshots.py as well: both are records that
+stay readable once deleted, belong to an account, and change through tasks.
+"""
+
+import math
+
+import sqlalchemy as sa
+
+from arame.api import pagination, policy
+from arame.api.errors import ServiceUnavailable
+from arame.common import exceptions, ids, states, tasks
+from arame.common.conf import CONF
+from arame.common.db import engine as db_engine
+from arame.common.db import models
+from arame.scheduler import rpcapi as scheduler_rpcapi
+from arame.scheduler.flows.volumes import RECORD_TASKS
+
+GiB = 1024 ** 3
+
+
+class NotSupported(exceptions.Conflict):
+    """This release cannot do that yet."""
+    code = "not_supported"
+
+
+# -- shared with snapshots ----------------------------------------------------
+def load_record(s, ctxt, model, kind: str, obj_id: str, rule: str):
+    """As lookup.load_owned, except that a deleted record stays readable
+    (GET shows `deleted`, as an instance shows `terminated`)."""
+    row = s.get(model, obj_id) if ids.is_valid(kind, obj_id) else None
+    what = f"{kind} {obj_id}"
+    if row is None:
+        raise exceptions.NotFound(f"{what} not found")
+    policy.enforce_owned(ctxt, rule, row.account_id, what)
+    return row
+
+
+def list_records(ctxt, model, to_dict, all_accounts_rule: str, *,
+                 status=None, name=None, account_id=None, limit=None,
+                 marker=None, **equal) -> dict:
+    """A page of the caller's records (an admin's: every account's, or
+    `account_id`'s); deleted ones only when `status=deleted` is asked."""
+    M = model
+    stmt = sa.select(M)
+    if account_id and account_id != ctxt.account_id:
+        policy.enforce(ctxt, all_accounts_rule)
+        stmt = stmt.where(M.account_id == account_id)
+    elif not ctxt.is_admin or account_id:
+        stmt = stmt.where(M.account_id == ctxt.account_id)
+    stmt = stmt.where(M.status == status if status else M.status != "deleted")
+    if name:
+        stmt = stmt.where(pagination.name_filter(M.name, name))
+    for column, value in equal.items():
+        if value:
+            stmt = stmt.where(getattr(M, column) == value)
+    with db_engine.session() as s:
+        rows, nxt = pagination.page(s, stmt, M, marker, limit)
+        return {"items": [to_dict(r) for r in rows], "next_marker": nxt}
+
+
+def dispatch(send, task_id: str, model, resource_id: str, src_states) -> None:
+    """Hand over to the scheduler; if the bus refuses, end the task and the
+    record now rather than leave them to the reaper."""
+    try:
+        send()
+    except Exception as e:
+        with db_engine.session() as s:
+            tasks.fail(s, task_id, "dispatch",
+                       f"could not reach the scheduler: {e}")
+            s.execute(sa.update(model)
+                      .where(model.id == resource_id,
+                             model.status.in_(src_states))
+                      .values(status="error", updated_at=models.utcnow(),
+                              status_reason="could not reach the scheduler"))
+        raise ServiceUnavailable("the message bus is not reachable; the "
+                                 "request was not started") from e
+
+
+def start_delete(s, ctxt, kind: str, row, **values) -> models.Task:
+    """CAS the record to deleting from where the table allows it (409
+    otherwise) and write the task, in the caller's transaction."""
+    M = type(row)
+    src = RECORD_TASKS[kind]["delete"].src
+    rc = s.execute(
+        sa.update(M).where(M.id == row.id, M.status.in_(src))
+        .values(status="deleting", status_reason=None,
+                updated_at=models.utcnow(), **values)
+        .execution_options(synchronize_session=False)).rowcount
+    if rc != 1:
+        s.refresh(row)
+        raise exceptions.Conflict(
+            f"cannot delete {kind} {row.id} while it is {row.status}; it "
+            f"must be one of: {', '.join(src)}", status=row.status)
+    return tasks.create(s, account_id=row.account_id, resource_id=row.id,
+                        resource_type=kind, action="delete",
+                        timeout_s=CONF.scheduler.delete_timeout,
+                        request_id=ctxt.request_id)
+
+
+# -- volumes ------------------------------------------------------------------
+def to_dict(v: models.Volume) -> dict:
+    # CHAP credentials and export details never leave the controller here.
+    return {"id": v.id, "name": v.name, "account_id": v.account_id,
+            "size_gb": v.size_gb, "status": v.status,
+            "status_reason": v.status_reason, "image": v.image_id,
+            "snapshot": v.snapshot_id, "storage_node": v.storage_node,
+            "instance_id": v.instance_id, "root_of": v.root_of,
+            "created_at": v.created_at, "updated_at": v.updated_at,
+            "deleted_at": v.deleted_at}
+
+
+def live_snapshots(s, volume_id: str) -> list[str]:
+    S = models.Snapshot
+    return list(s.scalars(sa.select(S.id).where(S.volume_id == volume_id,
+                                                S.status != "deleted")
+                          .order_by(S.id)))
+
+
+def _check_size(size_gb: int, needed: int | None, origin: str) -> None:
+    limit = CONF.sta.max_volume_gb
+    if size_gb > limit:
+        raise exceptions.Invalid(f"size_gb: at most {limit} GiB",
+                                 field="size_gb", limit=limit)
+    if needed is not None and size_gb < needed:
+        raise exceptions.Invalid(f"size_gb: {origin} needs at least {needed} "
+                                 "GiB", field="size_gb", minimum=needed)
+
+
+class VolumeService:
+    def __init__(self, scheduler=None):
+        self._scheduler = scheduler
+
+    @property
+    def scheduler(self):
+        if self._scheduler is None:
+            self._scheduler = scheduler_rpcapi.SchedulerAPI()
+        return self._scheduler
+
+    # -- reads --------------------------------------------------------------
+    def get(self, ctxt, volume_id: str) -> dict:
+        with db_engine.session() as s:
+            return to_dict(load_record(s, ctxt, models.Volume, "volume",
+                                       volume_id, "volumes:get"))
+
+    def list(self, ctxt, **filters) -> dict:
+        return list_records(ctxt, models.Volume, to_dict,
+                            "volumes:all_accounts", **filters)
+
+    # -- writes -------------------------------------------------------------
+    def _origin(self, s, ctxt, req) -> tuple[str, int | None, str | None]:
+        """(account of the new volume, the least size, what it comes from)"""
+        if req.image and req.snapshot:
+            raise exceptions.Invalid("snapshot: a volume comes from an image "
+                                     "or a snapshot, not both",
+                                     field="snapshot")
+        if req.snapshot:
+            snap = load_record(s, ctxt, models.Snapshot, "snapshot",
+                               req.snapshot, "snapshots:get")
+            if snap.status != "available":
+                raise exceptions.Conflict(
+                    f"snapshot {snap.id} is {snap.status}, not available",
+                    status=snap.status)
+            # An admin cloning another account's snapshot makes it a
+            # volume of that account, beside its origin.
+            return snap.account_id, snap.size_gb, f"snapshot {snap.id}"
+        if req.image:
+            img = s.get(models.Image, req.image)
+            if img is None or img.status == "deleted" or not (
+                    img.visibility == "public"
+                    or img.account_id == ctxt.account_id):
+                raise exceptions.NotFound(f"image {req.image} not found")
+            if img.format != "raw":
+                raise exceptions.Invalid(
+                    f"image: {img.id} is a {img.format} image; a volume is "
+                    "made from a raw disk image", field="image")
+            if img.status != "available":
+                raise exceptions.Invalid(f"image: {img.id} is {img.status}, "
+                                         "not available", field="image")
+            needed = (math.ceil(img.size_bytes / GiB)
+                      if img.size_bytes else None)
+            return ctxt.account_id, needed, f"image {img.id}"
+        return ctxt.account_id, None, None
+
+    def create(self, ctxt, req) -> dict:
+        with db_engine.session() as s:
+            account_id, needed, origin = self._origin(s, ctxt, req)
+            size_gb = req.size_gb if req.size_gb is not None else needed
+            if size_gb is None:
+                raise exceptions.Invalid(
+                    "size_gb: required" + (f" ({origin} does not say its "
+                                           "size yet)" if origin else ""),
+                    field="size_gb")
+            _check_size(size_gb, needed, origin)
+            now = models.utcnow()
+            vol = models.Volume(
+                id=ids.generate("volume"), name=req.name,
+                account_id=account_id, size_gb=size_gb, status="pending",
+                image_id=req.image, snapshot_id=req.snapshot,
+                created_at=now, updated_at=now)
+            s.add(vol)
+            s.flush()
+            task = tasks.create(s, account_id=account_id, resource_id=vol.id,
+                                resource_type="volume", action="create",
+                                timeout_s=CONF.scheduler.build_timeout,
+                                request_id=ctxt.request_id)
+        dispatch(lambda: self.scheduler.create_volume(ctxt, task.id, vol.id),
+                 task.id, models.Volume, vol.id, ("pending",))
+        return {**to_dict(vol), "task_id": task.id}
+
+    def _refuse_delete(self, s, vol: models.Volume) -> None:
+        """409 with the reason when the volume cannot go now."""
+        if vol.status == "deleted":
+            raise exceptions.Conflict(f"volume {vol.id} is already deleted")
+        if vol.root_of:
+            inst = s.get(models.Instance, vol.root_of)
+            if inst is not None and inst.status != "terminated":
+                raise exceptions.Conflict(
+                    f"volume {vol.id} is the root volume of {inst.id}: "
+                    "delete the instance", instance_id=inst.id)
+        elif vol.instance_id:
+            raise exceptions.Conflict(
+                f"volume {vol.id} is attached to {vol.instance_id}: detach "
+                "it first", instance_id=vol.instance_id)
+        snaps = live_snapshots(s, vol.id)
+        if snaps:
+            raise exceptions.Conflict(
+                f"volume {vol.id} has snapshots: {', '.join(snaps)}; delete "
+                "them first", snapshots=snaps)
+
+    def delete(self, ctxt, volume_id: str) -> dict:
+        V = models.Volume
+        with db_engine.session() as s:
+            vol = load_record(s, ctxt, V, "volume", volume_id,
+                              "volumes:delete")
+            self._refuse_delete(s, vol)
+            if vol.root_of and vol.status not in \
+                    RECORD_TASKS["volume"]["delete"].src:
+                # Left behind by an instance that is gone (its delete could
+                # not reach the node): the table's way out is through error.
+                s.execute(sa.update(V).where(
+                    V.id == vol.id, V.status.in_(states.VOLUME.sources("error")))
+                          .values(status="error", status_reason=(
+                              f"instance {vol.root_of} is terminated"))
+                          .execution_options(synchronize_session=False))
+            task = start_delete(s, ctxt, "volume", vol)
+            s.refresh(vol)
+            out = to_dict(vol)
+        dispatch(lambda: self.scheduler.delete_volume(ctxt, task.id, vol.id),
+                 task.id, V, vol.id, ("deleting",))
+        return {**out, "task_id": task.id}
+
+    def action(self, ctxt, volume_id: str, body) -> dict:
+        with db_engine.session() as s:
+            vol = load_record(s, ctxt, models.Volume, "volume", volume_id,
+                              "volumes:action")
+        raise NotSupported(
+            f"cannot {body.action} volume {vol.id}: attaching a volume to a "
+            "running instance needs disk hot-plug on the hypervisor agent, "
+            "which this release does not have yet", action=body.action)

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from arame.cli.commands.base import (
+    Lister,
+    ShowOne,
+    add_wait_options,
+    many,
+    one,
+    wait_for_task,
+)
+from arame.cli.commands.volume import show_after_wait
+
+FIELDS = (
+    "id",
+    "name",
+    "status",
+    "status_reason",
+    "volume_id",
+    "size_gb",
+    "storage_node",
+    "account_id",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "task_id",
+)
+LIST_FIELDS = ("id", "name", "status", "volume_id", "size_gb", "storage_node")
+
+
+class CreateSnapshot(ShowOne):
+    """Take a snapshot of a volume."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("name")
+        parser.add_argument("--volume", required=True, dest="volume_id", help="volume ID")
+        parser.add_argument(
+            "--idempotency-key",
+            help="repeat a create safely: the same key within 24 h creates once",
+        )
+        add_wait_options(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        a = parsed_args
+        snapshots = self.app.client.snapshots
+        snap = snapshots.create(a.name, a.volume_id, idempotency_key=a.idempotency_key)
+        return one(show_after_wait(self.app, snapshots, snap, a), FIELDS)
+
+
+class ListSnapshot(Lister):
+    """List snapshots."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("--volume", dest="volume_id", help="only snapshots of this volume")
+        parser.add_argument("--status", help="only snapshots in this status ('deleted' too)")
+        parser.add_argument("--name", metavar="PATTERN", help="name glob")
+        return parser
+
+    def take_action(self, parsed_args):
+        a = parsed_args
+        items = self.app.client.snapshots.list(
+            all=True, volume_id=a.volume_id, status=a.status, name=a.name
+        )
+        return many(items, LIST_FIELDS)
+
+
+class ShowSnapshot(ShowOne):
+    """Show a snapshot."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("id", metavar="ID")
+        return parser
+
+    def take_action(self, parsed_args):
+        return one(self.app.client.snapshots.get(parsed_args.id), FIELDS)
+
+
+class DeleteSnapshot(ShowOne):
+    """Delete a snapshot no volume was made from."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("id", metavar="ID")
+        add_wait_options(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        answer = self.app.client.snapshots.delete(parsed_args.id)
+        result = {"id": parsed_args.id, "action": "delete", "task_id": answer["task_id"]}
+        if parsed_args.wait:
+            task = wait_for_task(self.app, answer["task_id"], parsed_args.wait_timeout)
+            result["task_status"] = task["status"]
+        return one(result, ("id", "action", "task_id", "task_status"))

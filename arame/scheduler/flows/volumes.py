@@ -1,0 +1,325 @@
+"""Volumes and snapshots on storage nodes: create and delete, one sta call
+each (plus an image import the first time a node needs the image).
+
+The API has written the record (volume or snapshot `pending`, or moved it
+to `deleting`) and the task; these flows place it, call the storage agent
+(arame-sta) and land the final state, or end the task failed at the step
+with the agent's reason and the record in `error`. Agents answer
+idempotently, so a DELETE of a record in error simply tries again.
+"""
+
+import sqlalchemy as sa
+from oslo_log import log
+
+from arame.common import naming, states, tasks
+from arame.common.conf import CONF
+from arame.common.db import engine as db_engine
+from arame.common.db import models
+from arame.scheduler.flows import root_volume
+from arame.scheduler.flows.base import Cancelled, InstanceFlow, StepFailed
+
+LOG = log.getLogger(__name__)
+
+STA_BINARY = root_volume.STA_BINARY
+
+# -- state tables -------------------------------------------------------------
+# TODO(states): these belong beside VOLUME in arame/common/states.py.
+SNAPSHOT = states.StateMachine(
+    "snapshot",
+    ["pending", "creating", "available", "deleting", "deleted", "error"],
+    [
+        ("pending", "creating"), ("creating", "available"),
+        ("available", "deleting"), ("error", "deleting"),
+        ("pending", "deleting"), ("deleting", "deleted"),
+        (states.ANY, "error"),
+    ],
+    final={"deleted"},
+    initial="pending",
+)
+
+# kind -> action -> (API starts it from, held while it runs, lands in); the
+# shape of states.INSTANCE_TASKS, read by the API, these flows and (to be)
+# the reaper.
+RECORD_TASKS = {
+    "volume": {
+        "create": states.InstanceTask((), ("pending", "creating"), "available"),
+        "delete": states.InstanceTask(states.VOLUME.sources("deleting"),
+                                      ("deleting",), "deleted"),
+    },
+    "snapshot": {
+        "create": states.InstanceTask((), ("pending", "creating"), "available"),
+        "delete": states.InstanceTask(SNAPSHOT.sources("deleting"),
+                                      ("deleting",), "deleted"),
+    },
+}
+MACHINES = {"volume": states.VOLUME, "snapshot": SNAPSHOT}
+assert all(MACHINES[k].is_legal(t.busy[-1], t.final)
+           for k, acts in RECORD_TASKS.items() for t in acts.values())
+
+
+def refusal(exc: BaseException) -> str:
+    """The class name of an agent's typed refusal (arame.agents.sta.errors),
+    as RemoteError carries it over the bus or as raised in process."""
+    return getattr(exc, "exc_type", None) or type(exc).__name__
+
+
+# -- placement ----------------------------------------------------------------
+def least_provisioned(s, nodes: list[str]) -> str:
+    """The node whose live volumes add up to the fewest GiB (storage
+    nodes report no capacity to the records yet)."""
+    V = models.Volume
+    used = dict(s.execute(
+        sa.select(V.storage_node, sa.func.sum(V.size_gb))
+        .where(V.storage_node.in_(nodes), V.status != "deleted")
+        .group_by(V.storage_node)).all())
+    return min(nodes, key=lambda n: (used.get(n) or 0, n))
+
+
+def place_volume(s, vol: models.Volume) -> tuple[str, models.Image | None]:
+    """(node, image to import there first or None). A volume from a
+    snapshot is a clone of it: on the snapshot's node or nowhere. A volume
+    from an image goes where the image is, else anywhere (imported)."""
+    nodes = naming.live_hosts(s, STA_BINARY)
+    if vol.snapshot_id:
+        snap = s.get(models.Snapshot, vol.snapshot_id)
+        if snap is None or snap.status != "available":
+            raise StepFailed("schedule", f"snapshot {vol.snapshot_id} is "
+                             f"{snap.status if snap else 'gone'}")
+        if snap.storage_node not in nodes:
+            raise StepFailed("schedule", f"storage node {snap.storage_node} "
+                             f"of snapshot {snap.id} is down")
+        return snap.storage_node, None
+    if not nodes:
+        raise StepFailed("schedule", f"no storage node ({STA_BINARY}) is up")
+    if not vol.image_id:
+        return least_provisioned(s, nodes), None
+    img = s.get(models.Image, vol.image_id)
+    if img is None or img.status != "available":
+        raise StepFailed("schedule", f"image {vol.image_id} is "
+                         f"{img.status if img else 'gone'}")
+    IL = models.ImageLocation
+    located = set(s.scalars(sa.select(IL.storage_node)
+                            .where(IL.image_id == img.id)))
+    holders = [n for n in nodes if n in located]
+    if holders:
+        return least_provisioned(s, holders), None
+    return least_provisioned(s, nodes), img
+
+
+def record_located(image_id: str, node: str) -> None:
+    try:
+        root_volume.record_located(image_id, node)
+    except sa.exc.IntegrityError:
+        pass    # a concurrent flow recorded it first
+
+
+# -- flows --------------------------------------------------------------------
+class RecordFlow(InstanceFlow):
+    """InstanceFlow's steps, deadlines and history on a volume or snapshot
+    row (`instance_id` is the record's id there: the base names it so)."""
+    kind = "?"
+    model = None
+
+    def __init__(self, ctxt, task_id: str, resource_id: str, sta):
+        super().__init__(ctxt, task_id, resource_id)
+        self.resource_id = resource_id
+        self.sta = sta
+        self.record = None
+
+    @property
+    def own_states(self) -> tuple[str, ...]:
+        return RECORD_TASKS[self.kind][self.action].busy
+
+    def begin(self) -> bool:
+        with db_engine.session() as s:
+            task = s.get(models.Task, self.task_id)
+            if task is None:
+                return False
+            self.deadline = task.deadline_at
+            self.record = s.get(self.model, self.resource_id)
+            return tasks.set_status(s, self.task_id, "running")
+
+    def transition(self, s, dst: str, *, src: tuple[str, ...] | None = None,
+                   reason: str | None = None, **values) -> bool:
+        M = self.model
+        allowed = src if src is not None else MACHINES[self.kind].sources(dst)
+        rc = s.execute(
+            sa.update(M).where(M.id == self.resource_id, M.status.in_(allowed))
+            .values(status=dst, status_reason=reason,
+                    updated_at=models.utcnow(), **values)
+            .execution_options(synchronize_session=False)).rowcount
+        return rc == 1
+
+    def land(self, **values) -> None:
+        """The final state and the task's end, in one commit."""
+        final = RECORD_TASKS[self.kind][self.action].final
+        with db_engine.session() as s:
+            if self.transition(s, final, src=self.own_states[-1:], **values):
+                self.finish(s)
+                return
+            self.flush(s)
+            tasks.fail(s, self.task_id, None, f"cancelled: the {self.kind} "
+                       "changed state while the task ran")
+
+    def agent_call(self, step: str, host: str, method: str, *args,
+                   gone: str | None = None):
+        """One sta call as a step; the refusal `gone` (the thing is not
+        there) counts as done: every delete is idempotent."""
+        with self.step(step, host=host):
+            timeout = self.call_timeout(step)
+            self.checkpoint()
+            try:
+                return getattr(self.sta, method)(self.ctxt, host, *args,
+                                                 timeout=timeout)
+            except Exception as e:
+                if gone is not None and refusal(e) == gone:
+                    return {}
+                raise
+
+    def undo(self, step: str, host: str, method: str, resource_id: str,
+             gone: str) -> None:
+        """Best effort: what a failed create may have left on the node. If
+        the node does not answer, the record stays in error with its node
+        and a DELETE removes it there."""
+        try:
+            with self.step(step, host=host):
+                self.checkpoint()
+                try:
+                    getattr(self.sta, method)(
+                        self.ctxt, host, resource_id,
+                        timeout=CONF.scheduler.agent_call_timeout)
+                except Exception as e:
+                    if refusal(e) != gone:
+                        raise
+        except StepFailed:
+            LOG.warning("%s %s: could not undo on %s", self.kind,
+                        resource_id, host)
+
+    def begin_create(self) -> bool:
+        """False (task ended) if the record was deleted before it began."""
+        if not self.begin():
+            return False
+        if self.record is None or self.record.status != "pending":
+            self.fail(None, f"cancelled: the {self.kind} was deleted before "
+                      "it was created", instance_error=False)
+            return False
+        return True
+
+    def start_creating(self, node: str) -> None:
+        with db_engine.session() as s:
+            self.flush(s)
+            if not self.transition(s, "creating", src=("pending",),
+                                   storage_node=node):
+                raise Cancelled()
+
+    def run(self) -> None:
+        try:
+            self.run_steps()
+        except Cancelled:
+            self.fail(None, f"cancelled: the {self.kind} was deleted before "
+                      "it was created", instance_error=False)
+
+    def run_steps(self) -> None:
+        raise NotImplementedError
+
+
+class CreateVolumeFlow(RecordFlow):
+    kind, action, model = "volume", "create", models.Volume
+
+    def run_steps(self) -> None:
+        if not self.begin_create():
+            return
+        vol, node, created = self.record, None, False
+        try:
+            with self.step("schedule") as rec:
+                with db_engine.session() as s:
+                    self.flush(s)
+                    node, image = place_volume(s, vol)
+                rec.host = node
+            self.start_creating(node)
+            if image is not None:
+                self.agent_call("import-image", node, "import_image",
+                                image.id, root_volume.image_source(image.id),
+                                image.sha256, image.size_bytes)
+                record_located(image.id, node)
+            spec = {"id": vol.id, "size_gb": vol.size_gb}
+            if vol.image_id:
+                spec["image_id"] = vol.image_id
+            if vol.snapshot_id:
+                spec["snapshot_id"] = vol.snapshot_id
+            created = True
+            self.agent_call("volume", node, "create_volume", spec)
+        except StepFailed as e:
+            if created:
+                self.undo("undo-volume", node, "delete_volume", vol.id,
+                          gone="VolumeNotFound")
+            self.fail(e.step, e.message)
+            return
+        self.land()
+
+
+class DeleteVolumeFlow(RecordFlow):
+    kind, action, model = "volume", "delete", models.Volume
+
+    def run_steps(self) -> None:
+        if not self.begin():
+            return
+        vol = self.record
+        try:
+            if vol.storage_node is not None:
+                # VolumeHasSnapshots lands here only if a snapshot raced the
+                # API's check: the volume is intact, the task says why.
+                self.agent_call("volume", vol.storage_node, "delete_volume",
+                                vol.id, gone="VolumeNotFound")
+        except StepFailed as e:
+            self.fail(e.step, e.message)
+            return
+        now = models.utcnow()
+        self.land(deleted_at=now, instance_id=None)
+
+
+class CreateSnapshotFlow(RecordFlow):
+    kind, action, model = "snapshot", "create", models.Snapshot
+
+    def run_steps(self) -> None:
+        if not self.begin_create():
+            return
+        snap, node, created = self.record, self.record.storage_node, False
+        try:
+            # The API refuses to delete a volume with live snapshots; if one
+            # went anyway, the agent answers VolumeNotFound here.
+            self.start_creating(node)
+            created = True
+            self.agent_call("snapshot", node, "create_snapshot",
+                            {"id": snap.id, "volume_id": snap.volume_id})
+        except StepFailed as e:
+            if created:
+                self.undo("undo-snapshot", node, "delete_snapshot", snap.id,
+                          gone="SnapshotNotFound")
+            self.fail(e.step, e.message)
+            return
+        self.land()
+
+
+class DeleteSnapshotFlow(RecordFlow):
+    kind, action, model = "snapshot", "delete", models.Snapshot
+
+    def run_steps(self) -> None:
+        if not self.begin():
+            return
+        snap = self.record
+        try:
+            if snap.storage_node is not None:
+                self.agent_call("snapshot", snap.storage_node,
+                                "delete_snapshot", snap.id,
+                                gone="SnapshotNotFound")
+        except StepFailed as e:
+            self.fail(e.step, e.message)
+            return
+        self.land(deleted_at=models.utcnow())
+
+
+FLOWS = {("volume", "create"): CreateVolumeFlow,
+         ("volume", "delete"): DeleteVolumeFlow,
+         ("snapshot", "create"): CreateSnapshotFlow,
+         ("snapshot", "delete"): DeleteSnapshotFlow}

@@ -1,0 +1,45 @@
+"""Volumes: block devices on storage nodes (root volumes of instances are
+listed too, read-only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arame.sdk.resources.base import Manager
+
+
+class VolumeManager(Manager):
+    path = "/v1/volumes"
+
+    def create(
+        self,
+        name: str,
+        size_gb: int | None = None,
+        *,
+        image: str | None = None,
+        snapshot: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """An empty volume, or a copy of a raw ``image`` or a clone of a
+        ``snapshot`` (``size_gb`` then defaults to theirs); the answer
+        carries ``task_id`` to wait on."""
+        body: dict[str, Any] = {"name": name}
+        for key, value in (("size_gb", size_gb), ("image", image),
+                           ("snapshot", snapshot)):
+            if value is not None:
+                body[key] = value
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return self._session.post(self.path, json=body, headers=headers)
+
+    def list(self, *, all: bool = False, **filters: Any) -> list[dict[str, Any]]:
+        """Filters: status (``deleted`` to see deleted ones), name (glob),
+        account_id (admin), limit, marker."""
+        return self._list(all=all, **filters)
+
+    def get(self, volume_id: str) -> dict[str, Any]:
+        return self._get(volume_id)
+
+    def delete(self, volume_id: str) -> dict[str, Any]:
+        """The answer carries ``task_id``; 409 while it is attached, is an
+        instance's root volume or has snapshots."""
+        return self._session.delete(self._item_path(volume_id))

@@ -1,0 +1,72 @@
+"""Power operations over a driver: ask, wait with a deadline, soft then
+hard, reboot as off then on."""
+
+import time
+
+import pytest
+
+from arame.agents.bma import errors
+from arame.agents.bma.drivers.fake import FakeHardware
+from arame.agents.bma.power import PowerControl, Timing
+
+FAST = Timing(state_timeout=1.0, poll_interval=0.01, soft_off_timeout=0.2)
+
+
+def sets(hw):
+    return [arg for _, call, arg in hw.calls if call == "set_power_state"]
+
+
+def test_power_on_waits_until_the_chassis_shows_it(bmc):
+    hw = FakeHardware(lag=3)
+    pc = PowerControl(hw, FAST)
+    assert pc.power_on(bmc) == {"power_state": "on", "changed": True}
+    reads = [c for _, c, _ in hw.calls if c == "get_power_state"]
+    assert len(reads) == 1 + 4   # the check before, 3 stale, then "on"
+    assert pc.power_on(bmc) == {"power_state": "on", "changed": False}
+    assert sets(hw) == ["on"]
+
+
+def test_a_state_never_reached_is_a_timeout(bmc):
+    hw = FakeHardware(lag=10 ** 6)
+    pc = PowerControl(hw, Timing(state_timeout=0.2, poll_interval=0.02))
+    t0 = time.monotonic()
+    with pytest.raises(errors.PowerStateTimeout, match="is not on 0.2s"):
+        pc.power_on(bmc)
+    assert 0.2 <= time.monotonic() - t0 < 1.0
+
+
+def test_soft_power_off_when_the_os_listens(bmc):
+    hw = FakeHardware()
+    pc = PowerControl(hw, FAST)
+    pc.power_on(bmc)
+    assert pc.soft_power_off(bmc) == {"power_state": "off", "changed": True,
+                                      "forced": False}
+    assert sets(hw) == ["on", "soft_off"]
+    assert pc.soft_power_off(bmc)["changed"] is False
+
+
+def test_soft_power_off_turns_hard_after_the_deadline(bmc):
+    hw = FakeHardware()
+    pc = PowerControl(hw, FAST)
+    pc.power_on(bmc)
+    hw.nodes[bmc.node_id].acpi = False
+    t0 = time.monotonic()
+    assert pc.soft_power_off(bmc) == {"power_state": "off", "changed": True,
+                                      "forced": True}
+    assert time.monotonic() - t0 >= 0.2
+    assert sets(hw) == ["on", "soft_off", "off"]
+
+
+def test_reboot_is_off_then_on_and_from_off_just_on(bmc):
+    hw = FakeHardware()
+    pc = PowerControl(hw, FAST)
+    assert pc.reboot(bmc)["power_state"] == "on"
+    assert pc.reboot(bmc)["power_state"] == "on"
+    assert sets(hw) == ["on", "off", "on"]
+
+
+def test_bmc_errors_pass_through(bmc):
+    hw = FakeHardware()
+    hw.unreachable.add(bmc.address)
+    with pytest.raises(errors.BMCUnreachable):
+        PowerControl(hw, FAST).power_off(bmc)
