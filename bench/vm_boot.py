@@ -1,4 +1,4 @@
-"""VM boot: time from `POST /v1/instances` to the guest's "ready" marker,
+"""VM boot: time from `POST /v1/instances` to the guest's "booted" marker,
 against raw `virsh start` of an identical domain to the same marker.
 
     python3 bench/vm_boot.py                 # 5 runs each, then 4 and 8 at once
@@ -6,8 +6,10 @@ against raw `virsh start` of an identical domain to the same marker.
 
 Both sides boot the test image (kernel + initramfs) with the same flavor
 (1 vCPU, 512 MiB), the same domain XML (the driver's own generator: qcow2
-overlay, config drive, console log) and the same domain type (the driver's
-KVM probe decides; TCG on machines where KVM hangs). The marker is read from
+overlay, config drive, console log, a NIC on the shared network's bridge)
+and the same domain type (the driver's KVM probe decides; TCG on machines
+where KVM hangs). The marker is the guest's first line from userspace,
+before it asks for DHCP: the naming agent runs the fake driver here. The marker is read from
 the console log file on disk for both, so polling costs the same. A batch of
 N starts N guests at once and measures each one's time to its marker.
 
@@ -20,6 +22,7 @@ import argparse
 import concurrent.futures
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -32,7 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from arame.deploy import infra, local  # noqa: E402
 from arame.sdk import Client  # noqa: E402
 
-MARKER = b"ARAME-TEST-IMAGE ready"
+MARKER = b"ARAME-TEST-IMAGE booted"
 VIRSH = ["virsh", "-c", "qemu:///system"]
 
 
@@ -40,9 +43,13 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def wait_marker(path: str, t0: float, timeout: float) -> float:
+def wait_marker(path: str, t0: float, timeout: float, check=None) -> float:
     deadline = t0 + timeout
+    polls = 0
     while time.monotonic() < deadline:
+        polls += 1
+        if check is not None and polls % 20 == 0:
+            check()     # a build that failed will never print the marker
         try:
             with open(path, "rb") as f:
                 if MARKER in f.read():
@@ -78,11 +85,13 @@ class Arame:
                             "instances_path": self.instances,
                             "image_store_path": os.path.join(self.root, "images")},
                 "hva_networking": {"underlay_device": infra.LAB_UNDERLAY[0]},
-                "scheduler": {"agent_call_timeout": 600}})
+                # 8 guests at once plus the warm-up one on a 2-core host.
+                "scheduler": {"agent_call_timeout": 600,
+                              "cpu_allocation_ratio": 8.0}})
 
     def up(self):
         self.dep.prepare()
-        for role in ("collector", "scheduler", "hva", "api"):
+        for role in ("collector", "scheduler", "hva", "nsa", "api"):
             self.dep.start(role)
         self.dep.wait_ready(180, hypervisors=1)
         self.client = Client(self.dep.api_url, token=self.dep.token(),
@@ -92,6 +101,9 @@ class Arame:
         self.virt_type = next(h["hypervisor_type"]
                               for h in self.client.hosts.list()
                               if h.get("hypervisor_type"))
+        # The raw domains plug into the bridge Arame's guests use.
+        self.bridge = next(n["id"] for n in self.client.networks.list()
+                           if n["name"] == "default")
 
     def boot(self, n: int, timeout: float) -> tuple[list[float], list[str]]:
         def one(i):
@@ -100,7 +112,12 @@ class Arame:
                 name=f"b{i}-{uuid.uuid4().hex[:6]}", flavor="small",
                 image=self.image)
             path = os.path.join(self.instances, inst["id"], "console.log")
-            return wait_marker(path, t0, timeout), inst["id"]
+
+            def failed():
+                t = self.client.tasks.get(inst["task_id"])
+                if t["status"] == "failed":
+                    raise RuntimeError(f"{inst['id']}: {t['error']}")
+            return wait_marker(path, t0, timeout, check=failed), inst["id"]
         with concurrent.futures.ThreadPoolExecutor(n) as ex:
             res = list(ex.map(one, range(n)))
         return [r[0] for r in res], [r[1] for r in res]
@@ -141,9 +158,12 @@ class Raw:
         iid = "i-" + uuid.uuid4().hex[:8]
         configdrive.build(drive, instance_id=iid, hostname=name,
                           public_keys=[], user_data=None)
+        nic = config.Nic(mac="52:54:01:%02x:%02x:%02x" % tuple(
+            uuid.uuid4().bytes[:3]), bridge=self.arame.bridge,
+            tap=f"tr{uuid.uuid4().hex[:8]}", mtu=1450)
         g = config.Guest(
             name=name, uuid=str(uuid.uuid4()), virt_type=self.arame.virt_type,
-            vcpus=1,
+            nics=(nic,), vcpus=1,
             memory_mb=512, machine="q35",
             console_log=os.path.join(d, "console.log"),
             disks=(root, config.FileDisk(drive, "vdb", format="raw",
@@ -198,6 +218,8 @@ def main() -> int:
     p.add_argument("--root", default="/var/tmp/arame-bench")
     args = p.parse_args()
 
+    # Stopped with SIGTERM, still tear the deployment and its guests down.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     infra.RabbitMQ().ensure_running()
     infra.MariaDB().ensure_running()
     lab = infra.Libvirt()
@@ -235,7 +257,7 @@ def main() -> int:
     finally:
         arame.down()
 
-    print(f"VM boot to the guest's ready marker (domain type "
+    print(f"VM boot to the guest's booted marker (domain type "
           f"{arame.virt_type}; {args.runs} single runs)")
     for n, (rs, as_) in results.items():
         print(f"  {n} at once:")

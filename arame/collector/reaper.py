@@ -19,10 +19,15 @@ from arame.common.db import models
 
 LOG = log.getLogger(__name__)
 
+# The record each kind of task holds in a busy state.
+_MODELS = {"instance": models.Instance, "volume": models.Volume,
+           "snapshot": models.Snapshot}
+
+
 def reap(now: dt.datetime | None = None) -> int:
     now = now or models.utcnow()
     cutoff = now - dt.timedelta(seconds=CONF.collector.grace_period)
-    T, I = models.Task, models.Instance
+    T = models.Task
     with db_engine.session() as s:
         overdue = s.execute(
             sa.select(T.id, T.resource_id, T.resource_type, T.action, T.step,
@@ -35,11 +40,12 @@ def reap(now: dt.datetime | None = None) -> int:
         with db_engine.session() as s:
             if not tasks.fail(s, t.id, t.step or "queued", message):
                 continue   # the flow ended it meanwhile
-            if t.resource_type == "instance":
-                task = states.INSTANCE_TASKS.get(t.action)
-                src = task.busy if task else ()
+            model = _MODELS.get(t.resource_type)
+            task = states.TASKS_BY_KIND.get(t.resource_type, {}).get(t.action)
+            if model is not None and task is not None:
                 s.execute(
-                    sa.update(I).where(I.id == t.resource_id, I.status.in_(src))
+                    sa.update(model).where(model.id == t.resource_id,
+                                           model.status.in_(task.busy))
                     .values(status="error",
                             status_reason=f"{t.action}: {message}"[:255],
                             updated_at=models.utcnow())

@@ -144,3 +144,39 @@ NODE = StateMachine(
     final=set(),
     initial="enroll",
 )
+
+
+SNAPSHOT = StateMachine(
+    "snapshot",
+    ["pending", "creating", "available", "deleting", "deleted", "error"],
+    [
+        ("pending", "creating"), ("creating", "available"),
+        ("available", "deleting"), ("error", "deleting"),
+        ("pending", "deleting"), ("deleting", "deleted"),
+        (ANY, "error"),
+    ],
+    final={"deleted"},
+    initial="pending",
+)
+
+# The same table for volumes and snapshots: kind -> action -> (the API
+# starts it from, held while it runs, lands in).
+RECORD_TASKS = {
+    "volume": {
+        "create": InstanceTask((), ("pending", "creating"), "available"),
+        "delete": InstanceTask(VOLUME.sources("deleting"), ("deleting",),
+                               "deleted"),
+    },
+    "snapshot": {
+        "create": InstanceTask((), ("pending", "creating"), "available"),
+        "delete": InstanceTask(SNAPSHOT.sources("deleting"), ("deleting",),
+                               "deleted"),
+    },
+}
+RECORD_MACHINES = {"volume": VOLUME, "snapshot": SNAPSHOT}
+assert all(RECORD_MACHINES[k].is_legal(t.busy[-1], t.final)
+           for k, acts in RECORD_TASKS.items() for t in acts.values())
+
+# Every resource's task table, for the reaper: which states a task of each
+# kind and action holds its resource in (moved to error when it is reaped).
+TASKS_BY_KIND = {"instance": INSTANCE_TASKS, **RECORD_TASKS}

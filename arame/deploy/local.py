@@ -258,7 +258,8 @@ class LocalDeployment:
         return r.json()["token"]
 
     def wait_ready(self, timeout: float = 60, hypervisors: int = 1) -> None:
-        """The API answers, and `hypervisors` hosts have reported."""
+        """The API answers, `hypervisors` hosts have reported, and so has
+        every daemon started here."""
         deadline = time.monotonic() + timeout
 
         def api_up():
@@ -273,18 +274,24 @@ class LocalDeployment:
 
         infra.wait_for(api_up, max(1.0, deadline - time.monotonic()),
                        "arame-api to answer")
-        if hypervisors:
-            headers = {"Authorization": f"Bearer {self.token()}"}
+        headers = {"Authorization": f"Bearer {self.token()}"}
+        # Every daemon started here heartbeats: a build needs the naming
+        # agent (and the others) known before the first request.
+        wanted = {d.binary for d in self.daemons.values()}
 
-            def hosts_up():
-                r = httpx.get(f"{self.api_url}/v1/hosts", headers=headers,
-                              timeout=5)
-                up = [h for h in r.json()["items"]
-                      if h.get("hypervisor_type") and h["state"] == "up"]
-                return len(up) >= hypervisors
+        def all_up():
+            r = httpx.get(f"{self.api_url}/v1/hosts", headers=headers,
+                          timeout=5)
+            items = r.json()["items"]
+            up = [h for h in items
+                  if h.get("hypervisor_type") and h["state"] == "up"]
+            binaries = {s["binary"] for h in items for s in h["services"]
+                        if s["state"] == "up"}
+            return len(up) >= hypervisors and wanted <= binaries
 
-            infra.wait_for(hosts_up, max(1.0, deadline - time.monotonic()),
-                           f"{hypervisors} hypervisor(s) to report")
+        infra.wait_for(all_up, max(1.0, deadline - time.monotonic()),
+                       f"{hypervisors} hypervisor(s) and "
+                       f"{', '.join(sorted(wanted))} to report")
 
 
 def _tail(path: str, lines: int = 30) -> str:

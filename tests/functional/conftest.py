@@ -268,11 +268,6 @@ def vm_deployment(infrastructure, libvirt_lab, tmp_path_factory):
             dep.start(role)
         # The first start of an hva on a machine probes KVM (up to 20 s).
         dep.wait_ready(120, hypervisors=1)
-        with dep.client() as c:
-            wait_until(lambda: {
-                s["binary"] for h in c.hosts.list() for s in h["services"]
-                if s["state"] == "up"} >= {"arame-nsa", "arame-sta"},
-                60, "the naming and storage agents to report")
         yield dep
     finally:
         try:

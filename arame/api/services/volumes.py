@@ -17,7 +17,6 @@ from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler import rpcapi as scheduler_rpcapi
-from arame.scheduler.flows.volumes import RECORD_TASKS
 
 GiB = 1024 ** 3
 
@@ -84,7 +83,7 @@ def start_delete(s, ctxt, kind: str, row, **values) -> models.Task:
     """CAS the record to deleting from where the table allows it (409
     otherwise) and write the task, in the caller's transaction."""
     M = type(row)
-    src = RECORD_TASKS[kind]["delete"].src
+    src = states.RECORD_TASKS[kind]["delete"].src
     rc = s.execute(
         sa.update(M).where(M.id == row.id, M.status.in_(src))
         .values(status="deleting", status_reason=None,
@@ -238,7 +237,7 @@ class VolumeService:
                               "volumes:delete")
             self._refuse_delete(s, vol)
             if vol.root_of and vol.status not in \
-                    RECORD_TASKS["volume"]["delete"].src:
+                    states.RECORD_TASKS["volume"]["delete"].src:
                 # Left behind by an instance that is gone (its delete could
                 # not reach the node): the table's way out is through error.
                 s.execute(sa.update(V).where(

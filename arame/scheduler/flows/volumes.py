@@ -22,41 +22,6 @@ LOG = log.getLogger(__name__)
 
 STA_BINARY = root_volume.STA_BINARY
 
-# -- state tables -------------------------------------------------------------
-# TODO(states): these belong beside VOLUME in arame/common/states.py.
-SNAPSHOT = states.StateMachine(
-    "snapshot",
-    ["pending", "creating", "available", "deleting", "deleted", "error"],
-    [
-        ("pending", "creating"), ("creating", "available"),
-        ("available", "deleting"), ("error", "deleting"),
-        ("pending", "deleting"), ("deleting", "deleted"),
-        (states.ANY, "error"),
-    ],
-    final={"deleted"},
-    initial="pending",
-)
-
-# kind -> action -> (API starts it from, held while it runs, lands in); the
-# shape of states.INSTANCE_TASKS, read by the API, these flows and (to be)
-# the reaper.
-RECORD_TASKS = {
-    "volume": {
-        "create": states.InstanceTask((), ("pending", "creating"), "available"),
-        "delete": states.InstanceTask(states.VOLUME.sources("deleting"),
-                                      ("deleting",), "deleted"),
-    },
-    "snapshot": {
-        "create": states.InstanceTask((), ("pending", "creating"), "available"),
-        "delete": states.InstanceTask(SNAPSHOT.sources("deleting"),
-                                      ("deleting",), "deleted"),
-    },
-}
-MACHINES = {"volume": states.VOLUME, "snapshot": SNAPSHOT}
-assert all(MACHINES[k].is_legal(t.busy[-1], t.final)
-           for k, acts in RECORD_TASKS.items() for t in acts.values())
-
-
 def refusal(exc: BaseException) -> str:
     """The class name of an agent's typed refusal (arame.agents.sta.errors),
     as RemoteError carries it over the bus or as raised in process."""
@@ -128,7 +93,7 @@ class RecordFlow(InstanceFlow):
 
     @property
     def own_states(self) -> tuple[str, ...]:
-        return RECORD_TASKS[self.kind][self.action].busy
+        return states.RECORD_TASKS[self.kind][self.action].busy
 
     def begin(self) -> bool:
         with db_engine.session() as s:
@@ -142,7 +107,7 @@ class RecordFlow(InstanceFlow):
     def transition(self, s, dst: str, *, src: tuple[str, ...] | None = None,
                    reason: str | None = None, **values) -> bool:
         M = self.model
-        allowed = src if src is not None else MACHINES[self.kind].sources(dst)
+        allowed = src if src is not None else states.RECORD_MACHINES[self.kind].sources(dst)
         rc = s.execute(
             sa.update(M).where(M.id == self.resource_id, M.status.in_(allowed))
             .values(status=dst, status_reason=reason,
@@ -152,7 +117,7 @@ class RecordFlow(InstanceFlow):
 
     def land(self, **values) -> None:
         """The final state and the task's end, in one commit."""
-        final = RECORD_TASKS[self.kind][self.action].final
+        final = states.RECORD_TASKS[self.kind][self.action].final
         with db_engine.session() as s:
             if self.transition(s, final, src=self.own_states[-1:], **values):
                 self.finish(s)

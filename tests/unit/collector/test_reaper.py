@@ -146,3 +146,20 @@ def test_reaper_names_the_step_a_running_build_is_stuck_in(
     assert task.status == "failed"
     assert task.error_step == "spawn"
     assert "during spawn" in task.error_message
+
+
+def test_a_volume_whose_task_is_reaped_leaves_creating_for_error(
+        no_grace, cloud, get_row):
+    now = models.utcnow()
+    with engine.session() as s:
+        s.add(models.Volume(id="vol-reaped01", name="v", account_id="a-admin",
+                            size_gb=1, status="creating", created_at=now,
+                            updated_at=now))
+        tid = tasks.create(s, account_id="a-admin", resource_id="vol-reaped01",
+                           resource_type="volume", action="create",
+                           timeout_s=0).id
+    start(tid, "create")
+    assert reaper.reap(later()) == 1
+    vol = get_row(models.Volume, "vol-reaped01")
+    assert vol.status == "error"
+    assert vol.status_reason.startswith("create: deadline passed")
