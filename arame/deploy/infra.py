@@ -266,6 +266,27 @@ class Libvirt:
                   "dev", dev])
         _run(["ip", "netns", "exec", self.netns, "ip", "link", "set", dev, "up"])
 
+    def remove_networks(self, network_ids) -> None:
+        """Tenant bridges (and their VXLAN ports) in the lab: those of the
+        given networks, or (None) every one no guest is plugged into. A
+        naming agent leaves its networks' bridges and addresses when it
+        stops (a restart must not cut DHCP); a deployment that is dropped
+        takes them along, or the next one finds the address on two bridges
+        and answers through the stale one."""
+        ns = ["ip", "netns", "exec", self.netns]
+        links = _run(ns + ["ip", "-o", "link"], check=False).stdout
+        bridges = sorted({line.split(": ")[1].split("@")[0]
+                          for line in links.splitlines() if ": nw-" in line})
+        for br in bridges:
+            if network_ids is not None and br not in network_ids:
+                continue
+            ports = [line for line in links.splitlines()
+                     if f"master {br} " in line and ": vx-" not in line]
+            if network_ids is None and ports:
+                continue
+            _run(ns + ["ip", "link", "del", f"vx-{br[3:]}"], check=False)
+            _run(ns + ["ip", "link", "del", br], check=False)
+
     def running(self) -> bool:
         return bool(_pids("libvirtd")) and _run(
             ["virsh", "-c", "qemu:///system", "version"], check=False,

@@ -231,11 +231,37 @@ class LocalDeployment:
             self.stop(n)
         if self.conf.get("sta", {}).get("backend") == "zfs":
             self._teardown_storage(drop)
+        if drop and self.conf.get("hva", {}).get("driver") == "libvirt":
+            infra.Libvirt(self.conf.get("libvirt", {}).get("plumbing_netns")
+                          or infra.LAB_NETNS).remove_networks(
+                              self._network_ids())
         if drop:
             self.rabbit.delete_vhost(self.vhost)
             self.mariadb.drop_database(self.database)
             if self.db_user != "arame":
                 self.mariadb.drop_user(self.db_user)
+
+    def engine(self):
+        """Direct access to the deployment's database (checks, teardown)."""
+        import sqlalchemy as sa
+        with open(os.path.join(self.state_dir, "db-password")) as f:
+            pw = f.read().strip()
+        return sa.create_engine(self.mariadb.url(self.database, self.db_user,
+                                                 pw))
+
+    def _network_ids(self) -> set[str]:
+        """The deployment's networks, read before its database goes."""
+        import sqlalchemy as sa
+        try:
+            eng = self.engine()
+            try:
+                with eng.connect() as db:
+                    return set(db.execute(sa.text("SELECT id FROM networks"))
+                               .scalars())
+            finally:
+                eng.dispose()
+        except Exception:   # no database (never prepared): nothing of ours
+            return set()
 
     def status(self) -> list[dict]:
         out = []

@@ -15,7 +15,6 @@ import time
 import uuid
 
 import pytest
-import sqlalchemy as sa
 
 import arame  # noqa: F401  (threading backend before oslo.messaging)
 from arame.deploy import infra, local
@@ -64,13 +63,6 @@ class Deployment(local.LocalDeployment):
         c = Client(self.api_url, timeout=30)
         c.login("admin", self.admin_password)
         return c
-
-    def engine(self) -> sa.Engine:
-        """Direct access to the deployment's database, for checks and for
-        records the API cannot make yet (accounts, users)."""
-        with open(os.path.join(self.state_dir, "db-password")) as f:
-            pw = f.read().strip()
-        return sa.create_engine(self.mariadb.url(self.database, self.db_user, pw))
 
     def logs_with_errors(self) -> dict[str, list[str]]:
         out = {}
@@ -182,7 +174,7 @@ def _clear_leftovers():
         if "dnsmasq" in cmdline and stale(cmdline):
             subprocess.run(["kill", pid], capture_output=True)
     _remove_guests(stale)
-    _remove_lab_networks(None)
+    infra.Libvirt().remove_networks(None)
 
 
 def _remove_guests(doomed):
@@ -196,31 +188,6 @@ def _remove_guests(doomed):
         if doomed(xml):
             subprocess.run(virsh + ["destroy", dom], capture_output=True)
             subprocess.run(virsh + ["undefine", dom], capture_output=True)
-
-
-def _remove_lab_networks(network_ids):
-    """Tenant bridges (and their VXLAN ports) in the lab: those of the
-    given networks, or (None) every one no guest is plugged into. A
-    deployment's naming agent leaves its networks' bridges and addresses
-    when it stops (a restart must not cut DHCP); a test deployment's go
-    with it, or the next one's dnsmasq finds its address taken."""
-    ns = ["ip", "netns", "exec", infra.LAB_NETNS]
-    links = subprocess.run(ns + ["ip", "-o", "link"], capture_output=True,
-                           text=True).stdout
-    bridges = {line.split(": ")[1].split("@")[0] for line in
-               links.splitlines() if ": nw-" in line}
-    for br in sorted(bridges):
-        if network_ids is not None and br not in network_ids:
-            continue
-        if network_ids is None and f"master {br} " in links.replace(
-                f"vx-{br[3:]}", ""):
-            ports = [line for line in links.splitlines()
-                     if f"master {br} " in line and "vx-" not in line]
-            if ports:
-                continue
-        subprocess.run(ns + ["ip", "link", "del", f"vx-{br[3:]}"],
-                       capture_output=True)
-        subprocess.run(ns + ["ip", "link", "del", br], capture_output=True)
 
 
 @pytest.fixture(scope="module")
@@ -270,15 +237,8 @@ def vm_deployment(infrastructure, libvirt_lab, tmp_path_factory):
         dep.wait_ready(120, hypervisors=1)
         yield dep
     finally:
-        try:
-            with dep.engine().connect() as db:
-                nets = set(db.execute(sa.text("SELECT id FROM networks"))
-                           .scalars())
-        except Exception:
-            nets = set()
         dep.down(drop=True)
         _remove_guests(lambda xml: root + "/" in xml)
-        _remove_lab_networks(nets)
         shutil.rmtree(root, ignore_errors=True)
 
 
