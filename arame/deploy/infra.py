@@ -266,6 +266,20 @@ class Libvirt:
                   "dev", dev])
         _run(["ip", "netns", "exec", self.netns, "ip", "link", "set", dev, "up"])
 
+    @staticmethod
+    def remove_guests(doomed) -> list[str]:
+        """Destroy and undefine the domains whose XML `doomed(xml)` picks
+        (a dropped deployment's, a dead test run's)."""
+        virsh = ["virsh", "-c", "qemu:///system"]
+        removed = []
+        for dom in _run(virsh + ["list", "--all", "--name"],
+                        check=False).stdout.split():
+            if doomed(_run(virsh + ["dumpxml", dom], check=False).stdout):
+                _run(virsh + ["destroy", dom], check=False)
+                _run(virsh + ["undefine", "--nvram", dom], check=False)
+                removed.append(dom)
+        return removed
+
     def remove_networks(self, network_ids) -> None:
         """Tenant bridges (and their VXLAN ports) in the lab: those of the
         given networks, or (None) every one no guest is plugged into. A

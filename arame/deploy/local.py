@@ -232,9 +232,13 @@ class LocalDeployment:
         if self.conf.get("sta", {}).get("backend") == "zfs":
             self._teardown_storage(drop)
         if drop and self.conf.get("hva", {}).get("driver") == "libvirt":
-            infra.Libvirt(self.conf.get("libvirt", {}).get("plumbing_netns")
-                          or infra.LAB_NETNS).remove_networks(
-                              self._network_ids())
+            # Dropped means gone: its guests (the daemons leave guests
+            # running when they stop) and its tenant bridges.
+            lv = self.conf["libvirt"]
+            lab = infra.Libvirt(lv.get("plumbing_netns") or infra.LAB_NETNS)
+            where = os.path.join(lv["instances_path"], "")
+            lab.remove_guests(lambda xml: where in xml)
+            lab.remove_networks(self._network_ids())
         if drop:
             self.rabbit.delete_vhost(self.vhost)
             self.mariadb.drop_database(self.database)

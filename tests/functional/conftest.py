@@ -173,21 +173,8 @@ def _clear_leftovers():
             continue
         if "dnsmasq" in cmdline and stale(cmdline):
             subprocess.run(["kill", pid], capture_output=True)
-    _remove_guests(stale)
+    infra.Libvirt.remove_guests(stale)
     infra.Libvirt().remove_networks(None)
-
-
-def _remove_guests(doomed):
-    """Domains whose XML `doomed(xml)` picks (a test that failed before its
-    delete leaves its guests running)."""
-    virsh = ["virsh", "-c", "qemu:///system"]
-    for dom in subprocess.run(virsh + ["list", "--all", "--name"],
-                              capture_output=True, text=True).stdout.split():
-        xml = subprocess.run(virsh + ["dumpxml", dom], capture_output=True,
-                             text=True).stdout
-        if doomed(xml):
-            subprocess.run(virsh + ["destroy", dom], capture_output=True)
-            subprocess.run(virsh + ["undefine", dom], capture_output=True)
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +225,6 @@ def vm_deployment(infrastructure, libvirt_lab, tmp_path_factory):
         yield dep
     finally:
         dep.down(drop=True)
-        _remove_guests(lambda xml: root + "/" in xml)
         shutil.rmtree(root, ignore_errors=True)
 
 
