@@ -7,15 +7,14 @@ import sqlalchemy as sa
 
 from arame.agents.hva import rpcapi as hva_rpcapi
 from arame.api import pagination, policy
+from arame.api.errors import ServiceUnavailable
 from arame.api.lookup import load_owned
 from arame.api.services import key_pairs, networks, security_groups
-from arame.api.errors import ServiceUnavailable
-from arame.common import (exceptions, ids, ipam, quotas, secgroups_db, states,
-                          tasks)
+from arame.api.services.scheduling import SchedulerCaster
+from arame.common import exceptions, ids, ipam, quotas, secgroups_db, states, tasks
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
-from arame.scheduler import rpcapi as scheduler_rpcapi
 
 _NOT_YET = {
     "volumes": "volumes",
@@ -53,16 +52,10 @@ def to_dicts(s, instances) -> list[dict]:
     return [to_dict(i, addrs[i.id], groups[i.id]) for i in instances]
 
 
-class InstanceService:
+class InstanceService(SchedulerCaster):
     def __init__(self, scheduler=None, hva=None):
-        self._scheduler = scheduler
+        super().__init__(scheduler)
         self._hva = hva
-
-    @property
-    def scheduler(self):
-        if self._scheduler is None:
-            self._scheduler = scheduler_rpcapi.SchedulerAPI()
-        return self._scheduler
 
     @property
     def hva(self):

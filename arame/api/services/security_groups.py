@@ -7,11 +7,11 @@ import sqlalchemy as sa
 from arame.api import pagination
 from arame.api.errors import ServiceUnavailable
 from arame.api.lookup import load_owned
+from arame.api.services.scheduling import SchedulerCaster
 from arame.common import exceptions, ids, secgroup_rules, secgroups_db, tasks
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
-from arame.scheduler import rpcapi as scheduler_rpcapi
 
 
 def to_dict(g: models.SecurityGroup) -> dict:
@@ -81,16 +81,7 @@ def _name_taken(s, account_id: str, name: str) -> bool:
                                            SG.name == name)) is not None
 
 
-class SecurityGroupService:
-    def __init__(self, scheduler=None):
-        self._scheduler = scheduler
-
-    @property
-    def scheduler(self):
-        if self._scheduler is None:
-            self._scheduler = scheduler_rpcapi.SchedulerAPI()
-        return self._scheduler
-
+class SecurityGroupService(SchedulerCaster):
     def _get(self, s, ctxt, group_id: str, rule: str) -> models.SecurityGroup:
         return load_owned(s, ctxt, models.SecurityGroup, "security_group",
                           group_id, rule)

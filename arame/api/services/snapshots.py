@@ -3,12 +3,12 @@ volumes made from them live too."""
 
 import sqlalchemy as sa
 
+from arame.api.services.scheduling import SchedulerCaster
 from arame.api.services.volumes import dispatch, list_records, load_record, start_delete
 from arame.common import exceptions, ids, tasks
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
-from arame.scheduler import rpcapi as scheduler_rpcapi
 
 # A volume in these states holds data a snapshot can be taken of.
 SNAPSHOT_SOURCES = ("available", "attached")
@@ -30,16 +30,7 @@ def dependents(s, snapshot_id: str) -> list[str]:
                           .order_by(V.id)))
 
 
-class SnapshotService:
-    def __init__(self, scheduler=None):
-        self._scheduler = scheduler
-
-    @property
-    def scheduler(self):
-        if self._scheduler is None:
-            self._scheduler = scheduler_rpcapi.SchedulerAPI()
-        return self._scheduler
-
+class SnapshotService(SchedulerCaster):
     def get(self, ctxt, snapshot_id: str) -> dict:
         with db_engine.session() as s:
             return to_dict(load_record(s, ctxt, models.Snapshot, "snapshot",

@@ -12,11 +12,11 @@ import sqlalchemy as sa
 
 from arame.api import pagination, policy
 from arame.api.errors import ServiceUnavailable
+from arame.api.services.scheduling import SchedulerCaster
 from arame.common import exceptions, ids, states, tasks
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
-from arame.scheduler import rpcapi as scheduler_rpcapi
 
 GiB = 1024 ** 3
 
@@ -129,16 +129,7 @@ def _check_size(size_gb: int, needed: int | None, origin: str) -> None:
                                  "GiB", field="size_gb", minimum=needed)
 
 
-class VolumeService:
-    def __init__(self, scheduler=None):
-        self._scheduler = scheduler
-
-    @property
-    def scheduler(self):
-        if self._scheduler is None:
-            self._scheduler = scheduler_rpcapi.SchedulerAPI()
-        return self._scheduler
-
+class VolumeService(SchedulerCaster):
     # -- reads --------------------------------------------------------------
     def get(self, ctxt, volume_id: str) -> dict:
         with db_engine.session() as s:

@@ -63,6 +63,17 @@ def wait_for_task(app: Any, task_id: str, timeout: float) -> dict[str, Any]:
         return app.client.tasks.wait(task_id, timeout=timeout, on_update=progress.update)
 
 
+def task_answer(app: Any, parsed_args, resource_id: str, action: str,
+                answer: Mapping[str, Any]):
+    """ShowOne data for a request answered with a task (delete, actions):
+    the task, and with --wait how it ended."""
+    result = {"id": resource_id, "action": action, "task_id": answer["task_id"]}
+    if parsed_args.wait:
+        task = wait_for_task(app, answer["task_id"], parsed_args.wait_timeout)
+        result["task_status"] = task["status"]
+    return one(result, ("id", "action", "task_id", "task_status"))
+
+
 def one(
     obj: Mapping[str, Any],
     fields: Sequence[str],

@@ -10,6 +10,7 @@ from arame.cli.commands.base import (
     add_wait_options,
     many,
     one,
+    task_answer,
     wait_for_task,
 )
 
@@ -132,12 +133,8 @@ class _ChangeInstance(ShowOne):
         return self.app.client.instances.action(instance_id, self.action)
 
     def take_action(self, parsed_args):
-        answer = self.request(parsed_args.id)
-        result = {"id": parsed_args.id, "action": self.action, "task_id": answer["task_id"]}
-        if parsed_args.wait:
-            task = wait_for_task(self.app, answer["task_id"], parsed_args.wait_timeout)
-            result["task_status"] = task["status"]
-        return one(result, ("id", "action", "task_id", "task_status"))
+        return task_answer(self.app, parsed_args, parsed_args.id, self.action,
+                           self.request(parsed_args.id))
 
 
 class DeleteInstance(_ChangeInstance):

@@ -6,6 +6,7 @@ from arame.cli.commands.base import (
     add_wait_options,
     many,
     one,
+    task_answer,
     wait_for_task,
 )
 
@@ -103,9 +104,5 @@ class DeleteVolume(ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        answer = self.app.client.volumes.delete(parsed_args.id)
-        result = {"id": parsed_args.id, "action": "delete", "task_id": answer["task_id"]}
-        if parsed_args.wait:
-            task = wait_for_task(self.app, answer["task_id"], parsed_args.wait_timeout)
-            result["task_status"] = task["status"]
-        return one(result, ("id", "action", "task_id", "task_status"))
+        return task_answer(self.app, parsed_args, parsed_args.id, "delete",
+                           self.app.client.volumes.delete(parsed_args.id))
