@@ -135,7 +135,10 @@ class LocalDeployment:
         pidfile = os.path.join(self.run_dir, "tgtd.pid")
         if os.path.exists(pidfile):
             os.unlink(pidfile)
-        if drop and c["pool"] in storage.ZfsFuse.pools():
+        # A zfs-fuse that never came up has no pool to drop (and the error
+        # that says why was raised at prepare).
+        if drop and storage.ZfsFuse.running() \
+                and c["pool"] in storage.ZfsFuse.pools():
             storage.Pool(c["pool"], self.state_dir).destroy()
 
     def write_config(self, db_password: str) -> None:

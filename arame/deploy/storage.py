@@ -2,9 +2,10 @@
 for the single-host deployment, the functional and integration tests and
 bench/storage.py.
 
-- zfs-fuse: one per machine. Use the running one; otherwise start one with
-  a pidfile of our own (a stale shared pidfile makes it exit 1 silently)
-  and stop it at the end only if we started it and no pool is left in it.
+- zfs-fuse: one per machine. Use the running one; otherwise start one in
+  the foreground under our own process handle (its pid and output are
+  ours) and stop it at the end only if we started it and no pool is left
+  in it.
 - the pool: a sparse file, `cachefile=none` (or the next daemon start
   re-imports a dead pool), destroyed at the end.
 - tgtd: always our own, on its own management channel (`-C <n>`) and a
@@ -58,34 +59,74 @@ def _alive(pid: int) -> bool:
 
 class ZfsFuse:
     def __init__(self, rundir: str):
-        self.pidfile = os.path.join(rundir, "zfs-fuse.pid")
-        self.pid: int | None = None   # set only when we started it
+        self.rundir = rundir
+        self.logfile = os.path.join(rundir, "zfs-fuse.log")
+        self.proc: subprocess.Popen | None = None   # set only when we started it
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
 
     @staticmethod
     def running() -> bool:
         return _ok("zpool", "list", "-H", "-o", "name")
 
-    def ensure(self) -> None:
+    def ensure(self, timeout: float = 60) -> None:
         if self.running():
             return
-        # It forks into the background and writes the daemon's pid.
-        runner.run(["zfs-fuse", "-p", self.pidfile, "-a", "0", "-e", "0"],
-                   timeout=30)
-        wait_for(self.running, 30, "zfs-fuse answering")
-        with open(self.pidfile) as f:
-            self.pid = int(f.read().strip())
+        # One that is still starting or still exiting holds the lock: a
+        # second one would exit at once.
+        wait_for(lambda: self.running() or not _zfs_fuse_pids(), timeout,
+                 "the zfs-fuse already running to answer or exit")
+        if self.running():
+            return
+        # In the foreground under our own handle: when it daemonizes itself,
+        # the parent exits 0 before the daemon can fail (an unwritable
+        # pidfile kills it after the socket exists: "Connection refused"),
+        # and its reason is lost.
+        os.makedirs(self.rundir, exist_ok=True)
+        with open(self.logfile, "ab") as log:
+            self.proc = subprocess.Popen(
+                ["zfs-fuse", "--no-daemon", "-a", "0", "-e", "0"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        wait_for(lambda: self.proc.poll() is not None or self.running(),
+                 timeout, "zfs-fuse answering")
+        if self.proc.poll() is not None:
+            code, self.proc = self.proc.returncode, None
+            with open(self.logfile, errors="replace") as f:
+                tail = f.read()[-2000:]
+            raise AssertionError(f"zfs-fuse exited {code}: {tail}")
 
     @staticmethod
     def pools() -> list[str]:
         return runner.run(["zpool", "list", "-H", "-o", "name"]).stdout.split()
 
     def stop_if_unused(self) -> None:
-        if self.pid is None or self.pools():
+        if self.proc is None or self.pools():
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGTERM)
-        wait_for(lambda: not _alive(self.pid), 60, "zfs-fuse exiting")
-        self.pid = None
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+
+def _zfs_fuse_pids() -> list[int]:
+    """Live zfs-fuse processes (zombies are gone)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            with open(f"/proc/{entry}/comm") as f:
+                if f.read().strip() != "zfs-fuse":
+                    continue
+            if _alive(int(entry)):
+                pids.append(int(entry))
+    return pids
 
 
 class Pool:
