@@ -89,7 +89,7 @@ class ZfsFuse:
             self.proc = subprocess.Popen(
                 ["zfs-fuse", "--no-daemon", "-a", "0", "-e", "0"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                cwd="/", start_new_session=True)
         wait_for(lambda: self.proc.poll() is not None or self.running(),
                  timeout, "zfs-fuse answering")
         if self.proc.poll() is not None:

@@ -20,7 +20,8 @@ BINARY = "arame-nsa"
 
 
 class NSAManager(PingManager):
-    target = messaging.Target(version="1.1")
+    # 1.2: reservations may carry a "boot_script" (add_reservation, sync).
+    target = messaging.Target(version="1.2")
 
     def __init__(self, driver: NamingDriver | None = None):
         super().__init__(BINARY)
@@ -50,7 +51,7 @@ class NSAManager(PingManager):
         return {"networks": nets,
                 "reservations": sum(n["reservations"] for n in nets)}
 
-    # -- RPC methods (1.1) ---------------------------------------------------
+    # -- RPC methods (1.1; boot scripts since 1.2) ----------------------------
     def ensure_network(self, ctxt, network):
         net = records.parse_network(network)
         LOG.info("ensure network %s (%s on %s)", net.id, net.cidr, net.bridge)
@@ -63,9 +64,12 @@ class NSAManager(PingManager):
         self.driver.remove_network(nid)
         return {}
 
-    def add_reservation(self, ctxt, network_id, mac, ip, hostname):
+    def add_reservation(self, ctxt, network_id, mac, ip, hostname,
+                        boot_script=None):
+        """boot_script (1.2): an iPXE script served to the MAC over TFTP
+        (a bare-metal node; see arame.common.pxe)."""
         net = self._network(network_id)
-        res = records.parse_reservation(net, mac, ip, hostname)
+        res = records.parse_reservation(net, mac, ip, hostname, boot_script)
         self.driver.add_reservation(net.id, res)
         return res.to_message()
 

@@ -21,6 +21,10 @@ _MAC_RE = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
 _LABEL_RE = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 # A Linux interface name we are willing to pass to ip and dnsmasq.
 _IFNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}")
+# An iPXE script served over TFTP to the reservation's MAC: printable ASCII
+# lines (the controller makes them with arame.common.pxe).
+_SCRIPT_RE = re.compile(r"#!ipxe\r?\n[\x20-\x7e\t\r\n]*")
+MAX_BOOT_SCRIPT = 8192
 
 
 def network_id(value) -> str:
@@ -57,6 +61,17 @@ def ifname(value) -> str:
     if (not isinstance(value, str) or not _IFNAME_RE.fullmatch(value)
             or value in (".", "..")):
         raise InvalidRecord(f"not an interface name: {value!r}")
+    return value
+
+
+def boot_script(value) -> str | None:
+    if value is None:
+        return None
+    if (not isinstance(value, str) or len(value) > MAX_BOOT_SCRIPT
+            or not _SCRIPT_RE.fullmatch(value)):
+        # Never echo it: it may hold CHAP credentials.
+        raise InvalidRecord(f"not an iPXE script (#!ipxe, printable ASCII, "
+                            f"at most {MAX_BOOT_SCRIPT} bytes)")
     return value
 
 
@@ -107,9 +122,19 @@ class Reservation:
     mac: str
     ip: ipaddress.IPv4Address
     hostname: str
+    # What iPXE runs when this MAC network-boots (a bare-metal node).
+    boot_script: str | None = dataclasses.field(default=None, repr=False)
+
+    def same_lease(self, other: "Reservation") -> bool:
+        """Same MAC, address and name: only the boot script differs."""
+        return (self.mac, self.ip, self.hostname) == (
+            other.mac, other.ip, other.hostname)
 
     def to_message(self) -> dict:
-        return {"mac": self.mac, "ip": str(self.ip), "hostname": self.hostname}
+        msg = {"mac": self.mac, "ip": str(self.ip), "hostname": self.hostname}
+        if self.boot_script is not None:
+            msg["boot_script"] = self.boot_script
+        return msg
 
 
 def parse_network(msg) -> Network:
@@ -155,10 +180,11 @@ def parse_network(msg) -> Network:
 
 
 def parse_reservation(network: Network, mac_value, ip_value,
-                      hostname_value) -> Reservation:
+                      hostname_value, boot_script_value=None) -> Reservation:
     """A reservation checked against the network it belongs to."""
     r = Reservation(mac=mac(mac_value), ip=ipv4(ip_value),
-                    hostname=hostname(hostname_value))
+                    hostname=hostname(hostname_value),
+                    boot_script=boot_script(boot_script_value))
     if not network.contains(r.ip):
         raise InvalidRecord(f"{r.ip} is not a host address of {network.id} "
                             f"({network.cidr}) free for a reservation")
@@ -174,7 +200,7 @@ def parse_reservations(network: Network, items) -> list[Reservation]:
         if not isinstance(item, dict):
             raise InvalidRecord(f"not a reservation: {item!r}")
         r = parse_reservation(network, item.get("mac"), item.get("ip"),
-                              item.get("hostname"))
+                              item.get("hostname"), item.get("boot_script"))
         for key in (r.mac, r.ip, r.hostname):
             if key in seen:
                 raise InvalidRecord(f"{network.id}: {key} appears twice "

@@ -4,7 +4,8 @@ name): DHCP reservations and DNS records through dnsmasq.
 Every method is a call with a deadline: the flow that makes it records the
 answer (or the failure) as a task event. Networks travel as
 {"id", "cidr", "gateway", "dhcp_address"?, "dns_domain", "dhcp_ranges",
-"mtu", "bridge"}; reservations as {"mac", "ip", "hostname"}.
+"mtu", "bridge"}; reservations as {"mac", "ip", "hostname", "boot_script"?}
+(an iPXE script served to that MAC over TFTP: bare-metal nodes).
 """
 
 from arame.agents.base import PingAPI
@@ -15,14 +16,18 @@ TOPIC = "nsa"
 class NSAAPI(PingAPI):
     """1.0 - ping
     1.1 - ensure_network, remove_network, add_reservation,
-          remove_reservation, sync, status"""
+          remove_reservation, sync, status
+    1.2 - reservations may carry boot_script"""
 
     TOPIC = TOPIC
-    VERSION_CAP = "1.1"
+    VERSION_CAP = "1.2"
 
-    def _call(self, ctxt, node: str, method: str, timeout: float, **kw):
+    def _call(self, ctxt, node: str, method: str, timeout: float,
+              version: str = "1.1", **kw):
+        # 1.1 unless the message needs 1.2: agents not yet upgraded still
+        # serve every virtual machine.
         return self.client.prepare(server=node, timeout=timeout,
-                                   version="1.1").call(ctxt, method, **kw)
+                                   version=version).call(ctxt, method, **kw)
 
     def ensure_network(self, ctxt, node: str, network: dict,
                        timeout: float = 60) -> dict:
@@ -35,10 +40,15 @@ class NSAAPI(PingAPI):
                           network_id=network_id)
 
     def add_reservation(self, ctxt, node: str, network_id: str, mac: str,
-                        ip: str, hostname: str, timeout: float = 30) -> dict:
+                        ip: str, hostname: str, timeout: float = 30,
+                        boot_script: str | None = None) -> dict:
+        if boot_script is None:
+            return self._call(ctxt, node, "add_reservation", timeout,
+                              network_id=network_id, mac=mac, ip=ip,
+                              hostname=hostname)
         return self._call(ctxt, node, "add_reservation", timeout,
-                          network_id=network_id, mac=mac, ip=ip,
-                          hostname=hostname)
+                          version="1.2", network_id=network_id, mac=mac,
+                          ip=ip, hostname=hostname, boot_script=boot_script)
 
     def remove_reservation(self, ctxt, node: str, network_id: str, mac: str,
                            timeout: float = 30) -> dict:
@@ -47,8 +57,10 @@ class NSAAPI(PingAPI):
 
     def sync(self, ctxt, node: str, network: dict, reservations: list[dict],
              timeout: float = 120) -> dict:
-        return self._call(ctxt, node, "sync", timeout, network=network,
-                          reservations=reservations)
+        version = "1.2" if any(r.get("boot_script")
+                               for r in reservations) else "1.1"
+        return self._call(ctxt, node, "sync", timeout, version=version,
+                          network=network, reservations=reservations)
 
     def status(self, ctxt, node: str, timeout: float = 30) -> dict:
         return self._call(ctxt, node, "status", timeout)

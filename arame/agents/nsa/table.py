@@ -57,9 +57,16 @@ class ReservationTable:
 
     def add(self, res: Reservation) -> Change:
         """Idempotent: the same reservation twice changes nothing; the same
-        MAC with another address or name replaces (a rename)."""
-        if self._by_mac.get(res.mac) == res:
+        MAC with another address or name replaces (a rename); the same
+        MAC, address and name with another boot script is only rewritten."""
+        cur = self._by_mac.get(res.mac)
+        if cur == res:
             return Change()
+        if cur is not None and cur.same_lease(res):
+            # Only the boot script changed: rewritten, nothing dropped (a
+            # drop would release the node's lease and reload dnsmasq).
+            self._by_mac[res.mac] = res
+            return Change(written=[res])
         change = Change(written=[res])
         for mac in {res.mac, self._mac_by_ip.get(res.ip),
                     self._mac_by_name.get(res.hostname)} - {None}:
@@ -80,7 +87,8 @@ class ReservationTable:
         expected = {r.mac: r for r in expected}
         change = Change()
         for mac, cur in list(self._by_mac.items()):
-            if expected.get(mac) != cur:
+            want = expected.get(mac)
+            if want is None or not want.same_lease(cur):
                 change.extend(self.remove(mac))
         for res in expected.values():
             change.extend(self.add(res))

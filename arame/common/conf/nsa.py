@@ -34,6 +34,10 @@ opts = [
                     "(`dnsmasq`, else `nobody`)."),
     cfg.BoolOpt("log_dhcp", default=False,
                 help="Log every DHCP exchange in the network's dnsmasq.log."),
+    cfg.StrOpt("undionly_path", default="/usr/lib/ipxe/undionly.kpxe",
+               help="iPXE for PXE ROMs that are not iPXE, served over TFTP on "
+                    "networks with bare-metal nodes (Debian package `ipxe`); "
+                    "empty or missing: only iPXE ROMs can network-boot."),
     cfg.FloatOpt("respawn_max_delay", default=30.0, min=0.1,
                  help="Longest wait before respawning a dnsmasq that keeps "
                       "dying (the wait doubles from 0.1 s)."),

@@ -11,8 +11,14 @@ for a change.
   dnsmasq reloads one big file much faster than thousands of small ones.
 - dnsmasq runs in the foreground under a Supervisor (respawned with
   backoff if it dies), inside `[nsa] netns` when set.
+- A reservation may carry an iPXE script (a bare-metal node): it is written
+  to the network's TFTP root, where dnsmasq reads it at each boot. The
+  first script of a network turns TFTP on, the one change of a
+  reservation that restarts dnsmasq (its command line changes); TFTP then
+  stays on until dnsmasq restarts for another reason.
 """
 
+import json
 import signal
 import threading
 
@@ -48,6 +54,8 @@ class _Served:
         self.supervisor: sup.Supervisor | None = None
         self.to_release: list[Reservation] = []
         self.reloads = 0
+        self.pxe = False        # serving TFTP and router advertisements
+        self.undionly = False   # and undionly.kpxe to plain PXE ROMs
 
 
 class DnsmasqDriver(NamingDriver):
@@ -123,6 +131,9 @@ class DnsmasqDriver(NamingDriver):
         s.table = ReservationTable(
             keep if keep is not None else ndir.load_reservations(net))
         ndir.fold(net, s.table.all())
+        ndir.sync_scripts(s.table.all())
+        if any(r.boot_script is not None for r in s.table.all()):
+            self._prepare_pxe(s)
         try:
             self._start(s)
         except Exception:
@@ -143,7 +154,8 @@ class DnsmasqDriver(NamingDriver):
         args = config.argv(
             s.network, p, binary=self.conf.dnsmasq_binary,
             lease_time=self.conf.dhcp_lease_time, user=self.conf.dnsmasq_user,
-            forwarders=self.forwarders, log_dhcp=self.conf.log_dhcp)
+            forwarders=self.forwarders, log_dhcp=self.conf.log_dhcp,
+            pxe=s.pxe, undionly=s.undionly)
 
         def ready(pid: int) -> bool:
             try:
@@ -156,6 +168,44 @@ class DnsmasqDriver(NamingDriver):
                                       netns=self.netns, stderr_path=p.stderr,
                                       ready=ready, backoff=self.backoff)
         s.supervisor.start()
+
+    # -- PXE -----------------------------------------------------------------
+    def _prepare_pxe(self, s: _Served) -> None:
+        """TFTP root files and the bridge's IPv6 prefix (lock held)."""
+        s.undionly = s.dir.prepare_tftp(self.conf.undionly_path or None)
+        self._ensure_ra_address(s.network)
+        s.pxe = True
+
+    def _ensure_ra_address(self, net: Network) -> None:
+        addr = config.ra_address(net)
+        try:
+            out = runner.run(["ip", "-j", "-6", "addr", "show", "dev",
+                              net.bridge], netns=self.netns, timeout=30)
+            have = {f"{a['local']}/{a['prefixlen']}"
+                    for link in json.loads(out.stdout or "[]")
+                    for a in link.get("addr_info", [])}
+            if addr not in have:
+                # nodad: usable at once, and nobody else holds it.
+                runner.run(["ip", "-6", "addr", "add", addr, "dev",
+                            net.bridge, "nodad"], netns=self.netns, timeout=30)
+        except (runner.CommandError, ValueError) as e:
+            # PXE still works without it, ~13 s slower per boot.
+            LOG.warning("%s: no IPv6 prefix on %s for router "
+                        "advertisements: %s", net.id, net.bridge, e)
+
+    def _remove_ra_address(self, net: Network) -> None:
+        runner.run(["ip", "-6", "addr", "del", config.ra_address(net), "dev",
+                    net.bridge], netns=self.netns, timeout=30,
+                   ok_codes=(0, 1, 2))
+
+    def _enable_pxe(self, s: _Served) -> None:
+        """The network's first boot script: restart its dnsmasq with TFTP."""
+        LOG.info("%s: first boot script, restarting its dnsmasq with TFTP",
+                 s.network.id)
+        self._prepare_pxe(s)
+        s.dir.fold(s.network, s.table.all())
+        s.supervisor.stop()
+        self._start(s)
 
     def ensure_network(self, network: Network) -> None:
         with self._lock(network.id):
@@ -175,6 +225,8 @@ class DnsmasqDriver(NamingDriver):
             created = s.bridge_created
             if (s.network.bridge, s.network.server_interface) != (
                     network.bridge, network.server_interface):
+                if s.pxe and not created:
+                    self._remove_ra_address(s.network)
                 self.plumbing.remove(s.network.bridge,
                                      s.network.server_interface, created,
                                      self.netns)
@@ -192,10 +244,14 @@ class DnsmasqDriver(NamingDriver):
                 loaded = ndir.load_network()
                 if loaded is not None:
                     net, created = loaded
+                    if not created:
+                        self._remove_ra_address(net)
                     self.plumbing.remove(net.bridge, net.server_interface,
                                          created, self.netns)
             else:
                 s.supervisor.stop()
+                if s.pxe and not s.bridge_created:
+                    self._remove_ra_address(s.network)
                 self.plumbing.remove(s.network.bridge,
                                      s.network.server_interface,
                                      s.bridge_created, self.netns)
@@ -213,10 +269,16 @@ class DnsmasqDriver(NamingDriver):
         if not bulk:
             for res in change.written:
                 s.dir.write_host(s.network, res)
+        for res in change.written:
+            s.dir.write_script(res)
         gone = {r.mac for r in change.dropped} - {r.mac for r in change.written}
         for mac in gone:
             s.dir.remove_host(mac)
+            s.dir.remove_script(mac)
         s.to_release.extend(change.dropped)
+        if not s.pxe and any(r.boot_script is not None
+                             for r in change.written):
+            self._enable_pxe(s)
         if change.dropped or bulk:
             self._coalescer.mark(s.network.id)
 
@@ -286,5 +348,6 @@ class DnsmasqDriver(NamingDriver):
             return {"reservations": len(s.table), "running": pid is not None,
                     "pid": pid, "restarts": s.supervisor.restarts,
                     "reloads": s.reloads, "bridge": s.network.bridge,
+                    "pxe": s.pxe,
                     "cidr": str(s.network.cidr),
                     "reload_pending": network_id in self._coalescer.pending()}

@@ -7,6 +7,7 @@ served without asking anyone first.
 """
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -36,18 +37,34 @@ class NetworkDir:
 
     def prepare(self) -> None:
         p = self.paths
-        for d in (p.root, p.dhcp_hosts_dir, p.hosts_dir, p.tmp_dir):
+        for d in (p.root, p.dhcp_hosts_dir, p.hosts_dir, p.tmp_dir,
+                  p.tftp_root):
             os.makedirs(d, mode=DIR_MODE, exist_ok=True)
             os.chmod(d, DIR_MODE)
+
+    def prepare_tftp(self, undionly_source: str | None) -> bool:
+        """The TFTP root's fixed files: boot.ipxe, and undionly.kpxe when
+        the source exists. True if undionly.kpxe is served."""
+        p = self.paths
+        self.write(os.path.join(p.tftp_root, config.BOOT_FILE),
+                   config.BOOT_IPXE)
+        target = os.path.join(p.tftp_root, config.UNDI_FILE)
+        if not undionly_source or not os.path.isfile(undionly_source):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(target)
+            return False
+        with open(undionly_source, "rb") as f:
+            self.write(target, f.read())
+        return True
 
     def destroy(self) -> None:
         shutil.rmtree(self.paths.root, ignore_errors=True)
 
     # -- atomic writes -----------------------------------------------------
-    def write(self, path: str, text: str) -> None:
+    def write(self, path: str, text: str | bytes) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.paths.tmp_dir, prefix=".w-")
         try:
-            with os.fdopen(fd, "w") as f:
+            with os.fdopen(fd, "wb" if isinstance(text, bytes) else "w") as f:
                 f.write(text)
             os.chmod(tmp, FILE_MODE)
             os.rename(tmp, path)
@@ -104,6 +121,48 @@ class NetworkDir:
         for d in (self.paths.dhcp_hosts_dir, self.paths.hosts_dir):
             self._discard(d, name)
 
+    # -- boot scripts (TFTP) ------------------------------------------------
+    def write_script(self, res: Reservation) -> None:
+        """The reservation's iPXE script, or none if it has none. dnsmasq
+        reads the file at each TFTP request: no signal needed."""
+        path = os.path.join(self.paths.tftp_root,
+                            config.script_file_name(res.mac))
+        if res.boot_script is None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        else:
+            self.write(path, res.boot_script)
+
+    def remove_script(self, mac: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(self.paths.tftp_root,
+                                   config.script_file_name(mac)))
+
+    def scripts(self) -> dict[str, str]:
+        """mac -> script, of the files in the TFTP root."""
+        out = {}
+        with contextlib.suppress(FileNotFoundError):
+            for name in sorted(os.listdir(self.paths.tftp_root)):
+                mac = config.script_mac(name)
+                if mac is None:
+                    continue
+                path = os.path.join(self.paths.tftp_root, name)
+                with contextlib.suppress(OSError, UnicodeDecodeError), \
+                        open(path) as f:
+                    out[mac] = f.read()
+        return out
+
+    def sync_scripts(self, reservations: list[Reservation]) -> None:
+        """Exactly the scripts of these reservations in the TFTP root: a
+        script nobody holds any more (a resync, an edit by hand) goes."""
+        wanted = {r.mac: r for r in reservations if r.boot_script is not None}
+        have = self.scripts()
+        for mac in set(have) - set(wanted):
+            self.remove_script(mac)
+        for mac, res in wanted.items():
+            if have.get(mac) != res.boot_script:
+                self.write_script(res)
+
     def host_files(self) -> dict[str, list[str]]:
         """{"dhcp-hosts.d": [names], "hosts.d": [names]} (tests, status)."""
         return {os.path.basename(d): sorted(
@@ -145,7 +204,17 @@ class NetworkDir:
                                 line, path)
                     continue
                 found[res.mac] = res
-        return list(found.values())
+        scripts = self.scripts()
+        out = []
+        for res in found.values():
+            try:
+                script = records.boot_script(scripts.get(res.mac))
+            except records.InvalidRecord:
+                LOG.warning("%s: dropping the unreadable boot script of %s",
+                            self.network_id, res.mac)
+                script = None
+            out.append(dataclasses.replace(res, boot_script=script))
+        return out
 
     def leases(self) -> dict[str, tuple[str, str | None]]:
         """mac -> (ip, client id or None) from dnsmasq's lease file."""
