@@ -4,7 +4,7 @@ from fastapi import FastAPI
 
 from arame import __version__
 from arame.api import errors, middleware
-from arame.api.routers import (auth, catalog, health, hosts, identity,
+from arame.api.routers import (auth, baremetal, catalog, health, hosts, identity,
                                instances, key_pairs, networks, quotas,
                                security_groups, snapshots, tasks, usage,
                                volumes)
@@ -26,7 +26,8 @@ def create_app() -> FastAPI:
               hosts.router, catalog.flavors, catalog.images,
               identity.accounts, identity.users, key_pairs.router,
               networks.router, security_groups.router, quotas.router,
-              usage.router, volumes.router, snapshots.router):
+              usage.router, volumes.router, snapshots.router,
+              baremetal.router):
         app.include_router(r)
     app.add_middleware(middleware.ArameMiddleware,
                        max_body=CONF.api.max_request_body_bytes)

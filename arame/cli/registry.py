@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from cliff.commandmanager import CommandManager
 
-from arame.cli.commands import (auth, flavor, host, image, instance, key_pair,
-                                network, security_group, snapshot, task, usage,
+from arame.cli.commands import (account, auth, baremetal, flavor, host, image,
+                                instance, key_pair, network, quota,
+                                security_group, snapshot, task, usage, user,
                                 volume)
 
 NAMESPACE = "arame.cli"
@@ -30,6 +31,9 @@ COMMANDS = {
     "host list": host.ListHost,
     "flavor list": flavor.ListFlavor,
     "image list": image.ListImage,
+    "image show": image.ShowImage,
+    "image create": image.CreateImage,
+    "image upload": image.UploadImage,
     "key-pair create": key_pair.CreateKeyPair,
     "key-pair list": key_pair.ListKeyPair,
     "key-pair show": key_pair.ShowKeyPair,
@@ -48,10 +52,35 @@ COMMANDS = {
     "volume list": volume.ListVolume,
     "volume show": volume.ShowVolume,
     "volume delete": volume.DeleteVolume,
+    "volume attach": volume.AttachVolume,
+    "volume detach": volume.DetachVolume,
+    "baremetal node create": baremetal.CreateNode,
+    "baremetal node list": baremetal.ListNode,
+    "baremetal node show": baremetal.ShowNode,
+    "baremetal node manage": baremetal.ManageNode,
+    "baremetal node provide": baremetal.ProvideNode,
+    "baremetal node delete": baremetal.DeleteNode,
     "snapshot create": snapshot.CreateSnapshot,
     "snapshot list": snapshot.ListSnapshot,
     "snapshot show": snapshot.ShowSnapshot,
     "snapshot delete": snapshot.DeleteSnapshot,
+    "account create": account.CreateAccount,
+    "account list": account.ListAccount,
+    "account show": account.ShowAccount,
+    "account set": account.SetAccount,
+    "account disable": account.DisableAccount,
+    "account enable": account.EnableAccount,
+    "account delete": account.DeleteAccount,
+    "user create": user.CreateUser,
+    "user list": user.ListUser,
+    "user show": user.ShowUser,
+    "user set": user.SetUser,
+    "user disable": user.DisableUser,
+    "user enable": user.EnableUser,
+    "user reset-password": user.ResetUserPassword,
+    "user delete": user.DeleteUser,
+    "quota show": quota.ShowQuota,
+    "quota set": quota.SetQuota,
 }
 
 

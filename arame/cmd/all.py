@@ -30,6 +30,11 @@ def _set_defaults() -> None:
     CONF.set_default("transport_url", "fake://")
     CONF.set_default("connection", f"sqlite:///{state}/arame.db", group="database")
     CONF.set_default("host", "aio")
+    # One process holds both ends of an image upload: a secret of its own
+    # each run, and the data endpoint on any free port.
+    CONF.set_default("ticket_secret", secrets.token_urlsafe(32),
+                     group="storage_data")
+    CONF.set_default("data_port", 0, group="sta")
 
 
 def main(argv=None) -> int:
@@ -66,7 +71,7 @@ def main(argv=None) -> int:
                   + hva_service.build_components()[0]
                   + sta_service.build_components()[0]
                   + nsa_service.build_components()
-                  + bma_service.build_components()
+                  + bma_service.daemon_components()
                   + api_service.build_components())
     LOG.info("arame-all: API on http://%s:%s, test image %s",
              CONF.api.host, CONF.api.port, image)

@@ -5,7 +5,7 @@ from arame.cmd import daemon
 
 
 def main() -> int:
-    return daemon.run(service.BINARY, service.build_components)
+    return daemon.run(service.BINARY, service.daemon_components)
 
 
 if __name__ == "__main__":

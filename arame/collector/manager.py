@@ -5,7 +5,7 @@ from oslo_log import log
 import oslo_messaging as messaging
 import sqlalchemy as sa
 
-from arame.collector import observations, usage
+from arame.collector import nodes, observations, usage
 from arame.common import naming
 from arame.common.db import engine as db_engine
 from arame.common.db import models
@@ -20,7 +20,7 @@ class NotificationEndpoint:
 
     filter_rule = messaging.NotificationFilter(
         event_type=r"^(service\.heartbeat|instance\.state|host\.orphans|"
-                   r"usage\.(open|close))$")
+                   r"usage\.(open|close)|node\.power)$")
 
     def __init__(self, hva=None):
         self.hva = hva
@@ -31,6 +31,7 @@ class NotificationEndpoint:
                   "host.orphans": self._orphans,
                   "usage.open": lambda s, p: usage.record(s, "open", p),
                   "usage.close": lambda s, p: usage.record(s, "close", p),
+                  nodes.EVENT: nodes.record_power,
                   }[event_type]
         try:
             with db_engine.session() as s:
@@ -49,8 +50,47 @@ class NotificationEndpoint:
                 self.hva.cast_destroy({}, payload["host"], iid)
 
 
+def expected_exports(session, node: str) -> list[dict]:
+    """The iSCSI exports storage node `node` should serve: every volume
+    there with an export recorded (`export_iqn`), not deleted, held by an
+    instance that is not terminated (its root volume, or an attached data
+    volume), to that instance's host's initiator address, with its CHAP."""
+    V, I, H = models.Volume, models.Instance, models.Host
+    rows = session.execute(
+        sa.select(V.id, V.export_iqn, V.chap_user, V.chap_secret, I.id.label(
+            "instance_id"), H.storage_address)
+        .join(I, I.id == V.instance_id)
+        .outerjoin(H, H.name == I.host)
+        .where(V.storage_node == node, V.export_iqn.is_not(None),
+               V.status != "deleted", V.deleted_at.is_(None),
+               I.status != "terminated")
+        .order_by(V.id)).all()
+    out = []
+    for r in rows:
+        if not (r.storage_address and r.chap_user and r.chap_secret):
+            # Nothing to export it to (its host is gone or has no initiator
+            # address): left out, so a rebuild removes a stale target.
+            LOG.warning("volume %s of %s: no initiator address or CHAP, not "
+                        "expected on %s", r.id, r.instance_id, node)
+            continue
+        out.append({"volume_id": r.id, "iqn": r.export_iqn,
+                    "initiator_address": r.storage_address,
+                    "chap_user": r.chap_user, "chap_password": r.chap_secret})
+    return out
+
+
 class CollectorManager:
-    target = messaging.Target(version="1.0")
+    """1.0 - expected_instances, expected_reservations
+    1.1 - expected_exports
+    1.2 - fetch_nodes"""
+
+    target = messaging.Target(version="1.2")
+
+    def fetch_nodes(self, ctxt, host):
+        """The bare-metal nodes `host`'s bma watches, with their BMC
+        credentials (bma's power sync)."""
+        with db_engine.session() as s:
+            return nodes.fetch_nodes(s, host)
 
     def expected_instances(self, ctxt, host):
         """Instances the controller places on `host`: hva compares them with
@@ -68,3 +108,10 @@ class CollectorManager:
         instance and all of its reservations (nsa's resync)."""
         with db_engine.session() as s:
             return naming.expected(s, network_ids or [])
+
+    def expected_exports(self, ctxt, node):
+        """{"exports": [...]}: what a storage node should export (sta's
+        resync at start and after tgtd restarts); carries CHAP secrets,
+        as export_volume does."""
+        with db_engine.session() as s:
+            return {"exports": expected_exports(s, node)}

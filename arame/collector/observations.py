@@ -1,4 +1,5 @@
-"""Writers of what agents observe: heartbeats, host inventory, power states.
+"""Writers of what agents observe: heartbeats, host inventory, storage
+pools' capacity, power states.
 
 The collector is the only writer of observed state; agents send it all as
 notifications and hold no database credentials.
@@ -15,6 +16,9 @@ LOG = log.getLogger(__name__)
 
 _INVENTORY = ("hypervisor_type", "vcpus", "memory_mb", "disk_gb",
               "storage_address")
+STA_BINARY = "arame-sta"
+_CAPACITY = ("size_bytes", "free_bytes", "allocated_bytes",
+             "provisioned_bytes")
 
 
 def record_heartbeat(session, payload: dict) -> None:
@@ -25,6 +29,35 @@ def record_heartbeat(session, payload: dict) -> None:
     hosts = payload.get("hosts") or []
     if hosts:
         record_inventory(session, hosts, payload.get("provider", "vm"), now)
+    if payload.get("storage") and payload["binary"] == STA_BINARY:
+        record_storage(session, payload["host"], payload["storage"], now)
+
+
+def record_storage(session, node: str, storage: dict, now) -> bool:
+    """Upsert a storage node's pool capacity (what sta's heartbeat
+    carries); a report that is not whole numbers is dropped, not half
+    written. True if written."""
+    values = {k: storage.get(k) for k in _CAPACITY}
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+               for v in values.values()):
+        LOG.warning("storage node %s reported an unreadable capacity: %r",
+                    node, storage)
+        return False
+    values.update(pool=str(storage.get("pool") or "")[:64] or None,
+                  volume_mode=str(storage.get("volume_mode") or "")[:8] or None,
+                  reported_at=now, updated_at=now)
+    SN = models.StorageNode
+    if session.execute(sa.update(SN).where(SN.name == node).values(**values)
+                       .execution_options(synchronize_session=False)).rowcount:
+        return True
+    try:
+        with session.begin_nested():
+            session.add(SN(name=node, created_at=now, **values))
+    except sa.exc.IntegrityError:
+        # Another collector inserted it first: this report updates it.
+        session.execute(sa.update(SN).where(SN.name == node).values(**values)
+                        .execution_options(synchronize_session=False))
+    return True
 
 
 def record_inventory(session, hosts: list[dict], provider: str, now) -> None:

@@ -7,9 +7,11 @@ TOPIC = "collector"
 
 
 class CollectorAPI:
-    """1.0 - expected_instances, expected_reservations"""
+    """1.0 - expected_instances, expected_reservations
+    1.1 - expected_exports
+    1.2 - fetch_nodes"""
 
-    VERSION_CAP = "1.0"
+    VERSION_CAP = "1.2"
 
     def __init__(self):
         self.client = rpc.get_client(TOPIC, version_cap=self.VERSION_CAP)
@@ -22,3 +24,14 @@ class CollectorAPI:
                               timeout: float = 60) -> dict:
         return self.client.prepare(timeout=timeout).call(
             ctxt, "expected_reservations", host=host, network_ids=network_ids)
+
+    def expected_exports(self, ctxt, node: str, timeout: float = 30) -> dict:
+        """{"exports": [{"volume_id", "iqn", "initiator_address",
+        "chap_user", "chap_password"}]}"""
+        return self.client.prepare(timeout=timeout, version="1.1").call(
+            ctxt, "expected_exports", node=node)
+
+    def fetch_nodes(self, ctxt, host: str, timeout: float = 30) -> list:
+        """The nodes `host`'s bma drives, BMC credentials included."""
+        return self.client.prepare(version="1.2", timeout=timeout).call(
+            ctxt, "fetch_nodes", host=host)

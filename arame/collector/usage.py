@@ -1,5 +1,7 @@
 """The usage ledger's writer: `usage.open` / `usage.close` notifications in,
-one row each, exactly once however often a message is delivered."""
+one row each, exactly once however often a message is delivered (the
+scheduler's flows send them: instances when they run and terminate, data
+volumes when they become available and deleted)."""
 
 import datetime as dt
 
@@ -7,8 +9,9 @@ import sqlalchemy as sa
 
 from arame.common.db import models
 
+# Instances carry flavor, vcpus and memory_mb; volumes size_gb (GB-hours).
 _FIELDS = ("account_id", "resource_id", "resource_type", "flavor", "vcpus",
-           "memory_mb")
+           "memory_mb", "size_gb")
 
 
 def record(session, event: str, payload: dict) -> bool:

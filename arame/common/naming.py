@@ -9,6 +9,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from arame.common import pxe
 from arame.common.conf import CONF
 from arame.common.db import models
 
@@ -38,20 +39,34 @@ def network_message(net: models.Network) -> dict:
             "mtu": net.mtu, "bridge": net.id}
 
 
+# sta exports every volume as LUN 1 of a target of its own.
+EXPORT_LUN = 1
+
+
 def reservations(session, network_ids) -> dict[str, list[dict]]:
-    """{network_id: [{"mac","ip","hostname"}]} of live instances' ports."""
-    P, I = models.Port, models.Instance
+    """{network_id: [{"mac","ip","hostname","boot_script"?}]} of live
+    instances' ports; a bare-metal node's port carries the iPXE script that
+    sanboots its root volume, or a resync would take it away."""
+    P, I, V = models.Port, models.Instance, models.Volume
     out: dict[str, list[dict]] = {n: [] for n in network_ids}
     if not out:
         return out
     for row in session.execute(
-            sa.select(P.network_id, P.mac_address, P.ip_address, P.hostname)
+            sa.select(P.network_id, P.mac_address, P.ip_address, P.hostname,
+                      I.node_id, V.export_iqn, V.export_portal, V.chap_user,
+                      V.chap_secret)
             .join(I, I.id == P.instance_id)
+            .outerjoin(V, sa.and_(V.root_of == I.id, I.node_id.is_not(None),
+                                  V.deleted_at.is_(None)))
             .where(P.network_id.in_(list(out)), I.status != "terminated")
             .order_by(P.ip_address)):
-        out[row.network_id].append({"mac": row.mac_address,
-                                    "ip": row.ip_address,
-                                    "hostname": row.hostname})
+        r = {"mac": row.mac_address, "ip": row.ip_address,
+             "hostname": row.hostname}
+        if row.node_id and row.export_iqn:
+            r["boot_script"] = pxe.sanboot_script(
+                portal=row.export_portal, iqn=row.export_iqn, lun=EXPORT_LUN,
+                chap_user=row.chap_user, chap_secret=row.chap_secret)
+        out[row.network_id].append(r)
     return out
 
 

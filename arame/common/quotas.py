@@ -3,7 +3,13 @@ back exactly once when the resource ends.
 
 Both sides are conditional UPDATEs: the take checks every limit in its WHERE
 clause (so two concurrent requests can never both pass the last unit), the
-give-back flips the instance's `quota_held` flag first.
+give-back flips the instance's `quota_held` flag first (a volume's: deletes
+its QuotaHold row first).
+
+Volumes: `volumes` and `storage_gb` count the data volumes made through
+/v1/volumes. An instance's root volume does not count there: it is the
+flavor's disk, under the instance limits (as OpenStack counts a root disk in
+Cinder's quotas only when the user boots from a volume they made).
 """
 
 import sqlalchemy as sa
@@ -13,7 +19,7 @@ from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 
-RESOURCES = ("instances", "vcpus", "memory_mb")
+RESOURCES = ("instances", "vcpus", "memory_mb", "volumes", "storage_gb")
 
 
 def limits(row: models.Quota | None) -> dict[str, int]:
@@ -87,5 +93,36 @@ def release_instance(session, instance_id: str) -> bool:
                     .values(instances_used=Q.instances_used - 1,
                             vcpus_used=Q.vcpus_used - inst.vcpus,
                             memory_mb_used=Q.memory_mb_used - inst.memory_mb)
+                    .execution_options(synchronize_session=False))
+    return True
+
+
+def take_volume(session, account_id: str, volume_id: str,
+                size_gb: int) -> None:
+    """Reserve one volume of `size_gb` for `volume_id` (OverQuota, 429,
+    otherwise), in the caller's transaction with the volume's record.
+    `ensure_row` first."""
+    take(session, account_id, {"volumes": 1, "storage_gb": size_gb})
+    session.add(models.QuotaHold(resource_id=volume_id, account_id=account_id,
+                                 volumes=1, storage_gb=size_gb))
+
+
+def release_volume(session, volume_id: str) -> bool:
+    """Give back a volume's share, once; True if this call did. A volume
+    that holds nothing (a root volume, or one made before volume quotas)
+    gives nothing back."""
+    QH, Q = models.QuotaHold, models.Quota
+    hold = session.execute(sa.select(QH.account_id, QH.volumes, QH.storage_gb)
+                           .where(QH.resource_id == volume_id)).first()
+    if hold is None:
+        return False
+    rc = session.execute(sa.delete(QH).where(QH.resource_id == volume_id)
+                         .execution_options(synchronize_session=False)).rowcount
+    if rc != 1:
+        return False        # a concurrent give-back won
+    session.execute(sa.update(Q).where(Q.account_id == hold.account_id)
+                    .values(volumes_used=Q.volumes_used - hold.volumes,
+                            storage_gb_used=Q.storage_gb_used - hold.storage_gb,
+                            updated_at=models.utcnow())
                     .execution_options(synchronize_session=False))
     return True

@@ -110,6 +110,7 @@ VOLUME = StateMachine(
         ("available", "attaching"), ("attaching", "attached"),
         ("attaching", "available"), ("attached", "detaching"),
         ("detaching", "available"), ("detaching", "attached"),
+        ("attached", "available"),    # its instance was deleted
         ("available", "deleting"), ("error", "deleting"),
         ("pending", "deleting"), ("deleting", "deleted"), (ANY, "error"),
     ],
@@ -138,12 +139,26 @@ NODE = StateMachine(
         ("enroll", "manageable"), ("manageable", "available"),
         ("available", "manageable"), ("available", "deploying"),
         ("deploying", "active"), ("deploying", "cleaning"),
+        ("deploying", "available"),   # a deploy undone before it touched it
         ("active", "cleaning"), ("cleaning", "available"),
+        ("manageable", "manageable"),  # manage again: re-validate the BMC
+        ("error", "cleaning"),   # a DELETE retried on a node a delete failed
         ("error", "manageable"), (ANY, "error"),
     ],
     final=set(),
     initial="enroll",
 )
+
+# Admin actions on a node: where each may start from (409 otherwise) and
+# where it lands when it succeeds (maintenance changes only the flag).
+NODE_ACTIONS = {
+    "manage": (("enroll", "manageable", "error"), "manageable"),
+    "provide": (("manageable",), "available"),
+}
+# A node the claim or a flow holds: no edit, no delete, no action.
+NODE_BUSY = frozenset({"deploying", "active", "cleaning"})
+assert all(NODE.is_legal(s, dst) for srcs, dst in NODE_ACTIONS.values()
+           for s in srcs)
 
 
 SNAPSHOT = StateMachine(
@@ -166,6 +181,11 @@ RECORD_TASKS = {
         "create": InstanceTask((), ("pending", "creating"), "available"),
         "delete": InstanceTask(VOLUME.sources("deleting"), ("deleting",),
                                "deleted"),
+        # A failed attach (compensated) goes back to available, a failed
+        # detach to attached; only the reaper and an undo that failed
+        # leave error.
+        "attach": InstanceTask(("available",), ("attaching",), "attached"),
+        "detach": InstanceTask(("attached",), ("detaching",), "available"),
     },
     "snapshot": {
         "create": InstanceTask((), ("pending", "creating"), "available"),

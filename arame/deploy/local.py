@@ -150,6 +150,12 @@ class LocalDeployment:
         cp["database"] = {"connection": self.mariadb.url(
             self.database, self.db_user, db_password)}
         cp["api"] = {"host": "127.0.0.1", "port": str(self.api_port)}
+        # Image bytes go from the API to sta's data endpoint with tickets
+        # signed by a secret both read here; deployments side by side each
+        # get their own port.
+        cp["storage_data"] = {"ticket_secret": self._secret("ticket-secret")}
+        cp["sta"] = {"data_address": "127.0.0.1",
+                     "data_port": str(storage.free_port("127.0.0.1"))}
         for section, values in self.conf.items():
             if section != "DEFAULT" and not cp.has_section(section):
                 cp.add_section(section)

@@ -8,15 +8,22 @@ task failed, so nothing waits for the reaper that need not.
 from oslo_log import log
 import oslo_messaging as messaging
 
+from arame.agents.bma import rpcapi as bma_rpcapi
 from arame.agents.hva import rpcapi as hva_rpcapi
 from arame.agents.nsa import rpcapi as nsa_rpcapi
 from arame.agents.sta import rpcapi as sta_rpcapi
 from arame.common import tasks
 from arame.common.db import engine as db_engine
+from arame.scheduler import baremetal
+from arame.scheduler.baremetal.build import BaremetalBuildFlow
+from arame.scheduler.baremetal.delete import BaremetalDeleteFlow
+from arame.scheduler.baremetal.nodes import FLOWS as NODE_FLOWS
+from arame.scheduler.baremetal.power import NodePower
 from arame.scheduler.flows.actions import ACTIONS, ActionFlow
 from arame.scheduler.flows.build import BuildFlow
 from arame.scheduler.flows.delete import DeleteFlow
 from arame.scheduler.flows.security_groups import RefreshSecurityGroupFlow
+from arame.scheduler.flows.volume_attach import FLOWS as ATTACHMENT_FLOWS
 from arame.scheduler.flows.volumes import FLOWS as RECORD_FLOWS
 from arame.scheduler.selector import HostSelector
 
@@ -26,17 +33,20 @@ LOG = log.getLogger(__name__)
 class SchedulerManager:
     """1.0 - build_instance, delete_instance, instance_action,
     refresh_security_group
-    1.1 - create_volume, delete_volume, create_snapshot, delete_snapshot"""
+    1.1 - create_volume, delete_volume, create_snapshot, delete_snapshot
+    1.2 - node_action
+    1.3 - attach_volume, detach_volume"""
 
-    target = messaging.Target(version="1.1")
+    target = messaging.Target(version="1.3")
 
     def __init__(self, selector: HostSelector | None = None,
                  hva: hva_rpcapi.HypervisorAPI | None = None,
-                 notifier=None, nsa=None, sta=None):
+                 notifier=None, nsa=None, sta=None, bma=None):
         self.selector = selector or HostSelector()
         self.hva = hva or hva_rpcapi.HypervisorAPI()
         self.nsa = nsa or nsa_rpcapi.NSAAPI()
         self.sta = sta or sta_rpcapi.STAAPI()
+        self.bma = bma or bma_rpcapi.BMAAPI()
         self.notifier = notifier
 
     def reset(self) -> None:
@@ -53,10 +63,16 @@ class SchedulerManager:
             flow.fail(None, f"internal error: {type(e).__name__}: {e}")
 
     def build_instance(self, ctxt, task_id, instance_id):
+        if baremetal.is_baremetal(instance_id):
+            return self._run(BaremetalBuildFlow(ctxt, task_id, instance_id,
+                                                self.bma, self.nsa, self.sta))
         self._run(BuildFlow(ctxt, task_id, instance_id, self.selector,
                             self.hva, self.nsa, self.sta))
 
     def delete_instance(self, ctxt, task_id, instance_id):
+        if baremetal.is_baremetal(instance_id):
+            return self._run(BaremetalDeleteFlow(ctxt, task_id, instance_id,
+                                                 self.bma, self.nsa, self.sta))
         self._run(DeleteFlow(ctxt, task_id, instance_id, self.hva, self.nsa,
                              self.sta))
 
@@ -73,7 +89,9 @@ class SchedulerManager:
             with db_engine.session() as s:
                 tasks.fail(s, task_id, None, f"unknown action {action!r}")
             return
-        self._run(ActionFlow(ctxt, task_id, instance_id, action, self.hva))
+        agent = (NodePower(self.bma) if baremetal.is_baremetal(instance_id)
+                 else self.hva)
+        self._run(ActionFlow(ctxt, task_id, instance_id, action, agent))
 
     # -- volumes and snapshots (flows/volumes.py) ---------------------------
     def _run_record(self, ctxt, kind, action, task_id, resource_id) -> None:
@@ -91,3 +109,20 @@ class SchedulerManager:
 
     def delete_snapshot(self, ctxt, task_id, snapshot_id):
         self._run_record(ctxt, "snapshot", "delete", task_id, snapshot_id)
+
+    # -- attachments (flows/volume_attach.py) -------------------------------
+    def attach_volume(self, ctxt, task_id, volume_id):
+        self._run(ATTACHMENT_FLOWS[("volume", "attach")](
+            ctxt, task_id, volume_id, self.sta, self.hva))
+
+    def detach_volume(self, ctxt, task_id, volume_id):
+        self._run(ATTACHMENT_FLOWS[("volume", "detach")](
+            ctxt, task_id, volume_id, self.sta, self.hva))
+
+    # -- bare-metal nodes (baremetal/nodes.py) ------------------------------
+    def node_action(self, ctxt, task_id, node_id, action):
+        if action not in NODE_FLOWS:
+            with db_engine.session() as s:
+                tasks.fail(s, task_id, None, f"unknown action {action!r}")
+            return
+        self._run(NODE_FLOWS[action](ctxt, task_id, node_id, self.bma))

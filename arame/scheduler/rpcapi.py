@@ -9,9 +9,11 @@ TOPIC = "scheduler"
 class SchedulerAPI:
     """1.0 - build_instance, delete_instance, instance_action,
     refresh_security_group
-    1.1 - create_volume, delete_volume, create_snapshot, delete_snapshot"""
+    1.1 - create_volume, delete_volume, create_snapshot, delete_snapshot
+    1.2 - node_action
+    1.3 - attach_volume, detach_volume"""
 
-    VERSION_CAP = "1.1"
+    VERSION_CAP = "1.3"
 
     def __init__(self):
         self.client = rpc.get_client(TOPIC, version_cap=self.VERSION_CAP)
@@ -53,3 +55,19 @@ class SchedulerAPI:
     def delete_snapshot(self, ctxt, task_id: str, snapshot_id: str) -> None:
         self._cast_1_1(ctxt, "delete_snapshot", task_id=task_id,
                        snapshot_id=snapshot_id)
+
+    def node_action(self, ctxt, task_id: str, node_id: str,
+                    action: str) -> None:
+        """A bare-metal node's admin task: "manage" or "provide"."""
+        self.client.prepare(version="1.2").cast(
+            ctxt, "node_action", task_id=task_id, node_id=node_id,
+            action=action)
+
+    def attach_volume(self, ctxt, task_id: str, volume_id: str) -> None:
+        """Hot-plug a data volume into the instance its record names."""
+        self.client.prepare(version="1.3").cast(
+            ctxt, "attach_volume", task_id=task_id, volume_id=volume_id)
+
+    def detach_volume(self, ctxt, task_id: str, volume_id: str) -> None:
+        self.client.prepare(version="1.3").cast(
+            ctxt, "detach_volume", task_id=task_id, volume_id=volume_id)

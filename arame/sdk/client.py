@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from arame.sdk.resources.baremetal import BaremetalNodeManager
 from arame.sdk.resources.flavors import FlavorManager
 from arame.sdk.resources.hosts import HostManager
 from arame.sdk.resources.identity import AccountManager, UserManager
@@ -46,6 +47,7 @@ class Client:
         self.key_pairs = KeyPairManager(self._session)
         self.networks = NetworkManager(self._session)
         self.security_groups = SecurityGroupManager(self._session)
+        self.baremetal_nodes = BaremetalNodeManager(self._session)
         self.usage = UsageManager(self._session)
         self.volumes = VolumeManager(self._session)
         self.snapshots = SnapshotManager(self._session)

@@ -33,6 +33,22 @@ def build_manager(driver=None) -> BMAManager:
                       host=CONF.host)
 
 
+def collector_nodes(host: str, timeout: float = 30):
+    """`fetch_nodes` as the daemon has it: the collector's list of the
+    nodes this agent drives, asked over RPC at every sync round (the agent
+    holds no credentials between rounds)."""
+    from arame.collector.rpcapi import CollectorAPI
+    api = CollectorAPI()
+    return lambda: api.fetch_nodes({}, host, timeout=timeout)
+
+
+def daemon_components(driver=None) -> list:
+    """The daemon's components: the power sync watches the nodes the
+    controller assigns to this host."""
+    return build_components(fetch_nodes=collector_nodes(CONF.host),
+                            driver=driver)
+
+
 def build_components(fetch_nodes=None, driver=None) -> list:
     """`fetch_nodes() -> [node]`: the nodes this agent watches, with their
     BMC credentials (the lead wires it to the collector); None: no power

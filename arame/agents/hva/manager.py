@@ -29,7 +29,11 @@ def _check_id(instance_id) -> str:
 
 
 class HypervisorManager:
-    target = messaging.Target(version="1.0")
+    """1.0 - spawn, destroy, power_on, power_off, reboot, get_console_output,
+             list_instances, refresh_ports, update_group_members
+    1.1 - attach_volume, detach_volume"""
+
+    target = messaging.Target(version="1.1")
 
     def __init__(self, host: str, driver: HypervisorDriver, notifier):
         self.host = host
@@ -145,6 +149,30 @@ class HypervisorManager:
         if not ids.is_valid("security_group", group_id):
             raise InvalidIdentifier(f"not a security group id: {group_id!r}")
         self.driver.update_group_members(group_id, list(addresses))
+
+    def attach_volume(self, ctxt, instance_id, volume):
+        _check_id(instance_id)
+        if not isinstance(volume, dict) or \
+                not ids.is_valid("volume", volume.get("volume_id")):
+            raise InvalidIdentifier("not a volume connection: no valid "
+                                    "volume_id")
+        with self._lock(instance_id):
+            LOG.info("attach %s to %s on %s", volume["volume_id"],
+                     instance_id, self.host)
+            try:
+                return self.driver.attach_volume(instance_id, volume)
+            except InstanceNotFound:
+                raise InstanceNotFound(f"{instance_id} is not on {self.host}")
+
+    def detach_volume(self, ctxt, instance_id, volume_id):
+        _check_id(instance_id)
+        if not ids.is_valid("volume", volume_id):
+            raise InvalidIdentifier(f"not a volume id: {volume_id!r}")
+        with self._lock(instance_id):
+            LOG.info("detach %s from %s on %s", volume_id, instance_id,
+                     self.host)
+            self.driver.detach_volume(instance_id, volume_id)
+            return {}
 
     def list_instances(self, ctxt):
         return {"instances": self.driver.list_instances()}

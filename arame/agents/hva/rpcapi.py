@@ -11,16 +11,19 @@ TOPIC = "hva"
 
 class HypervisorAPI:
     """1.0 - spawn, destroy, power_on, power_off, reboot, get_console_output,
-             list_instances, refresh_ports, update_group_members"""
+             list_instances, refresh_ports, update_group_members
+    1.1 - attach_volume, detach_volume"""
 
-    VERSION_CAP = "1.0"
+    VERSION_CAP = "1.1"
 
     def __init__(self):
         self.client = rpc.get_client(TOPIC, version_cap=self.VERSION_CAP)
 
-    def _call(self, ctxt, host: str, method: str, timeout: float, **kw):
-        return self.client.prepare(server=host, timeout=timeout).call(
-            ctxt, method, **kw)
+    def _call(self, ctxt, host: str, method: str, timeout: float,
+              version: str | None = None, **kw):
+        extra = {"version": version} if version else {}
+        return self.client.prepare(server=host, timeout=timeout,
+                                   **extra).call(ctxt, method, **kw)
 
     def spawn(self, ctxt, host, instance: dict, timeout: float) -> dict:
         return self._call(ctxt, host, "spawn", timeout, instance=instance)
@@ -66,3 +69,17 @@ class HypervisorAPI:
 
     def list_instances(self, ctxt, host, timeout: float) -> dict:
         return self._call(ctxt, host, "list_instances", timeout)
+
+    def attach_volume(self, ctxt, host, instance_id: str, volume: dict,
+                      timeout: float) -> dict:
+        """volume: {"volume_id", "portal", "iqn", "lun", "username",
+        "password"} (the password becomes a libvirt secret on the host).
+        {"device": "vdb"}; the same volume twice answers the same."""
+        return self._call(ctxt, host, "attach_volume", timeout, version="1.1",
+                          instance_id=instance_id, volume=volume)
+
+    def detach_volume(self, ctxt, host, instance_id: str, volume_id: str,
+                      timeout: float) -> dict:
+        """{} once the guest let the disk go (a disk already gone too)."""
+        return self._call(ctxt, host, "detach_volume", timeout, version="1.1",
+                          instance_id=instance_id, volume_id=volume_id)

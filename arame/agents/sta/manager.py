@@ -9,6 +9,8 @@ method is idempotent; refusals are the typed errors of errors.py (the
 caller sees their class name in RemoteError.exc_type).
 """
 
+import threading
+
 from oslo_log import log
 import oslo_messaging as messaging
 
@@ -39,6 +41,14 @@ class STAManager(PingManager):
         self.max_volume_gb = max_volume_gb
         self.import_dirs = list(import_dirs)
         self.images = ImageReceiver(backend, max_volume_gb)
+        # The volumes this process knows tgtd serves (exported or rebuilt):
+        # tgtd keeps targets in memory only, so one of these missing from
+        # its list means it restarted (check_exports).
+        self._exported: set[str] = set()
+        self._exported_lock = threading.Lock()
+        # Until a resync succeeds (at start, or after tgtd stopped
+        # answering) the agent cannot know what tgtd should hold.
+        self._resync_needed = True
 
     def inventory(self) -> dict:
         """What the heartbeat carries: the pool's capacity for the
@@ -76,6 +86,7 @@ class STAManager(PingManager):
         checks.volume_id(volume_id)
         with locks.resource(volume_id):
             LOG.info("delete volume %s", volume_id)
+            self._forget_export(volume_id)
             self.iscsi.unexport(volume_id)
             self.backend.delete_volume(volume_id)
         return {}
@@ -110,13 +121,19 @@ class STAManager(PingManager):
                                      chap_password)
         with locks.resource(volume_id):
             path = self.backend.get_volume(volume_id).path
-            return self.iscsi.export(volume_id, path, address, chap_user,
+            conn = self.iscsi.export(volume_id, path, address, chap_user,
                                      chap_password)
+            with self._exported_lock:
+                self._exported.add(volume_id)
+            return conn
 
     def unexport_volume(self, ctxt, volume_id: str, force: bool = False
                         ) -> dict:
         checks.volume_id(volume_id)
         with locks.resource(volume_id):
+            # Forgotten first: a check running meanwhile must not take the
+            # target going away for a tgtd restart.
+            self._forget_export(volume_id)
             self.iscsi.unexport(volume_id, force=bool(force))
         return {}
 
@@ -142,10 +159,72 @@ class STAManager(PingManager):
             wanted.append({**e, "initiator_address": address, "path": path})
         result = self.iscsi.rebuild_exports(wanted)
         result["failed"].update(failed)
+        with self._exported_lock:
+            self._exported = set(result["restored"]) | set(result["unchanged"])
         if result["restored"] or result["removed"]:
             LOG.info("exports rebuilt: restored %s, removed %s",
                      result["restored"], result["removed"])
         return result
+
+    # -- keeping exports through tgtd restarts ------------------------------
+    def _forget_export(self, volume_id: str) -> None:
+        with self._exported_lock:
+            self._exported.discard(volume_id)
+
+    def check_exports(self, fetch_expected) -> dict | None:
+        """The periodic check (and the start-up resync): if tgtd lost a
+        target this agent made, or no resync has succeeded yet, ask the
+        controller what to export (`fetch_expected()` -> the collector's
+        expected_exports answer) and rebuild. The rebuild's result, or None
+        when nothing was needed or possible (tried again next time)."""
+        with self._exported_lock:
+            known = set(self._exported)
+        try:
+            have = set(self.iscsi.list_exports())
+        except Exception as e:  # noqa: BLE001  (whatever it is: next round)
+            # tgtd is down: when it is back it holds nothing.
+            LOG.warning("cannot list the iSCSI targets: %s", e)
+            self._resync_needed = True
+            return None
+        with self._exported_lock:
+            # Only those still ours: an unexport meanwhile is not a loss.
+            missing = sorted((known - have) & self._exported)
+        if not missing and not self._resync_needed:
+            return None
+        if missing:
+            LOG.warning("the iSCSI target daemon lost %d export(s) (%s): it "
+                        "restarted; rebuilding from the controller's records",
+                        len(missing), ", ".join(missing[:5]))
+        try:
+            expected = fetch_expected()["exports"]
+        except Exception as e:  # noqa: BLE001  (whatever it is: next round)
+            LOG.warning("cannot ask the collector which exports to hold: %s",
+                        e)
+            self._resync_needed = True
+            return None
+        result = self.rebuild_exports({}, self._usable(expected))
+        self._resync_needed = False
+        LOG.info("exports resynced: %d restored, %d unchanged, %d removed, "
+                 "%d failed", len(result["restored"]),
+                 len(result["unchanged"]), len(result["removed"]),
+                 len(result["failed"]))
+        return result
+
+    def _usable(self, expected) -> list:
+        """The entries rebuild_exports accepts: one bad record must not
+        keep every other export down (it is left out, and logged)."""
+        ok = []
+        for e in expected if isinstance(expected, list) else []:
+            try:
+                checks.mapping(e, "an expected export")
+                self._check_export(e.get("volume_id"),
+                                   e.get("initiator_address"),
+                                   e.get("chap_user"), e.get("chap_password"))
+            except errors.InvalidRequest as exc:
+                LOG.warning("expected export left out: %s", exc)
+                continue
+            ok.append(e)
+        return ok
 
     # -- images ------------------------------------------------------------
     def import_image(self, ctxt, image_id: str, source_path: str,
@@ -185,7 +264,12 @@ class RPCEndpoint:
         self._manager = manager
         self.target = manager.target
 
+    # Run by the agent itself, never asked for over the bus.
+    LOCAL_ONLY = frozenset({"check_exports"})
+
     def __getattr__(self, name):
+        if name in self.LOCAL_ONLY:
+            raise AttributeError(name)
         attr = getattr(self._manager, name)
         if name.startswith("_") or not callable(attr):
             return attr

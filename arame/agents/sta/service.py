@@ -1,15 +1,18 @@
 """Assemble the sta daemon: a storage backend and an iSCSI target driver
 picked by name from [sta] (stevedore entry points), the manager over both,
-its RPC server, and a heartbeat carrying the pool's capacity."""
+its RPC server, the image data endpoint (data_server.py), and a heartbeat
+carrying the pool's capacity and the data endpoint's URL."""
 
 from stevedore import driver as sv_driver
 
+from arame.agents.sta.data_server import DataEndpoint, DataServer
 from arame.agents.sta.manager import RPCEndpoint, STAManager
 from arame.agents.sta.rpcapi import TOPIC
+from arame.collector.rpcapi import CollectorAPI
 from arame.common import rpc
 from arame.common.conf import CONF
 from arame.common.heartbeat import NotifyHeartbeat
-from arame.common.service import RPCServerComponent
+from arame.common.service import PeriodicComponent, RPCServerComponent
 
 BINARY = "arame-sta"
 BACKENDS = "arame.sta.backends"
@@ -38,10 +41,41 @@ def build_manager() -> STAManager:
                       import_dirs=CONF.sta.import_dirs)
 
 
+def build_data_server(mgr: STAManager) -> DataServer:
+    """The image data endpoint (HTTP in a thread): bytes from the API."""
+    return DataServer(mgr.images, node=CONF.host,
+                      secret=CONF.storage_data.ticket_secret,
+                      address=CONF.sta.data_address, port=CONF.sta.data_port,
+                      url=CONF.sta.data_url,
+                      timeout=CONF.storage_data.node_timeout)
+
+
+def export_keeper(mgr: STAManager, collector=None) -> PeriodicComponent:
+    """The start-up resync and the periodic check that tgtd still holds
+    the exports (it keeps them in memory only, see
+    STAManager.check_exports); what to export comes from the collector's
+    records (expected_exports)."""
+    collector = collector or CollectorAPI()
+
+    def fetch() -> dict:
+        return collector.expected_exports(
+            {}, CONF.host, timeout=CONF.sta.expected_exports_timeout)
+
+    return PeriodicComponent("sta-exports", lambda: mgr.check_exports(fetch),
+                             lambda: CONF.sta.export_check_interval)
+
+
 def build_components() -> tuple[list, STAManager]:
     mgr = build_manager()
-    server = rpc.get_server(TOPIC, CONF.host, [RPCEndpoint(mgr)])
+    data = build_data_server(mgr)
+    server = rpc.get_server(TOPIC, CONF.host,
+                            [RPCEndpoint(mgr), DataEndpoint(data)])
+
+    def inventory() -> dict:
+        return {**mgr.inventory(), "data_url": data.url}
+
     # The heartbeat goes last: the node must consume its queue before the
     # scheduler hears of it (and the heartbeat is the first thing stopped).
-    return [RPCServerComponent(server, TOPIC),
-            NotifyHeartbeat(BINARY, TOPIC, extra=mgr.inventory)], mgr
+    # The data server goes first: its URL is answered over RPC.
+    return [data, RPCServerComponent(server, TOPIC), export_keeper(mgr),
+            NotifyHeartbeat(BINARY, TOPIC, extra=inventory)], mgr

@@ -1,14 +1,18 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from arame.api import pagination, tags
 from arame.api.auth.deps import authorize
+from arame.api.schemas.common import TagsOut, TagsUpdate
 from arame.api.schemas.catalog import (Flavor, FlavorCreate, FlavorPage, Image,
-                                       ImagePage)
+                                       ImageCreate, ImagePage)
 from arame.api.services import catalog
+from arame.common.db import models
 
 flavors = APIRouter(prefix="/v1/flavors", tags=["flavors"])
 images = APIRouter(prefix="/v1/images", tags=["images"])
+ImageSort = pagination.sort_query("name", "status", "created_at", "updated_at")
 
 
 @flavors.get("", response_model=FlavorPage)
@@ -31,11 +35,38 @@ def list_images(ctxt=Depends(authorize("images:list")),
                 name: Annotated[str | None, Query(max_length=63)] = None,
                 status: Annotated[str | None, Query(max_length=16)] = None,
                 limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
-                marker: Annotated[str | None, Query(max_length=16)] = None):
+                marker: Annotated[str | None, Query(max_length=16)] = None,
+                sort: ImageSort = None, tag: tags.TagQuery = None):
     return catalog.list_images(ctxt, name=name, status=status, limit=limit,
-                               marker=marker)
+                               marker=marker, sort=sort, tag=tag)
 
 
 @images.get("/{image_id}", response_model=Image)
 def get_image(image_id: str, ctxt=Depends(authorize("images:get"))):
     return catalog.get_image(ctxt, image_id)
+
+
+@images.post("", status_code=201, response_model=Image)
+def create_image(body: ImageCreate, ctxt=Depends(authorize("images:create"))):
+    return catalog.create_image(ctxt, body)
+
+
+@images.put("/{image_id}/tags", response_model=TagsOut)
+def replace_image_tags(image_id: str, body: TagsUpdate,
+                       ctxt=Depends(authorize("images:update_tags"))):
+    return tags.replace(ctxt, models.Image, "image", image_id,
+                        "images:update_tags", body.tags)
+
+
+@images.put("/{image_id}/data", response_model=Image, openapi_extra={
+    "requestBody": {"required": True, "content": {
+        "application/octet-stream": {"schema": {"type": "string",
+                                                "format": "binary"}}}}})
+async def upload_image_data(image_id: str, request: Request,
+                            ctxt=Depends(authorize("images:upload"))):
+    """The image's bytes (Content-Length required; sha256 from the image or
+    the X-Image-Sha256 header), streamed to a storage node: 200 with the
+    image `available`, 422 if the bytes do not match (the image stays
+    `pending`, try again), 503 if no storage node takes them."""
+    return await catalog.upload_image(ctxt, image_id, request.headers,
+                                      request.stream())

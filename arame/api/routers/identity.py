@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from arame.api import pagination
 from arame.api.auth.deps import authorize, get_context
 from arame.api.schemas.identity import (Account, AccountCreate, AccountPage,
                                         AccountUpdate, User, UserCreate,
@@ -14,6 +15,8 @@ users = APIRouter(prefix="/v1/users", tags=["users"])
 Limit = Annotated[int | None, Query(ge=1, le=1000)]
 Marker = Annotated[str | None, Query(max_length=16)]
 NamePattern = Annotated[str | None, Query(max_length=63)]
+AccountSort = pagination.sort_query("name", "created_at", "updated_at")
+UserSort = pagination.sort_query("name", "role", "created_at", "updated_at")
 
 
 @accounts.post("", status_code=201, response_model=Account)
@@ -25,8 +28,9 @@ def create_account(body: AccountCreate,
 @accounts.get("", response_model=AccountPage)
 def list_accounts(ctxt=Depends(authorize("accounts:list")),
                   name: NamePattern = None, limit: Limit = None,
-                  marker: Marker = None):
-    return identity.list_accounts(ctxt, name=name, limit=limit, marker=marker)
+                  marker: Marker = None, sort: AccountSort = None):
+    return identity.list_accounts(ctxt, name=name, limit=limit, marker=marker,
+                                  sort=sort)
 
 
 @accounts.get("/{account_id}", response_model=Account)
@@ -54,9 +58,10 @@ def create_user(body: UserCreate, ctxt=Depends(authorize("users:create"))):
 def list_users(ctxt=Depends(authorize("users:list")),
                account_id: Annotated[str | None, Query(max_length=16)] = None,
                name: NamePattern = None, limit: Limit = None,
-               marker: Marker = None):
+               marker: Marker = None, sort: UserSort = None):
+    """`name` filters and sorts by username."""
     return identity.list_users(ctxt, account_id=account_id, name=name,
-                               limit=limit, marker=marker)
+                               limit=limit, marker=marker, sort=sort)
 
 
 @users.get("/{user_id}", response_model=User)

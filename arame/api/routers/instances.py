@@ -2,18 +2,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
 
-from arame.api import idempotency
+from arame.api import idempotency, pagination, tags
 from arame.api.auth.deps import authorize
 from arame.api.schemas.instances import (ActionAccepted, ConsoleOutput,
                                          Instance, InstanceAccepted,
                                          InstanceAction, InstanceCreate,
                                          InstancePage)
+from arame.api.schemas.common import TagsOut, TagsUpdate
+from arame.common.db import models
 from arame.api.services.instances import InstanceService
 
 router = APIRouter(prefix="/v1/instances", tags=["instances"])
 service = InstanceService()
 
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+Sort = pagination.sort_query("name", "status", "created_at", "updated_at")
 
 
 @router.post("", status_code=202, response_model=InstanceAccepted)
@@ -32,9 +35,10 @@ def list_instances(ctxt=Depends(authorize("instances:list")),
                    name: Annotated[str | None, Query(max_length=63)] = None,
                    account_id: Annotated[str | None, Query(max_length=16)] = None,
                    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
-                   marker: Annotated[str | None, Query(max_length=16)] = None):
+                   marker: Annotated[str | None, Query(max_length=16)] = None,
+                   sort: Sort = None, tag: tags.TagQuery = None):
     return service.list(ctxt, status=status, name=name, account_id=account_id,
-                        limit=limit, marker=marker)
+                        limit=limit, marker=marker, sort=sort, tag=tag)
 
 
 @router.get("/{instance_id}", response_model=Instance)
@@ -64,3 +68,10 @@ def instance_action(instance_id: str, body: InstanceAction,
 def instance_console(instance_id: str,
                      ctxt=Depends(authorize("instances:console"))):
     return service.console(ctxt, instance_id)
+
+
+@router.put("/{instance_id}/tags", response_model=TagsOut)
+def replace_instance_tags(instance_id: str, body: TagsUpdate,
+                          ctxt=Depends(authorize("instances:update_tags"))):
+    return tags.replace(ctxt, models.Instance, "instance", instance_id,
+                        "instances:update_tags", body.tags)

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from arame.api import idempotency
+from arame.api import idempotency, pagination
 from arame.api.auth.deps import authorize
 from arame.api.schemas.key_pairs import (KeyPair, KeyPairCreate,
                                          KeyPairCreated, KeyPairPage)
@@ -26,8 +26,10 @@ def create_key_pair(body: KeyPairCreate,
 def list_key_pairs(ctxt=Depends(authorize("key_pairs:list")),
                    name: Annotated[str | None, Query(max_length=63)] = None,
                    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
-                   marker: Annotated[str | None, Query(max_length=16)] = None):
-    return key_pairs.list_key_pairs(ctxt, name=name, limit=limit, marker=marker)
+                   marker: Annotated[str | None, Query(max_length=16)] = None,
+                   sort: pagination.sort_query("name", "created_at") = None):
+    return key_pairs.list_key_pairs(ctxt, name=name, limit=limit, marker=marker,
+                                    sort=sort)
 
 
 @router.get("/{key_pair_id}", response_model=KeyPair)

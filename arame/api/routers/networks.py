@@ -2,10 +2,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from arame.api import idempotency
+from arame.api import idempotency, pagination, tags
 from arame.api.auth.deps import authorize
+from arame.api.schemas.common import TagsOut, TagsUpdate
 from arame.api.schemas.networks import Network, NetworkCreate, NetworkPage
 from arame.api.services import networks
+from arame.common.db import models
 
 router = APIRouter(prefix="/v1/networks", tags=["networks"])
 
@@ -24,8 +26,12 @@ def create_network(body: NetworkCreate,
 def list_networks(ctxt=Depends(authorize("networks:list")),
                   name: Annotated[str | None, Query(max_length=63)] = None,
                   limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
-                  marker: Annotated[str | None, Query(max_length=16)] = None):
-    return networks.list_networks(ctxt, name=name, limit=limit, marker=marker)
+                  marker: Annotated[str | None, Query(max_length=16)] = None,
+                  sort: pagination.sort_query(
+                      "name", "cidr", "created_at", "updated_at") = None,
+                  tag: tags.TagQuery = None):
+    return networks.list_networks(ctxt, name=name, limit=limit, marker=marker,
+                                  sort=sort, tag=tag)
 
 
 @router.get("/{network_id}", response_model=Network)
@@ -37,3 +43,10 @@ def get_network(network_id: str, ctxt=Depends(authorize("networks:get"))):
 def delete_network(network_id: str,
                    ctxt=Depends(authorize("networks:delete"))):
     networks.delete(ctxt, network_id)
+
+
+@router.put("/{network_id}/tags", response_model=TagsOut)
+def replace_network_tags(network_id: str, body: TagsUpdate,
+                         ctxt=Depends(authorize("networks:update_tags"))):
+    return tags.replace(ctxt, models.Network, "network", network_id,
+                        "networks:update_tags", body.tags)

@@ -2,14 +2,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from arame.api import idempotency
+from arame.api import idempotency, pagination, tags
 from arame.api.auth.deps import authorize
+from arame.api.schemas.common import TagsOut, TagsUpdate
 from arame.api.schemas.security_groups import (SecurityGroup,
                                                SecurityGroupCreate,
                                                SecurityGroupPage,
                                                SecurityGroupUpdate,
                                                SecurityGroupUpdated)
 from arame.api.services.security_groups import SecurityGroupService
+from arame.common.db import models
 
 router = APIRouter(prefix="/v1/security_groups", tags=["security_groups"])
 service = SecurityGroupService()
@@ -32,8 +34,12 @@ def list_security_groups(
         ctxt=Depends(authorize("security_groups:list")),
         name: Annotated[str | None, Query(max_length=63)] = None,
         limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
-        marker: Annotated[str | None, Query(max_length=16)] = None):
-    return service.list(ctxt, name=name, limit=limit, marker=marker)
+        marker: Annotated[str | None, Query(max_length=16)] = None,
+        sort: pagination.sort_query("name", "created_at",
+                                    "updated_at") = None,
+        tag: tags.TagQuery = None):
+    return service.list(ctxt, name=name, limit=limit, marker=marker,
+                        sort=sort, tag=tag)
 
 
 @router.get("/{group_id}", response_model=SecurityGroup)
@@ -52,3 +58,10 @@ def update_security_group(group_id: str, body: SecurityGroupUpdate,
 def delete_security_group(group_id: str,
                           ctxt=Depends(authorize("security_groups:delete"))):
     service.delete(ctxt, group_id)
+
+
+@router.put("/{group_id}/tags", response_model=TagsOut)
+def replace_security_group_tags(group_id: str, body: TagsUpdate,
+                                ctxt=Depends(authorize("security_groups:update_tags"))):
+    return tags.replace(ctxt, models.SecurityGroup, "security_group",
+                        group_id, "security_groups:update_tags", body.tags)

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
 
-from arame.api import idempotency
+from arame.api import idempotency, pagination
 from arame.api.auth.deps import authorize
 from arame.api.schemas.snapshots import (
     Snapshot,
@@ -13,6 +13,8 @@ from arame.api.schemas.snapshots import (
 from arame.api.services.snapshots import SnapshotService
 
 router = APIRouter(prefix="/v1/snapshots", tags=["snapshots"])
+Sort = pagination.sort_query("name", "status", "size_gb", "created_at",
+                             "updated_at")
 service = SnapshotService()
 
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
@@ -35,9 +37,11 @@ def list_snapshots(ctxt=Depends(authorize("snapshots:list")),
                    volume_id: Annotated[str | None, Query(max_length=16)] = None,
                    account_id: Annotated[str | None, Query(max_length=16)] = None,
                    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
-                   marker: Annotated[str | None, Query(max_length=16)] = None):
+                   marker: Annotated[str | None, Query(max_length=16)] = None,
+                   sort: Sort = None):
     return service.list(ctxt, status=status, name=name, account_id=account_id,
-                        volume_id=volume_id, limit=limit, marker=marker)
+                        volume_id=volume_id, limit=limit, marker=marker,
+                        sort=sort)
 
 
 @router.get("/{snapshot_id}", response_model=Snapshot)

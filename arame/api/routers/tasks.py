@@ -2,6 +2,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from arame.api import pagination
 from arame.api.auth.deps import authorize
 from arame.api.schemas.tasks import Task, TaskPage
 from arame.api.services import tasks as task_service
@@ -14,9 +15,13 @@ def list_tasks(ctxt=Depends(authorize("tasks:list")),
                resource_id: Annotated[str | None, Query(max_length=16)] = None,
                status: Literal["queued", "running", "done", "failed"] | None = None,
                limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
-               marker: Annotated[str | None, Query(max_length=16)] = None):
+               marker: Annotated[str | None, Query(max_length=16)] = None,
+               sort: pagination.sort_query("created_at", "updated_at",
+                                           "status", "action") = None):
+    """Newest first unless `sort` says otherwise."""
     return task_service.list_tasks(ctxt, resource_id=resource_id,
-                                   status=status, limit=limit, marker=marker)
+                                   status=status, limit=limit, marker=marker,
+                                   sort=sort)
 
 
 @router.get("/{task_id}", response_model=Task)

@@ -2,8 +2,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, Query
 
-from arame.api import idempotency
+from arame.api import idempotency, pagination, tags
 from arame.api.auth.deps import authorize
+from arame.api.schemas.common import TagsOut, TagsUpdate
 from arame.api.schemas.volumes import (
     Volume,
     VolumeAccepted,
@@ -12,10 +13,13 @@ from arame.api.schemas.volumes import (
     VolumePage,
 )
 from arame.api.services.volumes import VolumeService
+from arame.common.db import models
 
 router = APIRouter(prefix="/v1/volumes", tags=["volumes"])
 service = VolumeService()
 
+Sort = pagination.sort_query("name", "status", "size_gb", "created_at",
+                             "updated_at")
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 
@@ -35,9 +39,10 @@ def list_volumes(ctxt=Depends(authorize("volumes:list")),
                  name: Annotated[str | None, Query(max_length=63)] = None,
                  account_id: Annotated[str | None, Query(max_length=16)] = None,
                  limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
-                 marker: Annotated[str | None, Query(max_length=16)] = None):
+                 marker: Annotated[str | None, Query(max_length=16)] = None,
+                 sort: Sort = None, tag: tags.TagQuery = None):
     return service.list(ctxt, status=status, name=name, account_id=account_id,
-                        limit=limit, marker=marker)
+                        limit=limit, marker=marker, sort=sort, tag=tag)
 
 
 @router.get("/{volume_id}", response_model=Volume)
@@ -54,5 +59,13 @@ def delete_volume(volume_id: str, ctxt=Depends(authorize("volumes:delete"))):
              response_model=VolumeAccepted)
 def volume_action(volume_id: str, body: Annotated[VolumeAction, Body()],
                   ctxt=Depends(authorize("volumes:action"))):
-    """attach / detach: not supported yet (409 `not_supported`)."""
+    """attach (`instance_id`: running or stopped, same account) / detach:
+    202 + task; 409 with the state when the volume or instance cannot."""
     return service.action(ctxt, volume_id, body)
+
+
+@router.put("/{volume_id}/tags", response_model=TagsOut)
+def replace_volume_tags(volume_id: str, body: TagsUpdate,
+                        ctxt=Depends(authorize("volumes:update_tags"))):
+    return tags.replace(ctxt, models.Volume, "volume", volume_id,
+                        "volumes:update_tags", body.tags)

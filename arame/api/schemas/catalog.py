@@ -2,7 +2,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from arame.api.schemas.common import Name, Strict, UTCDateTime, check_name
+from arame.api.schemas.common import Name, Strict, Tags, UTCDateTime, check_name
 
 
 class FlavorCreate(Strict):
@@ -38,6 +38,7 @@ class Image(BaseModel):
     status_reason: str | None
     size_bytes: int | None
     sha256: str | None
+    tags: list[str] = []
     created_at: UTCDateTime
     updated_at: UTCDateTime
 
@@ -45,3 +46,15 @@ class Image(BaseModel):
 class ImagePage(BaseModel):
     items: list[Image]
     next_marker: str | None
+
+
+class ImageCreate(Strict):
+    """POST /v1/images: the metadata; the bytes follow with PUT .../data."""
+    name: Name
+    format: Literal["raw", "qcow2", "kernel"]
+    size_bytes: int | None = Field(default=None, ge=1, le=2 ** 62)
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    visibility: Literal["private", "public"] = "private"
+    tags: Tags = Field(default_factory=list)
+
+    _name = field_validator("name")(check_name)

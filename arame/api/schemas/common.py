@@ -21,10 +21,17 @@ Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 HOSTNAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 Hostname = Annotated[str, StringConstraints(pattern=HOSTNAME_PATTERN)]
 ResourceId = Annotated[str, StringConstraints(pattern=r"^[a-z]{1,4}-[a-z0-9]{8}$")]
+# A user's label on a resource; lists filter on them (`?tag=a&tag=b`).
+TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:=-]{0,62}$"
+MAX_TAGS = 50
+Tag = Annotated[str, StringConstraints(pattern=TAG_PATTERN)]
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS,
+                                  description="labels (duplicates dropped)")]
 
 
-def check_name(v: str) -> str:
-    if ".." in v:
+def check_name(v: str | None) -> str | None:
+    # Also on optional names (updates): None is "not given", not a name.
+    if v is not None and ".." in v:
         raise ValueError("must not contain '..'")
     return v
 
@@ -44,6 +51,16 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+class TagsUpdate(Strict):
+    """PUT /v1/<resources>/{id}/tags: the new set, replacing the old."""
+    tags: Tags
+
+
+class TagsOut(BaseModel):
+    id: str
+    tags: list[str]
+
+
 class Resource(BaseModel):
     id: str
     status: str | None = None
@@ -52,5 +69,17 @@ class Resource(BaseModel):
     updated_at: UTCDateTime
 
 
-__all__ = ["Name", "Hostname", "ResourceId", "Strict", "ErrorBody", "Field",
-           "field_validator", "check_name"]
+__all__ = [
+    "ErrorBody",
+    "Field",
+    "Hostname",
+    "Name",
+    "ResourceId",
+    "Strict",
+    "Tag",
+    "Tags",
+    "TagsOut",
+    "TagsUpdate",
+    "check_name",
+    "field_validator",
+]

@@ -14,6 +14,18 @@ class ServiceInfo(BaseModel):
     heartbeat_age_s: float | None
 
 
+class StorageCapacity(BaseModel):
+    """A storage node's pool as its last heartbeat reported it."""
+    pool: str | None
+    volume_mode: str | None
+    size_bytes: int
+    free_bytes: int
+    allocated_bytes: int
+    provisioned_bytes: int
+    reported_at: UTCDateTime
+    report_age_s: float | None
+
+
 class HostInfo(BaseModel):
     name: str
     id: str | None
@@ -30,6 +42,7 @@ class HostInfo(BaseModel):
     instances: int | None
     heartbeat_age_s: float | None
     services: list[ServiceInfo]
+    storage: StorageCapacity | None = None
 
 
 class HostPage(BaseModel):

@@ -3,7 +3,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from arame.api.schemas.common import (Hostname, Name, ResourceId, Strict,
-                                      UTCDateTime, check_name)
+                                      Tags, UTCDateTime, check_name)
 
 
 class InstanceCreate(Strict):
@@ -26,6 +26,7 @@ class InstanceCreate(Strict):
     # Accepted in the shape API.md gives; refused with a clear 422 until the
     # agents behind them exist (see arame.api.services.instances).
     volumes: list[ResourceId] | None = Field(default=None, max_length=16)
+    tags: Tags = Field(default_factory=list)
 
     _name = field_validator("name")(check_name)
 
@@ -39,6 +40,11 @@ class Address(BaseModel):
     ip_address: str
     mac_address: str
     hostname: str
+
+
+class AttachedVolume(BaseModel):
+    id: str
+    device: str | None
 
 
 class Instance(BaseModel):
@@ -56,6 +62,9 @@ class Instance(BaseModel):
     key_pair: str | None = None
     addresses: list[Address]
     security_groups: list[str] = []
+    tags: list[str] = []
+    volumes: list[AttachedVolume] = Field(
+        default=[], description="data volumes attached (root volume aside)")
     created_at: UTCDateTime
     updated_at: UTCDateTime
     terminated_at: UTCDateTime | None

@@ -2,7 +2,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from arame.api.schemas.common import Name, Strict, UTCDateTime, check_name
+from arame.api.schemas.common import (Name, Strict, Tags, UTCDateTime,
+                                      check_name)
 
 # RFC 1035 name made of RFC 1123 labels (a label may start with a digit);
 # no trailing dot. Lower-cased on the way in.
@@ -32,6 +33,7 @@ class NetworkCreate(Strict):
                          description="usable by every account (admin only)")
     mtu: int | None = Field(default=None, ge=576, le=9000,
                             description="default: 1450 on VXLAN, 1500 on VLAN")
+    tags: Tags = Field(default_factory=list)
 
     _name = field_validator("name")(check_name)
 
@@ -54,6 +56,7 @@ class Network(BaseModel):
     segmentation: str
     segment_id: int
     mtu: int
+    tags: list[str] = []
     created_at: UTCDateTime
     updated_at: UTCDateTime
 

@@ -11,12 +11,16 @@ class QuotaUpdate(Strict):
     instances: int | None = Limit
     vcpus: int | None = Limit
     memory_mb: int | None = Limit
+    volumes: int | None = Limit
+    storage_gb: int | None = Limit
 
 
 class QuotaSet(BaseModel):
     instances: int
     vcpus: int
     memory_mb: int
+    volumes: int
+    storage_gb: int
 
 
 class Quota(BaseModel):

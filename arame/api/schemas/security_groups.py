@@ -2,7 +2,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictInt, field_validator
 
-from arame.api.schemas.common import Name, Strict, UTCDateTime, check_name
+from arame.api.schemas.common import (Name, Strict, Tags, UTCDateTime,
+                                      check_name)
 from arame.common import secgroup_rules
 
 RULES_DOC = ("Inbound allow rules, one per line: protocol:from,to,source "
@@ -33,6 +34,7 @@ class _Rules(Strict):
 class SecurityGroupCreate(_Rules):
     name: Name
     description: str = Field(default="", max_length=255)
+    tags: Tags = Field(default_factory=list)
 
     _name = field_validator("name")(check_name)
 
@@ -62,6 +64,7 @@ class SecurityGroup(BaseModel):
     description: str
     rules_text: str
     rules: list[RuleOut]
+    tags: list[str] = []
     created_at: UTCDateTime
     updated_at: UTCDateTime
 

@@ -12,6 +12,7 @@ class UsageRecord(BaseModel):
     flavor: str | None
     vcpus: int | None
     memory_mb: int | None
+    size_gb: int | None = None
     at: UTCDateTime
 
 

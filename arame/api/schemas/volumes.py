@@ -2,7 +2,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from arame.api.schemas.common import Name, ResourceId, Strict, UTCDateTime, check_name
+from arame.api.schemas.common import (Name, ResourceId, Strict, Tags,
+                                      UTCDateTime, check_name)
 
 
 class VolumeCreate(Strict):
@@ -16,6 +17,7 @@ class VolumeCreate(Strict):
     snapshot: ResourceId | None = Field(
         default=None, description="a snapshot to clone, on its storage node "
                                   "(not with image)")
+    tags: Tags = Field(default_factory=list)
 
     _name = field_validator("name")(check_name)
 
@@ -29,8 +31,6 @@ class DetachVolume(Strict):
     action: Literal["detach"]
 
 
-# Accepted in the shape API.md gives; answered 409 `not_supported` until
-# the hypervisor agent can hot-plug a disk (arame.api.services.volumes).
 VolumeAction = Annotated[AttachVolume | DetachVolume,
                          Field(discriminator="action")]
 
@@ -47,9 +47,12 @@ class Volume(BaseModel):
     storage_node: str | None
     instance_id: str | None = Field(
         description="the instance it is attached to")
+    device: str | None = Field(
+        default=None, description="the guest's disk while attached (vdb...)")
     root_of: str | None = Field(
         description="the instance whose root disk it is (made and removed "
                     "with the instance)")
+    tags: list[str] = []
     created_at: UTCDateTime
     updated_at: UTCDateTime
     deleted_at: UTCDateTime | None

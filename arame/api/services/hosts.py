@@ -1,5 +1,7 @@
-"""The host list: hypervisors with capacity and the daemons on each machine,
-with heartbeat age; older than service_down_time shows as down."""
+"""The host list: hypervisors with capacity, storage nodes with their
+pool's capacity (as their last heartbeat reported it), and the daemons on
+each machine, with heartbeat age; older than service_down_time shows as
+down."""
 
 import sqlalchemy as sa
 
@@ -23,6 +25,7 @@ def list_hosts(ctxt) -> dict:
         services = s.scalars(sa.select(models.Service)
                              .order_by(models.Service.host,
                                        models.Service.binary)).all()
+        pools = s.scalars(sa.select(models.StorageNode)).all()
     by_name: dict[str, dict] = {}
     for h in hosts:
         age = _age(h.last_report_at, now)
@@ -33,7 +36,7 @@ def list_hosts(ctxt) -> dict:
             "memory_mb": h.memory_mb, "memory_mb_used": h.memory_mb_used,
             "disk_gb": h.disk_gb, "disk_gb_used": h.disk_gb_used,
             "instances": h.instance_count, "heartbeat_age_s": age,
-            "services": []}
+            "storage": None, "services": []}
     for svc in services:
         age = _age(svc.last_heartbeat_at, now)
         entry = by_name.setdefault(svc.host, {
@@ -41,7 +44,7 @@ def list_hosts(ctxt) -> dict:
             "hypervisor_type": None, "enabled": None, "vcpus": None,
             "vcpus_used": None, "memory_mb": None, "memory_mb_used": None,
             "disk_gb": None, "disk_gb_used": None, "instances": None,
-            "heartbeat_age_s": None, "services": []})
+            "heartbeat_age_s": None, "storage": None, "services": []})
         entry["services"].append({
             "binary": svc.binary, "topic": svc.topic, "version": svc.version,
             "state": _state(age), "last_heartbeat_at": svc.last_heartbeat_at,
@@ -52,4 +55,17 @@ def list_hosts(ctxt) -> dict:
                     if x["heartbeat_age_s"] is not None]
             entry["heartbeat_age_s"] = min(ages) if ages else None
             entry["state"] = _state(entry["heartbeat_age_s"])
+    for p in pools:
+        entry = by_name.get(p.name)
+        if entry is not None:     # a pool whose daemon never registered:
+            entry["storage"] = _storage(p, now)   # nothing to show it on
     return {"items": [by_name[k] for k in sorted(by_name)], "next_marker": None}
+
+
+def _storage(p: models.StorageNode, now) -> dict:
+    return {"pool": p.pool, "volume_mode": p.volume_mode,
+            "size_bytes": p.size_bytes, "free_bytes": p.free_bytes,
+            "allocated_bytes": p.allocated_bytes,
+            "provisioned_bytes": p.provisioned_bytes,
+            "reported_at": p.reported_at,
+            "report_age_s": _age(p.reported_at, now)}

@@ -8,7 +8,7 @@ from arame.api import pagination
 from arame.api.lookup import load_owned
 from arame.common import exceptions, ids
 from arame.common.db import engine as db_engine
-from arame.common.db import models
+from arame.common.db import models, seed
 from arame.common.passwords import hash_password
 
 
@@ -24,6 +24,12 @@ def user_dict(u: models.User) -> dict:
 
 
 def _account(s, ctxt, account_id: str, rule: str) -> models.Account:
+    # Checked before the query, as load_owned does for generated ids:
+    # MariaDB's case-insensitive collation would let "A-ADMIN" find
+    # "a-admin", and any other string names no account.
+    if account_id != seed.ADMIN_ACCOUNT and not ids.is_valid("account",
+                                                             account_id):
+        raise exceptions.NotFound(f"account {account_id} not found")
     return load_owned(s, ctxt, models.Account, "account", account_id, rule)
 
 
@@ -42,12 +48,13 @@ def create_account(ctxt, req) -> dict:
     return account_dict(acc)
 
 
-def list_accounts(ctxt, *, name=None, limit=None, marker=None) -> dict:
+def list_accounts(ctxt, *, name=None, limit=None, marker=None,
+                  sort=None) -> dict:
     A = models.Account
     return pagination.scoped_page(
         ctxt, sa.select(A).where(A.deleted_at.is_(None)), A, account_dict,
         account_column=A.id, name_column=A.name, name=name, marker=marker,
-        limit=limit)
+        limit=limit, sort=sort)
 
 
 def get_account(ctxt, account_id: str) -> dict:
@@ -107,14 +114,16 @@ def create_user(ctxt, req) -> dict:
     return user_dict(user)
 
 
-def list_users(ctxt, *, account_id=None, name=None, limit=None, marker=None):
+def list_users(ctxt, *, account_id=None, name=None, limit=None, marker=None,
+               sort=None):
     U = models.User
     stmt = sa.select(U)
     if account_id:
         stmt = stmt.where(U.account_id == account_id)
     return pagination.scoped_page(
         ctxt, stmt, U, user_dict, account_column=U.account_id,
-        name_column=U.username, name=name, marker=marker, limit=limit)
+        name_column=U.username, name=name, marker=marker, limit=limit,
+        sort=sort, columns={"name": U.username})
 
 
 def get_user(ctxt, user_id: str) -> dict:

@@ -6,7 +6,7 @@ import re
 import sqlalchemy as sa
 
 from arame.agents.hva import rpcapi as hva_rpcapi
-from arame.api import pagination, policy
+from arame.api import pagination, policy, tags
 from arame.api.errors import ServiceUnavailable
 from arame.api.lookup import load_owned
 from arame.api.services import key_pairs, networks, security_groups
@@ -25,7 +25,8 @@ def default_hostname(name: str) -> str:
     return h or "instance"
 
 
-def to_dict(inst: models.Instance, addresses=(), groups=()) -> dict:
+def to_dict(inst: models.Instance, addresses=(), groups=(),
+            tag_list=(), volumes=()) -> dict:
     return {
         "id": inst.id, "name": inst.name, "hostname": inst.hostname,
         "status": inst.status, "status_reason": inst.status_reason,
@@ -34,13 +35,15 @@ def to_dict(inst: models.Instance, addresses=(), groups=()) -> dict:
         "account_id": inst.account_id, "ha_enabled": inst.ha_enabled,
         "key_pair": inst.key_pair_id,
         "addresses": list(addresses), "security_groups": list(groups),
+        "tags": list(tag_list), "volumes": list(volumes),
         "created_at": inst.created_at, "updated_at": inst.updated_at,
         "terminated_at": inst.terminated_at,
     }
 
 
 def to_dicts(s, instances) -> list[dict]:
-    """Instances with their addresses and groups, in two queries in all."""
+    """Instances with their addresses, groups, tags and attached data
+    volumes, in four queries in all."""
     iids = [i.id for i in instances]
     P = models.Port
     addrs: dict[str, list[dict]] = {i: [] for i in iids}
@@ -49,7 +52,18 @@ def to_dicts(s, instances) -> list[dict]:
                            .order_by(P.id)):
             addrs[p.instance_id].append(ipam.port_dict(p))
     groups = secgroups_db.groups_by_instance(s, iids)
-    return [to_dict(i, addrs[i.id], groups[i.id]) for i in instances]
+    labels = tags.tags_of(s, iids)
+    V = models.Volume
+    vols: dict[str, list[dict]] = {i: [] for i in iids}
+    if iids:
+        for v in s.execute(sa.select(V.id, V.device, V.instance_id)
+                           .where(V.instance_id.in_(iids), V.root_of.is_(None),
+                                  V.status.in_(("attaching", "attached",
+                                                "detaching")))
+                           .order_by(V.device, V.id)):
+            vols[v.instance_id].append({"id": v.id, "device": v.device})
+    return [to_dict(i, addrs[i.id], groups[i.id], labels[i.id], vols[i.id])
+            for i in instances]
 
 
 class InstanceService(SchedulerCaster):
@@ -74,7 +88,7 @@ class InstanceService(SchedulerCaster):
             return to_dicts(s, [inst])[0]
 
     def list(self, ctxt, *, status=None, name=None, account_id=None,
-             limit=None, marker=None) -> dict:
+             limit=None, marker=None, sort=None, tag=None) -> dict:
         I = models.Instance
         stmt = sa.select(I)
         if account_id and account_id != ctxt.account_id:
@@ -88,8 +102,9 @@ class InstanceService(SchedulerCaster):
             stmt = stmt.where(I.status != "terminated")
         if name:
             stmt = stmt.where(pagination.name_filter(I.name, name))
+        stmt = tags.filter_by(stmt, I.id, tag)
         with db_engine.session() as s:
-            rows, nxt = pagination.page(s, stmt, I, marker, limit)
+            rows, nxt = pagination.page(s, stmt, I, marker, limit, sort=sort)
             return {"items": to_dicts(s, rows), "next_marker": nxt}
 
     # -- writes -------------------------------------------------------------
@@ -158,6 +173,7 @@ class InstanceService(SchedulerCaster):
                                     req.ip_address)]
                      if network is not None else [])
             secgroups_db.set_membership(s, inst.id, groups)
+            labels = tags.set_tags(s, inst.id, req.tags)
             task = tasks.create(s, account_id=ctxt.account_id,
                                 resource_id=inst.id, resource_type="instance",
                                 action="create",
@@ -165,7 +181,8 @@ class InstanceService(SchedulerCaster):
                                 request_id=ctxt.request_id)
         self._cast(lambda: self.scheduler.build_instance(ctxt, task.id, inst.id),
                    task.id, inst.id, ("pending",))
-        out = to_dict(inst, [ipam.port_dict(p) for p in ports], groups)
+        out = to_dict(inst, [ipam.port_dict(p) for p in ports], groups,
+                      labels)
         out["task_id"] = task.id
         return out
 

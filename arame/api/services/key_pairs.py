@@ -50,11 +50,12 @@ def get(ctxt, kp_id: str) -> dict:
         return to_dict(_get(s, ctxt, kp_id, "key_pairs:get"))
 
 
-def list_key_pairs(ctxt, *, name=None, limit=None, marker=None) -> dict:
+def list_key_pairs(ctxt, *, name=None, limit=None, marker=None,
+                   sort=None) -> dict:
     K = models.KeyPair
     return pagination.scoped_page(
         ctxt, sa.select(K), K, to_dict, account_column=K.account_id,
-        name_column=K.name, name=name, marker=marker, limit=limit)
+        name_column=K.name, name=name, marker=marker, limit=limit, sort=sort)
 
 
 def delete(ctxt, kp_id: str) -> None:

@@ -3,7 +3,7 @@ agents learn a network from the instances that use it."""
 
 import sqlalchemy as sa
 
-from arame.api import pagination, policy
+from arame.api import pagination, policy, tags
 from arame.common import exceptions, ids, ipam
 from arame.common.db import engine as db_engine
 from arame.common.db import models
@@ -11,12 +11,12 @@ from arame.common.db import models
 DEFAULT_NAME = "default"
 
 
-def to_dict(n: models.Network) -> dict:
+def to_dict(n: models.Network, tag_list=()) -> dict:
     return {"id": n.id, "name": n.name, "account_id": n.account_id,
             "shared": n.shared, "ip_version": n.ip_version, "cidr": n.cidr,
             "gateway": n.gateway, "dns_domain": n.dns_domain,
             "dhcp_ranges": n.dhcp_ranges, "segmentation": n.segmentation,
-            "segment_id": n.segment_id, "mtu": n.mtu,
+            "segment_id": n.segment_id, "mtu": n.mtu, "tags": list(tag_list),
             "created_at": n.created_at, "updated_at": n.updated_at}
 
 
@@ -90,7 +90,8 @@ def create(ctxt, req) -> dict:
             try:
                 with s.begin_nested():
                     s.add(net)
-                return to_dict(net)
+                    labels = tags.set_tags(s, net.id, req.tags)
+                return to_dict(net, labels)
             except sa.exc.IntegrityError:
                 if name_taken():
                     raise exceptions.Conflict(
@@ -108,17 +109,21 @@ def get(ctxt, network_id: str) -> dict:
     with db_engine.session() as s:
         net = _load(s, ctxt, network_id)
         policy.enforce(ctxt, "networks:get")
-        return to_dict(net)
+        return to_dict(net, tags.tags_of(s, [net.id])[net.id])
 
 
-def list_networks(ctxt, *, name=None, limit=None, marker=None) -> dict:
+def list_networks(ctxt, *, name=None, limit=None, marker=None, sort=None,
+                  tag=None) -> dict:
     N = models.Network
     stmt = sa.select(N).where(_visible(ctxt))
     if name:
         stmt = stmt.where(pagination.name_filter(N.name, name))
+    stmt = tags.filter_by(stmt, N.id, tag)
     with db_engine.session() as s:
-        rows, nxt = pagination.page(s, stmt, N, marker, limit)
-        return {"items": [to_dict(n) for n in rows], "next_marker": nxt}
+        rows, nxt = pagination.page(s, stmt, N, marker, limit, sort=sort)
+        labels = tags.tags_of(s, [n.id for n in rows])
+        return {"items": [to_dict(n, labels[n.id]) for n in rows],
+                "next_marker": nxt}
 
 
 def delete(ctxt, network_id: str) -> None:
@@ -144,6 +149,7 @@ def delete(ctxt, network_id: str) -> None:
         # Addresses of terminated instances the release missed go with it.
         s.execute(sa.delete(P).where(P.network_id == net.id)
                   .execution_options(synchronize_session=False))
+        tags.delete_all(s, net.id)
         s.delete(net)
 
 

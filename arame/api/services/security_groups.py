@@ -4,7 +4,7 @@ scheduler runs."""
 
 import sqlalchemy as sa
 
-from arame.api import pagination
+from arame.api import pagination, tags
 from arame.api.errors import ServiceUnavailable
 from arame.api.lookup import load_owned
 from arame.api.services.scheduling import SchedulerCaster
@@ -14,10 +14,11 @@ from arame.common.db import engine as db_engine
 from arame.common.db import models
 
 
-def to_dict(g: models.SecurityGroup) -> dict:
+def to_dict(g: models.SecurityGroup, tag_list=()) -> dict:
     return {"id": g.id, "name": g.name, "account_id": g.account_id,
             "description": g.description, "rules_text": g.rules_text,
-            "rules": g.rules, "created_at": g.created_at,
+            "rules": g.rules, "tags": list(tag_list),
+            "created_at": g.created_at,
             "updated_at": g.updated_at}
 
 
@@ -100,22 +101,31 @@ class SecurityGroupService(SchedulerCaster):
                         f"security group {req.name!r} already exists")
                 _check_references(s, ctxt.account_id, rules, _field(req))
                 s.add(g)
+                s.flush()
+                labels = tags.set_tags(s, g.id, req.tags)
         except sa.exc.IntegrityError:
             raise exceptions.Conflict(
                 f"security group {req.name!r} already exists") from None
-        return to_dict(g)
+        return to_dict(g, labels)
 
     def get(self, ctxt, group_id: str) -> dict:
         with db_engine.session() as s:
-            return to_dict(self._get(s, ctxt, group_id, "security_groups:get"))
+            g = self._get(s, ctxt, group_id, "security_groups:get")
+            return to_dict(g, tags.tags_of(s, [g.id])[g.id])
 
-    def list(self, ctxt, *, name=None, limit=None, marker=None) -> dict:
+    def list(self, ctxt, *, name=None, limit=None, marker=None, sort=None,
+             tag=None) -> dict:
         # Every account has its default group; it shows from the first look.
         secgroups_db.ensure_default(ctxt.account_id)
         SG = models.SecurityGroup
-        return pagination.scoped_page(
-            ctxt, sa.select(SG), SG, to_dict, account_column=SG.account_id,
-            name_column=SG.name, name=name, marker=marker, limit=limit)
+        page = pagination.scoped_page(
+            ctxt, tags.filter_by(sa.select(SG), SG.id, tag), SG, lambda g: g,
+            account_column=SG.account_id, name_column=SG.name, name=name,
+            marker=marker, limit=limit, sort=sort)
+        with db_engine.session() as s:
+            labels = tags.tags_of(s, [g.id for g in page["items"]])
+        page["items"] = [to_dict(g, labels[g.id]) for g in page["items"]]
+        return page
 
     def update(self, ctxt, group_id: str, req) -> dict:
         parsed = _parse(req)
@@ -138,6 +148,7 @@ class SecurityGroupService(SchedulerCaster):
                 _check_references(s, g.account_id, parsed[1], _field(req))
                 g.rules_text, g.rules = parsed
             g.updated_at = models.utcnow()
+            labels = tags.tags_of(s, [g.id])[g.id]
             task = tasks.create(
                 s, account_id=g.account_id, resource_id=g.id,
                 resource_type="security_group", action="update",
@@ -152,7 +163,7 @@ class SecurityGroupService(SchedulerCaster):
             raise ServiceUnavailable(
                 "the message bus is not reachable; the rules are saved but "
                 "not applied on the hosts: repeat the request") from e
-        out = to_dict(g)
+        out = to_dict(g, labels)
         out["task_id"] = task.id
         return out
 
@@ -176,6 +187,7 @@ class SecurityGroupService(SchedulerCaster):
             # Terminated instances keep no claim on it.
             s.execute(sa.delete(ISG).where(ISG.security_group_id == g.id)
                       .execution_options(synchronize_session=False))
+            tags.delete_all(s, g.id)
             s.delete(g)
 
 

@@ -14,7 +14,7 @@ def get(ctxt, task_id: str) -> dict:
 
 
 def list_tasks(ctxt, *, resource_id=None, status=None, limit=None,
-               marker=None) -> dict:
+               marker=None, sort=None) -> dict:
     T = models.Task
     stmt = sa.select(T)
     if not ctxt.is_admin:
@@ -24,5 +24,6 @@ def list_tasks(ctxt, *, resource_id=None, status=None, limit=None,
     if status:
         stmt = stmt.where(T.status == status)
     with db_engine.session() as s:
-        rows, nxt = pagination.page(s, stmt, T, marker, limit, descending=True)
+        rows, nxt = pagination.page(s, stmt, T, marker, limit, descending=True,
+                                    sort=sort)
         return {"items": [tasks.to_dict(t) for t in rows], "next_marker": nxt}

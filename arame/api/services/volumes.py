@@ -10,20 +10,15 @@ import math
 
 import sqlalchemy as sa
 
-from arame.api import pagination, policy
+from arame.api import lookup, pagination, policy, tags
 from arame.api.errors import ServiceUnavailable
 from arame.api.services.scheduling import SchedulerCaster
-from arame.common import exceptions, ids, states, tasks
+from arame.common import exceptions, ids, quotas, states, tasks
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 
 GiB = 1024 ** 3
-
-
-class NotSupported(exceptions.Conflict):
-    """This release cannot do that yet."""
-    code = "not_supported"
 
 
 # -- shared with snapshots ----------------------------------------------------
@@ -40,9 +35,11 @@ def load_record(s, ctxt, model, kind: str, obj_id: str, rule: str):
 
 def list_records(ctxt, model, to_dict, all_accounts_rule: str, *,
                  status=None, name=None, account_id=None, limit=None,
-                 marker=None, **equal) -> dict:
+                 marker=None, sort=None, tag=None, tagged=False,
+                 **equal) -> dict:
     """A page of the caller's records (an admin's: every account's, or
-    `account_id`'s); deleted ones only when `status=deleted` is asked."""
+    `account_id`'s); deleted ones only when `status=deleted` is asked.
+    `tagged`: the records carry tags (shown, and `tag=` filters on them)."""
     M = model
     stmt = sa.select(M)
     if account_id and account_id != ctxt.account_id:
@@ -56,9 +53,15 @@ def list_records(ctxt, model, to_dict, all_accounts_rule: str, *,
     for column, value in equal.items():
         if value:
             stmt = stmt.where(getattr(M, column) == value)
+    if tagged and tag:
+        stmt = tags.filter_by(stmt, M.id, tag)
     with db_engine.session() as s:
-        rows, nxt = pagination.page(s, stmt, M, marker, limit)
-        return {"items": [to_dict(r) for r in rows], "next_marker": nxt}
+        rows, nxt = pagination.page(s, stmt, M, marker, limit, sort=sort)
+        if not tagged:
+            return {"items": [to_dict(r) for r in rows], "next_marker": nxt}
+        labels = tags.tags_of(s, [r.id for r in rows])
+        return {"items": [{**to_dict(r), "tags": labels[r.id]} for r in rows],
+                "next_marker": nxt}
 
 
 def dispatch(send, task_id: str, model, resource_id: str, src_states) -> None:
@@ -108,6 +111,7 @@ def to_dict(v: models.Volume) -> dict:
             "status_reason": v.status_reason, "image": v.image_id,
             "snapshot": v.snapshot_id, "storage_node": v.storage_node,
             "instance_id": v.instance_id, "root_of": v.root_of,
+            "device": v.device,
             "created_at": v.created_at, "updated_at": v.updated_at,
             "deleted_at": v.deleted_at}
 
@@ -129,16 +133,29 @@ def _check_size(size_gb: int, needed: int | None, origin: str) -> None:
                                  "GiB", field="size_gb", minimum=needed)
 
 
+def _quota_account(ctxt, req) -> str:
+    """The account the new volume will be charged to (a volume cloned from
+    a snapshot belongs to the snapshot's account), so that its quota row
+    exists before the transaction that takes from it."""
+    if req.snapshot and ids.is_valid("snapshot", req.snapshot):
+        with db_engine.session() as s:
+            snap = s.get(models.Snapshot, req.snapshot)
+            if snap is not None:
+                return snap.account_id
+    return ctxt.account_id
+
+
 class VolumeService(SchedulerCaster):
     # -- reads --------------------------------------------------------------
     def get(self, ctxt, volume_id: str) -> dict:
         with db_engine.session() as s:
-            return to_dict(load_record(s, ctxt, models.Volume, "volume",
-                                       volume_id, "volumes:get"))
+            vol = load_record(s, ctxt, models.Volume, "volume", volume_id,
+                              "volumes:get")
+            return {**to_dict(vol), "tags": tags.tags_of(s, [vol.id])[vol.id]}
 
     def list(self, ctxt, **filters) -> dict:
         return list_records(ctxt, models.Volume, to_dict,
-                            "volumes:all_accounts", **filters)
+                            "volumes:all_accounts", tagged=True, **filters)
 
     # -- writes -------------------------------------------------------------
     def _origin(self, s, ctxt, req) -> tuple[str, int | None, str | None]:
@@ -176,6 +193,7 @@ class VolumeService(SchedulerCaster):
         return ctxt.account_id, None, None
 
     def create(self, ctxt, req) -> dict:
+        quotas.ensure_row(_quota_account(ctxt, req))
         with db_engine.session() as s:
             account_id, needed, origin = self._origin(s, ctxt, req)
             size_gb = req.size_gb if req.size_gb is not None else needed
@@ -185,21 +203,26 @@ class VolumeService(SchedulerCaster):
                                            "size yet)" if origin else ""),
                     field="size_gb")
             _check_size(size_gb, needed, origin)
+            vol_id = ids.generate("volume")
+            # 429 with the limit, before anything is written; given back
+            # when the delete flow lands the volume `deleted`.
+            quotas.take_volume(s, account_id, vol_id, size_gb)
             now = models.utcnow()
             vol = models.Volume(
-                id=ids.generate("volume"), name=req.name,
+                id=vol_id, name=req.name,
                 account_id=account_id, size_gb=size_gb, status="pending",
                 image_id=req.image, snapshot_id=req.snapshot,
                 created_at=now, updated_at=now)
             s.add(vol)
             s.flush()
+            labels = tags.set_tags(s, vol.id, req.tags)
             task = tasks.create(s, account_id=account_id, resource_id=vol.id,
                                 resource_type="volume", action="create",
                                 timeout_s=CONF.scheduler.build_timeout,
                                 request_id=ctxt.request_id)
         dispatch(lambda: self.scheduler.create_volume(ctxt, task.id, vol.id),
                  task.id, models.Volume, vol.id, ("pending",))
-        return {**to_dict(vol), "task_id": task.id}
+        return {**to_dict(vol), "tags": labels, "task_id": task.id}
 
     def _refuse_delete(self, s, vol: models.Volume) -> None:
         """409 with the reason when the volume cannot go now."""
@@ -244,10 +267,106 @@ class VolumeService(SchedulerCaster):
         return {**out, "task_id": task.id}
 
     def action(self, ctxt, volume_id: str, body) -> dict:
-        with db_engine.session() as s:
-            vol = load_record(s, ctxt, models.Volume, "volume", volume_id,
-                              "volumes:action")
-        raise NotSupported(
-            f"cannot {body.action} volume {vol.id}: attaching a volume to a "
-            "running instance needs disk hot-plug on the hypervisor agent, "
-            "which this release does not have yet", action=body.action)
+        if body.action == "attach":
+            return attach(self.scheduler, ctxt, volume_id, body.instance_id)
+        return detach(self.scheduler, ctxt, volume_id)
+
+
+# -- attach / detach (scheduler/flows/volume_attach.py) -----------------------
+def max_volumes() -> int:
+    return CONF.hva.max_volumes
+
+
+ATTACH_STATES = ("running", "stopped")
+
+
+def _refuse_attach(s, vol: models.Volume, inst: models.Instance) -> None:
+    """409 with the reason (and the state) when it cannot be attached."""
+    if vol.root_of:
+        raise exceptions.Conflict(f"volume {vol.id} is the root volume of "
+                                  f"{vol.root_of}", instance_id=vol.root_of)
+    if vol.status != "available":
+        raise exceptions.Conflict(
+            f"cannot attach volume {vol.id} while it is {vol.status}; it "
+            "must be available", status=vol.status)
+    if inst.account_id != vol.account_id:
+        raise exceptions.Conflict(
+            f"volume {vol.id} and instance {inst.id} belong to different "
+            "accounts")
+    if inst.provider != "vm":
+        raise exceptions.Conflict(
+            f"instance {inst.id} is a {inst.provider} instance: only virtual "
+            "machines take volumes", provider=inst.provider)
+    if inst.status not in ATTACH_STATES:
+        raise exceptions.Conflict(
+            f"cannot attach to instance {inst.id} while it is {inst.status}; "
+            "it must be running or stopped", status=inst.status)
+    V = models.Volume
+    held = s.scalar(sa.select(sa.func.count()).select_from(V).where(
+        V.instance_id == inst.id, V.root_of.is_(None),
+        V.status.in_(("attaching", "attached", "detaching"))))
+    limit = max_volumes()
+    if held >= limit:
+        raise exceptions.Conflict(
+            f"instance {inst.id} has {held} volumes: at most {limit}",
+            limit=limit)
+
+
+def _start(s, ctxt, vol: models.Volume, action: str, **values) -> models.Task:
+    """CAS the volume into the action's busy state (409 if it moved) and
+    write the task, in the caller's transaction."""
+    V = models.Volume
+    t = states.RECORD_TASKS["volume"][action]
+    rc = s.execute(
+        sa.update(V).where(V.id == vol.id, V.status.in_(t.src))
+        .values(status=t.busy[0], status_reason=None,
+                updated_at=models.utcnow(), **values)
+        .execution_options(synchronize_session=False)).rowcount
+    if rc != 1:
+        s.refresh(vol)
+        raise exceptions.Conflict(
+            f"cannot {action} volume {vol.id} while it is {vol.status}",
+            status=vol.status)
+    return tasks.create(s, account_id=vol.account_id, resource_id=vol.id,
+                        resource_type="volume", action=action,
+                        timeout_s=CONF.scheduler.delete_timeout,
+                        request_id=ctxt.request_id)
+
+
+def attach(scheduler, ctxt, volume_id: str, instance_id: str) -> dict:
+    V = models.Volume
+    with db_engine.session() as s:
+        vol = load_record(s, ctxt, V, "volume", volume_id, "volumes:action")
+        inst = lookup.load_owned(s, ctxt, models.Instance, "instance",
+                                 instance_id, "instances:get")
+        # Concurrent attaches to one instance count one after the other.
+        s.execute(sa.select(models.Instance.id)
+                  .where(models.Instance.id == inst.id).with_for_update())
+        _refuse_attach(s, vol, inst)
+        task = _start(s, ctxt, vol, "attach", instance_id=inst.id,
+                      device=None)
+        s.refresh(vol)
+        out = to_dict(vol)
+    dispatch(lambda: scheduler.attach_volume(ctxt, task.id, vol.id),
+             task.id, V, vol.id, ("attaching",))
+    return {**out, "task_id": task.id}
+
+
+def detach(scheduler, ctxt, volume_id: str) -> dict:
+    V = models.Volume
+    with db_engine.session() as s:
+        vol = load_record(s, ctxt, V, "volume", volume_id, "volumes:action")
+        if vol.root_of:
+            raise exceptions.Conflict(
+                f"volume {vol.id} is the root volume of {vol.root_of}: it "
+                "goes with the instance", instance_id=vol.root_of)
+        if vol.status != "attached":
+            raise exceptions.Conflict(
+                f"cannot detach volume {vol.id} while it is {vol.status}; "
+                "it must be attached", status=vol.status)
+        task = _start(s, ctxt, vol, "detach")
+        s.refresh(vol)
+        out = to_dict(vol)
+    dispatch(lambda: scheduler.detach_volume(ctxt, task.id, vol.id),
+             task.id, V, vol.id, ("detaching",))
+    return {**out, "task_id": task.id}

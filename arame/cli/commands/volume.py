@@ -20,6 +20,7 @@ FIELDS = (
     "snapshot",
     "storage_node",
     "instance_id",
+    "device",
     "root_of",
     "account_id",
     "created_at",
@@ -106,3 +107,34 @@ class DeleteVolume(ShowOne):
     def take_action(self, parsed_args):
         return task_answer(self.app, parsed_args, parsed_args.id, "delete",
                            self.app.client.volumes.delete(parsed_args.id))
+
+
+class AttachVolume(ShowOne):
+    """Attach an available volume to a running or stopped instance."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("id", metavar="ID")
+        parser.add_argument("instance", metavar="INSTANCE", help="instance ID")
+        add_wait_options(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        volumes = self.app.client.volumes
+        answer = volumes.attach(parsed_args.id, parsed_args.instance)
+        return one(show_after_wait(self.app, volumes, answer, parsed_args), FIELDS)
+
+
+class DetachVolume(ShowOne):
+    """Detach a data volume from its instance (it becomes available)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("id", metavar="ID")
+        add_wait_options(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        volumes = self.app.client.volumes
+        answer = volumes.detach(parsed_args.id)
+        return one(show_after_wait(self.app, volumes, answer, parsed_args), FIELDS)

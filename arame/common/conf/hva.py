@@ -3,6 +3,9 @@ from oslo_config import cfg
 group = cfg.OptGroup("hva", help="Hypervisor agent.")
 
 opts = [
+    cfg.IntOpt("max_volumes", default=16, min=0, max=24,
+               help="Data volumes one instance may have attached (each "
+                    "takes a spare PCIe root port on q35 guests)."),
     cfg.StrOpt("driver", default="fake",
                help="Hypervisor driver (entry points in arame.hva.drivers)."),
     cfg.IntOpt("power_sync_interval", default=60, min=1,
@@ -13,6 +16,9 @@ opts = [
 
 libvirt_group = cfg.OptGroup("libvirt", help="The libvirt hypervisor driver.")
 libvirt_opts = [
+    cfg.FloatOpt("detach_timeout", default=30, min=1, mutable=True,
+                 help="Seconds a volume detach waits for the guest to "
+                      "release the disk."),
     cfg.StrOpt("connection_uri", default="qemu:///system",
                help="libvirt connection URI."),
     cfg.StrOpt("virt_type", default="auto", choices=["auto", "kvm", "qemu"],

@@ -11,6 +11,13 @@ opts = [
     cfg.IntOpt("memory_mb", default=200 * 1024, min=-1, mutable=True,
                help="Memory (MiB) of all instances of an account; -1 for no "
                     "limit."),
+    cfg.IntOpt("volumes", default=50, min=-1, mutable=True,
+               help="Volumes made through /v1/volumes per account (an "
+                    "instance's root volume counts under the instance "
+                    "limits, not here); -1 for no limit."),
+    cfg.IntOpt("storage_gb", default=2048, min=-1, mutable=True,
+               help="GiB of all volumes of an account made through "
+                    "/v1/volumes; -1 for no limit."),
 ]
 
 

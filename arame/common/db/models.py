@@ -107,6 +107,38 @@ class Quota(TimestampMixin, Base):
     instances_used: Mapped[int] = mapped_column(default=0)
     vcpus_used: Mapped[int] = mapped_column(default=0)
     memory_mb_used: Mapped[int] = mapped_column(default=0)
+    # Data volumes made through /v1/volumes (an instance's root volume is
+    # part of its flavor's disk and counts under the instance limits).
+    volumes: Mapped[int | None]
+    storage_gb: Mapped[int | None]
+    volumes_used: Mapped[int] = mapped_column(default=0)
+    storage_gb_used: Mapped[int] = mapped_column(default=0)
+
+
+class QuotaHold(Base):
+    """What one resource holds of its account's quota (a volume: 1 volume
+    and its size). The give-back deletes the row and subtracts only if that
+    DELETE removed it, so it happens once however often it is asked."""
+    __tablename__ = "quota_holds"
+    resource_id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.String(16))
+    volumes: Mapped[int] = mapped_column(default=0)
+    storage_gb: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class StorageNode(TimestampMixin, Base):
+    """A storage node's pool as its agent (arame-sta) last reported it in
+    its heartbeat; volume placement checks a new volume against it."""
+    __tablename__ = "storage_nodes"
+    name: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    pool: Mapped[str | None] = mapped_column(sa.String(64))
+    volume_mode: Mapped[str | None] = mapped_column(sa.String(8))
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    free_bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    allocated_bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    provisioned_bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    reported_at: Mapped[dt.datetime]
 
 
 class Flavor(TimestampMixin, Base):
@@ -154,6 +186,9 @@ class Volume(TimestampMixin, Base):
     chap_secret: Mapped[str | None] = mapped_column(sa.String(64))
     export_iqn: Mapped[str | None] = mapped_column(sa.String(223))
     export_portal: Mapped[str | None] = mapped_column(sa.String(64))
+    # The guest's disk (vdb, vdc ...) while attached to `instance_id` as a
+    # data volume; hva picks it, free in the domain.
+    device: Mapped[str | None] = mapped_column(sa.String(8))
     deleted_at: Mapped[dt.datetime | None]
 
 
@@ -209,6 +244,8 @@ class Instance(TimestampMixin, Base):
     key_pair_id: Mapped[str | None] = mapped_column(sa.String(16))
     quota_held: Mapped[bool] = mapped_column(default=False)
     terminated_at: Mapped[dt.datetime | None]
+    # A `bm` instance: the bare-metal node its claim holds.
+    node_id: Mapped[str | None] = mapped_column(sa.String(16))
 
 
 class Network(TimestampMixin, Base):
@@ -330,6 +367,8 @@ class UsageRecord(Base):
     flavor: Mapped[str | None] = mapped_column(sa.String(63))
     vcpus: Mapped[int | None]
     memory_mb: Mapped[int | None]
+    # Volumes: the size billed as GB-hours.
+    size_gb: Mapped[int | None]
     at: Mapped[dt.datetime]
 
 
@@ -357,3 +396,66 @@ class Snapshot(TimestampMixin, Base):
     status_reason: Mapped[str | None] = mapped_column(sa.String(255))
     storage_node: Mapped[str | None] = mapped_column(sa.String(255))
     deleted_at: Mapped[dt.datetime | None]
+
+
+class ResourceTag(Base):
+    """A user's label on a resource (any kind: the id's prefix says which);
+    lists filter on them. Removed with the resource by its service."""
+    __tablename__ = "resource_tags"
+    __table_args__ = (sa.Index("ix_resource_tags_tag", "tag", "resource_id"),)
+    resource_id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    # Compared byte for byte on MariaDB too (whose default collation would
+    # make "Web" and "web" one tag): the pattern allows ASCII only.
+    tag: Mapped[str] = mapped_column(
+        sa.String(63).with_variant(mysql.VARCHAR(63, charset="ascii",
+                                                 collation="ascii_bin"),
+                                   "mysql", "mariadb"), primary_key=True)
+
+
+class BaremetalNode(TimestampMixin, Base):
+    """A bare-metal server the cloud manages through its BMC (IPMI).
+
+    `instance_id` is the claim: set with provision_state `deploying` by one
+    conditional UPDATE (claims are compare-and-set, as for hosts).
+    """
+    __tablename__ = "baremetal_nodes"
+    __table_args__ = (
+        sa.Index("ix_baremetal_nodes_state", "provision_state", "maintenance"),
+    )
+    id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(63), unique=True)
+    bmc_address: Mapped[str] = mapped_column(sa.String(253))
+    bmc_port: Mapped[int] = mapped_column(default=623)
+    bmc_username: Mapped[str] = mapped_column(sa.String(16))
+    # Sealed (common/secretbox): the agents need it in clear (ipmitool),
+    # a database dump alone must not give it. It leaves the controller
+    # only in RPC messages to bma; the API never returns it, nothing logs it.
+    bmc_password: Mapped[str] = mapped_column(sa.String(255))
+    bmc_interface: Mapped[str] = mapped_column(sa.String(8),
+                                               default="lanplus")
+    # The bma agent that drives this BMC (null: any live one, chosen and
+    # recorded by the first task that needs it).
+    bma_host: Mapped[str | None] = mapped_column(sa.String(255))
+    macs: Mapped[list] = mapped_column(sa.JSON)
+    cpus: Mapped[int]
+    memory_mb: Mapped[int]
+    disk_gb: Mapped[int]
+    # The bm flavor this node serves (null: any bm flavor it fits).
+    resource_class: Mapped[str | None] = mapped_column(sa.String(63))
+    provision_state: Mapped[str] = mapped_column(sa.String(16),
+                                                 default="enroll")
+    status_reason: Mapped[str | None] = mapped_column(sa.String(255))
+    maintenance: Mapped[bool] = mapped_column(default=False)
+    maintenance_reason: Mapped[str | None] = mapped_column(sa.String(255))
+    power_state: Mapped[str | None] = mapped_column(sa.String(16))
+    instance_id: Mapped[str | None] = mapped_column(sa.String(16),
+                                                    index=True)
+
+    def bmc_message(self) -> dict:
+        """The node as bma's RPC calls take it (credentials included: the
+        agent holds none of its own)."""
+        from arame.common import secretbox   # models stay free of config
+        return {"id": self.id, "bmc_address": self.bmc_address,
+                "bmc_port": self.bmc_port, "bmc_username": self.bmc_username,
+                "bmc_password": secretbox.unseal(self.bmc_password),
+                "interface": self.bmc_interface}

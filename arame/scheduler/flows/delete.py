@@ -9,7 +9,7 @@ from arame.common import ipam, naming, quotas, secgroups_db
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler import claims
-from arame.scheduler.flows import root_volume, security_groups
+from arame.scheduler.flows import root_volume, security_groups, volume_attach
 from arame.scheduler.flows.base import InstanceFlow, StepFailed
 from arame.scheduler.flows.naming_steps import naming_cleanup
 
@@ -35,6 +35,8 @@ class DeleteFlow(InstanceFlow):
                     self.checkpoint()
                     self.hva.destroy(self.ctxt, inst.host, inst.id,
                                      timeout=timeout)
+            # Its data volumes stay, available again.
+            volume_attach.release_instance_volumes(self, self.sta)
             with db_engine.session() as s:
                 vol = root_volume.root_volume_of(s, inst.id)
             if vol is not None and self.sta is not None:

@@ -11,7 +11,7 @@ idempotently, so a DELETE of a record in error simply tries again.
 import sqlalchemy as sa
 from oslo_log import log
 
-from arame.common import naming, states, tasks
+from arame.common import naming, quotas, states, tasks
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
@@ -21,6 +21,7 @@ from arame.scheduler.flows.base import Cancelled, InstanceFlow, StepFailed
 LOG = log.getLogger(__name__)
 
 STA_BINARY = root_volume.STA_BINARY
+GiB = 1024 ** 3
 
 def refusal(exc: BaseException) -> str:
     """The class name of an agent's typed refusal (arame.agents.sta.errors),
@@ -30,8 +31,7 @@ def refusal(exc: BaseException) -> str:
 
 # -- placement ----------------------------------------------------------------
 def least_provisioned(s, nodes: list[str]) -> str:
-    """The node whose live volumes add up to the fewest GiB (storage
-    nodes report no capacity to the records yet)."""
+    """The node whose live volumes add up to the fewest GiB."""
     V = models.Volume
     used = dict(s.execute(
         sa.select(V.storage_node, sa.func.sum(V.size_gb))
@@ -40,20 +40,52 @@ def least_provisioned(s, nodes: list[str]) -> str:
     return min(nodes, key=lambda n: (used.get(n) or 0, n))
 
 
+def with_room(s, nodes: list[str], size_gb: int) -> tuple[list[str], dict]:
+    """(the nodes whose pool can hold `size_gb` more, {node: why not} for
+    the others). Volumes are sparse: a node fits when the size is at most
+    its pool's free bytes, as its last heartbeat reported them (the
+    storage_nodes table), times [sta] overcommit_ratio. A node that never
+    reported its pool is not refused: nothing says it is full."""
+    SN = models.StorageNode
+    pools = {r.name: r for r in s.scalars(sa.select(SN)
+                                          .where(SN.name.in_(nodes)))}
+    ratio = CONF.sta.overcommit_ratio
+    fit, why = [], {}
+    for n in nodes:
+        p = pools.get(n)
+        if p is None or size_gb * GiB <= p.free_bytes * ratio:
+            fit.append(n)
+        else:
+            why[n] = (f"{n} has {p.free_bytes / GiB:.1f} GiB free"
+                      + (f" (x{ratio:g} overcommit)" if ratio != 1 else ""))
+    return fit, why
+
+
+def _no_room(size_gb: int, why: dict) -> StepFailed:
+    return StepFailed("schedule", f"no storage node can hold {size_gb} GiB: "
+                      + "; ".join(why[n] for n in sorted(why)))
+
+
 def place_volume(s, vol: models.Volume) -> tuple[str, models.Image | None]:
     """(node, image to import there first or None). A volume from a
     snapshot is a clone of it: on the snapshot's node or nowhere. A volume
-    from an image goes where the image is, else anywhere (imported)."""
-    nodes = naming.live_hosts(s, STA_BINARY)
+    from an image goes where the image is, else anywhere (imported). Only
+    nodes with room for it (with_room) are chosen."""
+    nodes, full = with_room(s, naming.live_hosts(s, STA_BINARY), vol.size_gb)
     if vol.snapshot_id:
         snap = s.get(models.Snapshot, vol.snapshot_id)
         if snap is None or snap.status != "available":
             raise StepFailed("schedule", f"snapshot {vol.snapshot_id} is "
                              f"{snap.status if snap else 'gone'}")
+        if snap.storage_node in full:
+            raise _no_room(vol.size_gb, {snap.storage_node:
+                                         full[snap.storage_node]})
         if snap.storage_node not in nodes:
             raise StepFailed("schedule", f"storage node {snap.storage_node} "
                              f"of snapshot {snap.id} is down")
         return snap.storage_node, None
+    if not nodes and full:
+        raise _no_room(vol.size_gb, full)
     if not nodes:
         raise StepFailed("schedule", f"no storage node ({STA_BINARY}) is up")
     if not vol.image_id:
@@ -115,16 +147,35 @@ class RecordFlow(InstanceFlow):
             .execution_options(synchronize_session=False)).rowcount
         return rc == 1
 
-    def land(self, **values) -> None:
-        """The final state and the task's end, in one commit."""
+    def land(self, then=None, **values) -> bool:
+        """The final state and the task's end, in one commit (with
+        `then(session)`, e.g. the quota's give-back); False if the record
+        had moved meanwhile (the task ends failed)."""
         final = states.RECORD_TASKS[self.kind][self.action].final
         with db_engine.session() as s:
             if self.transition(s, final, src=self.own_states[-1:], **values):
+                if then is not None:
+                    then(s)
                 self.finish(s)
-                return
+                return True
             self.flush(s)
             tasks.fail(s, self.task_id, None, f"cancelled: the {self.kind} "
                        "changed state while the task ran")
+        return False
+
+    def emit_volume_usage(self, event: str, vol: models.Volume) -> None:
+        """After the commit that made it true: the collector appends the
+        ledger record (exactly once, however often this is delivered). A
+        root volume is billed with its instance (the flavor's disk)."""
+        if self.usage_notifier is None or vol.root_of:
+            return
+        try:
+            self.usage_notifier.info({}, f"usage.{event}", {
+                "account_id": vol.account_id, "resource_id": vol.id,
+                "resource_type": "volume", "size_gb": vol.size_gb,
+                "at": models.utcnow().isoformat()})
+        except Exception:
+            LOG.exception("could not send usage.%s of %s", event, vol.id)
 
     def agent_call(self, step: str, host: str, method: str, *args,
                    gone: str | None = None):
@@ -220,7 +271,8 @@ class CreateVolumeFlow(RecordFlow):
                           gone="VolumeNotFound")
             self.fail(e.step, e.message)
             return
-        self.land()
+        if self.land():
+            self.emit_volume_usage("open", vol)
 
 
 class DeleteVolumeFlow(RecordFlow):
@@ -240,7 +292,11 @@ class DeleteVolumeFlow(RecordFlow):
             self.fail(e.step, e.message)
             return
         now = models.utcnow()
-        self.land(deleted_at=now, instance_id=None)
+        if self.land(then=lambda s: quotas.release_volume(s, vol.id),
+                     deleted_at=now, instance_id=None):
+            # Closes only what was opened: the collector drops a close
+            # with no open (a volume that never became available).
+            self.emit_volume_usage("close", vol)
 
 
 class CreateSnapshotFlow(RecordFlow):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from arame.sdk.resources.base import Manager
 
@@ -24,6 +25,18 @@ class AccountManager(Manager):
 
     def delete(self, account_id: str) -> None:
         self._session.delete(self._item_path(account_id))
+
+    def _quota_path(self, account_id: str) -> str:
+        return f"/v1/quotas/{quote(account_id, safe='')}"
+
+    def get_quota(self, account_id: str) -> dict[str, Any]:
+        """{"account_id", "limits": {...}, "in_use": {...}}."""
+        return self._session.get(self._quota_path(account_id))
+
+    def set_quota(self, account_id: str, **limits: int | None) -> dict[str, Any]:
+        """Change the limits named (admin): None returns one to the cloud's
+        default, -1 is no limit; the others are kept."""
+        return self._session.patch(self._quota_path(account_id), json=limits)
 
 
 class UserManager(Manager):

@@ -43,3 +43,18 @@ class VolumeManager(Manager):
         """The answer carries ``task_id``; 409 while it is attached, is an
         instance's root volume or has snapshots."""
         return self._session.delete(self._item_path(volume_id))
+
+    def attach(self, volume_id: str, instance_id: str) -> dict[str, Any]:
+        """Hot-plug an ``available`` volume into a running or stopped
+        instance of the same account; the answer carries ``task_id``, and
+        once it is done the volume shows ``instance_id`` and ``device``."""
+        return self._session.post(
+            self._item_path(volume_id, "actions"),
+            json={"action": "attach", "instance_id": instance_id},
+        )
+
+    def detach(self, volume_id: str) -> dict[str, Any]:
+        """Unplug an attached data volume; it becomes ``available`` again."""
+        return self._session.post(
+            self._item_path(volume_id, "actions"), json={"action": "detach"}
+        )

@@ -67,6 +67,19 @@ class HypervisorDriver(abc.ABC):
     @abc.abstractmethod
     def get_console_output(self, instance_id: str) -> str: ...
 
+    def attach_volume(self, instance_id: str, volume: dict) -> dict:
+        """Hot-plug a data volume (the guest's config too, so it stays
+        after a stop; only the config when the guest is off). `volume`:
+        {"volume_id", "portal", "iqn", "lun", "username", "password"}.
+        Returns {"device": "vdb"}: the same answer for an attached one.
+        InstanceNotFound when the guest is not here."""
+        raise NotImplementedError(f"{type(self).__name__} cannot attach volumes")
+
+    def detach_volume(self, instance_id: str, volume_id: str) -> None:
+        """Unplug it and wait (bounded) until the guest let it go; a volume
+        or guest already gone is success. VolumeBusy at the deadline."""
+        raise NotImplementedError(f"{type(self).__name__} cannot detach volumes")
+
     def refresh_ports(self, instance_id: str, ports: list[dict]) -> None:
         """Re-apply a guest's firewall from its ports' current rules (its
         security groups changed). Drivers without a firewall ignore it."""
@@ -78,3 +91,17 @@ class HypervisorDriver(abc.ABC):
 
 class InstanceNotFound(Exception):
     pass
+
+
+class VolumeBusy(Exception):
+    """The guest did not release a disk before the deadline (it still has
+    it; a detach may be asked again)."""
+
+
+class NoFreeDevice(Exception):
+    """Every disk name a guest may have is taken."""
+
+
+# Data volumes take the disk names after the root disk and the config
+# drive: vdc at the earliest on a guest with both, vdb without a root disk.
+DEVICE_NAMES = tuple(f"vd{c}" for c in "bcdefghijklmnopqrstuvwxyz")

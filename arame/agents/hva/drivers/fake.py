@@ -8,7 +8,8 @@ import re
 import threading
 import time
 
-from arame.agents.hva.drivers.base import HypervisorDriver, InstanceNotFound
+from arame.agents.hva.drivers.base import (DEVICE_NAMES, HypervisorDriver,
+                                           InstanceNotFound, NoFreeDevice)
 from arame.common.conf import CONF
 
 
@@ -80,6 +81,37 @@ class FakeDriver(HypervisorDriver):
     def get_console_output(self, instance_id: str) -> str:
         with self._lock:
             return "\n".join(self._guest(instance_id)["console"]) + "\n"
+
+    # A fake guest has a root disk (vda) and a config drive (vdb), as a
+    # libvirt guest from a disk image.
+    _FIXED_DISKS = ("vda", "vdb")
+
+    def attach_volume(self, instance_id: str, volume: dict) -> dict:
+        vid = volume["volume_id"]
+        with self._lock:
+            g = self._guest(instance_id)
+            disks = g.setdefault("volumes", {})
+            if vid not in disks:
+                taken = set(disks.values()) | set(self._FIXED_DISKS)
+                free = [d for d in DEVICE_NAMES if d not in taken]
+                if not free:
+                    raise NoFreeDevice(f"{instance_id} has no free disk name")
+                disks[vid] = free[0]
+                g["console"].append(f"[fake] disk {disks[vid]} added ({vid})")
+            return {"device": disks[vid]}
+
+    def detach_volume(self, instance_id: str, volume_id: str) -> None:
+        with self._lock:
+            g = self._guests.get(instance_id)
+            device = g and g.get("volumes", {}).pop(volume_id, None)
+            if device:
+                g["console"].append(f"[fake] disk {device} removed "
+                                    f"({volume_id})")
+
+    def volumes(self, instance_id: str) -> dict[str, str]:
+        """Test hook: volume id -> device of a guest."""
+        with self._lock:
+            return dict(self._guest(instance_id).get("volumes", {}))
 
     def crash(self, instance_id: str) -> None:
         """Test hook: the guest dies without being asked."""

@@ -50,9 +50,13 @@ def test_components_rpc_server_then_heartbeat_with_capacity(
     sta_conf("host", "st1")
     components, _ = service.build_components()
     assert loaded == [(service.BACKENDS, "fake"), (service.TARGETS, "fake")]
-    assert [type(c).__name__ for c in components] == ["RPCServerComponent",
-                                                      "NotifyHeartbeat"]
+    # The image data endpoint, the RPC server, the export keeper (tgtd
+    # keeps its targets in memory only), the heartbeat.
+    assert [type(c).__name__ for c in components] == [
+        "DataServer", "RPCServerComponent", "PeriodicComponent",
+        "NotifyHeartbeat"]
     extra = components[-1].extra()
+    assert extra["data_url"] == "http://127.0.0.1:9292"
     assert extra["storage"]["pool"] == "arame"
     assert set(extra["storage"]) >= {"size_bytes", "free_bytes",
                                      "allocated_bytes", "provisioned_bytes"}

@@ -23,7 +23,8 @@ def test_create_over_quota_is_429_with_the_limit(client, admin, member, cloud,
     assert sorted(names) == ["q0", "q1"]      # the refused one left nothing
     q = client.get(f"/v1/quotas/{member.account_id}",
                    headers=member.headers).json()
-    assert q["in_use"] == {"instances": 2, "vcpus": 2, "memory_mb": 1024}
+    assert q["in_use"] == {"instances": 2, "vcpus": 2, "memory_mb": 1024,
+                           "volumes": 0, "storage_gb": 0}
 
 
 def test_only_the_admin_sets_limits_and_accounts_are_isolated(client, admin,

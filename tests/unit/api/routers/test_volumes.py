@@ -411,17 +411,6 @@ def test_volume_with_live_snapshots_is_409_naming_them(client, admin,
 
 # -- actions -----------------------------------------------------------------------
 
-def test_attach_and_detach_are_not_supported_yet(client, admin, error_of,
-                                                 storage):
-    vid = put_volume()
-    for body in ({"action": "attach", "instance_id": "i-aaaa0001"},
-                 {"action": "detach"}):
-        err = error_of(client.post(f"/v1/volumes/{vid}/actions", json=body,
-                                   headers=admin.headers), 409,
-                       "not_supported")
-        assert "hot-plug" in err["message"]
-    assert storage.casts == []
-
 
 @pytest.mark.parametrize("body", [{"action": "resize"}, {"action": "attach"},
                                   {"action": "detach", "instance_id": "x"}])

@@ -56,6 +56,9 @@ class Guest:
     initrd: str | None = None
     cmdline: str | None = None
     metadata: dict = dataclasses.field(default_factory=dict)
+    # Free PCIe root ports: on q35 a hot-plugged disk needs one (libvirt
+    # adds only as many as the defined devices use).
+    hotplug_ports: int = 0
 
 
 def _sub(parent, tag, text=None, **attrs):
@@ -102,6 +105,14 @@ def domain_xml(g: Guest) -> str:
     devices = _sub(dom, "devices")
     for d in g.disks:
         _disk(devices, d)
+    if g.hotplug_ports and "q35" in g.machine:
+        # libvirt puts the defined devices on the first ports it finds:
+        # one each for the disks, NICs, balloon, rng and USB controller,
+        # the rest stay free for hot-plug.
+        _sub(devices, "controller", type="pci", index=0, model="pcie-root")
+        used = len(g.disks) + len(g.nics) + 3
+        for _ in range(g.hotplug_ports + used):
+            _sub(devices, "controller", type="pci", model="pcie-root-port")
     for n in g.nics:
         iface = _sub(devices, "interface", type="bridge")
         _sub(iface, "mac", address=n.mac)
@@ -149,6 +160,27 @@ def _disk(devices, d) -> None:
         _sub(disk, "readonly")
     if d.serial:
         _sub(disk, "serial", d.serial)
+
+
+def disk_xml(d) -> str:
+    """One <disk> for attachDeviceFlags / detachDeviceFlags."""
+    holder = ET.Element("devices")
+    _disk(holder, d)
+    return ET.tostring(holder[0], encoding="unicode")
+
+
+def disks(xml: str) -> dict[str, str | None]:
+    """Every disk of a domain: target dev -> serial (our data volumes carry
+    their volume id as serial: that is how we find them again)."""
+    root = ET.fromstring(xml)
+    out = {}
+    for disk in root.findall("devices/disk"):
+        target = disk.find("target")
+        if target is None or not target.get("dev"):
+            continue
+        serial = disk.find("serial")
+        out[target.get("dev")] = serial.text if serial is not None else None
+    return out
 
 
 def read_metadata(xml: str) -> dict:

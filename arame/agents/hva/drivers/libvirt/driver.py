@@ -25,7 +25,8 @@ from oslo_log import log
 from arame.agents.hva import configdrive
 from arame.agents.hva.drivers.base import HypervisorDriver, InstanceNotFound
 from arame.agents.hva.drivers.libvirt import config as xmlconf
-from arame.agents.hva.drivers.libvirt import events, imagecache, probe, storage
+from arame.agents.hva.drivers.libvirt import (events, hotplug, imagecache,
+                                              probe, storage)
 from arame.common import ids
 from arame.common.conf import CONF
 
@@ -62,6 +63,7 @@ class LibvirtDriver(HypervisorDriver):
         self._ha_restarts: dict[str, collections.deque] = {}
         self._networking = None
         self._firewall = None
+        self.volumes = hotplug.VolumeAttachments(lambda: self.conn)
 
     # -- set-up ------------------------------------------------------------
     def init_host(self) -> None:
@@ -92,6 +94,7 @@ class LibvirtDriver(HypervisorDriver):
                 self._conn.domainEventRegisterAny(
                     None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                     self._on_lifecycle, None)
+                self.volumes.watch(self._conn)
             return self._conn
 
     @property
@@ -224,6 +227,7 @@ class LibvirtDriver(HypervisorDriver):
             disks=tuple(disks), nics=tuple(nics),
             kernel=image.get("kernel"), initrd=image.get("initrd"),
             cmdline=CONF.libvirt.kernel_cmdline if image.get("kernel") else None,
+            hotplug_ports=hotplug.max_volumes(),
             metadata={"host": self.host,
                       "ha_enabled": int(bool(instance.get("ha_enabled", True))),
                       "account_id": instance.get("account_id", ""),
@@ -300,9 +304,22 @@ class LibvirtDriver(HypervisorDriver):
             for net_id in networks:
                 self.networking.release_network(net_id)
         self._remove_secret(instance_id)
+        self.volumes.remove_secrets(instance_id)
         shutil.rmtree(self._path(instance_id), ignore_errors=True)
         self._desired.pop(instance_id, None)
         self._ha_restarts.pop(instance_id, None)
+
+    # -- data volumes (hotplug.py) -----------------------------------------
+    def attach_volume(self, instance_id: str, volume: dict) -> dict:
+        return self.volumes.attach(self._domain(instance_id), volume)
+
+    def detach_volume(self, instance_id: str, volume_id: str) -> None:
+        try:
+            dom = self._domain(instance_id)
+        except InstanceNotFound:
+            self.volumes.remove_secret(instance_id, volume_id)
+            return
+        self.volumes.detach(dom, volume_id)
 
     # -- power -------------------------------------------------------------
     def power_on(self, instance_id: str) -> str:

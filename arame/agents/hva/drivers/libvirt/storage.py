@@ -11,7 +11,7 @@ import re
 import uuid
 
 from arame.agents.hva.drivers.libvirt import config as xmlconf
-from arame.common import runner
+from arame.common import ids, runner
 
 
 def _virtual_size(path: str, fmt: str) -> int:
@@ -48,18 +48,46 @@ def secret_uuid(instance_id: str) -> str:
     return str(uuid.uuid5(_SECRET_NS, f"{instance_id}/root"))
 
 
-def iscsi_root(root: dict, secret: str) -> xmlconf.IscsiDisk:
-    """The root volume as a network disk, every field checked first: it
-    lands in the domain XML and in qemu's command line."""
-    lun = root.get("lun")
-    if not (isinstance(root.get("iqn"), str) and _IQN.fullmatch(root["iqn"])
-            and isinstance(root.get("portal"), str)
-            and _PORTAL.fullmatch(root["portal"])
+def volume_secret_uuid(instance_id: str, volume_id: str) -> str:
+    """One secret per attached data volume: its CHAP password (fresh at
+    each attach), named after the guest too so that destroy finds it."""
+    return str(uuid.uuid5(_SECRET_NS, f"{instance_id}/{volume_id}"))
+
+
+def _check_iscsi(spec: dict) -> None:
+    """Every field checked first: it lands in the domain XML and in qemu's
+    command line."""
+    lun = spec.get("lun")
+    if not (isinstance(spec.get("iqn"), str) and _IQN.fullmatch(spec["iqn"])
+            and isinstance(spec.get("portal"), str)
+            and _PORTAL.fullmatch(spec["portal"])
             and isinstance(lun, int) and 0 <= lun < 256
-            and isinstance(root.get("username"), str)
-            and _CHAP_USER.fullmatch(root["username"])):
-        raise ValueError(f"bad iSCSI root disk: iqn={root.get('iqn')!r} "
-                         f"portal={root.get('portal')!r} lun={lun!r}")
-    return xmlconf.IscsiDisk(portal=root["portal"], iqn=root["iqn"], lun=lun,
-                             target="vda", username=root["username"],
-                             secret_uuid=secret)
+            and isinstance(spec.get("username"), str)
+            and _CHAP_USER.fullmatch(spec["username"])
+            and isinstance(spec.get("password"), str) and spec["password"]):
+        raise ValueError(f"bad iSCSI disk: iqn={spec.get('iqn')!r} "
+                         f"portal={spec.get('portal')!r} lun={lun!r}")
+
+
+def iscsi_root(root: dict, secret: str) -> xmlconf.IscsiDisk:
+    """The root volume as a network disk."""
+    _check_iscsi(root)
+    return xmlconf.IscsiDisk(portal=root["portal"], iqn=root["iqn"],
+                             lun=root["lun"], target="vda",
+                             username=root["username"], secret_uuid=secret)
+
+
+def check_volume(volume: dict) -> None:
+    _check_iscsi(volume)
+    if not ids.is_valid("volume", volume.get("volume_id")):
+        raise ValueError(f"not a volume id: {volume.get('volume_id')!r}")
+
+
+def iscsi_volume(volume: dict, secret: str, target: str) -> xmlconf.IscsiDisk:
+    """A data volume as a network disk; its serial is the volume id (the
+    guest sees it in /sys/block/<dev>/serial, and we find it by it)."""
+    check_volume(volume)
+    return xmlconf.IscsiDisk(portal=volume["portal"], iqn=volume["iqn"],
+                             lun=volume["lun"], target=target,
+                             username=volume["username"], secret_uuid=secret,
+                             serial=volume["volume_id"])

@@ -1,0 +1,239 @@
+"""Attach a data volume to an instance, detach it, and give an instance's
+data volumes back when it is deleted.
+
+Attach: export the volume from its storage node to the instance's host
+only (its iSCSI initiator address) with fresh CHAP credentials, then hva
+hot-plugs the disk (the password becomes a libvirt secret there) and
+answers the guest's device name. A failure undoes what was done and puts
+the volume back to `available` with the reason; only an undo that fails
+leaves it in `error`.
+
+Detach: hva unplugs the disk (waiting for the guest to let it go), then
+the storage node drops the export; the volume is `available` again. If
+hva cannot unplug it the volume stays `attached` with the reason.
+
+The API moved the volume to attaching (with `instance_id`) or detaching
+and wrote the task; these flows land the final state.
+"""
+
+import secrets
+
+import sqlalchemy as sa
+from oslo_log import log
+
+from arame.common import tasks
+from arame.common.conf import CONF
+from arame.common.db import engine as db_engine
+from arame.common.db import models
+from arame.scheduler.flows.base import StepFailed
+from arame.scheduler.flows.volumes import RecordFlow, refusal
+
+LOG = log.getLogger(__name__)
+
+# The instance states a volume may be attached in (the API checks them
+# too; the flow checks again, the instance may have moved since).
+INSTANCE_STATES = ("running", "stopped")
+# Data volumes the delete of their instance gives back.
+HELD = ("attaching", "attached", "detaching")
+DETACHED = {"instance_id": None, "device": None, "export_iqn": None,
+            "export_portal": None}
+
+
+def chap_credentials(volume_id: str) -> tuple[str, str]:
+    """Fresh at every attach: a host that once had the volume cannot log
+    in again with what it kept."""
+    return f"arame-{volume_id[4:]}", secrets.token_hex(12)
+
+
+def connection(vol: models.Volume, export: dict, user: str,
+               password: str) -> dict:
+    """What hva needs to plug the disk (the only place the password goes
+    besides the storage node)."""
+    return {"volume_id": vol.id, "portal": export["portal"],
+            "iqn": export["iqn"], "lun": export["lun"], "username": user,
+            "password": password}
+
+
+class _AttachmentFlow(RecordFlow):
+    kind, model = "volume", models.Volume
+
+    def __init__(self, ctxt, task_id, volume_id, sta, hva):
+        super().__init__(ctxt, task_id, volume_id, sta)
+        self.hva = hva
+
+    def hva_call(self, step: str, host: str, method: str, *args,
+                 undo: bool = False):
+        with self.step(step, host=host):
+            # An undo runs even past the task's deadline.
+            timeout = CONF.scheduler.agent_call_timeout if undo else \
+                self.call_timeout(step)
+            self.checkpoint()
+            return getattr(self.hva, method)(self.ctxt, host, *args,
+                                             timeout=timeout)
+
+    def end(self, dst: str, step: str | None, message: str, **values) -> None:
+        """The task failed; the volume goes to dst (error if it moved)."""
+        with db_engine.session() as s:
+            self.flush(s)
+            tasks.fail(s, self.task_id, step, message)
+            reason = f"{self.action} failed at {step}: {message}"[:255]
+            if not self.transition(s, dst, src=self.own_states,
+                                   reason=reason, **values):
+                LOG.info("volume %s left %s meanwhile", self.resource_id,
+                         self.own_states)
+        LOG.warning("task %s (%s %s) failed at %s: %s", self.task_id,
+                    self.action, self.resource_id, step, message)
+
+    def begin_in(self, status: str) -> bool:
+        if not self.begin():
+            return False
+        if self.record is None or self.record.status != status:
+            self.fail(None, f"cancelled: the volume is "
+                      f"{self.record.status if self.record else 'gone'}, not "
+                      f"{status}", instance_error=False)
+            return False
+        return True
+
+
+class AttachVolumeFlow(_AttachmentFlow):
+    action = "attach"
+
+    def target(self, vol: models.Volume) -> tuple[str, str]:
+        """(host of the instance, its iSCSI initiator address)"""
+        with db_engine.session() as s:
+            inst = s.get(models.Instance, vol.instance_id)
+            if inst is None or inst.status not in INSTANCE_STATES:
+                raise StepFailed("check", f"instance {vol.instance_id} is "
+                                 f"{inst.status if inst else 'gone'}, not "
+                                 "running or stopped")
+            host = s.scalar(sa.select(models.Host)
+                            .where(models.Host.name == inst.host))
+            if host is None or not host.storage_address:
+                raise StepFailed("check", f"host {inst.host} of {inst.id} "
+                                 "has no iSCSI initiator address")
+            if not vol.storage_node:
+                raise StepFailed("check", f"volume {vol.id} is on no "
+                                 "storage node")
+            return inst.host, host.storage_address
+
+    def run_steps(self) -> None:
+        if not self.begin_in("attaching"):
+            return
+        vol, host = self.record, None
+        exported = plugged = False
+        try:
+            with self.step("check"):
+                host, initiator = self.target(vol)
+            user, password = chap_credentials(vol.id)
+            with db_engine.session() as s:
+                self.flush(s)
+                s.execute(sa.update(models.Volume)
+                          .where(models.Volume.id == vol.id)
+                          .values(chap_user=user, chap_secret=password))
+            exported = True
+            export = self.agent_call("export", vol.storage_node,
+                                     "export_volume", vol.id, initiator, user,
+                                     password)
+            plugged = True
+            result = self.hva_call("attach", host, "attach_volume",
+                                   vol.instance_id,
+                                   connection(vol, export, user, password))
+        except StepFailed as e:
+            undone = self.undo_attach(vol, host, plugged, exported)
+            self.end("available" if undone else "error", e.step, e.message,
+                     **(DETACHED if undone else {}))
+            return
+        with db_engine.session() as s:
+            if self.transition(s, "attached", src=("attaching",),
+                               device=result.get("device"),
+                               export_iqn=export["iqn"],
+                               export_portal=export["portal"]):
+                self.finish(s)
+                return
+            self.flush(s)
+        # The instance was deleted meanwhile and gave the volume back.
+        self.undo_attach(vol, host, plugged, exported)
+        with db_engine.session() as s:
+            self.flush(s)
+            tasks.fail(s, self.task_id, None, "cancelled: the volume was "
+                       "released while it was attached")
+
+    def undo_attach(self, vol, host, plugged: bool, exported: bool) -> bool:
+        """True once nothing of the attach is left on the hosts."""
+        try:
+            if plugged:
+                # An attach that timed out may have happened after all.
+                self.hva_call("undo-attach", host, "detach_volume",
+                              vol.instance_id, vol.id, undo=True)
+            if exported:
+                with self.step("undo-export", host=vol.storage_node):
+                    self.checkpoint()
+                    self.sta.unexport_volume(
+                        self.ctxt, vol.storage_node, vol.id,
+                        timeout=CONF.scheduler.agent_call_timeout)
+        except StepFailed:
+            LOG.warning("attach of %s to %s: could not undo", vol.id,
+                        vol.instance_id)
+            return False
+        return True
+
+
+class DetachVolumeFlow(_AttachmentFlow):
+    action = "detach"
+
+    def run_steps(self) -> None:
+        if not self.begin_in("detaching"):
+            return
+        vol = self.record
+        with db_engine.session() as s:
+            inst = s.get(models.Instance, vol.instance_id) \
+                if vol.instance_id else None
+            host = inst.host if inst is not None and \
+                inst.status != "terminated" else None
+        try:
+            if host is not None:
+                self.hva_call("detach", host, "detach_volume", inst.id,
+                              vol.id)
+        except StepFailed as e:
+            # The guest still has the disk: so does the volume's record.
+            self.end("attached", e.step, e.message)
+            return
+        try:
+            self.agent_call("unexport", vol.storage_node, "unexport_volume",
+                            vol.id)
+        except StepFailed as e:
+            self.end("error", e.step, e.message, **DETACHED)
+            return
+        self.land(**DETACHED)
+
+
+def release_instance_volumes(flow, sta) -> None:
+    """In the delete of an instance, once its guest is destroyed: every
+    data volume it had goes back to available (unexported, kept). An
+    attach still in flight finds its volume released and undoes itself."""
+    V = models.Volume
+    with db_engine.session() as s:
+        vols = list(s.scalars(sa.select(V).where(
+            V.instance_id == flow.instance_id, V.root_of.is_(None),
+            V.status.in_(HELD))))
+    for vol in vols:
+        if sta is not None and vol.storage_node:
+            with flow.step("release-volume", host=vol.storage_node):
+                flow.checkpoint()
+                try:
+                    sta.unexport_volume(flow.ctxt, vol.storage_node, vol.id,
+                                        timeout=flow.call_timeout(
+                                            "release-volume"))
+                except Exception as e:
+                    if refusal(e) != "VolumeNotFound":
+                        raise
+        with db_engine.session() as s:
+            flow.flush(s)
+            s.execute(sa.update(V).where(V.id == vol.id, V.status.in_(HELD))
+                      .values(status="available", status_reason=(
+                          f"released: instance {flow.instance_id} deleted"),
+                          updated_at=models.utcnow(), **DETACHED))
+
+
+FLOWS = {("volume", "attach"): AttachVolumeFlow,
+         ("volume", "detach"): DetachVolumeFlow}
