@@ -21,6 +21,7 @@ from arame.common import ids, naming
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
+from arame.scheduler import storage_room
 
 STA_BINARY = "arame-sta"
 
@@ -34,8 +35,16 @@ def plan(inst: models.Instance, host: str) -> dict | None:
         if img is None or img.format != "raw" or not nodes or \
                 h is None or not h.storage_address:
             return None
-        node = nodes[0]
-        located = s.get(models.ImageLocation, (img.id, node)) is not None
+        # A node with room for the disk; one that holds the image already
+        # clones at once, any other imports it first.
+        fit, _ = storage_room.with_room(s, nodes, max(1, inst.disk_gb))
+        if not fit:
+            return None
+        having = {loc.storage_node for loc in s.scalars(
+            sa.select(models.ImageLocation)
+            .where(models.ImageLocation.image_id == img.id))}
+        node = next((n for n in fit if n in having), fit[0])
+        located = node in having
         return {"node": node, "initiator": h.storage_address,
                 "image": {"id": img.id, "sha256": img.sha256,
                           "size_bytes": img.size_bytes},

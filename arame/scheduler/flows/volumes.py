@@ -17,6 +17,7 @@ from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler.flows import root_volume
 from arame.scheduler.flows.base import Cancelled, InstanceFlow, StepFailed
+from arame.scheduler.storage_room import with_room
 
 LOG = log.getLogger(__name__)
 
@@ -38,27 +39,6 @@ def least_provisioned(s, nodes: list[str]) -> str:
         .where(V.storage_node.in_(nodes), V.status != "deleted")
         .group_by(V.storage_node)).all())
     return min(nodes, key=lambda n: (used.get(n) or 0, n))
-
-
-def with_room(s, nodes: list[str], size_gb: int) -> tuple[list[str], dict]:
-    """(the nodes whose pool can hold `size_gb` more, {node: why not} for
-    the others). Volumes are sparse: a node fits when the size is at most
-    its pool's free bytes, as its last heartbeat reported them (the
-    storage_nodes table), times [sta] overcommit_ratio. A node that never
-    reported its pool is not refused: nothing says it is full."""
-    SN = models.StorageNode
-    pools = {r.name: r for r in s.scalars(sa.select(SN)
-                                          .where(SN.name.in_(nodes)))}
-    ratio = CONF.sta.overcommit_ratio
-    fit, why = [], {}
-    for n in nodes:
-        p = pools.get(n)
-        if p is None or size_gb * GiB <= p.free_bytes * ratio:
-            fit.append(n)
-        else:
-            why[n] = (f"{n} has {p.free_bytes / GiB:.1f} GiB free"
-                      + (f" (x{ratio:g} overcommit)" if ratio != 1 else ""))
-    return fit, why
 
 
 def _no_room(size_gb: int, why: dict) -> StepFailed:
