@@ -197,6 +197,9 @@ def vm_deployment(infrastructure, libvirt_lab, tmp_path_factory):
                     "instances_path": os.path.join(root, "instances"),
                     "image_store_path": os.path.join(root, "images"),
                     "shutdown_timeout": 30,
+                    # The markers, not the kernel's PCIe enumeration: the
+                    # console API answers the last 128 KiB.
+                    "kernel_cmdline": "console=ttyS0 panic=-1 loglevel=4",
                     "iscsi_initiator_address":
                         infra.LAB_UNDERLAY[1].split("/")[0]},
         "hva_networking": {"underlay_device": infra.LAB_UNDERLAY[0]},
@@ -226,6 +229,35 @@ def vm_deployment(infrastructure, libvirt_lab, tmp_path_factory):
     finally:
         dep.down(drop=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+BOOT_TIMEOUT = 180     # a guest's boot: TCG on a loaded 2-core machine
+
+
+@pytest.fixture(scope="module")
+def vm_client(vm_deployment):
+    c = vm_deployment.client()
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def vm_image(vm_client):
+    """The test image vm_deployment put in its store."""
+    return next(i["id"] for i in vm_client.images.list()
+                if i["name"] == "arame-test")
+
+
+def virsh(*args: str) -> str:
+    return subprocess.run(["virsh", "-c", "qemu:///system", *args],
+                          capture_output=True, text=True, timeout=60,
+                          check=False).stdout
+
+
+def wait_task(client, task_id, timeout=BOOT_TIMEOUT):
+    task = client.tasks.wait(task_id, timeout=timeout)
+    assert task["status"] == "done", task
+    return task
 
 
 def first_image(client) -> str:

@@ -13,48 +13,23 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from conftest import wait_until
+from conftest import BOOT_TIMEOUT, virsh, wait_task, wait_until
 
 pytestmark = pytest.mark.functional
 
 MARK = "ARAME-TEST-IMAGE"
-BOOT_TIMEOUT = 180     # TCG on a loaded 2-core machine
 
 
-@pytest.fixture(scope="module")
-def client(vm_deployment):
-    c = vm_deployment.client()
-    yield c
-    c.close()
+def console(vm_client, iid) -> str:
+    return vm_client.instances.console(iid)["output"]
 
 
-@pytest.fixture(scope="module")
-def image(client):
-    return next(i["id"] for i in client.images.list()
-                if i["name"] == "arame-test")
-
-
-def virsh(*args: str) -> str:
-    return subprocess.run(["virsh", "-c", "qemu:///system", *args],
-                          capture_output=True, text=True, timeout=60).stdout
-
-
-def console(client, iid) -> str:
-    return client.instances.console(iid)["output"]
-
-
-def wait_marker(client, iid, text: str, count: int = 1,
+def wait_marker(vm_client, iid, text: str, count: int = 1,
                 timeout: float = BOOT_TIMEOUT) -> str:
-    return wait_until(lambda: (console(client, iid).count(text) >= count
-                               and console(client, iid)),
+    return wait_until(lambda: (console(vm_client, iid).count(text) >= count
+                               and console(vm_client, iid)),
                       timeout, f"{text!r} x{count} on {iid}'s console",
                       interval=0.5)
-
-
-def wait_task(client, task_id, timeout=BOOT_TIMEOUT):
-    task = client.tasks.wait(task_id, timeout=timeout)
-    assert task["status"] == "done", task
-    return task
 
 
 def instance_dir(dep, iid) -> str:
@@ -69,16 +44,16 @@ def qemu_pid(iid) -> int:
 
 
 def test_guest_boots_reads_its_config_drive_and_obeys_every_action(
-        vm_deployment, client, image):
-    kp = client.key_pairs.create(name="vmkey")
-    inst = client.instances.create(
-        name="vm1", flavor="small", image=image, key_pair=kp["id"],
+        vm_deployment, vm_client, vm_image):
+    kp = vm_client.key_pairs.create(name="vmkey")
+    inst = vm_client.instances.create(
+        name="vm1", flavor="small", image=vm_image, key_pair=kp["id"],
         user_data="#!/bin/sh\necho user-data-says-hi\n")
     iid = inst["id"]
-    task = wait_task(client, inst["task_id"])
+    task = wait_task(vm_client, inst["task_id"])
     assert [e["step"] for e in task["events"]] == ["schedule", "names", "spawn"]
 
-    out = wait_marker(client, iid, f"{MARK} ready")
+    out = wait_marker(vm_client, iid, f"{MARK} ready")
     assert f"{MARK} config-drive=found" in out
     assert f"{MARK} instance-id={iid}" in out
     assert f"{MARK} hostname=vm1" in out
@@ -87,76 +62,76 @@ def test_guest_boots_reads_its_config_drive_and_obeys_every_action(
 
     # The probe decided the domain type; on these machines KVM hangs.
     xml = virsh("dumpxml", iid)
-    host = client.hosts.list()
+    host = vm_client.hosts.list()
     hv = next(h for h in host if h.get("hypervisor_type"))
     assert f"<domain type='{hv['hypervisor_type']}'" in xml
-    assert client.instances.get(iid)["status"] == "running"
+    assert vm_client.instances.get(iid)["status"] == "running"
 
     # stop: the ACPI button, and the guest powers itself off cleanly
-    t = client.instances.action(iid, "stop")
-    wait_task(client, t["task_id"])
-    assert client.instances.get(iid)["status"] == "stopped"
+    t = vm_client.instances.action(iid, "stop")
+    wait_task(vm_client, t["task_id"])
+    assert vm_client.instances.get(iid)["status"] == "stopped"
     assert virsh("domstate", iid).strip() == "shut off"
-    assert f"{MARK} poweroff" in console(client, iid)
+    assert f"{MARK} poweroff" in console(vm_client, iid)
 
-    t = client.instances.action(iid, "start")
-    wait_task(client, t["task_id"])
-    wait_marker(client, iid, f"{MARK} ready", count=2)
+    t = vm_client.instances.action(iid, "start")
+    wait_task(vm_client, t["task_id"])
+    wait_marker(vm_client, iid, f"{MARK} ready", count=2)
 
-    t = client.instances.action(iid, "reboot")
-    wait_task(client, t["task_id"])
-    assert client.instances.get(iid)["status"] == "running"
-    wait_marker(client, iid, f"{MARK} ready", count=3)
+    t = vm_client.instances.action(iid, "reboot")
+    wait_task(vm_client, t["task_id"])
+    assert vm_client.instances.get(iid)["status"] == "running"
+    wait_marker(vm_client, iid, f"{MARK} ready", count=3)
 
-    d = client.instances.delete(iid)
-    wait_task(client, d["task_id"])
-    assert client.instances.get(iid)["status"] == "terminated"
+    d = vm_client.instances.delete(iid)
+    wait_task(vm_client, d["task_id"])
+    assert vm_client.instances.get(iid)["status"] == "terminated"
     assert iid not in virsh("list", "--all", "--name").split()
     assert not os.path.exists(instance_dir(vm_deployment, iid))
 
 
 def test_a_killed_guest_is_restarted_by_ha_and_the_history_says_so(
-        client, image):
-    inst = client.instances.create(name="ha1", flavor="small", image=image)
+        vm_client, vm_image):
+    inst = vm_client.instances.create(name="ha1", flavor="small", image=vm_image)
     iid = inst["id"]
-    wait_task(client, inst["task_id"])
-    wait_marker(client, iid, f"{MARK} ready")
+    wait_task(vm_client, inst["task_id"])
+    wait_marker(vm_client, iid, f"{MARK} ready")
     old = qemu_pid(iid)
 
     os.kill(old, signal.SIGKILL)
     history = wait_until(
-        lambda: [t for t in client.tasks.list(resource_id=iid)
+        lambda: [t for t in vm_client.tasks.list(resource_id=iid)
                  if t["action"] == "ha_restart"],
         60, "an ha_restart task")
-    task = client.tasks.get(history[0]["id"])
+    task = vm_client.tasks.get(history[0]["id"])
     assert task["status"] == "done"
     assert [(e["step"], e["status"]) for e in task["events"]] == [
         ("detected", "done"), ("restart", "done")]
     assert "restarted by HA" in task["events"][0]["message"]
-    wait_marker(client, iid, f"{MARK} ready", count=2)
+    wait_marker(vm_client, iid, f"{MARK} ready", count=2)
     assert qemu_pid(iid) != old
-    assert client.instances.get(iid)["status"] == "running"
-    wait_task(client, client.instances.delete(iid)["task_id"])
+    assert vm_client.instances.get(iid)["status"] == "running"
+    wait_task(vm_client, vm_client.instances.delete(iid)["task_id"])
 
 
 def test_without_ha_a_killed_guest_shows_stopped_with_the_reason(
-        client, image):
-    inst = client.instances.create(name="noha", flavor="small", image=image,
+        vm_client, vm_image):
+    inst = vm_client.instances.create(name="noha", flavor="small", image=vm_image,
                                    ha_enabled=False)
     iid = inst["id"]
-    wait_task(client, inst["task_id"])
+    wait_task(vm_client, inst["task_id"])
     wait_until(lambda: virsh("domstate", iid).strip() == "running", 30,
                "the domain running")
     os.kill(qemu_pid(iid), signal.SIGKILL)
     shown = wait_until(
         lambda: (lambda i: i if i["status"] == "stopped" else None)(
-            client.instances.get(iid)), 60, "the instance stopped")
+            vm_client.instances.get(iid)), 60, "the instance stopped")
     assert "HA is off" in shown["status_reason"]
     assert virsh("domstate", iid).strip() == "shut off"
     # Started again by the user, it runs.
-    wait_task(client, client.instances.action(iid, "start")["task_id"])
+    wait_task(vm_client, vm_client.instances.action(iid, "start")["task_id"])
     assert virsh("domstate", iid).strip() == "running"
-    wait_task(client, client.instances.delete(iid)["task_id"])
+    wait_task(vm_client, vm_client.instances.delete(iid)["task_id"])
     assert iid not in virsh("list", "--all", "--name").split()
 
 
@@ -164,15 +139,15 @@ def test_without_ha_a_killed_guest_shows_stopped_with_the_reason(
     "a;reboot", "x$(id)", "new\nline", "..", "a..b", "x" * 300, "/etc/passwd",
     "-rf", "tap`x`"])
 def test_hostile_names_are_refused_before_anything_reaches_libvirt(
-        vm_deployment, client, image, name):
+        vm_deployment, vm_client, vm_image, name):
     before = virsh("list", "--all", "--name")
     r = httpx.post(f"{vm_deployment.api_url}/v1/instances",
-                   headers={"Authorization": f"Bearer {client.token}"},
-                   json={"name": name, "flavor": "small", "image": image})
+                   headers={"Authorization": f"Bearer {vm_client.token}"},
+                   json={"name": name, "flavor": "small", "image": vm_image})
     assert r.status_code == 422, r.text
     assert r.json()["error"]["message"]
     assert virsh("list", "--all", "--name") == before
-    assert name not in {i["name"] for i in client.instances.list()}
+    assert name not in {i["name"] for i in vm_client.instances.list()}
 
 
 def _pinger(target_ip: str, dns_name: str, gateway: str) -> str:
@@ -195,60 +170,60 @@ def _pinger(target_ip: str, dns_name: str, gateway: str) -> str:
 
 
 def test_guests_get_their_address_and_name_and_security_groups_apply_live(
-        client, image):
+        vm_client, vm_image):
     """Three real guests on the shared network: DHCP and DNS from nsa's
     dnsmasq, same-group traffic passes, another group's is dropped until a
     rule naming that group is added (live, on the host), and cut again when
     it is removed."""
-    net = next(n for n in client.networks.list() if n["name"] == "default")
-    default_sg = next(g for g in client.security_groups.list()
+    net = next(n for n in vm_client.networks.list() if n["name"] == "default")
+    default_sg = next(g for g in vm_client.security_groups.list()
                       if g["name"] == "default")
-    other_sg = client.security_groups.create(name="outsiders")
+    other_sg = vm_client.security_groups.create(name="outsiders")
 
-    a = client.instances.create(name="vm-a", flavor="small", image=image)
+    a = vm_client.instances.create(name="vm-a", flavor="small", image=vm_image)
     a_ip = a["addresses"][0]["ip_address"]
     assert a["addresses"][0]["network_id"] == net["id"]
     fqdn = f"vm-a.{net['dns_domain']}"
-    b = client.instances.create(name="vm-b", flavor="small", image=image,
+    b = vm_client.instances.create(name="vm-b", flavor="small", image=vm_image,
                                 user_data=_pinger(a_ip, fqdn, net["gateway"]))
-    c = client.instances.create(name="vm-c", flavor="small", image=image,
+    c = vm_client.instances.create(name="vm-c", flavor="small", image=vm_image,
                                 security_groups=[other_sg["id"]],
                                 user_data=_pinger(a_ip, fqdn, net["gateway"]))
     for inst in (a, b, c):
-        task = wait_task(client, inst["task_id"])
+        task = wait_task(vm_client, inst["task_id"])
         assert [e["step"] for e in task["events"]] == [
             "schedule", "names", "spawn"]
 
-    out_a = wait_marker(client, a["id"], f"{MARK} ready")
+    out_a = wait_marker(vm_client, a["id"], f"{MARK} ready")
     assert f"{MARK} ip={a_ip}/" in out_a
     assert f"{MARK} dhcp-hostname=vm-a" in out_a
 
     # Same group (default): B reaches A, and DNS answers A's name.
-    wait_marker(client, b["id"], "PROBE ping ok")
-    out_b = wait_until(lambda: "PROBE dns" in console(client, b["id"]) and
-                       console(client, b["id"]), 90, "B's DNS probe")
+    wait_marker(vm_client, b["id"], "PROBE ping ok")
+    out_b = wait_until(lambda: "PROBE dns" in console(vm_client, b["id"]) and
+                       console(vm_client, b["id"]), 90, "B's DNS probe")
     assert "PROBE dns ok" in out_b
     # Another group: C is dropped.
-    wait_marker(client, c["id"], "PROBE ping fail", count=3)
-    assert "PROBE ping ok" not in console(client, c["id"])
+    wait_marker(vm_client, c["id"], "PROBE ping fail", count=3)
+    assert "PROBE ping ok" not in console(vm_client, c["id"])
 
     # A rule naming C's group, applied live on the host.
-    upd = client.security_groups.update(
+    upd = vm_client.security_groups.update(
         default_sg["id"], rules_text=f"icmp:-1,-1,{other_sg['id']}\n")
-    wait_task(client, upd["task_id"], timeout=60)
-    wait_marker(client, c["id"], "PROBE ping ok", timeout=30)
+    wait_task(vm_client, upd["task_id"], timeout=60)
+    wait_marker(vm_client, c["id"], "PROBE ping ok", timeout=30)
 
     # Removed again: C is cut off at once.
-    upd = client.security_groups.update(default_sg["id"], rules_text="")
-    wait_task(client, upd["task_id"], timeout=60)
-    before = console(client, c["id"]).count("PROBE ping fail")
-    wait_marker(client, c["id"], "PROBE ping fail", count=before + 3,
+    upd = vm_client.security_groups.update(default_sg["id"], rules_text="")
+    wait_task(vm_client, upd["task_id"], timeout=60)
+    before = console(vm_client, c["id"]).count("PROBE ping fail")
+    wait_marker(vm_client, c["id"], "PROBE ping fail", count=before + 3,
                 timeout=30)
-    tail = console(client, c["id"]).rsplit("PROBE ping ok", 1)[1]
+    tail = console(vm_client, c["id"]).rsplit("PROBE ping ok", 1)[1]
     assert tail.count("PROBE ping fail") >= 3
 
     for inst in (a, b, c):
-        wait_task(client, client.instances.delete(inst["id"])["task_id"])
+        wait_task(vm_client, vm_client.instances.delete(inst["id"])["task_id"])
     # Nothing of theirs is left in the lab: no taps, no firewall chains.
     links = subprocess.run(["ip", "netns", "exec", "arame-lab", "ip", "-o",
                             "link"], capture_output=True, text=True).stdout
@@ -261,20 +236,20 @@ def test_guests_get_their_address_and_name_and_security_groups_apply_live(
         assert inst["id"] not in rules
 
 
-def test_a_guest_boots_from_an_iscsi_clone_of_its_image(vm_deployment, client):
+def test_a_guest_boots_from_an_iscsi_clone_of_its_image(vm_deployment, vm_client):
     """The raw test disk: cloned into a root volume on the storage node
     (ZFS), exported over iSCSI with CHAP to this host only, attached through
     qemu's own initiator; delete removes the guest, the export and the
     clone."""
-    disk_image = next(i["id"] for i in client.images.list()
+    disk_image = next(i["id"] for i in vm_client.images.list()
                       if i["name"] == "arame-test-disk")
-    inst = client.instances.create(name="iscsi1", flavor="small",
+    inst = vm_client.instances.create(name="iscsi1", flavor="small",
                                    image=disk_image)
     iid = inst["id"]
-    task = wait_task(client, inst["task_id"])
+    task = wait_task(vm_client, inst["task_id"])
     assert [e["step"] for e in task["events"]] == [
         "schedule", "volume", "names", "spawn"]
-    out = wait_marker(client, iid, f"{MARK} ready")
+    out = wait_marker(vm_client, iid, f"{MARK} ready")
     assert f"{MARK} hostname=iscsi1" in out
 
     xml = virsh("dumpxml", iid)
@@ -296,12 +271,12 @@ def test_a_guest_boots_from_an_iscsi_clone_of_its_image(vm_deployment, client):
     assert used < 16 << 20
 
     # Stop and start: the guest comes back from the same volume.
-    wait_task(client, client.instances.action(iid, "stop")["task_id"])
-    wait_task(client, client.instances.action(iid, "start")["task_id"])
-    wait_marker(client, iid, f"{MARK} ready", count=2)
+    wait_task(vm_client, vm_client.instances.action(iid, "stop")["task_id"])
+    wait_task(vm_client, vm_client.instances.action(iid, "start")["task_id"])
+    wait_marker(vm_client, iid, f"{MARK} ready", count=2)
 
-    d = client.instances.delete(iid)
-    task = wait_task(client, d["task_id"])
+    d = vm_client.instances.delete(iid)
+    task = wait_task(vm_client, d["task_id"])
     assert "volume" in [e["step"] for e in task["events"]]
     datasets = subprocess.run(["zfs", "list", "-H", "-o", "name", "-r", pool],
                               capture_output=True, text=True).stdout

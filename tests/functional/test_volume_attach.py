@@ -16,11 +16,10 @@ import subprocess
 import httpx
 import pytest
 import sqlalchemy as sa
-from conftest import wait_until
+from conftest import BOOT_TIMEOUT, virsh, wait_task, wait_until
 
 pytestmark = pytest.mark.functional
 
-BOOT_TIMEOUT = 180     # TCG on a loaded 2-core machine
 SECTORS_1G = (1 << 30) // 512
 
 # Prints "DISKS vda:<serial>:<sectors> vdb:..." at start and at every change.
@@ -39,27 +38,8 @@ WATCH_DISKS = """#!/bin/sh
 """
 
 
-@pytest.fixture(scope="module")
-def client(vm_deployment):
-    c = vm_deployment.client()
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def image(client):
-    return next(i["id"] for i in client.images.list()
-                if i["name"] == "arame-test")
-
-
-def virsh(*args: str) -> str:
-    return subprocess.run(["virsh", "-c", "qemu:///system", *args],
-                          capture_output=True, text=True, timeout=60,
-                          check=False).stdout
-
-
 @pytest.fixture
-def cleanup(client):
+def cleanup(vm_client):
     """What a failed test leaves is deleted through the API (best effort):
     instances first, so that their volumes are released."""
     made = {"instances": [], "volumes": []}
@@ -67,30 +47,24 @@ def cleanup(client):
     for kind in ("instances", "volumes"):
         for rid in made[kind]:
             try:
-                if getattr(client, kind).get(rid)["status"] not in (
+                if getattr(vm_client, kind).get(rid)["status"] not in (
                         "terminated", "deleted"):
-                    client.tasks.wait(getattr(client, kind).delete(rid)[
+                    vm_client.tasks.wait(getattr(vm_client, kind).delete(rid)[
                         "task_id"], timeout=120)
             except Exception as e:  # noqa: BLE001 - the test's failure matters more
                 print(f"cleanup of {rid}: {e}")
 
 
-def wait_task(client, task_id, timeout=BOOT_TIMEOUT):
-    task = client.tasks.wait(task_id, timeout=timeout)
-    assert task["status"] == "done", task
-    return task
-
-
-def disks_lines(client, iid) -> list[str]:
-    out = client.instances.console(iid)["output"]
+def disks_lines(vm_client, iid) -> list[str]:
+    out = vm_client.instances.console(iid)["output"]
     # Not anchored: the console's shell prompt may precede a line.
     return re.findall(r"DISKS[^\r\n]*", out)
 
 
-def wait_disks(client, iid, predicate, what):
+def wait_disks(vm_client, iid, predicate, what):
     """The guest's latest disk list, once it satisfies predicate."""
     def latest():
-        lines = disks_lines(client, iid)
+        lines = disks_lines(vm_client, iid)
         return lines and predicate(lines[-1]) and lines[-1]
     return wait_until(latest, BOOT_TIMEOUT, what, interval=0.5)
 
@@ -110,27 +84,27 @@ def volume_row(dep, vid):
 
 
 def test_a_data_volume_is_hot_plugged_into_a_running_guest_and_out(
-        vm_deployment, client, image, cleanup):
+        vm_deployment, vm_client, vm_image, cleanup):
     dep = vm_deployment
     initiator = dep.conf["libvirt"]["iscsi_initiator_address"]
-    inst = client.instances.create(name="att1", flavor="small", image=image,
+    inst = vm_client.instances.create(name="att1", flavor="small", image=vm_image,
                                    user_data=WATCH_DISKS)
     iid = inst["id"]
     cleanup["instances"].append(iid)
-    vol = client.volumes.create(name="data1", size_gb=1)
+    vol = vm_client.volumes.create(name="data1", size_gb=1)
     vid = vol["id"]
     cleanup["volumes"].append(vid)
-    wait_task(client, vol["task_id"])
-    wait_task(client, inst["task_id"])
-    before = wait_disks(client, iid, lambda line: "vd" in line,
+    wait_task(vm_client, vol["task_id"])
+    wait_task(vm_client, inst["task_id"])
+    before = wait_disks(vm_client, iid, lambda line: "vd" in line,
                         "the guest's first disk list")
     assert vid not in before
 
     # -- attach to the running guest ------------------------------------
-    task = wait_task(client, client.volumes.attach(vid, iid)["task_id"])
+    task = wait_task(vm_client, vm_client.volumes.attach(vid, iid)["task_id"])
     assert [(e["step"], e["status"]) for e in task["events"]] == [
         ("check", "done"), ("export", "done"), ("attach", "done")]
-    shown = client.volumes.get(vid)
+    shown = vm_client.volumes.get(vid)
     assert (shown["status"], shown["instance_id"]) == ("attached", iid)
     _, _, device, secret = volume_row(dep, vid)
     assert re.fullmatch(r"vd[b-z]", device), device
@@ -146,7 +120,7 @@ def test_a_data_volume_is_hot_plugged_into_a_running_guest_and_out(
 
     # The guest got it: the serial is the volume id, 1 GiB read through
     # qemu's initiator from the storage node.
-    wait_disks(client, iid,
+    wait_disks(vm_client, iid,
                lambda line: f" {device}:{vid}:{SECTORS_1G}" in line,
                f"{device} in the guest")
     # The storage node sees this host's initiator logged in, CHAP bound.
@@ -157,34 +131,34 @@ def test_a_data_volume_is_hot_plugged_into_a_running_guest_and_out(
 
     # Attaching it again is refused with the state.
     r = httpx.post(f"{dep.api_url}/v1/volumes/{vid}/actions",
-                   headers={"Authorization": f"Bearer {client.token}"},
+                   headers={"Authorization": f"Bearer {vm_client.token}"},
                    json={"action": "attach", "instance_id": iid})
     assert r.status_code == 409, r.text
     assert r.json()["error"]["details"]["status"] == "attached"
 
     # -- detach -----------------------------------------------------------
-    task = wait_task(client, client.volumes.detach(vid)["task_id"])
+    task = wait_task(vm_client, vm_client.volumes.detach(vid)["task_id"])
     assert [e["step"] for e in task["events"]] == ["detach", "unexport"]
-    shown = client.volumes.get(vid)
+    shown = vm_client.volumes.get(vid)
     assert (shown["status"], shown["instance_id"]) == ("available", None)
     assert vid not in virsh("dumpxml", iid)
     assert vid not in virsh("dumpxml", "--inactive", iid)
     assert f"{iid}-{vid}" not in virsh("secret-list")
     assert vid not in targets(dep)
-    wait_disks(client, iid, lambda line: f" {device}:" not in line,
+    wait_disks(vm_client, iid, lambda line: f" {device}:" not in line,
                f"{device} gone from the guest")
 
     # -- delete the instance with the volume attached: the volume stays ---
-    wait_task(client, client.volumes.attach(vid, iid)["task_id"])
-    task = wait_task(client, client.instances.delete(iid)["task_id"])
+    wait_task(vm_client, vm_client.volumes.attach(vid, iid)["task_id"])
+    task = wait_task(vm_client, vm_client.instances.delete(iid)["task_id"])
     assert "release-volume" in [e["step"] for e in task["events"]]
-    shown = client.volumes.get(vid)
+    shown = vm_client.volumes.get(vid)
     assert (shown["status"], shown["instance_id"]) == ("available", None)
     assert vid not in targets(dep)
     assert iid not in virsh("secret-list")
 
     # -- and deleting the volume leaves nothing on the storage node -------
-    wait_task(client, client.volumes.delete(vid)["task_id"])
+    wait_task(vm_client, vm_client.volumes.delete(vid)["task_id"])
     pool = dep.conf["sta"]["pool"]
     datasets = subprocess.run(["zfs", "list", "-H", "-o", "name", "-r", pool],
                               capture_output=True, text=True,

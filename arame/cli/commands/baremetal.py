@@ -12,10 +12,10 @@ from arame.cli.commands.base import (
     Command,
     Lister,
     ShowOne,
-    add_wait_options,
+    TaskCommand,
     many,
     one,
-    wait_for_task,
+    show_after_wait,
 )
 from arame.sdk.resources.baremetal import BaremetalNodeManager
 
@@ -103,22 +103,13 @@ class ShowNode(ShowOne):
         return one(nodes(self.app).get(a.id), FIELDS)
 
 
-class _NodeAction(ShowOne):
-    action = ""
-
-    def get_parser(self, prog_name):
-        p = super().get_parser(prog_name)
-        p.add_argument("id", metavar="ID")
-        add_wait_options(p)
-        return p
+class _NodeAction(TaskCommand):
+    """With --wait, the node as the task left it (not the task)."""
 
     def take_action(self, a):
         manager = nodes(self.app)
         answer = getattr(manager, self.action)(a.id)
-        if a.wait:
-            wait_for_task(self.app, answer["task_id"], a.wait_timeout)
-            answer = {**manager.get(a.id), "task_id": answer["task_id"]}
-        return one(answer, FIELDS)
+        return one(show_after_wait(self.app, manager, answer, a, a.id), FIELDS)
 
 
 class ManageNode(_NodeAction):

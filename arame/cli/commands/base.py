@@ -74,6 +74,36 @@ def task_answer(app: Any, parsed_args, resource_id: str, action: str,
     return one(result, ("id", "action", "task_id", "task_status"))
 
 
+def show_after_wait(app: Any, manager: Any, answer: Mapping[str, Any], parsed_args,
+                    resource_id: str | None = None) -> Mapping[str, Any]:
+    """With --wait: the record as the task left it (the 202 answer predates
+    it); `resource_id` where the answer does not carry the record's id."""
+    if not parsed_args.wait:
+        return answer
+    wait_for_task(app, answer["task_id"], parsed_args.wait_timeout)
+    return {**manager.get(resource_id or answer["id"]), "task_id": answer["task_id"]}
+
+
+class TaskCommand(ShowOne):
+    """A request on one resource (ID) that the API answers with a task, with
+    --wait; by default it shows the task (task_answer)."""
+
+    action: str = ""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("id", metavar="ID")
+        add_wait_options(parser)
+        return parser
+
+    def request(self, resource_id: str) -> Mapping[str, Any]:
+        raise NotImplementedError
+
+    def take_action(self, parsed_args):
+        return task_answer(self.app, parsed_args, parsed_args.id, self.action,
+                           self.request(parsed_args.id))
+
+
 def one(
     obj: Mapping[str, Any],
     fields: Sequence[str],

@@ -7,11 +7,11 @@ from arame.cli.commands.base import (
     Command,
     Lister,
     ShowOne,
+    TaskCommand,
     add_wait_options,
     many,
     one,
-    task_answer,
-    wait_for_task,
+    show_after_wait,
 )
 
 FIELDS = (
@@ -83,10 +83,8 @@ class CreateInstance(ShowOne):
             user_data=parsed_args.user_data,
             idempotency_key=parsed_args.idempotency_key,
         )
-        if parsed_args.wait:
-            wait_for_task(self.app, instance["task_id"], parsed_args.wait_timeout)
-            # The 202 answer predates scheduling; show where it landed.
-            instance = {**client.instances.get(instance["id"]), "task_id": instance["task_id"]}
+        # With --wait: where it landed (the 202 answer predates scheduling).
+        instance = show_after_wait(self.app, client.instances, instance, parsed_args)
         return one(instance, FIELDS, FORMATTERS)
 
 
@@ -118,23 +116,11 @@ class ShowInstance(ShowOne):
         return one(self.app.client.instances.get(parsed_args.id), FIELDS, FORMATTERS)
 
 
-class _ChangeInstance(ShowOne):
+class _ChangeInstance(TaskCommand):
     """Shared by delete and the actions: answer with the task to follow."""
-
-    action: str
-
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument("id", metavar="ID")
-        add_wait_options(parser)
-        return parser
 
     def request(self, instance_id: str) -> dict:
         return self.app.client.instances.action(instance_id, self.action)
-
-    def take_action(self, parsed_args):
-        return task_answer(self.app, parsed_args, parsed_args.id, self.action,
-                           self.request(parsed_args.id))
 
 
 class DeleteInstance(_ChangeInstance):

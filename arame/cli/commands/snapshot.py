@@ -3,12 +3,12 @@ from __future__ import annotations
 from arame.cli.commands.base import (
     Lister,
     ShowOne,
+    TaskCommand,
     add_wait_options,
     many,
     one,
-    task_answer,
+    show_after_wait,
 )
-from arame.cli.commands.volume import show_after_wait
 
 FIELDS = (
     "id",
@@ -78,15 +78,10 @@ class ShowSnapshot(ShowOne):
         return one(self.app.client.snapshots.get(parsed_args.id), FIELDS)
 
 
-class DeleteSnapshot(ShowOne):
+class DeleteSnapshot(TaskCommand):
     """Delete a snapshot no volume was made from."""
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument("id", metavar="ID")
-        add_wait_options(parser)
-        return parser
+    action = "delete"
 
-    def take_action(self, parsed_args):
-        return task_answer(self.app, parsed_args, parsed_args.id, "delete",
-                           self.app.client.snapshots.delete(parsed_args.id))
+    def request(self, snapshot_id: str) -> dict:
+        return self.app.client.snapshots.delete(snapshot_id)

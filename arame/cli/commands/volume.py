@@ -3,11 +3,11 @@ from __future__ import annotations
 from arame.cli.commands.base import (
     Lister,
     ShowOne,
+    TaskCommand,
     add_wait_options,
     many,
     one,
-    task_answer,
-    wait_for_task,
+    show_after_wait,
 )
 
 FIELDS = (
@@ -29,14 +29,6 @@ FIELDS = (
     "task_id",
 )
 LIST_FIELDS = ("id", "name", "status", "size_gb", "storage_node", "instance_id", "root_of")
-
-
-def show_after_wait(app, manager, answer: dict, parsed_args) -> dict:
-    """With --wait: the record as the task left it (the 202 predates it)."""
-    if not parsed_args.wait:
-        return answer
-    wait_for_task(app, answer["task_id"], parsed_args.wait_timeout)
-    return {**manager.get(answer["id"]), "task_id": answer["task_id"]}
 
 
 class CreateVolume(ShowOne):
@@ -95,28 +87,21 @@ class ShowVolume(ShowOne):
         return one(self.app.client.volumes.get(parsed_args.id), FIELDS)
 
 
-class DeleteVolume(ShowOne):
+class DeleteVolume(TaskCommand):
     """Delete a volume (not attached, not a root volume, without snapshots)."""
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument("id", metavar="ID")
-        add_wait_options(parser)
-        return parser
+    action = "delete"
 
-    def take_action(self, parsed_args):
-        return task_answer(self.app, parsed_args, parsed_args.id, "delete",
-                           self.app.client.volumes.delete(parsed_args.id))
+    def request(self, volume_id: str) -> dict:
+        return self.app.client.volumes.delete(volume_id)
 
 
-class AttachVolume(ShowOne):
+class AttachVolume(TaskCommand):
     """Attach an available volume to a running or stopped instance."""
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("id", metavar="ID")
         parser.add_argument("instance", metavar="INSTANCE", help="instance ID")
-        add_wait_options(parser)
         return parser
 
     def take_action(self, parsed_args):
@@ -125,14 +110,8 @@ class AttachVolume(ShowOne):
         return one(show_after_wait(self.app, volumes, answer, parsed_args), FIELDS)
 
 
-class DetachVolume(ShowOne):
+class DetachVolume(TaskCommand):
     """Detach a data volume from its instance (it becomes available)."""
-
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument("id", metavar="ID")
-        add_wait_options(parser)
-        return parser
 
     def take_action(self, parsed_args):
         volumes = self.app.client.volumes

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from arame.common.db import engine as db_engine
 from arame.common.db import models
+from arame.scheduler.flows.base import InstanceFlow
 
 
 def is_baremetal(instance_id: str) -> bool:
@@ -13,3 +14,14 @@ def is_baremetal(instance_id: str) -> bool:
     with db_engine.session() as s:
         return s.scalar(sa.select(models.Instance.provider).where(
             models.Instance.id == instance_id)) == "bm"
+
+
+class BaremetalFlow(InstanceFlow):
+    """A `bm` instance's flow: it drives the node's BMC (bma), its names
+    (nsa) and its root volume (sta)."""
+
+    def __init__(self, ctxt, task_id, instance_id, bma, nsa, sta):
+        super().__init__(ctxt, task_id, instance_id)
+        self.bma = bma
+        self.nsa = nsa
+        self.sta = sta

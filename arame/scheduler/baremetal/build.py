@@ -16,9 +16,9 @@ from arame.common import ipam, naming
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
-from arame.scheduler.baremetal import claims
+from arame.scheduler.baremetal import BaremetalFlow, claims
 from arame.scheduler.flows import root_volume
-from arame.scheduler.flows.base import Cancelled, InstanceFlow, StepFailed
+from arame.scheduler.flows.base import BuildBase, Cancelled, StepFailed
 from arame.scheduler.flows.naming_steps import naming_cleanup
 
 LOG = log.getLogger(__name__)
@@ -32,14 +32,9 @@ def boot_script(vol: models.Volume, export: dict) -> str:
                               chap_secret=vol.chap_secret)
 
 
-class BaremetalBuildFlow(InstanceFlow):
-    action = "create"
-
+class BaremetalBuildFlow(BaremetalFlow, BuildBase):
     def __init__(self, ctxt, task_id, instance_id, bma, nsa, sta):
-        super().__init__(ctxt, task_id, instance_id)
-        self.bma = bma
-        self.nsa = nsa
-        self.sta = sta
+        super().__init__(ctxt, task_id, instance_id, bma, nsa, sta)
         self.node: models.BaremetalNode | None = None
         self.host: str | None = None          # the bma agent
         self.port: models.Port | None = None
@@ -48,27 +43,11 @@ class BaremetalBuildFlow(InstanceFlow):
         self.named_on: list[str] = []
         self.touched = False                  # a BMC call was made
 
-    def run(self) -> None:
-        if not self.begin():
-            return
-        inst = self.instance
-        if inst is None or inst.status != "pending":
-            self.fail(None, "cancelled: instance was deleted before placement",
-                      instance_error=False)
-            return
-        try:
-            self.schedule(inst)
-            self.prepare_root(inst)
-            self.register_names(inst)
-            self.boot(inst)
-        except Cancelled:
-            self.undo("cancelled: instance was deleted during the build")
-            self.fail(None, "cancelled: instance was deleted during the build",
-                      instance_error=False)
-        except StepFailed as e:
-            self.undo(f"deploy of {self.instance_id} failed at {e.step}: "
-                      f"{e.message}")
-            self.fail(e.step, e.message)
+    def build(self, inst: models.Instance) -> None:
+        self.schedule(inst)
+        self.prepare_root(inst)
+        self.register_names(inst)
+        self.boot(inst)
 
     # -- steps -------------------------------------------------------------
     def schedule(self, inst: models.Instance) -> None:
@@ -195,7 +174,7 @@ class BaremetalBuildFlow(InstanceFlow):
         self.emit_usage("open", inst)
 
     # -- compensation ------------------------------------------------------
-    def undo(self, reason: str) -> None:
+    def rollback(self, reason: str) -> None:
         """Undo what was done; the node ends available only if it is clean
         and no BMC call reached it."""
         clean = True

@@ -9,23 +9,18 @@ instance in `error`; a new DELETE tries again.
 
 import sqlalchemy as sa
 
-from arame.common import ipam, naming, quotas
+from arame.common import naming
 from arame.common.db import engine as db_engine
 from arame.common.db import models
-from arame.scheduler.baremetal import claims, nodes
+from arame.scheduler.baremetal import BaremetalFlow, claims, nodes
 from arame.scheduler.flows import root_volume
-from arame.scheduler.flows.base import InstanceFlow, StepFailed
+from arame.scheduler.flows.base import StepFailed
+from arame.scheduler.flows.delete import terminate
 from arame.scheduler.flows.naming_steps import naming_cleanup
 
 
-class BaremetalDeleteFlow(InstanceFlow):
+class BaremetalDeleteFlow(BaremetalFlow):
     action = "delete"
-
-    def __init__(self, ctxt, task_id, instance_id, bma, nsa, sta):
-        super().__init__(ctxt, task_id, instance_id)
-        self.bma = bma
-        self.nsa = nsa
-        self.sta = sta
 
     def _held_node(self) -> tuple[models.BaremetalNode | None, str | None]:
         N = models.BaremetalNode
@@ -63,12 +58,7 @@ class BaremetalDeleteFlow(InstanceFlow):
             self.fail(e.step, e.message)
             return
         with db_engine.session() as s:
-            terminated = self.transition(s, "terminated", src=self.own_states,
-                                         power_state=None,
-                                         terminated_at=models.utcnow())
-            if terminated:
-                quotas.release_instance(s, inst.id)
-                ipam.release_instance(s, inst.id)
+            terminate(self, s)
             self.finish(s)
         self.emit_usage("close", inst)
 
@@ -95,7 +85,8 @@ class BaremetalDeleteFlow(InstanceFlow):
             vol = root_volume.root_volume_of(s, self.instance_id)
         if vol is None or self.sta is None:
             return
-        # After the power is off: no initiator is logged in any more.
+        # After the power is off: a session tgtd still shows is the dead
+        # node's, hence `force` (no initiator is really there).
         with self.step("volume", host=vol.storage_node):
             timeout = self.call_timeout("volume")
             self.checkpoint()

@@ -55,16 +55,10 @@ class NodeFlow(InstanceFlow):
         self.node: models.BaremetalNode | None = None
         self.host: str | None = None
 
-    def begin(self) -> bool:
-        with db_engine.session() as s:
-            task = s.get(models.Task, self.task_id)
-            if task is None:
-                return False
-            self.deadline = task.deadline_at
-            self.node = s.get(models.BaremetalNode, self.node_id)
-            if self.node is not None:
-                self.host = claims.bma_host(s, self.node)
-            return tasks.set_status(s, self.task_id, "running")
+    def load(self, s) -> None:
+        self.node = s.get(models.BaremetalNode, self.node_id)
+        if self.node is not None:
+            self.host = claims.bma_host(s, self.node)
 
     def fail(self, step, message, *, node_error: bool = True,
              reason: str | None = None) -> None:

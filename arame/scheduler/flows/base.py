@@ -65,15 +65,19 @@ class InstanceFlow:
 
     # -- records -----------------------------------------------------------
     def begin(self) -> bool:
-        """queued -> running, and read the instance into self.instance;
+        """queued -> running, and read the flow's subject (load());
         False if the task already ended (reaped)."""
         with db_engine.session() as s:
             task = s.get(models.Task, self.task_id)
             if task is None:
                 return False
             self.deadline = task.deadline_at
-            self.instance = s.get(models.Instance, self.instance_id)
+            self.load(s)
             return tasks.set_status(s, self.task_id, "running")
+
+    def load(self, s) -> None:
+        """Read what the flow works on, in begin()'s transaction."""
+        self.instance = s.get(models.Instance, self.instance_id)
 
     # -- history, written with the flow's own transactions -----------------
     # Events and the current step wait in memory and go out with the next
@@ -178,3 +182,41 @@ class InstanceFlow:
                                 reason=f"{self.action} failed at {step}: {message}"[:255])
         LOG.warning("task %s (%s %s) failed at %s: %s", self.task_id,
                     self.action, self.instance_id, step, message)
+
+
+CANCELLED_BEFORE = "cancelled: instance was deleted before placement"
+CANCELLED_DURING = "cancelled: instance was deleted during the build"
+
+
+class BuildBase(InstanceFlow):
+    """The run() every build shares (VM and bare metal): a pending instance
+    goes through build(); a failure or a DELETE meanwhile rolls back what
+    was done before the task ends."""
+    action = "create"
+
+    def run(self) -> None:
+        if not self.begin():
+            return
+        inst = self.instance
+        if inst is None or inst.status != "pending":
+            # Deleted before we got to it: nothing to build or undo.
+            self.fail(None, CANCELLED_BEFORE, instance_error=False)
+            return
+        try:
+            self.build(inst)
+        except Cancelled:
+            self.rollback(CANCELLED_DURING)
+            self.fail(None, CANCELLED_DURING, instance_error=False)
+        except StepFailed as e:
+            self.rollback(f"deploy of {self.instance_id} failed at {e.step}: "
+                          f"{e.message}")
+            self.fail(e.step, e.message)
+
+    def build(self, inst: models.Instance) -> None:
+        """The steps, in order; each raises StepFailed or Cancelled."""
+        raise NotImplementedError
+
+    def rollback(self, reason: str) -> None:
+        """Undo what build() did; `reason` is why (for what keeps a
+        status reason of its own, e.g. a bare-metal node)."""
+        raise NotImplementedError

@@ -15,7 +15,7 @@ from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler import claims
 from arame.scheduler.flows import root_volume, security_groups
-from arame.scheduler.flows.base import Cancelled, InstanceFlow, StepFailed
+from arame.scheduler.flows.base import BuildBase, Cancelled, StepFailed
 from arame.scheduler.flows.naming_steps import naming_cleanup
 from arame.scheduler.host_state import RequestSpec, load_hosts
 
@@ -42,9 +42,7 @@ def instance_spec(inst: models.Instance, root_disk: dict | None = None) -> dict:
             "public_keys": [kp.public_key] if kp is not None else []}
 
 
-class BuildFlow(InstanceFlow):
-    action = "create"
-
+class BuildFlow(BuildBase):
     def __init__(self, ctxt, task_id, instance_id, selector,
                  hva: hva_rpcapi.HypervisorAPI, nsa=None, sta=None):
         super().__init__(ctxt, task_id, instance_id)
@@ -58,27 +56,11 @@ class BuildFlow(InstanceFlow):
         self.spawn_attempted = False
         self.named_on: list[str] = []
 
-    def run(self) -> None:
-        if not self.begin():
-            return
-        inst = self.instance
-        if inst is None or inst.status != "pending":
-            # Deleted before we got to it: nothing to build or undo.
-            self.fail(None, "cancelled: instance was deleted before placement",
-                      instance_error=False)
-            return
-        try:
-            self.schedule(inst)
-            self.prepare_root(inst)
-            self.register_names(inst)
-            self.spawn(inst)
-        except Cancelled:
-            self.compensate_safely()
-            self.fail(None, "cancelled: instance was deleted during the build",
-                      instance_error=False)
-        except StepFailed as e:
-            self.compensate_safely()
-            self.fail(e.step, e.message)
+    def build(self, inst: models.Instance) -> None:
+        self.schedule(inst)
+        self.prepare_root(inst)
+        self.register_names(inst)
+        self.spawn(inst)
 
     def schedule(self, inst: models.Instance) -> None:
         spec = RequestSpec(inst.id, inst.account_id, inst.provider, inst.vcpus,
@@ -213,7 +195,8 @@ class BuildFlow(InstanceFlow):
         if self.host is not None:
             claims.release(self.instance_id)
 
-    def compensate_safely(self) -> None:
+    def rollback(self, reason: str) -> None:
+        # The reason is the task's to show: a VM host keeps no status.
         try:
             self.compensate()
         except StepFailed:

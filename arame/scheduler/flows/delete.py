@@ -14,6 +14,19 @@ from arame.scheduler.flows.base import InstanceFlow, StepFailed
 from arame.scheduler.flows.naming_steps import naming_cleanup
 
 
+def terminate(flow: InstanceFlow, s) -> bool:
+    """The end every delete shares: the instance `terminated` (which also
+    clears status_reason), its quota and addresses back to the pool, all in
+    the caller's commit; False if it had left the flow's states meanwhile."""
+    terminated = flow.transition(s, "terminated", src=flow.own_states,
+                                 power_state=None,
+                                 terminated_at=models.utcnow())
+    if terminated:
+        quotas.release_instance(s, flow.instance_id)
+        ipam.release_instance(s, flow.instance_id)
+    return terminated
+
+
 class DeleteFlow(InstanceFlow):
     action = "delete"
 
@@ -58,14 +71,8 @@ class DeleteFlow(InstanceFlow):
             self.fail(e.step, e.message)
             return
         with db_engine.session() as s:
-            # transition() also clears status_reason.
-            terminated = self.transition(s, "terminated", src=self.own_states,
-                                         power_state=None,
-                                         terminated_at=models.utcnow())
+            terminated = terminate(self, s)
             if terminated:
-                quotas.release_instance(s, inst.id)
-                # Its addresses go back to the pool in the same commit.
-                ipam.release_instance(s, inst.id)
                 groups = secgroups_db.groups_for_instance(s, inst.id)
             self.finish(s)
         self.emit_usage("close", inst)

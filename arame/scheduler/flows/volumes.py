@@ -107,14 +107,8 @@ class RecordFlow(InstanceFlow):
     def own_states(self) -> tuple[str, ...]:
         return states.RECORD_TASKS[self.kind][self.action].busy
 
-    def begin(self) -> bool:
-        with db_engine.session() as s:
-            task = s.get(models.Task, self.task_id)
-            if task is None:
-                return False
-            self.deadline = task.deadline_at
-            self.record = s.get(self.model, self.resource_id)
-            return tasks.set_status(s, self.task_id, "running")
+    def load(self, s) -> None:
+        self.record = s.get(self.model, self.resource_id)
 
     def transition(self, s, dst: str, *, src: tuple[str, ...] | None = None,
                    reason: str | None = None, **values) -> bool:

@@ -28,6 +28,9 @@ class RecordingScheduler:
     def instance_action(self, ctxt, task_id, instance_id, action):
         self.casts.append(("instance_action", task_id, instance_id, action))
 
+    def node_action(self, ctxt, task_id, node_id, action):
+        self.casts.append(("node_action", task_id, node_id, action))
+
     def methods(self):
         return [c[0] for c in self.casts]
 

@@ -1,11 +1,13 @@
 """Fixtures of nsa's unit tests: checked records to start from, the [nsa]
-options registered, and a fake timer to close reload windows by hand."""
+options registered, a fake timer to close reload windows by hand, and the
+dnsmasq driver's processes and plumbing replaced."""
 
 from typing import ClassVar
 
 import pytest
 
 from arame.agents.nsa import records
+from arame.agents.nsa import supervisor as sup
 from arame.common.conf import CONF
 from arame.common.conf import nsa as nsa_conf
 
@@ -63,3 +65,49 @@ class FakeTimer:
 def fake_timer():
     FakeTimer.made = []
     return FakeTimer
+
+
+class FakeSupervisor:
+    """A dnsmasq the driver starts, signals and stops; `made` lists them."""
+    made: ClassVar[list["FakeSupervisor"]] = []
+
+    def __init__(self, name, args, **kw):
+        self.name, self.args, self.kw = name, args, kw
+        self.signals, self.running, self.restarts = [], False, 0
+        FakeSupervisor.made.append(self)
+
+    pid = property(lambda self: 4242 if self.running else None)
+
+    def start(self):
+        self.running = True
+
+    def stop(self):
+        self.running = False
+
+    def signal(self, sig):
+        self.signals.append(sig)
+        return True
+
+
+class FakePlumbing:
+    def __init__(self):
+        self.calls = []
+
+    def ensure(self, bridge, address, mtu, netns):
+        self.calls.append(("ensure", bridge, address, mtu, netns))
+        return True
+
+    def remove(self, bridge, address, created, netns):
+        self.calls.append(("remove", bridge, address, created, netns))
+
+
+@pytest.fixture
+def fake_supervisors(monkeypatch):
+    FakeSupervisor.made = []
+    monkeypatch.setattr(sup, "Supervisor", FakeSupervisor)
+    return FakeSupervisor
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()

@@ -6,48 +6,18 @@ tests/integration/bma/test_pxe_boot.py."""
 import dataclasses
 import os
 import stat
-from typing import ClassVar
 
 import pytest
 
 from arame.agents.nsa import records
-from arame.agents.nsa import supervisor as sup
 from arame.agents.nsa.drivers import dnsmasq as dnsmasq_driver
 from arame.agents.nsa.drivers import dnsmasq_config as config
 from arame.agents.nsa.drivers.dnsmasq import DnsmasqDriver
 from arame.common import runner
 
-from .conftest import res
+from .conftest import FakePlumbing, FakeSupervisor, read, res
 
 SCRIPT = "#!ipxe\nsanboot iscsi:10.20.0.2::3260:1:iqn.2025-01.org.x:vol-1\n"
-
-
-class FakeSupervisor:
-    made: ClassVar[list["FakeSupervisor"]] = []
-
-    def __init__(self, name, args, **kw):
-        self.args, self.signals, self.running, self.restarts = args, [], False, 0
-        FakeSupervisor.made.append(self)
-
-    pid = property(lambda self: 4242 if self.running else None)
-
-    def start(self):
-        self.running = True
-
-    def stop(self):
-        self.running = False
-
-    def signal(self, sig):
-        self.signals.append(sig)
-        return True
-
-
-class FakePlumbing:
-    def ensure(self, bridge, address, mtu, netns):
-        return True
-
-    def remove(self, bridge, address, created, netns):
-        pass
 
 
 @pytest.fixture
@@ -72,9 +42,7 @@ def commands(monkeypatch):
 
 @pytest.fixture
 def make_driver(nsa_conf_registered, config, tmp_path, fake_timer,
-                monkeypatch, commands, undionly):
-    FakeSupervisor.made = []
-    monkeypatch.setattr(sup, "Supervisor", FakeSupervisor)
+                fake_supervisors, commands, undionly):
     config("undionly_path", undionly, group="nsa")
 
     def make():
@@ -90,11 +58,6 @@ def node(n: int, script: str | None = SCRIPT):
 
 def tftp(d, network) -> str:
     return os.path.join(d.state_path, network.id, "tftp")
-
-
-def read(path):
-    with open(path) as f:
-        return f.read()
 
 
 def test_argv_of_a_pxe_network(network):

@@ -12,19 +12,11 @@ PASSWORD = "Sup3r-s3cret-BMC"
 NEW_PASSWORD = "An0ther-s3cret-pw"
 
 
-class RecordingScheduler:
-    def __init__(self):
-        self.casts = []
-
-    def node_action(self, ctxt, task_id, node_id, action):
-        self.casts.append((task_id, node_id, action))
-
-
 @pytest.fixture
-def sched(monkeypatch):
-    rec = RecordingScheduler()
-    monkeypatch.setattr(bm_router.service, "_scheduler", rec)
-    return rec
+def sched(monkeypatch, scheduler):
+    """The conftest's recorder, behind this router's service too."""
+    monkeypatch.setattr(bm_router.service, "_scheduler", scheduler)
+    return scheduler
 
 
 @pytest.fixture
@@ -155,7 +147,8 @@ def test_actions_are_tasks_from_the_right_states(client, admin, sched,
     body = r.json()
     assert body["task_id"].startswith("t-")
     assert body["provision_state"] == "enroll"
-    assert sched.casts == [(body["task_id"], node["id"], "manage")]
+    assert sched.casts == [("node_action", body["task_id"], node["id"],
+                            "manage")]
     task = client.get(f"/v1/tasks/{body['task_id']}", headers=h).json()
     assert (task["status"], task["action"], task["resource_id"]) == (
         "queued", "manage", node["id"])
@@ -165,7 +158,7 @@ def test_actions_are_tasks_from_the_right_states(client, admin, sched,
         s.get(models.Task, body["task_id"]).status = "done"
     set_state(node["id"], "manageable")
     r = client.post(url, json={"action": "provide"}, headers=h)
-    assert r.status_code == 202 and sched.casts[-1][2] == "provide"
+    assert r.status_code == 202 and sched.casts[-1][3] == "provide"
     error_of(client.post(url, json={"action": "deploy"}, headers=h), 422)
 
 

@@ -1,8 +1,45 @@
-"""A hypervisor agent proxy the tests control, and a cloud with one host."""
+"""A hypervisor agent proxy the tests control, a proxy over real agent
+managers, and a cloud with one host."""
 
+import oslo_messaging as messaging
 import pytest
+import sqlalchemy as sa
 
+from arame.common import tasks
 from arame.common.context import admin_context
+from arame.common.db import engine, models
+
+
+class RecordingProxy:
+    """Stands in for an agent's rpcapi by calling a real manager in process
+    (manager_for(where)). Calls are recorded as (method, where);
+    `fail[method]` is raised instead; the manager's typed refusals
+    (`expected`) arrive as RemoteError, as over the bus."""
+
+    expected: tuple[type[Exception], ...] = ()
+
+    def __init__(self):
+        self.calls: list[tuple[str, str]] = []
+        self.fail: dict[str, Exception] = {}
+
+    def manager_for(self, where: str):
+        raise NotImplementedError
+
+    def __getattr__(self, method):
+        def call(ctxt, where, *args, timeout, **kw):
+            assert timeout > 0
+            self.calls.append((method, where))
+            if method in self.fail:
+                raise self.fail[method]
+            try:
+                return getattr(self.manager_for(where), method)(ctxt, *args,
+                                                                **kw)
+            except self.expected as e:
+                raise messaging.RemoteError(type(e).__name__, str(e)) from e
+        return call
+
+    def methods(self):
+        return [m for m, _ in self.calls]
 
 
 class FakeHVA:
@@ -68,9 +105,6 @@ def sched_conf(config):
 
 
 def host_usage(name="hv1"):
-    import sqlalchemy as sa
-
-    from arame.common.db import engine, models
     with engine.session() as s:
         h = s.scalar(sa.select(models.Host).where(models.Host.name == name))
         return (h.vcpus_used, h.memory_mb_used, h.disk_gb_used,
@@ -80,3 +114,16 @@ def host_usage(name="hv1"):
 @pytest.fixture
 def usage(db):
     return host_usage
+
+
+def start_task(model, rid: str, status: str, resource_type: str,
+               action: str) -> str:
+    """What the API does before a flow on an existing record runs: the
+    record moved to `status` and its task created, in one commit."""
+    with engine.session() as s:
+        s.execute(sa.update(model).where(model.id == rid)
+                  .values(status=status))
+        tid = tasks.create(s, account_id="a-admin", resource_id=rid,
+                           resource_type=resource_type, action=action,
+                           timeout_s=600).id
+    return tid

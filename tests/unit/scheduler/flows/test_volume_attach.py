@@ -17,34 +17,21 @@ from arame.common.db import engine, models
 from arame.scheduler.flows import volume_attach
 from arame.scheduler.flows.delete import DeleteFlow
 
+from .conftest import RecordingProxy, start_task
+
 HOST, NODE, INITIATOR = "hv1", "st1", "10.9.0.7"
 
 
-class Recorder:
-    """A proxy calling a real manager in process; calls are recorded as
-    (method, where); `fail[method]` is raised instead; refusals arrive as
-    RemoteError, as over the bus."""
+class Recorder(RecordingProxy):
+    """One real manager, wherever the call is addressed."""
 
     def __init__(self, manager, expected=()):
+        super().__init__()
         self.manager = manager
         self.expected = expected
-        self.calls: list[tuple[str, str]] = []
-        self.fail: dict[str, Exception] = {}
 
-    def __getattr__(self, method):
-        def call(ctxt, where, *args, timeout, **kw):
-            assert timeout > 0
-            self.calls.append((method, where))
-            if method in self.fail:
-                raise self.fail[method]
-            try:
-                return getattr(self.manager, method)(ctxt, *args, **kw)
-            except self.expected as e:
-                raise messaging.RemoteError(type(e).__name__, str(e)) from e
-        return call
-
-    def methods(self):
-        return [m for m, _ in self.calls]
+    def manager_for(self, where):
+        return self.manager
 
 
 class Notifier:
@@ -118,12 +105,7 @@ def attach(ctxt, sta, hva, iid):
 
 
 def detach(ctxt, sta, hva, vid):
-    with engine.session() as s:
-        s.execute(sa.update(models.Volume).where(models.Volume.id == vid)
-                  .values(status="detaching"))
-        tid = tasks.create(s, account_id="a-admin", resource_id=vid,
-                           resource_type="volume", action="detach",
-                           timeout_s=600).id
+    tid = start_task(models.Volume, vid, "detaching", "volume", "detach")
     volume_attach.DetachVolumeFlow(ctxt, tid, vid, sta, hva).run()
     return tid
 
@@ -282,12 +264,8 @@ def test_deleting_the_instance_gives_its_data_volumes_back(
         ctxt, sta, hva, guest):
     iid = guest()
     vid, _ = attach(ctxt, sta, hva, iid)
-    with engine.session() as s:
-        s.execute(sa.update(models.Instance).where(models.Instance.id == iid)
-                  .values(status="shuttingdown"))
-        tid = tasks.create(s, account_id="a-admin", resource_id=iid,
-                           resource_type="instance", action="delete",
-                           timeout_s=600).id
+    tid = start_task(models.Instance, iid, "shuttingdown", "instance",
+                     "delete")
     DeleteFlow(ctxt, tid, iid, hva, sta=sta).run()
     assert row(models.Instance, iid).status == "terminated"
     assert ("release-volume", "done") in steps(tid)

@@ -15,22 +15,23 @@ from arame.common import ids, tasks
 from arame.common.db import engine, models
 from arame.scheduler.flows import volumes as flows
 
+from .conftest import RecordingProxy, start_task
+
 GiB = 1024 ** 3
 DISK = b"bootable" * 8192
 SHA = hashlib.sha256(DISK).hexdigest()
 
 
-class FakeSTA:
+class FakeSTA(RecordingProxy):
     """Stands in for agents.sta.rpcapi.STAAPI: a real STAManager over the
-    fake backend per node; its typed refusals arrive as RemoteError, as
-    over the bus. Calls are recorded as (method, node); `fail[method]` is
-    raised instead of calling."""
+    fake backend per node (RecordingProxy records and fails calls)."""
+
+    expected = sta_errors.EXPECTED
 
     def __init__(self, import_dir: str):
+        super().__init__()
         self.import_dir = import_dir
         self.nodes: dict[str, STAManager] = {}
-        self.calls: list[tuple[str, str]] = []
-        self.fail: dict[str, Exception] = {}
 
     def node(self, name: str) -> STAManager:
         if name not in self.nodes:
@@ -39,20 +40,7 @@ class FakeSTA:
                                           import_dirs=[self.import_dir])
         return self.nodes[name]
 
-    def __getattr__(self, method):
-        def call(ctxt, node, *args, timeout):
-            assert timeout > 0
-            self.calls.append((method, node))
-            if method in self.fail:
-                raise self.fail[method]
-            try:
-                return getattr(self.node(node), method)(ctxt, *args)
-            except sta_errors.EXPECTED as e:
-                raise messaging.RemoteError(type(e).__name__, str(e)) from e
-        return call
-
-    def methods(self):
-        return [m for m, _ in self.calls]
+    manager_for = node
 
 
 @pytest.fixture
@@ -384,12 +372,7 @@ def test_snapshot_delete_and_its_refusal(run, sta, add_volume, add_snapshot,
     assert snap.status == "deleted" and snap.deleted_at is not None
     assert sid not in node.backend.snapshots
 
-    with engine.session() as s:
-        s.execute(sa.update(models.Snapshot).where(models.Snapshot.id == kept)
-                  .values(status="deleting"))
-        tid2 = tasks.create(s, account_id="a-admin", resource_id=kept,
-                            resource_type="snapshot", action="delete",
-                            timeout_s=600).id
+    tid2 = start_task(models.Snapshot, kept, "deleting", "snapshot", "delete")
     run("snapshot", "delete", kept, tid2)
     task = get_row(models.Task, tid2)
     assert task.error_message.startswith("SnapshotHasDependents: ")

@@ -4,55 +4,19 @@ the clock replaced: what is written where, and when a SIGHUP goes out.
 
 import os
 import signal
-from typing import ClassVar
 
 import pytest
 
-from arame.agents.nsa import supervisor as sup
 from arame.agents.nsa.drivers import dnsmasq as dnsmasq_driver
 from arame.agents.nsa.drivers.base import NetworkNotFound
 from arame.agents.nsa.drivers.dnsmasq import DnsmasqDriver
 
-from ..conftest import res
-
-
-class FakeSupervisor:
-    made: ClassVar[list["FakeSupervisor"]] = []
-
-    def __init__(self, name, args, **kw):
-        self.name, self.args, self.kw = name, args, kw
-        self.signals, self.running, self.restarts = [], False, 0
-        FakeSupervisor.made.append(self)
-
-    pid = property(lambda self: 4242 if self.running else None)
-
-    def start(self):
-        self.running = True
-
-    def stop(self):
-        self.running = False
-
-    def signal(self, sig):
-        self.signals.append(sig)
-        return True
-
-
-class FakePlumbing:
-    def __init__(self):
-        self.calls = []
-
-    def ensure(self, bridge, address, mtu, netns):
-        self.calls.append(("ensure", bridge, address, mtu, netns))
-        return True
-
-    def remove(self, bridge, address, created, netns):
-        self.calls.append(("remove", bridge, address, created, netns))
+from ..conftest import FakePlumbing, FakeSupervisor, read, res
 
 
 @pytest.fixture
-def driver(nsa_conf_registered, tmp_path, fake_timer, monkeypatch):
-    FakeSupervisor.made = []
-    monkeypatch.setattr(sup, "Supervisor", FakeSupervisor)
+def driver(nsa_conf_registered, tmp_path, fake_timer, fake_supervisors,
+           monkeypatch):
     released = []
     monkeypatch.setattr(dnsmasq_driver.runner, "run",
                         lambda args, **kw: released.append((args, kw)))
@@ -60,11 +24,6 @@ def driver(nsa_conf_registered, tmp_path, fake_timer, monkeypatch):
     d.plumbing = FakePlumbing()
     d.released = released
     return d
-
-
-def read(path):
-    with open(path) as f:
-        return f.read()
 
 
 def listing(d, nid):
