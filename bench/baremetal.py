@@ -47,43 +47,17 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from arame.common import runner
 from arame.deploy import infra, local, storage, testimage
+from arame.deploy.pxe_node import LIBVIRT_URI, PxeNode, virsh
 from arame.sdk import Client
 
 MARKER = f"{testimage.MARKER} booted".encode()
 IPXE = b"iPXE"
 # Set on SIGTERM: the waiting threads give up, the tear-down runs.
 STOP = threading.Event()
-LIBVIRT_URI = "qemu:///system"
 BMC_USER = "admin"
 BMC_PASSWORD = "Bmc-" + uuid.uuid4().hex[:12]
 FLAVOR = {"name": "bm.tiny", "provider": "bm", "vcpus": 1,
           "memory_mb": 256, "disk_gb": 1}
-
-DOMAIN_XML = """<domain type='qemu'>
-  <name>{name}</name>
-  <memory unit='MiB'>256</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <boot dev='network'/>
-    <bios useserial='yes'/>
-  </os>
-  <features><acpi/></features>
-  <on_poweroff>destroy</on_poweroff>
-  <devices>
-    <interface type='bridge'>
-      <source bridge='{bridge}'/>
-      <mac address='{mac}'/>
-      <model type='virtio'/>
-    </interface>
-    <serial type='file'>
-      <source path='{log}'/>
-      <target port='0'/>
-    </serial>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-"""
 
 
 def log(msg: str) -> None:
@@ -94,11 +68,6 @@ def free_port(kind=socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def virsh(*args, ok_codes=(0,)) -> str:
-    return runner.run(["virsh", "-c", LIBVIRT_URI, *args], timeout=60,
-                      ok_codes=ok_codes).stdout
 
 
 def tool(name: str) -> str:
@@ -131,21 +100,19 @@ def fmt(s: dict) -> str:
             f"max {s['max']:.2f}s  (n={s['n']})")
 
 
-class Node:
+class Node(PxeNode):
     """A domain behind a vbmc entry; its console log is the marker's."""
 
     def __init__(self, root: str, run: str, i: int, bridge: str,
                  bmc_port: int):
-        self.name = f"arame-{run}-n{i}"
-        self.mac = "52:54:00:" + ":".join(f"{b:02x}" for b in os.urandom(3))
+        name = f"arame-{run}-n{i}"
+        super().__init__(
+            name, bridge,
+            "52:54:00:" + ":".join(f"{b:02x}" for b in os.urandom(3)),
+            os.path.join(root, f"{name}.console.log"),
+            os.path.join(root, f"{name}.xml"))
         self.port = bmc_port
-        self.log = os.path.join(root, f"{self.name}.console.log")
         self.id: str | None = None
-        path = os.path.join(root, f"{self.name}.xml")
-        with open(path, "w") as f:
-            f.write(DOMAIN_XML.format(name=self.name, bridge=bridge,
-                                      mac=self.mac, log=self.log))
-        virsh("define", path)
 
     def clear_console(self) -> None:
         """Empty the console log of a node that is off: the next boot's

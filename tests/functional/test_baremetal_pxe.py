@@ -46,6 +46,7 @@ from conftest import (
 
 from arame.common import runner
 from arame.deploy import infra, storage, testimage
+from arame.deploy.pxe_node import LIBVIRT_URI, PxeNode
 from arame.sdk.errors import TaskFailed
 
 pytestmark = pytest.mark.functional
@@ -53,40 +54,8 @@ pytestmark = pytest.mark.functional
 MARKER = testimage.MARKER
 BMC_USER = "admin"
 BMC_PASSWORD = "Bmc-" + uuid.uuid4().hex[:12]
-LIBVIRT_URI = "qemu:///system"
 # TCG on two cores shared with other runs: PXE, iSCSI, kernel.
 BOOT_DEADLINE = 300.0
-
-DOMAIN_XML = """<domain type='qemu'>
-  <name>{name}</name>
-  <memory unit='MiB'>256</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <boot dev='network'/>
-    <bios useserial='yes'/>
-  </os>
-  <features><acpi/></features>
-  <on_poweroff>destroy</on_poweroff>
-  <devices>
-    <interface type='bridge'>
-      <source bridge='{bridge}'/>
-      <mac address='{mac}'/>
-      <model type='virtio'/>
-    </interface>
-    <serial type='file'>
-      <source path='{log}'/>
-      <target port='0'/>
-    </serial>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-"""
-
-
-def virsh(*args, ok_codes=(0,)) -> str:
-    return runner.run(["virsh", "-c", LIBVIRT_URI, *args], timeout=60,
-                      ok_codes=ok_codes).stdout
 
 
 def tool(name: str) -> str:
@@ -158,31 +127,13 @@ class Vbmcd:
                 self.proc.wait(5)
 
 
-class Server:
+class Server(PxeNode):
     """The node: a domain without a disk, network boot first."""
 
     def __init__(self, name: str, workdir: str, bridge: str, mac: str):
-        self.name, self.mac = name, mac
-        self.log = os.path.join(workdir, f"{name}.console.log")
-        path = os.path.join(workdir, f"{name}.xml")
-        with open(path, "w") as f:
-            f.write(DOMAIN_XML.format(name=name, bridge=bridge, mac=mac,
-                                      log=self.log))
-        virsh("define", path)
-
-    def state(self) -> str:
-        return virsh("domstate", self.name).strip()
-
-    def console(self) -> str:
-        try:
-            with open(self.log, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
-
-    def remove(self) -> None:
-        virsh("destroy", self.name, ok_codes=(0, 1))
-        virsh("undefine", self.name, ok_codes=(0, 1))
+        super().__init__(name, bridge, mac,
+                         os.path.join(workdir, f"{name}.console.log"),
+                         os.path.join(workdir, f"{name}.xml"))
 
 
 class Cleanups:
@@ -386,14 +337,14 @@ def test_bm_instance_pxe_boots_its_clone(metal):
     # -- delete: power off, the node cleaned and offered again ------------
     d = client.instances.delete(inst["id"])
     seen = []
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
+
+    def ended() -> bool:
+        # Every state the node passes through on the way, `cleaning` too.
         state = nodes.get(nid)["provision_state"]
         if not seen or seen[-1] != state:
             seen.append(state)
-        if tasks.get(d["task_id"])["status"] in ("done", "failed"):
-            break
-        time.sleep(0.02)
+        return tasks.get(d["task_id"])["status"] in ("done", "failed")
+    wait_until(ended, 180, "the delete task to end", interval=0.02)
     task = tasks.wait(d["task_id"], timeout=60)
     assert task["status"] == "done", task
     assert [e["step"] for e in task["events"]] == [

@@ -44,9 +44,10 @@ from arame.common import pxe, runner
 from arame.common.conf import CONF
 from arame.common.conf import nsa as nsa_conf
 from arame.deploy import infra, testimage
+from arame.deploy.pxe_node import PxeNode
 from arame.deploy.storage import Pool, Tgtd, ZfsFuse
 
-from .conftest import TIMING, Lab, Vbmcd, free_port, settings, virsh, wait_until
+from .conftest import TIMING, Lab, Vbmcd, free_port, settings, wait_until
 
 RUN = "px" + uuid.uuid4().hex[:5]
 NETNS = infra.LAB_NETNS
@@ -61,32 +62,6 @@ CHAP_SECRET = "S-" + uuid.uuid4().hex[:20]
 MARKER = testimage.MARKER
 # TCG on two cores shared with other suites: PXE + iSCSI + kernel.
 BOOT_DEADLINE = 240.0
-
-DOMAIN_XML = """<domain type='qemu'>
-  <name>{name}</name>
-  <memory unit='MiB'>256</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <boot dev='hd'/>
-    <bios useserial='yes'/>
-  </os>
-  <features><acpi/></features>
-  <on_poweroff>destroy</on_poweroff>
-  <devices>
-    <interface type='bridge'>
-      <source bridge='{bridge}'/>
-      <mac address='{mac}'/>
-      <model type='virtio'/>
-    </interface>
-    <serial type='file'>
-      <source path='{log}'/>
-      <target port='0'/>
-    </serial>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-"""
 
 
 def lab_addresses() -> set[ipaddress.IPv4Network]:
@@ -106,39 +81,20 @@ def pick_subnet() -> ipaddress.IPv4Network:
     raise AssertionError("no free /24 in the lab namespace")
 
 
-class Node:
-    """The node's libvirt domain and its serial console log."""
+class Node(PxeNode):
+    """The node's libvirt domain (disk first: the BMC switches it to PXE)
+    and its serial console log."""
 
     def __init__(self, name: str, workdir: str):
-        self.name = name
-        self.log = os.path.join(workdir, "console.log")
-        path = os.path.join(workdir, f"{name}.xml")
-        with open(path, "w") as f:
-            f.write(DOMAIN_XML.format(name=name, bridge=BRIDGE, mac=NODE_MAC,
-                                      log=self.log))
-        virsh("define", path)
-
-    def state(self) -> str:
-        return virsh("domstate", self.name).strip()
-
-    def console(self) -> str:
-        try:
-            with open(self.log, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
+        super().__init__(name, BRIDGE, NODE_MAC,
+                         os.path.join(workdir, "console.log"),
+                         os.path.join(workdir, f"{name}.xml"), boot="hd")
 
     def markers(self) -> list[str]:
         return [line.strip()[len(MARKER) + 1:]
                 for line in self.console().splitlines()
                 if line.startswith(MARKER + " ")]
 
-    def force_off(self) -> None:
-        virsh("destroy", self.name, ok_codes=(0, 1))
-
-    def remove(self) -> None:
-        self.force_off()
-        virsh("undefine", self.name, ok_codes=(0, 1))
 
 
 class Rig:
