@@ -21,6 +21,7 @@ other node untouched. Everything made here goes at the end, also after a
 failure.
 """
 
+import contextlib
 import glob
 import ipaddress
 import os
@@ -136,23 +137,6 @@ class Server(PxeNode):
                          os.path.join(workdir, f"{name}.xml"))
 
 
-class Cleanups:
-    def __init__(self):
-        self.items = []
-
-    def later(self, fn, *args, **kw):
-        self.items.append((fn, args, kw))
-
-    def run(self):
-        errors = []
-        for fn, args, kw in reversed(self.items):
-            try:
-                fn(*args, **kw)
-            except Exception as e:  # noqa: BLE001  (clean up the rest too)
-                errors.append(f"{getattr(fn, '__qualname__', fn)}: {e}")
-        assert not errors, f"cleanup failed: {errors}"
-
-
 @pytest.fixture(scope="module")
 def metal(infrastructure, libvirt_lab, tmp_path_factory):
     """The deployment, a network of this run, the server behind vbmcd."""
@@ -185,15 +169,16 @@ def metal(infrastructure, libvirt_lab, tmp_path_factory):
     dep = Deployment(name, str(tmp_path_factory.mktemp(name)),
                      api_port=free_port(), admin_password=ADMIN_PASSWORD,
                      conf=conf, rabbit=rabbit, mariadb=mariadb)
-    c = Cleanups()
+    # Undone last first, every step even if one fails.
+    c = contextlib.ExitStack()
     networks: set[str] = set()
-    c.later(shutil.rmtree, root, ignore_errors=True)
+    c.callback(shutil.rmtree, root, ignore_errors=True)
     # nsa leaves a network's bridge when it stops (hva's libvirt driver
     # would take it along with the deployment; the fake one does not):
     # after the daemons are down, so no dnsmasq is restarted on it.
-    c.later(infra.Libvirt(libvirt_lab.netns).remove_networks, networks)
-    c.later(drop_pool, conf["sta"]["pool"], dep.state_dir)
-    c.later(dep.down, drop=True)
+    c.callback(infra.Libvirt(libvirt_lab.netns).remove_networks, networks)
+    c.callback(drop_pool, conf["sta"]["pool"], dep.state_dir)
+    c.callback(dep.down, drop=True)
     try:
         t0 = time.monotonic()
         dep.prepare()
@@ -203,26 +188,26 @@ def metal(infrastructure, libvirt_lab, tmp_path_factory):
             dep.start(role)
         dep.wait_ready(120, hypervisors=1)
         client = dep.client()
-        c.later(client.close)
+        c.callback(client.close)
         net = client.networks.create(f"metal-{run}", pick_subnet(),
                                      f"{run}.test")
         networks.add(net["id"])
         vbmcd = Vbmcd(root)
-        c.later(vbmcd.stop)
+        c.callback(vbmcd.stop)
         mac = "52:54:00:" + ":".join(f"{random.randrange(256):02x}"
                                      for _ in range(3))
         server = Server(f"arame-{run}-n1", root, net["id"], mac)
-        c.later(server.remove)
+        c.callback(server.remove)
         port = udp_port()
         vbmcd.serve(server.name, port)
-        c.later(vbmcd.vbmc, "delete", server.name, check=False)
-        c.later(vbmcd.vbmc, "stop", server.name, check=False)
+        c.callback(vbmcd.vbmc, "delete", server.name, check=False)
+        c.callback(vbmcd.vbmc, "stop", server.name, check=False)
         print(f"\n{name}: deployment + lab ready in "
               f"{time.monotonic() - t0:.1f}s")
         yield {"dep": dep, "client": client, "net": net, "server": server,
                "bmc_port": port, "root": root, "cleanups": c}
     finally:
-        c.run()
+        c.close()
 
 
 def drop_pool(pool: str, state_dir: str) -> None:
@@ -270,7 +255,7 @@ def test_bm_instance_pxe_boots_its_clone(metal):
 
     node = enroll(client, "rack1-n1", port, BMC_PASSWORD, server.mac)
     nid = node["id"]
-    metal["cleanups"].later(nodes.delete, nid)
+    metal["cleanups"].callback(nodes.delete, nid)
     assert node["provision_state"] == "enroll"
     t = nodes.manage(nid)
     assert tasks.wait(t["task_id"], timeout=120)["status"] == "done"
@@ -286,7 +271,7 @@ def test_bm_instance_pxe_boots_its_clone(metal):
     other_mac = "52:54:01:" + server.mac[9:]
     bad = enroll(client, "rack1-n2", port, "Wrong-" + uuid.uuid4().hex[:8],
                  other_mac)
-    metal["cleanups"].later(nodes.delete, bad["id"])
+    metal["cleanups"].callback(nodes.delete, bad["id"])
     with pytest.raises(TaskFailed) as failed:
         tasks.wait(nodes.manage(bad["id"])["task_id"], timeout=120)
     assert "wrong password" in str(failed.value)
@@ -304,7 +289,7 @@ def test_bm_instance_pxe_boots_its_clone(metal):
     t0 = time.monotonic()
     inst = client.instances.create(name="metal1", flavor="bm.tiny",
                                    image=image, network=net["id"])
-    metal["cleanups"].later(_delete_quietly, client, inst["id"])
+    metal["cleanups"].callback(_delete_quietly, client, inst["id"])
     task = tasks.wait(inst["task_id"], timeout=300)
     assert task["status"] == "done", task
     deployed = time.monotonic() - t0

@@ -19,6 +19,7 @@ iPXE's failure and no marker. Everything made here is removed at the end
 pool), also after a failure.
 """
 
+import contextlib
 import ipaddress
 import os
 import random
@@ -97,21 +98,9 @@ class Node(PxeNode):
 
 
 
-class Rig:
-    def __init__(self):
-        self.cleanups = []
-
-    def later(self, fn, *args, **kw):
-        self.cleanups.append((fn, args, kw))
-
-    def close(self):
-        errors = []
-        for fn, args, kw in reversed(self.cleanups):
-            try:
-                fn(*args, **kw)
-            except Exception as e:  # noqa: BLE001  (clean up the rest too)
-                errors.append(f"{getattr(fn, '__qualname__', fn)}: {e}")
-        assert not errors, f"cleanup failed: {errors}"
+class Rig(contextlib.ExitStack):
+    """The pieces of one run, undone last first at close (every step even
+    if one fails)."""
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +113,7 @@ def rig():
     workdir = tempfile.mkdtemp(prefix=f"arame-{RUN}-")
     os.chmod(workdir, 0o755)
     r = Rig()
-    r.later(shutil.rmtree, workdir, ignore_errors=True)
+    r.callback(shutil.rmtree, workdir, ignore_errors=True)
     try:
         _build(r, workdir)
         yield r
@@ -148,21 +137,21 @@ def _build(r: Rig, workdir: str) -> None:
                  "dhcp_ranges": [], "mtu": None, "bridge": BRIDGE}
     r.driver = DnsmasqDriver(os.path.join(workdir, "nsa"), NETNS)
     r.nsa = NSAManager(r.driver)
-    r.later(r.driver.stop)
-    r.later(r.driver.remove_network, NETWORK_ID)
+    r.callback(r.driver.stop)
+    r.callback(r.driver.remove_network, NETWORK_ID)
     r.nsa.ensure_network({}, r.network)
 
     # -- storage: the image cloned into a volume, exported on the bridge --
     zfs = ZfsFuse(workdir)
     zfs.ensure()
-    r.later(zfs.stop_if_unused)
+    r.callback(zfs.stop_if_unused)
     pool = Pool(RUN, workdir, size_gb=2)
     pool.create()
-    r.later(pool.destroy)
+    r.callback(pool.destroy)
     r.tgtd = Tgtd(os.path.join(workdir, "tgtd.log"), address=r.server,
                   netns=NETNS, port=3260)
     r.tgtd.start()
-    r.later(r.tgtd.stop)
+    r.callback(r.tgtd.stop)
     backend = ZFSBackend(pool.name, "file", timeout=120)
     backend.init_host()
     target = TgtTarget(r.server, 3260, "2025-01", f"org.arame.{RUN}",
@@ -173,29 +162,29 @@ def _build(r: Rig, workdir: str) -> None:
     t0 = time.monotonic()
     meta = image["files"]["disk.raw"]
     r.sta.import_image({}, IMAGE_ID, disk, meta["sha256"], meta["size"])
-    r.later(r.sta.delete_image, {}, IMAGE_ID)
+    r.callback(r.sta.delete_image, {}, IMAGE_ID)
     r.sta.create_volume({}, {"id": VOLUME_ID, "size_gb": 1,
                              "image_id": IMAGE_ID})
-    r.later(r.sta.delete_volume, {}, VOLUME_ID)
-    r.later(r.sta.unexport_volume, {}, VOLUME_ID, force=True)
+    r.callback(r.sta.delete_volume, {}, VOLUME_ID)
+    r.callback(r.sta.unexport_volume, {}, VOLUME_ID, force=True)
     r.export = r.sta.export_volume({}, VOLUME_ID, r.node_ip, CHAP_USER,
                                    CHAP_SECRET)
     r.timings["storage"] = time.monotonic() - t0
 
     # -- the node: a domain without a disk behind virtualbmc ---------------
     r.node = Node(f"arame-{RUN}", workdir)
-    r.later(r.node.remove)
+    r.callback(r.node.remove)
     vbmcd = Vbmcd(workdir)
-    r.later(vbmcd.stop)
+    r.callback(vbmcd.stop)
     port = free_port()
     vbmcd.serve(r.node.name, port)
-    r.later(vbmcd.vbmc, "delete", r.node.name, check=False)
-    r.later(vbmcd.vbmc, "stop", r.node.name, check=False)
+    r.callback(vbmcd.vbmc, "delete", r.node.name, check=False)
+    r.callback(vbmcd.vbmc, "stop", r.node.name, check=False)
     r.bmc = Lab(r.node, port).node()
     r.bma = BMAManager(IPMIHardware(settings()), TIMING)
     # The domain goes off before its target and its bridge go (cleanups
     # run last first): a client whose target vanishes hangs.
-    r.later(r.node.force_off)
+    r.callback(r.node.force_off)
 
 
 def script(r: Rig, secret: str = CHAP_SECRET) -> str:
