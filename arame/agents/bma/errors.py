@@ -6,11 +6,9 @@ can store as the node's status_reason.
 """
 
 from arame.common import exceptions
-
-
-class InvalidNode(exceptions.Invalid):
-    """A node id, BMC address, port or credential is malformed."""
-    code = "bma_invalid_node"
+# Malformed node fields: the API refuses them too, so the class lives with
+# the field checks both share.
+from arame.common.bmc import InvalidNode
 
 
 class BMCError(exceptions.ArameError):

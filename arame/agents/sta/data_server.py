@@ -25,11 +25,11 @@ from oslo_log import log
 
 from arame.agents.sta import errors
 from arame.agents.sta.images import ImageReceiver
-from arame.common import exceptions, rpc, tickets
+from arame.agents.sta.rpcapi import DATA_NAMESPACE
+from arame.common import exceptions, tickets
 
 LOG = log.getLogger(__name__)
 
-RPC_NAMESPACE = "sta_data"
 _PATH = re.compile(r"^/images/([a-z]+-[a-z0-9]+)$")
 
 
@@ -191,26 +191,12 @@ class DataServer:
 
 class DataEndpoint:
     """RPC endpoint (namespace sta_data): where this node takes image
-    bytes. 1.0 - data_endpoint"""
+    bytes. 1.0 - data_endpoint (client: rpcapi.DataEndpointAPI)"""
 
-    target = messaging.Target(namespace=RPC_NAMESPACE, version="1.0")
+    target = messaging.Target(namespace=DATA_NAMESPACE, version="1.0")
 
     def __init__(self, server: DataServer):
         self._server = server
 
     def data_endpoint(self, ctxt) -> dict:
         return {"url": self._server.url}
-
-
-class DataEndpointAPI:
-    """Client proxy of DataEndpoint (topic `sta`, server = node name)."""
-
-    VERSION_CAP = "1.0"
-
-    def __init__(self, topic: str = "sta"):
-        self.client = rpc.get_client(topic, version_cap=self.VERSION_CAP)
-
-    def data_endpoint(self, ctxt, node: str, timeout: float = 10) -> dict:
-        return self.client.prepare(server=node, namespace=RPC_NAMESPACE,
-                                   version="1.0", timeout=timeout).call(
-            ctxt, "data_endpoint")

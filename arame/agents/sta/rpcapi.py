@@ -7,8 +7,14 @@ SnapshotHasDependents, with the volumes named in the message).
 """
 
 from arame.agents.base import PingAPI
+from arame.common import rpc
 
+BINARY = "arame-sta"
 TOPIC = "sta"
+#: the RPC namespace of the image data endpoint's one method
+DATA_NAMESPACE = "sta_data"
+#: sta exports every volume as this LUN of a target of its own
+EXPORT_LUN = 1
 
 
 class STAAPI(PingAPI):
@@ -80,3 +86,21 @@ class STAAPI(PingAPI):
 
     def list_resources(self, ctxt, node: str, timeout: float) -> dict:
         return self._call(ctxt, node, "list_resources", timeout)
+
+
+class DataEndpointAPI:
+    """Client proxy of the image data endpoint's RPC side (topic `sta`,
+    namespace `sta_data`, server = node name): where a node takes image
+    bytes over HTTP (data_server.py).
+    1.0 - data_endpoint"""
+
+    VERSION_CAP = "1.0"
+
+    def __init__(self, topic: str = TOPIC):
+        self.client = rpc.get_client(topic, version_cap=self.VERSION_CAP)
+
+    def data_endpoint(self, ctxt, node: str, timeout: float = 10) -> dict:
+        """{"url"}: the node's data endpoint."""
+        return self.client.prepare(server=node, namespace=DATA_NAMESPACE,
+                                   version="1.0", timeout=timeout).call(
+            ctxt, "data_endpoint")

@@ -8,12 +8,10 @@ no answer, no log line, no error message carries it.
 
 import sqlalchemy as sa
 
-from arame.agents.bma import checks
-from arame.agents.bma.errors import InvalidNode
 from arame.api import pagination
 from arame.api.errors import ServiceUnavailable
 from arame.api.services.scheduling import SchedulerCaster
-from arame.common import exceptions, ids, secretbox, states, tasks
+from arame.common import bmc, exceptions, ids, secretbox, states, tasks
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
@@ -38,14 +36,14 @@ def to_dict(n: models.BaremetalNode) -> dict:
 def _check_bmc(values: dict) -> dict:
     """What the agent would refuse is a 422 now, with the field named."""
     iface = values.get("bmc_interface", "lanplus")
-    check = {"bmc_address": checks.bmc_address,
-             "bmc_username": checks.bmc_username,
-             "bmc_password": lambda v: checks.bmc_password(v, iface)}
+    check = {"bmc_address": bmc.bmc_address,
+             "bmc_username": bmc.bmc_username,
+             "bmc_password": lambda v: bmc.bmc_password(v, iface)}
     for field, fn in check.items():
         if field in values:
             try:
                 values[field] = fn(values[field])
-            except InvalidNode as e:
+            except bmc.InvalidNode as e:
                 # checks never repeat a password in their message.
                 raise exceptions.Invalid(f"{field}: {e}",
                                          field=field) from None

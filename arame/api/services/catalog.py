@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from arame.agents.sta import rpcapi as sta_rpcapi
 from arame.api import lookup, pagination, policy, tags
 from arame.api.errors import ServiceUnavailable
 from arame.common import exceptions, ids, naming, tickets
@@ -117,7 +118,7 @@ def create_image(ctxt, req) -> dict:
 # the size and sha256 and freezes the image. The body is never held here
 # whole, and never goes over the bus.
 
-STA_BINARY = "arame-sta"
+STA_BINARY = sta_rpcapi.BINARY
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -142,8 +143,7 @@ _data_api = None
 def data_api():
     global _data_api
     if _data_api is None:
-        from arame.agents.sta.data_server import DataEndpointAPI
-        _data_api = DataEndpointAPI()
+        _data_api = sta_rpcapi.DataEndpointAPI()
     return _data_api
 
 

@@ -9,9 +9,10 @@ import httpx
 import pytest
 
 from arame.agents.sta.backends.fake import FakeBackend
-from arame.agents.sta.data_server import DataEndpoint, DataEndpointAPI, DataServer
+from arame.agents.sta.data_server import DataEndpoint, DataServer
 from arame.agents.sta.images import ImageReceiver
 from arame.agents.sta.manager import RPCEndpoint, STAManager
+from arame.agents.sta.rpcapi import DataEndpointAPI
 from arame.agents.sta.targets.fake import FakeTarget
 from arame.common import rpc, tickets
 
