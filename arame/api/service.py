@@ -6,7 +6,7 @@ import uvicorn
 
 from arame.api.app import create_app
 from arame.common.conf import CONF
-from arame.common.heartbeat import DBHeartbeat
+from arame.common.db.services import DBHeartbeat
 
 BINARY = "arame-api"
 

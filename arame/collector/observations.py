@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from arame.common import ids, states, tasks
 from arame.common.db import models
-from arame.common.heartbeat import write_service_heartbeat
+from arame.common.db.services import write_service_heartbeat
 
 LOG = log.getLogger(__name__)
 

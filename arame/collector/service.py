@@ -10,7 +10,7 @@ from arame.collector.manager import (TOPIC, CollectorManager,
                                      NotificationEndpoint)
 from arame.common import rpc
 from arame.common.conf import CONF
-from arame.common.heartbeat import DBHeartbeat
+from arame.common.db.services import DBHeartbeat
 from arame.common.rpc.notifier import TOPIC as NOTIFICATIONS
 from arame.common.service import PeriodicComponent, RPCServerComponent
 

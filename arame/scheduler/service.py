@@ -3,7 +3,7 @@ for throughput or availability; claims keep them from colliding."""
 
 from arame.common import rpc
 from arame.common.conf import CONF
-from arame.common.heartbeat import DBHeartbeat
+from arame.common.db.services import DBHeartbeat
 from arame.common.service import RPCServerComponent
 from arame.scheduler.manager import SchedulerManager
 from arame.scheduler.rpcapi import TOPIC

@@ -13,7 +13,8 @@ from arame.agents.sta.images import ImageReceiver
 from arame.api.services import catalog
 from arame.common import rpc
 from arame.common.db import engine, models
-from arame.common.heartbeat import service_record, write_service_heartbeat
+from arame.common.db.services import write_service_heartbeat
+from arame.common.heartbeat import service_record
 
 SECRET = "api-unit-secret"
 NODE = "st1"

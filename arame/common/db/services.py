@@ -1,0 +1,56 @@
+"""The services table: who wrote a heartbeat, and who is alive.
+
+The collector writes the agents' heartbeats (their notifications), the
+api, scheduler and collector write their own (DBHeartbeat); the flows and
+the API ask which daemons of a kind are up (live_hosts).
+"""
+
+import datetime as dt
+
+from oslo_log import log
+import sqlalchemy as sa
+
+from arame.common.conf import CONF
+from arame.common.db import engine as db_engine
+from arame.common.db import models
+from arame.common.heartbeat import service_record
+from arame.common.service import PeriodicComponent
+
+LOG = log.getLogger(__name__)
+
+
+def write_service_heartbeat(session, record: dict, at=None) -> None:
+    """Upsert one service row; portable across MySQL and SQLite."""
+    at = at or models.utcnow()
+    updated = session.execute(
+        sa.update(models.Service)
+        .where(models.Service.host == record["host"],
+               models.Service.binary == record["binary"])
+        .values(topic=record["topic"], version=record["version"],
+                last_heartbeat_at=at, updated_at=at)).rowcount
+    if not updated:
+        session.add(models.Service(last_heartbeat_at=at, **record))
+
+
+def live_hosts(session, binary: str) -> list[str]:
+    """Hosts of the daemons `binary` that reported within service_down_time."""
+    S = models.Service
+    since = models.utcnow() - dt.timedelta(seconds=CONF.service_down_time)
+    return sorted(session.scalars(
+        sa.select(S.host).where(S.binary == binary, S.disabled.is_(False),
+                                S.last_heartbeat_at >= since)))
+
+
+class DBHeartbeat(PeriodicComponent):
+    def __init__(self, binary: str, topic: str):
+        self.record = service_record(binary, topic)
+        super().__init__(f"heartbeat-{binary}", self.beat,
+                         lambda: CONF.report_interval)
+
+    def beat(self) -> None:
+        try:
+            with db_engine.session() as s:
+                write_service_heartbeat(s, self.record)
+        except sa.exc.IntegrityError:
+            # Two first beats raced to insert; the next beat updates.
+            LOG.debug("heartbeat insert raced", exc_info=True)
