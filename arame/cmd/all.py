@@ -12,7 +12,7 @@ import sys
 
 from oslo_log import log
 
-from arame.common.conf import CONF, parse_args
+from arame.common.conf import CONF, parse_args, set_messaging_defaults
 from arame.common.service import Launcher
 
 LOG = log.getLogger(__name__)
@@ -38,8 +38,7 @@ def _set_defaults() -> None:
 
 
 def main(argv=None) -> int:
-    from arame.common.rpc import transport
-    transport.set_defaults()
+    set_messaging_defaults()
     _set_defaults()
     parse_args(sys.argv[1:] if argv is None else argv)
     os.makedirs(CONF.state_path, exist_ok=True)

@@ -5,7 +5,9 @@ CONF: with a private ConfigOpts its first call fails), so we use it too.
 """
 
 from oslo_config import cfg
+from oslo_log import log
 
+from arame import __version__
 from arame.common.conf import (api, auth, bma, collector, database, hva,
                                hva_networking, network, nsa, quota,
                                scheduler, service, sta)
@@ -22,8 +24,17 @@ for _mod in _MODULES:
 def set_lib_defaults():
     """Entry point (oslo.config.opts.defaults) so that the generated sample
     shows the defaults our daemons really use (exchange `arame`)."""
-    import oslo_messaging
-    oslo_messaging.set_transport_defaults("arame")
+    # Here, not at the top: importing oslo.messaging selects oslo.service's
+    # backend, and reading the options alone must not (arame.cmd does).
+    from arame.common.conf import messaging
+    messaging.set_lib_defaults()
+
+
+def set_messaging_defaults():
+    """Our defaults for oslo.messaging's options, registered on CONF: before
+    any of them is given another default or read."""
+    from arame.common.conf import messaging  # see set_lib_defaults
+    messaging.set_defaults(CONF)
 
 
 def list_opts():
@@ -34,12 +45,7 @@ def list_opts():
 def parse_args(argv: list[str], default_config_files: list[str] | None = None):
     """Read options from the command line (--config-file, --config-dir) and
     set up logging; every daemon and command starts here."""
-    from oslo_log import log
-
-    from arame import __version__
-    from arame.common.rpc import transport
-
-    transport.set_defaults()
+    set_messaging_defaults()
     if not getattr(parse_args, "_log_registered", False):
         log.register_options(CONF)
         parse_args._log_registered = True
