@@ -48,7 +48,7 @@ import dns.rcode
 from lib import environment, report, stats
 from lib.run import Deadline, log
 
-import arame  # noqa: F401  (threading backend first)
+import arame.cmd  # noqa: F401  (threading backend first)
 from arame.agents.nsa.drivers import dnsmasq_config
 from arame.agents.nsa.drivers.dnsmasq import DnsmasqDriver
 from arame.agents.nsa.drivers.dnsmasq_files import NetworkDir

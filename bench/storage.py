@@ -27,6 +27,7 @@ import time
 import uuid
 
 # Any arame import selects oslo's threading backend (arame/__init__.py).
+import arame.cmd  # noqa: F401  (threading backend first)
 from arame.agents.sta.backends.zfs import ZFSBackend
 from arame.agents.sta.manager import STAManager
 from arame.agents.sta.targets.tgt import TgtTarget

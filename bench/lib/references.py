@@ -64,6 +64,7 @@ def measure_references(rabbit: infra.RabbitMQ, vhost: str, state_dir: str,
 
 
 def _oslo_refs(rabbit, vhost, state_dir, args, deadline) -> dict:
+    import arame.cmd  # noqa: F401  (threading backend first)
     from arame.common import rpc
     from arame.common.conf import parse_args
     from arame.common.context import admin_context

@@ -16,7 +16,6 @@ import uuid
 
 import pytest
 
-import arame  # noqa: F401  (threading backend before oslo.messaging)
 from arame.deploy import infra, local
 from arame.sdk import Client
 

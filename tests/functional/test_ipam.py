@@ -11,7 +11,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-import arame  # noqa: F401  (threading backend before oslo.messaging)
 from arame.common import exceptions, ids, ipam
 from arame.common.db import engine as db_engine
 from arame.common.db import migration, models

@@ -12,8 +12,6 @@ import dataclasses
 import threading
 import time
 
-import arame  # noqa: F401  (selects oslo.service's threading backend first)
-
 import pytest
 
 from arame.common import conf as arame_conf
