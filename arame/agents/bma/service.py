@@ -9,6 +9,7 @@ from arame.agents.bma.manager import BINARY, BMAManager, RPCEndpoint
 from arame.agents.bma.power import Timing
 from arame.agents.bma.power_sync import PowerSync
 from arame.agents.bma.rpcapi import TOPIC
+from arame.collector.rpcapi import CollectorAPI
 from arame.common import rpc
 from arame.common.conf import CONF
 from arame.common.heartbeat import NotifyHeartbeat
@@ -37,7 +38,6 @@ def collector_nodes(host: str, timeout: float = 30):
     """`fetch_nodes` as the daemon has it: the collector's list of the
     nodes this agent drives, asked over RPC at every sync round (the agent
     holds no credentials between rounds)."""
-    from arame.collector.rpcapi import CollectorAPI
     api = CollectorAPI()
     return lambda: api.fetch_nodes({}, host, timeout=timeout)
 

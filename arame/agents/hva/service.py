@@ -6,6 +6,7 @@ from stevedore import driver as sv_driver
 
 from arame.agents.hva.manager import HypervisorManager
 from arame.agents.hva.rpcapi import TOPIC
+from arame.collector.rpcapi import CollectorAPI
 from arame.common import rpc
 from arame.common.conf import CONF
 from arame.common.heartbeat import NotifyHeartbeat
@@ -40,7 +41,6 @@ def build_components() -> tuple[list, list[HypervisorManager]]:
     def inventory():
         return {"hosts": [m.inventory() for m in managers]}
 
-    from arame.collector.rpcapi import CollectorAPI
     collector = CollectorAPI()
 
     def power_sync():

@@ -12,6 +12,7 @@ from oslo_log import log
 from arame.agents.base import PingManager
 from arame.agents.nsa import records
 from arame.agents.nsa.drivers.base import NamingDriver, NetworkNotFound
+from arame.agents.nsa.drivers.fake import FakeDriver
 from arame.common.conf import CONF
 
 LOG = log.getLogger(__name__)
@@ -27,7 +28,6 @@ class NSAManager(PingManager):
         super().__init__(BINARY)
         if driver is None:
             # The all-in-one builds the manager alone: names in memory.
-            from arame.agents.nsa.drivers.fake import FakeDriver
             driver = FakeDriver()
         self.driver = driver
 

@@ -10,6 +10,7 @@ from stevedore import driver as sv_driver
 from arame.agents.nsa.manager import BINARY, NSAManager
 from arame.agents.nsa.resync import Resync
 from arame.agents.nsa.rpcapi import TOPIC
+from arame.collector.rpcapi import CollectorAPI
 from arame.common import rpc
 from arame.common.conf import CONF
 from arame.common.heartbeat import NotifyHeartbeat
@@ -28,7 +29,6 @@ def load_driver(name: str | None = None):
 def collector_fetch_expected(network_ids: list[str]) -> dict:
     """Ask the collector what this node should hold. Its answer:
     {"networks": {id: {"network": {...}, "reservations": [{...}]}}}."""
-    from arame.collector.rpcapi import CollectorAPI
     answer = CollectorAPI().expected_reservations({}, CONF.host, network_ids)
     return {nid: (v["network"], v["reservations"])
             for nid, v in (answer.get("networks") or {}).items()}

@@ -22,11 +22,12 @@ import uuid
 import libvirt
 from oslo_log import log
 
-from arame.agents.hva import configdrive
+from arame.agents.hva import configdrive, networking
 from arame.agents.hva.drivers.base import HypervisorDriver, InstanceNotFound
 from arame.agents.hva.drivers.libvirt import config as xmlconf
 from arame.agents.hva.drivers.libvirt import (events, hotplug, imagecache,
                                               probe, storage)
+from arame.agents.hva.firewall import Firewall
 from arame.common import ids
 from arame.common.conf import CONF
 
@@ -100,17 +101,12 @@ class LibvirtDriver(HypervisorDriver):
     @property
     def networking(self):
         if self._networking is None:
-            from arame.agents.hva import networking
             self._networking = networking.LinuxBridgeNetworking(netns=self.netns)
         return self._networking
 
     @property
     def firewall(self):
         if self._firewall is None:
-            try:
-                from arame.agents.hva.firewall import Firewall
-            except ImportError:   # pragma: no cover - lands with issue 3
-                return None
             self._firewall = Firewall(netns=self.netns)
         return self._firewall
 
