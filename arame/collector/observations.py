@@ -8,6 +8,7 @@ notifications and hold no database credentials.
 from oslo_log import log
 import sqlalchemy as sa
 
+from arame.agents.sta import rpcapi as sta_rpcapi
 from arame.common import ids, states, tasks
 from arame.common.db import models
 from arame.common.db.services import write_service_heartbeat
@@ -16,7 +17,6 @@ LOG = log.getLogger(__name__)
 
 _INVENTORY = ("hypervisor_type", "vcpus", "memory_mb", "disk_gb",
               "storage_address")
-STA_BINARY = "arame-sta"
 _CAPACITY = ("size_bytes", "free_bytes", "allocated_bytes",
              "provisioned_bytes")
 
@@ -29,7 +29,7 @@ def record_heartbeat(session, payload: dict) -> None:
     hosts = payload.get("hosts") or []
     if hosts:
         record_inventory(session, hosts, payload.get("provider", "vm"), now)
-    if payload.get("storage") and payload["binary"] == STA_BINARY:
+    if payload.get("storage") and payload["binary"] == sta_rpcapi.BINARY:
         record_storage(session, payload["host"], payload["storage"], now)
 
 

@@ -5,29 +5,17 @@ The build and delete flows and the collector's resync answer all read it
 here, so a reservation looks the same however it reaches dnsmasq.
 """
 
-import datetime as dt
-
 import sqlalchemy as sa
 
+from arame.agents.nsa import rpcapi as nsa_rpcapi
+from arame.agents.sta import rpcapi as sta_rpcapi
 from arame.common import pxe
-from arame.common.conf import CONF
-from arame.common.db import models
-
-BINARY = "arame-nsa"
-
-
-def live_hosts(session, binary: str) -> list[str]:
-    """Hosts of the daemons `binary` that reported within service_down_time."""
-    S = models.Service
-    since = models.utcnow() - dt.timedelta(seconds=CONF.service_down_time)
-    return sorted(session.scalars(
-        sa.select(S.host).where(S.binary == binary, S.disabled.is_(False),
-                                S.last_heartbeat_at >= since)))
+from arame.common.db import models, services
 
 
 def nodes(session) -> list[str]:
     """Hosts of the nsa daemons that are up."""
-    return live_hosts(session, BINARY)
+    return services.live_hosts(session, nsa_rpcapi.BINARY)
 
 
 def network_message(net: models.Network) -> dict:
@@ -37,10 +25,6 @@ def network_message(net: models.Network) -> dict:
             "dhcp_address": net.gateway, "dns_domain": net.dns_domain,
             "dhcp_ranges": [list(r) for r in net.dhcp_ranges],
             "mtu": net.mtu, "bridge": net.id}
-
-
-# sta exports every volume as LUN 1 of a target of its own.
-EXPORT_LUN = 1
 
 
 def reservations(session, network_ids) -> dict[str, list[dict]]:
@@ -64,7 +48,7 @@ def reservations(session, network_ids) -> dict[str, list[dict]]:
              "hostname": row.hostname}
         if row.node_id and row.export_iqn:
             r["boot_script"] = pxe.sanboot_script(
-                portal=row.export_portal, iqn=row.export_iqn, lun=EXPORT_LUN,
+                portal=row.export_portal, iqn=row.export_iqn, lun=sta_rpcapi.EXPORT_LUN,
                 chap_user=row.chap_user, chap_secret=row.chap_secret)
         out[row.network_id].append(r)
     return out

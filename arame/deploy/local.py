@@ -16,6 +16,9 @@ import httpx
 
 from arame.deploy import infra, processes, storage
 
+# Each role's console script (setup.cfg); an agent's script bears the name
+# its heartbeats carry (BINARY in the agent's rpcapi.py), which this module
+# does not import: it starts processes and stays off oslo.messaging.
 ROLES = {
     "api": "arame-api",
     "scheduler": "arame-scheduler",

@@ -22,10 +22,9 @@ from arame.agents.bma.drivers.base import BMC, HardwareType
 from arame.agents.bma.locks import NodeLocks
 from arame.agents.bma.power import PowerControl, Timing
 from arame.agents.bma.power_sync import POWER_ERROR, PowerStates
+from arame.agents.bma.rpcapi import BINARY
 
 LOG = log.getLogger(__name__)
-
-BINARY = "arame-bma"
 
 
 class BMAManager(PingManager):

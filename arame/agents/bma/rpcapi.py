@@ -16,6 +16,7 @@ PowerStateTimeout; the message is fit for the node's status_reason.
 
 from arame.agents.base import PingAPI
 
+BINARY = "arame-bma"
 TOPIC = "bma"
 
 

@@ -5,10 +5,10 @@ list) and a heartbeat."""
 
 from stevedore import driver as sv_driver
 
-from arame.agents.bma.manager import BINARY, BMAManager, RPCEndpoint
+from arame.agents.bma.manager import BMAManager, RPCEndpoint
 from arame.agents.bma.power import Timing
 from arame.agents.bma.power_sync import PowerSync
-from arame.agents.bma.rpcapi import TOPIC
+from arame.agents.bma.rpcapi import BINARY, TOPIC
 from arame.collector.rpcapi import CollectorAPI
 from arame.common import rpc
 from arame.common.conf import CONF

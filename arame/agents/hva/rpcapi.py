@@ -6,6 +6,7 @@ answer (or the failure) as a task event.
 
 from arame.common import rpc
 
+BINARY = "arame-hva"
 TOPIC = "hva"
 
 

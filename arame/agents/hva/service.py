@@ -5,14 +5,12 @@ and one heartbeat carrying every host's inventory."""
 from stevedore import driver as sv_driver
 
 from arame.agents.hva.manager import HypervisorManager
-from arame.agents.hva.rpcapi import TOPIC
+from arame.agents.hva.rpcapi import BINARY, TOPIC
 from arame.collector.rpcapi import CollectorAPI
 from arame.common import rpc
 from arame.common.conf import CONF
 from arame.common.heartbeat import NotifyHeartbeat
 from arame.common.service import PeriodicComponent, RPCServerComponent
-
-BINARY = "arame-hva"
 
 
 def host_names() -> list[str]:

@@ -13,11 +13,10 @@ from arame.agents.base import PingManager
 from arame.agents.nsa import records
 from arame.agents.nsa.drivers.base import NamingDriver, NetworkNotFound
 from arame.agents.nsa.drivers.fake import FakeDriver
+from arame.agents.nsa.rpcapi import BINARY
 from arame.common.conf import CONF
 
 LOG = log.getLogger(__name__)
-
-BINARY = "arame-nsa"
 
 
 class NSAManager(PingManager):

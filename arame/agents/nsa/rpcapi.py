@@ -10,6 +10,7 @@ answer (or the failure) as a task event. Networks travel as
 
 from arame.agents.base import PingAPI
 
+BINARY = "arame-nsa"
 TOPIC = "nsa"
 
 

@@ -7,9 +7,9 @@ import threading
 from oslo_log import log
 from stevedore import driver as sv_driver
 
-from arame.agents.nsa.manager import BINARY, NSAManager
+from arame.agents.nsa.manager import NSAManager
 from arame.agents.nsa.resync import Resync
-from arame.agents.nsa.rpcapi import TOPIC
+from arame.agents.nsa.rpcapi import BINARY, TOPIC
 from arame.collector.rpcapi import CollectorAPI
 from arame.common import rpc
 from arame.common.conf import CONF

@@ -18,6 +18,7 @@ from arame.agents.base import PingManager
 from arame.agents.sta import checks, errors, locks
 from arame.agents.sta.backends.base import StorageBackend
 from arame.agents.sta.images import ImageReceiver
+from arame.agents.sta.rpcapi import BINARY
 from arame.agents.sta.targets.base import ISCSITarget
 
 LOG = log.getLogger(__name__)
@@ -35,7 +36,7 @@ class STAManager(PingManager):
 
     def __init__(self, backend: StorageBackend, iscsi: ISCSITarget, *,
                  max_volume_gb: int, import_dirs: list[str]):
-        super().__init__("arame-sta")
+        super().__init__(BINARY)
         self.backend = backend
         self.iscsi = iscsi
         self.max_volume_gb = max_volume_gb

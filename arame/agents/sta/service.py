@@ -7,14 +7,13 @@ from stevedore import driver as sv_driver
 
 from arame.agents.sta.data_server import DataEndpoint, DataServer
 from arame.agents.sta.manager import RPCEndpoint, STAManager
-from arame.agents.sta.rpcapi import TOPIC
+from arame.agents.sta.rpcapi import BINARY, TOPIC
 from arame.collector.rpcapi import CollectorAPI
 from arame.common import rpc
 from arame.common.conf import CONF
 from arame.common.heartbeat import NotifyHeartbeat
 from arame.common.service import PeriodicComponent, RPCServerComponent
 
-BINARY = "arame-sta"
 BACKENDS = "arame.sta.backends"
 TARGETS = "arame.sta.targets"
 

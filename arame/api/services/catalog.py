@@ -12,10 +12,10 @@ from starlette.requests import ClientDisconnect
 from arame.agents.sta import rpcapi as sta_rpcapi
 from arame.api import lookup, pagination, policy, tags
 from arame.api.errors import ServiceUnavailable
-from arame.common import exceptions, ids, naming, tickets
+from arame.common import exceptions, ids, tickets
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
-from arame.common.db import models
+from arame.common.db import models, services
 
 
 def flavor_dict(f: models.Flavor) -> dict:
@@ -118,7 +118,6 @@ def create_image(ctxt, req) -> dict:
 # the size and sha256 and freezes the image. The body is never held here
 # whole, and never goes over the bus.
 
-STA_BINARY = sta_rpcapi.BINARY
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -249,9 +248,9 @@ def _stale(img: models.Image) -> bool:
 
 def _candidate_nodes(s, image_id: str) -> list[str]:
     """Live storage nodes, those holding the fewest images first."""
-    nodes = naming.live_hosts(s, STA_BINARY)
+    nodes = services.live_hosts(s, sta_rpcapi.BINARY)
     if not nodes:
-        raise ServiceUnavailable(f"no storage node ({STA_BINARY}) is up")
+        raise ServiceUnavailable(f"no storage node ({sta_rpcapi.BINARY}) is up")
     IL = models.ImageLocation
     held = dict(s.execute(sa.select(IL.storage_node, sa.func.count())
                           .where(IL.storage_node.in_(nodes))

@@ -15,7 +15,7 @@ from oslo_log import log
 from arame.common import ipam, naming
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
-from arame.common.db import models
+from arame.common.db import models, services
 from arame.scheduler.baremetal import BaremetalFlow, claims
 from arame.scheduler.flows import root_volume
 from arame.scheduler.flows.base import BuildBase, Cancelled, StepFailed
@@ -95,7 +95,7 @@ class BaremetalBuildFlow(BaremetalFlow, BuildBase):
         is the iSCSI initiator (iPXE sanboot)."""
         with db_engine.session() as s:
             img = s.get(models.Image, inst.image_id)
-            nodes = naming.live_hosts(s, root_volume.STA_BINARY)
+            nodes = services.live_hosts(s, root_volume.STA_BINARY)
             located = bool(nodes) and s.get(
                 models.ImageLocation, (inst.image_id, nodes[0])) is not None
         if img is None or img.format != "raw":

@@ -10,12 +10,13 @@ happens once however often it is asked.
 
 import sqlalchemy as sa
 
-from arame.common import naming, states
+from arame.agents.bma import rpcapi as bma_rpcapi
+from arame.common import states
 from arame.common.db import engine as db_engine
-from arame.common.db import models
+from arame.common.db import models, services
 from arame.scheduler.claims import ClaimLost, InstanceGone
 
-BMA_BINARY = "arame-bma"
+BMA_BINARY = bma_rpcapi.BINARY
 
 __all__ = [
     "ClaimLost",
@@ -104,7 +105,7 @@ def bma_host(session, node: models.BaremetalNode) -> str | None:
     first live agent, recorded now (its power sync then watches it)."""
     if node.bma_host:
         return node.bma_host
-    live = naming.live_hosts(session, BMA_BINARY)
+    live = services.live_hosts(session, BMA_BINARY)
     if not live:
         return None
     N = models.BaremetalNode

@@ -17,13 +17,14 @@ import secrets
 
 import sqlalchemy as sa
 
-from arame.common import ids, naming
+from arame.agents.sta import rpcapi as sta_rpcapi
+from arame.common import ids
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
-from arame.common.db import models
+from arame.common.db import models, services
 from arame.scheduler import storage_room
 
-STA_BINARY = "arame-sta"
+STA_BINARY = sta_rpcapi.BINARY
 
 
 def plan(inst: models.Instance, host: str) -> dict | None:
@@ -31,7 +32,7 @@ def plan(inst: models.Instance, host: str) -> dict | None:
     with db_engine.session() as s:
         img = s.get(models.Image, inst.image_id)
         h = s.scalar(sa.select(models.Host).where(models.Host.name == host))
-        nodes = naming.live_hosts(s, STA_BINARY)
+        nodes = services.live_hosts(s, STA_BINARY)
         if img is None or img.format != "raw" or not nodes or \
                 h is None or not h.storage_address:
             return None

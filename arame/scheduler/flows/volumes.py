@@ -11,10 +11,10 @@ idempotently, so a DELETE of a record in error simply tries again.
 import sqlalchemy as sa
 from oslo_log import log
 
-from arame.common import naming, quotas, states, tasks
+from arame.common import quotas, states, tasks
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
-from arame.common.db import models
+from arame.common.db import models, services
 from arame.scheduler.flows import root_volume
 from arame.scheduler.flows.base import Cancelled, InstanceFlow, StepFailed
 from arame.scheduler.storage_room import with_room
@@ -51,7 +51,7 @@ def place_volume(s, vol: models.Volume) -> tuple[str, models.Image | None]:
     snapshot is a clone of it: on the snapshot's node or nowhere. A volume
     from an image goes where the image is, else anywhere (imported). Only
     nodes with room for it (with_room) are chosen."""
-    nodes, full = with_room(s, naming.live_hosts(s, STA_BINARY), vol.size_gb)
+    nodes, full = with_room(s, services.live_hosts(s, STA_BINARY), vol.size_gb)
     if vol.snapshot_id:
         snap = s.get(models.Snapshot, vol.snapshot_id)
         if snap is None or snap.status != "available":

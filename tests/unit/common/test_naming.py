@@ -6,7 +6,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from arame.common import ipam, naming
-from arame.common.db import engine, models
+from arame.common.db import engine, models, services
 from tests.unit.common.test_ipam import make_network
 
 
@@ -43,5 +43,5 @@ def test_only_naming_agents_that_reported_lately_are_nodes(db):
                              last_heartbeat_at=now))
     with engine.session() as s:
         assert naming.nodes(s) == ["nn1"]
-        assert naming.live_hosts(s, "arame-sta") == ["st1"]
+        assert services.live_hosts(s, "arame-sta") == ["st1"]
         assert s.scalar(sa.select(sa.func.count(models.Service.id))) == 3

@@ -13,12 +13,13 @@ import dataclasses
 
 from oslo_log import log
 
+from arame.agents.sta.rpcapi import EXPORT_LUN
 from arame.common import ids
 from arame.common.exceptions import ArameError
 
 LOG = log.getLogger(__name__)
 
-LUN = 1
+LUN = EXPORT_LUN
 
 
 @dataclasses.dataclass(frozen=True)
