@@ -51,7 +51,7 @@ class HostSelector:
         passing, rejected = [], {}
         for host in hosts:
             for f in self.filters:
-                reason = f.host_passes(host, spec)
+                reason = f.reason_to_reject(host, spec)
                 if reason is not None:
                     rejected[host.name] = f"{type(f).__name__}: {reason}"
                     break

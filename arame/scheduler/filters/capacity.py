@@ -10,7 +10,7 @@ def limit(total: int, ratio: float) -> int:
 
 
 class CoreFilter(BaseFilter):
-    def host_passes(self, host, spec):
+    def reason_to_reject(self, host, spec):
         cap = limit(host.vcpus, CONF.scheduler.cpu_allocation_ratio)
         if host.vcpus_used + spec.vcpus > cap:
             return f"vcpus: {cap - host.vcpus_used} free, {spec.vcpus} needed"
@@ -18,7 +18,7 @@ class CoreFilter(BaseFilter):
 
 
 class RamFilter(BaseFilter):
-    def host_passes(self, host, spec):
+    def reason_to_reject(self, host, spec):
         cap = limit(host.memory_mb, CONF.scheduler.ram_allocation_ratio)
         if host.memory_mb_used + spec.memory_mb > cap:
             return (f"memory: {cap - host.memory_mb_used} MiB free, "
@@ -27,7 +27,7 @@ class RamFilter(BaseFilter):
 
 
 class DiskFilter(BaseFilter):
-    def host_passes(self, host, spec):
+    def reason_to_reject(self, host, spec):
         cap = limit(host.disk_gb, CONF.scheduler.disk_allocation_ratio)
         if host.disk_gb_used + spec.disk_gb > cap:
             return (f"disk: {cap - host.disk_gb_used} GiB free, "

@@ -8,7 +8,7 @@ from arame.scheduler.filters import BaseFilter
 class ServiceAliveFilter(BaseFilter):
     """The host is enabled and its agent reported within service_down_time."""
 
-    def host_passes(self, host, spec):
+    def reason_to_reject(self, host, spec):
         if not host.enabled:
             return "disabled"
         if host.last_report_at is None:
@@ -22,7 +22,7 @@ class ServiceAliveFilter(BaseFilter):
 class ProviderFilter(BaseFilter):
     """A vm flavor goes to a hypervisor, a bm flavor to bare metal."""
 
-    def host_passes(self, host, spec):
+    def reason_to_reject(self, host, spec):
         if host.provider != spec.provider:
             return f"provider {host.provider}, not {spec.provider}"
         return None

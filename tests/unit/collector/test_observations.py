@@ -160,10 +160,10 @@ def test_heartbeat_marks_a_host_up_for_the_scheduler(db, config):
     record(heartbeat(hosts=[inventory("hv1")]))
     (row,) = all_rows(models.Host)
     spec = RequestSpec("i-aaaaaaaa", "a-admin", "vm", 1, 512, 5)
-    assert ServiceAliveFilter().host_passes(HostState.from_row(row), spec) is None
+    assert ServiceAliveFilter().reason_to_reject(HostState.from_row(row), spec) is None
     stale = HostState.from_row(row)
     stale.last_report_at -= dt.timedelta(seconds=120)
-    assert ServiceAliveFilter().host_passes(stale, spec).startswith("down")
+    assert ServiceAliveFilter().reason_to_reject(stale, spec).startswith("down")
 
 
 def test_guest_restarted_behind_our_back_shows_running_again(add_instance,

@@ -39,21 +39,21 @@ def ratios(config):
 class TestServiceAliveFilter:
     def test_recent_host_passes(self, config):
         config("service_down_time", 30)
-        assert ServiceAliveFilter().host_passes(host(), spec()) is None
+        assert ServiceAliveFilter().reason_to_reject(host(), spec()) is None
 
     def test_disabled_host_is_rejected(self, config):
-        reason = ServiceAliveFilter().host_passes(host(enabled=False), spec())
+        reason = ServiceAliveFilter().reason_to_reject(host(enabled=False), spec())
         assert reason == "disabled"
 
     def test_host_that_never_reported_is_rejected(self, config):
-        reason = ServiceAliveFilter().host_passes(host(last_report_at=None),
+        reason = ServiceAliveFilter().reason_to_reject(host(last_report_at=None),
                                                   spec())
         assert reason == "never reported"
 
     def test_host_silent_longer_than_service_down_time_is_down(self, config):
         config("service_down_time", 30)
         old = utcnow() - dt.timedelta(seconds=120)
-        reason = ServiceAliveFilter().host_passes(host(last_report_at=old),
+        reason = ServiceAliveFilter().reason_to_reject(host(last_report_at=old),
                                                   spec())
         assert reason.startswith("down: last report")
         assert "12" in reason   # about 120 s ago
@@ -61,16 +61,16 @@ class TestServiceAliveFilter:
     def test_host_within_service_down_time_is_up(self, config):
         config("service_down_time", 300)
         old = utcnow() - dt.timedelta(seconds=120)
-        assert ServiceAliveFilter().host_passes(host(last_report_at=old),
+        assert ServiceAliveFilter().reason_to_reject(host(last_report_at=old),
                                                 spec()) is None
 
 
 class TestProviderFilter:
     def test_same_provider_passes(self):
-        assert ProviderFilter().host_passes(host(), spec()) is None
+        assert ProviderFilter().reason_to_reject(host(), spec()) is None
 
     def test_bare_metal_request_is_not_sent_to_a_hypervisor(self):
-        reason = ProviderFilter().host_passes(host(provider="vm"),
+        reason = ProviderFilter().reason_to_reject(host(provider="vm"),
                                               spec(provider="bm"))
         assert reason == "provider vm, not bm"
 
@@ -81,44 +81,65 @@ class TestCapacityFilters:
                  disk_gb=100, disk_gb_used=95)
         s = spec(vcpus=1, memory_mb=512, disk_gb=5)
         for f in (CoreFilter(), RamFilter(), DiskFilter()):
-            assert f.host_passes(h, s) is None
+            assert f.reason_to_reject(h, s) is None
 
     def test_not_enough_vcpus(self, ratios):
-        reason = CoreFilter().host_passes(host(vcpus=4, vcpus_used=3),
+        reason = CoreFilter().reason_to_reject(host(vcpus=4, vcpus_used=3),
                                           spec(vcpus=2))
         assert reason == "vcpus: 1 free, 2 needed"
 
     def test_not_enough_ram(self, ratios):
-        reason = RamFilter().host_passes(
+        reason = RamFilter().reason_to_reject(
             host(memory_mb=4096, memory_mb_used=4000), spec(memory_mb=512))
         assert reason == "memory: 96 MiB free, 512 MiB needed"
 
     def test_not_enough_disk(self, ratios):
-        reason = DiskFilter().host_passes(host(disk_gb=100, disk_gb_used=99),
+        reason = DiskFilter().reason_to_reject(host(disk_gb=100, disk_gb_used=99),
                                           spec(disk_gb=5))
         assert reason == "disk: 1 GiB free, 5 GiB needed"
 
     def test_cpu_allocation_ratio_oversells_vcpus(self, ratios):
         h, s = host(vcpus=4, vcpus_used=4), spec(vcpus=4)
-        assert CoreFilter().host_passes(h, s) is not None
+        assert CoreFilter().reason_to_reject(h, s) is not None
         ratios(cpu=2.0)
-        assert CoreFilter().host_passes(h, s) is None
-        assert CoreFilter().host_passes(host(vcpus=4, vcpus_used=5),
+        assert CoreFilter().reason_to_reject(h, s) is None
+        assert CoreFilter().reason_to_reject(host(vcpus=4, vcpus_used=5),
                                         s) == "vcpus: 3 free, 4 needed"
 
     def test_ram_allocation_ratio_oversells_memory(self, ratios):
         h, s = host(memory_mb=1024, memory_mb_used=1024), spec(memory_mb=512)
-        assert RamFilter().host_passes(h, s) is not None
+        assert RamFilter().reason_to_reject(h, s) is not None
         ratios(ram=1.5)
-        assert RamFilter().host_passes(h, s) is None
+        assert RamFilter().reason_to_reject(h, s) is None
 
     def test_ram_allocation_ratio_below_one_reserves_memory(self, ratios):
         ratios(ram=0.5)
-        reason = RamFilter().host_passes(host(memory_mb=1024), spec(memory_mb=1024))
+        reason = RamFilter().reason_to_reject(host(memory_mb=1024), spec(memory_mb=1024))
         assert reason == "memory: 512 MiB free, 1024 MiB needed"
 
     def test_disk_allocation_ratio(self, ratios):
         h, s = host(disk_gb=10, disk_gb_used=10), spec(disk_gb=10)
-        assert DiskFilter().host_passes(h, s) is not None
+        assert DiskFilter().reason_to_reject(h, s) is not None
         ratios(disk=2.0)
-        assert DiskFilter().host_passes(h, s) is None
+        assert DiskFilter().reason_to_reject(h, s) is None
+
+
+def test_every_registered_filter_loads_by_name_and_says_why_it_rejects():
+    from stevedore import extension
+
+    from arame.scheduler.filters import BaseFilter
+
+    mgr = extension.ExtensionManager("arame.scheduler.filters",
+                                     invoke_on_load=True,
+                                     on_load_failure_callback=_raise)
+    assert sorted(mgr.names()) == ["CoreFilter", "DiskFilter", "ProviderFilter",
+                                   "RamFilter", "ServiceAliveFilter"]
+    for ext in mgr:
+        assert isinstance(ext.obj, BaseFilter)
+        assert ext.obj.reason_to_reject(host(enabled=False, vcpus=0,
+                                             memory_mb=0, disk_gb=0),
+                                        spec(provider="bm")) is not None
+
+
+def _raise(_manager, entrypoint, exc):
+    raise AssertionError(f"{entrypoint} does not load: {exc}") from exc
