@@ -26,8 +26,8 @@ import uuid
 import pytest
 
 from arame.agents.bma import checks, errors
-from arame.agents.bma.drivers import ipmitool
-from arame.agents.bma.drivers.ipmi import IPMIHardware
+from arame.agents.bma.drivers import ipmitool_transport
+from arame.agents.bma.drivers.ipmitool import IPMIHardware
 from arame.agents.bma.manager import BMAManager
 from arame.agents.bma.power import Timing
 from arame.common import runner
@@ -222,13 +222,13 @@ def sim_lab(tmp_path_factory):
         domain.remove()
 
 
-def settings(**kw) -> ipmitool.Settings:
+def settings(**kw) -> ipmitool_transport.Settings:
     kw.setdefault("timeout", 1)
     kw.setdefault("retries", 1)
     kw.setdefault("command_timeout", 10)
     kw.setdefault("attempts", 2)
     kw.setdefault("retry_interval", 0.2)
-    return ipmitool.Settings(**kw)
+    return ipmitool_transport.Settings(**kw)
 
 
 TIMING = Timing(state_timeout=30, poll_interval=0.1, soft_off_timeout=3)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from arame.agents.bma import errors
-from arame.agents.bma.drivers.ipmi import IPMIHardware
+from arame.agents.bma.drivers.ipmitool import IPMIHardware
 from arame.agents.bma.manager import BMAManager
 from arame.common import runner
 

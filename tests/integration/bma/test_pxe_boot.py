@@ -33,7 +33,7 @@ import uuid
 
 import pytest
 
-from arame.agents.bma.drivers.ipmi import IPMIHardware
+from arame.agents.bma.drivers.ipmitool import IPMIHardware
 from arame.agents.bma.manager import BMAManager
 from arame.agents.nsa.drivers import dnsmasq_config
 from arame.agents.nsa.drivers.dnsmasq import DnsmasqDriver

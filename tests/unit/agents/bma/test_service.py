@@ -6,7 +6,7 @@ import pytest
 
 from arame.agents.bma import service
 from arame.agents.bma.drivers.fake import FakeHardware
-from arame.agents.bma.drivers.ipmi import IPMIHardware
+from arame.agents.bma.drivers.ipmitool import IPMIHardware
 from arame.agents.bma.errors import BMCAuthFailed, InvalidNode
 from arame.agents.bma.rpcapi import BMAAPI
 from arame.common.conf import CONF
