@@ -235,7 +235,7 @@ class InstanceService(SchedulerCaster):
             task = tasks.create(s, account_id=inst.account_id,
                                 resource_id=inst.id, resource_type="instance",
                                 action=action,
-                                timeout_s=CONF.scheduler.delete_timeout,
+                                timeout_s=CONF.scheduler.action_timeout,
                                 request_id=ctxt.request_id)
         self._cast(lambda: self.scheduler.instance_action(ctxt, task.id,
                                                           inst.id, action),

@@ -68,7 +68,7 @@ class SnapshotService(SchedulerCaster):
             task = tasks.create(s, account_id=snap.account_id,
                                 resource_id=snap.id, resource_type="snapshot",
                                 action="create",
-                                timeout_s=CONF.scheduler.delete_timeout,
+                                timeout_s=CONF.scheduler.snapshot_timeout,
                                 request_id=ctxt.request_id)
         dispatch(lambda: self.scheduler.create_snapshot(ctxt, task.id,
                                                         snap.id),

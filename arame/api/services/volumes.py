@@ -329,7 +329,7 @@ def _start(s, ctxt, vol: models.Volume, action: str, **values) -> models.Task:
             status=vol.status)
     return tasks.create(s, account_id=vol.account_id, resource_id=vol.id,
                         resource_type="volume", action=action,
-                        timeout_s=CONF.scheduler.delete_timeout,
+                        timeout_s=CONF.scheduler.action_timeout,
                         request_id=ctxt.request_id)
 
 

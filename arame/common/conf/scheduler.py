@@ -28,11 +28,15 @@ opts = [
                help="Deadline in seconds of a whole build: past it the task "
                     "fails and the instance goes to error. On by default."),
     cfg.IntOpt("delete_timeout", mutable=True, default=300, min=1,
-               help="Deadline in seconds of a delete or an action."),
+               help="Deadline in seconds of deleting an instance, a volume "
+                    "or a snapshot."),
+    cfg.IntOpt("action_timeout", mutable=True, default=300, min=1,
+               help="Deadline in seconds of an action on an instance "
+                    "(start, stop, reboot) or a volume (attach, detach)."),
+    cfg.IntOpt("snapshot_timeout", mutable=True, default=300, min=1,
+               help="Deadline in seconds of taking a snapshot of a volume."),
     cfg.IntOpt("agent_call_timeout", mutable=True, default=60, min=1,
                help="Deadline in seconds of one call to an agent."),
-    cfg.IntOpt("workers", default=64, min=1,
-               help="Flows run at once by one scheduler process."),
 ]
 
 

@@ -19,9 +19,6 @@ opts = [
                help="Fernet key sealing the credentials the controller keeps "
                     "(BMC passwords). Made (0600) by the first process that "
                     "needs it; copy it to every controller host."),
-    cfg.IntOpt("rpc_response_timeout_default", default=60, min=1,
-               help="Default deadline in seconds of an RPC call that does "
-                    "not set its own."),
 ]
 
 
