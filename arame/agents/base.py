@@ -1,14 +1,12 @@
-"""What the agents still to be filled in (sta, nsa, bma) share for now: an
-RPC endpoint that answers `ping`, and a heartbeat, so the deployment and the
-host list show them. Each agent's issue gives it its real operations."""
+"""What the agents sta, nsa and bma share: `ping`, in the client proxy
+their rpcapis extend and the manager their managers extend (the deployment
+asks it to know an agent answers)."""
 
 import oslo_messaging as messaging
 
 from arame import __version__
 from arame.common import rpc
 from arame.common.conf import CONF
-from arame.common.heartbeat import NotifyHeartbeat
-from arame.common.service import RPCServerComponent
 
 
 class PingAPI:
@@ -36,7 +34,3 @@ class PingManager:
         return {"host": CONF.host, "binary": self.binary,
                 "version": __version__}
 
-
-def agent_components(binary: str, topic: str, manager) -> list:
-    server = rpc.get_server(topic, CONF.host, [manager])
-    return [RPCServerComponent(server, topic), NotifyHeartbeat(binary, topic)]

@@ -1,8 +1,8 @@
 """Build: place the instance, claim capacity, spawn it on its host.
 
-Steps: schedule (filters, weighers, claim) -> spawn (hva). The storage and
-network steps (sta clone + export, nsa reservation) slot in before spawn when
-those agents land. A delete that arrives mid-build moves the instance to
+Steps: schedule (filters, weighers, claim) -> volume (sta clones the image
+into a root volume and exports it, when root_volume.py says so) -> names
+(every nsa node reserves the ports' addresses) -> spawn (hva). A delete that arrives mid-build moves the instance to
 shuttingdown; the next CAS of this flow then fails and it undoes its work.
 """
 

@@ -238,7 +238,7 @@ class LibvirtDriver(HypervisorDriver):
         bridge = self.networking.ensure_network(net)
         tap = self.networking.tap_name(iid, index)
         if self.firewall is not None and index == 0:
-            # One filtered NIC per guest for now: the API gives one network.
+            # One filtered NIC per guest: an instance has one network.
             self.firewall.apply_port(self._firewall_port(iid, index, port))
         return xmlconf.Nic(mac=port["mac"], bridge=bridge, tap=tap,
                            mtu=net.get("mtu"))
