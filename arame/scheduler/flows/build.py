@@ -2,8 +2,9 @@
 
 Steps: schedule (filters, weighers, claim) -> volume (sta clones the image
 into a root volume and exports it, when root_volume.py says so) -> names
-(every nsa node reserves the ports' addresses) -> spawn (hva). A delete that arrives mid-build moves the instance to
-shuttingdown; the next CAS of this flow then fails and it undoes its work.
+(every nsa node reserves the ports' addresses) -> spawn (hva). A delete
+that arrives mid-build moves the instance to shuttingdown; the next CAS of
+this flow then fails and it undoes its work.
 """
 
 from oslo_log import log
