@@ -1,0 +1,98 @@
+"""The documentation builds from a fresh tree with no warning, and nothing
+in the repository points outside it.
+
+This is the documentation's CI: the README's test command runs it, so a
+warning (a broken reference, an option's help that is not valid reST, a
+docstring the API reference cannot parse) fails the build as any test
+does.
+"""
+
+import html.parser
+import os
+import pathlib
+import posixpath
+import subprocess
+import sys
+import urllib.parse
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+# Not the repository's own text: VCS data, environments, caches, builds.
+SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", ".eggs", ".mypy_cache",
+             ".ruff_cache", ".pytest_cache"}
+SKIP_PATHS = {ROOT / "build", ROOT / "dist", ROOT / "doc" / "build"}
+# Spelled in two halves so that this file does not match itself.
+OUTSIDE = "../" + "shared"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("html")
+    # -E: read every page again (a cached environment hides warnings);
+    # run from the repository root, where reno finds the git history.
+    done = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-E", "-q",
+         "-b", "html", str(ROOT / "doc" / "source"), str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return done, out
+
+
+def test_docs_build_without_warnings(built):
+    done, _ = built
+    warnings = [line for line in done.stderr.splitlines()
+                if "WARNING" in line or "ERROR" in line]
+    assert done.returncode == 0 and not warnings, done.stderr[-5000:]
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("href", "src") and value:
+                self.links.append(value)
+
+
+def test_no_page_links_outside_the_documentation(built):
+    done, out = built
+    assert done.returncode == 0, done.stderr[-5000:]
+    outside = []
+    for page in out.rglob("*.html"):
+        parser = _Links()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for link in parser.links:
+            url = urllib.parse.urlsplit(link)
+            if url.scheme or url.netloc:
+                outside.append((page.relative_to(out), link))
+                continue
+            if not url.path:
+                continue  # an anchor in the same page
+            target = posixpath.normpath(posixpath.join(
+                page.parent.relative_to(out).as_posix(), url.path))
+            if target.startswith("..") or not (out / target).exists():
+                outside.append((page.relative_to(out), link))
+    assert outside == []
+
+
+def _repository_files():
+    for dirpath, dirnames, filenames in os.walk(ROOT):
+        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS
+                       and not d.endswith(".egg-info")
+                       and pathlib.Path(dirpath, d) not in SKIP_PATHS]
+        for name in filenames:
+            yield pathlib.Path(dirpath, name)
+
+
+def test_nothing_in_the_repository_points_outside_it():
+    pointing = []
+    for path in _repository_files():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue  # binary files
+        if OUTSIDE in text:
+            pointing.append(str(path.relative_to(ROOT)))
+    assert pointing == []
