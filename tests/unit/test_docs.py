@@ -7,7 +7,9 @@ docstring the API reference cannot parse) fails the build as any test
 does.
 """
 
+import html
 import html.parser
+import json
 import os
 import pathlib
 import posixpath
@@ -96,3 +98,18 @@ def test_nothing_in_the_repository_points_outside_it():
         if OUTSIDE in text:
             pointing.append(str(path.relative_to(ROOT)))
     assert pointing == []
+
+
+def test_the_api_reference_has_every_operation(built):
+    done, out = built
+    assert done.returncode == 0, done.stderr[-5000:]
+    document = json.loads((ROOT / "arame" / "api" / "openapi.json")
+                          .read_text(encoding="utf-8"))
+    page = html.unescape((out / "user" / "api.html")
+                         .read_text(encoding="utf-8"))
+    missing = [f"{method.upper()} {path}"
+               for path, item in document["paths"].items()
+               for method in item
+               if method in ("get", "put", "post", "patch", "delete")
+               and f"{method.upper()} {path}" not in page]
+    assert missing == []

@@ -15,17 +15,19 @@ from docutils.statemachine import StringList
 from arame.common import states
 
 
-def _table(header, rows, widths):
-    lines = [".. list-table::", "   :header-rows: 1",
-             "   :widths: " + " ".join(str(w) for w in widths), ""]
+def _table(header, rows):
+    lines = [".. list-table::", "   :header-rows: 1", "   :widths: auto", ""]
     for row in [header] + rows:
         lines.append("   * - " + (row[0] or "\\-"))
         lines.extend("     - " + (cell or "\\-") for cell in row[1:])
     return lines
 
 
-def _states(names):
-    return ", ".join(f"``{n}``" for n in sorted(names))
+def _states(names, keep_order=False):
+    """A set of states sorted; a sequence (a task's busy states, in the
+    order it goes through them) as it is."""
+    return ", ".join(f"``{n}``" for n in (names if keep_order
+                                            else sorted(names)))
 
 
 class _Generated(Directive):
@@ -63,7 +65,7 @@ class StateMachineDirective(_Generated):
                 mark.append("final")
             label = f"``{src}``" + (f" ({', '.join(mark)})" if mark else "")
             rows.append([label, _states(machine.targets(src))])
-        return self._render(_table(["from", "may go to"], rows, [1, 3]))
+        return self._render(_table(["from", "may go to"], rows))
 
 
 class StateTasksDirective(_Generated):
@@ -74,11 +76,11 @@ class StateTasksDirective(_Generated):
         rows = [[f"``{action}``",
                  _states(t.src) or ("(new record)" if action == "create"
                                     else "(any state)"),
-                 _states(t.busy), f"``{t.final}``"]
+                 _states(t.busy, keep_order=True), f"``{t.final}``"]
                 for action, t in table.items()]
         return self._render(_table(
             ["action", "accepted from", "held while it runs", "lands in"],
-            rows, [1, 2, 2, 1]))
+            rows))
 
 
 def setup(app):
