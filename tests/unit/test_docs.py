@@ -9,10 +9,12 @@ does.
 
 import html
 import html.parser
+import importlib.metadata
 import json
 import os
 import pathlib
 import posixpath
+import re
 import subprocess
 import sys
 import urllib.parse
@@ -113,3 +115,28 @@ def test_the_api_reference_has_every_operation(built):
                if method in ("get", "put", "post", "patch", "delete")
                and f"{method.upper()} {path}" not in page]
     assert missing == []
+
+
+def _registered_options():
+    """(group, name) of every option the sample config documents."""
+    found = set()
+    for ns in ("arame", "oslo.messaging", "oslo.log", "oslo.policy"):
+        (ep,) = importlib.metadata.entry_points(group="oslo.config.opts",
+                                                name=ns)
+        for group, opts in ep.load()():
+            name = getattr(group, "name", group) or "DEFAULT"
+            found.update((name, opt.dest) for opt in opts)
+    return found
+
+
+def test_options_the_docs_name_exist():
+    # ``[group] option`` in any page must be an option the code registers:
+    # renamed or dropped options must not live on in the prose.
+    mention = re.compile(r"``\[(\w+)\]\s+(\w+)``")
+    options = _registered_options()
+    stale = sorted(
+        (str(page.relative_to(ROOT)), group, name)
+        for page in (ROOT / "doc" / "source").rglob("*.rst")
+        for group, name in mention.findall(page.read_text(encoding="utf-8"))
+        if (group, name) not in options)
+    assert stale == []
