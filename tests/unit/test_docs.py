@@ -140,3 +140,18 @@ def test_options_the_docs_name_exist():
         for group, name in mention.findall(page.read_text(encoding="utf-8"))
         if (group, name) not in options)
     assert stale == []
+
+
+def test_paths_the_docs_name_exist():
+    # ``arame/...``, ``tests/...``, ``tools/...`` in any page must still be
+    # there: modules move, and the prose must move with them. Placeholders
+    # (``arame/agents/<agent>/``) and globs are not paths.
+    mention = re.compile(
+        r"``((?:arame|tests|tools|etc|doc|releasenotes)/[^`\s]*)``")
+    stale = sorted(
+        (str(page.relative_to(ROOT)), path)
+        for page in (ROOT / "doc" / "source").rglob("*.rst")
+        for path in mention.findall(page.read_text(encoding="utf-8"))
+        if "<" not in path and "*" not in path
+        and not (ROOT / path.rstrip("/")).exists())
+    assert stale == []
