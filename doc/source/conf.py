@@ -52,7 +52,8 @@ def _rpcapi_docstrings_as_written(app, what, name, obj, options, lines):
     """The rpcapis' docstrings are plain text (Nova-style version lists,
     message shapes as JSON): show them verbatim rather than parse them as
     reST, so that a docstring edit can never break the build."""
-    if ".rpcapi." in name and any(line.strip() for line in lines):
+    in_rpcapi = name.endswith(".rpcapi") or ".rpcapi." in name
+    if in_rpcapi and any(line.strip() for line in lines):
         lines[:] = ["::", ""] + ["    " + line for line in lines] + [""]
 
 
