@@ -182,6 +182,14 @@ def render(document):
                 continue
             tags = op.get("tags") or [path.strip("/").split("/")[
                 1 if path.startswith("/v1/") else 0] or "root"]
+            # Parameters declared on the path apply to each operation
+            # (the operation's own win).
+            own = {(p.get("name"), p.get("in"))
+                   for p in op.get("parameters", []) if isinstance(p, dict)}
+            shared = [p for p in item.get("parameters", [])
+                      if isinstance(p, dict)
+                      and (p.get("name"), p.get("in")) not in own]
+            op = {**op, "parameters": shared + op.get("parameters", [])}
             groups.setdefault(tags[0], []).append((path, method, op))
     lines = []
     for tag in sorted(groups):
