@@ -36,8 +36,8 @@ class _Generated(Directive):
     def _render(self, lines):
         node = nodes.section()
         node.document = self.state.document
-        self.state.nested_parse(StringList(lines, source="arame.common.states"),
-                                self.content_offset, node)
+        source = StringList(lines, source="arame.common.states")
+        self.state.nested_parse(source, self.content_offset, node)
         return node.children
 
     def _attr(self):

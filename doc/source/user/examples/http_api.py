@@ -23,7 +23,8 @@ print("status:", first.status_code)
 
 # The same key again: the first answer, nothing done twice.
 again = api.post("/v1/instances", json=body, headers=headers)
-print("same answer:", again.status_code, again.json()["id"] == first.json()["id"])
+same = again.json()["id"] == first.json()["id"]
+print("same answer:", again.status_code, same)
 
 deadline = time.monotonic() + 60
 while True:

@@ -1,7 +1,8 @@
 """Create an instance with the SDK, follow its task, delete it.
 
 Run against an Arame endpoint (the all-in-one will do):
-    ARAME_URL=http://127.0.0.1:9001 ARAME_PASSWORD=admin python3 sdk_instance.py
+    export ARAME_URL=http://127.0.0.1:9001 ARAME_PASSWORD=admin
+    python3 sdk_instance.py
 """
 
 import os
@@ -12,8 +13,10 @@ with Client(os.environ["ARAME_URL"]) as client:
     client.login("admin", os.environ["ARAME_PASSWORD"])
 
     # Flavors are named; images are referred to by id.
-    image = next(i for i in client.images.list() if i["status"] == "available")
-    accepted = client.instances.create("web1", flavor="small", image=image["id"])
+    image = next(i for i in client.images.list()
+                 if i["status"] == "available")
+    accepted = client.instances.create("web1", flavor="small",
+                                       image=image["id"])
     print("accepted:", accepted["status"])
 
     # Every change is a task: wait for it, then look at its steps.
