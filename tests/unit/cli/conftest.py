@@ -1,8 +1,5 @@
-"""Run the real cliff app against a stand-in API, with isolated config and env.
-
-The stand-in mirrors tests/unit/sdk/conftest.py; it is repeated rather than
-imported because the two test packages must each run on their own.
-"""
+"""Run the real cliff app against the stand-in API (tests.helpers.fakes),
+with isolated config and env."""
 
 from __future__ import annotations
 
@@ -12,52 +9,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
 from arame.cli.app import ArameApp
 from arame.sdk import Client
-
-
-class FakeAPI:
-    """Answers by (method, path); answers given in sequence are used in turn,
-    the last one repeating. Every request is kept for assertions."""
-
-    def __init__(self) -> None:
-        self.routes: dict[tuple[str, str], list[Any]] = {}
-        self.requests: list[httpx.Request] = []
-
-    def add(self, method: str, path: str, *answers: Any) -> None:
-        self.routes[(method, path)] = list(answers)
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        answers = self.routes.get((request.method, request.url.path))
-        if not answers:
-            return httpx.Response(404, json=error("not_found", "no such route"))
-        answer = answers.pop(0) if len(answers) > 1 else answers[0]
-        if callable(answer):
-            return answer(request)
-        status, body = answer
-        return httpx.Response(status, json=body)
-
-    def bodies(self, method: str, path: str) -> list[Any]:
-        return [
-            json.loads(r.content)
-            for r in self.requests
-            if r.method == method and r.url.path == path
-        ]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
+from tests.helpers.clocks import FakeClock
+from tests.helpers.fakes import FakeAPI
 
 
 @dataclass
@@ -68,10 +25,6 @@ class Result:
 
     def json(self) -> Any:
         return json.loads(self.stdout)
-
-
-def error(code: str, message: str, details: dict | None = None) -> dict:
-    return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
 @pytest.fixture(autouse=True)
@@ -98,7 +51,7 @@ def run(api):
     """``run("instance", "list", "-f", "json")`` -> Result(code, stdout, stderr)."""
 
     def make_client(url: str, token: str | None) -> Client:
-        client = Client(url, token=token, transport=httpx.MockTransport(api.handle))
+        client = Client(url, token=token, transport=api.transport)
         clock = FakeClock()
         client.tasks.clock, client.tasks.sleep = clock.monotonic, clock.sleep
         return client

@@ -3,7 +3,9 @@ import pytest
 
 from arame.sdk import ArameError, Client
 
-from .conftest import ENDPOINT, error
+from tests.helpers.fakes import error
+
+from .conftest import ENDPOINT
 
 TOKEN_BODY = {
     "token": "tok-new",

@@ -3,7 +3,9 @@ import pytest
 
 from arame.sdk import ArameError, Client, ConnectionFailed
 
-from .conftest import ENDPOINT, error
+from tests.helpers.fakes import error
+
+from .conftest import ENDPOINT
 
 
 def test_error_envelope_becomes_arame_error(client, api):

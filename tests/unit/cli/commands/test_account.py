@@ -1,3 +1,5 @@
+from tests.helpers.fakes import error
+
 ACCT = {"id": "a-abcd1234", "name": "acme", "enabled": True,
         "created_at": "2026-11-21T00:00:00Z",
         "updated_at": "2026-11-21T00:00:00Z"}
@@ -30,7 +32,6 @@ def test_disable_enable_and_rename(run, api):
 
 
 def test_api_error_is_one_line_and_exit_1(run, api):
-    from tests.unit.cli.conftest import error
     api.add("DELETE", "/v1/accounts/a-abcd1234",
             (409, error("conflict", "account a-abcd1234 still has users")))
     result = run("account", "delete", "a-abcd1234")

@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from ..conftest import error
+from tests.helpers.fakes import error
 
 TOKEN_BODY = {
     "token": "tok-new",

@@ -1,4 +1,4 @@
-from ..conftest import error
+from tests.helpers.fakes import error
 
 SERVICES = [
     {"binary": "arame-hva", "topic": "hva", "version": "1.0", "state": "up",

@@ -1,6 +1,6 @@
 import pytest
 
-from ..conftest import error
+from tests.helpers.fakes import error
 
 INSTANCE = {
     "id": "i-aaaaaaaa",

@@ -1,6 +1,6 @@
 import pytest
 
-from ..conftest import error
+from tests.helpers.fakes import error
 
 NET = {"id": "nw-aaaaaaaa", "name": "n1", "account_id": "a-aaaaaaaa",
        "shared": False, "ip_version": 4, "cidr": "10.1.0.0/24",

@@ -1,4 +1,4 @@
-from ..conftest import error
+from tests.helpers.fakes import error
 
 TASK = {
     "id": "t-aaaaaaaa",

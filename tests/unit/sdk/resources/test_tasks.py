@@ -3,7 +3,7 @@ import pytest
 
 from arame.sdk import ArameError, ConnectionFailed, TaskFailed
 
-from ..conftest import error
+from tests.helpers.fakes import error
 
 
 def task(status, events=(), err=None):

@@ -4,7 +4,7 @@ import pytest
 
 from arame.sdk import ArameError
 
-from ..conftest import error
+from tests.helpers.fakes import error
 
 VID, IID = "vol-aaaaaaaa", "i-aaaaaaaa"
 PATH = f"/v1/volumes/{VID}/actions"
