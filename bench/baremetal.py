@@ -45,7 +45,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from arame.common import runner
+from arame.common import runner, waiting
 from arame.deploy import infra, local, storage, testimage
 from arame.deploy.pxe_node import LIBVIRT_URI, PxeNode, virsh
 from arame.sdk import Client
@@ -229,8 +229,8 @@ class Lab:
             [tool("vbmcd"), "--foreground"], env=self.vbmc_env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
-        infra.wait_for(lambda: self._vbmc("list", check=False).returncode
-                       == 0, 30, "vbmcd to answer")
+        waiting.wait_for(lambda: self._vbmc("list", check=False).returncode
+                         == 0, 30, "vbmcd to answer")
 
     def _vbmc(self, *args, check=True):
         return subprocess.run([tool("vbmc"), "--no-daemon", *args],
@@ -268,8 +268,8 @@ class Lab:
         """The same nodes, off, then PXE + power on with ipmitool alone."""
         for node in nodes:
             self.ipmi(node, "power", "off")
-        infra.wait_for(lambda: all("off" in self.ipmi(n, "power", "status")
-                                   for n in nodes), 60, "the nodes to be off")
+        waiting.wait_for(lambda: all("off" in self.ipmi(n, "power", "status")
+                                     for n in nodes), 60, "the nodes to be off")
 
         for node in nodes:
             node.clear_console()

@@ -13,10 +13,10 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 import urllib.parse
 
 from arame.common import runner
+from arame.common.waiting import wait_for
 
 MYSQL_SOCKET = "/run/mysqld/mysqld.sock"
 
@@ -31,15 +31,6 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
             return True
     except OSError:
         return False
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    raise InfraError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def _run(args: list[str], timeout: float = 60, check: bool = True):

@@ -14,6 +14,7 @@ import time
 
 import httpx
 
+from arame.common import waiting
 from arame.deploy import infra, processes, storage
 
 # Each role's console script (setup.cfg); an agent's script bears the name
@@ -314,8 +315,8 @@ class LocalDeployment:
             except httpx.HTTPError:
                 return False
 
-        infra.wait_for(api_up, max(1.0, deadline - time.monotonic()),
-                       "arame-api to answer")
+        waiting.wait_for(api_up, max(1.0, deadline - time.monotonic()),
+                         "arame-api to answer")
         headers = {"Authorization": f"Bearer {self.token()}"}
         # Every daemon started here heartbeats: a build needs the naming
         # agent (and the others) known before the first request.
@@ -331,9 +332,9 @@ class LocalDeployment:
                         if s["state"] == "up"}
             return len(up) >= hypervisors and wanted <= binaries
 
-        infra.wait_for(all_up, max(1.0, deadline - time.monotonic()),
-                       f"{hypervisors} hypervisor(s) and "
-                       f"{', '.join(sorted(wanted))} to report")
+        waiting.wait_for(all_up, max(1.0, deadline - time.monotonic()),
+                         f"{hypervisors} hypervisor(s) and "
+                         f"{', '.join(sorted(wanted))} to report")
 
 
 def _tail(path: str, lines: int = 30) -> str:

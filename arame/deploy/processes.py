@@ -1,12 +1,14 @@
 """Arame daemons as child processes: start with a config, a log and a
 pidfile; stop by PID (only processes we started), SIGTERM first."""
 
+import contextlib
 import dataclasses
 import os
 import signal
 import subprocess
 import sys
-import time
+
+from arame.common.waiting import WaitTimeout, wait_for
 
 
 @dataclasses.dataclass
@@ -77,17 +79,17 @@ def stop(d: Daemon, timeout: float = 30, sig=signal.SIGTERM) -> int | None:
             os.kill(d.pid, sig)
         except ProcessLookupError:
             pass
-        deadline = time.monotonic() + timeout
-        while d.alive() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if d.alive():
+        try:
+            wait_for(lambda: not d.alive(), timeout, f"{d.name} to exit",
+                     interval=0.05)
+        except WaitTimeout:
             try:
                 os.kill(d.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            deadline = time.monotonic() + 10
-            while d.alive() and time.monotonic() < deadline:
-                time.sleep(0.05)
+            with contextlib.suppress(WaitTimeout):
+                wait_for(lambda: not d.alive(), 10,
+                         f"{d.name} to exit after SIGKILL", interval=0.05)
     code = d.popen.wait(timeout=5) if d.popen is not None else None
     try:
         os.unlink(d.pidfile)

@@ -21,21 +21,9 @@ import random
 import signal
 import socket
 import subprocess
-import threading
-import time
 
 from arame.common import runner
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        threading.Event().wait(interval)
+from arame.common.waiting import WaitTimeout, wait_for
 
 
 def _ok(*args, timeout: float = 30) -> bool:
@@ -260,7 +248,7 @@ def stop_tgtd(control_port: int, timeout: float = 10) -> None:
     with contextlib.suppress(runner.CommandError):
         runner.run(["tgtadm", "-C", str(control_port), "--op", "delete",
                     "--mode", "system"])
-    with contextlib.suppress(AssertionError):
+    with contextlib.suppress(WaitTimeout):
         wait_for(lambda: not _ok("tgtadm", "-C", str(control_port), "--op",
                                  "show", "--mode", "target"), timeout,
                  "tgtd exiting")

@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 import urllib.parse
 
+from arame.common import waiting
 from arame.deploy import infra
 
 from .ports import free_port
@@ -92,8 +93,8 @@ class PrivateRabbitMQ(infra.RabbitMQ):
                                          stdin=subprocess.DEVNULL, env=env,
                                          cwd=self.dir, preexec_fn=demote,
                                          start_new_session=True)
-        infra.wait_for(lambda: self.proc.poll() is not None or self.running(),
-                       timeout, f"RabbitMQ node {self.node}")
+        waiting.wait_for(lambda: self.proc.poll() is not None or self.running(),
+                         timeout, f"RabbitMQ node {self.node}")
         if self.proc.poll() is not None:
             raise infra.InfraError(f"RabbitMQ node {self.node} exited; see "
                                    f"{self.dir}/startup.log")

@@ -5,6 +5,7 @@ import concurrent.futures
 import os
 import time
 
+from arame.common import waiting
 from arame.deploy import infra, local
 from arame.sdk import Client
 
@@ -69,9 +70,9 @@ def start_deployment(dep: local.LocalDeployment, args, deadline: Deadline) -> di
             log(f"  {up}/{args.hosts} hosts up")
         return up >= args.hosts
 
-    infra.wait_for(hosts_up, max(1.0, min(args.startup_timeout - (t_api - t0),
-                                          deadline.left())),
-                   f"{args.hosts} fake hosts to report", interval=1.0)
+    waiting.wait_for(hosts_up, max(1.0, min(args.startup_timeout - (t_api - t0),
+                                            deadline.left())),
+                     f"{args.hosts} fake hosts to report", interval=1.0)
     t_hosts = time.perf_counter()
 
     # A host is "up" as soon as its process's first heartbeat lands, which
@@ -91,10 +92,10 @@ def start_deployment(dep: local.LocalDeployment, args, deadline: Deadline) -> di
             log(f"  {n}/{len(names)} hva.<host> queues have a consumer")
         return n >= len(names)
 
-    infra.wait_for(consumers_ready,
-                   max(1.0, min(args.startup_timeout - (time.perf_counter() - t0),
-                                deadline.left())),
-                   "every fake host's RPC queue to have a consumer", interval=2.0)
+    waiting.wait_for(consumers_ready,
+                     max(1.0, min(args.startup_timeout - (time.perf_counter() - t0),
+                                  deadline.left())),
+                     "every fake host's RPC queue to have a consumer", interval=2.0)
     t_queues = time.perf_counter()
     return {"prepare_s": t_prep - t0, "spawn_s": t_started - t_prep,
             "api_ready_s": t_api - t0, "hosts_up_s": t_hosts - t0,

@@ -14,7 +14,7 @@ import pytest
 
 from arame.agents.sta import service
 from arame.common.conf import CONF
-from arame.deploy.storage import wait_for
+from tests.helpers.waiting import wait_until
 
 from .initiator import MiB, iscsi_io, make_image, new_id
 
@@ -86,7 +86,7 @@ def test_the_periodic_check_restores_exports_after_tgtd_restarts(
     keeper.start()
     try:
         # The start-up resync: everything already there is left alone.
-        wait_for(lambda: collector.calls >= 1, DEADLINE, "start-up resync")
+        wait_until(lambda: collector.calls >= 1, DEADLINE, "start-up resync")
         calls_before = collector.calls
         v = vols[1]
         ok = read(conns[v], "u-" + v, PW, tmp_path, "read -P 0x6b 0 1M")
@@ -96,8 +96,8 @@ def test_the_periodic_check_restores_exports_after_tgtd_restarts(
         old_pid = agent.tgtd.proc.pid
         agent.tgtd.restart()      # killed; a new one on the same port
         assert agent.tgtd.proc.pid != old_pid
-        wait_for(lambda: set(real_list()) == set(vols),
-                 DEADLINE, "exports restored by the periodic check")
+        wait_until(lambda: set(real_list()) == set(vols),
+                   DEADLINE, "exports restored by the periodic check")
         # Asked once and refused, then asked again; no check in between
         # found anything to do.
         assert collector.calls >= calls_before + 2
@@ -114,7 +114,7 @@ def test_the_periodic_check_restores_exports_after_tgtd_restarts(
 
         # Steady state: the check lists tgtd and asks nobody.
         settled, checks = collector.calls, len(listed)
-        wait_for(lambda: len(listed) >= checks + 2, DEADLINE, "two checks")
+        wait_until(lambda: len(listed) >= checks + 2, DEADLINE, "two checks")
         assert collector.calls == settled
     finally:
         keeper.stop()

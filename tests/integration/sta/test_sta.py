@@ -11,8 +11,8 @@ import pytest
 
 from arame.agents.sta import errors
 from arame.common import runner
+from tests.helpers.waiting import wait_until
 
-from arame.deploy.storage import wait_for
 from .initiator import MiB, iscsi_io, make_image, new_id
 
 CTXT = {}
@@ -180,18 +180,18 @@ def test_a_logged_in_initiator_keeps_its_volume(agent, image, tmp_path):
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True)
     try:
-        wait_for(lambda: [e["sessions"] for e in
-                          agent.mgr.list_resources(CTXT)["exports"]] == [1],
-                 20, "initiator logged in")
+        wait_until(lambda: [e["sessions"] for e in
+                            agent.mgr.list_resources(CTXT)["exports"]] == [1],
+                   20, "initiator logged in")
         with pytest.raises(errors.ExportBusy):
             agent.mgr.delete_volume(CTXT, vid)
         with pytest.raises(errors.ExportBusy):
             agent.mgr.unexport_volume(CTXT, vid)
     finally:
         proc.communicate("quit\n", timeout=30)
-    wait_for(lambda: [e["sessions"] for e in
-                      agent.mgr.list_resources(CTXT)["exports"]] == [0],
-             20, "initiator logged out")
+    wait_until(lambda: [e["sessions"] for e in
+                        agent.mgr.list_resources(CTXT)["exports"]] == [0],
+               20, "initiator logged out")
     agent.mgr.delete_volume(CTXT, vid)
     agent.mgr.delete_image(CTXT, image)
     nothing_left(agent)
