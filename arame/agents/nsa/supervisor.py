@@ -21,7 +21,7 @@ import time
 
 from oslo_log import log
 
-from arame.common import runner
+from arame.common import runner, waiting
 
 LOG = log.getLogger(__name__)
 
@@ -62,10 +62,10 @@ def end_stale(pidfile: str, marker: str, timeout: float = 5.0) -> int | None:
         return None
     LOG.info("ending process %d left by an earlier run (%s)", pid, pidfile)
     os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
-        threading.Event().wait(0.02)
-    if _alive(pid):
+    try:
+        waiting.wait_for(lambda: not _alive(pid), timeout,
+                         f"process {pid} to end", interval=0.02)
+    except waiting.WaitTimeout:
         os.kill(pid, signal.SIGKILL)
     return pid
 
@@ -123,8 +123,10 @@ class Supervisor:
         self._thread.start()
 
     def wait_ready(self, timeout: float) -> int:
-        deadline = time.monotonic() + timeout
-        while True:
+        """The pid once ready; RuntimeError if it exits or we stop,
+        WaitTimeout (a TimeoutError) past `timeout`."""
+
+        def ready() -> int | None:
             proc = self._proc
             if proc is None or self._stop.is_set():
                 raise RuntimeError(f"{self.name}: stopped")
@@ -134,9 +136,11 @@ class Supervisor:
                                    f"{self.stderr_tail()}")
             if code is None and self._ready_check(proc.pid):
                 return proc.pid
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.name}: not ready after {timeout:g} s")
-            self._stop.wait(0.005)
+            return None
+
+        # stop() wakes the wait at once.
+        return waiting.wait_for(ready, timeout, f"{self.name} to be ready",
+                                interval=0.005, sleep=self._stop.wait)
 
     def stderr_tail(self, limit: int = 2000) -> str:
         if not self.stderr_path:

@@ -6,9 +6,10 @@ it: one daemon thread per process does that.
 """
 
 import threading
-import time
 
 import libvirt
+
+from arame.common import waiting
 
 _started = False
 _lock = threading.Lock()
@@ -45,15 +46,16 @@ def start_loop() -> None:
 
 def wait_inactive(dom, timeout: float, interval: float = 0.1) -> bool:
     """True once the domain stopped, False at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
+    def stopped() -> bool:
         try:
-            if not dom.isActive():
-                return True
+            return not dom.isActive()
         except libvirt.libvirtError as e:
             if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                 return True
             raise
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
+
+    try:
+        return waiting.wait_for(stopped, timeout, f"{dom.name()} to stop",
+                                interval=interval)
+    except waiting.WaitTimeout:
+        return False

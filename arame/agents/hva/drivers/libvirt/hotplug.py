@@ -14,7 +14,6 @@ the deadline leaves it attached (VolumeBusy): the export must stay too.
 """
 
 import threading
-import time
 import xml.etree.ElementTree as ET
 
 import libvirt
@@ -23,6 +22,7 @@ from oslo_log import log
 from arame.agents.hva.drivers.base import DEVICE_NAMES, NoFreeDevice, VolumeBusy
 from arame.agents.hva.drivers.libvirt import config as xmlconf
 from arame.agents.hva.drivers.libvirt import storage
+from arame.common import waiting
 from arame.common.conf import CONF
 
 LOG = log.getLogger(__name__)
@@ -174,24 +174,26 @@ class VolumeAttachments:
 
     def _unplug(self, dom, disk: ET.Element, volume_id: str) -> None:
         timeout = detach_timeout()
-        deadline = time.monotonic() + timeout
         try:
             dom.detachDeviceFlags(ET.tostring(disk, encoding="unicode"), LIVE)
         except libvirt.libvirtError as e:
             # Asked twice (an earlier request is still with the guest):
             # waiting below is the answer either way.
             LOG.info("%s: detach of %s: %s", dom.name(), volume_id, e)
-        while True:
+
+        def released() -> bool:
             try:
-                if not dom.isActive() or _find(dom.XMLDesc(0),
-                                               volume_id) is None:
-                    return
+                return (not dom.isActive()
+                        or _find(dom.XMLDesc(0), volume_id) is None)
             except libvirt.libvirtError as e:
                 if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                    return
+                    return True
                 raise
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise VolumeBusy(f"{dom.name()} did not release {volume_id} "
-                                 f"within {timeout:g}s")
-            self.removals.wait(min(left, POLL))
+
+        try:
+            waiting.wait_for(released, timeout,
+                             f"{dom.name()} to release {volume_id}",
+                             interval=POLL, sleep=self.removals.wait)
+        except waiting.WaitTimeout:
+            raise VolumeBusy(f"{dom.name()} did not release {volume_id} "
+                             f"within {timeout:g}s") from None
