@@ -12,11 +12,11 @@ import dataclasses
 import time
 
 from oslo_log import log
-import tenacity
 
 from arame.agents.bma import errors
 from arame.agents.bma.drivers.base import (BMC, POWER_OFF, POWER_ON,
                                            SOFT_POWER_OFF, HardwareType)
+from arame.common import waiting
 
 LOG = log.getLogger(__name__)
 
@@ -35,30 +35,36 @@ class Timing:
 
 
 class PowerControl:
-    def __init__(self, driver: HardwareType, timing: Timing | None = None):
+    """`clock` and `sleep` measure and pass the waits (a test's fake clock
+    makes them cost no time)."""
+
+    def __init__(self, driver: HardwareType, timing: Timing | None = None,
+                 clock=time.monotonic, sleep=time.sleep):
         self.driver = driver
         self.timing = timing or Timing()
+        self.clock, self.sleep = clock, sleep
 
     def state(self, bmc: BMC) -> str:
         return self.driver.power.get_power_state(bmc)
 
     def _wait(self, bmc: BMC, want: str, timeout: float) -> bool:
         """Whether the node reached `want` within `timeout` seconds."""
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_result(lambda state: state != want),
-            stop=tenacity.stop_after_delay(timeout),
-            wait=tenacity.wait_fixed(self.timing.poll_interval),
-            retry_error_callback=lambda rs: rs.outcome.result())
-        return retrying(self.state, bmc) == want
+        try:
+            return waiting.wait_for(lambda: self.state(bmc) == want, timeout,
+                                    f"{bmc} to be {want}",
+                                    interval=self.timing.poll_interval,
+                                    clock=self.clock, sleep=self.sleep)
+        except waiting.WaitTimeout:
+            return False
 
     def _set(self, bmc: BMC, want: str) -> dict:
-        t0 = time.monotonic()
+        t0 = self.clock()
         self.driver.power.set_power_state(bmc, want)
         if not self._wait(bmc, want, self.timing.state_timeout):
             raise errors.PowerStateTimeout(
                 f"{bmc} is not {want} {self.timing.state_timeout:g}s after "
                 f"power {want} was accepted")
-        LOG.info("%s: power %s in %.2fs", bmc, want, time.monotonic() - t0)
+        LOG.info("%s: power %s in %.2fs", bmc, want, self.clock() - t0)
         return {"power_state": want, "changed": True}
 
     def power_on(self, bmc: BMC) -> dict:

@@ -1,13 +1,12 @@
 """Power operations over a driver: ask, wait with a deadline, soft then
 hard, reboot as off then on."""
 
-import time
-
 import pytest
 
 from arame.agents.bma import errors
 from arame.agents.bma.drivers.fake import FakeHardware
 from arame.agents.bma.power import PowerControl, Timing
+from tests.helpers.clocks import FakeClock
 
 FAST = Timing(state_timeout=1.0, poll_interval=0.01, soft_off_timeout=0.2)
 
@@ -28,11 +27,14 @@ def test_power_on_waits_until_the_chassis_shows_it(bmc):
 
 def test_a_state_never_reached_is_a_timeout(bmc):
     hw = FakeHardware(lag=10 ** 6)
-    pc = PowerControl(hw, Timing(state_timeout=0.2, poll_interval=0.02))
-    t0 = time.monotonic()
+    clock = FakeClock()
+    pc = PowerControl(hw, Timing(state_timeout=0.2, poll_interval=0.05),
+                      clock=clock.monotonic, sleep=clock.sleep)
     with pytest.raises(errors.PowerStateTimeout, match="is not on 0.2s"):
         pc.power_on(bmc)
-    assert 0.2 <= time.monotonic() - t0 < 1.0
+    # Asked every 0.05 s, the last time at the deadline, not after it.
+    assert clock.now == pytest.approx(0.2)
+    assert clock.slept == pytest.approx([0.05] * 4)
 
 
 def test_soft_power_off_when_the_os_listens(bmc):
@@ -47,13 +49,15 @@ def test_soft_power_off_when_the_os_listens(bmc):
 
 def test_soft_power_off_turns_hard_after_the_deadline(bmc):
     hw = FakeHardware()
-    pc = PowerControl(hw, FAST)
+    clock = FakeClock()
+    pc = PowerControl(hw, FAST, clock=clock.monotonic, sleep=clock.sleep)
     pc.power_on(bmc)
     hw.nodes[bmc.node_id].acpi = False
-    t0 = time.monotonic()
+    t0 = clock.now
     assert pc.soft_power_off(bmc) == {"power_state": "off", "changed": True,
                                       "forced": True}
-    assert time.monotonic() - t0 >= 0.2
+    # The hard power off came once the ACPI request had its 0.2 s.
+    assert clock.now - t0 >= FAST.soft_off_timeout
     assert sets(hw) == ["on", "soft_off", "off"]
 
 
