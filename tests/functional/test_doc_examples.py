@@ -47,7 +47,7 @@ port = {port}
     log = open(state / "arame-all.log", "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "arame.cmd.all", "--config-file", str(conf)],
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
         env={**os.environ, "ARAME_ADMIN_PASSWORD": PASSWORD})
 
     def healthy():
