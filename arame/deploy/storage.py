@@ -18,7 +18,6 @@ bench/storage.py.
 import contextlib
 import os
 import random
-import signal
 import socket
 import subprocess
 

@@ -9,37 +9,18 @@ vhost, database, API port and state directory, and is removed afterwards.
 import os
 import random
 import shutil
-import socket
 import subprocess
-import time
 import uuid
 
 import pytest
 
 from arame.deploy import infra, local
 from arame.sdk import Client
+from tests.helpers.ports import free_port
+# test_vm_libvirt.py imports wait_until from here.
+from tests.helpers.waiting import wait_until  # noqa: F401
 
 ADMIN_PASSWORD = "functional-admin-pw"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):
-    """Poll `predicate` until it returns a truthy value; fail past the
-    deadline with `what`."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}; "
-                         f"last value: {last!r}")
 
 
 @pytest.fixture(scope="session")

@@ -27,10 +27,6 @@ import ipaddress
 import os
 import random
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 
@@ -42,13 +38,15 @@ from conftest import (
     Deployment,
     free_port,
     merge,
-    wait_until,
 )
 
 from arame.common import runner
 from arame.deploy import infra, storage, testimage
-from arame.deploy.pxe_node import LIBVIRT_URI, PxeNode
+from arame.deploy.pxe_node import PxeNode
 from arame.sdk.errors import TaskFailed
+from tests.helpers.ports import udp_port
+from tests.helpers.vbmc import Vbmcd
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.functional
 
@@ -57,19 +55,6 @@ BMC_USER = "admin"
 BMC_PASSWORD = "Bmc-" + uuid.uuid4().hex[:12]
 # TCG on two cores shared with other runs: PXE, iSCSI, kernel.
 BOOT_DEADLINE = 300.0
-
-
-def tool(name: str) -> str:
-    path = os.path.join(os.path.dirname(sys.executable), name)
-    found = path if os.access(path, os.X_OK) else shutil.which(name)
-    assert found, f"{name} not installed (pip install virtualbmc)"
-    return found
-
-
-def udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pick_subnet() -> str:
@@ -83,49 +68,6 @@ def pick_subnet() -> str:
         if not any(net.overlaps(u) for u in used):
             return str(net)
     raise AssertionError("no free /24 in the lab namespace")
-
-
-class Vbmcd:
-    """Our own vbmcd (config dir, pid file, control port), by PID."""
-
-    def __init__(self, workdir: str):
-        self.dir = os.path.join(workdir, "vbmc")
-        os.makedirs(os.path.join(self.dir, "conf.d"))
-        self.config = os.path.join(self.dir, "virtualbmc.conf")
-        with open(self.config, "w") as f:
-            f.write(f"[default]\nconfig_dir = {self.dir}/conf.d\n"
-                    f"pid_file = {self.dir}/vbmcd.pid\n"
-                    f"server_port = {free_port()}\n"
-                    f"[log]\nlogfile = {self.dir}/vbmcd.log\n")
-        self.env = dict(os.environ, VIRTUALBMC_CONFIG=self.config)
-        self.proc = subprocess.Popen([tool("vbmcd"), "--foreground"],
-                                     env=self.env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL,
-                                     start_new_session=True)
-        wait_until(lambda: self.vbmc("list", check=False).returncode == 0,
-                   30, "vbmcd to answer", interval=0.2)
-
-    def vbmc(self, *args, check=True):
-        # The test's own BMC password is on vbmc's command line: virtualbmc
-        # takes it no other way. --no-daemon: never another vbmcd.
-        return subprocess.run([tool("vbmc"), "--no-daemon", *args],
-                              env=self.env, capture_output=True, text=True,
-                              timeout=60, check=check)
-
-    def serve(self, domain: str, port: int) -> None:
-        self.vbmc("add", domain, "--address", "127.0.0.1", "--port",
-                  str(port), "--username", BMC_USER, "--password",
-                  BMC_PASSWORD, "--libvirt-uri", LIBVIRT_URI)
-        self.vbmc("start", domain)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
 
 
 class Server(PxeNode):
@@ -192,7 +134,7 @@ def metal(infrastructure, libvirt_lab, tmp_path_factory):
         net = client.networks.create(f"metal-{run}", pick_subnet(),
                                      f"{run}.test")
         networks.add(net["id"])
-        vbmcd = Vbmcd(root)
+        vbmcd = Vbmcd(root, BMC_USER, BMC_PASSWORD)
         c.callback(vbmcd.stop)
         mac = "52:54:00:" + ":".join(f"{random.randrange(256):02x}"
                                      for _ in range(3))
@@ -200,8 +142,7 @@ def metal(infrastructure, libvirt_lab, tmp_path_factory):
         c.callback(server.remove)
         port = udp_port()
         vbmcd.serve(server.name, port)
-        c.callback(vbmcd.vbmc, "delete", server.name, check=False)
-        c.callback(vbmcd.vbmc, "stop", server.name, check=False)
+        c.callback(vbmcd.unserve, server.name)
         print(f"\n{name}: deployment + lab ready in "
               f"{time.monotonic() - t0:.1f}s")
         yield {"dep": dep, "client": client, "net": net, "server": server,

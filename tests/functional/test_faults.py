@@ -8,7 +8,9 @@ import time
 
 import pytest
 
-from conftest import first_image, wait_until
+from conftest import first_image
+
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.functional
 

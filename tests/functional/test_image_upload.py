@@ -10,11 +10,12 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from conftest import ADMIN_PASSWORD, BASE_CONF, Deployment, free_port, merge, wait_until
+from conftest import ADMIN_PASSWORD, BASE_CONF, Deployment, free_port, merge
 
 from arame.common import runner
 from arame.deploy import infra
 from arame.sdk.errors import ArameError
+from tests.helpers.waiting import wait_until
 
 MiB = 1024 ** 2
 SIZE = 4 * MiB + 4321

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from arame.sdk.errors import ArameError
-from conftest import wait_until
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.functional
 

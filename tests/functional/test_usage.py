@@ -3,7 +3,9 @@ and one close per instance lifetime, and nothing for a build that failed."""
 
 import pytest
 
-from conftest import first_image, wait_until
+from conftest import first_image
+
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.functional
 

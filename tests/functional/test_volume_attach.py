@@ -16,7 +16,9 @@ import subprocess
 import httpx
 import pytest
 import sqlalchemy as sa
-from conftest import BOOT_TIMEOUT, virsh, wait_task, wait_until
+from conftest import BOOT_TIMEOUT, virsh, wait_task
+
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.functional
 

@@ -16,7 +16,7 @@ def _caller(depth: int = 2) -> str:
 
 
 def wait_until(predicate, timeout: float = 10.0, what: str | None = None, *,
-               interval: float = 0.05, ignore=(), clock=None, sleep=None):
+               interval: float = 0.1, ignore=(), clock=None, sleep=None):
     """`predicate()`'s first true answer; AssertionError after `timeout`
     seconds. `clock` and `sleep` as in arame.common.waiting.wait_for."""
     what = what or (f"{getattr(predicate, '__qualname__', predicate)} "

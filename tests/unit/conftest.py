@@ -9,13 +9,13 @@ automatic.
 from __future__ import annotations
 
 import dataclasses
-import threading
-import time
+import functools
 
 import pytest
 
 from arame.common import conf as arame_conf
 from arame.common.conf import CONF
+from tests.helpers.waiting import wait_until
 
 
 @pytest.fixture(scope="session")
@@ -161,18 +161,6 @@ def _get_row(model, key):
         return s.get(model, key)
 
 
-def _wait_for(predicate, timeout: float = 10.0, interval: float = 0.01):
-    """Poll until predicate() is true; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        threading.Event().wait(interval)
-
-
 @pytest.fixture
 def add_host(db):
     return _add_host
@@ -194,7 +182,9 @@ def get_row(db):
 
 @pytest.fixture
 def wait_for():
-    return _wait_for
+    """wait_for(predicate, timeout=10): tests.helpers' wait, polling often
+    (everything it waits on here runs in this process)."""
+    return functools.partial(wait_until, interval=0.01)
 
 
 def _set_instance_status(instance_id, status, **values):

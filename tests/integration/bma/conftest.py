@@ -15,12 +15,6 @@ the IPMI 1.5 `lan` interface that virtualbmc lacks.
 
 import dataclasses
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 
 import pytest
@@ -31,6 +25,9 @@ from arame.agents.bma.drivers.ipmitool import IPMIHardware
 from arame.agents.bma.manager import BMAManager
 from arame.agents.bma.power import Timing
 from arame.common import runner
+from tests.helpers.ports import udp_port
+from tests.helpers.vbmc import Vbmcd
+from tests.helpers.waiting import wait_until
 
 from .ipmisim import IpmiSim
 
@@ -52,32 +49,6 @@ DOMAIN_XML = """<domain type='qemu'>
   </devices>
 </domain>
 """
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.05):
-    """predicate()'s first true value; AssertionError after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
-
-
-def free_port(kind=socket.SOCK_DGRAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tool(name: str) -> str:
-    """A console script of this Python's environment (vbmc, vbmcd)."""
-    path = os.path.join(os.path.dirname(sys.executable), name)
-    found = path if os.access(path, os.X_OK) else shutil.which(name)
-    assert found, f"{name} not installed (pip install virtualbmc)"
-    return found
 
 
 def virsh(*args, ok_codes=(0,)) -> str:
@@ -113,54 +84,6 @@ class Domain:
         virsh("undefine", self.name, ok_codes=(0, 1))
 
 
-class Vbmcd:
-    """Our own vbmcd: nothing shared with another one on the machine."""
-
-    def __init__(self, workdir: str):
-        self.dir = os.path.join(workdir, "vbmc")
-        os.makedirs(os.path.join(self.dir, "conf.d"))
-        self.config = os.path.join(self.dir, "virtualbmc.conf")
-        self.pid_file = os.path.join(self.dir, "vbmcd.pid")
-        with open(self.config, "w") as f:
-            f.write(f"[default]\nconfig_dir = {self.dir}/conf.d\n"
-                    f"pid_file = {self.pid_file}\n"
-                    f"server_port = {free_port(socket.SOCK_STREAM)}\n"
-                    f"[log]\nlogfile = {self.dir}/vbmcd.log\n")
-        self.env = dict(os.environ, VIRTUALBMC_CONFIG=self.config)
-        self.proc = subprocess.Popen(
-            [tool("vbmcd"), "--foreground"], env=self.env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
-        wait_until(lambda: os.path.exists(self.pid_file), 30)
-        wait_until(lambda: self.vbmc("list", check=False).returncode == 0,
-                   30, 0.2)
-
-    def vbmc(self, *args, check=True):
-        # The test's own tool, with the test's password on its command
-        # line: virtualbmc takes it no other way. --no-daemon: never a
-        # vbmcd other than ours.
-        return subprocess.run([tool("vbmc"), "--no-daemon", *args],
-                              env=self.env,
-                              capture_output=True, text=True, timeout=60,
-                              check=check)
-
-    def serve(self, domain: str, port: int) -> None:
-        self.vbmc("add", domain, "--address", "127.0.0.1", "--port",
-                  str(port), "--username", USERNAME, "--password", PASSWORD,
-                  "--libvirt-uri", LIBVIRT_URI)
-        self.vbmc("start", domain)
-
-    def stop(self) -> None:
-        """SIGTERM to our vbmcd (it stops its BMC children), by PID."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-
-
 @dataclasses.dataclass
 class Lab:
     domain: Domain
@@ -182,14 +105,13 @@ def lab(tmp_path_factory):
     domain = Domain(f"arame-{RUN}", workdir)
     vbmcd = None
     try:
-        vbmcd = Vbmcd(workdir)
-        port = free_port()
+        vbmcd = Vbmcd(workdir, USERNAME, PASSWORD, LIBVIRT_URI)
+        port = udp_port()
         vbmcd.serve(domain.name, port)
         yield Lab(domain, port)
     finally:
         if vbmcd is not None:
-            vbmcd.vbmc("stop", domain.name, check=False)
-            vbmcd.vbmc("delete", domain.name, check=False)
+            vbmcd.unserve(domain.name)
             vbmcd.stop()
         domain.remove()
 
@@ -201,7 +123,7 @@ def sim_lab(tmp_path_factory):
     domain = Domain(f"arame-{RUN}l", workdir)
     sim = None
     try:
-        port = free_port()
+        port = udp_port()
         sim = IpmiSim(workdir, f"arame_{RUN}", domain.name, LIBVIRT_URI,
                       port, USERNAME, PASSWORD)
         lab = Lab(domain, port, interface="lan")
@@ -214,7 +136,7 @@ def sim_lab(tmp_path_factory):
                 return hw.power.get_power_state(bmc)
             except errors.BMCError:
                 return None
-        wait_until(answers, 30, 0.2)
+        wait_until(answers, 30, "ipmi_sim to answer", interval=0.2)
         yield lab
     finally:
         if sim is not None:

@@ -12,6 +12,7 @@ from arame.agents.bma import errors
 from arame.agents.bma.drivers.ipmitool import IPMIHardware
 from arame.agents.bma.manager import BMAManager
 from arame.common import runner
+from tests.helpers.ports import udp_port
 
 from .conftest import PASSWORD, TIMING, settings
 
@@ -103,10 +104,9 @@ def test_unknown_user_is_an_auth_failure(lab, manager):
 
 
 def test_unreachable_bmc_within_timeout_and_retries(lab):
-    from .conftest import free_port
     s = settings(timeout=1, retries=1, attempts=2, retry_interval=0.2)
     mgr = BMAManager(IPMIHardware(s), TIMING)
-    node = lab.node(bmc_port=free_port())     # nobody listens there
+    node = lab.node(bmc_port=udp_port())     # nobody listens there
     t0 = time.monotonic()
     with pytest.raises(errors.BMCUnreachable, match="did not answer"):
         mgr.power_on({}, node)

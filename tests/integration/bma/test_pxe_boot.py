@@ -48,7 +48,11 @@ from arame.deploy import infra, testimage
 from arame.deploy.pxe_node import PxeNode
 from arame.deploy.storage import Pool, Tgtd, ZfsFuse
 
-from .conftest import TIMING, Lab, Vbmcd, free_port, settings, wait_until
+from tests.helpers.ports import udp_port
+from tests.helpers.vbmc import Vbmcd
+from tests.helpers.waiting import wait_until
+
+from .conftest import PASSWORD, TIMING, USERNAME, Lab, settings
 
 RUN = "px" + uuid.uuid4().hex[:5]
 NETNS = infra.LAB_NETNS
@@ -174,12 +178,11 @@ def _build(r: Rig, workdir: str) -> None:
     # -- the node: a domain without a disk behind virtualbmc ---------------
     r.node = Node(f"arame-{RUN}", workdir)
     r.callback(r.node.remove)
-    vbmcd = Vbmcd(workdir)
+    vbmcd = Vbmcd(workdir, USERNAME, PASSWORD)
     r.callback(vbmcd.stop)
-    port = free_port()
+    port = udp_port()
     vbmcd.serve(r.node.name, port)
-    r.callback(vbmcd.vbmc, "delete", r.node.name, check=False)
-    r.callback(vbmcd.vbmc, "stop", r.node.name, check=False)
+    r.callback(vbmcd.unserve, r.node.name)
     r.bmc = Lab(r.node, port).node()
     r.bma = BMAManager(IPMIHardware(settings()), TIMING)
     # The domain goes off before its target and its bridge go (cleanups
@@ -205,7 +208,8 @@ def boot(r: Rig) -> float:
 
 def wait_console(r: Rig, predicate, what: str, timeout=BOOT_DEADLINE):
     try:
-        return wait_until(lambda: predicate(r.node.console()), timeout, 0.2)
+        return wait_until(lambda: predicate(r.node.console()), timeout,
+                          what, interval=0.2)
     except AssertionError:
         raise AssertionError(
             f"{what}: not on the console within {timeout:g} s\nconsole:\n"
@@ -237,7 +241,7 @@ def test_node_sanboots_its_volume_through_pxe(rig):
     # advertisement: dnsmasq sends one).
     script_name = NODE_MAC.replace(":", "-") + ".ipxe"
     wait_until(lambda: f"{script_name} to {r.node_ip}" in _tail(
-        r.driver, "log"), 120, 0.2)
+        r.driver, "log"), 120, f"{script_name} fetched", interval=0.2)
     fetched = time.monotonic() - t0
     wait_console(r, lambda c: f"{MARKER} booted" in c, "the boot marker")
     booted = time.monotonic() - t0
@@ -295,7 +299,7 @@ def web(rig):
             assert proc.poll() is None, "http.server exited"
             with open(out, errors="replace") as f:
                 return "Serving HTTP" in f.read()
-        wait_until(serving, 30, 0.1)
+        wait_until(serving, 30, "the HTTP server")
         yield f"http://{r.server}:{port}", out
     finally:
         proc.send_signal(signal.SIGTERM)

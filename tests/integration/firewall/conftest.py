@@ -12,8 +12,9 @@ import netlab
 import pytest
 
 from arame.agents.hva.firewall import Firewall
+from tests.helpers.waiting import wait_until
 
-from .hostlab import Guest, Host, wait_for
+from .hostlab import Guest, Host
 
 TOOLS = ("iptables-restore", "iptables-save", "ebtables-restore",
          "ebtables-save", "ipset", "conntrack", "nc", "busybox", "ss",
@@ -79,6 +80,6 @@ def listen(procs):
     def start(guest: Guest, port: int) -> None:
         procs(guest.ns, "nc", "-lk", str(port), stdout=subprocess.DEVNULL,
               stderr=subprocess.DEVNULL)
-        wait_for(lambda: listening(guest.ns, port), 5,
-                 f"{guest.key} listening on {port}")
+        wait_until(lambda: listening(guest.ns, port), 5,
+                   f"{guest.key} listening on {port}")
     return start

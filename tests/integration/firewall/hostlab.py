@@ -9,8 +9,6 @@
 
 import dataclasses
 import re
-import threading
-import time
 
 import netlab
 
@@ -70,16 +68,3 @@ def tcp(port: int, source: str = "0.0.0.0/0", to: int | None = None) -> dict:
 def icmp(type_: int = -1, code: int = -1, cidr: str = "0.0.0.0/0") -> dict:
     return {"protocol": "icmp", "from_port": type_, "to_port": code,
             "cidr": cidr}
-
-
-def wait_for(predicate, timeout: float = 10.0, what: str = "condition",
-             interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for "
-                                 f"{what}")
-        threading.Event().wait(interval)

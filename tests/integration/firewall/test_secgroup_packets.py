@@ -11,8 +11,9 @@ import netlab
 import pytest
 
 from arame.agents.hva.firewall import Firewall
+from tests.helpers.waiting import wait_until
 
-from .hostlab import icmp, tcp, wait_for
+from .hostlab import icmp, tcp
 from .streams import Stream, echo_server
 
 SG_WEB, SG_APP, SG_DB, SG_X = ("sg-fwtestwb", "sg-fwtestap", "sg-fwtestdb",
@@ -185,20 +186,20 @@ def test_removing_a_rule_cuts_its_established_flows_only(net, procs, listen):
     net.fw.apply_port(net.port("a", {SG_WEB: both}, {SG_WEB: ["a"]}))
     s5000 = Stream(procs, b.ns, a.ip, 5000)
     s5001 = Stream(procs, b.ns, a.ip, 5001)
-    wait_for(lambda: s5000.count >= 5 and s5001.count >= 5, 10,
-             "both streams flowing")
+    wait_until(lambda: s5000.count >= 5 and s5001.count >= 5, 10,
+               "both streams flowing")
 
     net.fw.apply_port(net.port("a", {SG_WEB: [tcp(5001)]}, {SG_WEB: ["a"]}))
-    wait_for(lambda: s5000.cut, 10, "the stream on 5000 to be cut")
+    wait_until(lambda: s5000.cut, 10, "the stream on 5000 to be cut")
     after = s5001.count
-    wait_for(lambda: s5001.count >= after + 10, 10,
-             "the stream on 5001 to go on")
+    wait_until(lambda: s5001.count >= after + 10, 10,
+               "the stream on 5001 to go on")
     assert not s5001.cut
     assert not can_tcp(b.ns, a.ip, 5000)
 
     net.fw.apply_port(net.port("a", {SG_WEB: both}, {SG_WEB: ["a"]}))
     again = Stream(procs, b.ns, a.ip, 5000)
-    wait_for(lambda: again.count >= 3, 10, "a new stream on 5000")
+    wait_until(lambda: again.count >= 3, 10, "a new stream on 5000")
 
 
 def test_a_cut_flow_does_not_come_back_from_the_guest_side(net, procs):
@@ -209,9 +210,9 @@ def test_a_cut_flow_does_not_come_back_from_the_guest_side(net, procs):
     echo_server(procs, a.ns, 5002, push=True)
     net.fw.apply_port(net.port("a", {SG_WEB: [tcp(5002)]}, {SG_WEB: ["a"]}))
     stream = Stream(procs, b.ns, a.ip, 5002, push=True)
-    wait_for(lambda: stream.count >= 5, 10, "ticks from a")
+    wait_until(lambda: stream.count >= 5, 10, "ticks from a")
     net.fw.apply_port(net.port("a", {SG_WEB: []}, {SG_WEB: ["a"]}))
-    wait_for(lambda: stream.cut, 10, "the stream to be cut")
+    wait_until(lambda: stream.cut, 10, "the stream to be cut")
 
 
 def test_group_membership_changes_live(net, procs):
@@ -226,10 +227,10 @@ def test_group_membership_changes_live(net, procs):
     assert can_tcp(c.ns, a.ip, 3306)
     assert net.save() == saved, "a membership change touched the chains"
     stream = Stream(procs, c.ns, a.ip, 3306)
-    wait_for(lambda: stream.count >= 3, 10, "c's stream flowing")
+    wait_until(lambda: stream.count >= 3, 10, "c's stream flowing")
 
     net.fw.set_group_members(SG_APP, [b.ip])
-    wait_for(lambda: stream.cut, 10, "c's stream to be cut")
+    wait_until(lambda: stream.cut, 10, "c's stream to be cut")
     assert not can_tcp(c.ns, a.ip, 3306)
     assert can_tcp(b.ns, a.ip, 3306)
 

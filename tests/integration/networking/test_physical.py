@@ -10,8 +10,9 @@ import pytest
 
 from arame.agents.hva.networking import KernelFeatureMissing, UnderlayError
 from arame.common import ids
+from tests.helpers.waiting import wait_until
 
-from .topology import link, links, network, wait_for
+from .topology import link, links, network
 
 
 @pytest.fixture
@@ -34,8 +35,8 @@ def test_flat_network_takes_the_physical_device(lab, hosts, physical):
         tap = plumbing.tap_name(ids.generate("instance"), 0)
         guests[key] = lab.guest(host.ns, bridge, f"g{n}",
                                 ip=f"10.20.0.{n}/24", port_name=tap)
-    wait_for(lambda: netlab.can_ping(guests["h1"], "10.20.0.2", timeout=1),
-             what="ping over the flat network")
+    wait_until(lambda: netlab.can_ping(guests["h1"], "10.20.0.2", timeout=1),
+               what="ping over the flat network")
 
     h1 = hosts["h1"]
     plumbing = h1.plumbing(physical_device=physical["h1"])

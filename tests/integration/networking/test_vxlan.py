@@ -13,8 +13,9 @@ import netlab
 import pytest
 
 from arame.common import ids
+from tests.helpers.waiting import wait_until
 
-from .topology import GROUP, UNDERLAY, Host, link, links, listen_tcp, network, wait_for
+from .topology import GROUP, UNDERLAY, Host, link, links, listen_tcp, network
 
 FLOODING = {
     "multicast": {"vxlan_group": GROUP},
@@ -84,8 +85,8 @@ def test_each_account_reaches_only_its_own_network(lab, hosts, flooding):
     # Same-account guests on different hosts reach each other; the MAC that
     # answers is the right guest's, not the other account's twin address.
     for t in (a, b):
-        wait_for(lambda t=t: reaches(t.guests["h1"], "10.10.0.2"),
-                 what="first ping across hosts")
+        wait_until(lambda t=t: reaches(t.guests["h1"], "10.10.0.2"),
+                   what="first ping across hosts")
         assert reaches(t.guests["h2"], "10.10.0.1")
         assert neighbour_mac(t.guests["h1"], "10.10.0.2") == t.macs["h2"]
         assert neighbour_mac(t.guests["h2"], "10.10.0.1") == t.macs["h1"]

@@ -7,8 +7,6 @@ apart whatever the VXLAN devices do.
 
 import dataclasses
 import json
-import threading
-import time
 
 import netlab  # tests/integration: on sys.path as this package's root
 from oslo_config import cfg
@@ -16,6 +14,7 @@ from oslo_config import cfg
 from arame.agents.hva.networking import LinuxBridgeNetworking
 from arame.common import ids
 from arame.common.conf import hva_networking
+from tests.helpers.waiting import wait_until
 
 UNDERLAY = {"h1": "192.0.2.1", "h2": "192.0.2.2"}
 GROUP = "239.1.1.1"
@@ -56,16 +55,8 @@ def links(ns: str, *args: str) -> list[dict]:
                                  netns=ns).stdout or "[]")
 
 
-def wait_for(predicate, timeout: float = 10.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not met within {timeout} s")
-        threading.Event().wait(0.05)
-
-
 def listen_tcp(lab, ns: str, port: int) -> None:
     """An nc listener in `ns`, back once the port is bound."""
     lab.spawn("nc", "-lk", str(port), netns=ns)
-    wait_for(lambda: f":{port} " in netlab.run(
+    wait_until(lambda: f":{port} " in netlab.run(
         "ss", "-Hltn", netns=ns).stdout, what=f"listener on {port}")

@@ -18,7 +18,6 @@ import socket
 import stat
 import tempfile
 import threading
-import time
 
 import dns.message
 import dns.rcode
@@ -48,18 +47,6 @@ case "$1" in
     ;;
 esac
 """
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.05):
-    """predicate()'s first true value; AssertionError after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout} s: {predicate}")
-        threading.Event().wait(interval)
 
 
 # -- a thread inside a namespace (dnspython has no netns option) -----------

@@ -5,7 +5,9 @@ every reservation, and changes are served by the same dnsmasq process."""
 import os
 import signal
 
-from .conftest import dns_query, wait_until
+from tests.helpers.waiting import wait_until
+
+from .conftest import dns_query
 
 MACS = [f"52:54:00:4e:00:{n:02x}" for n in range(1, 8)]
 DEADLINE = 5.0  # seconds for a change to be served

@@ -11,13 +11,13 @@ import os
 import re
 import socket
 import subprocess
-import threading
 import time
 
 import netlab
 import pytest
 
 from arame.deploy import testimage
+from tests.helpers.waiting import wait_until
 
 MARKER = testimage.MARKER
 BOOT_DEADLINE = 120.0  # s: TCG on two shared cores, with other suites busy
@@ -38,23 +38,12 @@ def lab():
         yield lb
 
 
-def _wait(predicate, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:g} s")
-        threading.Event().wait(interval)
-
-
 class QMP:
     """Just enough of QEMU's machine protocol: capabilities, execute."""
 
     def __init__(self, path: str, timeout: float = 30.0):
-        self.sock = _wait(lambda: self._connect(path), timeout,
-                          f"QMP socket {path}")
+        self.sock = wait_until(lambda: self._connect(path), timeout,
+                               f"QMP socket {path}")
         self.sock.settimeout(timeout)
         self.reader = self.sock.makefile("r")
         json.loads(self.reader.readline())  # greeting
@@ -143,7 +132,7 @@ class Guest:
             return None
 
         try:
-            return _wait(found, timeout, f"marker {pattern!r}")
+            return wait_until(found, timeout, f"marker {pattern!r}")
         except AssertionError as e:
             raise AssertionError(f"{e}\nconsole:\n{self.console()[-3000:]}") \
                 from None
