@@ -92,12 +92,28 @@ def test_a_lost_bmc_puts_an_idle_node_in_error(db):
     assert node(busy).status_reason.startswith("BMC:")
 
 
+def rows():
+    """Every node row as the collector could have changed it."""
+    with engine.session() as s:
+        return sorted((n.id, n.provision_state, n.power_state,
+                       n.status_reason, n.updated_at)
+                      for n in s.query(models.BaremetalNode))
+
+
 @pytest.mark.parametrize("payload", [
     {"node_id": "bm-unknown1", "host": "bm1", "power_state": "on"},
+    {"node_id": "not-a-node-id", "host": "bm1", "power_state": "on"},
     {"host": "bm1", "power_state": "on"},
 ])
-def test_unknown_nodes_are_ignored(db, payload):
+def test_unknown_nodes_are_ignored(db, caplog, payload):
+    add_node(state="manageable", power_state="off")
+    before = rows()
+    caplog.set_level(logging.ERROR)
     NotificationEndpoint().info({}, "x", "node.power", payload, {})
+    # Nothing written, no node made, and nothing failed: the endpoint
+    # logs (and drops) whatever its writer raises.
+    assert rows() == before
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_another_agents_report_and_bad_states_are_ignored(db):
