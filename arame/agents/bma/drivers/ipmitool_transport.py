@@ -18,11 +18,13 @@ not answer or is busy: never after a refused password, BMCs lock accounts
 out), and the reading of ipmitool's output into typed errors.
 """
 
+from collections.abc import Callable
 import contextlib
 import dataclasses
 import os
 import re
 import tempfile
+import time
 
 from oslo_log import log
 import pyipmi
@@ -76,6 +78,9 @@ class Settings:
     password_dir: str | None = None
     attempts: int = 3             # ours: whole requests
     retry_interval: float = 1.0
+    # What passes the time between attempts (a test's fake clock).
+    sleep: Callable[[float], None] = dataclasses.field(
+        default=time.sleep, compare=False, repr=False)
 
     @classmethod
     def from_config(cls, conf) -> "Settings":
@@ -195,7 +200,7 @@ class RunnerIpmitool(Interface):
             stop=tenacity.stop_after_attempt(s.attempts),
             wait=tenacity.wait_exponential(multiplier=s.retry_interval,
                                            min=s.retry_interval, max=30),
-            before_sleep=_log_retry, reraise=True)
+            sleep=s.sleep, before_sleep=_log_retry, reraise=True)
         return retrying(self._run_once, lun, netfn, raw_bytes)
 
     def _run_once(self, lun: int, netfn: int, raw_bytes: bytes) -> bytes:

@@ -3,7 +3,6 @@ of ipmitool's output, and the retry policy of one request."""
 
 import logging
 import os
-import time
 
 import pytest
 
@@ -11,6 +10,7 @@ from arame.agents.bma import errors
 from arame.agents.bma.drivers import ipmitool_transport
 from arame.agents.bma.drivers.base import BMC
 from arame.agents.bma.drivers.ipmitool import IPMIHardware
+from tests.helpers.clocks import FakeClock
 
 from .conftest import PASSWORD
 
@@ -115,16 +115,16 @@ def test_wrong_password_is_not_retried(ipmitool_emu, bmc):
 
 def test_silent_bmc_is_retried_then_unreachable(ipmitool_emu, bmc, caplog):
     ipmitool_emu.unreachable = True
-    settings = ipmitool_transport.Settings(attempts=3, retry_interval=0.05)
-    t0 = time.monotonic()
+    clock = FakeClock()
+    settings = ipmitool_transport.Settings(attempts=3, retry_interval=0.05,
+                                           sleep=clock.sleep)
     with caplog.at_level(logging.WARNING), \
             pytest.raises(errors.BMCUnreachable,
                           match="did not answer.*Get Auth Capabilities"):
         hw(settings).power.get_power_state(bmc)
-    elapsed = time.monotonic() - t0
     assert len(ipmitool_emu.calls) == 3
-    # waits: 0.05 then 0.1 (exponential from the interval)
-    assert 0.15 <= elapsed < 1.0
+    # Exponential from the interval: 0.05 then 0.1, none after the last.
+    assert clock.slept == pytest.approx([0.05, 0.1])
     assert "attempt 1 failed" in caplog.text
     assert PASSWORD not in caplog.text
 
