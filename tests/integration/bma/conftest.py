@@ -5,9 +5,9 @@ Session: a tiny `type='qemu'` domain `arame-<run>` with no disk and no
 network interface (powered on, it sits in its BIOS: no traffic leaves
 it), and our own vbmcd (its own config directory, pid file and control
 port) serving one IPMI endpoint for the domain on a free UDP port of
-127.0.0.1. libvirtd is the machine's; it is neither started nor stopped
-here. At the end the vbmc entry, vbmcd (by its PID) and the domain go,
-also after a failure.
+127.0.0.1. libvirtd is the machine's (started in the lab namespace if
+it is not answering, never stopped here). At the end the vbmc entry,
+vbmcd (by its PID) and the domain go, also after a failure.
 
 `sim_lab`: a second domain behind OpenIPMI's ipmi_sim (ipmisim.py), for
 the IPMI 1.5 `lan` interface that virtualbmc lacks.
@@ -25,6 +25,7 @@ from arame.agents.bma.drivers.ipmitool import IPMIHardware
 from arame.agents.bma.manager import BMAManager
 from arame.agents.bma.power import Timing
 from arame.common import runner
+from arame.deploy import infra
 from tests.helpers.ports import udp_port
 from tests.helpers.vbmc import Vbmcd
 from tests.helpers.waiting import wait_until
@@ -100,7 +101,14 @@ class Lab:
 
 
 @pytest.fixture(scope="session")
-def lab(tmp_path_factory):
+def libvirtd():
+    """The machine's libvirtd (in the lab namespace), started if it is not
+    answering, so that this suite also runs on its own."""
+    infra.Libvirt().ensure_running()
+
+
+@pytest.fixture(scope="session")
+def lab(libvirtd, tmp_path_factory):
     workdir = str(tmp_path_factory.mktemp(RUN))
     domain = Domain(f"arame-{RUN}", workdir)
     vbmcd = None
@@ -117,7 +125,7 @@ def lab(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def sim_lab(tmp_path_factory):
+def sim_lab(libvirtd, tmp_path_factory):
     """The same kind of domain behind OpenIPMI's ipmi_sim (IPMI 1.5)."""
     workdir = str(tmp_path_factory.mktemp(RUN + "sim"))
     domain = Domain(f"arame-{RUN}l", workdir)
