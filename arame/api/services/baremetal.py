@@ -9,8 +9,7 @@ no answer, no log line, no error message carries it.
 import sqlalchemy as sa
 
 from arame.api import pagination
-from arame.api.errors import ServiceUnavailable
-from arame.api.services.scheduling import SchedulerCaster
+from arame.api.services.scheduling import SchedulerCaster, dispatch
 from arame.common import bmc, exceptions, ids, secretbox, states, tasks
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
@@ -20,33 +19,48 @@ N = models.BaremetalNode
 
 
 def to_dict(n: models.BaremetalNode) -> dict:
-    return {"id": n.id, "name": n.name, "bmc_address": n.bmc_address,
-            "bmc_port": n.bmc_port, "bmc_username": n.bmc_username,
-            "bmc_interface": n.bmc_interface, "bma_host": n.bma_host,
-            "macs": list(n.macs), "cpus": n.cpus, "memory_mb": n.memory_mb,
-            "disk_gb": n.disk_gb, "resource_class": n.resource_class,
-            "provision_state": n.provision_state,
-            "status": n.provision_state, "status_reason": n.status_reason,
-            "maintenance": n.maintenance,
-            "maintenance_reason": n.maintenance_reason,
-            "power_state": n.power_state, "instance_id": n.instance_id,
-            "created_at": n.created_at, "updated_at": n.updated_at}
+    return {
+        "id": n.id,
+        "name": n.name,
+        "bmc_address": n.bmc_address,
+        "bmc_port": n.bmc_port,
+        "bmc_username": n.bmc_username,
+        "bmc_interface": n.bmc_interface,
+        "bma_host": n.bma_host,
+        "macs": list(n.macs),
+        "cpus": n.cpus,
+        "memory_mb": n.memory_mb,
+        "disk_gb": n.disk_gb,
+        "resource_class": n.resource_class,
+        "provision_state": n.provision_state,
+        "status": n.provision_state,
+        "status_reason": n.status_reason,
+        "maintenance": n.maintenance,
+        "maintenance_reason": n.maintenance_reason,
+        "power_state": n.power_state,
+        "instance_id": n.instance_id,
+        "created_at": n.created_at,
+        "updated_at": n.updated_at,
+    }
 
 
 def _check_bmc(values: dict) -> dict:
     """What the agent would refuse is a 422 now, with the field named."""
     iface = values.get("bmc_interface", "lanplus")
-    check = {"bmc_address": bmc.bmc_address,
-             "bmc_username": bmc.bmc_username,
-             "bmc_password": lambda v: bmc.bmc_password(v, iface)}
+    check = {
+        "bmc_address": bmc.bmc_address,
+        "bmc_username": bmc.bmc_username,
+        "bmc_password": lambda v: bmc.bmc_password(v, iface),
+    }
     for field, fn in check.items():
         if field in values:
             try:
                 values[field] = fn(values[field])
             except bmc.InvalidNode as e:
                 # checks never repeat a password in their message.
-                raise exceptions.Invalid(f"{field}: {e}",
-                                         field=field) from None
+                raise exceptions.Invalid(
+                    f"{field}: {e}", field=field
+                ) from None
     if "bmc_password" in values:
         values["bmc_password"] = secretbox.seal(values["bmc_password"])
     return values
@@ -59,12 +73,14 @@ def _macs_free(s, macs: list[str], node_id: str | None = None) -> None:
         if shared:
             raise exceptions.Conflict(
                 f"MAC {min(shared)} belongs to node {other.id}",
-                node_id=other.id)
+                node_id=other.id,
+            )
 
 
 def _name_free(s, name: str, node_id: str | None = None) -> None:
-    if s.scalar(sa.select(N.id).where(N.name == name,
-                                      N.id != (node_id or ""))):
+    if s.scalar(
+        sa.select(N.id).where(N.name == name, N.id != (node_id or ""))
+    ):
         raise exceptions.Conflict(f"a node named {name!r} exists", name=name)
 
 
@@ -80,8 +96,16 @@ class BaremetalService(SchedulerCaster):
         with db_engine.session() as s:
             return to_dict(self._load(s, node_id))
 
-    def list(self, ctxt, *, status=None, name=None, maintenance=None,
-             limit=None, marker=None) -> dict:
+    def list(
+        self,
+        ctxt,
+        *,
+        status=None,
+        name=None,
+        maintenance=None,
+        limit=None,
+        marker=None,
+    ) -> dict:
         stmt = sa.select(N)
         if status:
             stmt = stmt.where(N.provision_state == status)
@@ -100,9 +124,14 @@ class BaremetalService(SchedulerCaster):
             _name_free(s, req.name)
             _macs_free(s, req.macs)
             now = models.utcnow()
-            node = N(id=ids.generate("node"),
-                     provision_state=states.NODE.initial, maintenance=False,
-                     created_at=now, updated_at=now, **values)
+            node = N(
+                id=ids.generate("node"),
+                provision_state=states.NODE.initial,
+                maintenance=False,
+                created_at=now,
+                updated_at=now,
+                **values,
+            )
             s.add(node)
         return to_dict(node)
 
@@ -110,8 +139,9 @@ class BaremetalService(SchedulerCaster):
         values = req.model_dump(exclude_unset=True)
         for field, value in values.items():
             if value is None:
-                raise exceptions.Invalid(f"{field}: cannot be null",
-                                         field=field)
+                raise exceptions.Invalid(
+                    f"{field}: cannot be null", field=field
+                )
         with db_engine.session() as s:
             node = self._load(s, node_id)
             self._refuse_busy(node, "change")
@@ -123,14 +153,19 @@ class BaremetalService(SchedulerCaster):
             if "macs" in values:
                 _macs_free(s, values["macs"], node.id)
             rc = s.execute(
-                sa.update(N).where(N.id == node.id,
-                                   N.provision_state.not_in(states.NODE_BUSY),
-                                   N.instance_id.is_(None))
+                sa.update(N)
+                .where(
+                    N.id == node.id,
+                    N.provision_state.not_in(states.NODE_BUSY),
+                    N.instance_id.is_(None),
+                )
                 .values(updated_at=models.utcnow(), **values)
-                .execution_options(synchronize_session=False)).rowcount
+                .execution_options(synchronize_session=False)
+            ).rowcount
             if rc != 1:
-                raise exceptions.Conflict(f"node {node.id} changed state; "
-                                          "try again")
+                raise exceptions.Conflict(
+                    f"node {node.id} changed state; try again"
+                )
             s.refresh(node)
             return to_dict(node)
 
@@ -139,13 +174,18 @@ class BaremetalService(SchedulerCaster):
             node = self._load(s, node_id)
             self._refuse_busy(node, "delete")
             rc = s.execute(
-                sa.delete(N).where(N.id == node.id,
-                                   N.provision_state.not_in(states.NODE_BUSY),
-                                   N.instance_id.is_(None))
-                .execution_options(synchronize_session=False)).rowcount
+                sa.delete(N)
+                .where(
+                    N.id == node.id,
+                    N.provision_state.not_in(states.NODE_BUSY),
+                    N.instance_id.is_(None),
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
             if rc != 1:
-                raise exceptions.Conflict(f"node {node.id} changed state; "
-                                          "try again")
+                raise exceptions.Conflict(
+                    f"node {node.id} changed state; try again"
+                )
 
     @staticmethod
     def _refuse_busy(node: models.BaremetalNode, what: str) -> None:
@@ -155,7 +195,8 @@ class BaremetalService(SchedulerCaster):
                 f"cannot {what} node {node.id} while it is "
                 f"{node.provision_state}{held}",
                 provision_state=node.provision_state,
-                instance_id=node.instance_id)
+                instance_id=node.instance_id,
+            )
 
     # -- actions ------------------------------------------------------------
     def action(self, ctxt, node_id: str, body) -> dict:
@@ -168,34 +209,47 @@ class BaremetalService(SchedulerCaster):
                 raise exceptions.Conflict(
                     f"cannot {body.action} node {node.id} while it is "
                     f"{node.provision_state}; it must be one of: "
-                    f"{', '.join(src)}", provision_state=node.provision_state)
+                    f"{', '.join(src)}",
+                    provision_state=node.provision_state,
+                )
             if self._task_running(s, node.id):
-                raise exceptions.Conflict(f"node {node.id} has a task in "
-                                          "progress; wait for it")
-            task = tasks.create(s, account_id=ctxt.account_id,
-                                resource_id=node.id, resource_type="node",
-                                action=body.action,
-                                timeout_s=CONF.scheduler.build_timeout,
-                                request_id=ctxt.request_id)
+                raise exceptions.Conflict(
+                    f"node {node.id} has a task in progress; wait for it"
+                )
+            task = tasks.create(
+                s,
+                account_id=ctxt.account_id,
+                resource_id=node.id,
+                resource_type="node",
+                action=body.action,
+                timeout_s=CONF.scheduler.build_timeout,
+                request_id=ctxt.request_id,
+            )
             out = to_dict(node)
         # The node keeps its state while the task runs: a failed cast
         # leaves it as it was.
-        try:
-            self.scheduler.node_action(ctxt, task.id, node_id, body.action)
-        except Exception as e:
-            with db_engine.session() as s:
-                tasks.fail(s, task.id, "dispatch",
-                           f"could not reach the scheduler: {e}")
-            raise ServiceUnavailable("the message bus is not reachable; "
-                                     "the request was not started") from e
+        dispatch(
+            lambda: self.scheduler.node_action(
+                ctxt, task.id, node_id, body.action
+            ),
+            task.id,
+        )
         return {**out, "task_id": task.id}
 
     @staticmethod
     def _task_running(s, node_id: str) -> bool:
         T = models.Task
-        return s.scalar(sa.select(T.id).where(
-            T.resource_id == node_id, T.status.in_(("queued", "running")))
-            .limit(1)) is not None
+        return (
+            s.scalar(
+                sa.select(T.id)
+                .where(
+                    T.resource_id == node_id,
+                    T.status.in_(("queued", "running")),
+                )
+                .limit(1)
+            )
+            is not None
+        )
 
     def _maintenance(self, node_id: str, on: bool, reason) -> dict:
         with db_engine.session() as s:

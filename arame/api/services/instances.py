@@ -10,8 +10,16 @@ from arame.api import pagination, policy, tags
 from arame.api.errors import ServiceUnavailable
 from arame.api.lookup import load_owned
 from arame.api.services import key_pairs, networks, security_groups
-from arame.api.services.scheduling import SchedulerCaster
-from arame.common import exceptions, ids, ipam, quotas, secgroups_db, states, tasks
+from arame.api.services.scheduling import SchedulerCaster, dispatch
+from arame.common import (
+    exceptions,
+    ids,
+    ipam,
+    quotas,
+    secgroups_db,
+    states,
+    tasks,
+)
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
@@ -20,23 +28,34 @@ _NOT_YET = {
     "volumes": "volumes",
 }
 
+
 def default_hostname(name: str) -> str:
     h = re.sub(r"[^a-z0-9-]", "-", name.lower())[:63].strip("-")
     return h or "instance"
 
 
-def to_dict(inst: models.Instance, addresses=(), groups=(),
-            tag_list=(), volumes=()) -> dict:
+def to_dict(
+    inst: models.Instance, addresses=(), groups=(), tag_list=(), volumes=()
+) -> dict:
     return {
-        "id": inst.id, "name": inst.name, "hostname": inst.hostname,
-        "status": inst.status, "status_reason": inst.status_reason,
-        "power_state": inst.power_state, "flavor": inst.flavor,
-        "image": inst.image_id, "host": inst.host,
-        "account_id": inst.account_id, "ha_enabled": inst.ha_enabled,
+        "id": inst.id,
+        "name": inst.name,
+        "hostname": inst.hostname,
+        "status": inst.status,
+        "status_reason": inst.status_reason,
+        "power_state": inst.power_state,
+        "flavor": inst.flavor,
+        "image": inst.image_id,
+        "host": inst.host,
+        "account_id": inst.account_id,
+        "ha_enabled": inst.ha_enabled,
         "key_pair": inst.key_pair_id,
-        "addresses": list(addresses), "security_groups": list(groups),
-        "tags": list(tag_list), "volumes": list(volumes),
-        "created_at": inst.created_at, "updated_at": inst.updated_at,
+        "addresses": list(addresses),
+        "security_groups": list(groups),
+        "tags": list(tag_list),
+        "volumes": list(volumes),
+        "created_at": inst.created_at,
+        "updated_at": inst.updated_at,
         "terminated_at": inst.terminated_at,
     }
 
@@ -48,22 +67,29 @@ def to_dicts(s, instances) -> list[dict]:
     P = models.Port
     addrs: dict[str, list[dict]] = {i: [] for i in iids}
     if iids:
-        for p in s.scalars(sa.select(P).where(P.instance_id.in_(iids))
-                           .order_by(P.id)):
+        for p in s.scalars(
+            sa.select(P).where(P.instance_id.in_(iids)).order_by(P.id)
+        ):
             addrs[p.instance_id].append(ipam.port_dict(p))
     groups = secgroups_db.groups_by_instance(s, iids)
     labels = tags.tags_of(s, iids)
     V = models.Volume
     vols: dict[str, list[dict]] = {i: [] for i in iids}
     if iids:
-        for v in s.execute(sa.select(V.id, V.device, V.instance_id)
-                           .where(V.instance_id.in_(iids), V.root_of.is_(None),
-                                  V.status.in_(("attaching", "attached",
-                                                "detaching")))
-                           .order_by(V.device, V.id)):
+        for v in s.execute(
+            sa.select(V.id, V.device, V.instance_id)
+            .where(
+                V.instance_id.in_(iids),
+                V.root_of.is_(None),
+                V.status.in_(("attaching", "attached", "detaching")),
+            )
+            .order_by(V.device, V.id)
+        ):
             vols[v.instance_id].append({"id": v.id, "device": v.device})
-    return [to_dict(i, addrs[i.id], groups[i.id], labels[i.id], vols[i.id])
-            for i in instances]
+    return [
+        to_dict(i, addrs[i.id], groups[i.id], labels[i.id], vols[i.id])
+        for i in instances
+    ]
 
 
 class InstanceService(SchedulerCaster):
@@ -79,16 +105,27 @@ class InstanceService(SchedulerCaster):
 
     # -- reads --------------------------------------------------------------
     def _get(self, s, ctxt, instance_id: str, rule: str) -> models.Instance:
-        return load_owned(s, ctxt, models.Instance, "instance", instance_id,
-                          rule)
+        return load_owned(
+            s, ctxt, models.Instance, "instance", instance_id, rule
+        )
 
     def get(self, ctxt, instance_id: str) -> dict:
         with db_engine.session() as s:
             inst = self._get(s, ctxt, instance_id, "instances:get")
             return to_dicts(s, [inst])[0]
 
-    def list(self, ctxt, *, status=None, name=None, account_id=None,
-             limit=None, marker=None, sort=None, tag=None) -> dict:
+    def list(
+        self,
+        ctxt,
+        *,
+        status=None,
+        name=None,
+        account_id=None,
+        limit=None,
+        marker=None,
+        sort=None,
+        tag=None,
+    ) -> dict:
         I = models.Instance
         stmt = sa.select(I)
         if account_id and account_id != ctxt.account_id:
@@ -113,76 +150,126 @@ class InstanceService(SchedulerCaster):
             if getattr(req, field) not in (None, []):
                 raise exceptions.Invalid(
                     f"{field}: {what} are not available in this release yet",
-                    field=field)
-        if req.user_data is not None and \
-                len(req.user_data.encode()) > CONF.api.max_user_data_bytes:
+                    field=field,
+                )
+        if (
+            req.user_data is not None
+            and len(req.user_data.encode()) > CONF.api.max_user_data_bytes
+        ):
             raise exceptions.TooLarge(
                 f"user_data is {len(req.user_data.encode())} bytes; the limit "
-                f"is {CONF.api.max_user_data_bytes}", field="user_data",
-                limit=CONF.api.max_user_data_bytes)
+                f"is {CONF.api.max_user_data_bytes}",
+                field="user_data",
+                limit=CONF.api.max_user_data_bytes,
+            )
         quotas.ensure_row(ctxt.account_id)
         # Outside the transaction below, as the quota row: see ensure_default.
-        default_group = (None if req.security_groups
-                         else secgroups_db.ensure_default(ctxt.account_id))
+        default_group = (
+            None
+            if req.security_groups
+            else secgroups_db.ensure_default(ctxt.account_id)
+        )
         with db_engine.session() as s:
-            flavor = s.scalar(sa.select(models.Flavor)
-                              .where(models.Flavor.name == req.flavor))
+            flavor = s.scalar(
+                sa.select(models.Flavor).where(
+                    models.Flavor.name == req.flavor
+                )
+            )
             if flavor is None:
-                raise exceptions.Invalid(f"flavor: unknown flavor {req.flavor!r}",
-                                         field="flavor")
+                raise exceptions.Invalid(
+                    f"flavor: unknown flavor {req.flavor!r}", field="flavor"
+                )
             image = s.get(models.Image, req.image)
-            if image is None or (image.visibility != "public"
-                                 and image.account_id != ctxt.account_id):
-                raise exceptions.Invalid(f"image: unknown image {req.image!r}",
-                                         field="image")
+            if image is None or (
+                image.visibility != "public"
+                and image.account_id != ctxt.account_id
+            ):
+                raise exceptions.Invalid(
+                    f"image: unknown image {req.image!r}", field="image"
+                )
             if image.status != "available":
                 raise exceptions.Invalid(
                     f"image: {req.image} is {image.status}, not available",
-                    field="image")
-            key_pair = (key_pairs.public_key_for(s, ctxt.account_id, req.key_pair)
-                        if req.key_pair else None)
+                    field="image",
+                )
+            key_pair = (
+                key_pairs.public_key_for(s, ctxt.account_id, req.key_pair)
+                if req.key_pair
+                else None
+            )
             network = networks.for_instance(s, ctxt.account_id, req.network)
             if req.ip_address is not None and network is None:
                 raise exceptions.Invalid(
                     "ip_address: give the network it belongs to (there is no "
-                    "default network)", field="ip_address")
+                    "default network)",
+                    field="ip_address",
+                )
             groups = security_groups.for_instance(
-                s, ctxt.account_id, req.security_groups) or [default_group]
+                s, ctxt.account_id, req.security_groups
+            ) or [default_group]
             # In the transaction that writes the instance: a 429 writes
             # nothing, and concurrent requests cannot overshoot.
-            quotas.take(s, ctxt.account_id, {
-                "instances": 1, "vcpus": flavor.vcpus,
-                "memory_mb": flavor.memory_mb})
+            quotas.take(
+                s,
+                ctxt.account_id,
+                {
+                    "instances": 1,
+                    "vcpus": flavor.vcpus,
+                    "memory_mb": flavor.memory_mb,
+                },
+            )
             now = models.utcnow()
             inst = models.Instance(
-                id=ids.generate("instance"), name=req.name,
+                id=ids.generate("instance"),
+                name=req.name,
                 hostname=req.hostname or default_hostname(req.name),
-                account_id=ctxt.account_id, user_id=ctxt.user_id,
-                flavor=flavor.name, image_id=image.id,
-                provider=flavor.provider, vcpus=flavor.vcpus,
-                memory_mb=flavor.memory_mb, disk_gb=flavor.disk_gb,
-                status=states.INSTANCE.initial, ha_enabled=req.ha_enabled,
+                account_id=ctxt.account_id,
+                user_id=ctxt.user_id,
+                flavor=flavor.name,
+                image_id=image.id,
+                provider=flavor.provider,
+                vcpus=flavor.vcpus,
+                memory_mb=flavor.memory_mb,
+                disk_gb=flavor.disk_gb,
+                status=states.INSTANCE.initial,
+                ha_enabled=req.ha_enabled,
                 user_data=req.user_data,
                 key_pair_id=key_pair.id if key_pair else None,
-                quota_held=True, created_at=now, updated_at=now)
+                quota_held=True,
+                created_at=now,
+                updated_at=now,
+            )
             s.add(inst)
             s.flush()
             # In the same transaction: a taken fixed address or a full
             # network is a 409 before the 202, and writes nothing.
-            ports = ([ipam.allocate(s, network, inst.id, inst.hostname,
-                                    req.ip_address)]
-                     if network is not None else [])
+            ports = (
+                [
+                    ipam.allocate(
+                        s, network, inst.id, inst.hostname, req.ip_address
+                    )
+                ]
+                if network is not None
+                else []
+            )
             secgroups_db.set_membership(s, inst.id, groups)
             labels = tags.set_tags(s, inst.id, req.tags)
-            task = tasks.create(s, account_id=ctxt.account_id,
-                                resource_id=inst.id, resource_type="instance",
-                                action="create",
-                                timeout_s=CONF.scheduler.build_timeout,
-                                request_id=ctxt.request_id)
-        self._cast(lambda: self.scheduler.build_instance(ctxt, task.id, inst.id),
-                   task.id, inst.id, ("pending",))
-        out = to_dict(inst, [ipam.port_dict(p) for p in ports], groups,
-                      labels)
+            task = tasks.create(
+                s,
+                account_id=ctxt.account_id,
+                resource_id=inst.id,
+                resource_type="instance",
+                action="create",
+                timeout_s=CONF.scheduler.build_timeout,
+                request_id=ctxt.request_id,
+            )
+        self._cast(
+            lambda: self.scheduler.build_instance(ctxt, task.id, inst.id),
+            task.id,
+            inst.id,
+            ("pending",),
+        )
+        out = to_dict(inst, [ipam.port_dict(p) for p in ports], groups, labels)
         out["task_id"] = task.id
         return out
 
@@ -190,29 +277,49 @@ class InstanceService(SchedulerCaster):
         with db_engine.session() as s:
             inst = self._get(s, ctxt, instance_id, "instances:delete")
             if inst.status == "terminated":
-                raise exceptions.Conflict(f"instance {instance_id} is already "
-                                          "terminated")
+                raise exceptions.Conflict(
+                    f"instance {instance_id} is already terminated"
+                )
             I = models.Instance
             # Every live state may go to shuttingdown: this also cancels a
             # build in flight, whose next compare-and-set will fail.
             rc = s.execute(
-                sa.update(I).where(I.id == inst.id, I.status.in_(
-                    states.INSTANCE.sources("shuttingdown") + ("shuttingdown",)))
-                .values(status="shuttingdown", status_reason=None,
-                        updated_at=models.utcnow())
-                .execution_options(synchronize_session=False)).rowcount
+                sa.update(I)
+                .where(
+                    I.id == inst.id,
+                    I.status.in_(
+                        states.INSTANCE.sources("shuttingdown")
+                        + ("shuttingdown",)
+                    ),
+                )
+                .values(
+                    status="shuttingdown",
+                    status_reason=None,
+                    updated_at=models.utcnow(),
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
             if rc != 1:
-                raise exceptions.Conflict(f"instance {instance_id} changed "
-                                          "state; try again")
-            task = tasks.create(s, account_id=inst.account_id,
-                                resource_id=inst.id, resource_type="instance",
-                                action="delete",
-                                timeout_s=CONF.scheduler.delete_timeout,
-                                request_id=ctxt.request_id)
+                raise exceptions.Conflict(
+                    f"instance {instance_id} changed state; try again"
+                )
+            task = tasks.create(
+                s,
+                account_id=inst.account_id,
+                resource_id=inst.id,
+                resource_type="instance",
+                action="delete",
+                timeout_s=CONF.scheduler.delete_timeout,
+                request_id=ctxt.request_id,
+            )
             out = to_dicts(s, [inst])[0]
         out.update(status="shuttingdown", status_reason=None)
-        self._cast(lambda: self.scheduler.delete_instance(ctxt, task.id, inst.id),
-                   task.id, inst.id, ("shuttingdown",))
+        self._cast(
+            lambda: self.scheduler.delete_instance(ctxt, task.id, inst.id),
+            task.id,
+            inst.id,
+            ("shuttingdown",),
+        )
         out["task_id"] = task.id
         return out
 
@@ -223,53 +330,59 @@ class InstanceService(SchedulerCaster):
             inst = self._get(s, ctxt, instance_id, "instances:action")
             I = models.Instance
             rc = s.execute(
-                sa.update(I).where(I.id == inst.id, I.status == src)
-                .values(status=busy, status_reason=None,
-                        updated_at=models.utcnow())
-                .execution_options(synchronize_session=False)).rowcount
+                sa.update(I)
+                .where(I.id == inst.id, I.status == src)
+                .values(
+                    status=busy, status_reason=None, updated_at=models.utcnow()
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
             if rc != 1:
                 raise exceptions.Conflict(
                     f"cannot {action} instance {instance_id} while it is "
                     f"{inst.status}; it must be {src}",
-                    status=inst.status, required=src)
-            task = tasks.create(s, account_id=inst.account_id,
-                                resource_id=inst.id, resource_type="instance",
-                                action=action,
-                                timeout_s=CONF.scheduler.action_timeout,
-                                request_id=ctxt.request_id)
-        self._cast(lambda: self.scheduler.instance_action(ctxt, task.id,
-                                                          inst.id, action),
-                   task.id, inst.id, (busy,))
+                    status=inst.status,
+                    required=src,
+                )
+            task = tasks.create(
+                s,
+                account_id=inst.account_id,
+                resource_id=inst.id,
+                resource_type="instance",
+                action=action,
+                timeout_s=CONF.scheduler.action_timeout,
+                request_id=ctxt.request_id,
+            )
+        self._cast(
+            lambda: self.scheduler.instance_action(
+                ctxt, task.id, inst.id, action
+            ),
+            task.id,
+            inst.id,
+            (busy,),
+        )
         return {"id": inst.id, "status": busy, "task_id": task.id}
 
     def console(self, ctxt, instance_id: str) -> dict:
         with db_engine.session() as s:
             inst = self._get(s, ctxt, instance_id, "instances:console")
-        if inst.host is None or inst.status in ("pending", "scheduling",
-                                                "terminated"):
-            raise exceptions.Conflict(f"instance {instance_id} is "
-                                      f"{inst.status}: it has no console")
+        if inst.host is None or inst.status in (
+            "pending",
+            "scheduling",
+            "terminated",
+        ):
+            raise exceptions.Conflict(
+                f"instance {instance_id} is {inst.status}: it has no console"
+            )
         try:
-            return self.hva.get_console_output(ctxt, inst.host, inst.id,
-                                               timeout=10)
+            return self.hva.get_console_output(
+                ctxt, inst.host, inst.id, timeout=10
+            )
         except Exception as e:
             raise ServiceUnavailable(
                 f"the hypervisor agent on {inst.host} did not answer: "
-                f"{type(e).__name__}") from e
+                f"{type(e).__name__}"
+            ) from e
 
     def _cast(self, send, task_id, instance_id, src_states) -> None:
-        """Hand over to the scheduler; if the bus refuses, end the task now
-        rather than leave it for the reaper."""
-        try:
-            send()
-        except Exception as e:
-            with db_engine.session() as s:
-                tasks.fail(s, task_id, "dispatch",
-                           f"could not reach the scheduler: {e}")
-                s.execute(sa.update(models.Instance)
-                          .where(models.Instance.id == instance_id,
-                                 models.Instance.status.in_(src_states))
-                          .values(status="error",
-                                  status_reason="could not reach the scheduler"))
-            raise ServiceUnavailable("the message bus is not reachable; the "
-                                     "request was not started") from e
+        dispatch(send, task_id, (models.Instance, instance_id, src_states))

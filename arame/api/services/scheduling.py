@@ -1,6 +1,17 @@
-"""What every service whose writes end in a cast to the scheduler shares."""
+"""What every service whose writes end in a cast to the scheduler shares:
+the client, and the one way a cast that the bus refuses ends its task."""
 
+from collections.abc import Callable, Iterable
+
+import sqlalchemy as sa
+
+from arame.api.errors import ServiceUnavailable
+from arame.common import tasks
+from arame.common.db import engine as db_engine
+from arame.common.db import models
 from arame.scheduler import rpcapi as scheduler_rpcapi
+
+NOT_STARTED = "the message bus is not reachable; the request was not started"
 
 
 class SchedulerCaster:
@@ -15,3 +26,37 @@ class SchedulerCaster:
         if self._scheduler is None:
             self._scheduler = scheduler_rpcapi.SchedulerAPI()
         return self._scheduler
+
+
+def dispatch(
+    send: Callable[[], object],
+    task_id: str,
+    record: tuple[type, str, Iterable[str]] | None = None,
+    unavailable: str = NOT_STARTED,
+) -> None:
+    """Hand over to the scheduler. If the bus refuses, end the task now
+    (step `dispatch`), and the record it was moving, `(model, id, states it
+    may be in)`, in `error`, rather than leave both to the reaper; then
+    answer 503 with `unavailable`."""
+    try:
+        send()
+    except Exception as e:
+        with db_engine.session() as s:
+            tasks.fail(
+                s, task_id, "dispatch", f"could not reach the scheduler: {e}"
+            )
+            if record is not None:
+                model, resource_id, src_states = record
+                s.execute(
+                    sa.update(model)
+                    .where(
+                        model.id == resource_id,
+                        model.status.in_(list(src_states)),
+                    )
+                    .values(
+                        status="error",
+                        updated_at=models.utcnow(),
+                        status_reason="could not reach the scheduler",
+                    )
+                )
+        raise ServiceUnavailable(unavailable) from e

@@ -11,14 +11,13 @@ import math
 import sqlalchemy as sa
 
 from arame.api import lookup, pagination, policy, tags
-from arame.api.errors import ServiceUnavailable
-from arame.api.services.scheduling import SchedulerCaster
+from arame.api.services.scheduling import SchedulerCaster, dispatch
 from arame.common import exceptions, ids, quotas, states, tasks
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 
-GiB = 1024 ** 3
+GiB = 1024**3
 
 
 # -- shared with snapshots ----------------------------------------------------
@@ -33,10 +32,22 @@ def load_record(s, ctxt, model, kind: str, obj_id: str, rule: str):
     return row
 
 
-def list_records(ctxt, model, to_dict, all_accounts_rule: str, *,
-                 status=None, name=None, account_id=None, limit=None,
-                 marker=None, sort=None, tag=None, tagged=False,
-                 **equal) -> dict:
+def list_records(
+    ctxt,
+    model,
+    to_dict,
+    all_accounts_rule: str,
+    *,
+    status=None,
+    name=None,
+    account_id=None,
+    limit=None,
+    marker=None,
+    sort=None,
+    tag=None,
+    tagged=False,
+    **equal,
+) -> dict:
     """A page of the caller's records (an admin's: every account's, or
     `account_id`'s); deleted ones only when `status=deleted` is asked.
     `tagged`: the records carry tags (shown, and `tag=` filters on them)."""
@@ -60,26 +71,10 @@ def list_records(ctxt, model, to_dict, all_accounts_rule: str, *,
         if not tagged:
             return {"items": [to_dict(r) for r in rows], "next_marker": nxt}
         labels = tags.tags_of(s, [r.id for r in rows])
-        return {"items": [{**to_dict(r), "tags": labels[r.id]} for r in rows],
-                "next_marker": nxt}
-
-
-def dispatch(send, task_id: str, model, resource_id: str, src_states) -> None:
-    """Hand over to the scheduler; if the bus refuses, end the task and the
-    record now rather than leave them to the reaper."""
-    try:
-        send()
-    except Exception as e:
-        with db_engine.session() as s:
-            tasks.fail(s, task_id, "dispatch",
-                       f"could not reach the scheduler: {e}")
-            s.execute(sa.update(model)
-                      .where(model.id == resource_id,
-                             model.status.in_(src_states))
-                      .values(status="error", updated_at=models.utcnow(),
-                              status_reason="could not reach the scheduler"))
-        raise ServiceUnavailable("the message bus is not reachable; the "
-                                 "request was not started") from e
+        return {
+            "items": [{**to_dict(r), "tags": labels[r.id]} for r in rows],
+            "next_marker": nxt,
+        }
 
 
 def start_delete(s, ctxt, kind: str, row, **values) -> models.Task:
@@ -88,49 +83,79 @@ def start_delete(s, ctxt, kind: str, row, **values) -> models.Task:
     M = type(row)
     src = states.RECORD_TASKS[kind]["delete"].src
     rc = s.execute(
-        sa.update(M).where(M.id == row.id, M.status.in_(src))
-        .values(status="deleting", status_reason=None,
-                updated_at=models.utcnow(), **values)
-        .execution_options(synchronize_session=False)).rowcount
+        sa.update(M)
+        .where(M.id == row.id, M.status.in_(src))
+        .values(
+            status="deleting",
+            status_reason=None,
+            updated_at=models.utcnow(),
+            **values,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if rc != 1:
         s.refresh(row)
         raise exceptions.Conflict(
             f"cannot delete {kind} {row.id} while it is {row.status}; it "
-            f"must be one of: {', '.join(src)}", status=row.status)
-    return tasks.create(s, account_id=row.account_id, resource_id=row.id,
-                        resource_type=kind, action="delete",
-                        timeout_s=CONF.scheduler.delete_timeout,
-                        request_id=ctxt.request_id)
+            f"must be one of: {', '.join(src)}",
+            status=row.status,
+        )
+    return tasks.create(
+        s,
+        account_id=row.account_id,
+        resource_id=row.id,
+        resource_type=kind,
+        action="delete",
+        timeout_s=CONF.scheduler.delete_timeout,
+        request_id=ctxt.request_id,
+    )
 
 
 # -- volumes ------------------------------------------------------------------
 def to_dict(v: models.Volume) -> dict:
     # CHAP credentials and export details never leave the controller here.
-    return {"id": v.id, "name": v.name, "account_id": v.account_id,
-            "size_gb": v.size_gb, "status": v.status,
-            "status_reason": v.status_reason, "image": v.image_id,
-            "snapshot": v.snapshot_id, "storage_node": v.storage_node,
-            "instance_id": v.instance_id, "root_of": v.root_of,
-            "device": v.device,
-            "created_at": v.created_at, "updated_at": v.updated_at,
-            "deleted_at": v.deleted_at}
+    return {
+        "id": v.id,
+        "name": v.name,
+        "account_id": v.account_id,
+        "size_gb": v.size_gb,
+        "status": v.status,
+        "status_reason": v.status_reason,
+        "image": v.image_id,
+        "snapshot": v.snapshot_id,
+        "storage_node": v.storage_node,
+        "instance_id": v.instance_id,
+        "root_of": v.root_of,
+        "device": v.device,
+        "created_at": v.created_at,
+        "updated_at": v.updated_at,
+        "deleted_at": v.deleted_at,
+    }
 
 
 def live_snapshots(s, volume_id: str) -> list[str]:
     S = models.Snapshot
-    return list(s.scalars(sa.select(S.id).where(S.volume_id == volume_id,
-                                                S.status != "deleted")
-                          .order_by(S.id)))
+    return list(
+        s.scalars(
+            sa.select(S.id)
+            .where(S.volume_id == volume_id, S.status != "deleted")
+            .order_by(S.id)
+        )
+    )
 
 
 def _check_size(size_gb: int, needed: int | None, origin: str) -> None:
     limit = CONF.sta.max_volume_gb
     if size_gb > limit:
-        raise exceptions.Invalid(f"size_gb: at most {limit} GiB",
-                                 field="size_gb", limit=limit)
+        raise exceptions.Invalid(
+            f"size_gb: at most {limit} GiB", field="size_gb", limit=limit
+        )
     if needed is not None and size_gb < needed:
-        raise exceptions.Invalid(f"size_gb: {origin} needs at least {needed} "
-                                 "GiB", field="size_gb", minimum=needed)
+        raise exceptions.Invalid(
+            f"size_gb: {origin} needs at least {needed} GiB",
+            field="size_gb",
+            minimum=needed,
+        )
 
 
 def _quota_account(ctxt, req) -> str:
@@ -149,46 +174,72 @@ class VolumeService(SchedulerCaster):
     # -- reads --------------------------------------------------------------
     def get(self, ctxt, volume_id: str) -> dict:
         with db_engine.session() as s:
-            vol = load_record(s, ctxt, models.Volume, "volume", volume_id,
-                              "volumes:get")
+            vol = load_record(
+                s, ctxt, models.Volume, "volume", volume_id, "volumes:get"
+            )
             return {**to_dict(vol), "tags": tags.tags_of(s, [vol.id])[vol.id]}
 
     def list(self, ctxt, **filters) -> dict:
-        return list_records(ctxt, models.Volume, to_dict,
-                            "volumes:all_accounts", tagged=True, **filters)
+        return list_records(
+            ctxt,
+            models.Volume,
+            to_dict,
+            "volumes:all_accounts",
+            tagged=True,
+            **filters,
+        )
 
     # -- writes -------------------------------------------------------------
     def _origin(self, s, ctxt, req) -> tuple[str, int | None, str | None]:
         """(account of the new volume, the least size, what it comes from)"""
         if req.image and req.snapshot:
-            raise exceptions.Invalid("snapshot: a volume comes from an image "
-                                     "or a snapshot, not both",
-                                     field="snapshot")
+            raise exceptions.Invalid(
+                "snapshot: a volume comes from an image "
+                "or a snapshot, not both",
+                field="snapshot",
+            )
         if req.snapshot:
-            snap = load_record(s, ctxt, models.Snapshot, "snapshot",
-                               req.snapshot, "snapshots:get")
+            snap = load_record(
+                s,
+                ctxt,
+                models.Snapshot,
+                "snapshot",
+                req.snapshot,
+                "snapshots:get",
+            )
             if snap.status != "available":
                 raise exceptions.Conflict(
                     f"snapshot {snap.id} is {snap.status}, not available",
-                    status=snap.status)
+                    status=snap.status,
+                )
             # An admin cloning another account's snapshot makes it a
             # volume of that account, beside its origin.
             return snap.account_id, snap.size_gb, f"snapshot {snap.id}"
         if req.image:
             img = s.get(models.Image, req.image)
-            if img is None or img.status == "deleted" or not (
+            if (
+                img is None
+                or img.status == "deleted"
+                or not (
                     img.visibility == "public"
-                    or img.account_id == ctxt.account_id):
+                    or img.account_id == ctxt.account_id
+                )
+            ):
                 raise exceptions.NotFound(f"image {req.image} not found")
             if img.format != "raw":
                 raise exceptions.Invalid(
                     f"image: {img.id} is a {img.format} image; a volume is "
-                    "made from a raw disk image", field="image")
+                    "made from a raw disk image",
+                    field="image",
+                )
             if img.status != "available":
-                raise exceptions.Invalid(f"image: {img.id} is {img.status}, "
-                                         "not available", field="image")
-            needed = (math.ceil(img.size_bytes / GiB)
-                      if img.size_bytes else None)
+                raise exceptions.Invalid(
+                    f"image: {img.id} is {img.status}, not available",
+                    field="image",
+                )
+            needed = (
+                math.ceil(img.size_bytes / GiB) if img.size_bytes else None
+            )
             return ctxt.account_id, needed, f"image {img.id}"
         return ctxt.account_id, None, None
 
@@ -199,9 +250,14 @@ class VolumeService(SchedulerCaster):
             size_gb = req.size_gb if req.size_gb is not None else needed
             if size_gb is None:
                 raise exceptions.Invalid(
-                    "size_gb: required" + (f" ({origin} does not say its "
-                                           "size yet)" if origin else ""),
-                    field="size_gb")
+                    "size_gb: required"
+                    + (
+                        f" ({origin} does not say its size yet)"
+                        if origin
+                        else ""
+                    ),
+                    field="size_gb",
+                )
             _check_size(size_gb, needed, origin)
             vol_id = ids.generate("volume")
             # 429 with the limit, before anything is written; given back
@@ -209,19 +265,33 @@ class VolumeService(SchedulerCaster):
             quotas.take_volume(s, account_id, vol_id, size_gb)
             now = models.utcnow()
             vol = models.Volume(
-                id=vol_id, name=req.name,
-                account_id=account_id, size_gb=size_gb, status="pending",
-                image_id=req.image, snapshot_id=req.snapshot,
-                created_at=now, updated_at=now)
+                id=vol_id,
+                name=req.name,
+                account_id=account_id,
+                size_gb=size_gb,
+                status="pending",
+                image_id=req.image,
+                snapshot_id=req.snapshot,
+                created_at=now,
+                updated_at=now,
+            )
             s.add(vol)
             s.flush()
             labels = tags.set_tags(s, vol.id, req.tags)
-            task = tasks.create(s, account_id=account_id, resource_id=vol.id,
-                                resource_type="volume", action="create",
-                                timeout_s=CONF.scheduler.build_timeout,
-                                request_id=ctxt.request_id)
-        dispatch(lambda: self.scheduler.create_volume(ctxt, task.id, vol.id),
-                 task.id, models.Volume, vol.id, ("pending",))
+            task = tasks.create(
+                s,
+                account_id=account_id,
+                resource_id=vol.id,
+                resource_type="volume",
+                action="create",
+                timeout_s=CONF.scheduler.build_timeout,
+                request_id=ctxt.request_id,
+            )
+        dispatch(
+            lambda: self.scheduler.create_volume(ctxt, task.id, vol.id),
+            task.id,
+            (models.Volume, vol.id, ("pending",)),
+        )
         return {**to_dict(vol), "tags": labels, "task_id": task.id}
 
     def _refuse_delete(self, s, vol: models.Volume) -> None:
@@ -233,37 +303,59 @@ class VolumeService(SchedulerCaster):
             if inst is not None and inst.status != "terminated":
                 raise exceptions.Conflict(
                     f"volume {vol.id} is the root volume of {inst.id}: "
-                    "delete the instance", instance_id=inst.id)
+                    "delete the instance",
+                    instance_id=inst.id,
+                )
         elif vol.instance_id:
             raise exceptions.Conflict(
                 f"volume {vol.id} is attached to {vol.instance_id}: detach "
-                "it first", instance_id=vol.instance_id)
+                "it first",
+                instance_id=vol.instance_id,
+            )
         snaps = live_snapshots(s, vol.id)
         if snaps:
             raise exceptions.Conflict(
                 f"volume {vol.id} has snapshots: {', '.join(snaps)}; delete "
-                "them first", snapshots=snaps)
+                "them first",
+                snapshots=snaps,
+            )
 
     def delete(self, ctxt, volume_id: str) -> dict:
         V = models.Volume
         with db_engine.session() as s:
-            vol = load_record(s, ctxt, V, "volume", volume_id,
-                              "volumes:delete")
+            vol = load_record(
+                s, ctxt, V, "volume", volume_id, "volumes:delete"
+            )
             self._refuse_delete(s, vol)
-            if vol.root_of and vol.status not in \
-                    states.RECORD_TASKS["volume"]["delete"].src:
+            if (
+                vol.root_of
+                and vol.status
+                not in states.RECORD_TASKS["volume"]["delete"].src
+            ):
                 # Left behind by an instance that is gone (its delete could
                 # not reach the node): the table's way out is through error.
-                s.execute(sa.update(V).where(
-                    V.id == vol.id, V.status.in_(states.VOLUME.sources("error")))
-                          .values(status="error", status_reason=(
-                              f"instance {vol.root_of} is terminated"))
-                          .execution_options(synchronize_session=False))
+                s.execute(
+                    sa.update(V)
+                    .where(
+                        V.id == vol.id,
+                        V.status.in_(states.VOLUME.sources("error")),
+                    )
+                    .values(
+                        status="error",
+                        status_reason=(
+                            f"instance {vol.root_of} is terminated"
+                        ),
+                    )
+                    .execution_options(synchronize_session=False)
+                )
             task = start_delete(s, ctxt, "volume", vol)
             s.refresh(vol)
             out = to_dict(vol)
-        dispatch(lambda: self.scheduler.delete_volume(ctxt, task.id, vol.id),
-                 task.id, V, vol.id, ("deleting",))
+        dispatch(
+            lambda: self.scheduler.delete_volume(ctxt, task.id, vol.id),
+            task.id,
+            (V, vol.id, ("deleting",)),
+        )
         return {**out, "task_id": task.id}
 
     def action(self, ctxt, volume_id: str, body) -> dict:
@@ -283,33 +375,49 @@ ATTACH_STATES = ("running", "stopped")
 def _refuse_attach(s, vol: models.Volume, inst: models.Instance) -> None:
     """409 with the reason (and the state) when it cannot be attached."""
     if vol.root_of:
-        raise exceptions.Conflict(f"volume {vol.id} is the root volume of "
-                                  f"{vol.root_of}", instance_id=vol.root_of)
+        raise exceptions.Conflict(
+            f"volume {vol.id} is the root volume of {vol.root_of}",
+            instance_id=vol.root_of,
+        )
     if vol.status != "available":
         raise exceptions.Conflict(
             f"cannot attach volume {vol.id} while it is {vol.status}; it "
-            "must be available", status=vol.status)
+            "must be available",
+            status=vol.status,
+        )
     if inst.account_id != vol.account_id:
         raise exceptions.Conflict(
             f"volume {vol.id} and instance {inst.id} belong to different "
-            "accounts")
+            "accounts"
+        )
     if inst.provider != "vm":
         raise exceptions.Conflict(
             f"instance {inst.id} is a {inst.provider} instance: only virtual "
-            "machines take volumes", provider=inst.provider)
+            "machines take volumes",
+            provider=inst.provider,
+        )
     if inst.status not in ATTACH_STATES:
         raise exceptions.Conflict(
             f"cannot attach to instance {inst.id} while it is {inst.status}; "
-            "it must be running or stopped", status=inst.status)
+            "it must be running or stopped",
+            status=inst.status,
+        )
     V = models.Volume
-    held = s.scalar(sa.select(sa.func.count()).select_from(V).where(
-        V.instance_id == inst.id, V.root_of.is_(None),
-        V.status.in_(("attaching", "attached", "detaching"))))
+    held = s.scalar(
+        sa.select(sa.func.count())
+        .select_from(V)
+        .where(
+            V.instance_id == inst.id,
+            V.root_of.is_(None),
+            V.status.in_(("attaching", "attached", "detaching")),
+        )
+    )
     limit = max_volumes()
     if held >= limit:
         raise exceptions.Conflict(
             f"instance {inst.id} has {held} volumes: at most {limit}",
-            limit=limit)
+            limit=limit,
+        )
 
 
 def _start(s, ctxt, vol: models.Volume, action: str, **values) -> models.Task:
@@ -318,37 +426,55 @@ def _start(s, ctxt, vol: models.Volume, action: str, **values) -> models.Task:
     V = models.Volume
     t = states.RECORD_TASKS["volume"][action]
     rc = s.execute(
-        sa.update(V).where(V.id == vol.id, V.status.in_(t.src))
-        .values(status=t.busy[0], status_reason=None,
-                updated_at=models.utcnow(), **values)
-        .execution_options(synchronize_session=False)).rowcount
+        sa.update(V)
+        .where(V.id == vol.id, V.status.in_(t.src))
+        .values(
+            status=t.busy[0],
+            status_reason=None,
+            updated_at=models.utcnow(),
+            **values,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if rc != 1:
         s.refresh(vol)
         raise exceptions.Conflict(
             f"cannot {action} volume {vol.id} while it is {vol.status}",
-            status=vol.status)
-    return tasks.create(s, account_id=vol.account_id, resource_id=vol.id,
-                        resource_type="volume", action=action,
-                        timeout_s=CONF.scheduler.action_timeout,
-                        request_id=ctxt.request_id)
+            status=vol.status,
+        )
+    return tasks.create(
+        s,
+        account_id=vol.account_id,
+        resource_id=vol.id,
+        resource_type="volume",
+        action=action,
+        timeout_s=CONF.scheduler.action_timeout,
+        request_id=ctxt.request_id,
+    )
 
 
 def attach(scheduler, ctxt, volume_id: str, instance_id: str) -> dict:
     V = models.Volume
     with db_engine.session() as s:
         vol = load_record(s, ctxt, V, "volume", volume_id, "volumes:action")
-        inst = lookup.load_owned(s, ctxt, models.Instance, "instance",
-                                 instance_id, "instances:get")
+        inst = lookup.load_owned(
+            s, ctxt, models.Instance, "instance", instance_id, "instances:get"
+        )
         # Concurrent attaches to one instance count one after the other.
-        s.execute(sa.select(models.Instance.id)
-                  .where(models.Instance.id == inst.id).with_for_update())
+        s.execute(
+            sa.select(models.Instance.id)
+            .where(models.Instance.id == inst.id)
+            .with_for_update()
+        )
         _refuse_attach(s, vol, inst)
-        task = _start(s, ctxt, vol, "attach", instance_id=inst.id,
-                      device=None)
+        task = _start(s, ctxt, vol, "attach", instance_id=inst.id, device=None)
         s.refresh(vol)
         out = to_dict(vol)
-    dispatch(lambda: scheduler.attach_volume(ctxt, task.id, vol.id),
-             task.id, V, vol.id, ("attaching",))
+    dispatch(
+        lambda: scheduler.attach_volume(ctxt, task.id, vol.id),
+        task.id,
+        (V, vol.id, ("attaching",)),
+    )
     return {**out, "task_id": task.id}
 
 
@@ -359,14 +485,21 @@ def detach(scheduler, ctxt, volume_id: str) -> dict:
         if vol.root_of:
             raise exceptions.Conflict(
                 f"volume {vol.id} is the root volume of {vol.root_of}: it "
-                "goes with the instance", instance_id=vol.root_of)
+                "goes with the instance",
+                instance_id=vol.root_of,
+            )
         if vol.status != "attached":
             raise exceptions.Conflict(
                 f"cannot detach volume {vol.id} while it is {vol.status}; "
-                "it must be attached", status=vol.status)
+                "it must be attached",
+                status=vol.status,
+            )
         task = _start(s, ctxt, vol, "detach")
         s.refresh(vol)
         out = to_dict(vol)
-    dispatch(lambda: scheduler.detach_volume(ctxt, task.id, vol.id),
-             task.id, V, vol.id, ("detaching",))
+    dispatch(
+        lambda: scheduler.detach_volume(ctxt, task.id, vol.id),
+        task.id,
+        (V, vol.id, ("detaching",)),
+    )
     return {**out, "task_id": task.id}
