@@ -1,4 +1,4 @@
-"""Every error leaves the API in one shape (API.md):
+"""Every error leaves the API in one shape (doc/source/architecture/rest.rst):
 {"error": {"code", "message", "details"}} with a 4xx status; a 5xx is a bug
 (or, 503, a dependency that is down)."""
 
@@ -7,30 +7,57 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from oslo_log import log
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from arame.common import exceptions
 
 LOG = log.getLogger(__name__)
 
-_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden",
-               404: "not_found", 405: "method_not_allowed", 409: "conflict",
-               413: "too_large", 415: "unsupported_media_type",
-               422: "invalid", 429: "over_quota", 503: "service_unavailable"}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "over_quota",
+    503: "service_unavailable",
+}
 
 
-def error_response(status: int, code: str, message: str,
-                   details: dict | None = None, headers=None) -> JSONResponse:
-    return JSONResponse(status_code=status, headers=headers, content={
-        "error": {"code": code, "message": message, "details": details or {}}})
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: dict | None = None,
+    headers=None,
+) -> JSONResponse:
+    return JSONResponse(
+        status_code=status,
+        headers=headers,
+        content={
+            "error": {
+                "code": code,
+                "message": message,
+                "details": details or {},
+            }
+        },
+    )
 
 
 class ServiceUnavailable(exceptions.ArameError):
     """A dependency of this request is not reachable; try again."""
+
     status, code = 503, "service_unavailable"
 
 
 def _field(loc) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    parts = [
+        str(p) for p in loc if p not in ("body", "query", "path", "header")
+    ]
     return ".".join(parts) or "body"
 
 
@@ -38,8 +65,9 @@ async def _arame_error(request: Request, exc: exceptions.ArameError):
     if exc.status >= 500 and exc.status != 503:
         LOG.error("%s %s: %s", request.method, request.url.path, exc.message)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return error_response(exc.status, exc.code, exc.message, exc.details,
-                          headers)
+    return error_response(
+        exc.status, exc.code, exc.message, exc.details, headers
+    )
 
 
 async def _validation_error(request: Request, exc: RequestValidationError):
@@ -47,19 +75,31 @@ async def _validation_error(request: Request, exc: RequestValidationError):
     if any(e.get("type") == "json_invalid" for e in errors):
         return error_response(400, "bad_request", "the body is not valid JSON")
     ctype = request.headers.get("content-type", "")
-    if (request.headers.get("content-length", "0") not in ("", "0")
-            and "json" not in ctype.lower()
-            and any(tuple(e.get("loc", ()))[:1] == ("body",) for e in errors)):
-        return error_response(400, "bad_request", "the body must be JSON "
-                              "(Content-Type: application/json)")
+    if (
+        request.headers.get("content-length", "0") not in ("", "0")
+        and "json" not in ctype.lower()
+        and any(tuple(e.get("loc", ()))[:1] == ("body",) for e in errors)
+    ):
+        return error_response(
+            400,
+            "bad_request",
+            "the body must be JSON (Content-Type: application/json)",
+        )
     fields = []
     for e in errors:
-        fields.append({"field": _field(e.get("loc", ())),
-                       "message": e.get("msg", "invalid")})
+        fields.append(
+            {
+                "field": _field(e.get("loc", ())),
+                "message": e.get("msg", "invalid"),
+            }
+        )
     first = fields[0] if fields else {"field": "body", "message": "invalid"}
     return error_response(
-        422, "invalid", f"{first['field']}: {first['message']}",
-        {"fields": fields})
+        422,
+        "invalid",
+        f"{first['field']}: {first['message']}",
+        {"fields": fields},
+    )
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException):
@@ -67,15 +107,44 @@ async def _http_error(request: Request, exc: StarletteHTTPException):
     message = exc.detail if isinstance(exc.detail, str) else code
     if exc.status_code == 404 and message == "Not Found":
         message = f"no such path: {request.url.path}"
-    return error_response(exc.status_code, code, message,
-                          headers=getattr(exc, "headers", None))
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        # Starlette names only the methods of the first route matching the
+        # path; a path served by several routes (GET here, POST there)
+        # accepts all of theirs.
+        allowed = _allowed_methods(request)
+        headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+        message = f"{request.method} is not allowed here; allowed: " + (
+            ", ".join(allowed)
+        )
+    return error_response(exc.status_code, code, message, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # Ask the routes themselves (included routers nest them), one method at
+    # a time: a method is allowed if some route fully matches with it.
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(
+            route.matches(scope)[0] == Match.FULL
+            for route in request.app.router.routes
+        ):
+            allowed.append(method)
+    return allowed
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
 
 
 async def _unexpected(request: Request, exc: Exception):
     LOG.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response(500, "internal_error",
-                          "internal error (a bug: please report it with the "
-                          "X-Request-Id of this answer)")
+    return error_response(
+        500,
+        "internal_error",
+        "internal error (a bug: please report it with the "
+        "X-Request-Id of this answer)",
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Query
 
 from arame.api import pagination
 from arame.api.auth.deps import authorize
+from arame.api.schemas.common import QueryDateTime
 from arame.api.schemas.usage import UsagePage
 from arame.api.services import usage
 
@@ -12,17 +13,30 @@ router = APIRouter(prefix="/v1/usage", tags=["usage"])
 
 
 @router.get("", response_model=UsagePage)
-def list_usage(ctxt=Depends(authorize("usage:list")),
-               account_id: Annotated[str | None, Query(max_length=16)] = None,
-               start: dt.datetime | None = None,
-               end: dt.datetime | None = None,
-               limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
-               marker: Annotated[int | None, Query(ge=0)] = None,
-               sort: pagination.sort_query("id", "at") = None):
+def list_usage(
+    ctxt=Depends(authorize("usage:list")),
+    account_id: Annotated[str | None, Query(max_length=16)] = None,
+    start: QueryDateTime | None = None,
+    end: QueryDateTime | None = None,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    marker: Annotated[int | None, Query(ge=0)] = None,
+    sort: pagination.sort_query("id", "at") = None,
+):
     """In append order (`id`) unless `sort` says otherwise."""
+
     def naive(t):
-        return t.astimezone(dt.timezone.utc).replace(tzinfo=None) \
-            if t is not None and t.tzinfo else t
-    return usage.list_usage(ctxt, account_id=account_id, start=naive(start),
-                            end=naive(end), limit=limit, marker=marker,
-                            sort=sort)
+        return (
+            t.astimezone(dt.UTC).replace(tzinfo=None)
+            if t is not None and t.tzinfo
+            else t
+        )
+
+    return usage.list_usage(
+        ctxt,
+        account_id=account_id,
+        start=naive(start),
+        end=naive(end),
+        limit=limit,
+        marker=marker,
+        sort=sort,
+    )

@@ -7,16 +7,25 @@ from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from arame.api.schemas.common import Name, Strict, UTCDateTime, check_name
 
-Mac = Annotated[str, StringConstraints(
-    pattern=r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$", to_lower=True)]
+Mac = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$", to_lower=True
+    ),
+]
 # The agent checks them again (arame.agents.bma.checks) before ipmitool.
 BmcAddress = Annotated[str, StringConstraints(min_length=1, max_length=253)]
 BmcUser = Annotated[str, StringConstraints(min_length=1, max_length=16)]
 BmcPassword = Annotated[str, StringConstraints(min_length=1, max_length=20)]
 Interface = Literal["lanplus", "lan"]
-Macs = Annotated[list[Mac], Field(
-    min_length=1, max_length=8,
-    description="the node's NICs; the first is the one it PXE-boots from")]
+Macs = Annotated[
+    list[Mac],
+    Field(
+        min_length=1,
+        max_length=8,
+        description="the node's NICs; the first is the one it PXE-boots from",
+    ),
+]
 
 
 def _distinct(v: list[str] | None) -> list[str] | None:
@@ -37,12 +46,16 @@ class NodeCreate(Strict):
     memory_mb: int = Field(ge=1)
     disk_gb: int = Field(ge=1)
     resource_class: Name | None = Field(
-        default=None, description="the bm flavor this node serves (default: "
-                                  "any bm flavor it fits)")
+        default=None,
+        description="the bm flavor this node serves (default: "
+        "any bm flavor it fits)",
+    )
     bma_host: str | None = Field(
-        default=None, max_length=255,
+        default=None,
+        max_length=255,
         description="the bare-metal agent that drives its BMC (default: "
-                    "the first one up, chosen by its first task)")
+        "the first one up, chosen by its first task)",
+    )
 
     _name = field_validator("name")(check_name)
     _macs = field_validator("macs")(_distinct)
@@ -50,12 +63,14 @@ class NodeCreate(Strict):
 
 class NodeUpdate(Strict):
     """Only while the node holds no instance (not deploying/active/cleaning)."""
+
     name: Name | None = None
     bmc_address: BmcAddress | None = None
     bmc_port: int | None = Field(default=None, ge=1, le=65535)
     bmc_username: BmcUser | None = None
     bmc_password: BmcPassword | None = Field(
-        default=None, json_schema_extra={"writeOnly": True})
+        default=None, json_schema_extra={"writeOnly": True}
+    )
     bmc_interface: Interface | None = None
     macs: Macs | None = None
     cpus: int | None = Field(default=None, ge=1)
@@ -81,8 +96,9 @@ class NodeMaintenance(Strict):
     reason: str | None = Field(default=None, max_length=255)
 
 
-NodeAction = Annotated[ManageNode | ProvideNode | NodeMaintenance,
-                       Field(discriminator="action")]
+NodeAction = Annotated[
+    ManageNode | ProvideNode | NodeMaintenance, Field(discriminator="action")
+]
 
 
 class Node(BaseModel):
@@ -112,7 +128,8 @@ class Node(BaseModel):
 class NodeAccepted(Node):
     task_id: str | None = Field(
         description="the task of manage/provide; null for maintenance, "
-                    "which changes only the record")
+        "which changes only the record"
+    )
 
 
 class NodePage(BaseModel):

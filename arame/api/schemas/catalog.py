@@ -2,7 +2,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from arame.api.schemas.common import Name, Strict, Tags, UTCDateTime, check_name
+from arame.api.schemas.common import (
+    Name,
+    Strict,
+    Tags,
+    UTCDateTime,
+    check_name,
+)
 
 
 class FlavorCreate(Strict):
@@ -50,9 +56,10 @@ class ImagePage(BaseModel):
 
 class ImageCreate(Strict):
     """POST /v1/images: the metadata; the bytes follow with PUT .../data."""
+
     name: Name
     format: Literal["raw", "qcow2", "kernel"]
-    size_bytes: int | None = Field(default=None, ge=1, le=2 ** 62)
+    size_bytes: int | None = Field(default=None, ge=1, le=2**62)
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     visibility: Literal["private", "public"] = "private"
     tags: Tags = Field(default_factory=list)

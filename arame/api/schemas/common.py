@@ -3,30 +3,56 @@
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field,
-                      StringConstraints, field_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 
 def _utc(v: dt.datetime) -> dt.datetime:
     # The database keeps naive UTC; answers say so explicitly.
-    return v.replace(tzinfo=dt.timezone.utc) if v.tzinfo is None else v
+    return v.replace(tzinfo=dt.UTC) if v.tzinfo is None else v
 
 
 UTCDateTime = Annotated[dt.datetime, AfterValidator(_utc)]
 
-# API.md: 1-63 of [A-Za-z0-9._-], starting with a letter or digit, no "..".
+
+def _iso_8601(v: Any) -> Any:
+    # Lax pydantic reads a bare number as seconds since 1970; the document
+    # says `date-time`, so a number is refused rather than guessed at.
+    if isinstance(v, int | float) or (
+        isinstance(v, str)
+        and v.strip().lstrip("+-").replace(".", "", 1).isdigit()
+    ):
+        raise ValueError("expected a date-time such as 2026-12-05T10:00:00Z")
+    return v
+
+
+# A time given in a query string: ISO 8601 only.
+QueryDateTime = Annotated[dt.datetime, BeforeValidator(_iso_8601)]
+
+# 1-63 of [A-Za-z0-9._-], starting with a letter or digit, no "..".
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 # RFC 1123 label, lower case.
 HOSTNAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 Hostname = Annotated[str, StringConstraints(pattern=HOSTNAME_PATTERN)]
-ResourceId = Annotated[str, StringConstraints(pattern=r"^[a-z]{1,4}-[a-z0-9]{8}$")]
+ResourceId = Annotated[
+    str, StringConstraints(pattern=r"^[a-z]{1,4}-[a-z0-9]{8}$")
+]
 # A user's label on a resource; lists filter on them (`?tag=a&tag=b`).
 TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:=-]{0,62}$"
 MAX_TAGS = 50
 Tag = Annotated[str, StringConstraints(pattern=TAG_PATTERN)]
-Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS,
-                                  description="labels (duplicates dropped)")]
+Tags = Annotated[
+    list[Tag],
+    Field(max_length=MAX_TAGS, description="labels (duplicates dropped)"),
+]
 
 
 def check_name(v: str | None) -> str | None:
@@ -37,8 +63,13 @@ def check_name(v: str | None) -> str | None:
 
 
 class Strict(BaseModel):
-    """Request bodies: unknown fields are refused, not ignored."""
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    """Request bodies: unknown fields are refused, not ignored, and values
+    are taken as the document types them (no `0` for false, no `"5"` or
+    `5.0` for 5): what a client generated from the OpenAPI document sends."""
+
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=False, strict=True
+    )
 
 
 class ErrorDetail(BaseModel):
@@ -53,6 +84,7 @@ class ErrorBody(BaseModel):
 
 class TagsUpdate(Strict):
     """PUT /v1/<resources>/{id}/tags: the new set, replacing the old."""
+
     tags: Tags
 
 

@@ -16,6 +16,7 @@ class ServiceInfo(BaseModel):
 
 class StorageCapacity(BaseModel):
     """A storage node's pool as its last heartbeat reported it."""
+
     pool: str | None
     volume_mode: str | None
     size_bytes: int

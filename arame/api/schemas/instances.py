@@ -2,8 +2,15 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from arame.api.schemas.common import (Hostname, Name, ResourceId, Strict,
-                                      Tags, UTCDateTime, check_name)
+from arame.api.schemas.common import (
+    Hostname,
+    Name,
+    ResourceId,
+    Strict,
+    Tags,
+    UTCDateTime,
+    check_name,
+)
 
 
 class InstanceCreate(Strict):
@@ -14,16 +21,22 @@ class InstanceCreate(Strict):
     user_data: str | None = Field(default=None, max_length=4 * 1024 * 1024)
     ha_enabled: bool = True
     network: ResourceId | None = Field(
-        default=None, description="default: the shared network `default`, "
-                                  "if there is one (else no NIC)")
+        default=None,
+        description="default: the shared network `default`, "
+        "if there is one (else no NIC)",
+    )
     ip_address: str | None = Field(
-        default=None, max_length=45,
-        description="a fixed address on the network (409 if taken)")
+        default=None,
+        max_length=45,
+        description="a fixed address on the network (409 if taken)",
+    )
     key_pair: ResourceId | None = None
     security_groups: list[ResourceId] | None = Field(
-        default=None, max_length=5,
-        description="groups of the account; default: its group `default`")
-    # Accepted in the shape API.md gives; refused with a clear 422 until the
+        default=None,
+        max_length=5,
+        description="groups of the account; default: its group `default`",
+    )
+    # Accepted in the shape the REST conventions give; refused with a clear 422 until the
     # agents behind them exist (see arame.api.services.instances).
     volumes: list[ResourceId] | None = Field(default=None, max_length=16)
     tags: Tags = Field(default_factory=list)
@@ -64,7 +77,8 @@ class Instance(BaseModel):
     security_groups: list[str] = []
     tags: list[str] = []
     volumes: list[AttachedVolume] = Field(
-        default=[], description="data volumes attached (root volume aside)")
+        default=[], description="data volumes attached (root volume aside)"
+    )
     created_at: UTCDateTime
     updated_at: UTCDateTime
     terminated_at: UTCDateTime | None

@@ -2,37 +2,61 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from arame.api.schemas.common import (Name, Strict, Tags, UTCDateTime,
-                                      check_name)
+from arame.api.schemas.common import (
+    Name,
+    Strict,
+    Tags,
+    UTCDateTime,
+    check_name,
+)
 
 # RFC 1035 name made of RFC 1123 labels (a label may start with a digit);
 # no trailing dot. Lower-cased on the way in.
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 DNS_DOMAIN_PATTERN = rf"^{_LABEL}(\.{_LABEL})*$"
-DnsDomain = Annotated[str, StringConstraints(pattern=DNS_DOMAIN_PATTERN,
-                                             max_length=253)]
+DnsDomain = Annotated[
+    str, StringConstraints(pattern=DNS_DOMAIN_PATTERN, max_length=253)
+]
 Address = Annotated[str, StringConstraints(min_length=1, max_length=45)]
+# [first, last] as a two-item array of one item type: a tuple would be
+# `prefixItems`, which most OpenAPI client generators still reject.
+AddressRange = Annotated[list[Address], Field(min_length=2, max_length=2)]
 
 
 class NetworkCreate(Strict):
     name: Name
-    cidr: str = Field(min_length=1, max_length=49,
-                      description="IPv4 network, /16 to /29 by default")
+    cidr: str = Field(
+        min_length=1,
+        max_length=49,
+        description="IPv4 network, /16 to /29 by default",
+    )
     gateway: Address | None = Field(
-        default=None, description="default: the first host address")
+        default=None, description="default: the first host address"
+    )
     dns_domain: DnsDomain
-    dhcp_ranges: list[tuple[Address, Address]] | None = Field(
-        default=None, min_length=1, max_length=16,
+    dhcp_ranges: list[AddressRange] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=16,
         description="[[first, last], ...] inside the cidr, without the "
-                    "gateway; default: every host address but the gateway")
+        "gateway; default: every host address but the gateway",
+    )
     segmentation: Literal["vxlan", "vlan"]
     segment_id: int | None = Field(
-        default=None, ge=1, le=16777215,
-        description="VXLAN VNI or VLAN id (1-4094); default: a free one")
-    shared: bool = Field(default=False,
-                         description="usable by every account (admin only)")
-    mtu: int | None = Field(default=None, ge=576, le=9000,
-                            description="default: 1450 on VXLAN, 1500 on VLAN")
+        default=None,
+        ge=1,
+        le=16777215,
+        description="VXLAN VNI or VLAN id (1-4094); default: a free one",
+    )
+    shared: bool = Field(
+        default=False, description="usable by every account (admin only)"
+    )
+    mtu: int | None = Field(
+        default=None,
+        ge=576,
+        le=9000,
+        description="default: 1450 on VXLAN, 1500 on VLAN",
+    )
     tags: Tags = Field(default_factory=list)
 
     _name = field_validator("name")(check_name)
@@ -52,7 +76,7 @@ class Network(BaseModel):
     cidr: str
     gateway: str
     dns_domain: str
-    dhcp_ranges: list[tuple[str, str]]
+    dhcp_ranges: list[Annotated[list[str], Field(min_length=2, max_length=2)]]
     segmentation: str
     segment_id: int
     mtu: int

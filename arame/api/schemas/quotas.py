@@ -2,12 +2,13 @@ from pydantic import BaseModel, Field
 
 from arame.api.schemas.common import Strict
 
-Limit = Field(default=None, ge=-1, le=10 ** 9)
+Limit = Field(default=None, ge=-1, le=10**9)
 
 
 class QuotaUpdate(Strict):
     """New limits; null returns a limit to the cloud's default, -1 is no
     limit."""
+
     instances: int | None = Limit
     vcpus: int | None = Limit
     memory_mb: int | None = Limit

@@ -2,33 +2,46 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictInt, field_validator
 
-from arame.api.schemas.common import (Name, Strict, Tags, UTCDateTime,
-                                      check_name)
+from arame.api.schemas.common import (
+    Name,
+    Strict,
+    Tags,
+    UTCDateTime,
+    check_name,
+)
 from arame.common import secgroup_rules
 
-RULES_DOC = ("Inbound allow rules, one per line: protocol:from,to,source "
-             "(tcp:22,22,ip4:0.0.0.0/0; icmp:8,-1,ip4:10.0.0.0/8; "
-             "tcp:3306,3306,sg-xxxxxxxx); `#` starts a comment. Members of "
-             "a group always reach each other.")
+RULES_DOC = (
+    "Inbound allow rules, one per line: protocol:from,to,source "
+    "(tcp:22,22,ip4:0.0.0.0/0; icmp:8,-1,ip4:10.0.0.0/8; "
+    "tcp:3306,3306,sg-xxxxxxxx); `#` starts a comment. Members of "
+    "a group always reach each other."
+)
 
 
 class Rule(Strict):
     protocol: Literal["tcp", "udp", "icmp"]
-    from_port: StrictInt = Field(description="first port, or the icmp type "
-                                             "(-1: any)")
-    to_port: StrictInt = Field(description="last port, or the icmp code "
-                                           "(-1: any)")
+    from_port: StrictInt = Field(
+        description="first port, or the icmp type (-1: any)"
+    )
+    to_port: StrictInt = Field(
+        description="last port, or the icmp code (-1: any)"
+    )
     cidr: str | None = Field(default=None, max_length=18)
     group_id: str | None = Field(default=None, max_length=16)
 
 
 class _Rules(Strict):
     rules_text: str | None = Field(
-        default=None, max_length=secgroup_rules.MAX_TEXT_LENGTH,
-        description=RULES_DOC)
+        default=None,
+        max_length=secgroup_rules.MAX_TEXT_LENGTH,
+        description=RULES_DOC,
+    )
     rules: list[Rule] | None = Field(
-        default=None, max_length=secgroup_rules.MAX_RULES,
-        description="the same rules as a list (give this or rules_text)")
+        default=None,
+        max_length=secgroup_rules.MAX_RULES,
+        description="the same rules as a list (give this or rules_text)",
+    )
 
 
 class SecurityGroupCreate(_Rules):

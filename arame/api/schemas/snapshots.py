@@ -1,6 +1,12 @@
 from pydantic import BaseModel, field_validator
 
-from arame.api.schemas.common import Name, ResourceId, Strict, UTCDateTime, check_name
+from arame.api.schemas.common import (
+    Name,
+    ResourceId,
+    Strict,
+    UTCDateTime,
+    check_name,
+)
 
 
 class SnapshotCreate(Strict):

@@ -2,21 +2,32 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from arame.api.schemas.common import (Name, ResourceId, Strict, Tags,
-                                      UTCDateTime, check_name)
+from arame.api.schemas.common import (
+    Name,
+    ResourceId,
+    Strict,
+    Tags,
+    UTCDateTime,
+    check_name,
+)
 
 
 class VolumeCreate(Strict):
     name: Name
     size_gb: int | None = Field(
-        default=None, ge=1,
+        default=None,
+        ge=1,
         description="GiB, at most [sta] max_volume_gb; default for a volume "
-                    "from an image or a snapshot: the smallest that holds it")
+        "from an image or a snapshot: the smallest that holds it",
+    )
     image: ResourceId | None = Field(
-        default=None, description="a raw image to copy (not with snapshot)")
+        default=None, description="a raw image to copy (not with snapshot)"
+    )
     snapshot: ResourceId | None = Field(
-        default=None, description="a snapshot to clone, on its storage node "
-                                  "(not with image)")
+        default=None,
+        description="a snapshot to clone, on its storage node "
+        "(not with image)",
+    )
     tags: Tags = Field(default_factory=list)
 
     _name = field_validator("name")(check_name)
@@ -31,8 +42,9 @@ class DetachVolume(Strict):
     action: Literal["detach"]
 
 
-VolumeAction = Annotated[AttachVolume | DetachVolume,
-                         Field(discriminator="action")]
+VolumeAction = Annotated[
+    AttachVolume | DetachVolume, Field(discriminator="action")
+]
 
 
 class Volume(BaseModel):
@@ -46,12 +58,15 @@ class Volume(BaseModel):
     snapshot: str | None
     storage_node: str | None
     instance_id: str | None = Field(
-        description="the instance it is attached to")
+        description="the instance it is attached to"
+    )
     device: str | None = Field(
-        default=None, description="the guest's disk while attached (vdb...)")
+        default=None, description="the guest's disk while attached (vdb...)"
+    )
     root_of: str | None = Field(
         description="the instance whose root disk it is (made and removed "
-                    "with the instance)")
+        "with the instance)"
+    )
     tags: list[str] = []
     created_at: UTCDateTime
     updated_at: UTCDateTime
