@@ -31,61 +31,114 @@ import signal
 import sys
 import tempfile
 
-# Any arame import selects oslo's threading backend (arame/__init__.py); it
-# must come before anything loads oslo.messaging.
-from arame.deploy import infra, local
-
 # bench/lib: this script's directory is first on sys.path.
 from lib import broker, deployment, environment, load, references, report
 from lib.ports import free_port
 from lib.run import Deadline, log
 
+# Any arame import selects oslo's threading backend (arame/__init__.py); it
+# must come before anything loads oslo.messaging.
+from arame.deploy import infra, local
+
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--hosts", type=int, default=100, help="fake hypervisor hosts")
-    p.add_argument("--hva-procs", type=int, default=1,
-                   help="arame-hva processes sharing the fake hosts")
-    p.add_argument("--cycles", type=int, default=500, help="boot+delete cycles")
-    p.add_argument("--concurrency", type=int, default=20,
-                   help="cycles in flight (one thread and HTTP client each)")
+    p = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--hosts", type=int, default=100, help="fake hypervisor hosts"
+    )
+    p.add_argument(
+        "--hva-procs",
+        type=int,
+        default=1,
+        help="arame-hva processes sharing the fake hosts",
+    )
+    p.add_argument(
+        "--cycles", type=int, default=500, help="boot+delete cycles"
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=20,
+        help="cycles in flight (one thread and HTTP client each)",
+    )
     p.add_argument("--schedulers", type=int, default=2)
     p.add_argument("--collectors", type=int, default=1)
-    p.add_argument("--warmup", type=int, default=None,
-                   help="untimed cycles first (default: the concurrency)")
-    p.add_argument("--poll", type=float, default=0.02,
-                   help="seconds between task polls (default 0.02)")
-    p.add_argument("--no-verify", dest="verify", action="store_false",
-                   help="do not GET the instance to check it is running")
+    p.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help="untimed cycles first (default: the concurrency)",
+    )
+    p.add_argument(
+        "--poll",
+        type=float,
+        default=0.02,
+        help="seconds between task polls (default 0.02)",
+    )
+    p.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        help="do not GET the instance to check it is running",
+    )
     p.add_argument("--cycle-timeout", type=float, default=120.0)
     p.add_argument("--http-timeout", type=float, default=30.0)
     p.add_argument("--startup-timeout", type=float, default=600.0)
-    p.add_argument("--max-seconds", type=float, default=1800.0,
-                   help="the whole run stops by this (default 1800)")
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        default=1800.0,
+        help="the whole run stops by this (default 1800)",
+    )
     p.add_argument("--ref-casts", type=int, default=5000)
     p.add_argument("--ref-calls", type=int, default=2000)
     p.add_argument("--ref-raw", type=int, default=20000)
     p.add_argument("--ref-raw-confirm", type=int, default=2000)
-    p.add_argument("--ref-http", type=int, default=500,
-                   help="sequential requests per path for the API cost "
-                        "reference (0: skip)")
-    p.add_argument("--no-refs", dest="refs", action="store_false",
-                   help="skip the bus reference rates")
-    p.add_argument("--refs-only", action="store_true",
-                   help="only the bus reference rates (no deployment)")
-    p.add_argument("--private-rabbit", action="store_true",
-                   help="run the deployment and the references on a RabbitMQ "
-                        "node of the bench's own (own port and data, file "
-                        "limit 20000) instead of the machine's broker; needed "
-                        "past ~800 fake hosts")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="extra option in the deployment's config (repeatable)")
-    p.add_argument("--rm-state", action="store_true",
-                   help="remove the state directory (config, logs) at the end")
+    p.add_argument(
+        "--ref-http",
+        type=int,
+        default=500,
+        help="sequential requests per path for the API cost "
+        "reference (0: skip)",
+    )
+    p.add_argument(
+        "--no-refs",
+        dest="refs",
+        action="store_false",
+        help="skip the bus reference rates",
+    )
+    p.add_argument(
+        "--refs-only",
+        action="store_true",
+        help="only the bus reference rates (no deployment)",
+    )
+    p.add_argument(
+        "--private-rabbit",
+        action="store_true",
+        help="run the deployment and the references on a RabbitMQ "
+        "node of the bench's own (own port and data, file "
+        "limit 20000) instead of the machine's broker; needed "
+        "past ~800 fake hosts",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="extra option in the deployment's config (repeatable)",
+    )
+    p.add_argument(
+        "--rm-state",
+        action="store_true",
+        help="remove the state directory (config, logs) at the end",
+    )
     p.add_argument("--json", action="store_true", help="print JSON only")
-    p.add_argument("--save", metavar="PATH",
-                   help="also write the JSON result to PATH")
+    p.add_argument(
+        "--save", metavar="PATH", help="also write the JSON result to PATH"
+    )
     return p
 
 
@@ -103,61 +156,92 @@ def main(argv=None) -> int:
     def on_term(signum, _frame):
         deadline.cancel()  # the workers stop after their current request
         raise KeyboardInterrupt(f"signal {signum}")
+
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
 
     name = f"bench_{secrets.token_hex(4)}"
     state_dir = tempfile.mkdtemp(prefix=f"arame-{name}-", dir="/tmp")
-    res = {"date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-           "machine": environment.machine(), "versions": environment.versions(),
-           "code": environment.code_version(),
-           "args": dict(vars(args)),
-           "command": " ".join([os.path.basename(sys.executable)] + sys.argv)}
-    rabbit = (broker.PrivateRabbitMQ(name) if args.private_rabbit
-              else infra.RabbitMQ())
+    res = {
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": environment.machine(),
+        "versions": environment.versions(),
+        "code": environment.code_version(),
+        "args": dict(vars(args)),
+        "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
+    }
+    rabbit = (
+        broker.PrivateRabbitMQ(name)
+        if args.private_rabbit
+        else infra.RabbitMQ()
+    )
     mariadb = infra.MariaDB()
     dep = None
     rc = 0
     try:
         if args.private_rabbit:
-            log(f"starting a private RabbitMQ node {rabbit.node} on port "
-                f"{rabbit.port} (nofile {rabbit.nofile}) ...")
+            log(
+                f"starting a private RabbitMQ node {rabbit.node} on port "
+                f"{rabbit.port} (nofile {rabbit.nofile}) ..."
+            )
         rabbit.ensure_running()
         mariadb.ensure_running()
         fds = broker.broker_sockets(getattr(rabbit, "node", None))
-        res["broker"] = {"private": args.private_rabbit, "port": rabbit.port,
-                         "file_descriptors": fds}
+        res["broker"] = {
+            "private": args.private_rabbit,
+            "port": rabbit.port,
+            "file_descriptors": fds,
+        }
         if not args.refs_only:
             broker.check_room(fds, args)
             conf = deployment.parse_overrides(args.set)
-            dep = local.LocalDeployment(name, state_dir, api_port=free_port(),
-                                        conf=conf, rabbit=rabbit, mariadb=mariadb)
-            res["deployment"] = {"name": name, "api_url": dep.api_url,
-                                 "state_dir": state_dir, "vhost": dep.vhost,
-                                 "database": dep.database, "conf": conf}
+            dep = local.LocalDeployment(
+                name,
+                state_dir,
+                api_port=free_port(),
+                conf=conf,
+                rabbit=rabbit,
+                mariadb=mariadb,
+            )
+            res["deployment"] = {
+                "name": name,
+                "api_url": dep.api_url,
+                "state_dir": state_dir,
+                "vhost": dep.vhost,
+                "database": dep.database,
+                "conf": conf,
+            }
             log(f"deployment {name} on {dep.api_url}, state {state_dir}")
             st = deployment.start_deployment(dep, args, deadline)
             token = st.pop("token")
             res["deployment"]["startup"] = st
-            res["deployment"]["daemons"] = {n: d.pid for n, d in dep.daemons.items()}
-            log(f"up: API {st['api_ready_s']:.1f} s, {args.hosts} hosts "
-                f"{st['hosts_up_s']:.1f} s, RPC queues {st['rpc_ready_s']:.1f} s")
+            res["deployment"]["daemons"] = {
+                n: d.pid for n, d in dep.daemons.items()
+            }
+            log(
+                f"up: API {st['api_ready_s']:.1f} s, {args.hosts} hosts "
+                f"{st['hosts_up_s']:.1f} s, RPC queues {st['rpc_ready_s']:.1f} s"
+            )
         if args.refs or args.refs_only:
             log("bus references ...")
             res["references"] = references.measure_references(
-                rabbit, f"arame-{name}-ref", state_dir, args, deadline)
+                rabbit, f"arame-{name}-ref", state_dir, args, deadline
+            )
         if dep is not None:
             image = load.find_image(dep, token)
             wrec = []
             if args.warmup:
-                res["warmup"], wrec = load.warm_up(dep, token, image, args,
-                                                   deadline)
+                res["warmup"], wrec = load.warm_up(
+                    dep, token, image, args, deadline
+                )
             if args.refs and args.ref_http:
-                tid = next((r.get("task_id") for r in wrec if r.get("task_id")),
-                           None)
+                tid = next(
+                    (r.get("task_id") for r in wrec if r.get("task_id")), None
+                )
                 log("API request cost ...")
                 res["api_cost"] = references.measure_api_cost(
-                    dep, token, tid, args.ref_http, deadline)
+                    dep, token, tid, args.ref_http, deadline
+                )
             res.update(load.measure_load(dep, token, image, args, deadline))
         res["ratios"] = report.ratios(res.get("load"), res.get("references"))
     except BaseException as e:  # noqa: B902 - report, then tear down

@@ -26,6 +26,10 @@ import tempfile
 import time
 import uuid
 
+# bench/lib: this script's directory is first on sys.path.
+from lib import environment, stats
+from lib.run import log
+
 # Any arame import selects oslo's threading backend (arame/__init__.py).
 import arame.cmd  # noqa: F401  (threading backend first)
 from arame.agents.sta.backends.zfs import ZFSBackend
@@ -33,12 +37,8 @@ from arame.agents.sta.manager import STAManager
 from arame.agents.sta.targets.tgt import TgtTarget
 from arame.common import ids, runner
 
-# bench/lib: this script's directory is first on sys.path.
-from lib import environment, stats
-from lib.run import log
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GiB, MiB = 1024 ** 3, 1024 ** 2
+GiB, MiB = 1024**3, 1024**2
 CTXT = {}
 PW = "Bench-chap-0001"
 
@@ -48,16 +48,33 @@ from arame.deploy import storage as daemons  # noqa: E402
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--small-gb", type=int, default=1,
-                   help="size of the image with real data (and of the copy)")
-    p.add_argument("--big-gb", type=int, default=100,
-                   help="size of the sparse image")
-    p.add_argument("--repeat", type=int, default=10,
-                   help="volumes made from each image (timed one by one)")
-    p.add_argument("--copies", type=int, default=3,
-                   help="full copies of the small image (the reference)")
-    p.add_argument("--io-mib", type=int, default=512,
-                   help="bytes written then read, through iSCSI and the file")
+    p.add_argument(
+        "--small-gb",
+        type=int,
+        default=1,
+        help="size of the image with real data (and of the copy)",
+    )
+    p.add_argument(
+        "--big-gb", type=int, default=100, help="size of the sparse image"
+    )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=10,
+        help="volumes made from each image (timed one by one)",
+    )
+    p.add_argument(
+        "--copies",
+        type=int,
+        default=3,
+        help="full copies of the small image (the reference)",
+    )
+    p.add_argument(
+        "--io-mib",
+        type=int,
+        default=512,
+        help="bytes written then read, through iSCSI and the file",
+    )
     p.add_argument("--json", action="store_true", help="JSON on stdout")
     p.add_argument("--save", help="also write the JSON to this file")
     return p.parse_args(argv)
@@ -102,13 +119,19 @@ def write_sparse_image(path: str, size: int) -> str:
 def import_image(mgr, import_dir, size, data: bool) -> dict:
     iid = ids.generate("image")
     path = os.path.join(import_dir, f"{iid}.raw")
-    log(f"writing a {size // GiB} GiB {'data' if data else 'sparse'} image ...")
+    log(
+        f"writing a {size // GiB} GiB {'data' if data else 'sparse'} image ..."
+    )
     sha = (write_data_image if data else write_sparse_image)(path, size)
     log("importing it (sha256 checked while writing) ...")
     secs, _ = timed(mgr.import_image, CTXT, iid, path, sha, size)
     os.unlink(path)
-    return {"id": iid, "size_gb": size // GiB, "import_s": secs,
-            "import_mib_per_s": size / MiB / secs}
+    return {
+        "id": iid,
+        "size_gb": size // GiB,
+        "import_s": secs,
+        "import_mib_per_s": size / MiB / secs,
+    }
 
 
 def clone_times(mgr, pool, image: dict, repeat: int) -> dict:
@@ -117,20 +140,26 @@ def clone_times(mgr, pool, image: dict, repeat: int) -> dict:
     create, clone, used = [], [], []
     for _ in range(repeat):
         vid = ids.generate("volume")
-        secs, _ = timed(mgr.create_volume, CTXT, {
-            "id": vid, "size_gb": image["size_gb"], "image_id": image["id"]})
+        secs, _ = timed(
+            mgr.create_volume,
+            CTXT,
+            {"id": vid, "size_gb": image["size_gb"], "image_id": image["id"]},
+        )
         create.append(secs * 1000)
         used.append(int(pool.get(f"{pool.name}/volumes/{vid}", "used")))
         mgr.delete_volume(CTXT, vid)
         name = f"{pool.name}/volumes/{ids.generate('volume')}"
-        secs, _ = timed(runner.run, ["zfs", "clone",
-                                     f"{pool.name}/images/{image['id']}@base",
-                                     name])
+        secs, _ = timed(
+            runner.run,
+            ["zfs", "clone", f"{pool.name}/images/{image['id']}@base", name],
+        )
         clone.append(secs * 1000)
         mgr.backend.zfs.destroy(name, filesystem=True)
-    return {"create_volume_ms": stats.summary(create),
-            "zfs_clone_ms": stats.summary(clone),
-            "clone_used_bytes_max": max(used)}
+    return {
+        "create_volume_ms": stats.summary(create),
+        "zfs_clone_ms": stats.summary(clone),
+        "clone_used_bytes_max": max(used),
+    }
 
 
 def copy_times(zfs, pool, image: dict, copies: int) -> dict:
@@ -159,9 +188,13 @@ def qemu_io_rates(args: list[str], mib: int) -> dict:
     """Write then read `mib` MiB in one command each; qemu-io's own rates
     (connection set-up not counted)."""
     p = subprocess.run(
-        args + ["-c", f"write -P 0x55 0 {mib}M", "-c",
-                f"read -P 0x55 0 {mib}M"],
-        capture_output=True, text=True, timeout=900, check=False)
+        args
+        + ["-c", f"write -P 0x55 0 {mib}M", "-c", f"read -P 0x55 0 {mib}M"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     if p.returncode != 0 or "verification failed" in p.stdout:
         raise RuntimeError(f"qemu-io failed: {p.stdout}{p.stderr}")
     unit = {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024}
@@ -173,34 +206,59 @@ def io_rates(mgr, tgtd, image: dict, mib: int, workdir: str) -> dict:
     out = {}
     iscsi_vol, file_vol = ids.generate("volume"), ids.generate("volume")
     for v in (iscsi_vol, file_vol):
-        mgr.create_volume(CTXT, {"id": v, "size_gb": image["size_gb"],
-                                 "image_id": image["id"]})
+        mgr.create_volume(
+            CTXT,
+            {"id": v, "size_gb": image["size_gb"], "image_id": image["id"]},
+        )
     try:
         conn = mgr.export_volume(CTXT, iscsi_vol, "127.0.0.1", "u-bench", PW)
         secret = os.path.join(workdir, "chap")
         fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(PW)
-        opts = ",".join([
-            "driver=raw", "file.driver=iscsi", "file.transport=tcp",
-            f"file.portal={conn['portal']}", f"file.target={conn['iqn']}",
-            "file.lun=1", "file.user=u-bench", "file.password-secret=sec0"])
+        opts = ",".join(
+            [
+                "driver=raw",
+                "file.driver=iscsi",
+                "file.transport=tcp",
+                f"file.portal={conn['portal']}",
+                f"file.target={conn['iqn']}",
+                "file.lun=1",
+                "file.user=u-bench",
+                "file.password-secret=sec0",
+            ]
+        )
         out["iscsi"] = qemu_io_rates(
-            ["qemu-io", "--object", f"secret,id=sec0,file={secret}",
-             "--image-opts", opts], mib)
+            [
+                "qemu-io",
+                "--object",
+                f"secret,id=sec0,file={secret}",
+                "--image-opts",
+                opts,
+            ],
+            mib,
+        )
         path = mgr.backend.get_volume(file_vol).path
         # The same qemu-io on the kind of file tgtd serves: with O_DIRECT
         # (what the pool itself delivers), and through the page cache with
         # each write flushed (as tgtd's rdwr backing store reads and
         # writes). Each on a fresh clone, as the iSCSI one.
-        out["file_direct"] = qemu_io_rates(["qemu-io", "-f", "raw", "-t",
-                                            "none", path], mib)
+        out["file_direct"] = qemu_io_rates(
+            ["qemu-io", "-f", "raw", "-t", "none", path], mib
+        )
         mgr.delete_volume(CTXT, file_vol)
-        mgr.create_volume(CTXT, {"id": file_vol, "size_gb": image["size_gb"],
-                                 "image_id": image["id"]})
+        mgr.create_volume(
+            CTXT,
+            {
+                "id": file_vol,
+                "size_gb": image["size_gb"],
+                "image_id": image["id"],
+            },
+        )
         path = mgr.backend.get_volume(file_vol).path
-        out["file_cached"] = qemu_io_rates(["qemu-io", "-f", "raw", "-t",
-                                            "writethrough", path], mib)
+        out["file_cached"] = qemu_io_rates(
+            ["qemu-io", "-f", "raw", "-t", "writethrough", path], mib
+        )
     finally:
         mgr.unexport_volume(CTXT, iscsi_vol, force=True)
         for v in (iscsi_vol, file_vol):
@@ -210,16 +268,19 @@ def io_rates(mgr, tgtd, image: dict, mib: int, workdir: str) -> dict:
 
 def ratios(res: dict) -> dict:
     small, big = res["clone"]["small"], res["clone"]["big"]
-    out = {"create_volume_big_over_small_p50":
-           big["create_volume_ms"]["p50"] / small["create_volume_ms"]["p50"],
-           "full_copy_over_create_volume_p50":
-           res["copy"]["cp_sync_s"]["p50"] * 1000
-           / small["create_volume_ms"]["p50"]}
+    out = {
+        "create_volume_big_over_small_p50": big["create_volume_ms"]["p50"]
+        / small["create_volume_ms"]["p50"],
+        "full_copy_over_create_volume_p50": res["copy"]["cp_sync_s"]["p50"]
+        * 1000
+        / small["create_volume_ms"]["p50"],
+    }
     io = res.get("io")
     for f in ("file_direct", "file_cached") if io else ():
         for op in ("write", "read"):
-            out[f"iscsi_over_{f}_{op}"] = (io["iscsi"][f"{op}_mib_per_s"]
-                                           / io[f][f"{op}_mib_per_s"])
+            out[f"iscsi_over_{f}_{op}"] = (
+                io["iscsi"][f"{op}_mib_per_s"] / io[f][f"{op}_mib_per_s"]
+            )
     return out
 
 
@@ -228,20 +289,28 @@ def print_report(res: dict) -> None:
     a = res["args"]
     m = res["machine"]
     p(f"Arame storage benchmark, {res['date']}")
-    p(f"machine: {m['cores']} cores, {m['memory_gib']} GiB, load at start "
-      f"{m['loadavg_at_start']}; code {res['code'].get('commit')} "
-      f"(+{res['code'].get('arame_uncommitted', '?')} uncommitted in arame/)")
-    p(f"pool {res['pool']} on zfs-fuse ({'ours' if res['zfs_fuse_started'] else 'already running'}), "
-      f"tgtd on 127.0.0.1:{res['portal_port']}")
+    p(
+        f"machine: {m['cores']} cores, {m['memory_gib']} GiB, load at start "
+        f"{m['loadavg_at_start']}; code {res['code'].get('commit')} "
+        f"(+{res['code'].get('arame_uncommitted', '?')} uncommitted in arame/)"
+    )
+    p(
+        f"pool {res['pool']} on zfs-fuse ({'ours' if res['zfs_fuse_started'] else 'already running'}), "
+        f"tgtd on 127.0.0.1:{res['portal_port']}"
+    )
     for key in ("small", "big"):
         i = res["images"][key]
         c = res["clone"][key]
         p("")
-        p(f"{i['size_gb']} GiB image (import {i['import_s']:.1f} s, "
-          f"{i['import_mib_per_s']:.0f} MiB/s):")
+        p(
+            f"{i['size_gb']} GiB image (import {i['import_s']:.1f} s, "
+            f"{i['import_mib_per_s']:.0f} MiB/s):"
+        )
         p(f"  create_volume (manager)  ms  {_fmt(c['create_volume_ms'])}")
         p(f"  zfs clone alone          ms  {_fmt(c['zfs_clone_ms'])}")
-        p(f"  space a new volume uses: {c['clone_used_bytes_max'] / 1024:.0f} KiB")
+        p(
+            f"  space a new volume uses: {c['clone_used_bytes_max'] / 1024:.0f} KiB"
+        )
     cp = res["copy"]
     p("")
     p(f"full copy of the {a['small_gb']} GiB image (cp --sparse=never):")
@@ -250,21 +319,27 @@ def print_report(res: dict) -> None:
     if res.get("io"):
         p("")
         p(f"throughput, {a['io_mib']} MiB written then read (MiB/s):")
-        for k, label in (("iscsi", "qemu-io over iSCSI (tgtd)"),
-                         ("file_direct", "raw file, O_DIRECT"),
-                         ("file_cached", "raw file, page cache")):
+        for k, label in (
+            ("iscsi", "qemu-io over iSCSI (tgtd)"),
+            ("file_direct", "raw file, O_DIRECT"),
+            ("file_cached", "raw file, page cache"),
+        ):
             v = res["io"][k]
-            p(f"  {label:<28s} write {v['write_mib_per_s']:7.0f}   "
-              f"read {v['read_mib_per_s']:7.0f}")
+            p(
+                f"  {label:<28s} write {v['write_mib_per_s']:7.0f}   "
+                f"read {v['read_mib_per_s']:7.0f}"
+            )
     p("")
     p("ratios:")
     for k, v in res["ratios"].items():
         p(f"  {k:<36s}{v:8.2f}")
     goal = res["goal"]
     p("")
-    p(f"goal: create_volume p50 <= 100 ms for both sizes: "
-      f"{'MET' if goal['under_100ms'] else 'NOT MET'}; "
-      f"big/small p50 {res['ratios']['create_volume_big_over_small_p50']:.2f}")
+    p(
+        f"goal: create_volume p50 <= 100 ms for both sizes: "
+        f"{'MET' if goal['under_100ms'] else 'NOT MET'}; "
+        f"big/small p50 {res['ratios']['create_volume_big_over_small_p50']:.2f}"
+    )
     if res.get("failure"):
         p(f"RUN FAILED: {res['failure']}")
 
@@ -276,19 +351,28 @@ def _fmt(s, num="{:8.1f}"):
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     # zfs-fuse's "dataset is busy" retries, if any, on stderr.
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format="[%(asctime)s] %(name)s: %(message)s",
-                        datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.WARNING,
+        stream=sys.stderr,
+        format="[%(asctime)s] %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
     logging.getLogger("arame.agents.sta.backends.zfs_cli").setLevel(
-        logging.INFO)
+        logging.INFO
+    )
     run = "bench" + uuid.uuid4().hex[:4]
     workdir = tempfile.mkdtemp(prefix=f"arame-{run}-")
-    res = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-           "args": vars(args), "machine": environment.machine(),
-           "code": environment.code_version(), "pool": run}
+    res = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "args": vars(args),
+        "machine": environment.machine(),
+        "code": environment.code_version(),
+        "pool": run,
+    }
     zfs = daemons.ZfsFuse(workdir)
-    pool = daemons.Pool(run, workdir,
-                        size_gb=args.small_gb * (args.copies + 2) + 4)
+    pool = daemons.Pool(
+        run, workdir, size_gb=args.small_gb * (args.copies + 2) + 4
+    )
     tgtd = None
     rc = 0
     try:
@@ -302,30 +386,46 @@ def main(argv=None) -> int:
         os.mkdir(import_dir)
         backend = ZFSBackend(run, "file", timeout=600)
         backend.init_host()
-        target = TgtTarget("127.0.0.1", tgtd.port, "2025-01",
-                           f"org.arame.{run}", control_port=tgtd.control_port)
-        mgr = STAManager(backend, target, max_volume_gb=max(args.big_gb, 1024),
-                         import_dirs=[import_dir])
+        target = TgtTarget(
+            "127.0.0.1",
+            tgtd.port,
+            "2025-01",
+            f"org.arame.{run}",
+            control_port=tgtd.control_port,
+        )
+        mgr = STAManager(
+            backend,
+            target,
+            max_volume_gb=max(args.big_gb, 1024),
+            import_dirs=[import_dir],
+        )
         res["images"] = {
             "small": import_image(mgr, import_dir, args.small_gb * GiB, True),
-            "big": import_image(mgr, import_dir, args.big_gb * GiB, False)}
+            "big": import_image(mgr, import_dir, args.big_gb * GiB, False),
+        }
         res["clone"] = {}
         for key in ("small", "big"):
             log(f"{args.repeat} volumes from the {key} image ...")
-            res["clone"][key] = clone_times(mgr, pool, res["images"][key],
-                                            args.repeat)
+            res["clone"][key] = clone_times(
+                mgr, pool, res["images"][key], args.repeat
+            )
         log(f"{args.copies} full copies of the small image ...")
-        res["copy"] = copy_times(backend.zfs, pool, res["images"]["small"],
-                                 args.copies)
+        res["copy"] = copy_times(
+            backend.zfs, pool, res["images"]["small"], args.copies
+        )
         log(f"iSCSI and file throughput ({args.io_mib} MiB) ...")
-        res["io"] = io_rates(mgr, tgtd, res["images"]["small"], args.io_mib,
-                             workdir)
+        res["io"] = io_rates(
+            mgr, tgtd, res["images"]["small"], args.io_mib, workdir
+        )
         for img in res["images"].values():
             mgr.delete_image(CTXT, img["id"])
         res["ratios"] = ratios(res)
-        res["goal"] = {"under_100ms": all(
-            c["create_volume_ms"]["p50"] <= 100
-            for c in res["clone"].values())}
+        res["goal"] = {
+            "under_100ms": all(
+                c["create_volume_ms"]["p50"] <= 100
+                for c in res["clone"].values()
+            )
+        }
     except BaseException as e:  # noqa: B902 - report, then tear down
         res["failure"] = f"{type(e).__name__}: {e}"
         log(f"failed: {res['failure']}")

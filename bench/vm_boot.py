@@ -49,7 +49,7 @@ def wait_marker(path: str, t0: float, timeout: float, check=None) -> float:
     while time.monotonic() < deadline:
         polls += 1
         if check is not None and polls % 20 == 0:
-            check()     # a build that failed will never print the marker
+            check()  # a build that failed will never print the marker
         try:
             with open(path, "rb") as f:
                 if MARKER in f.read():
@@ -61,13 +61,19 @@ def wait_marker(path: str, t0: float, timeout: float, check=None) -> float:
 
 
 def summary(values: list[float]) -> dict:
-    return {"n": len(values), "min": min(values),
-            "median": statistics.median(values), "max": max(values)}
+    return {
+        "n": len(values),
+        "min": min(values),
+        "median": statistics.median(values),
+        "max": max(values),
+    }
 
 
 def fmt(s: dict) -> str:
-    return (f"min {s['min']:.2f}s  median {s['median']:.2f}s  "
-            f"max {s['max']:.2f}s  (n={s['n']})")
+    return (
+        f"min {s['min']:.2f}s  median {s['median']:.2f}s  "
+        f"max {s['max']:.2f}s  (n={s['n']})"
+    )
 
 
 class Arame:
@@ -77,47 +83,68 @@ class Arame:
         os.makedirs(self.root, mode=0o755)
         self.instances = os.path.join(self.root, "instances")
         self.dep = local.LocalDeployment(
-            self.name, tempfile.mkdtemp(prefix=f"arame-{self.name}-"),
-            api_port=_free_port(), conf={
+            self.name,
+            tempfile.mkdtemp(prefix=f"arame-{self.name}-"),
+            api_port=_free_port(),
+            conf={
                 "DEFAULT": {"host": f"hv-{self.name[6:]}"},
                 "hva": {"driver": "libvirt"},
-                "libvirt": {"plumbing_netns": lab,
-                            "instances_path": self.instances,
-                            "image_store_path": os.path.join(self.root, "images")},
+                "libvirt": {
+                    "plumbing_netns": lab,
+                    "instances_path": self.instances,
+                    "image_store_path": os.path.join(self.root, "images"),
+                },
                 "hva_networking": {"underlay_device": infra.LAB_UNDERLAY[0]},
                 # 8 guests at once plus the warm-up one on a 2-core host.
-                "scheduler": {"agent_call_timeout": 600,
-                              "cpu_allocation_ratio": 8.0}})
+                "scheduler": {
+                    "agent_call_timeout": 600,
+                    "cpu_allocation_ratio": 8.0,
+                },
+            },
+        )
 
     def up(self):
         self.dep.prepare()
         for role in ("collector", "scheduler", "hva", "nsa", "api"):
             self.dep.start(role)
         self.dep.wait_ready(180, hypervisors=1)
-        self.client = Client(self.dep.api_url, token=self.dep.token(),
-                             timeout=60)
-        self.image = next(i["id"] for i in self.client.images.list()
-                          if i["name"] == "arame-test")
-        self.virt_type = next(h["hypervisor_type"]
-                              for h in self.client.hosts.list()
-                              if h.get("hypervisor_type"))
+        self.client = Client(
+            self.dep.api_url, token=self.dep.token(), timeout=60
+        )
+        self.image = next(
+            i["id"]
+            for i in self.client.images.list()
+            if i["name"] == "arame-test"
+        )
+        self.virt_type = next(
+            h["hypervisor_type"]
+            for h in self.client.hosts.list()
+            if h.get("hypervisor_type")
+        )
         # The raw domains plug into the bridge Arame's guests use.
-        self.bridge = next(n["id"] for n in self.client.networks.list()
-                           if n["name"] == "default")
+        self.bridge = next(
+            n["id"]
+            for n in self.client.networks.list()
+            if n["name"] == "default"
+        )
 
     def boot(self, n: int, timeout: float) -> tuple[list[float], list[str]]:
         def one(i):
             t0 = time.monotonic()
             inst = self.client.instances.create(
-                name=f"b{i}-{uuid.uuid4().hex[:6]}", flavor="small",
-                image=self.image)
+                name=f"b{i}-{uuid.uuid4().hex[:6]}",
+                flavor="small",
+                image=self.image,
+            )
             path = os.path.join(self.instances, inst["id"], "console.log")
 
             def failed():
                 t = self.client.tasks.get(inst["task_id"])
                 if t["status"] == "failed":
                     raise RuntimeError(f"{inst['id']}: {t['error']}")
+
             return wait_marker(path, t0, timeout, check=failed), inst["id"]
+
         with concurrent.futures.ThreadPoolExecutor(n) as ex:
             res = list(ex.map(one, range(n)))
         return [r[0] for r in res], [r[1] for r in res]
@@ -148,28 +175,50 @@ class Raw:
     def _xml(self, name: str) -> tuple[str, str]:
         from arame.agents.hva import configdrive
         from arame.agents.hva.drivers.libvirt import config, storage
+
         base = os.path.join(self.arame.instances, "_base", self.arame.image)
-        image = {"kernel": os.path.join(base, "vmlinuz"),
-                 "initrd": os.path.join(base, "initrd")}
+        image = {
+            "kernel": os.path.join(base, "vmlinuz"),
+            "initrd": os.path.join(base, "initrd"),
+        }
         d = os.path.join(self.dir, name)
         os.makedirs(d, mode=0o755)
         root = storage.root_disk(d, image, 5)
         drive = os.path.join(d, "config.iso")
         iid = "i-" + uuid.uuid4().hex[:8]
-        configdrive.build(drive, instance_id=iid, hostname=name,
-                          public_keys=[], user_data=None)
-        nic = config.Nic(mac="52:54:01:%02x:%02x:%02x" % tuple(
-            uuid.uuid4().bytes[:3]), bridge=self.arame.bridge,
-            tap=f"tr{uuid.uuid4().hex[:8]}", mtu=1450)
+        configdrive.build(
+            drive,
+            instance_id=iid,
+            hostname=name,
+            public_keys=[],
+            user_data=None,
+        )
+        nic = config.Nic(
+            mac="52:54:01:"
+            + ":".join(f"{b:02x}" for b in uuid.uuid4().bytes[:3]),
+            bridge=self.arame.bridge,
+            tap=f"tr{uuid.uuid4().hex[:8]}",
+            mtu=1450,
+        )
         g = config.Guest(
-            name=name, uuid=str(uuid.uuid4()), virt_type=self.arame.virt_type,
-            nics=(nic,), vcpus=1,
-            memory_mb=512, machine="q35",
+            name=name,
+            uuid=str(uuid.uuid4()),
+            virt_type=self.arame.virt_type,
+            nics=(nic,),
+            vcpus=1,
+            memory_mb=512,
+            machine="q35",
             console_log=os.path.join(d, "console.log"),
-            disks=(root, config.FileDisk(drive, "vdb", format="raw",
-                                         readonly=True, serial="cidata")),
-            kernel=image["kernel"], initrd=image["initrd"],
-            cmdline="console=ttyS0 panic=-1")
+            disks=(
+                root,
+                config.FileDisk(
+                    drive, "vdb", format="raw", readonly=True, serial="cidata"
+                ),
+            ),
+            kernel=image["kernel"],
+            initrd=image["initrd"],
+            cmdline="console=ttyS0 panic=-1",
+        )
         path = os.path.join(d, "domain.xml")
         with open(path, "w") as f:
             f.write(config.domain_xml(g))
@@ -181,16 +230,19 @@ class Raw:
             self.n += 1
             name = f"rawbench{self.n}-{uuid.uuid4().hex[:6]}"
             xml, console = self._xml(name)
-            subprocess.run(VIRSH + ["define", xml], check=True,
-                           capture_output=True)
+            subprocess.run(
+                VIRSH + ["define", xml], check=True, capture_output=True
+            )
             prepared.append((name, console))
 
         def one(item):
             name, console = item
             t0 = time.monotonic()
-            subprocess.run(VIRSH + ["start", name], check=True,
-                           capture_output=True)
+            subprocess.run(
+                VIRSH + ["start", name], check=True, capture_output=True
+            )
             return wait_marker(console, t0, timeout)
+
         with concurrent.futures.ThreadPoolExecutor(n) as ex:
             times = list(ex.map(one, prepared))
         return times, [p[0] for p in prepared]
@@ -203,17 +255,23 @@ class Raw:
 
 def _free_port() -> int:
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--runs", type=int, default=5)
-    p.add_argument("--batches", default="4,8",
-                   help="concurrent boots to measure after the single runs")
+    p.add_argument(
+        "--batches",
+        default="4,8",
+        help="concurrent boots to measure after the single runs",
+    )
     p.add_argument("--timeout", type=float, default=600)
     p.add_argument("--root", default="/var/tmp/arame-bench")
     args = p.parse_args()
@@ -242,7 +300,9 @@ def main() -> int:
             t, iids2 = arame.boot(1, args.timeout)
             a_single += t
             arame.delete(iids2)
-            log(f"run {i + 1}: raw {r_single[-1]:.2f}s  arame {a_single[-1]:.2f}s")
+            log(
+                f"run {i + 1}: raw {r_single[-1]:.2f}s  arame {a_single[-1]:.2f}s"
+            )
         results["1"] = (summary(r_single), summary(a_single))
         for n in [int(x) for x in args.batches.split(",") if x]:
             t, names = raw.boot(n, args.timeout)
@@ -251,20 +311,26 @@ def main() -> int:
             t, iids2 = arame.boot(n, args.timeout)
             arame.delete(iids2)
             results[str(n)] = (rs, summary(t))
-            log(f"{n} at once: raw median {rs['median']:.2f}s  arame "
-                f"median {results[str(n)][1]['median']:.2f}s")
+            log(
+                f"{n} at once: raw median {rs['median']:.2f}s  arame "
+                f"median {results[str(n)][1]['median']:.2f}s"
+            )
         arame.delete(iids)
     finally:
         arame.down()
 
-    print(f"VM boot to the guest's booted marker (domain type "
-          f"{arame.virt_type}; {args.runs} single runs)")
+    print(
+        f"VM boot to the guest's booted marker (domain type "
+        f"{arame.virt_type}; {args.runs} single runs)"
+    )
     for n, (rs, as_) in results.items():
         print(f"  {n} at once:")
         print(f"    raw virsh start : {fmt(rs)}")
         print(f"    Arame API       : {fmt(as_)}")
-        print(f"    ratio (median)  : {as_['median'] / rs['median']:.2f}x raw"
-              f"   (max: {as_['max'] / rs['max']:.2f}x)")
+        print(
+            f"    ratio (median)  : {as_['median'] / rs['median']:.2f}x raw"
+            f"   (max: {as_['max'] / rs['max']:.2f}x)"
+        )
     return 0
 
 

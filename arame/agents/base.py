@@ -21,7 +21,8 @@ class PingAPI:
 
     def ping(self, ctxt, node: str, timeout: float = 10) -> dict:
         return self.client.prepare(server=node, timeout=timeout).call(
-            ctxt, "ping")
+            ctxt, "ping"
+        )
 
 
 class PingManager:
@@ -31,6 +32,8 @@ class PingManager:
         self.binary = binary
 
     def ping(self, ctxt):
-        return {"host": CONF.host, "binary": self.binary,
-                "version": __version__}
-
+        return {
+            "host": CONF.host,
+            "binary": self.binary,
+            "version": __version__,
+        }

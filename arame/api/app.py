@@ -4,31 +4,62 @@ from fastapi import FastAPI
 
 from arame import __version__
 from arame.api import errors, middleware
-from arame.api.routers import (auth, baremetal, catalog, health, hosts, identity,
-                               instances, key_pairs, networks, quotas,
-                               security_groups, snapshots, tasks, usage,
-                               volumes)
-from arame.common.conf import CONF
+from arame.api.routers import (
+    auth,
+    baremetal,
+    catalog,
+    health,
+    hosts,
+    identity,
+    instances,
+    key_pairs,
+    networks,
+    quotas,
+    security_groups,
+    snapshots,
+    tasks,
+    usage,
+    volumes,
+)
 from arame.api.schemas.common import ErrorBody
+from arame.common.conf import CONF
 
-_ERRORS = {code: {"model": ErrorBody} for code in
-           (400, 401, 403, 404, 409, 413, 422, 429, 503)}
+_ERRORS = {
+    code: {"model": ErrorBody}
+    for code in (400, 401, 403, 404, 409, 413, 422, 429, 503)
+}
 
 
 def create_app() -> FastAPI:
     app = FastAPI(
-        title="Arame API", version=__version__,
+        title="Arame API",
+        version=__version__,
         description="IaaS cloud controller: instances, volumes, networks, "
-                    "bare metal. Every change is a task (202 + task_id).",
-        responses=_ERRORS)
+        "bare metal. Every change is a task (202 + task_id).",
+        responses=_ERRORS,
+    )
     errors.install(app)
-    for r in (health.router, auth.router, instances.router, tasks.router,
-              hosts.router, catalog.flavors, catalog.images,
-              identity.accounts, identity.users, key_pairs.router,
-              networks.router, security_groups.router, quotas.router,
-              usage.router, volumes.router, snapshots.router,
-              baremetal.router):
+    for r in (
+        health.router,
+        auth.router,
+        instances.router,
+        tasks.router,
+        hosts.router,
+        catalog.flavors,
+        catalog.images,
+        identity.accounts,
+        identity.users,
+        key_pairs.router,
+        networks.router,
+        security_groups.router,
+        quotas.router,
+        usage.router,
+        volumes.router,
+        snapshots.router,
+        baremetal.router,
+    ):
         app.include_router(r)
-    app.add_middleware(middleware.ArameMiddleware,
-                       max_body=CONF.api.max_request_body_bytes)
+    app.add_middleware(
+        middleware.ArameMiddleware, max_body=CONF.api.max_request_body_bytes
+    )
     return app

@@ -1,5 +1,5 @@
 """`Idempotency-Key` on POST: the same key within 24 h returns the first
-answer and does nothing twice (API.md).
+answer and does nothing twice (doc/source/architecture/rest.rst).
 
 The key is reserved by inserting its row before the work starts (the primary
 key makes two concurrent first requests impossible); the answer is stored
@@ -27,50 +27,78 @@ def fingerprint(method: str, path: str, body) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def run(ctxt, key: str | None, fp: str, status: int, fn,
-        model=None) -> JSONResponse:
+def run(
+    ctxt, key: str | None, fp: str, status: int, fn, model=None
+) -> JSONResponse:
     """Answer `fn()` (shaped by the route's response `model`), once per key."""
+
     def produce():
         out = fn()
-        return (model.model_validate(out).model_dump(mode="json")
-                if model is not None else jsonable_encoder(out))
+        return (
+            model.model_validate(out).model_dump(mode="json")
+            if model is not None
+            else jsonable_encoder(out)
+        )
 
     if key is None:
         return JSONResponse(status_code=status, content=produce())
     if not key or len(key) > MAX_KEY:
-        raise exceptions.BadRequest(f"Idempotency-Key must be 1-{MAX_KEY} characters")
+        raise exceptions.BadRequest(
+            f"Idempotency-Key must be 1-{MAX_KEY} characters"
+        )
     K = models.IdempotencyKey
     now = models.utcnow()
     try:
         with db_engine.session() as s:
-            s.execute(sa.delete(K).where(K.account_id == ctxt.account_id,
-                                         K.key == key, K.created_at < now - TTL))
-            s.add(K(account_id=ctxt.account_id, key=key, request_hash=fp,
-                    created_at=now))
+            s.execute(
+                sa.delete(K).where(
+                    K.account_id == ctxt.account_id,
+                    K.key == key,
+                    K.created_at < now - TTL,
+                )
+            )
+            s.add(
+                K(
+                    account_id=ctxt.account_id,
+                    key=key,
+                    request_hash=fp,
+                    created_at=now,
+                )
+            )
     except sa.exc.IntegrityError:
         with db_engine.session() as s:
             row = s.get(K, (ctxt.account_id, key))
         if row is None:
-            raise exceptions.Conflict("a request with this Idempotency-Key "
-                                      "just failed; retry")
+            raise exceptions.Conflict(
+                "a request with this Idempotency-Key just failed; retry"
+            ) from None
         if row.request_hash != fp:
-            raise exceptions.Invalid("this Idempotency-Key was used for a "
-                                     "different request")
+            raise exceptions.Invalid(
+                "this Idempotency-Key was used for a different request"
+            ) from None
         if row.status_code is None:
-            raise exceptions.Conflict("a request with this Idempotency-Key "
-                                      "is still in progress")
-        return JSONResponse(status_code=row.status_code,
-                            content=json.loads(row.body),
-                            headers={"Idempotent-Replayed": "true"})
+            raise exceptions.Conflict(
+                "a request with this Idempotency-Key is still in progress"
+            ) from None
+        return JSONResponse(
+            status_code=row.status_code,
+            content=json.loads(row.body),
+            headers={"Idempotent-Replayed": "true"},
+        )
     try:
         content = produce()
     except BaseException:
         with db_engine.session() as s:
-            s.execute(sa.delete(K).where(K.account_id == ctxt.account_id,
-                                         K.key == key))
+            s.execute(
+                sa.delete(K).where(
+                    K.account_id == ctxt.account_id, K.key == key
+                )
+            )
         raise
     with db_engine.session() as s:
-        s.execute(sa.update(K).where(K.account_id == ctxt.account_id,
-                                     K.key == key)
-                  .values(status_code=status, body=json.dumps(content)))
+        s.execute(
+            sa.update(K)
+            .where(K.account_id == ctxt.account_id, K.key == key)
+            .values(status_code=status, body=json.dumps(content))
+        )
     return JSONResponse(status_code=status, content=content)

@@ -9,11 +9,16 @@ import prometheus_client
 from arame.api.errors import error_response
 
 REQUESTS = prometheus_client.Counter(
-    "arame_api_requests_total", "HTTP requests answered",
-    ["method", "route", "status"])
+    "arame_api_requests_total",
+    "HTTP requests answered",
+    ["method", "route", "status"],
+)
 LATENCY = prometheus_client.Histogram(
-    "arame_api_request_seconds", "HTTP request latency", ["method", "route"],
-    buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
+    "arame_api_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 
 
 # Bodies streamed on to where they go (image bytes to a storage node):
@@ -27,9 +32,12 @@ class ArameMiddleware:
         self.max_body = max_body
 
     async def _too_large(self, scope, receive, send):
-        resp = error_response(413, "too_large",
-                              f"the body is larger than {self.max_body} bytes",
-                              {"limit": self.max_body})
+        resp = error_response(
+            413,
+            "too_large",
+            f"the body is larger than {self.max_body} bytes",
+            {"limit": self.max_body},
+        )
         await resp(scope, receive, send)
 
     async def __call__(self, scope, receive, send):
@@ -43,7 +51,11 @@ class ArameMiddleware:
         length = headers.get(b"content-length")
         if scope["method"] == "PUT" and STREAMED.match(scope.get("path", "")):
             length, limited_receive = None, receive
-        elif length is not None and length.isdigit() and int(length) > self.max_body:
+        elif (
+            length is not None
+            and length.isdigit()
+            and int(length) > self.max_body
+        ):
             return await self._too_large(scope, receive, send)
         elif length is None and scope["method"] in ("POST", "PUT", "PATCH"):
             # A chunked body: read it here, bounded, so that an oversized one
@@ -65,8 +77,11 @@ class ArameMiddleware:
                 nonlocal replayed
                 if not replayed:
                     replayed = True
-                    return {"type": "http.request", "body": body,
-                            "more_body": False}
+                    return {
+                        "type": "http.request",
+                        "body": body,
+                        "more_body": False,
+                    }
                 return await receive()
         else:
             limited_receive = receive
@@ -78,7 +93,8 @@ class ArameMiddleware:
                 status_holder["status"] = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = list(message["headers"]) + [
-                    (b"x-request-id", request_id.encode())]
+                    (b"x-request-id", request_id.encode())
+                ]
             await send(message)
 
         t0 = time.perf_counter()
@@ -87,6 +103,9 @@ class ArameMiddleware:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
-            LATENCY.labels(scope["method"], path).observe(time.perf_counter() - t0)
-            REQUESTS.labels(scope["method"], path,
-                            str(status_holder["status"])).inc()
+            LATENCY.labels(scope["method"], path).observe(
+                time.perf_counter() - t0
+            )
+            REQUESTS.labels(
+                scope["method"], path, str(status_holder["status"])
+            ).inc()

@@ -1,4 +1,4 @@
-"""Marker pagination (API.md): `?limit=&marker=<id>&sort=[-]<field>` ->
+"""Marker pagination (doc/source/architecture/rest.rst): `?limit=&marker=<id>&sort=[-]<field>` ->
 items + next_marker.
 
 Ordered by (sort field, id), ascending or descending: the id breaks ties,
@@ -29,17 +29,26 @@ def sort_query(*fields: str):
     front for descending. Unknown values are FastAPI's 422, whose message
     lists the allowed ones (and the OpenAPI document shows them)."""
     values = tuple(v for f in fields for v in (f, f"-{f}"))
-    return Annotated[Literal[values] | None, Query(
-        description="order by this field (`-` first: descending); ties "
-                    "are ordered by id")]
+    return Annotated[
+        Literal[values] | None,
+        Query(
+            description="order by this field (`-` first: descending); ties "
+            "are ordered by id"
+        ),
+    ]
 
 
 def name_filter(column, pattern: str):
     """`name=web*`: shell-style wildcards, translated to LIKE."""
     if "*" not in pattern and "?" not in pattern:
         return column == pattern
-    like = (pattern.replace("\\", "\\\\").replace("%", "\\%")
-            .replace("_", "\\_").replace("*", "%").replace("?", "_"))
+    like = (
+        pattern.replace("\\", "\\\\")
+        .replace("%", "\\%")
+        .replace("_", "\\_")
+        .replace("*", "%")
+        .replace("?", "_")
+    )
     return column.like(like, escape="\\")
 
 
@@ -52,14 +61,23 @@ def _key(model, sort: str, columns: dict | None):
     if column is None:
         # Routes declare their fields with sort_query(); this is a
         # service called with a field its model lacks.
-        raise exceptions.Invalid(f"sort: cannot sort by {field!r}",
-                                 field="sort")
+        raise exceptions.Invalid(
+            f"sort: cannot sort by {field!r}", field="sort"
+        )
     return column, descending
 
 
-def page(session, stmt, model, marker: str | None, limit: int | None,
-         descending: bool = False, *, sort: str | None = None,
-         columns: dict | None = None):
+def page(
+    session,
+    stmt,
+    model,
+    marker: str | None,
+    limit: int | None,
+    descending: bool = False,
+    *,
+    sort: str | None = None,
+    columns: dict | None = None,
+):
     """One page of `stmt` and the marker of the next (None on the last).
 
     `sort` is `field` or `-field` (default: created_at, descending if
@@ -72,13 +90,17 @@ def page(session, stmt, model, marker: str | None, limit: int | None,
     if column is model.id:
         order = (model.id.desc(),) if desc else (model.id.asc(),)
     else:
-        order = ((column.desc(), model.id.desc()) if desc
-                 else (column.asc(), model.id.asc()))
+        order = (
+            (column.desc(), model.id.desc())
+            if desc
+            else (column.asc(), model.id.asc())
+        )
     if marker:
         # Looked up within the caller's own filters: a marker from another
         # account is as unknown as one that does not exist.
-        m = session.execute(stmt.with_only_columns(column, model.id)
-                            .where(model.id == marker)).first()
+        m = session.execute(
+            stmt.with_only_columns(column, model.id).where(model.id == marker)
+        ).first()
         if m is None:
             raise exceptions.BadRequest(f"unknown marker {marker!r}")
         stmt = stmt.where(_after(column, model.id, m[0], m[1], desc))
@@ -107,18 +129,30 @@ def _after(column, id_column, value, id_value, desc: bool):
     return sa.or_(beyond(column, value), tie)
 
 
-def scoped_page(ctxt, stmt, model, to_dict, *, account_column,
-                name_column=None, name=None, marker=None, limit=None,
-                sort=None, columns=None) -> dict:
-    """A page of `stmt` as API.md lists it: the caller's own account unless
+def scoped_page(
+    ctxt,
+    stmt,
+    model,
+    to_dict,
+    *,
+    account_column,
+    name_column=None,
+    name=None,
+    marker=None,
+    limit=None,
+    sort=None,
+    columns=None,
+) -> dict:
+    """A page of `stmt` as the REST conventions (doc/source/architecture/rest.rst) list it: the caller's own account unless
     admin, `name=` as a glob, marker pagination in the order asked."""
     if not ctxt.is_admin:
         stmt = stmt.where(account_column == ctxt.account_id)
     if name and name_column is not None:
         stmt = stmt.where(name_filter(name_column, name))
     with db_engine.session() as s:
-        rows, nxt = page(s, stmt, model, marker, limit, sort=sort,
-                         columns=columns)
+        rows, nxt = page(
+            s, stmt, model, marker, limit, sort=sort, columns=columns
+        )
         return {"items": [to_dict(r) for r in rows], "next_marker": nxt}
 
 

@@ -28,8 +28,11 @@ _base = [
 
 def _rule(name, check, path, methods):
     return policy.DocumentedRuleDefault(
-        name, check, name.replace(":", " "),
-        [{"path": path, "method": m} for m in methods])
+        name,
+        check,
+        name.replace(":", " "),
+        [{"path": path, "method": m} for m in methods],
+    )
 
 
 RULES = _base + [
@@ -37,76 +40,207 @@ RULES = _base + [
     _rule("instances:list", "rule:reader", "/v1/instances", ["GET"]),
     _rule("instances:get", "rule:reader", "/v1/instances/{id}", ["GET"]),
     _rule("instances:delete", "rule:member", "/v1/instances/{id}", ["DELETE"]),
-    _rule("instances:action", "rule:member", "/v1/instances/{id}/actions", ["POST"]),
-    _rule("instances:console", "rule:member", "/v1/instances/{id}/console", ["GET"]),
-    _rule("instances:all_accounts", "rule:context_is_admin", "/v1/instances", ["GET"]),
+    _rule(
+        "instances:action",
+        "rule:member",
+        "/v1/instances/{id}/actions",
+        ["POST"],
+    ),
+    _rule(
+        "instances:console",
+        "rule:member",
+        "/v1/instances/{id}/console",
+        ["GET"],
+    ),
+    _rule(
+        "instances:all_accounts",
+        "rule:context_is_admin",
+        "/v1/instances",
+        ["GET"],
+    ),
     _rule("volumes:create", "rule:member", "/v1/volumes", ["POST"]),
     _rule("volumes:list", "rule:reader", "/v1/volumes", ["GET"]),
     _rule("volumes:get", "rule:reader", "/v1/volumes/{id}", ["GET"]),
     _rule("volumes:delete", "rule:member", "/v1/volumes/{id}", ["DELETE"]),
-    _rule("volumes:action", "rule:member", "/v1/volumes/{id}/actions", ["POST"]),
-    _rule("volumes:all_accounts", "rule:context_is_admin", "/v1/volumes", ["GET"]),
+    _rule(
+        "volumes:action", "rule:member", "/v1/volumes/{id}/actions", ["POST"]
+    ),
+    _rule(
+        "volumes:all_accounts", "rule:context_is_admin", "/v1/volumes", ["GET"]
+    ),
     _rule("snapshots:create", "rule:member", "/v1/snapshots", ["POST"]),
     _rule("snapshots:list", "rule:reader", "/v1/snapshots", ["GET"]),
     _rule("snapshots:get", "rule:reader", "/v1/snapshots/{id}", ["GET"]),
     _rule("snapshots:delete", "rule:member", "/v1/snapshots/{id}", ["DELETE"]),
-    _rule("snapshots:all_accounts", "rule:context_is_admin", "/v1/snapshots", ["GET"]),
+    _rule(
+        "snapshots:all_accounts",
+        "rule:context_is_admin",
+        "/v1/snapshots",
+        ["GET"],
+    ),
     _rule("tasks:list", "rule:reader", "/v1/tasks", ["GET"]),
     _rule("tasks:get", "rule:reader", "/v1/tasks/{id}", ["GET"]),
     _rule("hosts:list", "rule:context_is_admin", "/v1/hosts", ["GET"]),
     _rule("flavors:list", "rule:reader", "/v1/flavors", ["GET"]),
     _rule("flavors:create", "rule:context_is_admin", "/v1/flavors", ["POST"]),
-    _rule("flavors:delete", "rule:context_is_admin", "/v1/flavors/{name}", ["DELETE"]),
+    _rule(
+        "flavors:delete",
+        "rule:context_is_admin",
+        "/v1/flavors/{name}",
+        ["DELETE"],
+    ),
     _rule("images:list", "rule:reader", "/v1/images", ["GET"]),
     _rule("images:get", "rule:reader", "/v1/images/{id}", ["GET"]),
     _rule("images:create", "rule:member", "/v1/images", ["POST"]),
     # A public image is seen by every account: only an admin publishes.
-    _rule("images:create_public", "rule:context_is_admin", "/v1/images",
-          ["POST"]),
+    _rule(
+        "images:create_public", "rule:context_is_admin", "/v1/images", ["POST"]
+    ),
     _rule("images:upload", "rule:member", "/v1/images/{id}/data", ["PUT"]),
     # Tags: the owner's labels, changed like the resource itself.
-    _rule("instances:update_tags", "rule:member", "/v1/instances/{id}/tags", ["PUT"]),
-    _rule("networks:update_tags", "rule:member", "/v1/networks/{id}/tags", ["PUT"]),
-    _rule("security_groups:update_tags", "rule:member", "/v1/security_groups/{id}/tags", ["PUT"]),
-    _rule("volumes:update_tags", "rule:member", "/v1/volumes/{id}/tags", ["PUT"]),
-    _rule("images:update_tags", "rule:member", "/v1/images/{id}/tags", ["PUT"]),
+    _rule(
+        "instances:update_tags",
+        "rule:member",
+        "/v1/instances/{id}/tags",
+        ["PUT"],
+    ),
+    _rule(
+        "networks:update_tags",
+        "rule:member",
+        "/v1/networks/{id}/tags",
+        ["PUT"],
+    ),
+    _rule(
+        "security_groups:update_tags",
+        "rule:member",
+        "/v1/security_groups/{id}/tags",
+        ["PUT"],
+    ),
+    _rule(
+        "volumes:update_tags", "rule:member", "/v1/volumes/{id}/tags", ["PUT"]
+    ),
+    _rule(
+        "images:update_tags", "rule:member", "/v1/images/{id}/tags", ["PUT"]
+    ),
     # Bare-metal inventory: BMC credentials and whole machines, admin only.
-    _rule("baremetal:list", "rule:context_is_admin", "/v1/baremetal/nodes", ["GET"]),
-    _rule("baremetal:get", "rule:context_is_admin", "/v1/baremetal/nodes/{id}", ["GET"]),
-    _rule("baremetal:create", "rule:context_is_admin", "/v1/baremetal/nodes", ["POST"]),
-    _rule("baremetal:update", "rule:context_is_admin", "/v1/baremetal/nodes/{id}", ["PATCH"]),
-    _rule("baremetal:delete", "rule:context_is_admin", "/v1/baremetal/nodes/{id}", ["DELETE"]),
-    _rule("baremetal:action", "rule:context_is_admin", "/v1/baremetal/nodes/{id}/actions", ["POST"]),
+    _rule(
+        "baremetal:list",
+        "rule:context_is_admin",
+        "/v1/baremetal/nodes",
+        ["GET"],
+    ),
+    _rule(
+        "baremetal:get",
+        "rule:context_is_admin",
+        "/v1/baremetal/nodes/{id}",
+        ["GET"],
+    ),
+    _rule(
+        "baremetal:create",
+        "rule:context_is_admin",
+        "/v1/baremetal/nodes",
+        ["POST"],
+    ),
+    _rule(
+        "baremetal:update",
+        "rule:context_is_admin",
+        "/v1/baremetal/nodes/{id}",
+        ["PATCH"],
+    ),
+    _rule(
+        "baremetal:delete",
+        "rule:context_is_admin",
+        "/v1/baremetal/nodes/{id}",
+        ["DELETE"],
+    ),
+    _rule(
+        "baremetal:action",
+        "rule:context_is_admin",
+        "/v1/baremetal/nodes/{id}/actions",
+        ["POST"],
+    ),
     _rule("key_pairs:create", "rule:member", "/v1/key_pairs", ["POST"]),
     _rule("key_pairs:list", "rule:reader", "/v1/key_pairs", ["GET"]),
     _rule("key_pairs:get", "rule:reader", "/v1/key_pairs/{id}", ["GET"]),
     _rule("key_pairs:delete", "rule:member", "/v1/key_pairs/{id}", ["DELETE"]),
     _rule("networks:create", "rule:member", "/v1/networks", ["POST"]),
-    _rule("networks:create_shared", "rule:context_is_admin", "/v1/networks", ["POST"]),
+    _rule(
+        "networks:create_shared",
+        "rule:context_is_admin",
+        "/v1/networks",
+        ["POST"],
+    ),
     _rule("networks:list", "rule:reader", "/v1/networks", ["GET"]),
     _rule("networks:get", "rule:reader", "/v1/networks/{id}", ["GET"]),
     _rule("networks:delete", "rule:member", "/v1/networks/{id}", ["DELETE"]),
-    _rule("security_groups:create", "rule:member", "/v1/security_groups", ["POST"]),
-    _rule("security_groups:list", "rule:reader", "/v1/security_groups", ["GET"]),
-    _rule("security_groups:get", "rule:reader", "/v1/security_groups/{id}", ["GET"]),
-    _rule("security_groups:update", "rule:member", "/v1/security_groups/{id}", ["PATCH"]),
-    _rule("security_groups:delete", "rule:member", "/v1/security_groups/{id}", ["DELETE"]),
+    _rule(
+        "security_groups:create",
+        "rule:member",
+        "/v1/security_groups",
+        ["POST"],
+    ),
+    _rule(
+        "security_groups:list", "rule:reader", "/v1/security_groups", ["GET"]
+    ),
+    _rule(
+        "security_groups:get",
+        "rule:reader",
+        "/v1/security_groups/{id}",
+        ["GET"],
+    ),
+    _rule(
+        "security_groups:update",
+        "rule:member",
+        "/v1/security_groups/{id}",
+        ["PATCH"],
+    ),
+    _rule(
+        "security_groups:delete",
+        "rule:member",
+        "/v1/security_groups/{id}",
+        ["DELETE"],
+    ),
     _rule("usage:list", "rule:reader", "/v1/usage", ["GET"]),
     _rule("usage:all_accounts", "rule:context_is_admin", "/v1/usage", ["GET"]),
     _rule("quotas:get", "rule:reader", "/v1/quotas/{account_id}", ["GET"]),
-    _rule("quotas:update", "rule:context_is_admin", "/v1/quotas/{account_id}", ["PUT", "PATCH"]),
-    _rule("accounts:create", "rule:context_is_admin", "/v1/accounts", ["POST"]),
+    _rule(
+        "quotas:update",
+        "rule:context_is_admin",
+        "/v1/quotas/{account_id}",
+        ["PUT", "PATCH"],
+    ),
+    _rule(
+        "accounts:create", "rule:context_is_admin", "/v1/accounts", ["POST"]
+    ),
     _rule("accounts:list", "rule:reader", "/v1/accounts", ["GET"]),
     _rule("accounts:get", "rule:reader", "/v1/accounts/{id}", ["GET"]),
-    _rule("accounts:update", "rule:context_is_admin", "/v1/accounts/{id}", ["PATCH"]),
-    _rule("accounts:delete", "rule:context_is_admin", "/v1/accounts/{id}", ["DELETE"]),
+    _rule(
+        "accounts:update",
+        "rule:context_is_admin",
+        "/v1/accounts/{id}",
+        ["PATCH"],
+    ),
+    _rule(
+        "accounts:delete",
+        "rule:context_is_admin",
+        "/v1/accounts/{id}",
+        ["DELETE"],
+    ),
     _rule("users:create", "rule:context_is_admin", "/v1/users", ["POST"]),
     _rule("users:list", "rule:reader", "/v1/users", ["GET"]),
     _rule("users:get", "rule:reader", "/v1/users/{id}", ["GET"]),
-    _rule("users:update", "rule:context_is_admin", "/v1/users/{id}", ["PATCH"]),
-    _rule("users:update_own_password", "user_id:%(user_id)s or rule:context_is_admin",
-          "/v1/users/{id}", ["PATCH"]),
-    _rule("users:delete", "rule:context_is_admin", "/v1/users/{id}", ["DELETE"]),
+    _rule(
+        "users:update", "rule:context_is_admin", "/v1/users/{id}", ["PATCH"]
+    ),
+    _rule(
+        "users:update_own_password",
+        "user_id:%(user_id)s or rule:context_is_admin",
+        "/v1/users/{id}",
+        ["PATCH"],
+    ),
+    _rule(
+        "users:delete", "rule:context_is_admin", "/v1/users/{id}", ["DELETE"]
+    ),
 ]
 
 _lock = threading.Lock()
@@ -135,15 +269,20 @@ def list_rules():
 
 
 def credentials(ctxt) -> dict:
-    return {"roles": list(ctxt.roles), "account_id": ctxt.account_id,
-            "user_id": ctxt.user_id}
+    return {
+        "roles": list(ctxt.roles),
+        "account_id": ctxt.account_id,
+        "user_id": ctxt.user_id,
+    }
 
 
 def allowed(ctxt, rule: str, target_account: str | None = None) -> bool:
     # user_id is the caller's own: rules on it (users:update_own_password)
     # are only asked for the caller's own user.
-    target = {"account_id": target_account or ctxt.account_id,
-              "user_id": ctxt.user_id}
+    target = {
+        "account_id": target_account or ctxt.account_id,
+        "user_id": ctxt.user_id,
+    }
     return get_enforcer().enforce(rule, target, credentials(ctxt))
 
 

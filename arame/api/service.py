@@ -13,14 +13,21 @@ BINARY = "arame-api"
 
 class UvicornComponent:
     def __init__(self, app, host: str, port: int):
-        config = uvicorn.Config(app, host=host, port=port, log_config=None,
-                                access_log=False, timeout_graceful_shutdown=30)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=30,
+        )
         self.server = uvicorn.Server(config)
         self._thread = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.server.run, name="uvicorn",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.run, name="uvicorn", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -35,5 +42,7 @@ class UvicornComponent:
 
 
 def build_components() -> list:
-    return [UvicornComponent(create_app(), CONF.api.host, CONF.api.port),
-            DBHeartbeat(BINARY, "api")]
+    return [
+        UvicornComponent(create_app(), CONF.api.host, CONF.api.port),
+        DBHeartbeat(BINARY, "api"),
+    ]

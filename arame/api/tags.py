@@ -19,8 +19,12 @@ from arame.common.db import engine as db_engine
 from arame.common.db import models
 
 # `?tag=a&tag=b`: resources carrying every one of them.
-TagQuery = Annotated[list[str] | None, Query(
-    max_length=MAX_TAGS, description="only resources with all these tags")]
+TagQuery = Annotated[
+    list[str] | None,
+    Query(
+        max_length=MAX_TAGS, description="only resources with all these tags"
+    ),
+]
 
 
 def _normalize(tags) -> list[str]:
@@ -32,8 +36,11 @@ def set_tags(s, resource_id: str, tags) -> list[str]:
     """Replace the tags of `resource_id` in session `s`; the new list."""
     wanted = _normalize(tags)
     RT = models.ResourceTag
-    s.execute(sa.delete(RT).where(RT.resource_id == resource_id)
-              .execution_options(synchronize_session=False))
+    s.execute(
+        sa.delete(RT)
+        .where(RT.resource_id == resource_id)
+        .execution_options(synchronize_session=False)
+    )
     s.add_all(RT(resource_id=resource_id, tag=t) for t in wanted)
     s.flush()
     return sorted(wanted)
@@ -41,8 +48,11 @@ def set_tags(s, resource_id: str, tags) -> list[str]:
 
 def delete_all(s, resource_id: str) -> None:
     RT = models.ResourceTag
-    s.execute(sa.delete(RT).where(RT.resource_id == resource_id)
-              .execution_options(synchronize_session=False))
+    s.execute(
+        sa.delete(RT)
+        .where(RT.resource_id == resource_id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def tags_of(s, resource_ids) -> dict[str, list[str]]:
@@ -51,9 +61,11 @@ def tags_of(s, resource_ids) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {i: [] for i in ids}
     if ids:
         RT = models.ResourceTag
-        for rid, tag in s.execute(sa.select(RT.resource_id, RT.tag)
-                                  .where(RT.resource_id.in_(ids))
-                                  .order_by(RT.resource_id, RT.tag)):
+        for rid, tag in s.execute(
+            sa.select(RT.resource_id, RT.tag)
+            .where(RT.resource_id.in_(ids))
+            .order_by(RT.resource_id, RT.tag)
+        ):
             out[rid].append(tag)
     return out
 
@@ -65,15 +77,16 @@ def filter_by(stmt, id_column, tags):
         if not re.match(TAG_PATTERN, tag):
             # Cannot be on any resource: a malformed filter is the
             # caller's mistake, not an empty answer.
-            raise exceptions.Invalid(f"tag: {tag!r} is not a valid tag",
-                                     field="tag")
-        stmt = stmt.where(id_column.in_(
-            sa.select(RT.resource_id).where(RT.tag == tag)))
+            raise exceptions.Invalid(
+                f"tag: {tag!r} is not a valid tag", field="tag"
+            )
+        stmt = stmt.where(
+            id_column.in_(sa.select(RT.resource_id).where(RT.tag == tag))
+        )
     return stmt
 
 
-def replace(ctxt, model, kind: str, resource_id: str, rule: str,
-            tags) -> dict:
+def replace(ctxt, model, kind: str, resource_id: str, rule: str, tags) -> dict:
     """PUT .../{id}/tags on a resource the caller owns (or an admin)."""
     with db_engine.session() as s:
         load_owned(s, ctxt, model, kind, resource_id, rule)

@@ -42,7 +42,8 @@ class ArameApp(App):
         super().__init__(
             description="Command line for the Arame cloud.",
             version=_version(),
-            command_manager=command_manager or registry.build_command_manager(),
+            command_manager=command_manager
+            or registry.build_command_manager(),
             stdin=stdin,
             stdout=stdout,
             stderr=stderr,
@@ -52,7 +53,9 @@ class ArameApp(App):
         self._client: Client | None = None
 
     def build_option_parser(self, description, version, argparse_kwargs=None):
-        parser = super().build_option_parser(description, version, argparse_kwargs)
+        parser = super().build_option_parser(
+            description, version, argparse_kwargs
+        )
         parser.add_argument(
             "--url",
             metavar="URL",
@@ -77,7 +80,10 @@ class ArameApp(App):
     @property
     def connection(self) -> Connection:
         return resolve(
-            self.options.url, self.options.token, os.environ, credentials.load()
+            self.options.url,
+            self.options.token,
+            os.environ,
+            credentials.load(),
         )
 
     @property

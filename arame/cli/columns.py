@@ -21,7 +21,9 @@ class EventsColumn(FormattableColumn[list]):
 
 class ServicesColumn(FormattableColumn[list]):
     def human_readable(self) -> str:
-        return ", ".join(f"{s.get('binary')} {s.get('state')}" for s in self._value or [])
+        return ", ".join(
+            f"{s.get('binary')} {s.get('state')}" for s in self._value or []
+        )
 
 
 class TaskErrorColumn(FormattableColumn[Any]):
@@ -48,6 +50,8 @@ class RulesColumn(FormattableColumn[list]):
         lines = []
         for r in self._value or []:
             source = f"ip4:{r['cidr']}" if r.get("cidr") else r.get("group_id")
-            lines.append(f"{r.get('protocol')}:{r.get('from_port')},"
-                         f"{r.get('to_port')},{source}")
+            lines.append(
+                f"{r.get('protocol')}:{r.get('from_port')},"
+                f"{r.get('to_port')},{source}"
+            )
         return "\n".join(lines)

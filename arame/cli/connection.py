@@ -22,7 +22,12 @@ def resolve(
     stored: Mapping[str, Any] | None,
 ) -> Connection:
     stored = stored or {}
-    url = url_option or environ.get("ARAME_URL") or stored.get("url") or DEFAULT_URL
+    url = (
+        url_option
+        or environ.get("ARAME_URL")
+        or stored.get("url")
+        or DEFAULT_URL
+    )
     token = token_option or environ.get("ARAME_TOKEN")
     # The stored token was issued by the stored URL's server; sending it to
     # any other endpoint would hand a credential to a stranger.

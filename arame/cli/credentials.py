@@ -43,12 +43,16 @@ def load(environ: Mapping[str, str] = os.environ) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def save(data: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> Path:
+def save(
+    data: Mapping[str, Any], environ: Mapping[str, str] = os.environ
+) -> Path:
     target = path(environ)
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # mkstemp creates the file 0600 in the same directory, so os.replace is
     # an atomic rename and also tightens a file left too open by other means.
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".credentials.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(
+        dir=target.parent, prefix=".credentials.", suffix=".tmp"
+    )
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(dict(data), f, indent=2)

@@ -21,7 +21,9 @@ def describe(exc: BaseException) -> list[str]:
             lines.append("Hint: run 'arame login' or pass --token.")
         return lines
     if isinstance(exc, TaskFailed):
-        return [f"Error: task {exc.task.get('id')} failed at step {exc.step}: {exc.message}"]
+        return [
+            f"Error: task {exc.task.get('id')} failed at step {exc.step}: {exc.message}"
+        ]
     if isinstance(exc, TaskTimeout):
         task_id = exc.task.get("id")
         return [

@@ -73,4 +73,6 @@ class RichProgress(PlainProgress):
 
 def progress_for(stream: TextIO) -> PlainProgress:
     isatty = getattr(stream, "isatty", None)
-    return RichProgress(stream) if isatty and isatty() else PlainProgress(stream)
+    return (
+        RichProgress(stream) if isatty and isatty() else PlainProgress(stream)
+    )

@@ -9,10 +9,24 @@ from __future__ import annotations
 
 from cliff.commandmanager import CommandManager
 
-from arame.cli.commands import (account, auth, baremetal, flavor, host, image,
-                                instance, key_pair, network, quota,
-                                security_group, snapshot, task, usage, user,
-                                volume)
+from arame.cli.commands import (
+    account,
+    auth,
+    baremetal,
+    flavor,
+    host,
+    image,
+    instance,
+    key_pair,
+    network,
+    quota,
+    security_group,
+    snapshot,
+    task,
+    usage,
+    user,
+    volume,
+)
 
 NAMESPACE = "arame.cli"
 

@@ -17,8 +17,9 @@ def use_native_threads() -> None:
     try-import of eventlet from writing a deprecation warning into every
     daemon's log. Idempotent; the test suites call it too."""
     warnings.filterwarnings("ignore", message="(?s).*Eventlet is deprecated")
-    warnings.filterwarnings("ignore",
-                            message=".*eventletutils module is deprecated.*")
+    warnings.filterwarnings(
+        "ignore", message=".*eventletutils module is deprecated.*"
+    )
     backend.init_backend(backend.BackendType.THREADING)
 
 

@@ -28,12 +28,15 @@ def _set_defaults() -> None:
     state = _state_path()
     CONF.set_default("state_path", state)
     CONF.set_default("transport_url", "fake://")
-    CONF.set_default("connection", f"sqlite:///{state}/arame.db", group="database")
+    CONF.set_default(
+        "connection", f"sqlite:///{state}/arame.db", group="database"
+    )
     CONF.set_default("host", "aio")
     # One process holds both ends of an image upload: a secret of its own
     # each run, and the data endpoint on any free port.
-    CONF.set_default("ticket_secret", secrets.token_urlsafe(32),
-                     group="storage_data")
+    CONF.set_default(
+        "ticket_secret", secrets.token_urlsafe(32), group="storage_data"
+    )
     CONF.set_default("data_port", 0, group="sta")
 
 
@@ -62,18 +65,27 @@ def main(argv=None) -> int:
     image = seed.seed_test_image()
     seed.seed_default_network()
     if generated:
-        LOG.warning("ARAME_ADMIN_PASSWORD not set: if user admin is new, its "
-                    "password is %s", password)
+        LOG.warning(
+            "ARAME_ADMIN_PASSWORD not set: if user admin is new, its "
+            "password is %s",
+            password,
+        )
 
-    components = (collector_service.build_components()
-                  + scheduler_service.build_components()
-                  + hva_service.build_components()[0]
-                  + sta_service.build_components()[0]
-                  + nsa_service.build_components()
-                  + bma_service.daemon_components()
-                  + api_service.build_components())
-    LOG.info("arame-all: API on http://%s:%s, test image %s",
-             CONF.api.host, CONF.api.port, image)
+    components = (
+        collector_service.build_components()
+        + scheduler_service.build_components()
+        + hva_service.build_components()[0]
+        + sta_service.build_components()[0]
+        + nsa_service.build_components()
+        + bma_service.daemon_components()
+        + api_service.build_components()
+    )
+    LOG.info(
+        "arame-all: API on http://%s:%s, test image %s",
+        CONF.api.host,
+        CONF.api.port,
+        image,
+    )
     return Launcher("arame-all", components).run()
 
 

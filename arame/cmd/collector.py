@@ -1,7 +1,7 @@
 import sys
 
-from arame.collector import service
 from arame.cmd import daemon
+from arame.collector import service
 
 
 def main() -> int:

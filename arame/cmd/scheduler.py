@@ -1,7 +1,7 @@
 import sys
 
-from arame.scheduler import service
 from arame.cmd import daemon
+from arame.scheduler import service
 
 
 def main() -> int:

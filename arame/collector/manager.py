@@ -1,9 +1,9 @@
 """The collector's endpoints: notifications in, and the agents' "what should
 I hold?" queries over RPC (resync after an agent restarts)."""
 
-from oslo_log import log
 import oslo_messaging as messaging
 import sqlalchemy as sa
+from oslo_log import log
 
 from arame.collector import nodes, observations, usage
 from arame.common import naming
@@ -20,32 +20,37 @@ class NotificationEndpoint:
 
     filter_rule = messaging.NotificationFilter(
         event_type=r"^(service\.heartbeat|instance\.state|host\.orphans|"
-                   r"usage\.(open|close)|node\.power)$")
+        r"usage\.(open|close)|node\.power)$"
+    )
 
     def __init__(self, hva=None):
         self.hva = hva
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
-        writer = {"service.heartbeat": observations.record_heartbeat,
-                  "instance.state": observations.record_power_state,
-                  "host.orphans": self._orphans,
-                  "usage.open": lambda s, p: usage.record(s, "open", p),
-                  "usage.close": lambda s, p: usage.record(s, "close", p),
-                  nodes.EVENT: nodes.record_power,
-                  }[event_type]
+        writer = {
+            "service.heartbeat": observations.record_heartbeat,
+            "instance.state": observations.record_power_state,
+            "host.orphans": self._orphans,
+            "usage.open": lambda s, p: usage.record(s, "open", p),
+            "usage.close": lambda s, p: usage.record(s, "close", p),
+            nodes.EVENT: nodes.record_power,
+        }[event_type]
         try:
             with db_engine.session() as s:
                 writer(s, payload)
         except Exception:
-            LOG.exception("could not record %s from %s", event_type,
-                          publisher_id)
+            LOG.exception(
+                "could not record %s from %s", event_type, publisher_id
+            )
         return messaging.NotificationResult.HANDLED
-
 
     def _orphans(self, session, payload: dict) -> None:
         for iid in observations.orphans_to_remove(session, payload):
-            LOG.warning("removing domain %s from %s: its instance is "
-                        "terminated", iid, payload["host"])
+            LOG.warning(
+                "removing domain %s from %s: its instance is terminated",
+                iid,
+                payload["host"],
+            )
             if self.hva is not None:
                 self.hva.cast_destroy({}, payload["host"], iid)
 
@@ -57,25 +62,47 @@ def expected_exports(session, node: str) -> list[dict]:
     volume), to that instance's host's initiator address, with its CHAP."""
     V, I, H = models.Volume, models.Instance, models.Host
     rows = session.execute(
-        sa.select(V.id, V.export_iqn, V.chap_user, V.chap_secret, I.id.label(
-            "instance_id"), H.storage_address)
+        sa.select(
+            V.id,
+            V.export_iqn,
+            V.chap_user,
+            V.chap_secret,
+            I.id.label("instance_id"),
+            H.storage_address,
+        )
         .join(I, I.id == V.instance_id)
         .outerjoin(H, H.name == I.host)
-        .where(V.storage_node == node, V.export_iqn.is_not(None),
-               V.status != "deleted", V.deleted_at.is_(None),
-               I.status != "terminated")
-        .order_by(V.id)).all()
+        .where(
+            V.storage_node == node,
+            V.export_iqn.is_not(None),
+            V.status != "deleted",
+            V.deleted_at.is_(None),
+            I.status != "terminated",
+        )
+        .order_by(V.id)
+    ).all()
     out = []
     for r in rows:
         if not (r.storage_address and r.chap_user and r.chap_secret):
             # Nothing to export it to (its host is gone or has no initiator
             # address): left out, so a rebuild removes a stale target.
-            LOG.warning("volume %s of %s: no initiator address or CHAP, not "
-                        "expected on %s", r.id, r.instance_id, node)
+            LOG.warning(
+                "volume %s of %s: no initiator address or CHAP, not "
+                "expected on %s",
+                r.id,
+                r.instance_id,
+                node,
+            )
             continue
-        out.append({"volume_id": r.id, "iqn": r.export_iqn,
-                    "initiator_address": r.storage_address,
-                    "chap_user": r.chap_user, "chap_password": r.chap_secret})
+        out.append(
+            {
+                "volume_id": r.id,
+                "iqn": r.export_iqn,
+                "initiator_address": r.storage_address,
+                "chap_user": r.chap_user,
+                "chap_password": r.chap_secret,
+            }
+        )
     return out
 
 
@@ -97,11 +124,17 @@ class CollectorManager:
         what its hypervisor runs."""
         I = models.Instance
         with db_engine.session() as s:
-            rows = s.execute(sa.select(I.id, I.status, I.power_state)
-                             .where(I.host == host, I.claimed.is_(True))).all()
-        return {"instances": {r.id: {"status": r.status,
-                                     "power_state": r.power_state}
-                              for r in rows}}
+            rows = s.execute(
+                sa.select(I.id, I.status, I.power_state).where(
+                    I.host == host, I.claimed.is_(True)
+                )
+            ).all()
+        return {
+            "instances": {
+                r.id: {"status": r.status, "power_state": r.power_state}
+                for r in rows
+            }
+        }
 
     def expected_reservations(self, ctxt, host, network_ids):
         """What a naming node should serve: every network with a live

@@ -29,9 +29,15 @@ def fetch_nodes(session, host: str) -> list[dict]:
     """The nodes `host`'s bma drives, as its RPC calls take them
     (credentials included); maintenance nodes are left alone."""
     N = models.BaremetalNode
-    rows = session.scalars(sa.select(N).where(
-        N.bma_host == host, N.maintenance.is_(False),
-        N.provision_state != "enroll").order_by(N.id))
+    rows = session.scalars(
+        sa.select(N)
+        .where(
+            N.bma_host == host,
+            N.maintenance.is_(False),
+            N.provision_state != "enroll",
+        )
+        .order_by(N.id)
+    )
     return [n.bmc_message() for n in rows]
 
 
@@ -40,15 +46,19 @@ def record_power(session, payload: dict) -> None:
     nid = payload.get("node_id")
     node = session.get(N, nid) if ids.is_valid("node", nid) else None
     state = payload.get("power_state")
-    if node is None or state not in POWER_STATES or \
-            (node.bma_host and node.bma_host != payload.get("host")):
+    if (
+        node is None
+        or state not in POWER_STATES
+        or (node.bma_host and node.bma_host != payload.get("host"))
+    ):
         return
     now = models.utcnow()
     node.power_state, node.updated_at = state, now
     if state == "error":
         reason = f"BMC: {payload.get('reason') or 'no answer'}"[:255]
-        if node.provision_state in _IDLE and \
-                states.NODE.is_legal(node.provision_state, "error"):
+        if node.provision_state in _IDLE and states.NODE.is_legal(
+            node.provision_state, "error"
+        ):
             node.provision_state = "error"
         node.status_reason = reason
         LOG.warning("node %s: %s", node.id, reason)

@@ -5,8 +5,8 @@ The collector is the only writer of observed state; agents send it all as
 notifications and hold no database credentials.
 """
 
-from oslo_log import log
 import sqlalchemy as sa
+from oslo_log import log
 
 from arame.agents.sta import rpcapi as sta_rpcapi
 from arame.common import ids, states, tasks
@@ -15,17 +15,28 @@ from arame.common.db.services import write_service_heartbeat
 
 LOG = log.getLogger(__name__)
 
-_INVENTORY = ("hypervisor_type", "vcpus", "memory_mb", "disk_gb",
-              "storage_address")
-_CAPACITY = ("size_bytes", "free_bytes", "allocated_bytes",
-             "provisioned_bytes")
+_INVENTORY = (
+    "hypervisor_type",
+    "vcpus",
+    "memory_mb",
+    "disk_gb",
+    "storage_address",
+)
+_CAPACITY = (
+    "size_bytes",
+    "free_bytes",
+    "allocated_bytes",
+    "provisioned_bytes",
+)
 
 
 def record_heartbeat(session, payload: dict) -> None:
     now = models.utcnow()
-    write_service_heartbeat(session, {k: payload[k] for k in
-                                      ("host", "binary", "topic", "version")},
-                            at=now)
+    write_service_heartbeat(
+        session,
+        {k: payload[k] for k in ("host", "binary", "topic", "version")},
+        at=now,
+    )
     hosts = payload.get("hosts") or []
     if hosts:
         record_inventory(session, hosts, payload.get("provider", "vm"), now)
@@ -38,25 +49,41 @@ def record_storage(session, node: str, storage: dict, now) -> bool:
     carries); a report that is not whole numbers is dropped, not half
     written. True if written."""
     values = {k: storage.get(k) for k in _CAPACITY}
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
-               for v in values.values()):
-        LOG.warning("storage node %s reported an unreadable capacity: %r",
-                    node, storage)
+    if not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0
+        for v in values.values()
+    ):
+        LOG.warning(
+            "storage node %s reported an unreadable capacity: %r",
+            node,
+            storage,
+        )
         return False
-    values.update(pool=str(storage.get("pool") or "")[:64] or None,
-                  volume_mode=str(storage.get("volume_mode") or "")[:8] or None,
-                  reported_at=now, updated_at=now)
+    values.update(
+        pool=str(storage.get("pool") or "")[:64] or None,
+        volume_mode=str(storage.get("volume_mode") or "")[:8] or None,
+        reported_at=now,
+        updated_at=now,
+    )
     SN = models.StorageNode
-    if session.execute(sa.update(SN).where(SN.name == node).values(**values)
-                       .execution_options(synchronize_session=False)).rowcount:
+    if session.execute(
+        sa.update(SN)
+        .where(SN.name == node)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount:
         return True
     try:
         with session.begin_nested():
             session.add(SN(name=node, created_at=now, **values))
     except sa.exc.IntegrityError:
         # Another collector inserted it first: this report updates it.
-        session.execute(sa.update(SN).where(SN.name == node).values(**values)
-                        .execution_options(synchronize_session=False))
+        session.execute(
+            sa.update(SN)
+            .where(SN.name == node)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
     return True
 
 
@@ -73,15 +100,31 @@ def record_inventory(session, hosts: list[dict], provider: str, now) -> None:
         session.connection().execute(
             sa.update(H.__table__)
             .where(H.__table__.c.name == sa.bindparam("b_name"))
-            .values(**{k: sa.bindparam("b_" + k) for k in _INVENTORY},
-                    last_report_at=now, updated_at=now),
-            [{"b_name": h["name"], **{"b_" + k: h.get(k) for k in _INVENTORY}}
-             for h in old])
+            .values(
+                **{k: sa.bindparam("b_" + k) for k in _INVENTORY},
+                last_report_at=now,
+                updated_at=now,
+            ),
+            [
+                {
+                    "b_name": h["name"],
+                    **{"b_" + k: h.get(k) for k in _INVENTORY},
+                }
+                for h in old
+            ],
+        )
     for h in new:
-        session.add(models.Host(
-            id=ids.generate("host"), name=h["name"], provider=provider,
-            last_report_at=now, created_at=now, updated_at=now,
-            **{k: h.get(k) for k in _INVENTORY}))
+        session.add(
+            models.Host(
+                id=ids.generate("host"),
+                name=h["name"],
+                provider=provider,
+                last_report_at=now,
+                created_at=now,
+                updated_at=now,
+                **{k: h.get(k) for k in _INVENTORY},
+            )
+        )
 
 
 # What an agent saw happen on its own, as the task it leaves in the
@@ -103,26 +146,37 @@ def record_power_state(session, payload: dict) -> None:
         return
     if payload.get("event") in _OBSERVED_EVENTS:
         _record_history(session, inst, payload)
-    values = {"power_state": payload["power_state"],
-              "updated_at": models.utcnow()}
+    values = {
+        "power_state": payload["power_state"],
+        "updated_at": models.utcnow(),
+    }
     observed = payload["power_state"]
     if observed in ("shutdown", "crashed") and inst.status == "running":
-        values.update(status="stopped",
-                      status_reason=payload.get("reason") or "guest stopped")
+        values.update(
+            status="stopped",
+            status_reason=payload.get("reason") or "guest stopped",
+        )
     elif observed == "running" and inst.status == "stopped":
         # Restarted behind our back (HA, or powered on from inside):
         # `running` means the hypervisor runs it.
-        values.update(status="running",
-                      status_reason=payload.get("reason"))
-    elif observed == "nostate" and payload.get("event") == "missing" and \
-            inst.status in ("running", "stopped"):
-        values.update(status="error",
-                      status_reason=payload.get("reason") or "guest missing")
+        values.update(status="running", status_reason=payload.get("reason"))
+    elif (
+        observed == "nostate"
+        and payload.get("event") == "missing"
+        and inst.status in ("running", "stopped")
+    ):
+        values.update(
+            status="error",
+            status_reason=payload.get("reason") or "guest missing",
+        )
     if "status" in values:
         states.INSTANCE.check(inst.status, values["status"])
-    session.execute(sa.update(I).where(I.id == inst.id, I.status == inst.status)
-                    .values(**values)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        sa.update(I)
+        .where(I.id == inst.id, I.status == inst.status)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _record_history(session, inst, payload: dict) -> None:
@@ -130,21 +184,36 @@ def _record_history(session, inst, payload: dict) -> None:
     notification is delivered (the agent's event id is the key)."""
     action, status, step = _OBSERVED_EVENTS[payload["event"]]
     key = payload.get("event_id")
-    if key and session.scalar(sa.select(models.Task.id).where(
-            models.Task.resource_id == inst.id,
-            models.Task.request_id == key)):
+    if key and session.scalar(
+        sa.select(models.Task.id).where(
+            models.Task.resource_id == inst.id, models.Task.request_id == key
+        )
+    ):
         return
-    task = tasks.create(session, account_id=inst.account_id,
-                        resource_id=inst.id, resource_type="instance",
-                        action=action, timeout_s=0, request_id=key)
+    task = tasks.create(
+        session,
+        account_id=inst.account_id,
+        resource_id=inst.id,
+        resource_type="instance",
+        action=action,
+        timeout_s=0,
+        request_id=key,
+    )
     session.flush()
     host, reason = payload.get("host"), payload.get("reason")
-    tasks.add_event(session, task.id, "detected", "done", host=host,
-                    message=reason)
+    tasks.add_event(
+        session, task.id, "detected", "done", host=host, message=reason
+    )
     if action == "ha_restart":
-        tasks.add_event(session, task.id, step, status, host=host,
-                        duration_ms=payload.get("duration_ms"),
-                        message=None if status == "done" else reason)
+        tasks.add_event(
+            session,
+            task.id,
+            step,
+            status,
+            host=host,
+            duration_ms=payload.get("duration_ms"),
+            message=None if status == "done" else reason,
+        )
     tasks.set_status(session, task.id, "running")
     if status == "done":
         tasks.set_status(session, task.id, "done", step=step)
@@ -158,12 +227,16 @@ def orphans_to_remove(session, payload: dict) -> list[str]:
     to remove. Anything else (an id we never issued, one placed on another
     host) is reported and left for an operator: it may be someone's."""
     I = models.Instance
-    listed = [o["instance_id"] for o in payload.get("instances") or []
-              if ids.is_valid("instance", o.get("instance_id"))]
+    listed = [
+        o["instance_id"]
+        for o in payload.get("instances") or []
+        if ids.is_valid("instance", o.get("instance_id"))
+    ]
     if not listed:
         return []
-    rows = session.execute(sa.select(I.id, I.status, I.host)
-                           .where(I.id.in_(listed))).all()
+    rows = session.execute(
+        sa.select(I.id, I.status, I.host).where(I.id.in_(listed))
+    ).all()
     known = {r.id: r for r in rows}
     remove = []
     for iid in listed:
@@ -171,8 +244,12 @@ def orphans_to_remove(session, payload: dict) -> list[str]:
         if r is not None and r.status == "terminated":
             remove.append(iid)
         else:
-            LOG.warning("unknown domain %s on %s (%s): left alone", iid,
-                        payload.get("host"),
-                        "no such instance" if r is None else
-                        f"instance is {r.status} on {r.host}")
+            LOG.warning(
+                "unknown domain %s on %s (%s): left alone",
+                iid,
+                payload.get("host"),
+                "no such instance"
+                if r is None
+                else f"instance is {r.status} on {r.host}",
+            )
     return remove

@@ -6,8 +6,11 @@ and the reaper's updates are compare-and-set.
 
 from arame.agents.hva.rpcapi import HypervisorAPI
 from arame.collector import reaper
-from arame.collector.manager import (TOPIC, CollectorManager,
-                                     NotificationEndpoint)
+from arame.collector.manager import (
+    TOPIC,
+    CollectorManager,
+    NotificationEndpoint,
+)
 from arame.common import rpc
 from arame.common.conf import CONF
 from arame.common.db.services import DBHeartbeat
@@ -18,15 +21,20 @@ BINARY = "arame-collector"
 
 
 def build_components() -> list:
-    listener = rpc.get_notification_listener([NOTIFICATIONS],
-                                             [NotificationEndpoint(hva=HypervisorAPI())],
-                                             pool="arame-collector")
+    listener = rpc.get_notification_listener(
+        [NOTIFICATIONS],
+        [NotificationEndpoint(hva=HypervisorAPI())],
+        pool="arame-collector",
+    )
     server = rpc.get_server(TOPIC, CONF.host, [CollectorManager()])
     return [
         RPCServerComponent(listener, "notifications"),
         RPCServerComponent(server, TOPIC),
-        PeriodicComponent("reaper", reaper.reap,
-                          lambda: CONF.collector.reaper_interval,
-                          run_first=False),
+        PeriodicComponent(
+            "reaper",
+            reaper.reap,
+            lambda: CONF.collector.reaper_interval,
+            run_first=False,
+        ),
         DBHeartbeat(BINARY, TOPIC),
     ]

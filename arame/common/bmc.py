@@ -27,6 +27,7 @@ MAX_PASSWORD = {"lanplus": 20, "lan": 16}
 
 class InvalidNode(exceptions.Invalid):
     """A node id, BMC address, port or credential is malformed."""
+
     code = "bma_invalid_node"
 
 
@@ -50,32 +51,44 @@ def bmc_address(value) -> str:
 
 
 def bmc_port(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) \
-            or not 1 <= value <= 65535:
-        raise InvalidNode(f"BMC port must be an integer from 1 to 65535: "
-                          f"{value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 1 <= value <= 65535
+    ):
+        raise InvalidNode(
+            f"BMC port must be an integer from 1 to 65535: {value!r}"
+        )
     return value
 
 
 def bmc_username(value) -> str:
     if not isinstance(value, str) or not _USERNAME.fullmatch(value):
-        raise InvalidNode(f"BMC user name must be 1-16 of [A-Za-z0-9._@-] "
-                          f"(not starting with . @ or -): {value!r}")
+        raise InvalidNode(
+            f"BMC user name must be 1-16 of [A-Za-z0-9._@-] "
+            f"(not starting with . @ or -): {value!r}"
+        )
     return value
 
 
 def bmc_password(value, interface: str) -> str:
     # The message never repeats the value: it is a secret.
     limit = MAX_PASSWORD[interface]
-    if (not isinstance(value, str) or not _PASSWORD.fullmatch(value)
-            or len(value) > limit):
-        raise InvalidNode(f"BMC password must be 1-{limit} printable ASCII "
-                          f"characters for the {interface} interface")
+    if (
+        not isinstance(value, str)
+        or not _PASSWORD.fullmatch(value)
+        or len(value) > limit
+    ):
+        raise InvalidNode(
+            f"BMC password must be 1-{limit} printable ASCII "
+            f"characters for the {interface} interface"
+        )
     return value
 
 
 def interface(value) -> str:
     if value not in INTERFACES:
-        raise InvalidNode(f"IPMI interface must be one of "
-                          f"{', '.join(INTERFACES)}: {value!r}")
+        raise InvalidNode(
+            f"IPMI interface must be one of {', '.join(INTERFACES)}: {value!r}"
+        )
     return value

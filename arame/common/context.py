@@ -2,12 +2,14 @@
 
 import dataclasses
 import uuid
+from typing import Any
 
 
 @dataclasses.dataclass(frozen=True)
 class RequestContext:
     request_id: str = dataclasses.field(
-        default_factory=lambda: "req-" + str(uuid.uuid4()))
+        default_factory=lambda: "req-" + str(uuid.uuid4())
+    )
     account_id: str | None = None
     user_id: str | None = None
     roles: tuple[str, ...] = ()
@@ -32,3 +34,8 @@ class RequestContext:
 def admin_context() -> RequestContext:
     """Context of the controller itself (reaper, heartbeats, resync)."""
     return RequestContext(account_id="a-admin", user_id=None, roles=("admin",))
+
+
+# What a client proxy takes as its context: a RequestContext, or the empty
+# dict that periodic jobs and notifications pass (the serializer sends both).
+RpcContext = RequestContext | dict[str, Any]

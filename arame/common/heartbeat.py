@@ -15,8 +15,12 @@ from arame.common.service import PeriodicComponent
 
 
 def service_record(binary: str, topic: str, host: str | None = None) -> dict:
-    return {"host": host or CONF.host, "binary": binary, "topic": topic,
-            "version": __version__}
+    return {
+        "host": host or CONF.host,
+        "binary": binary,
+        "topic": topic,
+        "version": __version__,
+    }
 
 
 class NotifyHeartbeat(PeriodicComponent):
@@ -26,9 +30,12 @@ class NotifyHeartbeat(PeriodicComponent):
     def __init__(self, binary: str, topic: str, extra=None):
         self.record = service_record(binary, topic)
         self.extra = extra or (lambda: {})
-        self.notifier = rpc.get_notifier(f"{binary}.{CONF.host or socket.gethostname()}")
-        super().__init__(f"heartbeat-{binary}", self.beat,
-                         lambda: CONF.report_interval)
+        self.notifier = rpc.get_notifier(
+            f"{binary}.{CONF.host or socket.gethostname()}"
+        )
+        super().__init__(
+            f"heartbeat-{binary}", self.beat, lambda: CONF.report_interval
+        )
 
     def beat(self) -> None:
         payload = dict(self.record)

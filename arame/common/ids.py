@@ -1,4 +1,4 @@
-"""Resource IDs: a prefix plus 8 characters of [a-z0-9] (API.md).
+"""Resource IDs: a prefix plus 8 characters of [a-z0-9] (doc/source/architecture/rest.rst).
 
 Short enough that `tap-i-3k9x2m0q` still fits Linux's 15-character names.
 """
@@ -10,9 +10,18 @@ import string
 _ALPHABET = string.ascii_lowercase + string.digits
 
 PREFIXES = {
-    "instance": "i", "volume": "vol", "snapshot": "snap", "image": "img",
-    "security_group": "sg", "key_pair": "kp", "network": "nw", "host": "hn",
-    "node": "bm", "task": "t", "account": "a", "user": "u",
+    "instance": "i",
+    "volume": "vol",
+    "snapshot": "snap",
+    "image": "img",
+    "security_group": "sg",
+    "key_pair": "kp",
+    "network": "nw",
+    "host": "hn",
+    "node": "bm",
+    "task": "t",
+    "account": "a",
+    "user": "u",
 }
 
 _ID_RE = re.compile(r"[a-z]{1,4}-[a-z0-9]{8}")
@@ -28,5 +37,8 @@ def is_valid(kind: str, value: str) -> bool:
 
     Agents check every identifier they pass to an external tool with this.
     """
-    return (isinstance(value, str) and _ID_RE.fullmatch(value) is not None
-            and value.startswith(PREFIXES[kind] + "-"))
+    return (
+        isinstance(value, str)
+        and _ID_RE.fullmatch(value) is not None
+        and value.startswith(PREFIXES[kind] + "-")
+    )

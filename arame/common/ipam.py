@@ -47,62 +47,81 @@ class Plan:
 
 # -- address plans ---------------------------------------------------------
 
+
 def _address(value: str, field: str):
     try:
         return ipaddress.ip_address(value)
     except ValueError:
-        raise exceptions.Invalid(f"{field}: {value!r} is not an IP address",
-                                 field=field) from None
+        raise exceptions.Invalid(
+            f"{field}: {value!r} is not an IP address", field=field
+        ) from None
 
 
-def make_plan(cidr: str, gateway: str | None = None,
-              dhcp_ranges: list | None = None) -> Plan:
+def make_plan(
+    cidr: str, gateway: str | None = None, dhcp_ranges: list | None = None
+) -> Plan:
     """Check and complete a network's address plan (422 naming the field).
 
     The gateway defaults to the first host; the DHCP ranges default to
     every host address but the gateway.
     """
     if "/" not in cidr:
-        raise exceptions.Invalid(f"cidr: {cidr!r} needs a prefix length "
-                                 "(e.g. 10.0.0.0/24)", field="cidr")
+        raise exceptions.Invalid(
+            f"cidr: {cidr!r} needs a prefix length (e.g. 10.0.0.0/24)",
+            field="cidr",
+        )
     try:
         net = ipaddress.ip_network(cidr, strict=True)
     except ValueError as e:
         raise exceptions.Invalid(f"cidr: {e}", field="cidr") from None
     if net.version != 4:
-        raise exceptions.Invalid("cidr: IPv6 networks are not supported yet",
-                                 field="cidr")
+        raise exceptions.Invalid(
+            "cidr: IPv6 networks are not supported yet", field="cidr"
+        )
     lo, hi = CONF.network.min_prefix_length, CONF.network.max_prefix_length
     if not lo <= net.prefixlen <= hi:
         raise exceptions.Invalid(
             f"cidr: prefix length /{net.prefixlen} is outside /{lo}../{hi}",
-            field="cidr", min_prefix_length=lo, max_prefix_length=hi)
+            field="cidr",
+            min_prefix_length=lo,
+            max_prefix_length=hi,
+        )
     first, last = int(net.network_address) + 1, int(net.broadcast_address) - 1
 
     def host(value: str, field: str) -> int:
         a = _address(value, field)
         if a.version != net.version or a not in net:
-            raise exceptions.Invalid(f"{field}: {value} is outside {net}",
-                                     field=field)
+            raise exceptions.Invalid(
+                f"{field}: {value} is outside {net}", field=field
+            )
         if not first <= int(a) <= last:
-            raise exceptions.Invalid(f"{field}: {value} is the network or "
-                                     f"broadcast address of {net}", field=field)
+            raise exceptions.Invalid(
+                f"{field}: {value} is the network or "
+                f"broadcast address of {net}",
+                field=field,
+            )
         return int(a)
 
     gw = host(gateway, "gateway") if gateway is not None else first
     if dhcp_ranges is None:
-        spans = [(s, e) for s, e in ((first, gw - 1), (gw + 1, last)) if s <= e]
+        spans = [
+            (s, e) for s, e in ((first, gw - 1), (gw + 1, last)) if s <= e
+        ]
     else:
         spans = []
         for start, end in dhcp_ranges:
             s, e = host(start, "dhcp_ranges"), host(end, "dhcp_ranges")
             if s > e:
-                raise exceptions.Invalid(f"dhcp_ranges: {start} comes after "
-                                         f"{end}", field="dhcp_ranges")
+                raise exceptions.Invalid(
+                    f"dhcp_ranges: {start} comes after {end}",
+                    field="dhcp_ranges",
+                )
             if s <= gw <= e:
                 raise exceptions.Invalid(
                     f"dhcp_ranges: {start}-{end} contains the gateway "
-                    f"{ipaddress.ip_address(gw)}", field="dhcp_ranges")
+                    f"{ipaddress.ip_address(gw)}",
+                    field="dhcp_ranges",
+                )
             spans.append((s, e))
         spans.sort()
         for (_, e1), (s2, e2) in itertools.pairwise(spans):
@@ -110,19 +129,28 @@ def make_plan(cidr: str, gateway: str | None = None,
                 raise exceptions.Invalid(
                     f"dhcp_ranges: {ipaddress.ip_address(s2)}-"
                     f"{ipaddress.ip_address(e2)} overlaps another range",
-                    field="dhcp_ranges")
+                    field="dhcp_ranges",
+                )
     if not spans:
-        raise exceptions.Invalid("dhcp_ranges: no address left to hand out",
-                                 field="dhcp_ranges")
-    return Plan(ip_version=net.version, cidr=str(net),
-                gateway=str(ipaddress.ip_address(gw)),
-                dhcp_ranges=[[str(ipaddress.ip_address(s)),
-                              str(ipaddress.ip_address(e))] for s, e in spans])
+        raise exceptions.Invalid(
+            "dhcp_ranges: no address left to hand out", field="dhcp_ranges"
+        )
+    return Plan(
+        ip_version=net.version,
+        cidr=str(net),
+        gateway=str(ipaddress.ip_address(gw)),
+        dhcp_ranges=[
+            [str(ipaddress.ip_address(s)), str(ipaddress.ip_address(e))]
+            for s, e in spans
+        ],
+    )
 
 
 def _spans(network: models.Network) -> list[tuple[int, int]]:
-    return [(int(ipaddress.ip_address(s)), int(ipaddress.ip_address(e)))
-            for s, e in network.dhcp_ranges]
+    return [
+        (int(ipaddress.ip_address(s)), int(ipaddress.ip_address(e)))
+        for s, e in network.dhcp_ranges
+    ]
 
 
 def size(network: models.Network) -> int:
@@ -132,6 +160,7 @@ def size(network: models.Network) -> int:
 
 # -- segment ids -----------------------------------------------------------
 
+
 def auto_segment_range(segmentation: str) -> tuple[int, int]:
     if segmentation == "vxlan":
         return CONF.network.vxlan_vni_min, CONF.network.vxlan_vni_max
@@ -139,8 +168,11 @@ def auto_segment_range(segmentation: str) -> tuple[int, int]:
 
 
 def default_mtu(segmentation: str) -> int:
-    return (CONF.network.vxlan_mtu if segmentation == "vxlan"
-            else CONF.network.vlan_mtu)
+    return (
+        CONF.network.vxlan_mtu
+        if segmentation == "vxlan"
+        else CONF.network.vlan_mtu
+    )
 
 
 def pick_segment_id(session, segmentation: str) -> int:
@@ -158,29 +190,40 @@ def pick_segment_id(session, segmentation: str) -> int:
     for candidate in range(lo, hi + 1):
         if candidate not in taken:
             return candidate
-    raise exceptions.Conflict(f"no free {segmentation} segment id in "
-                              f"{lo}..{hi}", segmentation=segmentation)
+    raise exceptions.Conflict(
+        f"no free {segmentation} segment id in {lo}..{hi}",
+        segmentation=segmentation,
+    )
 
 
 # -- ports -----------------------------------------------------------------
 
+
 def random_mac() -> str:
     """A locally administered MAC in QEMU's 52:54:00 prefix."""
     tail = _rng.getrandbits(24)
-    return MAC_PREFIX + "".join(f":{(tail >> s) & 0xff:02x}"
-                                for s in (16, 8, 0))
+    return MAC_PREFIX + "".join(
+        f":{(tail >> s) & 0xFF:02x}" for s in (16, 8, 0)
+    )
 
 
 def _ip_taken(session, network_id: str, ip: str) -> bool:
     P = models.Port
-    return session.scalar(sa.select(P.id).where(
-        P.network_id == network_id, P.ip_address == ip)) is not None
+    return (
+        session.scalar(
+            sa.select(P.id).where(
+                P.network_id == network_id, P.ip_address == ip
+            )
+        )
+        is not None
+    )
 
 
 def _mac_taken(session, mac: str) -> bool:
     P = models.Port
-    return session.scalar(sa.select(P.id).where(P.mac_address == mac)) \
-        is not None
+    return (
+        session.scalar(sa.select(P.id).where(P.mac_address == mac)) is not None
+    )
 
 
 def check_fixed_address(network: models.Network, value: str) -> str:
@@ -189,22 +232,29 @@ def check_fixed_address(network: models.Network, value: str) -> str:
     a = _address(value, "ip_address")
     net = ipaddress.ip_network(network.cidr)
     if a.version != net.version or a not in net:
-        raise exceptions.Invalid(f"ip_address: {value} is outside "
-                                 f"{network.cidr} of network {network.id}",
-                                 field="ip_address")
+        raise exceptions.Invalid(
+            f"ip_address: {value} is outside "
+            f"{network.cidr} of network {network.id}",
+            field="ip_address",
+        )
     if str(a) == network.gateway:
-        raise exceptions.Invalid(f"ip_address: {value} is the gateway of "
-                                 f"network {network.id}", field="ip_address")
+        raise exceptions.Invalid(
+            f"ip_address: {value} is the gateway of network {network.id}",
+            field="ip_address",
+        )
     if not any(s <= int(a) <= e for s, e in _spans(network)):
         raise exceptions.Invalid(
             f"ip_address: {value} is outside the DHCP ranges of network "
-            f"{network.id}", field="ip_address")
+            f"{network.id}",
+            field="ip_address",
+        )
     return str(a)
 
 
 def _no_free(network: models.Network):
-    return exceptions.Conflict(f"network {network.id} has no free address",
-                               network_id=network.id)
+    return exceptions.Conflict(
+        f"network {network.id} has no free address", network_id=network.id
+    )
 
 
 def _free_candidate(session, network: models.Network) -> str:
@@ -220,17 +270,23 @@ def _free_candidate(session, network: models.Network) -> str:
 
     P = models.Port
     used = sa.select(P.ip_address).where(P.network_id == network.id)
-    picks = {str(ipaddress.ip_address(nth(_rng.randrange(total))))
-             for _ in range(min(CANDIDATES, total))}
-    free = sorted(picks - set(session.scalars(
-        used.where(P.ip_address.in_(picks)))))
+    picks = {
+        str(ipaddress.ip_address(nth(_rng.randrange(total))))
+        for _ in range(min(CANDIDATES, total))
+    }
+    free = sorted(
+        picks - set(session.scalars(used.where(P.ip_address.in_(picks))))
+    )
     if free:
         return _rng.choice(free)
     # Dense: read what is used and take one of the first free addresses.
     taken = {int(ipaddress.ip_address(a)) for a in session.scalars(used)}
-    found = list(itertools.islice(
-        (i for s, e in spans for i in range(s, e + 1) if i not in taken),
-        CANDIDATES))
+    found = list(
+        itertools.islice(
+            (i for s, e in spans for i in range(s, e + 1) if i not in taken),
+            CANDIDATES,
+        )
+    )
     if not found:
         raise _no_free(network)
     return str(ipaddress.ip_address(_rng.choice(found)))
@@ -247,14 +303,24 @@ def lock_network(session, network_id: str) -> None:
     commits; on SQLite (one writer at a time) this is a plain read.
     """
     N = models.Network
-    if session.scalar(sa.select(N.id).where(N.id == network_id)
-                      .with_for_update()) is None:
-        raise exceptions.Invalid(f"network: unknown network {network_id!r}",
-                                 field="network")
+    if (
+        session.scalar(
+            sa.select(N.id).where(N.id == network_id).with_for_update()
+        )
+        is None
+    ):
+        raise exceptions.Invalid(
+            f"network: unknown network {network_id!r}", field="network"
+        )
 
 
-def allocate(session, network: models.Network, instance_id: str,
-             hostname: str, ip_address: str | None = None) -> models.Port:
+def allocate(
+    session,
+    network: models.Network,
+    instance_id: str,
+    hostname: str,
+    ip_address: str | None = None,
+) -> models.Port:
     """Give the instance an address (the one asked, or a free one) and a MAC
     on `network`, in the caller's transaction.
 
@@ -262,16 +328,24 @@ def allocate(session, network: models.Network, instance_id: str,
     asked address is not one the network hands out. The instance row must
     be flushed already (the port points at it).
     """
-    fixed = (check_fixed_address(network, ip_address)
-             if ip_address is not None else None)
+    fixed = (
+        check_fixed_address(network, ip_address)
+        if ip_address is not None
+        else None
+    )
     lock_network(session, network.id)
     if fixed is not None and _ip_taken(session, network.id, fixed):
         raise _taken(network, fixed)
     for _ in range(ATTEMPTS):
         ip = fixed or _free_candidate(session, network)
-        port = models.Port(network_id=network.id, instance_id=instance_id,
-                           ip_address=ip, mac_address=random_mac(),
-                           hostname=hostname, created_at=models.utcnow())
+        port = models.Port(
+            network_id=network.id,
+            instance_id=instance_id,
+            ip_address=ip,
+            mac_address=random_mac(),
+            hostname=hostname,
+            created_at=models.utcnow(),
+        )
         try:
             with session.begin_nested():
                 session.add(port)
@@ -283,38 +357,55 @@ def allocate(session, network: models.Network, instance_id: str,
                 if fixed is not None:
                     raise _taken(network, fixed) from None
             elif not _mac_taken(session, port.mac_address):
-                raise   # not a lost race: a bug (e.g. instance not flushed)
-    raise exceptions.Conflict(f"network {network.id}: no address could be "
-                              "reserved (too many concurrent requests); "
-                              "try again", network_id=network.id)
+                raise  # not a lost race: a bug (e.g. instance not flushed)
+    raise exceptions.Conflict(
+        f"network {network.id}: no address could be "
+        "reserved (too many concurrent requests); "
+        "try again",
+        network_id=network.id,
+    )
 
 
 def _taken(network: models.Network, ip: str):
-    return exceptions.Conflict(f"address {ip} is already in use on network "
-                               f"{network.id}", network_id=network.id,
-                               ip_address=ip)
+    return exceptions.Conflict(
+        f"address {ip} is already in use on network {network.id}",
+        network_id=network.id,
+        ip_address=ip,
+    )
 
 
 def release_instance(session, instance_id: str) -> int:
     """Free every address of the instance; how many (0 the second time)."""
     return session.execute(
-        sa.delete(models.Port).where(models.Port.instance_id == instance_id)
-        .execution_options(synchronize_session=False)).rowcount
+        sa.delete(models.Port)
+        .where(models.Port.instance_id == instance_id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def ports_for_instance(session, instance_id: str) -> list[models.Port]:
     P = models.Port
-    return list(session.scalars(sa.select(P).where(P.instance_id == instance_id)
-                                .order_by(P.id)))
+    return list(
+        session.scalars(
+            sa.select(P).where(P.instance_id == instance_id).order_by(P.id)
+        )
+    )
 
 
 def ports_for_network(session, network_id: str) -> list[models.Port]:
     P = models.Port
-    return list(session.scalars(sa.select(P).where(P.network_id == network_id)
-                                .order_by(P.id)))
+    return list(
+        session.scalars(
+            sa.select(P).where(P.network_id == network_id).order_by(P.id)
+        )
+    )
 
 
 def port_dict(port: models.Port) -> dict:
-    """A port as an instance shows it (API.md `addresses`)."""
-    return {"network_id": port.network_id, "ip_address": port.ip_address,
-            "mac_address": port.mac_address, "hostname": port.hostname}
+    """A port as an instance shows it (the REST reference's `addresses`)."""
+    return {
+        "network_id": port.network_id,
+        "ip_address": port.ip_address,
+        "mac_address": port.mac_address,
+        "hostname": port.hostname,
+    }

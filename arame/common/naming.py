@@ -21,10 +21,16 @@ def nodes(session) -> list[str]:
 def network_message(net: models.Network) -> dict:
     # dnsmasq listens on the network's bridge (named after the network, as
     # hva names it) at the gateway address.
-    return {"id": net.id, "cidr": net.cidr, "gateway": net.gateway,
-            "dhcp_address": net.gateway, "dns_domain": net.dns_domain,
-            "dhcp_ranges": [list(r) for r in net.dhcp_ranges],
-            "mtu": net.mtu, "bridge": net.id}
+    return {
+        "id": net.id,
+        "cidr": net.cidr,
+        "gateway": net.gateway,
+        "dhcp_address": net.gateway,
+        "dns_domain": net.dns_domain,
+        "dhcp_ranges": [list(r) for r in net.dhcp_ranges],
+        "mtu": net.mtu,
+        "bridge": net.id,
+    }
 
 
 def reservations(session, network_ids) -> dict[str, list[dict]]:
@@ -36,20 +42,42 @@ def reservations(session, network_ids) -> dict[str, list[dict]]:
     if not out:
         return out
     for row in session.execute(
-            sa.select(P.network_id, P.mac_address, P.ip_address, P.hostname,
-                      I.node_id, V.export_iqn, V.export_portal, V.chap_user,
-                      V.chap_secret)
-            .join(I, I.id == P.instance_id)
-            .outerjoin(V, sa.and_(V.root_of == I.id, I.node_id.is_not(None),
-                                  V.deleted_at.is_(None)))
-            .where(P.network_id.in_(list(out)), I.status != "terminated")
-            .order_by(P.ip_address)):
-        r = {"mac": row.mac_address, "ip": row.ip_address,
-             "hostname": row.hostname}
+        sa.select(
+            P.network_id,
+            P.mac_address,
+            P.ip_address,
+            P.hostname,
+            I.node_id,
+            V.export_iqn,
+            V.export_portal,
+            V.chap_user,
+            V.chap_secret,
+        )
+        .join(I, I.id == P.instance_id)
+        .outerjoin(
+            V,
+            sa.and_(
+                V.root_of == I.id,
+                I.node_id.is_not(None),
+                V.deleted_at.is_(None),
+            ),
+        )
+        .where(P.network_id.in_(list(out)), I.status != "terminated")
+        .order_by(P.ip_address)
+    ):
+        r = {
+            "mac": row.mac_address,
+            "ip": row.ip_address,
+            "hostname": row.hostname,
+        }
         if row.node_id and row.export_iqn:
             r["boot_script"] = pxe.sanboot_script(
-                portal=row.export_portal, iqn=row.export_iqn, lun=sta_rpcapi.EXPORT_LUN,
-                chap_user=row.chap_user, chap_secret=row.chap_secret)
+                portal=row.export_portal,
+                iqn=row.export_iqn,
+                lun=sta_rpcapi.EXPORT_LUN,
+                chap_user=row.chap_user,
+                chap_secret=row.chap_secret,
+            )
         out[row.network_id].append(r)
     return out
 
@@ -59,10 +87,19 @@ def expected(session, network_ids) -> dict:
     all its reservations. A network the node asked about that is not in
     it (its last instance went) is no longer served there."""
     P, I, N = models.Port, models.Instance, models.Network
-    live = set(session.scalars(
-        sa.select(P.network_id).join(I, I.id == P.instance_id)
-        .where(I.status != "terminated").distinct()))
+    live = set(
+        session.scalars(
+            sa.select(P.network_id)
+            .join(I, I.id == P.instance_id)
+            .where(I.status != "terminated")
+            .distinct()
+        )
+    )
     nets = session.scalars(sa.select(N).where(N.id.in_(sorted(live)))).all()
     res = reservations(session, [n.id for n in nets])
-    return {"networks": {n.id: {"network": network_message(n),
-                                "reservations": res[n.id]} for n in nets}}
+    return {
+        "networks": {
+            n.id: {"network": network_message(n), "reservations": res[n.id]}
+            for n in nets
+        }
+    }

@@ -20,12 +20,15 @@ import urllib.parse
 _IQN_RE = re.compile(
     r"iqn\.\d{4}-(0[1-9]|1[0-2])\.[a-z0-9]([a-z0-9-]*[a-z0-9])?"
     r"(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[a-z0-9][a-z0-9.:-]{0,200})?"
-    r"|eui\.[0-9a-f]{16}")
+    r"|eui\.[0-9a-f]{16}"
+)
 # The same rules as sta's CHAP credentials (agents/sta/checks.py).
 _CHAP_USER_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _CHAP_SECRET_RE = re.compile(r"[A-Za-z0-9._~+/=-]{12,64}")
-_HOST_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                      r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
+_HOST_RE = re.compile(
+    r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
 _PATH_RE = re.compile(r"[A-Za-z0-9._~/%+-]{1,512}")
 # A kernel command line: words of these characters and single spaces; no
 # `$` (expansion), `|`/`&` (iPXE operators), quotes or backslashes.
@@ -53,14 +56,16 @@ def _ip(value) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
 def _port(value) -> int:
     if isinstance(value, str) and value.isdigit() and len(value) <= 5:
         value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) \
-            or not 1 <= value <= 65535:
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or not 1 <= value <= 65535
+    ):
         raise ValueError(f"not a TCP port: {value!r}")
     return value
 
 
-def portal(value) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address,
-                           int]:
+def portal(value) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]:
     """`ip`, `ip:port` or `[ipv6]:port` (sta's `portal`) -> (ip, port)."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"not an iSCSI portal: {value!r}")
@@ -82,16 +87,20 @@ def portal(value) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address,
 
 
 def lun(value) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) \
-            or not 0 <= value <= MAX_LUN:
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or not 0 <= value <= MAX_LUN
+    ):
         raise ValueError(f"not a LUN: {value!r}")
     return value
 
 
 def chap_user(value) -> str:
     if not isinstance(value, str) or not _CHAP_USER_RE.fullmatch(value):
-        raise ValueError(f"CHAP user must be 1-64 of [A-Za-z0-9._-]: "
-                         f"{value!r}")
+        raise ValueError(
+            f"CHAP user must be 1-64 of [A-Za-z0-9._-]: {value!r}"
+        )
     return value
 
 
@@ -115,13 +124,21 @@ def boot_url(value) -> str:
     if not isinstance(value, str):
         raise ValueError(f"not a URL: {value!r}")  # noqa: TRY004 (one type)
     if "://" not in value:
-        if not _PATH_RE.fullmatch(value) or value.startswith("/") \
-                or ".." in value.split("/"):
+        if (
+            not _PATH_RE.fullmatch(value)
+            or value.startswith("/")
+            or ".." in value.split("/")
+        ):
             raise ValueError(f"not a relative path: {value!r}")
         return value
     u = urllib.parse.urlsplit(value)
-    if u.scheme not in URL_SCHEMES or u.username or u.password \
-            or u.query or u.fragment:
+    if (
+        u.scheme not in URL_SCHEMES
+        or u.username
+        or u.password
+        or u.query
+        or u.fragment
+    ):
         raise ValueError(f"not an http(s) or tftp URL: {value!r}")
     host = u.hostname or ""
     try:
@@ -131,8 +148,9 @@ def boot_url(value) -> str:
             raise ValueError(f"not a host in {value!r}") from None
     if u.port is not None:
         _port(u.port)
-    if not _PATH_RE.fullmatch(u.path.lstrip("/") or "x") or \
-            ".." in u.path.split("/"):
+    if not _PATH_RE.fullmatch(
+        u.path.lstrip("/") or "x"
+    ) or ".." in u.path.split("/"):
         raise ValueError(f"not a path in {value!r}")
     return value
 
@@ -140,10 +158,14 @@ def boot_url(value) -> str:
 def cmdline(value) -> str:
     if value == "":
         return value
-    if not isinstance(value, str) or len(value) > MAX_CMDLINE \
-            or not _CMDLINE_RE.fullmatch(value):
-        raise ValueError(f"not a kernel command line iPXE passes as is: "
-                         f"{value!r}")
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_CMDLINE
+        or not _CMDLINE_RE.fullmatch(value)
+    ):
+        raise ValueError(
+            f"not a kernel command line iPXE passes as is: {value!r}"
+        )
     return value
 
 
@@ -158,14 +180,23 @@ def _failure(what: str) -> str:
     return f":failed\necho Arame: {what} failed: ${{errno}}\nexit 1\n"
 
 
-def sanboot_script(*, portal: str, iqn: str, lun: int, chap_user: str,
-                   chap_secret: str, initiator_iqn: str | None = None) -> str:
+def sanboot_script(
+    *,
+    portal: str,
+    iqn: str,
+    lun: int,
+    chap_user: str,
+    chap_secret: str,
+    initiator_iqn: str | None = None,
+) -> str:
     """A script that boots the node from its iSCSI root volume, logging in
     with the volume's CHAP credentials (the initiator proves itself)."""
     uri = san_uri(portal, iqn, lun)
-    lines = [_HEADER.rstrip("\n"),
-             f"set username {_chap_user(chap_user)}",
-             f"set password {_chap_secret(chap_secret)}"]
+    lines = [
+        _HEADER.rstrip("\n"),
+        f"set username {_chap_user(chap_user)}",
+        f"set password {_chap_secret(chap_secret)}",
+    ]
     if initiator_iqn is not None:
         lines.append(f"set initiator-iqn {_iqn(initiator_iqn)}")
     lines.append(f"sanboot {uri} || goto failed")
@@ -176,9 +207,11 @@ def kernel_script(*, kernel_url: str, initrd_url: str, cmdline: str) -> str:
     """A script that boots a kernel + initramfs image."""
     k, i, c = boot_url(kernel_url), boot_url(initrd_url), _cmdline(cmdline)
     kernel = f"kernel {k} {c}".rstrip()
-    return (_HEADER + f"{kernel} || goto failed\n"
-            f"initrd {i} || goto failed\n"
-            "boot || goto failed\n" + _failure("kernel boot"))
+    return (
+        _HEADER + f"{kernel} || goto failed\n"
+        f"initrd {i} || goto failed\n"
+        "boot || goto failed\n" + _failure("kernel boot")
+    )
 
 
 # The keyword arguments shadow the checks of the same names.

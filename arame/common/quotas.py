@@ -25,8 +25,14 @@ RESOURCES = ("instances", "vcpus", "memory_mb", "volumes", "storage_gb")
 def limits(row: models.Quota | None) -> dict[str, int]:
     """Effective limits: the account's own, else the configured default
     (-1: no limit)."""
-    return {r: (getattr(row, r) if row is not None and getattr(row, r) is not None
-                else getattr(CONF.quota, r)) for r in RESOURCES}
+    return {
+        r: (
+            getattr(row, r)
+            if row is not None and getattr(row, r) is not None
+            else getattr(CONF.quota, r)
+        )
+        for r in RESOURCES
+    }
 
 
 def ensure_row(account_id: str) -> None:
@@ -43,7 +49,7 @@ def ensure_row(account_id: str) -> None:
         with db_engine.session() as s:
             s.add(models.Quota(account_id=account_id))
     except sa.exc.IntegrityError:
-        pass   # created by a concurrent request: fine
+        pass  # created by a concurrent request: fine
 
 
 def take(session, account_id: str, want: dict[str, int]) -> None:
@@ -56,10 +62,14 @@ def take(session, account_id: str, want: dict[str, int]) -> None:
         limit = sa.func.coalesce(own, getattr(CONF.quota, r))
         conds.append(sa.or_(limit < 0, used + n <= limit))
     rc = session.execute(
-        sa.update(Q).where(*conds)
-        .values({f"{r}_used": getattr(Q, f"{r}_used") + n
-                 for r, n in want.items()} | {"updated_at": models.utcnow()})
-        .execution_options(synchronize_session=False)).rowcount
+        sa.update(Q)
+        .where(*conds)
+        .values(
+            {f"{r}_used": getattr(Q, f"{r}_used") + n for r, n in want.items()}
+            | {"updated_at": models.utcnow()}
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if rc == 1:
         return
     row = session.get(models.Quota, account_id)
@@ -70,41 +80,61 @@ def take(session, account_id: str, want: dict[str, int]) -> None:
         if lim[r] >= 0 and used + n > lim[r]:
             raise exceptions.OverQuota(
                 f"quota exceeded for {r}: {used} in use + {n} requested > "
-                f"limit {lim[r]}", resource=r, limit=lim[r], in_use=used,
-                requested=n)
+                f"limit {lim[r]}",
+                resource=r,
+                limit=lim[r],
+                in_use=used,
+                requested=n,
+            )
     raise exceptions.Conflict("quota changed during the request; try again")
 
 
 def release_instance(session, instance_id: str) -> bool:
     """Give back an instance's share, once; True if this call did."""
     I, Q = models.Instance, models.Quota
-    inst = session.execute(sa.select(I.account_id, I.vcpus, I.memory_mb)
-                           .where(I.id == instance_id,
-                                  I.quota_held.is_(True))).first()
+    inst = session.execute(
+        sa.select(I.account_id, I.vcpus, I.memory_mb).where(
+            I.id == instance_id, I.quota_held.is_(True)
+        )
+    ).first()
     if inst is None:
         return False
-    rc = session.execute(sa.update(I).where(I.id == instance_id,
-                                            I.quota_held.is_(True))
-                         .values(quota_held=False)
-                         .execution_options(synchronize_session=False)).rowcount
+    rc = session.execute(
+        sa.update(I)
+        .where(I.id == instance_id, I.quota_held.is_(True))
+        .values(quota_held=False)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if rc != 1:
         return False
-    session.execute(sa.update(Q).where(Q.account_id == inst.account_id)
-                    .values(instances_used=Q.instances_used - 1,
-                            vcpus_used=Q.vcpus_used - inst.vcpus,
-                            memory_mb_used=Q.memory_mb_used - inst.memory_mb)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        sa.update(Q)
+        .where(Q.account_id == inst.account_id)
+        .values(
+            instances_used=Q.instances_used - 1,
+            vcpus_used=Q.vcpus_used - inst.vcpus,
+            memory_mb_used=Q.memory_mb_used - inst.memory_mb,
+        )
+        .execution_options(synchronize_session=False)
+    )
     return True
 
 
-def take_volume(session, account_id: str, volume_id: str,
-                size_gb: int) -> None:
+def take_volume(
+    session, account_id: str, volume_id: str, size_gb: int
+) -> None:
     """Reserve one volume of `size_gb` for `volume_id` (OverQuota, 429,
     otherwise), in the caller's transaction with the volume's record.
     `ensure_row` first."""
     take(session, account_id, {"volumes": 1, "storage_gb": size_gb})
-    session.add(models.QuotaHold(resource_id=volume_id, account_id=account_id,
-                                 volumes=1, storage_gb=size_gb))
+    session.add(
+        models.QuotaHold(
+            resource_id=volume_id,
+            account_id=account_id,
+            volumes=1,
+            storage_gb=size_gb,
+        )
+    )
 
 
 def release_volume(session, volume_id: str) -> bool:
@@ -112,17 +142,28 @@ def release_volume(session, volume_id: str) -> bool:
     that holds nothing (a root volume, or one made before volume quotas)
     gives nothing back."""
     QH, Q = models.QuotaHold, models.Quota
-    hold = session.execute(sa.select(QH.account_id, QH.volumes, QH.storage_gb)
-                           .where(QH.resource_id == volume_id)).first()
+    hold = session.execute(
+        sa.select(QH.account_id, QH.volumes, QH.storage_gb).where(
+            QH.resource_id == volume_id
+        )
+    ).first()
     if hold is None:
         return False
-    rc = session.execute(sa.delete(QH).where(QH.resource_id == volume_id)
-                         .execution_options(synchronize_session=False)).rowcount
+    rc = session.execute(
+        sa.delete(QH)
+        .where(QH.resource_id == volume_id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if rc != 1:
-        return False        # a concurrent give-back won
-    session.execute(sa.update(Q).where(Q.account_id == hold.account_id)
-                    .values(volumes_used=Q.volumes_used - hold.volumes,
-                            storage_gb_used=Q.storage_gb_used - hold.storage_gb,
-                            updated_at=models.utcnow())
-                    .execution_options(synchronize_session=False))
+        return False  # a concurrent give-back won
+    session.execute(
+        sa.update(Q)
+        .where(Q.account_id == hold.account_id)
+        .values(
+            volumes_used=Q.volumes_used - hold.volumes,
+            storage_gb_used=Q.storage_gb_used - hold.storage_gb,
+            updated_at=models.utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
     return True

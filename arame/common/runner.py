@@ -9,10 +9,10 @@ Why not oslo.concurrency's processutils.execute: on timeout it raises but
 leaves the child running; subprocess.run kills it.
 """
 
-from collections.abc import Sequence
 import dataclasses
 import subprocess
 import time
+from collections.abc import Sequence
 
 from oslo_log import log
 
@@ -24,9 +24,15 @@ DEFAULT_TIMEOUT = 60.0
 class CommandError(Exception):
     """A command failed: it exited non-zero, timed out or could not start."""
 
-    def __init__(self, args: Sequence[str], message: str, *,
-                 exit_code: int | None = None, stderr: str = "",
-                 stdout: str = ""):
+    def __init__(
+        self,
+        args: Sequence[str],
+        message: str,
+        *,
+        exit_code: int | None = None,
+        stderr: str = "",
+        stdout: str = "",
+    ):
         self.cmd = list(args)
         self.exit_code = exit_code
         self.stderr = stderr
@@ -67,11 +73,18 @@ def _printable(args: Sequence[str], secrets: Sequence[str]) -> str:
     return out
 
 
-def run(args: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT,
-        netns: str | None = None, input: str | bytes | None = None,
-        ok_codes: Sequence[int] = (0,), secrets: Sequence[str] = (),
-        env: dict | None = None, cwd: str | None = None,
-        binary: bool = False) -> Result:
+def run(
+    args: Sequence[str],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    netns: str | None = None,
+    input: str | bytes | None = None,
+    ok_codes: Sequence[int] = (0,),
+    secrets: Sequence[str] = (),
+    env: dict | None = None,
+    cwd: str | None = None,
+    binary: bool = False,
+) -> Result:
     """Run `args`; raise CommandError unless it exits with one of ok_codes.
 
     `secrets` are masked wherever the command line or output is logged or
@@ -85,22 +98,34 @@ def run(args: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT,
     shown = _printable(args, secrets)
     t0 = time.monotonic()
     try:
-        proc = subprocess.run(args, input=input, capture_output=True,
-                              timeout=timeout, env=env, cwd=cwd,
-                              text=not binary, check=False)
+        proc = subprocess.run(
+            args,
+            input=input,
+            capture_output=True,
+            timeout=timeout,
+            env=env,
+            cwd=cwd,
+            text=not binary,
+            check=False,
+        )
     except subprocess.TimeoutExpired as e:
         LOG.warning("command timed out after %.1fs: %s", timeout, shown)
-        raise CommandTimeout(args, f"timed out after {timeout:g}s",
-                             stderr=_decode(e.stderr)) from e
+        raise CommandTimeout(
+            args, f"timed out after {timeout:g}s", stderr=_decode(e.stderr)
+        ) from e
     except OSError as e:
         raise CommandError(args, f"could not run: {e}") from e
     elapsed = time.monotonic() - t0
     LOG.debug("ran in %.3fs (exit %d): %s", elapsed, proc.returncode, shown)
     if proc.returncode not in ok_codes:
         err = _printable([_decode(proc.stderr).strip()], secrets)
-        raise CommandError(args, f"exit {proc.returncode}: {err[-2000:]}",
-                           exit_code=proc.returncode, stderr=err,
-                           stdout=_decode(proc.stdout))
+        raise CommandError(
+            args,
+            f"exit {proc.returncode}: {err[-2000:]}",
+            exit_code=proc.returncode,
+            stderr=err,
+            stdout=_decode(proc.stdout),
+        )
     return Result(args, proc.returncode, proc.stdout, proc.stderr)
 
 

@@ -44,9 +44,15 @@ class RuleError(ValueError):
     str()) says where: "line 3, column 5: ..." for text, "rule 2, to_port:
     ..." for JSON. `details()` is what the API puts in its error body."""
 
-    def __init__(self, reason: str, line: int | None = None,
-                 column: int | None = None, *, index: int | None = None,
-                 field: str | None = None):
+    def __init__(
+        self,
+        reason: str,
+        line: int | None = None,
+        column: int | None = None,
+        *,
+        index: int | None = None,
+        field: str | None = None,
+    ):
         self.reason = reason
         self.line = line
         self.column = column
@@ -65,8 +71,12 @@ class RuleError(ValueError):
         return ""
 
     def details(self) -> dict:
-        keys = ("line", "column") if self.line is not None else ("index", "field")
-        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        keys = (
+            ("line", "column") if self.line is not None else ("index", "field")
+        )
+        return {
+            k: getattr(self, k) for k in keys if getattr(self, k) is not None
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,8 +106,11 @@ class Rule:
         return f"{self.protocol}:{self.from_port},{self.to_port},{self.source}"
 
     def to_dict(self) -> dict:
-        d = {"protocol": self.protocol, "from_port": self.from_port,
-             "to_port": self.to_port}
+        d = {
+            "protocol": self.protocol,
+            "from_port": self.from_port,
+            "to_port": self.to_port,
+        }
         if self.cidr is not None:
             d["cidr"] = self.cidr
         else:
@@ -110,8 +123,11 @@ def _validate(rule: Rule) -> None:
         raise RuleError(reason, field=field)
 
     if rule.protocol not in PROTOCOLS:
-        bad("protocol", f"unknown protocol {rule.protocol!r} "
-                        f"(one of {', '.join(PROTOCOLS)})")
+        bad(
+            "protocol",
+            f"unknown protocol {rule.protocol!r} "
+            f"(one of {', '.join(PROTOCOLS)})",
+        )
     for field in ("from_port", "to_port"):
         value = getattr(rule, field)
         if not isinstance(value, int) or isinstance(value, bool):
@@ -120,20 +136,31 @@ def _validate(rule: Rule) -> None:
         for field, what in (("from_port", "type"), ("to_port", "code")):
             value = getattr(rule, field)
             if value != -1 and not 0 <= value <= 255:
-                bad(field, f"icmp {what} {value} is out of range "
-                           f"(-1 for any, or 0-255)")
+                bad(
+                    field,
+                    f"icmp {what} {value} is out of range "
+                    f"(-1 for any, or 0-255)",
+                )
         if rule.from_port == -1 and rule.to_port != -1:
-            bad("to_port", "an icmp code needs an icmp type "
-                           "(type -1 matches every type and code)")
+            bad(
+                "to_port",
+                "an icmp code needs an icmp type "
+                "(type -1 matches every type and code)",
+            )
     else:
         for field in ("from_port", "to_port"):
             value = getattr(rule, field)
             if not 1 <= value <= 65535:
-                hint = " (1,65535 means every port)" if value in (-1, 0) else ""
+                hint = (
+                    " (1,65535 means every port)" if value in (-1, 0) else ""
+                )
                 bad(field, f"port {value} is out of range 1-65535{hint}")
         if rule.from_port > rule.to_port:
-            bad("to_port", f"port range {rule.from_port}-{rule.to_port} "
-                           f"ends before it starts")
+            bad(
+                "to_port",
+                f"port range {rule.from_port}-{rule.to_port} "
+                f"ends before it starts",
+            )
     if (rule.cidr is None) == (rule.group_id is None):
         bad("cidr", "give exactly one source: a cidr or a group_id")
     if rule.cidr is not None:
@@ -141,8 +168,11 @@ def _validate(rule: Rule) -> None:
             bad("cidr", f"cidr must be a string, not {rule.cidr!r}")
         _canonical_cidr(rule.cidr)
     elif not ids.is_valid("security_group", rule.group_id):
-        bad("group_id", f"{rule.group_id!r} is not a security group id "
-                        f"(sg- and 8 characters of a-z, 0-9)")
+        bad(
+            "group_id",
+            f"{rule.group_id!r} is not a security group id "
+            f"(sg- and 8 characters of a-z, 0-9)",
+        )
 
 
 def _canonical_cidr(value: str) -> str:
@@ -162,8 +192,10 @@ def _canonical_cidr(value: str) -> str:
     except ValueError as e:
         if "host bits set" in str(e):
             net = ipaddress.IPv4Network(text, strict=False)
-            bad(f"{value} has host bits set: write {net} for the network, "
-                f"or {text.split('/')[0]}/32 for the host")
+            bad(
+                f"{value} has host bits set: write {net} for the network, "
+                f"or {text.split('/')[0]}/32 for the host"
+            )
         bad(f"{value!r} is not an IPv4 address or network")
     raise AssertionError("unreachable")
 
@@ -199,24 +231,37 @@ def _parse_line(body: str) -> Rule:
     first = len(body) - len(body.lstrip()) + 1
     colon = body.find(":")
     if colon < 0:
-        raise RuleError("expected protocol:from,to,source "
-                        "(e.g. tcp:22,22,ip4:0.0.0.0/0)", column=first)
+        raise RuleError(
+            "expected protocol:from,to,source (e.g. tcp:22,22,ip4:0.0.0.0/0)",
+            column=first,
+        )
     proto, proto_col = _span(body[:colon], 0)
     fields = _split(body, colon + 1)
     if len(fields) < 3:
-        raise RuleError(f"expected from,to,source after {proto}: "
-                        f"(e.g. {proto or 'tcp'}:22,22,ip4:0.0.0.0/0)",
-                        column=len(body.rstrip()) + 1)
+        raise RuleError(
+            f"expected from,to,source after {proto}: "
+            f"(e.g. {proto or 'tcp'}:22,22,ip4:0.0.0.0/0)",
+            column=len(body.rstrip()) + 1,
+        )
     if len(fields) > 3:
-        raise RuleError(f"unexpected {fields[3][0]!r} after the source",
-                        column=fields[3][1])
-    columns = {"protocol": proto_col, "from_port": fields[0][1],
-               "to_port": fields[1][1], "cidr": fields[2][1],
-               "group_id": fields[2][1]}
-    what = ("icmp type", "icmp code") if proto.lower() == "icmp" else (
-        "from port", "to port")
+        raise RuleError(
+            f"unexpected {fields[3][0]!r} after the source",
+            column=fields[3][1],
+        )
+    columns = {
+        "protocol": proto_col,
+        "from_port": fields[0][1],
+        "to_port": fields[1][1],
+        "cidr": fields[2][1],
+        "group_id": fields[2][1],
+    }
+    what = (
+        ("icmp type", "icmp code")
+        if proto.lower() == "icmp"
+        else ("from port", "to port")
+    )
     ports = []
-    for (text, col), name in zip(fields[:2], what):
+    for (text, col), name in zip(fields[:2], what, strict=False):
         try:
             ports.append(_parse_int(text, name))
         except RuleError as e:
@@ -226,36 +271,46 @@ def _parse_line(body: str) -> Rule:
     if source.lower().startswith("ip4:"):
         cidr, columns["cidr"] = _span(source[4:], source_col + 3)
         if not cidr:
-            raise RuleError("missing address after ip4:",
-                            column=columns["cidr"])
+            raise RuleError(
+                "missing address after ip4:", column=columns["cidr"]
+            )
         kw["cidr"] = cidr
     elif source.startswith("sg-"):
         kw["group_id"] = source
     else:
         raise RuleError(
             f"expected ip4:<cidr> or a security group id (sg-xxxxxxxx), "
-            f"got {source!r}" if source else "missing source (ip4:<cidr> or "
-            "a security group id)", column=source_col)
+            f"got {source!r}"
+            if source
+            else "missing source (ip4:<cidr> or a security group id)",
+            column=source_col,
+        )
     try:
         return Rule(proto.lower(), ports[0], ports[1], **kw)
     except RuleError as e:
-        raise RuleError(e.reason, column=columns[e.field],
-                        field=e.field) from None
+        raise RuleError(
+            e.reason, column=columns[e.field], field=e.field
+        ) from None
 
 
 def parse_text(text: str) -> list[Rule]:
     """Rules from Wakame text; RuleError points at the offending token."""
     if not isinstance(text, str):
-        raise RuleError(f"rules text must be a string, not "
-                        f"{type(text).__name__}")
+        raise RuleError(
+            f"rules text must be a string, not {type(text).__name__}"
+        )
     if len(text) > MAX_TEXT_LENGTH:
-        raise RuleError(f"rules text is longer than {MAX_TEXT_LENGTH} "
-                        f"characters")
+        raise RuleError(
+            f"rules text is longer than {MAX_TEXT_LENGTH} characters"
+        )
     rules: dict[Rule, None] = {}
     for n, line in enumerate(text.splitlines(), start=1):
         if len(line) > MAX_LINE_LENGTH:
-            raise RuleError(f"line is longer than {MAX_LINE_LENGTH} "
-                            f"characters", n, MAX_LINE_LENGTH + 1)
+            raise RuleError(
+                f"line is longer than {MAX_LINE_LENGTH} characters",
+                n,
+                MAX_LINE_LENGTH + 1,
+            )
         body = line.split("#", 1)[0]
         if not body.strip():
             continue
@@ -276,25 +331,33 @@ def from_json(items: list) -> list[Rule]:
     rules: dict[Rule, None] = {}
     for n, item in enumerate(items, start=1):
         if not isinstance(item, dict):
-            raise RuleError(f"a rule must be an object, not "
-                            f"{type(item).__name__}", index=n)
+            raise RuleError(
+                f"a rule must be an object, not {type(item).__name__}", index=n
+            )
         unknown = sorted(set(item) - _JSON_KEYS, key=str)
         if unknown:
-            raise RuleError(f"unknown field {unknown[0]!r}", index=n,
-                            field=str(unknown[0]))
+            raise RuleError(
+                f"unknown field {unknown[0]!r}", index=n, field=str(unknown[0])
+            )
         for key in ("protocol", "from_port", "to_port"):
             if key not in item:
                 raise RuleError(f"missing {key}", index=n, field=key)
         if "cidr" in item and "group_id" in item:
-            raise RuleError("give cidr or group_id, not both", index=n,
-                            field="group_id")
+            raise RuleError(
+                "give cidr or group_id, not both", index=n, field="group_id"
+            )
         if not isinstance(item["protocol"], str):
-            raise RuleError("protocol must be a string", index=n,
-                            field="protocol")
+            raise RuleError(
+                "protocol must be a string", index=n, field="protocol"
+            )
         try:
-            rule = Rule(item["protocol"].lower(), item["from_port"],
-                        item["to_port"], item.get("cidr"),
-                        item.get("group_id"))
+            rule = Rule(
+                item["protocol"].lower(),
+                item["from_port"],
+                item["to_port"],
+                item.get("cidr"),
+                item.get("group_id"),
+            )
         except RuleError as e:
             raise RuleError(e.reason, index=n, field=e.field) from None
         if not _add(rules, rule):

@@ -30,8 +30,11 @@ def ensure_default(account_id: str) -> str:
 
     def existing():
         with db_engine.session() as s:
-            return s.scalar(sa.select(SG.id).where(
-                SG.account_id == account_id, SG.name == DEFAULT_NAME))
+            return s.scalar(
+                sa.select(SG.id).where(
+                    SG.account_id == account_id, SG.name == DEFAULT_NAME
+                )
+            )
 
     gid = existing()
     if gid is not None:
@@ -40,11 +43,20 @@ def ensure_default(account_id: str) -> str:
     try:
         with db_engine.session() as s:
             now = models.utcnow()
-            s.add(SG(id=gid, name=DEFAULT_NAME, account_id=account_id,
-                     description="default group of the account",
-                     rules_text="", rules=[], created_at=now, updated_at=now))
+            s.add(
+                SG(
+                    id=gid,
+                    name=DEFAULT_NAME,
+                    account_id=account_id,
+                    description="default group of the account",
+                    rules_text="",
+                    rules=[],
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
     except sa.exc.IntegrityError:
-        gid = existing()   # made by a concurrent request: fine
+        gid = existing()  # made by a concurrent request: fine
     return gid
 
 
@@ -55,8 +67,11 @@ def referenced_groups(rules: list[dict]) -> set[str]:
 
 def set_membership(session, instance_id: str, group_ids: list[str]) -> None:
     for pos, gid in enumerate(group_ids):
-        session.add(models.InstanceSecurityGroup(
-            instance_id=instance_id, security_group_id=gid, position=pos))
+        session.add(
+            models.InstanceSecurityGroup(
+                instance_id=instance_id, security_group_id=gid, position=pos
+            )
+        )
 
 
 def groups_by_instance(session, instance_ids) -> dict[str, list[str]]:
@@ -66,9 +81,10 @@ def groups_by_instance(session, instance_ids) -> dict[str, list[str]]:
     if not out:
         return out
     for iid, gid in session.execute(
-            sa.select(ISG.instance_id, ISG.security_group_id)
-            .where(ISG.instance_id.in_(list(out)))
-            .order_by(ISG.instance_id, ISG.position)):
+        sa.select(ISG.instance_id, ISG.security_group_id)
+        .where(ISG.instance_id.in_(list(out)))
+        .order_by(ISG.instance_id, ISG.position)
+    ):
         out[iid].append(gid)
     return out
 
@@ -79,10 +95,14 @@ def groups_for_instance(session, instance_id: str) -> list[str]:
 
 def _live_members(group_ids):
     I, ISG = models.Instance, models.InstanceSecurityGroup
-    return (sa.select(ISG.security_group_id, I.id, I.host)
-            .join(I, I.id == ISG.instance_id)
-            .where(ISG.security_group_id.in_(list(group_ids)),
-                   I.status != "terminated"))
+    return (
+        sa.select(ISG.security_group_id, I.id, I.host)
+        .join(I, I.id == ISG.instance_id)
+        .where(
+            ISG.security_group_id.in_(list(group_ids)),
+            I.status != "terminated",
+        )
+    )
 
 
 def live_member_ids(session, group_id: str) -> list[str]:
@@ -94,9 +114,11 @@ def hosts_with_members(session, group_id: str) -> dict[str, list[str]]:
     """{host: [instance ids]} of the group's placed, non-terminated members:
     where a change of its rules must be applied."""
     out: dict[str, list[str]] = {}
-    for row in session.execute(_live_members([group_id])
-                               .where(models.Instance.host.is_not(None))
-                               .order_by(models.Instance.id)):
+    for row in session.execute(
+        _live_members([group_id])
+        .where(models.Instance.host.is_not(None))
+        .order_by(models.Instance.id)
+    ):
         out.setdefault(row.host, []).append(row.id)
     return out
 
@@ -109,9 +131,13 @@ def groups_referencing(session, group_id: str) -> list[str]:
     account = session.scalar(sa.select(SG.account_id).where(SG.id == group_id))
     if account is None:
         return []
-    return sorted(g.id for g in session.scalars(
-        sa.select(SG).where(SG.account_id == account, SG.id != group_id))
-        if group_id in referenced_groups(g.rules))
+    return sorted(
+        g.id
+        for g in session.scalars(
+            sa.select(SG).where(SG.account_id == account, SG.id != group_id)
+        )
+        if group_id in referenced_groups(g.rules)
+    )
 
 
 def member_addresses(session, group_ids) -> dict[str, list[str]]:
@@ -121,11 +147,11 @@ def member_addresses(session, group_ids) -> dict[str, list[str]]:
         return {}
     I, ISG, P = models.Instance, models.InstanceSecurityGroup, models.Port
     for gid, ip in session.execute(
-            sa.select(ISG.security_group_id, P.ip_address)
-            .join(I, I.id == ISG.instance_id)
-            .join(P, P.instance_id == I.id)
-            .where(ISG.security_group_id.in_(list(out)),
-                   I.status != "terminated")):
+        sa.select(ISG.security_group_id, P.ip_address)
+        .join(I, I.id == ISG.instance_id)
+        .join(P, P.instance_id == I.id)
+        .where(ISG.security_group_id.in_(list(out)), I.status != "terminated")
+    ):
         out[gid].add(ip)
     return {g: sorted(ips, key=ipaddress.ip_address) for g, ips in out.items()}
 
@@ -138,13 +164,24 @@ def port_specs_for_instance(session, instance_id: str) -> list[dict]:
     if not ports:
         return []
     N, SG = models.Network, models.SecurityGroup
-    nets = {n.id: n for n in session.scalars(
-        sa.select(N).where(N.id.in_({p.network_id for p in ports})))}
+    nets = {
+        n.id: n
+        for n in session.scalars(
+            sa.select(N).where(N.id.in_({p.network_id for p in ports}))
+        )
+    }
     gids = groups_for_instance(session, instance_id)
-    rows = {g.id: g for g in session.scalars(
-        sa.select(SG).where(SG.id.in_(gids)))} if gids else {}
-    groups = [{"id": g, "rules": list(rows[g].rules)} for g in gids
-              if g in rows]
+    rows = (
+        {
+            g.id: g
+            for g in session.scalars(sa.select(SG).where(SG.id.in_(gids)))
+        }
+        if gids
+        else {}
+    )
+    groups = [
+        {"id": g, "rules": list(rows[g].rules)} for g in gids if g in rows
+    ]
     involved = set(rows)
     for g in groups:
         involved |= referenced_groups(g["rules"])
@@ -152,13 +189,22 @@ def port_specs_for_instance(session, instance_id: str) -> list[dict]:
     specs = []
     for p in ports:
         n = nets[p.network_id]
-        specs.append({
-            "network": {"id": n.id, "segmentation": n.segmentation,
-                        "segment_id": n.segment_id, "mtu": n.mtu,
-                        "cidr": n.cidr, "gateway": n.gateway,
-                        "dns_domain": n.dns_domain},
-            "ip": p.ip_address, "mac": p.mac_address, "hostname": p.hostname,
-            "security_groups": [dict(g) for g in groups],
-            "group_members": {g: list(a) for g, a in members.items()},
-        })
+        specs.append(
+            {
+                "network": {
+                    "id": n.id,
+                    "segmentation": n.segmentation,
+                    "segment_id": n.segment_id,
+                    "mtu": n.mtu,
+                    "cidr": n.cidr,
+                    "gateway": n.gateway,
+                    "dns_domain": n.dns_domain,
+                },
+                "ip": p.ip_address,
+                "mac": p.mac_address,
+                "hostname": p.hostname,
+                "security_groups": [dict(g) for g in groups],
+                "group_members": {g: list(a) for g, a in members.items()},
+            }
+        )
     return specs

@@ -45,9 +45,10 @@ def unseal(stored: str) -> str:
     if not stored.startswith(PREFIX):
         raise exceptions.ArameError("credential is not sealed")
     try:
-        return Fernet(_key()).decrypt(stored[len(PREFIX):].encode()).decode()
+        return Fernet(_key()).decrypt(stored[len(PREFIX) :].encode()).decode()
     except InvalidToken:
         # Never the value itself: only that the key does not open it.
         raise exceptions.ArameError(
             "credential cannot be opened with the key in "
-            f"{CONF.credential_key_file}") from None
+            f"{CONF.credential_key_file}"
+        ) from None

@@ -7,9 +7,9 @@ on SIGTERM or SIGINT stops taking new work, lets in-flight work finish, and
 exits.
 """
 
-from concurrent import futures
 import signal
 import threading
+from concurrent import futures
 from typing import Protocol
 
 from oslo_log import log
@@ -66,8 +66,9 @@ class Launcher:
         for c in last:
             self._stop_one(c)
         if rest:
-            with futures.ThreadPoolExecutor(min(len(rest), 256),
-                                            thread_name_prefix="stop") as pool:
+            with futures.ThreadPoolExecutor(
+                min(len(rest), 256), thread_name_prefix="stop"
+            ) as pool:
                 list(pool.map(self._stop_one, rest))
         LOG.info("%s: stopped", self.name)
 
@@ -138,8 +139,9 @@ class PeriodicComponent:
 
     def start(self) -> None:
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name=self.name,
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, name=self.name, daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

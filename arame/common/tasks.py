@@ -13,15 +13,29 @@ from arame.common import ids, states
 from arame.common.db import models
 
 
-def create(session, *, account_id: str, resource_id: str, resource_type: str,
-           action: str, timeout_s: int, request_id: str | None = None
-           ) -> models.Task:
+def create(
+    session,
+    *,
+    account_id: str,
+    resource_id: str,
+    resource_type: str,
+    action: str,
+    timeout_s: int,
+    request_id: str | None = None,
+) -> models.Task:
     now = models.utcnow()
     task = models.Task(
-        id=ids.generate("task"), account_id=account_id,
-        resource_id=resource_id, resource_type=resource_type, action=action,
-        status="queued", request_id=request_id, created_at=now,
-        updated_at=now, deadline_at=now + dt.timedelta(seconds=timeout_s))
+        id=ids.generate("task"),
+        account_id=account_id,
+        resource_id=resource_id,
+        resource_type=resource_type,
+        action=action,
+        status="queued",
+        request_id=request_id,
+        created_at=now,
+        updated_at=now,
+        deadline_at=now + dt.timedelta(seconds=timeout_s),
+    )
     session.add(task)
     return task
 
@@ -30,24 +44,47 @@ def set_status(session, task_id: str, status: str, **values) -> bool:
     """Move a task to `status` if the table allows it from where it is."""
     rc = session.execute(
         sa.update(models.Task)
-        .where(models.Task.id == task_id,
-               models.Task.status.in_(states.TASK.sources(status)))
-        .values(status=status, updated_at=models.utcnow(), **values)).rowcount
+        .where(
+            models.Task.id == task_id,
+            models.Task.status.in_(states.TASK.sources(status)),
+        )
+        .values(status=status, updated_at=models.utcnow(), **values)
+    ).rowcount
     return rc == 1
 
 
-def add_event(session, task_id: str, step: str, status: str, *,
-              duration_ms: float | None = None, host: str | None = None,
-              message: str | None = None, at=None) -> None:
-    session.add(models.TaskEvent(
-        task_id=task_id, step=step, status=status, duration_ms=duration_ms,
-        host=host, message=(message or None) and message[:1024],
-        at=at or models.utcnow()))
+def add_event(
+    session,
+    task_id: str,
+    step: str,
+    status: str,
+    *,
+    duration_ms: float | None = None,
+    host: str | None = None,
+    message: str | None = None,
+    at=None,
+) -> None:
+    session.add(
+        models.TaskEvent(
+            task_id=task_id,
+            step=step,
+            status=status,
+            duration_ms=duration_ms,
+            host=host,
+            message=(message or None) and message[:1024],
+            at=at or models.utcnow(),
+        )
+    )
 
 
 def fail(session, task_id: str, step: str | None, message: str) -> bool:
-    return set_status(session, task_id, "failed", error_step=step,
-                      error_message=message[:1024])
+    return set_status(
+        session,
+        task_id,
+        "failed",
+        error_step=step,
+        error_message=message[:1024],
+    )
 
 
 def to_dict(task: models.Task) -> dict:
@@ -58,11 +95,22 @@ def to_dict(task: models.Task) -> dict:
         "resource_type": task.resource_type,
         "action": task.action,
         "step": task.step,
-        "error": ({"step": task.error_step, "message": task.error_message}
-                  if task.status == "failed" else None),
-        "events": [{"step": e.step, "status": e.status, "at": e.at,
-                    "duration_ms": e.duration_ms, "host": e.host,
-                    "message": e.message} for e in task.events],
+        "error": (
+            {"step": task.error_step, "message": task.error_message}
+            if task.status == "failed"
+            else None
+        ),
+        "events": [
+            {
+                "step": e.step,
+                "status": e.status,
+                "at": e.at,
+                "duration_ms": e.duration_ms,
+                "host": e.host,
+                "message": e.message,
+            }
+            for e in task.events
+        ],
         "deadline_at": task.deadline_at,
         "created_at": task.created_at,
         "updated_at": task.updated_at,

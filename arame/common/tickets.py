@@ -43,25 +43,33 @@ def _mac(secret: str, payload: str) -> bytes:
     if not secret:
         # An empty key would make every ticket forgeable by anyone.
         raise TicketError("no ticket secret is configured")
-    return hmac.new(secret.encode(), payload.encode("ascii"),
-                    hashlib.sha256).digest()
+    return hmac.new(
+        secret.encode(), payload.encode("ascii"), hashlib.sha256
+    ).digest()
 
 
-def sign(secret: str, claims: dict, ttl: float, *, now: float | None = None
-         ) -> str:
+def sign(
+    secret: str, claims: dict, ttl: float, *, now: float | None = None
+) -> str:
     """A ticket for `claims` (JSON values) valid for `ttl` seconds."""
     body = dict(claims)
     body["exp"] = int((time.time() if now is None else now) + ttl)
-    payload = _b64(json.dumps(body, sort_keys=True,
-                              separators=(",", ":")).encode())
+    payload = _b64(
+        json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    )
     return f"{payload}.{_b64(_mac(secret, payload))}"
 
 
-def verify(secret: str, token: str, expected_claims: dict, *,
-           now: float | None = None) -> dict:
+def verify(
+    secret: str, token: str, expected_claims: dict, *, now: float | None = None
+) -> dict:
     """The ticket's claims, if it is ours, unexpired and carries every
     expected claim with the expected value; else a TicketError."""
-    if not isinstance(token, str) or token.count(".") != 1 or len(token) > 4096:
+    if (
+        not isinstance(token, str)
+        or token.count(".") != 1
+        or len(token) > 4096
+    ):
         raise BadSignature("malformed ticket")
     payload, sig = token.split(".")
     try:

@@ -9,8 +9,8 @@ time, and a caller with an event to be woken by passes the event's
 `wait` as the sleep, so a notification cuts the interval short.
 """
 
-from collections.abc import Callable
 import time
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import tenacity
@@ -31,11 +31,16 @@ class WaitTimeout(TimeoutError):
         super().__init__(message)
 
 
-def wait_for(predicate: Callable[[], T], timeout: float, what: str, *,
-             interval: float = 0.1,
-             ignore: tuple[type[BaseException], ...] = (),
-             clock: Callable[[], float] = time.monotonic,
-             sleep: Callable[[float], Any] = time.sleep) -> T:
+def wait_for(
+    predicate: Callable[[], T],
+    timeout: float,
+    what: str,
+    *,
+    interval: float = 0.1,
+    ignore: tuple[type[BaseException], ...] = (),
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Any] = time.sleep,
+) -> T:
     """`predicate()`'s first true answer, asked every `interval` seconds.
 
     An exception of a type in `ignore` counts as "not yet" (a port that
@@ -51,10 +56,13 @@ def wait_for(predicate: Callable[[], T], timeout: float, what: str, *,
         raise WaitTimeout(what, timeout, outcome.result())
 
     retrying = tenacity.Retrying(
-        retry=(tenacity.retry_if_not_result(bool)
-               | tenacity.retry_if_exception_type(ignore)),
+        retry=(
+            tenacity.retry_if_not_result(bool)
+            | tenacity.retry_if_exception_type(ignore)
+        ),
         stop=lambda state: clock() >= deadline,
         wait=lambda state: max(0.0, min(interval, deadline - clock())),
         sleep=sleep,
-        retry_error_callback=give_up)
+        retry_error_callback=give_up,
+    )
     return retrying(predicate)

@@ -53,7 +53,9 @@ def install_and_record(store_path: str, image_id: str, source: str) -> dict:
     """Install the bytes and make the image record agree with them."""
     facts = install(store_path, image_id, source)
     with db_engine.session() as s:
-        s.execute(sa.update(models.Image).where(models.Image.id == image_id)
-                  .values(status="available", updated_at=models.utcnow(),
-                          **facts))
+        s.execute(
+            sa.update(models.Image)
+            .where(models.Image.id == image_id)
+            .values(status="available", updated_at=models.utcnow(), **facts)
+        )
     return facts

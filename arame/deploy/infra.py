@@ -34,17 +34,23 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
 
 
 def _run(args: list[str], timeout: float = 60, check: bool = True):
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        args, capture_output=True, text=True, timeout=timeout
+    )
     if check and proc.returncode != 0:
-        raise InfraError(f"{' '.join(args)} failed ({proc.returncode}): "
-                         f"{proc.stderr.strip() or proc.stdout.strip()}")
+        raise InfraError(
+            f"{' '.join(args)} failed ({proc.returncode}): "
+            f"{proc.stderr.strip() or proc.stdout.strip()}"
+        )
     return proc
 
 
 def _require(binary: str, package: str) -> str:
     path = shutil.which(binary)
     if path is None:
-        raise InfraError(f"{binary} is not installed (apt-get install {package})")
+        raise InfraError(
+            f"{binary} is not installed (apt-get install {package})"
+        )
     return path
 
 
@@ -53,9 +59,12 @@ def _raise_nofile() -> None:
     thousand): start the broker with the hard file limit, not the usual
     1,024 soft one, which leaves it some 800 sockets."""
     import resource
+
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = hard if hard != resource.RLIM_INFINITY else 65536
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(target, 65536)), hard))
+    resource.setrlimit(
+        resource.RLIMIT_NOFILE, (max(soft, min(target, 65536)), hard)
+    )
 
 
 # Debian's /usr/sbin/rabbitmq-server starts the broker through `su rabbitmq`,
@@ -68,6 +77,7 @@ def _broker_launch():
     """-> (args, preexec_fn, env, cwd) that start the broker."""
     if os.getuid() == 0 and os.path.exists(_DEBIAN_BROKER):
         import pwd
+
         user = pwd.getpwnam("rabbitmq")
 
         def become_rabbitmq():
@@ -76,53 +86,91 @@ def _broker_launch():
             os.initgroups(user.pw_name, user.pw_gid)
             os.setuid(user.pw_uid)
 
-        env = dict(os.environ, HOME=user.pw_dir, USER=user.pw_name,
-                   LOGNAME=user.pw_name)
+        env = dict(
+            os.environ,
+            HOME=user.pw_dir,
+            USER=user.pw_name,
+            LOGNAME=user.pw_name,
+        )
         return [_DEBIAN_BROKER], become_rabbitmq, env, user.pw_dir
-    return ([_require("rabbitmq-server", "rabbitmq-server")], _raise_nofile,
-            None, None)
+    return (
+        [_require("rabbitmq-server", "rabbitmq-server")],
+        _raise_nofile,
+        None,
+        None,
+    )
 
 
 class RabbitMQ:
-    def __init__(self, host: str = "127.0.0.1", port: int = 5672,
-                 user: str = "guest", password: str = "guest"):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 5672,
+        user: str = "guest",
+        password: str = "guest",
+    ):
         self.host, self.port = host, port
         self.user, self.password = user, password
 
     def running(self) -> bool:
         return port_open(self.host, self.port)
 
-    def ensure_running(self, log_path: str = "/tmp/arame-rabbitmq.log",
-                       timeout: float = 90) -> bool:
+    def ensure_running(
+        self, log_path: str = "/tmp/arame-rabbitmq.log", timeout: float = 90
+    ) -> bool:
         """Start the broker if nothing answers; True if we started it."""
         if self.running():
             return False
         args, preexec, env, cwd = _broker_launch()
         with open(log_path, "ab") as log:
-            subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL, start_new_session=True,
-                             preexec_fn=preexec, env=env, cwd=cwd)
+            subprocess.Popen(
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=preexec,
+                env=env,
+                cwd=cwd,
+            )
         # `await_startup` fails at once while the node is not registered yet
         # (the first seconds after launch), so first wait for the listener,
         # which opens late in the boot, then let rabbitmqctl confirm it.
         wait_for(self.running, timeout, "RabbitMQ to accept connections")
-        _run([_require("rabbitmqctl", "rabbitmq-server"), "await_startup",
-              "--timeout", str(int(timeout))], timeout=timeout + 10)
+        _run(
+            [
+                _require("rabbitmqctl", "rabbitmq-server"),
+                "await_startup",
+                "--timeout",
+                str(int(timeout)),
+            ],
+            timeout=timeout + 10,
+        )
         return True
 
     def create_vhost(self, vhost: str) -> None:
         ctl = _require("rabbitmqctl", "rabbitmq-server")
         _run([ctl, "add_vhost", vhost], check=False)
-        _run([ctl, "set_permissions", "-p", vhost, self.user, ".*", ".*", ".*"])
+        _run(
+            [ctl, "set_permissions", "-p", vhost, self.user, ".*", ".*", ".*"]
+        )
 
     def delete_vhost(self, vhost: str) -> None:
-        _run([_require("rabbitmqctl", "rabbitmq-server"), "delete_vhost", vhost],
-             check=False)
+        _run(
+            [
+                _require("rabbitmqctl", "rabbitmq-server"),
+                "delete_vhost",
+                vhost,
+            ],
+            check=False,
+        )
 
     def url(self, vhost: str) -> str:
         q = lambda s: urllib.parse.quote(s, safe="")  # noqa: E731
-        return (f"rabbit://{q(self.user)}:{q(self.password)}@{self.host}:"
-                f"{self.port}/{q(vhost)}")
+        return (
+            f"rabbit://{q(self.user)}:{q(self.password)}@{self.host}:"
+            f"{self.port}/{q(vhost)}"
+        )
 
     def restart(self, timeout: float = 90) -> None:
         """Stop and start the broker (fault tests)."""
@@ -133,14 +181,20 @@ class RabbitMQ:
 
 
 class MariaDB:
-    def __init__(self, host: str = "127.0.0.1", port: int = 3306,
-                 socket_path: str = MYSQL_SOCKET):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 3306,
+        socket_path: str = MYSQL_SOCKET,
+    ):
         self.host, self.port, self.socket_path = host, port, socket_path
 
     def _root(self):
         import pymysql
-        return pymysql.connect(unix_socket=self.socket_path, user="root",
-                               autocommit=True)
+
+        return pymysql.connect(
+            unix_socket=self.socket_path, user="root", autocommit=True
+        )
 
     def running(self) -> bool:
         try:
@@ -149,8 +203,9 @@ class MariaDB:
         except Exception:
             return False
 
-    def ensure_running(self, log_path: str = "/tmp/arame-mariadb.log",
-                       timeout: float = 60) -> bool:
+    def ensure_running(
+        self, log_path: str = "/tmp/arame-mariadb.log", timeout: float = 60
+    ) -> bool:
         if self.running():
             return False
         safe = _require("mysqld_safe", "mariadb-server")
@@ -160,8 +215,13 @@ class MariaDB:
         except (LookupError, PermissionError):
             pass
         with open(log_path, "ab") as log:
-            subprocess.Popen([safe], stdout=log, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL, start_new_session=True)
+            subprocess.Popen(
+                [safe],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         wait_for(self.running, timeout, "MariaDB to accept connections")
         return True
 
@@ -171,13 +231,20 @@ class MariaDB:
         conn = self._root()
         try:
             with conn.cursor() as c:
-                c.execute(f"CREATE DATABASE IF NOT EXISTS `{name}` "
-                          "CHARACTER SET utf8mb4")
+                c.execute(
+                    f"CREATE DATABASE IF NOT EXISTS `{name}` "
+                    "CHARACTER SET utf8mb4"
+                )
                 for host in ("localhost", "127.0.0.1"):
-                    c.execute(f"CREATE USER IF NOT EXISTS '{user}'@'{host}' "
-                              "IDENTIFIED BY %s", (password,))
-                    c.execute(f"ALTER USER '{user}'@'{host}' IDENTIFIED BY %s",
-                              (password,))
+                    c.execute(
+                        f"CREATE USER IF NOT EXISTS '{user}'@'{host}' "
+                        "IDENTIFIED BY %s",
+                        (password,),
+                    )
+                    c.execute(
+                        f"ALTER USER '{user}'@'{host}' IDENTIFIED BY %s",
+                        (password,),
+                    )
                     c.execute(f"GRANT ALL ON `{name}`.* TO '{user}'@'{host}'")
         finally:
             conn.close()
@@ -197,17 +264,23 @@ class MariaDB:
 
     def drop_user(self, user: str) -> None:
         _check_sql_name(user)
-        self._execute_as_root(*(f"DROP USER IF EXISTS '{user}'@'{host}'"
-                                for host in ("localhost", "127.0.0.1")))
+        self._execute_as_root(
+            *(
+                f"DROP USER IF EXISTS '{user}'@'{host}'"
+                for host in ("localhost", "127.0.0.1")
+            )
+        )
 
     def url(self, name: str, user: str, password: str) -> str:
         q = urllib.parse.quote
-        return (f"mysql+pymysql://{q(user, safe='')}:{q(password, safe='')}@"
-                f"{self.host}:{self.port}/{name}?charset=utf8mb4")
+        return (
+            f"mysql+pymysql://{q(user, safe='')}:{q(password, safe='')}@"
+            f"{self.host}:{self.port}/{name}?charset=utf8mb4"
+        )
 
 
 LAB_NETNS = "arame-lab"
-LAB_UNDERLAY = ("arame-ul0", "198.18.0.1/24")   # a benchmark-range address
+LAB_UNDERLAY = ("arame-ul0", "198.18.0.1/24")  # a benchmark-range address
 
 
 def _netns_of(pid: int) -> str | None:
@@ -218,7 +291,9 @@ def _netns_of(pid: int) -> str | None:
         return None
     if ino == os.stat("/proc/self/ns/net").st_ino:
         return ""
-    for name in os.listdir("/run/netns") if os.path.isdir("/run/netns") else ():
+    for name in (
+        os.listdir("/run/netns") if os.path.isdir("/run/netns") else ()
+    ):
         try:
             if os.stat(os.path.join("/run/netns", name)).st_ino == ino:
                 return name
@@ -242,20 +317,84 @@ class Libvirt:
     def ensure_netns(self) -> None:
         if not os.path.exists(f"/run/netns/{self.netns}"):
             _run(["ip", "netns", "add", self.netns])
-        _run(["ip", "netns", "exec", self.netns, "ip", "link", "set", "lo", "up"])
+        _run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                self.netns,
+                "ip",
+                "link",
+                "set",
+                "lo",
+                "up",
+            ]
+        )
         dev, addr = LAB_UNDERLAY
-        have = _run(["ip", "netns", "exec", self.netns, "ip", "-o", "link",
-                     "show", dev], check=False)
+        have = _run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                self.netns,
+                "ip",
+                "-o",
+                "link",
+                "show",
+                dev,
+            ],
+            check=False,
+        )
         if have.returncode != 0:
             # A veth pair stands for the underlay NIC (this kernel has no
             # dummy devices); VXLAN ports bind to its address.
-            _run(["ip", "netns", "exec", self.netns, "ip", "link", "add", dev,
-                  "type", "veth", "peer", "name", dev[:-1] + "1"])
-            _run(["ip", "netns", "exec", self.netns, "ip", "link", "set",
-                  dev[:-1] + "1", "up"])
-            _run(["ip", "netns", "exec", self.netns, "ip", "addr", "add", addr,
-                  "dev", dev])
-        _run(["ip", "netns", "exec", self.netns, "ip", "link", "set", dev, "up"])
+            _run(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    self.netns,
+                    "ip",
+                    "link",
+                    "add",
+                    dev,
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    dev[:-1] + "1",
+                ]
+            )
+            _run(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    self.netns,
+                    "ip",
+                    "link",
+                    "set",
+                    dev[:-1] + "1",
+                    "up",
+                ]
+            )
+            _run(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    self.netns,
+                    "ip",
+                    "addr",
+                    "add",
+                    addr,
+                    "dev",
+                    dev,
+                ]
+            )
+        _run(
+            ["ip", "netns", "exec", self.netns, "ip", "link", "set", dev, "up"]
+        )
 
     @staticmethod
     def remove_guests(doomed) -> list[str]:
@@ -263,8 +402,9 @@ class Libvirt:
         (a dropped deployment's, a dead test run's)."""
         virsh = ["virsh", "-c", "qemu:///system"]
         removed = []
-        for dom in _run(virsh + ["list", "--all", "--name"],
-                        check=False).stdout.split():
+        for dom in _run(
+            virsh + ["list", "--all", "--name"], check=False
+        ).stdout.split():
             if doomed(_run(virsh + ["dumpxml", dom], check=False).stdout):
                 _run(virsh + ["destroy", dom], check=False)
                 _run(virsh + ["undefine", "--nvram", dom], check=False)
@@ -280,22 +420,36 @@ class Libvirt:
         and answers through the stale one."""
         ns = ["ip", "netns", "exec", self.netns]
         links = _run(ns + ["ip", "-o", "link"], check=False).stdout
-        bridges = sorted({line.split(": ")[1].split("@")[0]
-                          for line in links.splitlines() if ": nw-" in line})
+        bridges = sorted(
+            {
+                line.split(": ")[1].split("@")[0]
+                for line in links.splitlines()
+                if ": nw-" in line
+            }
+        )
         for br in bridges:
             if network_ids is not None and br not in network_ids:
                 continue
-            ports = [line for line in links.splitlines()
-                     if f"master {br} " in line and ": vx-" not in line]
+            ports = [
+                line
+                for line in links.splitlines()
+                if f"master {br} " in line and ": vx-" not in line
+            ]
             if network_ids is None and ports:
                 continue
             _run(ns + ["ip", "link", "del", f"vx-{br[3:]}"], check=False)
             _run(ns + ["ip", "link", "del", br], check=False)
 
     def running(self) -> bool:
-        return bool(_pids("libvirtd")) and _run(
-            ["virsh", "-c", "qemu:///system", "version"], check=False,
-            timeout=60).returncode == 0
+        return (
+            bool(_pids("libvirtd"))
+            and _run(
+                ["virsh", "-c", "qemu:///system", "version"],
+                check=False,
+                timeout=60,
+            ).returncode
+            == 0
+        )
 
     def ensure_running(self, timeout: float = 60) -> bool:
         """Start what is missing; raise if libvirtd runs outside the lab."""
@@ -312,7 +466,8 @@ class Libvirt:
                     f"libvirtd (pid {pids[0]}) runs in "
                     f"{'the host namespace' if where == '' else where!r}, not "
                     f"in {self.netns!r}: guests would plug into the host's "
-                    f"network. Stop it; it is started again in the lab.")
+                    f"network. Stop it; it is started again in the lab."
+                )
             started = False
         else:
             for stale in ("/run/libvirtd.pid",):
@@ -344,11 +499,14 @@ def qemu_without_mount_namespaces(path: str = QEMU_CONF) -> bool:
         lines = f.read().splitlines()
     if any(line.replace(" ", "") == "namespaces=[]" for line in lines):
         return False
-    kept = [line for line in lines
-            if not line.lstrip().startswith("namespaces")]
-    kept += ["# Arame (arame.deploy.infra): guests share the host's mounts, "
-             "so a guest never keeps a ZFS dataset busy.",
-             "namespaces = []"]
+    kept = [
+        line for line in lines if not line.lstrip().startswith("namespaces")
+    ]
+    kept += [
+        "# Arame (arame.deploy.infra): guests share the host's mounts, "
+        "so a guest never keeps a ZFS dataset busy.",
+        "namespaces = []",
+    ]
     tmp = f"{path}.arame-tmp"
     with open(tmp, "w") as f:
         f.write("\n".join(kept) + "\n")
@@ -367,13 +525,16 @@ def main(argv=None) -> int:
     """`python -m arame.deploy.infra ensure`: RabbitMQ, MariaDB and libvirtd
     answering."""
     import sys
+
     args = sys.argv[1:] if argv is None else argv
     if args != ["ensure"]:
         print("usage: python -m arame.deploy.infra ensure", file=sys.stderr)
         return 2
     for svc in (RabbitMQ(), MariaDB(), Libvirt()):
         started = svc.ensure_running()
-        print(f"{type(svc).__name__}: {'started' if started else 'already running'}")
+        print(
+            f"{type(svc).__name__}: {'started' if started else 'already running'}"
+        )
     return 0
 
 

@@ -33,10 +33,17 @@ DEFAULT_ROLES = ("collector", "scheduler", "hva", "sta", "nsa", "bma", "api")
 
 
 class LocalDeployment:
-    def __init__(self, name: str, state_dir: str, *, api_port: int = 9001,
-                 admin_password: str | None = None, conf: dict | None = None,
-                 rabbit: infra.RabbitMQ | None = None,
-                 mariadb: infra.MariaDB | None = None):
+    def __init__(
+        self,
+        name: str,
+        state_dir: str,
+        *,
+        api_port: int = 9001,
+        admin_password: str | None = None,
+        conf: dict | None = None,
+        rabbit: infra.RabbitMQ | None = None,
+        mariadb: infra.MariaDB | None = None,
+    ):
         if not name.replace("_", "").isalnum():
             raise ValueError("deployment name: letters, digits and _ only")
         self.name = name
@@ -96,16 +103,21 @@ class LocalDeployment:
             self.admin_password = self._secret("admin-password")
         self.write_config(db_password)
         self.manage("db", "sync")
-        self.manage("bootstrap", "--reset-password",
-                    env={"ARAME_ADMIN_PASSWORD": self.admin_password})
+        self.manage(
+            "bootstrap",
+            "--reset-password",
+            env={"ARAME_ADMIN_PASSWORD": self.admin_password},
+        )
         self.manage("seed")
         if self.conf.get("sta", {}).get("backend") == "zfs":
             self._prepare_storage()
         if self.conf.get("hva", {}).get("driver") == "libvirt":
             # Real guests: libvirtd in the lab namespace, and the test image
             # where the hypervisor reads image bytes from.
-            infra.Libvirt(self.conf.get("libvirt", {}).get(
-                "plumbing_netns") or infra.LAB_NETNS).ensure_running()
+            infra.Libvirt(
+                self.conf.get("libvirt", {}).get("plumbing_netns")
+                or infra.LAB_NETNS
+            ).ensure_running()
             self.manage("image", "install-test")
 
     def _prepare_storage(self) -> None:
@@ -113,16 +125,19 @@ class LocalDeployment:
         the lab namespace, where qemu's initiators are."""
         c = self.conf["sta"]
         storage.ZfsFuse(self.run_dir).ensure()
-        pool = storage.Pool(c["pool"], self.state_dir,
-                            size_gb=int(c.get("pool_size_gb", 20)))
+        pool = storage.Pool(
+            c["pool"], self.state_dir, size_gb=int(c.get("pool_size_gb", 20))
+        )
         if c["pool"] not in storage.ZfsFuse.pools():
             pool.create()
         os.makedirs(self.run_dir, exist_ok=True)
-        tgtd = storage.Tgtd(os.path.join(self.log_dir, "tgtd.log"),
-                            address=c["iscsi_address"],
-                            netns=self.conf.get("libvirt", {}).get(
-                                "plumbing_netns") or infra.LAB_NETNS,
-                            port=int(c["iscsi_port"]))
+        tgtd = storage.Tgtd(
+            os.path.join(self.log_dir, "tgtd.log"),
+            address=c["iscsi_address"],
+            netns=self.conf.get("libvirt", {}).get("plumbing_netns")
+            or infra.LAB_NETNS,
+            port=int(c["iscsi_port"]),
+        )
         tgtd.control_port = int(c["tgt_control_port"])
         if not os.path.exists(f"/var/run/tgtd/socket.{tgtd.control_port}"):
             os.makedirs(self.log_dir, exist_ok=True)
@@ -141,8 +156,11 @@ class LocalDeployment:
             os.unlink(pidfile)
         # A zfs-fuse that never came up has no pool to drop (and the error
         # that says why was raised at prepare).
-        if drop and storage.ZfsFuse.running() \
-                and c["pool"] in storage.ZfsFuse.pools():
+        if (
+            drop
+            and storage.ZfsFuse.running()
+            and c["pool"] in storage.ZfsFuse.pools()
+        ):
             storage.Pool(c["pool"], self.state_dir).destroy()
 
     def write_config(self, db_password: str) -> None:
@@ -151,40 +169,59 @@ class LocalDeployment:
             "transport_url": self.rabbit.url(self.vhost),
             "state_path": self.state_dir,
         }
-        cp["database"] = {"connection": self.mariadb.url(
-            self.database, self.db_user, db_password)}
+        cp["database"] = {
+            "connection": self.mariadb.url(
+                self.database, self.db_user, db_password
+            )
+        }
         cp["api"] = {"host": "127.0.0.1", "port": str(self.api_port)}
         # Image bytes go from the API to sta's data endpoint with tickets
         # signed by a secret both read here; deployments side by side each
         # get their own port.
         cp["storage_data"] = {"ticket_secret": self._secret("ticket-secret")}
-        cp["sta"] = {"data_address": "127.0.0.1",
-                     "data_port": str(storage.free_port("127.0.0.1"))}
+        cp["sta"] = {
+            "data_address": "127.0.0.1",
+            "data_port": str(storage.free_port("127.0.0.1")),
+        }
         for section, values in self.conf.items():
             if section != "DEFAULT" and not cp.has_section(section):
                 cp.add_section(section)
             for k, v in values.items():
                 cp[section][k] = str(v)
-        fd = os.open(self.config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-                     0o600)
+        fd = os.open(
+            self.config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
+        )
         with os.fdopen(fd, "w") as f:
-            f.write("# Written by arame.deploy.local; every daemon reads it.\n")
+            f.write(
+                "# Written by arame.deploy.local; every daemon reads it.\n"
+            )
             cp.write(f)
 
     def manage(self, *args: str, env: dict | None = None) -> str:
         full_env = dict(os.environ, **(env or {}))
         proc = subprocess.run(
-            [processes.binary_path("arame-manage"), "--config-file",
-             self.config_path, *args],
-            capture_output=True, text=True, env=full_env, timeout=300)
+            [
+                processes.binary_path("arame-manage"),
+                "--config-file",
+                self.config_path,
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=300,
+        )
         if proc.returncode != 0:
-            raise infra.InfraError(f"arame-manage {' '.join(args)} failed: "
-                                   f"{proc.stderr.strip()[-2000:]}")
+            raise infra.InfraError(
+                f"arame-manage {' '.join(args)} failed: "
+                f"{proc.stderr.strip()[-2000:]}"
+            )
         return proc.stdout
 
     # -- daemons ----------------------------------------------------------
-    def start(self, role: str, name: str | None = None,
-              overlay: dict | None = None) -> processes.Daemon:
+    def start(
+        self, role: str, name: str | None = None, overlay: dict | None = None
+    ) -> processes.Daemon:
         """Start one daemon; `overlay` adds options for it alone (its own
         [DEFAULT] host, fake host count ...)."""
         name = name or role
@@ -200,13 +237,15 @@ class LocalDeployment:
             with open(path, "w") as f:
                 cp.write(f)
             configs.append(path)
-        d = processes.start(name, ROLES[role], configs, self.run_dir,
-                            self.log_dir)
+        d = processes.start(
+            name, ROLES[role], configs, self.run_dir, self.log_dir
+        )
         self.daemons[name] = d
         return d
 
     def stop(self, name: str, timeout: float = 30, sig=None) -> int | None:
         import signal as _signal
+
         d = self.daemons.pop(name, None) or self._adopt(name)
         if d is None:
             return None
@@ -216,8 +255,9 @@ class LocalDeployment:
         role = name.split("-")[0]
         if role not in ROLES:
             return None
-        return processes.from_pidfile(name, ROLES[role], self.run_dir,
-                                      self.log_dir)
+        return processes.from_pidfile(
+            name, ROLES[role], self.run_dir, self.log_dir
+        )
 
     def up(self, roles=DEFAULT_ROLES, timeout: float = 60) -> None:
         self.prepare()
@@ -228,12 +268,19 @@ class LocalDeployment:
     def down(self, drop: bool = False) -> None:
         names = set(self.daemons)
         if os.path.isdir(self.run_dir):
-            names |= {f[:-4] for f in os.listdir(self.run_dir)
-                      if f.endswith(".pid")}
+            names |= {
+                f[:-4] for f in os.listdir(self.run_dir) if f.endswith(".pid")
+            }
         # The API first (no new requests), agents last (flows can finish).
-        order = sorted(names, key=lambda n: (
-            ["api", "scheduler", "collector"].index(n.split("-")[0])
-            if n.split("-")[0] in ("api", "scheduler", "collector") else 3, n))
+        order = sorted(
+            names,
+            key=lambda n: (
+                ["api", "scheduler", "collector"].index(n.split("-")[0])
+                if n.split("-")[0] in ("api", "scheduler", "collector")
+                else 3,
+                n,
+            ),
+        )
         # Signal every daemon first so they wind down in parallel, then wait
         # for each in that order.
         adopted = {n: self.daemons.get(n) or self._adopt(n) for n in order}
@@ -261,42 +308,59 @@ class LocalDeployment:
     def engine(self):
         """Direct access to the deployment's database (checks, teardown)."""
         import sqlalchemy as sa
+
         with open(os.path.join(self.state_dir, "db-password")) as f:
             pw = f.read().strip()
-        return sa.create_engine(self.mariadb.url(self.database, self.db_user,
-                                                 pw))
+        return sa.create_engine(
+            self.mariadb.url(self.database, self.db_user, pw)
+        )
 
     def _network_ids(self) -> set[str]:
         """The deployment's networks, read before its database goes."""
         import sqlalchemy as sa
+
         try:
             eng = self.engine()
             try:
                 with eng.connect() as db:
-                    return set(db.execute(sa.text("SELECT id FROM networks"))
-                               .scalars())
+                    return set(
+                        db.execute(
+                            sa.text("SELECT id FROM networks")
+                        ).scalars()
+                    )
             finally:
                 eng.dispose()
-        except Exception:   # no database (never prepared): nothing of ours
+        except Exception:  # no database (never prepared): nothing of ours
             return set()
 
     def status(self) -> list[dict]:
         out = []
         names = set(self.daemons)
         if os.path.isdir(self.run_dir):
-            names |= {f[:-4] for f in os.listdir(self.run_dir)
-                      if f.endswith(".pid")}
+            names |= {
+                f[:-4] for f in os.listdir(self.run_dir) if f.endswith(".pid")
+            }
         for n in sorted(names):
             d = self.daemons.get(n) or self._adopt(n)
             if d is not None:
-                out.append({"name": n, "binary": d.binary, "pid": d.pid,
-                            "alive": d.alive(), "log": d.log_path})
+                out.append(
+                    {
+                        "name": n,
+                        "binary": d.binary,
+                        "pid": d.pid,
+                        "alive": d.alive(),
+                        "log": d.log_path,
+                    }
+                )
         return out
 
     # -- readiness --------------------------------------------------------
     def token(self) -> str:
-        r = httpx.post(f"{self.api_url}/v1/auth/tokens", json={
-            "username": "admin", "password": self.admin_password}, timeout=10)
+        r = httpx.post(
+            f"{self.api_url}/v1/auth/tokens",
+            json={"username": "admin", "password": self.admin_password},
+            timeout=10,
+        )
         r.raise_for_status()
         return r.json()["token"]
 
@@ -309,32 +373,51 @@ class LocalDeployment:
             for name, d in self.daemons.items():
                 if not d.alive():
                     raise infra.InfraError(
-                        f"{name} exited; see {d.log_path}:\n" + _tail(d.log_path))
+                        f"{name} exited; see {d.log_path}:\n"
+                        + _tail(d.log_path)
+                    )
             try:
-                return httpx.get(f"{self.api_url}/healthz", timeout=1).status_code == 200
+                return (
+                    httpx.get(f"{self.api_url}/healthz", timeout=1).status_code
+                    == 200
+                )
             except httpx.HTTPError:
                 return False
 
-        waiting.wait_for(api_up, max(1.0, deadline - time.monotonic()),
-                         "arame-api to answer")
+        waiting.wait_for(
+            api_up,
+            max(1.0, deadline - time.monotonic()),
+            "arame-api to answer",
+        )
         headers = {"Authorization": f"Bearer {self.token()}"}
         # Every daemon started here heartbeats: a build needs the naming
         # agent (and the others) known before the first request.
         wanted = {d.binary for d in self.daemons.values()}
 
         def all_up():
-            r = httpx.get(f"{self.api_url}/v1/hosts", headers=headers,
-                          timeout=5)
+            r = httpx.get(
+                f"{self.api_url}/v1/hosts", headers=headers, timeout=5
+            )
             items = r.json()["items"]
-            up = [h for h in items
-                  if h.get("hypervisor_type") and h["state"] == "up"]
-            binaries = {s["binary"] for h in items for s in h["services"]
-                        if s["state"] == "up"}
+            up = [
+                h
+                for h in items
+                if h.get("hypervisor_type") and h["state"] == "up"
+            ]
+            binaries = {
+                s["binary"]
+                for h in items
+                for s in h["services"]
+                if s["state"] == "up"
+            }
             return len(up) >= hypervisors and wanted <= binaries
 
-        waiting.wait_for(all_up, max(1.0, deadline - time.monotonic()),
-                         f"{hypervisors} hypervisor(s) and "
-                         f"{', '.join(sorted(wanted))} to report")
+        waiting.wait_for(
+            all_up,
+            max(1.0, deadline - time.monotonic()),
+            f"{hypervisors} hypervisor(s) and "
+            f"{', '.join(sorted(wanted))} to report",
+        )
 
 
 def _tail(path: str, lines: int = 30) -> str:

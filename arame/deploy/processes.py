@@ -13,8 +13,8 @@ from arame.common.waiting import WaitTimeout, wait_for
 
 @dataclasses.dataclass
 class Daemon:
-    name: str            # unique in the deployment: "api", "hva-2", ...
-    binary: str          # console script: "arame-api"
+    name: str  # unique in the deployment: "api", "hva-2", ...
+    binary: str  # console script: "arame-api"
     pid: int
     log_path: str
     pidfile: str
@@ -33,8 +33,9 @@ def pid_is(pid: int, binary: str) -> bool:
             cmd = f.read().split(b"\0")
     except OSError:
         return False
-    return any(os.path.basename(p.decode(errors="replace")) == binary
-               for p in cmd[:3])
+    return any(
+        os.path.basename(p.decode(errors="replace")) == binary for p in cmd[:3]
+    )
 
 
 def binary_path(binary: str) -> str:
@@ -43,8 +44,14 @@ def binary_path(binary: str) -> str:
     return candidate if os.path.exists(candidate) else binary
 
 
-def start(name: str, binary: str, config_files: list[str], run_dir: str,
-          log_dir: str, env: dict | None = None) -> Daemon:
+def start(
+    name: str,
+    binary: str,
+    config_files: list[str],
+    run_dir: str,
+    log_dir: str,
+    env: dict | None = None,
+) -> Daemon:
     os.makedirs(run_dir, exist_ok=True)
     os.makedirs(log_dir, exist_ok=True)
     log_path = os.path.join(log_dir, f"{name}.log")
@@ -54,9 +61,14 @@ def start(name: str, binary: str, config_files: list[str], run_dir: str,
     full_env = dict(os.environ)
     full_env.update(env or {})
     with open(log_path, "ab") as log:
-        p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL, env=full_env,
-                             start_new_session=True)
+        p = subprocess.Popen(
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=full_env,
+            start_new_session=True,
+        )
     pidfile = os.path.join(run_dir, f"{name}.pid")
     with open(pidfile, "w") as f:
         f.write(str(p.pid))
@@ -80,16 +92,24 @@ def stop(d: Daemon, timeout: float = 30, sig=signal.SIGTERM) -> int | None:
         except ProcessLookupError:
             pass
         try:
-            wait_for(lambda: not d.alive(), timeout, f"{d.name} to exit",
-                     interval=0.05)
+            wait_for(
+                lambda: not d.alive(),
+                timeout,
+                f"{d.name} to exit",
+                interval=0.05,
+            )
         except WaitTimeout:
             try:
                 os.kill(d.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             with contextlib.suppress(WaitTimeout):
-                wait_for(lambda: not d.alive(), 10,
-                         f"{d.name} to exit after SIGKILL", interval=0.05)
+                wait_for(
+                    lambda: not d.alive(),
+                    10,
+                    f"{d.name} to exit after SIGKILL",
+                    interval=0.05,
+                )
     code = d.popen.wait(timeout=5) if d.popen is not None else None
     try:
         os.unlink(d.pidfile)
@@ -98,13 +118,15 @@ def stop(d: Daemon, timeout: float = 30, sig=signal.SIGTERM) -> int | None:
     return code
 
 
-def from_pidfile(name: str, binary: str, run_dir: str, log_dir: str
-                 ) -> Daemon | None:
+def from_pidfile(
+    name: str, binary: str, run_dir: str, log_dir: str
+) -> Daemon | None:
     pidfile = os.path.join(run_dir, f"{name}.pid")
     try:
         with open(pidfile) as f:
             pid = int(f.read().strip())
     except (OSError, ValueError):
         return None
-    return Daemon(name, binary, pid, os.path.join(log_dir, f"{name}.log"),
-                  pidfile)
+    return Daemon(
+        name, binary, pid, os.path.join(log_dir, f"{name}.log"), pidfile
+    )

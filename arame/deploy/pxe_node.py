@@ -36,20 +36,31 @@ DOMAIN_XML = """<domain type='qemu'>
 
 
 def virsh(*args, ok_codes=(0,)) -> str:
-    return runner.run(["virsh", "-c", LIBVIRT_URI, *args], timeout=60,
-                      ok_codes=ok_codes).stdout
+    return runner.run(
+        ["virsh", "-c", LIBVIRT_URI, *args], timeout=60, ok_codes=ok_codes
+    ).stdout
 
 
 class PxeNode:
     """Defined (not started) at construction; `boot` is the first boot
     device ("network", or "hd" for a BMC to switch to PXE)."""
 
-    def __init__(self, name: str, bridge: str, mac: str, log: str,
-                 xml_path: str, boot: str = "network"):
+    def __init__(
+        self,
+        name: str,
+        bridge: str,
+        mac: str,
+        log: str,
+        xml_path: str,
+        boot: str = "network",
+    ):
         self.name, self.mac, self.log = name, mac, log
         with open(xml_path, "w") as f:
-            f.write(DOMAIN_XML.format(name=name, bridge=bridge, mac=mac,
-                                      log=log, boot=boot))
+            f.write(
+                DOMAIN_XML.format(
+                    name=name, bridge=bridge, mac=mac, log=log, boot=boot
+                )
+            )
         virsh("define", xml_path)
 
     def state(self) -> str:

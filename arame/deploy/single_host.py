@@ -28,60 +28,96 @@ def real_hva_conf() -> dict:
     """Real drivers for every agent: guests under QEMU, DHCP/DNS from
     dnsmasq, root volumes on ZFS over iSCSI, all plumbed in the lab."""
     lab_ip = infra.LAB_UNDERLAY[1].split("/")[0]
-    return {"hva": {"driver": "libvirt"},
-            "libvirt": {"plumbing_netns": infra.LAB_NETNS,
-                        # qemu runs unprivileged: guest files outside the
-                        # state dir, which holds secrets (0700).
-                        "instances_path": "/var/lib/arame/instances",
-                        "image_store_path": "/var/lib/arame/images",
-                        "iscsi_initiator_address": lab_ip},
-            "hva_networking": {"underlay_device": infra.LAB_UNDERLAY[0]},
-            # dnsmasq drops privileges and rereads its files: 0755 path.
-            "nsa": {"driver": "dnsmasq", "netns": infra.LAB_NETNS,
-                    "state_path": "/var/lib/arame/nsa"},
-            "sta": {"backend": "zfs", "target": "tgt", "pool": "arame",
-                    "pool_size_gb": 50, "iscsi_address": lab_ip,
-                    "iscsi_port": 3260, "tgt_control_port": 3260,
-                    "import_dirs": "/var/lib/arame/sta/import"}}
+    return {
+        "hva": {"driver": "libvirt"},
+        "libvirt": {
+            "plumbing_netns": infra.LAB_NETNS,
+            # qemu runs unprivileged: guest files outside the
+            # state dir, which holds secrets (0700).
+            "instances_path": "/var/lib/arame/instances",
+            "image_store_path": "/var/lib/arame/images",
+            "iscsi_initiator_address": lab_ip,
+        },
+        "hva_networking": {"underlay_device": infra.LAB_UNDERLAY[0]},
+        # dnsmasq drops privileges and rereads its files: 0755 path.
+        "nsa": {
+            "driver": "dnsmasq",
+            "netns": infra.LAB_NETNS,
+            "state_path": "/var/lib/arame/nsa",
+        },
+        "sta": {
+            "backend": "zfs",
+            "target": "tgt",
+            "pool": "arame",
+            "pool_size_gb": 50,
+            "iscsi_address": lab_ip,
+            "iscsi_port": 3260,
+            "tgt_control_port": 3260,
+            "import_dirs": "/var/lib/arame/sta/import",
+        },
+    }
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="single-host", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="single-host",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("command", choices=["up", "down", "status"])
     p.add_argument("--state-dir", default=STATE_DIR)
     p.add_argument("--port", type=int, default=9001)
-    p.add_argument("--drop", action="store_true",
-                   help="with down: also delete the database and vhost")
-    p.add_argument("--fake-hva", action="store_true",
-                   help="with up: the in-memory hypervisor, no real guests")
+    p.add_argument(
+        "--drop",
+        action="store_true",
+        help="with down: also delete the database and vhost",
+    )
+    p.add_argument(
+        "--fake-hva",
+        action="store_true",
+        help="with up: the in-memory hypervisor, no real guests",
+    )
     args = p.parse_args(argv)
     dep = local.LocalDeployment(
-        "single", args.state_dir, api_port=args.port,
+        "single",
+        args.state_dir,
+        api_port=args.port,
         admin_password=os.environ.get("ARAME_ADMIN_PASSWORD"),
-        conf=None if args.fake_hva else real_hva_conf())
+        conf=None if args.fake_hva else real_hva_conf(),
+    )
     if args.command == "up":
         running = [s for s in dep.status() if s["alive"]]
         if running:
-            print("already running: " + ", ".join(s["name"] for s in running)
-                  + " (run down first)", file=sys.stderr)
+            print(
+                "already running: "
+                + ", ".join(s["name"] for s in running)
+                + " (run down first)",
+                file=sys.stderr,
+            )
             return 1
         dep.up()
-        print(f"Arame is up: {dep.api_url}  (admin password: "
-              f"{'$ARAME_ADMIN_PASSWORD' if os.environ.get('ARAME_ADMIN_PASSWORD') else os.path.join(args.state_dir, 'admin-password')})")
+        print(
+            f"Arame is up: {dep.api_url}  (admin password: "
+            f"{'$ARAME_ADMIN_PASSWORD' if os.environ.get('ARAME_ADMIN_PASSWORD') else os.path.join(args.state_dir, 'admin-password')})"
+        )
         print(f"config: {dep.config_path}  logs: {dep.log_dir}")
         return 0
     if args.command == "down":
         dep.down(drop=args.drop)
-        print("Arame is down" + (" (database and vhost dropped)" if args.drop else ""))
+        print(
+            "Arame is down"
+            + (" (database and vhost dropped)" if args.drop else "")
+        )
         return 0
     rows = dep.status()
     if not rows:
         print("not running")
         return 3
     for s in rows:
-        print(f"{s['name']:<12} {s['binary']:<17} pid {s['pid']:<8} "
-              f"{'up' if s['alive'] else 'DEAD'}  {s['log']}")
+        print(
+            f"{s['name']:<12} {s['binary']:<17} pid {s['pid']:<8} "
+            f"{'up' if s['alive'] else 'DEAD'}  {s['log']}"
+        )
     return 0 if all(s["alive"] for s in rows) else 1
 
 

@@ -48,7 +48,9 @@ class ZfsFuse:
     def __init__(self, rundir: str):
         self.rundir = rundir
         self.logfile = os.path.join(rundir, "zfs-fuse.log")
-        self.proc: subprocess.Popen | None = None   # set only when we started it
+        self.proc: subprocess.Popen | None = (
+            None  # set only when we started it
+        )
 
     @property
     def pid(self) -> int | None:
@@ -63,8 +65,11 @@ class ZfsFuse:
             return
         # One that is still starting or still exiting holds the lock: a
         # second one would exit at once.
-        wait_for(lambda: self.running() or not _zfs_fuse_pids(), timeout,
-                 "the zfs-fuse already running to answer or exit")
+        wait_for(
+            lambda: self.running() or not _zfs_fuse_pids(),
+            timeout,
+            "the zfs-fuse already running to answer or exit",
+        )
         if self.running():
             return
         # In the foreground under our own handle: when it daemonizes itself,
@@ -75,10 +80,17 @@ class ZfsFuse:
         with open(self.logfile, "ab") as log:
             self.proc = subprocess.Popen(
                 ["zfs-fuse", "--no-daemon", "-a", "0", "-e", "0"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd="/", start_new_session=True)
-        wait_for(lambda: self.proc.poll() is not None or self.running(),
-                 timeout, "zfs-fuse answering")
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd="/",
+                start_new_session=True,
+            )
+        wait_for(
+            lambda: self.proc.poll() is not None or self.running(),
+            timeout,
+            "zfs-fuse answering",
+        )
         if self.proc.poll() is not None:
             code, self.proc = self.proc.returncode, None
             with open(self.logfile, errors="replace") as f:
@@ -125,24 +137,43 @@ class Pool:
 
     def create(self) -> None:
         with open(self.image, "wb") as f:
-            f.truncate(self.size_gb * 1024 ** 3)
-        runner.run(["zpool", "create", "-o", "cachefile=none", "-m",
-                    self.mountpoint, self.name, self.image], timeout=60)
+            f.truncate(self.size_gb * 1024**3)
+        runner.run(
+            [
+                "zpool",
+                "create",
+                "-o",
+                "cachefile=none",
+                "-m",
+                self.mountpoint,
+                self.name,
+                self.image,
+            ],
+            timeout=60,
+        )
 
     def datasets(self) -> list[str]:
-        out = runner.run(["zfs", "list", "-H", "-o", "name", "-t", "all",
-                          "-r", self.name]).stdout
+        out = runner.run(
+            ["zfs", "list", "-H", "-o", "name", "-t", "all", "-r", self.name]
+        ).stdout
         return sorted(out.split())
 
     def get(self, dataset: str, prop: str) -> str:
-        return runner.run(["zfs", "get", "-H", "-p", "-o", "value", prop,
-                           dataset]).stdout.strip()
+        return runner.run(
+            ["zfs", "get", "-H", "-p", "-o", "value", prop, dataset]
+        ).stdout.strip()
 
     def destroy(self) -> None:
         # Right after tgtd lets go of a file, the pool can be "busy" a while.
-        wait_for(lambda: _ok("zpool", "destroy", "-f", self.name)
-                 or self.name not in ZfsFuse.pools(), 60,
-                 f"zpool destroy {self.name}", interval=0.5)
+        wait_for(
+            lambda: (
+                _ok("zpool", "destroy", "-f", self.name)
+                or self.name not in ZfsFuse.pools()
+            ),
+            60,
+            f"zpool destroy {self.name}",
+            interval=0.5,
+        )
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.image)
 
@@ -170,15 +201,22 @@ def _connects(address: str, port: int) -> bool:
 
 
 class Tgtd:
-    def __init__(self, logfile: str, address: str = "127.0.0.1",
-                 netns: str | None = None, port: int | None = None):
+    def __init__(
+        self,
+        logfile: str,
+        address: str = "127.0.0.1",
+        netns: str | None = None,
+        port: int | None = None,
+    ):
         self.address = address
         self.logfile = logfile
         self.netns = netns
         if port is not None:
             self.port = port
         else:
-            self.port = 3260 if port_free(address, 3260) else free_port(address)
+            self.port = (
+                3260 if port_free(address, 3260) else free_port(address)
+            )
         while True:
             self.control_port = random.randrange(1000, 32000)
             if not os.path.exists(f"/var/run/tgtd/socket.{self.control_port}"):
@@ -186,30 +224,56 @@ class Tgtd:
         self.proc: subprocess.Popen | None = None
 
     def adm(self, *args, **kw) -> str:
-        return runner.run(["tgtadm", "-C", str(self.control_port), "--lld",
-                           "iscsi", *args], **kw).stdout
+        return runner.run(
+            ["tgtadm", "-C", str(self.control_port), "--lld", "iscsi", *args],
+            **kw,
+        ).stdout
 
     def start(self) -> None:
-        args = ["tgtd", "-f", "-C", str(self.control_port), "--iscsi",
-                f"portal={self.address}:{self.port}"]
+        args = [
+            "tgtd",
+            "-f",
+            "-C",
+            str(self.control_port),
+            "--iscsi",
+            f"portal={self.address}:{self.port}",
+        ]
         args = runner.in_netns(args, self.netns)
         with open(self.logfile, "ab") as log:
-            self.proc = subprocess.Popen(args, stdout=log,
-                                         stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT
+            )
         # The control socket is a file: reachable from any namespace; the
         # portal only from its own.
-        wait_for(lambda: self.proc.poll() is not None
-                 or (_ok("tgtadm", "-C", str(self.control_port), "--op",
-                         "show", "--mode", "target")
-                     and (self.netns or _connects(self.address, self.port))),
-                 10, "tgtd answering")
+        wait_for(
+            lambda: (
+                self.proc.poll() is not None
+                or (
+                    _ok(
+                        "tgtadm",
+                        "-C",
+                        str(self.control_port),
+                        "--op",
+                        "show",
+                        "--mode",
+                        "target",
+                    )
+                    and (self.netns or _connects(self.address, self.port))
+                )
+            ),
+            10,
+            "tgtd answering",
+        )
         assert self.proc.poll() is None, f"tgtd exited: see {self.logfile}"
 
     def tids(self) -> list[int]:
-        return [int(line.split()[1].rstrip(":"))
-                for line in self.adm("--op", "show", "--mode",
-                                     "target").splitlines()
-                if line.startswith("Target ")]
+        return [
+            int(line.split()[1].rstrip(":"))
+            for line in self.adm(
+                "--op", "show", "--mode", "target"
+            ).splitlines()
+            if line.startswith("Target ")
+        ]
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -225,8 +289,9 @@ class Tgtd:
         """What the agent sees after tgtd died and came back: no targets."""
         self.proc.kill()
         self.proc.wait(timeout=10)
-        wait_for(lambda: port_free(self.address, self.port), 10,
-                 "portal released")
+        wait_for(
+            lambda: port_free(self.address, self.port), 10, "portal released"
+        )
         self.start()
 
 
@@ -242,15 +307,46 @@ def stop_tgtd(control_port: int, timeout: float = 10) -> None:
         for line in out.splitlines():
             if line.startswith("Target "):
                 tid = line.split()[1].rstrip(":")
-                runner.run(adm + ["--op", "delete", "--mode", "target",
-                                  "--tid", tid, "--force"])
+                runner.run(
+                    adm
+                    + [
+                        "--op",
+                        "delete",
+                        "--mode",
+                        "target",
+                        "--tid",
+                        tid,
+                        "--force",
+                    ]
+                )
     with contextlib.suppress(runner.CommandError):
-        runner.run(["tgtadm", "-C", str(control_port), "--op", "delete",
-                    "--mode", "system"])
+        runner.run(
+            [
+                "tgtadm",
+                "-C",
+                str(control_port),
+                "--op",
+                "delete",
+                "--mode",
+                "system",
+            ]
+        )
     with contextlib.suppress(WaitTimeout):
-        wait_for(lambda: not _ok("tgtadm", "-C", str(control_port), "--op",
-                                 "show", "--mode", "target"), timeout,
-                 "tgtd exiting")
+        wait_for(
+            lambda: (
+                not _ok(
+                    "tgtadm",
+                    "-C",
+                    str(control_port),
+                    "--op",
+                    "show",
+                    "--mode",
+                    "target",
+                )
+            ),
+            timeout,
+            "tgtd exiting",
+        )
     # tgtd leaves its management socket behind.
     for suffix in ("", ".lock"):
         with contextlib.suppress(FileNotFoundError):

@@ -23,32 +23,48 @@ class InstanceGone(Exception):
     """The instance left `pending` (deleted) before it could be placed."""
 
 
-def claim(instance_id: str, host: str, vcpus: int, memory_mb: int,
-          disk_gb: int) -> None:
+def claim(
+    instance_id: str, host: str, vcpus: int, memory_mb: int, disk_gb: int
+) -> None:
     H = models.Host
     ratios = CONF.scheduler
     with db_engine.session() as s:
         rc = s.execute(
             sa.update(H)
-            .where(H.name == host,
-                   H.vcpus_used + vcpus <= H.vcpus * ratios.cpu_allocation_ratio,
-                   H.memory_mb_used + memory_mb <= H.memory_mb * ratios.ram_allocation_ratio,
-                   H.disk_gb_used + disk_gb <= H.disk_gb * ratios.disk_allocation_ratio)
-            .values(vcpus_used=H.vcpus_used + vcpus,
-                    memory_mb_used=H.memory_mb_used + memory_mb,
-                    disk_gb_used=H.disk_gb_used + disk_gb,
-                    instance_count=H.instance_count + 1)
-            .execution_options(synchronize_session=False)).rowcount
+            .where(
+                H.name == host,
+                H.vcpus_used + vcpus <= H.vcpus * ratios.cpu_allocation_ratio,
+                H.memory_mb_used + memory_mb
+                <= H.memory_mb * ratios.ram_allocation_ratio,
+                H.disk_gb_used + disk_gb
+                <= H.disk_gb * ratios.disk_allocation_ratio,
+            )
+            .values(
+                vcpus_used=H.vcpus_used + vcpus,
+                memory_mb_used=H.memory_mb_used + memory_mb,
+                disk_gb_used=H.disk_gb_used + disk_gb,
+                instance_count=H.instance_count + 1,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
         if rc != 1:
             raise ClaimLost(host)
         I = models.Instance
         rc = s.execute(
             sa.update(I)
-            .where(I.id == instance_id, I.status == "pending",
-                   I.claimed.is_(False))
-            .values(status="scheduling", host=host, claimed=True,
-                    updated_at=models.utcnow())
-            .execution_options(synchronize_session=False)).rowcount
+            .where(
+                I.id == instance_id,
+                I.status == "pending",
+                I.claimed.is_(False),
+            )
+            .values(
+                status="scheduling",
+                host=host,
+                claimed=True,
+                updated_at=models.utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
         if rc != 1:
             # Roll the host's update back with the transaction.
             raise InstanceGone(instance_id)
@@ -58,20 +74,30 @@ def release(instance_id: str) -> bool:
     """Give the instance's capacity back; True if this call released it."""
     I, H = models.Instance, models.Host
     with db_engine.session() as s:
-        inst = s.execute(sa.select(I.host, I.vcpus, I.memory_mb, I.disk_gb)
-                         .where(I.id == instance_id, I.claimed.is_(True))).first()
+        inst = s.execute(
+            sa.select(I.host, I.vcpus, I.memory_mb, I.disk_gb).where(
+                I.id == instance_id, I.claimed.is_(True)
+            )
+        ).first()
         if inst is None:
             return False
-        rc = s.execute(sa.update(I).where(I.id == instance_id,
-                                          I.claimed.is_(True))
-                       .values(claimed=False, updated_at=models.utcnow())
-                       .execution_options(synchronize_session=False)).rowcount
+        rc = s.execute(
+            sa.update(I)
+            .where(I.id == instance_id, I.claimed.is_(True))
+            .values(claimed=False, updated_at=models.utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
         if rc != 1:
             return False
-        s.execute(sa.update(H).where(H.name == inst.host)
-                  .values(vcpus_used=H.vcpus_used - inst.vcpus,
-                          memory_mb_used=H.memory_mb_used - inst.memory_mb,
-                          disk_gb_used=H.disk_gb_used - inst.disk_gb,
-                          instance_count=H.instance_count - 1)
-                  .execution_options(synchronize_session=False))
+        s.execute(
+            sa.update(H)
+            .where(H.name == inst.host)
+            .values(
+                vcpus_used=H.vcpus_used - inst.vcpus,
+                memory_mb_used=H.memory_mb_used - inst.memory_mb,
+                disk_gb_used=H.disk_gb_used - inst.disk_gb,
+                instance_count=H.instance_count - 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
         return True

@@ -26,13 +26,15 @@ class HostState:
 
     @classmethod
     def from_row(cls, row: models.Host) -> "HostState":
-        return cls(**{f.name: getattr(row, f.name)
-                      for f in dataclasses.fields(cls)})
+        return cls(
+            **{f.name: getattr(row, f.name) for f in dataclasses.fields(cls)}
+        )
 
 
 @dataclasses.dataclass(frozen=True)
 class RequestSpec:
     """What an instance needs from a host."""
+
     instance_id: str
     account_id: str
     provider: str
@@ -41,7 +43,9 @@ class RequestSpec:
     disk_gb: int
 
 
-_COLUMNS = [getattr(models.Host, f.name) for f in dataclasses.fields(HostState)]
+_COLUMNS = [
+    getattr(models.Host, f.name) for f in dataclasses.fields(HostState)
+]
 
 
 def load_hosts(session) -> list[HostState]:

@@ -5,8 +5,8 @@ executor_thread_pool_size); a flow that raises unexpectedly still ends its
 task failed, so nothing waits for the reaper that need not.
 """
 
-from oslo_log import log
 import oslo_messaging as messaging
+from oslo_log import log
 
 from arame.agents.bma import rpcapi as bma_rpcapi
 from arame.agents.hva import rpcapi as hva_rpcapi
@@ -39,9 +39,15 @@ class SchedulerManager:
 
     target = messaging.Target(version="1.3")
 
-    def __init__(self, selector: HostSelector | None = None,
-                 hva: hva_rpcapi.HypervisorAPI | None = None,
-                 notifier=None, nsa=None, sta=None, bma=None):
+    def __init__(
+        self,
+        selector: HostSelector | None = None,
+        hva: hva_rpcapi.HypervisorAPI | None = None,
+        notifier=None,
+        nsa=None,
+        sta=None,
+        bma=None,
+    ):
         self.selector = selector or HostSelector()
         self.hva = hva or hva_rpcapi.HypervisorAPI()
         self.nsa = nsa or nsa_rpcapi.NSAAPI()
@@ -58,23 +64,42 @@ class SchedulerManager:
         try:
             flow.run()
         except Exception as e:
-            LOG.exception("flow %s of task %s crashed", type(flow).__name__,
-                          flow.task_id)
+            LOG.exception(
+                "flow %s of task %s crashed", type(flow).__name__, flow.task_id
+            )
             flow.fail(None, f"internal error: {type(e).__name__}: {e}")
 
     def build_instance(self, ctxt, task_id, instance_id):
         if baremetal.is_baremetal(instance_id):
-            return self._run(BaremetalBuildFlow(ctxt, task_id, instance_id,
-                                                self.bma, self.nsa, self.sta))
-        self._run(BuildFlow(ctxt, task_id, instance_id, self.selector,
-                            self.hva, self.nsa, self.sta))
+            return self._run(
+                BaremetalBuildFlow(
+                    ctxt, task_id, instance_id, self.bma, self.nsa, self.sta
+                )
+            )
+        self._run(
+            BuildFlow(
+                ctxt,
+                task_id,
+                instance_id,
+                self.selector,
+                self.hva,
+                self.nsa,
+                self.sta,
+            )
+        )
 
     def delete_instance(self, ctxt, task_id, instance_id):
         if baremetal.is_baremetal(instance_id):
-            return self._run(BaremetalDeleteFlow(ctxt, task_id, instance_id,
-                                                 self.bma, self.nsa, self.sta))
-        self._run(DeleteFlow(ctxt, task_id, instance_id, self.hva, self.nsa,
-                             self.sta))
+            return self._run(
+                BaremetalDeleteFlow(
+                    ctxt, task_id, instance_id, self.bma, self.nsa, self.sta
+                )
+            )
+        self._run(
+            DeleteFlow(
+                ctxt, task_id, instance_id, self.hva, self.nsa, self.sta
+            )
+        )
 
     def refresh_security_group(self, ctxt, task_id, group_id):
         flow = RefreshSecurityGroupFlow(ctxt, task_id, group_id, self.hva)
@@ -89,14 +114,18 @@ class SchedulerManager:
             with db_engine.session() as s:
                 tasks.fail(s, task_id, None, f"unknown action {action!r}")
             return
-        agent = (NodePower(self.bma) if baremetal.is_baremetal(instance_id)
-                 else self.hva)
+        agent = (
+            NodePower(self.bma)
+            if baremetal.is_baremetal(instance_id)
+            else self.hva
+        )
         self._run(ActionFlow(ctxt, task_id, instance_id, action, agent))
 
     # -- volumes and snapshots (flows/volumes.py) ---------------------------
     def _run_record(self, ctxt, kind, action, task_id, resource_id) -> None:
-        self._run(RECORD_FLOWS[(kind, action)](ctxt, task_id, resource_id,
-                                               self.sta))
+        self._run(
+            RECORD_FLOWS[(kind, action)](ctxt, task_id, resource_id, self.sta)
+        )
 
     def create_volume(self, ctxt, task_id, volume_id):
         self._run_record(ctxt, "volume", "create", task_id, volume_id)
@@ -112,12 +141,18 @@ class SchedulerManager:
 
     # -- attachments (flows/volume_attach.py) -------------------------------
     def attach_volume(self, ctxt, task_id, volume_id):
-        self._run(ATTACHMENT_FLOWS[("volume", "attach")](
-            ctxt, task_id, volume_id, self.sta, self.hva))
+        self._run(
+            ATTACHMENT_FLOWS[("volume", "attach")](
+                ctxt, task_id, volume_id, self.sta, self.hva
+            )
+        )
 
     def detach_volume(self, ctxt, task_id, volume_id):
-        self._run(ATTACHMENT_FLOWS[("volume", "detach")](
-            ctxt, task_id, volume_id, self.sta, self.hva))
+        self._run(
+            ATTACHMENT_FLOWS[("volume", "detach")](
+                ctxt, task_id, volume_id, self.sta, self.hva
+            )
+        )
 
     # -- bare-metal nodes (baremetal/nodes.py) ------------------------------
     def node_action(self, ctxt, task_id, node_id, action):

@@ -1,7 +1,10 @@
 """Client proxy of arame-scheduler. Every method is a cast: the API answers
 202 at once and the task records what happens."""
 
+from typing import Any
+
 from arame.common import rpc
+from arame.common.context import RpcContext
 
 TOPIC = "scheduler"
 
@@ -15,59 +18,97 @@ class SchedulerAPI:
 
     VERSION_CAP = "1.3"
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.client = rpc.get_client(TOPIC, version_cap=self.VERSION_CAP)
 
-    def build_instance(self, ctxt, task_id: str, instance_id: str) -> None:
-        self.client.cast(ctxt, "build_instance", task_id=task_id,
-                         instance_id=instance_id)
+    def build_instance(
+        self, ctxt: RpcContext, task_id: str, instance_id: str
+    ) -> None:
+        self.client.cast(
+            ctxt, "build_instance", task_id=task_id, instance_id=instance_id
+        )
 
-    def delete_instance(self, ctxt, task_id: str, instance_id: str) -> None:
-        self.client.cast(ctxt, "delete_instance", task_id=task_id,
-                         instance_id=instance_id)
+    def delete_instance(
+        self, ctxt: RpcContext, task_id: str, instance_id: str
+    ) -> None:
+        self.client.cast(
+            ctxt, "delete_instance", task_id=task_id, instance_id=instance_id
+        )
 
-    def instance_action(self, ctxt, task_id: str, instance_id: str,
-                        action: str) -> None:
-        self.client.cast(ctxt, "instance_action", task_id=task_id,
-                         instance_id=instance_id, action=action)
+    def instance_action(
+        self, ctxt: RpcContext, task_id: str, instance_id: str, action: str
+    ) -> None:
+        self.client.cast(
+            ctxt,
+            "instance_action",
+            task_id=task_id,
+            instance_id=instance_id,
+            action=action,
+        )
 
-    def refresh_security_group(self, ctxt, task_id: str, group_id: str) -> None:
+    def refresh_security_group(
+        self, ctxt: RpcContext, task_id: str, group_id: str
+    ) -> None:
         """Apply the group's current rules on every host with a member."""
-        self.client.cast(ctxt, "refresh_security_group", task_id=task_id,
-                         group_id=group_id)
+        self.client.cast(
+            ctxt, "refresh_security_group", task_id=task_id, group_id=group_id
+        )
 
-    def _cast_1_1(self, ctxt, method: str, **kw) -> None:
+    def _cast_1_1(self, ctxt: RpcContext, method: str, **kw: Any) -> None:
         self.client.prepare(version="1.1").cast(ctxt, method, **kw)
 
-    def create_volume(self, ctxt, task_id: str, volume_id: str) -> None:
+    def create_volume(
+        self, ctxt: RpcContext, task_id: str, volume_id: str
+    ) -> None:
         """Place the volume on a storage node and create it there."""
-        self._cast_1_1(ctxt, "create_volume", task_id=task_id,
-                       volume_id=volume_id)
+        self._cast_1_1(
+            ctxt, "create_volume", task_id=task_id, volume_id=volume_id
+        )
 
-    def delete_volume(self, ctxt, task_id: str, volume_id: str) -> None:
-        self._cast_1_1(ctxt, "delete_volume", task_id=task_id,
-                       volume_id=volume_id)
+    def delete_volume(
+        self, ctxt: RpcContext, task_id: str, volume_id: str
+    ) -> None:
+        self._cast_1_1(
+            ctxt, "delete_volume", task_id=task_id, volume_id=volume_id
+        )
 
-    def create_snapshot(self, ctxt, task_id: str, snapshot_id: str) -> None:
-        self._cast_1_1(ctxt, "create_snapshot", task_id=task_id,
-                       snapshot_id=snapshot_id)
+    def create_snapshot(
+        self, ctxt: RpcContext, task_id: str, snapshot_id: str
+    ) -> None:
+        self._cast_1_1(
+            ctxt, "create_snapshot", task_id=task_id, snapshot_id=snapshot_id
+        )
 
-    def delete_snapshot(self, ctxt, task_id: str, snapshot_id: str) -> None:
-        self._cast_1_1(ctxt, "delete_snapshot", task_id=task_id,
-                       snapshot_id=snapshot_id)
+    def delete_snapshot(
+        self, ctxt: RpcContext, task_id: str, snapshot_id: str
+    ) -> None:
+        self._cast_1_1(
+            ctxt, "delete_snapshot", task_id=task_id, snapshot_id=snapshot_id
+        )
 
-    def node_action(self, ctxt, task_id: str, node_id: str,
-                    action: str) -> None:
+    def node_action(
+        self, ctxt: RpcContext, task_id: str, node_id: str, action: str
+    ) -> None:
         """A bare-metal node's admin task: "manage" or "provide"."""
         self.client.prepare(version="1.2").cast(
-            ctxt, "node_action", task_id=task_id, node_id=node_id,
-            action=action)
+            ctxt,
+            "node_action",
+            task_id=task_id,
+            node_id=node_id,
+            action=action,
+        )
 
-    def attach_volume(self, ctxt, task_id: str, volume_id: str) -> None:
+    def attach_volume(
+        self, ctxt: RpcContext, task_id: str, volume_id: str
+    ) -> None:
         """Hot-plug a data volume into the instance its record names."""
         self.client.prepare(version="1.3").cast(
-            ctxt, "attach_volume", task_id=task_id, volume_id=volume_id)
+            ctxt, "attach_volume", task_id=task_id, volume_id=volume_id
+        )
 
-    def detach_volume(self, ctxt, task_id: str, volume_id: str) -> None:
+    def detach_volume(
+        self, ctxt: RpcContext, task_id: str, volume_id: str
+    ) -> None:
         self.client.prepare(version="1.3").cast(
-            ctxt, "detach_volume", task_id=task_id, volume_id=volume_id)
+            ctxt, "detach_volume", task_id=task_id, volume_id=volume_id
+        )

@@ -11,8 +11,8 @@ from arame.scheduler.host_state import HostState, RequestSpec
 
 @dataclasses.dataclass
 class Selection:
-    candidates: list[HostState]            # best first
-    rejected: dict[str, str]               # host -> reason
+    candidates: list[HostState]  # best first
+    rejected: dict[str, str]  # host -> reason
 
     def explain(self, limit: int = 5) -> str:
         """A one-line answer to "why no valid host?"."""
@@ -22,30 +22,52 @@ class Selection:
         for host, reason in self.rejected.items():
             by_reason.setdefault(reason.split(":")[0], []).append(host)
         parts = []
-        for reason, hosts in sorted(by_reason.items(), key=lambda kv: -len(kv[1])):
+        for reason, hosts in sorted(
+            by_reason.items(), key=lambda kv: -len(kv[1])
+        ):
             sample = ", ".join(sorted(hosts)[:limit])
-            more = f" and {len(hosts) - limit} more" if len(hosts) > limit else ""
-            parts.append(f"{len(hosts)} host(s) rejected by {reason} ({sample}{more})")
+            more = (
+                f" and {len(hosts) - limit} more" if len(hosts) > limit else ""
+            )
+            parts.append(
+                f"{len(hosts)} host(s) rejected by {reason} ({sample}{more})"
+            )
         return "; ".join(parts)
 
 
 def _load(namespace: str, names: list[str]):
-    mgr = named.NamedExtensionManager(namespace, names=names,
-                                      invoke_on_load=True, name_order=True,
-                                      on_missing_entrypoints_callback=_missing)
+    mgr = named.NamedExtensionManager(
+        namespace,
+        names=names,
+        invoke_on_load=True,
+        name_order=True,
+        on_missing_entrypoints_callback=_missing,
+    )
     return [ext.obj for ext in mgr]
 
 
 def _missing(names):
-    raise RuntimeError(f"unknown scheduler plug-ins: {', '.join(sorted(names))}")
+    raise RuntimeError(
+        f"unknown scheduler plug-ins: {', '.join(sorted(names))}"
+    )
 
 
 class HostSelector:
     def __init__(self, filters=None, weighers=None):
-        self.filters = filters if filters is not None else _load(
-            "arame.scheduler.filters", CONF.scheduler.enabled_filters)
-        self.weighers = weighers if weighers is not None else _load(
-            "arame.scheduler.weighers", CONF.scheduler.enabled_weighers)
+        self.filters = (
+            filters
+            if filters is not None
+            else _load(
+                "arame.scheduler.filters", CONF.scheduler.enabled_filters
+            )
+        )
+        self.weighers = (
+            weighers
+            if weighers is not None
+            else _load(
+                "arame.scheduler.weighers", CONF.scheduler.enabled_weighers
+            )
+        )
 
     def select(self, hosts: list[HostState], spec: RequestSpec) -> Selection:
         passing, rejected = [], {}
@@ -59,7 +81,9 @@ class HostSelector:
                 passing.append(host)
         return Selection(self._order(passing, spec), rejected)
 
-    def _order(self, hosts: list[HostState], spec: RequestSpec) -> list[HostState]:
+    def _order(
+        self, hosts: list[HostState], spec: RequestSpec
+    ) -> list[HostState]:
         if not hosts:
             return []
         scores = [0.0] * len(hosts)
@@ -70,7 +94,12 @@ class HostSelector:
             m = w.multiplier()
             for i, r in enumerate(raw):
                 scores[i] += m * (r - lo) / span
-        ranked = [h for _, h in sorted(zip(scores, hosts), key=lambda p: -p[0])]
+        ranked = [
+            h
+            for _, h in sorted(
+                zip(scores, hosts, strict=True), key=lambda p: -p[0]
+            )
+        ]
         # Shuffle the best few so that concurrent schedulers (and concurrent
         # flows in one scheduler) do not all race for the same host.
         k = min(CONF.scheduler.host_subset_size, len(ranked))

@@ -13,7 +13,8 @@ BINARY = "arame-scheduler"
 
 def build_components() -> list:
     manager = SchedulerManager(
-        notifier=rpc.get_notifier(f"{BINARY}.{CONF.host}"))
+        notifier=rpc.get_notifier(f"{BINARY}.{CONF.host}")
+    )
     server = rpc.get_server(TOPIC, CONF.host, [manager])
     comp = RPCServerComponent(server, TOPIC)
     comp.reset = manager.reset

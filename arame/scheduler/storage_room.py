@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from arame.common.conf import CONF
 from arame.common.db import models
 
-GiB = 1024 ** 3
+GiB = 1024**3
 
 
 def with_room(s, nodes: list[str], size_gb: int) -> tuple[list[str], dict]:
@@ -16,8 +16,9 @@ def with_room(s, nodes: list[str], size_gb: int) -> tuple[list[str], dict]:
     storage_nodes table), times [sta] overcommit_ratio. A node that never
     reported its pool is not refused: nothing says it is full."""
     SN = models.StorageNode
-    pools = {r.name: r for r in s.scalars(sa.select(SN)
-                                          .where(SN.name.in_(nodes)))}
+    pools = {
+        r.name: r for r in s.scalars(sa.select(SN).where(SN.name.in_(nodes)))
+    }
     ratio = CONF.sta.overcommit_ratio
     fit, why = [], {}
     for n in nodes:
@@ -25,6 +26,7 @@ def with_room(s, nodes: list[str], size_gb: int) -> tuple[list[str], dict]:
         if p is None or size_gb * GiB <= p.free_bytes * ratio:
             fit.append(n)
         else:
-            why[n] = (f"{n} has {p.free_bytes / GiB:.1f} GiB free"
-                      + (f" (x{ratio:g} overcommit)" if ratio != 1 else ""))
+            why[n] = f"{n} has {p.free_bytes / GiB:.1f} GiB free" + (
+                f" (x{ratio:g} overcommit)" if ratio != 1 else ""
+            )
     return fit, why

@@ -36,7 +36,9 @@ class Client:
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._session = Session(endpoint, token=token, timeout=timeout, transport=transport)
+        self._session = Session(
+            endpoint, token=token, timeout=timeout, transport=transport
+        )
         self.instances = InstanceManager(self._session)
         self.tasks = TaskManager(self._session)
         self.hosts = HostManager(self._session)

@@ -47,7 +47,9 @@ class TaskFailed(Exception):
         error = task.get("error") or {}
         self.step = error.get("step")
         self.message = error.get("message") or "no error message"
-        super().__init__(f"task {task.get('id')} failed at step {self.step}: {self.message}")
+        super().__init__(
+            f"task {task.get('id')} failed at step {self.step}: {self.message}"
+        )
 
 
 class TaskTimeout(TimeoutError):

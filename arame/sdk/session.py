@@ -98,15 +98,21 @@ def error_from_response(response: httpx.Response) -> ArameError:
     status = response.status_code
     # A proxy or a crashed worker may answer with HTML or nothing at all; the
     # reason phrase then stands in for the machine code.
-    fallback_code = response.reason_phrase.lower().replace(" ", "_") or f"http_{status}"
+    fallback_code = (
+        response.reason_phrase.lower().replace(" ", "_") or f"http_{status}"
+    )
     try:
         envelope = response.json()["error"]
         code = str(envelope.get("code") or fallback_code)
         message = str(envelope.get("message") or response.reason_phrase)
         details = envelope.get("details")
-        return ArameError(status, code, message, details if isinstance(details, dict) else {})
+        return ArameError(
+            status, code, message, details if isinstance(details, dict) else {}
+        )
     except (ValueError, KeyError, TypeError, AttributeError):
-        message = _excerpt(response) or response.reason_phrase or f"HTTP {status}"
+        message = (
+            _excerpt(response) or response.reason_phrase or f"HTTP {status}"
+        )
         return ArameError(status, fallback_code, message)
 
 

@@ -22,8 +22,11 @@ def rabbitmqctl() -> str:
 
 def broker_sockets(node: str | None = None) -> dict | None:
     """{'sockets_limit': .., 'sockets_used': ..} of a running node."""
-    args = [rabbitmqctl()] + (["-n", node] if node else []) + [
-        "-q", "status", "--formatter", "json"]
+    args = (
+        [rabbitmqctl()]
+        + (["-n", node] if node else [])
+        + ["-q", "status", "--formatter", "json"]
+    )
     try:
         out = subprocess.run(args, capture_output=True, text=True, timeout=60)
         return json.loads(out.stdout).get("file_descriptors")
@@ -47,15 +50,20 @@ class PrivateRabbitMQ(infra.RabbitMQ):
         self.proc: subprocess.Popen | None = None
 
     def _ctl(self, *args, timeout: float = 60, check: bool = True):
-        return infra._run([rabbitmqctl(), "-n", self.node, *args],
-                          timeout=timeout, check=check)
+        return infra._run(
+            [rabbitmqctl(), "-n", self.node, *args],
+            timeout=timeout,
+            check=check,
+        )
 
-    def ensure_running(self, log_path: str | None = None,
-                       timeout: float = 120) -> bool:
+    def ensure_running(
+        self, log_path: str | None = None, timeout: float = 120
+    ) -> bool:
         if self.proc is not None and self.proc.poll() is None:
             return False
         import pwd
         import resource
+
         pw = pwd.getpwnam("rabbitmq")
         for sub in ("mnesia", "log"):
             os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
@@ -64,22 +72,29 @@ class PrivateRabbitMQ(infra.RabbitMQ):
         for root, dirs, files in os.walk(self.dir):
             for n in [root] + [os.path.join(root, x) for x in dirs + files]:
                 os.chown(n, pw.pw_uid, pw.pw_gid)
-        env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
-               "HOME": pw.pw_dir, "LANG": "C.UTF-8",
-               "RABBITMQ_NODENAME": self.node,
-               "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
-               "RABBITMQ_NODE_PORT": str(self.port),
-               "RABBITMQ_DIST_PORT": str(self.dist_port),
-               "RABBITMQ_MNESIA_BASE": os.path.join(self.dir, "mnesia"),
-               "RABBITMQ_LOG_BASE": os.path.join(self.dir, "log"),
-               "RABBITMQ_PID_FILE": os.path.join(self.dir, "rabbit.pid"),
-               "RABBITMQ_ENABLED_PLUGINS_FILE": os.path.join(self.dir, "enabled_plugins"),
-               "RABBITMQ_CONFIG_FILE": os.path.join(self.dir, "rabbitmq")}
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+            "HOME": pw.pw_dir,
+            "LANG": "C.UTF-8",
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_MNESIA_BASE": os.path.join(self.dir, "mnesia"),
+            "RABBITMQ_LOG_BASE": os.path.join(self.dir, "log"),
+            "RABBITMQ_PID_FILE": os.path.join(self.dir, "rabbit.pid"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": os.path.join(
+                self.dir, "enabled_plugins"
+            ),
+            "RABBITMQ_CONFIG_FILE": os.path.join(self.dir, "rabbitmq"),
+        }
         nofile = self.nofile
 
         def demote():
             hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-            lim = nofile if hard == resource.RLIM_INFINITY else min(nofile, hard)
+            lim = (
+                nofile if hard == resource.RLIM_INFINITY else min(nofile, hard)
+            )
             resource.setrlimit(resource.RLIMIT_NOFILE, (lim, lim))
             os.setgid(pw.pw_gid)
             os.setuid(pw.pw_uid)
@@ -88,18 +103,31 @@ class PrivateRabbitMQ(infra.RabbitMQ):
         if not os.path.exists(server):
             server = shutil.which("rabbitmq-server") or server
         with open(os.path.join(self.dir, "startup.log"), "ab") as out:
-            self.proc = subprocess.Popen([server], stdout=out,
-                                         stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, env=env,
-                                         cwd=self.dir, preexec_fn=demote,
-                                         start_new_session=True)
-        waiting.wait_for(lambda: self.proc.poll() is not None or self.running(),
-                         timeout, f"RabbitMQ node {self.node}")
+            self.proc = subprocess.Popen(
+                [server],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                cwd=self.dir,
+                preexec_fn=demote,
+                start_new_session=True,
+            )
+        waiting.wait_for(
+            lambda: self.proc.poll() is not None or self.running(),
+            timeout,
+            f"RabbitMQ node {self.node}",
+        )
         if self.proc.poll() is not None:
-            raise infra.InfraError(f"RabbitMQ node {self.node} exited; see "
-                                   f"{self.dir}/startup.log")
-        self._ctl("await_startup", "--timeout", str(int(timeout)),
-                  timeout=timeout + 10)
+            raise infra.InfraError(
+                f"RabbitMQ node {self.node} exited; see {self.dir}/startup.log"
+            )
+        self._ctl(
+            "await_startup",
+            "--timeout",
+            str(int(timeout)),
+            timeout=timeout + 10,
+        )
         return True
 
     def create_vhost(self, vhost: str) -> None:
@@ -136,18 +164,23 @@ class PrivateRabbitMQ(infra.RabbitMQ):
 
 def amqp_params(rabbit: infra.RabbitMQ, vhost: str):
     import pika
-    url = (f"amqp://{rabbit.user}:{rabbit.password}@{rabbit.host}:{rabbit.port}/"
-           f"{urllib.parse.quote(vhost, safe='')}")
+
+    url = (
+        f"amqp://{rabbit.user}:{rabbit.password}@{rabbit.host}:{rabbit.port}/"
+        f"{urllib.parse.quote(vhost, safe='')}"
+    )
     params = pika.URLParameters(url)
     params.socket_timeout = 30
     params.blocked_connection_timeout = 60
     return params
 
 
-def rpc_queues_with_consumers(rabbit: infra.RabbitMQ, vhost: str,
-                              queues: list[str]) -> int:
+def rpc_queues_with_consumers(
+    rabbit: infra.RabbitMQ, vhost: str, queues: list[str]
+) -> int:
     """How many of `queues` exist and have a consumer (passive declares)."""
     import pika
+
     try:
         conn = pika.BlockingConnection(amqp_params(rabbit, vhost))
     except pika.exceptions.AMQPError:
@@ -179,8 +212,11 @@ def check_room(fds: dict | None, args) -> None:
     # connections for everyone on it. Refuse rather than jam it.
     if not fds:
         return
-    need = args.hosts + 4 * (args.schedulers + args.collectors
-                             + args.hva_procs) + 40
+    need = (
+        args.hosts
+        + 4 * (args.schedulers + args.collectors + args.hva_procs)
+        + 40
+    )
     free = fds["sockets_limit"] - fds["sockets_used"]
     if need > free:
         raise SystemExit(
@@ -188,4 +224,5 @@ def check_room(fds: dict | None, args) -> None:
             f"connections; the broker has {free} sockets free of "
             f"{fds['sockets_limit']} (its `ulimit -n`). Use "
             "--private-rabbit (a node of the bench's own with a "
-            "higher file limit) or fewer hosts.")
+            "higher file limit) or fewer hosts."
+        )

@@ -29,21 +29,34 @@ def parse_overrides(items: list[str]) -> dict:
     return conf
 
 
-def start_deployment(dep: local.LocalDeployment, args, deadline: Deadline) -> dict:
+def start_deployment(
+    dep: local.LocalDeployment, args, deadline: Deadline
+) -> dict:
     t0 = time.perf_counter()
     dep.prepare()
     t_prep = time.perf_counter()
     for i in range(1, args.collectors + 1):
-        dep.start("collector", f"collector-{i}",
-                  overlay={"DEFAULT": {"host": f"coll{i}"}})
+        dep.start(
+            "collector",
+            f"collector-{i}",
+            overlay={"DEFAULT": {"host": f"coll{i}"}},
+        )
     for i in range(1, args.schedulers + 1):
-        dep.start("scheduler", f"scheduler-{i}",
-                  overlay={"DEFAULT": {"host": f"sched{i}"}})
+        dep.start(
+            "scheduler",
+            f"scheduler-{i}",
+            overlay={"DEFAULT": {"host": f"sched{i}"}},
+        )
     for i, n in enumerate(split(args.hosts, args.hva_procs), 1):
         if n:
-            dep.start("hva", f"hva-{i}",
-                      overlay={"DEFAULT": {"host": f"hva{i}"},
-                               "fake_hva": {"host_count": n}})
+            dep.start(
+                "hva",
+                f"hva-{i}",
+                overlay={
+                    "DEFAULT": {"host": f"hva{i}"},
+                    "fake_hva": {"host_count": n},
+                },
+            )
     # Instances on the shared network get their names from a naming agent
     # (fake driver: in memory) before they spawn.
     dep.start("nsa")
@@ -64,15 +77,20 @@ def start_deployment(dep: local.LocalDeployment, args, deadline: Deadline) -> di
             items = r.hosts._session.get("/v1/hosts")["items"]
         finally:
             r.close()
-        up = sum(1 for h in items if h.get("hypervisor_type") and h["state"] == "up")
+        up = sum(
+            1 for h in items if h.get("hypervisor_type") and h["state"] == "up"
+        )
         if time.monotonic() - last_log[0] > 10:
             last_log[0] = time.monotonic()
             log(f"  {up}/{args.hosts} hosts up")
         return up >= args.hosts
 
-    waiting.wait_for(hosts_up, max(1.0, min(args.startup_timeout - (t_api - t0),
-                                            deadline.left())),
-                     f"{args.hosts} fake hosts to report", interval=1.0)
+    waiting.wait_for(
+        hosts_up,
+        max(1.0, min(args.startup_timeout - (t_api - t0), deadline.left())),
+        f"{args.hosts} fake hosts to report",
+        interval=1.0,
+    )
     t_hosts = time.perf_counter()
 
     # A host is "up" as soon as its process's first heartbeat lands, which
@@ -80,26 +98,43 @@ def start_deployment(dep: local.LocalDeployment, args, deadline: Deadline) -> di
     # call to a host whose queue has no consumer yet would wait for its
     # deadline. So also wait until every hva.<host> queue has a consumer.
     with Client(dep.api_url, token=token, timeout=60) as c:
-        names = [h["name"] for h in c.hosts._session.get("/v1/hosts")["items"]
-                 if h.get("hypervisor_type")]
+        names = [
+            h["name"]
+            for h in c.hosts._session.get("/v1/hosts")["items"]
+            if h.get("hypervisor_type")
+        ]
     last_log[0] = 0.0
 
     def consumers_ready():
-        n = rpc_queues_with_consumers(dep.rabbit, dep.vhost,
-                                      [f"hva.{h}" for h in names])
+        n = rpc_queues_with_consumers(
+            dep.rabbit, dep.vhost, [f"hva.{h}" for h in names]
+        )
         if time.monotonic() - last_log[0] > 10:
             last_log[0] = time.monotonic()
             log(f"  {n}/{len(names)} hva.<host> queues have a consumer")
         return n >= len(names)
 
-    waiting.wait_for(consumers_ready,
-                     max(1.0, min(args.startup_timeout - (time.perf_counter() - t0),
-                                  deadline.left())),
-                     "every fake host's RPC queue to have a consumer", interval=2.0)
+    waiting.wait_for(
+        consumers_ready,
+        max(
+            1.0,
+            min(
+                args.startup_timeout - (time.perf_counter() - t0),
+                deadline.left(),
+            ),
+        ),
+        "every fake host's RPC queue to have a consumer",
+        interval=2.0,
+    )
     t_queues = time.perf_counter()
-    return {"prepare_s": t_prep - t0, "spawn_s": t_started - t_prep,
-            "api_ready_s": t_api - t0, "hosts_up_s": t_hosts - t0,
-            "rpc_ready_s": t_queues - t0, "token": token}
+    return {
+        "prepare_s": t_prep - t0,
+        "spawn_s": t_started - t_prep,
+        "api_ready_s": t_api - t0,
+        "hosts_up_s": t_hosts - t0,
+        "rpc_ready_s": t_queues - t0,
+        "token": token,
+    }
 
 
 def teardown(dep: local.LocalDeployment) -> dict:
@@ -133,9 +168,13 @@ def log_errors(log_dir: str, limit: int = 20) -> dict:
     for name in sorted(os.listdir(log_dir)):
         try:
             with open(os.path.join(log_dir, name), errors="replace") as f:
-                bad = [line.rstrip() for line in f
-                       if " ERROR " in line or " CRITICAL " in line
-                       or line.startswith("Traceback")]
+                bad = [
+                    line.rstrip()
+                    for line in f
+                    if " ERROR " in line
+                    or " CRITICAL " in line
+                    or line.startswith("Traceback")
+                ]
         except OSError:
             continue
         if bad:

@@ -11,14 +11,20 @@ def versions() -> dict:
     v = {"python": platform.python_version()}
     try:
         v["rabbitmq"] = subprocess.run(
-            ["rabbitmqctl", "version"], capture_output=True, text=True,
-            timeout=30).stdout.strip()
+            ["rabbitmqctl", "version"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         pass
     try:
         v["mariadb"] = subprocess.run(
-            ["mariadb", "--version"], capture_output=True, text=True,
-            timeout=10).stdout.strip()
+            ["mariadb", "--version"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         pass
     return v
@@ -32,10 +38,16 @@ def code_version() -> dict:
     try:
         out["commit"] = subprocess.run(
             ["git", "-C", repo, "log", "-1", "--format=%h %cI %s"],
-            capture_output=True, text=True, timeout=10).stdout.strip()
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", repo, "status", "--porcelain", "--", "arame"],
-            capture_output=True, text=True, timeout=10).stdout.strip()
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         out["arame_uncommitted"] = len(dirty.splitlines())
     except (OSError, subprocess.TimeoutExpired):
         pass
@@ -53,5 +65,9 @@ def machine() -> dict:
         load = os.getloadavg()
     except OSError:
         load = None
-    return {"cores": os.cpu_count(), "memory_gib": round(mem / 2**30, 1),
-            "kernel": platform.release(), "loadavg_at_start": load}
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem / 2**30, 1),
+        "kernel": platform.release(),
+        "loadavg_at_start": load,
+    }

@@ -14,7 +14,6 @@ from .resources import CPUMeter, top_snapshot
 from .run import Deadline, log
 from .stats import summary
 
-
 FLAVOR = "small"
 IMAGE_NAME = "arame-test"
 
@@ -44,8 +43,9 @@ def describe(e: Exception) -> str:
     return f"{type(e).__name__}: {e}"
 
 
-def wait_task(client: Client, task_id: str, poll: float, limit: float,
-              deadline: Deadline) -> tuple[dict, float, int]:
+def wait_task(
+    client: Client, task_id: str, poll: float, limit: float, deadline: Deadline
+) -> tuple[dict, float, int]:
     """Poll until the task is done or failed: (task, perf_counter when seen,
     polls made)."""
     polls = 0
@@ -62,16 +62,22 @@ def wait_task(client: Client, task_id: str, poll: float, limit: float,
         if deadline.passed():
             raise CycleCut()
         if seen > limit:
-            raise CycleError(f"task still {task['status']} (step "
-                             f"{task.get('step')}) at the cycle timeout")
+            raise CycleError(
+                f"task still {task['status']} (step "
+                f"{task.get('step')}) at the cycle timeout"
+            )
 
 
 def server_breakdown(task: dict) -> dict:
     """Per-step durations from the task's own events (server clocks)."""
     out = {}
     try:
-        created = dt.datetime.fromisoformat(str(task["created_at"]).rstrip("Z"))
-        updated = dt.datetime.fromisoformat(str(task["updated_at"]).rstrip("Z"))
+        created = dt.datetime.fromisoformat(
+            str(task["created_at"]).rstrip("Z")
+        )
+        updated = dt.datetime.fromisoformat(
+            str(task["updated_at"]).rstrip("Z")
+        )
         out["server_total_ms"] = (updated - created).total_seconds() * 1000
         first = True
         for e in task.get("events") or []:
@@ -80,24 +86,30 @@ def server_breakdown(task: dict) -> dict:
                 if first:
                     at = dt.datetime.fromisoformat(str(e["at"]).rstrip("Z"))
                     start = at - dt.timedelta(milliseconds=e["duration_ms"])
-                    out["dispatch_ms"] = (start - created).total_seconds() * 1000
+                    out["dispatch_ms"] = (
+                        start - created
+                    ).total_seconds() * 1000
                     first = False
     except (KeyError, TypeError, ValueError):
         pass
     return out
 
 
-def run_cycle(client: Client, idx: int, image: str, args,
-              deadline: Deadline, tag: str) -> dict:
+def run_cycle(
+    client: Client, idx: int, image: str, args, deadline: Deadline, tag: str
+) -> dict:
     rec = {"i": idx, "ok": False, "requests": 0}
-    limit = time.perf_counter() + min(args.cycle_timeout, max(1.0, deadline.left()))
+    limit = time.perf_counter() + min(
+        args.cycle_timeout, max(1.0, deadline.left())
+    )
     iid = None
     deleted = False
     try:
         t0 = time.perf_counter()
         try:
-            inst = client.instances.create(f"{tag}-{idx}", flavor=FLAVOR,
-                                           image=image)
+            inst = client.instances.create(
+                f"{tag}-{idx}", flavor=FLAVOR, image=image
+            )
         except ArameError as e:
             raise CycleError(f"POST /v1/instances: {describe(e)}") from e
         finally:
@@ -105,13 +117,16 @@ def run_cycle(client: Client, idx: int, image: str, args,
         rec["post_ms"] = (time.perf_counter() - t0) * 1000
         iid = inst["id"]
         rec["task_id"] = inst["task_id"]
-        task, seen, polls = wait_task(client, inst["task_id"], args.poll,
-                                      limit, deadline)
+        task, seen, polls = wait_task(
+            client, inst["task_id"], args.poll, limit, deadline
+        )
         rec["requests"] += polls
         if task["status"] != "done":
             err = task.get("error") or {}
-            raise CycleError(f"create task failed at {err.get('step')}: "
-                             f"{err.get('message')}")
+            raise CycleError(
+                f"create task failed at {err.get('step')}: "
+                f"{err.get('message')}"
+            )
         rec["running_ms"] = (seen - t0) * 1000
         rec["create"] = server_breakdown(task)
         if args.verify:
@@ -133,13 +148,16 @@ def run_cycle(client: Client, idx: int, image: str, args,
             rec["requests"] += 1
         deleted = True
         rec["delete_call_ms"] = (time.perf_counter() - t1) * 1000
-        task, seen, polls = wait_task(client, d["task_id"], args.poll, limit,
-                                      deadline)
+        task, seen, polls = wait_task(
+            client, d["task_id"], args.poll, limit, deadline
+        )
         rec["requests"] += polls
         if task["status"] != "done":
             err = task.get("error") or {}
-            raise CycleError(f"delete task failed at {err.get('step')}: "
-                             f"{err.get('message')}")
+            raise CycleError(
+                f"delete task failed at {err.get('step')}: "
+                f"{err.get('message')}"
+            )
         rec["delete_ms"] = (seen - t1) * 1000
         rec["delete"] = server_breakdown(task)
         rec["ok"] = True
@@ -160,9 +178,17 @@ def run_cycle(client: Client, idx: int, image: str, args,
     return rec
 
 
-def run_load(dep, token: str, image: str, count: int, args, deadline: Deadline,
-             tag: str, progress: bool = True,
-             on_half=None) -> tuple[list[dict], float]:
+def run_load(
+    dep,
+    token: str,
+    image: str,
+    count: int,
+    args,
+    deadline: Deadline,
+    tag: str,
+    progress: bool = True,
+    on_half=None,
+) -> tuple[list[dict], float]:
     """`count` cycles on `args.concurrency` workers; (records, wall seconds)."""
     lock = threading.Lock()
     nxt = iter(range(count))
@@ -195,8 +221,10 @@ def run_load(dep, token: str, image: str, count: int, args, deadline: Deadline,
             el = time.perf_counter() - t0
             if progress and time.monotonic() - last >= 5:
                 last = time.monotonic()
-                log(f"  {tag}: {n}/{count} cycles, {ok} ok, "
-                    f"{ok / el:.1f} cycles/s")
+                log(
+                    f"  {tag}: {n}/{count} cycles, {ok} ok, "
+                    f"{ok / el:.1f} cycles/s"
+                )
             if on_half and not half_done and n >= count // 2:
                 half_done = True
                 on_half()
@@ -204,8 +232,9 @@ def run_load(dep, token: str, image: str, count: int, args, deadline: Deadline,
     rep = threading.Thread(target=reporter, daemon=True)
     rep.start()
     try:
-        with concurrent.futures.ThreadPoolExecutor(args.concurrency,
-                                                   thread_name_prefix="w") as ex:
+        with concurrent.futures.ThreadPoolExecutor(
+            args.concurrency, thread_name_prefix="w"
+        ) as ex:
             futs = [ex.submit(worker) for _ in range(args.concurrency)]
             for f in futs:
                 f.result()
@@ -219,8 +248,9 @@ def analyse(records: list[dict], wall: float, requested: int) -> dict:
     cut = sum(1 for r in records if r.get("cut"))
     records = [r for r in records if not r.get("cut")]
     ok = [r for r in records if r["ok"]]
-    errors = collections.Counter(normalise(r["error"]) for r in records
-                                 if not r["ok"])
+    errors = collections.Counter(
+        normalise(r["error"]) for r in records if not r["ok"]
+    )
     steps = collections.defaultdict(list)
     for r in ok:
         for phase in ("create", "delete"):
@@ -255,19 +285,26 @@ def find_image(dep, token: str) -> str:
     raise RuntimeError(f"no available image named {IMAGE_NAME}")
 
 
-def warm_up(dep, token: str, image: str, args,
-            deadline: Deadline) -> tuple[dict, list[dict]]:
+def warm_up(
+    dep, token: str, image: str, args, deadline: Deadline
+) -> tuple[dict, list[dict]]:
     """`args.warmup` untimed cycles: (what the report keeps of them, their
     records)."""
     log(f"warm-up: {args.warmup} cycles")
-    wrec, wwall = run_load(dep, token, image, args.warmup, args,
-                           deadline, "warm", progress=False)
-    kept = {k: v for k, v in analyse(wrec, wwall, args.warmup).items()
-            if k in ("cycles_ok", "cycles_attempted", "cycles_per_s", "errors")}
+    wrec, wwall = run_load(
+        dep, token, image, args.warmup, args, deadline, "warm", progress=False
+    )
+    kept = {
+        k: v
+        for k, v in analyse(wrec, wwall, args.warmup).items()
+        if k in ("cycles_ok", "cycles_attempted", "cycles_per_s", "errors")
+    }
     return kept, wrec
 
 
-def measure_load(dep, token: str, image: str, args, deadline: Deadline) -> dict:
+def measure_load(
+    dep, token: str, image: str, args, deadline: Deadline
+) -> dict:
     """The timed cycles, the CPU each process used meanwhile and a `top`
     taken half-way: {"cpu", "top", "load"}."""
     log(f"load: {args.cycles} cycles at concurrency {args.concurrency}")
@@ -276,14 +313,23 @@ def measure_load(dep, token: str, image: str, args, deadline: Deadline) -> dict:
     th_top = []
 
     def on_half():
-        t = threading.Thread(target=lambda: tops.append(top_snapshot()),
-                             daemon=True)
+        t = threading.Thread(
+            target=lambda: tops.append(top_snapshot()), daemon=True
+        )
         t.start()
         th_top.append(t)
 
     meter.start()
-    rec, wall = run_load(dep, token, image, args.cycles, args, deadline,
-                         "bench", on_half=on_half)
+    rec, wall = run_load(
+        dep,
+        token,
+        image,
+        args.cycles,
+        args,
+        deadline,
+        "bench",
+        on_half=on_half,
+    )
     cpu = meter.stop()
     for t in th_top:
         t.join(20)
@@ -293,7 +339,8 @@ def measure_load(dep, token: str, image: str, args, deadline: Deadline) -> dict:
         # CPU time each process spent per completed cycle
         cpu["cpu_ms_per_cycle"] = {
             k: round(v * cpu["wall_s"] * 1000 / ok, 1)
-            for k, v in cpu["per_process_cores"].items()}
+            for k, v in cpu["per_process_cores"].items()
+        }
     if deadline.passed():
         load["stopped_by_deadline"] = True
     return {"cpu": cpu, "top": tops[0] if tops else [], "load": load}

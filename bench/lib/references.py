@@ -15,8 +15,9 @@ from .run import Deadline
 from .stats import summary
 
 
-def measure_api_cost(dep, token: str, task_id: str | None, n: int,
-                     deadline: Deadline) -> dict:
+def measure_api_cost(
+    dep, token: str, task_id: str | None, n: int, deadline: Deadline
+) -> dict:
     """Sequential requests from one client on the idle deployment: rate,
     latency and the API process's CPU per request. /healthz is the
     framework alone (no auth, no database); GET /v1/tasks/{id} is the poll
@@ -41,16 +42,24 @@ def measure_api_cost(dep, token: str, task_id: str | None, n: int,
                     break
             el = time.perf_counter() - t0
             cpu1 = proc_cpu_seconds(api_pid)
-            out[label] = {"n": len(lat), "per_s": len(lat) / el,
-                          "latency_ms": summary(lat),
-                          "api_cpu_ms_per_request":
-                              (cpu1 - cpu0) * 1000 / len(lat)
-                              if cpu0 is not None and cpu1 is not None else None}
+            out[label] = {
+                "n": len(lat),
+                "per_s": len(lat) / el,
+                "latency_ms": summary(lat),
+                "api_cpu_ms_per_request": (cpu1 - cpu0) * 1000 / len(lat)
+                if cpu0 is not None and cpu1 is not None
+                else None,
+            }
     return out
 
 
-def measure_references(rabbit: infra.RabbitMQ, vhost: str, state_dir: str,
-                       args, deadline: Deadline) -> dict:
+def measure_references(
+    rabbit: infra.RabbitMQ,
+    vhost: str,
+    state_dir: str,
+    args,
+    deadline: Deadline,
+) -> dict:
     """oslo.messaging cast and call, raw pika publish and publish+consume, on
     the broker the deployment uses, in a vhost of their own."""
     out = {"vhost": vhost}
@@ -64,18 +73,21 @@ def measure_references(rabbit: infra.RabbitMQ, vhost: str, state_dir: str,
 
 
 def _oslo_refs(rabbit, vhost, state_dir, args, deadline) -> dict:
+    import oslo_messaging as messaging
+
     import arame.cmd  # noqa: F401  (threading backend first)
     from arame.common import rpc
     from arame.common.conf import parse_args
     from arame.common.context import admin_context
-    import oslo_messaging as messaging
 
     path = os.path.join(state_dir, "bench-ref.conf")
     os.makedirs(os.path.join(state_dir, "log"), exist_ok=True)
     with open(path, "w") as f:
-        f.write("[DEFAULT]\n"
-                f"transport_url = {rabbit.url(vhost)}\n"
-                f"log_file = {os.path.join(state_dir, 'log', 'bench-ref.log')}\n")
+        f.write(
+            "[DEFAULT]\n"
+            f"transport_url = {rabbit.url(vhost)}\n"
+            f"log_file = {os.path.join(state_dir, 'log', 'bench-ref.log')}\n"
+        )
     os.chmod(path, 0o600)
     parse_args(["--config-file", path])
 
@@ -117,10 +129,13 @@ def _oslo_refs(rabbit, vhost, state_dir, args, deadline) -> dict:
         t_sent = time.perf_counter()
         got_all.wait(max(1.0, min(120.0, deadline.left())))
         t_recv = time.perf_counter()
-        res["cast"] = {"n": n_cast, "received": state["n"],
-                       "send_per_s": n_cast / (t_sent - t0),
-                       "end_to_end_per_s": state["n"] / (t_recv - t0),
-                       "end_to_end_s": t_recv - t0}
+        res["cast"] = {
+            "n": n_cast,
+            "received": state["n"],
+            "send_per_s": n_cast / (t_sent - t0),
+            "end_to_end_per_s": state["n"] / (t_recv - t0),
+            "end_to_end_s": t_recv - t0,
+        }
 
         # (a') the same from `concurrency` threads (as the API's workers cast)
         conc = args.concurrency
@@ -131,15 +146,23 @@ def _oslo_refs(rabbit, vhost, state_dir, args, deadline) -> dict:
         ep.expect = per * conc
         t0 = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(conc) as ex:
-            for f in [ex.submit(lambda: [client.cast(ctxt, "ping", i=i)
-                                         for i in range(per)])
-                      for _ in range(conc)]:
+            for f in [
+                ex.submit(
+                    lambda: [
+                        client.cast(ctxt, "ping", i=i) for i in range(per)
+                    ]
+                )
+                for _ in range(conc)
+            ]:
                 f.result()
         got_all.wait(max(1.0, min(120.0, deadline.left())))
         t_recv = time.perf_counter()
-        res["cast_concurrent"] = {"n": per * conc, "threads": conc,
-                                  "received": state["n"],
-                                  "end_to_end_per_s": state["n"] / (t_recv - t0)}
+        res["cast_concurrent"] = {
+            "n": per * conc,
+            "threads": conc,
+            "received": state["n"],
+            "end_to_end_per_s": state["n"] / (t_recv - t0),
+        }
 
         # (b) calls to one server (the flows' path to an agent)
         lat = []
@@ -151,8 +174,11 @@ def _oslo_refs(rabbit, vhost, state_dir, args, deadline) -> dict:
             if deadline.passed():
                 break
         el = time.perf_counter() - t0
-        res["call_sequential"] = {"n": len(lat), "per_s": len(lat) / el,
-                                  "latency_ms": summary(lat)}
+        res["call_sequential"] = {
+            "n": len(lat),
+            "per_s": len(lat) / el,
+            "latency_ms": summary(lat),
+        }
 
         per = max(1, n_call // conc)
         lat_c = []
@@ -174,9 +200,12 @@ def _oslo_refs(rabbit, vhost, state_dir, args, deadline) -> dict:
             for f in [ex.submit(caller) for _ in range(conc)]:
                 f.result()
         el = time.perf_counter() - t0
-        res["call_concurrent"] = {"n": len(lat_c), "threads": conc,
-                                  "per_s": len(lat_c) / el,
-                                  "latency_ms": summary(lat_c)}
+        res["call_concurrent"] = {
+            "n": len(lat_c),
+            "threads": conc,
+            "per_s": len(lat_c) / el,
+            "latency_ms": summary(lat_c),
+        }
     finally:
         server.stop()
         server.wait()
@@ -211,8 +240,10 @@ def _pika_refs(rabbit, vhost, args, deadline) -> dict:
                 break
             time.sleep(0.005)
         t_in = time.perf_counter()
-        res["publish"] = {"call_per_s": n / (t_sent - t0),
-                          "in_queue_per_s": n / (t_in - t0)}
+        res["publish"] = {
+            "call_per_s": n / (t_sent - t0),
+            "in_queue_per_s": n / (t_in - t0),
+        }
         ch.queue_purge(q)
 
         # publish + consume (manual ack, like oslo.messaging's consumers)
@@ -234,7 +265,9 @@ def _pika_refs(rabbit, vhost, args, deadline) -> dict:
 
                 cc.basic_consume(q, on_msg)
                 ready.set()
-                stop_at = time.monotonic() + max(1.0, min(120.0, deadline.left()))
+                stop_at = time.monotonic() + max(
+                    1.0, min(120.0, deadline.left())
+                )
                 while count["n"] < n and time.monotonic() < stop_at:
                     c.process_data_events(time_limit=0.2)
             finally:
@@ -250,15 +283,20 @@ def _pika_refs(rabbit, vhost, args, deadline) -> dict:
         done.wait(max(1.0, min(130.0, deadline.left())))
         th.join(5)
         t_end = count["t_last"] or time.perf_counter()
-        res["publish_consume"] = {"received": count["n"],
-                                  "per_s": count["n"] / (t_end - t0)}
+        res["publish_consume"] = {
+            "received": count["n"],
+            "per_s": count["n"] / (t_end - t0),
+        }
         ch.queue_delete(q)
 
         # publish with a confirm per message (what oslo.messaging's rabbit
         # driver does: kombu confirm_publish), to a classic and to a quorum
         # queue (Arame's topic queues are quorum queues)
         nc = max(1, min(n, args.ref_raw_confirm))
-        for kind, qargs in (("classic", None), ("quorum", {"x-queue-type": "quorum"})):
+        for kind, qargs in (
+            ("classic", None),
+            ("quorum", {"x-queue-type": "quorum"}),
+        ):
             cq = f"bench-confirm-{kind}"
             cch = conn.channel()
             cch.queue_declare(cq, durable=True, arguments=qargs)

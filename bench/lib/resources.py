@@ -6,7 +6,6 @@ import time
 
 from arame.deploy import local
 
-
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -47,12 +46,21 @@ class CPUMeter:
     """CPU seconds each process of interest used between start() and stop()."""
 
     def __init__(self, dep: local.LocalDeployment):
-        self.procs: dict[int, str] = {d.pid: name for name, d in dep.daemons.items()}
+        self.procs: dict[int, str] = {
+            d.pid: name for name, d in dep.daemons.items()
+        }
         private = getattr(dep.rabbit, "beam_pid", lambda: None)()
-        for pid, comm in pids_by_comm({"mariadbd", "mysqld", "beam.smp"}).items():
+        for pid, comm in pids_by_comm(
+            {"mariadbd", "mysqld", "beam.smp"}
+        ).items():
             if comm == "beam.smp":
-                comm = ("beam.smp (bench's broker)" if pid == private else
-                        "beam.smp (machine broker)" if private else comm)
+                comm = (
+                    "beam.smp (bench's broker)"
+                    if pid == private
+                    else "beam.smp (machine broker)"
+                    if private
+                    else comm
+                )
             self.procs[pid] = comm
         self.procs[os.getpid()] = "bench (load generator)"
 
@@ -72,19 +80,27 @@ class CPUMeter:
                 per[name] = round((c1 - self.c0[pid]) / wall, 3)
         accounted = sum(per.values())
         ncpu = os.cpu_count() or 1
-        return {"wall_s": round(wall, 2), "cores": ncpu,
-                "machine_busy_fraction": round(busy, 3),
-                "machine_busy_cores": round(busy * ncpu, 3),
-                "per_process_cores": dict(sorted(per.items(),
-                                                 key=lambda kv: -kv[1])),
-                "other_cores": round(max(0.0, busy * ncpu - accounted), 3)}
+        return {
+            "wall_s": round(wall, 2),
+            "cores": ncpu,
+            "machine_busy_fraction": round(busy, 3),
+            "machine_busy_cores": round(busy * ncpu, 3),
+            "per_process_cores": dict(
+                sorted(per.items(), key=lambda kv: -kv[1])
+            ),
+            "other_cores": round(max(0.0, busy * ncpu - accounted), 3),
+        }
 
 
 def top_snapshot() -> list[str]:
     """The second frame of `top` (the first one averages since boot)."""
     try:
-        out = subprocess.run(["top", "-b", "-c", "-n", "2", "-d", "1", "-w", "180"],
-                             capture_output=True, text=True, timeout=15).stdout
+        out = subprocess.run(
+            ["top", "-b", "-c", "-n", "2", "-d", "1", "-w", "180"],
+            capture_output=True,
+            text=True,
+            timeout=15,
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return []
     frames = out.split("\ntop - ")

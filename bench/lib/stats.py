@@ -15,6 +15,11 @@ def percentile(values, p: float):
 def summary(values) -> dict | None:
     if not values:
         return None
-    return {"n": len(values), "p50": percentile(values, 50),
-            "p95": percentile(values, 95), "p99": percentile(values, 99),
-            "max": max(values), "mean": sum(values) / len(values)}
+    return {
+        "n": len(values),
+        "p50": percentile(values, 50),
+        "p95": percentile(values, 95),
+        "p99": percentile(values, 99),
+        "max": max(values),
+        "mean": sum(values) / len(values),
+    }

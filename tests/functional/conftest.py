@@ -17,6 +17,7 @@ import pytest
 from arame.deploy import infra, local
 from arame.sdk import Client
 from tests.helpers.ports import free_port
+
 # test_vm_libvirt.py imports wait_until from here.
 from tests.helpers.waiting import wait_until  # noqa: F401
 
@@ -48,7 +49,11 @@ class Deployment(local.LocalDeployment):
         out = {}
         for name in os.listdir(self.log_dir):
             with open(os.path.join(self.log_dir, name), errors="replace") as f:
-                bad = [line for line in f if " ERROR " in line or " CRITICAL " in line]
+                bad = [
+                    line
+                    for line in f
+                    if " ERROR " in line or " CRITICAL " in line
+                ]
             if bad:
                 out[name] = bad
         return out
@@ -71,16 +76,25 @@ def make_deployment(infrastructure, tmp_path_factory):
 
     def _make(conf=None, roles=local.DEFAULT_ROLES, hypervisors=None):
         name = "ft_" + uuid.uuid4().hex[:8]
-        dep = Deployment(name, str(tmp_path_factory.mktemp(name)),
-                         api_port=free_port(), admin_password=ADMIN_PASSWORD,
-                         conf=merge(BASE_CONF, conf), rabbit=rabbit,
-                         mariadb=mariadb)
+        dep = Deployment(
+            name,
+            str(tmp_path_factory.mktemp(name)),
+            api_port=free_port(),
+            admin_password=ADMIN_PASSWORD,
+            conf=merge(BASE_CONF, conf),
+            rabbit=rabbit,
+            mariadb=mariadb,
+        )
         made.append(dep)
         dep.prepare()
         for role in roles:
             dep.start(role)
-        dep.wait_ready(90, hypervisors=(1 if "hva" in roles else 0)
-                       if hypervisors is None else hypervisors)
+        dep.wait_ready(
+            90,
+            hypervisors=(1 if "hva" in roles else 0)
+            if hypervisors is None
+            else hypervisors,
+        )
         return dep
 
     yield _make
@@ -93,9 +107,15 @@ def shared_deployment(infrastructure, tmp_path_factory):
     """One deployment for the tests of a module that do not disturb it."""
     rabbit, mariadb = infrastructure
     name = "ft_" + uuid.uuid4().hex[:8]
-    dep = Deployment(name, str(tmp_path_factory.mktemp(name)),
-                     api_port=free_port(), admin_password=ADMIN_PASSWORD,
-                     conf=BASE_CONF, rabbit=rabbit, mariadb=mariadb)
+    dep = Deployment(
+        name,
+        str(tmp_path_factory.mktemp(name)),
+        api_port=free_port(),
+        admin_password=ADMIN_PASSWORD,
+        conf=BASE_CONF,
+        rabbit=rabbit,
+        mariadb=mariadb,
+    )
     try:
         dep.up(timeout=90)
         yield dep
@@ -144,8 +164,11 @@ def _clear_leftovers():
         return VM_ROOT + "/" in text and not any(r in text for r in live)
 
     # dnsmasqs of naming agents that died before stopping them
-    for pid in subprocess.run(["ip", "netns", "pids", infra.LAB_NETNS],
-                              capture_output=True, text=True).stdout.split():
+    for pid in subprocess.run(
+        ["ip", "netns", "pids", infra.LAB_NETNS],
+        capture_output=True,
+        text=True,
+    ).stdout.split():
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 cmdline = f.read().decode(errors="replace")
@@ -170,35 +193,52 @@ def vm_deployment(infrastructure, libvirt_lab, tmp_path_factory):
     os.chmod(VM_ROOT, 0o755)
     with open(os.path.join(root, "owner.pid"), "w") as f:
         f.write(str(os.getpid()))
-    conf = merge(BASE_CONF, {
-        "DEFAULT": {"host": f"hv-{name[3:]}"},
-        "hva": {"driver": "libvirt"},
-        "libvirt": {"plumbing_netns": libvirt_lab.netns,
-                    "instances_path": os.path.join(root, "instances"),
-                    "image_store_path": os.path.join(root, "images"),
-                    "shutdown_timeout": 30,
-                    # The markers, not the kernel's PCIe enumeration: the
-                    # console API answers the last 128 KiB.
-                    "kernel_cmdline": "console=ttyS0 panic=-1 loglevel=4",
-                    "iscsi_initiator_address":
-                        infra.LAB_UNDERLAY[1].split("/")[0]},
-        "hva_networking": {"underlay_device": infra.LAB_UNDERLAY[0]},
-        # dnsmasq drops privileges and rereads its files: not under 0700.
-        "nsa": {"driver": "dnsmasq", "netns": libvirt_lab.netns,
-                "state_path": os.path.join(root, "nsa")},
-        # Root volumes: a pool of this deployment's own, its own tgtd with
-        # the portal in the lab, where the guests' initiators are.
-        "sta": {"backend": "zfs", "target": "tgt", "pool": f"ft{name[3:]}",
+    conf = merge(
+        BASE_CONF,
+        {
+            "DEFAULT": {"host": f"hv-{name[3:]}"},
+            "hva": {"driver": "libvirt"},
+            "libvirt": {
+                "plumbing_netns": libvirt_lab.netns,
+                "instances_path": os.path.join(root, "instances"),
+                "image_store_path": os.path.join(root, "images"),
+                "shutdown_timeout": 30,
+                # The markers, not the kernel's PCIe enumeration: the
+                # console API answers the last 128 KiB.
+                "kernel_cmdline": "console=ttyS0 panic=-1 loglevel=4",
+                "iscsi_initiator_address": infra.LAB_UNDERLAY[1].split("/")[0],
+            },
+            "hva_networking": {"underlay_device": infra.LAB_UNDERLAY[0]},
+            # dnsmasq drops privileges and rereads its files: not under 0700.
+            "nsa": {
+                "driver": "dnsmasq",
+                "netns": libvirt_lab.netns,
+                "state_path": os.path.join(root, "nsa"),
+            },
+            # Root volumes: a pool of this deployment's own, its own tgtd with
+            # the portal in the lab, where the guests' initiators are.
+            "sta": {
+                "backend": "zfs",
+                "target": "tgt",
+                "pool": f"ft{name[3:]}",
                 "pool_size_gb": 20,
                 "iscsi_address": infra.LAB_UNDERLAY[1].split("/")[0],
                 "iscsi_port": random.randrange(3300, 3900),
                 "tgt_control_port": random.randrange(1000, 30000),
-                "import_dirs": os.path.join(root, "sta-import")},
-        "scheduler": {"agent_call_timeout": 120},
-    })
-    dep = Deployment(name, str(tmp_path_factory.mktemp(name)),
-                     api_port=free_port(), admin_password=ADMIN_PASSWORD,
-                     conf=conf, rabbit=rabbit, mariadb=mariadb)
+                "import_dirs": os.path.join(root, "sta-import"),
+            },
+            "scheduler": {"agent_call_timeout": 120},
+        },
+    )
+    dep = Deployment(
+        name,
+        str(tmp_path_factory.mktemp(name)),
+        api_port=free_port(),
+        admin_password=ADMIN_PASSWORD,
+        conf=conf,
+        rabbit=rabbit,
+        mariadb=mariadb,
+    )
     try:
         dep.prepare()
         for role in ("collector", "scheduler", "hva", "nsa", "sta", "api"):
@@ -211,7 +251,7 @@ def vm_deployment(infrastructure, libvirt_lab, tmp_path_factory):
         shutil.rmtree(root, ignore_errors=True)
 
 
-BOOT_TIMEOUT = 180     # a guest's boot: TCG on a loaded 2-core machine
+BOOT_TIMEOUT = 180  # a guest's boot: TCG on a loaded 2-core machine
 
 
 @pytest.fixture(scope="module")
@@ -224,14 +264,19 @@ def vm_client(vm_deployment):
 @pytest.fixture(scope="module")
 def vm_image(vm_client):
     """The test image vm_deployment put in its store."""
-    return next(i["id"] for i in vm_client.images.list()
-                if i["name"] == "arame-test")
+    return next(
+        i["id"] for i in vm_client.images.list() if i["name"] == "arame-test"
+    )
 
 
 def virsh(*args: str) -> str:
-    return subprocess.run(["virsh", "-c", "qemu:///system", *args],
-                          capture_output=True, text=True, timeout=60,
-                          check=False).stdout
+    return subprocess.run(
+        ["virsh", "-c", "qemu:///system", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    ).stdout
 
 
 def wait_task(client, task_id, timeout=BOOT_TIMEOUT):

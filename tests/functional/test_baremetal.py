@@ -21,11 +21,13 @@ PASSWORD = "ft-BMC-s3cret"
 def bm(make_deployment, tmp_path):
     imports = tmp_path / "sta-import"
     imports.mkdir()
-    dep = make_deployment(conf={
-        "bma": {"driver": "fake"},
-        "sta": {"import_dirs": str(imports)},
-        "scheduler": {"agent_call_timeout": 30},
-    })
+    dep = make_deployment(
+        conf={
+            "bma": {"driver": "fake"},
+            "sta": {"import_dirs": str(imports)},
+            "scheduler": {"agent_call_timeout": 30},
+        }
+    )
     client = dep.client()
     yield dep, client, imports
     client.close()
@@ -40,13 +42,19 @@ def raw_image(dep, imports) -> str:
     engine = dep.engine()
     try:
         with engine.begin() as c:
-            c.execute(sa.text(
-                "INSERT INTO images (id, name, account_id, visibility, format,"
-                " status, size_bytes, sha256, created_at, updated_at) VALUES "
-                "(:id, 'metal-disk', 'a-admin', 'public', 'raw', 'available',"
-                " :size, :sha, NOW(6), NOW(6))"),
-                {"id": iid, "size": len(data),
-                 "sha": hashlib.sha256(data).hexdigest()})
+            c.execute(
+                sa.text(
+                    "INSERT INTO images (id, name, account_id, visibility, format,"
+                    " status, size_bytes, sha256, created_at, updated_at) VALUES "
+                    "(:id, 'metal-disk', 'a-admin', 'public', 'raw', 'available',"
+                    " :size, :sha, NOW(6), NOW(6))"
+                ),
+                {
+                    "id": iid,
+                    "size": len(data),
+                    "sha": hashlib.sha256(data).hexdigest(),
+                },
+            )
     finally:
         engine.dispose()
     return iid
@@ -57,9 +65,17 @@ def test_node_lifecycle_and_a_bm_instance(bm):
     nodes = BaremetalNodeManager(client._session)
     tasks = client.tasks
 
-    node = nodes.create("rack1-n1", bmc_address="127.0.0.1", bmc_port=6230,
-                        bmc_username="admin", bmc_password=PASSWORD,
-                        macs=[MAC], cpus=4, memory_mb=4096, disk_gb=20)
+    node = nodes.create(
+        "rack1-n1",
+        bmc_address="127.0.0.1",
+        bmc_port=6230,
+        bmc_username="admin",
+        bmc_password=PASSWORD,
+        macs=[MAC],
+        cpus=4,
+        memory_mb=4096,
+        disk_gb=20,
+    )
     nid = node["id"]
     assert node["provision_state"] == "enroll" and "bmc_password" not in node
 
@@ -70,24 +86,41 @@ def test_node_lifecycle_and_a_bm_instance(bm):
     t = nodes.provide(nid)
     assert tasks.wait(t["task_id"], timeout=60)["status"] == "done"
     node = nodes.get(nid)
-    assert (node["provision_state"], node["power_state"]) == ("available",
-                                                               "off")
+    assert (node["provision_state"], node["power_state"]) == (
+        "available",
+        "off",
+    )
 
-    client._session.post("/v1/flavors", json={
-        "name": "bm.small", "provider": "bm", "vcpus": 2, "memory_mb": 2048,
-        "disk_gb": 10})
-    inst = client.instances.create(name="metal1", flavor="bm.small",
-                                   image=raw_image(dep, imports))
+    client._session.post(
+        "/v1/flavors",
+        json={
+            "name": "bm.small",
+            "provider": "bm",
+            "vcpus": 2,
+            "memory_mb": 2048,
+            "disk_gb": 10,
+        },
+    )
+    inst = client.instances.create(
+        name="metal1", flavor="bm.small", image=raw_image(dep, imports)
+    )
     task = tasks.wait(inst["task_id"], timeout=90)
     assert task["status"] == "done", task
     assert [e["step"] for e in task["events"]] == [
-        "schedule", "volume", "names", "boot"]
+        "schedule",
+        "volume",
+        "names",
+        "boot",
+    ]
     shown = client.instances.get(inst["id"])
     assert (shown["status"], shown["power_state"]) == ("running", "running")
     assert shown["addresses"][0]["mac_address"] == MAC
     node = nodes.get(nid)
-    assert (node["provision_state"], node["instance_id"],
-            node["power_state"]) == ("active", inst["id"], "on")
+    assert (
+        node["provision_state"],
+        node["instance_id"],
+        node["power_state"],
+    ) == ("active", inst["id"], "on")
     root = [v for v in client.volumes.list() if v["root_of"] == inst["id"]]
     assert len(root) == 1
 
@@ -95,11 +128,18 @@ def test_node_lifecycle_and_a_bm_instance(bm):
     task = tasks.wait(d["task_id"], timeout=90)
     assert task["status"] == "done", task
     assert [e["step"] for e in task["events"]] == [
-        "power-off", "volume", "unname", "clean"]
+        "power-off",
+        "volume",
+        "unname",
+        "clean",
+    ]
     assert client.instances.get(inst["id"])["status"] == "terminated"
     node = nodes.get(nid)
-    assert (node["provision_state"], node["instance_id"],
-            node["power_state"]) == ("available", None, "off")
+    assert (
+        node["provision_state"],
+        node["instance_id"],
+        node["power_state"],
+    ) == ("available", None, "off")
     assert client.volumes.get(root[0]["id"])["status"] == "deleted"
 
     assert not dep.logs_with_errors()

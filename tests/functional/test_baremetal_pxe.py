@@ -60,11 +60,14 @@ BOOT_DEADLINE = 300.0
 def pick_subnet() -> str:
     """A /24 nothing in the lab namespace uses (other runs share it)."""
     out = runner.run(["ip", "-o", "-4", "addr"], netns=infra.LAB_NETNS).stdout
-    used = {ipaddress.ip_interface(line.split()[3]).network
-            for line in out.splitlines()}
+    used = {
+        ipaddress.ip_interface(line.split()[3]).network
+        for line in out.splitlines()
+    }
     for _ in range(100):
-        net = ipaddress.IPv4Network(f"10.{random.randrange(150, 200)}."
-                                    f"{random.randrange(256)}.0/24")
+        net = ipaddress.IPv4Network(
+            f"10.{random.randrange(150, 200)}.{random.randrange(256)}.0/24"
+        )
         if not any(net.overlaps(u) for u in used):
             return str(net)
     raise AssertionError("no free /24 in the lab namespace")
@@ -74,9 +77,13 @@ class Server(PxeNode):
     """The node: a domain without a disk, network boot first."""
 
     def __init__(self, name: str, workdir: str, bridge: str, mac: str):
-        super().__init__(name, bridge, mac,
-                         os.path.join(workdir, f"{name}.console.log"),
-                         os.path.join(workdir, f"{name}.xml"))
+        super().__init__(
+            name,
+            bridge,
+            mac,
+            os.path.join(workdir, f"{name}.console.log"),
+            os.path.join(workdir, f"{name}.xml"),
+        )
 
 
 @pytest.fixture(scope="module")
@@ -93,24 +100,44 @@ def metal(infrastructure, libvirt_lab, tmp_path_factory):
     with open(os.path.join(root, "owner.pid"), "w") as f:
         f.write(str(os.getpid()))
     underlay = infra.LAB_UNDERLAY[1].split("/")[0]
-    conf = merge(BASE_CONF, {
-        "bma": {"driver": "ipmitool", "power_sync_interval": 2,
-                "password_dir": os.path.join(root, "bma")},
-        "nsa": {"driver": "dnsmasq", "netns": libvirt_lab.netns,
-                "state_path": os.path.join(root, "nsa")},
-        "sta": {"backend": "zfs", "target": "tgt", "pool": f"ft{run}",
-                "pool_size_gb": 20, "iscsi_address": underlay,
+    conf = merge(
+        BASE_CONF,
+        {
+            "bma": {
+                "driver": "ipmitool",
+                "power_sync_interval": 2,
+                "password_dir": os.path.join(root, "bma"),
+            },
+            "nsa": {
+                "driver": "dnsmasq",
+                "netns": libvirt_lab.netns,
+                "state_path": os.path.join(root, "nsa"),
+            },
+            "sta": {
+                "backend": "zfs",
+                "target": "tgt",
+                "pool": f"ft{run}",
+                "pool_size_gb": 20,
+                "iscsi_address": underlay,
                 "iscsi_port": random.randrange(3300, 3900),
                 "tgt_control_port": random.randrange(1000, 30000),
-                "import_dirs": os.path.join(root, "sta-import")},
-        # install-test also fills the hypervisor's image store.
-        "libvirt": {"image_store_path": os.path.join(root, "images")},
-        "scheduler": {"agent_call_timeout": 120},
-    })
+                "import_dirs": os.path.join(root, "sta-import"),
+            },
+            # install-test also fills the hypervisor's image store.
+            "libvirt": {"image_store_path": os.path.join(root, "images")},
+            "scheduler": {"agent_call_timeout": 120},
+        },
+    )
     os.makedirs(conf["bma"]["password_dir"], mode=0o700)
-    dep = Deployment(name, str(tmp_path_factory.mktemp(name)),
-                     api_port=free_port(), admin_password=ADMIN_PASSWORD,
-                     conf=conf, rabbit=rabbit, mariadb=mariadb)
+    dep = Deployment(
+        name,
+        str(tmp_path_factory.mktemp(name)),
+        api_port=free_port(),
+        admin_password=ADMIN_PASSWORD,
+        conf=conf,
+        rabbit=rabbit,
+        mariadb=mariadb,
+    )
     # Undone last first, every step even if one fails.
     c = contextlib.ExitStack()
     networks: set[str] = set()
@@ -125,28 +152,45 @@ def metal(infrastructure, libvirt_lab, tmp_path_factory):
         t0 = time.monotonic()
         dep.prepare()
         dep.manage("image", "install-test")
-        for role in ("collector", "scheduler", "hva", "nsa", "sta", "bma",
-                     "api"):
+        for role in (
+            "collector",
+            "scheduler",
+            "hva",
+            "nsa",
+            "sta",
+            "bma",
+            "api",
+        ):
             dep.start(role)
         dep.wait_ready(120, hypervisors=1)
         client = dep.client()
         c.callback(client.close)
-        net = client.networks.create(f"metal-{run}", pick_subnet(),
-                                     f"{run}.test")
+        net = client.networks.create(
+            f"metal-{run}", pick_subnet(), f"{run}.test"
+        )
         networks.add(net["id"])
         vbmcd = Vbmcd(root, BMC_USER, BMC_PASSWORD)
         c.callback(vbmcd.stop)
-        mac = "52:54:00:" + ":".join(f"{random.randrange(256):02x}"
-                                     for _ in range(3))
+        mac = "52:54:00:" + ":".join(
+            f"{random.randrange(256):02x}" for _ in range(3)
+        )
         server = Server(f"arame-{run}-n1", root, net["id"], mac)
         c.callback(server.remove)
         port = udp_port()
         vbmcd.serve(server.name, port)
         c.callback(vbmcd.unserve, server.name)
-        print(f"\n{name}: deployment + lab ready in "
-              f"{time.monotonic() - t0:.1f}s")
-        yield {"dep": dep, "client": client, "net": net, "server": server,
-               "bmc_port": port, "root": root, "cleanups": c}
+        print(
+            f"\n{name}: deployment + lab ready in {time.monotonic() - t0:.1f}s"
+        )
+        yield {
+            "dep": dep,
+            "client": client,
+            "net": net,
+            "server": server,
+            "bmc_port": port,
+            "root": root,
+            "cleanups": c,
+        }
     finally:
         c.close()
 
@@ -165,16 +209,32 @@ def ipmi_power(root: str, port: int) -> str:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(BMC_PASSWORD)
-    return runner.run(["ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p",
-                       str(port), "-U", BMC_USER, "-f", path, "power",
-                       "status"], timeout=30).stdout.strip()
+    return runner.run(
+        [
+            "ipmitool",
+            "-I",
+            "lanplus",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            BMC_USER,
+            "-f",
+            path,
+            "power",
+            "status",
+        ],
+        timeout=30,
+    ).stdout.strip()
 
 
 def console_wait(server: Server, text: str, timeout: float, dep) -> float:
     t0 = time.monotonic()
     try:
-        wait_until(lambda: text in server.console(), timeout, text,
-                   interval=0.2)
+        wait_until(
+            lambda: text in server.console(), timeout, text, interval=0.2
+        )
     except AssertionError:
         raise AssertionError(
             f"{text!r} not on the console within {timeout:g} s\nconsole:\n"
@@ -185,8 +245,16 @@ def console_wait(server: Server, text: str, timeout: float, dep) -> float:
 
 def enroll(client, name, port, password, mac):
     return client.baremetal_nodes.create(
-        name, bmc_address="127.0.0.1", bmc_port=port, bmc_username=BMC_USER,
-        bmc_password=password, macs=[mac], cpus=1, memory_mb=256, disk_gb=1)
+        name,
+        bmc_address="127.0.0.1",
+        bmc_port=port,
+        bmc_username=BMC_USER,
+        bmc_password=password,
+        macs=[mac],
+        cpus=1,
+        memory_mb=256,
+        disk_gb=1,
+    )
 
 
 def test_bm_instance_pxe_boots_its_clone(metal):
@@ -205,13 +273,16 @@ def test_bm_instance_pxe_boots_its_clone(metal):
     assert tasks.wait(t["task_id"], timeout=120)["status"] == "done"
     node = nodes.get(nid)
     assert (node["provision_state"], node["power_state"]) == (
-        "available", "off")
+        "available",
+        "off",
+    )
     assert server.state() == "shut off"
 
     # A typo in another node's BMC password: that node alone is in error.
     other_mac = "52:54:01:" + server.mac[9:]
-    bad = enroll(client, "rack1-n2", port, "Wrong-" + uuid.uuid4().hex[:8],
-                 other_mac)
+    bad = enroll(
+        client, "rack1-n2", port, "Wrong-" + uuid.uuid4().hex[:8], other_mac
+    )
     metal["cleanups"].callback(nodes.delete, bad["id"])
     with pytest.raises(TaskFailed) as failed:
         tasks.wait(nodes.manage(bad["id"])["task_id"], timeout=120)
@@ -222,43 +293,61 @@ def test_bm_instance_pxe_boots_its_clone(metal):
     assert nodes.get(nid)["provision_state"] == "available"
     assert server.state() == "shut off"
 
-    client._session.post("/v1/flavors", json={
-        "name": "bm.tiny", "provider": "bm", "vcpus": 1, "memory_mb": 256,
-        "disk_gb": 1})
-    image = next(i["id"] for i in client.images.list()
-                 if i["name"] == "arame-test-disk")
+    client._session.post(
+        "/v1/flavors",
+        json={
+            "name": "bm.tiny",
+            "provider": "bm",
+            "vcpus": 1,
+            "memory_mb": 256,
+            "disk_gb": 1,
+        },
+    )
+    image = next(
+        i["id"] for i in client.images.list() if i["name"] == "arame-test-disk"
+    )
     t0 = time.monotonic()
-    inst = client.instances.create(name="metal1", flavor="bm.tiny",
-                                   image=image, network=net["id"])
+    inst = client.instances.create(
+        name="metal1", flavor="bm.tiny", image=image, network=net["id"]
+    )
     metal["cleanups"].callback(_delete_quietly, client, inst["id"])
     task = tasks.wait(inst["task_id"], timeout=300)
     assert task["status"] == "done", task
     deployed = time.monotonic() - t0
     assert [e["step"] for e in task["events"]] == [
-        "schedule", "volume", "names", "boot"]
+        "schedule",
+        "volume",
+        "names",
+        "boot",
+    ]
     shown = client.instances.get(inst["id"])
     assert shown["status"] == "running"
     addr = shown["addresses"][0]
     assert addr["mac_address"] == server.mac
     node = nodes.get(nid)
     assert (node["provision_state"], node["instance_id"]) == (
-        "active", inst["id"])
+        "active",
+        inst["id"],
+    )
 
     console_wait(server, f"{MARKER} booted", BOOT_DEADLINE, dep)
     booted = time.monotonic() - t0
     console_wait(server, f"{MARKER} ip={addr['ip_address']}/", 90, dep)
     assert server.state() == "running"
     assert ipmi_power(root, port) == "Chassis Power is on"
-    root_vol = next(v for v in client.volumes.list()
-                    if v["root_of"] == inst["id"])
+    root_vol = next(
+        v for v in client.volumes.list() if v["root_of"] == inst["id"]
+    )
     vol_id = root_vol["id"]
     tgt = dep.conf["sta"]["tgt_control_port"]
     assert vol_id in _targets(tgt), "the root volume is not exported"
     assert any(vol_id in n for n in _zfs_names())
     scripts = _boot_scripts(root, server.mac)
     assert len(scripts) == 1, scripts
-    print(f"\napi -> task done {deployed:.1f}s, -> boot marker "
-          f"{booted:.1f}s, -> ip {time.monotonic() - t0:.1f}s")
+    print(
+        f"\napi -> task done {deployed:.1f}s, -> boot marker "
+        f"{booted:.1f}s, -> ip {time.monotonic() - t0:.1f}s"
+    )
 
     # -- delete: power off, the node cleaned and offered again ------------
     d = client.instances.delete(inst["id"])
@@ -270,15 +359,23 @@ def test_bm_instance_pxe_boots_its_clone(metal):
         if not seen or seen[-1] != state:
             seen.append(state)
         return tasks.get(d["task_id"])["status"] in ("done", "failed")
+
     wait_until(ended, 180, "the delete task to end", interval=0.02)
     task = tasks.wait(d["task_id"], timeout=60)
     assert task["status"] == "done", task
     assert [e["step"] for e in task["events"]] == [
-        "power-off", "volume", "unname", "clean"]
+        "power-off",
+        "volume",
+        "unname",
+        "clean",
+    ]
     assert "cleaning" in seen, seen
     node = nodes.get(nid)
-    assert (node["provision_state"], node["instance_id"],
-            node["power_state"]) == ("available", None, "off"), node
+    assert (
+        node["provision_state"],
+        node["instance_id"],
+        node["power_state"],
+    ) == ("available", None, "off"), node
     assert seen[-1] in ("cleaning", "available"), seen
     assert client.instances.get(inst["id"])["status"] == "terminated"
     assert server.state() == "shut off"
@@ -299,21 +396,34 @@ def _delete_quietly(client, iid):
     names) goes through the API while the agents still run."""
     inst = client.instances.get(iid)
     if inst["status"] not in ("terminated", "deleted"):
-        client.tasks.wait(client.instances.delete(iid)["task_id"],
-                          timeout=180)
+        client.tasks.wait(client.instances.delete(iid)["task_id"], timeout=180)
 
 
 def _targets(control_port) -> str:
-    return runner.run(["tgtadm", "-C", str(control_port), "--lld", "iscsi",
-                       "--op", "show", "--mode", "target"], timeout=30).stdout
+    return runner.run(
+        [
+            "tgtadm",
+            "-C",
+            str(control_port),
+            "--lld",
+            "iscsi",
+            "--op",
+            "show",
+            "--mode",
+            "target",
+        ],
+        timeout=30,
+    ).stdout
 
 
 def _zfs_names() -> list[str]:
-    return runner.run(["zfs", "list", "-H", "-o", "name"],
-                      timeout=60).stdout.split()
+    return runner.run(
+        ["zfs", "list", "-H", "-o", "name"], timeout=60
+    ).stdout.split()
 
 
 def _boot_scripts(root: str, mac: str) -> list[str]:
-    return glob.glob(os.path.join(root, "nsa", "**",
-                                  mac.replace(":", "-") + ".ipxe"),
-                     recursive=True)
+    return glob.glob(
+        os.path.join(root, "nsa", "**", mac.replace(":", "-") + ".ipxe"),
+        recursive=True,
+    )

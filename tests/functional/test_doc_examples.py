@@ -47,8 +47,11 @@ port = {port}
     log = open(state / "arame-all.log", "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "arame.cmd.all", "--config-file", str(conf)],
-        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-        env={**os.environ, "ARAME_ADMIN_PASSWORD": PASSWORD})
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env={**os.environ, "ARAME_ADMIN_PASSWORD": PASSWORD},
+    )
 
     def healthy():
         assert proc.poll() is None, (state / "arame-all.log").read_text()
@@ -70,8 +73,9 @@ port = {port}
         log.close()
 
 
-EXAMPLE_FILES = sorted(p.name for p in EXAMPLES.iterdir()
-                       if p.suffix in (".py", ".sh"))
+EXAMPLE_FILES = sorted(
+    p.name for p in EXAMPLES.iterdir() if p.suffix in (".py", ".sh")
+)
 
 
 def test_every_example_has_its_output():
@@ -82,14 +86,22 @@ def test_every_example_has_its_output():
 @pytest.mark.parametrize("name", EXAMPLE_FILES)
 def test_example_prints_what_the_guide_says(all_in_one, tmp_path, name):
     path = EXAMPLES / name
-    cmd = ([sys.executable, str(path)] if path.suffix == ".py"
-           else ["bash", str(path)])
+    cmd = (
+        [sys.executable, str(path)]
+        if path.suffix == ".py"
+        else ["bash", str(path)]
+    )
     # The CLI examples find the console script beside this interpreter.
     bindir = os.path.dirname(sys.executable)
-    env = {**os.environ, "ARAME_URL": all_in_one["url"],
-           "ARAME_PASSWORD": PASSWORD, "ARAME_CONFIG_DIR": str(tmp_path),
-           "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
-    done = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True,
-                          text=True, timeout=180)
+    env = {
+        **os.environ,
+        "ARAME_URL": all_in_one["url"],
+        "ARAME_PASSWORD": PASSWORD,
+        "ARAME_CONFIG_DIR": str(tmp_path),
+        "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
+    }
+    done = subprocess.run(
+        cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=180
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == path.with_suffix(".out").read_text(), done.stderr

@@ -2,9 +2,9 @@
 works in their own account only, and losing access is immediate."""
 
 import pytest
+from conftest import first_image
 
 from arame.sdk import ArameError, Client
-from conftest import first_image
 
 pytestmark = pytest.mark.functional
 
@@ -16,8 +16,9 @@ def test_new_account_member_lifecycle(shared_deployment):
 
     tina = Client(shared_deployment.api_url)
     tina.login("tina", "tina-password")
-    inst = tina.instances.create(name="tina-vm", flavor="small",
-                                 image=first_image(admin))
+    inst = tina.instances.create(
+        name="tina-vm", flavor="small", image=first_image(admin)
+    )
     assert tina.tasks.wait(inst["task_id"], timeout=60)["status"] == "done"
     assert inst["account_id"] == acc["id"]
     assert [a["id"] for a in tina.accounts.list()] == [acc["id"]]
@@ -45,8 +46,9 @@ def test_key_pair_reaches_the_hypervisor(shared_deployment):
     c = shared_deployment.client()
     kp = c.key_pairs.create("deploy-key")
     assert kp["private_key"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
-    inst = c.instances.create(name="keyed", flavor="small",
-                              image=first_image(c), key_pair=kp["id"])
+    inst = c.instances.create(
+        name="keyed", flavor="small", image=first_image(c), key_pair=kp["id"]
+    )
     assert c.tasks.wait(inst["task_id"], timeout=60)["status"] == "done"
     console = c.instances.console(inst["id"])["output"]
     assert "authorized keys: 1" in console
@@ -58,8 +60,9 @@ def test_quota_is_enforced_and_freed_by_terminate(shared_deployment):
     admin = shared_deployment.client()
     acc = admin.accounts.create("quota-acct")
     admin.users.create("quinn", "quinn-password", acc["id"])
-    admin._session.request("PUT", f"/v1/quotas/{acc['id']}",
-                           json={"instances": 1})
+    admin._session.request(
+        "PUT", f"/v1/quotas/{acc['id']}", json={"instances": 1}
+    )
     q = Client(shared_deployment.api_url)
     q.login("quinn", "quinn-password")
     img = first_image(admin)
@@ -79,6 +82,7 @@ def test_concurrent_first_creates_of_a_new_account(shared_deployment):
     # The account's first requests race to make its quota row: none of them
     # may fail for it (on InnoDB this used to deadlock into a 500).
     import concurrent.futures
+
     admin = shared_deployment.client()
     acc = admin.accounts.create("burst-acct")
     admin.users.create("bursty", "bursty-password", acc["id"])
@@ -86,8 +90,14 @@ def test_concurrent_first_creates_of_a_new_account(shared_deployment):
     b.login("bursty", "bursty-password")
     img = first_image(admin)
     with concurrent.futures.ThreadPoolExecutor(12) as pool:
-        made = list(pool.map(lambda n: b.instances.create(
-            name=f"burst{n}", flavor="small", image=img), range(12)))
+        made = list(
+            pool.map(
+                lambda n: b.instances.create(
+                    name=f"burst{n}", flavor="small", image=img
+                ),
+                range(12),
+            )
+        )
     assert len({m["id"] for m in made}) == 12
     q = admin._session.get(f"/v1/quotas/{acc['id']}")
     assert q["in_use"]["instances"] == 12

@@ -17,7 +17,7 @@ from arame.deploy import infra
 from arame.sdk.errors import ArameError
 from tests.helpers.waiting import wait_until
 
-MiB = 1024 ** 2
+MiB = 1024**2
 SIZE = 4 * MiB + 4321
 
 # Larger than [api] max_request_body_bytes (1 MiB): an image's bytes are
@@ -29,18 +29,31 @@ def deployment(infrastructure, libvirt_lab, tmp_path_factory):
     rabbit, mariadb = infrastructure
     name = "ft_" + uuid.uuid4().hex[:8]
     state = tmp_path_factory.mktemp(name)
-    conf = merge(BASE_CONF, {
-        "sta": {"backend": "zfs", "target": "tgt", "pool": f"ft{name[3:]}",
+    conf = merge(
+        BASE_CONF,
+        {
+            "sta": {
+                "backend": "zfs",
+                "target": "tgt",
+                "pool": f"ft{name[3:]}",
                 "pool_size_gb": 4,
                 "iscsi_address": infra.LAB_UNDERLAY[1].split("/")[0],
                 "iscsi_port": random.randrange(3300, 3900),
                 "tgt_control_port": random.randrange(1000, 30000),
-                "import_dirs": str(state / "sta-import")},
-        "scheduler": {"agent_call_timeout": 60},
-    })
-    dep = Deployment(name, str(state), api_port=free_port(),
-                     admin_password=ADMIN_PASSWORD, conf=conf, rabbit=rabbit,
-                     mariadb=mariadb)
+                "import_dirs": str(state / "sta-import"),
+            },
+            "scheduler": {"agent_call_timeout": 60},
+        },
+    )
+    dep = Deployment(
+        name,
+        str(state),
+        api_port=free_port(),
+        admin_password=ADMIN_PASSWORD,
+        conf=conf,
+        rabbit=rabbit,
+        mariadb=mariadb,
+    )
     try:
         dep.prepare()
         for role in ("collector", "scheduler", "sta", "api"):
@@ -72,8 +85,9 @@ def disk(tmp_path):
 
 
 def datasets(pool: str) -> list[str]:
-    out = runner.run(["zfs", "list", "-H", "-o", "name", "-t", "all", "-r",
-                      pool]).stdout
+    out = runner.run(
+        ["zfs", "list", "-H", "-o", "name", "-t", "all", "-r", pool]
+    ).stdout
     return out.split()
 
 
@@ -85,29 +99,54 @@ def test_upload_then_a_volume_from_the_image(deployment, client, disk):
 
     got = client.images.upload(img["id"], path)
     assert (got["status"], got["size_bytes"], got["sha256"]) == (
-        "available", SIZE, sha)
+        "available",
+        SIZE,
+        sha,
+    )
     assert client.images.get(img["id"])["status"] == "available"
     assert f"{pool}/images/{img['id']}@base" in datasets(pool)
     with deployment.engine().connect() as c:
-        nodes = c.execute(sa.text(
-            "SELECT storage_node FROM image_locations WHERE image_id = :i"),
-            {"i": img["id"]}).scalars().all()
+        nodes = (
+            c.execute(
+                sa.text(
+                    "SELECT storage_node FROM image_locations WHERE image_id = :i"
+                ),
+                {"i": img["id"]},
+            )
+            .scalars()
+            .all()
+        )
     assert len(nodes) == 1
 
     vol = client.volumes.create("from-upload", 1, image=img["id"])
-    wait_until(lambda: client.volumes.get(vol["id"])["status"]
-               in ("available", "error"), 60, "the volume to be made")
+    wait_until(
+        lambda: (
+            client.volumes.get(vol["id"])["status"] in ("available", "error")
+        ),
+        60,
+        "the volume to be made",
+    )
     v = client.volumes.get(vol["id"])
     assert v["status"] == "available", v
     assert v["storage_node"] == nodes[0]
-    origin = runner.run(["zfs", "get", "-H", "-o", "value", "origin",
-                         f"{pool}/volumes/{vol['id']}"]).stdout.strip()
+    origin = runner.run(
+        [
+            "zfs",
+            "get",
+            "-H",
+            "-o",
+            "value",
+            "origin",
+            f"{pool}/volumes/{vol['id']}",
+        ]
+    ).stdout.strip()
     assert origin == f"{pool}/images/{img['id']}@base"
     assert deployment.logs_with_errors() == {}
 
 
 def test_wrong_sha256_is_422_and_the_image_may_be_sent_again(
-        deployment, client, disk):
+    deployment, client, disk
+):
     path, _ = disk
     pool = deployment.conf["sta"]["pool"]
     img = client.images.create("retry-disk", "raw")

@@ -3,7 +3,6 @@ own process on RabbitMQ and MariaDB."""
 
 import httpx
 import pytest
-
 from conftest import first_image
 
 pytestmark = pytest.mark.functional
@@ -22,19 +21,26 @@ def hypervisor(client):
 
 def test_create_runs_and_records_every_step(client):
     before = hypervisor(client)
-    inst = client.instances.create(name="web1", flavor="small",
-                                   image=first_image(client))
+    inst = client.instances.create(
+        name="web1", flavor="small", image=first_image(client)
+    )
     assert inst["status"] == "pending" and inst["task_id"].startswith("t-")
 
     task = client.tasks.wait(inst["task_id"], timeout=60)
     assert task["status"] == "done" and task["error"] is None
     steps = [(e["step"], e["status"]) for e in task["events"]]
     # names: the shared network's reservation on the naming agent.
-    assert steps == [("schedule", "done"), ("names", "done"), ("spawn", "done")]
+    assert steps == [
+        ("schedule", "done"),
+        ("names", "done"),
+        ("spawn", "done"),
+    ]
     host = before["name"]
     assert all(e["host"] == host for e in task["events"])
-    assert all(e["duration_ms"] is not None and e["duration_ms"] >= 0
-               for e in task["events"])
+    assert all(
+        e["duration_ms"] is not None and e["duration_ms"] >= 0
+        for e in task["events"]
+    )
 
     shown = client.instances.get(inst["id"])
     assert shown["status"] == "running" and shown["power_state"] == "running"
@@ -46,13 +52,17 @@ def test_create_runs_and_records_every_step(client):
 
 def test_actions_console_and_delete_free_the_claim(client):
     before = hypervisor(client)
-    inst = client.instances.create(name="db1", flavor="medium",
-                                   image=first_image(client))
+    inst = client.instances.create(
+        name="db1", flavor="medium", image=first_image(client)
+    )
     client.tasks.wait(inst["task_id"], timeout=60)
     iid = inst["id"]
 
-    for action, status in (("stop", "stopped"), ("start", "running"),
-                           ("reboot", "running")):
+    for action, status in (
+        ("stop", "stopped"),
+        ("start", "running"),
+        ("reboot", "running"),
+    ):
         t = client.instances.action(iid, action)
         assert client.tasks.wait(t["task_id"], timeout=60)["status"] == "done"
         assert client.instances.get(iid)["status"] == status
@@ -63,8 +73,11 @@ def test_actions_console_and_delete_free_the_claim(client):
 
     d = client.instances.delete(iid)
     task = client.tasks.wait(d["task_id"], timeout=60)
-    assert [e["step"] for e in task["events"]] == ["destroy", "unname",
-                                                   "release"]
+    assert [e["step"] for e in task["events"]] == [
+        "destroy",
+        "unname",
+        "release",
+    ]
     gone = client.instances.get(iid)
     assert gone["status"] == "terminated" and gone["terminated_at"]
     assert iid not in [i["id"] for i in client.instances.list()]
@@ -73,18 +86,27 @@ def test_actions_console_and_delete_free_the_claim(client):
     assert after["vcpus_used"] == before["vcpus_used"]
     assert after["memory_mb_used"] == before["memory_mb_used"]
     history = client.tasks.list(resource_id=iid)
-    assert [t["action"] for t in history] == ["delete", "reboot", "start",
-                                              "stop", "create"]
+    assert [t["action"] for t in history] == [
+        "delete",
+        "reboot",
+        "start",
+        "stop",
+        "create",
+    ]
 
 
 def test_wrong_state_and_bad_input_are_4xx(shared_deployment, client):
-    inst = client.instances.create(name="web-x", flavor="small",
-                                   image=first_image(client))
+    inst = client.instances.create(
+        name="web-x", flavor="small", image=first_image(client)
+    )
     client.tasks.wait(inst["task_id"], timeout=60)
     h = {"Authorization": f"Bearer {client.token}"}
     url = shared_deployment.api_url
-    r = httpx.post(f"{url}/v1/instances/{inst['id']}/actions", headers=h,
-                   json={"action": "start"})
+    r = httpx.post(
+        f"{url}/v1/instances/{inst['id']}/actions",
+        headers=h,
+        json={"action": "start"},
+    )
     assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
     bad = [
         {"name": "a;rm -rf /", "flavor": "small", "image": inst["image"]},
@@ -103,8 +125,11 @@ def test_wrong_state_and_bad_input_are_4xx(shared_deployment, client):
         assert r.status_code == 422, (body, r.text)
         err = r.json()["error"]
         assert err["code"] == "invalid" and err["message"]
-    r = httpx.post(f"{url}/v1/instances", headers=h, content=b"{not json",
-                   )
+    r = httpx.post(
+        f"{url}/v1/instances",
+        headers=h,
+        content=b"{not json",
+    )
     assert r.status_code == 400
     r = httpx.get(f"{url}/v1/instances/i-zzzzzzzz", headers=h)
     assert r.status_code == 404
@@ -117,10 +142,12 @@ def test_wrong_state_and_bad_input_are_4xx(shared_deployment, client):
 
 def test_idempotency_key_creates_once(shared_deployment, client):
     img = first_image(client)
-    a = client.instances.create(name="idem", flavor="small", image=img,
-                                idempotency_key="key-1")
-    b = client.instances.create(name="idem", flavor="small", image=img,
-                                idempotency_key="key-1")
+    a = client.instances.create(
+        name="idem", flavor="small", image=img, idempotency_key="key-1"
+    )
+    b = client.instances.create(
+        name="idem", flavor="small", image=img, idempotency_key="key-1"
+    )
     assert a["id"] == b["id"] and a["task_id"] == b["task_id"]
     assert [i["id"] for i in client.instances.list(name="idem")] == [a["id"]]
 
@@ -128,8 +155,15 @@ def test_idempotency_key_creates_once(shared_deployment, client):
 def test_hosts_lists_every_daemon_up(client):
     hosts = client.hosts.list()
     binaries = {s["binary"] for h in hosts for s in h["services"]}
-    assert binaries >= {"arame-api", "arame-scheduler", "arame-collector",
-                        "arame-hva", "arame-sta", "arame-nsa", "arame-bma"}
+    assert binaries >= {
+        "arame-api",
+        "arame-scheduler",
+        "arame-collector",
+        "arame-hva",
+        "arame-sta",
+        "arame-nsa",
+        "arame-bma",
+    }
     assert all(s["state"] == "up" for h in hosts for s in h["services"])
     hv = hypervisor(client)
     assert hv["state"] == "up" and hv["hypervisor_type"] == "fake"
@@ -147,10 +181,24 @@ def test_readyz_and_metrics(shared_deployment):
 def test_rpc_queues_are_durable_quorum_queues(shared_deployment):
     import json
     import subprocess
+
     out = subprocess.run(
-        ["rabbitmqctl", "list_queues", "-p", shared_deployment.vhost, "name",
-         "type", "durable", "--formatter", "json"],
-        capture_output=True, text=True, timeout=60, check=True).stdout
+        [
+            "rabbitmqctl",
+            "list_queues",
+            "-p",
+            shared_deployment.vhost,
+            "name",
+            "type",
+            "durable",
+            "--formatter",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     queues = {q["name"]: q for q in json.loads(out)}
     for name in ("scheduler", "collector", "notifications.info"):
         assert queues[name]["type"] == "quorum", queues[name]

@@ -46,11 +46,18 @@ def maker():
 def add_network(make, cidr: str, segment_id: int) -> models.Network:
     plan = ipam.make_plan(cidr)
     net = models.Network(
-        id=ids.generate("network"), name=f"n{segment_id}",
-        account_id="a-admin", ip_version=4, cidr=plan.cidr,
-        gateway=plan.gateway, dns_domain="t.lab",
-        dhcp_ranges=plan.dhcp_ranges, segmentation="vxlan",
-        segment_id=segment_id, mtu=1450)
+        id=ids.generate("network"),
+        name=f"n{segment_id}",
+        account_id="a-admin",
+        ip_version=4,
+        cidr=plan.cidr,
+        gateway=plan.gateway,
+        dns_domain="t.lab",
+        dhcp_ranges=plan.dhcp_ranges,
+        segmentation="vxlan",
+        segment_id=segment_id,
+        mtu=1450,
+    )
     with make.begin() as s:
         s.add(net)
     return net
@@ -60,10 +67,19 @@ def add_instances(make, n: int) -> list[str]:
     iids = [ids.generate("instance") for _ in range(n)]
     with make.begin() as s:
         for iid in iids:
-            s.add(models.Instance(id=iid, name=iid, hostname=iid,
-                                  account_id="a-admin", flavor="small",
-                                  image_id="img-00000000", vcpus=1,
-                                  memory_mb=512, disk_gb=5))
+            s.add(
+                models.Instance(
+                    id=iid,
+                    name=iid,
+                    hostname=iid,
+                    account_id="a-admin",
+                    flavor="small",
+                    image_id="img-00000000",
+                    vcpus=1,
+                    memory_mb=512,
+                    disk_gb=5,
+                )
+            )
     return iids
 
 
@@ -89,13 +105,14 @@ def ports(make, network_id):
 
 
 def test_parallel_allocations_drain_a_small_network_without_duplicates(maker):
-    net = add_network(maker, "10.60.0.0/28", 9001)      # 13 addresses
+    net = add_network(maker, "10.60.0.0/28", 9001)  # 13 addresses
     results = race(maker, net, add_instances(maker, 24))
     ips = [r for r in results if isinstance(r, str)]
     errors = [r for r in results if not isinstance(r, str)]
     assert len(ips) == len(set(ips)) == 13
-    assert all(e.message == f"network {net.id} has no free address"
-               for e in errors), [e.message for e in errors]
+    assert all(
+        e.message == f"network {net.id} has no free address" for e in errors
+    ), [e.message for e in errors]
     got = ports(maker, net.id)
     assert sorted(p.ip_address for p in got) == sorted(ips)
     assert len({p.mac_address for p in got}) == 13
@@ -118,7 +135,7 @@ def test_a_contended_fixed_address_goes_to_exactly_one(maker):
 
 
 def test_release_then_reuse(maker):
-    net = add_network(maker, "10.63.0.0/29", 9004)      # 5 addresses
+    net = add_network(maker, "10.63.0.0/29", 9004)  # 5 addresses
     iids = add_instances(maker, 6)
     assert all(isinstance(r, str) for r in race(maker, net, iids[:5]))
     with maker.begin() as s:
@@ -127,5 +144,11 @@ def test_release_then_reuse(maker):
     with maker.begin() as s:
         assert ipam.allocate(s, net, iids[5], "h").ip_address == freed
     with maker() as s:
-        assert s.scalar(sa.select(sa.func.count()).select_from(models.Port)
-                        .where(models.Port.network_id == net.id)) == 5
+        assert (
+            s.scalar(
+                sa.select(sa.func.count())
+                .select_from(models.Port)
+                .where(models.Port.network_id == net.id)
+            )
+            == 5
+        )

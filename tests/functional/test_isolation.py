@@ -3,11 +3,11 @@
 import httpx
 import pytest
 import sqlalchemy as sa
+from conftest import first_image
 from sqlalchemy import orm
 
-from arame.common.passwords import hash_password
 from arame.common.db import models
-from conftest import first_image
+from arame.common.passwords import hash_password
 
 pytestmark = pytest.mark.functional
 
@@ -17,15 +17,23 @@ def add_user(engine, account_id, username, role, password="pw-123456"):
         if s.get(models.Account, account_id) is None:
             s.add(models.Account(id=account_id, name=account_id))
             s.flush()
-        s.add(models.User(id="u-" + username[:8].ljust(8, "0"),
-                          username=username, role=role, account_id=account_id,
-                          password_hash=hash_password(password)))
+        s.add(
+            models.User(
+                id="u-" + username[:8].ljust(8, "0"),
+                username=username,
+                role=role,
+                account_id=account_id,
+                password_hash=hash_password(password),
+            )
+        )
     return password
 
 
 def login(dep, username, password):
-    r = httpx.post(f"{dep.api_url}/v1/auth/tokens",
-                   json={"username": username, "password": password})
+    r = httpx.post(
+        f"{dep.api_url}/v1/auth/tokens",
+        json={"username": username, "password": password},
+    )
     assert r.status_code == 201, r.text
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
@@ -38,27 +46,34 @@ def world(shared_deployment):
     add_user(eng, "a-beta0000", "bob", "member")
     eng.dispose()
     dep = shared_deployment
-    return {"alice": login(dep, "alice", pw), "rita": login(dep, "rita", pw),
-            "bob": login(dep, "bob", pw)}
+    return {
+        "alice": login(dep, "alice", pw),
+        "rita": login(dep, "rita", pw),
+        "bob": login(dep, "bob", pw),
+    }
 
 
 def test_accounts_see_only_their_own(shared_deployment, world):
     url = shared_deployment.api_url
     admin = shared_deployment.client()
     img = first_image(admin)
-    r = httpx.post(f"{url}/v1/instances", headers=world["alice"],
-                   json={"name": "alice-vm", "flavor": "small", "image": img})
+    r = httpx.post(
+        f"{url}/v1/instances",
+        headers=world["alice"],
+        json={"name": "alice-vm", "flavor": "small", "image": img},
+    )
     assert r.status_code == 202
     iid, tid = r.json()["id"], r.json()["task_id"]
     admin.tasks.wait(tid, timeout=60)
 
     bob = world["bob"]
     for method, path, body in [
-            ("GET", f"/v1/instances/{iid}", None),
-            ("DELETE", f"/v1/instances/{iid}", None),
-            ("POST", f"/v1/instances/{iid}/actions", {"action": "stop"}),
-            ("GET", f"/v1/instances/{iid}/console", None),
-            ("GET", f"/v1/tasks/{tid}", None)]:
+        ("GET", f"/v1/instances/{iid}", None),
+        ("DELETE", f"/v1/instances/{iid}", None),
+        ("POST", f"/v1/instances/{iid}/actions", {"action": "stop"}),
+        ("GET", f"/v1/instances/{iid}/console", None),
+        ("GET", f"/v1/tasks/{tid}", None),
+    ]:
         r = httpx.request(method, url + path, headers=bob, json=body)
         assert r.status_code == 404, (method, path, r.text)
         assert "alice" not in r.text
@@ -73,17 +88,20 @@ def test_reader_reads_but_cannot_change(shared_deployment, world):
     rita = world["rita"]
     mine = httpx.get(f"{url}/v1/instances", headers=rita).json()["items"]
     assert [i["name"] for i in mine] == ["alice-vm"]
-    r = httpx.post(f"{url}/v1/instances", headers=rita,
-                   json={"name": "nope", "flavor": "small",
-                         "image": mine[0]["image"]})
+    r = httpx.post(
+        f"{url}/v1/instances",
+        headers=rita,
+        json={"name": "nope", "flavor": "small", "image": mine[0]["image"]},
+    )
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
     r = httpx.delete(f"{url}/v1/instances/{mine[0]['id']}", headers=rita)
     assert r.status_code == 403
 
 
 def test_hosts_are_admin_only(shared_deployment, world):
-    r = httpx.get(f"{shared_deployment.api_url}/v1/hosts",
-                  headers=world["alice"])
+    r = httpx.get(
+        f"{shared_deployment.api_url}/v1/hosts", headers=world["alice"]
+    )
     assert r.status_code == 403
 
 
@@ -93,9 +111,13 @@ def test_revoked_user_token_stops_working(shared_deployment, world):
     assert httpx.get(f"{url}/v1/instances", headers=h).status_code == 200
     eng = shared_deployment.engine()
     with eng.begin() as conn:
-        conn.execute(sa.update(models.User.__table__)
-                     .where(models.User.__table__.c.username == "bob")
-                     .values(token_generation=models.User.__table__.c.token_generation + 1))
+        conn.execute(
+            sa.update(models.User.__table__)
+            .where(models.User.__table__.c.username == "bob")
+            .values(
+                token_generation=models.User.__table__.c.token_generation + 1
+            )
+        )
     eng.dispose()
     r = httpx.get(f"{url}/v1/instances", headers=h)
     assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"

@@ -15,17 +15,24 @@ pytestmark = pytest.mark.functional
 
 def test_capacity_quota_and_usage_of_volumes(make_deployment):
     # The pretend pool holds 6 GiB; an account may hold 2 volumes.
-    dep = make_deployment(conf={"fake_sta": {"size_gb": 6},
-                                "quota": {"volumes": 2}},
-                          roles=("collector", "scheduler", "sta", "api"),
-                          hypervisors=0)
+    dep = make_deployment(
+        conf={"fake_sta": {"size_gb": 6}, "quota": {"volumes": 2}},
+        roles=("collector", "scheduler", "sta", "api"),
+        hypervisors=0,
+    )
     c = dep.client()
 
     big = c.volumes.create("too-big", 10)
-    task = wait_until(lambda: ended(c, big["task_id"]), 60,
-                      "the oversized volume's task to end")
-    assert task["status"] == "failed", (task, pools(dep),
-                                        dep.logs_with_errors())
+    task = wait_until(
+        lambda: ended(c, big["task_id"]),
+        60,
+        "the oversized volume's task to end",
+    )
+    assert task["status"] == "failed", (
+        task,
+        pools(dep),
+        dep.logs_with_errors(),
+    )
     assert task["error"]["step"] == "schedule"
     assert "no storage node can hold 10 GiB" in task["error"]["message"]
     assert "6.0 GiB free" in task["error"]["message"]
@@ -38,8 +45,12 @@ def test_capacity_quota_and_usage_of_volumes(make_deployment):
     with pytest.raises(ArameError) as err:
         c.volumes.create("third", 1)
     assert err.value.status_code == 429
-    assert err.value.details == {"resource": "volumes", "limit": 2,
-                                 "in_use": 2, "requested": 1}
+    assert err.value.details == {
+        "resource": "volumes",
+        "limit": 2,
+        "in_use": 2,
+        "requested": 1,
+    }
 
     for v in (vol, big):
         c.tasks.wait(c.volumes.delete(v["id"])["task_id"], timeout=60)
@@ -48,12 +59,19 @@ def test_capacity_quota_and_usage_of_volumes(make_deployment):
     c.tasks.wait(again["task_id"], timeout=60)
 
     def ledger():
-        items = [r for r in c._session.get("/v1/usage")["items"]
-                 if r["resource_type"] == "volume"]
+        items = [
+            r
+            for r in c._session.get("/v1/usage")["items"]
+            if r["resource_type"] == "volume"
+        ]
         return items if len(items) >= 3 else None
+
     items = wait_until(ledger, 30, "the collector to write the ledger")
     assert [(r["resource_id"], r["event"]) for r in items] == [
-        (vol["id"], "open"), (vol["id"], "close"), (again["id"], "open")]
+        (vol["id"], "open"),
+        (vol["id"], "close"),
+        (again["id"], "open"),
+    ]
 
 
 def ended(c, task_id):
@@ -64,5 +82,6 @@ def ended(c, task_id):
 def pools(dep):
     """The storage_nodes rows, for a failure's message."""
     with dep.engine().connect() as db:
-        return db.execute(sa.text("SELECT name, size_bytes, free_bytes "
-                                  "FROM storage_nodes")).all()
+        return db.execute(
+            sa.text("SELECT name, size_bytes, free_bytes FROM storage_nodes")
+        ).all()

@@ -7,18 +7,26 @@ import pytest
 
 pytestmark = pytest.mark.functional
 
-NET = {"cidr": "10.50.0.0/24", "dns_domain": "lab.example",
-       "segmentation": "vxlan"}
+NET = {
+    "cidr": "10.50.0.0/24",
+    "dns_domain": "lab.example",
+    "segmentation": "vxlan",
+}
 
 
 @pytest.fixture(scope="module")
 def api(shared_deployment):
     dep = shared_deployment
-    r = httpx.post(f"{dep.api_url}/v1/auth/tokens", json={
-        "username": "admin", "password": dep.admin_password})
+    r = httpx.post(
+        f"{dep.api_url}/v1/auth/tokens",
+        json={"username": "admin", "password": dep.admin_password},
+    )
     assert r.status_code == 201, r.text
-    with httpx.Client(base_url=dep.api_url, timeout=30, headers={
-            "Authorization": f"Bearer {r.json()['token']}"}) as c:
+    with httpx.Client(
+        base_url=dep.api_url,
+        timeout=30,
+        headers={"Authorization": f"Bearer {r.json()['token']}"},
+    ) as c:
         yield c
 
 
@@ -32,12 +40,17 @@ def test_tags_are_case_sensitive(api):
         r = api.get("/v1/networks", params={"tag": list(tags)})
         assert r.status_code == 200, r.text
         return [n["name"] for n in r.json()["items"]]
+
     assert names("web") == ["t-lower"]
     assert names("Web") == ["t-upper"]
     assert names("web", "x") == ["t-lower"]
     assert names("WEB") == []
-    net = api.get("/v1/networks", params={"name": "t-upper"}).json()["items"][0]
-    r = api.put(f"/v1/networks/{net['id']}/tags", json={"tags": ["web", "Web"]})
+    net = api.get("/v1/networks", params={"name": "t-upper"}).json()["items"][
+        0
+    ]
+    r = api.put(
+        f"/v1/networks/{net['id']}/tags", json={"tags": ["web", "Web"]}
+    )
     assert r.status_code == 200 and r.json()["tags"] == ["Web", "web"]
     assert sorted(names("web")) == ["t-lower", "t-upper"]
 

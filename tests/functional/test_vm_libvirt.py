@@ -12,7 +12,6 @@ import subprocess
 import httpx
 import pytest
 import sqlalchemy as sa
-
 from conftest import BOOT_TIMEOUT, virsh, wait_task, wait_until
 
 pytestmark = pytest.mark.functional
@@ -24,12 +23,18 @@ def console(vm_client, iid) -> str:
     return vm_client.instances.console(iid)["output"]
 
 
-def wait_marker(vm_client, iid, text: str, count: int = 1,
-                timeout: float = BOOT_TIMEOUT) -> str:
-    return wait_until(lambda: (console(vm_client, iid).count(text) >= count
-                               and console(vm_client, iid)),
-                      timeout, f"{text!r} x{count} on {iid}'s console",
-                      interval=0.5)
+def wait_marker(
+    vm_client, iid, text: str, count: int = 1, timeout: float = BOOT_TIMEOUT
+) -> str:
+    return wait_until(
+        lambda: (
+            console(vm_client, iid).count(text) >= count
+            and console(vm_client, iid)
+        ),
+        timeout,
+        f"{text!r} x{count} on {iid}'s console",
+        interval=0.5,
+    )
 
 
 def instance_dir(dep, iid) -> str:
@@ -37,21 +42,31 @@ def instance_dir(dep, iid) -> str:
 
 
 def qemu_pid(iid) -> int:
-    out = subprocess.run(["pgrep", "-f", f"guest={iid},"], capture_output=True,
-                         text=True).stdout.split()
+    out = subprocess.run(
+        ["pgrep", "-f", f"guest={iid},"], capture_output=True, text=True
+    ).stdout.split()
     assert len(out) == 1, f"expected one qemu for {iid}: {out}"
     return int(out[0])
 
 
 def test_guest_boots_reads_its_config_drive_and_obeys_every_action(
-        vm_deployment, vm_client, vm_image):
+    vm_deployment, vm_client, vm_image
+):
     kp = vm_client.key_pairs.create(name="vmkey")
     inst = vm_client.instances.create(
-        name="vm1", flavor="small", image=vm_image, key_pair=kp["id"],
-        user_data="#!/bin/sh\necho user-data-says-hi\n")
+        name="vm1",
+        flavor="small",
+        image=vm_image,
+        key_pair=kp["id"],
+        user_data="#!/bin/sh\necho user-data-says-hi\n",
+    )
     iid = inst["id"]
     task = wait_task(vm_client, inst["task_id"])
-    assert [e["step"] for e in task["events"]] == ["schedule", "names", "spawn"]
+    assert [e["step"] for e in task["events"]] == [
+        "schedule",
+        "names",
+        "spawn",
+    ]
 
     out = wait_marker(vm_client, iid, f"{MARK} ready")
     assert f"{MARK} config-drive=found" in out
@@ -91,8 +106,11 @@ def test_guest_boots_reads_its_config_drive_and_obeys_every_action(
 
 
 def test_a_killed_guest_is_restarted_by_ha_and_the_history_says_so(
-        vm_client, vm_image):
-    inst = vm_client.instances.create(name="ha1", flavor="small", image=vm_image)
+    vm_client, vm_image
+):
+    inst = vm_client.instances.create(
+        name="ha1", flavor="small", image=vm_image
+    )
     iid = inst["id"]
     wait_task(vm_client, inst["task_id"])
     wait_marker(vm_client, iid, f"{MARK} ready")
@@ -100,13 +118,20 @@ def test_a_killed_guest_is_restarted_by_ha_and_the_history_says_so(
 
     os.kill(old, signal.SIGKILL)
     history = wait_until(
-        lambda: [t for t in vm_client.tasks.list(resource_id=iid)
-                 if t["action"] == "ha_restart"],
-        60, "an ha_restart task")
+        lambda: [
+            t
+            for t in vm_client.tasks.list(resource_id=iid)
+            if t["action"] == "ha_restart"
+        ],
+        60,
+        "an ha_restart task",
+    )
     task = vm_client.tasks.get(history[0]["id"])
     assert task["status"] == "done"
     assert [(e["step"], e["status"]) for e in task["events"]] == [
-        ("detected", "done"), ("restart", "done")]
+        ("detected", "done"),
+        ("restart", "done"),
+    ]
     assert "restarted by HA" in task["events"][0]["message"]
     wait_marker(vm_client, iid, f"{MARK} ready", count=2)
     assert qemu_pid(iid) != old
@@ -115,17 +140,26 @@ def test_a_killed_guest_is_restarted_by_ha_and_the_history_says_so(
 
 
 def test_without_ha_a_killed_guest_shows_stopped_with_the_reason(
-        vm_client, vm_image):
-    inst = vm_client.instances.create(name="noha", flavor="small", image=vm_image,
-                                   ha_enabled=False)
+    vm_client, vm_image
+):
+    inst = vm_client.instances.create(
+        name="noha", flavor="small", image=vm_image, ha_enabled=False
+    )
     iid = inst["id"]
     wait_task(vm_client, inst["task_id"])
-    wait_until(lambda: virsh("domstate", iid).strip() == "running", 30,
-               "the domain running")
+    wait_until(
+        lambda: virsh("domstate", iid).strip() == "running",
+        30,
+        "the domain running",
+    )
     os.kill(qemu_pid(iid), signal.SIGKILL)
     shown = wait_until(
         lambda: (lambda i: i if i["status"] == "stopped" else None)(
-            vm_client.instances.get(iid)), 60, "the instance stopped")
+            vm_client.instances.get(iid)
+        ),
+        60,
+        "the instance stopped",
+    )
     assert "HA is off" in shown["status_reason"]
     assert virsh("domstate", iid).strip() == "shut off"
     # Started again by the user, it runs.
@@ -135,15 +169,29 @@ def test_without_ha_a_killed_guest_shows_stopped_with_the_reason(
     assert iid not in virsh("list", "--all", "--name").split()
 
 
-@pytest.mark.parametrize("name", [
-    "a;reboot", "x$(id)", "new\nline", "..", "a..b", "x" * 300, "/etc/passwd",
-    "-rf", "tap`x`"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "a;reboot",
+        "x$(id)",
+        "new\nline",
+        "..",
+        "a..b",
+        "x" * 300,
+        "/etc/passwd",
+        "-rf",
+        "tap`x`",
+    ],
+)
 def test_hostile_names_are_refused_before_anything_reaches_libvirt(
-        vm_deployment, vm_client, vm_image, name):
+    vm_deployment, vm_client, vm_image, name
+):
     before = virsh("list", "--all", "--name")
-    r = httpx.post(f"{vm_deployment.api_url}/v1/instances",
-                   headers={"Authorization": f"Bearer {vm_client.token}"},
-                   json={"name": name, "flavor": "small", "image": vm_image})
+    r = httpx.post(
+        f"{vm_deployment.api_url}/v1/instances",
+        headers={"Authorization": f"Bearer {vm_client.token}"},
+        json={"name": name, "flavor": "small", "image": vm_image},
+    )
     assert r.status_code == 422, r.text
     assert r.json()["error"]["message"]
     assert virsh("list", "--all", "--name") == before
@@ -166,33 +214,47 @@ def _pinger(target_ip: str, dns_name: str, gateway: str) -> str:
         f"  if ping -c 1 -W 1 {target_ip} >/dev/null 2>&1; then\n"
         "    echo PROBE ping ok; else echo PROBE ping fail; fi\n"
         "  sleep 1\n"
-        "done ) &\n")
+        "done ) &\n"
+    )
 
 
 def test_guests_get_their_address_and_name_and_security_groups_apply_live(
-        vm_client, vm_image):
+    vm_client, vm_image
+):
     """Three real guests on the shared network: DHCP and DNS from nsa's
     dnsmasq, same-group traffic passes, another group's is dropped until a
     rule naming that group is added (live, on the host), and cut again when
     it is removed."""
     net = next(n for n in vm_client.networks.list() if n["name"] == "default")
-    default_sg = next(g for g in vm_client.security_groups.list()
-                      if g["name"] == "default")
+    default_sg = next(
+        g for g in vm_client.security_groups.list() if g["name"] == "default"
+    )
     other_sg = vm_client.security_groups.create(name="outsiders")
 
     a = vm_client.instances.create(name="vm-a", flavor="small", image=vm_image)
     a_ip = a["addresses"][0]["ip_address"]
     assert a["addresses"][0]["network_id"] == net["id"]
     fqdn = f"vm-a.{net['dns_domain']}"
-    b = vm_client.instances.create(name="vm-b", flavor="small", image=vm_image,
-                                user_data=_pinger(a_ip, fqdn, net["gateway"]))
-    c = vm_client.instances.create(name="vm-c", flavor="small", image=vm_image,
-                                security_groups=[other_sg["id"]],
-                                user_data=_pinger(a_ip, fqdn, net["gateway"]))
+    b = vm_client.instances.create(
+        name="vm-b",
+        flavor="small",
+        image=vm_image,
+        user_data=_pinger(a_ip, fqdn, net["gateway"]),
+    )
+    c = vm_client.instances.create(
+        name="vm-c",
+        flavor="small",
+        image=vm_image,
+        security_groups=[other_sg["id"]],
+        user_data=_pinger(a_ip, fqdn, net["gateway"]),
+    )
     for inst in (a, b, c):
         task = wait_task(vm_client, inst["task_id"])
         assert [e["step"] for e in task["events"]] == [
-            "schedule", "names", "spawn"]
+            "schedule",
+            "names",
+            "spawn",
+        ]
 
     out_a = wait_marker(vm_client, a["id"], f"{MARK} ready")
     assert f"{MARK} ip={a_ip}/" in out_a
@@ -200,8 +262,14 @@ def test_guests_get_their_address_and_name_and_security_groups_apply_live(
 
     # Same group (default): B reaches A, and DNS answers A's name.
     wait_marker(vm_client, b["id"], "PROBE ping ok")
-    out_b = wait_until(lambda: "PROBE dns" in console(vm_client, b["id"]) and
-                       console(vm_client, b["id"]), 90, "B's DNS probe")
+    out_b = wait_until(
+        lambda: (
+            "PROBE dns" in console(vm_client, b["id"])
+            and console(vm_client, b["id"])
+        ),
+        90,
+        "B's DNS probe",
+    )
     assert "PROBE dns ok" in out_b
     # Another group: C is dropped.
     wait_marker(vm_client, c["id"], "PROBE ping fail", count=3)
@@ -209,7 +277,8 @@ def test_guests_get_their_address_and_name_and_security_groups_apply_live(
 
     # A rule naming C's group, applied live on the host.
     upd = vm_client.security_groups.update(
-        default_sg["id"], rules_text=f"icmp:-1,-1,{other_sg['id']}\n")
+        default_sg["id"], rules_text=f"icmp:-1,-1,{other_sg['id']}\n"
+    )
     wait_task(vm_client, upd["task_id"], timeout=60)
     wait_marker(vm_client, c["id"], "PROBE ping ok", timeout=30)
 
@@ -217,38 +286,54 @@ def test_guests_get_their_address_and_name_and_security_groups_apply_live(
     upd = vm_client.security_groups.update(default_sg["id"], rules_text="")
     wait_task(vm_client, upd["task_id"], timeout=60)
     before = console(vm_client, c["id"]).count("PROBE ping fail")
-    wait_marker(vm_client, c["id"], "PROBE ping fail", count=before + 3,
-                timeout=30)
+    wait_marker(
+        vm_client, c["id"], "PROBE ping fail", count=before + 3, timeout=30
+    )
     tail = console(vm_client, c["id"]).rsplit("PROBE ping ok", 1)[1]
     assert tail.count("PROBE ping fail") >= 3
 
     for inst in (a, b, c):
         wait_task(vm_client, vm_client.instances.delete(inst["id"])["task_id"])
     # Nothing of theirs is left in the lab: no taps, no firewall chains.
-    links = subprocess.run(["ip", "netns", "exec", "arame-lab", "ip", "-o",
-                            "link"], capture_output=True, text=True).stdout
-    rules = subprocess.run(["ip", "netns", "exec", "arame-lab",
-                            "iptables-save"], capture_output=True,
-                           text=True).stdout
+    links = subprocess.run(
+        ["ip", "netns", "exec", "arame-lab", "ip", "-o", "link"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    rules = subprocess.run(
+        ["ip", "netns", "exec", "arame-lab", "iptables-save"],
+        capture_output=True,
+        text=True,
+    ).stdout
     for inst in (a, b, c):
         suffix = inst["id"][2:]
         assert f"tap{suffix}" not in links
         assert inst["id"] not in rules
 
 
-def test_a_guest_boots_from_an_iscsi_clone_of_its_image(vm_deployment, vm_client):
+def test_a_guest_boots_from_an_iscsi_clone_of_its_image(
+    vm_deployment, vm_client
+):
     """The raw test disk: cloned into a root volume on the storage node
     (ZFS), exported over iSCSI with CHAP to this host only, attached through
     qemu's own initiator; delete removes the guest, the export and the
     clone."""
-    disk_image = next(i["id"] for i in vm_client.images.list()
-                      if i["name"] == "arame-test-disk")
-    inst = vm_client.instances.create(name="iscsi1", flavor="small",
-                                   image=disk_image)
+    disk_image = next(
+        i["id"]
+        for i in vm_client.images.list()
+        if i["name"] == "arame-test-disk"
+    )
+    inst = vm_client.instances.create(
+        name="iscsi1", flavor="small", image=disk_image
+    )
     iid = inst["id"]
     task = wait_task(vm_client, inst["task_id"])
     assert [e["step"] for e in task["events"]] == [
-        "schedule", "volume", "names", "spawn"]
+        "schedule",
+        "volume",
+        "names",
+        "spawn",
+    ]
     out = wait_marker(vm_client, iid, f"{MARK} ready")
     assert f"{MARK} hostname=iscsi1" in out
 
@@ -257,17 +342,34 @@ def test_a_guest_boots_from_an_iscsi_clone_of_its_image(vm_deployment, vm_client
     assert "protocol='iscsi'" in xml and "<secret type='iscsi'" in xml
     pool = vm_deployment.conf["sta"]["pool"]
     with vm_deployment.engine().connect() as db:
-        vol_id, secret = db.execute(sa.text(
-            "SELECT id, chap_secret FROM volumes WHERE root_of = :i"),
-            {"i": iid}).one()
+        vol_id, secret = db.execute(
+            sa.text("SELECT id, chap_secret FROM volumes WHERE root_of = :i"),
+            {"i": iid},
+        ).one()
     assert secret not in xml
-    datasets = subprocess.run(["zfs", "list", "-H", "-o", "name", "-r", pool],
-                              capture_output=True, text=True).stdout.split()
+    datasets = subprocess.run(
+        ["zfs", "list", "-H", "-o", "name", "-r", pool],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     assert f"{pool}/volumes/{vol_id}" in datasets
     # A clone, not a copy: it holds almost nothing of its own.
-    used = int(subprocess.run(
-        ["zfs", "get", "-H", "-p", "-o", "value", "used",
-         f"{pool}/volumes/{vol_id}"], capture_output=True, text=True).stdout)
+    used = int(
+        subprocess.run(
+            [
+                "zfs",
+                "get",
+                "-H",
+                "-p",
+                "-o",
+                "value",
+                "used",
+                f"{pool}/volumes/{vol_id}",
+            ],
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     assert used < 16 << 20
 
     # Stop and start: the guest comes back from the same volume.
@@ -278,12 +380,26 @@ def test_a_guest_boots_from_an_iscsi_clone_of_its_image(vm_deployment, vm_client
     d = vm_client.instances.delete(iid)
     task = wait_task(vm_client, d["task_id"])
     assert "volume" in [e["step"] for e in task["events"]]
-    datasets = subprocess.run(["zfs", "list", "-H", "-o", "name", "-r", pool],
-                              capture_output=True, text=True).stdout
+    datasets = subprocess.run(
+        ["zfs", "list", "-H", "-o", "name", "-r", pool],
+        capture_output=True,
+        text=True,
+    ).stdout
     assert vol_id not in datasets
     targets = subprocess.run(
-        ["tgtadm", "-C", str(vm_deployment.conf["sta"]["tgt_control_port"]),
-         "--lld", "iscsi", "--op", "show", "--mode", "target"],
-        capture_output=True, text=True).stdout
+        [
+            "tgtadm",
+            "-C",
+            str(vm_deployment.conf["sta"]["tgt_control_port"]),
+            "--lld",
+            "iscsi",
+            "--op",
+            "show",
+            "--mode",
+            "target",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout
     assert vol_id not in targets
     assert iid not in virsh("secret-list")

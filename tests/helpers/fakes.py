@@ -11,8 +11,9 @@ import httpx
 
 def error(code: str, message: str, details: dict | None = None) -> dict:
     """The API's error envelope."""
-    return {"error": {"code": code, "message": message,
-                      "details": details or {}}}
+    return {
+        "error": {"code": code, "message": message, "details": details or {}}
+    }
 
 
 class FakeAPI:
@@ -31,8 +32,9 @@ class FakeAPI:
         self.requests.append(request)
         answers = self.routes.get((request.method, request.url.path))
         if not answers:
-            return httpx.Response(404, json=error("not_found",
-                                                  "no such route"))
+            return httpx.Response(
+                404, json=error("not_found", "no such route")
+            )
         answer = answers.pop(0) if len(answers) > 1 else answers[0]
         if callable(answer):
             return answer(request)
@@ -46,5 +48,8 @@ class FakeAPI:
         return httpx.MockTransport(self.handle)
 
     def bodies(self, method: str, path: str) -> list[Any]:
-        return [json.loads(r.content) for r in self.requests
-                if r.method == method and r.url.path == path]
+        return [
+            json.loads(r.content)
+            for r in self.requests
+            if r.method == method and r.url.path == path
+        ]

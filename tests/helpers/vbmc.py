@@ -32,8 +32,13 @@ class Vbmcd:
     """vbmcd under `workdir`/vbmc, answering once the constructor returns;
     `serve` puts an IPMI endpoint in front of a libvirt domain."""
 
-    def __init__(self, workdir: str, username: str, password: str,
-                 libvirt_uri: str = LIBVIRT_URI):
+    def __init__(
+        self,
+        workdir: str,
+        username: str,
+        password: str,
+        libvirt_uri: str = LIBVIRT_URI,
+    ):
         self.username, self.password = username, password
         self.libvirt_uri = libvirt_uri
         self.dir = os.path.join(workdir, "vbmc")
@@ -42,33 +47,57 @@ class Vbmcd:
         self.pid_file = os.path.join(self.dir, "vbmcd.pid")
         self.log = os.path.join(self.dir, "vbmcd.log")
         with open(self.config, "w") as f:
-            f.write(f"[default]\nconfig_dir = {self.dir}/conf.d\n"
-                    f"pid_file = {self.pid_file}\n"
-                    f"server_port = {free_port(socket.SOCK_STREAM)}\n"
-                    f"[log]\nlogfile = {self.log}\n")
+            f.write(
+                f"[default]\nconfig_dir = {self.dir}/conf.d\n"
+                f"pid_file = {self.pid_file}\n"
+                f"server_port = {free_port(socket.SOCK_STREAM)}\n"
+                f"[log]\nlogfile = {self.log}\n"
+            )
         self.env = dict(os.environ, VIRTUALBMC_CONFIG=self.config)
         self.proc = subprocess.Popen(
-            [tool("vbmcd"), "--foreground"], env=self.env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
+            [tool("vbmcd"), "--foreground"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
-            wait_until(lambda: self.vbmc("list", check=False).returncode
-                       == 0, 30, f"vbmcd to answer (log: {self.log})",
-                       interval=0.2)
+            wait_until(
+                lambda: self.vbmc("list", check=False).returncode == 0,
+                30,
+                f"vbmcd to answer (log: {self.log})",
+                interval=0.2,
+            )
         except BaseException:
             self.stop()
             raise
 
     def vbmc(self, *args, check=True) -> subprocess.CompletedProcess:
-        return subprocess.run([tool("vbmc"), "--no-daemon", *args],
-                              env=self.env, capture_output=True, text=True,
-                              timeout=60, check=check)
+        return subprocess.run(
+            [tool("vbmc"), "--no-daemon", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=check,
+        )
 
     def serve(self, domain: str, port: int) -> None:
         """An IPMI endpoint for `domain` on 127.0.0.1:`port` (UDP)."""
-        self.vbmc("add", domain, "--address", "127.0.0.1", "--port",
-                  str(port), "--username", self.username, "--password",
-                  self.password, "--libvirt-uri", self.libvirt_uri)
+        self.vbmc(
+            "add",
+            domain,
+            "--address",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--username",
+            self.username,
+            "--password",
+            self.password,
+            "--libvirt-uri",
+            self.libvirt_uri,
+        )
         self.vbmc("start", domain)
 
     def unserve(self, domain: str) -> None:

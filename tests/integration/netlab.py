@@ -11,13 +11,24 @@ import subprocess
 import uuid
 
 
-def run(*args, netns: str | None = None, check: bool = True,
-        timeout: float = 30, input: str | None = None):
+def run(
+    *args,
+    netns: str | None = None,
+    check: bool = True,
+    timeout: float = 30,
+    input: str | None = None,
+):
     cmd = list(args)
     if netns:
         cmd = ["ip", "netns", "exec", netns] + cmd
-    return subprocess.run(cmd, capture_output=True, text=True, check=check,
-                          timeout=timeout, input=input)
+    return subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=timeout,
+        input=input,
+    )
 
 
 def run_prefix() -> str:
@@ -56,14 +67,34 @@ class Lab:
 
     def veth(self, ns_a: str, name_a: str, ns_b: str, name_b: str) -> None:
         """A veth pair with one end in each namespace, both up."""
-        run("ip", "link", "add", name_a, "netns", ns_a, "type", "veth",
-            "peer", "name", name_b, "netns", ns_b)
+        run(
+            "ip",
+            "link",
+            "add",
+            name_a,
+            "netns",
+            ns_a,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            name_b,
+            "netns",
+            ns_b,
+        )
         run("ip", "link", "set", name_a, "up", netns=ns_a)
         run("ip", "link", "set", name_b, "up", netns=ns_b)
 
-    def guest(self, host_ns: str, bridge: str, suffix: str, *,
-              ip: str | None = None, mac: str | None = None,
-              port_name: str | None = None) -> str:
+    def guest(
+        self,
+        host_ns: str,
+        bridge: str,
+        suffix: str,
+        *,
+        ip: str | None = None,
+        mac: str | None = None,
+        port_name: str | None = None,
+    ) -> str:
         """A namespace standing for a guest: its eth0 is a veth whose host
         end (named like a tap) is a port of `bridge` in host_ns."""
         ns = self.netns(suffix)
@@ -112,11 +143,38 @@ def lab(prefix: str | None = None):
         lb.close()
 
 
-def can_connect_tcp(src_ns: str, ip: str, port: int, timeout: float = 2) -> bool:
-    return run("nc", "-z", "-w", str(int(max(1, timeout))), ip, str(port),
-               netns=src_ns, check=False, timeout=timeout + 5).returncode == 0
+def can_connect_tcp(
+    src_ns: str, ip: str, port: int, timeout: float = 2
+) -> bool:
+    return (
+        run(
+            "nc",
+            "-z",
+            "-w",
+            str(int(max(1, timeout))),
+            ip,
+            str(port),
+            netns=src_ns,
+            check=False,
+            timeout=timeout + 5,
+        ).returncode
+        == 0
+    )
 
 
 def can_ping(src_ns: str, ip: str, timeout: float = 2) -> bool:
-    return run("busybox", "ping", "-c", "1", "-W", str(int(max(1, timeout))), ip,
-               netns=src_ns, check=False, timeout=timeout + 5).returncode == 0
+    return (
+        run(
+            "busybox",
+            "ping",
+            "-c",
+            "1",
+            "-W",
+            str(int(max(1, timeout))),
+            ip,
+            netns=src_ns,
+            check=False,
+            timeout=timeout + 5,
+        ).returncode
+        == 0
+    )

@@ -103,52 +103,97 @@ def cloud(db) -> Cloud:
     return Cloud(admin_id=admin_id, image_id=image_id)
 
 
-def _add_host(name: str, *, vcpus: int = 8, memory_mb: int = 16384,
-             disk_gb: int = 500, provider: str = "vm", enabled: bool = True,
-             age_s: float = 0.0, reported: bool = True, **used) -> None:
+def _add_host(
+    name: str,
+    *,
+    vcpus: int = 8,
+    memory_mb: int = 16384,
+    disk_gb: int = 500,
+    provider: str = "vm",
+    enabled: bool = True,
+    age_s: float = 0.0,
+    reported: bool = True,
+    **used,
+) -> None:
     """Insert a hypervisor host row as a heartbeat would have."""
     import datetime as dt
 
     from arame.common import ids
-    from arame.common.db import engine
-    from arame.common.db import models
+    from arame.common.db import engine, models
 
-    last = (models.utcnow() - dt.timedelta(seconds=age_s)) if reported else None
+    last = (
+        (models.utcnow() - dt.timedelta(seconds=age_s)) if reported else None
+    )
     with engine.session() as s:
-        s.add(models.Host(id=ids.generate("host"), name=name, provider=provider,
-                          hypervisor_type="fake", vcpus=vcpus,
-                          memory_mb=memory_mb, disk_gb=disk_gb, enabled=enabled,
-                          last_report_at=last, **used))
+        s.add(
+            models.Host(
+                id=ids.generate("host"),
+                name=name,
+                provider=provider,
+                hypervisor_type="fake",
+                vcpus=vcpus,
+                memory_mb=memory_mb,
+                disk_gb=disk_gb,
+                enabled=enabled,
+                last_report_at=last,
+                **used,
+            )
+        )
 
 
-def _add_instance(*, account_id: str = "a-admin", flavor: str = "small",
-                 image_id: str = "img-00000000", name: str = "web-1",
-                 status: str = "pending", host: str | None = None,
-                 claimed: bool = False, action: str = "create",
-                 timeout_s: int = 600, vcpus: int | None = None,
-                 memory_mb: int | None = None, disk_gb: int | None = None
-                 ) -> tuple[str, str]:
+def _add_instance(
+    *,
+    account_id: str = "a-admin",
+    flavor: str = "small",
+    image_id: str = "img-00000000",
+    name: str = "web-1",
+    status: str = "pending",
+    host: str | None = None,
+    claimed: bool = False,
+    action: str = "create",
+    timeout_s: int = 600,
+    vcpus: int | None = None,
+    memory_mb: int | None = None,
+    disk_gb: int | None = None,
+) -> tuple[str, str]:
     """Insert an instance and its task as the API would; (instance, task)."""
     from arame.common import ids, tasks
-    from arame.common.db import engine
-    from arame.common.db import models
+    from arame.common.db import engine, models
     from arame.common.db.seed import FLAVORS
 
     f = {x["name"]: x for x in FLAVORS}[flavor]
     now = models.utcnow()
     iid = ids.generate("instance")
     with engine.session() as s:
-        s.add(models.Instance(
-            id=iid, name=name, hostname=name.lower(), account_id=account_id,
-            flavor=flavor, image_id=image_id, provider=f["provider"],
-            vcpus=vcpus if vcpus is not None else f["vcpus"],
-            memory_mb=memory_mb if memory_mb is not None else f["memory_mb"],
-            disk_gb=disk_gb if disk_gb is not None else f["disk_gb"],
-            status=status, host=host, claimed=claimed,
-            created_at=now, updated_at=now))
-        task = tasks.create(s, account_id=account_id, resource_id=iid,
-                            resource_type="instance", action=action,
-                            timeout_s=timeout_s)
+        s.add(
+            models.Instance(
+                id=iid,
+                name=name,
+                hostname=name.lower(),
+                account_id=account_id,
+                flavor=flavor,
+                image_id=image_id,
+                provider=f["provider"],
+                vcpus=vcpus if vcpus is not None else f["vcpus"],
+                memory_mb=memory_mb
+                if memory_mb is not None
+                else f["memory_mb"],
+                disk_gb=disk_gb if disk_gb is not None else f["disk_gb"],
+                status=status,
+                host=host,
+                claimed=claimed,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        task = tasks.create(
+            s,
+            account_id=account_id,
+            resource_id=iid,
+            resource_type="instance",
+            action=action,
+            timeout_s=timeout_s,
+        )
         tid = task.id
     return iid, tid
 
@@ -169,9 +214,11 @@ def add_host(db):
 @pytest.fixture
 def add_instance(cloud):
     """Needs the seeded cloud: an instance belongs to an account."""
+
     def add(**kw):
         kw.setdefault("image_id", cloud.image_id)
         return _add_instance(**kw)
+
     return add
 
 
@@ -192,10 +239,13 @@ def _set_instance_status(instance_id, status, **values):
     import sqlalchemy as sa
 
     from arame.common.db import engine, models
+
     with engine.session() as s:
-        s.execute(sa.update(models.Instance)
-                  .where(models.Instance.id == instance_id)
-                  .values(status=status, **values))
+        s.execute(
+            sa.update(models.Instance)
+            .where(models.Instance.id == instance_id)
+            .values(status=status, **values)
+        )
 
 
 @pytest.fixture

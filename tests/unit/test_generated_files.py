@@ -17,7 +17,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 SPEC = ROOT / "arame" / "api" / "openapi.json"
 ERROR_REF = "#/components/schemas/ErrorBody"
 
-# API.md's first-release table, the paths the app already implements.
+# The first release's table of paths (doc/source/architecture/rest.rst), the paths the app already implements.
 IMPLEMENTED_PATHS = (
     "/v1/auth/tokens",
     "/v1/instances",
@@ -36,24 +36,44 @@ IMPLEMENTED_PATHS = (
     "/v1/snapshots",
     "/v1/snapshots/{snapshot_id}",
 )
-HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options",
-                "trace"}
+HTTP_METHODS = {
+    "get",
+    "put",
+    "post",
+    "delete",
+    "patch",
+    "head",
+    "options",
+    "trace",
+}
 
 
 def _run_check(tool: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "tools" / tool), "--check"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tools" / tool), "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
-@pytest.mark.parametrize("tool, files", [
-    ("gen-openapi", "arame/api/openapi.json"),
-    ("gen-samples", "etc/arame/arame.conf.sample and etc/arame/policy.yaml.sample"),
-])
+@pytest.mark.parametrize(
+    "tool, files",
+    [
+        ("gen-openapi", "arame/api/openapi.json"),
+        (
+            "gen-samples",
+            "etc/arame/arame.conf.sample and etc/arame/policy.yaml.sample",
+        ),
+    ],
+)
 def test_committed_file_is_up_to_date(tool, files):
     proc = _run_check(tool)
     assert proc.returncode == 0, (
         f"{files}: not what the code generates now; regenerate with "
-        f"`tools/{tool}` and commit the result.\n{proc.stdout}{proc.stderr}")
+        f"`tools/{tool}` and commit the result.\n{proc.stdout}{proc.stderr}"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +92,8 @@ def _operations(spec):
 def test_implemented_path_is_in_spec(spec, path):
     assert path in spec["paths"], (
         f"{path} is missing from arame/api/openapi.json; if the app serves "
-        f"it, regenerate with `tools/gen-openapi`")
+        f"it, regenerate with `tools/gen-openapi`"
+    )
 
 
 def _resolve(spec, obj):
@@ -90,11 +111,17 @@ def test_every_4xx_response_uses_error_schema(spec):
             content = _resolve(spec, response).get("content", {})
             schema = content.get("application/json", {}).get("schema", {})
             if schema.get("$ref") != ERROR_REF:
-                wrong.append(f"{method.upper()} {path} {code}: {schema or content}")
+                wrong.append(
+                    f"{method.upper()} {path} {code}: {schema or content}"
+                )
     assert not wrong, "4xx responses not using ErrorBody:\n" + "\n".join(wrong)
 
 
 def test_spec_has_4xx_responses(spec):
     # Guard the test above against passing on a spec with no error responses.
-    codes = {code for _, _, op in _operations(spec) for code in op.get("responses", {})}
+    codes = {
+        code
+        for _, _, op in _operations(spec)
+        for code in op.get("responses", {})
+    }
     assert {"400", "401", "403", "404", "409", "422"} <= codes

@@ -9,8 +9,15 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 UNITS = ROOT / "etc" / "arame" / "systemd"
-DAEMONS = ("arame-api", "arame-scheduler", "arame-collector", "arame-hva",
-           "arame-sta", "arame-nsa", "arame-bma")
+DAEMONS = (
+    "arame-api",
+    "arame-scheduler",
+    "arame-collector",
+    "arame-hva",
+    "arame-sta",
+    "arame-nsa",
+    "arame-bma",
+)
 UNPRIVILEGED = {"arame-api", "arame-scheduler", "arame-collector"}
 
 
@@ -38,7 +45,9 @@ def test_every_daemon_has_a_unit():
     assert _console_scripts() >= set(DAEMONS), "setup.cfg lost a daemon"
     have = {p.stem for p in _unit_files()}
     missing = set(DAEMONS) - have
-    assert not missing, f"no unit in {UNITS.relative_to(ROOT)} for {sorted(missing)}"
+    assert not missing, (
+        f"no unit in {UNITS.relative_to(ROOT)} for {sorted(missing)}"
+    )
 
 
 @pytest.mark.parametrize("path", _unit_files(), ids=lambda p: p.name)
@@ -49,13 +58,17 @@ def test_unit(path):
     argv = shlex.split(service["ExecStart"])
     script = pathlib.PurePosixPath(argv[0]).name
     assert script in _console_scripts(), (
-        f"{path.name}: ExecStart runs {argv[0]}, not a console script of setup.cfg")
+        f"{path.name}: ExecStart runs {argv[0]}, not a console script of setup.cfg"
+    )
     assert script == path.stem, f"{path.name} starts {script}"
     assert argv[1:] == ["--config-file", "/etc/arame/arame.conf"]
 
     reload = shlex.split(service["ExecReload"])
-    assert reload[0].endswith("kill") and "-HUP" in reload and "$MAINPID" in reload, (
-        f"{path.name}: ExecReload must send SIGHUP to the daemon")
+    assert (
+        reload[0].endswith("kill")
+        and "-HUP" in reload
+        and "$MAINPID" in reload
+    ), f"{path.name}: ExecReload must send SIGHUP to the daemon"
 
     assert service["KillSignal"] == "SIGTERM"
     assert int(service["TimeoutStopSec"]) >= 60

@@ -12,8 +12,9 @@ __all__ = ["boot_device", "interface", "node", "persistent"]
 
 def boot_device(value) -> str:
     if value not in BOOT_DEVICES:
-        raise InvalidNode(f"boot device must be one of "
-                          f"{', '.join(BOOT_DEVICES)}: {value!r}")
+        raise InvalidNode(
+            f"boot device must be one of {', '.join(BOOT_DEVICES)}: {value!r}"
+        )
     return value
 
 
@@ -29,9 +30,11 @@ def node(value, default_interface: str = "lanplus") -> BMC:
     if not isinstance(value, dict):
         raise InvalidNode("node must be an object")
     iface = interface(value.get("interface") or default_interface)
-    return BMC(node_id=fields.node_id(value.get("id")),
-               address=fields.bmc_address(value.get("bmc_address")),
-               port=fields.bmc_port(value.get("bmc_port")),
-               username=fields.bmc_username(value.get("bmc_username")),
-               password=fields.bmc_password(value.get("bmc_password"), iface),
-               interface=iface)
+    return BMC(
+        node_id=fields.node_id(value.get("id")),
+        address=fields.bmc_address(value.get("bmc_address")),
+        port=fields.bmc_port(value.get("bmc_port")),
+        username=fields.bmc_username(value.get("bmc_username")),
+        password=fields.bmc_password(value.get("bmc_password"), iface),
+        interface=iface,
+    )

@@ -13,8 +13,8 @@ which notifies the collector when they change.
 
 import contextlib
 
-from oslo_log import log
 import oslo_messaging as messaging
+from oslo_log import log
 
 from arame.agents.base import PingManager
 from arame.agents.bma import checks, errors
@@ -34,9 +34,15 @@ class BMAManager(PingManager):
 
     target = messaging.Target(version="1.1")
 
-    def __init__(self, driver: HardwareType, timing: Timing | None = None, *,
-                 default_interface: str = "lanplus", notifier=None,
-                 host: str = ""):
+    def __init__(
+        self,
+        driver: HardwareType,
+        timing: Timing | None = None,
+        *,
+        default_interface: str = "lanplus",
+        notifier=None,
+        host: str = "",
+    ):
         super().__init__(BINARY)
         self.driver = driver
         self.power = PowerControl(driver, timing or Timing())
@@ -46,8 +52,12 @@ class BMAManager(PingManager):
 
     def inventory(self) -> dict:
         """What the heartbeat carries."""
-        return {"bare_metal": {"driver": self.driver.name,
-                               "nodes": len(self.power_states)}}
+        return {
+            "bare_metal": {
+                "driver": self.driver.name,
+                "nodes": len(self.power_states),
+            }
+        }
 
     @contextlib.contextmanager
     def _operation(self, node, what: str):
@@ -73,7 +83,7 @@ class BMAManager(PingManager):
         return {"power_state": state, "boot_devices": list(devices)}
 
     def get_power_state(self, ctxt, node: dict) -> str:
-        """"on" or "off"."""
+        """ "on" or "off"."""
         with self._operation(node, "power status") as bmc:
             state = self.power.state(bmc)
             self.power_states.observe(bmc.node_id, state)
@@ -97,14 +107,16 @@ class BMAManager(PingManager):
         return self._power(node, "reboot", self.power.reboot)
 
     # -- boot device -------------------------------------------------------
-    def set_boot_device(self, ctxt, node: dict, device: str,
-                        persistent: bool = False) -> dict:
+    def set_boot_device(
+        self, ctxt, node: dict, device: str, persistent: bool = False
+    ) -> dict:
         """device "pxe" or "disk", for the next boot only unless
         persistent: {"boot_device", "persistent"}."""
         checks.boot_device(device)
         checks.persistent(persistent)
-        what = f"boot device {device}" + (" (persistent)" if persistent
-                                          else "")
+        what = f"boot device {device}" + (
+            " (persistent)" if persistent else ""
+        )
         with self._operation(node, what) as bmc:
             self.driver.management.set_boot_device(bmc, device, persistent)
         return {"boot_device": device, "persistent": persistent}
@@ -134,11 +146,20 @@ class RPCEndpoint:
         self._manager = manager
         self.target = manager.target
 
-    METHODS = ("ping", "validate", "get_power_state", "power_on",
-               "power_off", "soft_power_off", "reboot", "set_boot_device")
+    METHODS = (
+        "ping",
+        "validate",
+        "get_power_state",
+        "power_on",
+        "power_off",
+        "soft_power_off",
+        "reboot",
+        "set_boot_device",
+    )
 
     def __getattr__(self, name):
         if name not in self.METHODS:
             raise AttributeError(name)
         return messaging.expected_exceptions(*errors.EXPECTED)(
-            getattr(self._manager, name))
+            getattr(self._manager, name)
+        )

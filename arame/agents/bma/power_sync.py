@@ -13,8 +13,8 @@ each node's state, a few at once; a node busy with an operation is left
 for the next round (the operation reports its own outcome).
 """
 
-from concurrent import futures
 import threading
+from concurrent import futures
 
 from oslo_log import log
 
@@ -36,18 +36,22 @@ class PowerStates:
         self._lock = threading.Lock()
         self._last: dict[str, tuple[str, str | None]] = {}
 
-    def observe(self, node_id: str, state: str,
-                reason: str | None = None) -> bool:
+    def observe(
+        self, node_id: str, state: str, reason: str | None = None
+    ) -> bool:
         with self._lock:
             if self._last.get(node_id) == (state, reason):
                 return False
             self._last[node_id] = (state, reason)
-        payload = {"node_id": node_id, "host": self.host,
-                   "power_state": state}
+        payload = {"node_id": node_id, "host": self.host, "power_state": state}
         if reason:
             payload["reason"] = reason
-        LOG.info("node %s: power %s%s", node_id, state,
-                 f" ({reason})" if reason else "")
+        LOG.info(
+            "node %s: power %s%s",
+            node_id,
+            state,
+            f" ({reason})" if reason else "",
+        )
         if self.notifier is not None:
             self.notifier.info({}, EVENT, payload)
         return True
@@ -97,10 +101,10 @@ class PowerSync:
         if not bmcs:
             return out
         with futures.ThreadPoolExecutor(
-                min(self.workers, len(bmcs)),
-                thread_name_prefix="bma-power-sync") as pool:
+            min(self.workers, len(bmcs)), thread_name_prefix="bma-power-sync"
+        ) as pool:
             results = pool.map(self._poll, bmcs)
-            for bmc, (state, reason) in zip(bmcs, results):
+            for bmc, (state, reason) in zip(bmcs, results, strict=True):
                 if state is None:
                     out["busy"].append(bmc.node_id)
                 elif state == POWER_ERROR:

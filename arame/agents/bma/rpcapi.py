@@ -14,7 +14,10 @@ InvalidNode, BMCUnreachable, BMCAuthFailed, BMCBusy, BMCCommandRefused,
 PowerStateTimeout; the message is fit for the node's status_reason.
 """
 
+from typing import Any
+
 from arame.agents.base import PingAPI
+from arame.common.context import RpcContext
 
 BINARY = "arame-bma"
 TOPIC = "bma"
@@ -28,39 +31,71 @@ class BMAAPI(PingAPI):
     VERSION_CAP = "1.1"
     TOPIC = TOPIC
 
-    def _call(self, ctxt, host: str, method: str, timeout: float, **kw):
-        return self.client.prepare(server=host, timeout=timeout,
-                                   version="1.1").call(ctxt, method, **kw)
+    def _call(
+        self,
+        ctxt: RpcContext,
+        host: str,
+        method: str,
+        timeout: float,
+        **kw: Any,
+    ) -> Any:
+        return self.client.prepare(
+            server=host, timeout=timeout, version="1.1"
+        ).call(ctxt, method, **kw)
 
-    def validate(self, ctxt, host: str, node: dict, timeout: float) -> dict:
+    def validate(
+        self, ctxt: RpcContext, host: str, node: dict, timeout: float
+    ) -> dict:
         """{"power_state", "boot_devices"}: the BMC answers."""
         return self._call(ctxt, host, "validate", timeout, node=node)
 
-    def get_power_state(self, ctxt, host: str, node: dict,
-                        timeout: float) -> str:
-        """"on" or "off"."""
+    def get_power_state(
+        self, ctxt: RpcContext, host: str, node: dict, timeout: float
+    ) -> str:
+        """ "on" or "off"."""
         return self._call(ctxt, host, "get_power_state", timeout, node=node)
 
-    def power_on(self, ctxt, host: str, node: dict, timeout: float) -> dict:
+    def power_on(
+        self, ctxt: RpcContext, host: str, node: dict, timeout: float
+    ) -> dict:
         """{"power_state": "on", "changed"}"""
         return self._call(ctxt, host, "power_on", timeout, node=node)
 
-    def power_off(self, ctxt, host: str, node: dict, timeout: float) -> dict:
+    def power_off(
+        self, ctxt: RpcContext, host: str, node: dict, timeout: float
+    ) -> dict:
         """Hard. {"power_state": "off", "changed"}"""
         return self._call(ctxt, host, "power_off", timeout, node=node)
 
-    def soft_power_off(self, ctxt, host: str, node: dict,
-                       timeout: float) -> dict:
+    def soft_power_off(
+        self, ctxt: RpcContext, host: str, node: dict, timeout: float
+    ) -> dict:
         """ACPI, hard after a deadline. {"power_state": "off", "changed",
         "forced"}"""
         return self._call(ctxt, host, "soft_power_off", timeout, node=node)
 
-    def reboot(self, ctxt, host: str, node: dict, timeout: float) -> dict:
+    def reboot(
+        self, ctxt: RpcContext, host: str, node: dict, timeout: float
+    ) -> dict:
         """Hard off (if on) then on. {"power_state": "on", "changed"}"""
         return self._call(ctxt, host, "reboot", timeout, node=node)
 
-    def set_boot_device(self, ctxt, host: str, node: dict, device: str,
-                        timeout: float, persistent: bool = False) -> dict:
+    def set_boot_device(
+        self,
+        ctxt: RpcContext,
+        host: str,
+        node: dict,
+        device: str,
+        timeout: float,
+        persistent: bool = False,
+    ) -> dict:
         """device "pxe" or "disk". {"boot_device", "persistent"}"""
-        return self._call(ctxt, host, "set_boot_device", timeout, node=node,
-                          device=device, persistent=persistent)
+        return self._call(
+            ctxt,
+            host,
+            "set_boot_device",
+            timeout,
+            node=node,
+            device=device,
+            persistent=persistent,
+        )

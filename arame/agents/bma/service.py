@@ -28,10 +28,13 @@ def load_driver(name: str | None = None):
 
 
 def build_manager(driver=None) -> BMAManager:
-    return BMAManager(driver or load_driver(), Timing.from_config(CONF),
-                      default_interface=CONF.bma.default_interface,
-                      notifier=rpc.get_notifier(f"{BINARY}.{CONF.host}"),
-                      host=CONF.host)
+    return BMAManager(
+        driver or load_driver(),
+        Timing.from_config(CONF),
+        default_interface=CONF.bma.default_interface,
+        notifier=rpc.get_notifier(f"{BINARY}.{CONF.host}"),
+        host=CONF.host,
+    )
 
 
 def collector_nodes(host: str, timeout: float = 30):
@@ -45,8 +48,9 @@ def collector_nodes(host: str, timeout: float = 30):
 def daemon_components(driver=None) -> list:
     """The daemon's components: the power sync watches the nodes the
     controller assigns to this host."""
-    return build_components(fetch_nodes=collector_nodes(CONF.host),
-                            driver=driver)
+    return build_components(
+        fetch_nodes=collector_nodes(CONF.host), driver=driver
+    )
 
 
 def build_components(fetch_nodes=None, driver=None) -> list:
@@ -58,9 +62,13 @@ def build_components(fetch_nodes=None, driver=None) -> list:
     components = [RPCServerComponent(server, TOPIC)]
     if fetch_nodes is not None and CONF.bma.power_sync_interval > 0:
         sync = PowerSync(mgr, fetch_nodes, CONF.bma.power_sync_workers)
-        components.append(PeriodicComponent(
-            "bma-power-sync", sync.run_once,
-            lambda: CONF.bma.power_sync_interval))
+        components.append(
+            PeriodicComponent(
+                "bma-power-sync",
+                sync.run_once,
+                lambda: CONF.bma.power_sync_interval,
+            )
+        )
     # The heartbeat goes last: it is the first thing stopped.
     components.append(NotifyHeartbeat(BINARY, TOPIC, extra=mgr.inventory))
     return components

@@ -32,8 +32,10 @@ _KEY_TYPE_RE = re.compile(r"[a-z0-9@.-]{1,64}")
 def _check_hostname(hostname: str) -> None:
     # One RFC 1123 label: the guest sets it as its hostname as is.
     if not isinstance(hostname, str) or not _HOSTNAME_RE.fullmatch(hostname):
-        raise ValueError(f"hostname {hostname!r} is not an RFC 1123 label "
-                         "(1-63 letters, digits and '-', no '-' at either end)")
+        raise ValueError(
+            f"hostname {hostname!r} is not an RFC 1123 label "
+            "(1-63 letters, digits and '-', no '-' at either end)"
+        )
 
 
 def _check_key(key: str) -> None:
@@ -49,8 +51,9 @@ def _check_key(key: str) -> None:
     try:
         blob = base64.b64decode(fields[1], validate=True)
     except binascii.Error as e:
-        raise ValueError(f"a public key's second field is not base64: {e}") \
-            from e
+        raise ValueError(
+            f"a public key's second field is not base64: {e}"
+        ) from e
     if not blob:
         raise ValueError("a public key's blob is empty")
 
@@ -62,35 +65,46 @@ def _user_data_bytes(user_data: str | None) -> bytes | None:
         raise TypeError("user_data must be a string")
     data = user_data.encode()
     if len(data) > MAX_USER_DATA:
-        raise ValueError(f"user_data is {len(data)} bytes, over the "
-                         f"{MAX_USER_DATA}-byte limit")
+        raise ValueError(
+            f"user_data is {len(data)} bytes, over the "
+            f"{MAX_USER_DATA}-byte limit"
+        )
     return data
 
 
-def meta_data(*, instance_id: str, hostname: str,
-              public_keys: list[str]) -> str:
+def meta_data(
+    *, instance_id: str, hostname: str, public_keys: list[str]
+) -> str:
     """The meta-data file: YAML, every string double-quoted.
 
     JSON strings are YAML double-quoted scalars, so a comment holding ':' or
     '#' stays a string, and the guest's line parser needs no YAML library.
     """
-    lines = [f"instance-id: {json.dumps(instance_id)}",
-             f"local-hostname: {json.dumps(hostname)}"]
+    lines = [
+        f"instance-id: {json.dumps(instance_id)}",
+        f"local-hostname: {json.dumps(hostname)}",
+    ]
     if public_keys:
         lines.append("public-keys:")
         lines += [f"  - {json.dumps(k.strip())}" for k in public_keys]
     return "\n".join(lines) + "\n"
 
 
-def validate(*, instance_id: str, hostname: str, public_keys: list[str],
-             user_data: str | None) -> bytes | None:
+def validate(
+    *,
+    instance_id: str,
+    hostname: str,
+    public_keys: list[str],
+    user_data: str | None,
+) -> bytes | None:
     """Raise ValueError on a bad value (TypeError on a wrong type);
     return user_data as bytes."""
     if not ids.is_valid("instance", instance_id):
         raise ValueError(f"instance id {instance_id!r} is not valid")
     _check_hostname(hostname)
-    if isinstance(public_keys, str) or not isinstance(public_keys,
-                                                      (list, tuple)):
+    if isinstance(public_keys, str) or not isinstance(
+        public_keys, (list, tuple)
+    ):
         raise TypeError("public_keys must be a list of strings")
     if len(public_keys) > MAX_PUBLIC_KEYS:
         raise ValueError(f"at most {MAX_PUBLIC_KEYS} public keys")
@@ -99,15 +113,25 @@ def validate(*, instance_id: str, hostname: str, public_keys: list[str],
     return _user_data_bytes(user_data)
 
 
-def build(path: str, *, instance_id: str, hostname: str,
-          public_keys: list[str], user_data: str | None) -> None:
+def build(
+    path: str,
+    *,
+    instance_id: str,
+    hostname: str,
+    public_keys: list[str],
+    user_data: str | None,
+) -> None:
     """Write the config drive ISO to `path` (replacing it atomically).
 
     The file is readable by its owner only: user-data may carry secrets
     (libvirt's dynamic ownership hands it to the qemu user at start).
     """
-    data = validate(instance_id=instance_id, hostname=hostname,
-                    public_keys=public_keys, user_data=user_data)
+    data = validate(
+        instance_id=instance_id,
+        hostname=hostname,
+        public_keys=public_keys,
+        user_data=user_data,
+    )
     path = os.path.abspath(path)
     parent = os.path.dirname(path)
     staging = tempfile.mkdtemp(prefix=".configdrive-", dir=parent)
@@ -116,16 +140,34 @@ def build(path: str, *, instance_id: str, hostname: str,
         files = os.path.join(staging, "files")
         os.mkdir(files, 0o700)
         with open(os.path.join(files, "meta-data"), "w") as f:
-            f.write(meta_data(instance_id=instance_id, hostname=hostname,
-                              public_keys=list(public_keys)))
+            f.write(
+                meta_data(
+                    instance_id=instance_id,
+                    hostname=hostname,
+                    public_keys=list(public_keys),
+                )
+            )
         if data is not None:
             with open(os.path.join(files, "user-data"), "wb") as f:
                 f.write(data)
         # Rock Ridge keeps the names as they are (meta-data, not
         # META_DAT.;1); Joliet is for guests that read only that.
-        runner.run(["xorriso", "-as", "mkisofs", "-quiet", "-o", iso_tmp,
-                    "-volid", VOLUME_ID, "-joliet", "-rock", files],
-                   timeout=60)
+        runner.run(
+            [
+                "xorriso",
+                "-as",
+                "mkisofs",
+                "-quiet",
+                "-o",
+                iso_tmp,
+                "-volid",
+                VOLUME_ID,
+                "-joliet",
+                "-rock",
+                files,
+            ],
+            timeout=60,
+        )
         os.chmod(iso_tmp, 0o600)
         os.replace(iso_tmp, path)
     finally:

@@ -7,8 +7,8 @@ operations on one instance, and turns what the driver observes on its own
 
 import uuid
 
-from oslo_log import log
 import oslo_messaging as messaging
+from oslo_log import log
 
 from arame.agents.hva.drivers.base import HypervisorDriver, InstanceNotFound
 from arame.common import ids
@@ -47,10 +47,18 @@ class HypervisorManager:
     def _on_driver_event(self, instance_id, power_state, reason, **extra):
         # The event id lets the collector record it once, however often the
         # notification is delivered.
-        self.notifier.info({}, "instance.state", {
-            "instance_id": instance_id, "host": self.host,
-            "power_state": power_state, "reason": reason,
-            "event_id": uuid.uuid4().hex, **extra})
+        self.notifier.info(
+            {},
+            "instance.state",
+            {
+                "instance_id": instance_id,
+                "host": self.host,
+                "power_state": power_state,
+                "reason": reason,
+                "event_id": uuid.uuid4().hex,
+                **extra,
+            },
+        )
 
     # -- what runs vs what the controller expects ------------------------------
     def sync_power_states(self, collector) -> dict:
@@ -68,27 +76,41 @@ class HypervisorManager:
         for iid, power in sorted(actual.items()):
             exp = expected.get(iid)
             if exp is None:
-                report["orphans"].append({"instance_id": iid,
-                                          "power_state": power})
-            elif exp["status"] in ("running", "stopped") and \
-                    exp["power_state"] != power:
+                report["orphans"].append(
+                    {"instance_id": iid, "power_state": power}
+                )
+            elif (
+                exp["status"] in ("running", "stopped")
+                and exp["power_state"] != power
+            ):
                 report["drift"].append(iid)
                 self._on_driver_event(
-                    iid, power, f"power-state sync: {self.host} reports "
+                    iid,
+                    power,
+                    f"power-state sync: {self.host} reports "
                     f"{power}, the record said {exp['power_state']}",
-                    event="drift")
+                    event="drift",
+                )
         for iid, exp in sorted(expected.items()):
             if iid not in actual and exp["status"] in ("running", "stopped"):
                 report["missing"].append(iid)
                 self._on_driver_event(
-                    iid, "nostate", f"power-state sync: no guest {iid} on "
-                    f"{self.host}", event="missing")
+                    iid,
+                    "nostate",
+                    f"power-state sync: no guest {iid} on {self.host}",
+                    event="missing",
+                )
         if report["orphans"]:
-            LOG.warning("domains on %s that no instance record places "
-                        "here: %s", self.host,
-                        [o["instance_id"] for o in report["orphans"]])
-            self.notifier.info({}, "host.orphans", {
-                "host": self.host, "instances": report["orphans"]})
+            LOG.warning(
+                "domains on %s that no instance record places here: %s",
+                self.host,
+                [o["instance_id"] for o in report["orphans"]],
+            )
+            self.notifier.info(
+                {},
+                "host.orphans",
+                {"host": self.host, "instances": report["orphans"]},
+            )
         return report
 
     def inventory(self) -> dict:
@@ -116,7 +138,9 @@ class HypervisorManager:
             try:
                 return {"power_state": getattr(self.driver, op)(instance_id)}
             except InstanceNotFound:
-                raise InstanceNotFound(f"{instance_id} is not on {self.host}")
+                raise InstanceNotFound(
+                    f"{instance_id} is not on {self.host}"
+                ) from None
 
     def power_on(self, ctxt, instance_id):
         return self._power(instance_id, "power_on")
@@ -132,12 +156,17 @@ class HypervisorManager:
         try:
             text = self.driver.get_console_output(instance_id)
         except InstanceNotFound:
-            raise InstanceNotFound(f"{instance_id} is not on {self.host}")
+            raise InstanceNotFound(
+                f"{instance_id} is not on {self.host}"
+            ) from None
         data = text.encode("utf-8", "replace")
         truncated = len(data) > CONSOLE_LIMIT
         if truncated:
             data = data[-CONSOLE_LIMIT:]
-        return {"output": data.decode("utf-8", "ignore"), "truncated": truncated}
+        return {
+            "output": data.decode("utf-8", "ignore"),
+            "truncated": truncated,
+        }
 
     def refresh_ports(self, ctxt, instance_id, ports):
         _check_id(instance_id)
@@ -152,25 +181,34 @@ class HypervisorManager:
 
     def attach_volume(self, ctxt, instance_id, volume):
         _check_id(instance_id)
-        if not isinstance(volume, dict) or \
-                not ids.is_valid("volume", volume.get("volume_id")):
-            raise InvalidIdentifier("not a volume connection: no valid "
-                                    "volume_id")
+        if not isinstance(volume, dict) or not ids.is_valid(
+            "volume", volume.get("volume_id")
+        ):
+            raise InvalidIdentifier(
+                "not a volume connection: no valid volume_id"
+            )
         with self._lock(instance_id):
-            LOG.info("attach %s to %s on %s", volume["volume_id"],
-                     instance_id, self.host)
+            LOG.info(
+                "attach %s to %s on %s",
+                volume["volume_id"],
+                instance_id,
+                self.host,
+            )
             try:
                 return self.driver.attach_volume(instance_id, volume)
             except InstanceNotFound:
-                raise InstanceNotFound(f"{instance_id} is not on {self.host}")
+                raise InstanceNotFound(
+                    f"{instance_id} is not on {self.host}"
+                ) from None
 
     def detach_volume(self, ctxt, instance_id, volume_id):
         _check_id(instance_id)
         if not ids.is_valid("volume", volume_id):
             raise InvalidIdentifier(f"not a volume id: {volume_id!r}")
         with self._lock(instance_id):
-            LOG.info("detach %s from %s on %s", volume_id, instance_id,
-                     self.host)
+            LOG.info(
+                "detach %s from %s on %s", volume_id, instance_id, self.host
+            )
             self.driver.detach_volume(instance_id, volume_id)
             return {}
 

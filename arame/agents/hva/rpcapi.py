@@ -4,7 +4,10 @@ Every method is a call with a deadline: the flow that makes it records the
 answer (or the failure) as a task event.
 """
 
+from typing import Any
+
 from arame.common import rpc
+from arame.common.context import RpcContext
 
 BINARY = "arame-hva"
 TOPIC = "hva"
@@ -17,70 +20,141 @@ class HypervisorAPI:
 
     VERSION_CAP = "1.1"
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.client = rpc.get_client(TOPIC, version_cap=self.VERSION_CAP)
 
-    def _call(self, ctxt, host: str, method: str, timeout: float,
-              version: str | None = None, **kw):
+    def _call(
+        self,
+        ctxt: RpcContext,
+        host: str,
+        method: str,
+        timeout: float,
+        version: str | None = None,
+        **kw: Any,
+    ) -> Any:
         extra = {"version": version} if version else {}
-        return self.client.prepare(server=host, timeout=timeout,
-                                   **extra).call(ctxt, method, **kw)
+        return self.client.prepare(server=host, timeout=timeout, **extra).call(
+            ctxt, method, **kw
+        )
 
-    def spawn(self, ctxt, host, instance: dict, timeout: float) -> dict:
+    def spawn(
+        self, ctxt: RpcContext, host: str, instance: dict, timeout: float
+    ) -> dict:
         return self._call(ctxt, host, "spawn", timeout, instance=instance)
 
-    def destroy(self, ctxt, host, instance_id: str, timeout: float) -> dict:
-        return self._call(ctxt, host, "destroy", timeout,
-                          instance_id=instance_id)
+    def destroy(
+        self, ctxt: RpcContext, host: str, instance_id: str, timeout: float
+    ) -> dict:
+        return self._call(
+            ctxt, host, "destroy", timeout, instance_id=instance_id
+        )
 
-    def cast_destroy(self, ctxt, host, instance_id: str) -> None:
+    def cast_destroy(
+        self, ctxt: RpcContext, host: str, instance_id: str
+    ) -> None:
         """For the reconciler: remove a domain no live instance owns."""
-        self.client.prepare(server=host).cast(ctxt, "destroy",
-                                              instance_id=instance_id)
+        self.client.prepare(server=host).cast(
+            ctxt, "destroy", instance_id=instance_id
+        )
 
-    def power_on(self, ctxt, host, instance_id: str, timeout: float) -> dict:
-        return self._call(ctxt, host, "power_on", timeout,
-                          instance_id=instance_id)
+    def power_on(
+        self, ctxt: RpcContext, host: str, instance_id: str, timeout: float
+    ) -> dict:
+        return self._call(
+            ctxt, host, "power_on", timeout, instance_id=instance_id
+        )
 
-    def power_off(self, ctxt, host, instance_id: str, timeout: float) -> dict:
-        return self._call(ctxt, host, "power_off", timeout,
-                          instance_id=instance_id)
+    def power_off(
+        self, ctxt: RpcContext, host: str, instance_id: str, timeout: float
+    ) -> dict:
+        return self._call(
+            ctxt, host, "power_off", timeout, instance_id=instance_id
+        )
 
-    def reboot(self, ctxt, host, instance_id: str, timeout: float) -> dict:
-        return self._call(ctxt, host, "reboot", timeout,
-                          instance_id=instance_id)
+    def reboot(
+        self, ctxt: RpcContext, host: str, instance_id: str, timeout: float
+    ) -> dict:
+        return self._call(
+            ctxt, host, "reboot", timeout, instance_id=instance_id
+        )
 
-    def get_console_output(self, ctxt, host, instance_id: str,
-                           timeout: float) -> dict:
-        return self._call(ctxt, host, "get_console_output", timeout,
-                          instance_id=instance_id)
+    def get_console_output(
+        self, ctxt: RpcContext, host: str, instance_id: str, timeout: float
+    ) -> dict:
+        return self._call(
+            ctxt, host, "get_console_output", timeout, instance_id=instance_id
+        )
 
-    def refresh_ports(self, ctxt, host, instance_id: str, ports: list,
-                      timeout: float) -> dict:
-        return self._call(ctxt, host, "refresh_ports", timeout,
-                          instance_id=instance_id, ports=ports)
+    def refresh_ports(
+        self,
+        ctxt: RpcContext,
+        host: str,
+        instance_id: str,
+        ports: list,
+        timeout: float,
+    ) -> dict:
+        return self._call(
+            ctxt,
+            host,
+            "refresh_ports",
+            timeout,
+            instance_id=instance_id,
+            ports=ports,
+        )
 
-    def update_group_members(self, ctxt, host, group_id: str,
-                             addresses: list[str]) -> None:
+    def update_group_members(
+        self, ctxt: RpcContext, host: str, group_id: str, addresses: list[str]
+    ) -> None:
         """A cast: idempotent, and the next change or refresh carries the
         whole set again."""
         self.client.prepare(server=host).cast(
-            ctxt, "update_group_members", group_id=group_id,
-            addresses=addresses)
+            ctxt,
+            "update_group_members",
+            group_id=group_id,
+            addresses=addresses,
+        )
 
-    def list_instances(self, ctxt, host, timeout: float) -> dict:
+    def list_instances(
+        self, ctxt: RpcContext, host: str, timeout: float
+    ) -> dict:
         return self._call(ctxt, host, "list_instances", timeout)
 
-    def attach_volume(self, ctxt, host, instance_id: str, volume: dict,
-                      timeout: float) -> dict:
+    def attach_volume(
+        self,
+        ctxt: RpcContext,
+        host: str,
+        instance_id: str,
+        volume: dict,
+        timeout: float,
+    ) -> dict:
         """volume: {"volume_id", "portal", "iqn", "lun", "username",
         "password"} (the password becomes a libvirt secret on the host).
         {"device": "vdb"}; the same volume twice answers the same."""
-        return self._call(ctxt, host, "attach_volume", timeout, version="1.1",
-                          instance_id=instance_id, volume=volume)
+        return self._call(
+            ctxt,
+            host,
+            "attach_volume",
+            timeout,
+            version="1.1",
+            instance_id=instance_id,
+            volume=volume,
+        )
 
-    def detach_volume(self, ctxt, host, instance_id: str, volume_id: str,
-                      timeout: float) -> dict:
+    def detach_volume(
+        self,
+        ctxt: RpcContext,
+        host: str,
+        instance_id: str,
+        volume_id: str,
+        timeout: float,
+    ) -> dict:
         """{} once the guest let the disk go (a disk already gone too)."""
-        return self._call(ctxt, host, "detach_volume", timeout, version="1.1",
-                          instance_id=instance_id, volume_id=volume_id)
+        return self._call(
+            ctxt,
+            host,
+            "detach_volume",
+            timeout,
+            version="1.1",
+            instance_id=instance_id,
+            volume_id=volume_id,
+        )

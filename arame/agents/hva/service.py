@@ -15,13 +15,19 @@ from arame.common.service import PeriodicComponent, RPCServerComponent
 
 def host_names() -> list[str]:
     if CONF.hva.driver == "fake" and CONF.fake_hva.host_count > 1:
-        return [f"{CONF.host}-fake{n:04d}" for n in range(CONF.fake_hva.host_count)]
+        return [
+            f"{CONF.host}-fake{n:04d}" for n in range(CONF.fake_hva.host_count)
+        ]
     return [CONF.host]
 
 
 def load_driver(host: str):
-    mgr = sv_driver.DriverManager("arame.hva.drivers", CONF.hva.driver,
-                                  invoke_on_load=True, invoke_args=(host,))
+    mgr = sv_driver.DriverManager(
+        "arame.hva.drivers",
+        CONF.hva.driver,
+        invoke_on_load=True,
+        invoke_args=(host,),
+    )
     return mgr.driver
 
 
@@ -33,8 +39,11 @@ def build_components() -> tuple[list, list[HypervisorManager]]:
         drv.init_host()
         mgr = HypervisorManager(host, drv, notifier)
         managers.append(mgr)
-        components.append(RPCServerComponent(rpc.get_server(TOPIC, host, [mgr]),
-                                             name=f"hva-{host}"))
+        components.append(
+            RPCServerComponent(
+                rpc.get_server(TOPIC, host, [mgr]), name=f"hva-{host}"
+            )
+        )
 
     def inventory():
         return {"hosts": [m.inventory() for m in managers]}
@@ -48,9 +57,14 @@ def build_components() -> tuple[list, list[HypervisorManager]]:
     # Not for the fake driver's hundreds of hosts in scale runs: they are
     # in memory and cannot drift.
     if CONF.hva.driver != "fake":
-        components.append(PeriodicComponent(
-            "power-sync", power_sync, lambda: CONF.hva.power_sync_interval,
-            run_first=False))
+        components.append(
+            PeriodicComponent(
+                "power-sync",
+                power_sync,
+                lambda: CONF.hva.power_sync_interval,
+                run_first=False,
+            )
+        )
     # The heartbeat goes last: a host the scheduler learns of must already
     # be consuming its queue (and it is the first thing stopped).
     components.append(NotifyHeartbeat(BINARY, TOPIC, extra=inventory))

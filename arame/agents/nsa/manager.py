@@ -45,10 +45,17 @@ class NSAManager(PingManager):
                 st = self.driver.network_status(nid)
             except NetworkNotFound:
                 continue  # removed meanwhile
-            nets.append({"id": nid, "reservations": st["reservations"],
-                         "running": st["running"]})
-        return {"networks": nets,
-                "reservations": sum(n["reservations"] for n in nets)}
+            nets.append(
+                {
+                    "id": nid,
+                    "reservations": st["reservations"],
+                    "running": st["running"],
+                }
+            )
+        return {
+            "networks": nets,
+            "reservations": sum(n["reservations"] for n in nets),
+        }
 
     # -- RPC methods (1.1; boot scripts since 1.2) ----------------------------
     def ensure_network(self, ctxt, network):
@@ -63,8 +70,9 @@ class NSAManager(PingManager):
         self.driver.remove_network(nid)
         return {}
 
-    def add_reservation(self, ctxt, network_id, mac, ip, hostname,
-                        boot_script=None):
+    def add_reservation(
+        self, ctxt, network_id, mac, ip, hostname, boot_script=None
+    ):
         """boot_script (1.2): an iPXE script served to the MAC over TFTP
         (a bare-metal node; see arame.common.pxe)."""
         net = self._network(network_id)
@@ -85,8 +93,13 @@ class NSAManager(PingManager):
         net = records.parse_network(network)
         wanted = records.parse_reservations(net, reservations)
         counts = self.driver.sync(net, wanted)
-        LOG.info("sync %s: %d reservations, %d written, %d dropped", net.id,
-                 len(wanted), counts["written"], counts["dropped"])
+        LOG.info(
+            "sync %s: %d reservations, %d written, %d dropped",
+            net.id,
+            len(wanted),
+            counts["written"],
+            counts["dropped"],
+        )
         return counts
 
     def status(self, ctxt):

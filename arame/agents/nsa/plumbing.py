@@ -15,7 +15,9 @@ from arame.common import runner
 
 
 def _ip(args, netns, **kw):
-    return runner.run(["ip"] + list(args), netns=netns or None, timeout=30, **kw)
+    return runner.run(
+        ["ip"] + list(args), netns=netns or None, timeout=30, **kw
+    )
 
 
 def link_exists(name: str, netns: str | None) -> bool:
@@ -33,8 +35,9 @@ def addresses(name: str, netns: str | None) -> set[str]:
     return out
 
 
-def ensure(bridge: str, address: str, mtu: int | None,
-           netns: str | None) -> bool:
+def ensure(
+    bridge: str, address: str, mtu: int | None, netns: str | None
+) -> bool:
     """Bridge up with `address` (`ip/prefix`) on it; True if the bridge was
     made here (so that remove() takes it away again)."""
     created = False
@@ -49,8 +52,9 @@ def ensure(bridge: str, address: str, mtu: int | None,
     return created
 
 
-def remove(bridge: str, address: str, created: bool,
-           netns: str | None) -> None:
+def remove(
+    bridge: str, address: str, created: bool, netns: str | None
+) -> None:
     if not link_exists(bridge, netns):
         return
     if created:

@@ -51,15 +51,22 @@ def hostname(value) -> str:
 
 def domain(value) -> str:
     v = value.lower().rstrip(".") if isinstance(value, str) else value
-    if (not isinstance(v, str) or not v or len(v) > 253
-            or not all(_LABEL_RE.fullmatch(p) for p in v.split("."))):
+    if (
+        not isinstance(v, str)
+        or not v
+        or len(v) > 253
+        or not all(_LABEL_RE.fullmatch(p) for p in v.split("."))
+    ):
         raise InvalidRecord(f"not a DNS domain: {value!r}")
     return v
 
 
 def ifname(value) -> str:
-    if (not isinstance(value, str) or not _IFNAME_RE.fullmatch(value)
-            or value in (".", "..")):
+    if (
+        not isinstance(value, str)
+        or not _IFNAME_RE.fullmatch(value)
+        or value in (".", "..")
+    ):
         raise InvalidRecord(f"not an interface name: {value!r}")
     return value
 
@@ -67,11 +74,16 @@ def ifname(value) -> str:
 def boot_script(value) -> str | None:
     if value is None:
         return None
-    if (not isinstance(value, str) or len(value) > MAX_BOOT_SCRIPT
-            or not _SCRIPT_RE.fullmatch(value)):
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_BOOT_SCRIPT
+        or not _SCRIPT_RE.fullmatch(value)
+    ):
         # Never echo it: it may hold CHAP credentials.
-        raise InvalidRecord(f"not an iPXE script (#!ipxe, printable ASCII, "
-                            f"at most {MAX_BOOT_SCRIPT} bytes)")
+        raise InvalidRecord(
+            f"not an iPXE script (#!ipxe, printable ASCII, "
+            f"at most {MAX_BOOT_SCRIPT} bytes)"
+        )
     return value
 
 
@@ -89,7 +101,9 @@ class Network:
     gateway: ipaddress.IPv4Address | None
     dhcp_address: ipaddress.IPv4Address  # where dnsmasq listens
     dns_domain: str
-    dhcp_ranges: tuple[tuple[ipaddress.IPv4Address, ipaddress.IPv4Address], ...]
+    dhcp_ranges: tuple[
+        tuple[ipaddress.IPv4Address, ipaddress.IPv4Address], ...
+    ]
     mtu: int | None
     bridge: str
 
@@ -104,17 +118,23 @@ class Network:
         if ip not in self.cidr or ip in (self.gateway, self.dhcp_address):
             return False
         if self.cidr.prefixlen < 31:
-            return ip not in (self.cidr.network_address,
-                              self.cidr.broadcast_address)
+            return ip not in (
+                self.cidr.network_address,
+                self.cidr.broadcast_address,
+            )
         return True
 
     def to_message(self) -> dict:
-        return {"id": self.id, "cidr": str(self.cidr),
-                "gateway": str(self.gateway) if self.gateway else None,
-                "dhcp_address": str(self.dhcp_address),
-                "dns_domain": self.dns_domain,
-                "dhcp_ranges": [[str(a), str(b)] for a, b in self.dhcp_ranges],
-                "mtu": self.mtu, "bridge": self.bridge}
+        return {
+            "id": self.id,
+            "cidr": str(self.cidr),
+            "gateway": str(self.gateway) if self.gateway else None,
+            "dhcp_address": str(self.dhcp_address),
+            "dns_domain": self.dns_domain,
+            "dhcp_ranges": [[str(a), str(b)] for a, b in self.dhcp_ranges],
+            "mtu": self.mtu,
+            "bridge": self.bridge,
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,7 +148,10 @@ class Reservation:
     def same_lease(self, other: "Reservation") -> bool:
         """Same MAC, address and name: only the boot script differs."""
         return (self.mac, self.ip, self.hostname) == (
-            other.mac, other.ip, other.hostname)
+            other.mac,
+            other.ip,
+            other.hostname,
+        )
 
     def to_message(self) -> dict:
         msg = {"mac": self.mac, "ip": str(self.ip), "hostname": self.hostname}
@@ -145,8 +168,12 @@ def parse_network(msg) -> Network:
     nid = network_id(msg.get("id"))
     try:
         cidr = ipaddress.IPv4Network(msg.get("cidr"), strict=True)
-    except (ipaddress.AddressValueError, ipaddress.NetmaskValueError,
-            ValueError, TypeError):
+    except (
+        ipaddress.AddressValueError,
+        ipaddress.NetmaskValueError,
+        ValueError,
+        TypeError,
+    ):
         raise InvalidRecord(f"not an IPv4 cidr: {msg.get('cidr')!r}") from None
     if cidr.prefixlen > 30:
         raise InvalidRecord(f"{cidr} leaves no room for hosts")
@@ -158,9 +185,13 @@ def parse_network(msg) -> Network:
     if server is None:
         raise InvalidRecord(f"{nid}: neither a gateway nor a dhcp_address")
     for what, addr in (("gateway", gateway), ("DHCP address", server)):
-        if addr is not None and (addr not in cidr or addr in (
-                cidr.network_address, cidr.broadcast_address)):
-            raise InvalidRecord(f"{nid}: {what} {addr} is not a host of {cidr}")
+        if addr is not None and (
+            addr not in cidr
+            or addr in (cidr.network_address, cidr.broadcast_address)
+        ):
+            raise InvalidRecord(
+                f"{nid}: {what} {addr} is not a host of {cidr}"
+            )
     ranges = []
     for r in msg.get("dhcp_ranges") or []:
         if not isinstance(r, (list, tuple)) or len(r) != 2:
@@ -170,24 +201,43 @@ def parse_network(msg) -> Network:
             raise InvalidRecord(f"{nid}: range {start}-{end} is not in {cidr}")
         ranges.append((start, end))
     mtu = msg.get("mtu")
-    if mtu is not None and (not isinstance(mtu, int) or isinstance(mtu, bool)
-                            or not 576 <= mtu <= 9216):
+    if mtu is not None and (
+        not isinstance(mtu, int)
+        or isinstance(mtu, bool)
+        or not 576 <= mtu <= 9216
+    ):
         raise InvalidRecord(f"{nid}: not an MTU: {mtu!r}")
-    return Network(id=nid, cidr=cidr, gateway=gateway, dhcp_address=server,
-                   dns_domain=domain(msg.get("dns_domain")),
-                   dhcp_ranges=tuple(ranges), mtu=mtu,
-                   bridge=ifname(msg.get("bridge")))
+    return Network(
+        id=nid,
+        cidr=cidr,
+        gateway=gateway,
+        dhcp_address=server,
+        dns_domain=domain(msg.get("dns_domain")),
+        dhcp_ranges=tuple(ranges),
+        mtu=mtu,
+        bridge=ifname(msg.get("bridge")),
+    )
 
 
-def parse_reservation(network: Network, mac_value, ip_value,
-                      hostname_value, boot_script_value=None) -> Reservation:
+def parse_reservation(
+    network: Network,
+    mac_value,
+    ip_value,
+    hostname_value,
+    boot_script_value=None,
+) -> Reservation:
     """A reservation checked against the network it belongs to."""
-    r = Reservation(mac=mac(mac_value), ip=ipv4(ip_value),
-                    hostname=hostname(hostname_value),
-                    boot_script=boot_script(boot_script_value))
+    r = Reservation(
+        mac=mac(mac_value),
+        ip=ipv4(ip_value),
+        hostname=hostname(hostname_value),
+        boot_script=boot_script(boot_script_value),
+    )
     if not network.contains(r.ip):
-        raise InvalidRecord(f"{r.ip} is not a host address of {network.id} "
-                            f"({network.cidr}) free for a reservation")
+        raise InvalidRecord(
+            f"{r.ip} is not a host address of {network.id} "
+            f"({network.cidr}) free for a reservation"
+        )
     return r
 
 
@@ -199,12 +249,19 @@ def parse_reservations(network: Network, items) -> list[Reservation]:
     for item in items:
         if not isinstance(item, dict):
             raise InvalidRecord(f"not a reservation: {item!r}")
-        r = parse_reservation(network, item.get("mac"), item.get("ip"),
-                              item.get("hostname"), item.get("boot_script"))
+        r = parse_reservation(
+            network,
+            item.get("mac"),
+            item.get("ip"),
+            item.get("hostname"),
+            item.get("boot_script"),
+        )
         for key in (r.mac, r.ip, r.hostname):
             if key in seen:
-                raise InvalidRecord(f"{network.id}: {key} appears twice "
-                                    f"({seen[key].mac} and {r.mac})")
+                raise InvalidRecord(
+                    f"{network.id}: {key} appears twice "
+                    f"({seen[key].mac} and {r.mac})"
+                )
             seen[key] = r
         out.append(r)
     return out

@@ -26,8 +26,12 @@ class Resync:
         try:
             expected = self.fetch_expected(served)
         except Exception as e:  # noqa: BLE001  (whatever it is: keep serving)
-            LOG.warning("resync: controller not reached, keeping %d "
-                        "network(s) as they are: %s", len(served), e)
+            LOG.warning(
+                "resync: controller not reached, keeping %d "
+                "network(s) as they are: %s",
+                len(served),
+                e,
+            )
             return {"synced": [], "removed": [], "failed": {"*": str(e)}}
         out = {"synced": [], "removed": [], "failed": {}}
         for nid, (network, reservations) in sorted(expected.items()):

@@ -8,7 +8,10 @@ answer (or the failure) as a task event. Networks travel as
 (an iPXE script served to that MAC over TFTP: bare-metal nodes).
 """
 
+from typing import Any
+
 from arame.agents.base import PingAPI
+from arame.common.context import RpcContext
 
 BINARY = "arame-nsa"
 TOPIC = "nsa"
@@ -23,45 +26,107 @@ class NSAAPI(PingAPI):
     TOPIC = TOPIC
     VERSION_CAP = "1.2"
 
-    def _call(self, ctxt, node: str, method: str, timeout: float,
-              version: str = "1.1", **kw):
+    def _call(
+        self,
+        ctxt: RpcContext,
+        node: str,
+        method: str,
+        timeout: float,
+        version: str = "1.1",
+        **kw: Any,
+    ) -> Any:
         # 1.1 unless the message needs 1.2: agents not yet upgraded still
         # serve every virtual machine.
-        return self.client.prepare(server=node, timeout=timeout,
-                                   version=version).call(ctxt, method, **kw)
+        return self.client.prepare(
+            server=node, timeout=timeout, version=version
+        ).call(ctxt, method, **kw)
 
-    def ensure_network(self, ctxt, node: str, network: dict,
-                       timeout: float = 60) -> dict:
-        return self._call(ctxt, node, "ensure_network", timeout,
-                          network=network)
+    def ensure_network(
+        self, ctxt: RpcContext, node: str, network: dict, timeout: float = 60
+    ) -> dict:
+        return self._call(
+            ctxt, node, "ensure_network", timeout, network=network
+        )
 
-    def remove_network(self, ctxt, node: str, network_id: str,
-                       timeout: float = 60) -> dict:
-        return self._call(ctxt, node, "remove_network", timeout,
-                          network_id=network_id)
+    def remove_network(
+        self, ctxt: RpcContext, node: str, network_id: str, timeout: float = 60
+    ) -> dict:
+        return self._call(
+            ctxt, node, "remove_network", timeout, network_id=network_id
+        )
 
-    def add_reservation(self, ctxt, node: str, network_id: str, mac: str,
-                        ip: str, hostname: str, timeout: float = 30,
-                        boot_script: str | None = None) -> dict:
+    def add_reservation(
+        self,
+        ctxt: RpcContext,
+        node: str,
+        network_id: str,
+        mac: str,
+        ip: str,
+        hostname: str,
+        timeout: float = 30,
+        boot_script: str | None = None,
+    ) -> dict:
         if boot_script is None:
-            return self._call(ctxt, node, "add_reservation", timeout,
-                              network_id=network_id, mac=mac, ip=ip,
-                              hostname=hostname)
-        return self._call(ctxt, node, "add_reservation", timeout,
-                          version="1.2", network_id=network_id, mac=mac,
-                          ip=ip, hostname=hostname, boot_script=boot_script)
+            return self._call(
+                ctxt,
+                node,
+                "add_reservation",
+                timeout,
+                network_id=network_id,
+                mac=mac,
+                ip=ip,
+                hostname=hostname,
+            )
+        return self._call(
+            ctxt,
+            node,
+            "add_reservation",
+            timeout,
+            version="1.2",
+            network_id=network_id,
+            mac=mac,
+            ip=ip,
+            hostname=hostname,
+            boot_script=boot_script,
+        )
 
-    def remove_reservation(self, ctxt, node: str, network_id: str, mac: str,
-                           timeout: float = 30) -> dict:
-        return self._call(ctxt, node, "remove_reservation", timeout,
-                          network_id=network_id, mac=mac)
+    def remove_reservation(
+        self,
+        ctxt: RpcContext,
+        node: str,
+        network_id: str,
+        mac: str,
+        timeout: float = 30,
+    ) -> dict:
+        return self._call(
+            ctxt,
+            node,
+            "remove_reservation",
+            timeout,
+            network_id=network_id,
+            mac=mac,
+        )
 
-    def sync(self, ctxt, node: str, network: dict, reservations: list[dict],
-             timeout: float = 120) -> dict:
-        version = "1.2" if any(r.get("boot_script")
-                               for r in reservations) else "1.1"
-        return self._call(ctxt, node, "sync", timeout, version=version,
-                          network=network, reservations=reservations)
+    def sync(
+        self,
+        ctxt: RpcContext,
+        node: str,
+        network: dict,
+        reservations: list[dict],
+        timeout: float = 120,
+    ) -> dict:
+        version = (
+            "1.2" if any(r.get("boot_script") for r in reservations) else "1.1"
+        )
+        return self._call(
+            ctxt,
+            node,
+            "sync",
+            timeout,
+            version=version,
+            network=network,
+            reservations=reservations,
+        )
 
-    def status(self, ctxt, node: str, timeout: float = 30) -> dict:
+    def status(self, ctxt: RpcContext, node: str, timeout: float = 30) -> dict:
         return self._call(ctxt, node, "status", timeout)

@@ -22,16 +22,19 @@ DRIVER_NAMESPACE = "arame.nsa.drivers"
 
 
 def load_driver(name: str | None = None):
-    return sv_driver.DriverManager(DRIVER_NAMESPACE, name or CONF.nsa.driver,
-                                   invoke_on_load=True).driver
+    return sv_driver.DriverManager(
+        DRIVER_NAMESPACE, name or CONF.nsa.driver, invoke_on_load=True
+    ).driver
 
 
 def collector_fetch_expected(network_ids: list[str]) -> dict:
     """Ask the collector what this node should hold. Its answer:
     {"networks": {id: {"network": {...}, "reservations": [{...}]}}}."""
     answer = CollectorAPI().expected_reservations({}, CONF.host, network_ids)
-    return {nid: (v["network"], v["reservations"])
-            for nid, v in (answer.get("networks") or {}).items()}
+    return {
+        nid: (v["network"], v["reservations"])
+        for nid, v in (answer.get("networks") or {}).items()
+    }
 
 
 class NamingService:
@@ -39,11 +42,12 @@ class NamingService:
     together: the server stops taking calls before the driver stops its
     dnsmasq processes."""
 
-    def __init__(self, manager: NSAManager, fetch_expected=None,
-                 server=None):
+    def __init__(self, manager: NSAManager, fetch_expected=None, server=None):
         self.manager = manager
         self.driver = manager.driver
-        self.resync = Resync(manager, fetch_expected) if fetch_expected else None
+        self.resync = (
+            Resync(manager, fetch_expected) if fetch_expected else None
+        )
         self.server = server
         self._stop = threading.Event()
         self._thread = None
@@ -63,8 +67,9 @@ class NamingService:
             self.server.start()
         if self.resync is not None:
             self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, daemon=True,
-                                            name="nsa-resync")
+            self._thread = threading.Thread(
+                target=self._loop, daemon=True, name="nsa-resync"
+            )
             self._thread.start()
 
     def stop(self) -> None:
@@ -80,8 +85,11 @@ def build_components(fetch_expected=collector_fetch_expected) -> list:
     drv = load_driver()
     drv.init_host()
     manager = NSAManager(drv)
-    server = RPCServerComponent(rpc.get_server(TOPIC, CONF.host, [manager]),
-                                name=TOPIC)
+    server = RPCServerComponent(
+        rpc.get_server(TOPIC, CONF.host, [manager]), name=TOPIC
+    )
     # The heartbeat goes last: it is the first thing stopped.
-    return [NamingService(manager, fetch_expected, server),
-            NotifyHeartbeat(BINARY, TOPIC, extra=manager.inventory)]
+    return [
+        NamingService(manager, fetch_expected, server),
+        NotifyHeartbeat(BINARY, TOPIC, extra=manager.inventory),
+    ]

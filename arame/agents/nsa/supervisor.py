@@ -30,6 +30,7 @@ LOG = log.getLogger(__name__)
 class Backoff:
     """Delay before respawn n: initial * 2**n up to cap; a process that
     lived `healthy_after` seconds resets the count."""
+
     initial: float = 0.1
     cap: float = 30.0
     healthy_after: float = 60.0
@@ -63,8 +64,12 @@ def end_stale(pidfile: str, marker: str, timeout: float = 5.0) -> int | None:
     LOG.info("ending process %d left by an earlier run (%s)", pid, pidfile)
     os.kill(pid, signal.SIGTERM)
     try:
-        waiting.wait_for(lambda: not _alive(pid), timeout,
-                         f"process {pid} to end", interval=0.02)
+        waiting.wait_for(
+            lambda: not _alive(pid),
+            timeout,
+            f"process {pid} to end",
+            interval=0.02,
+        )
     except waiting.WaitTimeout:
         os.kill(pid, signal.SIGKILL)
     return pid
@@ -75,9 +80,17 @@ class Supervisor:
     says when a fresh process may be signalled (dnsmasq: once it wrote its
     pidfile, so its handlers are installed)."""
 
-    def __init__(self, name: str, args: list[str], *, netns: str | None = None,
-                 stderr_path: str | None = None, ready=None,
-                 backoff: Backoff | None = None, on_exit=None):
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        *,
+        netns: str | None = None,
+        stderr_path: str | None = None,
+        ready=None,
+        backoff: Backoff | None = None,
+        on_exit=None,
+    ):
         self.name = name
         self.args = [str(a) for a in args]
         self.netns = netns
@@ -100,12 +113,19 @@ class Supervisor:
         cmd = runner.in_netns(self.args, self.netns)
         LOG.info("%s: starting %s", self.name, " ".join(cmd))
         with contextlib.ExitStack() as stack:
-            stderr = (stack.enter_context(open(self.stderr_path, "ab"))
-                      if self.stderr_path else subprocess.DEVNULL)
+            stderr = (
+                stack.enter_context(open(self.stderr_path, "ab"))
+                if self.stderr_path
+                else subprocess.DEVNULL
+            )
             # nsenter execs the command: the child's pid is dnsmasq's.
-            return subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=stderr,
-                                    start_new_session=True)
+            return subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,
+            )
 
     def start(self, ready_timeout: float = 10.0) -> None:
         """Spawn and wait until the process is ready; raise if it dies or
@@ -118,8 +138,9 @@ class Supervisor:
         except Exception:
             self.stop()
             raise
-        self._thread = threading.Thread(target=self._watch, daemon=True,
-                                        name=f"watch-{self.name}")
+        self._thread = threading.Thread(
+            target=self._watch, daemon=True, name=f"watch-{self.name}"
+        )
         self._thread.start()
 
     def wait_ready(self, timeout: float) -> int:
@@ -132,15 +153,22 @@ class Supervisor:
                 raise RuntimeError(f"{self.name}: stopped")
             code = proc.poll()
             if code is not None and proc is self._proc:
-                raise RuntimeError(f"{self.name}: exited {code} at start: "
-                                   f"{self.stderr_tail()}")
+                raise RuntimeError(
+                    f"{self.name}: exited {code} at start: "
+                    f"{self.stderr_tail()}"
+                )
             if code is None and self._ready_check(proc.pid):
                 return proc.pid
             return None
 
         # stop() wakes the wait at once.
-        return waiting.wait_for(ready, timeout, f"{self.name} to be ready",
-                                interval=0.005, sleep=self._stop.wait)
+        return waiting.wait_for(
+            ready,
+            timeout,
+            f"{self.name} to be ready",
+            interval=0.005,
+            sleep=self._stop.wait,
+        )
 
     def stderr_tail(self, limit: int = 2000) -> str:
         if not self.stderr_path:
@@ -162,11 +190,19 @@ class Supervisor:
             if self._stop.is_set():
                 return
             lived = time.monotonic() - started
-            failures = 1 if lived >= self.backoff.healthy_after else failures + 1
+            failures = (
+                1 if lived >= self.backoff.healthy_after else failures + 1
+            )
             delay = self.backoff.delay(failures)
-            LOG.warning("%s: pid %s exited %s after %.1f s; respawn in %.1f s: %s",
-                        self.name, proc and proc.pid, code, lived, delay,
-                        self.stderr_tail(300))
+            LOG.warning(
+                "%s: pid %s exited %s after %.1f s; respawn in %.1f s: %s",
+                self.name,
+                proc and proc.pid,
+                code,
+                lived,
+                delay,
+                self.stderr_tail(300),
+            )
             if self.on_exit is not None:
                 self.on_exit(code)
             if self._stop.wait(delay):
@@ -207,6 +243,9 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout)
-        if self._thread is not None and self._thread is not threading.current_thread():
+        if (
+            self._thread is not None
+            and self._thread is not threading.current_thread()
+        ):
             self._thread.join(timeout)
         self._thread = None

@@ -68,8 +68,11 @@ class ReservationTable:
             self._by_mac[res.mac] = res
             return Change(written=[res])
         change = Change(written=[res])
-        for mac in {res.mac, self._mac_by_ip.get(res.ip),
-                    self._mac_by_name.get(res.hostname)} - {None}:
+        for mac in {
+            res.mac,
+            self._mac_by_ip.get(res.ip),
+            self._mac_by_name.get(res.hostname),
+        } - {None}:
             old = self._drop(mac)
             if old is not None:
                 change.dropped.append(old)

@@ -8,7 +8,7 @@ import re
 from arame.agents.sta.errors import InvalidRequest
 from arame.common import ids
 
-GiB = 1024 ** 3
+GiB = 1024**3
 MIN_VOLUME_GB = 1
 
 # CHAP: tgtadm takes them on its command line and initiators in config
@@ -44,18 +44,27 @@ def image_id(value) -> str:
 
 
 def size_gb(value, max_gb: int) -> int:
-    if (not isinstance(value, int) or isinstance(value, bool)
-            or not MIN_VOLUME_GB <= value <= max_gb):
-        raise InvalidRequest(f"size_gb must be an integer from "
-                             f"{MIN_VOLUME_GB} to {max_gb}: {value!r}")
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or not MIN_VOLUME_GB <= value <= max_gb
+    ):
+        raise InvalidRequest(
+            f"size_gb must be an integer from "
+            f"{MIN_VOLUME_GB} to {max_gb}: {value!r}"
+        )
     return value
 
 
 def image_size(value, max_gb: int) -> int:
-    if (not isinstance(value, int) or isinstance(value, bool)
-            or not 0 < value <= max_gb * GiB):
-        raise InvalidRequest(f"image size must be 1 byte to {max_gb} GiB: "
-                             f"{value!r}")
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or not 0 < value <= max_gb * GiB
+    ):
+        raise InvalidRequest(
+            f"image size must be 1 byte to {max_gb} GiB: {value!r}"
+        )
     return value
 
 
@@ -75,16 +84,18 @@ def address(value) -> str:
 
 def chap_user(value) -> str:
     if not isinstance(value, str) or not _CHAP_USER.fullmatch(value):
-        raise InvalidRequest(f"CHAP user must be 1-64 of [A-Za-z0-9._-]: "
-                             f"{value!r}")
+        raise InvalidRequest(
+            f"CHAP user must be 1-64 of [A-Za-z0-9._-]: {value!r}"
+        )
     return value
 
 
 def chap_password(value) -> str:
     # Never echo the value, not even in an error.
     if not isinstance(value, str) or not _CHAP_PASSWORD.fullmatch(value):
-        raise InvalidRequest("CHAP password must be 12-64 of "
-                             "[A-Za-z0-9._~+/=-]")
+        raise InvalidRequest(
+            "CHAP password must be 12-64 of [A-Za-z0-9._~+/=-]"
+        )
     return value
 
 
@@ -98,8 +109,9 @@ def import_path(value, allowed_dirs: list[str]) -> str:
         if os.path.commonpath([root, real]) == root and real != root:
             break
     else:
-        raise InvalidRequest(f"{value!r} is not under an import directory "
-                             f"([sta] import_dirs)")
+        raise InvalidRequest(
+            f"{value!r} is not under an import directory ([sta] import_dirs)"
+        )
     if not os.path.isfile(real):
         raise InvalidRequest(f"{value!r} is not a regular file")
     return real

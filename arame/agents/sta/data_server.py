@@ -73,8 +73,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _error(self, status: int, code: str, message: str) -> None:
-        self._answer(status, {"error": {"code": code, "message": message}},
-                     close=True)
+        self._answer(
+            status, {"error": {"code": code, "message": message}}, close=True
+        )
 
     def do_GET(self):
         self._error(405, "method_not_allowed", "only PUT /images/<id>")
@@ -87,24 +88,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         image_id = m.group(1)
         length = self.headers.get("Content-Length")
         if length is None:
-            return self._error(411, "length_required",
-                               "Content-Length is required")
+            return self._error(
+                411, "length_required", "Content-Length is required"
+            )
         if not length.isdigit():
             return self._error(400, "bad_request", "bad Content-Length")
         size = int(length)
         token = _ticket(self.headers.get("Authorization"), url.query)
         srv = self.server
         try:
-            claims = tickets.verify(srv.secret, token or "",
-                                    {"image_id": image_id, "node": srv.node,
-                                     "size": size})
+            claims = tickets.verify(
+                srv.secret,
+                token or "",
+                {"image_id": image_id, "node": srv.node, "size": size},
+            )
         except tickets.TicketError as e:
             LOG.info("image %s: upload refused: %s", image_id, e)
             return self._error(403, "forbidden", str(e))
         body = _Bounded(self.rfile, size)
         try:
-            image = srv.receiver.receive(image_id, body, size,
-                                         claims.get("sha256"))
+            image = srv.receiver.receive(
+                image_id, body, size, claims.get("sha256")
+            )
         except errors.ImageExists as e:
             return self._error(409, e.code, e.message)
         except exceptions.Invalid as e:
@@ -112,8 +117,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._error(422, e.code, e.message)
         except Exception:
             LOG.exception("image %s: upload failed", image_id)
-            return self._error(500, "storage_error",
-                               "the storage node could not store the image")
+            return self._error(
+                500,
+                "storage_error",
+                "the storage node could not store the image",
+            )
         # The backend reads nothing when the image is already frozen with
         # these bytes: a repeated upload.
         if body.consumed == 0:
@@ -142,9 +150,17 @@ class DataServer:
     """The endpoint as a daemon component (start/stop), in a thread of the
     sta process."""
 
-    def __init__(self, receiver: ImageReceiver, *, node: str, secret: str,
-                 address: str, port: int, url: str | None = None,
-                 timeout: float = 60.0):
+    def __init__(
+        self,
+        receiver: ImageReceiver,
+        *,
+        node: str,
+        secret: str,
+        address: str,
+        port: int,
+        url: str | None = None,
+        timeout: float = 60.0,
+    ):
         self.receiver = receiver
         self.node = node
         self.secret = secret or ""
@@ -168,17 +184,25 @@ class DataServer:
     def start(self) -> None:
         handler = type("Handler", (_Handler,), {"timeout": self.timeout})
         srv = _Server((self.address, self.port), handler)
-        srv.receiver, srv.node, srv.secret = (self.receiver, self.node,
-                                              self.secret)
+        srv.receiver, srv.node, srv.secret = (
+            self.receiver,
+            self.node,
+            self.secret,
+        )
         self._server = srv
         # A short poll keeps stop() quick; the wake-ups cost nothing.
-        self._thread = threading.Thread(target=srv.serve_forever,
-                                        kwargs={"poll_interval": 0.1},
-                                        name="sta-data", daemon=True)
+        self._thread = threading.Thread(
+            target=srv.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="sta-data",
+            daemon=True,
+        )
         self._thread.start()
         if not self.secret:
-            LOG.warning("[storage_data] ticket_secret is unset: every image "
-                        "upload will be refused")
+            LOG.warning(
+                "[storage_data] ticket_secret is unset: every image "
+                "upload will be refused"
+            )
         LOG.info("image data endpoint at %s", self.url)
 
     def stop(self) -> None:

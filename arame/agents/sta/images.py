@@ -22,18 +22,26 @@ class ImageReceiver:
         self.backend = backend
         self.max_gb = max_gb
 
-    def receive(self, image_id: str, stream: BinaryIO, size: int,
-                sha256: str) -> dict:
+    def receive(
+        self, image_id: str, stream: BinaryIO, size: int, sha256: str
+    ) -> dict:
         checks.image_id(image_id)
         checks.image_size(size, self.max_gb)
         checks.sha256(sha256)
         with locks.resource(image_id):
             LOG.info("receiving image %s (%d bytes)", image_id, size)
-            return self.backend.import_image(image_id, stream, size,
-                                             sha256).to_dict()
+            return self.backend.import_image(
+                image_id, stream, size, sha256
+            ).to_dict()
 
-    def import_file(self, image_id: str, path: str, size: int, sha256: str,
-                    allowed_dirs: list[str]) -> dict:
+    def import_file(
+        self,
+        image_id: str,
+        path: str,
+        size: int,
+        sha256: str,
+        allowed_dirs: list[str],
+    ) -> dict:
         checks.image_id(image_id)
         real = checks.import_path(path, allowed_dirs)
         with open(real, "rb") as f:

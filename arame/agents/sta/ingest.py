@@ -19,8 +19,9 @@ CHUNK = 4 * 1024 * 1024
 _ZEROS = bytes(CHUNK)
 
 
-def copy_verified(src: BinaryIO, dst: BinaryIO, size: int, sha256: str,
-                  *, chunk: int = CHUNK) -> None:
+def copy_verified(
+    src: BinaryIO, dst: BinaryIO, size: int, sha256: str, *, chunk: int = CHUNK
+) -> None:
     """Copy exactly `size` bytes from src to dst (both at offset 0) and check
     their sha256; raise ImageDataInvalid (dst then holds garbage: the caller
     throws it away). Making the bytes durable (fsync) is the caller's job.
@@ -51,8 +52,9 @@ def copy_verified(src: BinaryIO, dst: BinaryIO, size: int, sha256: str,
     if done != size:
         raise ImageDataInvalid(f"got {done} bytes, {size} announced")
     if digest.hexdigest() != sha256:
-        raise ImageDataInvalid(f"sha256 is {digest.hexdigest()}, "
-                               f"{sha256} announced")
+        raise ImageDataInvalid(
+            f"sha256 is {digest.hexdigest()}, {sha256} announced"
+        )
     if pending_hole and _is_regular(dst):
         # A file ending in a hole is only as long as its last write.
         dst.truncate(size)

@@ -11,8 +11,8 @@ caller sees their class name in RemoteError.exc_type).
 
 import threading
 
-from oslo_log import log
 import oslo_messaging as messaging
+from oslo_log import log
 
 from arame.agents.base import PingManager
 from arame.agents.sta import checks, errors, locks
@@ -34,8 +34,14 @@ class STAManager(PingManager):
 
     target = messaging.Target(version="1.1")
 
-    def __init__(self, backend: StorageBackend, iscsi: ISCSITarget, *,
-                 max_volume_gb: int, import_dirs: list[str]):
+    def __init__(
+        self,
+        backend: StorageBackend,
+        iscsi: ISCSITarget,
+        *,
+        max_volume_gb: int,
+        import_dirs: list[str],
+    ):
         super().__init__(BINARY)
         self.backend = backend
         self.iscsi = iscsi
@@ -64,22 +70,33 @@ class STAManager(PingManager):
     def create_volume(self, ctxt, volume: dict) -> dict:
         vid = checks.volume_id(checks.mapping(volume, "volume").get("id"))
         size_gb = checks.size_gb(volume.get("size_gb"), self.max_volume_gb)
-        image_id, snapshot_id = volume.get("image_id"), volume.get("snapshot_id")
+        image_id, snapshot_id = (
+            volume.get("image_id"),
+            volume.get("snapshot_id"),
+        )
         if image_id and snapshot_id:
-            raise errors.InvalidRequest("a volume comes from an image or a "
-                                        "snapshot, not both")
+            raise errors.InvalidRequest(
+                "a volume comes from an image or a snapshot, not both"
+            )
         if image_id:
             checks.image_id(image_id)
         if snapshot_id:
             checks.snapshot_id(snapshot_id)
         with locks.resource(vid):
-            LOG.info("create volume %s (%d GiB, from %s)", vid, size_gb,
-                     image_id or snapshot_id or "nothing")
-            vol = self.backend.create_volume(vid, size_gb * GiB,
-                                             image_id=image_id,
-                                             snapshot_id=snapshot_id)
-        return {"id": vol.id, "size_bytes": vol.size_bytes,
-                "origin": vol.origin}
+            LOG.info(
+                "create volume %s (%d GiB, from %s)",
+                vid,
+                size_gb,
+                image_id or snapshot_id or "nothing",
+            )
+            vol = self.backend.create_volume(
+                vid, size_gb * GiB, image_id=image_id, snapshot_id=snapshot_id
+            )
+        return {
+            "id": vol.id,
+            "size_bytes": vol.size_bytes,
+            "origin": vol.origin,
+        }
 
     def delete_volume(self, ctxt, volume_id: str) -> dict:
         """Removes the volume's export too (ExportBusy while an initiator is
@@ -94,7 +111,9 @@ class STAManager(PingManager):
 
     # -- snapshots ---------------------------------------------------------
     def create_snapshot(self, ctxt, snapshot: dict) -> dict:
-        sid = checks.snapshot_id(checks.mapping(snapshot, "snapshot").get("id"))
+        sid = checks.snapshot_id(
+            checks.mapping(snapshot, "snapshot").get("id")
+        )
         vid = checks.volume_id(snapshot.get("volume_id"))
         with locks.resource(vid), locks.resource(sid):
             LOG.info("create snapshot %s of %s", sid, vid)
@@ -108,28 +127,38 @@ class STAManager(PingManager):
         return {}
 
     # -- exports -----------------------------------------------------------
-    def _check_export(self, volume_id, initiator_address, chap_user,
-                      chap_password) -> str:
+    def _check_export(
+        self, volume_id, initiator_address, chap_user, chap_password
+    ) -> str:
         checks.volume_id(volume_id)
         checks.chap_user(chap_user)
         checks.chap_password(chap_password)
         return checks.address(initiator_address)
 
-    def export_volume(self, ctxt, volume_id: str, initiator_address: str,
-                      chap_user: str, chap_password: str) -> dict:
+    def export_volume(
+        self,
+        ctxt,
+        volume_id: str,
+        initiator_address: str,
+        chap_user: str,
+        chap_password: str,
+    ) -> dict:
         """{"iqn", "portal", "lun"}: what the initiator connects to."""
-        address = self._check_export(volume_id, initiator_address, chap_user,
-                                     chap_password)
+        address = self._check_export(
+            volume_id, initiator_address, chap_user, chap_password
+        )
         with locks.resource(volume_id):
             path = self.backend.get_volume(volume_id).path
-            conn = self.iscsi.export(volume_id, path, address, chap_user,
-                                     chap_password)
+            conn = self.iscsi.export(
+                volume_id, path, address, chap_user, chap_password
+            )
             with self._exported_lock:
                 self._exported.add(volume_id)
             return conn
 
-    def unexport_volume(self, ctxt, volume_id: str, force: bool = False
-                        ) -> dict:
+    def unexport_volume(
+        self, ctxt, volume_id: str, force: bool = False
+    ) -> dict:
         checks.volume_id(volume_id)
         with locks.resource(volume_id):
             # Forgotten first: a check running meanwhile must not take the
@@ -148,10 +177,12 @@ class STAManager(PingManager):
             raise errors.InvalidRequest("expected must be a list")
         for e in expected:
             checks.mapping(e, "an expected export")
-            address = self._check_export(e.get("volume_id"),
-                                         e.get("initiator_address"),
-                                         e.get("chap_user"),
-                                         e.get("chap_password"))
+            address = self._check_export(
+                e.get("volume_id"),
+                e.get("initiator_address"),
+                e.get("chap_user"),
+                e.get("chap_password"),
+            )
             try:
                 path = self.backend.get_volume(e["volume_id"]).path
             except errors.VolumeNotFound as exc:
@@ -163,8 +194,11 @@ class STAManager(PingManager):
         with self._exported_lock:
             self._exported = set(result["restored"]) | set(result["unchanged"])
         if result["restored"] or result["removed"]:
-            LOG.info("exports rebuilt: restored %s, removed %s",
-                     result["restored"], result["removed"])
+            LOG.info(
+                "exports rebuilt: restored %s, removed %s",
+                result["restored"],
+                result["removed"],
+            )
         return result
 
     # -- keeping exports through tgtd restarts ------------------------------
@@ -193,22 +227,30 @@ class STAManager(PingManager):
         if not missing and not self._resync_needed:
             return None
         if missing:
-            LOG.warning("the iSCSI target daemon lost %d export(s) (%s): it "
-                        "restarted; rebuilding from the controller's records",
-                        len(missing), ", ".join(missing[:5]))
+            LOG.warning(
+                "the iSCSI target daemon lost %d export(s) (%s): it "
+                "restarted; rebuilding from the controller's records",
+                len(missing),
+                ", ".join(missing[:5]),
+            )
         try:
             expected = fetch_expected()["exports"]
         except Exception as e:  # noqa: BLE001  (whatever it is: next round)
-            LOG.warning("cannot ask the collector which exports to hold: %s",
-                        e)
+            LOG.warning(
+                "cannot ask the collector which exports to hold: %s", e
+            )
             self._resync_needed = True
             return None
         result = self.rebuild_exports({}, self._usable(expected))
         self._resync_needed = False
-        LOG.info("exports resynced: %d restored, %d unchanged, %d removed, "
-                 "%d failed", len(result["restored"]),
-                 len(result["unchanged"]), len(result["removed"]),
-                 len(result["failed"]))
+        LOG.info(
+            "exports resynced: %d restored, %d unchanged, %d removed, "
+            "%d failed",
+            len(result["restored"]),
+            len(result["unchanged"]),
+            len(result["removed"]),
+            len(result["failed"]),
+        )
         return result
 
     def _usable(self, expected) -> list:
@@ -218,9 +260,12 @@ class STAManager(PingManager):
         for e in expected if isinstance(expected, list) else []:
             try:
                 checks.mapping(e, "an expected export")
-                self._check_export(e.get("volume_id"),
-                                   e.get("initiator_address"),
-                                   e.get("chap_user"), e.get("chap_password"))
+                self._check_export(
+                    e.get("volume_id"),
+                    e.get("initiator_address"),
+                    e.get("chap_user"),
+                    e.get("chap_password"),
+                )
             except errors.InvalidRequest as exc:
                 LOG.warning("expected export left out: %s", exc)
                 continue
@@ -228,12 +273,14 @@ class STAManager(PingManager):
         return ok
 
     # -- images ------------------------------------------------------------
-    def import_image(self, ctxt, image_id: str, source_path: str,
-                     sha256: str, size: int) -> dict:
+    def import_image(
+        self, ctxt, image_id: str, source_path: str, sha256: str, size: int
+    ) -> dict:
         """Copy a file on this node (under [sta] import_dirs) into the image
         and freeze it; {"id", "size_bytes", "sha256"}."""
-        return self.images.import_file(image_id, source_path, size, sha256,
-                                       self.import_dirs)
+        return self.images.import_file(
+            image_id, source_path, size, sha256, self.import_dirs
+        )
 
     def delete_image(self, ctxt, image_id: str) -> dict:
         """Volumes made from the image keep working (backends/base.py)."""
@@ -250,8 +297,9 @@ class STAManager(PingManager):
     def list_resources(self, ctxt) -> dict:
         """Everything the pool and the target hold, for the reconciler."""
         res = self.backend.list_resources()
-        res["exports"] = [e.to_dict() for _, e in
-                          sorted(self.iscsi.list_exports().items())]
+        res["exports"] = [
+            e.to_dict() for _, e in sorted(self.iscsi.list_exports().items())
+        ]
         return res
 
 

@@ -6,8 +6,11 @@ whose exc_type is a class of arame.agents.sta.errors (e.g.
 SnapshotHasDependents, with the volumes named in the message).
 """
 
+from typing import Any
+
 from arame.agents.base import PingAPI
 from arame.common import rpc
+from arame.common.context import RpcContext
 
 BINARY = "arame-sta"
 TOPIC = "sta"
@@ -26,65 +29,126 @@ class STAAPI(PingAPI):
     VERSION_CAP = "1.1"
     TOPIC = TOPIC
 
-    def _call(self, ctxt, node: str, method: str, timeout: float, **kw):
-        return self.client.prepare(server=node, timeout=timeout,
-                                   version="1.1").call(ctxt, method, **kw)
+    def _call(
+        self,
+        ctxt: RpcContext,
+        node: str,
+        method: str,
+        timeout: float,
+        **kw: Any,
+    ) -> Any:
+        return self.client.prepare(
+            server=node, timeout=timeout, version="1.1"
+        ).call(ctxt, method, **kw)
 
-    def create_volume(self, ctxt, node: str, volume: dict,
-                      timeout: float) -> dict:
+    def create_volume(
+        self, ctxt: RpcContext, node: str, volume: dict, timeout: float
+    ) -> dict:
         """volume: {"id", "size_gb", "image_id"? | "snapshot_id"?}"""
         return self._call(ctxt, node, "create_volume", timeout, volume=volume)
 
-    def delete_volume(self, ctxt, node: str, volume_id: str,
-                      timeout: float) -> dict:
-        return self._call(ctxt, node, "delete_volume", timeout,
-                          volume_id=volume_id)
+    def delete_volume(
+        self, ctxt: RpcContext, node: str, volume_id: str, timeout: float
+    ) -> dict:
+        return self._call(
+            ctxt, node, "delete_volume", timeout, volume_id=volume_id
+        )
 
-    def create_snapshot(self, ctxt, node: str, snapshot: dict,
-                        timeout: float) -> dict:
+    def create_snapshot(
+        self, ctxt: RpcContext, node: str, snapshot: dict, timeout: float
+    ) -> dict:
         """snapshot: {"id", "volume_id"}"""
-        return self._call(ctxt, node, "create_snapshot", timeout,
-                          snapshot=snapshot)
+        return self._call(
+            ctxt, node, "create_snapshot", timeout, snapshot=snapshot
+        )
 
-    def delete_snapshot(self, ctxt, node: str, snapshot_id: str,
-                        timeout: float) -> dict:
-        return self._call(ctxt, node, "delete_snapshot", timeout,
-                          snapshot_id=snapshot_id)
+    def delete_snapshot(
+        self, ctxt: RpcContext, node: str, snapshot_id: str, timeout: float
+    ) -> dict:
+        return self._call(
+            ctxt, node, "delete_snapshot", timeout, snapshot_id=snapshot_id
+        )
 
-    def export_volume(self, ctxt, node: str, volume_id: str,
-                      initiator_address: str, chap_user: str,
-                      chap_password: str, timeout: float) -> dict:
+    def export_volume(
+        self,
+        ctxt: RpcContext,
+        node: str,
+        volume_id: str,
+        initiator_address: str,
+        chap_user: str,
+        chap_password: str,
+        timeout: float,
+    ) -> dict:
         """{"iqn", "portal", "lun"}"""
-        return self._call(ctxt, node, "export_volume", timeout,
-                          volume_id=volume_id,
-                          initiator_address=initiator_address,
-                          chap_user=chap_user, chap_password=chap_password)
+        return self._call(
+            ctxt,
+            node,
+            "export_volume",
+            timeout,
+            volume_id=volume_id,
+            initiator_address=initiator_address,
+            chap_user=chap_user,
+            chap_password=chap_password,
+        )
 
-    def unexport_volume(self, ctxt, node: str, volume_id: str,
-                        timeout: float, force: bool = False) -> dict:
-        return self._call(ctxt, node, "unexport_volume", timeout,
-                          volume_id=volume_id, force=force)
+    def unexport_volume(
+        self,
+        ctxt: RpcContext,
+        node: str,
+        volume_id: str,
+        timeout: float,
+        force: bool = False,
+    ) -> dict:
+        return self._call(
+            ctxt,
+            node,
+            "unexport_volume",
+            timeout,
+            volume_id=volume_id,
+            force=force,
+        )
 
-    def rebuild_exports(self, ctxt, node: str, expected: list[dict],
-                        timeout: float) -> dict:
-        return self._call(ctxt, node, "rebuild_exports", timeout,
-                          expected=expected)
+    def rebuild_exports(
+        self, ctxt: RpcContext, node: str, expected: list[dict], timeout: float
+    ) -> dict:
+        return self._call(
+            ctxt, node, "rebuild_exports", timeout, expected=expected
+        )
 
-    def import_image(self, ctxt, node: str, image_id: str, source_path: str,
-                     sha256: str, size: int, timeout: float) -> dict:
-        return self._call(ctxt, node, "import_image", timeout,
-                          image_id=image_id, source_path=source_path,
-                          sha256=sha256, size=size)
+    def import_image(
+        self,
+        ctxt: RpcContext,
+        node: str,
+        image_id: str,
+        source_path: str,
+        sha256: str,
+        size: int,
+        timeout: float,
+    ) -> dict:
+        return self._call(
+            ctxt,
+            node,
+            "import_image",
+            timeout,
+            image_id=image_id,
+            source_path=source_path,
+            sha256=sha256,
+            size=size,
+        )
 
-    def delete_image(self, ctxt, node: str, image_id: str,
-                     timeout: float) -> dict:
-        return self._call(ctxt, node, "delete_image", timeout,
-                          image_id=image_id)
+    def delete_image(
+        self, ctxt: RpcContext, node: str, image_id: str, timeout: float
+    ) -> dict:
+        return self._call(
+            ctxt, node, "delete_image", timeout, image_id=image_id
+        )
 
-    def capacity(self, ctxt, node: str, timeout: float) -> dict:
+    def capacity(self, ctxt: RpcContext, node: str, timeout: float) -> dict:
         return self._call(ctxt, node, "capacity", timeout)
 
-    def list_resources(self, ctxt, node: str, timeout: float) -> dict:
+    def list_resources(
+        self, ctxt: RpcContext, node: str, timeout: float
+    ) -> dict:
         return self._call(ctxt, node, "list_resources", timeout)
 
 
@@ -96,11 +160,16 @@ class DataEndpointAPI:
 
     VERSION_CAP = "1.0"
 
-    def __init__(self, topic: str = TOPIC):
+    def __init__(self, topic: str = TOPIC) -> None:
         self.client = rpc.get_client(topic, version_cap=self.VERSION_CAP)
 
-    def data_endpoint(self, ctxt, node: str, timeout: float = 10) -> dict:
+    def data_endpoint(
+        self, ctxt: RpcContext, node: str, timeout: float = 10
+    ) -> dict:
         """{"url"}: the node's data endpoint."""
-        return self.client.prepare(server=node, namespace=DATA_NAMESPACE,
-                                   version="1.0", timeout=timeout).call(
-            ctxt, "data_endpoint")
+        return self.client.prepare(
+            server=node,
+            namespace=DATA_NAMESPACE,
+            version="1.0",
+            timeout=timeout,
+        ).call(ctxt, "data_endpoint")

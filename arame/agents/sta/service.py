@@ -36,17 +36,25 @@ def build_manager() -> STAManager:
     backend.init_host()
     iscsi = load_target()
     iscsi.init_host()
-    return STAManager(backend, iscsi, max_volume_gb=CONF.sta.max_volume_gb,
-                      import_dirs=CONF.sta.import_dirs)
+    return STAManager(
+        backend,
+        iscsi,
+        max_volume_gb=CONF.sta.max_volume_gb,
+        import_dirs=CONF.sta.import_dirs,
+    )
 
 
 def build_data_server(mgr: STAManager) -> DataServer:
     """The image data endpoint (HTTP in a thread): bytes from the API."""
-    return DataServer(mgr.images, node=CONF.host,
-                      secret=CONF.storage_data.ticket_secret,
-                      address=CONF.sta.data_address, port=CONF.sta.data_port,
-                      url=CONF.sta.data_url,
-                      timeout=CONF.storage_data.node_timeout)
+    return DataServer(
+        mgr.images,
+        node=CONF.host,
+        secret=CONF.storage_data.ticket_secret,
+        address=CONF.sta.data_address,
+        port=CONF.sta.data_port,
+        url=CONF.sta.data_url,
+        timeout=CONF.storage_data.node_timeout,
+    )
 
 
 def export_keeper(mgr: STAManager, collector=None) -> PeriodicComponent:
@@ -58,17 +66,22 @@ def export_keeper(mgr: STAManager, collector=None) -> PeriodicComponent:
 
     def fetch() -> dict:
         return collector.expected_exports(
-            {}, CONF.host, timeout=CONF.sta.expected_exports_timeout)
+            {}, CONF.host, timeout=CONF.sta.expected_exports_timeout
+        )
 
-    return PeriodicComponent("sta-exports", lambda: mgr.check_exports(fetch),
-                             lambda: CONF.sta.export_check_interval)
+    return PeriodicComponent(
+        "sta-exports",
+        lambda: mgr.check_exports(fetch),
+        lambda: CONF.sta.export_check_interval,
+    )
 
 
 def build_components() -> tuple[list, STAManager]:
     mgr = build_manager()
     data = build_data_server(mgr)
-    server = rpc.get_server(TOPIC, CONF.host,
-                            [RPCEndpoint(mgr), DataEndpoint(data)])
+    server = rpc.get_server(
+        TOPIC, CONF.host, [RPCEndpoint(mgr), DataEndpoint(data)]
+    )
 
     def inventory() -> dict:
         return {**mgr.inventory(), "data_url": data.url}
@@ -76,5 +89,9 @@ def build_components() -> tuple[list, STAManager]:
     # The heartbeat goes last: the node must consume its queue before the
     # scheduler hears of it (and the heartbeat is the first thing stopped).
     # The data server goes first: its URL is answered over RPC.
-    return [data, RPCServerComponent(server, TOPIC), export_keeper(mgr),
-            NotifyHeartbeat(BINARY, TOPIC, extra=inventory)], mgr
+    return [
+        data,
+        RPCServerComponent(server, TOPIC),
+        export_keeper(mgr),
+        NotifyHeartbeat(BINARY, TOPIC, extra=inventory),
+    ], mgr

@@ -1,8 +1,8 @@
 """FastAPI dependencies: the caller's context from its bearer token, and the
 policy check every route declares."""
 
-from fastapi import Depends, Request
 import sqlalchemy as sa
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from arame.api import policy
@@ -15,9 +15,10 @@ from arame.common.db import models
 _bearer = HTTPBearer(auto_error=False)
 
 
-def get_context(request: Request,
-                creds: HTTPAuthorizationCredentials | None = Depends(_bearer)
-                ) -> RequestContext:
+def get_context(
+    request: Request,
+    creds: HTTPAuthorizationCredentials | None = Depends(_bearer),
+) -> RequestContext:
     if creds is None or creds.scheme.lower() != "bearer":
         raise exceptions.Unauthorized("missing bearer token")
     claims = tokens.verify(creds.credentials)
@@ -25,25 +26,40 @@ def get_context(request: Request,
     # Every request pays for this: one query, plain columns.
     with db_engine.session() as s:
         row = s.execute(
-            sa.select(U.account_id, U.role, U.enabled, U.token_generation,
-                      A.enabled.label("account_enabled"))
+            sa.select(
+                U.account_id,
+                U.role,
+                U.enabled,
+                U.token_generation,
+                A.enabled.label("account_enabled"),
+            )
             .join(A, A.id == U.account_id)
-            .where(U.id == claims["u"])).first()
-    if (row is None or not row.enabled or not row.account_enabled
-            or row.token_generation != claims.get("g")):
+            .where(U.id == claims["u"])
+        ).first()
+    if (
+        row is None
+        or not row.enabled
+        or not row.account_enabled
+        or row.token_generation != claims.get("g")
+    ):
         raise exceptions.Unauthorized("token revoked")
     roles = (row.role,)
     account_id = row.account_id
     return RequestContext(
-        request_id=getattr(request.state, "request_id", None) or
-        RequestContext().request_id,
-        account_id=account_id, user_id=claims["u"], roles=roles)
+        request_id=getattr(request.state, "request_id", None)
+        or RequestContext().request_id,
+        account_id=account_id,
+        user_id=claims["u"],
+        roles=roles,
+    )
 
 
 def authorize(rule: str):
     """A dependency that checks `rule` against the caller's own account and
     returns the context (resource-level checks follow in the service)."""
+
     def _dep(ctxt: RequestContext = Depends(get_context)) -> RequestContext:
         policy.enforce(ctxt, rule)
         return ctxt
+
     return _dep

@@ -68,8 +68,13 @@ def reset_cache() -> None:
 
 def issue(user: models.User, ttl: int | None = None) -> tuple[str, int]:
     exp = int(time.time()) + (ttl or CONF.auth.token_ttl)
-    claims = {"u": user.id, "a": user.account_id, "r": [user.role],
-              "g": user.token_generation, "exp": exp}
+    claims = {
+        "u": user.id,
+        "a": user.account_id,
+        "r": [user.role],
+        "g": user.token_generation,
+        "exp": exp,
+    }
     body = _b64(json.dumps(claims, separators=(",", ":")).encode())
     sig = _b64(hmac.new(_secret(), body.encode(), hashlib.sha256).digest())
     return f"{body}.{sig}", exp
@@ -84,7 +89,7 @@ def verify(token: str) -> dict:
             raise ValueError("bad signature")
         claims = json.loads(_unb64(body))
     except (ValueError, TypeError):
-        raise exceptions.Unauthorized("invalid token")
+        raise exceptions.Unauthorized("invalid token") from None
     if claims.get("exp", 0) < time.time():
         raise exceptions.Unauthorized("token expired")
     return claims

@@ -19,16 +19,23 @@ router = APIRouter(prefix="/v1/baremetal/nodes", tags=["baremetal"])
 service = BaremetalService()
 
 
-
 @router.get("", response_model=NodePage)
-def list_nodes(ctxt=Depends(authorize("baremetal:list")),
-               status: Annotated[str | None, Query(max_length=16)] = None,
-               name: Annotated[str | None, Query(max_length=63)] = None,
-               maintenance: bool | None = None,
-               limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
-               marker: Annotated[str | None, Query(max_length=16)] = None):
-    return service.list(ctxt, status=status, name=name,
-                        maintenance=maintenance, limit=limit, marker=marker)
+def list_nodes(
+    ctxt=Depends(authorize("baremetal:list")),
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    name: Annotated[str | None, Query(max_length=63)] = None,
+    maintenance: bool | None = None,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    marker: Annotated[str | None, Query(max_length=16)] = None,
+):
+    return service.list(
+        ctxt,
+        status=status,
+        name=name,
+        maintenance=maintenance,
+        limit=limit,
+        marker=marker,
+    )
 
 
 @router.get("/{node_id}", response_model=Node)
@@ -43,8 +50,9 @@ def enroll_node(body: NodeCreate, ctxt=Depends(authorize("baremetal:create"))):
 
 
 @router.patch("/{node_id}", response_model=Node)
-def update_node(node_id: str, body: NodeUpdate,
-                ctxt=Depends(authorize("baremetal:update"))):
+def update_node(
+    node_id: str, body: NodeUpdate, ctxt=Depends(authorize("baremetal:update"))
+):
     return service.update(ctxt, node_id, body)
 
 
@@ -54,10 +62,14 @@ def delete_node(node_id: str, ctxt=Depends(authorize("baremetal:delete"))):
     return Response(status_code=204)
 
 
-@router.post("/{node_id}/actions", status_code=202,
-             response_model=NodeAccepted)
-def node_action(node_id: str, body: Annotated[NodeAction, Body()],
-                ctxt=Depends(authorize("baremetal:action"))):
+@router.post(
+    "/{node_id}/actions", status_code=202, response_model=NodeAccepted
+)
+def node_action(
+    node_id: str,
+    body: Annotated[NodeAction, Body()],
+    ctxt=Depends(authorize("baremetal:action")),
+):
     """manage (the BMC answers: `manageable`), provide (power off,
     `available`): a task each; maintenance `{"on", "reason"?}`: the flag
     only (task_id null)."""

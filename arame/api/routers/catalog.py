@@ -4,9 +4,15 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from arame.api import pagination, tags
 from arame.api.auth.deps import authorize
+from arame.api.schemas.catalog import (
+    Flavor,
+    FlavorCreate,
+    FlavorPage,
+    Image,
+    ImageCreate,
+    ImagePage,
+)
 from arame.api.schemas.common import TagsOut, TagsUpdate
-from arame.api.schemas.catalog import (Flavor, FlavorCreate, FlavorPage, Image,
-                                       ImageCreate, ImagePage)
 from arame.api.services import catalog
 from arame.common.db import models
 
@@ -21,7 +27,9 @@ def list_flavors(ctxt=Depends(authorize("flavors:list"))):
 
 
 @flavors.post("", status_code=201, response_model=Flavor)
-def create_flavor(body: FlavorCreate, ctxt=Depends(authorize("flavors:create"))):
+def create_flavor(
+    body: FlavorCreate, ctxt=Depends(authorize("flavors:create"))
+):
     return catalog.create_flavor(ctxt, body)
 
 
@@ -31,14 +39,24 @@ def delete_flavor(name: str, ctxt=Depends(authorize("flavors:delete"))):
 
 
 @images.get("", response_model=ImagePage)
-def list_images(ctxt=Depends(authorize("images:list")),
-                name: Annotated[str | None, Query(max_length=63)] = None,
-                status: Annotated[str | None, Query(max_length=16)] = None,
-                limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
-                marker: Annotated[str | None, Query(max_length=16)] = None,
-                sort: ImageSort = None, tag: tags.TagQuery = None):
-    return catalog.list_images(ctxt, name=name, status=status, limit=limit,
-                               marker=marker, sort=sort, tag=tag)
+def list_images(
+    ctxt=Depends(authorize("images:list")),
+    name: Annotated[str | None, Query(max_length=63)] = None,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    marker: Annotated[str | None, Query(max_length=16)] = None,
+    sort: ImageSort = None,
+    tag: tags.TagQuery = None,
+):
+    return catalog.list_images(
+        ctxt,
+        name=name,
+        status=status,
+        limit=limit,
+        marker=marker,
+        sort=sort,
+        tag=tag,
+    )
 
 
 @images.get("/{image_id}", response_model=Image)
@@ -52,21 +70,37 @@ def create_image(body: ImageCreate, ctxt=Depends(authorize("images:create"))):
 
 
 @images.put("/{image_id}/tags", response_model=TagsOut)
-def replace_image_tags(image_id: str, body: TagsUpdate,
-                       ctxt=Depends(authorize("images:update_tags"))):
-    return tags.replace(ctxt, models.Image, "image", image_id,
-                        "images:update_tags", body.tags)
+def replace_image_tags(
+    image_id: str,
+    body: TagsUpdate,
+    ctxt=Depends(authorize("images:update_tags")),
+):
+    return tags.replace(
+        ctxt, models.Image, "image", image_id, "images:update_tags", body.tags
+    )
 
 
-@images.put("/{image_id}/data", response_model=Image, openapi_extra={
-    "requestBody": {"required": True, "content": {
-        "application/octet-stream": {"schema": {"type": "string",
-                                                "format": "binary"}}}}})
-async def upload_image_data(image_id: str, request: Request,
-                            ctxt=Depends(authorize("images:upload"))):
+@images.put(
+    "/{image_id}/data",
+    response_model=Image,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {
+                    "schema": {"type": "string", "format": "binary"}
+                }
+            },
+        }
+    },
+)
+async def upload_image_data(
+    image_id: str, request: Request, ctxt=Depends(authorize("images:upload"))
+):
     """The image's bytes (Content-Length required; sha256 from the image or
     the X-Image-Sha256 header), streamed to a storage node: 200 with the
     image `available`, 422 if the bytes do not match (the image stays
     `pending`, try again), 503 if no storage node takes them."""
-    return await catalog.upload_image(ctxt, image_id, request.headers,
-                                      request.stream())
+    return await catalog.upload_image(
+        ctxt, image_id, request.headers, request.stream()
+    )

@@ -1,8 +1,8 @@
 """Liveness, readiness and metrics: no auth, for load balancers and scrapers."""
 
-from fastapi import APIRouter, Response
 import prometheus_client
 import sqlalchemy as sa
+from fastapi import APIRouter, Response
 
 from arame.api.errors import error_response
 from arame.common.db import engine as db_engine
@@ -33,5 +33,7 @@ def readyz():
 
 @router.get("/metrics")
 def metrics():
-    return Response(prometheus_client.generate_latest(),
-                    media_type=prometheus_client.CONTENT_TYPE_LATEST)
+    return Response(
+        prometheus_client.generate_latest(),
+        media_type=prometheus_client.CONTENT_TYPE_LATEST,
+    )

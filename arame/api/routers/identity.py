@@ -4,9 +4,16 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from arame.api import pagination
 from arame.api.auth.deps import authorize, get_context
-from arame.api.schemas.identity import (Account, AccountCreate, AccountPage,
-                                        AccountUpdate, User, UserCreate,
-                                        UserPage, UserUpdate)
+from arame.api.schemas.identity import (
+    Account,
+    AccountCreate,
+    AccountPage,
+    AccountUpdate,
+    User,
+    UserCreate,
+    UserPage,
+    UserUpdate,
+)
 from arame.api.services import identity
 
 accounts = APIRouter(prefix="/v1/accounts", tags=["accounts"])
@@ -20,17 +27,23 @@ UserSort = pagination.sort_query("name", "role", "created_at", "updated_at")
 
 
 @accounts.post("", status_code=201, response_model=Account)
-def create_account(body: AccountCreate,
-                   ctxt=Depends(authorize("accounts:create"))):
+def create_account(
+    body: AccountCreate, ctxt=Depends(authorize("accounts:create"))
+):
     return identity.create_account(ctxt, body)
 
 
 @accounts.get("", response_model=AccountPage)
-def list_accounts(ctxt=Depends(authorize("accounts:list")),
-                  name: NamePattern = None, limit: Limit = None,
-                  marker: Marker = None, sort: AccountSort = None):
-    return identity.list_accounts(ctxt, name=name, limit=limit, marker=marker,
-                                  sort=sort)
+def list_accounts(
+    ctxt=Depends(authorize("accounts:list")),
+    name: NamePattern = None,
+    limit: Limit = None,
+    marker: Marker = None,
+    sort: AccountSort = None,
+):
+    return identity.list_accounts(
+        ctxt, name=name, limit=limit, marker=marker, sort=sort
+    )
 
 
 @accounts.get("/{account_id}", response_model=Account)
@@ -39,8 +52,9 @@ def get_account(account_id: str, ctxt=Depends(get_context)):
 
 
 @accounts.patch("/{account_id}", response_model=Account)
-def update_account(account_id: str, body: AccountUpdate,
-                   ctxt=Depends(get_context)):
+def update_account(
+    account_id: str, body: AccountUpdate, ctxt=Depends(get_context)
+):
     return identity.update_account(ctxt, account_id, body)
 
 
@@ -55,13 +69,23 @@ def create_user(body: UserCreate, ctxt=Depends(authorize("users:create"))):
 
 
 @users.get("", response_model=UserPage)
-def list_users(ctxt=Depends(authorize("users:list")),
-               account_id: Annotated[str | None, Query(max_length=16)] = None,
-               name: NamePattern = None, limit: Limit = None,
-               marker: Marker = None, sort: UserSort = None):
+def list_users(
+    ctxt=Depends(authorize("users:list")),
+    account_id: Annotated[str | None, Query(max_length=16)] = None,
+    name: NamePattern = None,
+    limit: Limit = None,
+    marker: Marker = None,
+    sort: UserSort = None,
+):
     """`name` filters and sorts by username."""
-    return identity.list_users(ctxt, account_id=account_id, name=name,
-                               limit=limit, marker=marker, sort=sort)
+    return identity.list_users(
+        ctxt,
+        account_id=account_id,
+        name=name,
+        limit=limit,
+        marker=marker,
+        sort=sort,
+    )
 
 
 @users.get("/{user_id}", response_model=User)

@@ -15,12 +15,12 @@ def get_quota(account_id: str, ctxt=Depends(get_context)):
 # PUT and PATCH alike change only the limits the body names (null: back to
 # the cloud's default).
 @router.put("/{account_id}", response_model=Quota)
-def update_quota(account_id: str, body: QuotaUpdate,
-                 ctxt=Depends(get_context)):
+def update_quota(
+    account_id: str, body: QuotaUpdate, ctxt=Depends(get_context)
+):
     return quotas.update(ctxt, account_id, body)
 
 
 @router.patch("/{account_id}", response_model=Quota)
-def patch_quota(account_id: str, body: QuotaUpdate,
-                ctxt=Depends(get_context)):
+def patch_quota(account_id: str, body: QuotaUpdate, ctxt=Depends(get_context)):
     return quotas.update(ctxt, account_id, body)

@@ -5,11 +5,13 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from arame.api import idempotency, pagination, tags
 from arame.api.auth.deps import authorize
 from arame.api.schemas.common import TagsOut, TagsUpdate
-from arame.api.schemas.security_groups import (SecurityGroup,
-                                               SecurityGroupCreate,
-                                               SecurityGroupPage,
-                                               SecurityGroupUpdate,
-                                               SecurityGroupUpdated)
+from arame.api.schemas.security_groups import (
+    SecurityGroup,
+    SecurityGroupCreate,
+    SecurityGroupPage,
+    SecurityGroupUpdate,
+    SecurityGroupUpdated,
+)
 from arame.api.services.security_groups import SecurityGroupService
 from arame.common.db import models
 
@@ -18,50 +20,74 @@ service = SecurityGroupService()
 
 
 @router.post("", status_code=201, response_model=SecurityGroup)
-def create_security_group(body: SecurityGroupCreate,
-                          ctxt=Depends(authorize("security_groups:create")),
-                          idempotency_key: Annotated[str | None, Header(
-                              alias="Idempotency-Key", max_length=255)] = None):
-    fp = idempotency.fingerprint("POST", "/v1/security_groups",
-                                 body.model_dump())
-    return idempotency.run(ctxt, idempotency_key, fp, 201,
-                           lambda: service.create(ctxt, body),
-                           model=SecurityGroup)
+def create_security_group(
+    body: SecurityGroupCreate,
+    ctxt=Depends(authorize("security_groups:create")),
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", max_length=255)
+    ] = None,
+):
+    fp = idempotency.fingerprint(
+        "POST", "/v1/security_groups", body.model_dump()
+    )
+    return idempotency.run(
+        ctxt,
+        idempotency_key,
+        fp,
+        201,
+        lambda: service.create(ctxt, body),
+        model=SecurityGroup,
+    )
 
 
 @router.get("", response_model=SecurityGroupPage)
 def list_security_groups(
-        ctxt=Depends(authorize("security_groups:list")),
-        name: Annotated[str | None, Query(max_length=63)] = None,
-        limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
-        marker: Annotated[str | None, Query(max_length=16)] = None,
-        sort: pagination.sort_query("name", "created_at",
-                                    "updated_at") = None,
-        tag: tags.TagQuery = None):
-    return service.list(ctxt, name=name, limit=limit, marker=marker,
-                        sort=sort, tag=tag)
+    ctxt=Depends(authorize("security_groups:list")),
+    name: Annotated[str | None, Query(max_length=63)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    marker: Annotated[str | None, Query(max_length=16)] = None,
+    sort: pagination.sort_query("name", "created_at", "updated_at") = None,
+    tag: tags.TagQuery = None,
+):
+    return service.list(
+        ctxt, name=name, limit=limit, marker=marker, sort=sort, tag=tag
+    )
 
 
 @router.get("/{group_id}", response_model=SecurityGroup)
-def get_security_group(group_id: str,
-                       ctxt=Depends(authorize("security_groups:get"))):
+def get_security_group(
+    group_id: str, ctxt=Depends(authorize("security_groups:get"))
+):
     return service.get(ctxt, group_id)
 
 
 @router.patch("/{group_id}", response_model=SecurityGroupUpdated)
-def update_security_group(group_id: str, body: SecurityGroupUpdate,
-                          ctxt=Depends(authorize("security_groups:update"))):
+def update_security_group(
+    group_id: str,
+    body: SecurityGroupUpdate,
+    ctxt=Depends(authorize("security_groups:update")),
+):
     return service.update(ctxt, group_id, body)
 
 
 @router.delete("/{group_id}", status_code=204, response_class=Response)
-def delete_security_group(group_id: str,
-                          ctxt=Depends(authorize("security_groups:delete"))):
+def delete_security_group(
+    group_id: str, ctxt=Depends(authorize("security_groups:delete"))
+):
     service.delete(ctxt, group_id)
 
 
 @router.put("/{group_id}/tags", response_model=TagsOut)
-def replace_security_group_tags(group_id: str, body: TagsUpdate,
-                                ctxt=Depends(authorize("security_groups:update_tags"))):
-    return tags.replace(ctxt, models.SecurityGroup, "security_group",
-                        group_id, "security_groups:update_tags", body.tags)
+def replace_security_group_tags(
+    group_id: str,
+    body: TagsUpdate,
+    ctxt=Depends(authorize("security_groups:update_tags")),
+):
+    return tags.replace(
+        ctxt,
+        models.SecurityGroup,
+        "security_group",
+        group_id,
+        "security_groups:update_tags",
+        body.tags,
+    )

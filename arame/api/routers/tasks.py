@@ -11,17 +11,25 @@ router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
 
 @router.get("", response_model=TaskPage)
-def list_tasks(ctxt=Depends(authorize("tasks:list")),
-               resource_id: Annotated[str | None, Query(max_length=16)] = None,
-               status: Literal["queued", "running", "done", "failed"] | None = None,
-               limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
-               marker: Annotated[str | None, Query(max_length=16)] = None,
-               sort: pagination.sort_query("created_at", "updated_at",
-                                           "status", "action") = None):
+def list_tasks(
+    ctxt=Depends(authorize("tasks:list")),
+    resource_id: Annotated[str | None, Query(max_length=16)] = None,
+    status: Literal["queued", "running", "done", "failed"] | None = None,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    marker: Annotated[str | None, Query(max_length=16)] = None,
+    sort: pagination.sort_query(
+        "created_at", "updated_at", "status", "action"
+    ) = None,
+):
     """Newest first unless `sort` says otherwise."""
-    return task_service.list_tasks(ctxt, resource_id=resource_id,
-                                   status=status, limit=limit, marker=marker,
-                                   sort=sort)
+    return task_service.list_tasks(
+        ctxt,
+        resource_id=resource_id,
+        status=status,
+        limit=limit,
+        marker=marker,
+        sort=sort,
+    )
 
 
 @router.get("/{task_id}", response_model=Task)

@@ -11,10 +11,16 @@ from arame.common.db import models
 
 
 def to_dict(kp: models.KeyPair) -> dict:
-    return {"id": kp.id, "name": kp.name, "account_id": kp.account_id,
-            "type": kp.type, "public_key": kp.public_key,
-            "fingerprint": kp.fingerprint, "created_at": kp.created_at,
-            "updated_at": kp.updated_at}
+    return {
+        "id": kp.id,
+        "name": kp.name,
+        "account_id": kp.account_id,
+        "type": kp.type,
+        "public_key": kp.public_key,
+        "fingerprint": kp.fingerprint,
+        "created_at": kp.created_at,
+        "updated_at": kp.updated_at,
+    }
 
 
 def create(ctxt, req) -> dict:
@@ -25,16 +31,24 @@ def create(ctxt, req) -> dict:
         else:
             kind, public, private = sshkeys.generate(req.type)
     except sshkeys.InvalidKey as e:
-        raise exceptions.Invalid(str(e), field="public_key")
+        raise exceptions.Invalid(str(e), field="public_key") from e
     with db_engine.session() as s:
-        if s.scalar(sa.select(models.KeyPair.id).where(
+        if s.scalar(
+            sa.select(models.KeyPair.id).where(
                 models.KeyPair.account_id == ctxt.account_id,
-                models.KeyPair.name == req.name)):
+                models.KeyPair.name == req.name,
+            )
+        ):
             raise exceptions.Conflict(f"key pair {req.name!r} already exists")
-        kp = models.KeyPair(id=ids.generate("key_pair"), name=req.name,
-                            account_id=ctxt.account_id, user_id=ctxt.user_id,
-                            type=kind, public_key=public,
-                            fingerprint=sshkeys.fingerprint(public))
+        kp = models.KeyPair(
+            id=ids.generate("key_pair"),
+            name=req.name,
+            account_id=ctxt.account_id,
+            user_id=ctxt.user_id,
+            type=kind,
+            public_key=public,
+            fingerprint=sshkeys.fingerprint(public),
+        )
         s.add(kp)
     out = to_dict(kp)
     out["private_key"] = private
@@ -50,12 +64,22 @@ def get(ctxt, kp_id: str) -> dict:
         return to_dict(_get(s, ctxt, kp_id, "key_pairs:get"))
 
 
-def list_key_pairs(ctxt, *, name=None, limit=None, marker=None,
-                   sort=None) -> dict:
+def list_key_pairs(
+    ctxt, *, name=None, limit=None, marker=None, sort=None
+) -> dict:
     K = models.KeyPair
     return pagination.scoped_page(
-        ctxt, sa.select(K), K, to_dict, account_column=K.account_id,
-        name_column=K.name, name=name, marker=marker, limit=limit, sort=sort)
+        ctxt,
+        sa.select(K),
+        K,
+        to_dict,
+        account_column=K.account_id,
+        name_column=K.name,
+        name=name,
+        marker=marker,
+        limit=limit,
+        sort=sort,
+    )
 
 
 def delete(ctxt, kp_id: str) -> None:
@@ -69,6 +93,7 @@ def public_key_for(s, account_id: str, kp_id: str) -> models.KeyPair:
     """The key pair an instance of `account_id` asks for (422 otherwise)."""
     kp = s.get(models.KeyPair, kp_id)
     if kp is None or kp.account_id != account_id:
-        raise exceptions.Invalid(f"key_pair: unknown key pair {kp_id!r}",
-                                 field="key_pair")
+        raise exceptions.Invalid(
+            f"key_pair: unknown key pair {kp_id!r}", field="key_pair"
+        )
     return kp

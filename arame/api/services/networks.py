@@ -12,12 +12,23 @@ DEFAULT_NAME = "default"
 
 
 def to_dict(n: models.Network, tag_list=()) -> dict:
-    return {"id": n.id, "name": n.name, "account_id": n.account_id,
-            "shared": n.shared, "ip_version": n.ip_version, "cidr": n.cidr,
-            "gateway": n.gateway, "dns_domain": n.dns_domain,
-            "dhcp_ranges": n.dhcp_ranges, "segmentation": n.segmentation,
-            "segment_id": n.segment_id, "mtu": n.mtu, "tags": list(tag_list),
-            "created_at": n.created_at, "updated_at": n.updated_at}
+    return {
+        "id": n.id,
+        "name": n.name,
+        "account_id": n.account_id,
+        "shared": n.shared,
+        "ip_version": n.ip_version,
+        "cidr": n.cidr,
+        "gateway": n.gateway,
+        "dns_domain": n.dns_domain,
+        "dhcp_ranges": n.dhcp_ranges,
+        "segmentation": n.segmentation,
+        "segment_id": n.segment_id,
+        "mtu": n.mtu,
+        "tags": list(tag_list),
+        "created_at": n.created_at,
+        "updated_at": n.updated_at,
+    }
 
 
 def _visible(ctxt):
@@ -30,10 +41,14 @@ def _visible(ctxt):
 def _load(s, ctxt, network_id: str) -> models.Network:
     """A network the caller can see (own, shared, or any for an admin);
     404 otherwise, as for every resource of another account."""
-    net = s.get(models.Network, network_id) \
-        if ids.is_valid("network", network_id) else None
-    if net is None or not (ctxt.is_admin or net.shared
-                           or net.account_id == ctxt.account_id):
+    net = (
+        s.get(models.Network, network_id)
+        if ids.is_valid("network", network_id)
+        else None
+    )
+    if net is None or not (
+        ctxt.is_admin or net.shared or net.account_id == ctxt.account_id
+    ):
         raise exceptions.NotFound(f"network {network_id} not found")
     return net
 
@@ -41,34 +56,54 @@ def _load(s, ctxt, network_id: str) -> models.Network:
 def _check_segment(segmentation: str, segment_id: int) -> None:
     lo, hi = ipam.SEGMENT_LIMITS[segmentation]
     if not lo <= segment_id <= hi:
-        raise exceptions.Invalid(f"segment_id: a {segmentation} segment id is "
-                                 f"{lo}..{hi}", field="segment_id")
+        raise exceptions.Invalid(
+            f"segment_id: a {segmentation} segment id is {lo}..{hi}",
+            field="segment_id",
+        )
 
 
 def create(ctxt, req) -> dict:
     if req.shared:
         policy.enforce(ctxt, "networks:create_shared")
-    plan = ipam.make_plan(req.cidr, req.gateway,
-                          [list(r) for r in req.dhcp_ranges]
-                          if req.dhcp_ranges is not None else None)
+    plan = ipam.make_plan(
+        req.cidr,
+        req.gateway,
+        [list(r) for r in req.dhcp_ranges]
+        if req.dhcp_ranges is not None
+        else None,
+    )
     if req.segment_id is not None:
         _check_segment(req.segmentation, req.segment_id)
     mtu = req.mtu or ipam.default_mtu(req.segmentation)
     N = models.Network
     with db_engine.session() as s:
+
         def name_taken() -> bool:
-            return s.scalar(sa.select(N.id).where(
-                N.account_id == ctxt.account_id, N.name == req.name)) is not None
+            return (
+                s.scalar(
+                    sa.select(N.id).where(
+                        N.account_id == ctxt.account_id, N.name == req.name
+                    )
+                )
+                is not None
+            )
 
         def segment_taken(seg: int) -> bool:
-            return s.scalar(sa.select(N.id).where(
-                N.segmentation == req.segmentation,
-                N.segment_id == seg)) is not None
+            return (
+                s.scalar(
+                    sa.select(N.id).where(
+                        N.segmentation == req.segmentation, N.segment_id == seg
+                    )
+                )
+                is not None
+            )
 
         def segment_conflict():
             return exceptions.Conflict(
                 f"{req.segmentation} segment {req.segment_id} is used by "
-                "another network", segment_id=req.segment_id)
+                "another network",
+                segment_id=req.segment_id,
+            )
 
         if name_taken():
             raise exceptions.Conflict(f"network {req.name!r} already exists")
@@ -80,13 +115,22 @@ def create(ctxt, req) -> dict:
         for _ in range(ipam.ATTEMPTS):
             seg = req.segment_id or ipam.pick_segment_id(s, req.segmentation)
             now = models.utcnow()
-            net = N(id=ids.generate("network"), name=req.name,
-                    account_id=ctxt.account_id, shared=req.shared,
-                    ip_version=plan.ip_version, cidr=plan.cidr,
-                    gateway=plan.gateway, dns_domain=req.dns_domain,
-                    dhcp_ranges=plan.dhcp_ranges,
-                    segmentation=req.segmentation, segment_id=seg, mtu=mtu,
-                    created_at=now, updated_at=now)
+            net = N(
+                id=ids.generate("network"),
+                name=req.name,
+                account_id=ctxt.account_id,
+                shared=req.shared,
+                ip_version=plan.ip_version,
+                cidr=plan.cidr,
+                gateway=plan.gateway,
+                dns_domain=req.dns_domain,
+                dhcp_ranges=plan.dhcp_ranges,
+                segmentation=req.segmentation,
+                segment_id=seg,
+                mtu=mtu,
+                created_at=now,
+                updated_at=now,
+            )
             try:
                 with s.begin_nested():
                     s.add(net)
@@ -95,14 +139,17 @@ def create(ctxt, req) -> dict:
             except sa.exc.IntegrityError:
                 if name_taken():
                     raise exceptions.Conflict(
-                        f"network {req.name!r} already exists") from None
+                        f"network {req.name!r} already exists"
+                    ) from None
                 if req.segment_id is not None:
                     raise segment_conflict() from None
                 if not segment_taken(seg):
                     raise
-    raise exceptions.Conflict(f"no {req.segmentation} segment id could be "
-                              "reserved (too many concurrent requests); "
-                              "try again")
+    raise exceptions.Conflict(
+        f"no {req.segmentation} segment id could be "
+        "reserved (too many concurrent requests); "
+        "try again"
+    )
 
 
 def get(ctxt, network_id: str) -> dict:
@@ -112,8 +159,9 @@ def get(ctxt, network_id: str) -> dict:
         return to_dict(net, tags.tags_of(s, [net.id])[net.id])
 
 
-def list_networks(ctxt, *, name=None, limit=None, marker=None, sort=None,
-                  tag=None) -> dict:
+def list_networks(
+    ctxt, *, name=None, limit=None, marker=None, sort=None, tag=None
+) -> dict:
     N = models.Network
     stmt = sa.select(N).where(_visible(ctxt))
     if name:
@@ -122,8 +170,10 @@ def list_networks(ctxt, *, name=None, limit=None, marker=None, sort=None,
     with db_engine.session() as s:
         rows, nxt = pagination.page(s, stmt, N, marker, limit, sort=sort)
         labels = tags.tags_of(s, [n.id for n in rows])
-        return {"items": [to_dict(n, labels[n.id]) for n in rows],
-                "next_marker": nxt}
+        return {
+            "items": [to_dict(n, labels[n.id]) for n in rows],
+            "next_marker": nxt,
+        }
 
 
 def delete(ctxt, network_id: str) -> None:
@@ -136,35 +186,51 @@ def delete(ctxt, network_id: str) -> None:
         # Allocations hold the row too: one in flight either commits its
         # port before the check below or finds the network gone.
         ipam.lock_network(s, net.id)
-        holders = list(s.scalars(
-            sa.select(I.id).join(P, P.instance_id == I.id)
-            .where(P.network_id == net.id, I.status != "terminated")
-            .order_by(I.id).limit(11)))
+        holders = list(
+            s.scalars(
+                sa.select(I.id)
+                .join(P, P.instance_id == I.id)
+                .where(P.network_id == net.id, I.status != "terminated")
+                .order_by(I.id)
+                .limit(11)
+            )
+        )
         if holders:
-            shown = ", ".join(holders[:10]) + (", ..." if len(holders) > 10
-                                               else "")
+            shown = ", ".join(holders[:10]) + (
+                ", ..." if len(holders) > 10 else ""
+            )
             raise exceptions.Conflict(
                 f"network {net.id} still has instances with addresses on "
-                f"it: {shown}", instances=holders[:10])
+                f"it: {shown}",
+                instances=holders[:10],
+            )
         # Addresses of terminated instances the release missed go with it.
-        s.execute(sa.delete(P).where(P.network_id == net.id)
-                  .execution_options(synchronize_session=False))
+        s.execute(
+            sa.delete(P)
+            .where(P.network_id == net.id)
+            .execution_options(synchronize_session=False)
+        )
         tags.delete_all(s, net.id)
         s.delete(net)
 
 
-def for_instance(s, account_id: str, network_id: str | None
-                 ) -> models.Network | None:
+def for_instance(
+    s, account_id: str, network_id: str | None
+) -> models.Network | None:
     """The network a new instance of `account_id` joins: the one it names
     (own or shared; 422 otherwise), else the shared network `default`,
     else none."""
     N = models.Network
     if network_id is None:
-        return s.scalar(sa.select(N).where(N.shared.is_(True),
-                                           N.name == DEFAULT_NAME)
-                        .order_by(N.created_at, N.id).limit(1))
+        return s.scalar(
+            sa.select(N)
+            .where(N.shared.is_(True), N.name == DEFAULT_NAME)
+            .order_by(N.created_at, N.id)
+            .limit(1)
+        )
     net = s.get(N, network_id)
     if net is None or not (net.shared or net.account_id == account_id):
-        raise exceptions.Invalid(f"network: unknown network {network_id!r}",
-                                 field="network")
+        raise exceptions.Invalid(
+            f"network: unknown network {network_id!r}", field="network"
+        )
     return net

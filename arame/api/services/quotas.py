@@ -7,22 +7,29 @@ from arame.common.db import models
 
 
 def _view(account_id: str, row: models.Quota | None) -> dict:
-    return {"account_id": account_id, "limits": quotas.limits(row),
-            "in_use": {r: (getattr(row, f"{r}_used") if row else 0)
-                       for r in quotas.RESOURCES}}
+    return {
+        "account_id": account_id,
+        "limits": quotas.limits(row),
+        "in_use": {
+            r: (getattr(row, f"{r}_used") if row else 0)
+            for r in quotas.RESOURCES
+        },
+    }
 
 
 def get(ctxt, account_id: str) -> dict:
     with db_engine.session() as s:
-        load_owned(s, ctxt, models.Account, "account", account_id,
-                   "quotas:get")
+        load_owned(
+            s, ctxt, models.Account, "account", account_id, "quotas:get"
+        )
         return _view(account_id, s.get(models.Quota, account_id))
 
 
 def update(ctxt, account_id: str, req) -> dict:
     with db_engine.session() as s:
-        load_owned(s, ctxt, models.Account, "account", account_id,
-                   "quotas:update")
+        load_owned(
+            s, ctxt, models.Account, "account", account_id, "quotas:update"
+        )
         row = s.get(models.Quota, account_id)
         if row is None:
             row = models.Quota(account_id=account_id)

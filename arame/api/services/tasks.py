@@ -9,12 +9,14 @@ from arame.common.db import models
 
 def get(ctxt, task_id: str) -> dict:
     with db_engine.session() as s:
-        return tasks.to_dict(load_owned(s, ctxt, models.Task, "task",
-                                        task_id, "tasks:get"))
+        return tasks.to_dict(
+            load_owned(s, ctxt, models.Task, "task", task_id, "tasks:get")
+        )
 
 
-def list_tasks(ctxt, *, resource_id=None, status=None, limit=None,
-               marker=None, sort=None) -> dict:
+def list_tasks(
+    ctxt, *, resource_id=None, status=None, limit=None, marker=None, sort=None
+) -> dict:
     T = models.Task
     stmt = sa.select(T)
     if not ctxt.is_admin:
@@ -24,6 +26,7 @@ def list_tasks(ctxt, *, resource_id=None, status=None, limit=None,
     if status:
         stmt = stmt.where(T.status == status)
     with db_engine.session() as s:
-        rows, nxt = pagination.page(s, stmt, T, marker, limit, descending=True,
-                                    sort=sort)
+        rows, nxt = pagination.page(
+            s, stmt, T, marker, limit, descending=True, sort=sort
+        )
         return {"items": [tasks.to_dict(t) for t in rows], "next_marker": nxt}

@@ -31,16 +31,26 @@ class ListAccount(Lister):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument("--name", metavar="PATTERN", help="name glob")
-        parser.add_argument("--sort", metavar="[-]FIELD",
-                            help="name, created_at or updated_at; `-` "
-                                 "first for descending (--sort=-name)")
+        parser.add_argument(
+            "--sort",
+            metavar="[-]FIELD",
+            help="name, created_at or updated_at; `-` "
+            "first for descending (--sort=-name)",
+        )
         return parser
 
     def take_action(self, parsed_args):
-        filters = {k: v for k, v in (("name", parsed_args.name),
-                                     ("sort", parsed_args.sort)) if v}
-        return many(self.app.client.accounts.list(all=True, **filters),
-                    LIST_FIELDS)
+        filters = {
+            k: v
+            for k, v in (
+                ("name", parsed_args.name),
+                ("sort", parsed_args.sort),
+            )
+            if v
+        }
+        return many(
+            self.app.client.accounts.list(all=True, **filters), LIST_FIELDS
+        )
 
 
 class ShowAccount(ShowOne):
@@ -62,8 +72,12 @@ class SetAccount(ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        return one(self.app.client.accounts.update(
-            parsed_args.id, name=parsed_args.name), FIELDS)
+        return one(
+            self.app.client.accounts.update(
+                parsed_args.id, name=parsed_args.name
+            ),
+            FIELDS,
+        )
 
 
 class DisableAccount(ShowOne):
@@ -75,8 +89,12 @@ class DisableAccount(ShowOne):
         return _id_parser(super().get_parser(prog_name))
 
     def take_action(self, parsed_args):
-        return one(self.app.client.accounts.update(
-            parsed_args.id, enabled=self.enabled), FIELDS)
+        return one(
+            self.app.client.accounts.update(
+                parsed_args.id, enabled=self.enabled
+            ),
+            FIELDS,
+        )
 
 
 class EnableAccount(DisableAccount):

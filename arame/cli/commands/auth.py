@@ -28,7 +28,11 @@ class Login(ShowOne):
         client = self.app.client
         body = client.login(parsed_args.username, password)
         saved_to = credentials.save(
-            {"url": client.endpoint, "token": body["token"], "expires_at": body.get("expires_at")}
+            {
+                "url": client.endpoint,
+                "token": body["token"],
+                "expires_at": body.get("expires_at"),
+            }
         )
         user = body.get("user") or {}
         # The token itself is not printed: it is in the credentials file.

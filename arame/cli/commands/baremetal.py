@@ -20,14 +20,39 @@ from arame.cli.commands.base import (
 from arame.sdk.resources.baremetal import BaremetalNodeManager
 
 FIELDS = (
-    "id", "name", "provision_state", "status_reason", "power_state",
-    "maintenance", "maintenance_reason", "instance_id", "bmc_address",
-    "bmc_port", "bmc_username", "bmc_interface", "bma_host", "macs", "cpus",
-    "memory_mb", "disk_gb", "resource_class", "created_at", "updated_at",
+    "id",
+    "name",
+    "provision_state",
+    "status_reason",
+    "power_state",
+    "maintenance",
+    "maintenance_reason",
+    "instance_id",
+    "bmc_address",
+    "bmc_port",
+    "bmc_username",
+    "bmc_interface",
+    "bma_host",
+    "macs",
+    "cpus",
+    "memory_mb",
+    "disk_gb",
+    "resource_class",
+    "created_at",
+    "updated_at",
     "task_id",
 )
-LIST_FIELDS = ("id", "name", "provision_state", "power_state", "maintenance",
-               "instance_id", "cpus", "memory_mb", "disk_gb")
+LIST_FIELDS = (
+    "id",
+    "name",
+    "provision_state",
+    "power_state",
+    "maintenance",
+    "instance_id",
+    "cpus",
+    "memory_mb",
+    "disk_gb",
+)
 
 
 def nodes(app) -> BaremetalNodeManager:
@@ -53,27 +78,47 @@ class CreateNode(ShowOne):
         p.add_argument("--bmc-address", required=True)
         p.add_argument("--bmc-port", type=int, default=623)
         p.add_argument("--bmc-username", required=True)
-        p.add_argument("--bmc-password-file", metavar="PATH",
-                       help="file whose first line is the BMC password "
-                            "(default: prompt)")
+        p.add_argument(
+            "--bmc-password-file",
+            metavar="PATH",
+            help="file whose first line is the BMC password (default: prompt)",
+        )
         p.add_argument("--bmc-interface", choices=("lanplus", "lan"))
-        p.add_argument("--mac", action="append", required=True,
-                       dest="macs", help="a NIC; the first one PXE-boots")
+        p.add_argument(
+            "--mac",
+            action="append",
+            required=True,
+            dest="macs",
+            help="a NIC; the first one PXE-boots",
+        )
         p.add_argument("--cpus", type=int, required=True)
-        p.add_argument("--memory", type=int, required=True, dest="memory_mb",
-                       metavar="MiB")
-        p.add_argument("--disk", type=int, required=True, dest="disk_gb",
-                       metavar="GiB")
+        p.add_argument(
+            "--memory",
+            type=int,
+            required=True,
+            dest="memory_mb",
+            metavar="MiB",
+        )
+        p.add_argument(
+            "--disk", type=int, required=True, dest="disk_gb", metavar="GiB"
+        )
         p.add_argument("--resource-class", help="the bm flavor it serves")
         return p
 
     def take_action(self, a):
         node = nodes(self.app).create(
-            a.name, bmc_address=a.bmc_address, bmc_port=a.bmc_port,
+            a.name,
+            bmc_address=a.bmc_address,
+            bmc_port=a.bmc_port,
             bmc_username=a.bmc_username,
-            bmc_password=_password(a.bmc_password_file), macs=a.macs,
-            cpus=a.cpus, memory_mb=a.memory_mb, disk_gb=a.disk_gb,
-            bmc_interface=a.bmc_interface, resource_class=a.resource_class)
+            bmc_password=_password(a.bmc_password_file),
+            macs=a.macs,
+            cpus=a.cpus,
+            memory_mb=a.memory_mb,
+            disk_gb=a.disk_gb,
+            bmc_interface=a.bmc_interface,
+            resource_class=a.resource_class,
+        )
         return one(node, FIELDS)
 
 
@@ -87,8 +132,10 @@ class ListNode(Lister):
         return p
 
     def take_action(self, a):
-        return many(nodes(self.app).list(all=True, status=a.status,
-                                         name=a.name), LIST_FIELDS)
+        return many(
+            nodes(self.app).list(all=True, status=a.status, name=a.name),
+            LIST_FIELDS,
+        )
 
 
 class ShowNode(ShowOne):
@@ -114,11 +161,13 @@ class _NodeAction(TaskCommand):
 
 class ManageNode(_NodeAction):
     """Check the node's BMC: `manageable`, or `error` with the reason."""
+
     action = "manage"
 
 
 class ProvideNode(_NodeAction):
     """Power the node off and offer it to the scheduler (`available`)."""
+
     action = "provide"
 
 

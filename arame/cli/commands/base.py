@@ -60,28 +60,47 @@ def add_wait_options(parser: argparse.ArgumentParser) -> None:
 def wait_for_task(app: Any, task_id: str, timeout: float) -> dict[str, Any]:
     """Wait with progress on stderr; raises TaskFailed / TaskTimeout."""
     with progress_for(app.stderr) as progress:
-        return app.client.tasks.wait(task_id, timeout=timeout, on_update=progress.update)
+        return app.client.tasks.wait(
+            task_id, timeout=timeout, on_update=progress.update
+        )
 
 
-def task_answer(app: Any, parsed_args, resource_id: str, action: str,
-                answer: Mapping[str, Any]):
+def task_answer(
+    app: Any,
+    parsed_args,
+    resource_id: str,
+    action: str,
+    answer: Mapping[str, Any],
+):
     """ShowOne data for a request answered with a task (delete, actions):
     the task, and with --wait how it ended."""
-    result = {"id": resource_id, "action": action, "task_id": answer["task_id"]}
+    result = {
+        "id": resource_id,
+        "action": action,
+        "task_id": answer["task_id"],
+    }
     if parsed_args.wait:
         task = wait_for_task(app, answer["task_id"], parsed_args.wait_timeout)
         result["task_status"] = task["status"]
     return one(result, ("id", "action", "task_id", "task_status"))
 
 
-def show_after_wait(app: Any, manager: Any, answer: Mapping[str, Any], parsed_args,
-                    resource_id: str | None = None) -> Mapping[str, Any]:
+def show_after_wait(
+    app: Any,
+    manager: Any,
+    answer: Mapping[str, Any],
+    parsed_args,
+    resource_id: str | None = None,
+) -> Mapping[str, Any]:
     """With --wait: the record as the task left it (the 202 answer predates
     it); `resource_id` where the answer does not carry the record's id."""
     if not parsed_args.wait:
         return answer
     wait_for_task(app, answer["task_id"], parsed_args.wait_timeout)
-    return {**manager.get(resource_id or answer["id"]), "task_id": answer["task_id"]}
+    return {
+        **manager.get(resource_id or answer["id"]),
+        "task_id": answer["task_id"],
+    }
 
 
 class TaskCommand(ShowOne):
@@ -100,8 +119,13 @@ class TaskCommand(ShowOne):
         raise NotImplementedError
 
     def take_action(self, parsed_args):
-        return task_answer(self.app, parsed_args, parsed_args.id, self.action,
-                           self.request(parsed_args.id))
+        return task_answer(
+            self.app,
+            parsed_args,
+            parsed_args.id,
+            self.action,
+            self.request(parsed_args.id),
+        )
 
 
 def one(
@@ -114,7 +138,9 @@ def one(
     Unknown fields are kept so a newer server's additions show up without a
     CLI release.
     """
-    names = [f for f in fields if f in obj] + sorted(k for k in obj if k not in fields)
+    names = [f for f in fields if f in obj] + sorted(
+        k for k in obj if k not in fields
+    )
     return tuple(names), tuple(_cell(obj.get(n), n, formatters) for n in names)
 
 
@@ -124,7 +150,10 @@ def many(
     formatters: Mapping[str, type] | None = None,
 ) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
     """Lister data: a fixed set of columns, missing values left empty."""
-    rows = [tuple(_cell(item.get(f), f, formatters) for f in fields) for item in items]
+    rows = [
+        tuple(_cell(item.get(f), f, formatters) for f in fields)
+        for item in items
+    ]
     return tuple(fields), rows
 
 

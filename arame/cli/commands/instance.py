@@ -39,7 +39,9 @@ def _text_file(path: str) -> str:
         with open(path, encoding="utf-8") as f:
             return f.read()
     except OSError as exc:
-        raise argparse.ArgumentTypeError(f"cannot read {path}: {exc.strerror}") from exc
+        raise argparse.ArgumentTypeError(
+            f"cannot read {path}: {exc.strerror}"
+        ) from exc
 
 
 class CreateInstance(ShowOne):
@@ -51,7 +53,9 @@ class CreateInstance(ShowOne):
         parser.add_argument("--flavor", required=True, help="flavor name")
         parser.add_argument("--image", required=True, help="image ID")
         parser.add_argument("--network", help="network ID")
-        parser.add_argument("--ip-address", help="a fixed address on the network")
+        parser.add_argument(
+            "--ip-address", help="a fixed address on the network"
+        )
         parser.add_argument(
             "--security-group",
             action="append",
@@ -60,7 +64,9 @@ class CreateInstance(ShowOne):
             help="security group ID (repeatable; default: the account's default group)",
         )
         parser.add_argument("--key-pair", help="key pair ID")
-        parser.add_argument("--hostname", help="default: derived from the name")
+        parser.add_argument(
+            "--hostname", help="default: derived from the name"
+        )
         parser.add_argument("--user-data", type=_text_file, metavar="FILE")
         parser.add_argument(
             "--idempotency-key",
@@ -84,7 +90,9 @@ class CreateInstance(ShowOne):
             idempotency_key=parsed_args.idempotency_key,
         )
         # With --wait: where it landed (the 202 answer predates scheduling).
-        instance = show_after_wait(self.app, client.instances, instance, parsed_args)
+        instance = show_after_wait(
+            self.app, client.instances, instance, parsed_args
+        )
         return one(instance, FIELDS, FORMATTERS)
 
 
@@ -94,7 +102,9 @@ class ListInstance(Lister):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument("--status", help="only instances in this status")
-        parser.add_argument("--name", metavar="PATTERN", help="name glob, e.g. 'web*'")
+        parser.add_argument(
+            "--name", metavar="PATTERN", help="name glob, e.g. 'web*'"
+        )
         return parser
 
     def take_action(self, parsed_args):
@@ -113,7 +123,9 @@ class ShowInstance(ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        return one(self.app.client.instances.get(parsed_args.id), FIELDS, FORMATTERS)
+        return one(
+            self.app.client.instances.get(parsed_args.id), FIELDS, FORMATTERS
+        )
 
 
 class _ChangeInstance(TaskCommand):
@@ -161,7 +173,11 @@ class ShowInstanceConsole(Command):
     def take_action(self, parsed_args):
         console = self.app.client.instances.console(parsed_args.id)
         output = console.get("output") or ""
-        self.app.stdout.write(output if output.endswith("\n") or not output else output + "\n")
+        self.app.stdout.write(
+            output if output.endswith("\n") or not output else output + "\n"
+        )
         if console.get("truncated"):
-            self.app.stderr.write("(older output was cut; this is the last 64 KiB)\n")
+            self.app.stderr.write(
+                "(older output was cut; this is the last 64 KiB)\n"
+            )
         return 0

@@ -4,8 +4,15 @@ import os
 
 from arame.cli.commands.base import Command, Lister, ShowOne, many, one
 
-FIELDS = ("id", "name", "type", "fingerprint", "public_key", "account_id",
-          "created_at")
+FIELDS = (
+    "id",
+    "name",
+    "type",
+    "fingerprint",
+    "public_key",
+    "account_id",
+    "created_at",
+)
 LIST_FIELDS = ("id", "name", "type", "fingerprint")
 
 
@@ -16,13 +23,23 @@ class CreateKeyPair(ShowOne):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument("name", metavar="NAME")
-        parser.add_argument("--public-key-file", metavar="FILE",
-                            help="import this OpenSSH public key")
-        parser.add_argument("--type", choices=("ed25519", "rsa"),
-                            default="ed25519", help="of a generated pair")
-        parser.add_argument("--private-key-file", metavar="FILE",
-                            help="write a generated private key here (mode "
-                                 "0600; an existing file is not overwritten)")
+        parser.add_argument(
+            "--public-key-file",
+            metavar="FILE",
+            help="import this OpenSSH public key",
+        )
+        parser.add_argument(
+            "--type",
+            choices=("ed25519", "rsa"),
+            default="ed25519",
+            help="of a generated pair",
+        )
+        parser.add_argument(
+            "--private-key-file",
+            metavar="FILE",
+            help="write a generated private key here (mode "
+            "0600; an existing file is not overwritten)",
+        )
         return parser
 
     def take_action(self, parsed_args):
@@ -34,12 +51,15 @@ class CreateKeyPair(ShowOne):
         if parsed_args.private_key_file and public_key is None:
             # Opened before the request: a pair whose private key cannot be
             # saved must not be created.
-            out_fd = os.open(parsed_args.private_key_file,
-                             os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            out_fd = os.open(
+                parsed_args.private_key_file,
+                os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                0o600,
+            )
         try:
-            kp = self.app.client.key_pairs.create(parsed_args.name,
-                                                  public_key=public_key,
-                                                  type=parsed_args.type)
+            kp = self.app.client.key_pairs.create(
+                parsed_args.name, public_key=public_key, type=parsed_args.type
+            )
         except BaseException:
             if out_fd is not None:
                 os.close(out_fd)

@@ -5,9 +5,21 @@ import argparse
 from arame.cli.columns import RangesColumn
 from arame.cli.commands.base import Command, Lister, ShowOne, many, one
 
-FIELDS = ("id", "name", "cidr", "gateway", "dhcp_ranges", "dns_domain",
-          "segmentation", "segment_id", "mtu", "shared", "account_id",
-          "created_at", "updated_at")
+FIELDS = (
+    "id",
+    "name",
+    "cidr",
+    "gateway",
+    "dhcp_ranges",
+    "dns_domain",
+    "segmentation",
+    "segment_id",
+    "mtu",
+    "shared",
+    "account_id",
+    "created_at",
+    "updated_at",
+)
 LIST_FIELDS = ("id", "name", "cidr", "segmentation", "segment_id", "shared")
 FORMATTERS = {"dhcp_ranges": RangesColumn}
 
@@ -15,8 +27,9 @@ FORMATTERS = {"dhcp_ranges": RangesColumn}
 def _range(text: str) -> list[str]:
     first, sep, last = text.partition("-")
     if not sep or not first or not last:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected FIRST-LAST, "
-                                         "e.g. 10.0.0.10-10.0.0.99")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected FIRST-LAST, e.g. 10.0.0.10-10.0.0.99"
+        )
     return [first, last]
 
 
@@ -27,28 +40,53 @@ class CreateNetwork(ShowOne):
         parser = super().get_parser(prog_name)
         parser.add_argument("name", metavar="NAME")
         parser.add_argument("--cidr", required=True, help="e.g. 10.1.0.0/24")
-        parser.add_argument("--dns-domain", required=True,
-                            help="domain of the instances' names")
-        parser.add_argument("--segmentation", choices=("vxlan", "vlan"),
-                            default="vxlan")
-        parser.add_argument("--segment-id", type=int,
-                            help="VXLAN VNI or VLAN id (default: a free one)")
-        parser.add_argument("--gateway", help="default: the first host address")
-        parser.add_argument("--dhcp-range", type=_range, action="append",
-                            dest="dhcp_ranges", metavar="FIRST-LAST",
-                            help="addresses to hand out (repeatable; default: "
-                                 "every host address but the gateway)")
+        parser.add_argument(
+            "--dns-domain",
+            required=True,
+            help="domain of the instances' names",
+        )
+        parser.add_argument(
+            "--segmentation", choices=("vxlan", "vlan"), default="vxlan"
+        )
+        parser.add_argument(
+            "--segment-id",
+            type=int,
+            help="VXLAN VNI or VLAN id (default: a free one)",
+        )
+        parser.add_argument(
+            "--gateway", help="default: the first host address"
+        )
+        parser.add_argument(
+            "--dhcp-range",
+            type=_range,
+            action="append",
+            dest="dhcp_ranges",
+            metavar="FIRST-LAST",
+            help="addresses to hand out (repeatable; default: "
+            "every host address but the gateway)",
+        )
         parser.add_argument("--mtu", type=int)
-        parser.add_argument("--shared", action="store_true", default=None,
-                            help="usable by every account (admin)")
+        parser.add_argument(
+            "--shared",
+            action="store_true",
+            default=None,
+            help="usable by every account (admin)",
+        )
         return parser
 
     def take_action(self, parsed_args):
         a = parsed_args
         net = self.app.client.networks.create(
-            a.name, a.cidr, a.dns_domain, a.segmentation,
-            segment_id=a.segment_id, gateway=a.gateway,
-            dhcp_ranges=a.dhcp_ranges, mtu=a.mtu, shared=a.shared)
+            a.name,
+            a.cidr,
+            a.dns_domain,
+            a.segmentation,
+            segment_id=a.segment_id,
+            gateway=a.gateway,
+            dhcp_ranges=a.dhcp_ranges,
+            mtu=a.mtu,
+            shared=a.shared,
+        )
         return one(net, FIELDS, FORMATTERS)
 
 
@@ -74,8 +112,9 @@ class ShowNetwork(ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        return one(self.app.client.networks.get(parsed_args.id), FIELDS,
-                   FORMATTERS)
+        return one(
+            self.app.client.networks.get(parsed_args.id), FIELDS, FORMATTERS
+        )
 
 
 class DeleteNetwork(Command):

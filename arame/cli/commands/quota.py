@@ -62,17 +62,26 @@ class SetQuota(ShowOne):
         parser = super().get_parser(prog_name)
         parser.add_argument("account", metavar="ACCOUNT_ID")
         for name in LIMITS:
-            parser.add_argument(f"--{name.replace('_', '-')}", dest=name,
-                                type=_limit, default=argparse.SUPPRESS,
-                                metavar="N")
+            parser.add_argument(
+                f"--{name.replace('_', '-')}",
+                dest=name,
+                type=_limit,
+                default=argparse.SUPPRESS,
+                metavar="N",
+            )
         return parser
 
     def take_action(self, parsed_args):
-        limits = {n: getattr(parsed_args, n) for n in LIMITS
-                  if hasattr(parsed_args, n)}
+        limits = {
+            n: getattr(parsed_args, n)
+            for n in LIMITS
+            if hasattr(parsed_args, n)
+        }
         if not limits:
-            raise ValueError("nothing to set: give at least one limit, "
-                             "e.g. --instances 20")
-        flat = flatten(self.app.client.accounts.set_quota(
-            parsed_args.account, **limits))
+            raise ValueError(
+                "nothing to set: give at least one limit, e.g. --instances 20"
+            )
+        flat = flatten(
+            self.app.client.accounts.set_quota(parsed_args.account, **limits)
+        )
         return one(flat, _fields(flat))

@@ -1,24 +1,47 @@
 from __future__ import annotations
 
 from arame.cli.columns import RulesColumn
-from arame.cli.commands.base import (Command, Lister, ShowOne,
-                                     add_wait_options, many, one,
-                                     wait_for_task)
+from arame.cli.commands.base import (
+    Command,
+    Lister,
+    ShowOne,
+    add_wait_options,
+    many,
+    one,
+    wait_for_task,
+)
 from arame.cli.commands.instance import _text_file
 
-FIELDS = ("id", "name", "description", "rules", "account_id", "created_at",
-          "updated_at", "task_id")
+FIELDS = (
+    "id",
+    "name",
+    "description",
+    "rules",
+    "account_id",
+    "created_at",
+    "updated_at",
+    "task_id",
+)
 LIST_FIELDS = ("id", "name", "description")
 FORMATTERS = {"rules": RulesColumn}
 
 
 def _add_rule_options(parser) -> None:
     rules = parser.add_mutually_exclusive_group()
-    rules.add_argument("--rules-file", type=_text_file, metavar="FILE",
-                       help="rules as text, one per line "
-                            "(tcp:22,22,ip4:0.0.0.0/0; # starts a comment)")
-    rules.add_argument("--rule", action="append", dest="rules",
-                       metavar="RULE", help="one rule as text (repeatable)")
+    rules.add_argument(
+        "--rules-file",
+        type=_text_file,
+        metavar="FILE",
+        help="rules as text, one per line "
+        "(tcp:22,22,ip4:0.0.0.0/0; # starts a comment)",
+    )
+    rules.add_argument(
+        "--rule",
+        action="append",
+        dest="rules",
+        metavar="RULE",
+        help="one rule as text (repeatable)",
+    )
 
 
 def _rules_text(parsed_args) -> str | None:
@@ -41,8 +64,10 @@ class CreateSecurityGroup(ShowOne):
 
     def take_action(self, parsed_args):
         group = self.app.client.security_groups.create(
-            parsed_args.name, description=parsed_args.description,
-            rules_text=_rules_text(parsed_args))
+            parsed_args.name,
+            description=parsed_args.description,
+            rules_text=_rules_text(parsed_args),
+        )
         return one(group, FIELDS, FORMATTERS)
 
 
@@ -61,9 +86,11 @@ class UpdateSecurityGroup(ShowOne):
 
     def take_action(self, parsed_args):
         group = self.app.client.security_groups.update(
-            parsed_args.id, name=parsed_args.name,
+            parsed_args.id,
+            name=parsed_args.name,
             description=parsed_args.description,
-            rules_text=_rules_text(parsed_args))
+            rules_text=_rules_text(parsed_args),
+        )
         if parsed_args.wait:
             wait_for_task(self.app, group["task_id"], parsed_args.wait_timeout)
         return one(group, FIELDS, FORMATTERS)
@@ -78,8 +105,9 @@ class ListSecurityGroup(Lister):
         return parser
 
     def take_action(self, parsed_args):
-        items = self.app.client.security_groups.list(all=True,
-                                                     name=parsed_args.name)
+        items = self.app.client.security_groups.list(
+            all=True, name=parsed_args.name
+        )
         return many(items, LIST_FIELDS)
 
 
@@ -92,8 +120,11 @@ class ShowSecurityGroup(ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        return one(self.app.client.security_groups.get(parsed_args.id),
-                   FIELDS, FORMATTERS)
+        return one(
+            self.app.client.security_groups.get(parsed_args.id),
+            FIELDS,
+            FORMATTERS,
+        )
 
 
 class DeleteSecurityGroup(Command):

@@ -33,7 +33,9 @@ class CreateSnapshot(ShowOne):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument("name")
-        parser.add_argument("--volume", required=True, dest="volume_id", help="volume ID")
+        parser.add_argument(
+            "--volume", required=True, dest="volume_id", help="volume ID"
+        )
         parser.add_argument(
             "--idempotency-key",
             help="repeat a create safely: the same key within 24 h creates once",
@@ -44,7 +46,9 @@ class CreateSnapshot(ShowOne):
     def take_action(self, parsed_args):
         a = parsed_args
         snapshots = self.app.client.snapshots
-        snap = snapshots.create(a.name, a.volume_id, idempotency_key=a.idempotency_key)
+        snap = snapshots.create(
+            a.name, a.volume_id, idempotency_key=a.idempotency_key
+        )
         return one(show_after_wait(self.app, snapshots, snap, a), FIELDS)
 
 
@@ -53,8 +57,12 @@ class ListSnapshot(Lister):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("--volume", dest="volume_id", help="only snapshots of this volume")
-        parser.add_argument("--status", help="only snapshots in this status ('deleted' too)")
+        parser.add_argument(
+            "--volume", dest="volume_id", help="only snapshots of this volume"
+        )
+        parser.add_argument(
+            "--status", help="only snapshots in this status ('deleted' too)"
+        )
         parser.add_argument("--name", metavar="PATTERN", help="name glob")
         return parser
 

@@ -2,8 +2,17 @@ from __future__ import annotations
 
 from arame.cli.commands.base import Lister, many
 
-LIST_FIELDS = ("id", "at", "event", "resource_id", "resource_type", "flavor",
-               "vcpus", "memory_mb", "account_id")
+LIST_FIELDS = (
+    "id",
+    "at",
+    "event",
+    "resource_id",
+    "resource_type",
+    "flavor",
+    "vcpus",
+    "memory_mb",
+    "account_id",
+)
 
 
 class ListUsage(Lister):
@@ -14,13 +23,17 @@ class ListUsage(Lister):
         parser.add_argument("--account-id", help="another account (admin)")
         parser.add_argument("--start", help="from this time (ISO 8601)")
         parser.add_argument("--end", help="before this time (ISO 8601)")
-        parser.add_argument("--marker", type=int,
-                            help="after this record id (read forward)")
+        parser.add_argument(
+            "--marker", type=int, help="after this record id (read forward)"
+        )
         return parser
 
     def take_action(self, parsed_args):
         items = self.app.client.usage.list(
-            all=True, account_id=parsed_args.account_id,
-            start=parsed_args.start, end=parsed_args.end,
-            marker=parsed_args.marker)
+            all=True,
+            account_id=parsed_args.account_id,
+            start=parsed_args.start,
+            end=parsed_args.end,
+            marker=parsed_args.marker,
+        )
         return many(items, LIST_FIELDS)

@@ -10,8 +10,15 @@ import os
 
 from arame.cli.commands.base import Command, Lister, ShowOne, many, one
 
-FIELDS = ("id", "username", "account_id", "role", "enabled", "created_at",
-          "updated_at")
+FIELDS = (
+    "id",
+    "username",
+    "account_id",
+    "role",
+    "enabled",
+    "created_at",
+    "updated_at",
+)
 LIST_FIELDS = ("id", "username", "account_id", "role", "enabled")
 ROLES = ("admin", "member", "reader")
 
@@ -26,9 +33,11 @@ def _id_parser(parser):
 
 
 def _password_option(parser):
-    parser.add_argument("--password",
-                        help="default: env ARAME_NEW_PASSWORD, else asked "
-                             "for twice without echo")
+    parser.add_argument(
+        "--password",
+        help="default: env ARAME_NEW_PASSWORD, else asked "
+        "for twice without echo",
+    )
     return parser
 
 
@@ -55,7 +64,8 @@ class CreateUser(ShowOne):
     def take_action(self, parsed_args):
         a = parsed_args
         user = self.app.client.users.create(
-            a.username, new_password(a, a.username), a.account, role=a.role)
+            a.username, new_password(a, a.username), a.account, role=a.role
+        )
         return one(user, FIELDS)
 
 
@@ -66,17 +76,28 @@ class ListUser(Lister):
         parser = super().get_parser(prog_name)
         parser.add_argument("--account", metavar="ACCOUNT_ID")
         parser.add_argument("--name", metavar="PATTERN", help="username glob")
-        parser.add_argument("--sort", metavar="[-]FIELD",
-                            help="name, role, created_at or updated_at; "
-                                 "`-` first for descending (--sort=-name)")
+        parser.add_argument(
+            "--sort",
+            metavar="[-]FIELD",
+            help="name, role, created_at or updated_at; "
+            "`-` first for descending (--sort=-name)",
+        )
         return parser
 
     def take_action(self, parsed_args):
         a = parsed_args
-        filters = {k: v for k, v in (("account_id", a.account),
-                                     ("name", a.name), ("sort", a.sort)) if v}
-        return many(self.app.client.users.list(all=True, **filters),
-                    LIST_FIELDS)
+        filters = {
+            k: v
+            for k, v in (
+                ("account_id", a.account),
+                ("name", a.name),
+                ("sort", a.sort),
+            )
+            if v
+        }
+        return many(
+            self.app.client.users.list(all=True, **filters), LIST_FIELDS
+        )
 
 
 class ShowUser(ShowOne):
@@ -98,8 +119,12 @@ class SetUser(ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        return one(self.app.client.users.update(
-            parsed_args.id, role=parsed_args.role), FIELDS)
+        return one(
+            self.app.client.users.update(
+                parsed_args.id, role=parsed_args.role
+            ),
+            FIELDS,
+        )
 
 
 class DisableUser(ShowOne):
@@ -111,8 +136,10 @@ class DisableUser(ShowOne):
         return _id_parser(super().get_parser(prog_name))
 
     def take_action(self, parsed_args):
-        return one(self.app.client.users.update(
-            parsed_args.id, enabled=self.enabled), FIELDS)
+        return one(
+            self.app.client.users.update(parsed_args.id, enabled=self.enabled),
+            FIELDS,
+        )
 
 
 class EnableUser(DisableUser):
@@ -130,8 +157,10 @@ class ResetUserPassword(ShowOne):
 
     def take_action(self, parsed_args):
         password = new_password(parsed_args, parsed_args.id)
-        return one(self.app.client.users.update(
-            parsed_args.id, password=password), FIELDS)
+        return one(
+            self.app.client.users.update(parsed_args.id, password=password),
+            FIELDS,
+        )
 
 
 class DeleteUser(Command):

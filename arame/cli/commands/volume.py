@@ -28,7 +28,15 @@ FIELDS = (
     "deleted_at",
     "task_id",
 )
-LIST_FIELDS = ("id", "name", "status", "size_gb", "storage_node", "instance_id", "root_of")
+LIST_FIELDS = (
+    "id",
+    "name",
+    "status",
+    "size_gb",
+    "storage_node",
+    "instance_id",
+    "root_of",
+)
 
 
 class CreateVolume(ShowOne):
@@ -38,7 +46,10 @@ class CreateVolume(ShowOne):
         parser = super().get_parser(prog_name)
         parser.add_argument("name")
         parser.add_argument(
-            "--size", type=int, dest="size_gb", metavar="GiB",
+            "--size",
+            type=int,
+            dest="size_gb",
+            metavar="GiB",
             help="size in GiB (default from an image or snapshot: theirs)",
         )
         origin = parser.add_mutually_exclusive_group()
@@ -54,8 +65,13 @@ class CreateVolume(ShowOne):
     def take_action(self, parsed_args):
         a = parsed_args
         volumes = self.app.client.volumes
-        volume = volumes.create(a.name, a.size_gb, image=a.image, snapshot=a.snapshot,
-                                idempotency_key=a.idempotency_key)
+        volume = volumes.create(
+            a.name,
+            a.size_gb,
+            image=a.image,
+            snapshot=a.snapshot,
+            idempotency_key=a.idempotency_key,
+        )
         return one(show_after_wait(self.app, volumes, volume, a), FIELDS)
 
 
@@ -64,8 +80,12 @@ class ListVolume(Lister):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("--status", help="only volumes in this status ('deleted' too)")
-        parser.add_argument("--name", metavar="PATTERN", help="name glob, e.g. 'data*'")
+        parser.add_argument(
+            "--status", help="only volumes in this status ('deleted' too)"
+        )
+        parser.add_argument(
+            "--name", metavar="PATTERN", help="name glob, e.g. 'data*'"
+        )
         return parser
 
     def take_action(self, parsed_args):
@@ -107,7 +127,9 @@ class AttachVolume(TaskCommand):
     def take_action(self, parsed_args):
         volumes = self.app.client.volumes
         answer = volumes.attach(parsed_args.id, parsed_args.instance)
-        return one(show_after_wait(self.app, volumes, answer, parsed_args), FIELDS)
+        return one(
+            show_after_wait(self.app, volumes, answer, parsed_args), FIELDS
+        )
 
 
 class DetachVolume(TaskCommand):
@@ -116,4 +138,6 @@ class DetachVolume(TaskCommand):
     def take_action(self, parsed_args):
         volumes = self.app.client.volumes
         answer = volumes.detach(parsed_args.id)
-        return one(show_after_wait(self.app, volumes, answer, parsed_args), FIELDS)
+        return one(
+            show_after_wait(self.app, volumes, answer, parsed_args), FIELDS
+        )

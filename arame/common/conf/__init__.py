@@ -8,14 +8,39 @@ from oslo_config import cfg
 from oslo_log import log
 
 from arame import __version__
-from arame.common.conf import (api, auth, bma, collector, database, hva,
-                               hva_networking, network, nsa, quota,
-                               scheduler, service, sta)
+from arame.common.conf import (
+    api,
+    auth,
+    bma,
+    collector,
+    database,
+    hva,
+    hva_networking,
+    network,
+    nsa,
+    quota,
+    scheduler,
+    service,
+    sta,
+)
 
 CONF = cfg.CONF
 
-_MODULES = (service, database, api, auth, scheduler, collector, hva,
-            hva_networking, network, nsa, sta, bma, quota)
+_MODULES = (
+    service,
+    database,
+    api,
+    auth,
+    scheduler,
+    collector,
+    hva,
+    hva_networking,
+    network,
+    nsa,
+    sta,
+    bma,
+    quota,
+)
 
 for _mod in _MODULES:
     _mod.register(CONF)
@@ -27,6 +52,7 @@ def set_lib_defaults():
     # Here, not at the top: importing oslo.messaging selects oslo.service's
     # backend, and reading the options alone must not (arame.cmd does).
     from arame.common.conf import messaging
+
     messaging.set_lib_defaults()
 
 
@@ -34,12 +60,15 @@ def set_messaging_defaults():
     """Our defaults for oslo.messaging's options, registered on CONF: before
     any of them is given another default or read."""
     from arame.common.conf import messaging  # see set_lib_defaults
+
     messaging.set_defaults(CONF)
 
 
 def list_opts():
     """Entry point for oslo-config-generator (etc/arame/arame.conf.sample)."""
-    return [(group, opts) for mod in _MODULES for group, opts in mod.list_opts()]
+    return [
+        (group, opts) for mod in _MODULES for group, opts in mod.list_opts()
+    ]
 
 
 def parse_args(argv: list[str], default_config_files: list[str] | None = None):
@@ -49,6 +78,10 @@ def parse_args(argv: list[str], default_config_files: list[str] | None = None):
     if not getattr(parse_args, "_log_registered", False):
         log.register_options(CONF)
         parse_args._log_registered = True
-    CONF(argv, project="arame", version=__version__,
-         default_config_files=default_config_files)
+    CONF(
+        argv,
+        project="arame",
+        version=__version__,
+        default_config_files=default_config_files,
+    )
     log.setup(CONF, "arame")

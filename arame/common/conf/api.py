@@ -3,14 +3,25 @@ from oslo_config import cfg
 group = cfg.OptGroup("api", help="The HTTP API (arame-api).")
 
 opts = [
-    cfg.HostAddressOpt("host", default="0.0.0.0", help="Address to listen on."),
+    cfg.HostAddressOpt(
+        "host", default="0.0.0.0", help="Address to listen on."
+    ),
     cfg.PortOpt("port", default=9001, help="Port to listen on."),
-    cfg.IntOpt("max_request_body_bytes", default=1024 * 1024, min=1024,
-               help="Largest JSON body accepted (413 above it)."),
+    cfg.IntOpt(
+        "max_request_body_bytes",
+        default=1024 * 1024,
+        min=1024,
+        help="Largest JSON body accepted (413 above it).",
+    ),
     # The config drive holds at most 64 KiB of user data (as cloud-init's
     # and EC2's limit): a larger setting would pass the API and fail spawn.
-    cfg.IntOpt("max_user_data_bytes", default=64 * 1024, min=0, max=64 * 1024,
-               help="Largest user_data accepted on an instance (UTF-8 bytes)."),
+    cfg.IntOpt(
+        "max_user_data_bytes",
+        default=64 * 1024,
+        min=0,
+        max=64 * 1024,
+        help="Largest user_data accepted on an instance (UTF-8 bytes).",
+    ),
     cfg.IntOpt("default_limit", default=50, min=1, help="Page size of lists."),
     cfg.IntOpt("max_limit", default=1000, min=1, help="Largest page size."),
 ]

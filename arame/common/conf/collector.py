@@ -3,12 +3,22 @@ from oslo_config import cfg
 group = cfg.OptGroup("collector", help="State writer, reaper and reconciler.")
 
 opts = [
-    cfg.IntOpt("reaper_interval", mutable=True, default=5, min=1,
-               help="Seconds between passes of the reaper, which ends every "
-                    "task and resource past its deadline in error."),
-    cfg.IntOpt("grace_period", mutable=True, default=5, min=0,
-               help="Seconds past a task's deadline before the reaper acts, "
-                    "so the flow that owns it can finish its own failure."),
+    cfg.IntOpt(
+        "reaper_interval",
+        mutable=True,
+        default=5,
+        min=1,
+        help="Seconds between passes of the reaper, which ends every "
+        "task and resource past its deadline in error.",
+    ),
+    cfg.IntOpt(
+        "grace_period",
+        mutable=True,
+        default=5,
+        min=0,
+        help="Seconds past a task's deadline before the reaper acts, "
+        "so the flow that owns it can finish its own failure.",
+    ),
 ]
 
 

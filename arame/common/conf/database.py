@@ -1,16 +1,29 @@
 from oslo_config import cfg
 
-group = cfg.OptGroup("database", help="Where the controller keeps its records.")
+group = cfg.OptGroup(
+    "database", help="Where the controller keeps its records."
+)
 
 opts = [
-    cfg.StrOpt("connection", secret=True,
-               default="sqlite:////var/lib/arame/arame.db",
-               help="SQLAlchemy URL: mysql+pymysql://user:pw@host/arame for "
-                    "deployments, sqlite:///path for the all-in-one."),
-    cfg.IntOpt("pool_size", default=20, min=1,
-               help="Connections kept open per process (MySQL)."),
-    cfg.IntOpt("max_overflow", default=40, min=0,
-               help="Extra connections a process may open under load."),
+    cfg.StrOpt(
+        "connection",
+        secret=True,
+        default="sqlite:////var/lib/arame/arame.db",
+        help="SQLAlchemy URL: mysql+pymysql://user:pw@host/arame for "
+        "deployments, sqlite:///path for the all-in-one.",
+    ),
+    cfg.IntOpt(
+        "pool_size",
+        default=20,
+        min=1,
+        help="Connections kept open per process (MySQL).",
+    ),
+    cfg.IntOpt(
+        "max_overflow",
+        default=40,
+        min=0,
+        help="Extra connections a process may open under load.",
+    ),
     cfg.BoolOpt("echo", default=False, help="Log every SQL statement."),
 ]
 

@@ -26,5 +26,9 @@ def set_defaults(conf) -> None:
     # defaults apply and the options show in the sample config.
     for group, opts in messaging_opts.list_opts():
         conf.register_opts(opts, group=group)
-    conf.set_default("amqp_durable_queues", True, group="oslo_messaging_rabbit")
-    conf.set_default("rabbit_quorum_queue", True, group="oslo_messaging_rabbit")
+    conf.set_default(
+        "amqp_durable_queues", True, group="oslo_messaging_rabbit"
+    )
+    conf.set_default(
+        "rabbit_quorum_queue", True, group="oslo_messaging_rabbit"
+    )

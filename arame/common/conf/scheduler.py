@@ -3,40 +3,106 @@ from oslo_config import cfg
 group = cfg.OptGroup("scheduler", help="Placement and task flows.")
 
 opts = [
-    cfg.ListOpt("enabled_filters", mutable=True,
-                default=["ServiceAliveFilter", "ProviderFilter", "CoreFilter",
-                         "RamFilter", "DiskFilter"],
-                help="Filters a host must pass (entry points in "
-                     "arame.scheduler.filters), in order."),
-    cfg.ListOpt("enabled_weighers", mutable=True, default=["RAMWeigher"],
-                help="Weighers that rank the passing hosts (entry points in "
-                     "arame.scheduler.weighers)."),
-    cfg.FloatOpt("ram_weight_multiplier", mutable=True, default=1.0,
-                 help="Positive spreads instances, negative stacks them."),
-    cfg.FloatOpt("cpu_allocation_ratio", mutable=True, default=4.0, min=0.1,
-                 help="Virtual CPUs sold per physical CPU."),
-    cfg.FloatOpt("ram_allocation_ratio", mutable=True, default=1.0, min=0.1,
-                 help="Memory sold per MiB of host memory."),
-    cfg.FloatOpt("disk_allocation_ratio", mutable=True, default=1.0, min=0.1,
-                 help="Disk sold per GiB of host disk."),
-    cfg.IntOpt("host_subset_size", mutable=True, default=3, min=1,
-               help="Pick at random among this many best hosts, so that "
-                    "several schedulers rarely race for the same one."),
-    cfg.IntOpt("claim_attempts", mutable=True, default=5, min=1,
-               help="Hosts tried when a claim loses a race before giving up."),
-    cfg.IntOpt("build_timeout", mutable=True, default=600, min=1,
-               help="Deadline in seconds of a whole build: past it the task "
-                    "fails and the instance goes to error. On by default."),
-    cfg.IntOpt("delete_timeout", mutable=True, default=300, min=1,
-               help="Deadline in seconds of deleting an instance, a volume "
-                    "or a snapshot."),
-    cfg.IntOpt("action_timeout", mutable=True, default=300, min=1,
-               help="Deadline in seconds of an action on an instance "
-                    "(start, stop, reboot) or a volume (attach, detach)."),
-    cfg.IntOpt("snapshot_timeout", mutable=True, default=300, min=1,
-               help="Deadline in seconds of taking a snapshot of a volume."),
-    cfg.IntOpt("agent_call_timeout", mutable=True, default=60, min=1,
-               help="Deadline in seconds of one call to an agent."),
+    cfg.ListOpt(
+        "enabled_filters",
+        mutable=True,
+        default=[
+            "ServiceAliveFilter",
+            "ProviderFilter",
+            "CoreFilter",
+            "RamFilter",
+            "DiskFilter",
+        ],
+        help="Filters a host must pass (entry points in "
+        "arame.scheduler.filters), in order.",
+    ),
+    cfg.ListOpt(
+        "enabled_weighers",
+        mutable=True,
+        default=["RAMWeigher"],
+        help="Weighers that rank the passing hosts (entry points in "
+        "arame.scheduler.weighers).",
+    ),
+    cfg.FloatOpt(
+        "ram_weight_multiplier",
+        mutable=True,
+        default=1.0,
+        help="Positive spreads instances, negative stacks them.",
+    ),
+    cfg.FloatOpt(
+        "cpu_allocation_ratio",
+        mutable=True,
+        default=4.0,
+        min=0.1,
+        help="Virtual CPUs sold per physical CPU.",
+    ),
+    cfg.FloatOpt(
+        "ram_allocation_ratio",
+        mutable=True,
+        default=1.0,
+        min=0.1,
+        help="Memory sold per MiB of host memory.",
+    ),
+    cfg.FloatOpt(
+        "disk_allocation_ratio",
+        mutable=True,
+        default=1.0,
+        min=0.1,
+        help="Disk sold per GiB of host disk.",
+    ),
+    cfg.IntOpt(
+        "host_subset_size",
+        mutable=True,
+        default=3,
+        min=1,
+        help="Pick at random among this many best hosts, so that "
+        "several schedulers rarely race for the same one.",
+    ),
+    cfg.IntOpt(
+        "claim_attempts",
+        mutable=True,
+        default=5,
+        min=1,
+        help="Hosts tried when a claim loses a race before giving up.",
+    ),
+    cfg.IntOpt(
+        "build_timeout",
+        mutable=True,
+        default=600,
+        min=1,
+        help="Deadline in seconds of a whole build: past it the task "
+        "fails and the instance goes to error. On by default.",
+    ),
+    cfg.IntOpt(
+        "delete_timeout",
+        mutable=True,
+        default=300,
+        min=1,
+        help="Deadline in seconds of deleting an instance, a volume "
+        "or a snapshot.",
+    ),
+    cfg.IntOpt(
+        "action_timeout",
+        mutable=True,
+        default=300,
+        min=1,
+        help="Deadline in seconds of an action on an instance "
+        "(start, stop, reboot) or a volume (attach, detach).",
+    ),
+    cfg.IntOpt(
+        "snapshot_timeout",
+        mutable=True,
+        default=300,
+        min=1,
+        help="Deadline in seconds of taking a snapshot of a volume.",
+    ),
+    cfg.IntOpt(
+        "agent_call_timeout",
+        mutable=True,
+        default=60,
+        min=1,
+        help="Deadline in seconds of one call to an agent.",
+    ),
 ]
 
 

@@ -3,22 +3,41 @@ import socket
 from oslo_config import cfg
 
 opts = [
-    cfg.StrOpt("host", default=socket.gethostname(), sample_default="<hostname>",
-               help="Name of this host as the other daemons see it (RPC "
-                    "server name, heartbeat key)."),
-    cfg.IntOpt("report_interval", mutable=True, default=5, min=1,
-               help="Seconds between heartbeats of every daemon."),
-    cfg.IntOpt("service_down_time", mutable=True, default=30, min=1,
-               help="A daemon or host whose last heartbeat is older than "
-                    "this many seconds is shown as down and not scheduled to."),
-    cfg.StrOpt("state_path", default="/var/lib/arame",
-               help="Directory for local state (SQLite file, logs of the "
-                    "all-in-one, agent working files)."),
-    cfg.StrOpt("credential_key_file",
-               default="$state_path/credential.key",
-               help="Fernet key sealing the credentials the controller keeps "
-                    "(BMC passwords). Made (0600) by the first process that "
-                    "needs it; copy it to every controller host."),
+    cfg.StrOpt(
+        "host",
+        default=socket.gethostname(),
+        sample_default="<hostname>",
+        help="Name of this host as the other daemons see it (RPC "
+        "server name, heartbeat key).",
+    ),
+    cfg.IntOpt(
+        "report_interval",
+        mutable=True,
+        default=5,
+        min=1,
+        help="Seconds between heartbeats of every daemon.",
+    ),
+    cfg.IntOpt(
+        "service_down_time",
+        mutable=True,
+        default=30,
+        min=1,
+        help="A daemon or host whose last heartbeat is older than "
+        "this many seconds is shown as down and not scheduled to.",
+    ),
+    cfg.StrOpt(
+        "state_path",
+        default="/var/lib/arame",
+        help="Directory for local state (SQLite file, logs of the "
+        "all-in-one, agent working files).",
+    ),
+    cfg.StrOpt(
+        "credential_key_file",
+        default="$state_path/credential.key",
+        help="Fernet key sealing the credentials the controller keeps "
+        "(BMC passwords). Made (0600) by the first process that "
+        "needs it; copy it to every controller host.",
+    ),
 ]
 
 

@@ -17,8 +17,10 @@ def create_engine(url: str, echo: bool = False) -> sa.Engine:
     u = sa.engine.make_url(url)
     if u.get_backend_name() == "sqlite":
         engine = sa.create_engine(
-            url, echo=echo, connect_args={"check_same_thread": False,
-                                          "timeout": 30})
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -39,18 +41,23 @@ def create_engine(url: str, echo: bool = False) -> sa.Engine:
 
         return engine
     return sa.create_engine(
-        url, echo=echo, pool_pre_ping=True, pool_recycle=3600,
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_recycle=3600,
         pool_size=CONF.database.pool_size,
         max_overflow=CONF.database.max_overflow,
-        isolation_level="READ COMMITTED")
+        isolation_level="READ COMMITTED",
+    )
 
 
 def get_engine() -> sa.Engine:
     global _engine, _sessionmaker
     with _lock:
         if _engine is None:
-            _engine = create_engine(CONF.database.connection,
-                                    CONF.database.echo)
+            _engine = create_engine(
+                CONF.database.connection, CONF.database.echo
+            )
             _sessionmaker = orm.sessionmaker(_engine, expire_on_commit=False)
         return _engine
 

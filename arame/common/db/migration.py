@@ -30,6 +30,7 @@ def db_sync(url: str | None = None, revision: str = "head") -> None:
 
 def current(url: str | None = None) -> str | None:
     from alembic.runtime.migration import MigrationContext
+
     eng = db_engine.create_engine(url) if url else db_engine.get_engine()
     with eng.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

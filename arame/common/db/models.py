@@ -12,11 +12,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # MySQL's DATETIME drops fractions of a second unless asked; durations and
 # heartbeat ages need them.
-Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+Timestamp = sa.DateTime().with_variant(
+    mysql.DATETIME(fsp=6), "mysql", "mariadb"
+)
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):
@@ -25,12 +27,14 @@ class Base(DeclarativeBase):
 
 class TimestampMixin:
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow,
-                                                    onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        default=utcnow, onupdate=utcnow
+    )
 
 
 class Setting(Base):
     """Cloud-wide values generated once (the token signing key)."""
+
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     value: Mapped[str] = mapped_column(sa.String(255))
@@ -60,6 +64,7 @@ class User(TimestampMixin, Base):
 
 class Service(TimestampMixin, Base):
     """A running daemon, keyed by (host, binary)."""
+
     __tablename__ = "services"
     __table_args__ = (sa.UniqueConstraint("host", "binary"),)
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -73,6 +78,7 @@ class Service(TimestampMixin, Base):
 
 class Host(TimestampMixin, Base):
     """A hypervisor host and its capacity; *_used are the scheduler's claims."""
+
     __tablename__ = "hosts"
     id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(255), unique=True)
@@ -98,9 +104,11 @@ class Quota(TimestampMixin, Base):
     limits in the same statement, so concurrent requests cannot overshoot;
     termination gives back once (the instance's `quota_held` flag).
     """
+
     __tablename__ = "quotas"
-    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"),
-                                            primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("accounts.id"), primary_key=True
+    )
     instances: Mapped[int | None]
     vcpus: Mapped[int | None]
     memory_mb: Mapped[int | None]
@@ -119,6 +127,7 @@ class QuotaHold(Base):
     """What one resource holds of its account's quota (a volume: 1 volume
     and its size). The give-back deletes the row and subtracts only if that
     DELETE removed it, so it happens once however often it is asked."""
+
     __tablename__ = "quota_holds"
     resource_id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     account_id: Mapped[str] = mapped_column(sa.String(16))
@@ -130,6 +139,7 @@ class QuotaHold(Base):
 class StorageNode(TimestampMixin, Base):
     """A storage node's pool as its agent (arame-sta) last reported it in
     its heartbeat; volume placement checks a new volume against it."""
+
     __tablename__ = "storage_nodes"
     name: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
     pool: Mapped[str | None] = mapped_column(sa.String(64))
@@ -168,6 +178,7 @@ class Volume(TimestampMixin, Base):
     """A block device on a storage node (a ZFS dataset or zvol), exported
     over iSCSI to the host that uses it. An instance's root volume is one
     too (`root_of`), made by its build and removed by its delete."""
+
     __tablename__ = "volumes"
     id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(63))
@@ -195,6 +206,7 @@ class Volume(TimestampMixin, Base):
 class ImageLocation(Base):
     """Which storage node holds an image's bytes as a dataset + snapshot
     (volumes from the image are clones there)."""
+
     __tablename__ = "image_locations"
     image_id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     storage_node: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
@@ -204,6 +216,7 @@ class ImageLocation(Base):
 class KeyPair(TimestampMixin, Base):
     """An SSH public key an account's instances can be given (the private
     key of a generated pair is returned once and never stored)."""
+
     __tablename__ = "key_pairs"
     __table_args__ = (sa.UniqueConstraint("account_id", "name"),)
     id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
@@ -251,9 +264,12 @@ class Instance(TimestampMixin, Base):
 class Network(TimestampMixin, Base):
     """A tenant network: an address plan (IPv4 now; addresses are kept as
     strings so IPv6 fits later) on one L2 segment (VXLAN VNI or VLAN id)."""
+
     __tablename__ = "networks"
-    __table_args__ = (sa.UniqueConstraint("account_id", "name"),
-                      sa.UniqueConstraint("segmentation", "segment_id"))
+    __table_args__ = (
+        sa.UniqueConstraint("account_id", "name"),
+        sa.UniqueConstraint("segmentation", "segment_id"),
+    )
     id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(63))
     account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"))
@@ -276,10 +292,13 @@ class Port(Base):
     The unique keys are the allocation's lock: two requests that pick the
     same address (or MAC) cannot both insert it, the loser tries another.
     """
+
     __tablename__ = "ports"
-    __table_args__ = (sa.UniqueConstraint("network_id", "ip_address"),
-                      sa.UniqueConstraint("mac_address"),
-                      sa.Index("ix_ports_instance", "instance_id"))
+    __table_args__ = (
+        sa.UniqueConstraint("network_id", "ip_address"),
+        sa.UniqueConstraint("mac_address"),
+        sa.Index("ix_ports_instance", "instance_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     network_id: Mapped[str] = mapped_column(sa.ForeignKey("networks.id"))
     instance_id: Mapped[str] = mapped_column(sa.ForeignKey("instances.id"))
@@ -292,6 +311,7 @@ class Port(Base):
 class SecurityGroup(TimestampMixin, Base):
     """Firewall rules for the instances that are members; members of one
     group always reach each other."""
+
     __tablename__ = "security_groups"
     __table_args__ = (sa.UniqueConstraint("account_id", "name"),)
     id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
@@ -306,12 +326,15 @@ class SecurityGroup(TimestampMixin, Base):
 
 class InstanceSecurityGroup(Base):
     __tablename__ = "instance_security_groups"
-    __table_args__ = (sa.Index("ix_instance_security_groups_group",
-                               "security_group_id"),)
-    instance_id: Mapped[str] = mapped_column(sa.ForeignKey("instances.id"),
-                                             primary_key=True)
+    __table_args__ = (
+        sa.Index("ix_instance_security_groups_group", "security_group_id"),
+    )
+    instance_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("instances.id"), primary_key=True
+    )
     security_group_id: Mapped[str] = mapped_column(
-        sa.ForeignKey("security_groups.id"), primary_key=True)
+        sa.ForeignKey("security_groups.id"), primary_key=True
+    )
     # The order the instance asked for its groups in.
     position: Mapped[int] = mapped_column(default=0)
 
@@ -335,7 +358,8 @@ class Task(TimestampMixin, Base):
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
     deadline_at: Mapped[dt.datetime]
     events: Mapped[list["TaskEvent"]] = relationship(
-        order_by="TaskEvent.id", lazy="selectin")
+        order_by="TaskEvent.id", lazy="selectin"
+    )
 
 
 class TaskEvent(Base):
@@ -354,6 +378,7 @@ class UsageRecord(Base):
     """The universal log a billing system reads: one `open` and one `close`
     per resource lifetime, append-only. The unique key makes a repeated
     message a no-op, so each record exists exactly once."""
+
     __tablename__ = "usage_records"
     __table_args__ = (
         sa.UniqueConstraint("resource_id", "event"),
@@ -374,6 +399,7 @@ class UsageRecord(Base):
 
 class IdempotencyKey(Base):
     """The first answer to a POST carrying an Idempotency-Key (kept 24 h)."""
+
     __tablename__ = "idempotency_keys"
     account_id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
@@ -386,6 +412,7 @@ class IdempotencyKey(Base):
 class Snapshot(TimestampMixin, Base):
     """A point-in-time copy of a volume, on the volume's storage node (a ZFS
     snapshot); volumes made from it are clones there, on the same node."""
+
     __tablename__ = "snapshots"
     id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(63))
@@ -401,15 +428,20 @@ class Snapshot(TimestampMixin, Base):
 class ResourceTag(Base):
     """A user's label on a resource (any kind: the id's prefix says which);
     lists filter on them. Removed with the resource by its service."""
+
     __tablename__ = "resource_tags"
     __table_args__ = (sa.Index("ix_resource_tags_tag", "tag", "resource_id"),)
     resource_id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     # Compared byte for byte on MariaDB too (whose default collation would
     # make "Web" and "web" one tag): the pattern allows ASCII only.
     tag: Mapped[str] = mapped_column(
-        sa.String(63).with_variant(mysql.VARCHAR(63, charset="ascii",
-                                                 collation="ascii_bin"),
-                                   "mysql", "mariadb"), primary_key=True)
+        sa.String(63).with_variant(
+            mysql.VARCHAR(63, charset="ascii", collation="ascii_bin"),
+            "mysql",
+            "mariadb",
+        ),
+        primary_key=True,
+    )
 
 
 class BaremetalNode(TimestampMixin, Base):
@@ -418,6 +450,7 @@ class BaremetalNode(TimestampMixin, Base):
     `instance_id` is the claim: set with provision_state `deploying` by one
     conditional UPDATE (claims are compare-and-set, as for hosts).
     """
+
     __tablename__ = "baremetal_nodes"
     __table_args__ = (
         sa.Index("ix_baremetal_nodes_state", "provision_state", "maintenance"),
@@ -431,8 +464,7 @@ class BaremetalNode(TimestampMixin, Base):
     # a database dump alone must not give it. It leaves the controller
     # only in RPC messages to bma; the API never returns it, nothing logs it.
     bmc_password: Mapped[str] = mapped_column(sa.String(255))
-    bmc_interface: Mapped[str] = mapped_column(sa.String(8),
-                                               default="lanplus")
+    bmc_interface: Mapped[str] = mapped_column(sa.String(8), default="lanplus")
     # The bma agent that drives this BMC (null: any live one, chosen and
     # recorded by the first task that needs it).
     bma_host: Mapped[str | None] = mapped_column(sa.String(255))
@@ -442,20 +474,25 @@ class BaremetalNode(TimestampMixin, Base):
     disk_gb: Mapped[int]
     # The bm flavor this node serves (null: any bm flavor it fits).
     resource_class: Mapped[str | None] = mapped_column(sa.String(63))
-    provision_state: Mapped[str] = mapped_column(sa.String(16),
-                                                 default="enroll")
+    provision_state: Mapped[str] = mapped_column(
+        sa.String(16), default="enroll"
+    )
     status_reason: Mapped[str | None] = mapped_column(sa.String(255))
     maintenance: Mapped[bool] = mapped_column(default=False)
     maintenance_reason: Mapped[str | None] = mapped_column(sa.String(255))
     power_state: Mapped[str | None] = mapped_column(sa.String(16))
-    instance_id: Mapped[str | None] = mapped_column(sa.String(16),
-                                                    index=True)
+    instance_id: Mapped[str | None] = mapped_column(sa.String(16), index=True)
 
     def bmc_message(self) -> dict:
         """The node as bma's RPC calls take it (credentials included: the
         agent holds none of its own)."""
-        from arame.common import secretbox   # models stay free of config
-        return {"id": self.id, "bmc_address": self.bmc_address,
-                "bmc_port": self.bmc_port, "bmc_username": self.bmc_username,
-                "bmc_password": secretbox.unseal(self.bmc_password),
-                "interface": self.bmc_interface}
+        from arame.common import secretbox  # models stay free of config
+
+        return {
+            "id": self.id,
+            "bmc_address": self.bmc_address,
+            "bmc_port": self.bmc_port,
+            "bmc_username": self.bmc_username,
+            "bmc_password": secretbox.unseal(self.bmc_password),
+            "interface": self.bmc_interface,
+        }

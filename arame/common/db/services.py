@@ -7,8 +7,8 @@ the API ask which daemons of a kind are up (live_hosts).
 
 import datetime as dt
 
-from oslo_log import log
 import sqlalchemy as sa
+from oslo_log import log
 
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
@@ -24,10 +24,17 @@ def write_service_heartbeat(session, record: dict, at=None) -> None:
     at = at or models.utcnow()
     updated = session.execute(
         sa.update(models.Service)
-        .where(models.Service.host == record["host"],
-               models.Service.binary == record["binary"])
-        .values(topic=record["topic"], version=record["version"],
-                last_heartbeat_at=at, updated_at=at)).rowcount
+        .where(
+            models.Service.host == record["host"],
+            models.Service.binary == record["binary"],
+        )
+        .values(
+            topic=record["topic"],
+            version=record["version"],
+            last_heartbeat_at=at,
+            updated_at=at,
+        )
+    ).rowcount
     if not updated:
         session.add(models.Service(last_heartbeat_at=at, **record))
 
@@ -36,16 +43,23 @@ def live_hosts(session, binary: str) -> list[str]:
     """Hosts of the daemons `binary` that reported within service_down_time."""
     S = models.Service
     since = models.utcnow() - dt.timedelta(seconds=CONF.service_down_time)
-    return sorted(session.scalars(
-        sa.select(S.host).where(S.binary == binary, S.disabled.is_(False),
-                                S.last_heartbeat_at >= since)))
+    return sorted(
+        session.scalars(
+            sa.select(S.host).where(
+                S.binary == binary,
+                S.disabled.is_(False),
+                S.last_heartbeat_at >= since,
+            )
+        )
+    )
 
 
 class DBHeartbeat(PeriodicComponent):
     def __init__(self, binary: str, topic: str):
         self.record = service_record(binary, topic)
-        super().__init__(f"heartbeat-{binary}", self.beat,
-                         lambda: CONF.report_interval)
+        super().__init__(
+            f"heartbeat-{binary}", self.beat, lambda: CONF.report_interval
+        )
 
     def beat(self) -> None:
         try:

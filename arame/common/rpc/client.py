@@ -3,10 +3,19 @@ import oslo_messaging as messaging
 from arame.common.rpc import serializer, transport
 
 
-def get_client(topic: str, server: str | None = None, version: str = "1.0",
-               version_cap: str | None = None, timeout: int | None = None):
+def get_client(
+    topic: str,
+    server: str | None = None,
+    version: str = "1.0",
+    version_cap: str | None = None,
+    timeout: int | None = None,
+):
     """An RPC client for one topic; `.prepare(server=..., timeout=...)` narrows it."""
     target = messaging.Target(topic=topic, server=server, version=version)
     return messaging.get_rpc_client(
-        transport.get_transport(), target, version_cap=version_cap,
-        serializer=serializer.Serializer(), timeout=timeout)
+        transport.get_transport(),
+        target,
+        version_cap=version_cap,
+        serializer=serializer.Serializer(),
+        timeout=timeout,
+    )

@@ -10,6 +10,9 @@ def get_notifier(publisher_id: str):
     collector consumes (event types: service.heartbeat, host.inventory,
     instance.state, ...)."""
     return messaging.Notifier(
-        transport.get_notification_transport(), publisher_id=publisher_id,
-        driver="messagingv2", topics=[TOPIC],
-        serializer=serializer.Serializer())
+        transport.get_notification_transport(),
+        publisher_id=publisher_id,
+        driver="messagingv2",
+        topics=[TOPIC],
+        serializer=serializer.Serializer(),
+    )

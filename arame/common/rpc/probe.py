@@ -19,13 +19,21 @@ def check_bus(timeout: float = 2.0) -> str:
     if url.transport != "rabbit":
         return "ok"  # no probe for this driver: do not claim it is down
     import kombu
+
     host = url.hosts[0] if url.hosts else None
     q = functools.partial(urllib.parse.quote, safe="")
     vhost = url.virtual_host or ""
-    amqp = "amqp://{}:{}@{}:{}/{}".format(
-        q(host.username or "guest"), q(host.password or "guest"),
-        host.hostname or "localhost", host.port or 5672,
-        q(vhost)) if host else "amqp://"
+    amqp = (
+        "amqp://{}:{}@{}:{}/{}".format(
+            q(host.username or "guest"),
+            q(host.password or "guest"),
+            host.hostname or "localhost",
+            host.port or 5672,
+            q(vhost),
+        )
+        if host
+        else "amqp://"
+    )
     try:
         with kombu.Connection(amqp, connect_timeout=timeout) as conn:
             conn.ensure_connection(max_retries=1, timeout=timeout)

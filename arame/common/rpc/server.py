@@ -10,14 +10,23 @@ def get_server(topic: str, server: str, endpoints: list):
     # Threading is the default executor without eventlet; not passing it keeps
     # oslo.messaging from warning about it.
     return messaging.get_rpc_server(
-        transport.get_transport(), target, endpoints,
+        transport.get_transport(),
+        target,
+        endpoints,
         serializer=serializer.Serializer(),
-        access_policy=dispatcher.DefaultRPCAccessPolicy)
+        access_policy=dispatcher.DefaultRPCAccessPolicy,
+    )
 
 
-def get_notification_listener(topics: list[str], endpoints: list,
-                              pool: str | None = None):
+def get_notification_listener(
+    topics: list[str], endpoints: list, pool: str | None = None
+):
     targets = [messaging.Target(topic=t) for t in topics]
     return messaging.get_notification_listener(
-        transport.get_notification_transport(), targets, endpoints,
-        serializer=serializer.Serializer(), pool=pool, allow_requeue=False)
+        transport.get_notification_transport(),
+        targets,
+        endpoints,
+        serializer=serializer.Serializer(),
+        pool=pool,
+        allow_requeue=False,
+    )

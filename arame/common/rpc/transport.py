@@ -19,7 +19,9 @@ def init() -> None:
     with _lock:
         if _transport is None:
             _transport = messaging.get_rpc_transport(CONF)
-            _notification_transport = messaging.get_notification_transport(CONF)
+            _notification_transport = messaging.get_notification_transport(
+                CONF
+            )
 
 
 def get_transport():

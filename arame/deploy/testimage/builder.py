@@ -39,13 +39,22 @@ MANIFEST = "manifest.json"
 # ones (af_packet on Debian) are left out.
 MODULES = (
     # virtio over PCI (q35 and pc): NIC and disks (the config drive)
-    "virtio_pci", "virtio_net", "virtio_blk",
+    "virtio_pci",
+    "virtio_net",
+    "virtio_blk",
     # the config drive: ISO 9660 (cidata) or FAT and FAT's code pages
-    "isofs", "vfat", "nls_cp437", "nls_iso8859-1", "nls_ascii", "nls_utf8",
+    "isofs",
+    "vfat",
+    "nls_cp437",
+    "nls_iso8859-1",
+    "nls_ascii",
+    "nls_utf8",
     # the ACPI power button as an input event, for acpid
-    "button", "evdev",
+    "button",
+    "evdev",
     # NICs of machines without virtio (pc's e1000, q35's e1000e)
-    "e1000", "e1000e",
+    "e1000",
+    "e1000e",
     # udhcpc's raw socket
     "af_packet",
 )
@@ -63,12 +72,22 @@ def sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
-def build_key(kernel_version: str, vmlinuz_sha256: str, busybox_sha256: str,
-              modules=MODULES) -> str:
+def build_key(
+    kernel_version: str,
+    vmlinuz_sha256: str,
+    busybox_sha256: str,
+    modules=MODULES,
+) -> str:
     """Changes whenever anything that goes into the image changes."""
     h = hashlib.sha256()
-    for part in (BUILDER_VERSION, kernel_version, vmlinuz_sha256,
-                 busybox_sha256, KERNEL_CMDLINE, ",".join(modules)):
+    for part in (
+        BUILDER_VERSION,
+        kernel_version,
+        vmlinuz_sha256,
+        busybox_sha256,
+        KERNEL_CMDLINE,
+        ",".join(modules),
+    ):
         h.update(part.encode() + b"\0")
     for name in sorted(initramfs.GUEST_FILES):
         h.update(name.encode() + b"\0" + initramfs.guest_file(name) + b"\0")
@@ -95,8 +114,11 @@ def is_current(output_dir: str, key: str) -> dict | None:
     for name in FILES:
         info = manifest.get("files", {}).get(name)
         path = os.path.join(output_dir, name)
-        if not info or not os.path.isfile(path) \
-                or os.path.getsize(path) != info.get("size"):
+        if (
+            not info
+            or not os.path.isfile(path)
+            or os.path.getsize(path) != info.get("size")
+        ):
             return None
     return manifest
 
@@ -153,9 +175,11 @@ def _check_replaceable(output_dir: str) -> None:
         raise BuildError(f"{output_dir} exists and is not a directory")
     foreign = set(os.listdir(output_dir)) - set(FILES) - {MANIFEST}
     if foreign:
-        raise BuildError(f"{output_dir} holds files a test image build did "
-                         f"not write ({', '.join(sorted(foreign)[:5])}): "
-                         "refusing to replace it")
+        raise BuildError(
+            f"{output_dir} holds files a test image build did "
+            f"not write ({', '.join(sorted(foreign)[:5])}): "
+            "refusing to replace it"
+        )
 
 
 def _kernel_tar(path: str, vmlinuz: str, initrd: str) -> None:
@@ -170,22 +194,29 @@ def _kernel_tar(path: str, vmlinuz: str, initrd: str) -> None:
                 tar.addfile(info, f)
 
 
-def _build_into(work: str, kernel: kmod.Kernel, key: str,
-                busybox: str) -> dict:
+def _build_into(
+    work: str, kernel: kmod.Kernel, key: str, busybox: str
+) -> dict:
     t0 = time.monotonic()
     order = kernel.load_order(list(MODULES))
     vmlinuz = os.path.join(work, "vmlinuz")
     initrd = os.path.join(work, "initrd.img")
     shutil.copyfile(kernel.vmlinuz, vmlinuz)
-    info = (f"builder={BUILDER_VERSION} kernel={kernel.version} "
-            f"key={key}\n")
-    image = initramfs.build([(m, kernel.module_bytes(m)) for m in order],
-                            busybox=busybox, info=info)
+    info = f"builder={BUILDER_VERSION} kernel={kernel.version} key={key}\n"
+    image = initramfs.build(
+        [(m, kernel.module_bytes(m)) for m in order],
+        busybox=busybox,
+        info=info,
+    )
     with open(initrd, "wb") as f:
         f.write(image)
     _kernel_tar(os.path.join(work, "kernel.tar"), vmlinuz, initrd)
-    rawdisk.build(os.path.join(work, "disk.raw"), vmlinuz=vmlinuz,
-                  initrd=initrd, append=KERNEL_CMDLINE)
+    rawdisk.build(
+        os.path.join(work, "disk.raw"),
+        vmlinuz=vmlinuz,
+        initrd=initrd,
+        append=KERNEL_CMDLINE,
+    )
     for name in FILES:
         os.chmod(os.path.join(work, name), 0o644)
     manifest = {
@@ -196,9 +227,13 @@ def _build_into(work: str, kernel: kmod.Kernel, key: str,
         "kernel_cmdline": KERNEL_CMDLINE,
         "modules": order,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "files": {name: {"size": os.path.getsize(os.path.join(work, name)),
-                         "sha256": sha256_file(os.path.join(work, name))}
-                  for name in FILES},
+        "files": {
+            name: {
+                "size": os.path.getsize(os.path.join(work, name)),
+                "sha256": sha256_file(os.path.join(work, name)),
+            }
+            for name in FILES
+        },
     }
     manifest["build_seconds"] = round(time.monotonic() - t0, 3)
     tmp = os.path.join(work, MANIFEST + ".tmp")
@@ -211,14 +246,25 @@ def _build_into(work: str, kernel: kmod.Kernel, key: str,
 
 
 def _result(output_dir: str, manifest: dict, cached: bool) -> dict:
-    return dict(manifest, output_dir=output_dir, cached=cached,
-                paths={name: os.path.join(output_dir, name)
-                       for name in FILES + (MANIFEST,)})
+    return dict(
+        manifest,
+        output_dir=output_dir,
+        cached=cached,
+        paths={
+            name: os.path.join(output_dir, name)
+            for name in FILES + (MANIFEST,)
+        },
+    )
 
 
-def build(output_dir: str, force: bool = False, *, boot_dir: str = "/boot",
-          modules_root: str = "/lib/modules",
-          busybox: str = initramfs.BUSYBOX) -> dict:
+def build(
+    output_dir: str,
+    force: bool = False,
+    *,
+    boot_dir: str = "/boot",
+    modules_root: str = "/lib/modules",
+    busybox: str = initramfs.BUSYBOX,
+) -> dict:
     """Build the test image into output_dir unless it is already there.
 
     Returns the manifest plus `output_dir`, `paths` (file name -> path) and
@@ -228,13 +274,16 @@ def build(output_dir: str, force: bool = False, *, boot_dir: str = "/boot",
     parent, name = os.path.split(output_dir)
     os.makedirs(parent, exist_ok=True)
     try:
-        kernel = kmod.Kernel(kmod.newest_kernel(boot_dir, modules_root),
-                             boot_dir, modules_root)
-        key = build_key(kernel.version, sha256_file(kernel.vmlinuz),
-                        sha256_file(busybox))
+        kernel = kmod.Kernel(
+            kmod.newest_kernel(boot_dir, modules_root), boot_dir, modules_root
+        )
+        key = build_key(
+            kernel.version, sha256_file(kernel.vmlinuz), sha256_file(busybox)
+        )
     except (kmod.KernelError, OSError) as e:
-        raise BuildError(f"{e} (needs linux-image-amd64 and busybox-static)") \
-            from e
+        raise BuildError(
+            f"{e} (needs linux-image-amd64 and busybox-static)"
+        ) from e
     with _locked(os.path.join(parent, f".{name}.lock")):
         if not force:
             manifest = is_current(output_dir, key)
@@ -250,8 +299,12 @@ def build(output_dir: str, force: bool = False, *, boot_dir: str = "/boot",
         try:
             manifest = _build_into(work, kernel, key, busybox)
             _swap_in(work, output_dir, parent, name)
-        except (kmod.KernelError, initramfs.InitramfsError,
-                rawdisk.DiskError, runner.CommandError) as e:
+        except (
+            kmod.KernelError,
+            initramfs.InitramfsError,
+            rawdisk.DiskError,
+            runner.CommandError,
+        ) as e:
             raise BuildError(str(e)) from e
         finally:
             shutil.rmtree(work, ignore_errors=True)

@@ -23,19 +23,44 @@ class Archive:
         self._ino = 0
         self.names: set[str] = set()
 
-    def _entry(self, name: str, mode: int, data: bytes = b"", *,
-               rdev: tuple[int, int] = (0, 0), nlink: int = 1) -> None:
+    def _entry(
+        self,
+        name: str,
+        mode: int,
+        data: bytes = b"",
+        *,
+        rdev: tuple[int, int] = (0, 0),
+        nlink: int = 1,
+    ) -> None:
         name = name.strip("/")
         if name in self.names:
             raise ValueError(f"{name} is already in the archive")
         self.names.add(name)
         self._ino += 1
         raw_name = name.encode() + b"\0"
-        fields = (self._ino, mode, 0, 0, nlink, 0, len(data), 0, 0,
-                  rdev[0], rdev[1], len(raw_name), 0)
+        fields = (
+            self._ino,
+            mode,
+            0,
+            0,
+            nlink,
+            0,
+            len(data),
+            0,
+            0,
+            rdev[0],
+            rdev[1],
+            len(raw_name),
+            0,
+        )
         header = _MAGIC + b"".join(b"%08X" % f for f in fields)
-        self._chunks += [header, raw_name, _pad(len(header) + len(raw_name)),
-                         data, _pad(len(data))]
+        self._chunks += [
+            header,
+            raw_name,
+            _pad(len(header) + len(raw_name)),
+            data,
+            _pad(len(data)),
+        ]
 
     def directory(self, name: str, mode: int = 0o755) -> None:
         self._entry(name, stat.S_IFDIR | mode, nlink=2)
@@ -46,8 +71,9 @@ class Archive:
     def symlink(self, name: str, target: str) -> None:
         self._entry(name, stat.S_IFLNK | 0o777, target.encode())
 
-    def char_device(self, name: str, major: int, minor: int,
-                    mode: int = 0o600) -> None:
+    def char_device(
+        self, name: str, major: int, minor: int, mode: int = 0o600
+    ) -> None:
         self._entry(name, stat.S_IFCHR | mode, rdev=(major, minor))
 
     def getvalue(self) -> bytes:

@@ -21,11 +21,24 @@ GUEST_FILES = {
     "power-button": ("etc/acpi/PWRF/00000080", 0o755),
 }
 DIRECTORIES = (
-    ("bin", 0o755), ("sbin", 0o755), ("usr", 0o755), ("usr/bin", 0o755),
-    ("usr/sbin", 0o755), ("dev", 0o755), ("proc", 0o555), ("sys", 0o555),
-    ("run", 0o755), ("tmp", 0o1777), ("mnt", 0o755), ("root", 0o700),
-    ("etc", 0o755), ("etc/acpi", 0o755), ("etc/acpi/PWRF", 0o755),
-    ("lib", 0o755), ("lib/modules", 0o755), ("var", 0o755),
+    ("bin", 0o755),
+    ("sbin", 0o755),
+    ("usr", 0o755),
+    ("usr/bin", 0o755),
+    ("usr/sbin", 0o755),
+    ("dev", 0o755),
+    ("proc", 0o555),
+    ("sys", 0o555),
+    ("run", 0o755),
+    ("tmp", 0o1777),
+    ("mnt", 0o755),
+    ("root", 0o700),
+    ("etc", 0o755),
+    ("etc/acpi", 0o755),
+    ("etc/acpi/PWRF", 0o755),
+    ("lib", 0o755),
+    ("lib/modules", 0o755),
+    ("var", 0o755),
     ("var/log", 0o755),
 )
 _PT_INTERP = 3
@@ -44,10 +57,10 @@ def is_static_elf(data: bytes) -> bool:
     """A 64-bit ELF with no program interpreter (no dynamic loader)."""
     if data[:5] != b"\x7fELF\x02":
         return False
-    phoff, = struct.unpack_from("<Q", data, 0x20)
+    (phoff,) = struct.unpack_from("<Q", data, 0x20)
     phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
     for i in range(phnum):
-        p_type, = struct.unpack_from("<I", data, phoff + i * phentsize)
+        (p_type,) = struct.unpack_from("<I", data, phoff + i * phentsize)
         if p_type == _PT_INTERP:
             return False
     return True
@@ -62,20 +75,27 @@ def read_busybox(path: str = BUSYBOX) -> bytes:
     # A dynamic busybox would find no libc in the initramfs: the guest's
     # init would fail to start and the kernel would panic far from here.
     if not is_static_elf(data):
-        raise InitramfsError(f"{path} is not a static binary "
-                             "(install busybox-static)")
+        raise InitramfsError(
+            f"{path} is not a static binary (install busybox-static)"
+        )
     return data
 
 
 def applet_links(busybox: str = BUSYBOX) -> list[str]:
     """Where each applet lives ("bin/sh", "sbin/insmod", ...)."""
     out = runner.run([busybox, "--list-full"], timeout=10).stdout
-    return sorted({line.strip() for line in out.splitlines()
-                   if "/" in line and line.strip() != "bin/busybox"})
+    return sorted(
+        {
+            line.strip()
+            for line in out.splitlines()
+            if "/" in line and line.strip() != "bin/busybox"
+        }
+    )
 
 
-def build(modules: list[tuple[str, bytes]], *, busybox: str = BUSYBOX,
-          info: str = "") -> bytes:
+def build(
+    modules: list[tuple[str, bytes]], *, busybox: str = BUSYBOX, info: str = ""
+) -> bytes:
     """A gzip'd newc archive; `modules` are (name, ELF bytes) in load order."""
     arc = cpio.Archive()
     for name, mode in DIRECTORIES:

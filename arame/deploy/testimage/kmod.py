@@ -20,23 +20,34 @@ class KernelError(Exception):
 
 def _version_key(version: str) -> list:
     # "6.1.0-56-amd64" sorts after "6.1.0-9-amd64": compare numbers as numbers.
-    return [(0, int(p), "") if p.isdigit() else (1, 0, p)
-            for p in re.split(r"(\d+)", version) if p]
+    return [
+        (0, int(p), "") if p.isdigit() else (1, 0, p)
+        for p in re.split(r"(\d+)", version)
+        if p
+    ]
 
 
-def newest_kernel(boot_dir: str = "/boot",
-                  modules_root: str = "/lib/modules") -> str:
+def newest_kernel(
+    boot_dir: str = "/boot", modules_root: str = "/lib/modules"
+) -> str:
     """The newest version with both /boot/vmlinuz-<v> and its modules.dep."""
     try:
         names = os.listdir(boot_dir)
     except OSError as e:
         raise KernelError(f"cannot list {boot_dir}: {e}") from e
-    versions = [n[len("vmlinuz-"):] for n in names if n.startswith("vmlinuz-")]
-    usable = [v for v in versions
-              if os.path.isfile(os.path.join(modules_root, v, "modules.dep"))]
+    versions = [
+        n[len("vmlinuz-") :] for n in names if n.startswith("vmlinuz-")
+    ]
+    usable = [
+        v
+        for v in versions
+        if os.path.isfile(os.path.join(modules_root, v, "modules.dep"))
+    ]
     if not usable:
-        raise KernelError(f"no /boot/vmlinuz-* in {boot_dir} with modules in "
-                          f"{modules_root} (install linux-image-amd64)")
+        raise KernelError(
+            f"no /boot/vmlinuz-* in {boot_dir} with modules in "
+            f"{modules_root} (install linux-image-amd64)"
+        )
     return max(usable, key=_version_key)
 
 
@@ -58,8 +69,10 @@ def parse_modules_dep(text: str) -> dict[str, tuple[str, list[str]]]:
             continue
         path, deps = line.split(":", 1)
         path = path.strip()
-        table[module_name(path)] = (path, [module_name(d)
-                                           for d in deps.split()])
+        table[module_name(path)] = (
+            path,
+            [module_name(d) for d in deps.split()],
+        )
     return table
 
 
@@ -67,8 +80,11 @@ def parse_builtin(text: str) -> set[str]:
     return {module_name(line) for line in text.split() if line}
 
 
-def load_order(wanted: list[str], deps: dict[str, tuple[str, list[str]]],
-               builtin: set[str] = frozenset()) -> list[str]:
+def load_order(
+    wanted: list[str],
+    deps: dict[str, tuple[str, list[str]]],
+    builtin: set[str] = frozenset(),
+) -> list[str]:
     """Every wanted module and what it needs, each after its dependencies.
 
     Built-in modules need no loading and are left out; a module that is
@@ -83,13 +99,16 @@ def load_order(wanted: list[str], deps: dict[str, tuple[str, list[str]]],
         if name in done:
             return
         if name in visiting:
-            raise KernelError("dependency cycle: " + " -> ".join(chain + (name,)))
+            raise KernelError(
+                "dependency cycle: " + " -> ".join(chain + (name,))
+            )
         if name not in deps:
             if name in builtin:
                 done.add(name)
                 return
-            raise KernelError(f"module {name} is neither built in nor in "
-                              "modules.dep")
+            raise KernelError(
+                f"module {name} is neither built in nor in modules.dep"
+            )
         visiting.add(name)
         for dep in deps[name][1]:
             visit(dep, chain + (name,))
@@ -112,8 +131,9 @@ def read_module(path: str) -> bytes:
             return f.read()
     if path.endswith(".ko.zst"):
         # No zstd in the standard library; Debian's zstd tool is small.
-        return runner.run(["zstd", "-q", "-d", "-c", path], binary=True,
-                          timeout=30).stdout
+        return runner.run(
+            ["zstd", "-q", "-d", "-c", path], binary=True, timeout=30
+        ).stdout
     if path.endswith(".ko"):
         with open(path, "rb") as f:
             return f.read()
@@ -123,8 +143,12 @@ def read_module(path: str) -> bytes:
 class Kernel:
     """One installed kernel version: its image and its module tree."""
 
-    def __init__(self, version: str, boot_dir: str = "/boot",
-                 modules_root: str = "/lib/modules"):
+    def __init__(
+        self,
+        version: str,
+        boot_dir: str = "/boot",
+        modules_root: str = "/lib/modules",
+    ):
         self.version = version
         self.vmlinuz = os.path.join(boot_dir, f"vmlinuz-{version}")
         self.modules_dir = os.path.join(modules_root, version)

@@ -20,9 +20,9 @@ DEFAULT_SIZE = 64 * 1024 * 1024
 FAT16_LBA = 0x0E
 
 MBR_CANDIDATES = (
-    "/usr/lib/SYSLINUX/mbr.bin",        # Debian: syslinux
-    "/usr/lib/EXTLINUX/mbr.bin",        # Debian: extlinux
-    "/usr/lib/syslinux/mbr/mbr.bin",    # Debian: syslinux-common
+    "/usr/lib/SYSLINUX/mbr.bin",  # Debian: syslinux
+    "/usr/lib/EXTLINUX/mbr.bin",  # Debian: extlinux
+    "/usr/lib/syslinux/mbr/mbr.bin",  # Debian: syslinux-common
 )
 BOOT_CODE = 440  # bytes of MBR code before the disk signature
 
@@ -32,19 +32,24 @@ class DiskError(Exception):
 
 
 def syslinux_cfg(append: str) -> str:
-    return ("SERIAL 0 115200\n"
-            "DEFAULT arame\n"
-            "PROMPT 0\n"
-            "TIMEOUT 0\n"
-            "LABEL arame\n"
-            "  LINUX /vmlinuz\n"
-            "  INITRD /initrd.img\n"
-            f"  APPEND {append}\n")
+    return (
+        "SERIAL 0 115200\n"
+        "DEFAULT arame\n"
+        "PROMPT 0\n"
+        "TIMEOUT 0\n"
+        "LABEL arame\n"
+        "  LINUX /vmlinuz\n"
+        "  INITRD /initrd.img\n"
+        f"  APPEND {append}\n"
+    )
 
 
-def partition_table(size: int, start: int = PART_START,
-                    part_type: int = FAT16_LBA,
-                    disk_id: int = 0x41524D45) -> bytes:
+def partition_table(
+    size: int,
+    start: int = PART_START,
+    part_type: int = FAT16_LBA,
+    disk_id: int = 0x41524D45,
+) -> bytes:
     """Bytes 440..511 of an MBR: disk signature, one bootable partition
     from `start` to the end of the disk, the 0x55AA signature.
 
@@ -55,10 +60,10 @@ def partition_table(size: int, start: int = PART_START,
     if sectors <= 0:
         raise DiskError(f"a {size}-byte disk has no room for a partition")
     chs_lba = b"\xfe\xff\xff"
-    entry = struct.pack("<B3sB3sII", 0x80, chs_lba, part_type, chs_lba,
-                        start, sectors)
-    return (struct.pack("<IH", disk_id, 0) + entry + b"\0" * 48
-            + b"\x55\xaa")
+    entry = struct.pack(
+        "<B3sB3sII", 0x80, chs_lba, part_type, chs_lba, start, sectors
+    )
+    return struct.pack("<IH", disk_id, 0) + entry + b"\0" * 48 + b"\x55\xaa"
 
 
 def find_mbr_code(candidates=MBR_CANDIDATES) -> bytes:
@@ -69,8 +74,10 @@ def find_mbr_code(candidates=MBR_CANDIDATES) -> bytes:
             if len(code) > BOOT_CODE:
                 raise DiskError(f"{path} is larger than an MBR's boot code")
             return code
-    raise DiskError("no SYSLINUX mbr.bin (install syslinux or extlinux): "
-                    + ", ".join(candidates))
+    raise DiskError(
+        "no SYSLINUX mbr.bin (install syslinux or extlinux): "
+        + ", ".join(candidates)
+    )
 
 
 def _mtools_env() -> dict:
@@ -78,8 +85,14 @@ def _mtools_env() -> dict:
     return dict(os.environ, MTOOLS_SKIP_CHECK="1")
 
 
-def build(path: str, *, vmlinuz: str, initrd: str, append: str,
-          size: int = DEFAULT_SIZE) -> None:
+def build(
+    path: str,
+    *,
+    vmlinuz: str,
+    initrd: str,
+    append: str,
+    size: int = DEFAULT_SIZE,
+) -> None:
     """Write the disk to `path` (a new file; the caller renames it)."""
     with open(path, "wb") as f:
         f.truncate(size)  # sparse: only what is written takes space
@@ -90,9 +103,23 @@ def build(path: str, *, vmlinuz: str, initrd: str, append: str,
     kib = (size // SECTOR - PART_START) * SECTOR // 1024
     # -h: hidden sectors = the partition's start, which the FAT boot
     # sector uses to find itself on the disk.
-    runner.run(["mkfs.fat", "-F", "16", "-n", "ARAMEBOOT", "-i", "41524d45",
-                "-h", str(PART_START), f"--offset={PART_START}", path,
-                str(kib)], timeout=60)
+    runner.run(
+        [
+            "mkfs.fat",
+            "-F",
+            "16",
+            "-n",
+            "ARAMEBOOT",
+            "-i",
+            "41524d45",
+            "-h",
+            str(PART_START),
+            f"--offset={PART_START}",
+            path,
+            str(kib),
+        ],
+        timeout=60,
+    )
     offset = PART_START * SECTOR
     image = f"{path}@@{offset}"
     cfg = os.path.join(os.path.dirname(path), "syslinux.cfg")
@@ -100,13 +127,25 @@ def build(path: str, *, vmlinuz: str, initrd: str, append: str,
         f.write(syslinux_cfg(append))
     try:
         env = _mtools_env()
-        runner.run(["mcopy", "-o", "-i", image, vmlinuz, "::/vmlinuz"],
-                   env=env, timeout=60)
-        runner.run(["mcopy", "-o", "-i", image, initrd, "::/initrd.img"],
-                   env=env, timeout=60)
-        runner.run(["mcopy", "-o", "-i", image, cfg, "::/syslinux.cfg"],
-                   env=env, timeout=60)
+        runner.run(
+            ["mcopy", "-o", "-i", image, vmlinuz, "::/vmlinuz"],
+            env=env,
+            timeout=60,
+        )
+        runner.run(
+            ["mcopy", "-o", "-i", image, initrd, "::/initrd.img"],
+            env=env,
+            timeout=60,
+        )
+        runner.run(
+            ["mcopy", "-o", "-i", image, cfg, "::/syslinux.cfg"],
+            env=env,
+            timeout=60,
+        )
     finally:
         os.unlink(cfg)
-    runner.run(["syslinux", "--offset", str(offset), "--install", path],
-               env=_mtools_env(), timeout=60)
+    runner.run(
+        ["syslinux", "--offset", str(offset), "--install", path],
+        env=_mtools_env(),
+        timeout=60,
+    )

@@ -12,8 +12,14 @@ from arame.scheduler.flows.base import InstanceFlow
 def is_baremetal(instance_id: str) -> bool:
     """Whether the instance's flavor is a `bm` one (its flows are here)."""
     with db_engine.session() as s:
-        return s.scalar(sa.select(models.Instance.provider).where(
-            models.Instance.id == instance_id)) == "bm"
+        return (
+            s.scalar(
+                sa.select(models.Instance.provider).where(
+                    models.Instance.id == instance_id
+                )
+            )
+            == "bm"
+        )
 
 
 class BaremetalFlow(InstanceFlow):

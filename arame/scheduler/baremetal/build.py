@@ -27,21 +27,26 @@ LOG = log.getLogger(__name__)
 def boot_script(vol: models.Volume, export: dict) -> str:
     # Imported here: the boot side (arame.common.pxe) lands on its own.
     from arame.common import pxe
-    return pxe.sanboot_script(portal=export["portal"], iqn=export["iqn"],
-                              lun=export["lun"], chap_user=vol.chap_user,
-                              chap_secret=vol.chap_secret)
+
+    return pxe.sanboot_script(
+        portal=export["portal"],
+        iqn=export["iqn"],
+        lun=export["lun"],
+        chap_user=vol.chap_user,
+        chap_secret=vol.chap_secret,
+    )
 
 
 class BaremetalBuildFlow(BaremetalFlow, BuildBase):
     def __init__(self, ctxt, task_id, instance_id, bma, nsa, sta):
         super().__init__(ctxt, task_id, instance_id, bma, nsa, sta)
         self.node: models.BaremetalNode | None = None
-        self.host: str | None = None          # the bma agent
+        self.host: str | None = None  # the bma agent
         self.port: models.Port | None = None
-        self.root_volume: tuple | None = None     # (volume, storage node)
+        self.root_volume: tuple | None = None  # (volume, storage node)
         self.script: str | None = None
         self.named_on: list[str] = []
-        self.touched = False                  # a BMC call was made
+        self.touched = False  # a BMC call was made
 
     def build(self, inst: models.Instance) -> None:
         self.schedule(inst)
@@ -58,22 +63,27 @@ class BaremetalBuildFlow(BaremetalFlow, BuildBase):
                 found = claims.candidates(s, inst)
                 why = None if found else claims.explain(s, inst)
             if not ports:
-                raise StepFailed("schedule", "a bare-metal instance needs a "
-                                 "network: it boots from it")
+                raise StepFailed(
+                    "schedule",
+                    "a bare-metal instance needs a network: it boots from it",
+                )
             if not found:
                 raise StepFailed("schedule", "no valid node: " + why)
-            for node_id in found[:CONF.scheduler.claim_attempts]:
+            for node_id in found[: CONF.scheduler.claim_attempts]:
                 try:
                     claims.claim(inst.id, node_id)
                 except claims.ClaimLost:
                     LOG.debug("claim on %s lost a race; next node", node_id)
                     continue
                 except claims.InstanceGone:
-                    raise Cancelled()
+                    raise Cancelled() from None
                 break
             else:
-                raise StepFailed("schedule", "every candidate node was "
-                                 "claimed by concurrent requests; try again")
+                raise StepFailed(
+                    "schedule",
+                    "every candidate node was "
+                    "claimed by concurrent requests; try again",
+                )
             with db_engine.session() as s:
                 self.node = s.get(models.BaremetalNode, node_id)
                 self.host = rec.host = claims.bma_host(s, self.node)
@@ -82,12 +92,15 @@ class BaremetalBuildFlow(BaremetalFlow, BuildBase):
                 port.mac_address = self.node.macs[0].lower()
                 self.port = port
             if self.host is None:
-                raise StepFailed("schedule", "no bare-metal agent (arame-bma) "
-                                 "is up to drive the node")
+                raise StepFailed(
+                    "schedule",
+                    "no bare-metal agent (arame-bma) is up to drive the node",
+                )
         with db_engine.session() as s:
             self.flush(s)
-            if not self.transition(s, "starting", src=("scheduling",),
-                                   host=self.host):
+            if not self.transition(
+                s, "starting", src=("scheduling",), host=self.host
+            ):
                 raise Cancelled()
 
     def prepare_root(self, inst: models.Instance) -> None:
@@ -96,12 +109,18 @@ class BaremetalBuildFlow(BaremetalFlow, BuildBase):
         with db_engine.session() as s:
             img = s.get(models.Image, inst.image_id)
             nodes = services.live_hosts(s, root_volume.STA_BINARY)
-            located = bool(nodes) and s.get(
-                models.ImageLocation, (inst.image_id, nodes[0])) is not None
+            located = (
+                bool(nodes)
+                and s.get(models.ImageLocation, (inst.image_id, nodes[0]))
+                is not None
+            )
         if img is None or img.format != "raw":
-            raise StepFailed("volume", "a bare-metal instance boots a raw "
-                             "disk image over iSCSI; "
-                             f"{inst.image_id} is not one")
+            raise StepFailed(
+                "volume",
+                "a bare-metal instance boots a raw "
+                "disk image over iSCSI; "
+                f"{inst.image_id} is not one",
+            )
         if not nodes:
             raise StepFailed("volume", "no storage agent (arame-sta) is up")
         node = nodes[0]
@@ -112,26 +131,45 @@ class BaremetalBuildFlow(BaremetalFlow, BuildBase):
             self.checkpoint()
             if not located:
                 self.sta.import_image(
-                    self.ctxt, node, img.id, root_volume.image_source(img.id),
-                    img.sha256, img.size_bytes, timeout=timeout)
+                    self.ctxt,
+                    node,
+                    img.id,
+                    root_volume.image_source(img.id),
+                    img.sha256,
+                    img.size_bytes,
+                    timeout=timeout,
+                )
                 root_volume.record_located(img.id, node)
-            self.sta.create_volume(self.ctxt, node, {
-                "id": vol.id, "size_gb": vol.size_gb, "image_id": img.id},
-                timeout=timeout)
+            self.sta.create_volume(
+                self.ctxt,
+                node,
+                {"id": vol.id, "size_gb": vol.size_gb, "image_id": img.id},
+                timeout=timeout,
+            )
             export = self.sta.export_volume(
-                self.ctxt, node, vol.id, self.port.ip_address, vol.chap_user,
-                vol.chap_secret, timeout=timeout)
+                self.ctxt,
+                node,
+                vol.id,
+                self.port.ip_address,
+                vol.chap_user,
+                vol.chap_secret,
+                timeout=timeout,
+            )
             root_volume.record_export(vol.id, export)
             self.script = boot_script(vol, export)
 
     def register_names(self, inst: models.Instance) -> None:
         with db_engine.session() as s:
             nodes = naming.nodes(s)
-            net = naming.network_message(s.get(models.Network,
-                                               self.port.network_id))
+            net = naming.network_message(
+                s.get(models.Network, self.port.network_id)
+            )
         if not nodes:
-            raise StepFailed("names", "no naming agent (arame-nsa) is up: "
-                             "the node would get no address")
+            raise StepFailed(
+                "names",
+                "no naming agent (arame-nsa) is up: "
+                "the node would get no address",
+            )
         p = self.port
         for node in nodes:
             with self.step("names", host=node):
@@ -139,10 +177,16 @@ class BaremetalBuildFlow(BaremetalFlow, BuildBase):
                 self.checkpoint()
                 self.named_on.append(node)
                 self.nsa.ensure_network(self.ctxt, node, net, timeout=t)
-                self.nsa.add_reservation(self.ctxt, node, p.network_id,
-                                         p.mac_address, p.ip_address,
-                                         p.hostname, boot_script=self.script,
-                                         timeout=t)
+                self.nsa.add_reservation(
+                    self.ctxt,
+                    node,
+                    p.network_id,
+                    p.mac_address,
+                    p.ip_address,
+                    p.hostname,
+                    boot_script=self.script,
+                    timeout=t,
+                )
 
     def boot(self, inst: models.Instance) -> None:
         msg = self.node.bmc_message()
@@ -150,26 +194,43 @@ class BaremetalBuildFlow(BaremetalFlow, BuildBase):
             self.checkpoint()
             with db_engine.session() as s:
                 # A DELETE since: the node is not powered on for nothing.
-                if s.scalar(sa.select(models.Instance.status).where(
-                        models.Instance.id == inst.id)) != "starting":
+                if (
+                    s.scalar(
+                        sa.select(models.Instance.status).where(
+                            models.Instance.id == inst.id
+                        )
+                    )
+                    != "starting"
+                ):
                     raise Cancelled()
             self.touched = True
-            self.bma.set_boot_device(self.ctxt, self.host, msg, "pxe",
-                                     timeout=self.call_timeout("boot"))
-            result = self.bma.power_on(self.ctxt, self.host, msg,
-                                       timeout=self.call_timeout("boot"))
+            self.bma.set_boot_device(
+                self.ctxt,
+                self.host,
+                msg,
+                "pxe",
+                timeout=self.call_timeout("boot"),
+            )
+            result = self.bma.power_on(
+                self.ctxt, self.host, msg, timeout=self.call_timeout("boot")
+            )
         N = models.BaremetalNode
         with db_engine.session() as s:
             # The instance shows power as a VM's does; the node, the BMC's.
-            if not self.transition(s, "running", src=("starting",),
-                                   power_state="running"):
+            if not self.transition(
+                s, "running", src=("starting",), power_state="running"
+            ):
                 raise Cancelled()
-            s.execute(sa.update(N).where(N.id == self.node.id,
-                                         N.instance_id == inst.id)
-                      .values(provision_state="active",
-                              power_state=result.get("power_state"),
-                              updated_at=models.utcnow())
-                      .execution_options(synchronize_session=False))
+            s.execute(
+                sa.update(N)
+                .where(N.id == self.node.id, N.instance_id == inst.id)
+                .values(
+                    provision_state="active",
+                    power_state=result.get("power_state"),
+                    updated_at=models.utcnow(),
+                )
+                .execution_options(synchronize_session=False)
+            )
             self.finish(s)
         self.emit_usage("open", inst)
 
@@ -184,11 +245,17 @@ class BaremetalBuildFlow(BaremetalFlow, BuildBase):
                 with self.step("undo-boot", host=self.host):
                     self.checkpoint()
                     self.bma.power_off(
-                        self.ctxt, self.host, self.node.bmc_message(),
-                        timeout=CONF.scheduler.agent_call_timeout)
+                        self.ctxt,
+                        self.host,
+                        self.node.bmc_message(),
+                        timeout=CONF.scheduler.agent_call_timeout,
+                    )
                 powered_off = True
             except StepFailed as e:
-                clean, reason = False, f"{reason}; power off failed: {e.message}"
+                clean, reason = (
+                    False,
+                    f"{reason}; power off failed: {e.message}",
+                )
         if self.named_on:
             naming_cleanup(self, self.named_on)
         if self.root_volume is not None:
@@ -199,13 +266,19 @@ class BaremetalBuildFlow(BaremetalFlow, BuildBase):
                     t = CONF.scheduler.agent_call_timeout
                     # A node that is off left its iSCSI session behind
                     # in tgtd (no FIN from a dead machine): force it.
-                    self.sta.unexport_volume(self.ctxt, node, vol.id,
-                                             timeout=t, force=powered_off)
+                    self.sta.unexport_volume(
+                        self.ctxt, node, vol.id, timeout=t, force=powered_off
+                    )
                     self.sta.delete_volume(self.ctxt, node, vol.id, timeout=t)
                 root_volume.mark_deleted(vol.id)
             except StepFailed as e:
-                clean, reason = False, (f"{reason}; root volume {vol.id} not "
-                                        f"removed: {e.message}")
+                clean, reason = (
+                    False,
+                    (
+                        f"{reason}; root volume {vol.id} not "
+                        f"removed: {e.message}"
+                    ),
+                )
         if self.port is not None:
             with db_engine.session() as s:
                 # The node's MAC goes back to the node for its next tenant.
@@ -214,6 +287,9 @@ class BaremetalBuildFlow(BaremetalFlow, BuildBase):
                     port.mac_address = ipam.random_mac()
         if self.node is not None:
             ok = clean and not self.touched
-            claims.release(self.instance_id, self.node.id,
-                           "available" if ok else "error",
-                           None if ok else reason)
+            claims.release(
+                self.instance_id,
+                self.node.id,
+                "available" if ok else "error",
+                None if ok else reason,
+            )

@@ -25,8 +25,9 @@ class BaremetalDeleteFlow(BaremetalFlow):
     def _held_node(self) -> tuple[models.BaremetalNode | None, str | None]:
         N = models.BaremetalNode
         with db_engine.session() as s:
-            node = s.scalar(sa.select(N).where(
-                N.instance_id == self.instance_id))
+            node = s.scalar(
+                sa.select(N).where(N.instance_id == self.instance_id)
+            )
             return node, (claims.bma_host(s, node) if node else None)
 
     def run(self) -> None:
@@ -52,9 +53,15 @@ class BaremetalDeleteFlow(BaremetalFlow):
                 # Still held: the tenant's disk may remain; a new DELETE
                 # of the instance tries again from here.
                 with db_engine.session() as s:
-                    nodes.set_state(s, node.id, "error", reason=(
-                        f"release of {inst.id} failed at {e.step}: "
-                        f"{e.message}"))
+                    nodes.set_state(
+                        s,
+                        node.id,
+                        "error",
+                        reason=(
+                            f"release of {inst.id} failed at {e.step}: "
+                            f"{e.message}"
+                        ),
+                    )
             self.fail(e.step, e.message)
             return
         with db_engine.session() as s:
@@ -65,20 +72,28 @@ class BaremetalDeleteFlow(BaremetalFlow):
     def power_off(self, node: models.BaremetalNode, host: str | None) -> None:
         with self.step("power-off", host=host):
             if host is None:
-                raise StepFailed("power-off", "no bare-metal agent "
-                                 "(arame-bma) is up to drive the node")
+                raise StepFailed(
+                    "power-off",
+                    "no bare-metal agent (arame-bma) is up to drive the node",
+                )
             timeout = self.call_timeout("power-off")
             self.checkpoint()
             try:
-                self.bma.power_off(self.ctxt, host, node.bmc_message(),
-                                   timeout=timeout)
+                self.bma.power_off(
+                    self.ctxt, host, node.bmc_message(), timeout=timeout
+                )
             except Exception as e:
-                raise StepFailed("power-off", nodes.bmc_reason(
-                    e, f"power off failed: {e}")) from e
+                raise StepFailed(
+                    "power-off", nodes.bmc_reason(e, f"power off failed: {e}")
+                ) from e
         with db_engine.session() as s:
-            nodes.set_state(s, node.id, "cleaning",
-                            src=("deploying", "active", "error"),
-                            power_state="off")
+            nodes.set_state(
+                s,
+                node.id,
+                "cleaning",
+                src=("deploying", "active", "error"),
+                power_state="off",
+            )
 
     def destroy_volume(self, force: bool = False) -> None:
         with db_engine.session() as s:
@@ -90,8 +105,14 @@ class BaremetalDeleteFlow(BaremetalFlow):
         with self.step("volume", host=vol.storage_node):
             timeout = self.call_timeout("volume")
             self.checkpoint()
-            self.sta.unexport_volume(self.ctxt, vol.storage_node, vol.id,
-                                     timeout=timeout, force=force)
-            self.sta.delete_volume(self.ctxt, vol.storage_node, vol.id,
-                                   timeout=timeout)
+            self.sta.unexport_volume(
+                self.ctxt,
+                vol.storage_node,
+                vol.id,
+                timeout=timeout,
+                force=force,
+            )
+            self.sta.delete_volume(
+                self.ctxt, vol.storage_node, vol.id, timeout=timeout
+            )
         root_volume.mark_deleted(vol.id)

@@ -19,28 +19,36 @@ from arame.scheduler.flows.base import InstanceFlow, StepFailed
 LOG = log.getLogger(__name__)
 
 # bma's typed errors (RemoteError.exc_type) a person should read plainly.
-_REASONS = {"BMCAuthFailed": "BMC refused the credentials",
-            "BMCUnreachable": "BMC did not answer"}
+_REASONS = {
+    "BMCAuthFailed": "BMC refused the credentials",
+    "BMCUnreachable": "BMC did not answer",
+}
 
 
-def set_state(s, node_id: str, dst: str, *, src=None,
-              reason: str | None = None, **values) -> bool:
+def set_state(
+    s, node_id: str, dst: str, *, src=None, reason: str | None = None, **values
+) -> bool:
     """CAS the node to dst from any state the table allows (or src)."""
     N = models.BaremetalNode
     allowed = src if src is not None else states.NODE.sources(dst)
     rc = s.execute(
-        sa.update(N).where(N.id == node_id, N.provision_state.in_(allowed))
-        .values(provision_state=dst, status_reason=reason and reason[:255],
-                updated_at=models.utcnow(), **values)
-        .execution_options(synchronize_session=False)).rowcount
+        sa.update(N)
+        .where(N.id == node_id, N.provision_state.in_(allowed))
+        .values(
+            provision_state=dst,
+            status_reason=reason and reason[:255],
+            updated_at=models.utcnow(),
+            **values,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
     return rc == 1
 
 
 def bmc_reason(exc: BaseException, fallback: str) -> str:
     """The node's status_reason for a failed BMC call."""
     cause = exc.__cause__ if isinstance(exc, StepFailed) else exc
-    if isinstance(cause, messaging.RemoteError) and \
-            cause.exc_type in _REASONS:
+    if isinstance(cause, messaging.RemoteError) and cause.exc_type in _REASONS:
         return f"{_REASONS[cause.exc_type]}: {cause.value}"[:255]
     return fallback[:255]
 
@@ -60,16 +68,33 @@ class NodeFlow(InstanceFlow):
         if self.node is not None:
             self.host = claims.bma_host(s, self.node)
 
-    def fail(self, step, message, *, node_error: bool = True,
-             reason: str | None = None) -> None:
+    def fail(
+        self,
+        step,
+        message,
+        *,
+        node_error: bool = True,
+        reason: str | None = None,
+    ) -> None:
         with db_engine.session() as s:
             self.flush(s)
             tasks.fail(s, self.task_id, step, message)
             if node_error:
-                set_state(s, self.node_id, "error",
-                          src=self.src, reason=reason or message)
-        LOG.warning("task %s (%s %s) failed at %s: %s", self.task_id,
-                    self.action, self.node_id, step, message)
+                set_state(
+                    s,
+                    self.node_id,
+                    "error",
+                    src=self.src,
+                    reason=reason or message,
+                )
+        LOG.warning(
+            "task %s (%s %s) failed at %s: %s",
+            self.task_id,
+            self.action,
+            self.node_id,
+            step,
+            message,
+        )
 
     @property
     def src(self) -> tuple[str, ...]:
@@ -79,12 +104,19 @@ class NodeFlow(InstanceFlow):
         if not self.begin():
             return
         if self.node is None or self.node.provision_state not in self.src:
-            self.fail(None, f"node is {getattr(self.node, 'provision_state', 'gone')}"
-                      f", not one of {', '.join(self.src)}", node_error=False)
+            self.fail(
+                None,
+                f"node is {getattr(self.node, 'provision_state', 'gone')}"
+                f", not one of {', '.join(self.src)}",
+                node_error=False,
+            )
             return
         if self.host is None:
-            self.fail(self.action, "no bare-metal agent (arame-bma) is up",
-                      node_error=False)
+            self.fail(
+                self.action,
+                "no bare-metal agent (arame-bma) is up",
+                node_error=False,
+            )
             return
         try:
             values = self.work()
@@ -95,8 +127,12 @@ class NodeFlow(InstanceFlow):
         with db_engine.session() as s:
             if not set_state(s, self.node_id, dst, src=self.src, **values):
                 self.flush(s)
-                tasks.fail(s, self.task_id, self.action,
-                           "the node changed state meanwhile")
+                tasks.fail(
+                    s,
+                    self.task_id,
+                    self.action,
+                    "the node changed state meanwhile",
+                )
                 return
             self.finish(s)
 
@@ -111,22 +147,24 @@ class ManageFlow(NodeFlow):
         with self.step("validate", host=self.host):
             timeout = self.call_timeout("validate")
             self.checkpoint()
-            result = self.bma.validate(self.ctxt, self.host,
-                                       self.node.bmc_message(), timeout=timeout)
+            result = self.bma.validate(
+                self.ctxt, self.host, self.node.bmc_message(), timeout=timeout
+            )
         return {"power_state": result.get("power_state")}
 
 
 class ProvideFlow(NodeFlow):
     """Off first: an available node that is on is news (power sync)."""
+
     action = "provide"
 
     def work(self) -> dict:
         with self.step("power-off", host=self.host):
             timeout = self.call_timeout("power-off")
             self.checkpoint()
-            result = self.bma.power_off(self.ctxt, self.host,
-                                        self.node.bmc_message(),
-                                        timeout=timeout)
+            result = self.bma.power_off(
+                self.ctxt, self.host, self.node.bmc_message(), timeout=timeout
+            )
         return {"power_state": result.get("power_state")}
 
 

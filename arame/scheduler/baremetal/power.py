@@ -19,20 +19,26 @@ class NodePower:
     def _node(self, instance_id: str) -> dict:
         N = models.BaremetalNode
         with db_engine.session() as s:
-            node = s.scalar(sa.select(N).where(N.instance_id == instance_id,
-                                               N.provision_state == "active"))
+            node = s.scalar(
+                sa.select(N).where(
+                    N.instance_id == instance_id, N.provision_state == "active"
+                )
+            )
             if node is None:
                 raise LookupError(f"{instance_id} holds no active node")
             return node.bmc_message()
 
     def power_on(self, ctxt, host, instance_id, timeout):
-        return self.bma.power_on(ctxt, host, self._node(instance_id),
-                                 timeout=timeout)
+        return self.bma.power_on(
+            ctxt, host, self._node(instance_id), timeout=timeout
+        )
 
     def power_off(self, ctxt, host, instance_id, timeout):
-        return self.bma.soft_power_off(ctxt, host, self._node(instance_id),
-                                       timeout=timeout)
+        return self.bma.soft_power_off(
+            ctxt, host, self._node(instance_id), timeout=timeout
+        )
 
     def reboot(self, ctxt, host, instance_id, timeout):
-        return self.bma.reboot(ctxt, host, self._node(instance_id),
-                               timeout=timeout)
+        return self.bma.reboot(
+            ctxt, host, self._node(instance_id), timeout=timeout
+        )

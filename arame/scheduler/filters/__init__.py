@@ -13,7 +13,8 @@ from arame.scheduler.host_state import HostState, RequestSpec
 
 class BaseFilter(abc.ABC):
     @abc.abstractmethod
-    def reason_to_reject(self, host: HostState,
-                         spec: RequestSpec) -> str | None:
+    def reason_to_reject(
+        self, host: HostState, spec: RequestSpec
+    ) -> str | None:
         """None if the host may take the request, else why it may not (a
         short phrase; the selector prefixes the filter's name)."""

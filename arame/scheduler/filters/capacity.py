@@ -21,8 +21,10 @@ class RamFilter(BaseFilter):
     def reason_to_reject(self, host, spec):
         cap = limit(host.memory_mb, CONF.scheduler.ram_allocation_ratio)
         if host.memory_mb_used + spec.memory_mb > cap:
-            return (f"memory: {cap - host.memory_mb_used} MiB free, "
-                    f"{spec.memory_mb} MiB needed")
+            return (
+                f"memory: {cap - host.memory_mb_used} MiB free, "
+                f"{spec.memory_mb} MiB needed"
+            )
         return None
 
 
@@ -30,6 +32,8 @@ class DiskFilter(BaseFilter):
     def reason_to_reject(self, host, spec):
         cap = limit(host.disk_gb, CONF.scheduler.disk_allocation_ratio)
         if host.disk_gb_used + spec.disk_gb > cap:
-            return (f"disk: {cap - host.disk_gb_used} GiB free, "
-                    f"{spec.disk_gb} GiB needed")
+            return (
+                f"disk: {cap - host.disk_gb_used} GiB free, "
+                f"{spec.disk_gb} GiB needed"
+            )
         return None

@@ -19,8 +19,14 @@ ACTIONS = {
 
 
 class ActionFlow(InstanceFlow):
-    def __init__(self, ctxt, task_id, instance_id, action: str,
-                 hva: hva_rpcapi.HypervisorAPI):
+    def __init__(
+        self,
+        ctxt,
+        task_id,
+        instance_id,
+        action: str,
+        hva: hva_rpcapi.HypervisorAPI,
+    ):
         super().__init__(ctxt, task_id, instance_id)
         self.action = action
         self.hva = hva
@@ -35,16 +41,19 @@ class ActionFlow(InstanceFlow):
             with self.step(method, host=inst.host):
                 timeout = self.call_timeout(method)
                 self.checkpoint()
-                getattr(self.hva, method)(self.ctxt, inst.host, inst.id,
-                                          timeout=timeout)
+                getattr(self.hva, method)(
+                    self.ctxt, inst.host, inst.id, timeout=timeout
+                )
         except StepFailed as e:
             self.fail(e.step, e.message)
             return
         with db_engine.session() as s:
-            if self.transition(s, final, src=self.own_states,
-                               power_state=power):
+            if self.transition(
+                s, final, src=self.own_states, power_state=power
+            ):
                 self.finish(s)
             else:
                 self.flush(s)
-                tasks.fail(s, self.task_id, None,
-                           "cancelled: instance was deleted")
+                tasks.fail(
+                    s, self.task_id, None, "cancelled: instance was deleted"
+                )

@@ -8,9 +8,9 @@ it had done before it ends the task `failed` and the resource in `error`.
 import contextlib
 import time
 
-from oslo_log import log
 import oslo_messaging as messaging
 import sqlalchemy as sa
+from oslo_log import log
 
 from arame.common import states, tasks
 from arame.common.conf import CONF
@@ -89,10 +89,11 @@ class InstanceFlow:
             tasks.add_event(s, self.task_id, **ev)
         self._pending_events.clear()
         if self._pending_step is not None:
-            s.execute(sa.update(models.Task)
-                      .where(models.Task.id == self.task_id)
-                      .values(step=self._pending_step,
-                              updated_at=models.utcnow()))
+            s.execute(
+                sa.update(models.Task)
+                .where(models.Task.id == self.task_id)
+                .values(step=self._pending_step, updated_at=models.utcnow())
+            )
             self._pending_step = None
 
     def checkpoint(self) -> None:
@@ -109,16 +110,29 @@ class InstanceFlow:
             raise StepFailed(step, "task deadline passed")
         return max(1.0, min(CONF.scheduler.agent_call_timeout, left))
 
-    def transition(self, s, dst: str, *, src: tuple[str, ...] | None = None,
-                   reason: str | None = None, **values) -> bool:
+    def transition(
+        self,
+        s,
+        dst: str,
+        *,
+        src: tuple[str, ...] | None = None,
+        reason: str | None = None,
+        **values,
+    ) -> bool:
         """CAS the instance to dst from any state the table allows (or src)."""
         I = models.Instance
         allowed = src if src is not None else states.INSTANCE.sources(dst)
         rc = s.execute(
-            sa.update(I).where(I.id == self.instance_id, I.status.in_(allowed))
-            .values(status=dst, status_reason=reason,
-                    updated_at=models.utcnow(), **values)
-            .execution_options(synchronize_session=False)).rowcount
+            sa.update(I)
+            .where(I.id == self.instance_id, I.status.in_(allowed))
+            .values(
+                status=dst,
+                status_reason=reason,
+                updated_at=models.utcnow(),
+                **values,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
         return rc == 1
 
     @contextlib.contextmanager
@@ -139,7 +153,9 @@ class InstanceFlow:
             self._event(name, "failed", t0, rec.host, e.message)
             raise
         except Cancelled:
-            self._event(name, "cancelled", t0, rec.host, "instance was deleted")
+            self._event(
+                name, "cancelled", t0, rec.host, "instance was deleted"
+            )
             raise
         except Exception as e:  # an agent or DB error: the step failed
             msg = describe_rpc_error(e, rec.host)
@@ -149,10 +165,16 @@ class InstanceFlow:
             self._event(name, "done", t0, rec.host)
 
     def _event(self, step, status, t0, host, message=None):
-        self._pending_events.append(dict(
-            step=step, status=status, host=host, message=message,
-            at=models.utcnow(),
-            duration_ms=round((time.monotonic() - t0) * 1000, 2)))
+        self._pending_events.append(
+            dict(
+                step=step,
+                status=status,
+                host=host,
+                message=message,
+                at=models.utcnow(),
+                duration_ms=round((time.monotonic() - t0) * 1000, 2),
+            )
+        )
 
     def emit_usage(self, event: str, inst: models.Instance) -> None:
         """After the commit that made it true: the collector appends the
@@ -160,11 +182,19 @@ class InstanceFlow:
         if self.usage_notifier is None:
             return
         try:
-            self.usage_notifier.info({}, f"usage.{event}", {
-                "account_id": inst.account_id, "resource_id": inst.id,
-                "resource_type": "instance", "flavor": inst.flavor,
-                "vcpus": inst.vcpus, "memory_mb": inst.memory_mb,
-                "at": models.utcnow().isoformat()})
+            self.usage_notifier.info(
+                {},
+                f"usage.{event}",
+                {
+                    "account_id": inst.account_id,
+                    "resource_id": inst.id,
+                    "resource_type": "instance",
+                    "flavor": inst.flavor,
+                    "vcpus": inst.vcpus,
+                    "memory_mb": inst.memory_mb,
+                    "at": models.utcnow().isoformat(),
+                },
+            )
         except Exception:
             LOG.exception("could not send usage.%s of %s", event, inst.id)
 
@@ -172,16 +202,27 @@ class InstanceFlow:
         self.flush(s)
         tasks.set_status(s, self.task_id, "done")
 
-    def fail(self, step: str | None, message: str, *,
-             instance_error: bool = True) -> None:
+    def fail(
+        self, step: str | None, message: str, *, instance_error: bool = True
+    ) -> None:
         with db_engine.session() as s:
             self.flush(s)
             tasks.fail(s, self.task_id, step, message)
             if instance_error:
-                self.transition(s, "error", src=self.own_states,
-                                reason=f"{self.action} failed at {step}: {message}"[:255])
-        LOG.warning("task %s (%s %s) failed at %s: %s", self.task_id,
-                    self.action, self.instance_id, step, message)
+                self.transition(
+                    s,
+                    "error",
+                    src=self.own_states,
+                    reason=f"{self.action} failed at {step}: {message}"[:255],
+                )
+        LOG.warning(
+            "task %s (%s %s) failed at %s: %s",
+            self.task_id,
+            self.action,
+            self.instance_id,
+            step,
+            message,
+        )
 
 
 CANCELLED_BEFORE = "cancelled: instance was deleted before placement"
@@ -192,6 +233,7 @@ class BuildBase(InstanceFlow):
     """The run() every build shares (VM and bare metal): a pending instance
     goes through build(); a failure or a DELETE meanwhile rolls back what
     was done before the task ends."""
+
     action = "create"
 
     def run(self) -> None:
@@ -208,8 +250,9 @@ class BuildBase(InstanceFlow):
             self.rollback(CANCELLED_DURING)
             self.fail(None, CANCELLED_DURING, instance_error=False)
         except StepFailed as e:
-            self.rollback(f"deploy of {self.instance_id} failed at {e.step}: "
-                          f"{e.message}")
+            self.rollback(
+                f"deploy of {self.instance_id} failed at {e.step}: {e.message}"
+            )
             self.fail(e.step, e.message)
 
     def build(self, inst: models.Instance) -> None:

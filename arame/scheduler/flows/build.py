@@ -23,35 +23,64 @@ from arame.scheduler.host_state import RequestSpec, load_hosts
 LOG = log.getLogger(__name__)
 
 
-def instance_spec(inst: models.Instance, root_disk: dict | None = None) -> dict:
+def instance_spec(
+    inst: models.Instance, root_disk: dict | None = None
+) -> dict:
     """All an agent needs to know: agents have no database access."""
     with db_engine.session() as s:
         img = s.get(models.Image, inst.image_id)
-        kp = (s.get(models.KeyPair, inst.key_pair_id)
-              if inst.key_pair_id else None)
-        image = ({"id": img.id, "format": img.format, "sha256": img.sha256,
-                  "size_bytes": img.size_bytes} if img is not None
-                 else {"id": inst.image_id})
+        kp = (
+            s.get(models.KeyPair, inst.key_pair_id)
+            if inst.key_pair_id
+            else None
+        )
+        image = (
+            {
+                "id": img.id,
+                "format": img.format,
+                "sha256": img.sha256,
+                "size_bytes": img.size_bytes,
+            }
+            if img is not None
+            else {"id": inst.image_id}
+        )
         ports = secgroups_db.port_specs_for_instance(s, inst.id)
-    return {"id": inst.id, "name": inst.name, "hostname": inst.hostname,
-            "account_id": inst.account_id, "vcpus": inst.vcpus,
-            "memory_mb": inst.memory_mb, "disk_gb": inst.disk_gb,
-            "image_id": inst.image_id, "image": image,
-            "user_data": inst.user_data, "ha_enabled": inst.ha_enabled,
-            "ports": ports, "root_disk": root_disk,
-            # A pair deleted since the request: the instance boots without it.
-            "public_keys": [kp.public_key] if kp is not None else []}
+    return {
+        "id": inst.id,
+        "name": inst.name,
+        "hostname": inst.hostname,
+        "account_id": inst.account_id,
+        "vcpus": inst.vcpus,
+        "memory_mb": inst.memory_mb,
+        "disk_gb": inst.disk_gb,
+        "image_id": inst.image_id,
+        "image": image,
+        "user_data": inst.user_data,
+        "ha_enabled": inst.ha_enabled,
+        "ports": ports,
+        "root_disk": root_disk,
+        # A pair deleted since the request: the instance boots without it.
+        "public_keys": [kp.public_key] if kp is not None else [],
+    }
 
 
 class BuildFlow(BuildBase):
-    def __init__(self, ctxt, task_id, instance_id, selector,
-                 hva: hva_rpcapi.HypervisorAPI, nsa=None, sta=None):
+    def __init__(
+        self,
+        ctxt,
+        task_id,
+        instance_id,
+        selector,
+        hva: hva_rpcapi.HypervisorAPI,
+        nsa=None,
+        sta=None,
+    ):
         super().__init__(ctxt, task_id, instance_id)
         self.selector = selector
         self.hva = hva
         self.nsa = nsa
         self.sta = sta
-        self.root_volume: tuple | None = None     # (volume, node)
+        self.root_volume: tuple | None = None  # (volume, node)
         self.root_disk: dict | None = None
         self.host = None
         self.spawn_attempted = False
@@ -64,30 +93,45 @@ class BuildFlow(BuildBase):
         self.spawn(inst)
 
     def schedule(self, inst: models.Instance) -> None:
-        spec = RequestSpec(inst.id, inst.account_id, inst.provider, inst.vcpus,
-                           inst.memory_mb, inst.disk_gb)
+        spec = RequestSpec(
+            inst.id,
+            inst.account_id,
+            inst.provider,
+            inst.vcpus,
+            inst.memory_mb,
+            inst.disk_gb,
+        )
         with self.step("schedule") as rec:
             with db_engine.session() as s:
                 self.flush(s)
                 hosts = load_hosts(s)
             selection = self.selector.select(hosts, spec)
             if not selection.candidates:
-                raise StepFailed("schedule",
-                                 "no valid host: " + selection.explain())
-            for host in selection.candidates[:CONF.scheduler.claim_attempts]:
+                raise StepFailed(
+                    "schedule", "no valid host: " + selection.explain()
+                )
+            for host in selection.candidates[: CONF.scheduler.claim_attempts]:
                 try:
-                    claims.claim(inst.id, host.name, inst.vcpus,
-                                 inst.memory_mb, inst.disk_gb)
+                    claims.claim(
+                        inst.id,
+                        host.name,
+                        inst.vcpus,
+                        inst.memory_mb,
+                        inst.disk_gb,
+                    )
                 except claims.ClaimLost:
                     LOG.debug("claim on %s lost a race; next host", host.name)
                     continue
                 except claims.InstanceGone:
-                    raise Cancelled()
+                    raise Cancelled() from None
                 self.host = rec.host = host.name
                 break
             else:
-                raise StepFailed("schedule", "every candidate host was "
-                                 "claimed by concurrent requests; try again")
+                raise StepFailed(
+                    "schedule",
+                    "every candidate host was "
+                    "claimed by concurrent requests; try again",
+                )
         with db_engine.session() as s:
             self.flush(s)
             if not self.transition(s, "starting", src=("scheduling",)):
@@ -106,16 +150,30 @@ class BuildFlow(BuildBase):
             self.checkpoint()
             if not p["image_located"]:
                 self.sta.import_image(
-                    self.ctxt, node, img["id"],
-                    root_volume.image_source(img["id"]), img["sha256"],
-                    img["size_bytes"], timeout=self.call_timeout("volume"))
+                    self.ctxt,
+                    node,
+                    img["id"],
+                    root_volume.image_source(img["id"]),
+                    img["sha256"],
+                    img["size_bytes"],
+                    timeout=self.call_timeout("volume"),
+                )
                 root_volume.record_located(img["id"], node)
-            self.sta.create_volume(self.ctxt, node, {
-                "id": vol.id, "size_gb": vol.size_gb, "image_id": img["id"]},
-                timeout=self.call_timeout("volume"))
+            self.sta.create_volume(
+                self.ctxt,
+                node,
+                {"id": vol.id, "size_gb": vol.size_gb, "image_id": img["id"]},
+                timeout=self.call_timeout("volume"),
+            )
             export = self.sta.export_volume(
-                self.ctxt, node, vol.id, p["initiator"], vol.chap_user,
-                vol.chap_secret, timeout=self.call_timeout("volume"))
+                self.ctxt,
+                node,
+                vol.id,
+                p["initiator"],
+                vol.chap_user,
+                vol.chap_secret,
+                timeout=self.call_timeout("volume"),
+            )
         root_volume.record_export(vol.id, export)
         self.root_disk = root_volume.disk_spec(vol, export)
 
@@ -127,34 +185,55 @@ class BuildFlow(BuildBase):
             if not ports:
                 return
             nodes = naming.nodes(s)
-            nets = {p.network_id: naming.network_message(
-                s.get(models.Network, p.network_id)) for p in ports}
+            nets = {
+                p.network_id: naming.network_message(
+                    s.get(models.Network, p.network_id)
+                )
+                for p in ports
+            }
         if not nodes:
-            raise StepFailed("names", "no naming agent (arame-nsa) is up: "
-                             "the guest would get no address")
+            raise StepFailed(
+                "names",
+                "no naming agent (arame-nsa) is up: "
+                "the guest would get no address",
+            )
         for node in nodes:
             with self.step("names", host=node):
                 self.checkpoint()
                 self.named_on.append(node)
                 for p in ports:
                     t = self.call_timeout("names")
-                    self.nsa.ensure_network(self.ctxt, node, nets[p.network_id],
-                                            timeout=t)
-                    self.nsa.add_reservation(self.ctxt, node, p.network_id,
-                                             p.mac_address, p.ip_address,
-                                             p.hostname, timeout=t)
+                    self.nsa.ensure_network(
+                        self.ctxt, node, nets[p.network_id], timeout=t
+                    )
+                    self.nsa.add_reservation(
+                        self.ctxt,
+                        node,
+                        p.network_id,
+                        p.mac_address,
+                        p.ip_address,
+                        p.hostname,
+                        timeout=t,
+                    )
 
     def spawn(self, inst: models.Instance) -> None:
         with self.step("spawn", host=self.host):
             timeout = self.call_timeout("spawn")
             self.checkpoint()
             self.spawn_attempted = True
-            result = self.hva.spawn(self.ctxt, self.host,
-                                    instance_spec(inst, self.root_disk),
-                                    timeout=timeout)
+            result = self.hva.spawn(
+                self.ctxt,
+                self.host,
+                instance_spec(inst, self.root_disk),
+                timeout=timeout,
+            )
         with db_engine.session() as s:
-            if not self.transition(s, "running", src=("starting",),
-                                   power_state=result.get("power_state")):
+            if not self.transition(
+                s,
+                "running",
+                src=("starting",),
+                power_state=result.get("power_state"),
+            ):
                 raise Cancelled()
             self.finish(s)
         self.emit_usage("open", inst)
@@ -172,13 +251,19 @@ class BuildFlow(BuildBase):
             with self.step("undo-spawn", host=self.host):
                 self.checkpoint()
                 try:
-                    self.hva.destroy(self.ctxt, self.host, self.instance_id,
-                                     timeout=CONF.scheduler.agent_call_timeout)
+                    self.hva.destroy(
+                        self.ctxt,
+                        self.host,
+                        self.instance_id,
+                        timeout=CONF.scheduler.agent_call_timeout,
+                    )
                 except Exception as e:
                     # The claim stays: the guest may still be on that host.
                     # The instance ends in error and a DELETE retries.
-                    raise StepFailed("undo-spawn", f"could not remove the "
-                                     f"guest from {self.host}: {e}") from e
+                    raise StepFailed(
+                        "undo-spawn",
+                        f"could not remove the guest from {self.host}: {e}",
+                    ) from e
         if self.named_on:
             naming_cleanup(self, self.named_on)
         if self.root_volume is not None:
@@ -187,11 +272,16 @@ class BuildFlow(BuildBase):
                 self.checkpoint()
                 try:
                     self.sta.delete_volume(
-                        self.ctxt, node, vol.id,
-                        timeout=CONF.scheduler.agent_call_timeout)
+                        self.ctxt,
+                        node,
+                        vol.id,
+                        timeout=CONF.scheduler.agent_call_timeout,
+                    )
                 except Exception as e:
-                    raise StepFailed("undo-volume", f"could not remove "
-                                     f"{vol.id} from {node}: {e}") from e
+                    raise StepFailed(
+                        "undo-volume",
+                        f"could not remove {vol.id} from {node}: {e}",
+                    ) from e
             root_volume.mark_deleted(vol.id)
         if self.host is not None:
             claims.release(self.instance_id)
@@ -201,5 +291,7 @@ class BuildFlow(BuildBase):
         try:
             self.compensate()
         except StepFailed:
-            LOG.warning("build %s: compensation incomplete, claim kept",
-                        self.instance_id)
+            LOG.warning(
+                "build %s: compensation incomplete, claim kept",
+                self.instance_id,
+            )

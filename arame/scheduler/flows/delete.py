@@ -18,9 +18,13 @@ def terminate(flow: InstanceFlow, s) -> bool:
     """The end every delete shares: the instance `terminated` (which also
     clears status_reason), its quota and addresses back to the pool, all in
     the caller's commit; False if it had left the flow's states meanwhile."""
-    terminated = flow.transition(s, "terminated", src=flow.own_states,
-                                 power_state=None,
-                                 terminated_at=models.utcnow())
+    terminated = flow.transition(
+        s,
+        "terminated",
+        src=flow.own_states,
+        power_state=None,
+        terminated_at=models.utcnow(),
+    )
     if terminated:
         quotas.release_instance(s, flow.instance_id)
         ipam.release_instance(s, flow.instance_id)
@@ -30,8 +34,15 @@ def terminate(flow: InstanceFlow, s) -> bool:
 class DeleteFlow(InstanceFlow):
     action = "delete"
 
-    def __init__(self, ctxt, task_id, instance_id,
-                 hva: hva_rpcapi.HypervisorAPI, nsa=None, sta=None):
+    def __init__(
+        self,
+        ctxt,
+        task_id,
+        instance_id,
+        hva: hva_rpcapi.HypervisorAPI,
+        nsa=None,
+        sta=None,
+    ):
         super().__init__(ctxt, task_id, instance_id)
         self.hva = hva
         self.nsa = nsa
@@ -46,8 +57,9 @@ class DeleteFlow(InstanceFlow):
                 with self.step("destroy", host=inst.host):
                     timeout = self.call_timeout("destroy")
                     self.checkpoint()
-                    self.hva.destroy(self.ctxt, inst.host, inst.id,
-                                     timeout=timeout)
+                    self.hva.destroy(
+                        self.ctxt, inst.host, inst.id, timeout=timeout
+                    )
             # Its data volumes stay, available again.
             volume_attach.release_instance_volumes(self, self.sta)
             with db_engine.session() as s:
@@ -56,8 +68,12 @@ class DeleteFlow(InstanceFlow):
                 # After the guest is gone: nothing is logged in any more.
                 with self.step("volume", host=vol.storage_node):
                     self.checkpoint()
-                    self.sta.delete_volume(self.ctxt, vol.storage_node, vol.id,
-                                           timeout=self.call_timeout("volume"))
+                    self.sta.delete_volume(
+                        self.ctxt,
+                        vol.storage_node,
+                        vol.id,
+                        timeout=self.call_timeout("volume"),
+                    )
                 root_volume.mark_deleted(vol.id)
             if self.nsa is not None:
                 with db_engine.session() as s:

@@ -13,15 +13,21 @@ from arame.common.db import engine as db_engine
 
 def naming_cleanup(flow, nodes: list[str]) -> None:
     with db_engine.session() as s:
-        ports = [(p.network_id, p.mac_address)
-                 for p in ipam.ports_for_instance(s, flow.instance_id)]
+        ports = [
+            (p.network_id, p.mac_address)
+            for p in ipam.ports_for_instance(s, flow.instance_id)
+        ]
     for node in nodes:
         try:
             with flow.step("unname", host=node):
                 flow.checkpoint()
                 for network_id, mac in ports:
                     flow.nsa.remove_reservation(
-                        flow.ctxt, node, network_id, mac,
-                        timeout=CONF.scheduler.agent_call_timeout)
-        except Exception:   # recorded as a failed step; resync repairs it
+                        flow.ctxt,
+                        node,
+                        network_id,
+                        mac,
+                        timeout=CONF.scheduler.agent_call_timeout,
+                    )
+        except Exception:  # recorded as a failed step; resync repairs it
             continue

@@ -33,34 +33,59 @@ def plan(inst: models.Instance, host: str) -> dict | None:
         img = s.get(models.Image, inst.image_id)
         h = s.scalar(sa.select(models.Host).where(models.Host.name == host))
         nodes = services.live_hosts(s, STA_BINARY)
-        if img is None or img.format != "raw" or not nodes or \
-                h is None or not h.storage_address:
+        if (
+            img is None
+            or img.format != "raw"
+            or not nodes
+            or h is None
+            or not h.storage_address
+        ):
             return None
         # A node with room for the disk; one that holds the image already
         # clones at once, any other imports it first.
         fit, _ = storage_room.with_room(s, nodes, max(1, inst.disk_gb))
         if not fit:
             return None
-        having = {loc.storage_node for loc in s.scalars(
-            sa.select(models.ImageLocation)
-            .where(models.ImageLocation.image_id == img.id))}
+        having = {
+            loc.storage_node
+            for loc in s.scalars(
+                sa.select(models.ImageLocation).where(
+                    models.ImageLocation.image_id == img.id
+                )
+            )
+        }
         node = next((n for n in fit if n in having), fit[0])
         located = node in having
-        return {"node": node, "initiator": h.storage_address,
-                "image": {"id": img.id, "sha256": img.sha256,
-                          "size_bytes": img.size_bytes},
-                "image_located": located}
+        return {
+            "node": node,
+            "initiator": h.storage_address,
+            "image": {
+                "id": img.id,
+                "sha256": img.sha256,
+                "size_bytes": img.size_bytes,
+            },
+            "image_located": located,
+        }
 
 
 def create_record(inst: models.Instance, node: str) -> models.Volume:
     vol_id = ids.generate("volume")
     now = models.utcnow()
     vol = models.Volume(
-        id=vol_id, name=f"{inst.name}-root"[:63], account_id=inst.account_id,
-        size_gb=max(1, inst.disk_gb), status="creating",
-        image_id=inst.image_id, storage_node=node, instance_id=inst.id,
-        root_of=inst.id, chap_user=f"arame-{vol_id[4:]}",
-        chap_secret=secrets.token_hex(12), created_at=now, updated_at=now)
+        id=vol_id,
+        name=f"{inst.name}-root"[:63],
+        account_id=inst.account_id,
+        size_gb=max(1, inst.disk_gb),
+        status="creating",
+        image_id=inst.image_id,
+        storage_node=node,
+        instance_id=inst.id,
+        root_of=inst.id,
+        chap_user=f"arame-{vol_id[4:]}",
+        chap_secret=secrets.token_hex(12),
+        created_at=now,
+        updated_at=now,
+    )
     with db_engine.session() as s:
         s.add(vol)
     return vol
@@ -78,29 +103,51 @@ def record_located(image_id: str, node: str) -> None:
 
 def record_export(vol_id: str, export: dict) -> None:
     with db_engine.session() as s:
-        s.execute(sa.update(models.Volume).where(models.Volume.id == vol_id)
-                  .values(status="attached", export_iqn=export["iqn"],
-                          export_portal=export["portal"],
-                          updated_at=models.utcnow()))
+        s.execute(
+            sa.update(models.Volume)
+            .where(models.Volume.id == vol_id)
+            .values(
+                status="attached",
+                export_iqn=export["iqn"],
+                export_portal=export["portal"],
+                updated_at=models.utcnow(),
+            )
+        )
 
 
 def disk_spec(vol: models.Volume, export: dict) -> dict:
     """What hva needs to attach it: the password goes into a libvirt secret
     there, never into the domain XML or a command line."""
-    return {"type": "iscsi", "volume_id": vol.id, "portal": export["portal"],
-            "iqn": export["iqn"], "lun": export["lun"],
-            "username": vol.chap_user, "password": vol.chap_secret}
+    return {
+        "type": "iscsi",
+        "volume_id": vol.id,
+        "portal": export["portal"],
+        "iqn": export["iqn"],
+        "lun": export["lun"],
+        "username": vol.chap_user,
+        "password": vol.chap_secret,
+    }
 
 
 def root_volume_of(session, instance_id: str) -> models.Volume | None:
-    return session.scalar(sa.select(models.Volume).where(
-        models.Volume.root_of == instance_id,
-        models.Volume.status != "deleted"))
+    return session.scalar(
+        sa.select(models.Volume).where(
+            models.Volume.root_of == instance_id,
+            models.Volume.status != "deleted",
+        )
+    )
 
 
 def mark_deleted(vol_id: str) -> None:
     with db_engine.session() as s:
         now = models.utcnow()
-        s.execute(sa.update(models.Volume).where(models.Volume.id == vol_id)
-                  .values(status="deleted", deleted_at=now, updated_at=now,
-                          instance_id=None))
+        s.execute(
+            sa.update(models.Volume)
+            .where(models.Volume.id == vol_id)
+            .values(
+                status="deleted",
+                deleted_at=now,
+                updated_at=now,
+                instance_id=None,
+            )
+        )

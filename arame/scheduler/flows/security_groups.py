@@ -10,8 +10,8 @@
 
 import time
 
-from oslo_log import log
 import sqlalchemy as sa
+from oslo_log import log
 
 from arame.common import secgroups_db, tasks
 from arame.common.conf import CONF
@@ -36,12 +36,19 @@ def announce_members(ctxt, hva, group_ids) -> None:
         # The fake hypervisor filters nothing: scale runs with hundreds of
         # fake hosts must not pay a message per host per build.
         H = models.Host
-        hosts -= set(s.scalars(sa.select(H.name).where(
-            H.name.in_(sorted(hosts)), H.hypervisor_type == "fake")))
+        hosts -= set(
+            s.scalars(
+                sa.select(H.name).where(
+                    H.name.in_(sorted(hosts)), H.hypervisor_type == "fake"
+                )
+            )
+        )
     for host in sorted(hosts):
         for gid in group_ids:
             try:
-                hva.update_group_members(ctxt, host, gid, addresses.get(gid, []))
+                hva.update_group_members(
+                    ctxt, host, gid, addresses.get(gid, [])
+                )
             except Exception:
                 # The next change of the group sends the whole set again.
                 LOG.exception("could not send members of %s to %s", gid, host)
@@ -59,8 +66,11 @@ class RefreshSecurityGroupFlow:
             if not tasks.set_status(s, self.task_id, "running"):
                 return
             targets = secgroups_db.hosts_with_members(s, self.group_id)
-            specs = {iid: secgroups_db.port_specs_for_instance(s, iid)
-                     for iids in targets.values() for iid in iids}
+            specs = {
+                iid: secgroups_db.port_specs_for_instance(s, iid)
+                for iids in targets.values()
+                for iid in iids
+            }
         failed = None
         for host, iids in sorted(targets.items()):
             t0 = time.monotonic()
@@ -68,24 +78,38 @@ class RefreshSecurityGroupFlow:
             try:
                 for iid in iids:
                     self.hva.refresh_ports(
-                        self.ctxt, host, iid, specs[iid],
-                        timeout=CONF.scheduler.agent_call_timeout)
+                        self.ctxt,
+                        host,
+                        iid,
+                        specs[iid],
+                        timeout=CONF.scheduler.agent_call_timeout,
+                    )
             except Exception as e:
                 message = describe_rpc_error(e, host)
                 failed = failed or ("apply", f"{host}: {message}")
             with db_engine.session() as s:
-                tasks.add_event(s, self.task_id, "apply",
-                                "failed" if message else "done", host=host,
-                                message=message,
-                                duration_ms=round((time.monotonic() - t0) * 1000, 2))
+                tasks.add_event(
+                    s,
+                    self.task_id,
+                    "apply",
+                    "failed" if message else "done",
+                    host=host,
+                    message=message,
+                    duration_ms=round((time.monotonic() - t0) * 1000, 2),
+                )
         with db_engine.session() as s:
             if failed:
                 tasks.fail(s, self.task_id, *failed)
             else:
                 if not targets:
-                    tasks.add_event(s, self.task_id, "apply", "done",
-                                    message="no member on any host",
-                                    at=models.utcnow())
+                    tasks.add_event(
+                        s,
+                        self.task_id,
+                        "apply",
+                        "done",
+                        message="no member on any host",
+                        at=models.utcnow(),
+                    )
                 tasks.set_status(s, self.task_id, "done")
 
     def fail(self, step, message) -> None:

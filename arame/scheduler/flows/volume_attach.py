@@ -35,8 +35,12 @@ LOG = log.getLogger(__name__)
 INSTANCE_STATES = ("running", "stopped")
 # Data volumes the delete of their instance gives back.
 HELD = ("attaching", "attached", "detaching")
-DETACHED = {"instance_id": None, "device": None, "export_iqn": None,
-            "export_portal": None}
+DETACHED = {
+    "instance_id": None,
+    "device": None,
+    "export_iqn": None,
+    "export_portal": None,
+}
 
 
 def chap_credentials(volume_id: str) -> tuple[str, str]:
@@ -45,13 +49,19 @@ def chap_credentials(volume_id: str) -> tuple[str, str]:
     return f"arame-{volume_id[4:]}", secrets.token_hex(12)
 
 
-def connection(vol: models.Volume, export: dict, user: str,
-               password: str) -> dict:
+def connection(
+    vol: models.Volume, export: dict, user: str, password: str
+) -> dict:
     """What hva needs to plug the disk (the only place the password goes
     besides the storage node)."""
-    return {"volume_id": vol.id, "portal": export["portal"],
-            "iqn": export["iqn"], "lun": export["lun"], "username": user,
-            "password": password}
+    return {
+        "volume_id": vol.id,
+        "portal": export["portal"],
+        "iqn": export["iqn"],
+        "lun": export["lun"],
+        "username": user,
+        "password": password,
+    }
 
 
 class _AttachmentFlow(RecordFlow):
@@ -61,15 +71,20 @@ class _AttachmentFlow(RecordFlow):
         super().__init__(ctxt, task_id, volume_id, sta)
         self.hva = hva
 
-    def hva_call(self, step: str, host: str, method: str, *args,
-                 undo: bool = False):
+    def hva_call(
+        self, step: str, host: str, method: str, *args, undo: bool = False
+    ):
         with self.step(step, host=host):
             # An undo runs even past the task's deadline.
-            timeout = CONF.scheduler.agent_call_timeout if undo else \
-                self.call_timeout(step)
+            timeout = (
+                CONF.scheduler.agent_call_timeout
+                if undo
+                else self.call_timeout(step)
+            )
             self.checkpoint()
-            return getattr(self.hva, method)(self.ctxt, host, *args,
-                                             timeout=timeout)
+            return getattr(self.hva, method)(
+                self.ctxt, host, *args, timeout=timeout
+            )
 
     def end(self, dst: str, step: str | None, message: str, **values) -> None:
         """The task failed; the volume goes to dst (error if it moved)."""
@@ -77,20 +92,34 @@ class _AttachmentFlow(RecordFlow):
             self.flush(s)
             tasks.fail(s, self.task_id, step, message)
             reason = f"{self.action} failed at {step}: {message}"[:255]
-            if not self.transition(s, dst, src=self.own_states,
-                                   reason=reason, **values):
-                LOG.info("volume %s left %s meanwhile", self.resource_id,
-                         self.own_states)
-        LOG.warning("task %s (%s %s) failed at %s: %s", self.task_id,
-                    self.action, self.resource_id, step, message)
+            if not self.transition(
+                s, dst, src=self.own_states, reason=reason, **values
+            ):
+                LOG.info(
+                    "volume %s left %s meanwhile",
+                    self.resource_id,
+                    self.own_states,
+                )
+        LOG.warning(
+            "task %s (%s %s) failed at %s: %s",
+            self.task_id,
+            self.action,
+            self.resource_id,
+            step,
+            message,
+        )
 
     def begin_in(self, status: str) -> bool:
         if not self.begin():
             return False
         if self.record is None or self.record.status != status:
-            self.fail(None, f"cancelled: the volume is "
-                      f"{self.record.status if self.record else 'gone'}, not "
-                      f"{status}", instance_error=False)
+            self.fail(
+                None,
+                f"cancelled: the volume is "
+                f"{self.record.status if self.record else 'gone'}, not "
+                f"{status}",
+                instance_error=False,
+            )
             return False
         return True
 
@@ -103,17 +132,25 @@ class AttachVolumeFlow(_AttachmentFlow):
         with db_engine.session() as s:
             inst = s.get(models.Instance, vol.instance_id)
             if inst is None or inst.status not in INSTANCE_STATES:
-                raise StepFailed("check", f"instance {vol.instance_id} is "
-                                 f"{inst.status if inst else 'gone'}, not "
-                                 "running or stopped")
-            host = s.scalar(sa.select(models.Host)
-                            .where(models.Host.name == inst.host))
+                raise StepFailed(
+                    "check",
+                    f"instance {vol.instance_id} is "
+                    f"{inst.status if inst else 'gone'}, not "
+                    "running or stopped",
+                )
+            host = s.scalar(
+                sa.select(models.Host).where(models.Host.name == inst.host)
+            )
             if host is None or not host.storage_address:
-                raise StepFailed("check", f"host {inst.host} of {inst.id} "
-                                 "has no iSCSI initiator address")
+                raise StepFailed(
+                    "check",
+                    f"host {inst.host} of {inst.id} "
+                    "has no iSCSI initiator address",
+                )
             if not vol.storage_node:
-                raise StepFailed("check", f"volume {vol.id} is on no "
-                                 "storage node")
+                raise StepFailed(
+                    "check", f"volume {vol.id} is on no storage node"
+                )
             return inst.host, host.storage_address
 
     def run_steps(self) -> None:
@@ -127,27 +164,47 @@ class AttachVolumeFlow(_AttachmentFlow):
             user, password = chap_credentials(vol.id)
             with db_engine.session() as s:
                 self.flush(s)
-                s.execute(sa.update(models.Volume)
-                          .where(models.Volume.id == vol.id)
-                          .values(chap_user=user, chap_secret=password))
+                s.execute(
+                    sa.update(models.Volume)
+                    .where(models.Volume.id == vol.id)
+                    .values(chap_user=user, chap_secret=password)
+                )
             exported = True
-            export = self.agent_call("export", vol.storage_node,
-                                     "export_volume", vol.id, initiator, user,
-                                     password)
+            export = self.agent_call(
+                "export",
+                vol.storage_node,
+                "export_volume",
+                vol.id,
+                initiator,
+                user,
+                password,
+            )
             plugged = True
-            result = self.hva_call("attach", host, "attach_volume",
-                                   vol.instance_id,
-                                   connection(vol, export, user, password))
+            result = self.hva_call(
+                "attach",
+                host,
+                "attach_volume",
+                vol.instance_id,
+                connection(vol, export, user, password),
+            )
         except StepFailed as e:
             undone = self.undo_attach(vol, host, plugged, exported)
-            self.end("available" if undone else "error", e.step, e.message,
-                     **(DETACHED if undone else {}))
+            self.end(
+                "available" if undone else "error",
+                e.step,
+                e.message,
+                **(DETACHED if undone else {}),
+            )
             return
         with db_engine.session() as s:
-            if self.transition(s, "attached", src=("attaching",),
-                               device=result.get("device"),
-                               export_iqn=export["iqn"],
-                               export_portal=export["portal"]):
+            if self.transition(
+                s,
+                "attached",
+                src=("attaching",),
+                device=result.get("device"),
+                export_iqn=export["iqn"],
+                export_portal=export["portal"],
+            ):
                 self.finish(s)
                 return
             self.flush(s)
@@ -155,25 +212,39 @@ class AttachVolumeFlow(_AttachmentFlow):
         self.undo_attach(vol, host, plugged, exported)
         with db_engine.session() as s:
             self.flush(s)
-            tasks.fail(s, self.task_id, None, "cancelled: the volume was "
-                       "released while it was attached")
+            tasks.fail(
+                s,
+                self.task_id,
+                None,
+                "cancelled: the volume was released while it was attached",
+            )
 
     def undo_attach(self, vol, host, plugged: bool, exported: bool) -> bool:
         """True once nothing of the attach is left on the hosts."""
         try:
             if plugged:
                 # An attach that timed out may have happened after all.
-                self.hva_call("undo-attach", host, "detach_volume",
-                              vol.instance_id, vol.id, undo=True)
+                self.hva_call(
+                    "undo-attach",
+                    host,
+                    "detach_volume",
+                    vol.instance_id,
+                    vol.id,
+                    undo=True,
+                )
             if exported:
                 with self.step("undo-export", host=vol.storage_node):
                     self.checkpoint()
                     self.sta.unexport_volume(
-                        self.ctxt, vol.storage_node, vol.id,
-                        timeout=CONF.scheduler.agent_call_timeout)
+                        self.ctxt,
+                        vol.storage_node,
+                        vol.id,
+                        timeout=CONF.scheduler.agent_call_timeout,
+                    )
         except StepFailed:
-            LOG.warning("attach of %s to %s: could not undo", vol.id,
-                        vol.instance_id)
+            LOG.warning(
+                "attach of %s to %s: could not undo", vol.id, vol.instance_id
+            )
             return False
         return True
 
@@ -186,21 +257,27 @@ class DetachVolumeFlow(_AttachmentFlow):
             return
         vol = self.record
         with db_engine.session() as s:
-            inst = s.get(models.Instance, vol.instance_id) \
-                if vol.instance_id else None
-            host = inst.host if inst is not None and \
-                inst.status != "terminated" else None
+            inst = (
+                s.get(models.Instance, vol.instance_id)
+                if vol.instance_id
+                else None
+            )
+            host = (
+                inst.host
+                if inst is not None and inst.status != "terminated"
+                else None
+            )
         try:
             if host is not None:
-                self.hva_call("detach", host, "detach_volume", inst.id,
-                              vol.id)
+                self.hva_call("detach", host, "detach_volume", inst.id, vol.id)
         except StepFailed as e:
             # The guest still has the disk: so does the volume's record.
             self.end("attached", e.step, e.message)
             return
         try:
-            self.agent_call("unexport", vol.storage_node, "unexport_volume",
-                            vol.id)
+            self.agent_call(
+                "unexport", vol.storage_node, "unexport_volume", vol.id
+            )
         except StepFailed as e:
             self.end("error", e.step, e.message, **DETACHED)
             return
@@ -213,27 +290,46 @@ def release_instance_volumes(flow, sta) -> None:
     attach still in flight finds its volume released and undoes itself."""
     V = models.Volume
     with db_engine.session() as s:
-        vols = list(s.scalars(sa.select(V).where(
-            V.instance_id == flow.instance_id, V.root_of.is_(None),
-            V.status.in_(HELD))))
+        vols = list(
+            s.scalars(
+                sa.select(V).where(
+                    V.instance_id == flow.instance_id,
+                    V.root_of.is_(None),
+                    V.status.in_(HELD),
+                )
+            )
+        )
     for vol in vols:
         if sta is not None and vol.storage_node:
             with flow.step("release-volume", host=vol.storage_node):
                 flow.checkpoint()
                 try:
-                    sta.unexport_volume(flow.ctxt, vol.storage_node, vol.id,
-                                        timeout=flow.call_timeout(
-                                            "release-volume"))
+                    sta.unexport_volume(
+                        flow.ctxt,
+                        vol.storage_node,
+                        vol.id,
+                        timeout=flow.call_timeout("release-volume"),
+                    )
                 except Exception as e:
                     if refusal(e) != "VolumeNotFound":
                         raise
         with db_engine.session() as s:
             flow.flush(s)
-            s.execute(sa.update(V).where(V.id == vol.id, V.status.in_(HELD))
-                      .values(status="available", status_reason=(
-                          f"released: instance {flow.instance_id} deleted"),
-                          updated_at=models.utcnow(), **DETACHED))
+            s.execute(
+                sa.update(V)
+                .where(V.id == vol.id, V.status.in_(HELD))
+                .values(
+                    status="available",
+                    status_reason=(
+                        f"released: instance {flow.instance_id} deleted"
+                    ),
+                    updated_at=models.utcnow(),
+                    **DETACHED,
+                )
+            )
 
 
-FLOWS = {("volume", "attach"): AttachVolumeFlow,
-         ("volume", "detach"): DetachVolumeFlow}
+FLOWS = {
+    ("volume", "attach"): AttachVolumeFlow,
+    ("volume", "detach"): DetachVolumeFlow,
+}

@@ -22,7 +22,8 @@ from arame.scheduler.storage_room import with_room
 LOG = log.getLogger(__name__)
 
 STA_BINARY = root_volume.STA_BINARY
-GiB = 1024 ** 3
+GiB = 1024**3
+
 
 def refusal(exc: BaseException) -> str:
     """The class name of an agent's typed refusal (arame.agents.sta.errors),
@@ -34,16 +35,22 @@ def refusal(exc: BaseException) -> str:
 def least_provisioned(s, nodes: list[str]) -> str:
     """The node whose live volumes add up to the fewest GiB."""
     V = models.Volume
-    used = dict(s.execute(
-        sa.select(V.storage_node, sa.func.sum(V.size_gb))
-        .where(V.storage_node.in_(nodes), V.status != "deleted")
-        .group_by(V.storage_node)).all())
+    used = dict(
+        s.execute(
+            sa.select(V.storage_node, sa.func.sum(V.size_gb))
+            .where(V.storage_node.in_(nodes), V.status != "deleted")
+            .group_by(V.storage_node)
+        ).all()
+    )
     return min(nodes, key=lambda n: (used.get(n) or 0, n))
 
 
 def _no_room(size_gb: int, why: dict) -> StepFailed:
-    return StepFailed("schedule", f"no storage node can hold {size_gb} GiB: "
-                      + "; ".join(why[n] for n in sorted(why)))
+    return StepFailed(
+        "schedule",
+        f"no storage node can hold {size_gb} GiB: "
+        + "; ".join(why[n] for n in sorted(why)),
+    )
 
 
 def place_volume(s, vol: models.Volume) -> tuple[str, models.Image | None]:
@@ -55,14 +62,21 @@ def place_volume(s, vol: models.Volume) -> tuple[str, models.Image | None]:
     if vol.snapshot_id:
         snap = s.get(models.Snapshot, vol.snapshot_id)
         if snap is None or snap.status != "available":
-            raise StepFailed("schedule", f"snapshot {vol.snapshot_id} is "
-                             f"{snap.status if snap else 'gone'}")
+            raise StepFailed(
+                "schedule",
+                f"snapshot {vol.snapshot_id} is "
+                f"{snap.status if snap else 'gone'}",
+            )
         if snap.storage_node in full:
-            raise _no_room(vol.size_gb, {snap.storage_node:
-                                         full[snap.storage_node]})
+            raise _no_room(
+                vol.size_gb, {snap.storage_node: full[snap.storage_node]}
+            )
         if snap.storage_node not in nodes:
-            raise StepFailed("schedule", f"storage node {snap.storage_node} "
-                             f"of snapshot {snap.id} is down")
+            raise StepFailed(
+                "schedule",
+                f"storage node {snap.storage_node} "
+                f"of snapshot {snap.id} is down",
+            )
         return snap.storage_node, None
     if not nodes and full:
         raise _no_room(vol.size_gb, full)
@@ -72,11 +86,14 @@ def place_volume(s, vol: models.Volume) -> tuple[str, models.Image | None]:
         return least_provisioned(s, nodes), None
     img = s.get(models.Image, vol.image_id)
     if img is None or img.status != "available":
-        raise StepFailed("schedule", f"image {vol.image_id} is "
-                         f"{img.status if img else 'gone'}")
+        raise StepFailed(
+            "schedule",
+            f"image {vol.image_id} is {img.status if img else 'gone'}",
+        )
     IL = models.ImageLocation
-    located = set(s.scalars(sa.select(IL.storage_node)
-                            .where(IL.image_id == img.id)))
+    located = set(
+        s.scalars(sa.select(IL.storage_node).where(IL.image_id == img.id))
+    )
     holders = [n for n in nodes if n in located]
     if holders:
         return least_provisioned(s, holders), None
@@ -87,13 +104,14 @@ def record_located(image_id: str, node: str) -> None:
     try:
         root_volume.record_located(image_id, node)
     except sa.exc.IntegrityError:
-        pass    # a concurrent flow recorded it first
+        pass  # a concurrent flow recorded it first
 
 
 # -- flows --------------------------------------------------------------------
 class RecordFlow(InstanceFlow):
     """InstanceFlow's steps, deadlines and history on a volume or snapshot
     row (`instance_id` is the record's id there: the base names it so)."""
+
     kind = "?"
     model = None
 
@@ -110,15 +128,32 @@ class RecordFlow(InstanceFlow):
     def load(self, s) -> None:
         self.record = s.get(self.model, self.resource_id)
 
-    def transition(self, s, dst: str, *, src: tuple[str, ...] | None = None,
-                   reason: str | None = None, **values) -> bool:
+    def transition(
+        self,
+        s,
+        dst: str,
+        *,
+        src: tuple[str, ...] | None = None,
+        reason: str | None = None,
+        **values,
+    ) -> bool:
         M = self.model
-        allowed = src if src is not None else states.RECORD_MACHINES[self.kind].sources(dst)
+        allowed = (
+            src
+            if src is not None
+            else states.RECORD_MACHINES[self.kind].sources(dst)
+        )
         rc = s.execute(
-            sa.update(M).where(M.id == self.resource_id, M.status.in_(allowed))
-            .values(status=dst, status_reason=reason,
-                    updated_at=models.utcnow(), **values)
-            .execution_options(synchronize_session=False)).rowcount
+            sa.update(M)
+            .where(M.id == self.resource_id, M.status.in_(allowed))
+            .values(
+                status=dst,
+                status_reason=reason,
+                updated_at=models.utcnow(),
+                **values,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
         return rc == 1
 
     def land(self, then=None, **values) -> bool:
@@ -133,8 +168,12 @@ class RecordFlow(InstanceFlow):
                 self.finish(s)
                 return True
             self.flush(s)
-            tasks.fail(s, self.task_id, None, f"cancelled: the {self.kind} "
-                       "changed state while the task ran")
+            tasks.fail(
+                s,
+                self.task_id,
+                None,
+                f"cancelled: the {self.kind} changed state while the task ran",
+            )
         return False
 
     def emit_volume_usage(self, event: str, vol: models.Volume) -> None:
@@ -144,30 +183,40 @@ class RecordFlow(InstanceFlow):
         if self.usage_notifier is None or vol.root_of:
             return
         try:
-            self.usage_notifier.info({}, f"usage.{event}", {
-                "account_id": vol.account_id, "resource_id": vol.id,
-                "resource_type": "volume", "size_gb": vol.size_gb,
-                "at": models.utcnow().isoformat()})
+            self.usage_notifier.info(
+                {},
+                f"usage.{event}",
+                {
+                    "account_id": vol.account_id,
+                    "resource_id": vol.id,
+                    "resource_type": "volume",
+                    "size_gb": vol.size_gb,
+                    "at": models.utcnow().isoformat(),
+                },
+            )
         except Exception:
             LOG.exception("could not send usage.%s of %s", event, vol.id)
 
-    def agent_call(self, step: str, host: str, method: str, *args,
-                   gone: str | None = None):
+    def agent_call(
+        self, step: str, host: str, method: str, *args, gone: str | None = None
+    ):
         """One sta call as a step; the refusal `gone` (the thing is not
         there) counts as done: every delete is idempotent."""
         with self.step(step, host=host):
             timeout = self.call_timeout(step)
             self.checkpoint()
             try:
-                return getattr(self.sta, method)(self.ctxt, host, *args,
-                                                 timeout=timeout)
+                return getattr(self.sta, method)(
+                    self.ctxt, host, *args, timeout=timeout
+                )
             except Exception as e:
                 if gone is not None and refusal(e) == gone:
                     return {}
                 raise
 
-    def undo(self, step: str, host: str, method: str, resource_id: str,
-             gone: str) -> None:
+    def undo(
+        self, step: str, host: str, method: str, resource_id: str, gone: str
+    ) -> None:
         """Best effort: what a failed create may have left on the node. If
         the node does not answer, the record stays in error with its node
         and a DELETE removes it there."""
@@ -176,38 +225,51 @@ class RecordFlow(InstanceFlow):
                 self.checkpoint()
                 try:
                     getattr(self.sta, method)(
-                        self.ctxt, host, resource_id,
-                        timeout=CONF.scheduler.agent_call_timeout)
+                        self.ctxt,
+                        host,
+                        resource_id,
+                        timeout=CONF.scheduler.agent_call_timeout,
+                    )
                 except Exception as e:
                     if refusal(e) != gone:
                         raise
         except StepFailed:
-            LOG.warning("%s %s: could not undo on %s", self.kind,
-                        resource_id, host)
+            LOG.warning(
+                "%s %s: could not undo on %s", self.kind, resource_id, host
+            )
 
     def begin_create(self) -> bool:
         """False (task ended) if the record was deleted before it began."""
         if not self.begin():
             return False
         if self.record is None or self.record.status != "pending":
-            self.fail(None, f"cancelled: the {self.kind} was deleted before "
-                      "it was created", instance_error=False)
+            self.fail(
+                None,
+                f"cancelled: the {self.kind} was deleted before "
+                "it was created",
+                instance_error=False,
+            )
             return False
         return True
 
     def start_creating(self, node: str) -> None:
         with db_engine.session() as s:
             self.flush(s)
-            if not self.transition(s, "creating", src=("pending",),
-                                   storage_node=node):
+            if not self.transition(
+                s, "creating", src=("pending",), storage_node=node
+            ):
                 raise Cancelled()
 
     def run(self) -> None:
         try:
             self.run_steps()
         except Cancelled:
-            self.fail(None, f"cancelled: the {self.kind} was deleted before "
-                      "it was created", instance_error=False)
+            self.fail(
+                None,
+                f"cancelled: the {self.kind} was deleted before "
+                "it was created",
+                instance_error=False,
+            )
 
     def run_steps(self) -> None:
         raise NotImplementedError
@@ -228,9 +290,15 @@ class CreateVolumeFlow(RecordFlow):
                 rec.host = node
             self.start_creating(node)
             if image is not None:
-                self.agent_call("import-image", node, "import_image",
-                                image.id, root_volume.image_source(image.id),
-                                image.sha256, image.size_bytes)
+                self.agent_call(
+                    "import-image",
+                    node,
+                    "import_image",
+                    image.id,
+                    root_volume.image_source(image.id),
+                    image.sha256,
+                    image.size_bytes,
+                )
                 record_located(image.id, node)
             spec = {"id": vol.id, "size_gb": vol.size_gb}
             if vol.image_id:
@@ -241,8 +309,13 @@ class CreateVolumeFlow(RecordFlow):
             self.agent_call("volume", node, "create_volume", spec)
         except StepFailed as e:
             if created:
-                self.undo("undo-volume", node, "delete_volume", vol.id,
-                          gone="VolumeNotFound")
+                self.undo(
+                    "undo-volume",
+                    node,
+                    "delete_volume",
+                    vol.id,
+                    gone="VolumeNotFound",
+                )
             self.fail(e.step, e.message)
             return
         if self.land():
@@ -260,14 +333,22 @@ class DeleteVolumeFlow(RecordFlow):
             if vol.storage_node is not None:
                 # VolumeHasSnapshots lands here only if a snapshot raced the
                 # API's check: the volume is intact, the task says why.
-                self.agent_call("volume", vol.storage_node, "delete_volume",
-                                vol.id, gone="VolumeNotFound")
+                self.agent_call(
+                    "volume",
+                    vol.storage_node,
+                    "delete_volume",
+                    vol.id,
+                    gone="VolumeNotFound",
+                )
         except StepFailed as e:
             self.fail(e.step, e.message)
             return
         now = models.utcnow()
-        if self.land(then=lambda s: quotas.release_volume(s, vol.id),
-                     deleted_at=now, instance_id=None):
+        if self.land(
+            then=lambda s: quotas.release_volume(s, vol.id),
+            deleted_at=now,
+            instance_id=None,
+        ):
             # Closes only what was opened: the collector drops a close
             # with no open (a volume that never became available).
             self.emit_volume_usage("close", vol)
@@ -285,12 +366,21 @@ class CreateSnapshotFlow(RecordFlow):
             # went anyway, the agent answers VolumeNotFound here.
             self.start_creating(node)
             created = True
-            self.agent_call("snapshot", node, "create_snapshot",
-                            {"id": snap.id, "volume_id": snap.volume_id})
+            self.agent_call(
+                "snapshot",
+                node,
+                "create_snapshot",
+                {"id": snap.id, "volume_id": snap.volume_id},
+            )
         except StepFailed as e:
             if created:
-                self.undo("undo-snapshot", node, "delete_snapshot", snap.id,
-                          gone="SnapshotNotFound")
+                self.undo(
+                    "undo-snapshot",
+                    node,
+                    "delete_snapshot",
+                    snap.id,
+                    gone="SnapshotNotFound",
+                )
             self.fail(e.step, e.message)
             return
         self.land()
@@ -305,16 +395,22 @@ class DeleteSnapshotFlow(RecordFlow):
         snap = self.record
         try:
             if snap.storage_node is not None:
-                self.agent_call("snapshot", snap.storage_node,
-                                "delete_snapshot", snap.id,
-                                gone="SnapshotNotFound")
+                self.agent_call(
+                    "snapshot",
+                    snap.storage_node,
+                    "delete_snapshot",
+                    snap.id,
+                    gone="SnapshotNotFound",
+                )
         except StepFailed as e:
             self.fail(e.step, e.message)
             return
         self.land(deleted_at=models.utcnow())
 
 
-FLOWS = {("volume", "create"): CreateVolumeFlow,
-         ("volume", "delete"): DeleteVolumeFlow,
-         ("snapshot", "create"): CreateSnapshotFlow,
-         ("snapshot", "delete"): DeleteSnapshotFlow}
+FLOWS = {
+    ("volume", "create"): CreateVolumeFlow,
+    ("volume", "delete"): DeleteVolumeFlow,
+    ("snapshot", "create"): CreateSnapshotFlow,
+    ("snapshot", "delete"): DeleteSnapshotFlow,
+}

@@ -6,7 +6,10 @@ class RAMWeigher(BaseWeigher):
     """Free memory: positive multiplier spreads, negative stacks."""
 
     def weigh(self, host, spec):
-        return host.memory_mb * CONF.scheduler.ram_allocation_ratio - host.memory_mb_used
+        return (
+            host.memory_mb * CONF.scheduler.ram_allocation_ratio
+            - host.memory_mb_used
+        )
 
     def multiplier(self):
         return CONF.scheduler.ram_weight_multiplier

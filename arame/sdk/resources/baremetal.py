@@ -28,14 +28,23 @@ class BaremetalNodeManager(Manager):
     ) -> dict[str, Any]:
         """Enroll a node (``enroll``); optional: bmc_interface,
         resource_class, bma_host."""
-        body = {"name": name, "bmc_address": bmc_address,
-                "bmc_port": bmc_port, "bmc_username": bmc_username,
-                "bmc_password": bmc_password, "macs": list(macs),
-                "cpus": cpus, "memory_mb": memory_mb, "disk_gb": disk_gb,
-                **{k: v for k, v in optional.items() if v is not None}}
+        body = {
+            "name": name,
+            "bmc_address": bmc_address,
+            "bmc_port": bmc_port,
+            "bmc_username": bmc_username,
+            "bmc_password": bmc_password,
+            "macs": list(macs),
+            "cpus": cpus,
+            "memory_mb": memory_mb,
+            "disk_gb": disk_gb,
+            **{k: v for k, v in optional.items() if v is not None},
+        }
         return self._session.post(self.path, json=body)
 
-    def list(self, *, all: bool = False, **filters: Any) -> list[dict[str, Any]]:
+    def list(
+        self, *, all: bool = False, **filters: Any
+    ) -> list[dict[str, Any]]:
         """Filters: status (a provision state), name (glob), maintenance."""
         return self._list(all=all, **filters)
 
@@ -50,8 +59,9 @@ class BaremetalNodeManager(Manager):
         self._session.delete(self._item_path(node_id))
 
     def _action(self, node_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._session.post(self._item_path(node_id, "actions"),
-                                  json=body)
+        return self._session.post(
+            self._item_path(node_id, "actions"), json=body
+        )
 
     def manage(self, node_id: str) -> dict[str, Any]:
         """Check the BMC; the answer carries ``task_id``."""
@@ -61,8 +71,9 @@ class BaremetalNodeManager(Manager):
         """Power off and offer to the scheduler; carries ``task_id``."""
         return self._action(node_id, {"action": "provide"})
 
-    def maintenance(self, node_id: str, on: bool,
-                    reason: str | None = None) -> dict[str, Any]:
+    def maintenance(
+        self, node_id: str, on: bool, reason: str | None = None
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"action": "maintenance", "on": on}
         if reason is not None:
             body["reason"] = reason

@@ -10,5 +10,7 @@ class HostManager(Manager):
 
     path = "/v1/hosts"
 
-    def list(self, *, all: bool = False, **filters: Any) -> list[dict[str, Any]]:
+    def list(
+        self, *, all: bool = False, **filters: Any
+    ) -> list[dict[str, Any]]:
         return self._list(all=all, **filters)

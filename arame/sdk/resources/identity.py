@@ -14,7 +14,9 @@ class AccountManager(Manager):
     def create(self, name: str) -> dict[str, Any]:
         return self._session.post(self.path, json={"name": name})
 
-    def list(self, *, all: bool = False, **filters: Any) -> list[dict[str, Any]]:
+    def list(
+        self, *, all: bool = False, **filters: Any
+    ) -> list[dict[str, Any]]:
         return self._list(all=all, **filters)
 
     def get(self, account_id: str) -> dict[str, Any]:
@@ -33,7 +35,9 @@ class AccountManager(Manager):
         """{"account_id", "limits": {...}, "in_use": {...}}."""
         return self._session.get(self._quota_path(account_id))
 
-    def set_quota(self, account_id: str, **limits: int | None) -> dict[str, Any]:
+    def set_quota(
+        self, account_id: str, **limits: int | None
+    ) -> dict[str, Any]:
         """Change the limits named (admin): None returns one to the cloud's
         default, -1 is no limit; the others are kept."""
         return self._session.patch(self._quota_path(account_id), json=limits)
@@ -42,13 +46,26 @@ class AccountManager(Manager):
 class UserManager(Manager):
     path = "/v1/users"
 
-    def create(self, username: str, password: str, account_id: str,
-               role: str = "member") -> dict[str, Any]:
-        return self._session.post(self.path, json={
-            "username": username, "password": password,
-            "account_id": account_id, "role": role})
+    def create(
+        self,
+        username: str,
+        password: str,
+        account_id: str,
+        role: str = "member",
+    ) -> dict[str, Any]:
+        return self._session.post(
+            self.path,
+            json={
+                "username": username,
+                "password": password,
+                "account_id": account_id,
+                "role": role,
+            },
+        )
 
-    def list(self, *, all: bool = False, **filters: Any) -> list[dict[str, Any]]:
+    def list(
+        self, *, all: bool = False, **filters: Any
+    ) -> list[dict[str, Any]]:
         return self._list(all=all, **filters)
 
     def get(self, user_id: str) -> dict[str, Any]:

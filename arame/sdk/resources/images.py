@@ -19,7 +19,9 @@ CHUNK = 1024 * 1024
 class ImageManager(Manager):
     path = "/v1/images"
 
-    def list(self, *, all: bool = False, **filters: Any) -> list[dict[str, Any]]:
+    def list(
+        self, *, all: bool = False, **filters: Any
+    ) -> list[dict[str, Any]]:
         return self._list(all=all, **filters)
 
     def get(self, image_id: str) -> dict[str, Any]:
@@ -35,10 +37,16 @@ class ImageManager(Manager):
         visibility: str = "private",
     ) -> dict[str, Any]:
         """The image's record, `pending` until its bytes are uploaded."""
-        body = {"name": name, "format": format, "visibility": visibility,
-                "size_bytes": size_bytes, "sha256": sha256}
+        body = {
+            "name": name,
+            "format": format,
+            "visibility": visibility,
+            "size_bytes": size_bytes,
+            "sha256": sha256,
+        }
         return self._session.post(
-            self.path, json={k: v for k, v in body.items() if v is not None})
+            self.path, json={k: v for k, v in body.items() if v is not None}
+        )
 
     def upload(
         self,
@@ -54,8 +62,9 @@ class ImageManager(Manager):
         first to compute it. `on_progress(sent, total)` follows the upload."""
         if isinstance(data, (str, os.PathLike)):
             with open(data, "rb") as f:
-                return self.upload(image_id, f, sha256=sha256,
-                                   on_progress=on_progress)
+                return self.upload(
+                    image_id, f, sha256=sha256, on_progress=on_progress
+                )
         start = data.tell()
         size = data.seek(0, os.SEEK_END) - start
         if sha256 is None:
@@ -65,33 +74,44 @@ class ImageManager(Manager):
                 digest.update(chunk)
             sha256 = digest.hexdigest()
         data.seek(start)
-        return self._put_data(image_id, _chunks(data, size, on_progress),
-                              size, sha256)
+        return self._put_data(
+            image_id, _chunks(data, size, on_progress), size, sha256
+        )
 
-    def _put_data(self, image_id: str, body: Iterator[bytes], size: int,
-                  sha256: str) -> dict[str, Any]:
+    def _put_data(
+        self, image_id: str, body: Iterator[bytes], size: int, sha256: str
+    ) -> dict[str, Any]:
         # Session.request sends JSON only; a streamed body goes through its
         # HTTP client here, with the same auth and error envelope.
         session = self._session
-        headers = {"Content-Length": str(size), "X-Image-Sha256": sha256,
-                   "Content-Type": "application/octet-stream"}
+        headers = {
+            "Content-Length": str(size),
+            "X-Image-Sha256": sha256,
+            "Content-Type": "application/octet-stream",
+        }
         if session.token:
             headers["Authorization"] = f"Bearer {session.token}"
         try:
-            response = session._http.put(self._item_path(image_id, "data"),
-                                         content=body, headers=headers)
+            response = session._http.put(
+                self._item_path(image_id, "data"),
+                content=body,
+                headers=headers,
+            )
         except httpx.TransportError as exc:
             raise ConnectionFailed(
                 f"cannot reach {session.endpoint}: "
-                f"{str(exc) or type(exc).__name__}") from exc
+                f"{str(exc) or type(exc).__name__}"
+            ) from exc
         if response.is_success:
             return response.json()
         raise error_from_response(response)
 
 
-def _chunks(f: IO[bytes], size: int | None = None,
-            on_progress: Callable[[int, int], None] | None = None
-            ) -> Iterator[bytes]:
+def _chunks(
+    f: IO[bytes],
+    size: int | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Iterator[bytes]:
     sent = 0
     while size is None or sent < size:
         chunk = f.read(CHUNK if size is None else min(CHUNK, size - sent))

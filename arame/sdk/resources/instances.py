@@ -24,10 +24,14 @@ class InstanceManager(Manager):
         """
         body = {"name": name, "flavor": flavor, "image": image}
         body.update({k: v for k, v in fields.items() if v is not None})
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        headers = (
+            {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        )
         return self._session.post(self.path, json=body, headers=headers)
 
-    def list(self, *, all: bool = False, **filters: Any) -> list[dict[str, Any]]:
+    def list(
+        self, *, all: bool = False, **filters: Any
+    ) -> list[dict[str, Any]]:
         """Filters: status, name (glob), limit, marker."""
         return self._list(all=all, **filters)
 

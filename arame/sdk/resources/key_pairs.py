@@ -10,8 +10,9 @@ from arame.sdk.resources.base import Manager
 class KeyPairManager(Manager):
     path = "/v1/key_pairs"
 
-    def create(self, name: str, public_key: str | None = None,
-               type: str = "ed25519") -> dict[str, Any]:
+    def create(
+        self, name: str, public_key: str | None = None, type: str = "ed25519"
+    ) -> dict[str, Any]:
         """Import `public_key`, or generate a pair: the answer's
         `private_key` is then the only copy there will ever be."""
         body: dict[str, Any] = {"name": name}
@@ -21,7 +22,9 @@ class KeyPairManager(Manager):
             body["type"] = type
         return self._session.post(self.path, json=body)
 
-    def list(self, *, all: bool = False, **filters: Any) -> list[dict[str, Any]]:
+    def list(
+        self, *, all: bool = False, **filters: Any
+    ) -> list[dict[str, Any]]:
         return self._list(all=all, **filters)
 
     def get(self, key_pair_id: str) -> dict[str, Any]:

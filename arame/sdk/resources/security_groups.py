@@ -10,14 +10,22 @@ from arame.sdk.resources.base import Manager
 class SecurityGroupManager(Manager):
     path = "/v1/security_groups"
 
-    def create(self, name: str, *, description: str | None = None,
-               rules_text: str | None = None,
-               rules: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    def create(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        rules_text: str | None = None,
+        rules: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
         """Rules as Wakame text (``tcp:22,22,ip4:0.0.0.0/0`` per line) or
         as a list of dicts; not both."""
         body: dict[str, Any] = {"name": name}
-        for key, value in (("description", description),
-                           ("rules_text", rules_text), ("rules", rules)):
+        for key, value in (
+            ("description", description),
+            ("rules_text", rules_text),
+            ("rules", rules),
+        ):
             if value is not None:
                 body[key] = value
         return self._session.post(self.path, json=body)
@@ -28,7 +36,9 @@ class SecurityGroupManager(Manager):
         body = {k: v for k, v in fields.items() if v is not None}
         return self._session.patch(self._item_path(group_id), json=body)
 
-    def list(self, *, all: bool = False, **filters: Any) -> list[dict[str, Any]]:
+    def list(
+        self, *, all: bool = False, **filters: Any
+    ) -> list[dict[str, Any]]:
         """Filters: name (glob), limit, marker."""
         return self._list(all=all, **filters)
 

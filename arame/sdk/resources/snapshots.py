@@ -10,14 +10,19 @@ from arame.sdk.resources.base import Manager
 class SnapshotManager(Manager):
     path = "/v1/snapshots"
 
-    def create(self, name: str, volume_id: str, *,
-               idempotency_key: str | None = None) -> dict[str, Any]:
+    def create(
+        self, name: str, volume_id: str, *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
         """The answer carries ``task_id`` to wait on."""
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        headers = (
+            {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        )
         body = {"name": name, "volume_id": volume_id}
         return self._session.post(self.path, json=body, headers=headers)
 
-    def list(self, *, all: bool = False, **filters: Any) -> list[dict[str, Any]]:
+    def list(
+        self, *, all: bool = False, **filters: Any
+    ) -> list[dict[str, Any]]:
         """Filters: volume_id, status, name (glob), account_id (admin),
         limit, marker."""
         return self._list(all=all, **filters)

@@ -36,7 +36,11 @@ class TaskManager(Manager):
         return self._get(task_id)
 
     def list(
-        self, resource_id: str | None = None, *, all: bool = False, **filters: Any
+        self,
+        resource_id: str | None = None,
+        *,
+        all: bool = False,
+        **filters: Any,
     ) -> list[dict[str, Any]]:
         """Newest first; the caller's account, or one resource's history."""
         return self._list(all=all, resource_id=resource_id, **filters)
@@ -63,18 +67,26 @@ class TaskManager(Manager):
             return task
 
         def give_up(state: tenacity.RetryCallState) -> None:
-            if state.outcome.failed:
-                raise state.outcome.exception()
-            raise TaskTimeout(state.outcome.result(), timeout)
+            outcome = state.outcome
+            assert outcome is not None  # called after at least one attempt
+            if outcome.failed:
+                error = outcome.exception()
+                assert isinstance(error, BaseException)
+                raise error
+            raise TaskTimeout(outcome.result(), timeout)
 
         retrying = tenacity.Retrying(
             # A dropped connection during a long wait should not lose the
             # wait; API errors (404, 401) are final and raise at once.
-            retry=tenacity.retry_if_result(lambda task: task["status"] not in FINAL_STATUSES)
+            retry=tenacity.retry_if_result(
+                lambda task: task["status"] not in FINAL_STATUSES
+            )
             | tenacity.retry_if_exception_type(ConnectionFailed),
             stop=lambda state: self.clock() >= deadline,
             # Never sleep past the deadline: the last poll happens right at it.
-            wait=lambda state: max(0.0, min(interval, deadline - self.clock())),
+            wait=lambda state: max(
+                0.0, min(interval, deadline - self.clock())
+            ),
             sleep=self.sleep,
             retry_error_callback=give_up,
         )

@@ -24,14 +24,21 @@ class VolumeManager(Manager):
         ``snapshot`` (``size_gb`` then defaults to theirs); the answer
         carries ``task_id`` to wait on."""
         body: dict[str, Any] = {"name": name}
-        for key, value in (("size_gb", size_gb), ("image", image),
-                           ("snapshot", snapshot)):
+        for key, value in (
+            ("size_gb", size_gb),
+            ("image", image),
+            ("snapshot", snapshot),
+        ):
             if value is not None:
                 body[key] = value
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        headers = (
+            {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        )
         return self._session.post(self.path, json=body, headers=headers)
 
-    def list(self, *, all: bool = False, **filters: Any) -> list[dict[str, Any]]:
+    def list(
+        self, *, all: bool = False, **filters: Any
+    ) -> list[dict[str, Any]]:
         """Filters: status (``deleted`` to see deleted ones), name (glob),
         account_id (admin), limit, marker."""
         return self._list(all=all, **filters)

@@ -28,8 +28,9 @@ _SPECIAL = re.compile(r"([\\*|_`<>:\[\]])")
 def _text(value):
     """One line of reST from free text; `code` spans stay literal."""
     out = []
-    for i, part in enumerate(re.split(r"`([^`]+)`", " ".join(
-            str(value or "").split()))):
+    for i, part in enumerate(
+        re.split(r"`([^`]+)`", " ".join(str(value or "").split()))
+    ):
         out.append(f"``{part}``" if i % 2 else _SPECIAL.sub(r"\\\1", part))
     return "".join(out)
 
@@ -58,30 +59,38 @@ def _type(schema):
     if "const" in schema:
         return f"``{json.dumps(schema['const'])}``"
     if "enum" in schema:
-        return "one of " + ", ".join(f"``{json.dumps(v)}``"
-                                     for v in schema["enum"])
+        return "one of " + ", ".join(
+            f"``{json.dumps(v)}``" for v in schema["enum"]
+        )
     kind = schema.get("type", "any")
     if isinstance(kind, list):
         return " or ".join(_type({**schema, "type": k}) for k in kind)
     if kind == "array":
         if "prefixItems" in schema:
-            return "[" + ", ".join(_type(s)
-                                   for s in schema["prefixItems"]) + "]"
+            return (
+                "[" + ", ".join(_type(s) for s in schema["prefixItems"]) + "]"
+            )
         return "array of " + _type(schema.get("items", {}))
     if kind == "object" and isinstance(
-            schema.get("additionalProperties"), dict):
+        schema.get("additionalProperties"), dict
+    ):
         return "object of " + _type(schema["additionalProperties"])
     if "format" in schema:
         return f"{kind} ({schema['format']})"
     return str(kind)
 
 
-_LIMITS = (("minLength", "at least {} characters"),
-           ("maxLength", "at most {} characters"),
-           ("minimum", "≥ {}"), ("maximum", "≤ {}"),
-           ("exclusiveMinimum", "> {}"), ("exclusiveMaximum", "< {}"),
-           ("minItems", "at least {} items"), ("maxItems", "at most {} items"),
-           ("pattern", "matches ``{}``"))
+_LIMITS = (
+    ("minLength", "at least {} characters"),
+    ("maxLength", "at most {} characters"),
+    ("minimum", "≥ {}"),
+    ("maximum", "≤ {}"),
+    ("exclusiveMinimum", "> {}"),
+    ("exclusiveMaximum", "< {}"),
+    ("minItems", "at least {} items"),
+    ("maxItems", "at most {} items"),
+    ("pattern", "matches ``{}``"),
+)
 
 
 def _limits(schema):
@@ -118,9 +127,15 @@ def _heading(title, char):
 
 def _properties(schema):
     required = set(schema.get("required", []))
-    return [[f"``{name}``", _type(prop), "yes" if name in required else "no",
-             _describe(prop)]
-            for name, prop in schema.get("properties", {}).items()]
+    return [
+        [
+            f"``{name}``",
+            _type(prop),
+            "yes" if name in required else "no",
+            _describe(prop),
+        ]
+        for name, prop in schema.get("properties", {}).items()
+    ]
 
 
 def _content(content):
@@ -128,8 +143,7 @@ def _content(content):
     lines = []
     for media, body in (content or {}).items():
         schema = body.get("schema") if isinstance(body, dict) else None
-        lines.append(f"``{media}``: " + (_type(schema) if schema else "")
-                     + "")
+        lines.append(f"``{media}``: " + (_type(schema) if schema else "") + "")
         lines.append("")
     return lines
 
@@ -145,11 +159,20 @@ def _operation(path, method, op):
     params = op.get("parameters", [])
     if params:
         lines += [".. rubric:: Parameters", ""]
-        lines += _table(["name", "in", "type", "required", "description"], [
-            [f"``{p.get('name')}``", p.get("in", ""),
-             _type(p.get("schema", {})), "yes" if p.get("required") else "no",
-             _describe(p.get("schema", {}), p.get("description"))]
-            for p in params if isinstance(p, dict)])
+        lines += _table(
+            ["name", "in", "type", "required", "description"],
+            [
+                [
+                    f"``{p.get('name')}``",
+                    p.get("in", ""),
+                    _type(p.get("schema", {})),
+                    "yes" if p.get("required") else "no",
+                    _describe(p.get("schema", {}), p.get("description")),
+                ]
+                for p in params
+                if isinstance(p, dict)
+            ],
+        )
     body = op.get("requestBody")
     if isinstance(body, dict):
         lines += [".. rubric:: Request body", ""]
@@ -164,10 +187,13 @@ def _operation(path, method, op):
             resp = resp if isinstance(resp, dict) else {}
             kinds = "; ".join(
                 f"``{media}`` " + _type(b.get("schema"))
-                if isinstance(b, dict) and b.get("schema") else f"``{media}``"
-                for media, b in resp.get("content", {}).items())
-            rows.append([f"``{status}``", _text(resp.get("description")),
-                         kinds])
+                if isinstance(b, dict) and b.get("schema")
+                else f"``{media}``"
+                for media, b in resp.get("content", {}).items()
+            )
+            rows.append(
+                [f"``{status}``", _text(resp.get("description")), kinds]
+            )
         lines += _table(["status", "meaning", "body"], rows)
     return lines
 
@@ -180,15 +206,23 @@ def render(document):
             op = item.get(method)
             if not isinstance(op, dict):
                 continue
-            tags = op.get("tags") or [path.strip("/").split("/")[
-                1 if path.startswith("/v1/") else 0] or "root"]
+            tags = op.get("tags") or [
+                path.strip("/").split("/")[1 if path.startswith("/v1/") else 0]
+                or "root"
+            ]
             # Parameters declared on the path apply to each operation
             # (the operation's own win).
-            own = {(p.get("name"), p.get("in"))
-                   for p in op.get("parameters", []) if isinstance(p, dict)}
-            shared = [p for p in item.get("parameters", [])
-                      if isinstance(p, dict)
-                      and (p.get("name"), p.get("in")) not in own]
+            own = {
+                (p.get("name"), p.get("in"))
+                for p in op.get("parameters", [])
+                if isinstance(p, dict)
+            }
+            shared = [
+                p
+                for p in item.get("parameters", [])
+                if isinstance(p, dict)
+                and (p.get("name"), p.get("in")) not in own
+            ]
             op = {**op, "parameters": shared + op.get("parameters", [])}
             groups.setdefault(tags[0], []).append((path, method, op))
     lines = []
@@ -205,11 +239,15 @@ def render(document):
         if schema.get("description"):
             lines += [_text(schema["description"]), ""]
         if schema.get("properties"):
-            lines += _table(["field", "type", "required", "description"],
-                            _properties(schema))
+            lines += _table(
+                ["field", "type", "required", "description"],
+                _properties(schema),
+            )
         else:
-            lines += [_type({k: v for k, v in schema.items()
-                             if k != "title"}), ""]
+            lines += [
+                _type({k: v for k, v in schema.items() if k != "title"}),
+                "",
+            ]
     return lines
 
 
@@ -224,9 +262,12 @@ class OpenAPIReference(Directive):
             document = json.load(f)
         node = nodes.section()
         node.document = self.state.document
-        nested_parse_with_titles(self.state,
-                                 StringList(render(document), source=path),
-                                 node, self.content_offset)
+        nested_parse_with_titles(
+            self.state,
+            StringList(render(document), source=path),
+            node,
+            self.content_offset,
+        )
         return node.children
 
 

@@ -26,8 +26,9 @@ def _table(header, rows):
 def _states(names, keep_order=False):
     """A set of states sorted; a sequence (a task's busy states, in the
     order it goes through them) as it is."""
-    return ", ".join(f"``{n}``" for n in (names if keep_order
-                                            else sorted(names)))
+    return ", ".join(
+        f"``{n}``" for n in (names if keep_order else sorted(names))
+    )
 
 
 class _Generated(Directive):
@@ -73,14 +74,22 @@ class StateTasksDirective(_Generated):
         table = self._attr()
         # No source state: a create starts a new record, any other action
         # (a delete) is accepted in every state.
-        rows = [[f"``{action}``",
-                 _states(t.src) or ("(new record)" if action == "create"
-                                    else "(any state)"),
-                 _states(t.busy, keep_order=True), f"``{t.final}``"]
-                for action, t in table.items()]
-        return self._render(_table(
-            ["action", "accepted from", "held while it runs", "lands in"],
-            rows))
+        rows = [
+            [
+                f"``{action}``",
+                _states(t.src)
+                or ("(new record)" if action == "create" else "(any state)"),
+                _states(t.busy, keep_order=True),
+                f"``{t.final}``",
+            ]
+            for action, t in table.items()
+        ]
+        return self._render(
+            _table(
+                ["action", "accepted from", "held while it runs", "lands in"],
+                rows,
+            )
+        )
 
 
 def setup(app):

@@ -53,8 +53,9 @@ DOMAIN_XML = """<domain type='qemu'>
 
 
 def virsh(*args, ok_codes=(0,)) -> str:
-    return runner.run(["virsh", "-c", LIBVIRT_URI, *args], timeout=60,
-                      ok_codes=ok_codes).stdout
+    return runner.run(
+        ["virsh", "-c", LIBVIRT_URI, *args], timeout=60, ok_codes=ok_codes
+    ).stdout
 
 
 class Domain:
@@ -74,6 +75,7 @@ class Domain:
     def boot_devs(self) -> list[str]:
         """The <os><boot dev=…> of the persistent definition."""
         import xml.etree.ElementTree as ET
+
         tree = ET.fromstring(virsh("dumpxml", "--inactive", self.name))
         return [b.get("dev") for b in tree.findall("./os/boot")]
 
@@ -92,10 +94,14 @@ class Lab:
     interface: str = "lanplus"
 
     def node(self, **kw) -> dict:
-        node = {"id": NODE_ID,
-                "bmc_address": "127.0.0.1", "bmc_port": self.port,
-                "bmc_username": USERNAME, "bmc_password": PASSWORD,
-                "interface": self.interface}
+        node = {
+            "id": NODE_ID,
+            "bmc_address": "127.0.0.1",
+            "bmc_port": self.port,
+            "bmc_username": USERNAME,
+            "bmc_password": PASSWORD,
+            "interface": self.interface,
+        }
         node.update(kw)
         return node
 
@@ -132,8 +138,15 @@ def sim_lab(libvirtd, tmp_path_factory):
     sim = None
     try:
         port = udp_port()
-        sim = IpmiSim(workdir, f"arame_{RUN}", domain.name, LIBVIRT_URI,
-                      port, USERNAME, PASSWORD)
+        sim = IpmiSim(
+            workdir,
+            f"arame_{RUN}",
+            domain.name,
+            LIBVIRT_URI,
+            port,
+            USERNAME,
+            PASSWORD,
+        )
         lab = Lab(domain, port, interface="lan")
         hw = IPMIHardware(settings(attempts=1))
         bmc = checks.node(lab.node())
@@ -144,6 +157,7 @@ def sim_lab(libvirtd, tmp_path_factory):
                 return hw.power.get_power_state(bmc)
             except errors.BMCError:
                 return None
+
         wait_until(answers, 30, "ipmi_sim to answer", interval=0.2)
         yield lab
     finally:

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 
-CHASSIS = '''#!{python}
+CHASSIS = """#!{python}
 # ipmi_sim chassis control for domain {domain}: <mc> get|set <parm> [val]
 import sys
 import xml.etree.ElementTree as ET
@@ -53,9 +53,9 @@ elif op == "set":
             dom.connect().defineXML(ET.tostring(tree, encoding="unicode"))
 else:
     sys.exit(1)
-'''
+"""
 
-LAN_CONF = '''name "{name}"
+LAN_CONF = """name "{name}"
 set_working_mc 0x20
   startlan 1
     addr 127.0.0.1 {port}
@@ -68,37 +68,67 @@ set_working_mc 0x20
   endlan
   chassis_control "{chassis} 0x20"
   user 2 true "{username}" "{password}" admin 10 md5
-'''
+"""
 
-EMU = '''mc_setbmc 0x20
+EMU = """mc_setbmc 0x20
 mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02
 mc_enable 0x20
-'''
+"""
 
 
 class IpmiSim:
-    def __init__(self, workdir: str, name: str, domain: str, uri: str,
-                 port: int, username: str, password: str):
+    def __init__(
+        self,
+        workdir: str,
+        name: str,
+        domain: str,
+        uri: str,
+        port: int,
+        username: str,
+        password: str,
+    ):
         self.dir = os.path.join(workdir, "ipmi_sim")
         os.makedirs(os.path.join(self.dir, "state"))
         chassis = os.path.join(self.dir, "chassis")
-        self._write(chassis, CHASSIS.format(python=sys.executable,
-                                            domain=domain, uri=uri), 0o700)
+        self._write(
+            chassis,
+            CHASSIS.format(python=sys.executable, domain=domain, uri=uri),
+            0o700,
+        )
         # The BMC's user table, password included: the test's own file.
         conf = os.path.join(self.dir, "lan.conf")
-        self._write(conf, LAN_CONF.format(
-            name=name, port=port, chassis=chassis, username=username,
-            password=password), 0o600)
+        self._write(
+            conf,
+            LAN_CONF.format(
+                name=name,
+                port=port,
+                chassis=chassis,
+                username=username,
+                password=password,
+            ),
+            0o600,
+        )
         emu = os.path.join(self.dir, "bmc.emu")
         self._write(emu, EMU, 0o600)
         # Open as long as ipmi_sim runs; closed by stop().
         log_path = os.path.join(self.dir, "ipmi_sim.log")
         self.log = open(log_path, "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            ["ipmi_sim", "-c", conf, "-f", emu, "-s",
-             os.path.join(self.dir, "state"), "-n"],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
-            start_new_session=True)
+            [
+                "ipmi_sim",
+                "-c",
+                conf,
+                "-f",
+                emu,
+                "-s",
+                os.path.join(self.dir, "state"),
+                "-n",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=self.log,
+            start_new_session=True,
+        )
 
     @staticmethod
     def _write(path: str, text: str, mode: int) -> None:

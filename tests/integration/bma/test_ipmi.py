@@ -44,8 +44,10 @@ def test_power_on_and_off(lab, manager):
 def test_status_latency(lab, manager):
     node = lab.node()
     took = [timed(manager.get_power_state, {}, node)[1] for _ in range(10)]
-    print(f"power status: median {sorted(took)[5] * 1000:.0f} ms, "
-          f"max {max(took) * 1000:.0f} ms")
+    print(
+        f"power status: median {sorted(took)[5] * 1000:.0f} ms, "
+        f"max {max(took) * 1000:.0f} ms"
+    )
     assert sorted(took)[5] < 1.0
 
 
@@ -57,6 +59,7 @@ def test_boot_device_lands_in_the_domain_definition(lab, manager):
     print(f"set boot device: {took:.2f}s")
     bmc = manager.driver.management
     from arame.agents.bma import checks
+
     assert bmc.get_boot_device(checks.node(node))["boot_device"] == "pxe"
     manager.set_boot_device({}, node, "disk", persistent=True)
     assert lab.domain.boot_devs() == ["hd"]
@@ -70,7 +73,7 @@ def test_reboot_restarts_the_domain(lab, manager):
     out, took = timed(manager.reboot, {}, node)
     assert out["power_state"] == "on"
     assert lab.domain.state() == "running"
-    assert lab.domain.domid() != first      # a new qemu: it really restarted
+    assert lab.domain.domid() != first  # a new qemu: it really restarted
     print(f"reboot: {took:.2f}s")
 
 
@@ -106,7 +109,7 @@ def test_unknown_user_is_an_auth_failure(lab, manager):
 def test_unreachable_bmc_within_timeout_and_retries(lab):
     s = settings(timeout=1, retries=1, attempts=2, retry_interval=0.2)
     mgr = BMAManager(IPMIHardware(s), TIMING)
-    node = lab.node(bmc_port=udp_port())     # nobody listens there
+    node = lab.node(bmc_port=udp_port())  # nobody listens there
     t0 = time.monotonic()
     with pytest.raises(errors.BMCUnreachable, match="did not answer"):
         mgr.power_on({}, node)
@@ -117,8 +120,9 @@ def test_unreachable_bmc_within_timeout_and_retries(lab):
     print(f"unreachable after {took:.2f}s (bound {bound:.1f}s)")
 
 
-def test_password_never_in_argv_nor_in_logs(lab, tmp_path, monkeypatch,
-                                            caplog):
+def test_password_never_in_argv_nor_in_logs(
+    lab, tmp_path, monkeypatch, caplog
+):
     """Every ipmitool run records its own /proc/<pid>/cmdline (a wrapper
     that then execs ipmitool: same process, same argv); the runner's
     argument lists and every log line are checked too, and no password
@@ -128,9 +132,9 @@ def test_password_never_in_argv_nor_in_logs(lab, tmp_path, monkeypatch,
     pwdir = tmp_path / "pw"
     pwdir.mkdir(mode=0o700)
     wrapper = tmp_path / "ipmitool"
-    wrapper.write_text("#!/bin/sh\n"
-                       f"cp /proc/$$/cmdline {seen}/$$\n"
-                       'exec ipmitool "$@"\n')
+    wrapper.write_text(
+        f'#!/bin/sh\ncp /proc/$$/cmdline {seen}/$$\nexec ipmitool "$@"\n'
+    )
     wrapper.chmod(0o755)
     argvs, modes = [], []
     real_run = runner.run
@@ -141,11 +145,14 @@ def test_password_never_in_argv_nor_in_logs(lab, tmp_path, monkeypatch,
             path = args[args.index("-f") + 1]
             modes.append(stat.S_IMODE(os.stat(path).st_mode))
         return real_run(args, **kw)
+
     monkeypatch.setattr(runner, "run", spy)
     caplog.set_level(logging.DEBUG)
 
-    mgr = BMAManager(IPMIHardware(settings(binary=str(wrapper),
-                                           password_dir=str(pwdir))), TIMING)
+    mgr = BMAManager(
+        IPMIHardware(settings(binary=str(wrapper), password_dir=str(pwdir))),
+        TIMING,
+    )
     lab.domain.force_off()
     node = lab.node()
     mgr.validate({}, node)
@@ -159,7 +166,7 @@ def test_password_never_in_argv_nor_in_logs(lab, tmp_path, monkeypatch,
     assert len(cmdlines) == len(argvs) >= 6
     assert not any(PASSWORD.encode() in c for c in cmdlines)
     assert not any(PASSWORD in a for argv in argvs for a in argv)
-    assert caplog.text and "ran in" in caplog.text   # the runner logged
+    assert caplog.text and "ran in" in caplog.text  # the runner logged
     assert PASSWORD not in caplog.text
     assert set(modes) == {0o600}
     assert os.listdir(pwdir) == []

@@ -31,8 +31,7 @@ def test_power_and_boot_device_over_ipmi_1_5(sim_lab, manager):
     assert sim_lab.domain.state() == "shut off"
     manager.set_boot_device({}, node, "disk")
     assert sim_lab.domain.boot_devs() == ["hd"]
-    print(f"lan: boot pxe, on, off, boot disk in "
-          f"{time.monotonic() - t0:.2f}s")
+    print(f"lan: boot pxe, on, off, boot disk in {time.monotonic() - t0:.2f}s")
 
 
 def test_soft_power_off_over_ipmi_1_5(sim_lab, manager):

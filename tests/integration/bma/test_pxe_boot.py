@@ -47,7 +47,6 @@ from arame.common.conf import nsa as nsa_conf
 from arame.deploy import infra, testimage
 from arame.deploy.pxe_node import PxeNode
 from arame.deploy.storage import Pool, Tgtd, ZfsFuse
-
 from tests.helpers.ports import udp_port
 from tests.helpers.vbmc import Vbmcd
 from tests.helpers.waiting import wait_until
@@ -60,8 +59,9 @@ BRIDGE = f"{RUN}br"
 NETWORK_ID = "nw-" + uuid.uuid4().hex[:8]
 VOLUME_ID = "vol-" + uuid.uuid4().hex[:8]
 IMAGE_ID = "img-" + uuid.uuid4().hex[:8]
-NODE_MAC = "52:54:00:" + ":".join(f"{random.randrange(256):02x}"
-                                  for _ in range(3))
+NODE_MAC = "52:54:00:" + ":".join(
+    f"{random.randrange(256):02x}" for _ in range(3)
+)
 CHAP_USER = f"u{RUN}"
 CHAP_SECRET = "S-" + uuid.uuid4().hex[:20]
 MARKER = testimage.MARKER
@@ -71,16 +71,19 @@ BOOT_DEADLINE = 240.0
 
 def lab_addresses() -> set[ipaddress.IPv4Network]:
     out = runner.run(["ip", "-o", "-4", "addr"], netns=NETNS).stdout
-    return {ipaddress.ip_interface(line.split()[3]).network
-            for line in out.splitlines()}
+    return {
+        ipaddress.ip_interface(line.split()[3]).network
+        for line in out.splitlines()
+    }
 
 
 def pick_subnet() -> ipaddress.IPv4Network:
     """A /24 nothing in the lab namespace uses."""
     used = lab_addresses()
     for _ in range(100):
-        net = ipaddress.IPv4Network(f"10.{random.randrange(150, 200)}."
-                                    f"{random.randrange(256)}.0/24")
+        net = ipaddress.IPv4Network(
+            f"10.{random.randrange(150, 200)}.{random.randrange(256)}.0/24"
+        )
         if not any(net.overlaps(u) for u in used):
             return net
     raise AssertionError("no free /24 in the lab namespace")
@@ -91,15 +94,21 @@ class Node(PxeNode):
     and its serial console log."""
 
     def __init__(self, name: str, workdir: str):
-        super().__init__(name, BRIDGE, NODE_MAC,
-                         os.path.join(workdir, "console.log"),
-                         os.path.join(workdir, f"{name}.xml"), boot="hd")
+        super().__init__(
+            name,
+            BRIDGE,
+            NODE_MAC,
+            os.path.join(workdir, "console.log"),
+            os.path.join(workdir, f"{name}.xml"),
+            boot="hd",
+        )
 
     def markers(self) -> list[str]:
-        return [line.strip()[len(MARKER) + 1:]
-                for line in self.console().splitlines()
-                if line.startswith(MARKER + " ")]
-
+        return [
+            line.strip()[len(MARKER) + 1 :]
+            for line in self.console().splitlines()
+            if line.startswith(MARKER + " ")
+        ]
 
 
 class Rig(contextlib.ExitStack):
@@ -136,9 +145,16 @@ def _build(r: Rig, workdir: str) -> None:
     cidr = pick_subnet()
     hosts = list(cidr.hosts())
     r.server, r.node_ip = str(hosts[0]), str(hosts[49])
-    r.network = {"id": NETWORK_ID, "cidr": str(cidr), "gateway": None,
-                 "dhcp_address": r.server, "dns_domain": f"{RUN}.test",
-                 "dhcp_ranges": [], "mtu": None, "bridge": BRIDGE}
+    r.network = {
+        "id": NETWORK_ID,
+        "cidr": str(cidr),
+        "gateway": None,
+        "dhcp_address": r.server,
+        "dns_domain": f"{RUN}.test",
+        "dhcp_ranges": [],
+        "mtu": None,
+        "bridge": BRIDGE,
+    }
     r.driver = DnsmasqDriver(os.path.join(workdir, "nsa"), NETNS)
     r.nsa = NSAManager(r.driver)
     r.callback(r.driver.stop)
@@ -152,27 +168,39 @@ def _build(r: Rig, workdir: str) -> None:
     pool = Pool(RUN, workdir, size_gb=2)
     pool.create()
     r.callback(pool.destroy)
-    r.tgtd = Tgtd(os.path.join(workdir, "tgtd.log"), address=r.server,
-                  netns=NETNS, port=3260)
+    r.tgtd = Tgtd(
+        os.path.join(workdir, "tgtd.log"),
+        address=r.server,
+        netns=NETNS,
+        port=3260,
+    )
     r.tgtd.start()
     r.callback(r.tgtd.stop)
     backend = ZFSBackend(pool.name, "file", timeout=120)
     backend.init_host()
-    target = TgtTarget(r.server, 3260, "2025-01", f"org.arame.{RUN}",
-                       control_port=r.tgtd.control_port)
+    target = TgtTarget(
+        r.server,
+        3260,
+        "2025-01",
+        f"org.arame.{RUN}",
+        control_port=r.tgtd.control_port,
+    )
     import_dir = os.path.dirname(disk)
-    r.sta = STAManager(backend, target, max_volume_gb=4,
-                       import_dirs=[import_dir])
+    r.sta = STAManager(
+        backend, target, max_volume_gb=4, import_dirs=[import_dir]
+    )
     t0 = time.monotonic()
     meta = image["files"]["disk.raw"]
     r.sta.import_image({}, IMAGE_ID, disk, meta["sha256"], meta["size"])
     r.callback(r.sta.delete_image, {}, IMAGE_ID)
-    r.sta.create_volume({}, {"id": VOLUME_ID, "size_gb": 1,
-                             "image_id": IMAGE_ID})
+    r.sta.create_volume(
+        {}, {"id": VOLUME_ID, "size_gb": 1, "image_id": IMAGE_ID}
+    )
     r.callback(r.sta.delete_volume, {}, VOLUME_ID)
     r.callback(r.sta.unexport_volume, {}, VOLUME_ID, force=True)
-    r.export = r.sta.export_volume({}, VOLUME_ID, r.node_ip, CHAP_USER,
-                                   CHAP_SECRET)
+    r.export = r.sta.export_volume(
+        {}, VOLUME_ID, r.node_ip, CHAP_USER, CHAP_SECRET
+    )
     r.timings["storage"] = time.monotonic() - t0
 
     # -- the node: a domain without a disk behind virtualbmc ---------------
@@ -191,16 +219,22 @@ def _build(r: Rig, workdir: str) -> None:
 
 
 def script(r: Rig, secret: str = CHAP_SECRET) -> str:
-    return pxe.sanboot_script(portal=r.export["portal"], iqn=r.export["iqn"],
-                              lun=r.export["lun"], chap_user=CHAP_USER,
-                              chap_secret=secret)
+    return pxe.sanboot_script(
+        portal=r.export["portal"],
+        iqn=r.export["iqn"],
+        lun=r.export["lun"],
+        chap_user=CHAP_USER,
+        chap_secret=secret,
+    )
 
 
 def boot(r: Rig) -> float:
     """Boot device PXE and power on over IPMI; returns the start time."""
     r.bma.power_off({}, r.bmc)
     assert r.bma.set_boot_device({}, r.bmc, "pxe") == {
-        "boot_device": "pxe", "persistent": False}
+        "boot_device": "pxe",
+        "persistent": False,
+    }
     t0 = time.monotonic()
     assert r.bma.power_on({}, r.bmc)["power_state"] == "on"
     return t0
@@ -208,13 +242,15 @@ def boot(r: Rig) -> float:
 
 def wait_console(r: Rig, predicate, what: str, timeout=BOOT_DEADLINE):
     try:
-        return wait_until(lambda: predicate(r.node.console()), timeout,
-                          what, interval=0.2)
+        return wait_until(
+            lambda: predicate(r.node.console()), timeout, what, interval=0.2
+        )
     except AssertionError:
         raise AssertionError(
             f"{what}: not on the console within {timeout:g} s\nconsole:\n"
             f"{r.node.console()[-3000:]}\ndnsmasq log:\n"
-            f"{_tail(r.driver, 'log')}") from None
+            f"{_tail(r.driver, 'log')}"
+        ) from None
 
 
 def _tail(driver, what: str) -> str:
@@ -228,8 +264,9 @@ def _tail(driver, what: str) -> str:
 
 def test_node_sanboots_its_volume_through_pxe(rig):
     r = rig
-    r.nsa.add_reservation({}, NETWORK_ID, NODE_MAC, r.node_ip, "node1",
-                          boot_script=script(r))
+    r.nsa.add_reservation(
+        {}, NETWORK_ID, NODE_MAC, r.node_ip, "node1", boot_script=script(r)
+    )
     st = r.driver.network_status(NETWORK_ID)
     assert st["pxe"] is True and st["running"]
     tftp = os.path.join(r.driver.state_path, NETWORK_ID, "tftp")
@@ -240,20 +277,30 @@ def test_node_sanboots_its_volume_through_pxe(rig):
     # iPXE asked for its script (it got no ~13 s wait for an IPv6 router
     # advertisement: dnsmasq sends one).
     script_name = NODE_MAC.replace(":", "-") + ".ipxe"
-    wait_until(lambda: f"{script_name} to {r.node_ip}" in _tail(
-        r.driver, "log"), 120, f"{script_name} fetched", interval=0.2)
+    wait_until(
+        lambda: f"{script_name} to {r.node_ip}" in _tail(r.driver, "log"),
+        120,
+        f"{script_name} fetched",
+        interval=0.2,
+    )
     fetched = time.monotonic() - t0
     wait_console(r, lambda c: f"{MARKER} booted" in c, "the boot marker")
     booted = time.monotonic() - t0
     assert r.bma.get_power_state({}, r.bmc) == "on"
     assert r.node.state() == "running"
     # The image's own DHCP client gets the reserved address from nsa.
-    wait_console(r, lambda c: f"{MARKER} ip={r.node_ip}/" in c,
-                 "the DHCP marker", timeout=60)
-    print(f"\n{RUN}: image {r.timings['image']:.1f}s, storage "
-          f"{r.timings['storage']:.1f}s, power on -> script fetched "
-          f"{fetched:.1f}s, -> booted {booted:.1f}s, "
-          f"-> ip {time.monotonic() - t0:.1f}s")
+    wait_console(
+        r,
+        lambda c: f"{MARKER} ip={r.node_ip}/" in c,
+        "the DHCP marker",
+        timeout=60,
+    )
+    print(
+        f"\n{RUN}: image {r.timings['image']:.1f}s, storage "
+        f"{r.timings['storage']:.1f}s, power on -> script fetched "
+        f"{fetched:.1f}s, -> booted {booted:.1f}s, "
+        f"-> ip {time.monotonic() - t0:.1f}s"
+    )
     # The LUN held the session: tgtd saw the node's initiator log in.
     shown = r.tgtd.adm("--op", "show", "--mode", "target")
     assert f"IP Address: {r.node_ip}" in shown, shown
@@ -265,19 +312,21 @@ def test_node_sanboots_its_volume_through_pxe(rig):
 
 def test_wrong_chap_secret_fails_the_boot(rig):
     r = rig
-    r.nsa.add_reservation({}, NETWORK_ID, NODE_MAC, r.node_ip, "node1",
-                          boot_script=script(r))
+    r.nsa.add_reservation(
+        {}, NETWORK_ID, NODE_MAC, r.node_ip, "node1", boot_script=script(r)
+    )
     pid = r.driver.network_status(NETWORK_ID)["pid"]
     bad = script(r, secret="Wrong-" + uuid.uuid4().hex[:12])
     # Only the script changes: no restart, no reload of dnsmasq.
-    r.nsa.add_reservation({}, NETWORK_ID, NODE_MAC, r.node_ip, "node1",
-                          boot_script=bad)
+    r.nsa.add_reservation(
+        {}, NETWORK_ID, NODE_MAC, r.node_ip, "node1", boot_script=bad
+    )
     assert r.driver.network_status(NETWORK_ID)["pid"] == pid
     boot(r)
     wait_console(r, lambda c: "Arame: sanboot of" in c, "iPXE's failure")
     console = r.node.console()
     assert f"{MARKER} booted" not in console
-    said = console[max(0, console.find("Arame: sanboot of") - 300):]
+    said = console[max(0, console.find("Arame: sanboot of") - 300) :]
     print(f"\n{RUN}: wrong CHAP secret, iPXE says: {said[:500]!r}")
     assert r.bma.power_off({}, r.bmc)["power_state"] == "off"
 
@@ -290,15 +339,32 @@ def web(rig):
     port = 8000 + random.randrange(1000)
     out = os.path.join(os.path.dirname(r.node.log), "http.log")
     with open(out, "wb") as f:
-        proc = subprocess.Popen(runner.in_netns(
-            [sys.executable, "-u", "-m", "http.server", "--bind", r.server,
-             "--directory", r.image["output_dir"], str(port)], NETNS),
-            stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            runner.in_netns(
+                [
+                    sys.executable,
+                    "-u",
+                    "-m",
+                    "http.server",
+                    "--bind",
+                    r.server,
+                    "--directory",
+                    r.image["output_dir"],
+                    str(port),
+                ],
+                NETNS,
+            ),
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
+
         def serving():
             assert proc.poll() is None, "http.server exited"
             with open(out, errors="replace") as f:
                 return "Serving HTTP" in f.read()
+
         wait_until(serving, 30, "the HTTP server")
         yield f"http://{r.server}:{port}", out
     finally:
@@ -313,16 +379,23 @@ def web(rig):
 def test_node_boots_a_kernel_image_over_http(rig, web):
     r = rig
     base, log = web
-    kernel = pxe.kernel_script(kernel_url=f"{base}/vmlinuz",
-                               initrd_url=f"{base}/initrd.img",
-                               cmdline="console=ttyS0 panic=-1")
-    r.nsa.add_reservation({}, NETWORK_ID, NODE_MAC, r.node_ip, "node1",
-                          boot_script=kernel)
+    kernel = pxe.kernel_script(
+        kernel_url=f"{base}/vmlinuz",
+        initrd_url=f"{base}/initrd.img",
+        cmdline="console=ttyS0 panic=-1",
+    )
+    r.nsa.add_reservation(
+        {}, NETWORK_ID, NODE_MAC, r.node_ip, "node1", boot_script=kernel
+    )
     t0 = boot(r)
     wait_console(r, lambda c: f"{MARKER} booted" in c, "the boot marker")
     booted = time.monotonic() - t0
-    wait_console(r, lambda c: f"{MARKER} ip={r.node_ip}/" in c,
-                 "the DHCP marker", timeout=60)
+    wait_console(
+        r,
+        lambda c: f"{MARKER} ip={r.node_ip}/" in c,
+        "the DHCP marker",
+        timeout=60,
+    )
     with open(log) as f:
         fetched = f.read()
     assert '"GET /vmlinuz HTTP/1.1" 200' in fetched, fetched
@@ -333,12 +406,15 @@ def test_node_boots_a_kernel_image_over_http(rig, web):
 
 def test_reservation_removed_takes_its_script(rig):
     r = rig
-    r.nsa.add_reservation({}, NETWORK_ID, NODE_MAC, r.node_ip, "node1",
-                          boot_script=script(r))
+    r.nsa.add_reservation(
+        {}, NETWORK_ID, NODE_MAC, r.node_ip, "node1", boot_script=script(r)
+    )
     tftp = os.path.join(r.driver.state_path, NETWORK_ID, "tftp")
     assert NODE_MAC.replace(":", "-") + ".ipxe" in os.listdir(tftp)
     r.nsa.remove_reservation({}, NETWORK_ID, NODE_MAC)
     assert sorted(os.listdir(tftp)) in (
-        ["boot.ipxe"], ["boot.ipxe", "undionly.kpxe"])
+        ["boot.ipxe"],
+        ["boot.ipxe", "undionly.kpxe"],
+    )
     r.driver.flush()
     assert r.driver.network_status(NETWORK_ID)["reservations"] == 0

@@ -16,9 +16,18 @@ from tests.helpers.waiting import wait_until
 
 from .hostlab import Guest, Host
 
-TOOLS = ("iptables-restore", "iptables-save", "ebtables-restore",
-         "ebtables-save", "ipset", "conntrack", "nc", "busybox", "ss",
-         "dnsmasq")
+TOOLS = (
+    "iptables-restore",
+    "iptables-save",
+    "ebtables-restore",
+    "ebtables-save",
+    "ipset",
+    "conntrack",
+    "nc",
+    "busybox",
+    "ss",
+    "dnsmasq",
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +41,13 @@ def host():
         for n, key in enumerate("abc", start=1):
             ip, mac = f"10.77.0.{n}", f"52:54:00:77:00:0{n}"
             tap = lab.name(f"tap{key}")
-            gns = lab.guest(ns, bridge, key, ip=ip + "/24", mac=mac,
-                            port_name=tap)
+            gns = lab.guest(
+                ns, bridge, key, ip=ip + "/24", mac=mac, port_name=tap
+            )
             guests[key] = Guest(key, gns, ip, mac, tap, f"i-fwtest0{key}")
-        outsider = lab.guest(ns, bridge, "o", ip="10.77.0.100/24",
-                             mac="52:54:00:77:00:64")
+        outsider = lab.guest(
+            ns, bridge, "o", ip="10.77.0.100/24", mac="52:54:00:77:00:64"
+        )
         fw = Firewall(netns=ns)
         fw.setup()
         yield Host(lab, ns, bridge, guests, outsider, fw)
@@ -77,9 +88,20 @@ def listening(ns: str, port: int) -> bool:
 @pytest.fixture
 def listen(procs):
     """listen(guest, port): a TCP server (nc -lk) in the guest, ready."""
+
     def start(guest: Guest, port: int) -> None:
-        procs(guest.ns, "nc", "-lk", str(port), stdout=subprocess.DEVNULL,
-              stderr=subprocess.DEVNULL)
-        wait_until(lambda: listening(guest.ns, port), 5,
-                   f"{guest.key} listening on {port}")
+        procs(
+            guest.ns,
+            "nc",
+            "-lk",
+            str(port),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(
+            lambda: listening(guest.ns, port),
+            5,
+            f"{guest.key} listening on {port}",
+        )
+
     return start

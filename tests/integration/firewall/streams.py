@@ -68,8 +68,9 @@ while True:
 """
 
 
-def echo_server(spawn, ns: str, port: int, *,
-                push: bool = False) -> subprocess.Popen:
+def echo_server(
+    spawn, ns: str, port: int, *, push: bool = False
+) -> subprocess.Popen:
     script = PUSH_SERVER if push else ECHO_SERVER
     p = spawn(ns, sys.executable, "-c", script, str(port), text=True)
     assert p.stdout.readline().strip() == "listening"
@@ -79,10 +80,19 @@ def echo_server(spawn, ns: str, port: int, *,
 class Stream:
     """A client connection whose progress the test can watch."""
 
-    def __init__(self, spawn, ns: str, ip: str, port: int, *,
-                 push: bool = False):
-        self.proc = spawn(ns, sys.executable, "-c", CLIENT, ip, str(port),
-                          "read" if push else "echo", text=True)
+    def __init__(
+        self, spawn, ns: str, ip: str, port: int, *, push: bool = False
+    ):
+        self.proc = spawn(
+            ns,
+            sys.executable,
+            "-c",
+            CLIENT,
+            ip,
+            str(port),
+            "read" if push else "echo",
+            text=True,
+        )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

@@ -33,10 +33,13 @@ def test_flat_network_takes_the_physical_device(lab, hosts, physical):
         assert plumbing.ensure_network(net) == bridge
         assert link(host.ns, physical[key])["master"] == bridge
         tap = plumbing.tap_name(ids.generate("instance"), 0)
-        guests[key] = lab.guest(host.ns, bridge, f"g{n}",
-                                ip=f"10.20.0.{n}/24", port_name=tap)
-    wait_until(lambda: netlab.can_ping(guests["h1"], "10.20.0.2", timeout=1),
-               what="ping over the flat network")
+        guests[key] = lab.guest(
+            host.ns, bridge, f"g{n}", ip=f"10.20.0.{n}/24", port_name=tap
+        )
+    wait_until(
+        lambda: netlab.can_ping(guests["h1"], "10.20.0.2", timeout=1),
+        what="ping over the flat network",
+    )
 
     h1 = hosts["h1"]
     plumbing = h1.plumbing(physical_device=physical["h1"])
@@ -65,7 +68,7 @@ def test_vlan_network_needs_8021q(hosts, physical):
         bridge = plumbing.ensure_network(net)
     except KernelFeatureMissing as e:
         assert "802.1q" in e.feature and "802.1q" in str(e)
-        assert plumbing.networks() == set()       # no half-made bridge
+        assert plumbing.networks() == set()  # no half-made bridge
         assert links(h1.ns, "type", "bridge") == []
         return
     # A kernel with 802.1q: the sub-interface is the bridge's one port.

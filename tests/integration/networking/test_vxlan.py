@@ -27,16 +27,18 @@ FLOODING = {
 @dataclasses.dataclass
 class Tenant:
     network: dict
-    guests: dict[str, str]      # host key -> guest namespace
+    guests: dict[str, str]  # host key -> guest namespace
     macs: dict[str, str]
 
 
-def plug(lab, host: Host, bridge: str, suffix: str, ip: str, mac: str,
-         plumbing) -> str:
+def plug(
+    lab, host: Host, bridge: str, suffix: str, ip: str, mac: str, plumbing
+) -> str:
     """A guest whose host end is named like the tap libvirt would make."""
     tap = plumbing.tap_name(ids.generate("instance"), 0)
-    guest = lab.guest(host.ns, bridge, suffix, ip=ip + "/24", mac=mac,
-                      port_name=tap)
+    guest = lab.guest(
+        host.ns, bridge, suffix, ip=ip + "/24", mac=mac, port_name=tap
+    )
     netlab.run("ip", "link", "set", "eth0", "mtu", "1450", netns=guest)
     return guest
 
@@ -46,8 +48,9 @@ def reaches(src: str, ip: str) -> bool:
 
 
 def neighbour_mac(ns: str, ip: str) -> str | None:
-    out = netlab.run("ip", "-j", "neigh", "show", ip, "dev", "eth0",
-                     netns=ns).stdout
+    out = netlab.run(
+        "ip", "-j", "neigh", "show", ip, "dev", "eth0", netns=ns
+    ).stdout
     found = [n.get("lladdr") for n in json.loads(out or "[]")]
     return found[0] if found else None
 
@@ -62,14 +65,21 @@ def test_each_account_reaches_only_its_own_network(lab, hosts, flooding):
         for n, key in enumerate(("h1", "h2"), start=1):
             bridge = plumbing[key].ensure_network(net)
             mac = f"02:00:00:0{account}:00:0{n}"
-            guests[key] = plug(lab, hosts[key], bridge, f"{account}{n}",
-                               f"10.10.0.{n}", mac, plumbing[key])
+            guests[key] = plug(
+                lab,
+                hosts[key],
+                bridge,
+                f"{account}{n}",
+                f"10.10.0.{n}",
+                mac,
+                plumbing[key],
+            )
             macs[key] = mac
         tenants[account] = Tenant(net, guests, macs)
     a, b = tenants["a"], tenants["b"]
 
     for key, host in hosts.items():
-        for account, t in tenants.items():
+        for t in tenants.values():
             bridge = link(host.ns, t.network["id"])
             vx = link(host.ns, "vx-" + t.network["id"][3:])
             assert bridge["mtu"] == 1450 and vx["mtu"] == 1450
@@ -78,23 +88,45 @@ def test_each_account_reaches_only_its_own_network(lab, hosts, flooding):
             assert data["id"] == t.network["segment_id"]
             assert data["local"] == host.ip and data["port"] == 4789
             # The host takes no part in the tenant network.
-            assert not netlab.run("ip", "-6", "addr", "show", "dev",
-                                  t.network["id"], netns=host.ns).stdout
+            assert not netlab.run(
+                "ip",
+                "-6",
+                "addr",
+                "show",
+                "dev",
+                t.network["id"],
+                netns=host.ns,
+            ).stdout
         assert plumbing[key].networks() == {a.network["id"], b.network["id"]}
 
     # Same-account guests on different hosts reach each other; the MAC that
     # answers is the right guest's, not the other account's twin address.
     for t in (a, b):
-        wait_until(lambda t=t: reaches(t.guests["h1"], "10.10.0.2"),
-                   what="first ping across hosts")
+        wait_until(
+            lambda t=t: reaches(t.guests["h1"], "10.10.0.2"),
+            what="first ping across hosts",
+        )
         assert reaches(t.guests["h2"], "10.10.0.1")
         assert neighbour_mac(t.guests["h1"], "10.10.0.2") == t.macs["h2"]
         assert neighbour_mac(t.guests["h2"], "10.10.0.1") == t.macs["h1"]
         # A full 1450-byte packet crosses: the bridge, the VXLAN device and
         # the underlay all have room for it.
-        assert netlab.run("busybox", "ping", "-c", "1", "-W", "2", "-s",
-                          "1422", "10.10.0.2", netns=t.guests["h1"],
-                          check=False).returncode == 0
+        assert (
+            netlab.run(
+                "busybox",
+                "ping",
+                "-c",
+                "1",
+                "-W",
+                "2",
+                "-s",
+                "1422",
+                "10.10.0.2",
+                netns=t.guests["h1"],
+                check=False,
+            ).returncode
+            == 0
+        )
 
     # TCP: each account listens on its own port at the same address.
     listen_tcp(lab, a.guests["h2"], 7001)
@@ -114,11 +146,20 @@ def test_each_account_reaches_only_its_own_network(lab, hosts, flooding):
     if flooding == "unicast":
         for key, host in hosts.items():
             other = UNDERLAY["h2" if key == "h1" else "h1"]
-            fdb = json.loads(netlab.run(
-                "bridge", "-j", "fdb", "show", "dev",
-                "vx-" + a.network["id"][3:], netns=host.ns).stdout)
-            assert [e["dst"] for e in fdb
-                    if e["mac"] == "00:00:00:00:00:00"] == [other]
+            fdb = json.loads(
+                netlab.run(
+                    "bridge",
+                    "-j",
+                    "fdb",
+                    "show",
+                    "dev",
+                    "vx-" + a.network["id"][3:],
+                    netns=host.ns,
+                ).stdout
+            )
+            assert [
+                e["dst"] for e in fdb if e["mac"] == "00:00:00:00:00:00"
+            ] == [other]
 
 
 def test_ensure_is_idempotent_and_release_removes_what_it_made(lab, hosts):
@@ -133,8 +174,10 @@ def test_ensure_is_idempotent_and_release_removes_what_it_made(lab, hosts):
     t0 = time.monotonic()
     assert net_plumbing.ensure_network(net) == bridge
     again = time.monotonic() - t0
-    print(f"\nensure_network: create {first * 1000:.0f} ms, "
-          f"again {again * 1000:.0f} ms")
+    print(
+        f"\nensure_network: create {first * 1000:.0f} ms, "
+        f"again {again * 1000:.0f} ms"
+    )
     assert [v["ifname"] for v in links(h1.ns, "type", "vxlan")] == [vx]
     assert [v["ifname"] for v in links(h1.ns, "type", "bridge")] == [bridge]
     assert [p["ifname"] for p in links(h1.ns, "master", bridge)] == [vx]
@@ -148,9 +191,10 @@ def test_ensure_is_idempotent_and_release_removes_what_it_made(lab, hosts):
     assert link(h1.ns, vx)["master"] == bridge
 
     # An address on the bridge (nsa's dnsmasq serving the network) too.
-    netlab.run("ip", "addr", "add", "10.10.0.254/24", "dev", bridge,
-               netns=h1.ns)
-    netlab.run("ip", "link", "del", "eth0", netns=guest)   # the NIC goes
+    netlab.run(
+        "ip", "addr", "add", "10.10.0.254/24", "dev", bridge, netns=h1.ns
+    )
+    netlab.run("ip", "link", "del", "eth0", netns=guest)  # the NIC goes
     net_plumbing.release_network(net["id"])
     assert net_plumbing.networks() == {net["id"]}
 
@@ -158,8 +202,8 @@ def test_ensure_is_idempotent_and_release_removes_what_it_made(lab, hosts):
     net_plumbing.release_network(net["id"])
     assert link(h1.ns, bridge) is None and link(h1.ns, vx) is None
     assert net_plumbing.networks() == set()
-    net_plumbing.release_network(net["id"])                # nothing: fine
-    assert link(h1.ns, h1.underlay) is not None            # untouched
+    net_plumbing.release_network(net["id"])  # nothing: fine
+    assert link(h1.ns, h1.underlay) is not None  # untouched
 
 
 def test_ensure_repairs_what_drifted(lab, hosts):
@@ -169,10 +213,10 @@ def test_ensure_repairs_what_drifted(lab, hosts):
     vx = "vx-" + net["id"][3:]
     bridge = plumbing.ensure_network(net)
 
-    netlab.run("ip", "link", "set", "dev", vx, "down", "nomaster",
-               netns=h1.ns)
-    netlab.run("ip", "link", "set", "dev", bridge, "mtu", "1500", "down",
-               netns=h1.ns)
+    netlab.run("ip", "link", "set", "dev", vx, "down", "nomaster", netns=h1.ns)
+    netlab.run(
+        "ip", "link", "set", "dev", bridge, "mtu", "1500", "down", netns=h1.ns
+    )
     plumbing.ensure_network(net)
     assert link(h1.ns, vx)["master"] == bridge
     assert "UP" in link(h1.ns, vx)["flags"]
@@ -181,8 +225,20 @@ def test_ensure_repairs_what_drifted(lab, hosts):
 
     # Same name, wrong VNI (the network was renumbered): remade.
     netlab.run("ip", "link", "del", "dev", vx, netns=h1.ns)
-    netlab.run("ip", "link", "add", "name", vx, "type", "vxlan", "id",
-               "4242", "dstport", "4789", netns=h1.ns)
+    netlab.run(
+        "ip",
+        "link",
+        "add",
+        "name",
+        vx,
+        "type",
+        "vxlan",
+        "id",
+        "4242",
+        "dstport",
+        "4789",
+        netns=h1.ns,
+    )
     plumbing.ensure_network(net)
     assert link(h1.ns, vx)["linkinfo"]["info_data"]["id"] == 1001
     assert link(h1.ns, vx)["master"] == bridge
@@ -193,9 +249,21 @@ def test_a_vni_held_by_another_device_is_a_typed_error(lab, hosts):
 
     h1 = hosts["h1"]
     plumbing = h1.plumbing()
-    netlab.run("ip", "link", "add", "name", lab.name("vxold"), "type",
-               "vxlan", "id", "1001", "dstport", "4789", netns=h1.ns)
+    netlab.run(
+        "ip",
+        "link",
+        "add",
+        "name",
+        lab.name("vxold"),
+        "type",
+        "vxlan",
+        "id",
+        "1001",
+        "dstport",
+        "4789",
+        netns=h1.ns,
+    )
     net = network(1001)
     with pytest.raises(SegmentInUse):
         plumbing.ensure_network(net)
-    assert plumbing.networks() == set()       # no half-made bridge left
+    assert plumbing.networks() == set()  # no half-made bridge left

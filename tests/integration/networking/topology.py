@@ -23,7 +23,7 @@ GROUP = "239.1.1.1"
 @dataclasses.dataclass
 class Host:
     ns: str
-    underlay: str        # its end of the underlay veth
+    underlay: str  # its end of the underlay veth
     ip: str
 
     def plumbing(self, **options) -> LinuxBridgeNetworking:
@@ -31,7 +31,9 @@ class Host:
         conf = cfg.ConfigOpts()
         # By name, not with hva_networking.register: a registered OptGroup
         # object holds the overrides, so sharing it would share them.
-        conf.register_opts(hva_networking.opts, group=hva_networking.group.name)
+        conf.register_opts(
+            hva_networking.opts, group=hva_networking.group.name
+        )
         conf([], default_config_files=[])
         options.setdefault("underlay_device", self.underlay)
         for name, value in options.items():
@@ -40,23 +42,33 @@ class Host:
 
 
 def network(segment_id: int, segmentation: str = "vxlan", **extra) -> dict:
-    return {"id": ids.generate("network"), "segmentation": segmentation,
-            "segment_id": segment_id, "mtu": 1450, **extra}
+    return {
+        "id": ids.generate("network"),
+        "segmentation": segmentation,
+        "segment_id": segment_id,
+        "mtu": 1450,
+        **extra,
+    }
 
 
 def link(ns: str, name: str) -> dict | None:
-    res = netlab.run("ip", "-j", "-d", "link", "show", "dev", name, netns=ns,
-                     check=False)
+    res = netlab.run(
+        "ip", "-j", "-d", "link", "show", "dev", name, netns=ns, check=False
+    )
     return json.loads(res.stdout)[0] if res.returncode == 0 else None
 
 
 def links(ns: str, *args: str) -> list[dict]:
-    return json.loads(netlab.run("ip", "-j", "-d", "link", "show", *args,
-                                 netns=ns).stdout or "[]")
+    return json.loads(
+        netlab.run("ip", "-j", "-d", "link", "show", *args, netns=ns).stdout
+        or "[]"
+    )
 
 
 def listen_tcp(lab, ns: str, port: int) -> None:
     """An nc listener in `ns`, back once the port is bound."""
     lab.spawn("nc", "-lk", str(port), netns=ns)
-    wait_until(lambda: f":{port} " in netlab.run(
-        "ss", "-Hltn", netns=ns).stdout, what=f"listener on {port}")
+    wait_until(
+        lambda: f":{port} " in netlab.run("ss", "-Hltn", netns=ns).stdout,
+        what=f"listener on {port}",
+    )

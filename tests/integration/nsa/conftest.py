@@ -79,8 +79,9 @@ def in_netns(ns: str, fn):
     return out["value"]
 
 
-def dns_query(ns: str, server: str, name: str, rdtype: str = "A",
-              timeout: float = 1.0):
+def dns_query(
+    ns: str, server: str, name: str, rdtype: str = "A", timeout: float = 1.0
+):
     """(rcode text, sorted answers as text) of one UDP query sent from `ns`."""
     if rdtype == "PTR":
         name = dns.reversename.from_address(name).to_text()
@@ -99,7 +100,9 @@ def dns_query(ns: str, server: str, name: str, rdtype: str = "A",
                         break
             except TimeoutError:
                 return "TIMEOUT", []
-        answers = sorted(item.to_text() for rrset in r.answer for item in rrset)
+        answers = sorted(
+            item.to_text() for rrset in r.answer for item in rrset
+        )
         return dns.rcode.to_text(r.rcode()), answers
 
     return in_netns(ns, ask)
@@ -123,12 +126,17 @@ class Node:
     guests: dict = dataclasses.field(default_factory=dict)
 
     def network(self, key: str, third_octet: int, **kw) -> dict:
-        msg = {"id": f"nw-{self.lab.prefix}{key:0>3}", "bridge":
-               self.lab.name(f"b{key}"), "cidr": f"10.{third_octet}.0.0/24",
-               "gateway": f"10.{third_octet}.0.1",
-               "dns_domain": f"{key}.{self.lab.prefix}.test",
-               "dhcp_ranges": [[f"10.{third_octet}.0.10",
-                                f"10.{third_octet}.0.200"]], "mtu": 1450}
+        msg = {
+            "id": f"nw-{self.lab.prefix}{key:0>3}",
+            "bridge": self.lab.name(f"b{key}"),
+            "cidr": f"10.{third_octet}.0.0/24",
+            "gateway": f"10.{third_octet}.0.1",
+            "dns_domain": f"{key}.{self.lab.prefix}.test",
+            "dhcp_ranges": [
+                [f"10.{third_octet}.0.10", f"10.{third_octet}.0.200"]
+            ],
+            "mtu": 1450,
+        }
         msg.update(kw)
         return msg
 
@@ -143,14 +151,32 @@ class Node:
 
     def udhcpc(self, guest_ns: str, tries: int = 5) -> Lease:
         """A fresh DHCP exchange (busybox udhcpc, quit once bound)."""
-        r = netlab.run("busybox", "udhcpc", "-i", "eth0", "-s", self.script,
-                       "-q", "-n", "-t", str(tries), "-T", "1", "-f",
-                       "-O", "mtu", netns=guest_ns, check=False,
-                       timeout=tries * 3 + 10)
-        values = dict(line.split("=", 1) for line in r.stdout.splitlines()
-                      if "=" in line)
-        return Lease(r.returncode == 0 and "ip" in values, values,
-                     r.stdout + r.stderr)
+        r = netlab.run(
+            "busybox",
+            "udhcpc",
+            "-i",
+            "eth0",
+            "-s",
+            self.script,
+            "-q",
+            "-n",
+            "-t",
+            str(tries),
+            "-T",
+            "1",
+            "-f",
+            "-O",
+            "mtu",
+            netns=guest_ns,
+            check=False,
+            timeout=tries * 3 + 10,
+        )
+        values = dict(
+            line.split("=", 1) for line in r.stdout.splitlines() if "=" in line
+        )
+        return Lease(
+            r.returncode == 0 and "ip" in values, values, r.stdout + r.stderr
+        )
 
     def pid(self, network_id: str) -> int | None:
         return self.driver.network_status(network_id)["pid"]
@@ -172,8 +198,14 @@ def node():
     script = os.path.join(state, "udhcpc.sh")
     with open(script, "w") as f:
         f.write(UDHCPC_SCRIPT)
-    os.chmod(script, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP
-             | stat.S_IROTH | stat.S_IXOTH)
+    os.chmod(
+        script,
+        stat.S_IRWXU
+        | stat.S_IRGRP
+        | stat.S_IXGRP
+        | stat.S_IROTH
+        | stat.S_IXOTH,
+    )
     lab = netlab.Lab()
     made = None
     try:
@@ -187,4 +219,3 @@ def node():
                 made.driver.stop()  # a test may have put another in place
         lab.close()
         shutil.rmtree(state, ignore_errors=True)
-

@@ -33,8 +33,11 @@ def serve(node, key="1", octet=77, **kw):
 def test_guests_get_their_reservation_by_dhcp_and_dns(node):
     net = serve(node)
     server = "10.77.0.1"
-    wanted = {MACS[0]: ("10.77.0.11", "web-1"), MACS[1]: ("10.77.0.12", "db"),
-              MACS[2]: ("10.77.0.250", "outside-range")}
+    wanted = {
+        MACS[0]: ("10.77.0.11", "web-1"),
+        MACS[1]: ("10.77.0.12", "db"),
+        MACS[2]: ("10.77.0.250", "outside-range"),
+    }
     for mac, (ip, name) in wanted.items():
         node.manager.add_reservation({}, net["id"], mac, ip, name)
     pid = node.pid(net["id"])
@@ -43,10 +46,17 @@ def test_guests_get_their_reservation_by_dhcp_and_dns(node):
         lease = node.udhcpc(guest)
         assert lease.ok, lease.output
         v = lease.values
-        assert (v["ip"], v["hostname"], v["domain"]) == (ip, name,
-                                                         net["dns_domain"])
+        assert (v["ip"], v["hostname"], v["domain"]) == (
+            ip,
+            name,
+            net["dns_domain"],
+        )
         assert (v["router"], v["dns"], v["mtu"], v["subnet"]) == (
-            server, server, "1450", "255.255.255.0")
+            server,
+            server,
+            "1450",
+            "255.255.255.0",
+        )
         # Asked from the guest, over the address it was just given.
         fqdn = f"{name}.{net['dns_domain']}"
         assert dns_query(guest, server, fqdn) == ("NOERROR", [ip])
@@ -54,7 +64,10 @@ def test_guests_get_their_reservation_by_dhcp_and_dns(node):
     # A MAC without a reservation gets nothing (static ranges only).
     stranger = node.guest(net["bridge"], "gx", MACS[6])
     assert not node.udhcpc(stranger, tries=2).ok
-    assert dns_query(node.ns, server, f"nobody.{net['dns_domain']}")[0] == "NXDOMAIN"
+    assert (
+        dns_query(node.ns, server, f"nobody.{net['dns_domain']}")[0]
+        == "NXDOMAIN"
+    )
     assert node.pid(net["id"]) == pid
 
 
@@ -68,27 +81,46 @@ def test_changes_are_served_by_the_same_dnsmasq(node):
     # A new reservation: no signal needed, a fresh request gets it.
     node.manager.add_reservation({}, nid, MACS[1], "10.78.0.21", "added")
     lease = wait_until(lambda: bound(node, guest), DEADLINE)
-    assert (lease.values["ip"], lease.values["hostname"]) == ("10.78.0.21",
-                                                             "added")
-    wait_until(lambda: dns_query(node.ns, server, f"added.{dom}") ==
-               ("NOERROR", ["10.78.0.21"]), DEADLINE)
+    assert (lease.values["ip"], lease.values["hostname"]) == (
+        "10.78.0.21",
+        "added",
+    )
+    wait_until(
+        lambda: (
+            dns_query(node.ns, server, f"added.{dom}")
+            == ("NOERROR", ["10.78.0.21"])
+        ),
+        DEADLINE,
+    )
 
     # A rename (same MAC, new address and name) replaces the old entry.
     node.manager.add_reservation({}, nid, MACS[1], "10.78.0.31", "renamed")
-    wait_until(lambda: node.udhcpc(guest).values.get("ip") == "10.78.0.31",
-               DEADLINE)
+    wait_until(
+        lambda: node.udhcpc(guest).values.get("ip") == "10.78.0.31", DEADLINE
+    )
     assert node.udhcpc(guest).values["hostname"] == "renamed"
-    wait_until(lambda: dns_query(node.ns, server, f"renamed.{dom}") ==
-               ("NOERROR", ["10.78.0.31"]), DEADLINE)
-    wait_until(lambda: dns_query(node.ns, server, f"added.{dom}")[0] ==
-               "NXDOMAIN", DEADLINE)
+    wait_until(
+        lambda: (
+            dns_query(node.ns, server, f"renamed.{dom}")
+            == ("NOERROR", ["10.78.0.31"])
+        ),
+        DEADLINE,
+    )
+    wait_until(
+        lambda: dns_query(node.ns, server, f"added.{dom}")[0] == "NXDOMAIN",
+        DEADLINE,
+    )
     assert dns_query(node.ns, server, "10.78.0.31", "PTR") == (
-        "NOERROR", [f"renamed.{dom}."])
+        "NOERROR",
+        [f"renamed.{dom}."],
+    )
 
     # A removal: the lease is released and nothing answers any more.
     node.manager.remove_reservation({}, nid, MACS[1])
-    wait_until(lambda: dns_query(node.ns, server, f"renamed.{dom}")[0] ==
-               "NXDOMAIN", DEADLINE)
+    wait_until(
+        lambda: dns_query(node.ns, server, f"renamed.{dom}")[0] == "NXDOMAIN",
+        DEADLINE,
+    )
     leases = os.path.join(node.driver.state_path, nid, "leases")
     wait_until(lambda: MACS[1] not in read(leases), DEADLINE)
     assert not node.udhcpc(guest, tries=2).ok
@@ -97,11 +129,15 @@ def test_changes_are_served_by_the_same_dnsmasq(node):
     node.set_mac(guest, MACS[2])
     node.manager.add_reservation({}, nid, MACS[2], "10.78.0.31", "reused")
     lease = wait_until(lambda: bound(node, guest), DEADLINE)
-    assert (lease.values["ip"], lease.values["hostname"]) == ("10.78.0.31",
-                                                             "reused")
+    assert (lease.values["ip"], lease.values["hostname"]) == (
+        "10.78.0.31",
+        "reused",
+    )
     # The untouched reservation answered all along, from the same process.
-    assert dns_query(node.ns, server, f"first.{dom}") == ("NOERROR",
-                                                         ["10.78.0.20"])
+    assert dns_query(node.ns, server, f"first.{dom}") == (
+        "NOERROR",
+        ["10.78.0.20"],
+    )
     assert node.pid(nid) == pid
     assert node.driver.network_status(nid)["restarts"] == 0
 
@@ -113,22 +149,31 @@ def test_killed_dnsmasq_is_respawned_and_serves(node):
     guest = node.guest(net["bridge"], "g", MACS[0])
     first = node.pid(nid)
     os.kill(first, signal.SIGKILL)
-    second = wait_until(lambda: node.pid(nid) not in (None, first) and
-                        node.pid(nid), DEADLINE)
+    second = wait_until(
+        lambda: node.pid(nid) not in (None, first) and node.pid(nid), DEADLINE
+    )
     assert node.driver.network_status(nid)["restarts"] == 1
     lease = wait_until(lambda: bound(node, guest), DEADLINE)
     assert lease.values["ip"] == "10.79.0.40"
     assert dns_query(guest, server, f"survivor.{net['dns_domain']}") == (
-        "NOERROR", ["10.79.0.40"])
+        "NOERROR",
+        ["10.79.0.40"],
+    )
     # A change after the respawn is served by the new process, unrestarted.
     node.manager.add_reservation({}, nid, MACS[1], "10.79.0.41", "later")
-    wait_until(lambda: dns_query(node.ns, server, f"later.{net['dns_domain']}")
-               == ("NOERROR", ["10.79.0.41"]), DEADLINE)
+    wait_until(
+        lambda: (
+            dns_query(node.ns, server, f"later.{net['dns_domain']}")
+            == ("NOERROR", ["10.79.0.41"])
+        ),
+        DEADLINE,
+    )
     assert node.pid(nid) == second
 
 
 def test_resync_removes_stale_and_adds_missing(node):
     from arame.agents.nsa.resync import Resync
+
     net = serve(node, octet=80)
     nid, dom, server = net["id"], net["dns_domain"], "10.80.0.1"
     node.manager.add_reservation({}, nid, MACS[0], "10.80.0.10", "stale")
@@ -137,8 +182,10 @@ def test_resync_removes_stale_and_adds_missing(node):
     root = os.path.join(node.driver.state_path, nid)
     # An edit behind the agent's back, which resync must also repair.
     os.unlink(os.path.join(root, "hosts.d", "52-54-00-4e-00-02"))
-    expected = [{"mac": MACS[1], "ip": "10.80.0.11", "hostname": "kept"},
-                {"mac": MACS[2], "ip": "10.80.0.12", "hostname": "missing"}]
+    expected = [
+        {"mac": MACS[1], "ip": "10.80.0.11", "hostname": "kept"},
+        {"mac": MACS[2], "ip": "10.80.0.12", "hostname": "missing"},
+    ]
     out = Resync(node.manager, lambda ids: {nid: (net, expected)}).run_once()
     assert out["synced"] == [nid]
     node.driver.flush()  # do not wait for the reload window
@@ -146,15 +193,27 @@ def test_resync_removes_stale_and_adds_missing(node):
     def files():
         extra = os.path.join(root, "dhcp-hosts.d")
         return read(os.path.join(root, "dhcp-hosts")) + "".join(
-            read(os.path.join(extra, n)) for n in os.listdir(extra))
+            read(os.path.join(extra, n)) for n in os.listdir(extra)
+        )
 
-    assert "stale" not in files() and "missing" in files() and "kept" in files()
-    wait_until(lambda: dns_query(node.ns, server, f"stale.{dom}")[0] ==
-               "NXDOMAIN", DEADLINE)
-    wait_until(lambda: dns_query(node.ns, server, f"missing.{dom}") ==
-               ("NOERROR", ["10.80.0.12"]), DEADLINE)
-    assert dns_query(node.ns, server, f"kept.{dom}") == ("NOERROR",
-                                                        ["10.80.0.11"])
+    assert (
+        "stale" not in files() and "missing" in files() and "kept" in files()
+    )
+    wait_until(
+        lambda: dns_query(node.ns, server, f"stale.{dom}")[0] == "NXDOMAIN",
+        DEADLINE,
+    )
+    wait_until(
+        lambda: (
+            dns_query(node.ns, server, f"missing.{dom}")
+            == ("NOERROR", ["10.80.0.12"])
+        ),
+        DEADLINE,
+    )
+    assert dns_query(node.ns, server, f"kept.{dom}") == (
+        "NOERROR",
+        ["10.80.0.11"],
+    )
     guest = node.guest(net["bridge"], "g", MACS[2])
     assert node.udhcpc(guest).values.get("ip") == "10.80.0.12"
     node.set_mac(guest, MACS[0])
@@ -186,13 +245,19 @@ def test_two_networks_on_one_node_stay_separate(node):
 
 def test_agent_restart_serves_again_and_stop_ends_dnsmasq(node):
     from arame.agents.nsa.drivers.dnsmasq import DnsmasqDriver
+
     net = serve(node, octet=83)
     nid = net["id"]
     node.manager.add_reservation({}, nid, MACS[0], "10.83.0.10", "again")
     old = node.pid(nid)
     node.driver.stop()
-    wait_until(lambda: not os.path.exists(f"/proc/{old}") or
-               read(f"/proc/{old}/stat").split()[2] == "Z", DEADLINE)
+    wait_until(
+        lambda: (
+            not os.path.exists(f"/proc/{old}")
+            or read(f"/proc/{old}/stat").split()[2] == "Z"
+        ),
+        DEADLINE,
+    )
     node.driver = DnsmasqDriver(node.driver.state_path, node.ns)
     node.manager.driver = node.driver
     node.driver.init_host()
@@ -200,4 +265,6 @@ def test_agent_restart_serves_again_and_stop_ends_dnsmasq(node):
     guest = node.guest(net["bridge"], "g", MACS[0])
     assert node.udhcpc(guest).values["ip"] == "10.83.0.10"
     assert dns_query(guest, "10.83.0.1", f"again.{net['dns_domain']}") == (
-        "NOERROR", ["10.83.0.10"])
+        "NOERROR",
+        ["10.83.0.10"],
+    )

@@ -15,7 +15,6 @@ from arame.agents.sta.backends.zfs import ZFSBackend
 from arame.agents.sta.manager import STAManager
 from arame.agents.sta.targets.tgt import TgtTarget
 from arame.common import runner
-
 from arame.deploy.storage import Pool, Tgtd, ZfsFuse
 
 RUN = "t" + uuid.uuid4().hex[:4]
@@ -60,24 +59,44 @@ class Agent:
         self.iqn_domain = IQN_DOMAIN
         backend = ZFSBackend(pool.name, "file", timeout=60)
         backend.init_host()
-        self.target = TgtTarget("127.0.0.1", tgtd.port, "2025-01",
-                                IQN_DOMAIN, control_port=tgtd.control_port)
-        self.mgr = STAManager(backend, self.target, max_volume_gb=200,
-                              import_dirs=[import_dir])
+        self.target = TgtTarget(
+            "127.0.0.1",
+            tgtd.port,
+            "2025-01",
+            IQN_DOMAIN,
+            control_port=tgtd.control_port,
+        )
+        self.mgr = STAManager(
+            backend, self.target, max_volume_gb=200, import_dirs=[import_dir]
+        )
 
     def leftovers(self) -> tuple[list[str], list[int]]:
-        base = [self.pool.name, f"{self.pool.name}/images",
-                f"{self.pool.name}/volumes"]
-        return ([d for d in self.pool.datasets() if d not in base],
-                self.tgtd.tids())
+        base = [
+            self.pool.name,
+            f"{self.pool.name}/images",
+            f"{self.pool.name}/volumes",
+        ]
+        return (
+            [d for d in self.pool.datasets() if d not in base],
+            self.tgtd.tids(),
+        )
 
     def force_clean(self) -> None:
         for tid in self.tgtd.tids():
-            self.tgtd.adm("--op", "delete", "--mode", "target", "--tid",
-                          str(tid), "--force")
+            self.tgtd.adm(
+                "--op",
+                "delete",
+                "--mode",
+                "target",
+                "--tid",
+                str(tid),
+                "--force",
+            )
         for ds in ("volumes", "images"):
-            runner.run(["zfs", "destroy", "-r", "-R",
-                        f"{self.pool.name}/{ds}"], ok_codes=(0, 1))
+            runner.run(
+                ["zfs", "destroy", "-r", "-R", f"{self.pool.name}/{ds}"],
+                ok_codes=(0, 1),
+            )
         self.mgr.backend.init_host()
 
 

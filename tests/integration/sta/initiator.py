@@ -7,7 +7,7 @@ import uuid
 
 from arame.common import ids
 
-MiB = 1024 ** 2
+MiB = 1024**2
 
 
 def make_image(path, size: int, marks: dict[int, int]) -> None:
@@ -23,8 +23,9 @@ def new_id(kind: str) -> str:
     return ids.generate(kind)
 
 
-def iscsi_io(conn: dict, user: str, password: str, *commands: str,
-             secret_dir) -> subprocess.CompletedProcess:
+def iscsi_io(
+    conn: dict, user: str, password: str, *commands: str, secret_dir
+) -> subprocess.CompletedProcess:
     """qemu-io on the exported LUN through qemu's own initiator; the CHAP
     password goes in a 0600 file, never on the command line."""
     secret = os.path.join(secret_dir, f"chap-{uuid.uuid4().hex[:6]}")
@@ -32,16 +33,29 @@ def iscsi_io(conn: dict, user: str, password: str, *commands: str,
     with os.fdopen(fd, "w") as f:
         f.write(password)
     try:
-        opts = ",".join([
-            "driver=raw", "file.driver=iscsi", "file.transport=tcp",
-            f"file.portal={conn['portal']}", f"file.target={conn['iqn']}",
-            f"file.lun={conn['lun']}", f"file.user={user}",
-            "file.password-secret=sec0"])
-        args = ["qemu-io", "--object", f"secret,id=sec0,file={secret}",
-                "--image-opts", opts]
+        opts = ",".join(
+            [
+                "driver=raw",
+                "file.driver=iscsi",
+                "file.transport=tcp",
+                f"file.portal={conn['portal']}",
+                f"file.target={conn['iqn']}",
+                f"file.lun={conn['lun']}",
+                f"file.user={user}",
+                "file.password-secret=sec0",
+            ]
+        )
+        args = [
+            "qemu-io",
+            "--object",
+            f"secret,id=sec0,file={secret}",
+            "--image-opts",
+            opts,
+        ]
         for c in commands:
             args += ["-c", c]
-        return subprocess.run(args, capture_output=True, text=True,
-                              timeout=120, check=False)
+        return subprocess.run(
+            args, capture_output=True, text=True, timeout=120, check=False
+        )
     finally:
         os.unlink(secret)

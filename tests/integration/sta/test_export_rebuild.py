@@ -22,7 +22,7 @@ CTXT = {}
 PW = "Chap-pass-0002"
 SIZE = 16 * MiB
 MARKS = {0: 0x6B, 8: 0x2C}
-DEADLINE = 20     # seconds: a few check intervals plus a tgtadm round
+DEADLINE = 20  # seconds: a few check intervals plus a tgtadm round
 
 
 class StandInCollector:
@@ -58,13 +58,15 @@ def read(conn, user, password, tmp_path, *commands):
 
 
 def test_the_periodic_check_restores_exports_after_tgtd_restarts(
-        agent, interval, tmp_path, monkeypatch):
+    agent, interval, tmp_path, monkeypatch
+):
     listed = []
     real_list = agent.target.list_exports
 
     def counting_list():
         listed.append(1)
         return real_list()
+
     monkeypatch.setattr(agent.target, "list_exports", counting_list)
     path = os.path.join(agent.import_dir, "disk.raw")
     make_image(path, SIZE, MARKS)
@@ -75,10 +77,15 @@ def test_the_periodic_check_restores_exports_after_tgtd_restarts(
     vols = sorted(new_id("volume") for _ in range(2))
     exports, conns = [], {}
     for v in vols:
-        agent.mgr.create_volume(CTXT, {"id": v, "size_gb": 1,
-                                       "image_id": image})
-        e = {"volume_id": v, "initiator_address": "127.0.0.1",
-             "chap_user": "u-" + v, "chap_password": PW}
+        agent.mgr.create_volume(
+            CTXT, {"id": v, "size_gb": 1, "image_id": image}
+        )
+        e = {
+            "volume_id": v,
+            "initiator_address": "127.0.0.1",
+            "chap_user": "u-" + v,
+            "chap_password": PW,
+        }
         conns[v] = agent.mgr.export_volume(CTXT, **e)
         exports.append({**e, "iqn": conns[v]["iqn"]})
     collector = StandInCollector(exports)
@@ -94,21 +101,36 @@ def test_the_periodic_check_restores_exports_after_tgtd_restarts(
 
         collector.fail_next = 1
         old_pid = agent.tgtd.proc.pid
-        agent.tgtd.restart()      # killed; a new one on the same port
+        agent.tgtd.restart()  # killed; a new one on the same port
         assert agent.tgtd.proc.pid != old_pid
-        wait_until(lambda: set(real_list()) == set(vols),
-                   DEADLINE, "exports restored by the periodic check")
+        wait_until(
+            lambda: set(real_list()) == set(vols),
+            DEADLINE,
+            "exports restored by the periodic check",
+        )
         # Asked once and refused, then asked again; no check in between
         # found anything to do.
         assert collector.calls >= calls_before + 2
 
         for v in vols:
-            p = read(conns[v], "u-" + v, PW, tmp_path, "read -P 0x6b 0 1M",
-                     "read -P 0x2c 8M 1M", "read -P 0 4M 1M")
+            p = read(
+                conns[v],
+                "u-" + v,
+                PW,
+                tmp_path,
+                "read -P 0x6b 0 1M",
+                "read -P 0x2c 8M 1M",
+                "read -P 0 4M 1M",
+            )
             assert p.returncode == 0, p.stdout + p.stderr
             assert "verification failed" not in p.stdout
-        bad = read(conns[vols[0]], "u-" + vols[0], "Wrong-pass-0002",
-                   tmp_path, "read 0 4k")
+        bad = read(
+            conns[vols[0]],
+            "u-" + vols[0],
+            "Wrong-pass-0002",
+            tmp_path,
+            "read 0 4k",
+        )
         assert bad.returncode != 0
         assert "Authentication failure" in bad.stdout + bad.stderr
 

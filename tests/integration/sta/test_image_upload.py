@@ -16,14 +16,20 @@ from .initiator import MiB, make_image, new_id
 SECRET = "integration-secret"
 NODE = "st-int"
 CTXT = {}
-MARKS = {0: 0x5A, 7: 0x33, 23: 0xC3}    # MiB offset -> byte
-SIZE = 24 * MiB + 12345                 # not a whole number of chunks
+MARKS = {0: 0x5A, 7: 0x33, 23: 0xC3}  # MiB offset -> byte
+SIZE = 24 * MiB + 12345  # not a whole number of chunks
 
 
 @pytest.fixture
 def data(agent):
-    ds = DataServer(agent.mgr.images, node=NODE, secret=SECRET,
-                    address="127.0.0.1", port=0, timeout=30)
+    ds = DataServer(
+        agent.mgr.images,
+        node=NODE,
+        secret=SECRET,
+        address="127.0.0.1",
+        port=0,
+        timeout=30,
+    )
     ds.start()
     yield ds
     ds.stop()
@@ -39,14 +45,22 @@ def source(tmp_path):
 
 def send(data, image_id, path, sha, size=None):
     size = os.path.getsize(path) if size is None else size
-    tk = tickets.sign(SECRET, {"image_id": image_id, "node": NODE,
-                               "size": size, "sha256": sha}, 60)
+    tk = tickets.sign(
+        SECRET,
+        {"image_id": image_id, "node": NODE, "size": size, "sha256": sha},
+        60,
+    )
     with open(path, "rb") as f:
         # A file object: httpx streams it in chunks, never whole.
-        return httpx.put(f"{data.url}/images/{image_id}", content=f,
-                         headers={"Authorization": f"Ticket {tk}",
-                                  "Content-Length": str(size)},
-                         timeout=60)
+        return httpx.put(
+            f"{data.url}/images/{image_id}",
+            content=f,
+            headers={
+                "Authorization": f"Ticket {tk}",
+                "Content-Length": str(size),
+            },
+            timeout=60,
+        )
 
 
 def dataset_file(agent, image_id) -> str:
@@ -54,8 +68,9 @@ def dataset_file(agent, image_id) -> str:
     return os.path.join(mnt, "disk.raw")
 
 
-def test_upload_lands_as_a_frozen_image_with_the_same_bytes(agent, data,
-                                                            source):
+def test_upload_lands_as_a_frozen_image_with_the_same_bytes(
+    agent, data, source
+):
     path, sha = source
     iid = new_id("image")
     r = send(data, iid, path, sha)
@@ -75,10 +90,11 @@ def test_upload_lands_as_a_frozen_image_with_the_same_bytes(agent, data,
 
     # A volume from it is a clone of @base.
     vid = new_id("volume")
-    agent.mgr.create_volume(CTXT, {"id": vid, "size_gb": 1,
-                                   "image_id": iid})
-    assert agent.pool.get(f"{pool}/volumes/{vid}", "origin") == \
-        f"{pool}/images/{iid}@base"
+    agent.mgr.create_volume(CTXT, {"id": vid, "size_gb": 1, "image_id": iid})
+    assert (
+        agent.pool.get(f"{pool}/volumes/{vid}", "origin")
+        == f"{pool}/images/{iid}@base"
+    )
     agent.mgr.delete_volume(CTXT, vid)
     agent.mgr.delete_image(CTXT, iid)
     assert agent.leftovers() == ([], [])
@@ -96,14 +112,23 @@ def test_wrong_sha256_leaves_nothing(agent, data, source):
 def test_a_bad_ticket_leaves_nothing(agent, data, source):
     path, sha = source
     iid = new_id("image")
-    tk = tickets.sign("not-the-secret", {"image_id": iid, "node": NODE,
-                                         "size": SIZE, "sha256": sha}, 60)
+    tk = tickets.sign(
+        "not-the-secret",
+        {"image_id": iid, "node": NODE, "size": SIZE, "sha256": sha},
+        60,
+    )
     with open(path, "rb") as f:
         try:
-            r = httpx.put(f"{data.url}/images/{iid}", content=f,
-                          headers={"Authorization": f"Ticket {tk}",
-                                   "Content-Length": str(SIZE)}, timeout=60)
+            r = httpx.put(
+                f"{data.url}/images/{iid}",
+                content=f,
+                headers={
+                    "Authorization": f"Ticket {tk}",
+                    "Content-Length": str(SIZE),
+                },
+                timeout=60,
+            )
             assert r.status_code == 403
         except httpx.WriteError:
-            pass    # refused before the body: the node closed the socket
+            pass  # refused before the body: the node closed the socket
     assert agent.leftovers() == ([], [])

@@ -42,8 +42,9 @@ class QMP:
     """Just enough of QEMU's machine protocol: capabilities, execute."""
 
     def __init__(self, path: str, timeout: float = 30.0):
-        self.sock = wait_until(lambda: self._connect(path), timeout,
-                               f"QMP socket {path}")
+        self.sock = wait_until(
+            lambda: self._connect(path), timeout, f"QMP socket {path}"
+        )
         self.sock.settimeout(timeout)
         self.reader = self.sock.makefile("r")
         json.loads(self.reader.readline())  # greeting
@@ -78,21 +79,34 @@ class QMP:
 class Guest:
     """One qemu process and its serial console log."""
 
-    def __init__(self, workdir, name: str, args: list[str],
-                 netns: str | None = None):
+    def __init__(
+        self, workdir, name: str, args: list[str], netns: str | None = None
+    ):
         self.name = name
         self.log = os.path.join(workdir, f"{name}.log")
         self.qmp_path = os.path.join(workdir, f"{name}.qmp")
-        cmd = ["qemu-system-x86_64", "-m", "256", "-nographic", "-nodefaults",
-               "-serial", f"file:{self.log}",
-               "-qmp", f"unix:{self.qmp_path},server=on,wait=off"] + args
+        cmd = [
+            "qemu-system-x86_64",
+            "-m",
+            "256",
+            "-nographic",
+            "-nodefaults",
+            "-serial",
+            f"file:{self.log}",
+            "-qmp",
+            f"unix:{self.qmp_path},server=on,wait=off",
+        ] + args
         if netns:
             cmd = ["ip", "netns", "exec", netns] + cmd
         self.out = os.path.join(workdir, f"{name}.out")
         self.t0 = time.monotonic()
         with open(self.out, "wb") as out:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                         stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         self._qmp: QMP | None = None
 
     def console(self) -> str:
@@ -110,12 +124,15 @@ class Guest:
             return f.read().decode("utf-8", "replace")[-2000:]
 
     def markers(self) -> list[str]:
-        return [line.strip()[len(MARKER) + 1:]
-                for line in self.console().splitlines()
-                if line.startswith(MARKER + " ")]
+        return [
+            line.strip()[len(MARKER) + 1 :]
+            for line in self.console().splitlines()
+            if line.startswith(MARKER + " ")
+        ]
 
-    def wait_for(self, pattern: str, count: int = 1,
-                 timeout: float = BOOT_DEADLINE) -> re.Match:
+    def wait_for(
+        self, pattern: str, count: int = 1, timeout: float = BOOT_DEADLINE
+    ) -> re.Match:
         """The count-th marker matching `pattern` (a regular expression
         over what follows "ARAME-TEST-IMAGE ")."""
         rx = re.compile(pattern)
@@ -128,14 +145,16 @@ class Guest:
             if exited:
                 raise AssertionError(
                     f"qemu exited ({self.proc.returncode}) before "
-                    f"{pattern!r}: {self.qemu_output()}")
+                    f"{pattern!r}: {self.qemu_output()}"
+                )
             return None
 
         try:
             return wait_until(found, timeout, f"marker {pattern!r}")
         except AssertionError as e:
-            raise AssertionError(f"{e}\nconsole:\n{self.console()[-3000:]}") \
-                from None
+            raise AssertionError(
+                f"{e}\nconsole:\n{self.console()[-3000:]}"
+            ) from None
 
     @property
     def qmp(self) -> QMP:
@@ -147,9 +166,10 @@ class Guest:
         try:
             return self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"qemu still running after {timeout:g} s"
-                                 f"\nconsole:\n{self.console()[-3000:]}") \
-                from None
+            raise AssertionError(
+                f"qemu still running after {timeout:g} s"
+                f"\nconsole:\n{self.console()[-3000:]}"
+            ) from None
 
     def kill(self) -> None:
         if self._qmp:
@@ -174,7 +194,9 @@ def boot(tmp_path):
         g.kill()
 
 
-def tap(lab: netlab.Lab, ns: str, suffix: str, bridge: str | None = None) -> str:
+def tap(
+    lab: netlab.Lab, ns: str, suffix: str, bridge: str | None = None
+) -> str:
     """A persistent tap in `ns` for qemu to open, on `bridge` if given."""
     name = lab.name(suffix)
     netlab.run("ip", "tuntap", "add", "dev", name, "mode", "tap", netns=ns)
@@ -186,8 +208,12 @@ def tap(lab: netlab.Lab, ns: str, suffix: str, bridge: str | None = None) -> str
 
 def ssh_fingerprint(pub_path: str) -> str:
     """What ssh-keygen prints: '<bits> SHA256:... comment (TYPE)'."""
-    out = subprocess.run(["ssh-keygen", "-lf", pub_path], check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["ssh-keygen", "-lf", pub_path],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return out.split()[1]
 
 
@@ -198,8 +224,22 @@ def keys(tmp_path_factory) -> list[tuple[str, str]]:
     out = []
     for kind, extra in (("ed25519", []), ("rsa", ["-b", "2048"])):
         path = str(d / kind)
-        subprocess.run(["ssh-keygen", "-q", "-t", kind, *extra, "-N", "",
-                        "-C", f"tester@{kind}: #1", "-f", path], check=True)
+        subprocess.run(
+            [
+                "ssh-keygen",
+                "-q",
+                "-t",
+                kind,
+                *extra,
+                "-N",
+                "",
+                "-C",
+                f"tester@{kind}: #1",
+                "-f",
+                path,
+            ],
+            check=True,
+        )
         with open(path + ".pub") as f:
             out.append((f.read().strip(), ssh_fingerprint(path + ".pub")))
     return out

@@ -7,10 +7,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from arame.api.app import create_app
-from arame.common.passwords import hash_password
 from arame.api.routers import instances as instances_router
 from arame.common import ids
 from arame.common.db import engine, models
+from arame.common.passwords import hash_password
 
 
 class RecordingScheduler:
@@ -48,7 +48,8 @@ def fast_hashes(monkeypatch):
     its parameters, so verification follows them (tests/unit/common/
     test_passwords.py checks the real ones)."""
     from arame.common import passwords
-    monkeypatch.setattr(passwords, "_N", 2 ** 4)
+
+    monkeypatch.setattr(passwords, "_N", 2**4)
 
 
 @pytest.fixture
@@ -60,6 +61,7 @@ def make_client(fast_hashes, cloud, bus, auth_state, scheduler):
         c = TestClient(create_app())
         made.append(c)
         return c
+
     yield make
     for c in made:
         c.close()
@@ -71,8 +73,9 @@ def client(make_client):
 
 
 def login(client, username, password) -> dict:
-    r = client.post("/v1/auth/tokens",
-                    json={"username": username, "password": password})
+    r = client.post(
+        "/v1/auth/tokens", json={"username": username, "password": password}
+    )
     assert r.status_code == 201, r.text
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
@@ -87,8 +90,12 @@ class Caller:
 
 @pytest.fixture
 def admin(client, cloud) -> Caller:
-    return Caller(login(client, "admin", cloud.admin_password), "a-admin",
-                  cloud.admin_id, "admin")
+    return Caller(
+        login(client, "admin", cloud.admin_password),
+        "a-admin",
+        cloud.admin_id,
+        "admin",
+    )
 
 
 @pytest.fixture
@@ -106,11 +113,19 @@ def make_user(client):
                 s.flush()
             uid = ids.generate("user")
             username = f"{role}{n}-{uid[2:]}"
-            s.add(models.User(id=uid, username=username,
-                              password_hash=hash_password(password),
-                              account_id=account_id, role=role))
-        return Caller(login(client, username, password), account_id, uid,
-                      username)
+            s.add(
+                models.User(
+                    id=uid,
+                    username=username,
+                    password_hash=hash_password(password),
+                    account_id=account_id,
+                    role=role,
+                )
+            )
+        return Caller(
+            login(client, username, password), account_id, uid, username
+        )
+
     return make
 
 
@@ -141,6 +156,7 @@ def error_of():
 @pytest.fixture
 def create(client, cloud):
     """create(caller, **body) -> the response of POST /v1/instances."""
+
     def post(caller, headers=None, **body):
         body.setdefault("name", "web-1")
         body.setdefault("flavor", "small")
@@ -148,4 +164,5 @@ def create(client, cloud):
         h = dict(caller.headers)
         h.update(headers or {})
         return client.post("/v1/instances", json=body, headers=h)
+
     return post

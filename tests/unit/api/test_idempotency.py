@@ -9,7 +9,9 @@ from arame.common.db import engine, models
 
 def instance_count():
     with engine.session() as s:
-        return s.scalar(sa.select(sa.func.count()).select_from(models.Instance))
+        return s.scalar(
+            sa.select(sa.func.count()).select_from(models.Instance)
+        )
 
 
 def test_same_key_twice_creates_one_instance(admin, create, scheduler):
@@ -45,25 +47,32 @@ def test_keys_belong_to_one_account(admin, member, create):
 
 
 def test_a_failed_first_attempt_frees_the_key(admin, create, error_of):
-    error_of(create(admin, flavor="huge", headers={"Idempotency-Key": "k"}),
-             422)
+    error_of(
+        create(admin, flavor="huge", headers={"Idempotency-Key": "k"}), 422
+    )
     r = create(admin, flavor="huge", headers={"Idempotency-Key": "k"})
-    error_of(r, 422)                                 # retried, not replayed
+    error_of(r, 422)  # retried, not replayed
     ok = create(admin, headers={"Idempotency-Key": "k"})
     assert ok.status_code == 202 and instance_count() == 1
 
 
-def test_same_key_while_the_first_request_runs_is_409(admin, cloud, create,
-                                                      error_of):
+def test_same_key_while_the_first_request_runs_is_409(
+    admin, cloud, create, error_of
+):
     from arame.api import idempotency
     from arame.api.schemas.instances import InstanceCreate
 
     body = InstanceCreate(name="web-1", flavor="small", image=cloud.image_id)
-    with engine.session() as s:      # the first request has not answered yet
-        s.add(models.IdempotencyKey(
-            account_id="a-admin", key="busy",
-            request_hash=idempotency.fingerprint("POST", "/v1/instances",
-                                                 body.model_dump())))
+    with engine.session() as s:  # the first request has not answered yet
+        s.add(
+            models.IdempotencyKey(
+                account_id="a-admin",
+                key="busy",
+                request_hash=idempotency.fingerprint(
+                    "POST", "/v1/instances", body.model_dump()
+                ),
+            )
+        )
     err = error_of(create(admin, headers={"Idempotency-Key": "busy"}), 409)
     assert instance_count() == 0
     assert "Idempotency-Key" in err["message"]
@@ -71,10 +80,14 @@ def test_same_key_while_the_first_request_runs_is_409(admin, cloud, create,
 
 def test_an_expired_key_may_be_reused(admin, create):
     import datetime as dt
+
     first = create(admin, headers={"Idempotency-Key": "old"}).json()["id"]
     with engine.session() as s:
-        s.execute(sa.update(models.IdempotencyKey).values(
-            created_at=models.utcnow() - dt.timedelta(hours=25)))
+        s.execute(
+            sa.update(models.IdempotencyKey).values(
+                created_at=models.utcnow() - dt.timedelta(hours=25)
+            )
+        )
     second = create(admin, headers={"Idempotency-Key": "old"}).json()["id"]
     assert first != second and instance_count() == 2
 
@@ -84,11 +97,13 @@ def test_actions_are_idempotent_too(client, admin, create, scheduler):
     with engine.session() as s:
         s.get(models.Instance, iid).status = "running"
     h = {**admin.headers, "Idempotency-Key": "stop-1"}
-    a = client.post(f"/v1/instances/{iid}/actions", json={"action": "stop"},
-                    headers=h)
+    a = client.post(
+        f"/v1/instances/{iid}/actions", json={"action": "stop"}, headers=h
+    )
     # Replayed, not a 409 although the instance is now stopping.
-    b = client.post(f"/v1/instances/{iid}/actions", json={"action": "stop"},
-                    headers=h)
+    b = client.post(
+        f"/v1/instances/{iid}/actions", json={"action": "stop"}, headers=h
+    )
     assert a.status_code == b.status_code == 202
     assert a.json() == b.json()
     assert scheduler.methods() == ["build_instance", "instance_action"]

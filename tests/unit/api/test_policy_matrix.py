@@ -2,7 +2,7 @@
 account A, and a member of account B, each against resources of A.
 
 Only the combinations the table allows succeed; the others get 403 or 404
-in API.md's error shape and never any of A's data. The routes come from the
+in the REST error shape and never any of A's data. The routes come from the
 application itself: a new route fails `test_every_route_is_classified`
 (with its name) until it has a row here.
 """
@@ -21,19 +21,26 @@ from tests.unit.api.conftest import assert_error
 
 # A's resources carry this in their names: no answer to B may contain it.
 MARK = "zq7mark"
-A_NAMES = {"instance": f"{MARK}-i", "network": f"{MARK}-n",
-           "security_group": f"{MARK}-g", "key_pair": f"{MARK}-k"}
+A_NAMES = {
+    "instance": f"{MARK}-i",
+    "network": f"{MARK}-n",
+    "security_group": f"{MARK}-g",
+    "key_pair": f"{MARK}-k",
+}
 
 ADMIN = frozenset({"admin"})
-WRITE = frozenset({"admin", "member"})          # A's resource, changed
+WRITE = frozenset({"admin", "member"})  # A's resource, changed
 READ = frozenset({"admin", "member", "reader"})  # A's resource, read
 CREATE = frozenset({"admin", "member", "other"})  # in the caller's account
 LIST = frozenset({"admin", "member", "reader", "other"})  # own scope
-PUBLIC = None                                     # no token at all
+PUBLIC = None  # no token at all
 CALLERS = ("admin", "member", "reader", "other")
 
-NET = {"cidr": "10.40.0.0/24", "dns_domain": "lab.example",
-       "segmentation": "vxlan"}
+NET = {
+    "cidr": "10.40.0.0/24",
+    "dns_domain": "lab.example",
+    "segmentation": "vxlan",
+}
 
 
 @dataclasses.dataclass
@@ -67,8 +74,9 @@ class World:
         return f"{A_NAMES[kind]}{self.n}"
 
     def _post(self, path, body, status):
-        r = self.client.post(path, json=body,
-                             headers=self.callers["member"].headers)
+        r = self.client.post(
+            path, json=body, headers=self.callers["member"].headers
+        )
         assert r.status_code == status, r.text
         return r.json()
 
@@ -82,16 +90,19 @@ class World:
         return body
 
     def network(self):
-        return self._post("/v1/networks",
-                          {**NET, "name": self._name("network")}, 201)["id"]
+        return self._post(
+            "/v1/networks", {**NET, "name": self._name("network")}, 201
+        )["id"]
 
     def security_group(self):
-        return self._post("/v1/security_groups",
-                          {"name": self._name("security_group")}, 201)["id"]
+        return self._post(
+            "/v1/security_groups", {"name": self._name("security_group")}, 201
+        )["id"]
 
     def key_pair(self):
-        return self._post("/v1/key_pairs",
-                          {"name": self._name("key_pair")}, 201)["id"]
+        return self._post(
+            "/v1/key_pairs", {"name": self._name("key_pair")}, 201
+        )["id"]
 
     def _row(self, model, kind, **fields):
         rid = ids.generate(kind)
@@ -100,24 +111,45 @@ class World:
         return rid
 
     def volume(self):
-        return self._row(models.Volume, "volume", name=f"{MARK}-v",
-                         size_gb=1, status="available")
+        return self._row(
+            models.Volume,
+            "volume",
+            name=f"{MARK}-v",
+            size_gb=1,
+            status="available",
+        )
 
     def snapshot(self):
-        return self._row(models.Snapshot, "snapshot", name=f"{MARK}-s",
-                         volume_id=self.volume(), size_gb=1,
-                         status="available")
+        return self._row(
+            models.Snapshot,
+            "snapshot",
+            name=f"{MARK}-s",
+            volume_id=self.volume(),
+            size_gb=1,
+            status="available",
+        )
 
     def image(self):
-        return self._row(models.Image, "image", name=f"{MARK}-img",
-                         format="raw", status="pending")
+        return self._row(
+            models.Image,
+            "image",
+            name=f"{MARK}-img",
+            format="raw",
+            status="pending",
+        )
 
     def user(self):
         uid = ids.generate("user")
         with engine.session() as s:
-            s.add(models.User(id=uid, username=f"{MARK}-u{uid[2:]}",
-                              password_hash="x", account_id=self.a,
-                              role="member"))
+            s.add(
+                models.User(
+                    id=uid,
+                    username=f"{MARK}-u{uid[2:]}",
+                    password_hash="x",
+                    account_id=self.a,
+                    role="member",
+                )
+            )
         return uid
 
     def flavor(self):
@@ -130,11 +162,13 @@ class World:
 
 def url(fmt, maker=None, *args):
     """A request on a fresh resource of A made by `maker`."""
+
     def build(w):
         rid = getattr(w, maker)(*args) if maker else None
         if isinstance(rid, dict):
             rid = rid["id"]
         return fmt.format(id=rid, a=w.a), None
+
     return build
 
 
@@ -142,6 +176,7 @@ def with_body(build, body):
     def b(w):
         u, _ = build(w)
         return u, body(w) if callable(body) else body
+
     return b
 
 
@@ -153,127 +188,236 @@ TABLE: dict[str, Row] = {
     "GET /metrics": Row(PUBLIC),
     "POST /v1/auth/tokens": Row(PUBLIC),
     # instances
-    "POST /v1/instances": Row(CREATE, with_body(url("/v1/instances"), lambda w: {
-        **INST, "image": w.cloud.image_id}), (202,)),
+    "POST /v1/instances": Row(
+        CREATE,
+        with_body(
+            url("/v1/instances"), lambda w: {**INST, "image": w.cloud.image_id}
+        ),
+        (202,),
+    ),
     "GET /v1/instances": Row(LIST, url("/v1/instances")),
-    "GET /v1/instances/{instance_id}": Row(READ, url("/v1/instances/{id}", "instance")),
+    "GET /v1/instances/{instance_id}": Row(
+        READ, url("/v1/instances/{id}", "instance")
+    ),
     "DELETE /v1/instances/{instance_id}": Row(
-        WRITE, url("/v1/instances/{id}", "instance"), (202,)),
-    "POST /v1/instances/{instance_id}/actions": Row(WRITE, with_body(
-        url("/v1/instances/{id}/actions", "instance", "running"),
-        {"action": "stop"}), (202,)),
+        WRITE, url("/v1/instances/{id}", "instance"), (202,)
+    ),
+    "POST /v1/instances/{instance_id}/actions": Row(
+        WRITE,
+        with_body(
+            url("/v1/instances/{id}/actions", "instance", "running"),
+            {"action": "stop"},
+        ),
+        (202,),
+    ),
     # The console has no agent here: 409 (no host) once authorized.
     "GET /v1/instances/{instance_id}/console": Row(
-        WRITE, url("/v1/instances/{id}/console", "instance"), (409,)),
-    "PUT /v1/instances/{instance_id}/tags": Row(WRITE, with_body(
-        url("/v1/instances/{id}/tags", "instance"), {"tags": ["t"]})),
+        WRITE, url("/v1/instances/{id}/console", "instance"), (409,)
+    ),
+    "PUT /v1/instances/{instance_id}/tags": Row(
+        WRITE,
+        with_body(url("/v1/instances/{id}/tags", "instance"), {"tags": ["t"]}),
+    ),
     # tasks: an instance's create task
     "GET /v1/tasks": Row(LIST, url("/v1/tasks")),
-    "GET /v1/tasks/{task_id}": Row(READ, lambda w: (
-        f"/v1/tasks/{w.instance()['task_id']}", None)),
+    "GET /v1/tasks/{task_id}": Row(
+        READ, lambda w: (f"/v1/tasks/{w.instance()['task_id']}", None)
+    ),
     "GET /v1/hosts": Row(ADMIN, url("/v1/hosts")),
     # catalog
     "GET /v1/flavors": Row(LIST, url("/v1/flavors")),
-    "POST /v1/flavors": Row(ADMIN, with_body(url("/v1/flavors"), lambda w: {
-        "name": f"fl{w.flavor()}", "vcpus": 1, "memory_mb": 64,
-        "disk_gb": 1})),
+    "POST /v1/flavors": Row(
+        ADMIN,
+        with_body(
+            url("/v1/flavors"),
+            lambda w: {
+                "name": f"fl{w.flavor()}",
+                "vcpus": 1,
+                "memory_mb": 64,
+                "disk_gb": 1,
+            },
+        ),
+    ),
     "DELETE /v1/flavors/{name}": Row(ADMIN, url("/v1/flavors/{id}", "flavor")),
     "GET /v1/images": Row(LIST, url("/v1/images")),
-    "POST /v1/images": Row(CREATE, with_body(url("/v1/images"), {
-        "name": "img", "format": "raw"}), None),
+    "POST /v1/images": Row(
+        CREATE,
+        with_body(url("/v1/images"), {"name": "img", "format": "raw"}),
+        None,
+    ),
     "GET /v1/images/{image_id}": Row(READ, url("/v1/images/{id}", "image")),
-    "PUT /v1/images/{image_id}/data": Row(WRITE, with_body(
-        url("/v1/images/{id}/data", "image"), b"\0" * 512), None),
-    "PUT /v1/images/{image_id}/tags": Row(WRITE, with_body(
-        url("/v1/images/{id}/tags", "image"), {"tags": ["t"]})),
+    "PUT /v1/images/{image_id}/data": Row(
+        WRITE,
+        with_body(url("/v1/images/{id}/data", "image"), b"\0" * 512),
+        None,
+    ),
+    "PUT /v1/images/{image_id}/tags": Row(
+        WRITE, with_body(url("/v1/images/{id}/tags", "image"), {"tags": ["t"]})
+    ),
     # identity: A itself and a user of A
-    "POST /v1/accounts": Row(ADMIN, with_body(url("/v1/accounts"), lambda w: {
-        "name": f"acct{w.flavor()}"})),
+    "POST /v1/accounts": Row(
+        ADMIN,
+        with_body(
+            url("/v1/accounts"), lambda w: {"name": f"acct{w.flavor()}"}
+        ),
+    ),
     "GET /v1/accounts": Row(LIST, url("/v1/accounts")),
     "GET /v1/accounts/{account_id}": Row(READ, url("/v1/accounts/{a}")),
-    "PATCH /v1/accounts/{account_id}": Row(ADMIN, with_body(
-        url("/v1/accounts/{a}"), {"enabled": True})),
+    "PATCH /v1/accounts/{account_id}": Row(
+        ADMIN, with_body(url("/v1/accounts/{a}"), {"enabled": True})
+    ),
     # A still has users: an admin's delete is a 409 once authorized.
     "DELETE /v1/accounts/{account_id}": Row(
-        ADMIN, url("/v1/accounts/{a}"), (409,)),
-    "POST /v1/users": Row(ADMIN, with_body(url("/v1/users"), lambda w: {
-        "username": f"u{w.flavor()}", "password": "pw-12345678",
-        "account_id": w.a})),
+        ADMIN, url("/v1/accounts/{a}"), (409,)
+    ),
+    "POST /v1/users": Row(
+        ADMIN,
+        with_body(
+            url("/v1/users"),
+            lambda w: {
+                "username": f"u{w.flavor()}",
+                "password": "pw-12345678",
+                "account_id": w.a,
+            },
+        ),
+    ),
     "GET /v1/users": Row(LIST, url("/v1/users")),
     "GET /v1/users/{user_id}": Row(READ, url("/v1/users/{id}", "user")),
-    "PATCH /v1/users/{user_id}": Row(ADMIN, with_body(
-        url("/v1/users/{id}", "user"), {"role": "reader"})),
+    "PATCH /v1/users/{user_id}": Row(
+        ADMIN, with_body(url("/v1/users/{id}", "user"), {"role": "reader"})
+    ),
     "DELETE /v1/users/{user_id}": Row(ADMIN, url("/v1/users/{id}", "user")),
     # key pairs
-    "POST /v1/key_pairs": Row(CREATE, with_body(url("/v1/key_pairs"), lambda w: {
-        "name": f"kp{w.flavor()}"})),
+    "POST /v1/key_pairs": Row(
+        CREATE,
+        with_body(url("/v1/key_pairs"), lambda w: {"name": f"kp{w.flavor()}"}),
+    ),
     "GET /v1/key_pairs": Row(LIST, url("/v1/key_pairs")),
-    "GET /v1/key_pairs/{key_pair_id}": Row(READ, url("/v1/key_pairs/{id}", "key_pair")),
+    "GET /v1/key_pairs/{key_pair_id}": Row(
+        READ, url("/v1/key_pairs/{id}", "key_pair")
+    ),
     "DELETE /v1/key_pairs/{key_pair_id}": Row(
-        WRITE, url("/v1/key_pairs/{id}", "key_pair")),
+        WRITE, url("/v1/key_pairs/{id}", "key_pair")
+    ),
     # networks
-    "POST /v1/networks": Row(CREATE, with_body(url("/v1/networks"), lambda w: {
-        **NET, "name": f"n{w.flavor()}"})),
+    "POST /v1/networks": Row(
+        CREATE,
+        with_body(
+            url("/v1/networks"), lambda w: {**NET, "name": f"n{w.flavor()}"}
+        ),
+    ),
     "GET /v1/networks": Row(LIST, url("/v1/networks")),
-    "GET /v1/networks/{network_id}": Row(READ, url("/v1/networks/{id}", "network")),
+    "GET /v1/networks/{network_id}": Row(
+        READ, url("/v1/networks/{id}", "network")
+    ),
     "DELETE /v1/networks/{network_id}": Row(
-        WRITE, url("/v1/networks/{id}", "network")),
-    "PUT /v1/networks/{network_id}/tags": Row(WRITE, with_body(
-        url("/v1/networks/{id}/tags", "network"), {"tags": ["t"]})),
+        WRITE, url("/v1/networks/{id}", "network")
+    ),
+    "PUT /v1/networks/{network_id}/tags": Row(
+        WRITE,
+        with_body(url("/v1/networks/{id}/tags", "network"), {"tags": ["t"]}),
+    ),
     # security groups
-    "POST /v1/security_groups": Row(CREATE, with_body(
-        url("/v1/security_groups"), lambda w: {"name": f"g{w.flavor()}"})),
+    "POST /v1/security_groups": Row(
+        CREATE,
+        with_body(
+            url("/v1/security_groups"), lambda w: {"name": f"g{w.flavor()}"}
+        ),
+    ),
     "GET /v1/security_groups": Row(LIST, url("/v1/security_groups")),
     "GET /v1/security_groups/{group_id}": Row(
-        READ, url("/v1/security_groups/{id}", "security_group")),
-    "PATCH /v1/security_groups/{group_id}": Row(WRITE, with_body(
-        url("/v1/security_groups/{id}", "security_group"),
-        {"description": "d"})),
+        READ, url("/v1/security_groups/{id}", "security_group")
+    ),
+    "PATCH /v1/security_groups/{group_id}": Row(
+        WRITE,
+        with_body(
+            url("/v1/security_groups/{id}", "security_group"),
+            {"description": "d"},
+        ),
+    ),
     "DELETE /v1/security_groups/{group_id}": Row(
-        WRITE, url("/v1/security_groups/{id}", "security_group")),
-    "PUT /v1/security_groups/{group_id}/tags": Row(WRITE, with_body(
-        url("/v1/security_groups/{id}/tags", "security_group"),
-        {"tags": ["t"]})),
+        WRITE, url("/v1/security_groups/{id}", "security_group")
+    ),
+    "PUT /v1/security_groups/{group_id}/tags": Row(
+        WRITE,
+        with_body(
+            url("/v1/security_groups/{id}/tags", "security_group"),
+            {"tags": ["t"]},
+        ),
+    ),
     # quotas of A
     "GET /v1/quotas/{account_id}": Row(READ, url("/v1/quotas/{a}")),
-    "PUT /v1/quotas/{account_id}": Row(ADMIN, with_body(
-        url("/v1/quotas/{a}"), {"instances": 5})),
-    "PATCH /v1/quotas/{account_id}": Row(ADMIN, with_body(
-        url("/v1/quotas/{a}"), {"instances": 5})),
+    "PUT /v1/quotas/{account_id}": Row(
+        ADMIN, with_body(url("/v1/quotas/{a}"), {"instances": 5})
+    ),
+    "PATCH /v1/quotas/{account_id}": Row(
+        ADMIN, with_body(url("/v1/quotas/{a}"), {"instances": 5})
+    ),
     "GET /v1/usage": Row(LIST, url("/v1/usage")),
     # volumes and snapshots (rows of A; their agents do not run here)
-    "POST /v1/volumes": Row(CREATE, with_body(url("/v1/volumes"), {
-        "name": "v", "size_gb": 1}), None),
+    "POST /v1/volumes": Row(
+        CREATE,
+        with_body(url("/v1/volumes"), {"name": "v", "size_gb": 1}),
+        None,
+    ),
     "GET /v1/volumes": Row(LIST, url("/v1/volumes")),
-    "GET /v1/volumes/{volume_id}": Row(READ, url("/v1/volumes/{id}", "volume")),
-    "PUT /v1/volumes/{volume_id}/tags": Row(WRITE, with_body(
-        url("/v1/volumes/{id}/tags", "volume"), {"tags": ["t"]})),
+    "GET /v1/volumes/{volume_id}": Row(
+        READ, url("/v1/volumes/{id}", "volume")
+    ),
+    "PUT /v1/volumes/{volume_id}/tags": Row(
+        WRITE,
+        with_body(url("/v1/volumes/{id}/tags", "volume"), {"tags": ["t"]}),
+    ),
     "DELETE /v1/volumes/{volume_id}": Row(
-        WRITE, url("/v1/volumes/{id}", "volume"), None),
-    "POST /v1/volumes/{volume_id}/actions": Row(WRITE, with_body(
-        url("/v1/volumes/{id}/actions", "volume"), {"action": "detach"}),
-        None),
+        WRITE, url("/v1/volumes/{id}", "volume"), None
+    ),
+    "POST /v1/volumes/{volume_id}/actions": Row(
+        WRITE,
+        with_body(
+            url("/v1/volumes/{id}/actions", "volume"), {"action": "detach"}
+        ),
+        None,
+    ),
     # Of A's volume: B may not snapshot it (404), a reader may not (403).
-    "POST /v1/snapshots": Row(WRITE, with_body(url("/v1/snapshots"), lambda w: {
-        "name": "s", "volume_id": w.volume()}), None),
+    "POST /v1/snapshots": Row(
+        WRITE,
+        with_body(
+            url("/v1/snapshots"),
+            lambda w: {"name": "s", "volume_id": w.volume()},
+        ),
+        None,
+    ),
     "GET /v1/snapshots": Row(LIST, url("/v1/snapshots")),
     "GET /v1/snapshots/{snapshot_id}": Row(
-        READ, url("/v1/snapshots/{id}", "snapshot")),
+        READ, url("/v1/snapshots/{id}", "snapshot")
+    ),
     "DELETE /v1/snapshots/{snapshot_id}": Row(
-        WRITE, url("/v1/snapshots/{id}", "snapshot"), None),
+        WRITE, url("/v1/snapshots/{id}", "snapshot"), None
+    ),
     # bare metal: admin only; no node exists (an admin's 404 is allowed)
     "GET /v1/baremetal/nodes": Row(ADMIN, url("/v1/baremetal/nodes")),
-    "POST /v1/baremetal/nodes": Row(ADMIN, with_body(
-        url("/v1/baremetal/nodes"), {}), None),
+    "POST /v1/baremetal/nodes": Row(
+        ADMIN, with_body(url("/v1/baremetal/nodes"), {}), None
+    ),
     "GET /v1/baremetal/nodes/{node_id}": Row(
-        ADMIN, url("/v1/baremetal/nodes/bm-00000000"), (404,)),
-    "PATCH /v1/baremetal/nodes/{node_id}": Row(ADMIN, with_body(
-        url("/v1/baremetal/nodes/bm-00000000"), {}), (404, 422)),
+        ADMIN, url("/v1/baremetal/nodes/bm-00000000"), (404,)
+    ),
+    "PATCH /v1/baremetal/nodes/{node_id}": Row(
+        ADMIN,
+        with_body(url("/v1/baremetal/nodes/bm-00000000"), {}),
+        (404, 422),
+    ),
     "DELETE /v1/baremetal/nodes/{node_id}": Row(
-        ADMIN, url("/v1/baremetal/nodes/bm-00000000"), (404,)),
-    "POST /v1/baremetal/nodes/{node_id}/actions": Row(ADMIN, with_body(
-        url("/v1/baremetal/nodes/bm-00000000/actions"), {"action": "manage"}),
-        (404, 422)),
+        ADMIN, url("/v1/baremetal/nodes/bm-00000000"), (404,)
+    ),
+    "POST /v1/baremetal/nodes/{node_id}/actions": Row(
+        ADMIN,
+        with_body(
+            url("/v1/baremetal/nodes/bm-00000000/actions"),
+            {"action": "manage"},
+        ),
+        (404, 422),
+    ),
 }
 
 
@@ -289,6 +433,7 @@ def app_routes(app) -> list[str]:
             elif hasattr(r, "include_context"):
                 ctx = r.include_context
                 walk(ctx.included_router.routes, prefix + (ctx.prefix or ""))
+
     walk(app.routes)
     return out
 
@@ -312,8 +457,9 @@ def _check_no_a_data(r, route):
     assert MARK not in r.text, f"{route}: account A's data leaked: {r.text}"
 
 
-@pytest.mark.parametrize("route", [r for r in ROUTES
-                                   if TABLE.get(r, Row(PUBLIC)).allowed])
+@pytest.mark.parametrize(
+    "route", [r for r in ROUTES if TABLE.get(r, Row(PUBLIC)).allowed]
+)
 def test_matrix(client, world, route):
     row = TABLE[route]
     method = route.split(" ", 1)[0]
@@ -322,10 +468,17 @@ def test_matrix(client, world, route):
         # bytes: a raw upload (image data); anything else goes as JSON.
         raw = isinstance(body, bytes)
         r = client.request(
-            method, path, json=None if raw else body,
+            method,
+            path,
+            json=None if raw else body,
             content=body if raw else None,
-            headers={**world.callers[who].headers, **(
-                {"Content-Type": "application/octet-stream"} if raw else {})})
+            headers={
+                **world.callers[who].headers,
+                **(
+                    {"Content-Type": "application/octet-stream"} if raw else {}
+                ),
+            },
+        )
         what = f"{route} as {who}: {r.status_code} {r.text[:300]}"
         assert r.status_code < 500, what
         if who == "other":
@@ -341,11 +494,13 @@ def test_matrix(client, world, route):
             assert r.status_code not in (401, 403, 404), what
 
 
-@pytest.mark.parametrize("route", [r for r in ROUTES
-                                   if TABLE.get(r, Row(PUBLIC)).allowed])
+@pytest.mark.parametrize(
+    "route", [r for r in ROUTES if TABLE.get(r, Row(PUBLIC)).allowed]
+)
 def test_no_token_is_401(client, route):
     method, path = route.split(" ", 1)
-    r = client.request(method, re.sub(r"\{[^}]+\}", "x-00000000", path),
-                       json={})
+    r = client.request(
+        method, re.sub(r"\{[^}]+\}", "x-00000000", path), json={}
+    )
     # Parameters are checked after the token; the token first.
     assert_error(r, 401, "unauthorized")

@@ -9,8 +9,11 @@ from arame.common import ids
 from arame.common.db import engine, models
 from tests.unit.api.conftest import assert_error
 
-NET = {"cidr": "10.20.0.0/24", "dns_domain": "lab.example",
-       "segmentation": "vxlan"}
+NET = {
+    "cidr": "10.20.0.0/24",
+    "dns_domain": "lab.example",
+    "segmentation": "vxlan",
+}
 
 
 def walk(client, caller, path, **params):
@@ -38,12 +41,19 @@ def key_pairs(member):
     names = ["delta", "alpha", "charlie", "bravo", "echo", "alpha2"]
     with engine.session() as s:
         for i, name in enumerate(names):
-            s.add(models.KeyPair(
-                id=ids.generate("key_pair"), name=name,
-                account_id=member.account_id, user_id=member.user_id,
-                type="ssh-ed25519", public_key=f"ssh-ed25519 AAAA{i}",
-                fingerprint=f"fp{i}", created_at=t0 + dt.timedelta(
-                    seconds=i // 2), updated_at=t0))
+            s.add(
+                models.KeyPair(
+                    id=ids.generate("key_pair"),
+                    name=name,
+                    account_id=member.account_id,
+                    user_id=member.user_id,
+                    type="ssh-ed25519",
+                    public_key=f"ssh-ed25519 AAAA{i}",
+                    fingerprint=f"fp{i}",
+                    created_at=t0 + dt.timedelta(seconds=i // 2),
+                    updated_at=t0,
+                )
+            )
     return names
 
 
@@ -55,7 +65,8 @@ def test_sort_by_name_both_ways(client, member, key_pairs, sort):
 
 @pytest.mark.parametrize("sort", ["created_at", "-created_at"])
 def test_ties_are_broken_by_id_and_pages_do_not_overlap(
-        client, member, key_pairs, sort):
+    client, member, key_pairs, sort
+):
     got = walk(client, member, "/v1/key_pairs", sort=sort)
     keys = [(k["created_at"], k["id"]) for k in got]
     assert keys == sorted(keys, reverse=sort.startswith("-"))
@@ -69,19 +80,26 @@ def test_default_order_is_unchanged(client, member, key_pairs):
 
 
 def test_unknown_field_is_422_listing_the_allowed_ones(client, member):
-    err = assert_error(client.get("/v1/key_pairs?sort=fingerprint",
-                                  headers=member.headers), 422, "invalid")
+    err = assert_error(
+        client.get("/v1/key_pairs?sort=fingerprint", headers=member.headers),
+        422,
+        "invalid",
+    )
     assert err["details"]["fields"][0]["field"] == "sort"
     assert "'name'" in err["message"] and "'-created_at'" in err["message"]
 
 
 def test_networks_sort_by_name_with_tag_filter(client, member):
     for name in ("b", "c", "a"):
-        r = client.post("/v1/networks", headers=member.headers,
-                        json={**NET, "name": name, "tags": ["env=prod"]})
+        r = client.post(
+            "/v1/networks",
+            headers=member.headers,
+            json={**NET, "name": name, "tags": ["env=prod"]},
+        )
         assert r.status_code == 201, r.text
-    client.post("/v1/networks", headers=member.headers,
-                json={**NET, "name": "d"})
+    client.post(
+        "/v1/networks", headers=member.headers, json={**NET, "name": "d"}
+    )
     got = walk(client, member, "/v1/networks", sort="-name", tag="env=prod")
     assert [n["name"] for n in got] == ["c", "b", "a"]
 
@@ -117,10 +135,15 @@ def test_usage_sort_by_time_descending(client, admin):
     t0 = dt.datetime(2026, 1, 1)
     with engine.session() as s:
         for i in range(5):
-            s.add(models.UsageRecord(
-                account_id="a-admin", resource_id=f"i-{i:08d}",
-                resource_type="instance", event="open", at=t0 +
-                dt.timedelta(minutes=(7 * i) % 5)))
+            s.add(
+                models.UsageRecord(
+                    account_id="a-admin",
+                    resource_id=f"i-{i:08d}",
+                    resource_type="instance",
+                    event="open",
+                    at=t0 + dt.timedelta(minutes=(7 * i) % 5),
+                )
+            )
     got = walk(client, admin, "/v1/usage", sort="-at")
     ats = [(u["at"], u["id"]) for u in got]
     assert ats == sorted(ats, reverse=True) and len(ats) == 5

@@ -58,7 +58,9 @@ def run(api):
 
     def run(*argv: str) -> Result:
         stdout, stderr = io.StringIO(), io.StringIO()
-        app = ArameApp(stdout=stdout, stderr=stderr, client_factory=make_client)
+        app = ArameApp(
+            stdout=stdout, stderr=stderr, client_factory=make_client
+        )
         code = app.run(list(argv))
         return Result(code, stdout.getvalue(), stderr.getvalue())
 

@@ -21,7 +21,12 @@ def test_help_lists_every_command(run):
 def test_url_and_token_come_from_options(run, api):
     api.add("GET", "/v1/flavors", EMPTY)
 
-    assert run("--url", "http://opt:1234", "--token", "tok-opt", "flavor", "list").code == 0
+    assert (
+        run(
+            "--url", "http://opt:1234", "--token", "tok-opt", "flavor", "list"
+        ).code
+        == 0
+    )
 
     request = api.requests[0]
     assert (request.url.host, request.url.port) == ("opt", 1234)
@@ -40,7 +45,13 @@ def test_url_and_token_come_from_the_environment(run, api, monkeypatch):
 
 
 def test_stored_login_is_used_by_default(run, api):
-    credentials.save({"url": "http://stored:9001", "token": "tok-stored", "expires_at": None})
+    credentials.save(
+        {
+            "url": "http://stored:9001",
+            "token": "tok-stored",
+            "expires_at": None,
+        }
+    )
     api.add("GET", "/v1/flavors", EMPTY)
 
     run("flavor", "list")
@@ -66,16 +77,23 @@ def test_unreachable_api_is_one_clear_line_without_traceback():
     app = ArameApp(
         stdout=io.StringIO(),
         stderr=err,
-        client_factory=lambda url, token: Client(url, token, transport=httpx.MockTransport(refuse)),
+        client_factory=lambda url, token: Client(
+            url, token, transport=httpx.MockTransport(refuse)
+        ),
     )
 
     assert app.run(["--url", "http://nowhere:9001", "host", "list"]) == 1
     first_line = err.getvalue().splitlines()[0]
-    assert first_line == "Error: cannot reach http://nowhere:9001: Connection refused"
+    assert (
+        first_line
+        == "Error: cannot reach http://nowhere:9001: Connection refused"
+    )
     assert "Traceback" not in err.getvalue()
 
 
 def test_entry_points_match_the_table():
     lines = entry_points()
-    assert "instance_create = arame.cli.commands.instance:CreateInstance" in lines
+    assert (
+        "instance_create = arame.cli.commands.instance:CreateInstance" in lines
+    )
     assert len(lines) == len(COMMANDS)

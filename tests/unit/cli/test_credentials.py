@@ -4,7 +4,11 @@ from arame.cli import credentials
 
 
 def test_save_writes_a_private_file_that_load_reads_back(isolated_env):
-    data = {"url": "http://a:9001", "token": "tok", "expires_at": "2030-01-01T00:00:00Z"}
+    data = {
+        "url": "http://a:9001",
+        "token": "tok",
+        "expires_at": "2030-01-01T00:00:00Z",
+    }
 
     saved = credentials.save(data)
 
@@ -37,9 +41,9 @@ def test_missing_or_broken_file_means_no_credentials(isolated_env, caplog):
 
 
 def test_default_location_is_under_the_user_config_dir(tmp_path):
-    assert credentials.path({"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "x")}) == (
-        tmp_path / "x" / "arame" / "credentials.json"
-    )
-    assert credentials.path({"ARAME_CONFIG_DIR": "/etc/arame-cli"}).as_posix() == (
-        "/etc/arame-cli/credentials.json"
-    )
+    assert credentials.path(
+        {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "x")}
+    ) == (tmp_path / "x" / "arame" / "credentials.json")
+    assert credentials.path(
+        {"ARAME_CONFIG_DIR": "/etc/arame-cli"}
+    ).as_posix() == ("/etc/arame-cli/credentials.json")

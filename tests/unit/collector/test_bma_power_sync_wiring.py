@@ -16,8 +16,9 @@ class Relay:
     """The notifier, delivering straight to the collector's endpoint."""
 
     def info(self, ctxt, event_type, payload):
-        NotificationEndpoint().info(ctxt, "arame-bma.bm1", event_type,
-                                    payload, {})
+        NotificationEndpoint().info(
+            ctxt, "arame-bma.bm1", event_type, payload, {}
+        )
 
 
 def test_daemon_components_wire_the_collector(db, bus, config, monkeypatch):
@@ -29,10 +30,15 @@ def test_daemon_components_wire_the_collector(db, bus, config, monkeypatch):
     server = rpc.get_server("collector", "c1", [CollectorManager()])
     server.start()
     try:
-        names = [type(c).__name__ for c in
-                 service.daemon_components(driver=FakeHardware())]
-        assert names == ["RPCServerComponent", "PeriodicComponent",
-                         "NotifyHeartbeat"]
+        names = [
+            type(c).__name__
+            for c in service.daemon_components(driver=FakeHardware())
+        ]
+        assert names == [
+            "RPCServerComponent",
+            "PeriodicComponent",
+            "NotifyHeartbeat",
+        ]
         fetch = service.collector_nodes("bm1", timeout=10)
         assert [n["id"] for n in fetch()] == [nid]
         hw = FakeHardware()
@@ -44,8 +50,10 @@ def test_daemon_components_wire_the_collector(db, bus, config, monkeypatch):
         with engine.session() as s:
             node = s.get(models.BaremetalNode, nid)
             assert node.power_state == "on"
-            assert node.status_reason == \
-                "powered on outside Arame while available"
+            assert (
+                node.status_reason
+                == "powered on outside Arame while available"
+            )
     finally:
         server.stop()
         server.wait()

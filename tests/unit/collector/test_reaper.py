@@ -27,9 +27,11 @@ def start(task_id, step):
 
 
 def test_overdue_task_fails_at_its_step_and_instance_goes_to_error(
-        no_grace, add_instance, get_row):
-    iid, tid = add_instance(status="starting", host="hv1", claimed=True,
-                            timeout_s=0)
+    no_grace, add_instance, get_row
+):
+    iid, tid = add_instance(
+        status="starting", host="hv1", claimed=True, timeout_s=0
+    )
     start(tid, "spawn")
     assert reaper.reap(later()) == 1
 
@@ -43,9 +45,10 @@ def test_overdue_task_fails_at_its_step_and_instance_goes_to_error(
     assert inst.status_reason.startswith("create: deadline passed")
 
 
-def test_task_that_never_started_fails_as_queued(no_grace, add_instance,
-                                                 get_row):
-    iid, tid = add_instance(timeout_s=0)     # the cast was lost
+def test_task_that_never_started_fails_as_queued(
+    no_grace, add_instance, get_row
+):
+    iid, tid = add_instance(timeout_s=0)  # the cast was lost
     reaper.reap(later())
     task = get_row(models.Task, tid)
     assert (task.status, task.error_step) == ("failed", "queued")
@@ -53,11 +56,20 @@ def test_task_that_never_started_fails_as_queued(no_grace, add_instance,
     assert get_row(models.Instance, iid).status == "error"
 
 
-@pytest.mark.parametrize("action,busy", [
-    ("delete", "shuttingdown"), ("stop", "stopping"), ("start", "starting"),
-    ("reboot", "rebooting"), ("create", "scheduling"), ("create", "pending")])
-def test_every_transitional_state_is_reaped(no_grace, add_instance, get_row,
-                                            action, busy):
+@pytest.mark.parametrize(
+    "action,busy",
+    [
+        ("delete", "shuttingdown"),
+        ("stop", "stopping"),
+        ("start", "starting"),
+        ("reboot", "rebooting"),
+        ("create", "scheduling"),
+        ("create", "pending"),
+    ],
+)
+def test_every_transitional_state_is_reaped(
+    no_grace, add_instance, get_row, action, busy
+):
     iid, tid = add_instance(status=busy, action=action, timeout_s=0)
     reaper.reap(later())
     assert get_row(models.Instance, iid).status == "error"
@@ -65,7 +77,8 @@ def test_every_transitional_state_is_reaped(no_grace, add_instance, get_row,
 
 
 def test_an_instance_that_reached_a_resting_state_is_left_alone(
-        no_grace, add_instance, get_row):
+    no_grace, add_instance, get_row
+):
     # The task is overdue but the instance already got where it was going
     # (the flow died after its last write): only the task is ended.
     iid, tid = add_instance(status="running", timeout_s=0)
@@ -93,8 +106,9 @@ def test_failed_task_is_untouched(no_grace, add_instance, get_row):
     assert get_row(models.Task, tid).error_message == "original reason"
 
 
-def test_task_within_its_deadline_is_untouched(no_grace, add_instance,
-                                               get_row):
+def test_task_within_its_deadline_is_untouched(
+    no_grace, add_instance, get_row
+):
     iid, tid = add_instance(timeout_s=600)
     assert reaper.reap() == 0
     assert get_row(models.Task, tid).status == "queued"
@@ -102,7 +116,8 @@ def test_task_within_its_deadline_is_untouched(no_grace, add_instance,
 
 
 def test_grace_period_gives_the_flow_time_to_fail_on_its_own(
-        config, add_instance, get_row):
+    config, add_instance, get_row
+):
     config("grace_period", 30, group="collector")
     iid, tid = add_instance(timeout_s=0)
     assert reaper.reap(later(10)) == 0
@@ -118,11 +133,14 @@ def test_reaping_twice_changes_nothing_more(no_grace, add_instance, get_row):
     assert reaper.reap(later(5)) == 0
     again = get_row(models.Task, tid)
     assert (again.error_step, again.error_message) == (
-        first.error_step, first.error_message)
+        first.error_step,
+        first.error_message,
+    )
 
 
 def test_reaper_names_the_step_a_running_build_is_stuck_in(
-        no_grace, add_host, add_instance, get_row, config):
+    no_grace, add_host, add_instance, get_row, config
+):
     from arame.scheduler.flows.build import BuildFlow
     from arame.scheduler.selector import HostSelector
 
@@ -149,15 +167,29 @@ def test_reaper_names_the_step_a_running_build_is_stuck_in(
 
 
 def test_a_volume_whose_task_is_reaped_leaves_creating_for_error(
-        no_grace, cloud, get_row):
+    no_grace, cloud, get_row
+):
     now = models.utcnow()
     with engine.session() as s:
-        s.add(models.Volume(id="vol-reaped01", name="v", account_id="a-admin",
-                            size_gb=1, status="creating", created_at=now,
-                            updated_at=now))
-        tid = tasks.create(s, account_id="a-admin", resource_id="vol-reaped01",
-                           resource_type="volume", action="create",
-                           timeout_s=0).id
+        s.add(
+            models.Volume(
+                id="vol-reaped01",
+                name="v",
+                account_id="a-admin",
+                size_gb=1,
+                status="creating",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        tid = tasks.create(
+            s,
+            account_id="a-admin",
+            resource_id="vol-reaped01",
+            resource_type="volume",
+            action="create",
+            timeout_s=0,
+        ).id
     start(tid, "create")
     assert reaper.reap(later()) == 1
     vol = get_row(models.Volume, "vol-reaped01")

@@ -8,20 +8,29 @@ from arame.common.db import engine, models
 
 
 def payload(rid="i-usage001", at="2026-11-21T06:00:00"):
-    return {"account_id": "a-admin", "resource_id": rid,
-            "resource_type": "instance", "flavor": "small", "vcpus": 1,
-            "memory_mb": 512, "at": at}
+    return {
+        "account_id": "a-admin",
+        "resource_id": rid,
+        "resource_type": "instance",
+        "flavor": "small",
+        "vcpus": 1,
+        "memory_mb": 512,
+        "at": at,
+    }
 
 
 def records():
     with engine.session() as s:
-        return [(r.resource_id, r.event) for r in
-                s.scalars(sa.select(models.UsageRecord)
-                          .order_by(models.UsageRecord.id))]
+        return [
+            (r.resource_id, r.event)
+            for r in s.scalars(
+                sa.select(models.UsageRecord).order_by(models.UsageRecord.id)
+            )
+        ]
 
 
 def test_open_and_close_are_written_once_each(db):
-    for _ in range(3):                     # the bus delivers twice or more
+    for _ in range(3):  # the bus delivers twice or more
         with engine.session() as s:
             usage.record(s, "open", payload())
     with engine.session() as s:

@@ -12,46 +12,83 @@ import sqlalchemy as sa
 from arame.common import exceptions, ids, ipam
 from arame.common.db import engine, models
 
-
 # -- plans -------------------------------------------------------------------
+
 
 def test_plan_defaults_gateway_first_host_and_ranges_around_it(parsed_conf):
     plan = ipam.make_plan("10.1.0.0/24")
-    assert (plan.ip_version, plan.cidr, plan.gateway) == (4, "10.1.0.0/24",
-                                                          "10.1.0.1")
+    assert (plan.ip_version, plan.cidr, plan.gateway) == (
+        4,
+        "10.1.0.0/24",
+        "10.1.0.1",
+    )
     assert plan.dhcp_ranges == [["10.1.0.2", "10.1.0.254"]]
 
 
-def test_plan_with_a_gateway_in_the_middle_splits_the_default_range(parsed_conf):
+def test_plan_with_a_gateway_in_the_middle_splits_the_default_range(
+    parsed_conf,
+):
     plan = ipam.make_plan("10.1.0.0/28", gateway="10.1.0.8")
-    assert plan.dhcp_ranges == [["10.1.0.1", "10.1.0.7"],
-                                ["10.1.0.9", "10.1.0.14"]]
+    assert plan.dhcp_ranges == [
+        ["10.1.0.1", "10.1.0.7"],
+        ["10.1.0.9", "10.1.0.14"],
+    ]
 
 
 def test_plan_keeps_given_ranges_sorted(parsed_conf):
-    plan = ipam.make_plan("192.168.0.0/24", dhcp_ranges=[
-        ["192.168.0.100", "192.168.0.200"], ["192.168.0.10", "192.168.0.20"]])
-    assert plan.dhcp_ranges == [["192.168.0.10", "192.168.0.20"],
-                                ["192.168.0.100", "192.168.0.200"]]
+    plan = ipam.make_plan(
+        "192.168.0.0/24",
+        dhcp_ranges=[
+            ["192.168.0.100", "192.168.0.200"],
+            ["192.168.0.10", "192.168.0.20"],
+        ],
+    )
+    assert plan.dhcp_ranges == [
+        ["192.168.0.10", "192.168.0.20"],
+        ["192.168.0.100", "192.168.0.200"],
+    ]
 
 
-@pytest.mark.parametrize("kw, field, words", [
-    ({"cidr": "10.0.0.0"}, "cidr", "prefix length"),
-    ({"cidr": "10.0.0.1/24"}, "cidr", "host bits"),
-    ({"cidr": "nonsense/24"}, "cidr", "does not appear"),
-    ({"cidr": "10.0.0.0/8"}, "cidr", "outside /16../29"),
-    ({"cidr": "10.0.0.0/30"}, "cidr", "outside /16../29"),
-    ({"cidr": "fd00::/64"}, "cidr", "IPv6 networks are not supported yet"),
-    ({"gateway": "10.9.0.1"}, "gateway", "outside"),
-    ({"gateway": "10.0.0.255"}, "gateway", "broadcast"),
-    ({"gateway": "10.0.0.0"}, "gateway", "network or broadcast"),
-    ({"gateway": "x"}, "gateway", "not an IP address"),
-    ({"dhcp_ranges": [["10.0.0.10", "10.0.1.5"]]}, "dhcp_ranges", "outside"),
-    ({"dhcp_ranges": [["10.0.0.20", "10.0.0.10"]]}, "dhcp_ranges", "after"),
-    ({"dhcp_ranges": [["10.0.0.1", "10.0.0.10"]]}, "dhcp_ranges", "gateway"),
-    ({"dhcp_ranges": [["10.0.0.10", "10.0.0.20"], ["10.0.0.15", "10.0.0.30"]]},
-     "dhcp_ranges", "overlaps"),
-])
+@pytest.mark.parametrize(
+    "kw, field, words",
+    [
+        ({"cidr": "10.0.0.0"}, "cidr", "prefix length"),
+        ({"cidr": "10.0.0.1/24"}, "cidr", "host bits"),
+        ({"cidr": "nonsense/24"}, "cidr", "does not appear"),
+        ({"cidr": "10.0.0.0/8"}, "cidr", "outside /16../29"),
+        ({"cidr": "10.0.0.0/30"}, "cidr", "outside /16../29"),
+        ({"cidr": "fd00::/64"}, "cidr", "IPv6 networks are not supported yet"),
+        ({"gateway": "10.9.0.1"}, "gateway", "outside"),
+        ({"gateway": "10.0.0.255"}, "gateway", "broadcast"),
+        ({"gateway": "10.0.0.0"}, "gateway", "network or broadcast"),
+        ({"gateway": "x"}, "gateway", "not an IP address"),
+        (
+            {"dhcp_ranges": [["10.0.0.10", "10.0.1.5"]]},
+            "dhcp_ranges",
+            "outside",
+        ),
+        (
+            {"dhcp_ranges": [["10.0.0.20", "10.0.0.10"]]},
+            "dhcp_ranges",
+            "after",
+        ),
+        (
+            {"dhcp_ranges": [["10.0.0.1", "10.0.0.10"]]},
+            "dhcp_ranges",
+            "gateway",
+        ),
+        (
+            {
+                "dhcp_ranges": [
+                    ["10.0.0.10", "10.0.0.20"],
+                    ["10.0.0.15", "10.0.0.30"],
+                ]
+            },
+            "dhcp_ranges",
+            "overlaps",
+        ),
+    ],
+)
 def test_bad_plans_are_422_naming_the_field(parsed_conf, kw, field, words):
     kw = {"cidr": "10.0.0.0/24", **kw}
     with pytest.raises(exceptions.Invalid) as e:
@@ -69,22 +106,33 @@ def test_mac_is_locally_administered_in_qemu_prefix():
     macs = {ipam.random_mac() for _ in range(200)}
     assert len(macs) > 190
     assert all(re.fullmatch(r"52:54:00(:[0-9a-f]{2}){3}", m) for m in macs)
-    assert int("52", 16) & 0x02     # the locally administered bit
+    assert int("52", 16) & 0x02  # the locally administered bit
 
 
 # -- allocation ----------------------------------------------------------------
 
+
 def make_network(cidr="10.0.0.0/28", **kw) -> models.Network:
-    plan = ipam.make_plan(cidr, kw.pop("gateway", None),
-                          kw.pop("dhcp_ranges", None))
+    plan = ipam.make_plan(
+        cidr, kw.pop("gateway", None), kw.pop("dhcp_ranges", None)
+    )
     now = models.utcnow()
     net = models.Network(
-        id=ids.generate("network"), name=kw.pop("name", "n1"),
-        account_id="a-admin", shared=False, ip_version=4, cidr=plan.cidr,
-        gateway=plan.gateway, dns_domain="t.internal",
-        dhcp_ranges=plan.dhcp_ranges, segmentation="vxlan",
-        segment_id=kw.pop("segment_id", 5000), mtu=1450,
-        created_at=now, updated_at=now)
+        id=ids.generate("network"),
+        name=kw.pop("name", "n1"),
+        account_id="a-admin",
+        shared=False,
+        ip_version=4,
+        cidr=plan.cidr,
+        gateway=plan.gateway,
+        dns_domain="t.internal",
+        dhcp_ranges=plan.dhcp_ranges,
+        segmentation="vxlan",
+        segment_id=kw.pop("segment_id", 5000),
+        mtu=1450,
+        created_at=now,
+        updated_at=now,
+    )
     with engine.session() as s:
         s.add(net)
     return net
@@ -98,8 +146,10 @@ def allocate(net, iid, ip=None) -> models.Port:
 @pytest.fixture
 def instances(add_instance):
     """instances(n) -> n instance ids (their rows exist: ports point at them)."""
+
     def make(n):
         return [add_instance(name=f"vm{i}")[0] for i in range(n)]
+
     return make
 
 
@@ -116,11 +166,14 @@ def test_allocate_gives_an_address_in_the_ranges_and_a_mac(instances):
     assert a in ipaddress.ip_network(net.cidr) and str(a) != net.gateway
     assert port.mac_address.startswith("52:54:00:")
     assert (port.network_id, port.instance_id, port.hostname) == (
-        net.id, iid, "h-" + iid[2:])
+        net.id,
+        iid,
+        "h-" + iid[2:],
+    )
 
 
 def test_every_address_once_then_a_clear_409(instances):
-    net = make_network()             # /28: 14 hosts, 13 without the gateway
+    net = make_network()  # /28: 14 hosts, 13 without the gateway
     iids = instances(14)
     got = [allocate(net, i).ip_address for i in iids[:13]]
     assert len(set(got)) == 13
@@ -137,13 +190,19 @@ def test_fixed_address_taken_is_409_and_invalid_ones_422(instances):
     with pytest.raises(exceptions.Conflict) as e:
         allocate(net, b, "10.0.0.5")
     assert "10.0.0.5 is already in use" in e.value.message
-    for bad, words in (("10.0.0.1", "gateway"), ("10.0.1.5", "outside"),
-                       ("10.0.0.12", "DHCP ranges"), ("10.0.0.15", "DHCP"),
-                       ("bad", "not an IP")):
+    for bad, words in (
+        ("10.0.0.1", "gateway"),
+        ("10.0.1.5", "outside"),
+        ("10.0.0.12", "DHCP ranges"),
+        ("10.0.0.15", "DHCP"),
+        ("bad", "not an IP"),
+    ):
         with pytest.raises(exceptions.Invalid) as e:
             allocate(net, b, bad)
-        assert words in e.value.message and e.value.details["field"] == \
-            "ip_address"
+        assert (
+            words in e.value.message
+            and e.value.details["field"] == "ip_address"
+        )
     assert len(all_ports()) == 1
 
 
@@ -152,8 +211,9 @@ def test_release_frees_the_addresses_and_is_idempotent(instances):
     a, b = instances(2)
     port = allocate(net, a, "10.0.0.7")
     with engine.session() as s:
-        assert [p.ip_address for p in ipam.ports_for_instance(s, a)] == \
-            ["10.0.0.7"]
+        assert [p.ip_address for p in ipam.ports_for_instance(s, a)] == [
+            "10.0.0.7"
+        ]
         assert ipam.release_instance(s, a) == 1
     with engine.session() as s:
         assert ipam.release_instance(s, a) == 0
@@ -198,6 +258,7 @@ def test_lost_races_are_retried_with_another_candidate(instances, monkeypatch):
     def stale(session, network):
         calls.append(1)
         return taken if len(calls) < 3 else real(session, network)
+
     monkeypatch.setattr(ipam, "_free_candidate", stale)
     port = allocate(net, b)
     assert port.ip_address != taken and len(calls) == 3
@@ -219,16 +280,25 @@ def test_allocation_stays_fast_with_thousands_of_ports(instances):
     net = make_network("10.8.0.0/18")
     (iid,) = instances(1)
     with engine.session() as s:
-        s.execute(sa.insert(models.Port), [
-            {"network_id": net.id, "instance_id": iid,
-             "ip_address": str(ipaddress.ip_address("10.8.0.2") + k),
-             "mac_address": f"52:54:00:aa:{k >> 8:02x}:{k & 0xff:02x}",
-             "hostname": "x", "created_at": models.utcnow()}
-            for k in range(3000)])
+        s.execute(
+            sa.insert(models.Port),
+            [
+                {
+                    "network_id": net.id,
+                    "instance_id": iid,
+                    "ip_address": str(ipaddress.ip_address("10.8.0.2") + k),
+                    "mac_address": f"52:54:00:aa:{k >> 8:02x}:{k & 0xFF:02x}",
+                    "hostname": "x",
+                    "created_at": models.utcnow(),
+                }
+                for k in range(3000)
+            ],
+        )
     statements = []
 
     def count(conn, cursor, statement, *args):
         statements.append(statement)
+
     eng = engine.get_engine()
     sa.event.listen(eng, "before_cursor_execute", count)
     try:
@@ -236,9 +306,15 @@ def test_allocation_stays_fast_with_thousands_of_ports(instances):
             allocate(net, iid)
     finally:
         sa.event.remove(eng, "before_cursor_execute", count)
-    full_reads = [st for st in statements if "ports" in st and "IN (" not in
-                  st and "ip_address =" not in st and "mac_address =" not in st
-                  and st.lstrip().upper().startswith("SELECT")]
+    full_reads = [
+        st
+        for st in statements
+        if "ports" in st
+        and "IN (" not in st
+        and "ip_address =" not in st
+        and "mac_address =" not in st
+        and st.lstrip().upper().startswith("SELECT")
+    ]
     assert full_reads == []
 
 
@@ -249,4 +325,5 @@ def test_a_dense_network_falls_back_to_a_scan(instances, monkeypatch):
         allocate(net, iid)
     # One free address left: random draws almost always miss it.
     assert allocate(net, iids[12]).ip_address not in {
-        p.ip_address for p in all_ports() if p.instance_id != iids[12]}
+        p.ip_address for p in all_ports() if p.instance_id != iids[12]
+    }

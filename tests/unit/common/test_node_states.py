@@ -8,8 +8,15 @@ from arame.common import exceptions, states
 
 N = states.NODE
 
-LIFECYCLE = ["enroll", "manageable", "available", "deploying", "active",
-             "cleaning", "available"]
+LIFECYCLE = [
+    "enroll",
+    "manageable",
+    "available",
+    "deploying",
+    "active",
+    "cleaning",
+    "available",
+]
 
 
 def test_the_lifecycle_is_legal_step_by_step():
@@ -22,14 +29,17 @@ def test_error_from_anywhere(src):
     assert N.is_legal(src, "error") or src == "error"
 
 
-@pytest.mark.parametrize("src,dst", [
-    ("enroll", "available"),       # never offered unchecked
-    ("enroll", "deploying"),
-    ("manageable", "deploying"),
-    ("active", "available"),       # never without cleaning
-    ("error", "available"),
-    ("cleaning", "active"),
-])
+@pytest.mark.parametrize(
+    "src,dst",
+    [
+        ("enroll", "available"),  # never offered unchecked
+        ("enroll", "deploying"),
+        ("manageable", "deploying"),
+        ("active", "available"),  # never without cleaning
+        ("error", "available"),
+        ("cleaning", "active"),
+    ],
+)
 def test_shortcuts_are_refused(src, dst):
     with pytest.raises(exceptions.InvalidTransition):
         N.check(src, dst)
@@ -37,7 +47,9 @@ def test_shortcuts_are_refused(src, dst):
 
 def test_actions_follow_the_table():
     assert states.NODE_ACTIONS["manage"] == (
-        ("enroll", "manageable", "error"), "manageable")
+        ("enroll", "manageable", "error"),
+        "manageable",
+    )
     assert states.NODE_ACTIONS["provide"] == (("manageable",), "available")
     # A deploy undone before the BMC was touched goes straight back.
     assert N.is_legal("deploying", "available")

@@ -29,10 +29,16 @@ def test_over_quota_names_the_limit_and_changes_nothing(config, account):
         quotas.take(s, account, {"instances": 1, "vcpus": 3, "memory_mb": 1})
     with pytest.raises(exceptions.OverQuota) as err:
         with engine.session() as s:
-            quotas.take(s, account, {"instances": 1, "vcpus": 2, "memory_mb": 1})
+            quotas.take(
+                s, account, {"instances": 1, "vcpus": 2, "memory_mb": 1}
+            )
     assert err.value.status == 429
-    assert err.value.details == {"resource": "vcpus", "limit": 4,
-                                 "in_use": 3, "requested": 2}
+    assert err.value.details == {
+        "resource": "vcpus",
+        "limit": 4,
+        "in_use": 3,
+        "requested": 2,
+    }
     with engine.session() as s:
         row = s.get(models.Quota, account)
         assert (row.instances_used, row.vcpus_used) == (1, 3)
@@ -44,8 +50,9 @@ def test_concurrent_takes_never_overshoot(config, account):
     def one(_):
         try:
             with engine.session() as s:
-                quotas.take(s, account, {"instances": 1, "vcpus": 1,
-                                         "memory_mb": 1})
+                quotas.take(
+                    s, account, {"instances": 1, "vcpus": 1, "memory_mb": 1}
+                )
             return True
         except exceptions.OverQuota:
             return False
@@ -61,24 +68,42 @@ def test_minus_one_is_no_limit(config, account):
     config("instances", -1, group="quota")
     for _ in range(30):
         with engine.session() as s:
-            quotas.take(s, account, {"instances": 1, "vcpus": 0,
-                                     "memory_mb": 0})
+            quotas.take(
+                s, account, {"instances": 1, "vcpus": 0, "memory_mb": 0}
+            )
 
 
 def test_release_gives_back_once(config, account):
     iid = ids.generate("instance")
     with engine.session() as s:
         quotas.take(s, account, {"instances": 1, "vcpus": 2, "memory_mb": 512})
-        s.add(models.Instance(id=iid, name="x", hostname="x", account_id=account,
-                              flavor="small", image_id="img-00000000",
-                              vcpus=2, memory_mb=512, disk_gb=1,
-                              quota_held=True))
+        s.add(
+            models.Instance(
+                id=iid,
+                name="x",
+                hostname="x",
+                account_id=account,
+                flavor="small",
+                image_id="img-00000000",
+                vcpus=2,
+                memory_mb=512,
+                disk_gb=1,
+                quota_held=True,
+            )
+        )
     with engine.session() as s:
         assert quotas.release_instance(s, iid) is True
     with engine.session() as s:
         assert quotas.release_instance(s, iid) is False
         row = s.get(models.Quota, account)
-        assert (row.instances_used, row.vcpus_used, row.memory_mb_used) == (0, 0, 0)
+        assert (row.instances_used, row.vcpus_used, row.memory_mb_used) == (
+            0,
+            0,
+            0,
+        )
     with engine.session() as s:
-        assert not s.scalar(sa.select(models.Instance.quota_held)
-                            .where(models.Instance.id == iid))
+        assert not s.scalar(
+            sa.select(models.Instance.quota_held).where(
+                models.Instance.id == iid
+            )
+        )

@@ -27,8 +27,9 @@ def test_missing_program():
 
 def test_secrets_are_masked_in_errors():
     with pytest.raises(runner.CommandError) as e:
-        runner.run(["sh", "-c", "echo hunter2 >&2; exit 1"],
-                   secrets=["hunter2"])
+        runner.run(
+            ["sh", "-c", "echo hunter2 >&2; exit 1"], secrets=["hunter2"]
+        )
     assert "hunter2" not in str(e.value) and "***" in str(e.value)
 
 

@@ -29,7 +29,8 @@ def test_sealed_value_hides_the_password_and_the_key_opens_it(key_file):
 
 
 def test_another_key_cannot_open_it_and_says_so_without_the_value(
-        key_file, tmp_path):
+    key_file, tmp_path
+):
     sealed = secretbox.seal("Ipmi-pass-02")
     CONF.set_override("credential_key_file", str(tmp_path / "other.key"))
     with pytest.raises(exceptions.ArameError) as e:

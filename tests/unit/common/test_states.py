@@ -6,27 +6,38 @@ I = states.INSTANCE
 LIVE = [s for s in I.states if s != "terminated"]
 
 
-@pytest.mark.parametrize("src,dst", [
-    ("pending", "scheduling"), ("scheduling", "starting"),
-    ("starting", "running"), ("running", "stopping"),
-    ("stopping", "stopped"), ("stopped", "starting"),
-    ("running", "rebooting"), ("rebooting", "running"),
-    ("running", "stopped"), ("shuttingdown", "terminated"),
-])
+@pytest.mark.parametrize(
+    "src,dst",
+    [
+        ("pending", "scheduling"),
+        ("scheduling", "starting"),
+        ("starting", "running"),
+        ("running", "stopping"),
+        ("stopping", "stopped"),
+        ("stopped", "starting"),
+        ("running", "rebooting"),
+        ("rebooting", "running"),
+        ("running", "stopped"),
+        ("shuttingdown", "terminated"),
+    ],
+)
 def test_instance_lifecycle_transitions_are_legal(src, dst):
     assert I.is_legal(src, dst)
     I.check(src, dst)  # does not raise
 
 
-@pytest.mark.parametrize("src,dst", [
-    ("pending", "running"),         # must be scheduled and started first
-    ("pending", "starting"),
-    ("scheduling", "running"),
-    ("stopped", "rebooting"),
-    ("running", "terminated"),      # only through shuttingdown
-    ("error", "running"),
-    ("stopped", "stopping"),
-])
+@pytest.mark.parametrize(
+    "src,dst",
+    [
+        ("pending", "running"),  # must be scheduled and started first
+        ("pending", "starting"),
+        ("scheduling", "running"),
+        ("stopped", "rebooting"),
+        ("running", "terminated"),  # only through shuttingdown
+        ("error", "running"),
+        ("stopped", "stopping"),
+    ],
+)
 def test_instance_shortcuts_are_illegal(src, dst):
     assert not I.is_legal(src, dst)
 
@@ -53,8 +64,12 @@ def test_sources_of_shuttingdown_is_every_state_but_terminated():
 
 
 def test_sources_of_running():
-    assert set(I.sources("running")) == {"starting", "stopping", "rebooting",
-                                         "stopped"}
+    assert set(I.sources("running")) == {
+        "starting",
+        "stopping",
+        "rebooting",
+        "stopped",
+    }
 
 
 def test_sources_of_the_initial_state_is_empty():
@@ -90,13 +105,16 @@ def test_task_machine_done_and_failed_are_final():
 def test_busy_states_are_transitional():
     # An action may not start on a busy instance; none of these is a
     # resting state a user would act on.
-    assert not ({"running", "stopped", "error", "terminated"}
-                & states.INSTANCE_BUSY)
+    assert not (
+        {"running", "stopped", "error", "terminated"} & states.INSTANCE_BUSY
+    )
     assert states.INSTANCE_BUSY <= set(I.states)
 
 
-@pytest.mark.parametrize("machine", [states.INSTANCE, states.TASK,
-                                     states.VOLUME, states.IMAGE, states.NODE])
+@pytest.mark.parametrize(
+    "machine",
+    [states.INSTANCE, states.TASK, states.VOLUME, states.IMAGE, states.NODE],
+)
 def test_every_machine_reaches_each_state_from_its_initial_one(machine):
     seen, todo = {machine.initial}, [machine.initial]
     while todo:

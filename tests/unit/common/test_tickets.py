@@ -5,8 +5,12 @@ import pytest
 from arame.common import tickets
 
 SECRET = "s3cret-for-tests"
-CLAIMS = {"image_id": "img-abcd1234", "node": "sta1", "size": 42,
-          "sha256": "0" * 64}
+CLAIMS = {
+    "image_id": "img-abcd1234",
+    "node": "sta1",
+    "size": 42,
+    "sha256": "0" * 64,
+}
 
 
 def test_round_trip_returns_the_claims():
@@ -24,7 +28,7 @@ def test_another_secret_is_a_bad_signature():
 
 def test_tampered_claims_are_a_bad_signature():
     t = tickets.sign(SECRET, CLAIMS, ttl=60)
-    forged = tickets.sign("attacker", {**CLAIMS, "size": 10 ** 12}, ttl=60)
+    forged = tickets.sign("attacker", {**CLAIMS, "size": 10**12}, ttl=60)
     mixed = forged.split(".")[0] + "." + t.split(".")[1]
     with pytest.raises(tickets.BadSignature):
         tickets.verify(SECRET, mixed, {})
@@ -37,16 +41,18 @@ def test_expired():
         tickets.verify(SECRET, t, {}, now=1011)
 
 
-@pytest.mark.parametrize("key,value", [("image_id", "img-zzzz9999"),
-                                       ("node", "sta2"), ("size", 43)])
+@pytest.mark.parametrize(
+    "key,value", [("image_id", "img-zzzz9999"), ("node", "sta2"), ("size", 43)]
+)
 def test_claims_for_something_else(key, value):
     t = tickets.sign(SECRET, CLAIMS, ttl=60)
     with pytest.raises(tickets.WrongClaims, match=key):
         tickets.verify(SECRET, t, {key: value})
 
 
-@pytest.mark.parametrize("token", ["", "abc", "a.b.c", "!!.??", None,
-                                   "x" * 5000 + ".y"])
+@pytest.mark.parametrize(
+    "token", ["", "abc", "a.b.c", "!!.??", None, "x" * 5000 + ".y"]
+)
 def test_malformed(token):
     with pytest.raises(tickets.BadSignature):
         tickets.verify(SECRET, token, {})

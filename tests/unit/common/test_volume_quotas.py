@@ -33,17 +33,19 @@ def test_defaults_come_from_config(config, account):
     assert quotas.limits(models.Quota(storage_gb=-1))["storage_gb"] == -1
 
 
-def test_storage_over_quota_names_the_limit_and_holds_nothing(config,
-                                                              account):
+def test_storage_over_quota_names_the_limit_and_holds_nothing(config, account):
     config("storage_gb", 10, group="quota")
     with engine.session() as s:
         quotas.take_volume(s, account, "vol-volq0001", 8)
-    with pytest.raises(exceptions.OverQuota) as err, \
-            engine.session() as s:
+    with pytest.raises(exceptions.OverQuota) as err, engine.session() as s:
         quotas.take_volume(s, account, "vol-volq0002", 3)
     assert err.value.status == 429
-    assert err.value.details == {"resource": "storage_gb", "limit": 10,
-                                 "in_use": 8, "requested": 3}
+    assert err.value.details == {
+        "resource": "storage_gb",
+        "limit": 10,
+        "in_use": 8,
+        "requested": 3,
+    }
     assert used() == (1, 8)
     with engine.session() as s:
         assert s.get(models.QuotaHold, "vol-volq0002") is None
@@ -53,8 +55,7 @@ def test_volume_count_limit(config, account):
     config("volumes", 1, group="quota")
     with engine.session() as s:
         quotas.take_volume(s, account, "vol-volq0001", 1)
-    with pytest.raises(exceptions.OverQuota) as err, \
-            engine.session() as s:
+    with pytest.raises(exceptions.OverQuota) as err, engine.session() as s:
         quotas.take_volume(s, account, "vol-volq0002", 1)
     assert err.value.details["resource"] == "volumes"
 
@@ -80,6 +81,7 @@ def test_concurrent_give_backs_subtract_once(account):
     def one(_):
         with engine.session() as s:
             return quotas.release_volume(s, "vol-volq0001")
+
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         results = list(pool.map(one, range(8)))
     assert results.count(True) == 1
@@ -96,6 +98,7 @@ def test_concurrent_takes_never_overshoot(config, account):
             return True
         except exceptions.OverQuota:
             return False
+
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         results = list(pool.map(one, range(8)))
     assert results.count(True) == 3

@@ -10,9 +10,14 @@ from tests.helpers.clocks import FakeClock
 def test_returns_the_first_true_answer_without_sleeping_after_it():
     clock = FakeClock()
     answers = iter([None, [], ["vol-1"]])
-    assert wait_for(lambda: next(answers), 5, "the export",
-                    interval=0.5, clock=clock.monotonic,
-                    sleep=clock.sleep) == ["vol-1"]
+    assert wait_for(
+        lambda: next(answers),
+        5,
+        "the export",
+        interval=0.5,
+        clock=clock.monotonic,
+        sleep=clock.sleep,
+    ) == ["vol-1"]
     assert clock.slept == [0.5, 0.5]
 
 
@@ -25,8 +30,14 @@ def test_times_out_at_the_deadline_naming_what_was_awaited():
         return "building"
 
     with pytest.raises(WaitTimeout) as e:
-        wait_for(lambda: never() == "done" and "done", 1.0, "task t-1",
-                 interval=0.3, clock=clock.monotonic, sleep=clock.sleep)
+        wait_for(
+            lambda: never() == "done" and "done",
+            1.0,
+            "task t-1",
+            interval=0.3,
+            clock=clock.monotonic,
+            sleep=clock.sleep,
+        )
     # Asked at 0, .3, .6, .9 and once more exactly at the deadline.
     assert asked == pytest.approx([0.0, 0.3, 0.6, 0.9, 1.0])
     assert str(e.value) == "timed out after 1 s waiting for task t-1"
@@ -50,15 +61,30 @@ def test_ignored_errors_are_not_yet_and_others_end_the_wait():
             raise a
         return a
 
-    assert wait_for(connect, 5, "the port", ignore=(OSError,),
-                    clock=clock.monotonic, sleep=clock.sleep) == 42
+    assert (
+        wait_for(
+            connect,
+            5,
+            "the port",
+            ignore=(OSError,),
+            clock=clock.monotonic,
+            sleep=clock.sleep,
+        )
+        == 42
+    )
 
     def broken():
         raise ValueError("bad answer")
 
     with pytest.raises(ValueError):
-        wait_for(broken, 5, "x", ignore=(OSError,), clock=clock.monotonic,
-                 sleep=clock.sleep)
+        wait_for(
+            broken,
+            5,
+            "x",
+            ignore=(OSError,),
+            clock=clock.monotonic,
+            sleep=clock.sleep,
+        )
 
 
 def test_an_ignored_error_at_the_deadline_is_the_cause():
@@ -68,8 +94,14 @@ def test_an_ignored_error_at_the_deadline_is_the_cause():
         raise ConnectionRefusedError("refused")
 
     with pytest.raises(WaitTimeout) as e:
-        wait_for(refused, 1, "the API", ignore=(OSError,),
-                 clock=clock.monotonic, sleep=clock.sleep)
+        wait_for(
+            refused,
+            1,
+            "the API",
+            ignore=(OSError,),
+            clock=clock.monotonic,
+            sleep=clock.sleep,
+        )
     assert isinstance(e.value.__cause__, ConnectionRefusedError)
     assert e.value.last is None
 
@@ -85,6 +117,15 @@ def test_a_wake_up_sleep_cuts_the_interval_short():
         clock.advance(0.01)  # woken by a notification at once
 
     answers = iter([False, False, True])
-    assert wait_for(lambda: next(answers), 0.25, "removal", interval=0.5,
-                    clock=clock.monotonic, sleep=wake) is True
+    assert (
+        wait_for(
+            lambda: next(answers),
+            0.25,
+            "removal",
+            interval=0.5,
+            clock=clock.monotonic,
+            sleep=wake,
+        )
+        is True
+    )
     assert asked == pytest.approx([0.25, 0.24])

@@ -6,12 +6,15 @@ from arame.deploy import infra
 
 def test_namespaces_off_once_and_other_settings_kept(tmp_path):
     conf = tmp_path / "qemu.conf"
-    conf.write_text('#namespaces = [ "mount" ]\nuser = "libvirt-qemu"\n'
-                    'namespaces = [ "mount" ]\n')
+    conf.write_text(
+        '#namespaces = [ "mount" ]\nuser = "libvirt-qemu"\n'
+        'namespaces = [ "mount" ]\n'
+    )
     assert infra.qemu_without_mount_namespaces(str(conf)) is True
     text = conf.read_text()
     assert 'user = "libvirt-qemu"' in text
-    assert [ln for ln in text.splitlines()
-            if ln.lstrip().startswith("namespaces")] == ["namespaces = []"]
+    assert [
+        ln for ln in text.splitlines() if ln.lstrip().startswith("namespaces")
+    ] == ["namespaces = []"]
     assert infra.qemu_without_mount_namespaces(str(conf)) is False
     assert conf.read_text() == text

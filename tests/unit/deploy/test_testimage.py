@@ -35,6 +35,7 @@ kernel/fs/fat/fat.ko:
 
 # --- module dependencies -------------------------------------------------
 
+
 def test_dependencies_load_first_and_once():
     deps = kmod.parse_modules_dep(MODULES_DEP)
     order = kmod.load_order(["virtio_pci", "virtio_net", "vfat"], deps)
@@ -90,20 +91,23 @@ def test_compressed_modules_are_decompressed(tmp_path):
 
 # --- initramfs and disk pieces -------------------------------------------
 
+
 def read_newc(data: bytes) -> dict[str, tuple[int, bytes, tuple]]:
     """{name: (mode, data, (rdevmajor, rdevminor))} of a newc archive."""
     out, pos = {}, 0
     while True:
-        assert data[pos:pos + 6] == b"070701"
-        f = [int(data[pos + 6 + 8 * i:pos + 14 + 8 * i], 16)
-             for i in range(13)]
+        assert data[pos : pos + 6] == b"070701"
+        f = [
+            int(data[pos + 6 + 8 * i : pos + 14 + 8 * i], 16)
+            for i in range(13)
+        ]
         mode, size, namesize = f[1], f[6], f[11]
         name_at = pos + 110
-        name = data[name_at:name_at + namesize - 1].decode()
+        name = data[name_at : name_at + namesize - 1].decode()
         data_at = name_at + namesize + (-(110 + namesize) % 4)
         if name == "TRAILER!!!":
             return out
-        out[name] = (mode, data[data_at:data_at + size], (f[9], f[10]))
+        out[name] = (mode, data[data_at : data_at + size], (f[9], f[10]))
         pos = data_at + size + (-size % 4)
 
 
@@ -117,7 +121,9 @@ def test_cpio_archive_round_trips():
     assert stat.S_ISDIR(entries["etc"][0])
     assert entries["etc/x"][1:] == (b"hello", (0, 0))
     assert stat.S_IMODE(entries["etc/x"][0]) == 0o600
-    assert stat.S_ISLNK(entries["sh"][0]) and entries["sh"][1] == b"/bin/busybox"
+    assert (
+        stat.S_ISLNK(entries["sh"][0]) and entries["sh"][1] == b"/bin/busybox"
+    )
     assert stat.S_ISCHR(entries["console"][0])
     assert entries["console"][2] == (5, 1)
     with pytest.raises(ValueError):
@@ -170,6 +176,7 @@ def test_syslinux_config_boots_the_kernel_with_the_command_line():
 
 # --- the build: files, manifest, cache, atomic swap ----------------------
 
+
 @pytest.fixture
 def tree(tmp_path, monkeypatch):
     """A fake /boot, /lib/modules and busybox; the raw disk a stand-in."""
@@ -192,10 +199,14 @@ def tree(tmp_path, monkeypatch):
         path.write_bytes(body)
     busybox = tmp_path / "busybox"
     busybox.write_bytes(fake_static_elf())
-    monkeypatch.setattr(builder, "MODULES", ("virtio_pci", "virtio_net",
-                                             "vfat", "nls_iso8859-1"))
-    monkeypatch.setattr(initramfs, "applet_links",
-                        lambda busybox: ["bin/sh", "sbin/insmod"])
+    monkeypatch.setattr(
+        builder,
+        "MODULES",
+        ("virtio_pci", "virtio_net", "vfat", "nls_iso8859-1"),
+    )
+    monkeypatch.setattr(
+        initramfs, "applet_links", lambda busybox: ["bin/sh", "sbin/insmod"]
+    )
     disks = []
 
     def fake_disk(path, *, vmlinuz, initrd, append, size=0):
@@ -207,12 +218,24 @@ def tree(tmp_path, monkeypatch):
     out = tmp_path / "out" / "img"
 
     def build(force=False):
-        return builder.build(str(out), force, boot_dir=str(boot),
-                             modules_root=str(tmp_path / "modules"),
-                             busybox=str(busybox))
+        return builder.build(
+            str(out),
+            force,
+            boot_dir=str(boot),
+            modules_root=str(tmp_path / "modules"),
+            busybox=str(busybox),
+        )
 
-    return type("Tree", (), {"build": staticmethod(build), "out": out,
-                             "disks": disks, "version": version})
+    return type(
+        "Tree",
+        (),
+        {
+            "build": staticmethod(build),
+            "out": out,
+            "disks": disks,
+            "version": version,
+        },
+    )
 
 
 def test_build_writes_every_file_and_its_manifest(tree):
@@ -225,11 +248,14 @@ def test_build_writes_every_file_and_its_manifest(tree):
         path = tree.out / name
         assert manifest["files"][name] == {
             "size": path.stat().st_size,
-            "sha256": builder.sha256_file(str(path))}
+            "sha256": builder.sha256_file(str(path)),
+        }
         assert result["paths"][name] == str(path)
     assert (tree.out / "vmlinuz").read_bytes() == b"KERNEL" * 1000
 
-    entries = read_newc(gzip.decompress((tree.out / "initrd.img").read_bytes()))
+    entries = read_newc(
+        gzip.decompress((tree.out / "initrd.img").read_bytes())
+    )
     assert stat.S_IMODE(entries["init"][0]) == 0o755
     assert entries["init"][1] == initramfs.guest_file("init")
     assert entries["dev/console"][2] == (5, 1)
@@ -237,7 +263,9 @@ def test_build_writes_every_file_and_its_manifest(tree):
     order = entries["etc/modules"][1].decode().split()
     assert order == manifest["modules"]
     assert order.index("virtio_ring") < order.index("virtio_pci")
-    assert entries["lib/modules/virtio_pci.ko"][1] == b"\x7fELF virtio_pci.ko.xz"
+    assert (
+        entries["lib/modules/virtio_pci.ko"][1] == b"\x7fELF virtio_pci.ko.xz"
+    )
     assert entries["lib/modules/nls_iso8859_1.ko"][1].startswith(b"\x7fELF")
 
 
@@ -256,9 +284,11 @@ def test_any_input_change_rebuilds(tree, monkeypatch):
     second = tree.build()
     assert not second["cached"] and second["build_key"] != first["build_key"]
     real = initramfs.guest_file
-    monkeypatch.setattr(initramfs, "guest_file",
-                        lambda n: real(n) + (b"\n# changed" if n == "init"
-                                             else b""))
+    monkeypatch.setattr(
+        initramfs,
+        "guest_file",
+        lambda n: real(n) + (b"\n# changed" if n == "init" else b""),
+    )
     assert not tree.build()["cached"]
 
 
@@ -287,8 +317,10 @@ def test_a_failed_build_keeps_the_previous_image(tree, monkeypatch):
     monkeypatch.setattr(rawdisk, "build", broken)
     with pytest.raises(builder.BuildError, match="no room"):
         tree.build(force=True)
-    assert json.loads((tree.out / "manifest.json").read_text())["build_key"] \
+    assert (
+        json.loads((tree.out / "manifest.json").read_text())["build_key"]
         == before["build_key"]
+    )
     assert sorted(os.listdir(tree.out.parent)) == [".img.lock", "img"]
 
 

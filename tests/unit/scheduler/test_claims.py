@@ -20,10 +20,15 @@ def usage(name="hv1"):
     import sqlalchemy as sa
 
     from arame.common.db import engine
+
     with engine.session() as s:
         h = s.scalar(sa.select(models.Host).where(models.Host.name == name))
-        return (h.vcpus_used, h.memory_mb_used, h.disk_gb_used,
-                h.instance_count)
+        return (
+            h.vcpus_used,
+            h.memory_mb_used,
+            h.disk_gb_used,
+            h.instance_count,
+        )
 
 
 def claim_for(iid, host="hv1", vcpus=1, memory_mb=512, disk_gb=5):
@@ -31,27 +36,42 @@ def claim_for(iid, host="hv1", vcpus=1, memory_mb=512, disk_gb=5):
 
 
 def test_claim_takes_capacity_and_places_the_instance(
-        ratios, add_host, add_instance, get_row):
+    ratios, add_host, add_instance, get_row
+):
     add_host("hv1", vcpus=4, memory_mb=4096, disk_gb=100)
     iid, _ = add_instance()
     claim_for(iid)
     assert usage() == (1, 512, 5, 1)
     inst = get_row(models.Instance, iid)
-    assert (inst.status, inst.host, inst.claimed) == ("scheduling", "hv1", True)
+    assert (inst.status, inst.host, inst.claimed) == (
+        "scheduling",
+        "hv1",
+        True,
+    )
 
 
 def test_claim_adds_to_existing_usage(ratios, add_host, add_instance, get_row):
-    add_host("hv1", vcpus=4, memory_mb=4096, disk_gb=100, vcpus_used=2,
-             memory_mb_used=1024, disk_gb_used=10, instance_count=2)
+    add_host(
+        "hv1",
+        vcpus=4,
+        memory_mb=4096,
+        disk_gb=100,
+        vcpus_used=2,
+        memory_mb_used=1024,
+        disk_gb_used=10,
+        instance_count=2,
+    )
     iid, _ = add_instance()
     claim_for(iid, vcpus=2, memory_mb=2048, disk_gb=20)
     assert usage() == (4, 3072, 30, 3)
 
 
-@pytest.mark.parametrize("need", [
-    dict(vcpus=5), dict(memory_mb=4097), dict(disk_gb=101)])
+@pytest.mark.parametrize(
+    "need", [dict(vcpus=5), dict(memory_mb=4097), dict(disk_gb=101)]
+)
 def test_claim_beyond_capacity_is_lost_and_changes_nothing(
-        ratios, add_host, add_instance, get_row, need):
+    ratios, add_host, add_instance, get_row, need
+):
     add_host("hv1", vcpus=4, memory_mb=4096, disk_gb=100)
     iid, _ = add_instance()
     with pytest.raises(claims.ClaimLost):
@@ -61,8 +81,9 @@ def test_claim_beyond_capacity_is_lost_and_changes_nothing(
     assert (inst.status, inst.host, inst.claimed) == ("pending", None, False)
 
 
-def test_claim_honours_the_allocation_ratio(config, add_host, add_instance,
-                                            get_row):
+def test_claim_honours_the_allocation_ratio(
+    config, add_host, add_instance, get_row
+):
     config("cpu_allocation_ratio", 2.0, group="scheduler")
     config("ram_allocation_ratio", 1.0, group="scheduler")
     config("disk_allocation_ratio", 1.0, group="scheduler")
@@ -71,8 +92,8 @@ def test_claim_honours_the_allocation_ratio(config, add_host, add_instance,
     b, _ = add_instance(name="b")
     claim_for(a, vcpus=3)
     with pytest.raises(claims.ClaimLost):
-        claim_for(b, vcpus=2)       # 3 + 2 > 2 * 2
-    claim_for(b, vcpus=1)           # 3 + 1 == 4
+        claim_for(b, vcpus=2)  # 3 + 2 > 2 * 2
+    claim_for(b, vcpus=1)  # 3 + 1 == 4
     assert usage()[0] == 4
 
 
@@ -82,10 +103,12 @@ def test_claim_on_unknown_host_is_lost(ratios, add_host, add_instance):
         claim_for(iid, host="nowhere")
 
 
-@pytest.mark.parametrize("status", ["shuttingdown", "scheduling", "error",
-                                    "terminated"])
+@pytest.mark.parametrize(
+    "status", ["shuttingdown", "scheduling", "error", "terminated"]
+)
 def test_claim_of_an_instance_no_longer_pending_rolls_back_the_host(
-        ratios, add_host, add_instance, get_row, status):
+    ratios, add_host, add_instance, get_row, status
+):
     add_host("hv1", vcpus=4, memory_mb=4096, disk_gb=100)
     iid, _ = add_instance(status=status)
     with pytest.raises(claims.InstanceGone):
@@ -102,8 +125,9 @@ def test_claim_of_a_deleted_instance_rolls_back(ratios, add_host, get_row):
     assert usage() == (0, 0, 0, 0)
 
 
-def test_an_instance_is_claimed_only_once(ratios, add_host, add_instance,
-                                          get_row):
+def test_an_instance_is_claimed_only_once(
+    ratios, add_host, add_instance, get_row
+):
     add_host("hv1", vcpus=4, memory_mb=4096, disk_gb=100)
     add_host("hv2", vcpus=4, memory_mb=4096, disk_gb=100)
     iid, _ = add_instance()
@@ -114,19 +138,33 @@ def test_an_instance_is_claimed_only_once(ratios, add_host, add_instance,
     assert get_row(models.Instance, iid).host == "hv1"
 
 
-def test_release_gives_capacity_back_exactly_once(ratios, add_host,
-                                                  add_instance, get_row):
-    add_host("hv1", vcpus=4, memory_mb=4096, disk_gb=100, vcpus_used=1,
-             memory_mb_used=512, disk_gb_used=5, instance_count=1)
+def test_release_gives_capacity_back_exactly_once(
+    ratios, add_host, add_instance, get_row
+):
+    add_host(
+        "hv1",
+        vcpus=4,
+        memory_mb=4096,
+        disk_gb=100,
+        vcpus_used=1,
+        memory_mb_used=512,
+        disk_gb_used=5,
+        instance_count=1,
+    )
     iid, _ = add_instance()
     claim_for(iid, vcpus=2, memory_mb=1024, disk_gb=10)
     assert usage() == (3, 1536, 15, 2)
     # The instance row's own flavor numbers are what is given back.
     import sqlalchemy as sa
+
     from arame.common.db import engine
+
     with engine.session() as s:
-        s.execute(sa.update(models.Instance).where(models.Instance.id == iid)
-                  .values(vcpus=2, memory_mb=1024, disk_gb=10))
+        s.execute(
+            sa.update(models.Instance)
+            .where(models.Instance.id == iid)
+            .values(vcpus=2, memory_mb=1024, disk_gb=10)
+        )
     assert claims.release(iid) is True
     assert claims.release(iid) is False
     assert usage() == (1, 512, 5, 1)
@@ -134,17 +172,24 @@ def test_release_gives_capacity_back_exactly_once(ratios, add_host,
 
 
 def test_release_of_an_unclaimed_or_unknown_instance_does_nothing(
-        ratios, add_host, add_instance, get_row):
-    add_host("hv1", vcpus_used=1, memory_mb_used=512, disk_gb_used=5,
-             instance_count=1)
+    ratios, add_host, add_instance, get_row
+):
+    add_host(
+        "hv1",
+        vcpus_used=1,
+        memory_mb_used=512,
+        disk_gb_used=5,
+        instance_count=1,
+    )
     iid, _ = add_instance()
     assert claims.release(iid) is False
     assert claims.release("i-zzzzzzzz") is False
     assert usage() == (1, 512, 5, 1)
 
 
-def test_concurrent_releases_give_back_once(ratios, add_host, add_instance,
-                                            get_row):
+def test_concurrent_releases_give_back_once(
+    ratios, add_host, add_instance, get_row
+):
     add_host("hv1", vcpus=4, memory_mb=4096, disk_gb=100)
     iid, _ = add_instance()
     claim_for(iid)
@@ -160,8 +205,9 @@ def test_concurrent_releases_give_back_once(ratios, add_host, add_instance,
     assert usage() == (0, 0, 0, 0)
 
 
-def test_concurrent_claims_never_over_allocate(ratios, add_host, add_instance,
-                                               get_row):
+def test_concurrent_claims_never_over_allocate(
+    ratios, add_host, add_instance, get_row
+):
     # Room for exactly 5 small instances (by memory); 16 race for it.
     add_host("hv1", vcpus=64, memory_mb=5 * 512, disk_gb=1000)
     iids = [add_instance(name=f"w{i}")[0] for i in range(16)]
@@ -181,5 +227,7 @@ def test_concurrent_claims_never_over_allocate(ratios, add_host, add_instance,
     assert usage() == (5, 2560, 25, 5)
     placed = [i for i in iids if get_row(models.Instance, i).claimed]
     assert len(placed) == 5
-    assert all(get_row(models.Instance, i).status == "pending"
-               for i in set(iids) - set(placed))
+    assert all(
+        get_row(models.Instance, i).status == "pending"
+        for i in set(iids) - set(placed)
+    )

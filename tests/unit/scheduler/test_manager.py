@@ -35,19 +35,22 @@ class BrokenHVA:
 def test_unknown_action_fails_the_task(sched_conf, add_instance, get_row):
     iid, tid = add_instance(status="running", action="hibernate")
     SchedulerManager(HostSelector(), BrokenHVA()).instance_action(
-        admin_context(), tid, iid, "hibernate")
+        admin_context(), tid, iid, "hibernate"
+    )
     task = get_row(models.Task, tid)
     assert task.status == "failed"
     assert "unknown action 'hibernate'" in task.error_message
     assert get_row(models.Instance, iid).status == "running"
 
 
-def test_a_crashing_flow_still_ends_its_task(sched_conf, add_host,
-                                             add_instance, get_row):
+def test_a_crashing_flow_still_ends_its_task(
+    sched_conf, add_host, add_instance, get_row
+):
     add_host("hv1")
     iid, tid = add_instance()
     SchedulerManager(HostSelector(), BrokenHVA()).build_instance(
-        admin_context(), tid, iid)
+        admin_context(), tid, iid
+    )
     task = get_row(models.Task, tid)
     assert task.status == "failed"
     assert task.error_message.startswith("internal error: AttributeError")
@@ -60,8 +63,10 @@ def servers(bus, sched_conf):
     """The scheduler and one fake hypervisor agent on the in-process bus."""
     driver = FakeDriver("hv1")
     hva_mgr = HypervisorManager("hv1", driver, rpc.get_notifier("test"))
-    started = [rpc.get_server(rpcapi.TOPIC, "sched1", [SchedulerManager()]),
-               rpc.get_server(HVA_TOPIC, "hv1", [hva_mgr])]
+    started = [
+        rpc.get_server(rpcapi.TOPIC, "sched1", [SchedulerManager()]),
+        rpc.get_server(HVA_TOPIC, "hv1", [hva_mgr]),
+    ]
     for server in started:
         server.start()
     yield driver
@@ -71,8 +76,9 @@ def servers(bus, sched_conf):
         server.wait()
 
 
-def test_build_and_delete_over_the_bus(servers, add_host, add_instance,
-                                       get_row, wait_for, behind_the_back):
+def test_build_and_delete_over_the_bus(
+    servers, add_host, add_instance, get_row, wait_for, behind_the_back
+):
     driver = servers
     add_host("hv1")
     iid, tid = add_instance()
@@ -88,10 +94,16 @@ def test_build_and_delete_over_the_bus(servers, add_host, add_instance,
     behind_the_back(iid, "shuttingdown")
     from arame.common import tasks
     from arame.common.db import engine
+
     with engine.session() as s:
-        tid2 = tasks.create(s, account_id="a-admin", resource_id=iid,
-                            resource_type="instance", action="delete",
-                            timeout_s=60).id
+        tid2 = tasks.create(
+            s,
+            account_id="a-admin",
+            resource_id=iid,
+            resource_type="instance",
+            action="delete",
+            timeout_s=60,
+        ).id
     api.delete_instance(ctxt, tid2, iid)
     wait_for(lambda: get_row(models.Task, tid2).status in ("done", "failed"))
     assert get_row(models.Instance, iid).status == "terminated"

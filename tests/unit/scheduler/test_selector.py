@@ -10,10 +10,20 @@ from arame.scheduler.selector import HostSelector, Selection
 
 
 def host(name, **kw) -> HostState:
-    values = dict(name=name, provider="vm", hypervisor_type="fake",
-                  enabled=True, last_report_at=utcnow(), vcpus=8,
-                  memory_mb=16384, disk_gb=500, vcpus_used=0, memory_mb_used=0,
-                  disk_gb_used=0, instance_count=0)
+    values = dict(
+        name=name,
+        provider="vm",
+        hypervisor_type="fake",
+        enabled=True,
+        last_report_at=utcnow(),
+        vcpus=8,
+        memory_mb=16384,
+        disk_gb=500,
+        vcpus_used=0,
+        memory_mb_used=0,
+        disk_gb_used=0,
+        instance_count=0,
+    )
     values.update(kw)
     return HostState(**values)
 
@@ -38,8 +48,12 @@ def names(hosts):
 def test_configured_plugins_are_loaded_by_name(sched):
     sel = HostSelector()
     assert [type(f).__name__ for f in sel.filters] == [
-        "ServiceAliveFilter", "ProviderFilter", "CoreFilter", "RamFilter",
-        "DiskFilter"]
+        "ServiceAliveFilter",
+        "ProviderFilter",
+        "CoreFilter",
+        "RamFilter",
+        "DiskFilter",
+    ]
     assert [type(w).__name__ for w in sel.weighers] == ["RAMWeigher"]
 
 
@@ -61,8 +75,9 @@ def test_rejected_hosts_carry_filter_and_reason(sched):
     assert names(sel.candidates) == ["ok"]
     assert sel.rejected["down"].startswith("ServiceAliveFilter: down")
     assert sel.rejected["off"] == "ServiceAliveFilter: disabled"
-    assert sel.rejected["full"] == ("RamFilter: memory: 1024 MiB free, "
-                                    "2048 MiB needed")
+    assert sel.rejected["full"] == (
+        "RamFilter: memory: 1024 MiB free, 2048 MiB needed"
+    )
     assert sel.rejected["bm"] == "ProviderFilter: provider bm, not vm"
 
 
@@ -79,15 +94,18 @@ def test_explain_names_each_filter_and_its_hosts(sched):
     sel = HostSelector().select(hosts, SPEC)
     assert sel.candidates == []
     text = sel.explain()
-    assert text == ("3 host(s) rejected by RamFilter (full0, full1, full2); "
-                    "1 host(s) rejected by ServiceAliveFilter (off)")
+    assert text == (
+        "3 host(s) rejected by RamFilter (full0, full1, full2); "
+        "1 host(s) rejected by ServiceAliveFilter (off)"
+    )
 
 
 def test_explain_shortens_long_host_lists(sched):
     hosts = [host(f"h{i:02d}", vcpus=1) for i in range(8)]
     text = HostSelector().select(hosts, SPEC).explain(limit=5)
-    assert text == ("8 host(s) rejected by CoreFilter (h00, h01, h02, h03, h04"
-                    " and 3 more)")
+    assert text == (
+        "8 host(s) rejected by CoreFilter (h00, h01, h02, h03, h04 and 3 more)"
+    )
 
 
 def test_explain_with_no_hosts_at_all():
@@ -95,16 +113,24 @@ def test_explain_with_no_hosts_at_all():
 
 
 def test_ram_weigher_spreads_to_the_most_free_memory_first(sched):
-    hosts = [host("a", memory_mb_used=8192), host("b", memory_mb_used=0),
-             host("c", memory_mb_used=12288), host("d", memory_mb_used=4096)]
+    hosts = [
+        host("a", memory_mb_used=8192),
+        host("b", memory_mb_used=0),
+        host("c", memory_mb_used=12288),
+        host("d", memory_mb_used=4096),
+    ]
     sel = HostSelector().select(hosts, SPEC)
     assert names(sel.candidates) == ["b", "d", "a", "c"]
 
 
 def test_negative_ram_multiplier_stacks_on_the_fullest_host(sched):
     sched("ram_weight_multiplier", -1.0, group="scheduler")
-    hosts = [host("a", memory_mb_used=8192), host("b", memory_mb_used=0),
-             host("c", memory_mb_used=12288), host("d", memory_mb_used=4096)]
+    hosts = [
+        host("a", memory_mb_used=8192),
+        host("b", memory_mb_used=0),
+        host("c", memory_mb_used=12288),
+        host("d", memory_mb_used=4096),
+    ]
     sel = HostSelector().select(hosts, SPEC)
     assert names(sel.candidates) == ["c", "a", "d", "b"]
 
@@ -112,19 +138,28 @@ def test_negative_ram_multiplier_stacks_on_the_fullest_host(sched):
 def test_ram_weigher_counts_the_allocation_ratio(sched):
     sched("ram_allocation_ratio", 2.0, group="scheduler")
     # Free = total * 2 - used: big has 2*32768-40000 = 25536, small 16384*2.
-    hosts = [host("big", memory_mb=32768, memory_mb_used=40000),
-             host("small", memory_mb=16384)]
+    hosts = [
+        host("big", memory_mb=32768, memory_mb_used=40000),
+        host("small", memory_mb=16384),
+    ]
     assert names(HostSelector().select(hosts, SPEC).candidates) == [
-        "small", "big"]
+        "small",
+        "big",
+    ]
 
 
 def test_weighers_combine_with_their_multipliers(sched):
-    sched("enabled_weighers", ["RAMWeigher", "InstanceCountWeigher"],
-          group="scheduler")
+    sched(
+        "enabled_weighers",
+        ["RAMWeigher", "InstanceCountWeigher"],
+        group="scheduler",
+    )
     sched("ram_weight_multiplier", 0.5, group="scheduler")
     # RAM prefers x a little; instance count prefers y fully.
-    hosts = [host("x", memory_mb_used=0, instance_count=10),
-             host("y", memory_mb_used=1024, instance_count=0)]
+    hosts = [
+        host("x", memory_mb_used=0, instance_count=10),
+        host("y", memory_mb_used=1024, instance_count=0),
+    ]
     assert names(HostSelector().select(hosts, SPEC).candidates) == ["y", "x"]
 
 

@@ -2,7 +2,6 @@ import httpx
 import pytest
 
 from arame.sdk import ArameError, Client
-
 from tests.helpers.fakes import error
 
 from .conftest import ENDPOINT
@@ -10,7 +9,12 @@ from .conftest import ENDPOINT
 TOKEN_BODY = {
     "token": "tok-new",
     "expires_at": "2030-01-01T00:00:00Z",
-    "user": {"id": "u-aaaaaaaa", "username": "alice", "account_id": "a-aaaaaaaa", "role": "member"},
+    "user": {
+        "id": "u-aaaaaaaa",
+        "username": "alice",
+        "account_id": "a-aaaaaaaa",
+        "role": "member",
+    },
     "account_id": "a-aaaaaaaa",
     "roles": ["member"],
 }
@@ -26,7 +30,9 @@ def test_login_returns_the_token_body_and_uses_the_token_afterwards(api):
 
     assert body == TOKEN_BODY
     assert client.token == "tok-new"
-    assert api.bodies("POST", "/v1/auth/tokens") == [{"username": "alice", "password": "secret"}]
+    assert api.bodies("POST", "/v1/auth/tokens") == [
+        {"username": "alice", "password": "secret"}
+    ]
     assert api.requests[-1].headers["Authorization"] == "Bearer tok-new"
 
 
@@ -40,13 +46,20 @@ def test_login_does_not_send_a_previous_token(api):
 
 
 def test_failed_login_raises_and_keeps_no_token(api):
-    api.add("POST", "/v1/auth/tokens", (401, error("unauthorized", "bad credentials")))
+    api.add(
+        "POST",
+        "/v1/auth/tokens",
+        (401, error("unauthorized", "bad credentials")),
+    )
     client = Client(ENDPOINT, transport=api.transport)
 
     with pytest.raises(ArameError) as raised:
         client.login("alice", "wrong")
 
-    assert (raised.value.status_code, raised.value.code) == (401, "unauthorized")
+    assert (raised.value.status_code, raised.value.code) == (
+        401,
+        "unauthorized",
+    )
     assert client.token is None
 
 
@@ -59,7 +72,11 @@ def test_endpoint_trailing_slash_does_not_double_up(api):
 
 
 def test_client_works_as_a_context_manager(api):
-    api.add("GET", "/v1/flavors", (200, {"items": [{"name": "m1"}], "next_marker": None}))
+    api.add(
+        "GET",
+        "/v1/flavors",
+        (200, {"items": [{"name": "m1"}], "next_marker": None}),
+    )
     with Client(ENDPOINT, transport=api.transport) as client:
         assert client.flavors.list() == [{"name": "m1"}]
     with pytest.raises(RuntimeError):
@@ -79,5 +96,7 @@ def test_timeout_is_passed_to_httpx(api):
         seen.update(request.extensions["timeout"])
         return httpx.Response(200, json={"items": [], "next_marker": None})
 
-    Client(ENDPOINT, timeout=3.5, transport=httpx.MockTransport(handler)).hosts.list()
+    Client(
+        ENDPOINT, timeout=3.5, transport=httpx.MockTransport(handler)
+    ).hosts.list()
     assert seen["read"] == 3.5

@@ -2,7 +2,6 @@ import httpx
 import pytest
 
 from arame.sdk import ArameError, Client, ConnectionFailed
-
 from tests.helpers.fakes import error
 
 from .conftest import ENDPOINT
@@ -12,7 +11,14 @@ def test_error_envelope_becomes_arame_error(client, api):
     api.add(
         "POST",
         "/v1/instances/i-aaaaaaaa/actions",
-        (409, error("conflict", "instance is already running", {"status": "running"})),
+        (
+            409,
+            error(
+                "conflict",
+                "instance is already running",
+                {"status": "running"},
+            ),
+        ),
     )
 
     with pytest.raises(ArameError) as raised:
@@ -20,13 +26,20 @@ def test_error_envelope_becomes_arame_error(client, api):
 
     err = raised.value
     assert err.status_code == 409
-    assert (err.code, err.message) == ("conflict", "instance is already running")
+    assert (err.code, err.message) == (
+        "conflict",
+        "instance is already running",
+    )
     assert err.details == {"status": "running"}
     assert str(err) == "409 conflict: instance is already running"
 
 
 def test_validation_details_are_kept(client, api):
-    api.add("POST", "/v1/instances", (422, error("invalid", "name is invalid", {"field": "name"})))
+    api.add(
+        "POST",
+        "/v1/instances",
+        (422, error("invalid", "name is invalid", {"field": "name"})),
+    )
 
     with pytest.raises(ArameError) as raised:
         client.instances.create("bad name", "m1.small", "img-aaaaaaaa")
@@ -39,7 +52,9 @@ def test_html_error_page_still_gives_a_clear_error(client, api):
     api.add(
         "GET",
         "/v1/instances",
-        httpx.Response(502, text="<html><body><h1>502 Bad Gateway</h1></body></html>"),
+        httpx.Response(
+            502, text="<html><body><h1>502 Bad Gateway</h1></body></html>"
+        ),
     )
 
     with pytest.raises(ArameError) as raised:
@@ -57,7 +72,11 @@ def test_empty_error_body_uses_the_reason_phrase(client, api):
     with pytest.raises(ArameError) as raised:
         client.hosts.list()
 
-    assert (raised.value.status_code, raised.value.code, raised.value.message) == (
+    assert (
+        raised.value.status_code,
+        raised.value.code,
+        raised.value.message,
+    ) == (
         403,
         "forbidden",
         "Forbidden",
@@ -95,4 +114,6 @@ def test_unreachable_endpoint_raises_connection_failed():
 
     assert isinstance(raised.value, ArameError)
     assert raised.value.status_code is None
-    assert ENDPOINT in raised.value.message and "refused" in raised.value.message
+    assert (
+        ENDPOINT in raised.value.message and "refused" in raised.value.message
+    )

@@ -62,8 +62,9 @@ class ManagementInterface(abc.ABC):
         return BOOT_DEVICES
 
     @abc.abstractmethod
-    def set_boot_device(self, bmc: BMC, device: str,
-                        persistent: bool = False) -> None:
+    def set_boot_device(
+        self, bmc: BMC, device: str, persistent: bool = False
+    ) -> None:
         """Boot from `device` (BOOT_DEVICES) next time, or every time."""
 
     @abc.abstractmethod

@@ -49,8 +49,9 @@ class FakeHardware(base.HardwareType):
             raise errors.BMCUnreachable(f"BMC of {bmc} did not answer")
         wanted = self.credentials.get(bmc.node_id)
         if wanted is not None and wanted != (bmc.username, bmc.password):
-            raise errors.BMCAuthFailed(f"BMC of {bmc} refused user "
-                                       f"{bmc.username!r}: wrong password")
+            raise errors.BMCAuthFailed(
+                f"BMC of {bmc} refused user {bmc.username!r}: wrong password"
+            )
         with self._lock:
             return self.nodes.setdefault(bmc.node_id, FakeNode())
 
@@ -81,8 +82,9 @@ class FakeManagement(base.ManagementInterface):
     def __init__(self, hw: FakeHardware):
         self.hw = hw
 
-    def set_boot_device(self, bmc: base.BMC, device: str,
-                        persistent: bool = False) -> None:
+    def set_boot_device(
+        self, bmc: base.BMC, device: str, persistent: bool = False
+    ) -> None:
         n = self.hw.node(bmc, "set_boot_device", device)
         n.boot_device, n.persistent = device, persistent
 

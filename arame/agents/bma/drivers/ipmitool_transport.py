@@ -18,18 +18,18 @@ not answer or is busy: never after a refused password, BMCs lock accounts
 out), and the reading of ipmitool's output into typed errors.
 """
 
-from collections.abc import Callable
 import contextlib
 import dataclasses
 import os
 import re
 import tempfile
 import time
+from collections.abc import Callable
 
-from oslo_log import log
 import pyipmi
-from pyipmi.interfaces.base import Interface
 import tenacity
+from oslo_log import log
+from pyipmi.interfaces.base import Interface
 
 from arame.agents.bma import errors
 from arame.agents.bma.drivers.base import BMC
@@ -70,28 +70,33 @@ _HEX_BYTE = re.compile(r"[0-9a-fA-F]{2}")
 @dataclasses.dataclass(frozen=True)
 class Settings:
     binary: str = "ipmitool"
-    timeout: int = 2              # ipmitool -N: per packet
-    retries: int = 1              # ipmitool -R: per packet
+    timeout: int = 2  # ipmitool -N: per packet
+    retries: int = 1  # ipmitool -R: per packet
     command_timeout: float = 30.0  # the runner kills ipmitool after this
     cipher_suite: int | None = None
     privilege_level: str = "ADMINISTRATOR"
     password_dir: str | None = None
-    attempts: int = 3             # ours: whole requests
+    attempts: int = 3  # ours: whole requests
     retry_interval: float = 1.0
     # What passes the time between attempts (a test's fake clock).
     sleep: Callable[[float], None] = dataclasses.field(
-        default=time.sleep, compare=False, repr=False)
+        default=time.sleep, compare=False, repr=False
+    )
 
     @classmethod
     def from_config(cls, conf) -> "Settings":
         c = conf.bma
-        return cls(binary=c.ipmitool_binary, timeout=c.ipmitool_timeout,
-                   retries=c.ipmitool_retries,
-                   command_timeout=c.command_timeout,
-                   cipher_suite=c.cipher_suite,
-                   privilege_level=c.privilege_level,
-                   password_dir=c.password_dir, attempts=c.call_attempts,
-                   retry_interval=c.call_retry_interval)
+        return cls(
+            binary=c.ipmitool_binary,
+            timeout=c.ipmitool_timeout,
+            retries=c.ipmitool_retries,
+            command_timeout=c.command_timeout,
+            cipher_suite=c.cipher_suite,
+            privilege_level=c.privilege_level,
+            password_dir=c.password_dir,
+            attempts=c.call_attempts,
+            retry_interval=c.call_retry_interval,
+        )
 
 
 @contextlib.contextmanager
@@ -111,10 +116,25 @@ def password_file(password: str, directory: str | None = None):
 def command(bmc: BMC, settings: Settings, password_path: str) -> list[str]:
     """ipmitool's options for one BMC, up to (not including) the
     subcommand."""
-    args = [settings.binary, "-I", bmc.interface, "-H", bmc.address,
-            "-p", str(bmc.port), "-U", bmc.username, "-f", password_path,
-            "-L", settings.privilege_level, "-N", str(settings.timeout),
-            "-R", str(settings.retries)]
+    args = [
+        settings.binary,
+        "-I",
+        bmc.interface,
+        "-H",
+        bmc.address,
+        "-p",
+        str(bmc.port),
+        "-U",
+        bmc.username,
+        "-f",
+        password_path,
+        "-L",
+        settings.privilege_level,
+        "-N",
+        str(settings.timeout),
+        "-R",
+        str(settings.retries),
+    ]
     if bmc.interface == "lanplus" and settings.cipher_suite is not None:
         args += ["-C", str(settings.cipher_suite)]
     # -v: the reason of a refused login ("RAKP 2 HMAC is invalid") is only
@@ -145,7 +165,8 @@ def failure(bmc: BMC, stderr: str) -> errors.BMCError | int:
         if marker.lower() in text:
             return errors.BMCAuthFailed(
                 f"BMC of {bmc} refused user {bmc.username!r}: {reason} "
-                f"(ipmitool: {marker})")
+                f"(ipmitool: {marker})"
+            )
     for marker in _BUSY:
         if marker.lower() in text:
             return errors.BMCBusy(f"BMC of {bmc} is busy ({marker})")
@@ -153,11 +174,13 @@ def failure(bmc: BMC, stderr: str) -> errors.BMCError | int:
     if m:
         cc = int(m.group(1), 16)
         if cc in _RETRYABLE_CC:
-            return errors.BMCBusy(f"BMC of {bmc} is busy (completion code "
-                                  f"{cc:#04x})")
+            return errors.BMCBusy(
+                f"BMC of {bmc} is busy (completion code {cc:#04x})"
+            )
         return cc
-    return errors.BMCUnreachable(f"BMC of {bmc} did not answer "
-                                 f"(ipmitool: {_first_error(stderr)})")
+    return errors.BMCUnreachable(
+        f"BMC of {bmc} did not answer (ipmitool: {_first_error(stderr)})"
+    )
 
 
 def _first_error(stderr: str) -> str:
@@ -169,9 +192,13 @@ def _first_error(stderr: str) -> str:
 
 
 def _log_retry(state: tenacity.RetryCallState) -> None:
-    LOG.warning("IPMI request to %s, attempt %d failed, retrying in %.1fs: "
-                "%s", state.fn.__self__.bmc, state.attempt_number,
-                state.next_action.sleep, state.outcome.exception())
+    LOG.warning(
+        "IPMI request to %s, attempt %d failed, retrying in %.1fs: %s",
+        state.fn.__self__.bmc,
+        state.attempt_number,
+        state.next_action.sleep,
+        state.outcome.exception(),
+    )
 
 
 class RunnerIpmitool(Interface):
@@ -189,31 +216,42 @@ class RunnerIpmitool(Interface):
     def is_target_accessible(self, target) -> bool:
         return True  # every request says it: a failed one raises
 
-    def send_and_receive_raw(self, target, lun: int, netfn: int,
-                             raw_bytes: bytes) -> bytes:
+    def send_and_receive_raw(
+        self, target, lun: int, netfn: int, raw_bytes: bytes
+    ) -> bytes:
         """The response, completion code first. Retries are declared here,
         at the only place that talks to the BMC."""
         s = self.settings
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(
-                (errors.BMCUnreachable, errors.BMCBusy)),
+                (errors.BMCUnreachable, errors.BMCBusy)
+            ),
             stop=tenacity.stop_after_attempt(s.attempts),
-            wait=tenacity.wait_exponential(multiplier=s.retry_interval,
-                                           min=s.retry_interval, max=30),
-            sleep=s.sleep, before_sleep=_log_retry, reraise=True)
+            wait=tenacity.wait_exponential(
+                multiplier=s.retry_interval, min=s.retry_interval, max=30
+            ),
+            sleep=s.sleep,
+            before_sleep=_log_retry,
+            reraise=True,
+        )
         return retrying(self._run_once, lun, netfn, raw_bytes)
 
     def _run_once(self, lun: int, netfn: int, raw_bytes: bytes) -> bytes:
-        args = (command(self.bmc, self.settings, self.password_path)
-                + raw_args(lun, netfn, raw_bytes))
+        args = command(self.bmc, self.settings, self.password_path) + raw_args(
+            lun, netfn, raw_bytes
+        )
         self.runs += 1
         try:
-            result = runner.run(args, timeout=self.settings.command_timeout,
-                                secrets=[self.bmc.password])
+            result = runner.run(
+                args,
+                timeout=self.settings.command_timeout,
+                secrets=[self.bmc.password],
+            )
         except runner.CommandTimeout:
             raise errors.BMCUnreachable(
                 f"BMC of {self.bmc} did not answer within "
-                f"{self.settings.command_timeout:g}s") from None
+                f"{self.settings.command_timeout:g}s"
+            ) from None
         except runner.CommandError as e:
             if e.exit_code is None:  # ipmitool missing or not executable
                 raise errors.BMCError(f"cannot run ipmitool: {e}") from None

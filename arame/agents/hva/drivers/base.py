@@ -26,8 +26,9 @@ class HypervisorDriver(abc.ABC):
         off from inside); extra: `event` (what happened) and `duration_ms`."""
         self._event_callback = callback
 
-    def emit_event(self, instance_id: str, power_state: str, reason: str,
-                   **extra):
+    def emit_event(
+        self, instance_id: str, power_state: str, reason: str, **extra
+    ):
         if self._event_callback is not None:
             self._event_callback(instance_id, power_state, reason, **extra)
 
@@ -73,18 +74,24 @@ class HypervisorDriver(abc.ABC):
         {"volume_id", "portal", "iqn", "lun", "username", "password"}.
         Returns {"device": "vdb"}: the same answer for an attached one.
         InstanceNotFound when the guest is not here."""
-        raise NotImplementedError(f"{type(self).__name__} cannot attach volumes")
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot attach volumes"
+        )
 
     def detach_volume(self, instance_id: str, volume_id: str) -> None:
         """Unplug it and wait (bounded) until the guest let it go; a volume
         or guest already gone is success. VolumeBusy at the deadline."""
-        raise NotImplementedError(f"{type(self).__name__} cannot detach volumes")
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot detach volumes"
+        )
 
     def refresh_ports(self, instance_id: str, ports: list[dict]) -> None:
         """Re-apply a guest's firewall from its ports' current rules (its
         security groups changed). Drivers without a firewall ignore it."""
 
-    def update_group_members(self, group_id: str, addresses: list[str]) -> None:
+    def update_group_members(
+        self, group_id: str, addresses: list[str]
+    ) -> None:
         """A group's member addresses changed: every rule on this host that
         names the group sees the new set at once."""
 

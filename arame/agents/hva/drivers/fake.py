@@ -8,8 +8,12 @@ import re
 import threading
 import time
 
-from arame.agents.hva.drivers.base import (DEVICE_NAMES, HypervisorDriver,
-                                           InstanceNotFound, NoFreeDevice)
+from arame.agents.hva.drivers.base import (
+    DEVICE_NAMES,
+    HypervisorDriver,
+    InstanceNotFound,
+    NoFreeDevice,
+)
 from arame.common.conf import CONF
 
 
@@ -23,8 +27,12 @@ class FakeDriver(HypervisorDriver):
 
     def get_inventory(self) -> dict:
         c = CONF.fake_hva
-        return {"vcpus": c.vcpus, "memory_mb": c.memory_mb,
-                "disk_gb": c.disk_gb, "hypervisor_type": self.hypervisor_type}
+        return {
+            "vcpus": c.vcpus,
+            "memory_mb": c.memory_mb,
+            "disk_gb": c.disk_gb,
+            "hypervisor_type": self.hypervisor_type,
+        }
 
     def list_instances(self) -> dict[str, str]:
         with self._lock:
@@ -33,17 +41,27 @@ class FakeDriver(HypervisorDriver):
     def spawn(self, instance: dict) -> str:
         pattern = CONF.fake_hva.fail_spawn_pattern
         if pattern and re.search(pattern, instance["name"]):
-            raise RuntimeError(f"fake driver refuses to spawn {instance['name']!r} "
-                               f"(matches fail_spawn_pattern)")
+            raise RuntimeError(
+                f"fake driver refuses to spawn {instance['name']!r} "
+                f"(matches fail_spawn_pattern)"
+            )
         if CONF.fake_hva.spawn_delay:
             time.sleep(CONF.fake_hva.spawn_delay)  # stands in for a boot
         with self._lock:
             keys = instance.get("public_keys") or []
-            g = self._guests.setdefault(instance["id"], {
-                "console": [f"[fake] {instance['hostname']} booted on {self.host}",
-                            f"[fake] authorized keys: {len(keys)}"]
-                + [f"[fake] key: {k.split()[0]} {k.split()[1][-12:]}"
-                   for k in keys]})
+            g = self._guests.setdefault(
+                instance["id"],
+                {
+                    "console": [
+                        f"[fake] {instance['hostname']} booted on {self.host}",
+                        f"[fake] authorized keys: {len(keys)}",
+                    ]
+                    + [
+                        f"[fake] key: {k.split()[0]} {k.split()[1][-12:]}"
+                        for k in keys
+                    ]
+                },
+            )
             g["power_state"] = "running"
         return "running"
 
@@ -105,8 +123,9 @@ class FakeDriver(HypervisorDriver):
             g = self._guests.get(instance_id)
             device = g and g.get("volumes", {}).pop(volume_id, None)
             if device:
-                g["console"].append(f"[fake] disk {device} removed "
-                                    f"({volume_id})")
+                g["console"].append(
+                    f"[fake] disk {device} removed ({volume_id})"
+                )
 
     def volumes(self, instance_id: str) -> dict[str, str]:
         """Test hook: volume id -> device of a guest."""

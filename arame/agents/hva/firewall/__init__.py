@@ -12,5 +12,10 @@ from arame.agents.hva.firewall.port import InvalidPort
 
 Firewall = NetfilterFirewall
 
-__all__ = ["FakeFirewall", "Firewall", "FirewallBase", "InvalidPort",
-           "NetfilterFirewall"]
+__all__ = [
+    "FakeFirewall",
+    "Firewall",
+    "FirewallBase",
+    "InvalidPort",
+    "NetfilterFirewall",
+]

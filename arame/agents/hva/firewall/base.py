@@ -9,7 +9,6 @@ import abc
 
 
 class Firewall(abc.ABC):
-
     def __init__(self, netns: str | None = None):
         self.netns = netns
 

@@ -20,6 +20,7 @@ _FIELD_RE = re.compile(r"\b(src|dst|sport|dport|type|code)=(\S+)")
 @dataclasses.dataclass(frozen=True)
 class Flow:
     """A tracked flow, in the direction it was opened."""
+
     protocol: str
     src: str
     dst: str
@@ -34,8 +35,12 @@ class Flow:
         if self.protocol == "icmp":
             return (self.protocol, self.src, self.icmp_type, self.icmp_code)
         # The source port matters only to the DHCP exception (67 -> 68).
-        return (self.protocol, self.src, self.sport if self.dport == 68
-                else None, self.dport)
+        return (
+            self.protocol,
+            self.src,
+            self.sport if self.dport == 68 else None,
+            self.dport,
+        )
 
 
 def parse(text: str) -> list[Flow]:
@@ -51,11 +56,22 @@ def parse(text: str) -> list[Flow]:
             fields.setdefault(name, value)  # the original tuple comes first
         if "src" not in fields or "dst" not in fields:
             continue
-        num = {k: int(v) for k, v in fields.items()
-               if k in ("sport", "dport", "type", "code") and v.isdigit()}
-        flows.append(Flow(words[0], fields["src"], fields["dst"],
-                          num.get("sport"), num.get("dport"),
-                          num.get("type"), num.get("code")))
+        num = {
+            k: int(v)
+            for k, v in fields.items()
+            if k in ("sport", "dport", "type", "code") and v.isdigit()
+        }
+        flows.append(
+            Flow(
+                words[0],
+                fields["src"],
+                fields["dst"],
+                num.get("sport"),
+                num.get("dport"),
+                num.get("type"),
+                num.get("code"),
+            )
+        )
     return flows
 
 
@@ -65,9 +81,15 @@ def disallowed(flows: list[Flow], ip: str, allowance: frozenset) -> set:
     for f in flows:
         if f.dst != ip:
             continue
-        if not port_mod.admits(allowance, f.protocol, f.src, dport=f.dport,
-                               sport=f.sport, icmp_type=f.icmp_type,
-                               icmp_code=f.icmp_code):
+        if not port_mod.admits(
+            allowance,
+            f.protocol,
+            f.src,
+            dport=f.dport,
+            sport=f.sport,
+            icmp_type=f.icmp_type,
+            icmp_code=f.icmp_code,
+        ):
             keys.add(f.key())
     return keys
 
@@ -91,11 +113,13 @@ def delete_args(ip: str, key: tuple) -> list[str]:
 def cut(ip: str, allowance: frozenset, netns: str | None) -> int:
     """Delete the flows towards ip that allowance no longer admits; how
     many verdict groups were cut."""
-    out = runner.run(["conntrack", "-L", "-d", ip], netns=netns, timeout=30,
-                     ok_codes=(0, 1)).stdout
+    out = runner.run(
+        ["conntrack", "-L", "-d", ip], netns=netns, timeout=30, ok_codes=(0, 1)
+    ).stdout
     keys = disallowed(parse(out), ip, allowance)
     for key in sorted(keys, key=str):
         # Exit 1: the flow ended on its own meanwhile.
-        runner.run(delete_args(ip, key), netns=netns, timeout=30,
-                   ok_codes=(0, 1))
+        runner.run(
+            delete_args(ip, key), netns=netns, timeout=30, ok_codes=(0, 1)
+        )
     return len(keys)

@@ -43,13 +43,19 @@ def port_rules(port: Port) -> list[str]:
 
 def dispatch_rules(taps: dict[str, str]) -> list[str]:
     ordered = sorted(taps.items())
-    return ([f"-A {L2} -i {tap} -j {port_chain(iid)}" for iid, tap in ordered]
-            + [f"-A {L2} -p IPv6 -o {tap} -j DROP" for _, tap in ordered])
+    return [
+        f"-A {L2} -i {tap} -j {port_chain(iid)}" for iid, tap in ordered
+    ] + [f"-A {L2} -p IPv6 -o {tap} -j DROP" for _, tap in ordered]
 
 
-def render(taps: dict[str, str], rewrite: list[Port] = (),
-           remove: list[str] = (), *, forward_jump: bool = True,
-           input_jump: bool = True) -> str:
+def render(
+    taps: dict[str, str],
+    rewrite: list[Port] = (),
+    remove: list[str] = (),
+    *,
+    forward_jump: bool = True,
+    input_jump: bool = True,
+) -> str:
     """Like iptables.render; the jumps from FORWARD and INPUT are added
     when the caller says they are missing."""
     heads = [L2]
@@ -64,8 +70,12 @@ def render(taps: dict[str, str], rewrite: list[Port] = (),
         body.append(FORWARD_JUMP.replace("-A FORWARD", "-I FORWARD 1"))
     if not input_jump:
         body.append(INPUT_JUMP.replace("-A INPUT", "-I INPUT 1"))
-    return "".join(["*filter\n"] + [f":{c} RETURN\n" for c in heads] +
-                   [line + "\n" for line in body] + ["COMMIT\n"])
+    return "".join(
+        ["*filter\n"]
+        + [f":{c} RETURN\n" for c in heads]
+        + [line + "\n" for line in body]
+        + ["COMMIT\n"]
+    )
 
 
 _CHAIN_RE = re.compile(rf"^:{L2}-(i-[a-z0-9]{{8}}) ", re.MULTILINE)
@@ -75,6 +85,8 @@ def parse_save(text: str) -> dict:
     """{"ports": {instance ids with a chain}, "forward_jump", "input_jump"}
     from `ebtables-save`."""
     lines = set(text.splitlines())
-    return {"ports": set(_CHAIN_RE.findall(text)),
-            "forward_jump": FORWARD_JUMP in lines,
-            "input_jump": INPUT_JUMP in lines}
+    return {
+        "ports": set(_CHAIN_RE.findall(text)),
+        "forward_jump": FORWARD_JUMP in lines,
+        "input_jump": INPUT_JUMP in lines,
+    }

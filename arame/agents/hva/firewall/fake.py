@@ -4,12 +4,15 @@ idempotence), for unit tests of its callers."""
 import threading
 
 from arame.agents.hva.firewall import base
-from arame.agents.hva.firewall.port import Port, check_group_id
-from arame.agents.hva.firewall.port import check_instance_id, check_ips
+from arame.agents.hva.firewall.port import (
+    Port,
+    check_group_id,
+    check_instance_id,
+    check_ips,
+)
 
 
 class FakeFirewall(base.Firewall):
-
     def __init__(self, netns: str | None = None):
         super().__init__(netns)
         self._lock = threading.Lock()

@@ -13,11 +13,11 @@ _CREATE = "hash:ip family inet"
 
 
 def set_name(group_id: str) -> str:
-    return PREFIX + group_id          # arame-sg-3k9x2m0q, 17 characters
+    return PREFIX + group_id  # arame-sg-3k9x2m0q, 17 characters
 
 
 def _tmp_name(group_id: str) -> str:
-    return _TMP + group_id            # within ipset's 31 characters
+    return _TMP + group_id  # within ipset's 31 characters
 
 
 def render(members: dict[str, tuple[str, ...] | None]) -> str:
@@ -39,8 +39,9 @@ def render(members: dict[str, tuple[str, ...] | None]) -> str:
 
 def restore(text: str, netns: str | None) -> None:
     if text:
-        runner.run(["ipset", "-exist", "restore"], input=text, netns=netns,
-                   timeout=30)
+        runner.run(
+            ["ipset", "-exist", "restore"], input=text, netns=netns, timeout=30
+        )
 
 
 def _names(netns: str | None) -> set[str]:
@@ -55,7 +56,7 @@ def existing(netns: str | None) -> set[str]:
     for name in _names(netns):
         for prefix in (_TMP, PREFIX):
             if name.startswith(prefix + "sg-"):
-                groups.add(name[len(prefix):])
+                groups.add(name[len(prefix) :])
                 break
     return groups
 
@@ -63,8 +64,13 @@ def existing(netns: str | None) -> set[str]:
 def destroy(group_ids, netns: str | None) -> None:
     """Remove the sets (and any temporary twin) of groups no chain uses."""
     names = _names(netns)
-    lines = [f"destroy {n}\n" for gid in sorted(set(group_ids))
-             for n in (set_name(gid), _tmp_name(gid)) if n in names]
+    lines = [
+        f"destroy {n}\n"
+        for gid in sorted(set(group_ids))
+        for n in (set_name(gid), _tmp_name(gid))
+        if n in names
+    ]
     if lines:
-        runner.run(["ipset", "restore"], input="".join(lines), netns=netns,
-                   timeout=30)
+        runner.run(
+            ["ipset", "restore"], input="".join(lines), netns=netns, timeout=30
+        )

@@ -54,11 +54,16 @@ def _rule_match(rule: Rule) -> str:
             code = "" if rule.to_port == -1 else f"/{rule.to_port}"
             parts.append(f"-m icmp --icmp-type {rule.from_port}{code}")
     else:
-        ports = (str(rule.from_port) if rule.from_port == rule.to_port
-                 else f"{rule.from_port}:{rule.to_port}")
+        ports = (
+            str(rule.from_port)
+            if rule.from_port == rule.to_port
+            else f"{rule.from_port}:{rule.to_port}"
+        )
         parts.append(f"-m {rule.protocol} --dport {ports}")
     if rule.group_id is not None:
-        parts.append(f"-m set --match-set {ipsets.set_name(rule.group_id)} src")
+        parts.append(
+            f"-m set --match-set {ipsets.set_name(rule.group_id)} src"
+        )
     return " ".join(parts)
 
 
@@ -71,9 +76,11 @@ def port_rules(port: Port) -> list[str]:
         f"-A {i} -p udp -m udp --sport 67 --dport 68 -j ACCEPT",
     ]
     for gid in port.own_group_ids():
-        lines.append(f"-A {i} -m set --match-set {ipsets.set_name(gid)} src "
-                     f"-m comment --comment {_quote('member of ' + gid)} "
-                     f"-j ACCEPT")
+        lines.append(
+            f"-A {i} -m set --match-set {ipsets.set_name(gid)} src "
+            f"-m comment --comment {_quote('member of ' + gid)} "
+            f"-j ACCEPT"
+        )
     seen = set()
     for g in port.groups:
         for r in g.rules:
@@ -81,20 +88,26 @@ def port_rules(port: Port) -> list[str]:
             if match in seen:
                 continue
             seen.add(match)
-            lines.append(f"-A {i} {match} -m comment --comment "
-                         f"{_quote(g.id + ' ' + r.to_text())} -j ACCEPT")
+            lines.append(
+                f"-A {i} {match} -m comment --comment "
+                f"{_quote(g.id + ' ' + r.to_text())} -j ACCEPT"
+            )
     lines.append(f"-A {i} -j DROP")
     lines += [
         # DHCP discover/request before the guest has an address.
-        (f"-A {o} -s 0.0.0.0/32 -d 255.255.255.255/32 -p udp -m udp "
-         f"--sport 68 --dport 67 -m mac --mac-source {port.mac} -j RETURN"),
+        (
+            f"-A {o} -s 0.0.0.0/32 -d 255.255.255.255/32 -p udp -m udp "
+            f"--sport 68 --dport 67 -m mac --mac-source {port.mac} -j RETURN"
+        ),
         # No DHCP server inside a guest.
         f"-A {o} -p udp -m udp --sport 67 --dport 68 -j DROP",
         # A TCP flow whose conntrack entry was cut must not come back to
         # life from the guest's side (conntrack's loose pickup would record
         # it as opened by the guest, and the peer's packets as replies).
-        (f"-A {o} -p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN "
-         f"-m conntrack --ctstate NEW -j DROP"),
+        (
+            f"-A {o} -p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN "
+            f"-m conntrack --ctstate NEW -j DROP"
+        ),
         f"-A {o} -s {port.ip}/32 -m mac --mac-source {port.mac} -j RETURN",
         f"-A {o} -j DROP",
     ]
@@ -104,14 +117,19 @@ def port_rules(port: Port) -> list[str]:
 def dispatch_rules(taps: dict[str, str]) -> list[str]:
     """arame-in and arame-out for every port: instance id -> tap."""
     ordered = sorted(taps.items())
-    return ([f"-A {OUT} -m physdev --physdev-in {tap} -j {out_chain(iid)}"
-             for iid, tap in ordered] +
-            [f"-A {IN} -m physdev --physdev-out {tap} --physdev-is-bridged "
-             f"-j {in_chain(iid)}" for iid, tap in ordered])
+    return [
+        f"-A {OUT} -m physdev --physdev-in {tap} -j {out_chain(iid)}"
+        for iid, tap in ordered
+    ] + [
+        f"-A {IN} -m physdev --physdev-out {tap} --physdev-is-bridged "
+        f"-j {in_chain(iid)}"
+        for iid, tap in ordered
+    ]
 
 
-def render(taps: dict[str, str], rewrite: list[Port] = (),
-           remove: list[str] = ()) -> str:
+def render(
+    taps: dict[str, str], rewrite: list[Port] = (), remove: list[str] = ()
+) -> str:
     """One transaction: the dispatch chains rebuilt for `taps` (every port
     that stays), the chains of `rewrite` replaced and those of `remove`
     deleted. Chains of other ports are not touched."""
@@ -128,8 +146,9 @@ def render(taps: dict[str, str], rewrite: list[Port] = (),
     return _table(heads, body + tail)
 
 
-def render_setup(have_chains: set[str], have_forward_jump: bool,
-                 have_input_jump: bool) -> str:
+def render_setup(
+    have_chains: set[str], have_forward_jump: bool, have_input_jump: bool
+) -> str:
     """Base chains and the jumps from FORWARD and INPUT, leaving existing
     dispatch chains alone (flushing them would open every port)."""
     heads = [FWD] + [c for c in (IN, OUT) if c not in have_chains]
@@ -142,19 +161,26 @@ def render_setup(have_chains: set[str], have_forward_jump: bool,
 
 
 def _table(heads: list[str], body: list[str]) -> str:
-    return "".join(["*filter\n"] + [f":{c} - [0:0]\n" for c in heads] +
-                   [line + "\n" for line in body] + ["COMMIT\n"])
+    return "".join(
+        ["*filter\n"]
+        + [f":{c} - [0:0]\n" for c in heads]
+        + [line + "\n" for line in body]
+        + ["COMMIT\n"]
+    )
 
 
 _ID = r"(i-[a-z0-9]{8})"
 _CHAIN_RE = re.compile(rf"^:({IN}|{OUT})-{_ID} ", re.MULTILINE)
 _IN_DISPATCH_RE = re.compile(
-    rf"^-A {IN} -m physdev --physdev-out (\S+) .*-j {IN}-{_ID}$", re.MULTILINE)
+    rf"^-A {IN} -m physdev --physdev-out (\S+) .*-j {IN}-{_ID}$", re.MULTILINE
+)
 _SPOOF_RE = re.compile(
     rf"^-A {OUT}-{_ID} -s ([0-9.]+)/32 -m mac --mac-source (\S+) -j RETURN$",
-    re.MULTILINE)
-_SET_RE = re.compile(rf"^-A {IN}-{_ID} .*--match-set {ipsets.PREFIX}(\S+) src",
-                     re.MULTILINE)
+    re.MULTILINE,
+)
+_SET_RE = re.compile(
+    rf"^-A {IN}-{_ID} .*--match-set {ipsets.PREFIX}(\S+) src", re.MULTILINE
+)
 
 
 def parse_save(text: str) -> dict:
@@ -165,8 +191,9 @@ def parse_save(text: str) -> dict:
     ports: dict[str, dict] = {}
 
     def port(iid):
-        return ports.setdefault(iid, {"tap": None, "ip": None, "mac": None,
-                                      "groups": set()})
+        return ports.setdefault(
+            iid, {"tap": None, "ip": None, "mac": None, "groups": set()}
+        )
 
     for m in _CHAIN_RE.finditer(text):
         port(m.group(2))
@@ -178,6 +205,9 @@ def parse_save(text: str) -> dict:
         port(m.group(1))["groups"].add(m.group(2))
     lines = set(text.splitlines())
     chains = {line[1:].split()[0] for line in lines if line.startswith(":")}
-    return {"chains": chains, "ports": ports,
-            "forward_jump": FORWARD_JUMP in lines,
-            "input_jump": INPUT_JUMP in lines}
+    return {
+        "chains": chains,
+        "ports": ports,
+        "forward_jump": FORWARD_JUMP in lines,
+        "input_jump": INPUT_JUMP in lines,
+    }

@@ -20,13 +20,20 @@ import time
 
 from oslo_log import log
 
-from arame.agents.hva.firewall import base
-from arame.agents.hva.firewall import conntrack
-from arame.agents.hva.firewall import ebtables
-from arame.agents.hva.firewall import iptables
-from arame.agents.hva.firewall import ipsets
-from arame.agents.hva.firewall.port import InvalidPort, Port, check_group_id
-from arame.agents.hva.firewall.port import check_instance_id, check_ips
+from arame.agents.hva.firewall import (
+    base,
+    conntrack,
+    ebtables,
+    ipsets,
+    iptables,
+)
+from arame.agents.hva.firewall.port import (
+    InvalidPort,
+    Port,
+    check_group_id,
+    check_instance_id,
+    check_ips,
+)
 from arame.common import runner
 
 LOG = log.getLogger(__name__)
@@ -36,10 +43,10 @@ TIMEOUT = 30.0
 
 @dataclasses.dataclass(frozen=True)
 class _Entry:
-    port: Port                # recovered after a restart: no groups
-    group_ids: frozenset      # groups whose sets its chains match
-    known: bool = True        # False when recovered: rules unknown
-    l2: bool = True           # its ebtables chain is in place
+    port: Port  # recovered after a restart: no groups
+    group_ids: frozenset  # groups whose sets its chains match
+    known: bool = True  # False when recovered: rules unknown
+    l2: bool = True  # its ebtables chain is in place
 
     @property
     def identity(self) -> tuple:
@@ -47,7 +54,6 @@ class _Entry:
 
 
 class NetfilterFirewall(base.Firewall):
-
     def __init__(self, netns: str | None = None):
         super().__init__(netns)
         self._lock = threading.RLock()
@@ -71,9 +77,12 @@ class NetfilterFirewall(base.Firewall):
             self._ensure_ready()
             old = self._entries.get(iid)
             members_before = dict(self._members)
-            ipsets.restore(ipsets.render(
-                {gid: new.members.get(gid) for gid in new.group_ids()}),
-                self.netns)
+            ipsets.restore(
+                ipsets.render(
+                    {gid: new.members.get(gid) for gid in new.group_ids()}
+                ),
+                self.netns,
+            )
             entry = _Entry(new, new.group_ids())
             entries = {**self._entries, iid: entry}
             taps = self._taps(entries)
@@ -89,8 +98,11 @@ class NetfilterFirewall(base.Firewall):
             allowed = new.allowance(self._members)
             # A new port (its address may have been another guest's), a
             # recovered one, or one that lost a permission.
-            if (old is None or not old.known or
-                    not old.port.allowance(members_before) <= allowed):
+            if (
+                old is None
+                or not old.known
+                or not old.port.allowance(members_before) <= allowed
+            ):
                 conntrack.cut(new.ip, allowed, self.netns)
             self._cut_shrunk_groups(members_before, skip={iid})
             if old is not None:
@@ -103,8 +115,9 @@ class NetfilterFirewall(base.Firewall):
             old = self._entries.get(instance_id)
             if old is None:
                 return
-            entries = {i: e for i, e in self._entries.items()
-                       if i != instance_id}
+            entries = {
+                i: e for i, e in self._entries.items() if i != instance_id
+            }
             taps = self._taps(entries)
             # Declaring a chain creates it if missing, so -X always works.
             self._iptables(iptables.render(taps, remove=[instance_id]))
@@ -124,7 +137,9 @@ class NetfilterFirewall(base.Firewall):
                 self._cut_shrunk_groups(before)
 
     def ports(self) -> set[str]:
-        saved = iptables.parse_save(self._save(["iptables-save", "-t", "filter"]))
+        saved = iptables.parse_save(
+            self._save(["iptables-save", "-t", "filter"])
+        )
         return set(saved["ports"])
 
     # -- helpers ---------------------------------------------------------
@@ -139,53 +154,82 @@ class NetfilterFirewall(base.Firewall):
         """Recover the ports an earlier run applied, create the base chains
         and jumps that are missing, and rebuild layer 2 from what iptables
         holds."""
-        version = runner.run(["iptables-restore", "--version"],
-                             netns=self.netns, timeout=TIMEOUT).stdout
+        version = runner.run(
+            ["iptables-restore", "--version"],
+            netns=self.netns,
+            timeout=TIMEOUT,
+        ).stdout
         if "legacy" in version:
             # The legacy backend takes a global lock; nft needs none.
             self._restore = ["iptables-restore", "--noflush", "--wait=10"]
-        saved = iptables.parse_save(self._save(["iptables-save", "-t", "filter"]))
-        l2_saved = ebtables.parse_save(self._save(["ebtables-save", "-t", "filter"]))
+        saved = iptables.parse_save(
+            self._save(["iptables-save", "-t", "filter"])
+        )
+        l2_saved = ebtables.parse_save(
+            self._save(["ebtables-save", "-t", "filter"])
+        )
         entries = {}
         for iid, p in saved["ports"].items():
             try:
                 # What was read back goes into ebtables text: check it again.
-                port = Port.from_dict({"instance_id": iid, "device": p["tap"],
-                                       "mac": p["mac"], "ip": p["ip"]})
+                port = Port.from_dict(
+                    {
+                        "instance_id": iid,
+                        "device": p["tap"],
+                        "mac": p["mac"],
+                        "ip": p["ip"],
+                    }
+                )
                 l2 = True
             except InvalidPort:
-                LOG.warning("firewall chains of %s are incomplete; the next "
-                            "apply_port or remove_port repairs them", iid)
+                LOG.warning(
+                    "firewall chains of %s are incomplete; the next "
+                    "apply_port or remove_port repairs them",
+                    iid,
+                )
                 port, l2 = Port(iid, "", "", "", ()), False
-            entries[iid] = _Entry(port, frozenset(p["groups"]), known=False,
-                                  l2=l2)
-        self._iptables(iptables.render_setup(
-            saved["chains"], saved["forward_jump"], saved["input_jump"]))
+            entries[iid] = _Entry(
+                port, frozenset(p["groups"]), known=False, l2=l2
+            )
+        self._iptables(
+            iptables.render_setup(
+                saved["chains"], saved["forward_jump"], saved["input_jump"]
+            )
+        )
         taps = self._taps(entries)
-        self._ebtables(ebtables.render(
-            taps, rewrite=[e.port for e in entries.values() if e.l2],
-            remove=sorted(l2_saved["ports"] - set(entries)),
-            forward_jump=l2_saved["forward_jump"],
-            input_jump=l2_saved["input_jump"]))
+        self._ebtables(
+            ebtables.render(
+                taps,
+                rewrite=[e.port for e in entries.values() if e.l2],
+                remove=sorted(l2_saved["ports"] - set(entries)),
+                forward_jump=l2_saved["forward_jump"],
+                input_jump=l2_saved["input_jump"],
+            )
+        )
         self._entries = entries
         self._ready = True
 
     @staticmethod
     def _taps(entries: dict[str, _Entry]) -> dict[str, str]:
-        return {iid: e.port.device for iid, e in entries.items()
-                if e.port.device}
+        return {
+            iid: e.port.device for iid, e in entries.items() if e.port.device
+        }
 
     def _cut_shrunk_groups(self, before: dict, skip=frozenset()) -> None:
         """Cut flows of the ports using a group that lost members. (A group
         whose members were not known before has not lost any we knew of:
         the port that uses it was applied without them.)"""
-        shrunk = {gid for gid, now in self._members.items()
-                  if gid in before and not set(before[gid]) <= set(now)}
+        shrunk = {
+            gid
+            for gid, now in self._members.items()
+            if gid in before and not set(before[gid]) <= set(now)
+        }
         for iid, e in sorted(self._entries.items()):
             if iid in skip or not e.known or not (e.group_ids & shrunk):
                 continue
-            conntrack.cut(e.port.ip, e.port.allowance(self._members),
-                          self.netns)
+            conntrack.cut(
+                e.port.ip, e.port.allowance(self._members), self.netns
+            )
 
     def _collect_sets(self, candidates) -> None:
         """Destroy the sets among candidates that no chain matches now
@@ -202,10 +246,15 @@ class NetfilterFirewall(base.Firewall):
 
     def _iptables(self, text: str) -> None:
         t0 = time.monotonic()
-        runner.run(self._restore, input=text, netns=self.netns,
-                   timeout=TIMEOUT)
+        runner.run(
+            self._restore, input=text, netns=self.netns, timeout=TIMEOUT
+        )
         self.last_restore_s = time.monotonic() - t0
 
     def _ebtables(self, text: str) -> None:
-        runner.run(["ebtables-restore", "--noflush"], input=text,
-                   netns=self.netns, timeout=TIMEOUT)
+        runner.run(
+            ["ebtables-restore", "--noflush"],
+            input=text,
+            netns=self.netns,
+            timeout=TIMEOUT,
+        )

@@ -6,13 +6,12 @@ ends up in iptables, ipset, ebtables or conntrack arguments, so each field is
 checked against a strict pattern here and nowhere else.
 """
 
-from collections.abc import Mapping
 import dataclasses
 import ipaddress
 import re
+from collections.abc import Mapping
 
-from arame.common import ids
-from arame.common import secgroup_rules
+from arame.common import ids, secgroup_rules
 from arame.common.secgroup_rules import Rule
 
 # Linux interface names: at most 15 characters; no "+", which iptables
@@ -42,18 +41,23 @@ def check_ip(value) -> str:
         ip = ipaddress.IPv4Address(value)
     except (ipaddress.AddressValueError, ValueError, TypeError):
         raise InvalidPort(f"not an IPv4 address: {value!r}") from None
-    if ip.is_unspecified or ip.is_multicast or ip == ipaddress.IPv4Address(
-            "255.255.255.255"):
+    if (
+        ip.is_unspecified
+        or ip.is_multicast
+        or ip == ipaddress.IPv4Address("255.255.255.255")
+    ):
         raise InvalidPort(f"not a guest address: {value}")
     return str(ip)
 
 
 def check_ips(values) -> tuple[str, ...]:
     if not isinstance(values, (list, tuple, set, frozenset)):
-        raise InvalidPort(f"members must be a list of addresses, "
-                          f"not {type(values).__name__}")
-    return tuple(sorted({check_ip(v) for v in values},
-                        key=ipaddress.IPv4Address))
+        raise InvalidPort(
+            f"members must be a list of addresses, not {type(values).__name__}"
+        )
+    return tuple(
+        sorted({check_ip(v) for v in values}, key=ipaddress.IPv4Address)
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +75,8 @@ class Port:
     groups: tuple[Group, ...]
     # Members of the groups it belongs to or references, as given with it.
     members: Mapping[str, tuple[str, ...]] = dataclasses.field(
-        default_factory=dict, compare=False)
+        default_factory=dict, compare=False
+    )
 
     @classmethod
     def from_dict(cls, d: dict) -> "Port":
@@ -101,21 +106,35 @@ class Port:
         members = d.get("group_members") or {}
         if not isinstance(members, dict):
             raise InvalidPort("group_members must be a dict")
-        port = cls(instance_id=check_instance_id(d.get("instance_id")),
-                   device=device, mac=mac.lower(), ip=check_ip(d.get("ip")),
-                   groups=tuple(groups.values()))
+        port = cls(
+            instance_id=check_instance_id(d.get("instance_id")),
+            device=device,
+            mac=mac.lower(),
+            ip=check_ip(d.get("ip")),
+            groups=tuple(groups.values()),
+        )
         wanted = port.group_ids()
-        object.__setattr__(port, "members", {
-            check_group_id(gid): check_ips(ips)
-            for gid, ips in members.items() if gid in wanted})
+        object.__setattr__(
+            port,
+            "members",
+            {
+                check_group_id(gid): check_ips(ips)
+                for gid, ips in members.items()
+                if gid in wanted
+            },
+        )
         return port
 
     def own_group_ids(self) -> tuple[str, ...]:
         return tuple(g.id for g in self.groups)
 
     def referenced_group_ids(self) -> tuple[str, ...]:
-        seen = dict.fromkeys(r.group_id for g in self.groups for r in g.rules
-                             if r.group_id is not None)
+        seen = dict.fromkeys(
+            r.group_id
+            for g in self.groups
+            for r in g.rules
+            if r.group_id is not None
+        )
         return tuple(seen)
 
     def group_ids(self) -> frozenset[str]:
@@ -133,16 +152,28 @@ class Port:
             atoms.update(("peer", ip) for ip in members.get(gid, ()))
         for g in self.groups:
             for r in g.rules:
-                sources = ([r.cidr] if r.cidr is not None else
-                           [f"{ip}/32" for ip in members.get(r.group_id, ())])
-                atoms.update(("rule", r.protocol, r.from_port, r.to_port, s)
-                             for s in sources)
+                sources = (
+                    [r.cidr]
+                    if r.cidr is not None
+                    else [f"{ip}/32" for ip in members.get(r.group_id, ())]
+                )
+                atoms.update(
+                    ("rule", r.protocol, r.from_port, r.to_port, s)
+                    for s in sources
+                )
         return frozenset(atoms)
 
 
-def admits(allowance: frozenset, protocol: str, src: str, *,
-           dport: int | None = None, sport: int | None = None,
-           icmp_type: int | None = None, icmp_code: int | None = None) -> bool:
+def admits(
+    allowance: frozenset,
+    protocol: str,
+    src: str,
+    *,
+    dport: int | None = None,
+    sport: int | None = None,
+    icmp_type: int | None = None,
+    icmp_code: int | None = None,
+) -> bool:
     """Whether a flow opened from src towards the port is allowed."""
     if protocol == "udp" and sport == 67 and dport == 68:
         return True  # DHCP answers are always let in

@@ -17,39 +17,46 @@ from arame.common import exceptions, ids
 # Inclusive ranges of segment ids; a flat network has none.
 SEGMENT_RANGES = {"vxlan": (1, 2**24 - 1), "vlan": (1, 4094)}
 SEGMENTATIONS = ("vxlan", "vlan", "flat")
-MAX_NICS = 100       # tap names keep two digits for the NIC's index
-LINK_NAME_MAX = 15   # IFNAMSIZ - 1
+MAX_NICS = 100  # tap names keep two digits for the NIC's index
+LINK_NAME_MAX = 15  # IFNAMSIZ - 1
 
 
 class NetworkingError(exceptions.AgentError):
     """Tenant network plumbing failed on this host."""
+
     code = "network_plumbing_failed"
 
 
 class InvalidNetwork(NetworkingError):
     """The network description is invalid."""
+
     status, code = 422, "invalid_network"
 
 
 class KernelFeatureMissing(NetworkingError):
     """This host's kernel lacks a feature the network needs."""
+
     code = "kernel_feature_missing"
 
     def __init__(self, feature: str, detail: str = ""):
-        super().__init__(f"the kernel of this host has no {feature} support"
-                         + (f" ({detail})" if detail else ""),
-                         feature=feature)
+        super().__init__(
+            f"the kernel of this host has no {feature} support"
+            + (f" ({detail})" if detail else ""),
+            feature=feature,
+        )
         self.feature = feature
 
 
 class SegmentInUse(NetworkingError):
     """The segment (VNI, VLAN, physical device) already serves something
     else on this host."""
+
     code = "segment_in_use"
 
 
 class UnderlayError(NetworkingError):
     """The underlay (or physical) device is missing or not configured."""
+
     code = "underlay_error"
 
 
@@ -82,8 +89,10 @@ def parse_network(network: dict) -> Network:
     else:
         low, high = SEGMENT_RANGES[kind]
         if type(seg) is not int or not low <= seg <= high:
-            raise InvalidNetwork(f"{net_id}: {kind} segment_id must be an "
-                                 f"integer from {low} to {high}, not {seg!r}")
+            raise InvalidNetwork(
+                f"{net_id}: {kind} segment_id must be an "
+                f"integer from {low} to {high}, not {seg!r}"
+            )
     mtu = network.get("mtu")
     if mtu is not None and (type(mtu) is not int or not 68 <= mtu <= 65535):
         raise InvalidNetwork(f"{net_id}: mtu must be 68-65535, not {mtu!r}")
@@ -126,8 +135,9 @@ class HostNetworking(abc.ABC):
         if not ids.is_valid("instance", instance_id):
             raise InvalidNetwork(f"not an instance id: {instance_id!r}")
         if type(index) is not int or not 0 <= index < MAX_NICS:
-            raise InvalidNetwork(f"NIC index must be 0-{MAX_NICS - 1}, "
-                                 f"not {index!r}")
+            raise InvalidNetwork(
+                f"NIC index must be 0-{MAX_NICS - 1}, not {index!r}"
+            )
         return f"tap{instance_id.split('-', 1)[1]}-{index}"
 
     @abc.abstractmethod

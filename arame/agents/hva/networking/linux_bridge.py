@@ -36,6 +36,7 @@ VXLAN_PREFIX = "vx-"
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """The [hva_networking] options, checked once."""
+
     underlay_device: str | None
     local_ip: str | None
     vxlan_group: str | None
@@ -52,16 +53,23 @@ class Settings:
             value = getattr(o, opt)
             if value and not _DEVICE_RE.fullmatch(value):
                 raise base.UnderlayError(
-                    f"[hva_networking] {opt}: not a device name: {value!r}")
+                    f"[hva_networking] {opt}: not a device name: {value!r}"
+                )
         group = o.vxlan_group.strip() if o.vxlan_group else None
         if group and not _is_multicast(group):
             raise base.UnderlayError(
                 f"[hva_networking] vxlan_group: {group!r} is not a "
-                "multicast address")
-        return cls(o.underlay_device or None,
-                   str(o.local_ip) if o.local_ip else None, group,
-                   tuple(str(p) for p in o.vxlan_peers), o.vxlan_port, o.mtu,
-                   o.physical_device or None)
+                "multicast address"
+            )
+        return cls(
+            o.underlay_device or None,
+            str(o.local_ip) if o.local_ip else None,
+            group,
+            tuple(str(p) for p in o.vxlan_peers),
+            o.vxlan_port,
+            o.mtu,
+            o.physical_device or None,
+        )
 
     @property
     def flooding(self) -> str:
@@ -82,23 +90,25 @@ def _is_multicast(address: str) -> bool:
 class _Port:
     """The segment port a network needs, and how to tell whether an existing
     device with its name is that port."""
+
     name: str
-    kind: str                          # vxlan, vlan, or flat (taken whole)
+    kind: str  # vxlan, vlan, or flat (taken whole)
     type_args: tuple = ()
-    lower: str | None = None           # the device a VLAN sits on
-    want: tuple = ()                   # (key, value) its info_data must hold
-    peers: tuple[str, ...] | None = None   # unicast flood list, VXLAN only
+    lower: str | None = None  # the device a VLAN sits on
+    want: tuple = ()  # (key, value) its info_data must hold
+    peers: tuple[str, ...] | None = None  # unicast flood list, VXLAN only
 
     def matches(self, link: dict) -> bool:
         info = link.get("linkinfo", {})
         data = info.get("info_data", {})
-        return (info.get("info_kind") == self.kind
-                and all(data.get(k) == v for k, v in self.want)
-                and (self.lower is None or link.get("link") == self.lower))
+        return (
+            info.get("info_kind") == self.kind
+            and all(data.get(k) == v for k, v in self.want)
+            and (self.lower is None or link.get("link") == self.lower)
+        )
 
 
 class LinuxBridgeNetworking(base.HostNetworking):
-
     def __init__(self, netns: str | None = None, *, conf=None):
         super().__init__()
         self.settings = Settings.from_conf(conf if conf is not None else CONF)
@@ -106,8 +116,10 @@ class LinuxBridgeNetworking(base.HostNetworking):
         self._ip = iproute.IpRoute(netns)
         self._local_ip: str | None = None
         if self.settings.flooding == "none":
-            LOG.warning("[hva_networking] has neither vxlan_group nor "
-                        "vxlan_peers: VXLAN networks stay on this host")
+            LOG.warning(
+                "[hva_networking] has neither vxlan_group nor "
+                "vxlan_peers: VXLAN networks stay on this host"
+            )
 
     # -- the interface -------------------------------------------------------
 
@@ -126,17 +138,24 @@ class LinuxBridgeNetworking(base.HostNetworking):
                 else:
                     self._ensure_segment_device(port, bridge, mtu)
             except Exception:
-                if created:   # leave no half-made network behind
+                if created:  # leave no half-made network behind
                     self._remove_quietly(bridge)
                 raise
             # Set last and explicitly: an MTU given at creation is not
             # "set by the user", so the kernel would lower or raise it to
             # follow whatever ports join later.
-            if (created or before.get("mtu") != mtu
-                    or "UP" not in before.get("flags", ())):
+            if (
+                created
+                or before.get("mtu") != mtu
+                or "UP" not in before.get("flags", ())
+            ):
                 self._ip.set(bridge, "mtu", mtu, "up")
-        LOG.debug("network %s ready on %s in %.3fs", net.id, bridge,
-                  time.monotonic() - t0)
+        LOG.debug(
+            "network %s ready on %s in %.3fs",
+            net.id,
+            bridge,
+            time.monotonic() - t0,
+        )
         return bridge
 
     def release_network(self, network_id: str) -> None:
@@ -151,17 +170,25 @@ class LinuxBridgeNetworking(base.HostNetworking):
                 return
             if link.get("linkinfo", {}).get("info_kind") != "bridge":
                 raise base.NetworkingError(
-                    f"{bridge} is not a bridge: not removed")
+                    f"{bridge} is not a bridge: not removed"
+                )
             ports = self._ip.links(master=bridge)
-            others = [p["ifname"] for p in ports
-                      if not self._is_segment_port(p, net_id)]
+            others = [
+                p["ifname"]
+                for p in ports
+                if not self._is_segment_port(p, net_id)
+            ]
             # An address is not ours (IPv6 is off on our bridges): a local
             # service such as nsa's dnsmasq serves the network on it.
-            users = others + [a["local"] for a in link.get("addr_info", [])
-                              if a.get("scope") != "link"]
+            users = others + [
+                a["local"]
+                for a in link.get("addr_info", [])
+                if a.get("scope") != "link"
+            ]
             if users:
-                LOG.debug("network %s kept: %s still use %s", net_id,
-                          users, bridge)
+                LOG.debug(
+                    "network %s kept: %s still use %s", net_id, users, bridge
+                )
                 return
             for p in ports:
                 # A flat network's physical device is only let go (by the
@@ -170,12 +197,15 @@ class LinuxBridgeNetworking(base.HostNetworking):
                     self._ip.delete(p["ifname"])
             self._ip.delete(bridge)
             if vxlan not in {p["ifname"] for p in ports}:
-                self._ip.delete(vxlan)   # one taken off the bridge by hand
+                self._ip.delete(vxlan)  # one taken off the bridge by hand
             LOG.info("network %s released: %s removed", net_id, bridge)
 
     def networks(self) -> set[str]:
-        return {link["ifname"] for link in self._ip.links(kind="bridge")
-                if ids.is_valid("network", link["ifname"])}
+        return {
+            link["ifname"]
+            for link in self._ip.links(kind="bridge")
+            if ids.is_valid("network", link["ifname"])
+        }
 
     # -- segment ports -------------------------------------------------------
 
@@ -190,40 +220,58 @@ class LinuxBridgeNetworking(base.HostNetworking):
         if not phys:
             raise base.UnderlayError(
                 f"{net.id}: a {net.segmentation} network needs "
-                "[hva_networking] physical_device")
+                "[hva_networking] physical_device"
+            )
         if net.segmentation == "flat":
             return _Port(phys, "flat")
         name = f"{phys}.{net.segment_id}"
         if len(name) > base.LINK_NAME_MAX:
             raise base.UnderlayError(
                 f"{net.id}: VLAN device name {name!r} is longer than "
-                f"{base.LINK_NAME_MAX} characters")
-        return _Port(name, "vlan", lower=phys,
-                     type_args=("protocol", "802.1Q", "id", net.segment_id),
-                     want=(("protocol", "802.1Q"), ("id", net.segment_id)))
+                f"{base.LINK_NAME_MAX} characters"
+            )
+        return _Port(
+            name,
+            "vlan",
+            lower=phys,
+            type_args=("protocol", "802.1Q", "id", net.segment_id),
+            want=(("protocol", "802.1Q"), ("id", net.segment_id)),
+        )
 
     def _vxlan_port(self, net: base.Network) -> _Port:
         s = self.settings
         local = self._local_address()
         v6 = ipaddress.ip_address(local).version == 6
         args = ["id", net.segment_id, "local", local]
-        want = [("id", net.segment_id), ("local6" if v6 else "local", local),
-                ("port", s.vxlan_port), ("learning", True)]
+        want = [
+            ("id", net.segment_id),
+            ("local6" if v6 else "local", local),
+            ("port", s.vxlan_port),
+            ("learning", True),
+        ]
         peers = None
         if s.flooding == "multicast":
             if not s.underlay_device:
                 raise base.UnderlayError(
                     "[hva_networking] vxlan_group needs underlay_device "
-                    "(the group is joined on it)")
+                    "(the group is joined on it)"
+                )
             args += ["group", s.vxlan_group, "dev", s.underlay_device]
-            want += [("group6" if v6 else "group", s.vxlan_group),
-                     ("link", s.underlay_device)]
+            want += [
+                ("group6" if v6 else "group", s.vxlan_group),
+                ("link", s.underlay_device),
+            ]
         else:
             want += [("group", None), ("group6", None)]
             peers = tuple(p for p in s.vxlan_peers if p != local)
         args += ["dstport", s.vxlan_port, "learning"]
-        return _Port(self._vxlan_name(net.id), "vxlan", type_args=tuple(args),
-                     want=tuple(want), peers=peers)
+        return _Port(
+            self._vxlan_name(net.id),
+            "vxlan",
+            type_args=tuple(args),
+            want=tuple(want),
+            peers=peers,
+        )
 
     def _local_address(self) -> str:
         s = self.settings
@@ -232,12 +280,14 @@ class LinuxBridgeNetworking(base.HostNetworking):
         if self._local_ip is None:
             if not s.underlay_device:
                 raise base.UnderlayError(
-                    "VXLAN needs [hva_networking] local_ip or underlay_device")
+                    "VXLAN needs [hva_networking] local_ip or underlay_device"
+                )
             addresses = self._ip.ipv4_addresses(s.underlay_device)
             if not addresses:
                 raise base.UnderlayError(
                     f"underlay device {s.underlay_device} has no IPv4 "
-                    "address (or set [hva_networking] local_ip)")
+                    "address (or set [hva_networking] local_ip)"
+                )
             self._local_ip = addresses[0]
         return self._local_ip
 
@@ -245,10 +295,15 @@ class LinuxBridgeNetworking(base.HostNetworking):
         kind = link.get("linkinfo", {}).get("info_kind")
         name = link["ifname"]
         phys = self.settings.physical_device
-        return ((kind == "vxlan" and name == self._vxlan_name(network_id))
-                or (kind == "vlan" and phys is not None
-                    and name.startswith(phys + "."))
-                or name == phys)
+        return (
+            (kind == "vxlan" and name == self._vxlan_name(network_id))
+            or (
+                kind == "vlan"
+                and phys is not None
+                and name.startswith(phys + ".")
+            )
+            or name == phys
+        )
 
     # -- steps ---------------------------------------------------------------
 
@@ -259,13 +314,15 @@ class LinuxBridgeNetworking(base.HostNetworking):
             if kind != "bridge":
                 raise base.NetworkingError(
                     f"{bridge} exists and is a {kind or 'plain'} device, "
-                    "not a bridge")
+                    "not a bridge"
+                )
             if "UP" not in link.get("flags", ()):
                 # Not brought up: an earlier call stopped before its end.
                 self._ip.disable_ipv6(bridge)
             return False
-        self._ip.add(bridge, "bridge",
-                     type_args=("stp_state", 0, "forward_delay", 0))
+        self._ip.add(
+            bridge, "bridge", type_args=("stp_state", 0, "forward_delay", 0)
+        )
         try:
             self._ip.disable_ipv6(bridge)
         except Exception:
@@ -281,17 +338,28 @@ class LinuxBridgeNetworking(base.HostNetworking):
         except Exception:
             LOG.exception("could not remove %s after a failure", name)
 
-    def _ensure_segment_device(self, port: _Port, bridge: str,
-                               mtu: int) -> None:
+    def _ensure_segment_device(
+        self, port: _Port, bridge: str, mtu: int
+    ) -> None:
         link = self._ip.link(port.name)
         if link is not None and not port.matches(link):
-            LOG.info("%s does not match its network (%s): remade",
-                     port.name, link.get("linkinfo"))
+            LOG.info(
+                "%s does not match its network (%s): remade",
+                port.name,
+                link.get("linkinfo"),
+            )
             self._ip.delete(port.name)
             link = None
         if link is None:
-            self._ip.add(port.name, port.kind, mtu=mtu, master=bridge,
-                         lower=port.lower, up=True, type_args=port.type_args)
+            self._ip.add(
+                port.name,
+                port.kind,
+                mtu=mtu,
+                master=bridge,
+                lower=port.lower,
+                up=True,
+                type_args=port.type_args,
+            )
             have: set[str] = set()
         else:
             changes = []
@@ -303,8 +371,11 @@ class LinuxBridgeNetworking(base.HostNetworking):
                 changes.append("up")
             if changes:
                 self._ip.set(port.name, *changes)
-            have = (self._ip.flood_destinations(port.name)
-                    if port.peers is not None else set())
+            have = (
+                self._ip.flood_destinations(port.name)
+                if port.peers is not None
+                else set()
+            )
         if port.peers is not None:
             for peer in sorted(set(port.peers) - have):
                 self._ip.flood_to(port.name, peer)
@@ -322,9 +393,11 @@ class LinuxBridgeNetworking(base.HostNetworking):
             return
         if master:
             raise base.SegmentInUse(
-                f"{dev} already serves another bridge ({master})")
+                f"{dev} already serves another bridge ({master})"
+            )
         if any(a.get("family") == "inet" for a in link.get("addr_info", [])):
             raise base.UnderlayError(
                 f"{dev} holds IPv4 addresses: taking it into a bridge for a "
-                "flat network would cut this host off")
+                "flat network would cut this host off"
+            )
         self._ip.set(dev, "master", bridge, "up")

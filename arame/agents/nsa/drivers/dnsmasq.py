@@ -45,8 +45,9 @@ BULK_WRITES = 64
 class _Served:
     """One network being served: its records, files and process."""
 
-    def __init__(self, network: Network, ndir: NetworkDir,
-                 bridge_created: bool):
+    def __init__(
+        self, network: Network, ndir: NetworkDir, bridge_created: bool
+    ):
         self.network = network
         self.dir = ndir
         self.bridge_created = bridge_created
@@ -54,8 +55,8 @@ class _Served:
         self.supervisor: sup.Supervisor | None = None
         self.to_release: list[Reservation] = []
         self.reloads = 0
-        self.pxe = False        # serving TFTP and router advertisements
-        self.undionly = False   # and undionly.kpxe to plain PXE ROMs
+        self.pxe = False  # serving TFTP and router advertisements
+        self.undionly = False  # and undionly.kpxe to plain PXE ROMs
 
 
 class DnsmasqDriver(NamingDriver):
@@ -63,15 +64,22 @@ class DnsmasqDriver(NamingDriver):
     #: VXLAN port (same ensure/remove signatures).
     plumbing = plumbing_module
 
-    def __init__(self, state_path: str | None = None,
-                 netns: str | None = None, *, reload_delay: float | None = None,
-                 timer=threading.Timer, conf=None):
+    def __init__(
+        self,
+        state_path: str | None = None,
+        netns: str | None = None,
+        *,
+        reload_delay: float | None = None,
+        timer=threading.Timer,
+        conf=None,
+    ):
         c = conf or CONF.nsa
         self.conf = c
         self.state_path = state_path or c.state_path
         self.netns = (netns if netns is not None else c.netns) or None
-        self.forwarders = [str(records.ipv4(f, "DNS forwarder"))
-                           for f in c.dns_forwarders]
+        self.forwarders = [
+            str(records.ipv4(f, "DNS forwarder")) for f in c.dns_forwarders
+        ]
         self.backoff = sup.Backoff(cap=c.respawn_max_delay)
         delay = c.reload_delay if reload_delay is None else reload_delay
         self._coalescer = coalesce.Coalescer(delay, self._reload, timer=timer)
@@ -97,8 +105,11 @@ class DnsmasqDriver(NamingDriver):
             sup.end_stale(ndir.paths.pidfile, ndir.paths.pidfile)
             loaded = ndir.load_network()
             if loaded is None:
-                LOG.warning("%s: state directory without a network, left "
-                            "alone: %s", nid, ndir.paths.root)
+                LOG.warning(
+                    "%s: state directory without a network, left alone: %s",
+                    nid,
+                    ndir.paths.root,
+                )
                 continue
             net, created = loaded
             with self._lock(nid):
@@ -119,17 +130,27 @@ class DnsmasqDriver(NamingDriver):
     def networks(self) -> dict[str, Network]:
         return {nid: s.network for nid, s in list(self._served.items())}
 
-    def _serve(self, net: Network, ndir: NetworkDir, bridge_created: bool,
-               keep: list[Reservation] | None = None) -> _Served:
+    def _serve(
+        self,
+        net: Network,
+        ndir: NetworkDir,
+        bridge_created: bool,
+        keep: list[Reservation] | None = None,
+    ) -> _Served:
         """Plumbing, files and a running dnsmasq for `net` (lock held).
         Serves `keep`, or else what the state directory holds."""
         ndir.prepare()
-        created = self.plumbing.ensure(net.bridge, net.server_interface,
-                                       net.mtu, self.netns) or bridge_created
+        created = (
+            self.plumbing.ensure(
+                net.bridge, net.server_interface, net.mtu, self.netns
+            )
+            or bridge_created
+        )
         ndir.save_network(net, created)
         s = _Served(net, ndir, created)
         s.table = ReservationTable(
-            keep if keep is not None else ndir.load_reservations(net))
+            keep if keep is not None else ndir.load_reservations(net)
+        )
         ndir.fold(net, s.table.all())
         ndir.sync_scripts(s.table.all())
         if any(r.boot_script is not None for r in s.table.all()):
@@ -152,10 +173,16 @@ class DnsmasqDriver(NamingDriver):
             except OSError:
                 pass
         args = config.argv(
-            s.network, p, binary=self.conf.dnsmasq_binary,
-            lease_time=self.conf.dhcp_lease_time, user=self.conf.dnsmasq_user,
-            forwarders=self.forwarders, log_dhcp=self.conf.log_dhcp,
-            pxe=s.pxe, undionly=s.undionly)
+            s.network,
+            p,
+            binary=self.conf.dnsmasq_binary,
+            lease_time=self.conf.dhcp_lease_time,
+            user=self.conf.dnsmasq_user,
+            forwarders=self.forwarders,
+            log_dhcp=self.conf.log_dhcp,
+            pxe=s.pxe,
+            undionly=s.undionly,
+        )
 
         def ready(pid: int) -> bool:
             try:
@@ -164,9 +191,14 @@ class DnsmasqDriver(NamingDriver):
             except OSError:
                 return False
 
-        s.supervisor = sup.Supervisor(f"dnsmasq-{s.network.id}", args,
-                                      netns=self.netns, stderr_path=p.stderr,
-                                      ready=ready, backoff=self.backoff)
+        s.supervisor = sup.Supervisor(
+            f"dnsmasq-{s.network.id}",
+            args,
+            netns=self.netns,
+            stderr_path=p.stderr,
+            ready=ready,
+            backoff=self.backoff,
+        )
         s.supervisor.start()
 
     # -- PXE -----------------------------------------------------------------
@@ -179,29 +211,63 @@ class DnsmasqDriver(NamingDriver):
     def _ensure_ra_address(self, net: Network) -> None:
         addr = config.ra_address(net)
         try:
-            out = runner.run(["ip", "-j", "-6", "addr", "show", "dev",
-                              net.bridge], netns=self.netns, timeout=30)
-            have = {f"{a['local']}/{a['prefixlen']}"
-                    for link in json.loads(out.stdout or "[]")
-                    for a in link.get("addr_info", [])}
+            out = runner.run(
+                ["ip", "-j", "-6", "addr", "show", "dev", net.bridge],
+                netns=self.netns,
+                timeout=30,
+            )
+            have = {
+                f"{a['local']}/{a['prefixlen']}"
+                for link in json.loads(out.stdout or "[]")
+                for a in link.get("addr_info", [])
+            }
             if addr not in have:
                 # nodad: usable at once, and nobody else holds it.
-                runner.run(["ip", "-6", "addr", "add", addr, "dev",
-                            net.bridge, "nodad"], netns=self.netns, timeout=30)
+                runner.run(
+                    [
+                        "ip",
+                        "-6",
+                        "addr",
+                        "add",
+                        addr,
+                        "dev",
+                        net.bridge,
+                        "nodad",
+                    ],
+                    netns=self.netns,
+                    timeout=30,
+                )
         except (runner.CommandError, ValueError) as e:
             # PXE still works without it, ~13 s slower per boot.
-            LOG.warning("%s: no IPv6 prefix on %s for router "
-                        "advertisements: %s", net.id, net.bridge, e)
+            LOG.warning(
+                "%s: no IPv6 prefix on %s for router advertisements: %s",
+                net.id,
+                net.bridge,
+                e,
+            )
 
     def _remove_ra_address(self, net: Network) -> None:
-        runner.run(["ip", "-6", "addr", "del", config.ra_address(net), "dev",
-                    net.bridge], netns=self.netns, timeout=30,
-                   ok_codes=(0, 1, 2))
+        runner.run(
+            [
+                "ip",
+                "-6",
+                "addr",
+                "del",
+                config.ra_address(net),
+                "dev",
+                net.bridge,
+            ],
+            netns=self.netns,
+            timeout=30,
+            ok_codes=(0, 1, 2),
+        )
 
     def _enable_pxe(self, s: _Served) -> None:
         """The network's first boot script: restart its dnsmasq with TFTP."""
-        LOG.info("%s: first boot script, restarting its dnsmasq with TFTP",
-                 s.network.id)
+        LOG.info(
+            "%s: first boot script, restarting its dnsmasq with TFTP",
+            s.network.id,
+        )
         self._prepare_pxe(s)
         s.dir.fold(s.network, s.table.all())
         s.supervisor.stop()
@@ -218,18 +284,25 @@ class DnsmasqDriver(NamingDriver):
                 return
             # Settings changed: the command line changes, so this (and only
             # this) restarts dnsmasq. Reservations that still fit stay.
-            LOG.info("%s: settings changed, restarting its dnsmasq", network.id)
+            LOG.info(
+                "%s: settings changed, restarting its dnsmasq", network.id
+            )
             keep = [r for r in s.table.all() if network.contains(r.ip)]
             self._coalescer.discard(network.id)
             s.supervisor.stop()
             created = s.bridge_created
             if (s.network.bridge, s.network.server_interface) != (
-                    network.bridge, network.server_interface):
+                network.bridge,
+                network.server_interface,
+            ):
                 if s.pxe and not created:
                     self._remove_ra_address(s.network)
-                self.plumbing.remove(s.network.bridge,
-                                     s.network.server_interface, created,
-                                     self.netns)
+                self.plumbing.remove(
+                    s.network.bridge,
+                    s.network.server_interface,
+                    created,
+                    self.netns,
+                )
                 created = False
             self._serve(network, ndir, created, keep=keep)
 
@@ -246,15 +319,19 @@ class DnsmasqDriver(NamingDriver):
                     net, created = loaded
                     if not created:
                         self._remove_ra_address(net)
-                    self.plumbing.remove(net.bridge, net.server_interface,
-                                         created, self.netns)
+                    self.plumbing.remove(
+                        net.bridge, net.server_interface, created, self.netns
+                    )
             else:
                 s.supervisor.stop()
                 if s.pxe and not s.bridge_created:
                     self._remove_ra_address(s.network)
-                self.plumbing.remove(s.network.bridge,
-                                     s.network.server_interface,
-                                     s.bridge_created, self.netns)
+                self.plumbing.remove(
+                    s.network.bridge,
+                    s.network.server_interface,
+                    s.bridge_created,
+                    self.netns,
+                )
             ndir.destroy()
 
     # -- reservations --------------------------------------------------------
@@ -271,13 +348,16 @@ class DnsmasqDriver(NamingDriver):
                 s.dir.write_host(s.network, res)
         for res in change.written:
             s.dir.write_script(res)
-        gone = {r.mac for r in change.dropped} - {r.mac for r in change.written}
+        gone = {r.mac for r in change.dropped} - {
+            r.mac for r in change.written
+        }
         for mac in gone:
             s.dir.remove_host(mac)
             s.dir.remove_script(mac)
         s.to_release.extend(change.dropped)
-        if not s.pxe and any(r.boot_script is not None
-                             for r in change.written):
+        if not s.pxe and any(
+            r.boot_script is not None for r in change.written
+        ):
             self._enable_pxe(s)
         if change.dropped or bulk:
             self._coalescer.mark(s.network.id)
@@ -312,8 +392,12 @@ class DnsmasqDriver(NamingDriver):
             lease = leases.get(res.mac)
             if lease is None or lease[0] != str(res.ip):
                 continue
-            args = [self.conf.dhcp_release_binary, s.network.bridge,
-                    str(res.ip), res.mac] + ([lease[1]] if lease[1] else [])
+            args = [
+                self.conf.dhcp_release_binary,
+                s.network.bridge,
+                str(res.ip),
+                res.mac,
+            ] + ([lease[1]] if lease[1] else [])
             out.append((res, args))
         return out
 
@@ -333,8 +417,13 @@ class DnsmasqDriver(NamingDriver):
             try:
                 runner.run(args, netns=self.netns, timeout=10)
             except runner.CommandError as e:
-                LOG.warning("%s: could not release %s (%s): %s",
-                            network_id, res.ip, res.mac, e)
+                LOG.warning(
+                    "%s: could not release %s (%s): %s",
+                    network_id,
+                    res.ip,
+                    res.mac,
+                    e,
+                )
 
     def flush(self) -> None:
         """Send the reloads now instead of at the end of the window."""
@@ -345,9 +434,14 @@ class DnsmasqDriver(NamingDriver):
         with self._lock(network_id):
             s = self._get(network_id)
             pid = s.supervisor.pid if s.supervisor else None
-            return {"reservations": len(s.table), "running": pid is not None,
-                    "pid": pid, "restarts": s.supervisor.restarts,
-                    "reloads": s.reloads, "bridge": s.network.bridge,
-                    "pxe": s.pxe,
-                    "cidr": str(s.network.cidr),
-                    "reload_pending": network_id in self._coalescer.pending()}
+            return {
+                "reservations": len(s.table),
+                "running": pid is not None,
+                "pid": pid,
+                "restarts": s.supervisor.restarts,
+                "reloads": s.reloads,
+                "bridge": s.network.bridge,
+                "pxe": s.pxe,
+                "cidr": str(s.network.cidr),
+                "reload_pending": network_id in self._coalescer.pending(),
+            }

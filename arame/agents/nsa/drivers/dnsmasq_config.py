@@ -29,6 +29,7 @@ from arame.agents.nsa.records import Network, Reservation
 @dataclasses.dataclass(frozen=True)
 class Paths:
     """A network's state directory, `<state_path>/<network id>/`."""
+
     root: str
 
     @property
@@ -100,7 +101,7 @@ def script_mac(name: str) -> str | None:
     """The MAC a file in the TFTP root is the script of, else None."""
     if not name.endswith(SCRIPT_SUFFIX) or name == BOOT_FILE:
         return None
-    mac = name[:-len(SCRIPT_SUFFIX)].replace("-", ":")
+    mac = name[: -len(SCRIPT_SUFFIX)].replace("-", ":")
     return mac if len(mac) == 17 else None
 
 
@@ -109,7 +110,7 @@ def ra_address(net: Network) -> str:
     network id: dnsmasq sends router advertisements only for a prefix it
     finds on the interface, and a link-local one does not count."""
     h = hashlib.sha256(net.id.encode()).digest()
-    prefix = bytes([0xfd]) + h[:7]          # fdxx:xxxx:xxxx:xxxx::/64
+    prefix = bytes([0xFD]) + h[:7]  # fdxx:xxxx:xxxx:xxxx::/64
     addr = ipaddress.IPv6Address(prefix + bytes(7) + bytes([1]))
     return f"{addr}/64"
 
@@ -156,10 +157,18 @@ def reverse_zone(net: Network) -> str:
     return ".".join(reversed(parts)) + ".in-addr.arpa"
 
 
-def argv(net: Network, paths: Paths, *, binary: str = "dnsmasq",
-         lease_time: int = 86400, user: str = "", forwarders=(),
-         log_dhcp: bool = False, pxe: bool = False,
-         undionly: bool = False) -> list[str]:
+def argv(
+    net: Network,
+    paths: Paths,
+    *,
+    binary: str = "dnsmasq",
+    lease_time: int = 86400,
+    user: str = "",
+    forwarders=(),
+    log_dhcp: bool = False,
+    pxe: bool = False,
+    undionly: bool = False,
+) -> list[str]:
     tag = net.id
     mask = str(net.cidr.netmask)
     # "static": serve only the MACs given in dhcp-host lines; the start
@@ -174,8 +183,10 @@ def argv(net: Network, paths: Paths, *, binary: str = "dnsmasq",
         "--bind-interfaces",
         f"--interface={net.bridge}",
         "--except-interface=lo",
-        *[f"--dhcp-range=set:{tag},{s},static,{mask},{lease_time}"
-          for s in dict.fromkeys(starts)],
+        *[
+            f"--dhcp-range=set:{tag},{s},static,{mask},{lease_time}"
+            for s in dict.fromkeys(starts)
+        ],
         # Without it dnsmasq stops at 1,000 leases.
         f"--dhcp-lease-max={net.cidr.num_addresses}",
         f"--dhcp-hostsfile={paths.dhcp_hosts}",

@@ -37,8 +37,13 @@ class NetworkDir:
 
     def prepare(self) -> None:
         p = self.paths
-        for d in (p.root, p.dhcp_hosts_dir, p.hosts_dir, p.tmp_dir,
-                  p.tftp_root):
+        for d in (
+            p.root,
+            p.dhcp_hosts_dir,
+            p.hosts_dir,
+            p.tmp_dir,
+            p.tftp_root,
+        ):
             os.makedirs(d, mode=DIR_MODE, exist_ok=True)
             os.chmod(d, DIR_MODE)
 
@@ -46,8 +51,9 @@ class NetworkDir:
         """The TFTP root's fixed files: boot.ipxe, and undionly.kpxe when
         the source exists. True if undionly.kpxe is served."""
         p = self.paths
-        self.write(os.path.join(p.tftp_root, config.BOOT_FILE),
-                   config.BOOT_IPXE)
+        self.write(
+            os.path.join(p.tftp_root, config.BOOT_FILE), config.BOOT_IPXE
+        )
         target = os.path.join(p.tftp_root, config.UNDI_FILE)
         if not undionly_source or not os.path.isfile(undionly_source):
             with contextlib.suppress(FileNotFoundError):
@@ -75,21 +81,34 @@ class NetworkDir:
 
     # -- the network itself ------------------------------------------------
     def save_network(self, net: Network, bridge_created: bool) -> None:
-        self.write(self.paths.network_json, json.dumps(
-            {"network": net.to_message(), "bridge_created": bridge_created},
-            indent=1, sort_keys=True))
+        self.write(
+            self.paths.network_json,
+            json.dumps(
+                {
+                    "network": net.to_message(),
+                    "bridge_created": bridge_created,
+                },
+                indent=1,
+                sort_keys=True,
+            ),
+        )
 
     def load_network(self) -> tuple[Network, bool] | None:
         try:
             with open(self.paths.network_json) as f:
                 data = json.load(f)
             return records.parse_network(data["network"]), bool(
-                data.get("bridge_created"))
+                data.get("bridge_created")
+            )
         except FileNotFoundError:
             return None
         except (ValueError, KeyError, TypeError) as e:
-            LOG.error("%s: unreadable %s: %s", self.network_id,
-                      self.paths.network_json, e)
+            LOG.error(
+                "%s: unreadable %s: %s",
+                self.network_id,
+                self.paths.network_json,
+                e,
+            )
             return None
 
     # -- reservations ------------------------------------------------------
@@ -97,10 +116,14 @@ class NetworkDir:
         """One reservation added since the last reload: its DNS record
         first, so the name answers once the address is handed out."""
         name = config.host_file_name(res.mac)
-        self.write(os.path.join(self.paths.hosts_dir, name),
-                   config.hosts_line(net, res))
-        self.write(os.path.join(self.paths.dhcp_hosts_dir, name),
-                   config.dhcp_line(res))
+        self.write(
+            os.path.join(self.paths.hosts_dir, name),
+            config.hosts_line(net, res),
+        )
+        self.write(
+            os.path.join(self.paths.dhcp_hosts_dir, name),
+            config.dhcp_line(res),
+        )
 
     def _discard(self, directory: str, name: str) -> None:
         """Take a file out of a watched directory: moved out first, then
@@ -125,8 +148,9 @@ class NetworkDir:
     def write_script(self, res: Reservation) -> None:
         """The reservation's iPXE script, or none if it has none. dnsmasq
         reads the file at each TFTP request: no signal needed."""
-        path = os.path.join(self.paths.tftp_root,
-                            config.script_file_name(res.mac))
+        path = os.path.join(
+            self.paths.tftp_root, config.script_file_name(res.mac)
+        )
         if res.boot_script is None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
@@ -135,8 +159,11 @@ class NetworkDir:
 
     def remove_script(self, mac: str) -> None:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(os.path.join(self.paths.tftp_root,
-                                   config.script_file_name(mac)))
+            os.unlink(
+                os.path.join(
+                    self.paths.tftp_root, config.script_file_name(mac)
+                )
+            )
 
     def scripts(self) -> dict[str, str]:
         """mac -> script, of the files in the TFTP root."""
@@ -147,8 +174,10 @@ class NetworkDir:
                 if mac is None:
                     continue
                 path = os.path.join(self.paths.tftp_root, name)
-                with contextlib.suppress(OSError, UnicodeDecodeError), \
-                        open(path) as f:
+                with (
+                    contextlib.suppress(OSError, UnicodeDecodeError),
+                    open(path) as f,
+                ):
                     out[mac] = f.read()
         return out
 
@@ -165,18 +194,25 @@ class NetworkDir:
 
     def host_files(self) -> dict[str, list[str]]:
         """{"dhcp-hosts.d": [names], "hosts.d": [names]} (tests, status)."""
-        return {os.path.basename(d): sorted(
-            n for n in os.listdir(d) if not n.startswith("."))
-            for d in (self.paths.dhcp_hosts_dir, self.paths.hosts_dir)}
+        return {
+            os.path.basename(d): sorted(
+                n for n in os.listdir(d) if not n.startswith(".")
+            )
+            for d in (self.paths.dhcp_hosts_dir, self.paths.hosts_dir)
+        }
 
     def fold(self, net: Network, reservations: list[Reservation]) -> None:
         """Every reservation into the base files, the watched directories
         emptied: what dnsmasq reads on its next (re)load."""
         ordered = sorted(reservations, key=lambda r: r.ip)
-        self.write(self.paths.dhcp_hosts,
-                   "".join(config.dhcp_line(r) for r in ordered))
-        self.write(self.paths.hosts,
-                   "".join(config.hosts_line(net, r) for r in ordered))
+        self.write(
+            self.paths.dhcp_hosts,
+            "".join(config.dhcp_line(r) for r in ordered),
+        )
+        self.write(
+            self.paths.hosts,
+            "".join(config.hosts_line(net, r) for r in ordered),
+        )
         for d in (self.paths.dhcp_hosts_dir, self.paths.hosts_dir):
             for name in os.listdir(d):
                 self._discard(d, name)
@@ -188,7 +224,8 @@ class NetworkDir:
         sources = [self.paths.dhcp_hosts] + [
             os.path.join(self.paths.dhcp_hosts_dir, n)
             for n in sorted(os.listdir(self.paths.dhcp_hosts_dir))
-            if not n.startswith(".")]
+            if not n.startswith(".")
+        ]
         for path in sources:
             try:
                 with open(path) as f:
@@ -200,8 +237,9 @@ class NetworkDir:
                     m, ip, name = line.split(",")
                     res = records.parse_reservation(net, m, ip, name)
                 except (ValueError, records.InvalidRecord):
-                    LOG.warning("%s: dropping %r from %s", self.network_id,
-                                line, path)
+                    LOG.warning(
+                        "%s: dropping %r from %s", self.network_id, line, path
+                    )
                     continue
                 found[res.mac] = res
         scripts = self.scripts()
@@ -210,8 +248,11 @@ class NetworkDir:
             try:
                 script = records.boot_script(scripts.get(res.mac))
             except records.InvalidRecord:
-                LOG.warning("%s: dropping the unreadable boot script of %s",
-                            self.network_id, res.mac)
+                LOG.warning(
+                    "%s: dropping the unreadable boot script of %s",
+                    self.network_id,
+                    res.mac,
+                )
                 script = None
             out.append(dataclasses.replace(res, boot_script=script))
         return out
@@ -225,7 +266,9 @@ class NetworkDir:
                     parts = line.split()
                     if len(parts) >= 5:
                         out[parts[1].lower()] = (
-                            parts[2], None if parts[4] == "*" else parts[4])
+                            parts[2],
+                            None if parts[4] == "*" else parts[4],
+                        )
         except FileNotFoundError:
             pass
         return out
@@ -237,5 +280,9 @@ def network_ids(state_path: str) -> list[str]:
         names = os.listdir(state_path)
     except FileNotFoundError:
         return []
-    return sorted(n for n in names if ids.is_valid("network", n)
-                  and os.path.isdir(os.path.join(state_path, n)))
+    return sorted(
+        n
+        for n in names
+        if ids.is_valid("network", n)
+        and os.path.isdir(os.path.join(state_path, n))
+    )

@@ -34,8 +34,9 @@ class FakeDriver(NamingDriver):
     def _account(self, network_id: str, change: Change) -> None:
         if change.dropped:
             self.reloads[network_id] = self.reloads.get(network_id, 0) + 1
-            self.released.extend((network_id, r.mac, str(r.ip))
-                                 for r in change.dropped)
+            self.released.extend(
+                (network_id, r.mac, str(r.ip)) for r in change.dropped
+            )
 
     def ensure_network(self, network: Network) -> None:
         with self._lock:
@@ -70,5 +71,8 @@ class FakeDriver(NamingDriver):
 
     def network_status(self, network_id: str) -> dict:
         with self._lock:
-            return {"reservations": len(self._table(network_id)),
-                    "running": True, "reloads": self.reloads[network_id]}
+            return {
+                "reservations": len(self._table(network_id)),
+                "running": True,
+                "reloads": self.reloads[network_id],
+            }

@@ -58,9 +58,14 @@ class StorageBackend(abc.ABC):
         really holds, provisioned the sum of the volumes' sizes (thin)."""
 
     @abc.abstractmethod
-    def create_volume(self, volume_id: str, size_bytes: int, *,
-                      image_id: str | None = None,
-                      snapshot_id: str | None = None) -> Volume:
+    def create_volume(
+        self,
+        volume_id: str,
+        size_bytes: int,
+        *,
+        image_id: str | None = None,
+        snapshot_id: str | None = None,
+    ) -> Volume:
         """A blank volume, or a clone of an image or a snapshot grown to
         size_bytes. A half-made volume left by a crash is made again."""
 
@@ -79,8 +84,9 @@ class StorageBackend(abc.ABC):
     def delete_snapshot(self, snapshot_id: str) -> None: ...
 
     @abc.abstractmethod
-    def import_image(self, image_id: str, stream: BinaryIO, size: int,
-                     sha256: str) -> Image:
+    def import_image(
+        self, image_id: str, stream: BinaryIO, size: int, sha256: str
+    ) -> Image:
         """Write the image from stream (exactly size bytes, checked against
         sha256), then freeze it as the base that volumes clone."""
 

@@ -24,15 +24,23 @@ class FileLayout:
     mode = "file"
     FILE = "disk.raw"
 
-    def create_volume(self, zfs: ZFSCommands, name: str, size: int,
-                      props: dict) -> str:
+    def create_volume(
+        self, zfs: ZFSCommands, name: str, size: int, props: dict
+    ) -> str:
         zfs.create(name, props)
         path = self.path(zfs, name)
         _grow_file(path, size)
         return path
 
-    def clone_volume(self, zfs: ZFSCommands, snapshot: str, name: str,
-                     size: int, source_size: int, props: dict) -> str:
+    def clone_volume(
+        self,
+        zfs: ZFSCommands,
+        snapshot: str,
+        name: str,
+        size: int,
+        source_size: int,
+        props: dict,
+    ) -> str:
         zfs.clone(snapshot, name, props)
         path = self.path(zfs, name)
         if not os.path.exists(path):
@@ -40,8 +48,9 @@ class FileLayout:
         _grow_file(path, size)
         return path
 
-    def create_image(self, zfs: ZFSCommands, name: str, size: int,
-                     props: dict) -> str:
+    def create_image(
+        self, zfs: ZFSCommands, name: str, size: int, props: dict
+    ) -> str:
         zfs.create(name, props)
         path = self.path(zfs, name)
         # Created empty: copy_verified leaves holes for runs of zeros.
@@ -67,29 +76,41 @@ class ZvolLayout:
     mode = "zvol"
     DEV = "/dev/zvol"
 
-    def create_volume(self, zfs: ZFSCommands, name: str, size: int,
-                      props: dict) -> str:
+    def create_volume(
+        self, zfs: ZFSCommands, name: str, size: int, props: dict
+    ) -> str:
         zfs.create(name, props, volsize=size, sparse=True)
         return self.path(zfs, name)
 
-    def clone_volume(self, zfs: ZFSCommands, snapshot: str, name: str,
-                     size: int, source_size: int, props: dict) -> str:
+    def clone_volume(
+        self,
+        zfs: ZFSCommands,
+        snapshot: str,
+        name: str,
+        size: int,
+        source_size: int,
+        props: dict,
+    ) -> str:
         zfs.clone(snapshot, name, props)
         if size != _round_up(source_size, MiB):
             zfs.set(name, "volsize", str(size))
         return self.path(zfs, name)
 
-    def create_image(self, zfs: ZFSCommands, name: str, size: int,
-                     props: dict) -> str:
+    def create_image(
+        self, zfs: ZFSCommands, name: str, size: int, props: dict
+    ) -> str:
         # volsize must be a multiple of volblocksize (a power of two up to
         # 128 KiB, or 1 MiB on recent OpenZFS); the tail reads as zeros.
         zfs.create(name, props, volsize=_round_up(size, MiB), sparse=True)
         return self.path(zfs, name)
 
     # udev makes the device node a moment after `zfs create -V`.
-    @tenacity.retry(retry=tenacity.retry_if_exception_type(FileNotFoundError),
-                    stop=tenacity.stop_after_delay(10),
-                    wait=tenacity.wait_fixed(0.1), reraise=True)
+    @tenacity.retry(
+        retry=tenacity.retry_if_exception_type(FileNotFoundError),
+        stop=tenacity.stop_after_delay(10),
+        wait=tenacity.wait_fixed(0.1),
+        reraise=True,
+    )
     def open_image(self, path: str):
         return open(path, "r+b")
 

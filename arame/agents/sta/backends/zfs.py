@@ -28,23 +28,35 @@ from arame.agents.sta import ingest
 from arame.agents.sta.backends import base
 from arame.agents.sta.backends.layouts import LAYOUTS
 from arame.agents.sta.backends.zfs_cli import ZFSCommands
-from arame.agents.sta.errors import (ImageExists, ImageNotFound, SnapshotExists,
-                                     SnapshotHasDependents, SnapshotNotFound,
-                                     StorageError, VolumeExists,
-                                     VolumeHasSnapshots, VolumeNotFound,
-                                     VolumeTooSmall)
+from arame.agents.sta.errors import (
+    ImageExists,
+    ImageNotFound,
+    SnapshotExists,
+    SnapshotHasDependents,
+    SnapshotNotFound,
+    StorageError,
+    VolumeExists,
+    VolumeHasSnapshots,
+    VolumeNotFound,
+    VolumeTooSmall,
+)
 from arame.common import ids
 
 LOG = log.getLogger(__name__)
 
-SIZE, ORIGIN, READY, SHA = ("arame:size", "arame:origin", "arame:ready",
-                            "arame:sha256")
+SIZE, ORIGIN, READY, SHA = (
+    "arame:size",
+    "arame:origin",
+    "arame:ready",
+    "arame:sha256",
+)
 BASE = "base"
 
 
 class ZFSBackend(base.StorageBackend):
-    def __init__(self, pool: str, volume_mode: str = "file",
-                 timeout: float = 120.0):
+    def __init__(
+        self, pool: str, volume_mode: str = "file", timeout: float = 120.0
+    ):
         self.pool = pool
         self.images = f"{pool}/images"
         self.volumes = f"{pool}/volumes"
@@ -84,65 +96,90 @@ class ZFSBackend(base.StorageBackend):
         p = self.zfs.get([self.pool], ["used", "available"])[self.pool]
         used, avail = int(p["used"]), int(p["available"])
         provisioned = sum(v["size_bytes"] for v in self._volumes())
-        return {"pool": self.pool, "size_bytes": used + avail,
-                "free_bytes": avail, "allocated_bytes": used,
-                "provisioned_bytes": provisioned,
-                "volume_mode": self.volume_mode}
+        return {
+            "pool": self.pool,
+            "size_bytes": used + avail,
+            "free_bytes": avail,
+            "allocated_bytes": used,
+            "provisioned_bytes": provisioned,
+            "volume_mode": self.volume_mode,
+        }
 
     # -- volumes -----------------------------------------------------------
-    def create_volume(self, volume_id, size_bytes, *, image_id=None,
-                      snapshot_id=None) -> base.Volume:
+    def create_volume(
+        self, volume_id, size_bytes, *, image_id=None, snapshot_id=None
+    ) -> base.Volume:
         origin = image_id or snapshot_id
         name = self._vol(volume_id)
         with self._lock:
             p = self.zfs.get_one(name, [SIZE, ORIGIN, READY])
             if p is not None:
                 if p[READY] == "yes":
-                    if (int(p[SIZE] or 0), p[ORIGIN]) != (size_bytes,
-                                                          origin or "none"):
+                    if (int(p[SIZE] or 0), p[ORIGIN]) != (
+                        size_bytes,
+                        origin or "none",
+                    ):
                         raise VolumeExists(
                             f"{volume_id} exists: {p[SIZE]} bytes from "
-                            f"{p[ORIGIN]}", volume_id=volume_id)
+                            f"{p[ORIGIN]}",
+                            volume_id=volume_id,
+                        )
                     return self._volume(volume_id, p)
                 LOG.info("%s was left half-made; making it again", name)
                 self.zfs.destroy(name, filesystem=self._fs)
             props = {SIZE: str(size_bytes), ORIGIN: origin or "none"}
             if origin:
-                source, source_size = (self._image_base(image_id) if image_id
-                                       else self._snapshot_source(snapshot_id))
+                source, source_size = (
+                    self._image_base(image_id)
+                    if image_id
+                    else self._snapshot_source(snapshot_id)
+                )
                 if source_size > size_bytes:
                     raise VolumeTooSmall(
                         f"{origin} is {source_size} bytes, more than the "
-                        f"{size_bytes} asked", volume_id=volume_id)
-                path = self.layout.clone_volume(self.zfs, source, name,
-                                                size_bytes, source_size, props)
+                        f"{size_bytes} asked",
+                        volume_id=volume_id,
+                    )
+                path = self.layout.clone_volume(
+                    self.zfs, source, name, size_bytes, source_size, props
+                )
             else:
-                path = self.layout.create_volume(self.zfs, name, size_bytes,
-                                                 props)
+                path = self.layout.create_volume(
+                    self.zfs, name, size_bytes, props
+                )
             self.zfs.set(name, READY, "yes")
             return base.Volume(volume_id, size_bytes, origin, path)
 
     def get_volume(self, volume_id) -> base.Volume:
         p = self.zfs.get_one(self._vol(volume_id), [SIZE, ORIGIN, READY])
         if p is None or p[READY] != "yes":
-            raise VolumeNotFound(f"no volume {volume_id} on {self.pool}",
-                                 volume_id=volume_id)
+            raise VolumeNotFound(
+                f"no volume {volume_id} on {self.pool}", volume_id=volume_id
+            )
         return self._volume(volume_id, p)
 
     def _volume(self, volume_id, p) -> base.Volume:
         origin = None if p[ORIGIN] in (None, "none") else p[ORIGIN]
-        return base.Volume(volume_id, int(p[SIZE] or 0), origin,
-                           self.layout.path(self.zfs, self._vol(volume_id)))
+        return base.Volume(
+            volume_id,
+            int(p[SIZE] or 0),
+            origin,
+            self.layout.path(self.zfs, self._vol(volume_id)),
+        )
 
     def delete_volume(self, volume_id) -> None:
         name = self._vol(volume_id)
         with self._lock:
-            snaps = [s for s in self._snapshots() if s["volume_id"] == volume_id]
+            snaps = [
+                s for s in self._snapshots() if s["volume_id"] == volume_id
+            ]
             if snaps:
                 raise VolumeHasSnapshots(
                     f"{volume_id} has snapshots: "
                     f"{', '.join(s['id'] for s in snaps)}",
-                    volume_id=volume_id, snapshots=[s["id"] for s in snaps])
+                    volume_id=volume_id,
+                    snapshots=[s["id"] for s in snaps],
+                )
             self._destroy_with_dependents(name)
 
     # -- snapshots ---------------------------------------------------------
@@ -151,9 +188,10 @@ class ZFSBackend(base.StorageBackend):
             found = self._find_snapshot(snapshot_id)
             if found is not None:
                 if found.split("@")[0] != self._vol(volume_id):
-                    raise SnapshotExists(f"{snapshot_id} is a snapshot of "
-                                         f"another volume",
-                                         snapshot_id=snapshot_id)
+                    raise SnapshotExists(
+                        f"{snapshot_id} is a snapshot of another volume",
+                        snapshot_id=snapshot_id,
+                    )
             else:
                 self.get_volume(volume_id)
                 self.zfs.snapshot(f"{self._vol(volume_id)}@{snapshot_id}")
@@ -169,8 +207,10 @@ class ZFSBackend(base.StorageBackend):
                 vols = sorted(d.rsplit("/", 1)[-1] for d in deps)
                 raise SnapshotHasDependents(
                     f"volumes made from {snapshot_id} still exist: "
-                    f"{', '.join(vols)}", snapshot_id=snapshot_id,
-                    volumes=vols)
+                    f"{', '.join(vols)}",
+                    snapshot_id=snapshot_id,
+                    volumes=vols,
+                )
             self.zfs.destroy(name)
 
     def _find_snapshot(self, snapshot_id) -> str | None:
@@ -182,27 +222,33 @@ class ZFSBackend(base.StorageBackend):
     def _snapshot_source(self, snapshot_id) -> tuple[str, int]:
         name = self._find_snapshot(snapshot_id)
         if name is None:
-            raise SnapshotNotFound(f"no snapshot {snapshot_id} on {self.pool}",
-                                   snapshot_id=snapshot_id)
+            raise SnapshotNotFound(
+                f"no snapshot {snapshot_id} on {self.pool}",
+                snapshot_id=snapshot_id,
+            )
         # arame:size is inherited from the volume the snapshot was taken of.
         return name, int(self.zfs.get([name], [SIZE])[name][SIZE])
 
     # -- images ------------------------------------------------------------
-    def import_image(self, image_id, stream: BinaryIO, size, sha256
-                     ) -> base.Image:
+    def import_image(
+        self, image_id, stream: BinaryIO, size, sha256
+    ) -> base.Image:
         name = self._img(image_id)
         with self._lock:
             done = self.zfs.get_one(self._base(image_id), [SIZE, SHA])
             if done is not None:
                 if (int(done[SIZE]), done[SHA]) != (size, sha256):
-                    raise ImageExists(f"{image_id} exists with other bytes",
-                                      image_id=image_id)
+                    raise ImageExists(
+                        f"{image_id} exists with other bytes",
+                        image_id=image_id,
+                    )
                 return base.Image(image_id, size, sha256)
             if self.zfs.get_one(name, [SIZE]) is not None:
                 LOG.info("%s was left half-imported; starting over", name)
                 self.zfs.destroy(name, recursive=True, filesystem=self._fs)
-            path = self.layout.create_image(self.zfs, name, size,
-                                            {SIZE: str(size), SHA: sha256})
+            path = self.layout.create_image(
+                self.zfs, name, size, {SIZE: str(size), SHA: sha256}
+            )
         try:
             with self.layout.open_image(path) as f:
                 ingest.copy_verified(stream, f, size, sha256)
@@ -220,8 +266,9 @@ class ZFSBackend(base.StorageBackend):
         snap = self._base(image_id)
         p = self.zfs.get_one(snap, [SIZE])
         if p is None:
-            raise ImageNotFound(f"no image {image_id} on {self.pool}",
-                                image_id=image_id)
+            raise ImageNotFound(
+                f"no image {image_id} on {self.pool}", image_id=image_id
+            )
         return snap, int(p[SIZE])
 
     def delete_image(self, image_id) -> None:
@@ -231,9 +278,13 @@ class ZFSBackend(base.StorageBackend):
     # -- the dataset tree --------------------------------------------------
     def _origins(self) -> dict[str, str]:
         """Every clone in the pool -> the snapshot it was cloned from."""
-        return {r["name"]: r["origin"] for r in
-                self.zfs.list(self.pool, ["origin"], types="filesystem,volume")
-                if r["origin"]}
+        return {
+            r["name"]: r["origin"]
+            for r in self.zfs.list(
+                self.pool, ["origin"], types="filesystem,volume"
+            )
+            if r["origin"]
+        }
 
     def _destroy_with_dependents(self, name: str) -> None:
         """Destroy name and its snapshots; hand snapshots that clones still
@@ -242,8 +293,9 @@ class ZFSBackend(base.StorageBackend):
             return
         while True:
             origins = self._origins()
-            deps = sorted(d for d, o in origins.items()
-                          if o.startswith(name + "@"))
+            deps = sorted(
+                d for d, o in origins.items() if o.startswith(name + "@")
+            )
             if not deps:
                 break
             # Each promote takes at least one snapshot away from name.
@@ -253,9 +305,12 @@ class ZFSBackend(base.StorageBackend):
         self.zfs.destroy(name, recursive=True, filesystem=self._fs)
         # A base that moved into a volume is garbage once nothing is cloned
         # from it; an image's own base stays with its image.
-        if (origin and origin.startswith(self.volumes + "/")
-                and origin.endswith(f"@{BASE}")
-                and origin not in self._origins().values()):
+        if (
+            origin
+            and origin.startswith(self.volumes + "/")
+            and origin.endswith(f"@{BASE}")
+            and origin not in self._origins().values()
+        ):
             self.zfs.destroy(origin)
 
     # -- listing -----------------------------------------------------------
@@ -267,16 +322,25 @@ class ZFSBackend(base.StorageBackend):
         for r in rows if rows is not None else self._rows():
             parent, _, vid = r["name"].rpartition("/")
             if parent == self.volumes and ids.is_valid("volume", vid):
-                out.append({"id": vid, "size_bytes": int(r[SIZE] or 0),
-                            "origin": None if r[ORIGIN] in (None, "none")
-                            else r[ORIGIN],
-                            "ready": r[READY] == "yes"})
+                out.append(
+                    {
+                        "id": vid,
+                        "size_bytes": int(r[SIZE] or 0),
+                        "origin": None
+                        if r[ORIGIN] in (None, "none")
+                        else r[ORIGIN],
+                        "ready": r[READY] == "yes",
+                    }
+                )
         return out
 
     def _snapshots(self, rows=None) -> list[dict]:
         out = []
-        rows = rows if rows is not None else self.zfs.list(
-            self.volumes, [], types="snapshot")
+        rows = (
+            rows
+            if rows is not None
+            else self.zfs.list(self.volumes, [], types="snapshot")
+        )
         for r in rows:
             ds, _, sid = r["name"].partition("@")
             parent, _, vid = ds.rpartition("/")
@@ -291,7 +355,15 @@ class ZFSBackend(base.StorageBackend):
         for r in rows:
             parent, _, iid = r["name"].rpartition("/")
             if parent == self.images and ids.is_valid("image", iid):
-                images.append({"id": iid, "size_bytes": int(r[SIZE] or 0),
-                               "ready": f"{r['name']}@{BASE}" in names})
-        return {"volumes": self._volumes(rows),
-                "snapshots": self._snapshots(rows), "images": images}
+                images.append(
+                    {
+                        "id": iid,
+                        "size_bytes": int(r[SIZE] or 0),
+                        "ready": f"{r['name']}@{BASE}" in names,
+                    }
+                )
+        return {
+            "volumes": self._volumes(rows),
+            "snapshots": self._snapshots(rows),
+            "images": images,
+        }

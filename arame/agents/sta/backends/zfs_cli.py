@@ -8,8 +8,8 @@ property that is unset reads `-` and comes back as None.
 
 from collections.abc import Iterable, Mapping
 
-from oslo_log import log
 import tenacity
+from oslo_log import log
 
 from arame.common import runner
 
@@ -24,7 +24,8 @@ class DatasetMissing(Exception):
 
 def _is_busy(exc: BaseException) -> bool:
     return isinstance(exc, runner.CommandError) and (
-        "busy" in exc.stderr or "umount failed" in exc.stderr)
+        "busy" in exc.stderr or "umount failed" in exc.stderr
+    )
 
 
 # A file still open (tgtd letting go of a LUN, FUSE releasing a file after
@@ -33,9 +34,11 @@ _retry_busy = tenacity.retry(
     retry=tenacity.retry_if_exception(_is_busy),
     stop=tenacity.stop_after_delay(30),
     wait=tenacity.wait_exponential(multiplier=0.05, max=2.0),
-    before_sleep=lambda rs: LOG.info("zfs busy, retrying: %s",
-                                     rs.outcome.exception()),
-    reraise=True)
+    before_sleep=lambda rs: LOG.info(
+        "zfs busy, retrying: %s", rs.outcome.exception()
+    ),
+    reraise=True,
+)
 
 
 def _missing(exc: runner.CommandError) -> bool:
@@ -58,18 +61,27 @@ class ZFSCommands:
         self.timeout = timeout
 
     def _run(self, *args, ok_codes=(0,)) -> runner.Result:
-        return runner.run([ZFS, *args], timeout=self.timeout,
-                          ok_codes=ok_codes)
+        return runner.run(
+            [ZFS, *args], timeout=self.timeout, ok_codes=ok_codes
+        )
 
     # -- reading -----------------------------------------------------------
-    def get(self, names: Iterable[str], props: Iterable[str]
-            ) -> dict[str, dict[str, str | None]]:
+    def get(
+        self, names: Iterable[str], props: Iterable[str]
+    ) -> dict[str, dict[str, str | None]]:
         """Exact (-p) values of props for each dataset; DatasetMissing if
         any is absent."""
         names = list(names)
         try:
-            out = self._run("get", "-H", "-p", "-o", "name,property,value",
-                            ",".join(props), *names).stdout
+            out = self._run(
+                "get",
+                "-H",
+                "-p",
+                "-o",
+                "name,property,value",
+                ",".join(props),
+                *names,
+            ).stdout
         except runner.CommandError as e:
             if _missing(e):
                 raise DatasetMissing(e.stderr.strip()) from None
@@ -80,23 +92,35 @@ class ZFSCommands:
             result.setdefault(name, {})[prop] = _value(value)
         return result
 
-    def get_one(self, name: str, props: Iterable[str]
-                ) -> dict[str, str | None] | None:
+    def get_one(
+        self, name: str, props: Iterable[str]
+    ) -> dict[str, str | None] | None:
         """props of one dataset, or None if it does not exist."""
         try:
             return self.get([name], props)[name]
         except DatasetMissing:
             return None
 
-    def list(self, root: str, props: Iterable[str],
-             types: str = "filesystem,volume,snapshot"
-             ) -> list[dict[str, str | None]]:
+    def list(
+        self,
+        root: str,
+        props: Iterable[str],
+        types: str = "filesystem,volume,snapshot",
+    ) -> list[dict[str, str | None]]:
         """Every dataset under root (root included), each a dict with `name`
         and props (string values as zfs prints them without -p)."""
         props = list(props)
         try:
-            out = self._run("list", "-H", "-o", ",".join(["name"] + props),
-                            "-t", types, "-r", root).stdout
+            out = self._run(
+                "list",
+                "-H",
+                "-o",
+                ",".join(["name"] + props),
+                "-t",
+                types,
+                "-r",
+                root,
+            ).stdout
         except runner.CommandError as e:
             if _missing(e):
                 return []
@@ -105,21 +129,30 @@ class ZFSCommands:
         for line in out.splitlines():
             values = line.split("\t")
             row = {"name": values[0]}
-            row.update({p: _value(v) for p, v in zip(props, values[1:])})
+            row.update(
+                {p: _value(v) for p, v in zip(props, values[1:], strict=False)}
+            )
             rows.append(row)
         return rows
 
     # -- changing ----------------------------------------------------------
-    def create(self, name: str, props: Mapping[str, str] | None = None, *,
-               volsize: int | None = None, sparse: bool = False) -> None:
+    def create(
+        self,
+        name: str,
+        props: Mapping[str, str] | None = None,
+        *,
+        volsize: int | None = None,
+        sparse: bool = False,
+    ) -> None:
         args = ["create"]
         if volsize is not None:
             args += (["-s"] if sparse else []) + ["-V", str(volsize)]
         args += _props_args(props or {})
         self._run(*args, name)
 
-    def clone(self, snapshot: str, name: str,
-              props: Mapping[str, str] | None = None) -> None:
+    def clone(
+        self, snapshot: str, name: str, props: Mapping[str, str] | None = None
+    ) -> None:
         self._run("clone", *_props_args(props or {}), snapshot, name)
 
     def snapshot(self, name: str) -> None:
@@ -129,8 +162,9 @@ class ZFSCommands:
         self._run("set", f"{prop}={value}", name)
 
     @_retry_busy
-    def destroy(self, name: str, *, recursive: bool = False,
-                filesystem: bool = False) -> None:
+    def destroy(
+        self, name: str, *, recursive: bool = False, filesystem: bool = False
+    ) -> None:
         """Destroy name (and its snapshots if recursive); absent is done.
 
         A filesystem is unmounted first: zfs-fuse refuses to destroy a

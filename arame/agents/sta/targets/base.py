@@ -36,8 +36,9 @@ class Export:
 
 
 class ISCSITarget(abc.ABC):
-    def __init__(self, address: str, port: int, iqn_date: str,
-                 iqn_domain: str):
+    def __init__(
+        self, address: str, port: int, iqn_date: str, iqn_domain: str
+    ):
         self.address = address
         self.port = port
         self.iqn_prefix = f"iqn.{iqn_date}.{iqn_domain}:"
@@ -48,7 +49,7 @@ class ISCSITarget(abc.ABC):
     def volume_of(self, iqn: str) -> str | None:
         """The volume id an IQN of ours names, else None."""
         if iqn.startswith(self.iqn_prefix):
-            vid = iqn[len(self.iqn_prefix):]
+            vid = iqn[len(self.iqn_prefix) :]
             if ids.is_valid("volume", vid):
                 return vid
         return None
@@ -65,8 +66,14 @@ class ISCSITarget(abc.ABC):
         """Called once when the agent starts."""
 
     @abc.abstractmethod
-    def export(self, volume_id: str, path: str, initiator_address: str,
-               chap_user: str, chap_password: str) -> dict:
+    def export(
+        self,
+        volume_id: str,
+        path: str,
+        initiator_address: str,
+        chap_user: str,
+        chap_password: str,
+    ) -> dict:
         """Make the volume's target exactly this (LUN on path, CHAP user with
         this password, only this initiator address); {"iqn","portal","lun"}."""
 
@@ -98,14 +105,22 @@ class ISCSITarget(abc.ABC):
         wanted = {e["volume_id"]: e for e in expected}
         for vid, e in sorted(wanted.items()):
             have = current.get(vid)
-            if (have is not None and have.path == e["path"]
-                    and have.initiators == (e["initiator_address"],)
-                    and have.users == (e["chap_user"],)):
+            if (
+                have is not None
+                and have.path == e["path"]
+                and have.initiators == (e["initiator_address"],)
+                and have.users == (e["chap_user"],)
+            ):
                 result["unchanged"].append(vid)
                 continue
             try:
-                self.export(vid, e["path"], e["initiator_address"],
-                            e["chap_user"], e["chap_password"])
+                self.export(
+                    vid,
+                    e["path"],
+                    e["initiator_address"],
+                    e["chap_user"],
+                    e["chap_password"],
+                )
                 result["restored"].append(vid)
             except ArameError as exc:
                 LOG.warning("could not restore the export of %s: %s", vid, exc)
@@ -115,8 +130,9 @@ class ISCSITarget(abc.ABC):
                 self.unexport(vid)
                 result["removed"].append(vid)
             except ArameError as exc:
-                LOG.warning("could not remove the stray export of %s: %s",
-                            vid, exc)
+                LOG.warning(
+                    "could not remove the stray export of %s: %s", vid, exc
+                )
                 result["failed"][vid] = str(exc)
         self.forget_orphan_accounts()
         return result

@@ -9,11 +9,16 @@ from arame.agents.sta.targets import base
 
 
 class FakeTarget(base.ISCSITarget):
-    def __init__(self, address: str = "127.0.0.1", port: int = 3260,
-                 iqn_date: str = "2025-01", iqn_domain: str = "org.arame"):
+    def __init__(
+        self,
+        address: str = "127.0.0.1",
+        port: int = 3260,
+        iqn_date: str = "2025-01",
+        iqn_domain: str = "org.arame",
+    ):
         super().__init__(address, port, iqn_date, iqn_domain)
         self._lock = threading.Lock()
-        self.targets: dict[str, dict] = {}   # volume id -> target
+        self.targets: dict[str, dict] = {}  # volume id -> target
         self.passwords: dict[str, str] = {}  # CHAP user -> password
 
     @classmethod
@@ -21,13 +26,15 @@ class FakeTarget(base.ISCSITarget):
         c = conf.sta
         return cls(c.iscsi_address, c.iscsi_port, c.iqn_date, c.iqn_domain)
 
-    def export(self, volume_id, path, initiator_address, chap_user,
-               chap_password) -> dict:
+    def export(
+        self, volume_id, path, initiator_address, chap_user, chap_password
+    ) -> dict:
         with self._lock:
             for vid, t in self.targets.items():
                 if vid != volume_id and t["user"] == chap_user:
-                    raise ExportConflict(f"CHAP user {chap_user} is bound to "
-                                         f"{self.iqn(vid)}")
+                    raise ExportConflict(
+                        f"CHAP user {chap_user} is bound to {self.iqn(vid)}"
+                    )
             t = self.targets.setdefault(volume_id, {"sessions": 0})
             old = t.get("user")
             if old and old != chap_user:
@@ -42,25 +49,38 @@ class FakeTarget(base.ISCSITarget):
             if t is None:
                 return
             if t["sessions"] and not force:
-                raise ExportBusy(f"an initiator is logged in to "
-                                 f"{self.iqn(volume_id)}", volume_id=volume_id)
+                raise ExportBusy(
+                    f"an initiator is logged in to {self.iqn(volume_id)}",
+                    volume_id=volume_id,
+                )
             del self.targets[volume_id]
             self.passwords.pop(t["user"], None)
 
     def list_exports(self) -> dict[str, base.Export]:
         with self._lock:
-            return {vid: base.Export(vid, self.iqn(vid), t["path"],
-                                     (t["initiator"],), (t["user"],),
-                                     t["sessions"])
-                    for vid, t in self.targets.items()}
+            return {
+                vid: base.Export(
+                    vid,
+                    self.iqn(vid),
+                    t["path"],
+                    (t["initiator"],),
+                    (t["user"],),
+                    t["sessions"],
+                )
+                for vid, t in self.targets.items()
+            }
 
     # -- for tests ---------------------------------------------------------
     def login(self, volume_id, address, user, password) -> bool:
         """Would an initiator at address get in with these credentials?"""
         with self._lock:
             t = self.targets.get(volume_id)
-            ok = (t is not None and t["initiator"] == address
-                  and t["user"] == user and self.passwords.get(user) == password)
+            ok = (
+                t is not None
+                and t["initiator"] == address
+                and t["user"] == user
+                and self.passwords.get(user) == password
+            )
             if ok:
                 t["sessions"] += 1
             return ok

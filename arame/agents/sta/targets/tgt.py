@@ -24,8 +24,11 @@ from oslo_log import log
 
 from arame.agents.sta.errors import ExportBusy, ExportConflict, StorageError
 from arame.agents.sta.targets import base
-from arame.agents.sta.targets.tgt_show import (TargetInfo, parse_accounts,
-                                              parse_targets)
+from arame.agents.sta.targets.tgt_show import (
+    TargetInfo,
+    parse_accounts,
+    parse_targets,
+)
 from arame.common import runner
 
 LOG = log.getLogger(__name__)
@@ -36,9 +39,15 @@ class TgtadmFailed(Exception):
 
 
 class TgtTarget(base.ISCSITarget):
-    def __init__(self, address: str, port: int, iqn_date: str,
-                 iqn_domain: str, control_port: int = 0,
-                 timeout: float = 30.0):
+    def __init__(
+        self,
+        address: str,
+        port: int,
+        iqn_date: str,
+        iqn_domain: str,
+        control_port: int = 0,
+        timeout: float = 30.0,
+    ):
         super().__init__(address, port, iqn_date, iqn_domain)
         self.control_port = control_port
         self.timeout = timeout
@@ -49,8 +58,14 @@ class TgtTarget(base.ISCSITarget):
     @classmethod
     def from_config(cls, conf):
         c = conf.sta
-        return cls(c.iscsi_address, c.iscsi_port, c.iqn_date, c.iqn_domain,
-                   c.tgt_control_port, c.tgtadm_timeout)
+        return cls(
+            c.iscsi_address,
+            c.iscsi_port,
+            c.iqn_date,
+            c.iqn_domain,
+            c.tgt_control_port,
+            c.tgtadm_timeout,
+        )
 
     def _adm(self, *args, secrets=(), missing_ok=()) -> str:
         """Run tgtadm; a refusal whose message contains one of missing_ok
@@ -60,8 +75,9 @@ class TgtTarget(base.ISCSITarget):
             cmd += ["-C", str(self.control_port)]
         cmd += ["--lld", "iscsi", *[str(a) for a in args]]
         try:
-            return runner.run(cmd, timeout=self.timeout,
-                              secrets=secrets).stdout
+            return runner.run(
+                cmd, timeout=self.timeout, secrets=secrets
+            ).stdout
         except runner.CommandError as e:
             msg = e.stderr.strip() or str(e)
             if any(m in msg for m in missing_ok):
@@ -73,17 +89,26 @@ class TgtTarget(base.ISCSITarget):
         return parse_targets(self._adm("--op", "show", "--mode", "target"))
 
     def _delete_account(self, user: str) -> None:
-        self._adm("--op", "delete", "--mode", "account", "--user", user,
-                  missing_ok=("can't find the account",))
+        self._adm(
+            "--op",
+            "delete",
+            "--mode",
+            "account",
+            "--user",
+            user,
+            missing_ok=("can't find the account",),
+        )
 
     # -- the interface -----------------------------------------------------
-    def export(self, volume_id, path, initiator_address, chap_user,
-               chap_password) -> dict:
+    def export(
+        self, volume_id, path, initiator_address, chap_user, chap_password
+    ) -> dict:
         iqn = self.iqn(volume_id)
         with self._lock:
             try:
-                self._export(iqn, path, initiator_address, chap_user,
-                             chap_password)
+                self._export(
+                    iqn, path, initiator_address, chap_user, chap_password
+                )
             except TgtadmFailed as e:
                 raise StorageError(f"export of {volume_id}: {e}") from None
         LOG.info("exported %s to %s as %s", volume_id, initiator_address, iqn)
@@ -97,34 +122,88 @@ class TgtTarget(base.ISCSITarget):
                 raise ExportConflict(f"CHAP user {user} is bound to {t.iqn}")
         if mine is None:
             tid = max((t.tid for t in targets), default=0) + 1
-            self._adm("--op", "new", "--mode", "target", "--tid", tid,
-                      "--targetname", iqn)
+            self._adm(
+                "--op",
+                "new",
+                "--mode",
+                "target",
+                "--tid",
+                tid,
+                "--targetname",
+                iqn,
+            )
             mine = TargetInfo(tid, iqn)
         tid = mine.tid
         if base.LUN not in mine.luns:
-            self._adm("--op", "new", "--mode", "logicalunit", "--tid", tid,
-                      "--lun", base.LUN, "--backing-store", path)
+            self._adm(
+                "--op",
+                "new",
+                "--mode",
+                "logicalunit",
+                "--tid",
+                tid,
+                "--lun",
+                base.LUN,
+                "--backing-store",
+                path,
+            )
             # A stable identity for the disk whatever tid it gets after a
             # tgtd restart.
             vid = iqn.rsplit(":", 1)[1]
-            self._adm("--op", "update", "--mode", "logicalunit", "--tid", tid,
-                      "--lun", base.LUN, "--params",
-                      f"scsi_id={vid},scsi_sn={vid.split('-', 1)[1]}")
+            self._adm(
+                "--op",
+                "update",
+                "--mode",
+                "logicalunit",
+                "--tid",
+                tid,
+                "--lun",
+                base.LUN,
+                "--params",
+                f"scsi_id={vid},scsi_sn={vid.split('-', 1)[1]}",
+            )
         elif mine.luns[base.LUN] != path:
-            raise StorageError(f"{iqn} serves {mine.luns[base.LUN]}, "
-                               f"not {path}")
+            raise StorageError(
+                f"{iqn} serves {mine.luns[base.LUN]}, not {path}"
+            )
         for addr in mine.acl:
-            self._adm("--op", "unbind", "--mode", "target", "--tid", tid,
-                      "--initiator-address", addr,
-                      missing_ok=("does not exist",))
+            self._adm(
+                "--op",
+                "unbind",
+                "--mode",
+                "target",
+                "--tid",
+                tid,
+                "--initiator-address",
+                addr,
+                missing_ok=("does not exist",),
+            )
         for old in set(mine.accounts) | set(mine.outgoing) | {user}:
             self._delete_account(old)
-        self._adm("--op", "new", "--mode", "account", "--user", user,
-                  "--password", password, secrets=(password,))
-        self._adm("--op", "bind", "--mode", "account", "--tid", tid,
-                  "--user", user)
-        self._adm("--op", "bind", "--mode", "target", "--tid", tid,
-                  "--initiator-address", address)
+        self._adm(
+            "--op",
+            "new",
+            "--mode",
+            "account",
+            "--user",
+            user,
+            "--password",
+            password,
+            secrets=(password,),
+        )
+        self._adm(
+            "--op", "bind", "--mode", "account", "--tid", tid, "--user", user
+        )
+        self._adm(
+            "--op",
+            "bind",
+            "--mode",
+            "target",
+            "--tid",
+            tid,
+            "--initiator-address",
+            address,
+        )
 
     def unexport(self, volume_id, force=False) -> None:
         iqn = self.iqn(volume_id)
@@ -133,16 +212,26 @@ class TgtTarget(base.ISCSITarget):
             if mine is None:
                 return
             if mine.sessions and not force:
-                raise ExportBusy(f"{mine.sessions} initiator(s) logged in to "
-                                 f"{iqn}", volume_id=volume_id)
+                raise ExportBusy(
+                    f"{mine.sessions} initiator(s) logged in to {iqn}",
+                    volume_id=volume_id,
+                )
             try:
-                self._adm("--op", "delete", "--mode", "target", "--tid",
-                          mine.tid, *(["--force"] if force else []),
-                          missing_ok=("can't find the target",))
+                self._adm(
+                    "--op",
+                    "delete",
+                    "--mode",
+                    "target",
+                    "--tid",
+                    mine.tid,
+                    *(["--force"] if force else []),
+                    missing_ok=("can't find the target",),
+                )
             except TgtadmFailed as e:
                 if "still active" in str(e):
-                    raise ExportBusy(f"an initiator logged in to {iqn}",
-                                     volume_id=volume_id) from None
+                    raise ExportBusy(
+                        f"an initiator logged in to {iqn}", volume_id=volume_id
+                    ) from None
                 raise StorageError(f"unexport of {volume_id}: {e}") from None
             for user in set(mine.accounts) | set(mine.outgoing):
                 self._delete_account(user)
@@ -153,16 +242,24 @@ class TgtTarget(base.ISCSITarget):
         for t in self._targets():
             vid = self.volume_of(t.iqn)
             if vid is not None:
-                out[vid] = base.Export(vid, t.iqn, t.luns.get(base.LUN),
-                                       tuple(t.acl), tuple(t.accounts),
-                                       t.sessions)
+                out[vid] = base.Export(
+                    vid,
+                    t.iqn,
+                    t.luns.get(base.LUN),
+                    tuple(t.acl),
+                    tuple(t.accounts),
+                    t.sessions,
+                )
         return out
 
     def forget_orphan_accounts(self) -> list[str]:
         with self._lock:
-            bound = {u for t in self._targets() for u in t.accounts + t.outgoing}
-            users = parse_accounts(self._adm("--op", "show", "--mode",
-                                             "account"))
+            bound = {
+                u for t in self._targets() for u in t.accounts + t.outgoing
+            }
+            users = parse_accounts(
+                self._adm("--op", "show", "--mode", "account")
+            )
             orphans = [u for u in users if u not in bound]
             for u in orphans:
                 self._delete_account(u)

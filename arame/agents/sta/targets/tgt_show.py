@@ -60,7 +60,9 @@ def parse_targets(text: str) -> list[TargetInfo]:
             section = m.group(1)
             continue
         item = line.strip()
-        if section == "I_T nexus information" and item.startswith("I_T nexus:"):
+        if section == "I_T nexus information" and item.startswith(
+            "I_T nexus:"
+        ):
             cur.sessions += 1
         elif section == "LUN information":
             if item.startswith("LUN:"):
@@ -71,7 +73,7 @@ def parse_targets(text: str) -> list[TargetInfo]:
                 cur.luns[lun] = None if path == "None" else path
         elif section == "Account information":
             if item.endswith(" (outgoing)"):
-                cur.outgoing.append(item[:-len(" (outgoing)")])
+                cur.outgoing.append(item[: -len(" (outgoing)")])
             else:
                 cur.accounts.append(item)
         elif section == "ACL information":

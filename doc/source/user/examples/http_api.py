@@ -9,8 +9,10 @@ import httpx
 api = httpx.Client(base_url=os.environ["ARAME_URL"], timeout=30)
 
 # A token for the user; then send it as a bearer token.
-token = api.post("/v1/auth/tokens", json={
-    "username": "admin", "password": os.environ["ARAME_PASSWORD"]}).json()
+token = api.post(
+    "/v1/auth/tokens",
+    json={"username": "admin", "password": os.environ["ARAME_PASSWORD"]},
+).json()
 api.headers["Authorization"] = "Bearer " + token["token"]
 print("roles:", token["roles"])
 
@@ -48,6 +50,7 @@ everything = api.get("/v1/tasks", params={"limit": 1000}).json()["items"]
 print("paged one by one:", seen == [t["id"] for t in everything])
 
 # Errors have one shape: {"error": {"code", "message", "details"}}.
-wrong = api.post(f"/v1/instances/{first.json()['id']}/actions",
-                 json={"action": "start"})
+wrong = api.post(
+    f"/v1/instances/{first.json()['id']}/actions", json={"action": "start"}
+)
 print("error:", wrong.status_code, wrong.json()["error"]["code"])

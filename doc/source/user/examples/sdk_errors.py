@@ -12,7 +12,8 @@ with Client(os.environ["ARAME_URL"]) as client:
         print(e.status_code, e.code)
 
     try:
-        client.instances.create("web2", flavor="no-such-flavor",
-                                image="img-00000000")
+        client.instances.create(
+            "web2", flavor="no-such-flavor", image="img-00000000"
+        )
     except ArameError as e:
         print(e.status_code, e.code)

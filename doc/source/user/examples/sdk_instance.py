@@ -13,10 +13,10 @@ with Client(os.environ["ARAME_URL"]) as client:
     client.login("admin", os.environ["ARAME_PASSWORD"])
 
     # Flavors are named; images are referred to by id.
-    image = next(i for i in client.images.list()
-                 if i["status"] == "available")
-    accepted = client.instances.create("web1", flavor="small",
-                                       image=image["id"])
+    image = next(i for i in client.images.list() if i["status"] == "available")
+    accepted = client.instances.create(
+        "web1", flavor="small", image=image["id"]
+    )
     print("accepted:", accepted["status"])
 
     # Every change is a task: wait for it, then look at its steps.

@@ -13,9 +13,13 @@ PASSWORD = "s3cret-pw"
 
 
 def node_dict(**kw) -> dict:
-    node = {"id": "bm-aaaa0001", "bmc_address": "192.0.2.10",
-            "bmc_port": 623, "bmc_username": "admin",
-            "bmc_password": PASSWORD}
+    node = {
+        "id": "bm-aaaa0001",
+        "bmc_address": "192.0.2.10",
+        "bmc_port": 623,
+        "bmc_username": "admin",
+        "bmc_password": PASSWORD,
+    }
     node.update(kw)
     return node
 
@@ -25,6 +29,7 @@ def bma_conf(config):
     # Until arame.common.conf lists the bma module, register it here
     # (registering the same options twice is a no-op).
     from arame.common.conf import bma
+
     bma.register(CONF)
     return config
 

@@ -42,15 +42,29 @@ def states(notifier):
     return [(p["node_id"], p["power_state"]) for _, p in notifier.sent]
 
 
-@pytest.mark.parametrize("method,extra", [
-    ("validate", {}), ("get_power_state", {}), ("power_on", {}),
-    ("power_off", {}), ("soft_power_off", {}), ("reboot", {}),
-    ("set_boot_device", {"device": "pxe"}),
-])
-@pytest.mark.parametrize("bad", [
-    {"id": "bm-bad"}, {"bmc_address": "-H"}, {"bmc_port": 70000},
-    {"bmc_username": "a;b"}, {"bmc_password": ""}, {"interface": "open"},
-])
+@pytest.mark.parametrize(
+    "method,extra",
+    [
+        ("validate", {}),
+        ("get_power_state", {}),
+        ("power_on", {}),
+        ("power_off", {}),
+        ("soft_power_off", {}),
+        ("reboot", {}),
+        ("set_boot_device", {"device": "pxe"}),
+    ],
+)
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"id": "bm-bad"},
+        {"bmc_address": "-H"},
+        {"bmc_port": 70000},
+        {"bmc_username": "a;b"},
+        {"bmc_password": ""},
+        {"interface": "open"},
+    ],
+)
 def test_malformed_nodes_never_reach_the_driver(mgr, hw, method, extra, bad):
     with pytest.raises(errors.InvalidNode):
         getattr(mgr, method)({}, node_dict(**bad), **extra)
@@ -67,10 +81,14 @@ def test_bad_boot_device_is_refused_before_the_driver(mgr, hw):
 
 def test_operations_and_their_notifications(mgr, hw, notifier):
     node = node_dict()
-    assert mgr.validate({}, node) == {"power_state": "off",
-                                      "boot_devices": ["pxe", "disk"]}
-    assert mgr.set_boot_device({}, node, "pxe") == {"boot_device": "pxe",
-                                                    "persistent": False}
+    assert mgr.validate({}, node) == {
+        "power_state": "off",
+        "boot_devices": ["pxe", "disk"],
+    }
+    assert mgr.set_boot_device({}, node, "pxe") == {
+        "boot_device": "pxe",
+        "persistent": False,
+    }
     assert mgr.power_on({}, node) == {"power_state": "on", "changed": True}
     assert mgr.get_power_state({}, node) == "on"
     assert mgr.reboot({}, node)["power_state"] == "on"
@@ -79,11 +97,15 @@ def test_operations_and_their_notifications(mgr, hw, notifier):
     fake = hw.nodes["bm-aaaa0001"]
     assert (fake.boot_device, fake.persistent) == ("pxe", False)
     # One notification per change, none for the same state again.
-    assert states(notifier) == [("bm-aaaa0001", "off"),
-                                ("bm-aaaa0001", "on"),
-                                ("bm-aaaa0001", "off")]
-    assert notifier.sent[0] == ("node.power", {
-        "node_id": "bm-aaaa0001", "host": "bm1", "power_state": "off"})
+    assert states(notifier) == [
+        ("bm-aaaa0001", "off"),
+        ("bm-aaaa0001", "on"),
+        ("bm-aaaa0001", "off"),
+    ]
+    assert notifier.sent[0] == (
+        "node.power",
+        {"node_id": "bm-aaaa0001", "host": "bm1", "power_state": "off"},
+    )
     assert PASSWORD not in repr(notifier.sent)
 
 
@@ -112,6 +134,7 @@ def test_operations_on_one_node_do_not_overlap(mgr, hw):
         inside.set()
         hold.wait(5)
         real(bmc, state)
+
     hw.power.set_power_state = slow_set
     t = threading.Thread(target=mgr.power_on, args=({}, node_dict()))
     t.start()

@@ -20,16 +20,20 @@ def test_power_on_waits_until_the_chassis_shows_it(bmc):
     pc = PowerControl(hw, FAST)
     assert pc.power_on(bmc) == {"power_state": "on", "changed": True}
     reads = [c for _, c, _ in hw.calls if c == "get_power_state"]
-    assert len(reads) == 1 + 4   # the check before, 3 stale, then "on"
+    assert len(reads) == 1 + 4  # the check before, 3 stale, then "on"
     assert pc.power_on(bmc) == {"power_state": "on", "changed": False}
     assert sets(hw) == ["on"]
 
 
 def test_a_state_never_reached_is_a_timeout(bmc):
-    hw = FakeHardware(lag=10 ** 6)
+    hw = FakeHardware(lag=10**6)
     clock = FakeClock()
-    pc = PowerControl(hw, Timing(state_timeout=0.2, poll_interval=0.05),
-                      clock=clock.monotonic, sleep=clock.sleep)
+    pc = PowerControl(
+        hw,
+        Timing(state_timeout=0.2, poll_interval=0.05),
+        clock=clock.monotonic,
+        sleep=clock.sleep,
+    )
     with pytest.raises(errors.PowerStateTimeout, match="is not on 0.2s"):
         pc.power_on(bmc)
     # Asked every 0.05 s, the last time at the deadline, not after it.
@@ -41,8 +45,11 @@ def test_soft_power_off_when_the_os_listens(bmc):
     hw = FakeHardware()
     pc = PowerControl(hw, FAST)
     pc.power_on(bmc)
-    assert pc.soft_power_off(bmc) == {"power_state": "off", "changed": True,
-                                      "forced": False}
+    assert pc.soft_power_off(bmc) == {
+        "power_state": "off",
+        "changed": True,
+        "forced": False,
+    }
     assert sets(hw) == ["on", "soft_off"]
     assert pc.soft_power_off(bmc)["changed"] is False
 
@@ -54,8 +61,11 @@ def test_soft_power_off_turns_hard_after_the_deadline(bmc):
     pc.power_on(bmc)
     hw.nodes[bmc.node_id].acpi = False
     t0 = clock.now
-    assert pc.soft_power_off(bmc) == {"power_state": "off", "changed": True,
-                                      "forced": True}
+    assert pc.soft_power_off(bmc) == {
+        "power_state": "off",
+        "changed": True,
+        "forced": True,
+    }
     # The hard power off came once the ACPI request had its 0.2 s.
     assert clock.now - t0 >= FAST.soft_off_timeout
     assert sets(hw) == ["on", "soft_off", "off"]

@@ -19,8 +19,10 @@ def world():
     hw = FakeHardware()
     notifier = Notifier()
     mgr = BMAManager(hw, FAST, notifier=notifier, host="bm1")
-    nodes = [node_dict(id="bm-aaaa0001"),
-             node_dict(id="bm-aaaa0002", bmc_address="192.0.2.11")]
+    nodes = [
+        node_dict(id="bm-aaaa0001"),
+        node_dict(id="bm-aaaa0002", bmc_address="192.0.2.11"),
+    ]
     sync = PowerSync(mgr, lambda: nodes, workers=4)
     return hw, notifier, mgr, nodes, sync
 
@@ -33,9 +35,12 @@ def sent(notifier):
 
 def test_first_round_reports_every_node_then_only_changes(world):
     hw, notifier, _, _, sync = world
-    assert sync.run_once() == {"on": [], "off": ["bm-aaaa0001",
-                                                 "bm-aaaa0002"],
-                               "busy": [], "failed": {}}
+    assert sync.run_once() == {
+        "on": [],
+        "off": ["bm-aaaa0001", "bm-aaaa0002"],
+        "busy": [],
+        "failed": {},
+    }
     assert sent(notifier) == [("bm-aaaa0001", "off"), ("bm-aaaa0002", "off")]
     sync.run_once()
     assert sent(notifier) == []
@@ -86,6 +91,7 @@ def test_malformed_nodes_and_a_failed_fetch_do_not_stop_the_sync(world):
 
     def broken():
         raise TimeoutError("collector did not answer")
+
     out = PowerSync(mgr, broken).run_once()
     assert out["failed"] == {"*": "collector did not answer"}
 

@@ -25,6 +25,7 @@ def loads(monkeypatch):
     def load(namespace, name):
         loaded.append((namespace, name))
         return DRIVERS[name].from_config(CONF)
+
     monkeypatch.setattr(service, "_load", load)
     return loaded
 
@@ -39,8 +40,10 @@ def test_defaults_and_driver_by_name(bma_conf, loads):
     hw = service.load_driver("ipmitool")
     assert (hw.settings.timeout, hw.settings.cipher_suite) == (4, 3)
     assert hw.management.boot_mode == "efi"
-    assert loads == [("arame.bma.drivers", "fake"),
-                     ("arame.bma.drivers", "ipmitool")]
+    assert loads == [
+        ("arame.bma.drivers", "fake"),
+        ("arame.bma.drivers", "ipmitool"),
+    ]
 
 
 def test_components_without_and_with_the_power_sync(bma_conf, bus, loads):
@@ -49,16 +52,17 @@ def test_components_without_and_with_the_power_sync(bma_conf, bus, loads):
     assert names == ["RPCServerComponent", "NotifyHeartbeat"]
     comps = service.build_components(fetch_nodes=list)
     assert [type(c).__name__ for c in comps] == [
-        "RPCServerComponent", "PeriodicComponent", "NotifyHeartbeat"]
+        "RPCServerComponent",
+        "PeriodicComponent",
+        "NotifyHeartbeat",
+    ]
     assert comps[1].interval() == 60
-    assert comps[-1].extra() == {"bare_metal": {"driver": "fake",
-                                                "nodes": 0}}
+    assert comps[-1].extra() == {"bare_metal": {"driver": "fake", "nodes": 0}}
     bma_conf("power_sync_interval", 0, group="bma")
     assert len(service.build_components(fetch_nodes=list)) == 2
 
 
-def test_every_operation_over_the_bus(bma_conf, bus, wait_for,
-                                     monkeypatch):
+def test_every_operation_over_the_bus(bma_conf, bus, wait_for, monkeypatch):
     from arame.common.context import admin_context
 
     bma_conf("host", "bm1")
@@ -72,36 +76,47 @@ def test_every_operation_over_the_bus(bma_conf, bus, wait_for,
     comps = service.build_components(fetch_nodes=lambda: [node], driver=hw)
 
     def power():
-        return [p["power_state"] for e, p in notifier.sent
-                if e == "node.power"]
+        return [
+            p["power_state"] for e, p in notifier.sent if e == "node.power"
+        ]
+
     for c in comps:
         c.start()
     try:
         api, ctxt = BMAAPI(), admin_context()
         wait_for(power, timeout=5)  # the sync's first round
         assert api.validate(ctxt, "bm1", node, timeout=10) == {
-            "power_state": "off", "boot_devices": ["pxe", "disk"]}
-        assert api.set_boot_device(ctxt, "bm1", node, "pxe", timeout=10,
-                                   persistent=True) == {
-            "boot_device": "pxe", "persistent": True}
+            "power_state": "off",
+            "boot_devices": ["pxe", "disk"],
+        }
+        assert api.set_boot_device(
+            ctxt, "bm1", node, "pxe", timeout=10, persistent=True
+        ) == {"boot_device": "pxe", "persistent": True}
         assert api.power_on(ctxt, "bm1", node, timeout=10)["changed"]
         assert api.get_power_state(ctxt, "bm1", node, timeout=10) == "on"
         assert api.reboot(ctxt, "bm1", node, timeout=10)["power_state"] == "on"
         assert api.soft_power_off(ctxt, "bm1", node, timeout=10) == {
-            "power_state": "off", "changed": True, "forced": False}
+            "power_state": "off",
+            "changed": True,
+            "forced": False,
+        }
         assert api.power_off(ctxt, "bm1", node, timeout=10)["changed"] is False
         assert api.ping(ctxt, "bm1")["binary"] == "arame-bma"
         assert power() == ["off", "on", "off"]
         # Refusals arrive typed, by class name.
         with pytest.raises((messaging.RemoteError, InvalidNode)) as e:
             api.power_on(ctxt, "bm1", node_dict(bmc_port=0), timeout=10)
-        assert getattr(e.value, "exc_type", type(e.value).__name__) == \
-            "InvalidNode"
+        assert (
+            getattr(e.value, "exc_type", type(e.value).__name__)
+            == "InvalidNode"
+        )
         hw.credentials[node["id"]] = ("admin", "other")
         with pytest.raises((messaging.RemoteError, BMCAuthFailed)) as e:
             api.power_on(ctxt, "bm1", node, timeout=10)
-        assert getattr(e.value, "exc_type", type(e.value).__name__) == \
-            "BMCAuthFailed"
+        assert (
+            getattr(e.value, "exc_type", type(e.value).__name__)
+            == "BMCAuthFailed"
+        )
         assert "wrong password" in str(e.value)
     finally:
         for c in reversed(comps):

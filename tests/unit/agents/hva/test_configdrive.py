@@ -12,11 +12,17 @@ import yaml
 from arame.agents.hva import configdrive
 from arame.common import runner
 
-ED25519 = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID6SmRWCC3iwp+tNoGiCSACiLWuC"
-           "VE5CY2hC4tBz4Ow7 tester@host: #1")
+ED25519 = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID6SmRWCC3iwp+tNoGiCSACiLWuC"
+    "VE5CY2hC4tBz4Ow7 tester@host: #1"
+)
 OTHER = "ecdsa-sha2-nistp256 " + base64.b64encode(b"\0" * 40).decode()
-GOOD = {"instance_id": "i-abc12345", "hostname": "web-1",
-        "public_keys": [ED25519, OTHER], "user_data": "#!/bin/sh\necho hi\n"}
+GOOD = {
+    "instance_id": "i-abc12345",
+    "hostname": "web-1",
+    "public_keys": [ED25519, OTHER],
+    "user_data": "#!/bin/sh\necho hi\n",
+}
 
 
 def build(path, **changes):
@@ -24,15 +30,30 @@ def build(path, **changes):
 
 
 def extract(iso, dest) -> dict[str, bytes]:
-    subprocess.run(["xorriso", "-osirrox", "on", "-indev", str(iso),
-                    "-extract", "/", str(dest)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            "xorriso",
+            "-osirrox",
+            "on",
+            "-indev",
+            str(iso),
+            "-extract",
+            "/",
+            str(dest),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return {name: (dest / name).read_bytes() for name in os.listdir(dest)}
 
 
 def volume_id(iso) -> str:
-    out = subprocess.run(["xorriso", "-indev", str(iso), "-pvd_info"],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["xorriso", "-indev", str(iso), "-pvd_info"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     line = next(x for x in out.splitlines() if x.startswith("Volume Id"))
     return line.split(":", 1)[1].strip()
 
@@ -43,8 +64,10 @@ def test_the_drive_holds_meta_data_and_user_data(tmp_path):
     files = extract(iso, tmp_path / "x")
     assert set(files) == {"meta-data", "user-data"}
     assert yaml.safe_load(files["meta-data"]) == {
-        "instance-id": "i-abc12345", "local-hostname": "web-1",
-        "public-keys": [ED25519, OTHER]}
+        "instance-id": "i-abc12345",
+        "local-hostname": "web-1",
+        "public-keys": [ED25519, OTHER],
+    }
     assert files["user-data"] == b"#!/bin/sh\necho hi\n"
     assert volume_id(iso) == "cidata"
     assert stat.S_IMODE(os.stat(iso).st_mode) == 0o600
@@ -56,31 +79,50 @@ def test_no_user_data_no_keys(tmp_path):
     files = extract(iso, tmp_path / "x")
     assert set(files) == {"meta-data"}
     assert yaml.safe_load(files["meta-data"]) == {
-        "instance-id": "i-abc12345", "local-hostname": "web-1"}
+        "instance-id": "i-abc12345",
+        "local-hostname": "web-1",
+    }
 
 
 def test_user_data_up_to_the_limit(tmp_path):
     build(tmp_path / "a.iso", user_data="x" * configdrive.MAX_USER_DATA)
     with pytest.raises(ValueError, match="limit"):
-        build(tmp_path / "b.iso",
-              user_data="x" * (configdrive.MAX_USER_DATA + 1))
+        build(
+            tmp_path / "b.iso", user_data="x" * (configdrive.MAX_USER_DATA + 1)
+        )
     # the limit is in bytes, not characters
     with pytest.raises(ValueError, match="limit"):
-        build(tmp_path / "c.iso",
-              user_data="é" * (configdrive.MAX_USER_DATA // 2 + 1))
+        build(
+            tmp_path / "c.iso",
+            user_data="é" * (configdrive.MAX_USER_DATA // 2 + 1),
+        )
     assert not (tmp_path / "b.iso").exists()
 
 
-@pytest.mark.parametrize("instance_id", [
-    "i-ABC12345", "i-abc1234", "vol-abc12345", "i-abc12345; rm", "", None])
+@pytest.mark.parametrize(
+    "instance_id",
+    ["i-ABC12345", "i-abc1234", "vol-abc12345", "i-abc12345; rm", "", None],
+)
 def test_bad_instance_ids(tmp_path, instance_id):
     with pytest.raises(ValueError, match="instance id"):
         build(tmp_path / "d.iso", instance_id=instance_id)
 
 
-@pytest.mark.parametrize("hostname", [
-    "", "-web", "web-", "web_1", "web.example", "a" * 64, "web 1", "wéb",
-    "web\n1", None])
+@pytest.mark.parametrize(
+    "hostname",
+    [
+        "",
+        "-web",
+        "web-",
+        "web_1",
+        "web.example",
+        "a" * 64,
+        "web 1",
+        "wéb",
+        "web\n1",
+        None,
+    ],
+)
 def test_bad_hostnames(tmp_path, hostname):
     with pytest.raises(ValueError, match="hostname"):
         build(tmp_path / "d.iso", hostname=hostname)
@@ -91,22 +133,30 @@ def test_good_hostnames(tmp_path):
         build(tmp_path / "d.iso", hostname=name)
 
 
-@pytest.mark.parametrize("keys", [
-    [ED25519 + "\nssh-ed25519 AAAA"],  # two lines in one
-    [ED25519 + "\r"],
-    ["ssh-ed25519"],                   # no blob
-    ["ssh-ed25519 not*base64"],
-    ["SSH ED25519 AAAA"],              # not a key type
-    ["ssh-ed25519 " + "A" * 20000],    # too long
-])
+@pytest.mark.parametrize(
+    "keys",
+    [
+        [ED25519 + "\nssh-ed25519 AAAA"],  # two lines in one
+        [ED25519 + "\r"],
+        ["ssh-ed25519"],  # no blob
+        ["ssh-ed25519 not*base64"],
+        ["SSH ED25519 AAAA"],  # not a key type
+        ["ssh-ed25519 " + "A" * 20000],  # too long
+    ],
+)
 def test_bad_public_keys(tmp_path, keys):
     with pytest.raises(ValueError):
         build(tmp_path / "d.iso", public_keys=keys)
 
 
-@pytest.mark.parametrize("changes", [
-    {"public_keys": [42]}, {"public_keys": ED25519},  # a string, not a list
-    {"user_data": b"#!/bin/sh\n"}])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"public_keys": [42]},
+        {"public_keys": ED25519},  # a string, not a list
+        {"user_data": b"#!/bin/sh\n"},
+    ],
+)
 def test_wrong_types(tmp_path, changes):
     with pytest.raises(TypeError):
         build(tmp_path / "d.iso", **changes)
@@ -121,8 +171,9 @@ def test_an_existing_drive_is_replaced_whole(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["disk.config", "x"]
 
 
-def test_a_failed_build_leaves_the_old_drive_and_no_litter(tmp_path,
-                                                           monkeypatch):
+def test_a_failed_build_leaves_the_old_drive_and_no_litter(
+    tmp_path, monkeypatch
+):
     iso = tmp_path / "disk.config"
     build(iso, hostname="first")
     before = iso.read_bytes()
@@ -142,6 +193,9 @@ def test_a_failed_build_leaves_the_old_drive_and_no_litter(tmp_path,
 
 
 def test_meta_data_quotes_what_yaml_would_misread():
-    text = configdrive.meta_data(instance_id="i-abc12345", hostname="web-1",
-                                 public_keys=["ssh-ed25519 AAAA a: b #c"])
+    text = configdrive.meta_data(
+        instance_id="i-abc12345",
+        hostname="web-1",
+        public_keys=["ssh-ed25519 AAAA a: b #c"],
+    )
     assert yaml.safe_load(text)["public-keys"] == ["ssh-ed25519 AAAA a: b #c"]

@@ -60,14 +60,33 @@ def agent(parsed_conf):
 
 
 def spec(iid=IID, name="web-1"):
-    return {"id": iid, "name": name, "hostname": name, "vcpus": 1,
-            "memory_mb": 512, "disk_gb": 5, "image_id": "img-abcd1234",
-            "user_data": None, "ha_enabled": True, "account_id": "a-admin"}
+    return {
+        "id": iid,
+        "name": name,
+        "hostname": name,
+        "vcpus": 1,
+        "memory_mb": 512,
+        "disk_gb": 5,
+        "image_id": "img-abcd1234",
+        "user_data": None,
+        "ha_enabled": True,
+        "account_id": "a-admin",
+    }
 
 
-BAD_IDS = ["i-abc;rm -rf /", "../x", "../../etc/passwd", "vol-abcd1234",
-           "i-ABCD1234", "i-abcd123", "", None, "i-abcd1234 ", "$(reboot)",
-           "i-abcd`id`"]
+BAD_IDS = [
+    "i-abc;rm -rf /",
+    "../x",
+    "../../etc/passwd",
+    "vol-abcd1234",
+    "i-ABCD1234",
+    "i-abcd123",
+    "",
+    None,
+    "i-abcd1234 ",
+    "$(reboot)",
+    "i-abcd`id`",
+]
 
 
 @pytest.mark.parametrize("bad", BAD_IDS)
@@ -143,8 +162,9 @@ def test_power_cycle(agent):
     assert "powered off" in out and "powered on" in out and "rebooted" in out
 
 
-@pytest.mark.parametrize("op", ["power_on", "power_off", "reboot",
-                                "get_console_output"])
+@pytest.mark.parametrize(
+    "op", ["power_on", "power_off", "reboot", "get_console_output"]
+)
 def test_operations_on_a_missing_guest_name_the_host(agent, op):
     mgr, _, _ = agent
     with pytest.raises(InstanceNotFound, match="i-zzzzzzzz is not on hv1"):
@@ -162,8 +182,9 @@ class ChattyDriver(FakeDriver):
 
 def test_console_is_cut_to_the_last_64_kib(parsed_conf):
     text = "HEAD\n" + "x" * (200 * 1024) + "\nTAIL\n"
-    mgr = HypervisorManager("hv1", ChattyDriver("hv1", text),
-                            RecordingNotifier())
+    mgr = HypervisorManager(
+        "hv1", ChattyDriver("hv1", text), RecordingNotifier()
+    )
     got = mgr.get_console_output(CTXT, IID)
     assert got["truncated"] is True
     assert len(got["output"].encode()) == hva_manager.CONSOLE_LIMIT == 65536
@@ -173,16 +194,20 @@ def test_console_is_cut_to_the_last_64_kib(parsed_conf):
 
 def test_console_under_the_limit_is_whole(parsed_conf):
     text = "y" * 65536
-    mgr = HypervisorManager("hv1", ChattyDriver("hv1", text),
-                            RecordingNotifier())
-    assert mgr.get_console_output(CTXT, IID) == {"output": text,
-                                                 "truncated": False}
+    mgr = HypervisorManager(
+        "hv1", ChattyDriver("hv1", text), RecordingNotifier()
+    )
+    assert mgr.get_console_output(CTXT, IID) == {
+        "output": text,
+        "truncated": False,
+    }
 
 
 def test_console_cut_inside_a_multibyte_character_stays_text(parsed_conf):
-    text = "é" * 40000                    # 80000 bytes; the cut is mid-char
-    mgr = HypervisorManager("hv1", ChattyDriver("hv1", text + "x"),
-                            RecordingNotifier())
+    text = "é" * 40000  # 80000 bytes; the cut is mid-char
+    mgr = HypervisorManager(
+        "hv1", ChattyDriver("hv1", text + "x"), RecordingNotifier()
+    )
     got = mgr.get_console_output(CTXT, IID)
     assert got["truncated"] is True
     assert set(got["output"][:-1]) == {"é"}
@@ -196,9 +221,16 @@ def test_a_crash_becomes_an_instance_state_notification(agent):
     [(event, payload)] = notifier.sent
     # A fresh id per event: the collector records each one once.
     assert len(payload.pop("event_id")) == 32
-    assert (event, payload) == ("instance.state", {
-        "instance_id": IID, "host": "hv1", "power_state": "crashed",
-        "reason": "guest died", "event": "crashed"})
+    assert (event, payload) == (
+        "instance.state",
+        {
+            "instance_id": IID,
+            "host": "hv1",
+            "power_state": "crashed",
+            "reason": "guest died",
+            "event": "crashed",
+        },
+    )
 
 
 def test_inventory_names_the_host(agent, config):
@@ -224,18 +256,23 @@ def test_bad_id_over_the_bus_is_refused_by_the_agent(bus, parsed_conf):
     from arame.common.context import admin_context
 
     driver = SpyDriver("hv1")
-    server = rpc.get_server(rpcapi.TOPIC, "hv1", [
-        HypervisorManager("hv1", driver, RecordingNotifier())])
+    server = rpc.get_server(
+        rpcapi.TOPIC,
+        "hv1",
+        [HypervisorManager("hv1", driver, RecordingNotifier())],
+    )
     server.start()
     try:
         api = rpcapi.HypervisorAPI()
         # fake:// hands the exception object back; rabbit:// a RemoteError.
         with pytest.raises((messaging.RemoteError, InvalidIdentifier)) as exc:
             api.destroy(admin_context(), "hv1", "../../x", timeout=10)
-        assert "InvalidIdentifier" in (getattr(exc.value, "exc_type", None)
-                                       or type(exc.value).__name__)
+        assert "InvalidIdentifier" in (
+            getattr(exc.value, "exc_type", None) or type(exc.value).__name__
+        )
         assert api.spawn(admin_context(), "hv1", spec(), timeout=10) == {
-            "power_state": "running"}
+            "power_state": "running"
+        }
     finally:
         server.stop()
         server.wait()
@@ -256,24 +293,35 @@ def test_power_sync_reports_drift_missing_guests_and_orphans(agent):
     for iid in (drifted, orphan):
         mgr.spawn(CTXT, spec(iid))
     driver.power_off(drifted)
-    report = mgr.sync_power_states(Collector({
-        drifted: {"status": "running", "power_state": "running"},
-        missing: {"status": "running", "power_state": "running"},
-        "i-building": {"status": "starting", "power_state": None},
-    }))
-    assert report == {"drift": [drifted], "missing": [missing],
-                      "orphans": [{"instance_id": orphan,
-                                   "power_state": "running"}]}
-    sent = {(e, p.get("instance_id"), p.get("event")) for e, p in notifier.sent}
-    assert sent == {("instance.state", drifted, "drift"),
-                    ("instance.state", missing, "missing"),
-                    ("host.orphans", None, None)}
+    report = mgr.sync_power_states(
+        Collector(
+            {
+                drifted: {"status": "running", "power_state": "running"},
+                missing: {"status": "running", "power_state": "running"},
+                "i-building": {"status": "starting", "power_state": None},
+            }
+        )
+    )
+    assert report == {
+        "drift": [drifted],
+        "missing": [missing],
+        "orphans": [{"instance_id": orphan, "power_state": "running"}],
+    }
+    sent = {
+        (e, p.get("instance_id"), p.get("event")) for e, p in notifier.sent
+    }
+    assert sent == {
+        ("instance.state", drifted, "drift"),
+        ("instance.state", missing, "missing"),
+        ("host.orphans", None, None),
+    }
 
 
 def test_power_sync_is_quiet_when_all_agrees(agent):
     mgr, _, notifier = agent
     mgr.spawn(CTXT, spec())
-    report = mgr.sync_power_states(Collector(
-        {IID: {"status": "running", "power_state": "running"}}))
+    report = mgr.sync_power_states(
+        Collector({IID: {"status": "running", "power_state": "running"}})
+    )
     assert report == {"drift": [], "missing": [], "orphans": []}
     assert notifier.sent == []

@@ -11,8 +11,11 @@ def test_fake_driver_may_pretend_to_be_many_hosts(config):
     config("host", "node1")
     config("driver", "fake", group="hva")
     config("host_count", 3, group="fake_hva")
-    assert service.host_names() == ["node1-fake0000", "node1-fake0001",
-                                    "node1-fake0002"]
+    assert service.host_names() == [
+        "node1-fake0000",
+        "node1-fake0001",
+        "node1-fake0002",
+    ]
 
 
 def test_driver_is_loaded_by_name(config):

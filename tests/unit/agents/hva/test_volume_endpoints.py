@@ -26,7 +26,8 @@ def test_attach_answers_the_device_and_the_same_again(mgr):
     assert mgr.attach_volume({}, IID, {"volume_id": VID}) == {"device": "vdc"}
     assert mgr.attach_volume({}, IID, {"volume_id": VID}) == {"device": "vdc"}
     assert mgr.attach_volume({}, IID, {"volume_id": "vol-abcd1236"}) == {
-        "device": "vdd"}
+        "device": "vdd"
+    }
 
 
 def test_detach_twice_is_fine_and_frees_the_name(mgr):
@@ -43,13 +44,22 @@ def test_attach_to_a_guest_not_here_names_the_host(mgr):
         mgr.attach_volume({}, "i-zzzz9999", {"volume_id": VID})
 
 
-@pytest.mark.parametrize("iid, volume", [
-    ("../x", {"volume_id": VID}), (IID, {"volume_id": "../../etc"}),
-    (IID, {"volume_id": None}), (IID, "not-a-mapping")])
+@pytest.mark.parametrize(
+    "iid, volume",
+    [
+        ("../x", {"volume_id": VID}),
+        (IID, {"volume_id": "../../etc"}),
+        (IID, {"volume_id": None}),
+        (IID, "not-a-mapping"),
+    ],
+)
 def test_bad_ids_never_reach_the_driver(mgr, iid, volume):
     with pytest.raises(InvalidIdentifier):
         mgr.attach_volume({}, iid, volume)
     with pytest.raises(InvalidIdentifier):
-        mgr.detach_volume({}, iid, volume.get("volume_id")
-                          if isinstance(volume, dict) else volume)
+        mgr.detach_volume(
+            {},
+            iid,
+            volume.get("volume_id") if isinstance(volume, dict) else volume,
+        )
     assert mgr.driver.volumes(IID) == {}

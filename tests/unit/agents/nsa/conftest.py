@@ -12,10 +12,15 @@ from arame.common.conf import CONF
 from arame.common.conf import nsa as nsa_conf
 
 NET_ID = "nw-abcd1234"
-NETWORK_MSG = {"id": NET_ID, "cidr": "10.20.0.0/24", "gateway": "10.20.0.1",
-               "dns_domain": "tenant.test", "dhcp_ranges": [["10.20.0.10",
-                                                             "10.20.0.200"]],
-               "mtu": 1450, "bridge": "br-abcd1234"}
+NETWORK_MSG = {
+    "id": NET_ID,
+    "cidr": "10.20.0.0/24",
+    "gateway": "10.20.0.1",
+    "dns_domain": "tenant.test",
+    "dhcp_ranges": [["10.20.0.10", "10.20.0.200"]],
+    "mtu": 1450,
+    "bridge": "br-abcd1234",
+}
 
 
 @pytest.fixture
@@ -35,9 +40,11 @@ def network():
 
 
 def res(n: int, name: str | None = None, ip: int | None = None):
-    return records.Reservation(mac=f"52:54:00:00:00:{n:02x}",
-                               ip=records.ipv4(f"10.20.0.{ip or 10 + n}"),
-                               hostname=name or f"host{n}")
+    return records.Reservation(
+        mac=f"52:54:00:00:00:{n:02x}",
+        ip=records.ipv4(f"10.20.0.{ip or 10 + n}"),
+        hostname=name or f"host{n}",
+    )
 
 
 class FakeTimer:
@@ -69,6 +76,7 @@ def fake_timer():
 
 class FakeSupervisor:
     """A dnsmasq the driver starts, signals and stops; `made` lists them."""
+
     made: ClassVar[list["FakeSupervisor"]] = []
 
     def __init__(self, name, args, **kw):

@@ -49,11 +49,17 @@ def agent(parsed_conf, network_msg):
 
 def test_add_and_remove(agent):
     mgr, drv = agent
-    out = mgr.add_reservation(CTXT, NET_ID, "52:54:00:AA:00:01", "10.20.0.5",
-                              "Web-1")
-    assert out == {"mac": "52:54:00:aa:00:01", "ip": "10.20.0.5",
-                   "hostname": "web-1"}
-    mgr.add_reservation(CTXT, NET_ID, "52:54:00:aa:00:01", "10.20.0.5", "web-1")
+    out = mgr.add_reservation(
+        CTXT, NET_ID, "52:54:00:AA:00:01", "10.20.0.5", "Web-1"
+    )
+    assert out == {
+        "mac": "52:54:00:aa:00:01",
+        "ip": "10.20.0.5",
+        "hostname": "web-1",
+    }
+    mgr.add_reservation(
+        CTXT, NET_ID, "52:54:00:aa:00:01", "10.20.0.5", "web-1"
+    )
     assert mgr.status(CTXT)["networks"][NET_ID]["reservations"] == 1
     mgr.remove_reservation(CTXT, NET_ID, "52:54:00:aa:00:01")
     mgr.remove_reservation(CTXT, NET_ID, "52:54:00:aa:00:01")
@@ -61,23 +67,33 @@ def test_add_and_remove(agent):
     assert drv.released == [(NET_ID, "52:54:00:aa:00:01", "10.20.0.5")]
 
 
-@pytest.mark.parametrize("args", [
-    ("nw-ABCD1234", "52:54:00:aa:00:01", "10.20.0.5", "web"),
-    ("../etc", "52:54:00:aa:00:01", "10.20.0.5", "web"),
-    (NET_ID, "52:54:00:aa:00:zz", "10.20.0.5", "web"),
-    (NET_ID, "52:54:00:aa:00:01", "10.99.0.5", "web"),
-    (NET_ID, "52:54:00:aa:00:01", "10.20.0.5", "web;reboot"),
-    (NET_ID, "52:54:00:aa:00:01", "10.20.0.5", "web\n1.2.3.4 x"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("nw-ABCD1234", "52:54:00:aa:00:01", "10.20.0.5", "web"),
+        ("../etc", "52:54:00:aa:00:01", "10.20.0.5", "web"),
+        (NET_ID, "52:54:00:aa:00:zz", "10.20.0.5", "web"),
+        (NET_ID, "52:54:00:aa:00:01", "10.99.0.5", "web"),
+        (NET_ID, "52:54:00:aa:00:01", "10.20.0.5", "web;reboot"),
+        (NET_ID, "52:54:00:aa:00:01", "10.20.0.5", "web\n1.2.3.4 x"),
+    ],
+)
 def test_bad_arguments_never_reach_the_driver(agent, args):
     mgr, drv = agent
     with pytest.raises(InvalidRecord):
         mgr.add_reservation(CTXT, *args)
     with pytest.raises(InvalidRecord):
-        mgr.sync(CTXT, {"id": args[0], "cidr": "10.20.0.0/24",
-                        "gateway": "10.20.0.1", "dns_domain": "t.test",
-                        "bridge": "br0"},
-                 [{"mac": args[1], "ip": args[2], "hostname": args[3]}])
+        mgr.sync(
+            CTXT,
+            {
+                "id": args[0],
+                "cidr": "10.20.0.0/24",
+                "gateway": "10.20.0.1",
+                "dns_domain": "t.test",
+                "bridge": "br0",
+            },
+            [{"mac": args[1], "ip": args[2], "hostname": args[3]}],
+        )
     assert drv.reached == []
 
 
@@ -95,22 +111,30 @@ def test_bad_network_never_reaches_the_driver(agent, network_msg):
 def test_reservation_on_a_network_not_served(agent):
     mgr, _ = agent
     with pytest.raises(NetworkNotFound):
-        mgr.add_reservation(CTXT, "nw-00000000", "52:54:00:aa:00:01",
-                            "10.20.0.5", "web")
-    assert mgr.remove_reservation(CTXT, "nw-00000000",
-                                  "52:54:00:aa:00:01") == {}
+        mgr.add_reservation(
+            CTXT, "nw-00000000", "52:54:00:aa:00:01", "10.20.0.5", "web"
+        )
+    assert (
+        mgr.remove_reservation(CTXT, "nw-00000000", "52:54:00:aa:00:01") == {}
+    )
 
 
 def test_sync_and_inventory(agent, network_msg):
     mgr, _ = agent
     mgr.add_reservation(CTXT, NET_ID, "52:54:00:aa:00:01", "10.20.0.5", "a")
-    counts = mgr.sync(CTXT, network_msg, [
-        {"mac": "52:54:00:aa:00:02", "ip": "10.20.0.6", "hostname": "b"},
-        {"mac": "52:54:00:aa:00:03", "ip": "10.20.0.7", "hostname": "c"}])
+    counts = mgr.sync(
+        CTXT,
+        network_msg,
+        [
+            {"mac": "52:54:00:aa:00:02", "ip": "10.20.0.6", "hostname": "b"},
+            {"mac": "52:54:00:aa:00:03", "ip": "10.20.0.7", "hostname": "c"},
+        ],
+    )
     assert counts == {"written": 2, "dropped": 1}
     assert mgr.inventory() == {
         "networks": [{"id": NET_ID, "reservations": 2, "running": True}],
-        "reservations": 2}
+        "reservations": 2,
+    }
     mgr.remove_network(CTXT, NET_ID)
     assert mgr.inventory() == {"networks": [], "reservations": 0}
 

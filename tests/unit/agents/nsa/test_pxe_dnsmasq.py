@@ -36,19 +36,28 @@ def commands(monkeypatch):
         ran.append(list(args))
         out = "[]" if args[:2] == ["ip", "-j"] else ""
         return runner.Result(args, 0, out, "")
+
     monkeypatch.setattr(dnsmasq_driver.runner, "run", run)
     return ran
 
 
 @pytest.fixture
-def make_driver(nsa_conf_registered, config, tmp_path, fake_timer,
-                fake_supervisors, commands, undionly):
+def make_driver(
+    nsa_conf_registered,
+    config,
+    tmp_path,
+    fake_timer,
+    fake_supervisors,
+    commands,
+    undionly,
+):
     config("undionly_path", undionly, group="nsa")
 
     def make():
         d = DnsmasqDriver(str(tmp_path / "state"), "labns", timer=fake_timer)
         d.plumbing = FakePlumbing()
         return d
+
     return make
 
 
@@ -63,12 +72,17 @@ def tftp(d, network) -> str:
 def test_argv_of_a_pxe_network(network):
     paths = config.Paths("/s/nw-abcd1234")
     args = config.argv(network, paths, pxe=True, undionly=True)
-    for a in ("--enable-tftp", "--tftp-root=/s/nw-abcd1234/tftp",
-              "--dhcp-match=set:ipxe,175", "--dhcp-userclass=set:ipxe,iPXE",
-              "--dhcp-boot=tag:ipxe,boot.ipxe",
-              "--dhcp-boot=tag:!ipxe,undionly.kpxe", "--enable-ra",
-              "--dhcp-range=::,constructor:br-abcd1234,ra-only",
-              "--ra-param=br-abcd1234,60,0"):
+    for a in (
+        "--enable-tftp",
+        "--tftp-root=/s/nw-abcd1234/tftp",
+        "--dhcp-match=set:ipxe,175",
+        "--dhcp-userclass=set:ipxe,iPXE",
+        "--dhcp-boot=tag:ipxe,boot.ipxe",
+        "--dhcp-boot=tag:!ipxe,undionly.kpxe",
+        "--enable-ra",
+        "--dhcp-range=::,constructor:br-abcd1234,ra-only",
+        "--ra-param=br-abcd1234,60,0",
+    ):
         assert a in args
     plain = config.argv(network, paths)
     assert not [a for a in plain if "tftp" in a or "ra" == a[2:4]]
@@ -79,8 +93,10 @@ def test_argv_of_a_pxe_network(network):
 
 
 def test_file_names():
-    assert config.script_file_name("52:54:00:0a:0b:0c") == \
-        "52-54-00-0a-0b-0c.ipxe"
+    assert (
+        config.script_file_name("52:54:00:0a:0b:0c")
+        == "52-54-00-0a-0b-0c.ipxe"
+    )
     assert config.script_mac("52-54-00-0a-0b-0c.ipxe") == "52:54:00:0a:0b:0c"
     for other in ("boot.ipxe", "undionly.kpxe", "x.ipxe"):
         assert config.script_mac(other) is None
@@ -98,40 +114,52 @@ def test_no_script_no_tftp(make_driver, network, commands):
     assert commands == []
 
 
-def test_first_script_turns_tftp_on_once(make_driver, network, commands,
-                                         fake_timer):
+def test_first_script_turns_tftp_on_once(
+    make_driver, network, commands, fake_timer
+):
     d = make_driver()
     d.ensure_network(network)
     d.add_reservation(network.id, node(1))
     first, second = FakeSupervisor.made
-    assert not first.running and second.running      # one restart
+    assert not first.running and second.running  # one restart
     assert "--enable-tftp" in second.args
     assert "--dhcp-boot=tag:!ipxe,undionly.kpxe" in second.args
     root = tftp(d, network)
     assert sorted(os.listdir(root)) == [
-        "52-54-00-00-00-01.ipxe", "boot.ipxe", "undionly.kpxe"]
+        "52-54-00-00-00-01.ipxe",
+        "boot.ipxe",
+        "undionly.kpxe",
+    ]
     assert read(f"{root}/52-54-00-00-00-01.ipxe") == SCRIPT
     assert read(f"{root}/boot.ipxe") == config.BOOT_IPXE
-    for name in os.listdir(root):   # dnsmasq reads them as another user
+    for name in os.listdir(root):  # dnsmasq reads them as another user
         assert stat.S_IMODE(os.stat(f"{root}/{name}").st_mode) == 0o644
     assert stat.S_IMODE(os.stat(root).st_mode) == 0o755
     # The bridge got its IPv6 prefix for router advertisements.
-    assert ["ip", "-6", "addr", "add", config.ra_address(network), "dev",
-            "br-abcd1234", "nodad"] in commands
+    assert [
+        "ip",
+        "-6",
+        "addr",
+        "add",
+        config.ra_address(network),
+        "dev",
+        "br-abcd1234",
+        "nodad",
+    ] in commands
 
     # More scripts, a changed script, a script taken away: files only.
     d.add_reservation(network.id, node(2))
     d.add_reservation(network.id, node(1, SCRIPT + "echo v2\n"))
     d.add_reservation(network.id, node(2, None))
     assert len(FakeSupervisor.made) == 2 and second.signals == []
-    assert fake_timer.made == []                     # no reload, no release
+    assert fake_timer.made == []  # no reload, no release
     assert read(f"{root}/52-54-00-00-00-01.ipxe").endswith("echo v2\n")
     assert not os.path.exists(f"{root}/52-54-00-00-00-02.ipxe")
     assert d.network_status(network.id)["pxe"] is True
 
     d.remove_reservation(network.id, res(1).mac)
     assert sorted(os.listdir(root)) == ["boot.ipxe", "undionly.kpxe"]
-    assert len(FakeSupervisor.made) == 2             # TFTP stays on
+    assert len(FakeSupervisor.made) == 2  # TFTP stays on
 
 
 def test_without_undionly_only_ipxe_roms_boot(make_driver, network, config):
@@ -155,7 +183,7 @@ def test_restart_serves_the_scripts_again(make_driver, network):
     again = make_driver()
     again.init_host()
     (sv,) = FakeSupervisor.made
-    assert "--enable-tftp" in sv.args                # straight with TFTP
+    assert "--enable-tftp" in sv.args  # straight with TFTP
     got = {r.mac: r.boot_script for r in again.reservations(network.id)}
     assert got == {res(1).mac: SCRIPT, res(2).mac: None}
 
@@ -170,22 +198,38 @@ def test_sync_removes_scripts_nobody_holds(make_driver, network):
         f.write(SCRIPT)
     d.stop()
     again = make_driver()
-    again.init_host()           # a script without a reservation: dropped
+    again.init_host()  # a script without a reservation: dropped
     assert not os.path.exists(stray)
     counts = again.sync(network, [res(1), node(3)])
     assert counts == {"written": 2, "dropped": 0}
     assert sorted(os.listdir(root)) == [
-        "52-54-00-00-00-03.ipxe", "boot.ipxe", "undionly.kpxe"]
+        "52-54-00-00-00-03.ipxe",
+        "boot.ipxe",
+        "undionly.kpxe",
+    ]
 
 
 def test_manager_passes_the_script(make_driver, network_msg):
     from arame.agents.nsa.manager import NSAManager
+
     d = make_driver()
     m = NSAManager(d)
     m.ensure_network({}, network_msg)
-    out = m.add_reservation({}, network_msg["id"], "52:54:00:00:00:09",
-                            "10.20.0.9", "bm1", boot_script=SCRIPT)
+    out = m.add_reservation(
+        {},
+        network_msg["id"],
+        "52:54:00:00:00:09",
+        "10.20.0.9",
+        "bm1",
+        boot_script=SCRIPT,
+    )
     assert out["boot_script"] == SCRIPT
     with pytest.raises(records.InvalidRecord):
-        m.add_reservation({}, network_msg["id"], "52:54:00:00:00:09",
-                          "10.20.0.9", "bm1", boot_script="rm -rf /\n")
+        m.add_reservation(
+            {},
+            network_msg["id"],
+            "52:54:00:00:00:09",
+            "10.20.0.9",
+            "bm1",
+            boot_script="rm -rf /\n",
+        )

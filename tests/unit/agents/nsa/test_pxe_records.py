@@ -18,49 +18,67 @@ def with_script(n: int, script: str | None = SCRIPT):
 
 
 def test_parse_reservation_keeps_a_script(network):
-    r = records.parse_reservation(network, "52:54:00:00:00:01", "10.20.0.11",
-                                  "node1", SCRIPT)
+    r = records.parse_reservation(
+        network, "52:54:00:00:00:01", "10.20.0.11", "node1", SCRIPT
+    )
     assert r.boot_script == SCRIPT
-    assert r.to_message() == {"mac": "52:54:00:00:00:01", "ip": "10.20.0.11",
-                              "hostname": "node1", "boot_script": SCRIPT}
-    plain = records.parse_reservation(network, "52:54:00:00:00:02",
-                                      "10.20.0.12", "vm")
+    assert r.to_message() == {
+        "mac": "52:54:00:00:00:01",
+        "ip": "10.20.0.11",
+        "hostname": "node1",
+        "boot_script": SCRIPT,
+    }
+    plain = records.parse_reservation(
+        network, "52:54:00:00:00:02", "10.20.0.12", "vm"
+    )
     assert "boot_script" not in plain.to_message()
     assert SCRIPT not in repr(r)  # it may hold CHAP credentials
 
 
-@pytest.mark.parametrize("script", [
-    "sanboot iscsi:x\n",                  # not an iPXE script
-    "#!ipxe\n" + "echo x\n" * 2000,       # over 8 KiB
-    "#!ipxe\necho \x00\n",                # binary
-    "#!ipxe\necho caf\u00e9\n",           # not ASCII
-    "",
-    42,
-])
+@pytest.mark.parametrize(
+    "script",
+    [
+        "sanboot iscsi:x\n",  # not an iPXE script
+        "#!ipxe\n" + "echo x\n" * 2000,  # over 8 KiB
+        "#!ipxe\necho \x00\n",  # binary
+        "#!ipxe\necho caf\u00e9\n",  # not ASCII
+        "",
+        42,
+    ],
+)
 def test_bad_scripts_are_refused_without_echo(network, script):
     with pytest.raises(records.InvalidRecord) as e:
-        records.parse_reservation(network, "52:54:00:00:00:01", "10.20.0.11",
-                                  "node1", script)
+        records.parse_reservation(
+            network, "52:54:00:00:00:01", "10.20.0.11", "node1", script
+        )
     assert "echo" not in str(e.value)
 
 
 def test_parse_reservations_reads_scripts(network):
-    out = records.parse_reservations(network, [
-        {"mac": "52:54:00:00:00:01", "ip": "10.20.0.11", "hostname": "a",
-         "boot_script": SCRIPT},
-        {"mac": "52:54:00:00:00:02", "ip": "10.20.0.12", "hostname": "b"}])
+    out = records.parse_reservations(
+        network,
+        [
+            {
+                "mac": "52:54:00:00:00:01",
+                "ip": "10.20.0.11",
+                "hostname": "a",
+                "boot_script": SCRIPT,
+            },
+            {"mac": "52:54:00:00:00:02", "ip": "10.20.0.12", "hostname": "b"},
+        ],
+    )
     assert [r.boot_script for r in out] == [SCRIPT, None]
 
 
 def test_script_change_is_a_write_not_a_drop():
     t = ReservationTable()
     assert t.add(with_script(1)).written == [with_script(1)]
-    assert not t.add(with_script(1))                 # idempotent
+    assert not t.add(with_script(1))  # idempotent
     other = with_script(1, SCRIPT + "echo again\n")
     change = t.add(other)
     assert change.written == [other] and change.dropped == []
     assert t.get(res(1).mac).boot_script.endswith("again\n")
-    change = t.add(res(1))                           # script taken away
+    change = t.add(res(1))  # script taken away
     assert change.written == [res(1)] and change.dropped == []
 
 
@@ -78,6 +96,7 @@ def test_replace_all_with_new_scripts_drops_nothing():
 
 def test_fake_driver_keeps_scripts(network):
     from arame.agents.nsa.drivers.fake import FakeDriver
+
     d = FakeDriver()
     d.ensure_network(network)
     d.add_reservation(network.id, with_script(1))

@@ -13,14 +13,16 @@ def test_driver_is_loaded_by_name(nsa_conf_registered, config):
     assert type(service.load_driver("dnsmasq")).__name__ == "DnsmasqDriver"
 
 
-def test_service_resyncs_at_start_and_stops_the_driver(nsa_conf_registered,
-                                                       config, wait_for):
+def test_service_resyncs_at_start_and_stops_the_driver(
+    nsa_conf_registered, config, wait_for
+):
     config("resync_interval", 0, group="nsa")
     drv = FakeDriver()
     stopped = threading.Event()
     drv.stop = stopped.set
     svc = service.NamingService(
-        NSAManager(drv), lambda ids: {NET_ID: (NETWORK_MSG, [])})
+        NSAManager(drv), lambda ids: {NET_ID: (NETWORK_MSG, [])}
+    )
     svc.start()
     wait_for(lambda: NET_ID in drv.networks(), timeout=5)
     svc.stop()
@@ -53,18 +55,47 @@ def test_every_operation_over_the_bus(bus, nsa_conf_registered, config):
         api, ctxt = NSAAPI(), admin_context()
         st = api.ensure_network(ctxt, "node1", NETWORK_MSG, timeout=10)
         assert st["reservations"] == 0
-        assert api.add_reservation(ctxt, "node1", NET_ID, "52:54:00:00:00:01",
-                                   "10.20.0.5", "web", timeout=10)["ip"] == "10.20.0.5"
-        assert api.sync(ctxt, "node1", NETWORK_MSG, [
-            {"mac": "52:54:00:00:00:02", "ip": "10.20.0.6", "hostname": "b"}],
-            timeout=10) == {"written": 1, "dropped": 1}
-        assert api.remove_reservation(ctxt, "node1", NET_ID,
-                                      "52:54:00:00:00:02", timeout=10) == {}
-        assert api.status(ctxt, "node1", timeout=10)["networks"][NET_ID][
-            "reservations"] == 0
+        assert (
+            api.add_reservation(
+                ctxt,
+                "node1",
+                NET_ID,
+                "52:54:00:00:00:01",
+                "10.20.0.5",
+                "web",
+                timeout=10,
+            )["ip"]
+            == "10.20.0.5"
+        )
+        assert api.sync(
+            ctxt,
+            "node1",
+            NETWORK_MSG,
+            [{"mac": "52:54:00:00:00:02", "ip": "10.20.0.6", "hostname": "b"}],
+            timeout=10,
+        ) == {"written": 1, "dropped": 1}
+        assert (
+            api.remove_reservation(
+                ctxt, "node1", NET_ID, "52:54:00:00:00:02", timeout=10
+            )
+            == {}
+        )
+        assert (
+            api.status(ctxt, "node1", timeout=10)["networks"][NET_ID][
+                "reservations"
+            ]
+            == 0
+        )
         with pytest.raises((messaging.RemoteError, InvalidRecord)):
-            api.add_reservation(ctxt, "node1", NET_ID, "52:54:00:00:00:03",
-                                "10.99.0.5", "web", timeout=10)
+            api.add_reservation(
+                ctxt,
+                "node1",
+                NET_ID,
+                "52:54:00:00:00:03",
+                "10.99.0.5",
+                "web",
+                timeout=10,
+            )
         assert api.remove_network(ctxt, "node1", NET_ID, timeout=10) == {}
         assert api.ping(ctxt, "node1")["binary"] == "arame-nsa"
         assert asked.wait(5)

@@ -28,8 +28,12 @@ def _alive(pid):
 
 
 def test_killed_child_is_respawned_then_stopped(wait_for, tmp_path):
-    s = Supervisor("sleeper", ["sleep", "60"], stderr_path=str(tmp_path / "err"),
-                   backoff=Backoff(initial=0.01, cap=0.05))
+    s = Supervisor(
+        "sleeper",
+        ["sleep", "60"],
+        stderr_path=str(tmp_path / "err"),
+        backoff=Backoff(initial=0.01, cap=0.05),
+    )
     s.start()
     first = s.pid
     try:
@@ -45,9 +49,12 @@ def test_killed_child_is_respawned_then_stopped(wait_for, tmp_path):
 
 def test_child_dying_at_start_is_an_error(tmp_path):
     code = "import sys; sys.stderr.write('bad option'); sys.exit(3)"
-    s = Supervisor("bad", [sys.executable, "-c", code],
-                   stderr_path=str(tmp_path / "err"),
-                   ready=lambda pid: False)  # like dnsmasq: not before its pidfile
+    s = Supervisor(
+        "bad",
+        [sys.executable, "-c", code],
+        stderr_path=str(tmp_path / "err"),
+        ready=lambda pid: False,
+    )  # like dnsmasq: not before its pidfile
     with pytest.raises(RuntimeError, match="exited 3 at start: bad option"):
         s.start()
     assert s.restarts == 0
@@ -55,8 +62,7 @@ def test_child_dying_at_start_is_an_error(tmp_path):
 
 def test_ready_check_gates_start(tmp_path):
     flag = tmp_path / "ready"
-    s = Supervisor("late", ["sleep", "60"],
-                   ready=lambda pid: flag.exists())
+    s = Supervisor("late", ["sleep", "60"], ready=lambda pid: flag.exists())
     with pytest.raises(TimeoutError):
         s.start(ready_timeout=0.2)
     assert s.pid is None  # stopped after the failed start
@@ -64,13 +70,15 @@ def test_ready_check_gates_start(tmp_path):
 
 def test_end_stale_only_ends_our_own_process(tmp_path, wait_for):
     pidfile = tmp_path / "x.pid"
-    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)",
-                          str(pidfile)])
+    p = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", str(pidfile)]
+    )
     try:
         # /proc/<pid>/cmdline reads empty for a moment after exec.
         cmdline = pathlib.Path(f"/proc/{p.pid}/cmdline")
-        wait_for(lambda: str(pidfile).encode() in cmdline.read_bytes(),
-                 timeout=10)
+        wait_for(
+            lambda: str(pidfile).encode() in cmdline.read_bytes(), timeout=10
+        )
         pidfile.write_text(str(p.pid))
         assert end_stale(str(pidfile), "not-in-its-command-line") is None
         assert p.poll() is None

@@ -5,6 +5,7 @@ import pytest
 
 from arame.common import runner
 from arame.common.conf import CONF
+
 from .emulators import TgtEmulator, ZFSEmulator
 
 
@@ -13,6 +14,7 @@ def sta_conf(config):
     # Until arame.common.conf lists the sta module, register it here
     # (registering the same options twice is a no-op).
     from arame.common.conf import sta
+
     sta.register(CONF)
     return config
 

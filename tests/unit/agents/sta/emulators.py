@@ -14,18 +14,19 @@ from arame.common import runner
 
 
 def _fail(args, msg, code=1):
-    raise runner.CommandError(args, f"exit {code}: {msg}", exit_code=code,
-                              stderr=msg)
+    raise runner.CommandError(
+        args, f"exit {code}: {msg}", exit_code=code, stderr=msg
+    )
 
 
 @dataclasses.dataclass
 class Dataset:
     name: str
-    kind: str                      # filesystem, volume, snapshot
+    kind: str  # filesystem, volume, snapshot
     props: dict
     origin: str | None = None
     seq: int = 0
-    files: dict | None = None      # snapshot: name -> (size, head bytes)
+    files: dict | None = None  # snapshot: name -> (size, head bytes)
 
 
 class ZFSEmulator:
@@ -74,14 +75,22 @@ class ZFSEmulator:
             return {"used": "1000", "available": "9000"}[prop]
         if prop in d.props:
             return d.props[prop]
-        if ":" in prop:   # user properties inherit (snapshots: from their fs)
-            parent = name.split("@")[0] if "@" in name else name.rpartition("/")[0]
+        if ":" in prop:  # user properties inherit (snapshots: from their fs)
+            parent = (
+                name.split("@")[0] if "@" in name else name.rpartition("/")[0]
+            )
             return self._get(parent, prop) if parent in self.ds else "-"
         return "-"
 
     def _snapshots_of(self, name):
-        return sorted((d for d in self.ds.values() if d.kind == "snapshot"
-                       and d.name.split("@")[0] == name), key=lambda d: d.seq)
+        return sorted(
+            (
+                d
+                for d in self.ds.values()
+                if d.kind == "snapshot" and d.name.split("@")[0] == name
+            ),
+            key=lambda d: d.seq,
+        )
 
     def _clones_of(self, snap):
         return [d.name for d in self.ds.values() if d.origin == snap]
@@ -134,8 +143,11 @@ class ZFSEmulator:
         rows = []
         for n in self.names(types):
             if n == root or n.startswith((root + "/", root + "@")):
-                rows.append("\t".join(n if c == "name" else self._get(n, c)
-                                      for c in cols))
+                rows.append(
+                    "\t".join(
+                        n if c == "name" else self._get(n, c) for c in cols
+                    )
+                )
         return "\n".join(rows) + ("\n" if rows else "")
 
     def cmd_create(self, args, rest):
@@ -144,7 +156,9 @@ class ZFSEmulator:
             _fail(args, f"cannot create '{name}': dataset already exists")
         if name.rpartition("/")[0] not in self.ds:
             _fail(args, f"cannot create '{name}': parent does not exist")
-        self._add(name, "volume" if "volsize" in props else "filesystem", props)
+        self._add(
+            name, "volume" if "volsize" in props else "filesystem", props
+        )
 
     def cmd_clone(self, args, rest):
         props, _, (snap, name) = self._opts(rest)
@@ -161,7 +175,10 @@ class ZFSEmulator:
         (name,) = rest
         fs = name.split("@")[0]
         if name in self.ds:
-            _fail(args, f"cannot create snapshot '{name}': dataset already exists")
+            _fail(
+                args,
+                f"cannot create snapshot '{name}': dataset already exists",
+            )
         if fs not in self.ds:
             self._missing(args, fs)
         files = {}
@@ -209,8 +226,11 @@ class ZFSEmulator:
             _fail(args, f"cannot destroy '{name}': filesystem has children")
         for s in snaps + ([d] if d.kind == "snapshot" else []):
             if self._clones_of(s.name):
-                _fail(args, f"cannot destroy '{s.name}': snapshot has "
-                            f"dependent clones")
+                _fail(
+                    args,
+                    f"cannot destroy '{s.name}': snapshot has "
+                    f"dependent clones",
+                )
         for s in snaps:
             del self.ds[s.name]
         del self.ds[name]
@@ -234,8 +254,10 @@ class ZFSEmulator:
             s.name = new
             self.ds[new] = s
         # The promoted clone takes the old filesystem's place in the tree.
-        d.origin, self.ds[old_fs].origin = (self.ds[old_fs].origin,
-                                            f"{name}@{at}")
+        d.origin, self.ds[old_fs].origin = (
+            self.ds[old_fs].origin,
+            f"{name}@{at}",
+        )
 
 
 @dataclasses.dataclass
@@ -285,12 +307,15 @@ class TgtEmulator:
         if (op, mode) == ("show", "target"):
             return self.show()
         if (op, mode) == ("show", "account"):
-            return "Account list:\n" + "".join(f"    {u}\n" for u in self.accounts)
+            return "Account list:\n" + "".join(
+                f"    {u}\n" for u in self.accounts
+            )
         if (op, mode) == ("new", "target"):
             if int(o["--tid"]) in self.targets:
                 _fail(args, "tgtadm: this target already exists", 22)
-            self.targets[int(o["--tid"])] = Target(int(o["--tid"]),
-                                                   o["--targetname"])
+            self.targets[int(o["--tid"])] = Target(
+                int(o["--tid"]), o["--targetname"]
+            )
         elif (op, mode) == ("delete", "target"):
             t = self._t(args, o)
             if t.sessions and not o.get("force"):
@@ -317,8 +342,9 @@ class TgtEmulator:
         elif (op, mode) == ("unbind", "target"):
             t = self._t(args, o)
             if o["--initiator-address"] not in t.acl:
-                _fail(args, "tgtadm: this access control rule does not exist",
-                      22)
+                _fail(
+                    args, "tgtadm: this access control rule does not exist", 22
+                )
             t.acl.remove(o["--initiator-address"])
         else:
             raise AssertionError(f"unexpected tgtadm {args}")
@@ -326,22 +352,37 @@ class TgtEmulator:
     def show(self) -> str:
         out = []
         for t in sorted(self.targets.values(), key=lambda t: t.tid):
-            out += [f"Target {t.tid}: {t.iqn}", "    System information:",
-                    "        Driver: iscsi", "        State: ready",
-                    "    I_T nexus information:"]
+            out += [
+                f"Target {t.tid}: {t.iqn}",
+                "    System information:",
+                "        Driver: iscsi",
+                "        State: ready",
+                "    I_T nexus information:",
+            ]
             for n in range(t.sessions):
-                out += [f"        I_T nexus: {n + 1}",
-                        ("            Initiator: iqn.2008-11.org.linux-kvm "
-                         "alias: none"), "            Connection: 0",
-                        "                IP Address: 127.0.0.1"]
-            out += ["    LUN information:", "        LUN: 0",
-                    "            Type: controller",
-                    "            Backing store path: None"]
+                out += [
+                    f"        I_T nexus: {n + 1}",
+                    (
+                        "            Initiator: iqn.2008-11.org.linux-kvm "
+                        "alias: none"
+                    ),
+                    "            Connection: 0",
+                    "                IP Address: 127.0.0.1",
+                ]
+            out += [
+                "    LUN information:",
+                "        LUN: 0",
+                "            Type: controller",
+                "            Backing store path: None",
+            ]
             for lun, path in sorted(t.luns.items()):
-                out += [f"        LUN: {lun}", "            Type: disk",
-                        "            Size: 1074 MB, Block size: 512",
-                        f"            Backing store path: {path}",
-                        "            Backing store flags: "]
+                out += [
+                    f"        LUN: {lun}",
+                    "            Type: disk",
+                    "            Size: 1074 MB, Block size: 512",
+                    f"            Backing store path: {path}",
+                    "            Backing store flags: ",
+                ]
             out += ["    Account information:"]
             out += [f"        {u}" for u in t.accounts]
             out += ["    ACL information:"]

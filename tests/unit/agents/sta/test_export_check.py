@@ -29,13 +29,21 @@ class Collector:
 
 @pytest.fixture
 def agent(tmp_path):
-    mgr = STAManager(FakeBackend(), FakeTarget(), max_volume_gb=10,
-                     import_dirs=[str(tmp_path)])
+    mgr = STAManager(
+        FakeBackend(),
+        FakeTarget(),
+        max_volume_gb=10,
+        import_dirs=[str(tmp_path)],
+    )
     exports = []
     for v in VOLS:
         mgr.create_volume(CTXT, {"id": v, "size_gb": 1})
-        e = {"volume_id": v, "initiator_address": "10.0.0.5",
-             "chap_user": "u-" + v, "chap_password": PW}
+        e = {
+            "volume_id": v,
+            "initiator_address": "10.0.0.5",
+            "chap_user": "u-" + v,
+            "chap_password": PW,
+        }
         exports.append({**e, "iqn": mgr.iscsi.iqn(v)})
     return mgr, Collector(exports)
 
@@ -47,7 +55,7 @@ def fetch(collector):
 def test_start_up_resync_then_quiet_until_tgtd_loses_targets(agent):
     mgr, collector = agent
     first = mgr.check_exports(fetch(collector))
-    assert first["restored"] == list(VOLS)        # tgtd held nothing
+    assert first["restored"] == list(VOLS)  # tgtd held nothing
     assert mgr.check_exports(fetch(collector)) is None
     assert len(collector.calls) == 1
 
@@ -77,13 +85,15 @@ def test_an_unexport_is_not_taken_for_a_loss(agent):
     assert len(collector.calls) == 1
 
 
-def test_tgtd_not_answering_forces_a_resync_when_it_is_back(agent,
-                                                            monkeypatch):
+def test_tgtd_not_answering_forces_a_resync_when_it_is_back(
+    agent, monkeypatch
+):
     mgr, collector = agent
     mgr.check_exports(fetch(collector))
 
     def down():
         raise OSError("tgtd not answering")
+
     monkeypatch.setattr(mgr.iscsi, "list_exports", down)
     assert mgr.check_exports(fetch(collector)) is None
     monkeypatch.undo()
@@ -92,7 +102,8 @@ def test_tgtd_not_answering_forces_a_resync_when_it_is_back(agent,
 
 
 def test_the_keeper_component_asks_the_collector_for_this_host(
-        sta_conf, agent):
+    sta_conf, agent
+):
     mgr, collector = agent
     sta_conf("host", "st7")
     sta_conf("expected_exports_timeout", 7.0, group="sta")
@@ -104,8 +115,11 @@ def test_the_keeper_component_asks_the_collector_for_this_host(
 
 def test_a_bad_record_does_not_keep_the_others_down(agent):
     mgr, collector = agent
-    collector.exports = [{**collector.exports[0], "chap_password": "short"},
-                         "not a mapping", collector.exports[1]]
+    collector.exports = [
+        {**collector.exports[0], "chap_password": "short"},
+        "not a mapping",
+        collector.exports[1],
+    ]
     result = mgr.check_exports(fetch(collector))
     assert result["restored"] == [VOLS[1]]
     assert mgr.check_exports(fetch(collector)) is None
@@ -113,6 +127,7 @@ def test_a_bad_record_does_not_keep_the_others_down(agent):
 
 def test_the_check_is_not_callable_over_the_bus(agent):
     from arame.agents.sta.manager import RPCEndpoint
+
     endpoint = RPCEndpoint(agent[0])
     assert not hasattr(endpoint, "check_exports")
     assert callable(endpoint.rebuild_exports)

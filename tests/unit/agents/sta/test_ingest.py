@@ -26,15 +26,19 @@ class Trickle(io.RawIOBase):
         return True
 
     def read(self, n=-1):
-        part = self.data[self.pos:self.pos + min(n, self.step)]
+        part = self.data[self.pos : self.pos + min(n, self.step)]
         self.pos += len(part)
         return part
 
 
 def copy(data, dst, size=None, digest=None, src=None):
-    ingest.copy_verified(src or io.BytesIO(data), dst,
-                         len(data) if size is None else size,
-                         digest or sha(data), chunk=CHUNK)
+    ingest.copy_verified(
+        src or io.BytesIO(data),
+        dst,
+        len(data) if size is None else size,
+        digest or sha(data),
+        chunk=CHUNK,
+    )
 
 
 def test_copies_and_leaves_holes_for_zeros(tmp_path):
@@ -75,12 +79,14 @@ def test_refuses_bytes_that_do_not_match(tmp_path, change):
 def test_a_longer_stream_is_not_read_to_its_end():
     src = io.BytesIO(b"y" * (10 * CHUNK))
     with pytest.raises(ImageDataInvalid, match="more than"):
-        ingest.copy_verified(src, ingest.Discard(), CHUNK, sha(b"y" * CHUNK),
-                             chunk=CHUNK)
+        ingest.copy_verified(
+            src, ingest.Discard(), CHUNK, sha(b"y" * CHUNK), chunk=CHUNK
+        )
     assert src.tell() <= 2 * CHUNK + 1
 
 
 def test_discard_checks_without_keeping():
     data = os.urandom(CHUNK * 2)
-    ingest.copy_verified(io.BytesIO(data), ingest.Discard(), len(data),
-                         sha(data), chunk=CHUNK)
+    ingest.copy_verified(
+        io.BytesIO(data), ingest.Discard(), len(data), sha(data), chunk=CHUNK
+    )

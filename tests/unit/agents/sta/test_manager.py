@@ -12,8 +12,13 @@ from arame.agents.sta.manager import RPCEndpoint, STAManager
 from arame.agents.sta.targets.fake import FakeTarget
 
 CTXT = {}
-GiB = 1024 ** 3
-IMG, VOL, VOL2, SNAP = "img-aaaa0001", "vol-aaaa0001", "vol-aaaa0002", "snap-aaaa0001"
+GiB = 1024**3
+IMG, VOL, VOL2, SNAP = (
+    "img-aaaa0001",
+    "vol-aaaa0001",
+    "vol-aaaa0002",
+    "snap-aaaa0001",
+)
 PW = "Secret-pass-0001"
 DATA = b"disk" * 4096
 SHA = hashlib.sha256(DATA).hexdigest()
@@ -28,9 +33,15 @@ class SpyBackend(FakeBackend):
 
     def __getattribute__(self, name):
         attr = super().__getattribute__(name)
-        if name in ("create_volume", "delete_volume", "create_snapshot",
-                    "delete_snapshot", "import_image", "delete_image",
-                    "get_volume"):
+        if name in (
+            "create_volume",
+            "delete_volume",
+            "create_snapshot",
+            "delete_snapshot",
+            "import_image",
+            "delete_image",
+            "get_volume",
+        ):
             self.reached.append(name)
         return attr
 
@@ -41,8 +52,9 @@ def agent(tmp_path):
     imports.mkdir()
     (imports / "disk.raw").write_bytes(DATA)
     backend, target = SpyBackend(), FakeTarget(address="192.0.2.10")
-    mgr = STAManager(backend, target, max_volume_gb=100,
-                     import_dirs=[str(imports)])
+    mgr = STAManager(
+        backend, target, max_volume_gb=100, import_dirs=[str(imports)]
+    )
     return mgr, backend, target, str(imports / "disk.raw")
 
 
@@ -50,41 +62,55 @@ def test_ping_still_answers(agent):
     assert agent[0].ping(CTXT)["binary"] == "arame-sta"
 
 
-@pytest.mark.parametrize("call", [
-    lambda m: m.create_volume(CTXT, {"id": "vol-../../x", "size_gb": 1}),
-    lambda m: m.create_volume(CTXT, {"id": VOL, "size_gb": 0}),
-    lambda m: m.create_volume(CTXT, {"id": VOL, "size_gb": 101}),
-    lambda m: m.create_volume(CTXT, {"id": VOL, "size_gb": "1"}),
-    lambda m: m.create_volume(CTXT, {"id": VOL, "size_gb": 1,
-                                     "image_id": "img-x;rm"}),
-    lambda m: m.create_volume(CTXT, {"id": VOL, "size_gb": 1,
-                                     "snapshot_id": VOL}),
-    lambda m: m.create_volume(CTXT, {"id": VOL, "size_gb": 1,
-                                     "image_id": IMG, "snapshot_id": SNAP}),
-    lambda m: m.delete_volume(CTXT, "tank/volumes"),
-    lambda m: m.create_snapshot(CTXT, {"id": "snap-1", "volume_id": VOL}),
-    lambda m: m.create_snapshot(CTXT, {"id": SNAP, "volume_id": "v"}),
-    lambda m: m.delete_snapshot(CTXT, "snap-aaaa0001@x"),
-    lambda m: m.export_volume(CTXT, VOL, "10.0.0.0/8", "u-1", PW),
-    lambda m: m.export_volume(CTXT, VOL, "ALL", "u-1", PW),
-    lambda m: m.export_volume(CTXT, VOL, "10.0.0.5", "--user", PW),
-    lambda m: m.export_volume(CTXT, VOL, "10.0.0.5", "u-1", "short"),
-    lambda m: m.export_volume(CTXT, "vol-x", "10.0.0.5", "u-1", PW),
-    lambda m: m.unexport_volume(CTXT, "vol-x"),
-    lambda m: m.import_image(CTXT, "img-x", "/etc/passwd", SHA, 1),
-    lambda m: m.import_image(CTXT, IMG, "/etc/passwd", SHA, 1),
-    lambda m: m.import_image(CTXT, IMG, "/etc/passwd", "nothex", 1),
-    lambda m: m.import_image(CTXT, IMG, "/etc/passwd", SHA, 0),
-    lambda m: m.delete_image(CTXT, "img-"),
-    lambda m: m.create_volume(CTXT, None),
-    lambda m: m.create_snapshot(CTXT, [SNAP, VOL]),
-    lambda m: m.rebuild_exports(CTXT, {"volume_id": VOL}),
-    lambda m: m.rebuild_exports(CTXT, [VOL]),
-    lambda m: m.rebuild_exports(CTXT, [{"volume_id": VOL,
-                                        "initiator_address": "x",
-                                        "chap_user": "u-1",
-                                        "chap_password": PW}]),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: m.create_volume(CTXT, {"id": "vol-../../x", "size_gb": 1}),
+        lambda m: m.create_volume(CTXT, {"id": VOL, "size_gb": 0}),
+        lambda m: m.create_volume(CTXT, {"id": VOL, "size_gb": 101}),
+        lambda m: m.create_volume(CTXT, {"id": VOL, "size_gb": "1"}),
+        lambda m: m.create_volume(
+            CTXT, {"id": VOL, "size_gb": 1, "image_id": "img-x;rm"}
+        ),
+        lambda m: m.create_volume(
+            CTXT, {"id": VOL, "size_gb": 1, "snapshot_id": VOL}
+        ),
+        lambda m: m.create_volume(
+            CTXT,
+            {"id": VOL, "size_gb": 1, "image_id": IMG, "snapshot_id": SNAP},
+        ),
+        lambda m: m.delete_volume(CTXT, "tank/volumes"),
+        lambda m: m.create_snapshot(CTXT, {"id": "snap-1", "volume_id": VOL}),
+        lambda m: m.create_snapshot(CTXT, {"id": SNAP, "volume_id": "v"}),
+        lambda m: m.delete_snapshot(CTXT, "snap-aaaa0001@x"),
+        lambda m: m.export_volume(CTXT, VOL, "10.0.0.0/8", "u-1", PW),
+        lambda m: m.export_volume(CTXT, VOL, "ALL", "u-1", PW),
+        lambda m: m.export_volume(CTXT, VOL, "10.0.0.5", "--user", PW),
+        lambda m: m.export_volume(CTXT, VOL, "10.0.0.5", "u-1", "short"),
+        lambda m: m.export_volume(CTXT, "vol-x", "10.0.0.5", "u-1", PW),
+        lambda m: m.unexport_volume(CTXT, "vol-x"),
+        lambda m: m.import_image(CTXT, "img-x", "/etc/passwd", SHA, 1),
+        lambda m: m.import_image(CTXT, IMG, "/etc/passwd", SHA, 1),
+        lambda m: m.import_image(CTXT, IMG, "/etc/passwd", "nothex", 1),
+        lambda m: m.import_image(CTXT, IMG, "/etc/passwd", SHA, 0),
+        lambda m: m.delete_image(CTXT, "img-"),
+        lambda m: m.create_volume(CTXT, None),
+        lambda m: m.create_snapshot(CTXT, [SNAP, VOL]),
+        lambda m: m.rebuild_exports(CTXT, {"volume_id": VOL}),
+        lambda m: m.rebuild_exports(CTXT, [VOL]),
+        lambda m: m.rebuild_exports(
+            CTXT,
+            [
+                {
+                    "volume_id": VOL,
+                    "initiator_address": "x",
+                    "chap_user": "u-1",
+                    "chap_password": PW,
+                }
+            ],
+        ),
+    ],
+)
 def test_nothing_malformed_reaches_the_backend(agent, call):
     mgr, backend, target, _ = agent
     with pytest.raises(errors.InvalidRequest):
@@ -95,15 +121,27 @@ def test_nothing_malformed_reaches_the_backend(agent, call):
 def test_volume_from_an_imported_image_exported_with_chap(agent):
     mgr, _, target, path = agent
     assert mgr.import_image(CTXT, IMG, path, SHA, len(DATA)) == {
-        "id": IMG, "size_bytes": len(DATA), "sha256": SHA}
+        "id": IMG,
+        "size_bytes": len(DATA),
+        "sha256": SHA,
+    }
     spec = {"id": VOL, "size_gb": 2, "image_id": IMG}
-    assert mgr.create_volume(CTXT, spec) == {"id": VOL, "size_bytes": 2 * GiB,
-                                             "origin": IMG}
-    assert mgr.create_volume(CTXT, spec) == {"id": VOL, "size_bytes": 2 * GiB,
-                                             "origin": IMG}
+    assert mgr.create_volume(CTXT, spec) == {
+        "id": VOL,
+        "size_bytes": 2 * GiB,
+        "origin": IMG,
+    }
+    assert mgr.create_volume(CTXT, spec) == {
+        "id": VOL,
+        "size_bytes": 2 * GiB,
+        "origin": IMG,
+    }
     conn = mgr.export_volume(CTXT, VOL, "10.0.0.5", "u-0001", PW)
-    assert conn == {"iqn": "iqn.2025-01.org.arame:" + VOL,
-                    "portal": "192.0.2.10:3260", "lun": 1}
+    assert conn == {
+        "iqn": "iqn.2025-01.org.arame:" + VOL,
+        "portal": "192.0.2.10:3260",
+        "lun": 1,
+    }
     assert mgr.export_volume(CTXT, VOL, "10.0.0.5", "u-0001", PW) == conn
     assert target.login(VOL, "10.0.0.5", "u-0001", PW)
     assert not target.login(VOL, "10.0.0.5", "u-0001", "Wrong-pass-0001")
@@ -128,8 +166,12 @@ def test_delete_volume_unexports_it_but_not_while_in_use(agent):
     assert mgr.delete_volume(CTXT, VOL) == {}
     assert mgr.delete_volume(CTXT, VOL) == {}
     assert mgr.unexport_volume(CTXT, VOL) == {}
-    assert mgr.list_resources(CTXT) == {"volumes": [], "snapshots": [],
-                                        "images": [], "exports": []}
+    assert mgr.list_resources(CTXT) == {
+        "volumes": [],
+        "snapshots": [],
+        "images": [],
+        "exports": [],
+    }
 
 
 def test_snapshots_and_their_dependents(agent):
@@ -171,9 +213,15 @@ def test_rebuild_exports_after_the_target_daemon_restarted(agent):
     mgr, _, target, _ = agent
     for v in (VOL, VOL2):
         mgr.create_volume(CTXT, {"id": v, "size_gb": 1})
-    expected = [{"volume_id": v, "initiator_address": "10.0.0.5",
-                 "chap_user": f"u-{v}", "chap_password": PW}
-                for v in (VOL, VOL2, "vol-gone0001")]
+    expected = [
+        {
+            "volume_id": v,
+            "initiator_address": "10.0.0.5",
+            "chap_user": f"u-{v}",
+            "chap_password": PW,
+        }
+        for v in (VOL, VOL2, "vol-gone0001")
+    ]
     for e in expected[:2]:
         mgr.export_volume(CTXT, **e)
     target.restart()
@@ -199,6 +247,7 @@ def test_inventory_survives_a_broken_pool(agent, monkeypatch):
 
     def broken():
         raise errors.StorageError("pool gone")
+
     monkeypatch.setattr(backend, "capacity", broken)
     assert mgr.inventory() == {}
 
@@ -214,20 +263,28 @@ def test_refusals_over_the_bus(bus, parsed_conf, agent, caplog):
     try:
         api = rpcapi.STAAPI()
         ctxt = admin_context()
-        assert api.create_volume(ctxt, "st1", {"id": VOL, "size_gb": 1},
-                                 timeout=10)["id"] == VOL
-        api.create_snapshot(ctxt, "st1", {"id": SNAP, "volume_id": VOL},
-                            timeout=10)
+        assert (
+            api.create_volume(
+                ctxt, "st1", {"id": VOL, "size_gb": 1}, timeout=10
+            )["id"]
+            == VOL
+        )
+        api.create_snapshot(
+            ctxt, "st1", {"id": SNAP, "volume_id": VOL}, timeout=10
+        )
         # fake:// hands the exception object back; rabbit:// a RemoteError.
-        with pytest.raises((messaging.RemoteError,
-                            errors.VolumeHasSnapshots)) as exc:
+        with pytest.raises(
+            (messaging.RemoteError, errors.VolumeHasSnapshots)
+        ) as exc:
             api.delete_volume(ctxt, "st1", VOL, timeout=10)
-        assert "VolumeHasSnapshots" in (getattr(exc.value, "exc_type", None)
-                                        or type(exc.value).__name__)
+        assert "VolumeHasSnapshots" in (
+            getattr(exc.value, "exc_type", None) or type(exc.value).__name__
+        )
         with pytest.raises((messaging.RemoteError, errors.InvalidRequest)):
             api.delete_volume(ctxt, "st1", "../x", timeout=10)
         assert api.list_resources(ctxt, "st1", timeout=10)["snapshots"] == [
-            {"id": SNAP, "volume_id": VOL}]
+            {"id": SNAP, "volume_id": VOL}
+        ]
         assert api.capacity(ctxt, "st1", timeout=10)["pool"] == "fake"
         assert api.ping(ctxt, "st1")["binary"] == "arame-sta"
     finally:

@@ -37,11 +37,18 @@ def test_tampered_claims_are_refused(user):
 
     token, _ = tokens.issue(user)
     body, sig = token.split(".")
-    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    claims = json.loads(
+        base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    )
     claims["r"] = ["admin"]
     claims["a"] = "a-victim00"
-    forged = base64.urlsafe_b64encode(
-        json.dumps(claims, separators=(",", ":")).encode()).rstrip(b"=").decode()
+    forged = (
+        base64.urlsafe_b64encode(
+            json.dumps(claims, separators=(",", ":")).encode()
+        )
+        .rstrip(b"=")
+        .decode()
+    )
     with pytest.raises(exceptions.Unauthorized):
         tokens.verify(f"{forged}.{sig}")
 
@@ -54,8 +61,9 @@ def test_tampered_signature_is_refused(user):
         tokens.verify(f"{body}.{flipped}")
 
 
-@pytest.mark.parametrize("garbage", ["", "abc", "a.b.c", "....", "é.é",
-                                     "eyJ1IjoieCJ9.", ".sig"])
+@pytest.mark.parametrize(
+    "garbage", ["", "abc", "a.b.c", "....", "é.é", "eyJ1IjoieCJ9.", ".sig"]
+)
 def test_garbage_is_refused(user, garbage):
     with pytest.raises(exceptions.Unauthorized):
         tokens.verify(garbage)

@@ -8,26 +8,35 @@ from arame.common.db import engine, models
 
 
 def test_login_returns_a_token_the_api_accepts(client, cloud):
-    r = client.post("/v1/auth/tokens",
-                    json={"username": "admin", "password": cloud.admin_password})
+    r = client.post(
+        "/v1/auth/tokens",
+        json={"username": "admin", "password": cloud.admin_password},
+    )
     assert r.status_code == 201
     body = r.json()
     assert body["account_id"] == "a-admin"
     assert body["roles"] == ["admin"]
-    assert body["user"] == {"id": cloud.admin_id, "username": "admin",
-                            "account_id": "a-admin", "role": "admin"}
+    assert body["user"] == {
+        "id": cloud.admin_id,
+        "username": "admin",
+        "account_id": "a-admin",
+        "role": "admin",
+    }
     assert body["expires_at"].endswith(("Z", "+00:00"))
     assert "password" not in r.text and "hash" not in r.text
-    r = client.get("/v1/instances",
-                   headers={"Authorization": f"Bearer {body['token']}"})
+    r = client.get(
+        "/v1/instances", headers={"Authorization": f"Bearer {body['token']}"}
+    )
     assert r.status_code == 200
 
 
 def test_wrong_password_and_unknown_user_get_the_same_401(client, error_of):
-    wrong = client.post("/v1/auth/tokens",
-                        json={"username": "admin", "password": "nope"})
-    unknown = client.post("/v1/auth/tokens",
-                          json={"username": "nobody", "password": "nope"})
+    wrong = client.post(
+        "/v1/auth/tokens", json={"username": "admin", "password": "nope"}
+    )
+    unknown = client.post(
+        "/v1/auth/tokens", json={"username": "nobody", "password": "nope"}
+    )
     e1 = error_of(wrong, 401, "unauthorized")
     e2 = error_of(unknown, 401, "unauthorized")
     assert e1 == e2
@@ -38,8 +47,10 @@ def test_disabled_user_cannot_log_in(client, make_user, error_of):
     user = make_user("member")
     with engine.session() as s:
         s.get(models.User, user.user_id).enabled = False
-    r = client.post("/v1/auth/tokens",
-                    json={"username": user.username, "password": "pw-123456"})
+    r = client.post(
+        "/v1/auth/tokens",
+        json={"username": user.username, "password": "pw-123456"},
+    )
     assert error_of(r, 401)["message"] == "wrong username or password"
 
 
@@ -47,14 +58,22 @@ def test_user_of_a_disabled_account_cannot_log_in(client, make_user, error_of):
     user = make_user("member")
     with engine.session() as s:
         s.get(models.Account, user.account_id).enabled = False
-    r = client.post("/v1/auth/tokens",
-                    json={"username": user.username, "password": "pw-123456"})
+    r = client.post(
+        "/v1/auth/tokens",
+        json={"username": user.username, "password": "pw-123456"},
+    )
     error_of(r, 401)
 
 
-@pytest.mark.parametrize("body", [
-    {"username": "admin"}, {"password": "x"}, {"username": "", "password": "x"},
-    {"username": "admin", "password": "x", "extra": 1}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"username": "admin"},
+        {"password": "x"},
+        {"username": "", "password": "x"},
+        {"username": "admin", "password": "x", "extra": 1},
+    ],
+)
 def test_malformed_login_is_422(client, error_of, body):
     error_of(client.post("/v1/auth/tokens", json=body), 422, "invalid")
 
@@ -66,27 +85,45 @@ def test_missing_token_is_401_with_the_error_shape(client, error_of):
     assert r.headers["www-authenticate"] == "Bearer"
 
 
-@pytest.mark.parametrize("header", [
-    "Bearer garbage", "Bearer a.b", "Bearer ", "Basic YWRtaW46eA==",
-    "Bearer eyJ1IjoidS14In0.AAAA", "garbage"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer garbage",
+        "Bearer a.b",
+        "Bearer ",
+        "Basic YWRtaW46eA==",
+        "Bearer eyJ1IjoidS14In0.AAAA",
+        "garbage",
+    ],
+)
 def test_garbage_token_is_401(client, error_of, header):
-    error_of(client.get("/v1/instances", headers={"Authorization": header}),
-             401, "unauthorized")
+    error_of(
+        client.get("/v1/instances", headers={"Authorization": header}),
+        401,
+        "unauthorized",
+    )
 
 
 def test_expired_token_is_401(client, cloud, error_of):
     with engine.session() as s:
         user = s.get(models.User, cloud.admin_id)
     token, _ = tokens.issue(user, ttl=-1)
-    r = client.get("/v1/instances", headers={"Authorization": f"Bearer {token}"})
+    r = client.get(
+        "/v1/instances", headers={"Authorization": f"Bearer {token}"}
+    )
     assert error_of(r, 401)["message"] == "token expired"
 
 
 def test_revoked_user_gets_401(client, member, error_of):
-    assert client.get("/v1/instances", headers=member.headers).status_code == 200
+    assert (
+        client.get("/v1/instances", headers=member.headers).status_code == 200
+    )
     with engine.session() as s:
-        s.execute(sa.update(models.User).where(models.User.id == member.user_id)
-                  .values(token_generation=models.User.token_generation + 1))
+        s.execute(
+            sa.update(models.User)
+            .where(models.User.id == member.user_id)
+            .values(token_generation=models.User.token_generation + 1)
+        )
     r = client.get("/v1/instances", headers=member.headers)
     assert error_of(r, 401)["message"] == "token revoked"
 
@@ -99,7 +136,9 @@ def test_disabled_user_loses_access_at_once(client, member, error_of):
 
 def test_deleted_user_token_is_401(client, member, error_of):
     with engine.session() as s:
-        s.execute(sa.delete(models.User).where(models.User.id == member.user_id))
+        s.execute(
+            sa.delete(models.User).where(models.User.id == member.user_id)
+        )
     error_of(client.get("/v1/instances", headers=member.headers), 401)
 
 

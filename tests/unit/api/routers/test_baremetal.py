@@ -25,15 +25,23 @@ def logs(caplog):
     return caplog
 
 
-BODY = {"name": "rack1-n1", "bmc_address": "10.0.0.5", "bmc_port": 623,
-        "bmc_username": "admin", "bmc_password": PASSWORD,
-        "macs": ["52:54:00:AA:00:01"], "cpus": 8, "memory_mb": 16384,
-        "disk_gb": 200}
+BODY = {
+    "name": "rack1-n1",
+    "bmc_address": "10.0.0.5",
+    "bmc_port": 623,
+    "bmc_username": "admin",
+    "bmc_password": PASSWORD,
+    "macs": ["52:54:00:AA:00:01"],
+    "cpus": 8,
+    "memory_mb": 16384,
+    "disk_gb": 200,
+}
 
 
 def enroll(client, admin, **over):
-    r = client.post("/v1/baremetal/nodes", json={**BODY, **over},
-                    headers=admin.headers)
+    r = client.post(
+        "/v1/baremetal/nodes", json={**BODY, **over}, headers=admin.headers
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -46,25 +54,36 @@ def set_state(nid, state, **values):
             setattr(node, k, v)
 
 
-def test_enroll_list_show_never_return_the_password(client, admin, logs,
-                                                    sched):
+def test_enroll_list_show_never_return_the_password(
+    client, admin, logs, sched
+):
     node = enroll(client, admin)
     assert node["id"].startswith("bm-")
     assert (node["provision_state"], node["status"]) == ("enroll", "enroll")
     assert node["macs"] == ["52:54:00:aa:00:01"]
     assert node["bmc_interface"] == "lanplus"
     assert node["maintenance"] is False and node["instance_id"] is None
-    got = client.get(f"/v1/baremetal/nodes/{node['id']}",
-                     headers=admin.headers)
+    got = client.get(
+        f"/v1/baremetal/nodes/{node['id']}", headers=admin.headers
+    )
     listed = client.get("/v1/baremetal/nodes", headers=admin.headers)
     assert [n["id"] for n in listed.json()["items"]] == [node["id"]]
-    r = client.patch(f"/v1/baremetal/nodes/{node['id']}",
-                     json={"bmc_password": NEW_PASSWORD, "cpus": 16},
-                     headers=admin.headers)
+    r = client.patch(
+        f"/v1/baremetal/nodes/{node['id']}",
+        json={"bmc_password": NEW_PASSWORD, "cpus": 16},
+        headers=admin.headers,
+    )
     assert r.status_code == 200 and r.json()["cpus"] == 16
-    bad = client.post("/v1/baremetal/nodes", headers=admin.headers,
-                      json={**BODY, "name": "n2", "macs": ["52:54:00:aa:00:09"],
-                            "bmc_password": PASSWORD + "\x01"})
+    bad = client.post(
+        "/v1/baremetal/nodes",
+        headers=admin.headers,
+        json={
+            **BODY,
+            "name": "n2",
+            "macs": ["52:54:00:aa:00:09"],
+            "bmc_password": PASSWORD + "\x01",
+        },
+    )
     assert bad.status_code == 422
     for resp in (node, got.json(), r.json(), *listed.json()["items"]):
         assert "bmc_password" not in resp
@@ -86,14 +105,18 @@ def test_only_an_admin(client, admin, make_user, error_of, role, sched):
     caller = make_user(role)
     h = caller.headers
     base = "/v1/baremetal/nodes"
-    for r in (client.get(base, headers=h),
-              client.get(f"{base}/{node['id']}", headers=h),
-              client.post(base, json={**BODY, "name": "x"}, headers=h),
-              client.patch(f"{base}/{node['id']}", json={"cpus": 1},
-                           headers=h),
-              client.delete(f"{base}/{node['id']}", headers=h),
-              client.post(f"{base}/{node['id']}/actions",
-                          json={"action": "manage"}, headers=h)):
+    for r in (
+        client.get(base, headers=h),
+        client.get(f"{base}/{node['id']}", headers=h),
+        client.post(base, json={**BODY, "name": "x"}, headers=h),
+        client.patch(f"{base}/{node['id']}", json={"cpus": 1}, headers=h),
+        client.delete(f"{base}/{node['id']}", headers=h),
+        client.post(
+            f"{base}/{node['id']}/actions",
+            json={"action": "manage"},
+            headers=h,
+        ),
+    ):
         error_of(r, 403, "forbidden")
         assert PASSWORD not in r.text
     assert sched.casts == []
@@ -104,18 +127,38 @@ def test_bad_input_is_4xx(client, admin, error_of):
     enroll(client, admin)
     url = "/v1/baremetal/nodes"
     h = admin.headers
-    error_of(client.post(url, json={**BODY, "name": "n2",
-                                    "macs": ["52:54:00:aa:00:01"]},
-                         headers=h), 409, "conflict")
-    error_of(client.post(url, json={**BODY, "macs": ["52:54:00:aa:00:02"]},
-                         headers=h), 409)
-    for over in ({"macs": ["nope"]}, {"macs": []}, {"cpus": 0},
-                 {"bmc_port": 70000}, {"bmc_username": "-oProxy"},
-                 {"bmc_address": "-oEvil"}, {"bmc_interface": "serial"},
-                 {"extra": 1}, {"name": "bad..name"},
-                 {"macs": ["52:54:00:aa:00:03", "52:54:00:AA:00:03"]}):
-        err = error_of(client.post(url, json={**BODY, "name": "n3", **over},
-                                   headers=h), 422, "invalid")
+    error_of(
+        client.post(
+            url,
+            json={**BODY, "name": "n2", "macs": ["52:54:00:aa:00:01"]},
+            headers=h,
+        ),
+        409,
+        "conflict",
+    )
+    error_of(
+        client.post(
+            url, json={**BODY, "macs": ["52:54:00:aa:00:02"]}, headers=h
+        ),
+        409,
+    )
+    for over in (
+        {"macs": ["nope"]},
+        {"macs": []},
+        {"cpus": 0},
+        {"bmc_port": 70000},
+        {"bmc_username": "-oProxy"},
+        {"bmc_address": "-oEvil"},
+        {"bmc_interface": "serial"},
+        {"extra": 1},
+        {"name": "bad..name"},
+        {"macs": ["52:54:00:aa:00:03", "52:54:00:AA:00:03"]},
+    ):
+        err = error_of(
+            client.post(url, json={**BODY, "name": "n3", **over}, headers=h),
+            422,
+            "invalid",
+        )
         assert PASSWORD not in str(err)
     error_of(client.get(f"{url}/bm-nothere1", headers=h), 404, "not_found")
     error_of(client.get(f"{url}/i-12345678", headers=h), 404)
@@ -126,8 +169,9 @@ def test_busy_nodes_cannot_be_changed_or_deleted(client, admin, error_of):
     url = f"/v1/baremetal/nodes/{node['id']}"
     for state in ("deploying", "active", "cleaning"):
         set_state(node["id"], state, instance_id="i-abcdefgh")
-        error_of(client.patch(url, json={"cpus": 2}, headers=admin.headers),
-                 409)
+        error_of(
+            client.patch(url, json={"cpus": 2}, headers=admin.headers), 409
+        )
         error_of(client.delete(url, headers=admin.headers), 409)
     set_state(node["id"], "available", instance_id=None)
     r = client.patch(url, json={"name": "renamed"}, headers=admin.headers)
@@ -136,8 +180,9 @@ def test_busy_nodes_cannot_be_changed_or_deleted(client, admin, error_of):
     error_of(client.get(url, headers=admin.headers), 404)
 
 
-def test_actions_are_tasks_from_the_right_states(client, admin, sched,
-                                                 error_of):
+def test_actions_are_tasks_from_the_right_states(
+    client, admin, sched, error_of
+):
     node = enroll(client, admin)
     url = f"/v1/baremetal/nodes/{node['id']}/actions"
     h = admin.headers
@@ -147,11 +192,15 @@ def test_actions_are_tasks_from_the_right_states(client, admin, sched,
     body = r.json()
     assert body["task_id"].startswith("t-")
     assert body["provision_state"] == "enroll"
-    assert sched.casts == [("node_action", body["task_id"], node["id"],
-                            "manage")]
+    assert sched.casts == [
+        ("node_action", body["task_id"], node["id"], "manage")
+    ]
     task = client.get(f"/v1/tasks/{body['task_id']}", headers=h).json()
     assert (task["status"], task["action"], task["resource_id"]) == (
-        "queued", "manage", node["id"])
+        "queued",
+        "manage",
+        node["id"],
+    )
     # One task at a time per node.
     error_of(client.post(url, json={"action": "manage"}, headers=h), 409)
     with engine.session() as s:
@@ -165,16 +214,26 @@ def test_actions_are_tasks_from_the_right_states(client, admin, sched,
 def test_maintenance_is_a_flag(client, admin, sched):
     node = enroll(client, admin)
     url = f"/v1/baremetal/nodes/{node['id']}/actions"
-    r = client.post(url, json={"action": "maintenance", "on": True,
-                               "reason": "fan"}, headers=admin.headers)
+    r = client.post(
+        url,
+        json={"action": "maintenance", "on": True, "reason": "fan"},
+        headers=admin.headers,
+    )
     assert r.status_code == 202
-    assert (r.json()["maintenance"], r.json()["maintenance_reason"],
-            r.json()["task_id"]) == (True, "fan", None)
-    listed = client.get("/v1/baremetal/nodes?maintenance=true",
-                        headers=admin.headers).json()["items"]
+    assert (
+        r.json()["maintenance"],
+        r.json()["maintenance_reason"],
+        r.json()["task_id"],
+    ) == (True, "fan", None)
+    listed = client.get(
+        "/v1/baremetal/nodes?maintenance=true", headers=admin.headers
+    ).json()["items"]
     assert [n["id"] for n in listed] == [node["id"]]
-    r = client.post(url, json={"action": "maintenance", "on": False},
-                    headers=admin.headers)
+    r = client.post(
+        url, json={"action": "maintenance", "on": False}, headers=admin.headers
+    )
     assert (r.json()["maintenance"], r.json()["maintenance_reason"]) == (
-        False, None)
+        False,
+        None,
+    )
     assert sched.casts == []

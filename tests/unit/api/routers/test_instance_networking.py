@@ -13,10 +13,15 @@ from tests.unit.api.conftest import assert_error
 
 def counts():
     with engine.session() as s:
+
         def n(m):
             return s.scalar(sa.select(sa.func.count()).select_from(m))
-        return {"instances": n(models.Instance), "tasks": n(models.Task),
-                "ports": n(models.Port)}
+
+        return {
+            "instances": n(models.Instance),
+            "tasks": n(models.Task),
+            "ports": n(models.Port),
+        }
 
 
 def quota_used(account_id):
@@ -27,18 +32,26 @@ def quota_used(account_id):
 @pytest.fixture
 def network(client, member):
     """network(caller=member, **body) -> a new network's answer."""
+
     def make(caller=member, **body):
-        body = {"name": "n1", "cidr": "10.30.0.0/24", "dns_domain": "t.lab",
-                "segmentation": "vxlan", **body}
+        body = {
+            "name": "n1",
+            "cidr": "10.30.0.0/24",
+            "dns_domain": "t.lab",
+            "segmentation": "vxlan",
+            **body,
+        }
         r = client.post("/v1/networks", headers=caller.headers, json=body)
         assert r.status_code == 201, r.text
         return r.json()
+
     return make
 
 
 def default_group(client, caller):
-    items = client.get("/v1/security_groups?name=default",
-                       headers=caller.headers).json()["items"]
+    items = client.get(
+        "/v1/security_groups?name=default", headers=caller.headers
+    ).json()["items"]
     return items[0]["id"]
 
 
@@ -51,14 +64,16 @@ def test_without_a_default_network_there_is_no_nic(client, member, create):
 
 
 def test_seeded_default_network_is_used_when_none_is_named(
-        client, member, create, scheduler):
+    client, member, create, scheduler
+):
     net_id = seed.seed_default_network()
-    assert seed.seed_default_network() == net_id      # idempotent
+    assert seed.seed_default_network() == net_id  # idempotent
     body = create(member, name="Web_1.a").json()
     (addr,) = body["addresses"]
     assert addr["network_id"] == net_id
-    assert ipaddress.ip_address(addr["ip_address"]) in \
-        ipaddress.ip_network("10.200.0.0/24")
+    assert ipaddress.ip_address(addr["ip_address"]) in ipaddress.ip_network(
+        "10.200.0.0/24"
+    )
     assert addr["ip_address"] != "10.200.0.1"
     assert addr["mac_address"].startswith("52:54:00:")
     assert addr["hostname"] == body["hostname"] == "web-1-a"
@@ -69,43 +84,65 @@ def test_seeded_default_network_is_used_when_none_is_named(
     assert listed["items"][0]["security_groups"] == body["security_groups"]
     net = client.get(f"/v1/networks/{net_id}", headers=member.headers).json()
     assert (net["shared"], net["dns_domain"], net["segmentation"]) == (
-        True, "arame.internal", "vxlan")
+        True,
+        "arame.internal",
+        "vxlan",
+    )
 
 
-def test_named_network_own_or_shared_only(client, member, make_user, admin,
-                                          create, network):
+def test_named_network_own_or_shared_only(
+    client, member, make_user, admin, create, network
+):
     mine = network()
     shared = network(admin, name="pub", cidr="10.31.0.0/24", shared=True)
     theirs = network(make_user("member"), name="x", cidr="10.32.0.0/24")
-    assert create(member, network=mine["id"]).json()["addresses"][0][
-        "network_id"] == mine["id"]
-    assert create(member, network=shared["id"]).json()["addresses"][0][
-        "network_id"] == shared["id"]
+    assert (
+        create(member, network=mine["id"]).json()["addresses"][0]["network_id"]
+        == mine["id"]
+    )
+    assert (
+        create(member, network=shared["id"]).json()["addresses"][0][
+            "network_id"
+        ]
+        == shared["id"]
+    )
     for nid in (theirs["id"], "nw-00000000"):
         err = assert_error(create(member, network=nid), 422)
         assert err["details"]["field"] == "network"
 
 
 def test_fixed_address_then_409_for_the_second_with_nothing_written(
-        member, create, network, scheduler):
+    member, create, network, scheduler
+):
     net = network()
     first = create(member, network=net["id"], ip_address="10.30.0.50")
     assert first.status_code == 202, first.text
     assert first.json()["addresses"][0]["ip_address"] == "10.30.0.50"
     before, used = counts(), quota_used(member.account_id)
-    err = assert_error(create(member, name="web-2", network=net["id"],
-                              ip_address="10.30.0.50"), 409, "conflict")
+    err = assert_error(
+        create(
+            member, name="web-2", network=net["id"], ip_address="10.30.0.50"
+        ),
+        409,
+        "conflict",
+    )
     assert "10.30.0.50 is already in use" in err["message"]
     assert counts() == before and quota_used(member.account_id) == used
     assert scheduler.methods() == ["build_instance"]
 
 
-@pytest.mark.parametrize("ip, words", [
-    ("10.31.0.5", "outside"), ("10.30.0.1", "gateway"),
-    ("10.30.0.255", "outside the DHCP ranges"), ("nonsense", "not an IP"),
-])
-def test_fixed_address_the_network_cannot_give_is_422(member, create,
-                                                      network, ip, words):
+@pytest.mark.parametrize(
+    "ip, words",
+    [
+        ("10.31.0.5", "outside"),
+        ("10.30.0.1", "gateway"),
+        ("10.30.0.255", "outside the DHCP ranges"),
+        ("nonsense", "not an IP"),
+    ],
+)
+def test_fixed_address_the_network_cannot_give_is_422(
+    member, create, network, ip, words
+):
     net = network()
     err = assert_error(create(member, network=net["id"], ip_address=ip), 422)
     assert words in err["message"] and err["details"]["field"] == "ip_address"
@@ -117,11 +154,16 @@ def test_fixed_address_needs_a_network(member, create):
     assert err["details"]["field"] == "ip_address"
 
 
-def test_full_network_is_a_clear_409_and_takes_no_quota(member, create,
-                                                        network):
-    net = network(cidr="10.30.0.0/29")             # 5 addresses to give
-    got = {create(member, name=f"vm{i}", network=net["id"]).json()[
-        "addresses"][0]["ip_address"] for i in range(5)}
+def test_full_network_is_a_clear_409_and_takes_no_quota(
+    member, create, network
+):
+    net = network(cidr="10.30.0.0/29")  # 5 addresses to give
+    got = {
+        create(member, name=f"vm{i}", network=net["id"]).json()["addresses"][
+            0
+        ]["ip_address"]
+        for i in range(5)
+    }
     assert len(got) == 5
     used = quota_used(member.account_id)
     err = assert_error(create(member, name="vm5", network=net["id"]), 409)
@@ -131,10 +173,13 @@ def test_full_network_is_a_clear_409_and_takes_no_quota(member, create,
 
 
 def test_security_groups_of_the_account_in_the_order_asked(
-        client, member, make_user, create):
+    client, member, make_user, create
+):
     def group(caller, name):
-        return client.post("/v1/security_groups", headers=caller.headers,
-                           json={"name": name}).json()["id"]
+        return client.post(
+            "/v1/security_groups", headers=caller.headers, json={"name": name}
+        ).json()["id"]
+
     a, b = group(member, "a"), group(member, "b")
     body = create(member, security_groups=[b, a, b]).json()
     assert body["security_groups"] == [b, a]
@@ -148,15 +193,17 @@ def test_security_groups_of_the_account_in_the_order_asked(
     assert err["details"]["fields"][0]["field"] == "security_groups"
 
 
-def test_default_group_is_shared_by_the_account_instances(client, member,
-                                                          create):
+def test_default_group_is_shared_by_the_account_instances(
+    client, member, create
+):
     one = create(member, name="a").json()["security_groups"]
     two = create(member, name="b").json()["security_groups"]
     assert one == two == [default_group(client, member)]
 
 
-def test_delete_answer_still_shows_the_addresses(client, member, create,
-                                                 network, scheduler):
+def test_delete_answer_still_shows_the_addresses(
+    client, member, create, network, scheduler
+):
     net = network()
     inst = create(member, network=net["id"]).json()
     r = client.delete(f"/v1/instances/{inst['id']}", headers=member.headers)

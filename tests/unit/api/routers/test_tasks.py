@@ -10,13 +10,16 @@ def test_task_has_the_documented_shape(client, admin, create):
     tid = create(admin).json()["task_id"]
     with engine.session() as s:
         tasks.set_status(s, tid, "running")
-        tasks.add_event(s, tid, "schedule", "done", host="hv1", duration_ms=12.5)
+        tasks.add_event(
+            s, tid, "schedule", "done", host="hv1", duration_ms=12.5
+        )
         tasks.fail(s, tid, "spawn", "RuntimeError: boom")
     r = client.get(f"/v1/tasks/{tid}", headers=admin.headers)
     assert r.status_code == 200
     body = r.json()
-    assert {"id", "status", "resource_id", "action", "error",
-            "events"} <= set(body)
+    assert {"id", "status", "resource_id", "action", "error", "events"} <= set(
+        body
+    )
     assert body["id"] == tid
     assert body["status"] == "failed"
     assert body["action"] == "create"
@@ -24,8 +27,12 @@ def test_task_has_the_documented_shape(client, admin, create):
     assert body["error"] == {"step": "spawn", "message": "RuntimeError: boom"}
     (event,) = body["events"]
     assert {"step", "status", "at", "duration_ms", "host"} <= set(event)
-    assert (event["step"], event["status"], event["host"],
-            event["duration_ms"]) == ("schedule", "done", "hv1", 12.5)
+    assert (
+        event["step"],
+        event["status"],
+        event["host"],
+        event["duration_ms"],
+    ) == ("schedule", "done", "hv1", 12.5)
     assert event["at"].endswith(("Z", "+00:00"))
 
 
@@ -36,13 +43,16 @@ def test_task_without_failure_has_no_error(client, admin, create):
     assert body["error"] is None and body["events"] == []
 
 
-def test_another_accounts_task_is_404(client, member, make_user, create,
-                                      error_of):
+def test_another_accounts_task_is_404(
+    client, member, make_user, create, error_of
+):
     other = make_user("member")
     tid = create(other).json()["task_id"]
     error_of(client.get(f"/v1/tasks/{tid}", headers=member.headers), 404)
-    assert client.get(f"/v1/tasks/{tid}",
-                      headers=other.headers).status_code == 200
+    assert (
+        client.get(f"/v1/tasks/{tid}", headers=other.headers).status_code
+        == 200
+    )
 
 
 @pytest.mark.parametrize("bad", ["t-zzzzzzzz", "nope", "i-abcdefgh"])
@@ -56,8 +66,11 @@ def test_history_of_a_resource_is_newest_first(client, admin, create):
     create(admin, name="other")
     with engine.session() as s:
         s.get(models.Instance, iid).status = "running"
-    stop = client.post(f"/v1/instances/{iid}/actions", json={"action": "stop"},
-                       headers=admin.headers).json()["task_id"]
+    stop = client.post(
+        f"/v1/instances/{iid}/actions",
+        json={"action": "stop"},
+        headers=admin.headers,
+    ).json()["task_id"]
     r = client.get(f"/v1/tasks?resource_id={iid}", headers=admin.headers)
     assert [t["id"] for t in r.json()["items"]] == [stop, body["task_id"]]
 
@@ -75,16 +88,19 @@ def test_task_list_filters_by_status(client, admin, create):
     create(admin, name="b")
     with engine.session() as s:
         tasks.fail(s, a, "schedule", "no valid host")
-    items = client.get("/v1/tasks?status=failed",
-                       headers=admin.headers).json()["items"]
+    items = client.get(
+        "/v1/tasks?status=failed", headers=admin.headers
+    ).json()["items"]
     assert [t["id"] for t in items] == [a]
 
 
 def test_task_list_pages(client, admin, create):
     made = [create(admin, name=f"w{n}").json()["task_id"] for n in range(3)]
     first = client.get("/v1/tasks?limit=2", headers=admin.headers).json()
-    second = client.get(f"/v1/tasks?limit=2&marker={first['next_marker']}",
-                        headers=admin.headers).json()
+    second = client.get(
+        f"/v1/tasks?limit=2&marker={first['next_marker']}",
+        headers=admin.headers,
+    ).json()
     got = [t["id"] for t in first["items"] + second["items"]]
     assert got == list(reversed(made))
     assert second["next_marker"] is None

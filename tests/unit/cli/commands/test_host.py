@@ -1,14 +1,36 @@
 from tests.helpers.fakes import error
 
 SERVICES = [
-    {"binary": "arame-hva", "topic": "hva", "version": "1.0", "state": "up",
-     "heartbeat_age_s": 3, "last_heartbeat_at": "2030-01-01T00:00:00Z"},
-    {"binary": "arame-nsa", "topic": "nsa", "version": "1.0", "state": "down",
-     "heartbeat_age_s": 300, "last_heartbeat_at": "2030-01-01T00:00:00Z"},
+    {
+        "binary": "arame-hva",
+        "topic": "hva",
+        "version": "1.0",
+        "state": "up",
+        "heartbeat_age_s": 3,
+        "last_heartbeat_at": "2030-01-01T00:00:00Z",
+    },
+    {
+        "binary": "arame-nsa",
+        "topic": "nsa",
+        "version": "1.0",
+        "state": "down",
+        "heartbeat_age_s": 300,
+        "last_heartbeat_at": "2030-01-01T00:00:00Z",
+    },
 ]
-HOST = {"name": "hv1", "hypervisor_type": "kvm", "state": "up", "vcpus": 16, "vcpus_used": 4,
-        "memory_mb": 65536, "memory_mb_used": 8192, "disk_gb": 500, "instances": 2,
-        "heartbeat_age_s": 3, "services": SERVICES}
+HOST = {
+    "name": "hv1",
+    "hypervisor_type": "kvm",
+    "state": "up",
+    "vcpus": 16,
+    "vcpus_used": 4,
+    "memory_mb": 65536,
+    "memory_mb_used": 8192,
+    "disk_gb": 500,
+    "instances": 2,
+    "heartbeat_age_s": 3,
+    "services": SERVICES,
+}
 
 
 def test_list_json_keeps_services_structured(run, api):
@@ -33,4 +55,7 @@ def test_non_admin_is_refused_cleanly(run, api):
 
     result = run("host", "list")
 
-    assert (result.code, result.stderr) == (1, "Error (403 forbidden): admin only\n")
+    assert (result.code, result.stderr) == (
+        1,
+        "Error (403 forbidden): admin only\n",
+    )

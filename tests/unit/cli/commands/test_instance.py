@@ -22,20 +22,53 @@ ADDRESS = {
     "mac_address": "52:54:00:00:00:01",
     "hostname": "web1",
 }
-CREATE = ("instance", "create", "web1", "--flavor", "m1.small", "--image", "img-aaaaaaaa")
-RUNNING = {**INSTANCE, "status": "running", "host": "hv1", "addresses": [ADDRESS]}
-SCHEDULED = {"step": "schedule", "status": "done", "at": "a", "duration_ms": 4, "host": None}
-BOOTED = {"step": "boot", "status": "done", "at": "b", "duration_ms": 900, "host": "hv1"}
+CREATE = (
+    "instance",
+    "create",
+    "web1",
+    "--flavor",
+    "m1.small",
+    "--image",
+    "img-aaaaaaaa",
+)
+RUNNING = {
+    **INSTANCE,
+    "status": "running",
+    "host": "hv1",
+    "addresses": [ADDRESS],
+}
+SCHEDULED = {
+    "step": "schedule",
+    "status": "done",
+    "at": "a",
+    "duration_ms": 4,
+    "host": None,
+}
+BOOTED = {
+    "step": "boot",
+    "status": "done",
+    "at": "b",
+    "duration_ms": 900,
+    "host": "hv1",
+}
 
 
 def task(status, events, err=None):
-    return {"id": "t-aaaaaaaa", "status": status, "resource_id": "i-aaaaaaaa",
-            "action": "create", "error": err, "events": events}
+    return {
+        "id": "t-aaaaaaaa",
+        "status": status,
+        "resource_id": "i-aaaaaaaa",
+        "action": "create",
+        "error": err,
+        "events": events,
+    }
 
 
 @pytest.fixture
 def accepted(api):
-    api.add("POST", "/v1/instances", (202, {**INSTANCE, "task_id": "t-aaaaaaaa"}))
+    api.add(
+        "POST", "/v1/instances", (202, {**INSTANCE, "task_id": "t-aaaaaaaa"})
+    )
 
 
 def test_create_prints_the_instance_and_its_task(run, api, accepted):
@@ -43,42 +76,88 @@ def test_create_prints_the_instance_and_its_task(run, api, accepted):
 
     assert result.code == 0
     shown = result.json()
-    assert (shown["id"], shown["status"], shown["task_id"]) == ("i-aaaaaaaa", "pending", "t-aaaaaaaa")
+    assert (shown["id"], shown["status"], shown["task_id"]) == (
+        "i-aaaaaaaa",
+        "pending",
+        "t-aaaaaaaa",
+    )
     assert api.bodies("POST", "/v1/instances") == [
         {"name": "web1", "flavor": "m1.small", "image": "img-aaaaaaaa"}
     ]
 
 
-def test_create_sends_optional_fields_and_user_data_file(run, api, accepted, tmp_path):
+def test_create_sends_optional_fields_and_user_data_file(
+    run, api, accepted, tmp_path
+):
     user_data = tmp_path / "cloud-init.yaml"
     user_data.write_text("#cloud-config\n")
 
-    run(*CREATE, "--network", "nw-aaaaaaaa", "--user-data", str(user_data), "--idempotency-key", "k1")
+    run(
+        *CREATE,
+        "--network",
+        "nw-aaaaaaaa",
+        "--user-data",
+        str(user_data),
+        "--idempotency-key",
+        "k1",
+    )
 
     body = api.bodies("POST", "/v1/instances")[0]
-    assert body["network"] == "nw-aaaaaaaa" and body["user_data"] == "#cloud-config\n"
+    assert (
+        body["network"] == "nw-aaaaaaaa"
+        and body["user_data"] == "#cloud-config\n"
+    )
     assert api.requests[0].headers["Idempotency-Key"] == "k1"
 
 
-def test_create_wait_shows_progress_then_the_placed_instance(run, api, accepted):
-    api.add("GET", "/v1/tasks/t-aaaaaaaa",
-            (200, task("running", [SCHEDULED])), (200, task("done", [SCHEDULED, BOOTED])))
+def test_create_wait_shows_progress_then_the_placed_instance(
+    run, api, accepted
+):
+    api.add(
+        "GET",
+        "/v1/tasks/t-aaaaaaaa",
+        (200, task("running", [SCHEDULED])),
+        (200, task("done", [SCHEDULED, BOOTED])),
+    )
     api.add("GET", "/v1/instances/i-aaaaaaaa", (200, RUNNING))
 
     result = run(*CREATE, "--wait", "-f", "json")
 
     assert result.code == 0
-    assert result.stderr.splitlines() == ["schedule: done (4 ms)", "boot: done on hv1 (900 ms)"]
+    assert result.stderr.splitlines() == [
+        "schedule: done (4 ms)",
+        "boot: done on hv1 (900 ms)",
+    ]
     shown = result.json()
-    assert (shown["status"], shown["host"], shown["task_id"]) == ("running", "hv1", "t-aaaaaaaa")
+    assert (shown["status"], shown["host"], shown["task_id"]) == (
+        "running",
+        "hv1",
+        "t-aaaaaaaa",
+    )
     assert shown["addresses"] == [ADDRESS]
 
 
 def test_create_wait_exits_1_with_the_failed_step(run, api, accepted):
-    failed = {"step": "schedule", "status": "failed", "at": "a", "duration_ms": 3, "host": None,
-              "message": "no valid host"}
-    api.add("GET", "/v1/tasks/t-aaaaaaaa",
-            (200, task("failed", [failed], err={"step": "schedule", "message": "no valid host"})))
+    failed = {
+        "step": "schedule",
+        "status": "failed",
+        "at": "a",
+        "duration_ms": 3,
+        "host": None,
+        "message": "no valid host",
+    }
+    api.add(
+        "GET",
+        "/v1/tasks/t-aaaaaaaa",
+        (
+            200,
+            task(
+                "failed",
+                [failed],
+                err={"step": "schedule", "message": "no valid host"},
+            ),
+        ),
+    )
 
     result = run(*CREATE, "--wait")
 
@@ -111,11 +190,26 @@ def test_missing_required_option_is_a_usage_error(run, api, capsys):
 
 
 def test_list_follows_all_pages_and_passes_filters(run, api):
-    api.add("GET", "/v1/instances",
-            (200, {"items": [RUNNING], "next_marker": "i-aaaaaaaa"}),
-            (200, {"items": [{**INSTANCE, "id": "i-bbbbbbbb"}], "next_marker": None}))
+    api.add(
+        "GET",
+        "/v1/instances",
+        (200, {"items": [RUNNING], "next_marker": "i-aaaaaaaa"}),
+        (
+            200,
+            {"items": [{**INSTANCE, "id": "i-bbbbbbbb"}], "next_marker": None},
+        ),
+    )
 
-    result = run("instance", "list", "--status", "running", "--name", "web*", "-f", "json")
+    result = run(
+        "instance",
+        "list",
+        "--status",
+        "running",
+        "--name",
+        "web*",
+        "-f",
+        "json",
+    )
 
     assert result.code == 0
     rows = result.json()
@@ -127,7 +221,11 @@ def test_list_follows_all_pages_and_passes_filters(run, api):
 
 
 def test_list_table_shows_addresses_as_ips(run, api):
-    api.add("GET", "/v1/instances", (200, {"items": [RUNNING], "next_marker": None}))
+    api.add(
+        "GET",
+        "/v1/instances",
+        (200, {"items": [RUNNING], "next_marker": None}),
+    )
 
     result = run("instance", "list", "-c", "id", "-c", "addresses")
 
@@ -146,41 +244,76 @@ def test_show(run, api):
 
 def test_show_unknown_instance_is_a_clean_error(run, api):
     api.add(
-        "GET", "/v1/instances/i-zzzzzzzz", (404, error("not_found", "instance i-zzzzzzzz not found"))
+        "GET",
+        "/v1/instances/i-zzzzzzzz",
+        (404, error("not_found", "instance i-zzzzzzzz not found")),
     )
 
     result = run("instance", "show", "i-zzzzzzzz")
 
     assert result.code == 1
     assert result.stdout == ""
-    assert result.stderr == "Error (404 not_found): instance i-zzzzzzzz not found\n"
+    assert (
+        result.stderr
+        == "Error (404 not_found): instance i-zzzzzzzz not found\n"
+    )
 
 
 def test_conflict_is_reported_as_in_the_contract(run, api):
-    api.add("POST", "/v1/instances/i-aaaaaaaa/actions",
-            (409, error("conflict", "instance i-aaaaaaaa is already running")))
+    api.add(
+        "POST",
+        "/v1/instances/i-aaaaaaaa/actions",
+        (409, error("conflict", "instance i-aaaaaaaa is already running")),
+    )
 
     result = run("instance", "start", "i-aaaaaaaa")
 
     assert result.code == 1
-    assert result.stderr == "Error (409 conflict): instance i-aaaaaaaa is already running\n"
+    assert (
+        result.stderr
+        == "Error (409 conflict): instance i-aaaaaaaa is already running\n"
+    )
 
 
 @pytest.mark.parametrize("action", ["start", "stop", "reboot"])
 def test_actions_send_the_action_and_show_the_task(run, api, action):
-    api.add("POST", "/v1/instances/i-aaaaaaaa/actions", (202, {"task_id": "t-bbbbbbbb"}))
+    api.add(
+        "POST",
+        "/v1/instances/i-aaaaaaaa/actions",
+        (202, {"task_id": "t-bbbbbbbb"}),
+    )
 
     result = run("instance", action, "i-aaaaaaaa", "-f", "json")
 
     assert result.code == 0
-    assert result.json() == {"id": "i-aaaaaaaa", "action": action, "task_id": "t-bbbbbbbb"}
-    assert api.bodies("POST", "/v1/instances/i-aaaaaaaa/actions") == [{"action": action}]
+    assert result.json() == {
+        "id": "i-aaaaaaaa",
+        "action": action,
+        "task_id": "t-bbbbbbbb",
+    }
+    assert api.bodies("POST", "/v1/instances/i-aaaaaaaa/actions") == [
+        {"action": action}
+    ]
 
 
 def test_delete_wait_reports_the_task_status(run, api):
-    api.add("DELETE", "/v1/instances/i-aaaaaaaa", (202, {**RUNNING, "task_id": "t-cccccccc"}))
-    stopped = {"step": "destroy", "status": "done", "at": "c", "duration_ms": 50, "host": "hv1"}
-    api.add("GET", "/v1/tasks/t-cccccccc", (200, {**task("done", [stopped]), "id": "t-cccccccc"}))
+    api.add(
+        "DELETE",
+        "/v1/instances/i-aaaaaaaa",
+        (202, {**RUNNING, "task_id": "t-cccccccc"}),
+    )
+    stopped = {
+        "step": "destroy",
+        "status": "done",
+        "at": "c",
+        "duration_ms": 50,
+        "host": "hv1",
+    }
+    api.add(
+        "GET",
+        "/v1/tasks/t-cccccccc",
+        (200, {**task("done", [stopped]), "id": "t-cccccccc"}),
+    )
 
     result = run("instance", "delete", "i-aaaaaaaa", "--wait", "-f", "json")
 
@@ -201,7 +334,9 @@ def test_console_prints_the_output(run, api):
 
 
 def test_debug_keeps_the_traceback_for_developers(run, api):
-    api.add("GET", "/v1/instances/i-zzzzzzzz", (404, error("not_found", "gone")))
+    api.add(
+        "GET", "/v1/instances/i-zzzzzzzz", (404, error("not_found", "gone"))
+    )
 
     result = run("--debug", "instance", "show", "i-zzzzzzzz")
 

@@ -6,7 +6,15 @@ TASK = {
     "resource_id": "i-aaaaaaaa",
     "action": "create",
     "error": {"step": "boot", "message": "no disk"},
-    "events": [{"step": "boot", "status": "failed", "at": "a", "duration_ms": 30, "host": "hv1"}],
+    "events": [
+        {
+            "step": "boot",
+            "status": "failed",
+            "at": "a",
+            "duration_ms": 30,
+            "host": "hv1",
+        }
+    ],
     "created_at": "2030-01-01T00:00:00Z",
     "updated_at": "2030-01-01T00:00:01Z",
 }
@@ -36,15 +44,28 @@ def test_list_by_resource(run, api):
     result = run("task", "list", "--resource-id", "i-aaaaaaaa", "-f", "json")
 
     assert result.json() == [
-        {"id": "t-aaaaaaaa", "action": "create", "resource_id": "i-aaaaaaaa", "status": "failed",
-         "created_at": "2030-01-01T00:00:00Z", "updated_at": "2030-01-01T00:00:01Z"}
+        {
+            "id": "t-aaaaaaaa",
+            "action": "create",
+            "resource_id": "i-aaaaaaaa",
+            "status": "failed",
+            "created_at": "2030-01-01T00:00:00Z",
+            "updated_at": "2030-01-01T00:00:01Z",
+        }
     ]
     assert api.requests[0].url.params["resource_id"] == "i-aaaaaaaa"
 
 
 def test_unknown_task(run, api):
-    api.add("GET", "/v1/tasks/t-zzzzzzzz", (404, error("not_found", "task t-zzzzzzzz not found")))
+    api.add(
+        "GET",
+        "/v1/tasks/t-zzzzzzzz",
+        (404, error("not_found", "task t-zzzzzzzz not found")),
+    )
 
     result = run("task", "show", "t-zzzzzzzz")
 
-    assert (result.code, result.stderr) == (1, "Error (404 not_found): task t-zzzzzzzz not found\n")
+    assert (result.code, result.stderr) == (
+        1,
+        "Error (404 not_found): task t-zzzzzzzz not found\n",
+    )

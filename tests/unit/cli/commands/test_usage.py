@@ -1,6 +1,14 @@
-REC = {"id": 7, "at": "2026-11-21T06:00:00Z", "event": "open",
-       "resource_id": "i-abcd1234", "resource_type": "instance",
-       "flavor": "small", "vcpus": 1, "memory_mb": 512, "account_id": "a-x"}
+REC = {
+    "id": 7,
+    "at": "2026-11-21T06:00:00Z",
+    "event": "open",
+    "resource_id": "i-abcd1234",
+    "resource_type": "instance",
+    "flavor": "small",
+    "vcpus": 1,
+    "memory_mb": 512,
+    "account_id": "a-x",
+}
 
 
 def test_usage_list_reads_forward_from_a_marker(run, api):

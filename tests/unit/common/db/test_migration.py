@@ -10,7 +10,7 @@ from arame.common.db import engine, migration, models, seed
 def test_db_sync_reaches_head_and_is_idempotent(db):
     head = migration.current()
     assert head is not None
-    migration.db_sync()           # a second sync is a no-op
+    migration.db_sync()  # a second sync is a no-op
     assert migration.current() == head
 
 
@@ -30,8 +30,16 @@ def test_db_sync_with_an_explicit_url(tmp_path, parsed_conf):
         names = set(sa.inspect(eng).get_table_names())
     finally:
         eng.dispose()
-    assert {"instances", "hosts", "tasks", "task_events", "users",
-            "accounts", "services", "idempotency_keys"} <= names
+    assert {
+        "instances",
+        "hosts",
+        "tasks",
+        "task_events",
+        "users",
+        "accounts",
+        "services",
+        "idempotency_keys",
+    } <= names
 
 
 def test_seeds_are_idempotent(db):
@@ -42,8 +50,12 @@ def test_seeds_are_idempotent(db):
     image = seed.seed_test_image()
     assert seed.seed_test_image() == image
     with engine.session() as s:
-        assert s.scalar(sa.select(sa.func.count()).select_from(models.User)) == 1
-        assert s.scalar(sa.select(sa.func.count()).select_from(models.Image)) == 1
+        assert (
+            s.scalar(sa.select(sa.func.count()).select_from(models.User)) == 1
+        )
+        assert (
+            s.scalar(sa.select(sa.func.count()).select_from(models.Image)) == 1
+        )
         img = s.get(models.Image, image)
         assert (img.status, img.visibility) == ("available", "public")
 

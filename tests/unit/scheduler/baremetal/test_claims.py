@@ -26,16 +26,19 @@ def test_candidates_fit_resources_class_state_and_maintenance(bm_cloud):
     add_node("own-class", resource_class="bm.small", cpus=3)
     iid, _ = add_bm_instance(bm_cloud)
     with engine.session() as s:
-        names = [s.get(models.BaremetalNode, n).name
-                 for n in claims.candidates(s, _inst(iid))]
+        names = [
+            s.get(models.BaremetalNode, n).name
+            for n in claims.candidates(s, _inst(iid))
+        ]
     assert names == ["small", "own-class", "big"]
 
 
 def test_explain_says_why_no_node(bm_cloud):
     iid, _ = add_bm_instance(bm_cloud)
     with engine.session() as s:
-        assert claims.explain(s, _inst(iid)) == \
-            "no bare-metal nodes are enrolled"
+        assert (
+            claims.explain(s, _inst(iid)) == "no bare-metal nodes are enrolled"
+        )
     add_node("tiny", cpus=1)
     add_node("maint", maintenance=True)
     with engine.session() as s:
@@ -91,6 +94,7 @@ def test_two_concurrent_claims_one_wins(bm_cloud):
             outcome[iid] = "won"
         except claims.ClaimLost:
             outcome[iid] = "lost"
+
     threads = [threading.Thread(target=take, args=(i,)) for i in iids]
     for t in threads:
         t.start()
@@ -114,14 +118,18 @@ def test_release_happens_once_and_only_for_the_holder(bm_cloud):
     assert not claims.release(iid, nid, "available")
     with engine.session() as s:
         node = s.get(models.BaremetalNode, nid)
-        assert (node.provision_state, node.instance_id,
-                node.status_reason) == ("error", None, "it broke")
+        assert (
+            node.provision_state,
+            node.instance_id,
+            node.status_reason,
+        ) == ("error", None, "it broke")
 
 
 def test_bma_host_is_recorded_on_first_use(bm_cloud):
     nid = add_node()
     with engine.session() as s:
-        assert claims.bma_host(s, s.get(models.BaremetalNode, nid)) == \
-            "bm-agent"
+        assert (
+            claims.bma_host(s, s.get(models.BaremetalNode, nid)) == "bm-agent"
+        )
     with engine.session() as s:
         assert s.get(models.BaremetalNode, nid).bma_host == "bm-agent"

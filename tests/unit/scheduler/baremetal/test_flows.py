@@ -19,6 +19,7 @@ def build(ctxt, agents, pxe_script):
         flow = BaremetalBuildFlow(ctxt, tid, iid, bma, nsa, sta)
         flow.run()
         return flow
+
     return run
 
 
@@ -28,13 +29,17 @@ def delete(ctxt, agents):
 
     def run(iid):
         with engine.session() as s:
-            s.execute(sa.update(models.Instance)
-                      .where(models.Instance.id == iid)
-                      .values(status="shuttingdown"))
+            s.execute(
+                sa.update(models.Instance)
+                .where(models.Instance.id == iid)
+                .values(status="shuttingdown")
+            )
         from .conftest import add_task
+
         tid = add_task(iid, "delete", "instance")
         BaremetalDeleteFlow(ctxt, tid, iid, bma, nsa, sta).run()
         return tid
+
     return run
 
 
@@ -49,47 +54,70 @@ def steps(tid):
 
 def root_volume(iid):
     with engine.session() as s:
-        return s.scalar(sa.select(models.Volume)
-                        .where(models.Volume.root_of == iid))
+        return s.scalar(
+            sa.select(models.Volume).where(models.Volume.root_of == iid)
+        )
 
 
 def port(iid):
     with engine.session() as s:
-        return s.scalar(sa.select(models.Port)
-                        .where(models.Port.instance_id == iid))
+        return s.scalar(
+            sa.select(models.Port).where(models.Port.instance_id == iid)
+        )
 
 
-def test_build_deploys_the_node_and_runs(build, agents, bm_cloud,
-                                         pxe_script):
+def test_build_deploys_the_node_and_runs(build, agents, bm_cloud, pxe_script):
     bma, sta, nsa = agents
     nid = add_node(mac="52:54:00:AA:BB:01")
     iid, tid = add_bm_instance(bm_cloud)
     build(iid, tid)
 
     assert row(models.Task, tid).status == "done", row(models.Task, tid)
-    assert steps(tid) == [("schedule", "done"), ("volume", "done"),
-                          ("names", "done"), ("boot", "done")]
+    assert steps(tid) == [
+        ("schedule", "done"),
+        ("volume", "done"),
+        ("names", "done"),
+        ("boot", "done"),
+    ]
     inst, node = row(models.Instance, iid), row(models.BaremetalNode, nid)
     assert (inst.status, inst.node_id, inst.host, inst.power_state) == (
-        "running", nid, "bm-agent", "running")
+        "running",
+        nid,
+        "bm-agent",
+        "running",
+    )
     assert (node.provision_state, node.instance_id, node.power_state) == (
-        "active", iid, "on")
+        "active",
+        iid,
+        "on",
+    )
     p = port(iid)
     # The node's own NIC gets the address; it is the iSCSI initiator.
     assert p.mac_address == "52:54:00:aa:bb:01"
     vol = root_volume(iid)
-    assert sta.calls == [("import_image", "st1", bm_cloud["image_id"]),
-                         ("create_volume", "st1", vol.id),
-                         ("export_volume", "st1", p.ip_address)]
-    assert pxe_script == [{"portal": "10.9.0.1:3260",
-                           "iqn": f"iqn.2026-11.arame:{vol.id}", "lun": 1,
-                           "chap_user": vol.chap_user,
-                           "chap_secret": vol.chap_secret}]
-    assert nsa.calls == [("ensure_network", "ns1", bm_cloud["network_id"]),
-                         ("add_reservation", "ns1", p.mac_address)]
+    assert sta.calls == [
+        ("import_image", "st1", bm_cloud["image_id"]),
+        ("create_volume", "st1", vol.id),
+        ("export_volume", "st1", p.ip_address),
+    ]
+    assert pxe_script == [
+        {
+            "portal": "10.9.0.1:3260",
+            "iqn": f"iqn.2026-11.arame:{vol.id}",
+            "lun": 1,
+            "chap_user": vol.chap_user,
+            "chap_secret": vol.chap_secret,
+        }
+    ]
+    assert nsa.calls == [
+        ("ensure_network", "ns1", bm_cloud["network_id"]),
+        ("add_reservation", "ns1", p.mac_address),
+    ]
     assert nsa.kwargs["add_reservation"]["boot_script"].startswith("#!ipxe")
-    assert bma.calls == [("set_boot_device", "bm-agent", "pxe"),
-                         ("power_on", "bm-agent", nid)]
+    assert bma.calls == [
+        ("set_boot_device", "bm-agent", "pxe"),
+        ("power_on", "bm-agent", nid),
+    ]
     assert bma.kwargs["power_on"]["node"]["bmc_password"] == "s3cret-pw"
 
 
@@ -105,8 +133,9 @@ def test_no_node_fails_and_explains(build, agents, bm_cloud):
     assert all(not a.calls for a in agents)
 
 
-def test_a_kernel_image_is_refused_and_the_node_freed(build, agents,
-                                                      bm_cloud, cloud):
+def test_a_kernel_image_is_refused_and_the_node_freed(
+    build, agents, bm_cloud, cloud
+):
     nid = add_node()
     iid, tid = add_bm_instance(bm_cloud, image_id=cloud.image_id)
     build(iid, tid)
@@ -116,8 +145,9 @@ def test_a_kernel_image_is_refused_and_the_node_freed(build, agents,
     assert (node.provision_state, node.instance_id) == ("available", None)
 
 
-def test_failure_before_the_bmc_undoes_and_frees_the_node(build, agents,
-                                                          bm_cloud):
+def test_failure_before_the_bmc_undoes_and_frees_the_node(
+    build, agents, bm_cloud
+):
     bma, sta, nsa = agents
     nsa.fail["add_reservation"] = remote("DnsmasqFailed", "no dnsmasq")
     nid = add_node(mac="52:54:00:aa:bb:02")
@@ -162,10 +192,13 @@ def test_delete_during_build_cancels_and_frees(build, agents, bm_cloud):
 
     def deleted(*a, **kw):
         with engine.session() as s:
-            s.execute(sa.update(models.Instance)
-                      .where(models.Instance.id == iid)
-                      .values(status="shuttingdown"))
+            s.execute(
+                sa.update(models.Instance)
+                .where(models.Instance.id == iid)
+                .values(status="shuttingdown")
+            )
         return {"iqn": "iqn.x:y", "portal": "10.9.0.1:3260", "lun": 1}
+
     sta.export_volume = deleted
     build(iid, tid)
     # Noticed before the BMC is touched: everything undone, node free.
@@ -179,8 +212,9 @@ def test_delete_during_build_cancels_and_frees(build, agents, bm_cloud):
     assert (node.provision_state, node.instance_id) == ("available", None)
 
 
-def test_delete_powers_off_cleans_and_frees(build, delete, agents, bm_cloud,
-                                            get_row):
+def test_delete_powers_off_cleans_and_frees(
+    build, delete, agents, bm_cloud, get_row
+):
     bma, sta, nsa = agents
     nid = add_node()
     iid, tid = add_bm_instance(bm_cloud)
@@ -193,23 +227,33 @@ def test_delete_powers_off_cleans_and_frees(build, delete, agents, bm_cloud,
     dtid = delete(iid)
     task = row(models.Task, dtid)
     assert task.status == "done", task.error_message
-    assert steps(dtid) == [("power-off", "done"), ("volume", "done"),
-                           ("unname", "done"), ("clean", "done")]
+    assert steps(dtid) == [
+        ("power-off", "done"),
+        ("volume", "done"),
+        ("unname", "done"),
+        ("clean", "done"),
+    ]
     assert bma.calls == [("power_off", "bm-agent", nid)]
-    assert sta.calls == [("unexport_volume", "st1", vol.id),
-                         ("delete_volume", "st1", vol.id)]
+    assert sta.calls == [
+        ("unexport_volume", "st1", vol.id),
+        ("delete_volume", "st1", vol.id),
+    ]
     assert nsa.calls == [("remove_reservation", "ns1", mac)]
     assert root_volume(iid).status == "deleted"
     inst, node = row(models.Instance, iid), row(models.BaremetalNode, nid)
     assert inst.status == "terminated" and port(iid) is None
     assert (node.provision_state, node.instance_id, node.power_state) == (
-        "available", None, "off")
+        "available",
+        None,
+        "off",
+    )
     quota = get_row(models.Quota, "a-admin")
     assert quota is None or quota.instances_used == 0
 
 
 def test_delete_failure_leaves_node_in_error_and_retry_cleans(
-        build, delete, agents, bm_cloud):
+    build, delete, agents, bm_cloud
+):
     bma, sta, _nsa = agents
     nid = add_node()
     iid, tid = add_bm_instance(bm_cloud)
@@ -232,8 +276,9 @@ def test_delete_failure_leaves_node_in_error_and_retry_cleans(
     assert row(models.Instance, iid).status == "terminated"
 
 
-def test_a_new_instance_can_take_the_released_node(build, delete, agents,
-                                                   bm_cloud):
+def test_a_new_instance_can_take_the_released_node(
+    build, delete, agents, bm_cloud
+):
     nid = add_node(mac="52:54:00:aa:bb:03")
     iid, tid = add_bm_instance(bm_cloud, name="first")
     build(iid, tid)
@@ -245,15 +290,20 @@ def test_a_new_instance_can_take_the_released_node(build, delete, agents,
     assert port(iid2).mac_address == "52:54:00:aa:bb:03"
 
 
-@pytest.mark.parametrize("action,busy,method,final,power", [
-    ("stop", "stopping", "soft_power_off", "stopped", "shutdown"),
-    ("reboot", "rebooting", "reboot", "running", "running"),
-])
-def test_actions_reach_the_nodes_bmc(build, agents, bm_cloud, ctxt, action,
-                                     busy, method, final, power):
+@pytest.mark.parametrize(
+    "action,busy,method,final,power",
+    [
+        ("stop", "stopping", "soft_power_off", "stopped", "shutdown"),
+        ("reboot", "rebooting", "reboot", "running", "running"),
+    ],
+)
+def test_actions_reach_the_nodes_bmc(
+    build, agents, bm_cloud, ctxt, action, busy, method, final, power
+):
     from arame.scheduler.manager import SchedulerManager
 
     from .conftest import add_task
+
     bma, sta, nsa = agents
     nid = add_node()
     iid, tid = add_bm_instance(bm_cloud)
@@ -261,8 +311,9 @@ def test_actions_reach_the_nodes_bmc(build, agents, bm_cloud, ctxt, action,
     with engine.session() as s:
         s.get(models.Instance, iid).status = busy
     atid = add_task(iid, action, "instance")
-    mgr = SchedulerManager(selector=object(), hva=object(), nsa=nsa, sta=sta,
-                           bma=bma)
+    mgr = SchedulerManager(
+        selector=object(), hva=object(), nsa=nsa, sta=sta, bma=bma
+    )
     mgr.instance_action(ctxt, atid, iid, action)
     assert row(models.Task, atid).status == "done"
     assert bma.calls[-1] == (method, "bm-agent", nid)

@@ -23,6 +23,7 @@ def run(ctxt, agents):
         tid = add_task(nid, flow_cls.action)
         flow_cls(ctxt, tid, nid, bma).run()
         return row(models.Task, tid)
+
     return go
 
 
@@ -31,16 +32,21 @@ def test_manage_makes_the_node_manageable(run, agents, bm_cloud):
     task = run(ManageFlow, nid)
     assert task.status == "done"
     assert [(e.step, e.status, e.host) for e in task.events] == [
-        ("validate", "done", "bm-agent")]
+        ("validate", "done", "bm-agent")
+    ]
     node = row(models.BaremetalNode, nid)
     assert (node.provision_state, node.power_state, node.bma_host) == (
-        "manageable", "off", "bm-agent")
+        "manageable",
+        "off",
+        "bm-agent",
+    )
     assert agents[0].calls == [("validate", "bm-agent", nid)]
 
 
 def test_wrong_password_is_error_with_a_clear_reason(run, agents, bm_cloud):
     agents[0].fail["validate"] = remote(
-        "BMCAuthFailed", "BMC of n1 refused user 'admin': wrong password")
+        "BMCAuthFailed", "BMC of n1 refused user 'admin': wrong password"
+    )
     nid = add_node(state="enroll")
     other = add_node("n2", state="available")
     task = run(ManageFlow, nid)
@@ -68,8 +74,7 @@ def test_provide_powers_off_then_available(run, agents, bm_cloud):
     assert agents[0].methods() == ["power_off"]
 
 
-def test_an_action_from_the_wrong_state_touches_nothing(run, agents,
-                                                       bm_cloud):
+def test_an_action_from_the_wrong_state_touches_nothing(run, agents, bm_cloud):
     nid = add_node(state="active")
     task = run(ProvideFlow, nid)
     assert task.status == "failed" and "active" in task.error_message
@@ -89,8 +94,9 @@ def test_no_bma_up_fails_the_task_only(run, agents, bm_cloud):
 
 def test_the_manager_dispatches_node_actions(ctxt, agents, bm_cloud):
     bma, sta, nsa = agents
-    mgr = SchedulerManager(selector=object(), hva=object(), nsa=nsa, sta=sta,
-                           bma=bma)
+    mgr = SchedulerManager(
+        selector=object(), hva=object(), nsa=nsa, sta=sta, bma=bma
+    )
     nid = add_node(state="enroll")
     tid = add_task(nid, "manage")
     mgr.node_action(ctxt, tid, nid, "manage")

@@ -32,10 +32,12 @@ class RecordingProxy:
             if method in self.fail:
                 raise self.fail[method]
             try:
-                return getattr(self.manager_for(where), method)(ctxt, *args,
-                                                                **kw)
+                return getattr(self.manager_for(where), method)(
+                    ctxt, *args, **kw
+                )
             except self.expected as e:
                 raise messaging.RemoteError(type(e).__name__, str(e)) from e
+
         return call
 
     def methods(self):
@@ -107,8 +109,12 @@ def sched_conf(config):
 def host_usage(name="hv1"):
     with engine.session() as s:
         h = s.scalar(sa.select(models.Host).where(models.Host.name == name))
-        return (h.vcpus_used, h.memory_mb_used, h.disk_gb_used,
-                h.instance_count)
+        return (
+            h.vcpus_used,
+            h.memory_mb_used,
+            h.disk_gb_used,
+            h.instance_count,
+        )
 
 
 @pytest.fixture
@@ -116,14 +122,21 @@ def usage(db):
     return host_usage
 
 
-def start_task(model, rid: str, status: str, resource_type: str,
-               action: str) -> str:
+def start_task(
+    model, rid: str, status: str, resource_type: str, action: str
+) -> str:
     """What the API does before a flow on an existing record runs: the
     record moved to `status` and its task created, in one commit."""
     with engine.session() as s:
-        s.execute(sa.update(model).where(model.id == rid)
-                  .values(status=status))
-        tid = tasks.create(s, account_id="a-admin", resource_id=rid,
-                           resource_type=resource_type, action=action,
-                           timeout_s=600).id
+        s.execute(
+            sa.update(model).where(model.id == rid).values(status=status)
+        )
+        tid = tasks.create(
+            s,
+            account_id="a-admin",
+            resource_id=rid,
+            resource_type=resource_type,
+            action=action,
+            timeout_s=600,
+        ).id
     return tid

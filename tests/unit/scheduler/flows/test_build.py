@@ -12,10 +12,12 @@ from arame.scheduler.selector import HostSelector
 @pytest.fixture
 def build(ctxt, hva, sched_conf):
     def run(instance_id, task_id, selector=None):
-        flow = BuildFlow(ctxt, task_id, instance_id,
-                         selector or HostSelector(), hva)
+        flow = BuildFlow(
+            ctxt, task_id, instance_id, selector or HostSelector(), hva
+        )
         flow.run()
         return flow
+
     return run
 
 
@@ -23,8 +25,9 @@ def events(task):
     return [(e.step, e.status, e.host) for e in task.events]
 
 
-def test_build_places_spawns_and_ends_running(build, hva, add_host,
-                                              add_instance, get_row, usage):
+def test_build_places_spawns_and_ends_running(
+    build, hva, add_host, add_instance, get_row, usage
+):
     add_host("hv1")
     iid, tid = add_instance()
     build(iid, tid)
@@ -32,19 +35,27 @@ def test_build_places_spawns_and_ends_running(build, hva, add_host,
     task = get_row(models.Task, tid)
     assert task.status == "done"
     assert task.error_step is None and task.error_message is None
-    assert events(task) == [("schedule", "done", "hv1"),
-                            ("spawn", "done", "hv1")]
-    assert all(e.duration_ms is not None and e.duration_ms >= 0
-               for e in task.events)
+    assert events(task) == [
+        ("schedule", "done", "hv1"),
+        ("spawn", "done", "hv1"),
+    ]
+    assert all(
+        e.duration_ms is not None and e.duration_ms >= 0 for e in task.events
+    )
     inst = get_row(models.Instance, iid)
     assert (inst.status, inst.power_state, inst.host, inst.claimed) == (
-        "running", "running", "hv1", True)
+        "running",
+        "running",
+        "hv1",
+        True,
+    )
     assert usage() == (1, 512, 5, 1)
     assert hva.calls == [("spawn", "hv1", iid)]
 
 
 def test_spawn_is_given_what_the_agent_needs_and_a_deadline(
-        build, ctxt, hva, add_host, add_instance, sched_conf):
+    build, ctxt, hva, add_host, add_instance, sched_conf
+):
     sched_conf("agent_call_timeout", 42, group="scheduler")
     add_host("hv1")
     iid, tid = add_instance(name="Web.1")
@@ -54,6 +65,7 @@ def test_spawn_is_given_what_the_agent_needs_and_a_deadline(
     def spawn(ctxt, host, instance, timeout):
         got.update(instance)
         return original(ctxt, host, instance, timeout)
+
     hva.spawn = spawn
 
     build(iid, tid)
@@ -64,8 +76,9 @@ def test_spawn_is_given_what_the_agent_needs_and_a_deadline(
     assert 1 <= hva.timeouts[0] <= 42
 
 
-def test_build_picks_the_host_with_most_free_memory(build, add_host,
-                                                    add_instance, get_row):
+def test_build_picks_the_host_with_most_free_memory(
+    build, add_host, add_instance, get_row
+):
     add_host("busy", memory_mb_used=12000)
     add_host("idle")
     iid, tid = add_instance()
@@ -74,7 +87,8 @@ def test_build_picks_the_host_with_most_free_memory(build, add_host,
 
 
 def test_spawn_failure_fails_the_task_compensates_and_puts_instance_in_error(
-        build, hva, add_host, add_instance, get_row, usage):
+    build, hva, add_host, add_instance, get_row, usage
+):
     add_host("hv1")
     iid, tid = add_instance()
     hva.fail["spawn"] = RuntimeError("libvirt said no")
@@ -84,9 +98,11 @@ def test_spawn_failure_fails_the_task_compensates_and_puts_instance_in_error(
     assert task.status == "failed"
     assert task.error_step == "spawn"
     assert "libvirt said no" in task.error_message
-    assert events(task) == [("schedule", "done", "hv1"),
-                            ("spawn", "failed", "hv1"),
-                            ("undo-spawn", "done", "hv1")]
+    assert events(task) == [
+        ("schedule", "done", "hv1"),
+        ("spawn", "failed", "hv1"),
+        ("undo-spawn", "done", "hv1"),
+    ]
     inst = get_row(models.Instance, iid)
     assert inst.status == "error"
     assert "spawn" in inst.status_reason
@@ -96,8 +112,9 @@ def test_spawn_failure_fails_the_task_compensates_and_puts_instance_in_error(
     assert hva.methods() == ["spawn", "destroy"]
 
 
-def test_spawn_timeout_says_the_agent_did_not_answer(build, hva, add_host,
-                                                     add_instance, get_row):
+def test_spawn_timeout_says_the_agent_did_not_answer(
+    build, hva, add_host, add_instance, get_row
+):
     add_host("hv1")
     iid, tid = add_instance()
     hva.fail["spawn"] = messaging.MessagingTimeout("timed out")
@@ -107,8 +124,9 @@ def test_spawn_timeout_says_the_agent_did_not_answer(build, hva, add_host,
     assert get_row(models.Instance, iid).status == "error"
 
 
-def test_remote_error_is_reported_with_its_type(build, hva, add_host,
-                                                add_instance, get_row):
+def test_remote_error_is_reported_with_its_type(
+    build, hva, add_host, add_instance, get_row
+):
     add_host("hv1")
     iid, tid = add_instance()
     hva.fail["spawn"] = messaging.RemoteError("InstanceNotFound", "gone")
@@ -116,8 +134,9 @@ def test_remote_error_is_reported_with_its_type(build, hva, add_host,
     assert get_row(models.Task, tid).error_message == "InstanceNotFound: gone"
 
 
-def test_failed_undo_keeps_the_claim(build, hva, add_host, add_instance,
-                                     get_row, usage):
+def test_failed_undo_keeps_the_claim(
+    build, hva, add_host, add_instance, get_row, usage
+):
     add_host("hv1")
     iid, tid = add_instance()
     hva.fail["spawn"] = RuntimeError("boom")
@@ -134,8 +153,9 @@ def test_failed_undo_keeps_the_claim(build, hva, add_host, add_instance,
     assert usage() == (1, 512, 5, 1)
 
 
-def test_no_hosts_fails_at_schedule_with_no_valid_host(build, hva, add_instance,
-                                                       get_row):
+def test_no_hosts_fails_at_schedule_with_no_valid_host(
+    build, hva, add_instance, get_row
+):
     iid, tid = add_instance()
     build(iid, tid)
     task = get_row(models.Task, tid)
@@ -159,8 +179,9 @@ def test_no_valid_host_explains_why(build, add_host, add_instance, get_row):
     assert "ServiceAliveFilter (off)" in msg
 
 
-def test_claim_lost_on_first_host_moves_to_the_next(build, add_host,
-                                                    add_instance, get_row):
+def test_claim_lost_on_first_host_moves_to_the_next(
+    build, add_host, add_instance, get_row
+):
     # No filters: the selector offers a host the claim then finds full.
     add_host("full", memory_mb=100000, vcpus=0)
     add_host("ok")
@@ -170,8 +191,9 @@ def test_claim_lost_on_first_host_moves_to_the_next(build, add_host,
     assert get_row(models.Instance, iid).host == "ok"
 
 
-def test_every_claim_lost_fails_the_schedule_step(build, add_host,
-                                                  add_instance, get_row):
+def test_every_claim_lost_fails_the_schedule_step(
+    build, add_host, add_instance, get_row
+):
     add_host("full", vcpus=0)
     iid, tid = add_instance()
     build(iid, tid, selector=HostSelector(filters=[]))
@@ -181,9 +203,9 @@ def test_every_claim_lost_fails_the_schedule_step(build, add_host,
     assert get_row(models.Instance, iid).status == "error"
 
 
-def test_delete_during_spawn_cancels_the_build(build, hva, add_host,
-                                               add_instance, get_row, usage,
-                                               behind_the_back):
+def test_delete_during_spawn_cancels_the_build(
+    build, hva, add_host, add_instance, get_row, usage, behind_the_back
+):
     add_host("hv1")
     iid, tid = add_instance()
     hva.hooks["spawn"] = lambda i: behind_the_back(i, "shuttingdown")
@@ -191,7 +213,7 @@ def test_delete_during_spawn_cancels_the_build(build, hva, add_host,
 
     assert hva.methods() == ["spawn", "destroy"]
     inst = get_row(models.Instance, iid)
-    assert inst.status == "shuttingdown"      # not error: the delete wins
+    assert inst.status == "shuttingdown"  # not error: the delete wins
     assert inst.status_reason is None
     assert inst.claimed is False
     assert usage() == (0, 0, 0, 0)
@@ -201,7 +223,8 @@ def test_delete_during_spawn_cancels_the_build(build, hva, add_host,
 
 
 def test_delete_before_placement_cancels_without_touching_a_host(
-        build, hva, add_host, add_instance, get_row, usage):
+    build, hva, add_host, add_instance, get_row, usage
+):
     add_host("hv1")
     iid, tid = add_instance(status="shuttingdown")
     build(iid, tid)
@@ -212,8 +235,9 @@ def test_delete_before_placement_cancels_without_touching_a_host(
     assert task.status == "failed" and "cancelled" in task.error_message
 
 
-def test_a_task_already_ended_is_not_run(build, hva, add_host, add_instance,
-                                         get_row):
+def test_a_task_already_ended_is_not_run(
+    build, hva, add_host, add_instance, get_row
+):
     add_host("hv1")
     iid, tid = add_instance()
     with engine.session() as s:
@@ -225,7 +249,8 @@ def test_a_task_already_ended_is_not_run(build, hva, add_host, add_instance,
 
 
 def test_build_past_its_deadline_does_not_call_the_agent(
-        build, hva, add_host, add_instance, get_row, usage):
+    build, hva, add_host, add_instance, get_row, usage
+):
     add_host("hv1")
     iid, tid = add_instance(timeout_s=0)
     build(iid, tid)
@@ -238,12 +263,17 @@ def test_build_past_its_deadline_does_not_call_the_agent(
 
 
 def test_task_shows_the_running_step_while_the_agent_works(
-        build, hva, add_host, add_instance, get_row):
+    build, hva, add_host, add_instance, get_row
+):
     add_host("hv1")
     iid, tid = add_instance()
     seen = []
     hva.hooks["spawn"] = lambda i: seen.append(
-        (get_row(models.Task, tid).status, get_row(models.Task, tid).step,
-         get_row(models.Instance, iid).status))
+        (
+            get_row(models.Task, tid).status,
+            get_row(models.Task, tid).step,
+            get_row(models.Instance, iid).status,
+        )
+    )
     build(iid, tid)
     assert seen == [("running", "spawn", "starting")]

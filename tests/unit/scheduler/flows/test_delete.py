@@ -12,18 +12,21 @@ USED = dict(vcpus_used=1, memory_mb_used=512, disk_gb_used=5, instance_count=1)
 def delete(ctxt, hva, sched_conf):
     def run(instance_id, task_id):
         DeleteFlow(ctxt, task_id, instance_id, hva).run()
+
     return run
 
 
 def placed(add_host, add_instance):
     """An instance the API has just moved to shuttingdown, claimed on hv1."""
     add_host("hv1", **USED)
-    return add_instance(status="shuttingdown", host="hv1", claimed=True,
-                        action="delete")
+    return add_instance(
+        status="shuttingdown", host="hv1", claimed=True, action="delete"
+    )
 
 
-def test_delete_destroys_releases_and_terminates(delete, hva, add_host,
-                                                 add_instance, get_row, usage):
+def test_delete_destroys_releases_and_terminates(
+    delete, hva, add_host, add_instance, get_row, usage
+):
     iid, tid = placed(add_host, add_instance)
     delete(iid, tid)
 
@@ -37,33 +40,39 @@ def test_delete_destroys_releases_and_terminates(delete, hva, add_host,
     task = get_row(models.Task, tid)
     assert task.status == "done"
     assert [(e.step, e.status, e.host) for e in task.events] == [
-        ("destroy", "done", "hv1"), ("release", "done", "hv1")]
+        ("destroy", "done", "hv1"),
+        ("release", "done", "hv1"),
+    ]
 
 
 def test_delete_of_an_instance_never_placed_skips_the_agent(
-        delete, hva, add_host, add_instance, get_row, usage):
+    delete, hva, add_host, add_instance, get_row, usage
+):
     add_host("hv1", **USED)
     iid, tid = add_instance(status="shuttingdown", action="delete")
     delete(iid, tid)
     assert hva.calls == []
-    assert usage() == (1, 512, 5, 1)          # someone else's claim
+    assert usage() == (1, 512, 5, 1)  # someone else's claim
     assert get_row(models.Instance, iid).status == "terminated"
     assert get_row(models.Task, tid).status == "done"
 
 
 def test_delete_after_a_cancelled_build_releases_nothing_twice(
-        delete, hva, add_host, add_instance, get_row, usage):
+    delete, hva, add_host, add_instance, get_row, usage
+):
     # The build already gave the claim back; the host row keeps the host.
     add_host("hv1", **USED)
-    iid, tid = add_instance(status="shuttingdown", host="hv1", claimed=False,
-                            action="delete")
+    iid, tid = add_instance(
+        status="shuttingdown", host="hv1", claimed=False, action="delete"
+    )
     delete(iid, tid)
     assert usage() == (1, 512, 5, 1)
     assert get_row(models.Instance, iid).status == "terminated"
 
 
 def test_destroy_failure_keeps_the_claim_and_shows_error(
-        delete, hva, add_host, add_instance, get_row, usage):
+    delete, hva, add_host, add_instance, get_row, usage
+):
     iid, tid = placed(add_host, add_instance)
     hva.fail["destroy"] = RuntimeError("domain busy")
     delete(iid, tid)
@@ -78,9 +87,9 @@ def test_destroy_failure_keeps_the_claim_and_shows_error(
     assert usage() == (1, 512, 5, 1)
 
 
-def test_delete_can_be_retried_after_a_failure(delete, hva, add_host,
-                                               add_instance, get_row, usage,
-                                               behind_the_back):
+def test_delete_can_be_retried_after_a_failure(
+    delete, hva, add_host, add_instance, get_row, usage, behind_the_back
+):
     iid, tid = placed(add_host, add_instance)
     hva.fail["destroy"] = RuntimeError("domain busy")
     delete(iid, tid)
@@ -89,10 +98,16 @@ def test_delete_can_be_retried_after_a_failure(delete, hva, add_host,
     behind_the_back(iid, "shuttingdown")
     from arame.common import tasks
     from arame.common.db import engine
+
     with engine.session() as s:
-        tid2 = tasks.create(s, account_id="a-admin", resource_id=iid,
-                            resource_type="instance", action="delete",
-                            timeout_s=300).id
+        tid2 = tasks.create(
+            s,
+            account_id="a-admin",
+            resource_id=iid,
+            resource_type="instance",
+            action="delete",
+            timeout_s=300,
+        ).id
     delete(iid, tid2)
     assert get_row(models.Instance, iid).status == "terminated"
     assert usage() == (0, 0, 0, 0)

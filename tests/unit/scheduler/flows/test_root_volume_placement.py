@@ -11,7 +11,7 @@ from arame.scheduler.flows import root_volume
 from tests.unit.scheduler.flows import test_volume_flows as flows_tests
 
 add_sta = flows_tests.add_sta
-GiB = 1024 ** 3
+GiB = 1024**3
 
 
 @pytest.fixture
@@ -20,25 +20,51 @@ def world(db, add_sta):
     with engine.session() as s:
         s.add(models.Account(id="a-rv000001", name="rv"))
         s.flush()
-        s.add(models.Host(id="h-1", name="hv1", hypervisor_type="qemu",
-                          storage_address="198.18.0.1"))
-        s.add(models.Image(id="img-1", name="disk", account_id="a-rv000001",
-                           format="raw", status="available", size_bytes=GiB,
-                           sha256="a" * 64, created_at=now, updated_at=now))
+        s.add(
+            models.Host(
+                id="h-1",
+                name="hv1",
+                hypervisor_type="qemu",
+                storage_address="198.18.0.1",
+            )
+        )
+        s.add(
+            models.Image(
+                id="img-1",
+                name="disk",
+                account_id="a-rv000001",
+                format="raw",
+                status="available",
+                size_bytes=GiB,
+                sha256="a" * 64,
+                created_at=now,
+                updated_at=now,
+            )
+        )
     for name in ("st1", "st2", "st3"):
         add_sta(name)
 
     def pool(name, free_gb):
         with engine.session() as s:
-            s.add(models.StorageNode(
-                name=name, pool="p", volume_mode="file",
-                size_bytes=100 * GiB, free_bytes=int(free_gb * GiB),
-                allocated_bytes=0, provisioned_bytes=0, reported_at=now,
-                created_at=now, updated_at=now))
+            s.add(
+                models.StorageNode(
+                    name=name,
+                    pool="p",
+                    volume_mode="file",
+                    size_bytes=100 * GiB,
+                    free_bytes=int(free_gb * GiB),
+                    allocated_bytes=0,
+                    provisioned_bytes=0,
+                    reported_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
 
     def located(name):
         with engine.session() as s:
             s.add(models.ImageLocation(image_id="img-1", storage_node=name))
+
     return types.SimpleNamespace(pool=pool, located=located)
 
 

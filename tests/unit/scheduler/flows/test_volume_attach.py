@@ -61,16 +61,27 @@ def hva(sched_conf):
 def guest(add_instance, hva):
     """A running instance on hv1 (in the records and on the fake host),
     the host with its initiator address."""
+
     def make(status="running"):
         iid, _ = add_instance(status=status, host=HOST, claimed=True)
         with engine.session() as s:
-            if s.scalar(sa.select(models.Host).where(
-                    models.Host.name == HOST)) is None:
-                s.add(models.Host(id=ids.generate("host"), name=HOST,
-                                  hypervisor_type="fake",
-                                  storage_address=INITIATOR))
+            if (
+                s.scalar(
+                    sa.select(models.Host).where(models.Host.name == HOST)
+                )
+                is None
+            ):
+                s.add(
+                    models.Host(
+                        id=ids.generate("host"),
+                        name=HOST,
+                        hypervisor_type="fake",
+                        storage_address=INITIATOR,
+                    )
+                )
         hva.driver.spawn({"id": iid, "name": "web-1", "hostname": "web-1"})
         return iid
+
     return make
 
 
@@ -81,15 +92,29 @@ def volume(sta, status="available", instance_id=None, action=None):
     now = models.utcnow()
     sta.manager.create_volume({}, {"id": vid, "size_gb": 1})
     with engine.session() as s:
-        s.add(models.Volume(id=vid, name="d", account_id="a-admin",
-                            size_gb=1, status=status, storage_node=NODE,
-                            instance_id=instance_id, created_at=now,
-                            updated_at=now))
+        s.add(
+            models.Volume(
+                id=vid,
+                name="d",
+                account_id="a-admin",
+                size_gb=1,
+                status=status,
+                storage_node=NODE,
+                instance_id=instance_id,
+                created_at=now,
+                updated_at=now,
+            )
+        )
         tid = None
         if action:
-            tid = tasks.create(s, account_id="a-admin", resource_id=vid,
-                               resource_type="volume", action=action,
-                               timeout_s=600).id
+            tid = tasks.create(
+                s,
+                account_id="a-admin",
+                resource_id=vid,
+                resource_type="volume",
+                action=action,
+                timeout_s=600,
+            ).id
     return vid, tid
 
 
@@ -116,15 +141,22 @@ def steps(tid):
 
 @pytest.mark.parametrize("status", ["running", "stopped"])
 def test_attach_exports_to_the_host_only_and_plugs_the_disk(
-        ctxt, sta, hva, guest, status):
+    ctxt, sta, hva, guest, status
+):
     iid = guest(status)
     vid, tid = attach(ctxt, sta, hva, iid)
     assert row(models.Task, tid).status == "done"
-    assert steps(tid) == [("check", "done"), ("export", "done"),
-                          ("attach", "done")]
+    assert steps(tid) == [
+        ("check", "done"),
+        ("export", "done"),
+        ("attach", "done"),
+    ]
     vol = row(models.Volume, vid)
-    assert (vol.status, vol.instance_id, vol.device) == ("attached", iid,
-                                                         "vdc")
+    assert (vol.status, vol.instance_id, vol.device) == (
+        "attached",
+        iid,
+        "vdc",
+    )
     assert vol.export_iqn.endswith(vid) and vol.chap_user == f"arame-{vid[4:]}"
     assert hva.driver.volumes(iid) == {vid: "vdc"}
     t = sta.target
@@ -137,7 +169,8 @@ def test_attach_exports_to_the_host_only_and_plugs_the_disk(
 
 
 def test_every_attach_has_fresh_credentials_and_its_own_device(
-        ctxt, sta, hva, guest):
+    ctxt, sta, hva, guest
+):
     iid = guest()
     first, _ = attach(ctxt, sta, hva, iid)
     second, _ = attach(ctxt, sta, hva, iid)
@@ -147,18 +180,26 @@ def test_every_attach_has_fresh_credentials_and_its_own_device(
 
 
 def test_a_failed_hot_plug_is_undone_and_the_volume_is_available(
-        ctxt, sta, hva, guest):
+    ctxt, sta, hva, guest
+):
     iid = guest()
     hva.fail["attach_volume"] = messaging.MessagingTimeout("slow")
     vid, tid = attach(ctxt, sta, hva, iid)
     task = row(models.Task, tid)
     assert (task.status, task.error_step) == ("failed", "attach")
-    assert steps(tid) == [("check", "done"), ("export", "done"),
-                          ("attach", "failed"), ("undo-attach", "done"),
-                          ("undo-export", "done")]
+    assert steps(tid) == [
+        ("check", "done"),
+        ("export", "done"),
+        ("attach", "failed"),
+        ("undo-attach", "done"),
+        ("undo-export", "done"),
+    ]
     vol = row(models.Volume, vid)
-    assert (vol.status, vol.instance_id, vol.device) == ("available", None,
-                                                         None)
+    assert (vol.status, vol.instance_id, vol.device) == (
+        "available",
+        None,
+        None,
+    )
     assert "attach failed at attach" in vol.status_reason
     assert vid not in sta.target.targets
 
@@ -182,7 +223,8 @@ def test_an_undo_that_fails_leaves_error(ctxt, sta, hva, guest):
 
 @pytest.mark.parametrize("status", ["stopping", "shuttingdown", "terminated"])
 def test_an_instance_that_moved_since_the_api_fails_the_check(
-        ctxt, sta, hva, guest, behind_the_back, status):
+    ctxt, sta, hva, guest, behind_the_back, status
+):
     iid = guest()
     behind_the_back(iid, status)
     vid, tid = attach(ctxt, sta, hva, iid)
@@ -192,7 +234,8 @@ def test_an_instance_that_moved_since_the_api_fails_the_check(
 
 
 def test_a_host_without_initiator_address_fails_the_check(
-        ctxt, sta, hva, guest):
+    ctxt, sta, hva, guest
+):
     iid = guest()
     with engine.session() as s:
         s.execute(sa.update(models.Host).values(storage_address=None))
@@ -202,13 +245,17 @@ def test_a_host_without_initiator_address_fails_the_check(
 
 
 def test_released_during_the_attach_the_flow_undoes_itself(
-        ctxt, sta, hva, guest):
+    ctxt, sta, hva, guest
+):
     iid = guest()
 
     def release(*a, **kw):
         with engine.session() as s:
-            s.execute(sa.update(models.Volume).values(status="available",
-                                                      instance_id=None))
+            s.execute(
+                sa.update(models.Volume).values(
+                    status="available", instance_id=None
+                )
+            )
         return {"device": "vdc"}
 
     hva.manager.attach_volume = lambda ctxt, instance_id, volume: release()
@@ -228,7 +275,11 @@ def test_detach_unplugs_then_unexports(ctxt, sta, hva, guest):
     assert steps(tid) == [("detach", "done"), ("unexport", "done")]
     vol = row(models.Volume, vid)
     assert (vol.status, vol.instance_id, vol.device, vol.export_iqn) == (
-        "available", None, None, None)
+        "available",
+        None,
+        None,
+        None,
+    )
     assert hva.driver.volumes(iid) == {}
     assert vid not in sta.target.targets
     # Idempotent on the host: a second detach finds nothing and is fine.
@@ -236,11 +287,13 @@ def test_detach_unplugs_then_unexports(ctxt, sta, hva, guest):
 
 
 def test_a_guest_that_keeps_the_disk_keeps_the_volume_attached(
-        ctxt, sta, hva, guest):
+    ctxt, sta, hva, guest
+):
     iid = guest()
     vid, _ = attach(ctxt, sta, hva, iid)
     hva.fail["detach_volume"] = messaging.RemoteError(
-        "VolumeBusy", f"{iid} did not release {vid} within 30s")
+        "VolumeBusy", f"{iid} did not release {vid} within 30s"
+    )
     tid = detach(ctxt, sta, hva, vid)
     vol = row(models.Volume, vid)
     assert (vol.status, vol.instance_id) == ("attached", iid)
@@ -250,7 +303,8 @@ def test_a_guest_that_keeps_the_disk_keeps_the_volume_attached(
 
 
 def test_an_unexport_that_fails_leaves_error_with_the_disk_unplugged(
-        ctxt, sta, hva, guest):
+    ctxt, sta, hva, guest
+):
     iid = guest()
     vid, _ = attach(ctxt, sta, hva, iid)
     sta.fail["unexport_volume"] = messaging.MessagingTimeout("slow")
@@ -261,17 +315,22 @@ def test_an_unexport_that_fails_leaves_error_with_the_disk_unplugged(
 
 
 def test_deleting_the_instance_gives_its_data_volumes_back(
-        ctxt, sta, hva, guest):
+    ctxt, sta, hva, guest
+):
     iid = guest()
     vid, _ = attach(ctxt, sta, hva, iid)
-    tid = start_task(models.Instance, iid, "shuttingdown", "instance",
-                     "delete")
+    tid = start_task(
+        models.Instance, iid, "shuttingdown", "instance", "delete"
+    )
     DeleteFlow(ctxt, tid, iid, hva, sta=sta).run()
     assert row(models.Instance, iid).status == "terminated"
     assert ("release-volume", "done") in steps(tid)
     vol = row(models.Volume, vid)
-    assert (vol.status, vol.instance_id, vol.device) == ("available", None,
-                                                         None)
+    assert (vol.status, vol.instance_id, vol.device) == (
+        "available",
+        None,
+        None,
+    )
     assert vid not in sta.target.targets
     # The volume itself is kept on its node.
     assert sta.manager.backend.get_volume(vid)

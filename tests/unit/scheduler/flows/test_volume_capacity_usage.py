@@ -16,23 +16,32 @@ from tests.unit.scheduler.flows import test_volume_flows as flows_tests
 sta, add_sta, run = flows_tests.sta, flows_tests.add_sta, flows_tests.run
 add_volume, add_snapshot = flows_tests.add_volume, flows_tests.add_snapshot
 
-GiB = 1024 ** 3
+GiB = 1024**3
 
 
 def pool(name, free_gb, size_gb=100):
     with engine.session() as s:
         now = models.utcnow()
-        s.add(models.StorageNode(
-            name=name, pool="p", volume_mode="file", size_bytes=size_gb * GiB,
-            free_bytes=int(free_gb * GiB), allocated_bytes=0,
-            provisioned_bytes=0, reported_at=now, created_at=now,
-            updated_at=now))
+        s.add(
+            models.StorageNode(
+                name=name,
+                pool="p",
+                volume_mode="file",
+                size_bytes=size_gb * GiB,
+                free_bytes=int(free_gb * GiB),
+                allocated_bytes=0,
+                provisioned_bytes=0,
+                reported_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
 
 
 def test_a_node_without_room_is_skipped(run, add_sta, add_volume, get_row):
     add_sta("st1")
     add_sta("st2")
-    pool("st1", free_gb=2)          # least provisioned, but too small
+    pool("st1", free_gb=2)  # least provisioned, but too small
     pool("st2", free_gb=50)
     add_volume(size_gb=40, status="available", storage_node="st2")
     vid, tid = add_volume(size_gb=10)
@@ -41,7 +50,8 @@ def test_a_node_without_room_is_skipped(run, add_sta, add_volume, get_row):
 
 
 def test_no_node_with_room_fails_at_schedule_saying_why(
-        run, sta, add_sta, add_volume, get_row, sched_conf):
+    run, sta, add_sta, add_volume, get_row, sched_conf
+):
     add_sta("st1")
     add_sta("st2")
     pool("st1", free_gb=2)
@@ -50,8 +60,10 @@ def test_no_node_with_room_fails_at_schedule_saying_why(
     run("volume", "create", vid, tid)
     task = get_row(models.Task, tid)
     assert (task.status, task.error_step) == ("failed", "schedule")
-    assert task.error_message == ("no storage node can hold 10 GiB: st1 has "
-                                  "2.0 GiB free; st2 has 4.5 GiB free")
+    assert task.error_message == (
+        "no storage node can hold 10 GiB: st1 has "
+        "2.0 GiB free; st2 has 4.5 GiB free"
+    )
     assert get_row(models.Volume, vid).status == "error"
     assert sta.calls == []
     # Thin provisioning bet: with overcommit 3 the 4.5 GiB pool takes it.
@@ -62,7 +74,8 @@ def test_no_node_with_room_fails_at_schedule_saying_why(
 
 
 def test_a_clone_of_a_snapshot_on_a_full_node_is_refused(
-        run, add_sta, add_volume, add_snapshot, get_row):
+    run, add_sta, add_volume, add_snapshot, get_row
+):
     add_sta("st1")
     pool("st1", free_gb=1)
     src, _ = add_volume(status="available", storage_node="st1")
@@ -70,8 +83,9 @@ def test_a_clone_of_a_snapshot_on_a_full_node_is_refused(
     vid, tid = add_volume(size_gb=2, snapshot_id=snap)
     run("volume", "create", vid, tid)
     task = get_row(models.Task, tid)
-    assert task.error_message == ("no storage node can hold 2 GiB: st1 has "
-                                  "1.0 GiB free")
+    assert task.error_message == (
+        "no storage node can hold 2 GiB: st1 has 1.0 GiB free"
+    )
 
 
 class Ledger:
@@ -91,12 +105,14 @@ class Ledger:
 @pytest.fixture
 def ledger(sta, ctxt):
     from arame.scheduler.flows import volumes as flows
+
     notifier = Ledger()
 
     def go(kind, action, rid, tid):
         flow = flows.FLOWS[(kind, action)](ctxt, tid, rid, sta)
         flow.usage_notifier = notifier
         flow.run()
+
     notifier.run = go
     return notifier
 
@@ -104,25 +120,36 @@ def ledger(sta, ctxt):
 def delete_task(vid) -> str:
     """The volume moved to deleting and its delete task, as the API does."""
     from arame.common import tasks
+
     with engine.session() as s:
         vol = s.get(models.Volume, vid)
         if vol.status != "deleted":
             vol.status = "deleting"
-        return tasks.create(s, account_id="a-admin", resource_id=vid,
-                            resource_type="volume", action="delete",
-                            timeout_s=60).id
+        return tasks.create(
+            s,
+            account_id="a-admin",
+            resource_id=vid,
+            resource_type="volume",
+            action="delete",
+            timeout_s=60,
+        ).id
 
 
 def rows():
     import sqlalchemy as sa
+
     with engine.session() as s:
-        return [(r.resource_id, r.resource_type, r.event, r.size_gb)
-                for r in s.scalars(sa.select(models.UsageRecord)
-                                   .order_by(models.UsageRecord.id))]
+        return [
+            (r.resource_id, r.resource_type, r.event, r.size_gb)
+            for r in s.scalars(
+                sa.select(models.UsageRecord).order_by(models.UsageRecord.id)
+            )
+        ]
 
 
 def test_one_open_and_one_close_and_the_quota_back_once(
-        ledger, add_sta, add_volume, get_row):
+    ledger, add_sta, add_volume, get_row
+):
     add_sta("st1")
     quotas.ensure_row("a-admin")
     vid, tid = add_volume(size_gb=3)
@@ -131,7 +158,7 @@ def test_one_open_and_one_close_and_the_quota_back_once(
     ledger.run("volume", "create", vid, tid)
     assert rows() == [(vid, "volume", "open", 3)]
 
-    for _ in range(2):      # a second delete of a deleted volume is a no-op
+    for _ in range(2):  # a second delete of a deleted volume is a no-op
         ledger.run("volume", "delete", vid, delete_task(vid))
     assert get_row(models.Volume, vid).status == "deleted"
     assert rows() == [(vid, "volume", "open", 3), (vid, "volume", "close", 3)]
@@ -141,18 +168,20 @@ def test_one_open_and_one_close_and_the_quota_back_once(
 
 
 def test_a_volume_that_never_was_available_bills_nothing(
-        ledger, add_sta, add_volume, get_row):
+    ledger, add_sta, add_volume, get_row
+):
     add_sta("st1", up=False)
     vid, tid = add_volume(size_gb=3)
-    ledger.run("volume", "create", vid, tid)        # fails: no node
+    ledger.run("volume", "create", vid, tid)  # fails: no node
     assert get_row(models.Volume, vid).status == "error"
     ledger.run("volume", "delete", vid, delete_task(vid))
     assert get_row(models.Volume, vid).status == "deleted"
     assert rows() == []
 
 
-def test_root_volumes_are_billed_with_their_instance(ledger, add_sta,
-                                                     add_volume, get_row):
+def test_root_volumes_are_billed_with_their_instance(
+    ledger, add_sta, add_volume, get_row
+):
     add_sta("st1")
     vid, tid = add_volume(size_gb=3, root_of="i-root0001")
     ledger.run("volume", "create", vid, tid)
@@ -163,12 +192,23 @@ def test_root_volumes_are_billed_with_their_instance(ledger, add_sta,
 def test_usage_records_reach_the_usage_api_shape(db):
     from arame.api.services import usage as usage_service
     from arame.common.context import RequestContext
+
     with engine.session() as s:
-        usage.record(s, "open", {
-            "account_id": "a-usage001", "resource_id": "vol-usage001",
-            "resource_type": "volume", "size_gb": 9,
-            "at": (models.utcnow() - dt.timedelta(hours=1)).isoformat()})
-    page = usage_service.list_usage(RequestContext(
-        account_id="a-usage001", roles=("member",)))
-    assert [(r["resource_id"], r["resource_type"], r["event"])
-            for r in page["items"]] == [("vol-usage001", "volume", "open")]
+        usage.record(
+            s,
+            "open",
+            {
+                "account_id": "a-usage001",
+                "resource_id": "vol-usage001",
+                "resource_type": "volume",
+                "size_gb": 9,
+                "at": (models.utcnow() - dt.timedelta(hours=1)).isoformat(),
+            },
+        )
+    page = usage_service.list_usage(
+        RequestContext(account_id="a-usage001", roles=("member",))
+    )
+    assert [
+        (r["resource_id"], r["resource_type"], r["event"])
+        for r in page["items"]
+    ] == [("vol-usage001", "volume", "open")]

@@ -6,7 +6,11 @@ def page(items, next_marker=None):
 
 
 def test_list_returns_one_page_by_default(client, api):
-    api.add("GET", "/v1/instances", page([{"id": "i-1"}, {"id": "i-2"}], next_marker="i-2"))
+    api.add(
+        "GET",
+        "/v1/instances",
+        page([{"id": "i-1"}, {"id": "i-2"}], next_marker="i-2"),
+    )
 
     assert client.instances.list(limit=2) == [{"id": "i-1"}, {"id": "i-2"}]
     assert len(api.requests) == 1
@@ -40,10 +44,22 @@ def test_unset_filters_are_not_sent(client, api):
 
 @pytest.mark.parametrize(
     "manager, path",
-    [("hosts", "/v1/hosts"), ("flavors", "/v1/flavors"), ("images", "/v1/images")],
+    [
+        ("hosts", "/v1/hosts"),
+        ("flavors", "/v1/flavors"),
+        ("images", "/v1/images"),
+    ],
 )
 def test_catalog_managers_list_their_collection(client, api, manager, path):
-    api.add("GET", path, page([{"name": "a"}], next_marker="a"), page([{"name": "b"}]))
+    api.add(
+        "GET",
+        path,
+        page([{"name": "a"}], next_marker="a"),
+        page([{"name": "b"}]),
+    )
 
-    assert getattr(client, manager).list(all=True) == [{"name": "a"}, {"name": "b"}]
+    assert getattr(client, manager).list(all=True) == [
+        {"name": "a"},
+        {"name": "b"},
+    ]
     assert all(r.url.path == path for r in api.requests)

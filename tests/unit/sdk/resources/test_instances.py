@@ -19,23 +19,38 @@ INSTANCE = {
 
 
 def test_create_sends_the_body_and_returns_the_task(client, api):
-    api.add("POST", "/v1/instances", (202, {**INSTANCE, "task_id": "t-aaaaaaaa"}))
+    api.add(
+        "POST", "/v1/instances", (202, {**INSTANCE, "task_id": "t-aaaaaaaa"})
+    )
 
     created = client.instances.create(
-        "web1", "m1.small", "img-aaaaaaaa", network="nw-aaaaaaaa", key_pair=None
+        "web1",
+        "m1.small",
+        "img-aaaaaaaa",
+        network="nw-aaaaaaaa",
+        key_pair=None,
     )
 
     assert created["task_id"] == "t-aaaaaaaa"
     assert api.bodies("POST", "/v1/instances") == [
-        {"name": "web1", "flavor": "m1.small", "image": "img-aaaaaaaa", "network": "nw-aaaaaaaa"}
+        {
+            "name": "web1",
+            "flavor": "m1.small",
+            "image": "img-aaaaaaaa",
+            "network": "nw-aaaaaaaa",
+        }
     ]
     assert "Idempotency-Key" not in api.requests[0].headers
 
 
 def test_create_passes_the_idempotency_key(client, api):
-    api.add("POST", "/v1/instances", (202, {**INSTANCE, "task_id": "t-aaaaaaaa"}))
+    api.add(
+        "POST", "/v1/instances", (202, {**INSTANCE, "task_id": "t-aaaaaaaa"})
+    )
 
-    client.instances.create("web1", "m1.small", "img-aaaaaaaa", idempotency_key="k-123")
+    client.instances.create(
+        "web1", "m1.small", "img-aaaaaaaa", idempotency_key="k-123"
+    )
 
     assert api.requests[0].headers["Idempotency-Key"] == "k-123"
     assert "idempotency_key" not in api.bodies("POST", "/v1/instances")[0]
@@ -43,16 +58,26 @@ def test_create_passes_the_idempotency_key(client, api):
 
 def test_get_delete_action_console_use_the_instance_paths(client, api):
     api.add("GET", "/v1/instances/i-aaaaaaaa", (200, INSTANCE))
-    api.add("DELETE", "/v1/instances/i-aaaaaaaa", (202, {**INSTANCE, "task_id": "t-1"}))
-    api.add("POST", "/v1/instances/i-aaaaaaaa/actions", (202, {"task_id": "t-2"}))
+    api.add(
+        "DELETE",
+        "/v1/instances/i-aaaaaaaa",
+        (202, {**INSTANCE, "task_id": "t-1"}),
+    )
+    api.add(
+        "POST", "/v1/instances/i-aaaaaaaa/actions", (202, {"task_id": "t-2"})
+    )
     console = {"output": "login:", "truncated": False}
     api.add("GET", "/v1/instances/i-aaaaaaaa/console", (200, console))
 
     assert client.instances.get("i-aaaaaaaa") == INSTANCE
     assert client.instances.delete("i-aaaaaaaa")["task_id"] == "t-1"
-    assert client.instances.action("i-aaaaaaaa", "reboot") == {"task_id": "t-2"}
+    assert client.instances.action("i-aaaaaaaa", "reboot") == {
+        "task_id": "t-2"
+    }
     assert client.instances.console("i-aaaaaaaa") == console
-    assert api.bodies("POST", "/v1/instances/i-aaaaaaaa/actions") == [{"action": "reboot"}]
+    assert api.bodies("POST", "/v1/instances/i-aaaaaaaa/actions") == [
+        {"action": "reboot"}
+    ]
 
 
 def test_an_id_cannot_reach_another_route(client, api):

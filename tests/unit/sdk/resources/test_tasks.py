@@ -2,7 +2,6 @@ import httpx
 import pytest
 
 from arame.sdk import ArameError, ConnectionFailed, TaskFailed
-
 from tests.helpers.fakes import error
 
 
@@ -17,8 +16,20 @@ def task(status, events=(), err=None):
     }
 
 
-SCHEDULED = {"step": "schedule", "status": "done", "at": "x", "duration_ms": 5, "host": None}
-BOOTED = {"step": "boot", "status": "done", "at": "y", "duration_ms": 900, "host": "hv1"}
+SCHEDULED = {
+    "step": "schedule",
+    "status": "done",
+    "at": "x",
+    "duration_ms": 5,
+    "host": None,
+}
+BOOTED = {
+    "step": "boot",
+    "status": "done",
+    "at": "y",
+    "duration_ms": 900,
+    "host": "hv1",
+}
 
 
 def test_wait_returns_the_done_task_and_reports_every_poll(client, api, clock):
@@ -39,14 +50,21 @@ def test_wait_returns_the_done_task_and_reports_every_poll(client, api, clock):
 
 
 def test_wait_raises_task_failed_with_step_and_message(client, api):
-    failed = task("failed", [SCHEDULED], err={"step": "boot", "message": "no valid host"})
-    api.add("GET", "/v1/tasks/t-aaaaaaaa", (200, task("running")), (200, failed))
+    failed = task(
+        "failed", [SCHEDULED], err={"step": "boot", "message": "no valid host"}
+    )
+    api.add(
+        "GET", "/v1/tasks/t-aaaaaaaa", (200, task("running")), (200, failed)
+    )
 
     with pytest.raises(TaskFailed) as raised:
         client.tasks.wait("t-aaaaaaaa", interval=0.01)
 
     assert raised.value.task == failed
-    assert (raised.value.step, raised.value.message) == ("boot", "no valid host")
+    assert (raised.value.step, raised.value.message) == (
+        "boot",
+        "no valid host",
+    )
     assert "failed at step boot: no valid host" in str(raised.value)
 
 
@@ -67,12 +85,20 @@ def test_wait_rides_out_a_dropped_connection(client, api):
     def drop(request):
         raise httpx.ReadError("connection reset", request=request)
 
-    api.add("GET", "/v1/tasks/t-aaaaaaaa", (200, task("running")), drop, (200, task("done")))
+    api.add(
+        "GET",
+        "/v1/tasks/t-aaaaaaaa",
+        (200, task("running")),
+        drop,
+        (200, task("done")),
+    )
 
     assert client.tasks.wait("t-aaaaaaaa", interval=0.01)["status"] == "done"
 
 
-def test_wait_reraises_the_connection_error_if_it_lasts_past_the_deadline(client, api):
+def test_wait_reraises_the_connection_error_if_it_lasts_past_the_deadline(
+    client, api
+):
     def drop(request):
         raise httpx.ConnectError("refused", request=request)
 
@@ -83,7 +109,11 @@ def test_wait_reraises_the_connection_error_if_it_lasts_past_the_deadline(client
 
 
 def test_wait_stops_at_once_on_an_api_error(client, api, clock):
-    api.add("GET", "/v1/tasks/t-aaaaaaaa", (404, error("not_found", "no such task")))
+    api.add(
+        "GET",
+        "/v1/tasks/t-aaaaaaaa",
+        (404, error("not_found", "no such task")),
+    )
 
     with pytest.raises(ArameError) as raised:
         client.tasks.wait("t-aaaaaaaa")
@@ -93,7 +123,11 @@ def test_wait_stops_at_once_on_an_api_error(client, api, clock):
 
 
 def test_list_filters_by_resource(client, api):
-    api.add("GET", "/v1/tasks", (200, {"items": [task("done")], "next_marker": None}))
+    api.add(
+        "GET",
+        "/v1/tasks",
+        (200, {"items": [task("done")], "next_marker": None}),
+    )
 
     assert client.tasks.list(resource_id="i-aaaaaaaa") == [task("done")]
     assert api.requests[0].url.params["resource_id"] == "i-aaaaaaaa"

@@ -14,8 +14,8 @@ METADATA_PREFIX = "arame"
 @dataclasses.dataclass(frozen=True)
 class FileDisk:
     path: str
-    target: str                  # vda, vdb ...
-    format: str = "qcow2"        # qcow2 | raw
+    target: str  # vda, vdb ...
+    format: str = "qcow2"  # qcow2 | raw
     readonly: bool = False
     serial: str | None = None
 
@@ -24,7 +24,8 @@ class FileDisk:
 class IscsiDisk:
     """A LUN through qemu's own iSCSI initiator (no kernel initiator needed);
     CHAP from a libvirt secret, so no password is ever in the XML."""
-    portal: str                  # host:port
+
+    portal: str  # host:port
     iqn: str
     lun: int
     target: str
@@ -43,9 +44,9 @@ class Nic:
 
 @dataclasses.dataclass(frozen=True)
 class Guest:
-    name: str                    # the instance id
+    name: str  # the instance id
     uuid: str
-    virt_type: str               # kvm | qemu
+    virt_type: str  # kvm | qemu
     vcpus: int
     memory_mb: int
     machine: str
@@ -62,8 +63,9 @@ class Guest:
 
 
 def _sub(parent, tag, text=None, **attrs):
-    el = ET.SubElement(parent, tag, {k.rstrip("_"): str(v)
-                                     for k, v in attrs.items()})
+    el = ET.SubElement(
+        parent, tag, {k.rstrip("_"): str(v) for k, v in attrs.items()}
+    )
     if text is not None:
         el.text = str(text)
     return el
@@ -143,8 +145,14 @@ def _backend():
 def _disk(devices, d) -> None:
     if isinstance(d, FileDisk):
         disk = _sub(devices, "disk", type="file", device="disk")
-        _sub(disk, "driver", name="qemu", type=d.format, cache="none",
-             discard="unmap")
+        _sub(
+            disk,
+            "driver",
+            name="qemu",
+            type=d.format,
+            cache="none",
+            discard="unmap",
+        )
         _sub(disk, "source", file=d.path)
     else:
         disk = _sub(devices, "disk", type="network", device="disk")

@@ -25,8 +25,13 @@ from oslo_log import log
 from arame.agents.hva import configdrive, networking
 from arame.agents.hva.drivers.base import HypervisorDriver, InstanceNotFound
 from arame.agents.hva.drivers.libvirt import config as xmlconf
-from arame.agents.hva.drivers.libvirt import (events, hotplug, imagecache,
-                                              probe, storage)
+from arame.agents.hva.drivers.libvirt import (
+    events,
+    hotplug,
+    imagecache,
+    probe,
+    storage,
+)
 from arame.agents.hva.firewall import Firewall
 from arame.common import ids
 from arame.common.conf import CONF
@@ -37,7 +42,7 @@ _POWER = {
     libvirt.VIR_DOMAIN_RUNNING: "running",
     libvirt.VIR_DOMAIN_BLOCKED: "running",
     libvirt.VIR_DOMAIN_PAUSED: "paused",
-    libvirt.VIR_DOMAIN_SHUTDOWN: "running",      # shutting down: still up
+    libvirt.VIR_DOMAIN_SHUTDOWN: "running",  # shutting down: still up
     libvirt.VIR_DOMAIN_SHUTOFF: "shutdown",
     libvirt.VIR_DOMAIN_CRASHED: "crashed",
     libvirt.VIR_DOMAIN_PMSUSPENDED: "paused",
@@ -55,7 +60,8 @@ class LibvirtDriver(HypervisorDriver):
         self.virt_type = c.virt_type if c.virt_type != "auto" else None
         self.images = imagecache.ImageCache(
             os.path.join(self.instances_path, "_base"),
-            imagecache.LocalStore(c.image_store_path))
+            imagecache.LocalStore(c.image_store_path),
+        )
         self._conn = None
         self._conn_lock = threading.Lock()
         # What we last asked of each guest: "on" or "off". A stop event for
@@ -71,7 +77,8 @@ class LibvirtDriver(HypervisorDriver):
         os.makedirs(self.instances_path, mode=0o755, exist_ok=True)
         if self.virt_type is None:
             self.virt_type, why = probe.probe(
-                CONF.libvirt.kvm_probe_cache, CONF.libvirt.kvm_probe_timeout)
+                CONF.libvirt.kvm_probe_cache, CONF.libvirt.kvm_probe_timeout
+            )
             LOG.info("domain type %s: %s", self.virt_type, why)
         self.hypervisor_type = self.virt_type
         events.start_loop()
@@ -84,7 +91,9 @@ class LibvirtDriver(HypervisorDriver):
             # Only ports this agent made: several agents may share a lab.
             known = {d.name() for d in self.conn.listAllDomains()}
             for iid in self.firewall.ports() - known:
-                LOG.warning("removing firewall chains of %s: no such guest", iid)
+                LOG.warning(
+                    "removing firewall chains of %s: no such guest", iid
+                )
                 self.firewall.remove_port(iid)
 
     @property
@@ -93,15 +102,20 @@ class LibvirtDriver(HypervisorDriver):
             if self._conn is None or not self._conn.isAlive():
                 self._conn = libvirt.open(self.uri)
                 self._conn.domainEventRegisterAny(
-                    None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                    self._on_lifecycle, None)
+                    None,
+                    libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                    self._on_lifecycle,
+                    None,
+                )
                 self.volumes.watch(self._conn)
             return self._conn
 
     @property
     def networking(self):
         if self._networking is None:
-            self._networking = networking.LinuxBridgeNetworking(netns=self.netns)
+            self._networking = networking.LinuxBridgeNetworking(
+                netns=self.netns
+            )
         return self._networking
 
     @property
@@ -115,11 +129,13 @@ class LibvirtDriver(HypervisorDriver):
         st = os.statvfs(self.instances_path)
         disk_gb = st.f_blocks * st.f_frsize // (1 << 30)
         c = CONF.libvirt
-        return {"vcpus": cpus,
-                "memory_mb": max(0, memory_mb - c.reserved_host_memory_mb),
-                "disk_gb": max(0, disk_gb - c.reserved_host_disk_gb),
-                "hypervisor_type": self.hypervisor_type,
-                "storage_address": c.iscsi_initiator_address or None}
+        return {
+            "vcpus": cpus,
+            "memory_mb": max(0, memory_mb - c.reserved_host_memory_mb),
+            "disk_gb": max(0, disk_gb - c.reserved_host_disk_gb),
+            "hypervisor_type": self.hypervisor_type,
+            "storage_address": c.iscsi_initiator_address or None,
+        }
 
     # -- queries -----------------------------------------------------------
     def _domain(self, instance_id: str) -> libvirt.virDomain:
@@ -127,7 +143,7 @@ class LibvirtDriver(HypervisorDriver):
             return self.conn.lookupByName(instance_id)
         except libvirt.libvirtError as e:
             if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                raise InstanceNotFound(instance_id)
+                raise InstanceNotFound(instance_id) from e
             raise
 
     def _power_state(self, dom) -> str:
@@ -145,7 +161,7 @@ class LibvirtDriver(HypervisorDriver):
                 if xmlconf.read_metadata(d.XMLDesc()).get("host") == self.host:
                     out.append(d)
             except libvirt.libvirtError:
-                continue     # undefined meanwhile
+                continue  # undefined meanwhile
         return out
 
     def list_instances(self) -> dict[str, str]:
@@ -198,39 +214,69 @@ class LibvirtDriver(HypervisorDriver):
         if root:
             # A volume on a storage node: boot from it, nothing local.
             image = {}
-            disks = [storage.iscsi_root(root, self._ensure_secret(
-                iid, root["password"]))]
+            disks = [
+                storage.iscsi_root(
+                    root, self._ensure_secret(iid, root["password"])
+                )
+            ]
         else:
             image = self.images.fetch(instance["image"])
             disks = [storage.root_disk(idir, image, instance["disk_gb"])]
             if disks[0] is None:
                 disks = []
         drive = os.path.join(idir, "config.iso")
-        configdrive.build(drive, instance_id=iid,
-                          hostname=instance["hostname"],
-                          public_keys=instance.get("public_keys") or [],
-                          user_data=instance.get("user_data"))
-        disks.append(xmlconf.FileDisk(path=drive, target=f"vd{'ab'[len(disks)]}",
-                                      format="raw", readonly=True,
-                                      serial="cidata"))
-        nics = [self._plug(iid, i, port)
-                for i, port in enumerate(instance.get("ports") or [])]
+        configdrive.build(
+            drive,
+            instance_id=iid,
+            hostname=instance["hostname"],
+            public_keys=instance.get("public_keys") or [],
+            user_data=instance.get("user_data"),
+        )
+        disks.append(
+            xmlconf.FileDisk(
+                path=drive,
+                target=f"vd{'ab'[len(disks)]}",
+                format="raw",
+                readonly=True,
+                serial="cidata",
+            )
+        )
+        nics = [
+            self._plug(iid, i, port)
+            for i, port in enumerate(instance.get("ports") or [])
+        ]
         guest = xmlconf.Guest(
-            name=iid, uuid=str(uuid.uuid4()), virt_type=self.virt_type,
-            vcpus=instance["vcpus"], memory_mb=instance["memory_mb"],
+            name=iid,
+            uuid=str(uuid.uuid4()),
+            virt_type=self.virt_type,
+            vcpus=instance["vcpus"],
+            memory_mb=instance["memory_mb"],
             machine=CONF.libvirt.machine_type,
             console_log=os.path.join(idir, "console.log"),
-            disks=tuple(disks), nics=tuple(nics),
-            kernel=image.get("kernel"), initrd=image.get("initrd"),
-            cmdline=CONF.libvirt.kernel_cmdline if image.get("kernel") else None,
+            disks=tuple(disks),
+            nics=tuple(nics),
+            kernel=image.get("kernel"),
+            initrd=image.get("initrd"),
+            cmdline=CONF.libvirt.kernel_cmdline
+            if image.get("kernel")
+            else None,
             hotplug_ports=hotplug.max_volumes(),
-            metadata={"host": self.host,
-                      "ha_enabled": int(bool(instance.get("ha_enabled", True))),
-                      "account_id": instance.get("account_id", ""),
-                      "networks": " ".join(p["network"]["id"] for p in
-                                           instance.get("ports") or [])})
-        LOG.info("defining %s (%s, %d vcpu, %d MiB)", iid, self.virt_type,
-                 guest.vcpus, guest.memory_mb)
+            metadata={
+                "host": self.host,
+                "ha_enabled": int(bool(instance.get("ha_enabled", True))),
+                "account_id": instance.get("account_id", ""),
+                "networks": " ".join(
+                    p["network"]["id"] for p in instance.get("ports") or []
+                ),
+            },
+        )
+        LOG.info(
+            "defining %s (%s, %d vcpu, %d MiB)",
+            iid,
+            self.virt_type,
+            guest.vcpus,
+            guest.memory_mb,
+        )
         return self.conn.defineXML(xmlconf.domain_xml(guest))
 
     def _plug(self, iid: str, index: int, port: dict) -> xmlconf.Nic:
@@ -240,8 +286,9 @@ class LibvirtDriver(HypervisorDriver):
         if self.firewall is not None and index == 0:
             # One filtered NIC per guest: an instance has one network.
             self.firewall.apply_port(self._firewall_port(iid, index, port))
-        return xmlconf.Nic(mac=port["mac"], bridge=bridge, tap=tap,
-                           mtu=net.get("mtu"))
+        return xmlconf.Nic(
+            mac=port["mac"], bridge=bridge, tap=tap, mtu=net.get("mtu")
+        )
 
     def refresh_ports(self, instance_id: str, ports: list[dict]) -> None:
         if self.firewall is None or not ports:
@@ -249,31 +296,41 @@ class LibvirtDriver(HypervisorDriver):
         self._domain(instance_id)
         self.firewall.apply_port(self._firewall_port(instance_id, 0, ports[0]))
 
-    def update_group_members(self, group_id: str, addresses: list[str]) -> None:
+    def update_group_members(
+        self, group_id: str, addresses: list[str]
+    ) -> None:
         if self.firewall is not None:
             self.firewall.set_group_members(group_id, addresses)
 
     def _firewall_port(self, iid: str, index: int, port: dict) -> dict:
-        return {"instance_id": iid, "device": self.networking.tap_name(iid, index),
-                "mac": port["mac"], "ip": port["ip"],
-                "security_groups": port.get("security_groups") or [],
-                "group_members": port.get("group_members") or {}}
+        return {
+            "instance_id": iid,
+            "device": self.networking.tap_name(iid, index),
+            "mac": port["mac"],
+            "ip": port["ip"],
+            "security_groups": port.get("security_groups") or [],
+            "group_members": port.get("group_members") or {},
+        }
 
     def _ensure_secret(self, iid: str, password: str) -> str:
         """The root volume's CHAP password as a private libvirt secret (the
         domain XML names only its UUID). Same UUID for the same guest: a
         second spawn redefines, never duplicates."""
         u = storage.secret_uuid(iid)
-        xml = (f"<secret ephemeral='no' private='yes'><uuid>{u}</uuid>"
-               f"<usage type='iscsi'><target>{iid}-root</target></usage>"
-               f"</secret>")
+        xml = (
+            f"<secret ephemeral='no' private='yes'><uuid>{u}</uuid>"
+            f"<usage type='iscsi'><target>{iid}-root</target></usage>"
+            f"</secret>"
+        )
         sec = self.conn.secretDefineXML(xml)
         sec.setValue(password.encode())
         return u
 
     def _remove_secret(self, iid: str) -> None:
         try:
-            self.conn.secretLookupByUUIDString(storage.secret_uuid(iid)).undefine()
+            self.conn.secretLookupByUUIDString(
+                storage.secret_uuid(iid)
+            ).undefine()
         except libvirt.libvirtError as e:
             if e.get_error_code() != libvirt.VIR_ERR_NO_SECRET:
                 raise
@@ -287,14 +344,19 @@ class LibvirtDriver(HypervisorDriver):
         except InstanceNotFound:
             dom = None
         if dom is not None:
-            networks = xmlconf.read_metadata(dom.XMLDesc()).get(
-                "networks", "").split()
+            networks = (
+                xmlconf.read_metadata(dom.XMLDesc())
+                .get("networks", "")
+                .split()
+            )
         with self._network_locks(networks):
             if dom is not None:
                 if dom.isActive():
                     _ignore_not_running(dom.destroy)
-                dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
-                                  | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+                dom.undefineFlags(
+                    libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+                    | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+                )
             if self.firewall is not None:
                 self.firewall.remove_port(instance_id)
             for net_id in networks:
@@ -346,8 +408,11 @@ class LibvirtDriver(HypervisorDriver):
             return
         _ignore_not_running(dom.shutdown)
         if not events.wait_inactive(dom, timeout):
-            LOG.warning("%s did not power off within %ss: destroying",
-                        dom.name(), timeout)
+            LOG.warning(
+                "%s did not power off within %ss: destroying",
+                dom.name(),
+                timeout,
+            )
             _ignore_not_running(dom.destroy)
 
     # -- events ------------------------------------------------------------
@@ -356,16 +421,22 @@ class LibvirtDriver(HypervisorDriver):
         name = dom.name()
         # Only guests this agent wants running: not another agent's on a
         # shared libvirtd, not one we are stopping.
-        if event != libvirt.VIR_DOMAIN_EVENT_STOPPED or \
-                self._desired.get(name) != "on":
+        if (
+            event != libvirt.VIR_DOMAIN_EVENT_STOPPED
+            or self._desired.get(name) != "on"
+        ):
             return
-        threading.Thread(target=self._guest_stopped, args=(name, detail),
-                         name=f"hva-event-{name}", daemon=True).start()
+        threading.Thread(
+            target=self._guest_stopped,
+            args=(name, detail),
+            name=f"hva-event-{name}",
+            daemon=True,
+        ).start()
 
     def _guest_stopped(self, iid: str, detail: int) -> None:
         with self.instance_lock(iid):
             if self._desired.get(iid) != "on":
-                return      # we stopped it (or it is being destroyed)
+                return  # we stopped it (or it is being destroyed)
             why = events.STOP_REASONS.get(detail, f"stopped (detail {detail})")
             try:
                 dom = self._domain(iid)
@@ -381,28 +452,40 @@ class LibvirtDriver(HypervisorDriver):
                 return
             if meta.get("ha_enabled") != "1":
                 self._desired[iid] = "off"
-                self.emit_event(iid, "crashed", f"{why}; HA is off",
-                                event="crashed")
+                self.emit_event(
+                    iid, "crashed", f"{why}; HA is off", event="crashed"
+                )
                 return
             if not self._restart_allowed(iid):
                 self._desired[iid] = "off"
                 c = CONF.libvirt
-                self.emit_event(iid, "crashed",
-                                f"{why}; not restarted: {c.ha_max_restarts} HA "
-                                f"restarts within {c.ha_restart_window}s",
-                                event="ha_gave_up")
+                self.emit_event(
+                    iid,
+                    "crashed",
+                    f"{why}; not restarted: {c.ha_max_restarts} HA "
+                    f"restarts within {c.ha_restart_window}s",
+                    event="ha_gave_up",
+                )
                 return
             t0 = time.monotonic()
             try:
                 dom.create()
             except libvirt.libvirtError as e:
                 self._desired[iid] = "off"
-                self.emit_event(iid, "crashed", f"{why}; HA restart failed: {e}",
-                                event="ha_failed")
+                self.emit_event(
+                    iid,
+                    "crashed",
+                    f"{why}; HA restart failed: {e}",
+                    event="ha_failed",
+                )
                 return
-            self.emit_event(iid, "running", f"{why}; restarted by HA on "
-                            f"{self.host}", event="ha_restart",
-                            duration_ms=round((time.monotonic() - t0) * 1000, 2))
+            self.emit_event(
+                iid,
+                "running",
+                f"{why}; restarted by HA on {self.host}",
+                event="ha_restart",
+                duration_ms=round((time.monotonic() - t0) * 1000, 2),
+            )
 
     def _restart_allowed(self, iid: str) -> bool:
         c = CONF.libvirt

@@ -17,7 +17,7 @@ _lock = threading.Lock()
 STOP_REASONS = {
     libvirt.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN: "the guest powered itself off",
     libvirt.VIR_DOMAIN_EVENT_STOPPED_DESTROYED: "the domain was destroyed "
-                                                "outside Arame",
+    "outside Arame",
     libvirt.VIR_DOMAIN_EVENT_STOPPED_CRASHED: "the guest crashed",
     libvirt.VIR_DOMAIN_EVENT_STOPPED_FAILED: "the emulator died",
     libvirt.VIR_DOMAIN_EVENT_STOPPED_MIGRATED: "the guest migrated away",
@@ -40,12 +40,15 @@ def start_loop() -> None:
             while True:
                 libvirt.virEventRunDefaultImpl()
 
-        threading.Thread(target=run, name="libvirt-events", daemon=True).start()
+        threading.Thread(
+            target=run, name="libvirt-events", daemon=True
+        ).start()
         _started = True
 
 
 def wait_inactive(dom, timeout: float, interval: float = 0.1) -> bool:
     """True once the domain stopped, False at the deadline."""
+
     def stopped() -> bool:
         try:
             return not dom.isActive()
@@ -55,7 +58,8 @@ def wait_inactive(dom, timeout: float, interval: float = 0.1) -> bool:
             raise
 
     try:
-        return waiting.wait_for(stopped, timeout, f"{dom.name()} to stop",
-                                interval=interval)
+        return waiting.wait_for(
+            stopped, timeout, f"{dom.name()} to stop", interval=interval
+        )
     except waiting.WaitTimeout:
         return False

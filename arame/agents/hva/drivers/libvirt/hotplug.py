@@ -19,7 +19,11 @@ import xml.etree.ElementTree as ET
 import libvirt
 from oslo_log import log
 
-from arame.agents.hva.drivers.base import DEVICE_NAMES, NoFreeDevice, VolumeBusy
+from arame.agents.hva.drivers.base import (
+    DEVICE_NAMES,
+    NoFreeDevice,
+    VolumeBusy,
+)
 from arame.agents.hva.drivers.libvirt import config as xmlconf
 from arame.agents.hva.drivers.libvirt import storage
 from arame.common import waiting
@@ -27,7 +31,7 @@ from arame.common.conf import CONF
 
 LOG = log.getLogger(__name__)
 
-POLL = 0.5     # the longest a missed event can delay noticing a removal
+POLL = 0.5  # the longest a missed event can delay noticing a removal
 
 _INACTIVE = libvirt.VIR_DOMAIN_XML_INACTIVE
 LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
@@ -68,7 +72,9 @@ def free_device(*xmls: str) -> str:
     for name in DEVICE_NAMES:
         if name not in taken:
             return name
-    raise NoFreeDevice(f"no free disk name (taken: {', '.join(sorted(taken))})")
+    raise NoFreeDevice(
+        f"no free disk name (taken: {', '.join(sorted(taken))})"
+    )
 
 
 class Removals:
@@ -97,16 +103,22 @@ class VolumeAttachments:
     def watch(self, conn) -> None:
         """Called on every new connection."""
         conn.domainEventRegisterAny(
-            None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
-            self.removals.on_removed, None)
+            None,
+            libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+            self.removals.on_removed,
+            None,
+        )
 
     # -- secrets -----------------------------------------------------------
-    def _define_secret(self, instance_id: str, volume_id: str,
-                       password: str) -> str:
+    def _define_secret(
+        self, instance_id: str, volume_id: str, password: str
+    ) -> str:
         u = storage.volume_secret_uuid(instance_id, volume_id)
-        xml = (f"<secret ephemeral='no' private='yes'><uuid>{u}</uuid>"
-               f"<usage type='iscsi'><target>{_usage(instance_id, volume_id)}"
-               f"</target></usage></secret>")
+        xml = (
+            f"<secret ephemeral='no' private='yes'><uuid>{u}</uuid>"
+            f"<usage type='iscsi'><target>{_usage(instance_id, volume_id)}"
+            f"</target></usage></secret>"
+        )
         sec = self._conn().secretDefineXML(xml)
         sec.setValue(password.encode())
         return u
@@ -140,13 +152,17 @@ class VolumeAttachments:
         conf_xml = dom.XMLDesc(_INACTIVE)
         in_live = _find(live_xml, vid) if active else None
         in_conf = _find(conf_xml, vid)
-        flags = (LIVE if active and in_live is None else 0) | \
-            (CONFIG if in_conf is None else 0)
+        flags = (LIVE if active and in_live is None else 0) | (
+            CONFIG if in_conf is None else 0
+        )
         known = in_live if in_live is not None else in_conf
         if not flags:
             return {"device": _target(known)}
-        device = _target(known) if known is not None else \
-            free_device(live_xml or conf_xml, conf_xml)
+        device = (
+            _target(known)
+            if known is not None
+            else free_device(live_xml or conf_xml, conf_xml)
+        )
         secret = self._define_secret(iid, vid, volume["password"])
         disk = storage.iscsi_volume(volume, secret, device)
         try:
@@ -165,8 +181,9 @@ class VolumeAttachments:
         in_live = _find(dom.XMLDesc(0), volume_id) if active else None
         in_conf = _find(dom.XMLDesc(_INACTIVE), volume_id)
         if in_conf is not None:
-            dom.detachDeviceFlags(ET.tostring(in_conf, encoding="unicode"),
-                                  CONFIG)
+            dom.detachDeviceFlags(
+                ET.tostring(in_conf, encoding="unicode"), CONFIG
+            )
         if in_live is not None:
             self._unplug(dom, in_live, volume_id)
         self.remove_secret(iid, volume_id)
@@ -183,17 +200,24 @@ class VolumeAttachments:
 
         def released() -> bool:
             try:
-                return (not dom.isActive()
-                        or _find(dom.XMLDesc(0), volume_id) is None)
+                return (
+                    not dom.isActive()
+                    or _find(dom.XMLDesc(0), volume_id) is None
+                )
             except libvirt.libvirtError as e:
                 if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                     return True
                 raise
 
         try:
-            waiting.wait_for(released, timeout,
-                             f"{dom.name()} to release {volume_id}",
-                             interval=POLL, sleep=self.removals.wait)
+            waiting.wait_for(
+                released,
+                timeout,
+                f"{dom.name()} to release {volume_id}",
+                interval=POLL,
+                sleep=self.removals.wait,
+            )
         except waiting.WaitTimeout:
-            raise VolumeBusy(f"{dom.name()} did not release {volume_id} "
-                             f"within {timeout:g}s") from None
+            raise VolumeBusy(
+                f"{dom.name()} did not release {volume_id} within {timeout:g}s"
+            ) from None

@@ -21,8 +21,11 @@ from oslo_concurrency import lockutils
 
 from arame.common import ids
 
-KERNEL_MEMBERS = {"vmlinuz": "vmlinuz", "initrd": "initrd",
-                  "initrd.img": "initrd"}
+KERNEL_MEMBERS = {
+    "vmlinuz": "vmlinuz",
+    "initrd": "initrd",
+    "initrd.img": "initrd",
+}
 
 
 class ImageUnavailable(Exception):
@@ -40,7 +43,8 @@ class LocalStore:
                 yield f
         except FileNotFoundError:
             raise ImageUnavailable(
-                f"image {image_id} is not in the image store {self.path}")
+                f"image {image_id} is not in the image store {self.path}"
+            ) from None
 
 
 class ImageCache:
@@ -63,8 +67,10 @@ class ImageCache:
             if not os.path.isdir(path):
                 self._download(image, path)
         if fmt == "kernel":
-            return {"kernel": os.path.join(path, "vmlinuz"),
-                    "initrd": os.path.join(path, "initrd")}
+            return {
+                "kernel": os.path.join(path, "vmlinuz"),
+                "initrd": os.path.join(path, "initrd"),
+            }
         return {"disk": os.path.join(path, "disk"), "format": fmt}
 
     def _download(self, image: dict, path: str) -> None:
@@ -83,11 +89,13 @@ class ImageCache:
             if want and digest.hexdigest() != want:
                 raise ImageUnavailable(
                     f"image {image['id']}: sha256 {digest.hexdigest()} does "
-                    f"not match the record's {want}")
+                    f"not match the record's {want}"
+                )
             if image.get("size_bytes") not in (None, size):
                 raise ImageUnavailable(
                     f"image {image['id']}: {size} bytes, the record says "
-                    f"{image['size_bytes']}")
+                    f"{image['size_bytes']}"
+                )
             if image["format"] == "kernel":
                 _unpack_kernel(data, tmp)
                 os.unlink(data)
@@ -105,8 +113,9 @@ class ImageCache:
     def images(self) -> set[str]:
         if not os.path.isdir(self.base_dir):
             return set()
-        return {n for n in os.listdir(self.base_dir)
-                if ids.is_valid("image", n)}
+        return {
+            n for n in os.listdir(self.base_dir) if ids.is_valid("image", n)
+        }
 
     def remove(self, image_id: str) -> None:
         shutil.rmtree(self.entry(image_id), ignore_errors=True)
@@ -127,7 +136,9 @@ def _unpack_kernel(tar_path: str, into: str) -> None:
                     shutil.copyfileobj(src, dst, 1 << 20)
                 found.add(name)
     except tarfile.TarError as e:
-        raise ImageUnavailable(f"kernel image is not a valid tar: {e}")
+        raise ImageUnavailable(f"kernel image is not a valid tar: {e}") from e
     if found != {"vmlinuz", "initrd"}:
-        raise ImageUnavailable("a kernel image must hold vmlinuz and initrd; "
-                               f"found {sorted(found) or 'neither'}")
+        raise ImageUnavailable(
+            "a kernel image must hold vmlinuz and initrd; "
+            f"found {sorted(found) or 'neither'}"
+        )

@@ -36,6 +36,7 @@ def _cache_key(kernel: str, qemu: str) -> str:
             return f"{path}:{st.st_size}:{int(st.st_mtime)}"
         except OSError:
             return f"{path}:-"
+
     return "|".join(stamp(p) for p in (kernel, qemu, "/dev/kvm"))
 
 
@@ -70,12 +71,29 @@ def probe(cache_file: str | None, timeout: float) -> tuple[str, str]:
 def _boot(qemu: str, kernel: str, timeout: float) -> tuple[str, str]:
     # The one external command not run through common.runner: we read its
     # output while it runs and stop it as soon as the kernel got far enough.
-    args = [qemu, "-accel", "kvm", "-m", "128", "-nographic", "-nodefaults",
-            "-serial", "stdio", "-no-reboot", "-kernel", kernel,
-            "-append", "console=ttyS0 panic=-1 quiet"]
+    args = [
+        qemu,
+        "-accel",
+        "kvm",
+        "-m",
+        "128",
+        "-nographic",
+        "-nodefaults",
+        "-serial",
+        "stdio",
+        "-no-reboot",
+        "-kernel",
+        kernel,
+        "-append",
+        "console=ttyS0 panic=-1 quiet",
+    ]
     t0 = time.monotonic()
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
     os.set_blocking(proc.stdout.fileno(), False)
     seen = b""
     try:
@@ -84,13 +102,20 @@ def _boot(qemu: str, kernel: str, timeout: float) -> tuple[str, str]:
             chunk = proc.stdout.read() or b""
             seen = (seen + chunk)[-65536:]
             if any(m in seen for m in _PANIC_MARKERS):
-                return "kvm", (f"a kernel booted under KVM in "
-                               f"{time.monotonic() - t0:.1f}s")
+                return "kvm", (
+                    f"a kernel booted under KVM in "
+                    f"{time.monotonic() - t0:.1f}s"
+                )
             if proc.poll() is not None and not chunk:
                 tail = seen.decode("utf-8", "replace").strip()[-200:]
-                return "qemu", f"qemu -accel kvm exited {proc.returncode}: {tail}"
-        return "qemu", (f"a kernel under KVM did not finish booting in "
-                        f"{timeout:g}s (KVM present but not usable)")
+                return (
+                    "qemu",
+                    f"qemu -accel kvm exited {proc.returncode}: {tail}",
+                )
+        return "qemu", (
+            f"a kernel under KVM did not finish booting in "
+            f"{timeout:g}s (KVM present but not usable)"
+        )
     finally:
         if proc.poll() is None:
             proc.kill()

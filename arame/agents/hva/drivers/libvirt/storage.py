@@ -15,8 +15,9 @@ from arame.common import ids, runner
 
 
 def _virtual_size(path: str, fmt: str) -> int:
-    out = runner.run(["qemu-img", "info", "--output=json", "-f", fmt, path],
-                     timeout=60).stdout
+    out = runner.run(
+        ["qemu-img", "info", "--output=json", "-f", fmt, path], timeout=60
+    ).stdout
     return int(json.loads(out)["virtual-size"])
 
 
@@ -38,7 +39,9 @@ def root_disk(instance_dir: str, image: dict, disk_gb: int):
     return xmlconf.FileDisk(path=path, target="vda", format="qcow2")
 
 
-_IQN = re.compile(r"iqn\.\d{4}-\d{2}\.[a-z0-9][a-z0-9.-]*:[a-z0-9][a-z0-9.:-]*")
+_IQN = re.compile(
+    r"iqn\.\d{4}-\d{2}\.[a-z0-9][a-z0-9.-]*:[a-z0-9][a-z0-9.:-]*"
+)
 _PORTAL = re.compile(r"[A-Za-z0-9.-]+:\d{1,5}")
 _CHAP_USER = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _SECRET_NS = uuid.UUID("6f1c1e9a-51a4-4cf4-9d1e-2a3a9b7d4c00")
@@ -58,23 +61,35 @@ def _check_iscsi(spec: dict) -> None:
     """Every field checked first: it lands in the domain XML and in qemu's
     command line."""
     lun = spec.get("lun")
-    if not (isinstance(spec.get("iqn"), str) and _IQN.fullmatch(spec["iqn"])
-            and isinstance(spec.get("portal"), str)
-            and _PORTAL.fullmatch(spec["portal"])
-            and isinstance(lun, int) and 0 <= lun < 256
-            and isinstance(spec.get("username"), str)
-            and _CHAP_USER.fullmatch(spec["username"])
-            and isinstance(spec.get("password"), str) and spec["password"]):
-        raise ValueError(f"bad iSCSI disk: iqn={spec.get('iqn')!r} "
-                         f"portal={spec.get('portal')!r} lun={lun!r}")
+    if not (
+        isinstance(spec.get("iqn"), str)
+        and _IQN.fullmatch(spec["iqn"])
+        and isinstance(spec.get("portal"), str)
+        and _PORTAL.fullmatch(spec["portal"])
+        and isinstance(lun, int)
+        and 0 <= lun < 256
+        and isinstance(spec.get("username"), str)
+        and _CHAP_USER.fullmatch(spec["username"])
+        and isinstance(spec.get("password"), str)
+        and spec["password"]
+    ):
+        raise ValueError(
+            f"bad iSCSI disk: iqn={spec.get('iqn')!r} "
+            f"portal={spec.get('portal')!r} lun={lun!r}"
+        )
 
 
 def iscsi_root(root: dict, secret: str) -> xmlconf.IscsiDisk:
     """The root volume as a network disk."""
     _check_iscsi(root)
-    return xmlconf.IscsiDisk(portal=root["portal"], iqn=root["iqn"],
-                             lun=root["lun"], target="vda",
-                             username=root["username"], secret_uuid=secret)
+    return xmlconf.IscsiDisk(
+        portal=root["portal"],
+        iqn=root["iqn"],
+        lun=root["lun"],
+        target="vda",
+        username=root["username"],
+        secret_uuid=secret,
+    )
 
 
 def check_volume(volume: dict) -> None:
@@ -87,7 +102,12 @@ def iscsi_volume(volume: dict, secret: str, target: str) -> xmlconf.IscsiDisk:
     """A data volume as a network disk; its serial is the volume id (the
     guest sees it in /sys/block/<dev>/serial, and we find it by it)."""
     check_volume(volume)
-    return xmlconf.IscsiDisk(portal=volume["portal"], iqn=volume["iqn"],
-                             lun=volume["lun"], target=target,
-                             username=volume["username"], secret_uuid=secret,
-                             serial=volume["volume_id"])
+    return xmlconf.IscsiDisk(
+        portal=volume["portal"],
+        iqn=volume["iqn"],
+        lun=volume["lun"],
+        target=target,
+        username=volume["username"],
+        secret_uuid=secret,
+        serial=volume["volume_id"],
+    )

@@ -15,14 +15,21 @@ def test_inventory_comes_from_config(config):
     config("memory_mb", 8192, group="fake_hva")
     config("disk_gb", 100, group="fake_hva")
     assert FakeDriver("hv1").get_inventory() == {
-        "vcpus": 4, "memory_mb": 8192, "disk_gb": 100,
-        "hypervisor_type": "fake"}
+        "vcpus": 4,
+        "memory_mb": 8192,
+        "disk_gb": 100,
+        "hypervisor_type": "fake",
+    }
 
 
 def test_power_states_are_the_documented_ones(parsed_conf):
     d = FakeDriver("hv1")
-    seen = {d.spawn(guest()), d.power_off("i-abcd1234"),
-            d.power_on("i-abcd1234"), d.reboot("i-abcd1234")}
+    seen = {
+        d.spawn(guest()),
+        d.power_off("i-abcd1234"),
+        d.power_on("i-abcd1234"),
+        d.reboot("i-abcd1234"),
+    }
     d.crash("i-abcd1234")
     seen |= set(d.list_instances().values())
     assert seen <= set(POWER_STATES)

@@ -18,28 +18,52 @@ unknown  47 599 src=1.2.3.4 dst=10.0.0.5 src=10.0.0.5 dst=1.2.3.4 mark=0 use=1
 def test_parse_takes_the_original_direction():
     flows = conntrack.parse(LISTING)
     assert flows[0] == Flow("tcp", "1.2.3.4", "10.0.0.5", 40000, 22)
-    assert flows[5] == Flow("icmp", "8.8.8.8", "10.0.0.5", icmp_type=8,
-                            icmp_code=0)
+    assert flows[5] == Flow(
+        "icmp", "8.8.8.8", "10.0.0.5", icmp_type=8, icmp_code=0
+    )
     assert len(flows) == 7
 
 
 def test_only_flows_that_lost_their_permission_are_cut():
     p = port()
-    keys = conntrack.disallowed(conntrack.parse(LISTING), "10.0.0.5",
-                                p.allowance(p.members))
+    keys = conntrack.disallowed(
+        conntrack.parse(LISTING), "10.0.0.5", p.allowance(p.members)
+    )
     # 22 from anywhere, DHCP, icmp from anywhere stay; the guest's own
     # ping (dst elsewhere) is not ours to judge.
-    assert keys == {("tcp", "1.2.3.4", None, 23),
-                    ("udp", "10.0.0.7", None, 3306)}
+    assert keys == {
+        ("tcp", "1.2.3.4", None, 23),
+        ("udp", "10.0.0.7", None, 3306),
+    }
 
 
 def test_delete_commands():
     assert conntrack.delete_args("10.0.0.5", ("tcp", "1.2.3.4", None, 23)) == [
-        "conntrack", "-D", "-p", "tcp", "-s", "1.2.3.4", "-d", "10.0.0.5",
-        "--dport", "23"]
+        "conntrack",
+        "-D",
+        "-p",
+        "tcp",
+        "-s",
+        "1.2.3.4",
+        "-d",
+        "10.0.0.5",
+        "--dport",
+        "23",
+    ]
     assert conntrack.delete_args("10.0.0.5", ("icmp", "8.8.8.8", 8, 0)) == [
-        "conntrack", "-D", "-p", "icmp", "-s", "8.8.8.8", "-d", "10.0.0.5",
-        "--icmp-type", "8", "--icmp-code", "0"]
+        "conntrack",
+        "-D",
+        "-p",
+        "icmp",
+        "-s",
+        "8.8.8.8",
+        "-d",
+        "10.0.0.5",
+        "--icmp-type",
+        "8",
+        "--icmp-code",
+        "0",
+    ]
 
 
 def test_cut_lists_once_and_deletes_per_verdict(monkeypatch):

@@ -5,8 +5,7 @@ import dataclasses
 
 import pytest
 
-from arame.agents.hva.firewall import InvalidPort, NetfilterFirewall
-from arame.agents.hva.firewall import iptables
+from arame.agents.hva.firewall import InvalidPort, NetfilterFirewall, iptables
 from arame.common import runner
 
 from .samples import APP, DB, WEB, port_dict
@@ -34,10 +33,11 @@ class Host:
     def run(self, args, *, netns=None, input=None, **kw):
         args = list(args)
         self.calls.append(Call(args, netns, input))
-        out = {"iptables-save": self.iptables_save,
-               "ebtables-save": self.ebtables_save,
-               "iptables-restore": "iptables-restore v1.8.9 (nf_tables)"}.get(
-                   args[0], "")
+        out = {
+            "iptables-save": self.iptables_save,
+            "ebtables-save": self.ebtables_save,
+            "iptables-restore": "iptables-restore v1.8.9 (nf_tables)",
+        }.get(args[0], "")
         if args[:2] == ["ipset", "list"]:
             out = self.ipsets
         if args[:2] == ["conntrack", "-L"]:
@@ -61,12 +61,17 @@ def host(monkeypatch):
 def test_setup_creates_the_base_and_runs_in_the_namespace(host):
     NetfilterFirewall("lab1").setup()
     assert host.commands() == [
-        "iptables-restore --version", "iptables-save -t",
-        "ebtables-save -t", "iptables-restore --noflush",
-        "ebtables-restore --noflush"]
+        "iptables-restore --version",
+        "iptables-save -t",
+        "ebtables-save -t",
+        "iptables-restore --noflush",
+        "ebtables-restore --noflush",
+    ]
     assert {c.netns for c in host.calls} == {"lab1"}
-    assert "-I FORWARD 1 -m physdev --physdev-is-bridged -j arame-fwd" in \
-        host.last_input("iptables-restore")
+    assert (
+        "-I FORWARD 1 -m physdev --physdev-is-bridged -j arame-fwd"
+        in host.last_input("iptables-restore")
+    )
 
 
 def test_legacy_backend_waits_for_the_lock(host, monkeypatch):
@@ -86,13 +91,17 @@ def test_legacy_backend_waits_for_the_lock(host, monkeypatch):
 
 def test_first_apply_then_reapply_is_one_ipset_and_one_iptables_restore(host):
     fw = NetfilterFirewall()
-    fw.apply_port(port_dict())                      # loads lazily first
+    fw.apply_port(port_dict())  # loads lazily first
     n = len(host.calls)
-    assert host.commands(5) == ["ipset -exist", "iptables-restore --noflush",
-                                "ebtables-restore --noflush", "conntrack -L"]
+    assert host.commands(5) == [
+        "ipset -exist",
+        "iptables-restore --noflush",
+        "ebtables-restore --noflush",
+        "conntrack -L",
+    ]
     fw.apply_port(port_dict())
     assert host.commands(n) == ["ipset -exist", "iptables-restore --noflush"]
-    assert fw.ports() == set()                      # reads the host, not memory
+    assert fw.ports() == set()  # reads the host, not memory
 
 
 def test_apply_writes_sets_before_the_rules_that_match_them(host):
@@ -111,17 +120,30 @@ def test_removing_a_rule_cuts_flows_adding_one_does_not(host):
     fw.apply_port(port_dict())
     more = port_dict()
     more["security_groups"][0]["rules"].append(
-        {"protocol": "udp", "from_port": 1, "to_port": 2, "cidr": "0.0.0.0/0"})
+        {"protocol": "udp", "from_port": 1, "to_port": 2, "cidr": "0.0.0.0/0"}
+    )
     n = len(host.calls)
     fw.apply_port(more)
     assert "conntrack -L" not in host.commands(n)
-    host.conntrack = ("udp 17 29 src=9.9.9.9 dst=10.0.0.5 sport=9 dport=2 "
-                      "src=10.0.0.5 dst=9.9.9.9 sport=2 dport=9 mark=0 use=1\n")
+    host.conntrack = (
+        "udp 17 29 src=9.9.9.9 dst=10.0.0.5 sport=9 dport=2 "
+        "src=10.0.0.5 dst=9.9.9.9 sport=2 dport=9 mark=0 use=1\n"
+    )
     n = len(host.calls)
     fw.apply_port(port_dict())
     assert host.commands(n)[-2:] == ["conntrack -L", "conntrack -D"]
-    assert host.calls[-1].args == ["conntrack", "-D", "-p", "udp", "-s",
-                                   "9.9.9.9", "-d", "10.0.0.5", "--dport", "2"]
+    assert host.calls[-1].args == [
+        "conntrack",
+        "-D",
+        "-p",
+        "udp",
+        "-s",
+        "9.9.9.9",
+        "-d",
+        "10.0.0.5",
+        "--dport",
+        "2",
+    ]
 
 
 def test_membership_changes_touch_only_the_set(host):
@@ -129,34 +151,42 @@ def test_membership_changes_touch_only_the_set(host):
     fw.apply_port(port_dict())
     n = len(host.calls)
     fw.set_group_members(APP, ["10.0.0.7", "10.0.0.9", "10.0.0.10"])
-    assert host.commands(n) == ["ipset -exist"]     # grew: nothing to cut
+    assert host.commands(n) == ["ipset -exist"]  # grew: nothing to cut
     assert "add arame-tmp-sg-appapp01 10.0.0.10" in host.last_input("ipset")
     n = len(host.calls)
     fw.set_group_members(APP, ["10.0.0.7"])
     assert host.commands(n) == ["ipset -exist", "conntrack -L"]
     n = len(host.calls)
-    fw.set_group_members("sg-elsewher", ["10.0.0.1"])   # no port uses it
+    fw.set_group_members("sg-elsewher", ["10.0.0.1"])  # no port uses it
     assert host.commands(n) == []
 
 
 def test_remove_port_is_idempotent_and_collects_unused_sets(host):
     fw = NetfilterFirewall()
     fw.apply_port(port_dict())
-    other = port_dict(instance_id="i-bbbbbbbb", device="tap-i-bbbbbbbb",
-                      ip="10.0.0.6", mac="52:54:00:00:00:06",
-                      security_groups=[{"id": WEB, "rules": []}])
+    other = port_dict(
+        instance_id="i-bbbbbbbb",
+        device="tap-i-bbbbbbbb",
+        ip="10.0.0.6",
+        mac="52:54:00:00:00:06",
+        security_groups=[{"id": WEB, "rules": []}],
+    )
     fw.apply_port(other)
     host.ipsets = "\n".join(f"arame-{g}" for g in (WEB, DB, APP)) + "\n"
     n = len(host.calls)
     fw.remove_port("i-3k9x2m0q")
-    assert host.commands(n) == ["iptables-restore --noflush",
-                                "ebtables-restore --noflush", "ipset list",
-                                "ipset restore"]
+    assert host.commands(n) == [
+        "iptables-restore --noflush",
+        "ebtables-restore --noflush",
+        "ipset list",
+        "ipset restore",
+    ]
     text = host.last_input("iptables-restore")
     assert "-X arame-in-i-3k9x2m0q\n" in text
-    assert "-j arame-in-i-bbbbbbbb" in text         # the other stays
+    assert "-j arame-in-i-bbbbbbbb" in text  # the other stays
     assert host.last_input("ipset") == (
-        "destroy arame-sg-appapp01\ndestroy arame-sg-dbdbdb01\n")
+        "destroy arame-sg-appapp01\ndestroy arame-sg-dbdbdb01\n"
+    )
     n = len(host.calls)
     fw.remove_port("i-3k9x2m0q")
     assert host.commands(n) == []
@@ -165,27 +195,38 @@ def test_remove_port_is_idempotent_and_collects_unused_sets(host):
 def test_a_restarted_agent_recovers_its_ports(host):
     first = NetfilterFirewall()
     first.apply_port(port_dict())
-    body = [line for line in host.last_input("iptables-restore").splitlines()
-            if line.startswith("-A")]
-    host.iptables_save = ("*filter\n:arame-in - [0:0]\n:arame-out - [0:0]\n"
-                          ":arame-in-i-3k9x2m0q - [0:0]\n"
-                          ":arame-out-i-3k9x2m0q - [0:0]\n"
-                          f"{iptables.FORWARD_JUMP}\n{iptables.INPUT_JUMP}\n"
-                          + "\n".join(body) + "\nCOMMIT\n")
+    body = [
+        line
+        for line in host.last_input("iptables-restore").splitlines()
+        if line.startswith("-A")
+    ]
+    host.iptables_save = (
+        "*filter\n:arame-in - [0:0]\n:arame-out - [0:0]\n"
+        ":arame-in-i-3k9x2m0q - [0:0]\n"
+        ":arame-out-i-3k9x2m0q - [0:0]\n"
+        f"{iptables.FORWARD_JUMP}\n{iptables.INPUT_JUMP}\n"
+        + "\n".join(body)
+        + "\nCOMMIT\n"
+    )
     host.ipsets = f"arame-{WEB}\narame-{DB}\narame-{APP}\n"
     fw = NetfilterFirewall()
     assert fw.ports() == {"i-3k9x2m0q"}
     fw.setup()
     setup = host.last_input("iptables-restore")
     assert ":arame-in " not in setup and "-I FORWARD" not in setup
-    assert "-A arame-l2-i-3k9x2m0q -p ARP --arp-ip-src 10.0.0.5 -j RETURN" in \
-        host.last_input("ebtables-restore")
+    assert (
+        "-A arame-l2-i-3k9x2m0q -p ARP --arp-ip-src 10.0.0.5 -j RETURN"
+        in host.last_input("ebtables-restore")
+    )
     # Its rules are unknown: the first apply checks the flows and, when
     # removing, knows which sets the chains used.
     n = len(host.calls)
     fw.apply_port(port_dict())
-    assert host.commands(n) == ["ipset -exist", "iptables-restore --noflush",
-                                "conntrack -L"]
+    assert host.commands(n) == [
+        "ipset -exist",
+        "iptables-restore --noflush",
+        "conntrack -L",
+    ]
     fw.remove_port("i-3k9x2m0q")
     assert host.last_input("ipset").count("destroy") == 3
 
@@ -221,5 +262,5 @@ def test_a_failed_restore_changes_nothing_remembered(host, monkeypatch):
     assert host.last_input("ipset").count("destroy") == 3
     monkeypatch.setattr(runner, "run", orig)
     n = len(host.calls)
-    fw.remove_port("i-3k9x2m0q")                    # was never applied
+    fw.remove_port("i-3k9x2m0q")  # was never applied
     assert host.calls[n:] == []

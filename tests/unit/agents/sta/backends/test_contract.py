@@ -10,8 +10,13 @@ from arame.agents.sta import errors
 from arame.agents.sta.backends.fake import FakeBackend
 from arame.agents.sta.backends.zfs import ZFSBackend
 
-GiB = 1024 ** 3
-IMG, VOL, VOL2, SNAP = "img-aaaa0001", "vol-aaaa0001", "vol-aaaa0002", "snap-aaaa0001"
+GiB = 1024**3
+IMG, VOL, VOL2, SNAP = (
+    "img-aaaa0001",
+    "vol-aaaa0001",
+    "vol-aaaa0002",
+    "snap-aaaa0001",
+)
 DATA = b"image-bytes" * 1000
 SHA = hashlib.sha256(DATA).hexdigest()
 
@@ -46,8 +51,12 @@ def test_an_image_with_other_bytes_under_the_same_id_is_refused(backend):
     imported(backend)
     other = b"other"
     with pytest.raises(errors.ImageExists):
-        backend.import_image(IMG, io.BytesIO(other), len(other),
-                             hashlib.sha256(other).hexdigest())
+        backend.import_image(
+            IMG,
+            io.BytesIO(other),
+            len(other),
+            hashlib.sha256(other).hexdigest(),
+        )
 
 
 def test_bad_image_bytes_leave_nothing(backend):
@@ -74,7 +83,9 @@ def test_volume_smaller_than_its_snapshot_is_refused(backend):
     backend.create_snapshot(SNAP, VOL)
     with pytest.raises(errors.VolumeTooSmall):
         backend.create_volume(VOL2, GiB, snapshot_id=SNAP)
-    assert backend.create_volume(VOL2, 3 * GiB, snapshot_id=SNAP).origin == SNAP
+    assert (
+        backend.create_volume(VOL2, 3 * GiB, snapshot_id=SNAP).origin == SNAP
+    )
 
 
 def test_snapshot_rules(backend):
@@ -96,8 +107,11 @@ def test_snapshot_rules(backend):
     backend.delete_snapshot(SNAP)
     backend.delete_volume(VOL)
     backend.delete_volume(VOL)
-    assert backend.list_resources() == {"volumes": [], "snapshots": [],
-                                        "images": []}
+    assert backend.list_resources() == {
+        "volumes": [],
+        "snapshots": [],
+        "images": [],
+    }
 
 
 def test_deleting_an_image_keeps_its_volumes(backend):

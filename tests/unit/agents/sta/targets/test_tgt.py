@@ -14,8 +14,9 @@ IQN = "iqn.2025-01.org.arame:" + VOL
 
 @pytest.fixture
 def tgt(tgt_emu):
-    return TgtTarget("192.0.2.10", 3260, "2025-01", "org.arame",
-                     control_port=7)
+    return TgtTarget(
+        "192.0.2.10", 3260, "2025-01", "org.arame", control_port=7
+    )
 
 
 def ops(emu, since=0):
@@ -40,20 +41,33 @@ def test_iqn_and_portal(tgt):
 
 def test_export_order_control_port_and_masked_password(tgt, tgt_emu):
     assert tgt.export(VOL, PATH, "10.0.0.5", "u-0001", PW) == {
-        "iqn": IQN, "portal": "192.0.2.10:3260", "lun": 1}
+        "iqn": IQN,
+        "portal": "192.0.2.10:3260",
+        "lun": 1,
+    }
     # LUN, then CHAP, the ACL last: no moment without CHAP once reachable.
     assert ops(tgt_emu) == [
-        ("new", "target"), ("new", "logicalunit"), ("update", "logicalunit"),
-        ("delete", "account"), ("new", "account"), ("bind", "account"),
-        ("bind", "target")]
-    assert all(c[:5] == ["tgtadm", "-C", "7", "--lld", "iscsi"]
-               for c in tgt_emu.calls)
+        ("new", "target"),
+        ("new", "logicalunit"),
+        ("update", "logicalunit"),
+        ("delete", "account"),
+        ("new", "account"),
+        ("bind", "account"),
+        ("bind", "target"),
+    ]
+    assert all(
+        c[:5] == ["tgtadm", "-C", "7", "--lld", "iscsi"] for c in tgt_emu.calls
+    )
     new_account = [i for i, c in enumerate(tgt_emu.calls) if PW in c]
     assert len(new_account) == 1
     assert tgt_emu.secrets[new_account[0]] == (PW,)
     t = tgt_emu.targets[1]
-    assert (t.iqn, t.luns, t.accounts, t.acl) == (IQN, {1: PATH}, ["u-0001"],
-                                                  ["10.0.0.5"])
+    assert (t.iqn, t.luns, t.accounts, t.acl) == (
+        IQN,
+        {1: PATH},
+        ["u-0001"],
+        ["10.0.0.5"],
+    )
     assert t.params[1] == "scsi_id=vol-aaaa0001,scsi_sn=aaaa0001"
     assert tgt_emu.accounts == {"u-0001": PW}
 
@@ -64,8 +78,12 @@ def test_export_again_changes_address_and_password_safely(tgt, tgt_emu):
     tgt.export(VOL, PATH, "10.0.0.6", "u-0001", "Another-pass-02")
     # The ACL goes first (no login at all), the account is made anew.
     assert ops(tgt_emu, n) == [
-        ("unbind", "target"), ("delete", "account"), ("new", "account"),
-        ("bind", "account"), ("bind", "target")]
+        ("unbind", "target"),
+        ("delete", "account"),
+        ("new", "account"),
+        ("bind", "account"),
+        ("bind", "target"),
+    ]
     t = tgt_emu.targets[1]
     assert (t.accounts, t.acl) == (["u-0001"], ["10.0.0.6"])
     assert tgt_emu.accounts == {"u-0001": "Another-pass-02"}
@@ -78,11 +96,14 @@ def test_tids_come_from_tgtd(tgt, tgt_emu):
     assert sorted(tgt_emu.targets) == [1, 2]
     tgt.unexport(VOL)
     # A new agent object (agent restarted) knows nothing but what tgtd says.
-    other = TgtTarget("192.0.2.10", 3260, "2025-01", "org.arame",
-                      control_port=7)
+    other = TgtTarget(
+        "192.0.2.10", 3260, "2025-01", "org.arame", control_port=7
+    )
     other.export(VOL, PATH, "10.0.0.5", "u-0001", PW)
     assert {t.tid: t.iqn for t in tgt_emu.targets.values()} == {
-        2: "iqn.2025-01.org.arame:" + VOL2, 3: IQN}
+        2: "iqn.2025-01.org.arame:" + VOL2,
+        3: IQN,
+    }
 
 
 def test_a_chap_user_serves_one_volume(tgt, tgt_emu):
@@ -115,8 +136,9 @@ def test_unexport_of_a_target_in_use(tgt, tgt_emu):
     assert "--force" in tgt_emu.calls[-2]
 
 
-def test_a_login_between_check_and_delete_is_busy_too(tgt, tgt_emu,
-                                                      monkeypatch):
+def test_a_login_between_check_and_delete_is_busy_too(
+    tgt, tgt_emu, monkeypatch
+):
     tgt.export(VOL, PATH, "10.0.0.5", "u-0001", PW)
     real = tgt_emu._do
 
@@ -124,6 +146,7 @@ def test_a_login_between_check_and_delete_is_busy_too(tgt, tgt_emu,
         if (o["--op"], o["--mode"]) == ("delete", "target"):
             tgt_emu.targets[1].sessions = 1
         return real(args, o)
+
     monkeypatch.setattr(tgt_emu, "_do", login_first)
     with pytest.raises(errors.ExportBusy):
         tgt.unexport(VOL)
@@ -140,10 +163,14 @@ def test_errors_never_carry_the_password(tgt, tgt_emu, monkeypatch):
 
     def broken(args, o):
         if (o["--op"], o["--mode"]) == ("new", "account"):
-            raise runner.CommandError(args, "exit 22: tgtadm: out of memory",
-                                      exit_code=22,
-                                      stderr="tgtadm: out of memory")
+            raise runner.CommandError(
+                args,
+                "exit 22: tgtadm: out of memory",
+                exit_code=22,
+                stderr="tgtadm: out of memory",
+            )
         return real(args, o)
+
     monkeypatch.setattr(tgt_emu, "_do", broken)
     with pytest.raises(errors.StorageError) as exc:
         tgt.export(VOL, PATH, "10.0.0.5", "u-0001", PW)
@@ -155,21 +182,46 @@ def test_errors_never_carry_the_password(tgt, tgt_emu, monkeypatch):
 
 def test_list_exports_and_rebuild_after_a_restart(tgt, tgt_emu):
     tgt.export(VOL, PATH, "10.0.0.5", "u-0001", PW)
-    tgt_emu.run(["tgtadm", "--op", "new", "--mode", "target", "--tid", "9",
-                 "--targetname", "iqn.2003-01.org.other:disk"])
+    tgt_emu.run(
+        [
+            "tgtadm",
+            "--op",
+            "new",
+            "--mode",
+            "target",
+            "--tid",
+            "9",
+            "--targetname",
+            "iqn.2003-01.org.other:disk",
+        ]
+    )
     exports = tgt.list_exports()
     assert list(exports) == [VOL]
     assert exports[VOL].initiators == ("10.0.0.5",)
     assert exports[VOL].users == ("u-0001",)
     assert exports[VOL].path == PATH
     expected = [
-        {"volume_id": VOL, "path": PATH, "initiator_address": "10.0.0.5",
-         "chap_user": "u-0001", "chap_password": PW},
-        {"volume_id": VOL2, "path": PATH + "2",
-         "initiator_address": "10.0.0.5", "chap_user": "u-0002",
-         "chap_password": PW}]
+        {
+            "volume_id": VOL,
+            "path": PATH,
+            "initiator_address": "10.0.0.5",
+            "chap_user": "u-0001",
+            "chap_password": PW,
+        },
+        {
+            "volume_id": VOL2,
+            "path": PATH + "2",
+            "initiator_address": "10.0.0.5",
+            "chap_user": "u-0002",
+            "chap_password": PW,
+        },
+    ]
     assert tgt.rebuild_exports(expected) == {
-        "restored": [VOL2], "unchanged": [VOL], "removed": [], "failed": {}}
+        "restored": [VOL2],
+        "unchanged": [VOL],
+        "removed": [],
+        "failed": {},
+    }
     # tgtd restarted: it holds nothing.
     tgt_emu.targets.clear()
     tgt_emu.accounts.clear()
@@ -178,5 +230,9 @@ def test_list_exports_and_rebuild_after_a_restart(tgt, tgt_emu):
     # Nobody expects VOL2 any more; a stale account goes too.
     tgt_emu.accounts["orphan"] = "x"
     assert tgt.rebuild_exports(expected[:1]) == {
-        "restored": [], "unchanged": [VOL], "removed": [VOL2], "failed": {}}
+        "restored": [],
+        "unchanged": [VOL],
+        "removed": [VOL2],
+        "failed": {},
+    }
     assert set(tgt_emu.accounts) == {"u-0001"}

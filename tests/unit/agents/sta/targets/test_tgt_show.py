@@ -62,11 +62,26 @@ Target 3: iqn.x:y
 
 def test_targets():
     t1, t3 = parse_targets(SHOW)
-    assert (t1.tid, t1.iqn, t1.sessions) == (1, "iqn.2025-01.org.arame:vol-aaaaaaaa", 1)
-    assert t1.luns == {0: None,
-                       1: "/tmp/staexp/mnt/volumes/vol-aaaaaaaa/disk.raw"}
-    assert (t1.accounts, t1.outgoing, t1.acl) == (["u1"], ["u2"], ["127.0.0.1"])
-    assert (t3.tid, t3.iqn, t3.sessions, t3.luns) == (3, "iqn.x:y", 0, {0: None})
+    assert (t1.tid, t1.iqn, t1.sessions) == (
+        1,
+        "iqn.2025-01.org.arame:vol-aaaaaaaa",
+        1,
+    )
+    assert t1.luns == {
+        0: None,
+        1: "/tmp/staexp/mnt/volumes/vol-aaaaaaaa/disk.raw",
+    }
+    assert (t1.accounts, t1.outgoing, t1.acl) == (
+        ["u1"],
+        ["u2"],
+        ["127.0.0.1"],
+    )
+    assert (t3.tid, t3.iqn, t3.sessions, t3.luns) == (
+        3,
+        "iqn.x:y",
+        0,
+        {0: None},
+    )
     assert (t3.accounts, t3.acl) == ([], [])
 
 
@@ -77,4 +92,6 @@ def test_nothing():
 
 def test_accounts():
     assert parse_accounts("Account list:\n    u1\n    vol-abcd1234\n") == [
-        "u1", "vol-abcd1234"]
+        "u1",
+        "vol-abcd1234",
+    ]

@@ -4,15 +4,31 @@ from arame.agents.hva.drivers.libvirt import config
 
 
 def guest(**kw):
-    base = dict(name="i-abcdefgh", uuid="7a0c3c1e-0000-4000-8000-000000000001",
-                virt_type="qemu", vcpus=2, memory_mb=512, machine="q35",
-                console_log="/var/lib/arame/instances/i-abcdefgh/console.log",
-                disks=(config.FileDisk("/x/disk", "vda"),
-                       config.FileDisk("/x/config.iso", "vdb", format="raw",
-                                       readonly=True, serial="cidata")),
-                nics=(config.Nic("52:54:00:12:34:56", "nw-abcdefgh",
-                                 "tapabcdefgh0", 1450),),
-                metadata={"ha_enabled": 1, "networks": "nw-abcdefgh"})
+    base = dict(
+        name="i-abcdefgh",
+        uuid="7a0c3c1e-0000-4000-8000-000000000001",
+        virt_type="qemu",
+        vcpus=2,
+        memory_mb=512,
+        machine="q35",
+        console_log="/var/lib/arame/instances/i-abcdefgh/console.log",
+        disks=(
+            config.FileDisk("/x/disk", "vda"),
+            config.FileDisk(
+                "/x/config.iso",
+                "vdb",
+                format="raw",
+                readonly=True,
+                serial="cidata",
+            ),
+        ),
+        nics=(
+            config.Nic(
+                "52:54:00:12:34:56", "nw-abcdefgh", "tapabcdefgh0", 1450
+            ),
+        ),
+        metadata={"ha_enabled": 1, "networks": "nw-abcdefgh"},
+    )
     base.update(kw)
     return config.Guest(**base)
 
@@ -26,9 +42,11 @@ def test_domain_type_and_acpi_so_that_guests_can_power_off():
     assert root.get("type") == "qemu"
     assert root.find("features/acpi") is not None
     assert root.findtext("on_crash") == "destroy"
-    assert root.find("cpu") is None         # host-passthrough only with kvm
-    assert parse(guest(virt_type="kvm")).find("cpu").get("mode") == \
-        "host-passthrough"
+    assert root.find("cpu") is None  # host-passthrough only with kvm
+    assert (
+        parse(guest(virt_type="kvm")).find("cpu").get("mode")
+        == "host-passthrough"
+    )
 
 
 def test_disks_nics_and_console_log():
@@ -49,8 +67,13 @@ def test_disks_nics_and_console_log():
 
 
 def test_kernel_boot():
-    root = parse(guest(kernel="/b/vmlinuz", initrd="/b/initrd",
-                       cmdline="console=ttyS0 panic=-1"))
+    root = parse(
+        guest(
+            kernel="/b/vmlinuz",
+            initrd="/b/initrd",
+            cmdline="console=ttyS0 panic=-1",
+        )
+    )
     assert root.findtext("os/kernel") == "/b/vmlinuz"
     assert root.findtext("os/initrd") == "/b/initrd"
     assert root.findtext("os/cmdline") == "console=ttyS0 panic=-1"
@@ -58,18 +81,26 @@ def test_kernel_boot():
 
 
 def test_iscsi_root_uses_a_secret_never_a_password():
-    disk = config.IscsiDisk(portal="192.0.2.10:3260",
-                            iqn="iqn.2026-11.dev.arame:vol-abcdefgh", lun=1,
-                            target="vda", username="u-chap",
-                            secret_uuid="7a0c3c1e-0000-4000-8000-000000000002")
+    disk = config.IscsiDisk(
+        portal="192.0.2.10:3260",
+        iqn="iqn.2026-11.dev.arame:vol-abcdefgh",
+        lun=1,
+        target="vda",
+        username="u-chap",
+        secret_uuid="7a0c3c1e-0000-4000-8000-000000000002",
+    )
     xml = config.domain_xml(guest(disks=(disk,)))
     d = ET.fromstring(xml).find("devices/disk")
     assert d.get("type") == "network"
     src = d.find("source")
     assert (src.get("protocol"), src.get("name")) == (
-        "iscsi", "iqn.2026-11.dev.arame:vol-abcdefgh/1")
+        "iscsi",
+        "iqn.2026-11.dev.arame:vol-abcdefgh/1",
+    )
     assert (src.find("host").get("name"), src.find("host").get("port")) == (
-        "192.0.2.10", "3260")
+        "192.0.2.10",
+        "3260",
+    )
     assert d.find("auth/secret").get("uuid") == disk.secret_uuid
     assert "password" not in xml
 
@@ -77,6 +108,8 @@ def test_iscsi_root_uses_a_secret_never_a_password():
 def test_metadata_round_trip_and_escaping():
     g = guest(metadata={"ha_enabled": 0, "account_id": "a-<x>&y"})
     xml = config.domain_xml(g)
-    assert config.read_metadata(xml) == {"ha_enabled": "0",
-                                         "account_id": "a-<x>&y"}
+    assert config.read_metadata(xml) == {
+        "ha_enabled": "0",
+        "account_id": "a-<x>&y",
+    }
     assert config.read_metadata("<domain><name>x</name></domain>") == {}

@@ -21,9 +21,14 @@ from arame.agents.hva.drivers.libvirt import hotplug, storage
 IID = "i-abcd0001"
 VID = "vol-abcd0002"
 PASSWORD = "0123456789abcdef01234567"
-VOLUME = {"volume_id": VID, "portal": "10.9.0.1:3260",
-          "iqn": f"iqn.2026-01.org.arame:{VID}", "lun": 1,
-          "username": f"arame-{VID[4:]}", "password": PASSWORD}
+VOLUME = {
+    "volume_id": VID,
+    "portal": "10.9.0.1:3260",
+    "iqn": f"iqn.2026-01.org.arame:{VID}",
+    "lun": 1,
+    "username": f"arame-{VID[4:]}",
+    "password": PASSWORD,
+}
 
 BASE = """<domain type='qemu'><name>{name}</name><devices>
 <disk type='file' device='disk'><source file='/x/disk'/>
@@ -55,7 +60,8 @@ class FakeConn:
         root = ET.fromstring(xml)
         u = root.find("uuid").text
         sec = self.secrets.setdefault(
-            u, FakeSecret(self, u, root.find("usage/target").text))
+            u, FakeSecret(self, u, root.find("usage/target").text)
+        )
         return sec
 
     def secretLookupByUUIDString(self, u):
@@ -88,8 +94,11 @@ class FakeDomain:
         return self.active
 
     def XMLDesc(self, flags=0):
-        src = self.conf if flags & libvirt.VIR_DOMAIN_XML_INACTIVE or \
-            not self.active else self.live
+        src = (
+            self.conf
+            if flags & libvirt.VIR_DOMAIN_XML_INACTIVE or not self.active
+            else self.live
+        )
         return ET.tostring(src, encoding="unicode")
 
     def attachDeviceFlags(self, xml, flags):
@@ -115,9 +124,11 @@ class FakeDomain:
             if self.release == "now":
                 self._remove(self.live, xml)
             elif self.release == "event":
+
                 def later():
                     self._remove(self.live, xml)
                     self.removals.on_removed(None, self, "virtio-disk2", None)
+
                 threading.Timer(0.05, later).start()
 
 
@@ -137,44 +148,61 @@ def serials(xml):
 
 # -- XML ---------------------------------------------------------------------
 
+
 def test_the_disk_names_a_secret_and_never_the_password():
-    disk = storage.iscsi_volume(VOLUME, "7a0c3c1e-0000-4000-8000-000000000002",
-                                "vdc")
+    disk = storage.iscsi_volume(
+        VOLUME, "7a0c3c1e-0000-4000-8000-000000000002", "vdc"
+    )
     xml = xmlconf.disk_xml(disk)
     assert PASSWORD not in xml
     d = ET.fromstring(xml)
-    assert (d.get("type"), d.find("source").get("protocol")) == ("network",
-                                                                 "iscsi")
+    assert (d.get("type"), d.find("source").get("protocol")) == (
+        "network",
+        "iscsi",
+    )
     assert d.find("source").get("name") == f"{VOLUME['iqn']}/1"
-    assert d.find("source/host").attrib == {"name": "10.9.0.1",
-                                            "port": "3260"}
+    assert d.find("source/host").attrib == {"name": "10.9.0.1", "port": "3260"}
     assert d.find("auth").get("username") == VOLUME["username"]
     assert d.find("auth/secret").get("uuid") == disk.secret_uuid
     assert d.find("target").attrib == {"dev": "vdc", "bus": "virtio"}
     assert d.find("serial").text == VID
 
 
-@pytest.mark.parametrize("bad", [
-    {"volume_id": "../x"}, {"iqn": "iqn.2026-01.org.arame:a b"},
-    {"portal": "10.0.0.1;reboot:3260"}, {"lun": "1"}, {"lun": 999},
-    {"username": "a'b"}, {"password": ""}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"volume_id": "../x"},
+        {"iqn": "iqn.2026-01.org.arame:a b"},
+        {"portal": "10.0.0.1;reboot:3260"},
+        {"lun": "1"},
+        {"lun": 999},
+        {"username": "a'b"},
+        {"password": ""},
+    ],
+)
 def test_every_field_is_checked_before_the_xml(bad):
     with pytest.raises(ValueError):
         storage.iscsi_volume({**VOLUME, **bad}, "u", "vdc")
 
 
 def test_q35_guests_get_free_pcie_ports_beyond_their_devices():
-    g = xmlconf.Guest(name=IID, uuid="u", virt_type="qemu", vcpus=1,
-                      memory_mb=64, machine="q35", console_log="/x/log",
-                      disks=(xmlconf.FileDisk("/x/d", "vda"),),
-                      hotplug_ports=16)
+    g = xmlconf.Guest(
+        name=IID,
+        uuid="u",
+        virt_type="qemu",
+        vcpus=1,
+        memory_mb=64,
+        machine="q35",
+        console_log="/x/log",
+        disks=(xmlconf.FileDisk("/x/d", "vda"),),
+        hotplug_ports=16,
+    )
     root = ET.fromstring(xmlconf.domain_xml(g))
     ctrl = root.findall("devices/controller")
     assert (ctrl[0].get("model"), ctrl[0].get("index")) == ("pcie-root", "0")
     ports = [c for c in ctrl if c.get("model") == "pcie-root-port"]
     assert len(ports) == 16 + 1 + 3
-    pc = xmlconf.domain_xml(xmlconf.Guest(**{**g.__dict__,
-                                             "machine": "pc"}))
+    pc = xmlconf.domain_xml(xmlconf.Guest(**{**g.__dict__, "machine": "pc"}))
     assert "pcie-root" not in pc
 
 
@@ -187,8 +215,10 @@ def test_secret_uuids_are_per_guest_and_volume():
 
 # -- attach ------------------------------------------------------------------
 
+
 def test_attach_to_a_running_guest_goes_live_and_into_its_config(
-        attachments, conn):
+    attachments, conn
+):
     dom = FakeDomain()
     assert attachments.attach(dom, VOLUME) == {"device": "vdc"}
     assert dom.calls == [("attach", hotplug.LIVE | hotplug.CONFIG)]
@@ -216,22 +246,28 @@ def test_attach_twice_answers_the_same_and_calls_nothing(attachments):
 def test_the_next_volume_takes_the_next_free_name(attachments):
     dom = FakeDomain()
     attachments.attach(dom, VOLUME)
-    other = {**VOLUME, "volume_id": "vol-abcd0003",
-             "iqn": "iqn.2026-01.org.arame:vol-abcd0003"}
+    other = {
+        **VOLUME,
+        "volume_id": "vol-abcd0003",
+        "iqn": "iqn.2026-01.org.arame:vol-abcd0003",
+    }
     assert attachments.attach(dom, other) == {"device": "vdd"}
 
 
 def test_a_name_taken_only_in_the_config_is_not_reused():
     live = BASE.format(name=IID)
-    conf = live.replace("</devices>", "<disk type='file'><target dev='vdc'/>"
-                        "</disk></devices>")
+    conf = live.replace(
+        "</devices>", "<disk type='file'><target dev='vdc'/></disk></devices>"
+    )
     assert hotplug.free_device(live, conf) == "vdd"
 
 
 def test_no_free_name_is_refused():
-    many = "".join(f"<disk><target dev='{d}'/></disk>"
-                   for d in ("vda",) + tuple(f"vd{c}" for c in
-                                             "bcdefghijklmnopqrstuvwxyz"))
+    many = "".join(
+        f"<disk><target dev='{d}'/></disk>"
+        for d in ("vda",)
+        + tuple(f"vd{c}" for c in "bcdefghijklmnopqrstuvwxyz")
+    )
     with pytest.raises(NoFreeDevice):
         hotplug.free_device(f"<domain><devices>{many}</devices></domain>")
 
@@ -250,20 +286,23 @@ def test_a_refused_attach_removes_the_secret_it_made(attachments, conn):
 
 # -- detach ------------------------------------------------------------------
 
-def test_detach_waits_for_the_guest_and_removes_the_secret(attachments,
-                                                           conn):
+
+def test_detach_waits_for_the_guest_and_removes_the_secret(attachments, conn):
     dom = FakeDomain(release="event", removals=attachments.removals)
     attachments.attach(dom, VOLUME)
     attachments.detach(dom, VID)
     assert VID not in dom.XMLDesc(0)
     assert VID not in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
     assert conn.secrets == {}
-    assert dom.calls[1:] == [("detach", hotplug.CONFIG),
-                             ("detach", hotplug.LIVE)]
+    assert dom.calls[1:] == [
+        ("detach", hotplug.CONFIG),
+        ("detach", hotplug.LIVE),
+    ]
 
 
-def test_a_guest_that_keeps_the_disk_is_volume_busy(attachments, conn,
-                                                    monkeypatch):
+def test_a_guest_that_keeps_the_disk_is_volume_busy(
+    attachments, conn, monkeypatch
+):
     monkeypatch.setattr(hotplug, "detach_timeout", lambda: 0.3)
     dom = FakeDomain(release="never")
     attachments.attach(dom, VOLUME)
@@ -285,8 +324,11 @@ def test_detach_of_a_detached_volume_is_a_no_op(attachments):
 
 def test_destroy_removes_every_secret_of_the_guest_only(attachments, conn):
     attachments.attach(FakeDomain(), VOLUME)
-    conn.secretDefineXML("<secret><uuid>x</uuid><usage type='iscsi'><target>"
-                         "i-zzzz0001-vol-abcd0002</target></usage></secret>")
+    conn.secretDefineXML(
+        "<secret><uuid>x</uuid><usage type='iscsi'><target>"
+        "i-zzzz0001-vol-abcd0002</target></usage></secret>"
+    )
     attachments.remove_secrets(IID)
     assert [s.usage for s in conn.secrets.values()] == [
-        "i-zzzz0001-vol-abcd0002"]
+        "i-zzzz0001-vol-abcd0002"
+    ]

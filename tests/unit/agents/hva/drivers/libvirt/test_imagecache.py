@@ -13,8 +13,11 @@ IMG = "img-abcdefgh"
 def put(store, image_id, data: bytes):
     os.makedirs(store / image_id, exist_ok=True)
     (store / image_id / "data").write_bytes(data)
-    return {"id": image_id, "sha256": hashlib.sha256(data).hexdigest(),
-            "size_bytes": len(data)}
+    return {
+        "id": image_id,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size_bytes": len(data),
+    }
 
 
 def kernel_tar(members: dict) -> bytes:
@@ -30,8 +33,9 @@ def kernel_tar(members: dict) -> bytes:
 @pytest.fixture
 def cache(tmp_path):
     store = tmp_path / "store"
-    return store, imagecache.ImageCache(str(tmp_path / "_base"),
-                                        imagecache.LocalStore(str(store)))
+    return store, imagecache.ImageCache(
+        str(tmp_path / "_base"), imagecache.LocalStore(str(store))
+    )
 
 
 def test_raw_image_is_fetched_once_and_checked(cache):
@@ -39,20 +43,23 @@ def test_raw_image_is_fetched_once_and_checked(cache):
     rec = put(store, IMG, b"x" * 4096) | {"format": "raw"}
     got = c.fetch(rec)
     assert open(got["disk"], "rb").read() == b"x" * 4096
-    os.unlink(store / IMG / "data")          # cached: the store isn't read again
+    os.unlink(store / IMG / "data")  # cached: the store isn't read again
     assert c.fetch(rec) == got
     assert c.images() == {IMG}
 
 
 def test_kernel_image_unpacks_only_vmlinuz_and_initrd(cache):
     store, c = cache
-    data = kernel_tar({"./vmlinuz": b"K", "sub/initrd.img": b"I",
-                       "../../etc/evil": b"E"})
+    data = kernel_tar(
+        {"./vmlinuz": b"K", "sub/initrd.img": b"I", "../../etc/evil": b"E"}
+    )
     got = c.fetch(put(store, IMG, data) | {"format": "kernel"})
     assert open(got["kernel"], "rb").read() == b"K"
     assert open(got["initrd"], "rb").read() == b"I"
     assert sorted(os.listdir(os.path.dirname(got["kernel"]))) == [
-        "initrd", "vmlinuz"]
+        "initrd",
+        "vmlinuz",
+    ]
 
 
 def test_checksum_mismatch_leaves_nothing_cached(cache):
