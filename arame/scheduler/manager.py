@@ -12,14 +12,13 @@ from arame.agents.bma import rpcapi as bma_rpcapi
 from arame.agents.hva import rpcapi as hva_rpcapi
 from arame.agents.nsa import rpcapi as nsa_rpcapi
 from arame.agents.sta import rpcapi as sta_rpcapi
-from arame.common import tasks
-from arame.common.db import engine as db_engine
 from arame.scheduler import baremetal
 from arame.scheduler.baremetal.build import BaremetalBuildFlow
 from arame.scheduler.baremetal.delete import BaremetalDeleteFlow
 from arame.scheduler.baremetal.nodes import FLOWS as NODE_FLOWS
 from arame.scheduler.baremetal.power import NodePower
 from arame.scheduler.flows.actions import ACTIONS, ActionFlow
+from arame.scheduler.flows.base import TaskFlow
 from arame.scheduler.flows.build import BuildFlow
 from arame.scheduler.flows.delete import DeleteFlow
 from arame.scheduler.flows.security_groups import RefreshSecurityGroupFlow
@@ -28,6 +27,14 @@ from arame.scheduler.flows.volumes import FLOWS as RECORD_FLOWS
 from arame.scheduler.selector import HostSelector
 
 LOG = log.getLogger(__name__)
+
+
+def _refuse(ctxt, task_id: str, resource_id: str, action: str) -> None:
+    """A cast of an action no flow runs: its task ends failed as any
+    other does (TaskFlow.end_task), the resource untouched."""
+    flow = TaskFlow(ctxt, task_id, resource_id)
+    flow.action = action
+    flow.fail(None, f"unknown action {action!r}", resource_error=False)
 
 
 class SchedulerManager:
@@ -102,18 +109,11 @@ class SchedulerManager:
         )
 
     def refresh_security_group(self, ctxt, task_id, group_id):
-        flow = RefreshSecurityGroupFlow(ctxt, task_id, group_id, self.hva)
-        try:
-            flow.run()
-        except Exception as e:
-            LOG.exception("refresh of %s (task %s) crashed", group_id, task_id)
-            flow.fail(None, f"internal error: {type(e).__name__}: {e}")
+        self._run(RefreshSecurityGroupFlow(ctxt, task_id, group_id, self.hva))
 
     def instance_action(self, ctxt, task_id, instance_id, action):
         if action not in ACTIONS:
-            with db_engine.session() as s:
-                tasks.fail(s, task_id, None, f"unknown action {action!r}")
-            return
+            return _refuse(ctxt, task_id, instance_id, action)
         agent = (
             NodePower(self.bma)
             if baremetal.is_baremetal(instance_id)
@@ -157,7 +157,5 @@ class SchedulerManager:
     # -- bare-metal nodes (baremetal/nodes.py) ------------------------------
     def node_action(self, ctxt, task_id, node_id, action):
         if action not in NODE_FLOWS:
-            with db_engine.session() as s:
-                tasks.fail(s, task_id, None, f"unknown action {action!r}")
-            return
+            return _refuse(ctxt, task_id, node_id, action)
         self._run(NODE_FLOWS[action](ctxt, task_id, node_id, self.bma))

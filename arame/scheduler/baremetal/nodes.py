@@ -10,11 +10,11 @@ import oslo_messaging as messaging
 import sqlalchemy as sa
 from oslo_log import log
 
-from arame.common import states, tasks
+from arame.common import states
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler.baremetal import claims
-from arame.scheduler.flows.base import InstanceFlow, StepFailed
+from arame.scheduler.flows.base import StepFailed, TaskFlow
 
 LOG = log.getLogger(__name__)
 
@@ -53,12 +53,14 @@ def bmc_reason(exc: BaseException, fallback: str) -> str:
     return fallback[:255]
 
 
-class NodeFlow(InstanceFlow):
-    """The step and deadline machinery of InstanceFlow, on a node."""
+class NodeFlow(TaskFlow):
+    """A node's admin task: one BMC call as a step, then the node's next
+    provision state (states.NODE_ACTIONS)."""
+
+    kind = "node"
 
     def __init__(self, ctxt, task_id: str, node_id: str, bma):
         super().__init__(ctxt, task_id, node_id)
-        self.node_id = node_id
         self.bma = bma
         self.node: models.BaremetalNode | None = None
         self.host: str | None = None
@@ -68,33 +70,15 @@ class NodeFlow(InstanceFlow):
         if self.node is not None:
             self.host = claims.bma_host(s, self.node)
 
-    def fail(
-        self,
-        step,
-        message,
-        *,
-        node_error: bool = True,
-        reason: str | None = None,
-    ) -> None:
-        with db_engine.session() as s:
-            self.flush(s)
-            tasks.fail(s, self.task_id, step, message)
-            if node_error:
-                set_state(
-                    s,
-                    self.node_id,
-                    "error",
-                    src=self.src,
-                    reason=reason or message,
-                )
-        LOG.warning(
-            "task %s (%s %s) failed at %s: %s",
-            self.task_id,
-            self.action,
-            self.node_id,
-            step,
-            message,
-        )
+    @property
+    def node_id(self) -> str:
+        return self.resource_id
+
+    def error_reason(self, step, message: str) -> str:
+        return message
+
+    def mark_error(self, s, reason: str) -> None:
+        set_state(s, self.node_id, "error", src=self.src, reason=reason)
 
     @property
     def src(self) -> tuple[str, ...]:
@@ -108,14 +92,14 @@ class NodeFlow(InstanceFlow):
                 None,
                 f"node is {getattr(self.node, 'provision_state', 'gone')}"
                 f", not one of {', '.join(self.src)}",
-                node_error=False,
+                resource_error=False,
             )
             return
         if self.host is None:
             self.fail(
                 self.action,
                 "no bare-metal agent (arame-bma) is up",
-                node_error=False,
+                resource_error=False,
             )
             return
         try:
@@ -126,10 +110,9 @@ class NodeFlow(InstanceFlow):
         dst = states.NODE_ACTIONS[self.action][1]
         with db_engine.session() as s:
             if not set_state(s, self.node_id, dst, src=self.src, **values):
-                self.flush(s)
-                tasks.fail(
+                self.end_task(
                     s,
-                    self.task_id,
+                    "failed",
                     self.action,
                     "the node changed state meanwhile",
                 )

@@ -5,7 +5,7 @@ The API has already moved the instance to the action's transitional state
 """
 
 from arame.agents.hva import rpcapi as hva_rpcapi
-from arame.common import states, tasks
+from arame.common import states
 from arame.common.db import engine as db_engine
 from arame.scheduler.flows.base import InstanceFlow, StepFailed
 
@@ -53,7 +53,6 @@ class ActionFlow(InstanceFlow):
             ):
                 self.finish(s)
             else:
-                self.flush(s)
-                tasks.fail(
-                    s, self.task_id, None, "cancelled: instance was deleted"
+                self.end_task(
+                    s, "failed", None, "cancelled: instance was deleted"
                 )

@@ -1,12 +1,16 @@
-"""What every flow shares: step recording, deadlines, state transitions.
+"""What every flow shares: step recording, deadlines, the task's end.
 
-A flow runs one task. Each step is timed and recorded as a task event with
-its host; a step that fails raises StepFailed, and the flow compensates what
-it had done before it ends the task `failed` and the resource in `error`.
+A flow runs one task on one resource. Each step is timed and recorded as a
+task event with its host; a step that fails raises StepFailed, and the flow
+undoes what it had done before it ends the task `failed` and the resource
+in `error`. `TaskFlow` knows tasks and steps only; `InstanceFlow` adds what
+is an instance's (its state table, usage); volumes, snapshots, nodes and
+security groups have flows of their own on `TaskFlow`.
 """
 
 import contextlib
 import time
+from collections.abc import Callable
 
 import oslo_messaging as messaging
 import sqlalchemy as sa
@@ -33,7 +37,7 @@ class StepRecord:
 
 
 class Cancelled(Exception):
-    """The instance was deleted while the flow ran."""
+    """The resource was deleted while the flow ran."""
 
 
 def describe_rpc_error(exc: Exception, host: str | None) -> str:
@@ -44,24 +48,24 @@ def describe_rpc_error(exc: Exception, host: str | None) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-class InstanceFlow:
+class TaskFlow:
+    """One task on one resource (`resource_id`, a `kind`): its steps, its
+    deadline, and its end, which happens in end_task() only."""
+
     action = "?"
+    kind = "resource"
 
-    @property
-    def own_states(self) -> tuple[str, ...]:
-        """States this flow moves the instance through: only from these
-        does a failure put it in error (a delete that overtook it wins)."""
-        return states.INSTANCE_TASKS[self.action].busy
-
-    def __init__(self, ctxt, task_id: str, instance_id: str):
+    def __init__(self, ctxt, task_id: str, resource_id: str):
         self.ctxt = ctxt
         self.task_id = task_id
-        self.instance_id = instance_id
+        self.resource_id = resource_id
         self.deadline = None
-        self.instance = None
         self.usage_notifier = None
         self._pending_events: list[dict] = []
         self._pending_step: str | None = None
+        # (undo step name, host, what undoes it), in the order the steps
+        # began: undo_steps() runs them newest first.
+        self._undo: list[tuple[str, str | None, Callable[[], object]]] = []
 
     # -- records -----------------------------------------------------------
     def begin(self) -> bool:
@@ -77,7 +81,6 @@ class InstanceFlow:
 
     def load(self, s) -> None:
         """Read what the flow works on, in begin()'s transaction."""
-        self.instance = s.get(models.Instance, self.instance_id)
 
     # -- history, written with the flow's own transactions -----------------
     # Events and the current step wait in memory and go out with the next
@@ -110,6 +113,176 @@ class InstanceFlow:
             raise StepFailed(step, "task deadline passed")
         return max(1.0, min(CONF.scheduler.agent_call_timeout, left))
 
+    @contextlib.contextmanager
+    def step(
+        self,
+        name: str,
+        host: str | None = None,
+        undo: Callable[[], object] | None = None,
+    ):
+        """Time a step; record it done, or failed with the reason.
+
+        Yields a record whose `host` the step may set once it knows it
+        (the schedule step learns it by claiming). `undo`, if given, is
+        kept from the moment the step begins (an agent call that failed
+        or timed out may still have happened; undos are idempotent) and
+        runs as step `undo-<name>` in undo_steps().
+        """
+        rec = StepRecord(host)
+        if undo is not None:
+            self._undo.append((f"undo-{name}", host, undo))
+        # The task shows the step it is in (progress for --wait, and the
+        # step the reaper names if the flow dies here): see flush().
+        self._pending_step = name
+        t0 = time.monotonic()
+        try:
+            yield rec
+        except StepFailed as e:
+            self._event(name, "failed", t0, rec.host, e.message)
+            raise
+        except Cancelled:
+            self._event(
+                name, "cancelled", t0, rec.host, f"{self.kind} was deleted"
+            )
+            raise
+        except Exception as e:  # an agent or DB error: the step failed
+            msg = describe_rpc_error(e, rec.host)
+            self._event(name, "failed", t0, rec.host, msg)
+            raise StepFailed(name, msg) from e
+        else:
+            self._event(name, "done", t0, rec.host)
+
+    def undo_steps(self) -> bool:
+        """Undo the steps that took an `undo`, newest first, each recorded
+        as a step; stop at the first that fails (what is left stays for a
+        DELETE to remove). True once everything is undone."""
+        while self._undo:
+            name, host, undo = self._undo.pop()
+            try:
+                with self.step(name, host=host):
+                    self.checkpoint()
+                    undo()
+            except StepFailed:
+                LOG.warning(
+                    "%s %s: could not %s on %s",
+                    self.kind,
+                    self.resource_id,
+                    name,
+                    host,
+                )
+                self._undo.clear()
+                return False
+        return True
+
+    def _event(self, step, status, t0, host, message=None):
+        self._pending_events.append(
+            dict(
+                step=step,
+                status=status,
+                host=host,
+                message=message,
+                at=models.utcnow(),
+                duration_ms=round((time.monotonic() - t0) * 1000, 2),
+            )
+        )
+
+    def note(self, step: str, message: str) -> None:
+        """An event that is no timed step (e.g. nothing to do)."""
+        self._pending_events.append(
+            dict(
+                step=step,
+                status="done",
+                host=None,
+                message=message,
+                at=models.utcnow(),
+            )
+        )
+
+    def notify_usage(self, event: str, payload: dict) -> None:
+        """After the commit that made it true: the collector appends the
+        ledger record (exactly once, however often this is delivered)."""
+        if self.usage_notifier is None:
+            return
+        try:
+            self.usage_notifier.info({}, f"usage.{event}", payload)
+        except Exception:
+            LOG.exception(
+                "could not send usage.%s of %s",
+                event,
+                payload.get("resource_id"),
+            )
+
+    # -- the end -----------------------------------------------------------
+    def end_task(
+        self,
+        s,
+        status: str,
+        step: str | None = None,
+        message: str | None = None,
+    ) -> bool:
+        """The one place a flow ends its task (`done`, or `failed` at
+        `step` with `message`), in the caller's transaction with the
+        history still in memory; False if it had ended already (the
+        reaper)."""
+        self.flush(s)
+        if status == "done":
+            return tasks.set_status(s, self.task_id, "done")
+        return tasks.fail(s, self.task_id, step, message or status)
+
+    def finish(self, s) -> bool:
+        return self.end_task(s, "done")
+
+    def fail(
+        self,
+        step: str | None,
+        message: str,
+        *,
+        resource_error: bool = True,
+        reason: str | None = None,
+    ) -> None:
+        """End the task failed and (resource_error) put the resource in
+        error with `reason` (default: error_reason()), in one commit."""
+        with db_engine.session() as s:
+            self.end_task(s, "failed", step, message)
+            if resource_error:
+                self.mark_error(s, reason or self.error_reason(step, message))
+        LOG.warning(
+            "task %s (%s %s) failed at %s: %s",
+            self.task_id,
+            self.action,
+            self.resource_id,
+            step,
+            message,
+        )
+
+    def error_reason(self, step: str | None, message: str) -> str:
+        return f"{self.action} failed at {step}: {message}"[:255]
+
+    def mark_error(self, s, reason: str) -> None:
+        """Put the resource in error (if it is still in this flow's
+        states); a resource without an error state has nothing to do."""
+
+
+class InstanceFlow(TaskFlow):
+    kind = "instance"
+
+    @property
+    def own_states(self) -> tuple[str, ...]:
+        """States this flow moves the instance through: only from these
+        does a failure put it in error (a delete that overtook it wins)."""
+        return states.INSTANCE_TASKS[self.action].busy
+
+    def __init__(self, ctxt, task_id: str, instance_id: str):
+        super().__init__(ctxt, task_id, instance_id)
+        self.instance = None
+
+    @property
+    def instance_id(self) -> str:
+        return self.resource_id
+
+    def load(self, s) -> None:
+        self.instance = s.get(models.Instance, self.instance_id)
+
     def transition(
         self,
         s,
@@ -135,93 +308,21 @@ class InstanceFlow:
         ).rowcount
         return rc == 1
 
-    @contextlib.contextmanager
-    def step(self, name: str, host: str | None = None):
-        """Time a step; record it done, or failed with the reason.
-
-        Yields a record whose `host` the step may set once it knows it
-        (the schedule step learns it by claiming).
-        """
-        rec = StepRecord(host)
-        # The task shows the step it is in (progress for --wait, and the
-        # step the reaper names if the flow dies here): see flush().
-        self._pending_step = name
-        t0 = time.monotonic()
-        try:
-            yield rec
-        except StepFailed as e:
-            self._event(name, "failed", t0, rec.host, e.message)
-            raise
-        except Cancelled:
-            self._event(
-                name, "cancelled", t0, rec.host, "instance was deleted"
-            )
-            raise
-        except Exception as e:  # an agent or DB error: the step failed
-            msg = describe_rpc_error(e, rec.host)
-            self._event(name, "failed", t0, rec.host, msg)
-            raise StepFailed(name, msg) from e
-        else:
-            self._event(name, "done", t0, rec.host)
-
-    def _event(self, step, status, t0, host, message=None):
-        self._pending_events.append(
-            dict(
-                step=step,
-                status=status,
-                host=host,
-                message=message,
-                at=models.utcnow(),
-                duration_ms=round((time.monotonic() - t0) * 1000, 2),
-            )
-        )
+    def mark_error(self, s, reason: str) -> None:
+        self.transition(s, "error", src=self.own_states, reason=reason)
 
     def emit_usage(self, event: str, inst: models.Instance) -> None:
-        """After the commit that made it true: the collector appends the
-        ledger record (exactly once, however often this is delivered)."""
-        if self.usage_notifier is None:
-            return
-        try:
-            self.usage_notifier.info(
-                {},
-                f"usage.{event}",
-                {
-                    "account_id": inst.account_id,
-                    "resource_id": inst.id,
-                    "resource_type": "instance",
-                    "flavor": inst.flavor,
-                    "vcpus": inst.vcpus,
-                    "memory_mb": inst.memory_mb,
-                    "at": models.utcnow().isoformat(),
-                },
-            )
-        except Exception:
-            LOG.exception("could not send usage.%s of %s", event, inst.id)
-
-    def finish(self, s) -> None:
-        self.flush(s)
-        tasks.set_status(s, self.task_id, "done")
-
-    def fail(
-        self, step: str | None, message: str, *, instance_error: bool = True
-    ) -> None:
-        with db_engine.session() as s:
-            self.flush(s)
-            tasks.fail(s, self.task_id, step, message)
-            if instance_error:
-                self.transition(
-                    s,
-                    "error",
-                    src=self.own_states,
-                    reason=f"{self.action} failed at {step}: {message}"[:255],
-                )
-        LOG.warning(
-            "task %s (%s %s) failed at %s: %s",
-            self.task_id,
-            self.action,
-            self.instance_id,
-            step,
-            message,
+        self.notify_usage(
+            event,
+            {
+                "account_id": inst.account_id,
+                "resource_id": inst.id,
+                "resource_type": "instance",
+                "flavor": inst.flavor,
+                "vcpus": inst.vcpus,
+                "memory_mb": inst.memory_mb,
+                "at": models.utcnow().isoformat(),
+            },
         )
 
 
@@ -242,13 +343,13 @@ class BuildBase(InstanceFlow):
         inst = self.instance
         if inst is None or inst.status != "pending":
             # Deleted before we got to it: nothing to build or undo.
-            self.fail(None, CANCELLED_BEFORE, instance_error=False)
+            self.fail(None, CANCELLED_BEFORE, resource_error=False)
             return
         try:
             self.build(inst)
         except Cancelled:
             self.rollback(CANCELLED_DURING)
-            self.fail(None, CANCELLED_DURING, instance_error=False)
+            self.fail(None, CANCELLED_DURING, resource_error=False)
         except StepFailed as e:
             self.rollback(
                 f"deploy of {self.instance_id} failed at {e.step}: {e.message}"

@@ -8,16 +8,14 @@
   replaced whole, so a repeat or a late delivery does no harm).
 """
 
-import time
-
 import sqlalchemy as sa
 from oslo_log import log
 
-from arame.common import secgroups_db, tasks
+from arame.common import secgroups_db
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
-from arame.scheduler.flows.base import describe_rpc_error
+from arame.scheduler.flows.base import StepFailed, TaskFlow
 
 LOG = log.getLogger(__name__)
 
@@ -54,64 +52,52 @@ def announce_members(ctxt, hva, group_ids) -> None:
                 LOG.exception("could not send members of %s to %s", gid, host)
 
 
-class RefreshSecurityGroupFlow:
+class RefreshSecurityGroupFlow(TaskFlow):
+    """One `apply` step per host with a member; a host that fails does not
+    stop the others, and the task fails with the first host's reason."""
+
+    action, kind = "refresh", "security group"
+
     def __init__(self, ctxt, task_id: str, group_id: str, hva):
-        self.ctxt = ctxt
-        self.task_id = task_id
-        self.group_id = group_id
+        super().__init__(ctxt, task_id, group_id)
         self.hva = hva
+        self.targets: dict[str, list[str]] = {}
+        self.specs: dict[str, list] = {}
+
+    @property
+    def group_id(self) -> str:
+        return self.resource_id
+
+    def load(self, s) -> None:
+        self.targets = secgroups_db.hosts_with_members(s, self.group_id)
+        self.specs = {
+            iid: secgroups_db.port_specs_for_instance(s, iid)
+            for iids in self.targets.values()
+            for iid in iids
+        }
 
     def run(self) -> None:
-        with db_engine.session() as s:
-            if not tasks.set_status(s, self.task_id, "running"):
-                return
-            targets = secgroups_db.hosts_with_members(s, self.group_id)
-            specs = {
-                iid: secgroups_db.port_specs_for_instance(s, iid)
-                for iids in targets.values()
-                for iid in iids
-            }
+        if not self.begin():
+            return
         failed = None
-        for host, iids in sorted(targets.items()):
-            t0 = time.monotonic()
-            message = None
+        for host, iids in sorted(self.targets.items()):
             try:
-                for iid in iids:
-                    self.hva.refresh_ports(
-                        self.ctxt,
-                        host,
-                        iid,
-                        specs[iid],
-                        timeout=CONF.scheduler.agent_call_timeout,
-                    )
-            except Exception as e:
-                message = describe_rpc_error(e, host)
-                failed = failed or ("apply", f"{host}: {message}")
-            with db_engine.session() as s:
-                tasks.add_event(
-                    s,
-                    self.task_id,
-                    "apply",
-                    "failed" if message else "done",
-                    host=host,
-                    message=message,
-                    duration_ms=round((time.monotonic() - t0) * 1000, 2),
-                )
+                with self.step("apply", host=host):
+                    for iid in iids:
+                        self.hva.refresh_ports(
+                            self.ctxt,
+                            host,
+                            iid,
+                            self.specs[iid],
+                            timeout=CONF.scheduler.agent_call_timeout,
+                        )
+            except StepFailed as e:
+                failed = failed or ("apply", f"{host}: {e.message}")
+            self.checkpoint()
+        if failed:
+            self.fail(*failed)
+            return
         with db_engine.session() as s:
-            if failed:
-                tasks.fail(s, self.task_id, *failed)
-            else:
-                if not targets:
-                    tasks.add_event(
-                        s,
-                        self.task_id,
-                        "apply",
-                        "done",
-                        message="no member on any host",
-                        at=models.utcnow(),
-                    )
-                tasks.set_status(s, self.task_id, "done")
-
-    def fail(self, step, message) -> None:
-        with db_engine.session() as s:
-            tasks.fail(s, self.task_id, step, message)
+            if not self.targets:
+                self.note("apply", "no member on any host")
+            self.finish(s)

@@ -21,7 +21,6 @@ import secrets
 import sqlalchemy as sa
 from oslo_log import log
 
-from arame.common import tasks
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
@@ -71,16 +70,13 @@ class _AttachmentFlow(RecordFlow):
         super().__init__(ctxt, task_id, volume_id, sta)
         self.hva = hva
 
-    def hva_call(
-        self, step: str, host: str, method: str, *args, undo: bool = False
-    ):
-        with self.step(step, host=host):
-            # An undo runs even past the task's deadline.
-            timeout = (
-                CONF.scheduler.agent_call_timeout
-                if undo
-                else self.call_timeout(step)
-            )
+    @property
+    def volume_id(self) -> str:
+        return self.resource_id
+
+    def hva_call(self, step: str, host: str, method: str, *args, undo=None):
+        with self.step(step, host=host, undo=undo):
+            timeout = self.call_timeout(step)
             self.checkpoint()
             return getattr(self.hva, method)(
                 self.ctxt, host, *args, timeout=timeout
@@ -89,9 +85,8 @@ class _AttachmentFlow(RecordFlow):
     def end(self, dst: str, step: str | None, message: str, **values) -> None:
         """The task failed; the volume goes to dst (error if it moved)."""
         with db_engine.session() as s:
-            self.flush(s)
-            tasks.fail(s, self.task_id, step, message)
-            reason = f"{self.action} failed at {step}: {message}"[:255]
+            self.end_task(s, "failed", step, message)
+            reason = self.error_reason(step, message)
             if not self.transition(
                 s, dst, src=self.own_states, reason=reason, **values
             ):
@@ -118,7 +113,7 @@ class _AttachmentFlow(RecordFlow):
                 f"cancelled: the volume is "
                 f"{self.record.status if self.record else 'gone'}, not "
                 f"{status}",
-                instance_error=False,
+                resource_error=False,
             )
             return False
         return True
@@ -157,7 +152,6 @@ class AttachVolumeFlow(_AttachmentFlow):
         if not self.begin_in("attaching"):
             return
         vol, host = self.record, None
-        exported = plugged = False
         try:
             with self.step("check"):
                 host, initiator = self.target(vol)
@@ -169,7 +163,6 @@ class AttachVolumeFlow(_AttachmentFlow):
                     .where(models.Volume.id == vol.id)
                     .values(chap_user=user, chap_secret=password)
                 )
-            exported = True
             export = self.agent_call(
                 "export",
                 vol.storage_node,
@@ -178,17 +171,19 @@ class AttachVolumeFlow(_AttachmentFlow):
                 initiator,
                 user,
                 password,
+                undo=self.unexport(vol),
             )
-            plugged = True
             result = self.hva_call(
                 "attach",
                 host,
                 "attach_volume",
                 vol.instance_id,
                 connection(vol, export, user, password),
+                # An attach that timed out may have happened after all.
+                undo=self.unplug(vol, host),
             )
         except StepFailed as e:
-            undone = self.undo_attach(vol, host, plugged, exported)
+            undone = self.undo_steps()
             self.end(
                 "available" if undone else "error",
                 e.step,
@@ -209,44 +204,32 @@ class AttachVolumeFlow(_AttachmentFlow):
                 return
             self.flush(s)
         # The instance was deleted meanwhile and gave the volume back.
-        self.undo_attach(vol, host, plugged, exported)
+        self.undo_steps()
         with db_engine.session() as s:
-            self.flush(s)
-            tasks.fail(
+            self.end_task(
                 s,
-                self.task_id,
+                "failed",
                 None,
                 "cancelled: the volume was released while it was attached",
             )
 
-    def undo_attach(self, vol, host, plugged: bool, exported: bool) -> bool:
-        """True once nothing of the attach is left on the hosts."""
-        try:
-            if plugged:
-                # An attach that timed out may have happened after all.
-                self.hva_call(
-                    "undo-attach",
-                    host,
-                    "detach_volume",
-                    vol.instance_id,
-                    vol.id,
-                    undo=True,
-                )
-            if exported:
-                with self.step("undo-export", host=vol.storage_node):
-                    self.checkpoint()
-                    self.sta.unexport_volume(
-                        self.ctxt,
-                        vol.storage_node,
-                        vol.id,
-                        timeout=CONF.scheduler.agent_call_timeout,
-                    )
-        except StepFailed:
-            LOG.warning(
-                "attach of %s to %s: could not undo", vol.id, vol.instance_id
-            )
-            return False
-        return True
+    # Undos run even past the task's deadline.
+    def unplug(self, vol: models.Volume, host: str):
+        return lambda: self.hva.detach_volume(
+            self.ctxt,
+            host,
+            vol.instance_id,
+            vol.id,
+            timeout=CONF.scheduler.agent_call_timeout,
+        )
+
+    def unexport(self, vol: models.Volume):
+        return lambda: self.sta.unexport_volume(
+            self.ctxt,
+            vol.storage_node,
+            vol.id,
+            timeout=CONF.scheduler.agent_call_timeout,
+        )
 
 
 class DetachVolumeFlow(_AttachmentFlow):

@@ -11,12 +11,12 @@ idempotently, so a DELETE of a record in error simply tries again.
 import sqlalchemy as sa
 from oslo_log import log
 
-from arame.common import quotas, states, tasks
+from arame.common import quotas, states
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models, services
 from arame.scheduler.flows import root_volume
-from arame.scheduler.flows.base import Cancelled, InstanceFlow, StepFailed
+from arame.scheduler.flows.base import Cancelled, StepFailed, TaskFlow
 from arame.scheduler.storage_room import with_room
 
 LOG = log.getLogger(__name__)
@@ -108,16 +108,14 @@ def record_located(image_id: str, node: str) -> None:
 
 
 # -- flows --------------------------------------------------------------------
-class RecordFlow(InstanceFlow):
-    """InstanceFlow's steps, deadlines and history on a volume or snapshot
-    row (`instance_id` is the record's id there: the base names it so)."""
+class RecordFlow(TaskFlow):
+    """A task on a volume or snapshot row (`resource_id`, of `kind`): its
+    state table, its landing and the storage agent's calls."""
 
-    kind = "?"
     model = None
 
     def __init__(self, ctxt, task_id: str, resource_id: str, sta):
         super().__init__(ctxt, task_id, resource_id)
-        self.resource_id = resource_id
         self.sta = sta
         self.record = None
 
@@ -156,6 +154,9 @@ class RecordFlow(InstanceFlow):
         ).rowcount
         return rc == 1
 
+    def mark_error(self, s, reason: str) -> None:
+        self.transition(s, "error", src=self.own_states, reason=reason)
+
     def land(self, then=None, **values) -> bool:
         """The final state and the task's end, in one commit (with
         `then(session)`, e.g. the quota's give-back); False if the record
@@ -167,10 +168,9 @@ class RecordFlow(InstanceFlow):
                     then(s)
                 self.finish(s)
                 return True
-            self.flush(s)
-            tasks.fail(
+            self.end_task(
                 s,
-                self.task_id,
+                "failed",
                 None,
                 f"cancelled: the {self.kind} changed state while the task ran",
             )
@@ -180,29 +180,32 @@ class RecordFlow(InstanceFlow):
         """After the commit that made it true: the collector appends the
         ledger record (exactly once, however often this is delivered). A
         root volume is billed with its instance (the flavor's disk)."""
-        if self.usage_notifier is None or vol.root_of:
+        if vol.root_of:
             return
-        try:
-            self.usage_notifier.info(
-                {},
-                f"usage.{event}",
-                {
-                    "account_id": vol.account_id,
-                    "resource_id": vol.id,
-                    "resource_type": "volume",
-                    "size_gb": vol.size_gb,
-                    "at": models.utcnow().isoformat(),
-                },
-            )
-        except Exception:
-            LOG.exception("could not send usage.%s of %s", event, vol.id)
+        self.notify_usage(
+            event,
+            {
+                "account_id": vol.account_id,
+                "resource_id": vol.id,
+                "resource_type": "volume",
+                "size_gb": vol.size_gb,
+                "at": models.utcnow().isoformat(),
+            },
+        )
 
     def agent_call(
-        self, step: str, host: str, method: str, *args, gone: str | None = None
+        self,
+        step: str,
+        host: str,
+        method: str,
+        *args,
+        gone: str | None = None,
+        undo=None,
     ):
         """One sta call as a step; the refusal `gone` (the thing is not
-        there) counts as done: every delete is idempotent."""
-        with self.step(step, host=host):
+        there) counts as done: every delete is idempotent. `undo` as
+        step() takes it."""
+        with self.step(step, host=host, undo=undo):
             timeout = self.call_timeout(step)
             self.checkpoint()
             try:
@@ -214,29 +217,24 @@ class RecordFlow(InstanceFlow):
                     return {}
                 raise
 
-    def undo(
-        self, step: str, host: str, method: str, resource_id: str, gone: str
-    ) -> None:
-        """Best effort: what a failed create may have left on the node. If
-        the node does not answer, the record stays in error with its node
-        and a DELETE removes it there."""
-        try:
-            with self.step(step, host=host):
-                self.checkpoint()
-                try:
-                    getattr(self.sta, method)(
-                        self.ctxt,
-                        host,
-                        resource_id,
-                        timeout=CONF.scheduler.agent_call_timeout,
-                    )
-                except Exception as e:
-                    if refusal(e) != gone:
-                        raise
-        except StepFailed:
-            LOG.warning(
-                "%s %s: could not undo on %s", self.kind, resource_id, host
-            )
+    def sta_undo(self, host: str, method: str, resource_id: str, gone: str):
+        """An undo for step(): what a failed create may have left on the
+        node. If the node does not answer, the record stays in error with
+        its node and a DELETE removes it there."""
+
+        def undo():
+            try:
+                getattr(self.sta, method)(
+                    self.ctxt,
+                    host,
+                    resource_id,
+                    timeout=CONF.scheduler.agent_call_timeout,
+                )
+            except Exception as e:
+                if refusal(e) != gone:
+                    raise
+
+        return undo
 
     def begin_create(self) -> bool:
         """False (task ended) if the record was deleted before it began."""
@@ -247,7 +245,7 @@ class RecordFlow(InstanceFlow):
                 None,
                 f"cancelled: the {self.kind} was deleted before "
                 "it was created",
-                instance_error=False,
+                resource_error=False,
             )
             return False
         return True
@@ -268,7 +266,7 @@ class RecordFlow(InstanceFlow):
                 None,
                 f"cancelled: the {self.kind} was deleted before "
                 "it was created",
-                instance_error=False,
+                resource_error=False,
             )
 
     def run_steps(self) -> None:
@@ -281,7 +279,7 @@ class CreateVolumeFlow(RecordFlow):
     def run_steps(self) -> None:
         if not self.begin_create():
             return
-        vol, node, created = self.record, None, False
+        vol, node = self.record, None
         try:
             with self.step("schedule") as rec:
                 with db_engine.session() as s:
@@ -305,17 +303,17 @@ class CreateVolumeFlow(RecordFlow):
                 spec["image_id"] = vol.image_id
             if vol.snapshot_id:
                 spec["snapshot_id"] = vol.snapshot_id
-            created = True
-            self.agent_call("volume", node, "create_volume", spec)
+            self.agent_call(
+                "volume",
+                node,
+                "create_volume",
+                spec,
+                undo=self.sta_undo(
+                    node, "delete_volume", vol.id, gone="VolumeNotFound"
+                ),
+            )
         except StepFailed as e:
-            if created:
-                self.undo(
-                    "undo-volume",
-                    node,
-                    "delete_volume",
-                    vol.id,
-                    gone="VolumeNotFound",
-                )
+            self.undo_steps()
             self.fail(e.step, e.message)
             return
         if self.land():
@@ -360,27 +358,22 @@ class CreateSnapshotFlow(RecordFlow):
     def run_steps(self) -> None:
         if not self.begin_create():
             return
-        snap, node, created = self.record, self.record.storage_node, False
+        snap, node = self.record, self.record.storage_node
         try:
             # The API refuses to delete a volume with live snapshots; if one
             # went anyway, the agent answers VolumeNotFound here.
             self.start_creating(node)
-            created = True
             self.agent_call(
                 "snapshot",
                 node,
                 "create_snapshot",
                 {"id": snap.id, "volume_id": snap.volume_id},
+                undo=self.sta_undo(
+                    node, "delete_snapshot", snap.id, gone="SnapshotNotFound"
+                ),
             )
         except StepFailed as e:
-            if created:
-                self.undo(
-                    "undo-snapshot",
-                    node,
-                    "delete_snapshot",
-                    snap.id,
-                    gone="SnapshotNotFound",
-                )
+            self.undo_steps()
             self.fail(e.step, e.message)
             return
         self.land()
