@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from arame.common import ids, ipam, secretbox, tasks
 from arame.common.context import admin_context
 from arame.common.db import engine, models
+from tests.unit.scheduler.flows.conftest import task_ends  # noqa: F401
 
 
 class FakeAgent:

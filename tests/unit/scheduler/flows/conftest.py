@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from arame.common import tasks
 from arame.common.context import admin_context
 from arame.common.db import engine, models
+from arame.scheduler.flows.base import TaskFlow
 
 
 class RecordingProxy:
@@ -140,3 +141,22 @@ def start_task(
             timeout_s=600,
         ).id
     return tid
+
+
+@pytest.fixture(autouse=True)
+def task_ends(monkeypatch):
+    """Every flow in these tests ends its task in one call of
+    TaskFlow.end_task, once: a second end of the same task fails the test
+    that caused it. Yields the ends, (task id, status, step, message)."""
+    ends: list[tuple] = []
+    end_task = TaskFlow.end_task
+
+    def once(self, s, status, step=None, message=None):
+        assert self.task_id not in [e[0] for e in ends], (
+            f"task {self.task_id} ended twice: {ends} then {status}"
+        )
+        ends.append((self.task_id, status, step, message))
+        return end_task(self, s, status, step, message)
+
+    monkeypatch.setattr(TaskFlow, "end_task", once)
+    return ends
