@@ -4,6 +4,7 @@
 import logging
 
 import pytest
+import sqlalchemy as sa
 
 from arame.api.routers import baremetal as bm_router
 from arame.common.db import engine, models
@@ -237,3 +238,31 @@ def test_maintenance_is_a_flag(client, admin, sched):
         None,
     )
     assert sched.casts == []
+
+
+def test_bus_down_fails_the_task_at_once_and_leaves_the_node_as_it_was(
+    client, admin, monkeypatch, error_of
+):
+    class Down:
+        def node_action(self, *a):
+            raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(bm_router.service, "_scheduler", Down())
+    node = enroll(client, admin)
+    err = error_of(
+        client.post(
+            f"/v1/baremetal/nodes/{node['id']}/actions",
+            json={"action": "manage"},
+            headers=admin.headers,
+        ),
+        503,
+        "service_unavailable",
+    )
+    assert "not started" in err["message"]
+    with engine.session() as s:
+        task = s.scalars(
+            sa.select(models.Task).where(models.Task.resource_id == node["id"])
+        ).one()
+        state = s.get(models.BaremetalNode, node["id"]).provision_state
+    assert (task.status, task.error_step) == ("failed", "dispatch")
+    assert state == "enroll"
