@@ -8,15 +8,12 @@ nothing else.
 
 import oslo_messaging as messaging
 import sqlalchemy as sa
-from oslo_log import log
 
 from arame.common import states
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler.baremetal import claims
 from arame.scheduler.flows.base import StepFailed, TaskFlow
-
-LOG = log.getLogger(__name__)
 
 # bma's typed errors (RemoteError.exc_type) a person should read plainly.
 _REASONS = {
