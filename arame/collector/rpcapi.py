@@ -1,10 +1,20 @@
 """Client proxy of the collector's RPC endpoint: the agents' "what should I
 hold?" questions (topic `collector`)."""
 
+from typing import Any
+
+import oslo_messaging as messaging
+import tenacity
+
 from arame.common import rpc
 from arame.common.context import RpcContext
 
 TOPIC = "collector"
+#: Each question is asked again after this long without an answer. An agent
+#: asks them as it starts, often before the collector has declared its
+#: queue: the broker drops a call nobody's queue is bound for, and a single
+#: long wait would hold the agent (and its stop) for the whole timeout.
+ATTEMPT_TIMEOUT = 3.0
 
 
 class CollectorAPI:
@@ -17,12 +27,31 @@ class CollectorAPI:
     def __init__(self) -> None:
         self.client = rpc.get_client(TOPIC, version_cap=self.VERSION_CAP)
 
+    def _ask(
+        self,
+        ctxt: RpcContext,
+        method: str,
+        timeout: float,
+        version: str | None = None,
+        **kw: Any,
+    ) -> Any:
+        """Every question here is a read: asking it again is harmless, so a
+        lost call costs one attempt, not the whole timeout."""
+        extra = {"version": version} if version else {}
+        for attempt in tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(messaging.MessagingTimeout),
+            stop=tenacity.stop_after_delay(timeout),
+            reraise=True,
+        ):
+            with attempt:
+                return self.client.prepare(
+                    timeout=min(ATTEMPT_TIMEOUT, timeout), **extra
+                ).call(ctxt, method, **kw)
+
     def expected_instances(
         self, ctxt: RpcContext, host: str, timeout: float = 30
     ) -> dict:
-        return self.client.prepare(timeout=timeout).call(
-            ctxt, "expected_instances", host=host
-        )
+        return self._ask(ctxt, "expected_instances", timeout, host=host)
 
     def expected_reservations(
         self,
@@ -31,8 +60,12 @@ class CollectorAPI:
         network_ids: list[str],
         timeout: float = 60,
     ) -> dict:
-        return self.client.prepare(timeout=timeout).call(
-            ctxt, "expected_reservations", host=host, network_ids=network_ids
+        return self._ask(
+            ctxt,
+            "expected_reservations",
+            timeout,
+            host=host,
+            network_ids=network_ids,
         )
 
     def expected_exports(
@@ -40,14 +73,14 @@ class CollectorAPI:
     ) -> dict:
         """{"exports": [{"volume_id", "iqn", "initiator_address",
         "chap_user", "chap_password"}]}"""
-        return self.client.prepare(timeout=timeout, version="1.1").call(
-            ctxt, "expected_exports", node=node
+        return self._ask(
+            ctxt, "expected_exports", timeout, version="1.1", node=node
         )
 
     def fetch_nodes(
         self, ctxt: RpcContext, host: str, timeout: float = 30
     ) -> list:
         """The nodes `host`'s bma drives, BMC credentials included."""
-        return self.client.prepare(version="1.2", timeout=timeout).call(
-            ctxt, "fetch_nodes", host=host
+        return self._ask(
+            ctxt, "fetch_nodes", timeout, version="1.2", host=host
         )
