@@ -17,6 +17,7 @@ from arame.common.conf import (
     hva,
     hva_networking,
     network,
+    notifications,
     nsa,
     quota,
     scheduler,
@@ -40,6 +41,7 @@ _MODULES = (
     sta,
     bma,
     quota,
+    notifications,
 )
 
 for _mod in _MODULES:

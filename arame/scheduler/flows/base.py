@@ -20,6 +20,7 @@ from arame.common import states, tasks
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
+from arame.notifications import publisher
 
 LOG = log.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class TaskFlow:
         self.resource_id = resource_id
         self.deadline = None
         self.usage_notifier = None
+        self.task_owner: tuple[str | None, str | None] = (None, None)
         self._pending_events: list[dict] = []
         self._pending_step: str | None = None
         # (undo step name, host, what undoes it), in the order the steps
@@ -76,6 +78,8 @@ class TaskFlow:
             if task is None:
                 return False
             self.deadline = task.deadline_at
+            # What the end's notification names, read here once.
+            self.task_owner = (task.account_id, task.request_id)
             self.load(s)
             return tasks.set_status(s, self.task_id, "running")
 
@@ -226,8 +230,24 @@ class TaskFlow:
         reaper)."""
         self.flush(s)
         if status == "done":
-            return tasks.set_status(s, self.task_id, "done")
-        return tasks.fail(s, self.task_id, step, message or status)
+            ended = tasks.set_status(s, self.task_id, "done")
+        else:
+            ended = tasks.fail(s, self.task_id, step, message or status)
+        if ended:
+            account_id, request_id = self.task_owner
+            publisher.task_ended(
+                s,
+                task_id=self.task_id,
+                resource_type=self.kind,
+                resource_id=self.resource_id,
+                action=self.action,
+                status=status,
+                account_id=account_id,
+                request_id=request_id,
+                step=step,
+                message=message,
+            )
+        return ended
 
     def finish(self, s) -> bool:
         return self.end_task(s, "done")
