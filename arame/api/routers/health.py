@@ -3,6 +3,7 @@
 import prometheus_client
 import sqlalchemy as sa
 from fastapi import APIRouter, Response
+from fastapi.responses import PlainTextResponse
 
 from arame.api.errors import error_response
 from arame.common.db import engine as db_engine
@@ -31,7 +32,15 @@ def readyz():
     return error_response(503, "service_unavailable", "not ready", checks)
 
 
-@router.get("/metrics")
+# Prometheus' text format: the document says so (text/plain), so that a
+# client generated from it does not expect JSON.
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={
+        200: {"description": "Prometheus' text exposition format"}
+    },
+)
 def metrics():
     return Response(
         prometheus_client.generate_latest(),

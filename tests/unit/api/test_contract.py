@@ -96,3 +96,17 @@ def test_a_time_in_iso_8601_is_taken(client, admin):
         "/v1/usage?start=2026-01-01T00:00:00Z", headers=admin.headers
     )
     assert r.status_code == 200, r.text
+
+
+GETS = sorted(
+    p for p in PATHS if "get" in SPEC["paths"][p] and "{" not in p
+)
+
+
+@pytest.mark.parametrize("path", GETS)
+def test_every_answer_has_a_documented_content_type(client, admin, path):
+    # /metrics answers Prometheus' text, not JSON: the document says which.
+    r = client.get(path, headers=admin.headers)
+    documented = SPEC["paths"][path]["get"]["responses"][str(r.status_code)]
+    media = r.headers["content-type"].split(";")[0].strip()
+    assert media in documented.get("content", {}), (path, media)
