@@ -56,7 +56,7 @@ class RefreshSecurityGroupFlow(TaskFlow):
     """One `apply` step per host with a member; a host that fails does not
     stop the others, and the task fails with the first host's reason."""
 
-    action, kind = "refresh", "security group"
+    action, kind = "update", "security group"
 
     def __init__(self, ctxt, task_id: str, group_id: str, hva):
         super().__init__(ctxt, task_id, group_id)

@@ -72,6 +72,6 @@ def test_event_types_name_the_resource_and_the_action():
     assert publisher.event_type("volume", "delete", "done") == (
         "volume.delete.end"
     )
-    assert publisher.event_type("security group", "refresh", "failed") == (
-        "security_group.refresh.error"
+    assert publisher.event_type("security group", "update", "failed") == (
+        "security_group.update.error"
     )
