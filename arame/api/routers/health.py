@@ -3,7 +3,6 @@
 import prometheus_client
 import sqlalchemy as sa
 from fastapi import APIRouter, Response
-from fastapi.responses import PlainTextResponse
 
 from arame.api.errors import error_response
 from arame.common.db import engine as db_engine
@@ -33,12 +32,15 @@ def readyz():
 
 
 # Prometheus' text format: the document says so (text/plain), so that a
-# client generated from it does not expect JSON.
+# client generated from it does not expect JSON; errors stay JSON.
 @router.get(
     "/metrics",
-    response_class=PlainTextResponse,
+    response_class=Response,
     responses={
-        200: {"description": "Prometheus' text exposition format"}
+        200: {
+            "description": "Prometheus' text exposition format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
     },
 )
 def metrics():
