@@ -13,14 +13,15 @@ import sqlalchemy as sa
 from fastapi import Query
 
 from arame.api.lookup import load_owned
-from arame.api.schemas.common import MAX_TAGS, TAG_PATTERN
+from arame.api.schemas.common import MAX_TAGS, TAG_PATTERN, Tag
 from arame.common import exceptions
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 
-# `?tag=a&tag=b`: resources carrying every one of them.
+# `?tag=a&tag=b`: resources carrying every one of them (each a Tag, so the
+# document shows the pattern a filter must match).
 TagQuery = Annotated[
-    list[str] | None,
+    list[Tag] | None,
     Query(
         max_length=MAX_TAGS, description="only resources with all these tags"
     ),

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1/instances", tags=["instances"])
 service = InstanceService()
 
 IdemKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", max_length=255)
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
 ]
 Sort = pagination.sort_query("name", "status", "created_at", "updated_at")
 

@@ -20,7 +20,8 @@ def create_key_pair(
     body: KeyPairCreate,
     ctxt=Depends(authorize("key_pairs:create")),
     idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", max_length=255)
+        str | None,
+        Header(alias="Idempotency-Key", min_length=1, max_length=255),
     ] = None,
 ):
     fp = idempotency.fingerprint("POST", "/v1/key_pairs", body.model_dump())

@@ -17,7 +17,8 @@ def create_network(
     body: NetworkCreate,
     ctxt=Depends(authorize("networks:create")),
     idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", max_length=255)
+        str | None,
+        Header(alias="Idempotency-Key", min_length=1, max_length=255),
     ] = None,
 ):
     fp = idempotency.fingerprint("POST", "/v1/networks", body.model_dump())

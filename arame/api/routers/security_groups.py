@@ -24,7 +24,8 @@ def create_security_group(
     body: SecurityGroupCreate,
     ctxt=Depends(authorize("security_groups:create")),
     idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", max_length=255)
+        str | None,
+        Header(alias="Idempotency-Key", min_length=1, max_length=255),
     ] = None,
 ):
     fp = idempotency.fingerprint(

@@ -19,7 +19,7 @@ Sort = pagination.sort_query(
 service = SnapshotService()
 
 IdemKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", max_length=255)
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
 ]
 
 

@@ -22,7 +22,7 @@ Sort = pagination.sort_query(
     "name", "status", "size_gb", "created_at", "updated_at"
 )
 IdemKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", max_length=255)
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
 ]
 
 

@@ -3,9 +3,22 @@ requests, never in an answer."""
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
-from arame.api.schemas.common import Name, Strict, UTCDateTime, check_name
+from arame.api.schemas.common import (
+    Name,
+    Strict,
+    UTCDateTime,
+    check_name,
+    integer,
+)
 
 Mac = Annotated[
     str,
@@ -24,6 +37,8 @@ Macs = Annotated[
         min_length=1,
         max_length=8,
         description="the node's NICs; the first is the one it PXE-boots from",
+        # Twins are refused (below, after lower-casing).
+        json_schema_extra={"uniqueItems": True},
     ),
 ]
 
@@ -34,17 +49,31 @@ def _distinct(v: list[str] | None) -> list[str] | None:
     return v
 
 
+# Both bodies type their numbers alike; an update gives any of them.
+Port = integer(ge=1, le=65535)
+Count = integer(ge=1)
+# A field of an update may be left out, never null: the document says so
+# (no null in its type, no null default), the service refuses null.
+Unset = SkipJsonSchema[None]
+
+
+def _no_null_default(schema: dict) -> None:
+    for prop in schema.get("properties", {}).values():
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
+
+
 class NodeCreate(Strict):
     name: Name
     bmc_address: BmcAddress
-    bmc_port: int = Field(default=623, ge=1, le=65535)
+    bmc_port: Port = 623
     bmc_username: BmcUser
     bmc_password: BmcPassword = Field(json_schema_extra={"writeOnly": True})
     bmc_interface: Interface = "lanplus"
     macs: Macs
-    cpus: int = Field(ge=1)
-    memory_mb: int = Field(ge=1)
-    disk_gb: int = Field(ge=1)
+    cpus: Count
+    memory_mb: Count
+    disk_gb: Count
     resource_class: Name | None = Field(
         default=None,
         description="the bm flavor this node serves (default: "
@@ -64,19 +93,21 @@ class NodeCreate(Strict):
 class NodeUpdate(Strict):
     """Only while the node holds no instance (not deploying/active/cleaning)."""
 
-    name: Name | None = None
-    bmc_address: BmcAddress | None = None
-    bmc_port: int | None = Field(default=None, ge=1, le=65535)
-    bmc_username: BmcUser | None = None
-    bmc_password: BmcPassword | None = Field(
+    model_config = ConfigDict(json_schema_extra=_no_null_default)
+
+    name: Name | Unset = None
+    bmc_address: BmcAddress | Unset = None
+    bmc_port: Port | Unset = None
+    bmc_username: BmcUser | Unset = None
+    bmc_password: BmcPassword | Unset = Field(
         default=None, json_schema_extra={"writeOnly": True}
     )
-    bmc_interface: Interface | None = None
-    macs: Macs | None = None
-    cpus: int | None = Field(default=None, ge=1)
-    memory_mb: int | None = Field(default=None, ge=1)
-    disk_gb: int | None = Field(default=None, ge=1)
-    resource_class: Name | None = None
+    bmc_interface: Interface | Unset = None
+    macs: Macs | Unset = None
+    cpus: Count | Unset = None
+    memory_mb: Count | Unset = None
+    disk_gb: Count | Unset = None
+    resource_class: Name | Unset = None
 
     _name = field_validator("name")(check_name)
     _macs = field_validator("macs")(_distinct)

@@ -8,15 +8,16 @@ from arame.api.schemas.common import (
     Tags,
     UTCDateTime,
     check_name,
+    integer,
 )
 
 
 class FlavorCreate(Strict):
     name: Name
     provider: Literal["vm", "bm"] = "vm"
-    vcpus: int = Field(ge=1, le=1024)
-    memory_mb: int = Field(ge=16, le=16 * 1024 * 1024)
-    disk_gb: int = Field(ge=0, le=1024 * 1024)
+    vcpus: integer(ge=1, le=1024)
+    memory_mb: integer(ge=16, le=16 * 1024 * 1024)
+    disk_gb: integer(ge=0, le=1024 * 1024)
 
     _name = field_validator("name")(check_name)
 
@@ -54,12 +55,18 @@ class ImagePage(BaseModel):
     next_marker: str | None
 
 
+# 2**53 - 1 (8 PiB): the largest integer every JSON reader keeps exactly;
+# a bound past it (2**62) reads as equal to numbers above it once a client
+# or a validator holds it as a double.
+MAX_BYTES = 2**53 - 1
+
+
 class ImageCreate(Strict):
     """POST /v1/images: the metadata; the bytes follow with PUT .../data."""
 
     name: Name
     format: Literal["raw", "qcow2", "kernel"]
-    size_bytes: int | None = Field(default=None, ge=1, le=2**62)
+    size_bytes: integer(ge=1, le=MAX_BYTES) | None = None
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     visibility: Literal["private", "public"] = "private"
     tags: Tags = Field(default_factory=list)

@@ -36,6 +36,23 @@ def _iso_8601(v: Any) -> Any:
 # A time given in a query string: ISO 8601 only.
 QueryDateTime = Annotated[dt.datetime, BeforeValidator(_iso_8601)]
 
+
+def _whole_number(v: Any) -> Any:
+    # JSON Schema, and so the document, counts 5.0 as the integer 5 (a
+    # client may well send it so); a fraction, a string or a boolean is
+    # still refused by the strict check after this.
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+def integer(**bounds: int) -> Any:
+    """The type of an integer in a request body, as the document types it,
+    within `bounds` (ge=, le=). The bounds go before the conversion so that
+    the document shows them as minimum and maximum."""
+    return Annotated[int, Field(**bounds), BeforeValidator(_whole_number)]
+
+
 # 1-63 of [A-Za-z0-9._-], starting with a letter or digit, no "..".
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
@@ -64,8 +81,9 @@ def check_name(v: str | None) -> str | None:
 
 class Strict(BaseModel):
     """Request bodies: unknown fields are refused, not ignored, and values
-    are taken as the document types them (no `0` for false, no `"5"` or
-    `5.0` for 5): what a client generated from the OpenAPI document sends."""
+    are taken as the document types them (no `0` for false, no `"5"` for
+    5; integers are `integer()`, which takes 5.0 as JSON Schema does): what
+    a client generated from the OpenAPI document sends."""
 
     model_config = ConfigDict(
         extra="forbid", str_strip_whitespace=False, strict=True
@@ -104,6 +122,7 @@ class Resource(BaseModel):
 __all__ = [
     "ErrorBody",
     "Field",
+    "integer",
     "Hostname",
     "Name",
     "ResourceId",

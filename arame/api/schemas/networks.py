@@ -8,6 +8,7 @@ from arame.api.schemas.common import (
     Tags,
     UTCDateTime,
     check_name,
+    integer,
 )
 
 # RFC 1035 name made of RFC 1123 labels (a label may start with a digit);
@@ -42,19 +43,15 @@ class NetworkCreate(Strict):
         "gateway; default: every host address but the gateway",
     )
     segmentation: Literal["vxlan", "vlan"]
-    segment_id: int | None = Field(
+    segment_id: integer(ge=1, le=16777215) | None = Field(
         default=None,
-        ge=1,
-        le=16777215,
         description="VXLAN VNI or VLAN id (1-4094); default: a free one",
     )
     shared: bool = Field(
         default=False, description="usable by every account (admin only)"
     )
-    mtu: int | None = Field(
+    mtu: integer(ge=576, le=9000) | None = Field(
         default=None,
-        ge=576,
-        le=9000,
         description="default: 1450 on VXLAN, 1500 on VLAN",
     )
     tags: Tags = Field(default_factory=list)

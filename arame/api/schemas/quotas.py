@@ -1,19 +1,20 @@
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from arame.api.schemas.common import Strict
+from arame.api.schemas.common import Strict, integer
 
-Limit = Field(default=None, ge=-1, le=10**9)
+# -1: no limit.
+Limit = integer(ge=-1, le=10**9)
 
 
 class QuotaUpdate(Strict):
     """New limits; null returns a limit to the cloud's default, -1 is no
     limit."""
 
-    instances: int | None = Limit
-    vcpus: int | None = Limit
-    memory_mb: int | None = Limit
-    volumes: int | None = Limit
-    storage_gb: int | None = Limit
+    instances: Limit | None = None
+    vcpus: Limit | None = None
+    memory_mb: Limit | None = None
+    volumes: Limit | None = None
+    storage_gb: Limit | None = None
 
 
 class QuotaSet(BaseModel):

@@ -1,6 +1,6 @@
 from typing import Literal
 
-from pydantic import BaseModel, Field, StrictInt, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from arame.api.schemas.common import (
     Name,
@@ -8,6 +8,7 @@ from arame.api.schemas.common import (
     Tags,
     UTCDateTime,
     check_name,
+    integer,
 )
 from arame.common import secgroup_rules
 
@@ -21,10 +22,10 @@ RULES_DOC = (
 
 class Rule(Strict):
     protocol: Literal["tcp", "udp", "icmp"]
-    from_port: StrictInt = Field(
+    from_port: integer() = Field(
         description="first port, or the icmp type (-1: any)"
     )
-    to_port: StrictInt = Field(
+    to_port: integer() = Field(
         description="last port, or the icmp code (-1: any)"
     )
     cidr: str | None = Field(default=None, max_length=18)

@@ -9,14 +9,14 @@ from arame.api.schemas.common import (
     Tags,
     UTCDateTime,
     check_name,
+    integer,
 )
 
 
 class VolumeCreate(Strict):
     name: Name
-    size_gb: int | None = Field(
+    size_gb: integer(ge=1) | None = Field(
         default=None,
-        ge=1,
         description="GiB, at most [sta] max_volume_gb; default for a volume "
         "from an image or a snapshot: the smallest that holds it",
     )
