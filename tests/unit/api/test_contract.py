@@ -110,9 +110,7 @@ def test_a_field_of_an_update_may_be_left_out_but_is_never_null():
 def test_a_tag_filter_is_a_tag(client, admin):
     r = client.get("/v1/volumes?tag=no%20spaces", headers=admin.headers)
     assert r.status_code == 422, r.text
-    assert r.json()["error"]["details"]["fields"][0]["field"].startswith(
-        "tag"
-    )
+    assert r.json()["error"]["details"]["fields"][0]["field"].startswith("tag")
 
 
 @pytest.mark.parametrize("value", ["0.5", "1700000000", "-3"])
@@ -129,9 +127,7 @@ def test_a_time_in_iso_8601_is_taken(client, admin):
     assert r.status_code == 200, r.text
 
 
-GETS = sorted(
-    p for p in PATHS if "get" in SPEC["paths"][p] and "{" not in p
-)
+GETS = sorted(p for p in PATHS if "get" in SPEC["paths"][p] and "{" not in p)
 
 
 @pytest.mark.parametrize("path", GETS)
