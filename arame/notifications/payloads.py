@@ -59,7 +59,7 @@ class TaskEndPayload(pydantic.BaseModel):
     )
 
 
-# schema file name -> model: what tools/gen-samples writes and the tests
+# schema file name -> model: what main() writes and the tests
 # validate against.
 MODELS: dict[str, type[pydantic.BaseModel]] = {
     "task_end": TaskEndPayload,

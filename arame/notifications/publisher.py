@@ -54,8 +54,21 @@ def reset() -> None:
         _notifier = None
 
 
-def task_ended(
-    session,
+def task_ended(session, **end) -> None:
+    """Queue `<resource>.<action>.end|error` on `session`: published when
+    it commits. Reads nothing from the database. `end`: task_end()'s
+    arguments."""
+    if not CONF.notifications.enabled:
+        return
+    try:
+        queue(session, *task_end(**end))
+    except Exception:
+        # Called inside the transaction that ends the task: a payload
+        # that cannot be built must not roll that end back.
+        LOG.exception("could not build the end of task %s", end.get("task_id"))
+
+
+def task_end(
     *,
     task_id: str,
     resource_type: str,
@@ -66,11 +79,8 @@ def task_ended(
     request_id: str | None = None,
     step: str | None = None,
     message: str | None = None,
-) -> None:
-    """Queue `<resource>.<action>.end|error` on `session`: published when
-    it commits. Reads nothing from the database."""
-    if not CONF.notifications.enabled:
-        return
+) -> tuple[str, str, payloads.TaskEndPayload]:
+    """(priority, event type, payload) of a task's end."""
     failed = status != "done"
     payload = payloads.TaskEndPayload(
         task_id=task_id,
@@ -88,8 +98,7 @@ def task_ended(
         ),
         ended_at=dt.datetime.now(dt.UTC),
     )
-    queue(
-        session,
+    return (
         "error" if failed else "info",
         event_type(resource_type, action, status),
         payload,

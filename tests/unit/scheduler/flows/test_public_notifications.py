@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 
 from arame.common import tasks
-from arame.common.db import engine
+from arame.common.db import engine, models
 from arame.notifications import payloads, publisher
 from arame.scheduler.flows.base import StepFailed, TaskFlow
 
@@ -99,3 +99,17 @@ def test_a_task_the_reaper_ended_first_is_not_announced_again(
     with engine.session() as s:
         assert not flow.finish(s)
     assert sent == []
+
+
+def test_a_payload_that_cannot_be_built_does_not_keep_the_task_open(
+    ctxt, task, sent, monkeypatch
+):
+    def broken(**fields):
+        raise ValueError("a field the model refuses")
+
+    monkeypatch.setattr(publisher.payloads, "TaskEndPayload", broken)
+    OneStep(ctxt, task).run()
+
+    assert sent == []
+    with engine.session() as s:
+        assert s.get(models.Task, task).status == "done"
