@@ -21,13 +21,7 @@ from arame.api.routers import (
     usage,
     volumes,
 )
-from arame.api.schemas.common import ErrorBody
 from arame.common.conf import CONF
-
-_ERRORS = {
-    code: {"model": ErrorBody}
-    for code in (400, 401, 403, 404, 409, 413, 422, 429, 503)
-}
 
 
 def create_app() -> FastAPI:
@@ -36,7 +30,7 @@ def create_app() -> FastAPI:
         version=__version__,
         description="IaaS cloud controller: instances, volumes, networks, "
         "bare metal. Every change is a task (202 + task_id).",
-        responses=_ERRORS,
+        responses=errors.documented(errors.ANY),
     )
     errors.install(app)
     for r in (

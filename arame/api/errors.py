@@ -9,9 +9,72 @@ from oslo_log import log
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from arame.api.schemas.common import ErrorBody
 from arame.common import exceptions
 
 LOG = log.getLogger(__name__)
+
+# -- what the document says about errors --------------------------------------
+# Every operation may answer these (the app declares them once); each says
+# when, in the document and in the rendered API reference.
+ANY = {
+    400: "malformed: the body is not JSON, or not JSON where JSON is due",
+    401: "no token, or one that is unknown or expired",
+    403: "the policy does not let this caller do this",
+    404: "no such resource (or not visible to this caller)",
+    409: "the resource's state or a name already taken forbids it now",
+    413: "the body is larger than [api] max_request_body_bytes",
+    422: "the request does not match the schema; `details.fields` names "
+    "each field and why",
+    429: "over a quota of the account",
+    503: "a dependency (database, bus, a storage node) is not reachable; "
+    "try again",
+}
+
+# Marks a status that a request matching the schema may still get for a
+# reason the schema cannot state (an unknown marker, a rule across fields,
+# a reference to a missing resource). The fuzz test
+# (tests/functional/test_schemathesis.py) accepts it for valid input on
+# that operation only.
+VALID_INPUT_REFUSED = "x-arame-valid-input-refused"
+
+
+def documented(statuses: dict[int, str]) -> dict:
+    """FastAPI's `responses=` for {status: when}: the error body each."""
+    return {
+        code: {"model": ErrorBody, "description": when}
+        for code, when in statuses.items()
+    }
+
+
+def refused(code: int, when: str) -> dict:
+    """`responses=` entry for a status schema-valid input may get."""
+    return {
+        code: {
+            "model": ErrorBody,
+            "description": when,
+            VALID_INPUT_REFUSED: True,
+        }
+    }
+
+
+# The shared entries of the routes.
+UNKNOWN_MARKER = refused(
+    400, "`marker` is not an item of this list (as this caller sees it)"
+)
+SERVICE_RULES = refused(
+    422,
+    "the request does not match the schema, or matches it but breaks a "
+    "rule the service checks (named in the message and `details.field`): "
+    "a reference to a missing resource, fields that exclude each other, a "
+    "value the schema cannot describe",
+)
+IDEMPOTENCY_REUSED = refused(
+    422,
+    "the request does not match the schema, or its Idempotency-Key was "
+    "used for a different request (within 24 h), or it breaks a rule the "
+    "service checks (named in the message and `details.field`)",
+)
 
 _HTTP_CODES = {
     400: "bad_request",

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 
+from arame.api import errors
 from arame.api.auth.deps import authorize
 from arame.api.schemas.baremetal import (
     Node,
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/v1/baremetal/nodes", tags=["baremetal"])
 service = BaremetalService()
 
 
-@router.get("", response_model=NodePage)
+@router.get("", response_model=NodePage, responses=errors.UNKNOWN_MARKER)
 def list_nodes(
     ctxt=Depends(authorize("baremetal:list")),
     status: Annotated[str | None, Query(max_length=16)] = None,
@@ -43,13 +44,17 @@ def get_node(node_id: str, ctxt=Depends(authorize("baremetal:get"))):
     return service.get(ctxt, node_id)
 
 
-@router.post("", status_code=201, response_model=Node)
+@router.post(
+    "", status_code=201, response_model=Node, responses=errors.SERVICE_RULES
+)
 def enroll_node(body: NodeCreate, ctxt=Depends(authorize("baremetal:create"))):
     """The node starts in `enroll`; `manage` checks its BMC."""
     return service.create(ctxt, body)
 
 
-@router.patch("/{node_id}", response_model=Node)
+@router.patch(
+    "/{node_id}", response_model=Node, responses=errors.SERVICE_RULES
+)
 def update_node(
     node_id: str, body: NodeUpdate, ctxt=Depends(authorize("baremetal:update"))
 ):

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from arame.api import pagination, tags
+from arame.api import errors, pagination, tags
 from arame.api.auth.deps import authorize
 from arame.api.schemas.catalog import (
     Flavor,
@@ -38,7 +38,7 @@ def delete_flavor(name: str, ctxt=Depends(authorize("flavors:delete"))):
     catalog.delete_flavor(ctxt, name)
 
 
-@images.get("", response_model=ImagePage)
+@images.get("", response_model=ImagePage, responses=errors.UNKNOWN_MARKER)
 def list_images(
     ctxt=Depends(authorize("images:list")),
     name: Annotated[str | None, Query(max_length=63)] = None,
@@ -83,6 +83,17 @@ def replace_image_tags(
 @images.put(
     "/{image_id}/data",
     response_model=Image,
+    responses={
+        **errors.refused(
+            422,
+            "the request does not match the schema, or the bytes do not "
+            "match the image's size_bytes or sha256 (the image stays "
+            "`pending`: send them again)",
+        ),
+        **errors.documented(
+            {411: "no Content-Length: the upload needs the image's size"}
+        ),
+    },
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from arame.api import pagination
+from arame.api import errors, pagination
 from arame.api.auth.deps import authorize, get_context
 from arame.api.schemas.identity import (
     Account,
@@ -33,7 +33,7 @@ def create_account(
     return identity.create_account(ctxt, body)
 
 
-@accounts.get("", response_model=AccountPage)
+@accounts.get("", response_model=AccountPage, responses=errors.UNKNOWN_MARKER)
 def list_accounts(
     ctxt=Depends(authorize("accounts:list")),
     name: NamePattern = None,
@@ -68,7 +68,7 @@ def create_user(body: UserCreate, ctxt=Depends(authorize("users:create"))):
     return identity.create_user(ctxt, body)
 
 
-@users.get("", response_model=UserPage)
+@users.get("", response_model=UserPage, responses=errors.UNKNOWN_MARKER)
 def list_users(
     ctxt=Depends(authorize("users:list")),
     account_id: Annotated[str | None, Query(max_length=16)] = None,

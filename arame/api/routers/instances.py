@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
 
-from arame.api import idempotency, pagination, tags
+from arame.api import errors, idempotency, pagination, tags
 from arame.api.auth.deps import authorize
 from arame.api.schemas.common import TagsOut, TagsUpdate
 from arame.api.schemas.instances import (
@@ -26,7 +26,12 @@ IdemKey = Annotated[
 Sort = pagination.sort_query("name", "status", "created_at", "updated_at")
 
 
-@router.post("", status_code=202, response_model=InstanceAccepted)
+@router.post(
+    "",
+    status_code=202,
+    response_model=InstanceAccepted,
+    responses=errors.IDEMPOTENCY_REUSED,
+)
 def create_instance(
     body: InstanceCreate,
     ctxt=Depends(authorize("instances:create")),
@@ -43,7 +48,7 @@ def create_instance(
     )
 
 
-@router.get("", response_model=InstancePage)
+@router.get("", response_model=InstancePage, responses=errors.UNKNOWN_MARKER)
 def list_instances(
     ctxt=Depends(authorize("instances:list")),
     status: Annotated[str | None, Query(max_length=16)] = None,
@@ -81,7 +86,10 @@ def delete_instance(
 
 
 @router.post(
-    "/{instance_id}/actions", status_code=202, response_model=ActionAccepted
+    "/{instance_id}/actions",
+    status_code=202,
+    response_model=ActionAccepted,
+    responses=errors.IDEMPOTENCY_REUSED,
 )
 def instance_action(
     instance_id: str,

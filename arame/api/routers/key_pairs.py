@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from arame.api import idempotency, pagination
+from arame.api import errors, idempotency, pagination
 from arame.api.auth.deps import authorize
 from arame.api.schemas.key_pairs import (
     KeyPair,
@@ -15,7 +15,12 @@ from arame.api.services import key_pairs
 router = APIRouter(prefix="/v1/key_pairs", tags=["key_pairs"])
 
 
-@router.post("", status_code=201, response_model=KeyPairCreated)
+@router.post(
+    "",
+    status_code=201,
+    response_model=KeyPairCreated,
+    responses=errors.IDEMPOTENCY_REUSED,
+)
 def create_key_pair(
     body: KeyPairCreate,
     ctxt=Depends(authorize("key_pairs:create")),
@@ -35,7 +40,7 @@ def create_key_pair(
     )
 
 
-@router.get("", response_model=KeyPairPage)
+@router.get("", response_model=KeyPairPage, responses=errors.UNKNOWN_MARKER)
 def list_key_pairs(
     ctxt=Depends(authorize("key_pairs:list")),
     name: Annotated[str | None, Query(max_length=63)] = None,

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from arame.api import idempotency, pagination, tags
+from arame.api import errors, idempotency, pagination, tags
 from arame.api.auth.deps import authorize
 from arame.api.schemas.common import TagsOut, TagsUpdate
 from arame.api.schemas.networks import Network, NetworkCreate, NetworkPage
@@ -12,7 +12,12 @@ from arame.common.db import models
 router = APIRouter(prefix="/v1/networks", tags=["networks"])
 
 
-@router.post("", status_code=201, response_model=Network)
+@router.post(
+    "",
+    status_code=201,
+    response_model=Network,
+    responses=errors.IDEMPOTENCY_REUSED,
+)
 def create_network(
     body: NetworkCreate,
     ctxt=Depends(authorize("networks:create")),
@@ -32,7 +37,7 @@ def create_network(
     )
 
 
-@router.get("", response_model=NetworkPage)
+@router.get("", response_model=NetworkPage, responses=errors.UNKNOWN_MARKER)
 def list_networks(
     ctxt=Depends(authorize("networks:list")),
     name: Annotated[str | None, Query(max_length=63)] = None,

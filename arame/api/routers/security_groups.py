@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from arame.api import idempotency, pagination, tags
+from arame.api import errors, idempotency, pagination, tags
 from arame.api.auth.deps import authorize
 from arame.api.schemas.common import TagsOut, TagsUpdate
 from arame.api.schemas.security_groups import (
@@ -19,7 +19,12 @@ router = APIRouter(prefix="/v1/security_groups", tags=["security_groups"])
 service = SecurityGroupService()
 
 
-@router.post("", status_code=201, response_model=SecurityGroup)
+@router.post(
+    "",
+    status_code=201,
+    response_model=SecurityGroup,
+    responses=errors.IDEMPOTENCY_REUSED,
+)
 def create_security_group(
     body: SecurityGroupCreate,
     ctxt=Depends(authorize("security_groups:create")),
@@ -41,7 +46,9 @@ def create_security_group(
     )
 
 
-@router.get("", response_model=SecurityGroupPage)
+@router.get(
+    "", response_model=SecurityGroupPage, responses=errors.UNKNOWN_MARKER
+)
 def list_security_groups(
     ctxt=Depends(authorize("security_groups:list")),
     name: Annotated[str | None, Query(max_length=63)] = None,
@@ -62,7 +69,11 @@ def get_security_group(
     return service.get(ctxt, group_id)
 
 
-@router.patch("/{group_id}", response_model=SecurityGroupUpdated)
+@router.patch(
+    "/{group_id}",
+    response_model=SecurityGroupUpdated,
+    responses=errors.SERVICE_RULES,
+)
 def update_security_group(
     group_id: str,
     body: SecurityGroupUpdate,

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
 
-from arame.api import idempotency, pagination
+from arame.api import errors, idempotency, pagination
 from arame.api.auth.deps import authorize
 from arame.api.schemas.snapshots import (
     Snapshot,
@@ -23,7 +23,12 @@ IdemKey = Annotated[
 ]
 
 
-@router.post("", status_code=202, response_model=SnapshotAccepted)
+@router.post(
+    "",
+    status_code=202,
+    response_model=SnapshotAccepted,
+    responses=errors.IDEMPOTENCY_REUSED,
+)
 def create_snapshot(
     body: SnapshotCreate,
     ctxt=Depends(authorize("snapshots:create")),
@@ -40,7 +45,7 @@ def create_snapshot(
     )
 
 
-@router.get("", response_model=SnapshotPage)
+@router.get("", response_model=SnapshotPage, responses=errors.UNKNOWN_MARKER)
 def list_snapshots(
     ctxt=Depends(authorize("snapshots:list")),
     status: Annotated[str | None, Query(max_length=16)] = None,

@@ -2,7 +2,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from arame.api import pagination
+from arame.api import errors, pagination
 from arame.api.auth.deps import authorize
 from arame.api.schemas.tasks import Task, TaskPage
 from arame.api.services import tasks as task_service
@@ -10,7 +10,7 @@ from arame.api.services import tasks as task_service
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
 
-@router.get("", response_model=TaskPage)
+@router.get("", response_model=TaskPage, responses=errors.UNKNOWN_MARKER)
 def list_tasks(
     ctxt=Depends(authorize("tasks:list")),
     resource_id: Annotated[str | None, Query(max_length=16)] = None,

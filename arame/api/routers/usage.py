@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from arame.api import pagination
+from arame.api import errors, pagination
 from arame.api.auth.deps import authorize
 from arame.api.schemas.common import QueryDateTime
 from arame.api.schemas.usage import UsagePage
@@ -12,7 +12,7 @@ from arame.api.services import usage
 router = APIRouter(prefix="/v1/usage", tags=["usage"])
 
 
-@router.get("", response_model=UsagePage)
+@router.get("", response_model=UsagePage, responses=errors.UNKNOWN_MARKER)
 def list_usage(
     ctxt=Depends(authorize("usage:list")),
     account_id: Annotated[str | None, Query(max_length=16)] = None,

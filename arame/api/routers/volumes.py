@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, Query
 
-from arame.api import idempotency, pagination, tags
+from arame.api import errors, idempotency, pagination, tags
 from arame.api.auth.deps import authorize
 from arame.api.schemas.common import TagsOut, TagsUpdate
 from arame.api.schemas.volumes import (
@@ -26,7 +26,12 @@ IdemKey = Annotated[
 ]
 
 
-@router.post("", status_code=202, response_model=VolumeAccepted)
+@router.post(
+    "",
+    status_code=202,
+    response_model=VolumeAccepted,
+    responses=errors.IDEMPOTENCY_REUSED,
+)
 def create_volume(
     body: VolumeCreate,
     ctxt=Depends(authorize("volumes:create")),
@@ -43,7 +48,7 @@ def create_volume(
     )
 
 
-@router.get("", response_model=VolumePage)
+@router.get("", response_model=VolumePage, responses=errors.UNKNOWN_MARKER)
 def list_volumes(
     ctxt=Depends(authorize("volumes:list")),
     status: Annotated[str | None, Query(max_length=16)] = None,
@@ -77,7 +82,10 @@ def delete_volume(volume_id: str, ctxt=Depends(authorize("volumes:delete"))):
 
 
 @router.post(
-    "/{volume_id}/actions", status_code=202, response_model=VolumeAccepted
+    "/{volume_id}/actions",
+    status_code=202,
+    response_model=VolumeAccepted,
+    responses=errors.SERVICE_RULES,
 )
 def volume_action(
     volume_id: str,
