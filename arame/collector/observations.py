@@ -12,6 +12,7 @@ from arame.agents.sta import rpcapi as sta_rpcapi
 from arame.common import ids, states, tasks
 from arame.common.db import models
 from arame.common.db.services import write_service_heartbeat
+from arame.notifications import publisher
 
 LOG = log.getLogger(__name__)
 
@@ -171,12 +172,23 @@ def record_power_state(session, payload: dict) -> None:
         )
     if "status" in values:
         states.INSTANCE.check(inst.status, values["status"])
-    session.execute(
+    recorded = session.execute(
         sa.update(I)
         .where(I.id == inst.id, I.status == inst.status)
         .values(**values)
         .execution_options(synchronize_session=False)
-    )
+    ).rowcount
+    if recorded and observed != inst.power_state:
+        publisher.power_state_changed(
+            session,
+            instance_id=inst.id,
+            account_id=inst.account_id,
+            host=inst.host,
+            power_state=observed,
+            previous_power_state=inst.power_state,
+            status=values.get("status", inst.status),
+            reason=payload.get("reason"),
+        )
 
 
 def _record_history(session, inst, payload: dict) -> None:

@@ -59,10 +59,44 @@ class TaskEndPayload(pydantic.BaseModel):
     )
 
 
+class PowerStatePayload(pydantic.BaseModel):
+    """The collector recorded a new power state for an instance (event type
+    `instance.power_state.update`): a guest that started, stopped, crashed
+    or vanished, whether a task or something else (HA, the guest itself)
+    caused it."""
+
+    version: Literal["1.0"] = "1.0"
+    instance_id: str
+    account_id: str | None = pydantic.Field(
+        description="The account that owns the instance."
+    )
+    host: str | None = pydantic.Field(
+        description="The hypervisor host that reported it."
+    )
+    power_state: str = pydantic.Field(
+        description="running, shutdown, crashed, paused or nostate (the "
+        "hypervisor has no such guest)."
+    )
+    previous_power_state: str | None = pydantic.Field(
+        description="What the record said before (null: nothing yet)."
+    )
+    status: str = pydantic.Field(
+        description="The instance's status once this was recorded (a crash "
+        "of a running instance makes it stopped, a guest missing error)."
+    )
+    reason: str | None = pydantic.Field(
+        description="Why, as the hypervisor host reported it."
+    )
+    observed_at: dt.datetime = pydantic.Field(
+        description="When the collector recorded it (UTC)."
+    )
+
+
 # schema file name -> model: what main() writes and the tests
 # validate against.
 MODELS: dict[str, type[pydantic.BaseModel]] = {
     "task_end": TaskEndPayload,
+    "power_state": PowerStatePayload,
 }
 
 

@@ -22,6 +22,7 @@ from arame.notifications import payloads
 LOG = log.getLogger(__name__)
 
 _QUEUED = "arame.public_notifications"
+POWER_STATE_UPDATE = "instance.power_state.update"
 _lock = threading.Lock()
 _notifier = None
 
@@ -103,6 +104,38 @@ def task_end(
         event_type(resource_type, action, status),
         payload,
     )
+
+
+def power_state_changed(
+    session,
+    *,
+    instance_id: str,
+    account_id: str | None,
+    host: str | None,
+    power_state: str,
+    previous_power_state: str | None,
+    status: str,
+    reason: str | None = None,
+) -> None:
+    """Queue `instance.power_state.update` on the collector's `session`
+    (published when it commits), from what it holds already."""
+    if not CONF.notifications.enabled:
+        return
+    try:
+        payload = payloads.PowerStatePayload(
+            instance_id=instance_id,
+            account_id=account_id,
+            host=host,
+            power_state=power_state,
+            previous_power_state=previous_power_state,
+            status=status,
+            reason=reason,
+            observed_at=dt.datetime.now(dt.UTC),
+        )
+        queue(session, "info", POWER_STATE_UPDATE, payload)
+    except Exception:
+        # Never lose the record for the sake of its announcement.
+        LOG.exception("could not build the power state of %s", instance_id)
 
 
 def queue(session, priority: str, event: str, payload) -> None:
