@@ -12,7 +12,9 @@ opts = [
         "enabled",
         default=False,
         help="Publish one versioned notification each time a task ends "
-        "(<resource>.<action>.end or .error). Off by default: the broker "
+        "(<resource>.<action>.end or .error, from the schedulers) and "
+        "each time the collector records an instance's new power state "
+        "(instance.power_state.update). Off by default: the broker "
         "keeps every message on a durable queue per topic and priority "
         "until someone consumes it, so turn it on when a service does "
         "(or cap the queues with a RabbitMQ policy).",
