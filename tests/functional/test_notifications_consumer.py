@@ -24,6 +24,7 @@ pytestmark = pytest.mark.functional
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONSUMER = ROOT / "doc" / "source" / "integration" / "examples" / "consumer.py"
 SCHEMA = json.loads((payloads.SCHEMAS / "task_end.json").read_text())
+POWER_SCHEMA = json.loads((payloads.SCHEMAS / "power_state.json").read_text())
 
 
 class Consumer:
@@ -135,3 +136,8 @@ def test_a_service_hears_create_and_delete_end(deployment, consumer):
         if m.get("payload", {}).get("resource", {}).get("id") == iid
     ]
     assert events == ["instance.create.end", "instance.delete.end"]
+    # Power states the collector recorded on the way (whether the boot
+    # shows one depends on who wrote running first) are valid too.
+    for m in consumer.received():
+        if m.get("event_type") == "instance.power_state.update":
+            jsonschema.validate(m["payload"], POWER_SCHEMA)
