@@ -7,8 +7,18 @@ when the message names one that is missing. The driver only calls
 assignment (`DnsmasqDriver.plumbing = other_module`).
 
 Every step is idempotent: a present bridge or address is left as it is.
+
+One namespace holds every network's bridge, and dnsmasq (bound to the
+bridge's address) answers DNS through the namespace's routing table, not
+through the link the query came in on. A second link holding the same
+subnet (another network with the same CIDR, another deployment in the
+same namespace) therefore takes the DNS answers of whichever bridge came
+second: its guests get their address over DHCP and reach each other, and
+every DNS query times out. So a bridge is refused its address while
+another link's subnet would take its guests' routes.
 """
 
+import ipaddress
 import json
 
 from arame.common import runner
@@ -35,11 +45,51 @@ def addresses(name: str, netns: str | None) -> set[str]:
     return out
 
 
+class SubnetInUse(RuntimeError):
+    """Another link in the namespace routes (part of) the network's
+    subnet: answers to its guests would leave through that link."""
+
+
+def route_thief(
+    links: list[dict], bridge: str, address: str
+) -> tuple[str, str] | None:
+    """(link, addr/prefix) of an address on a link other than `bridge`
+    whose subnet is the same as `address`'s or inside it (`links`: the
+    JSON of `ip -j -4 addr show`). A wider subnet around it is harmless:
+    the longest prefix wins."""
+    mine = ipaddress.ip_interface(address).network
+    for link in links:
+        if link.get("ifname") == bridge:
+            continue
+        for a in link.get("addr_info", []):
+            other = ipaddress.ip_interface(f"{a['local']}/{a['prefixlen']}")
+            net = other.network
+            if net.version == mine.version and net.subnet_of(mine):
+                return link.get("ifname", "?"), str(other)
+    return None
+
+
+def check_subnet_free(bridge: str, address: str, netns: str | None) -> None:
+    r = _ip(["-j", "-4", "addr", "show"], netns)
+    thief = route_thief(json.loads(r.stdout or "[]"), bridge, address)
+    if thief is not None:
+        link, other = thief
+        raise SubnetInUse(
+            f"{ipaddress.ip_interface(address).network} of {bridge} is "
+            f"already routed through {link} ({other})"
+            + (f" in namespace {netns}" if netns else "")
+            + ": dnsmasq's DNS answers to its guests would leave through "
+            f"{link}; networks served by one naming agent must not overlap"
+        )
+
+
 def ensure(
     bridge: str, address: str, mtu: int | None, netns: str | None
 ) -> bool:
     """Bridge up with `address` (`ip/prefix`) on it; True if the bridge was
-    made here (so that remove() takes it away again)."""
+    made here (so that remove() takes it away again). SubnetInUse, with
+    nothing made, if another link holds the subnet."""
+    check_subnet_free(bridge, address, netns)
     created = False
     if not link_exists(bridge, netns):
         _ip(["link", "add", bridge, "type", "bridge"], netns)

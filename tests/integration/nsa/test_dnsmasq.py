@@ -5,6 +5,9 @@ every reservation, and changes are served by the same dnsmasq process."""
 import os
 import signal
 
+import pytest
+
+from arame.agents.nsa import plumbing
 from tests.helpers.waiting import wait_until
 
 from .conftest import dns_query
@@ -241,6 +244,24 @@ def test_two_networks_on_one_node_stay_separate(node):
     node.manager.remove_network({}, a["id"])
     assert dns_query(node.ns, "10.82.0.1", beta) == ("NOERROR", ["10.82.0.10"])
     assert list(node.driver.networks()) == [b["id"]]
+
+
+def test_a_network_whose_subnet_another_bridge_holds_is_refused(node):
+    """dnsmasq answers DNS through the routing table: a second bridge with
+    the same subnet would send every answer to its guests out of the first
+    one (DHCP and guest-to-guest traffic still work). Refused, with the
+    first network serving on."""
+    a = serve(node, "1", 83)
+    node.manager.add_reservation({}, a["id"], MACS[0], "10.83.0.10", "alpha")
+    b = node.network("2", 83)
+    with pytest.raises(plumbing.SubnetInUse, match=a["bridge"]):
+        node.manager.ensure_network({}, b)
+    assert list(node.driver.networks()) == [a["id"]]
+    alpha = f"alpha.{a['dns_domain']}"
+    assert dns_query(node.ns, "10.83.0.1", alpha) == (
+        "NOERROR",
+        ["10.83.0.10"],
+    )
 
 
 def test_agent_restart_serves_again_and_stop_ends_dnsmasq(node):
