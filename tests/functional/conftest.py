@@ -6,6 +6,8 @@ be, every test here errors (never skips). Each deployment gets its own
 vhost, database, API port and state directory, and is removed afterwards.
 """
 
+import ipaddress
+import json
 import os
 import random
 import shutil
@@ -13,10 +15,12 @@ import subprocess
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
 from arame.deploy import infra, local
 from arame.sdk import Client
 from tests.helpers.ports import free_port
+from tests.helpers.subnets import free_subnet
 
 # test_vm_libvirt.py imports wait_until from here.
 from tests.helpers.waiting import wait_until  # noqa: F401
@@ -241,6 +245,7 @@ def vm_deployment(infrastructure, libvirt_lab, tmp_path_factory):
     )
     try:
         dep.prepare()
+        _own_default_subnet(dep, libvirt_lab.netns)
         for role in ("collector", "scheduler", "hva", "nsa", "sta", "api"):
             dep.start(role)
         # The first start of an hva on a machine probes KVM (up to 20 s).
@@ -249,6 +254,32 @@ def vm_deployment(infrastructure, libvirt_lab, tmp_path_factory):
     finally:
         dep.down(drop=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _own_default_subnet(dep, netns: str) -> None:
+    """Every deployment is seeded with `default` on 10.200.0.0/24, as
+    tools/single-host is, and puts its bridges in the one lab namespace:
+    the second bridge with that subnet in it had every DNS answer to its
+    guests leave through the first (nsa now refuses it). This one's moves
+    to a /24 nothing there uses, before any daemon reads it."""
+    net = ipaddress.ip_network(free_subnet(netns))
+    hosts = list(net.hosts())
+    eng = dep.engine()
+    try:
+        with eng.begin() as db:
+            db.execute(
+                sa.text(
+                    "UPDATE networks SET cidr = :cidr, gateway = :gw, "
+                    "dhcp_ranges = :ranges WHERE name = 'default'"
+                ),
+                {
+                    "cidr": str(net),
+                    "gw": str(hosts[0]),
+                    "ranges": json.dumps([[str(hosts[1]), str(hosts[-1])]]),
+                },
+            )
+    finally:
+        eng.dispose()
 
 
 BOOT_TIMEOUT = 180  # a guest's boot: TCG on a loaded 2-core machine

@@ -23,7 +23,6 @@ failure.
 
 import contextlib
 import glob
-import ipaddress
 import os
 import random
 import shutil
@@ -45,6 +44,7 @@ from arame.deploy import infra, storage, testimage
 from arame.deploy.pxe_node import PxeNode
 from arame.sdk.errors import TaskFailed
 from tests.helpers.ports import udp_port
+from tests.helpers.subnets import free_subnet
 from tests.helpers.vbmc import Vbmcd
 from tests.helpers.waiting import wait_until
 
@@ -55,22 +55,6 @@ BMC_USER = "admin"
 BMC_PASSWORD = "Bmc-" + uuid.uuid4().hex[:12]
 # TCG on two cores shared with other runs: PXE, iSCSI, kernel.
 BOOT_DEADLINE = 300.0
-
-
-def pick_subnet() -> str:
-    """A /24 nothing in the lab namespace uses (other runs share it)."""
-    out = runner.run(["ip", "-o", "-4", "addr"], netns=infra.LAB_NETNS).stdout
-    used = {
-        ipaddress.ip_interface(line.split()[3]).network
-        for line in out.splitlines()
-    }
-    for _ in range(100):
-        net = ipaddress.IPv4Network(
-            f"10.{random.randrange(150, 200)}.{random.randrange(256)}.0/24"
-        )
-        if not any(net.overlaps(u) for u in used):
-            return str(net)
-    raise AssertionError("no free /24 in the lab namespace")
 
 
 class Server(PxeNode):
@@ -166,7 +150,7 @@ def metal(infrastructure, libvirt_lab, tmp_path_factory):
         client = dep.client()
         c.callback(client.close)
         net = client.networks.create(
-            f"metal-{run}", pick_subnet(), f"{run}.test"
+            f"metal-{run}", free_subnet(infra.LAB_NETNS), f"{run}.test"
         )
         networks.add(net["id"])
         vbmcd = Vbmcd(root, BMC_USER, BMC_PASSWORD)
