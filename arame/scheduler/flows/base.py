@@ -283,8 +283,54 @@ class TaskFlow:
         states); a resource without an error state has nothing to do."""
 
 
-class InstanceFlow(TaskFlow):
+class RowFlow(TaskFlow):
+    """A task that moves one row (`model`, id `resource_id`) through its
+    state table (`machine`)."""
+
+    model: type | None = None
+
+    @property
+    def machine(self) -> states.StateMachine:
+        raise NotImplementedError
+
+    @property
+    def own_states(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def transition(
+        self,
+        s,
+        dst: str,
+        *,
+        src: tuple[str, ...] | None = None,
+        reason: str | None = None,
+        **values,
+    ) -> bool:
+        """CAS the row to dst from any state the table allows (or src): a
+        transition that lost a race simply does not happen."""
+        M = self.model
+        allowed = src if src is not None else self.machine.sources(dst)
+        rc = s.execute(
+            sa.update(M)
+            .where(M.id == self.resource_id, M.status.in_(allowed))
+            .values(
+                status=dst,
+                status_reason=reason,
+                updated_at=models.utcnow(),
+                **values,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        return rc == 1
+
+    def mark_error(self, s, reason: str) -> None:
+        self.transition(s, "error", src=self.own_states, reason=reason)
+
+
+class InstanceFlow(RowFlow):
     kind = "instance"
+    model = models.Instance
+    machine = states.INSTANCE
 
     @property
     def own_states(self) -> tuple[str, ...]:
@@ -302,34 +348,6 @@ class InstanceFlow(TaskFlow):
 
     def load(self, s) -> None:
         self.instance = s.get(models.Instance, self.instance_id)
-
-    def transition(
-        self,
-        s,
-        dst: str,
-        *,
-        src: tuple[str, ...] | None = None,
-        reason: str | None = None,
-        **values,
-    ) -> bool:
-        """CAS the instance to dst from any state the table allows (or src)."""
-        I = models.Instance
-        allowed = src if src is not None else states.INSTANCE.sources(dst)
-        rc = s.execute(
-            sa.update(I)
-            .where(I.id == self.instance_id, I.status.in_(allowed))
-            .values(
-                status=dst,
-                status_reason=reason,
-                updated_at=models.utcnow(),
-                **values,
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        return rc == 1
-
-    def mark_error(self, s, reason: str) -> None:
-        self.transition(s, "error", src=self.own_states, reason=reason)
 
     def emit_usage(self, event: str, inst: models.Instance) -> None:
         self.notify_usage(

@@ -16,7 +16,7 @@ from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models, services
 from arame.scheduler.flows import root_volume
-from arame.scheduler.flows.base import Cancelled, StepFailed, TaskFlow
+from arame.scheduler.flows.base import Cancelled, RowFlow, StepFailed
 from arame.scheduler.storage_room import with_room
 
 LOG = log.getLogger(__name__)
@@ -108,11 +108,9 @@ def record_located(image_id: str, node: str) -> None:
 
 
 # -- flows --------------------------------------------------------------------
-class RecordFlow(TaskFlow):
+class RecordFlow(RowFlow):
     """A task on a volume or snapshot row (`resource_id`, of `kind`): its
     state table, its landing and the storage agent's calls."""
-
-    model = None
 
     def __init__(self, ctxt, task_id: str, resource_id: str, sta):
         super().__init__(ctxt, task_id, resource_id)
@@ -126,36 +124,9 @@ class RecordFlow(TaskFlow):
     def load(self, s) -> None:
         self.record = s.get(self.model, self.resource_id)
 
-    def transition(
-        self,
-        s,
-        dst: str,
-        *,
-        src: tuple[str, ...] | None = None,
-        reason: str | None = None,
-        **values,
-    ) -> bool:
-        M = self.model
-        allowed = (
-            src
-            if src is not None
-            else states.RECORD_MACHINES[self.kind].sources(dst)
-        )
-        rc = s.execute(
-            sa.update(M)
-            .where(M.id == self.resource_id, M.status.in_(allowed))
-            .values(
-                status=dst,
-                status_reason=reason,
-                updated_at=models.utcnow(),
-                **values,
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        return rc == 1
-
-    def mark_error(self, s, reason: str) -> None:
-        self.transition(s, "error", src=self.own_states, reason=reason)
+    @property
+    def machine(self) -> states.StateMachine:
+        return states.RECORD_MACHINES[self.kind]
 
     def land(self, then=None, **values) -> bool:
         """The final state and the task's end, in one commit (with
