@@ -56,11 +56,15 @@ def record_power(session, payload: dict) -> None:
     node.power_state, node.updated_at = state, now
     if state == "error":
         reason = f"BMC: {payload.get('reason') or 'no answer'}"[:255]
-        if node.provision_state in _IDLE and states.NODE.is_legal(
-            node.provision_state, "error"
-        ):
-            node.provision_state = "error"
-        node.status_reason = reason
+        # A node already in error keeps the reason that put it there (a
+        # failed manage names the step and the credentials); the power
+        # sync's view of the same BMC is only logged.
+        if node.provision_state != "error":
+            if node.provision_state in _IDLE and states.NODE.is_legal(
+                node.provision_state, "error"
+            ):
+                node.provision_state = "error"
+            node.status_reason = reason
         LOG.warning("node %s: %s", node.id, reason)
     elif state == "on" and node.provision_state == "available":
         node.status_reason = UNEXPECTED_ON

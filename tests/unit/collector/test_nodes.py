@@ -114,6 +114,21 @@ def test_a_lost_bmc_puts_an_idle_node_in_error(db):
     assert node(busy).status_reason.startswith("BMC:")
 
 
+def test_a_node_in_error_keeps_the_reason_that_put_it_there(db):
+    nid = add_node("failed")
+    with engine.session() as s:
+        n = s.get(models.BaremetalNode, nid)
+        n.provision_state = "error"
+        n.status_reason = (
+            "manage failed at validate: BMC refused the credentials"
+        )
+    notify(nid, "error", reason="BMC of bm-x refused user 'admin'")
+    assert (node(nid).power_state, node(nid).status_reason) == (
+        "error",
+        "manage failed at validate: BMC refused the credentials",
+    )
+
+
 def rows():
     """Every node row as the collector could have changed it."""
     with engine.session() as s:
