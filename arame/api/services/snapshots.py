@@ -3,12 +3,12 @@ volumes made from them live too."""
 
 import sqlalchemy as sa
 
-from arame.api.services.scheduling import SchedulerCaster, dispatch
-from arame.api.services.volumes import (
+from arame.api.services.records import (
     list_records,
     load_record,
     start_delete,
 )
+from arame.api.services.scheduling import SchedulerCaster, dispatch
 from arame.common import exceptions, ids, tasks
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
