@@ -8,15 +8,13 @@ Destroy removes all of it; every operation is idempotent.
 Lifecycle events come from libvirt's event loop (a thread of its own). A
 guest that stops without being asked is restarted in place when its
 instance is `ha_enabled` (bounded restarts); otherwise it is reported
-stopped with the reason.
+stopped with the reason (ha.py).
 """
 
-import collections
 import contextlib
 import os
 import shutil
 import threading
-import time
 import uuid
 
 import libvirt
@@ -27,6 +25,7 @@ from arame.agents.hva.drivers.base import HypervisorDriver, InstanceNotFound
 from arame.agents.hva.drivers.libvirt import config as xmlconf
 from arame.agents.hva.drivers.libvirt import (
     events,
+    ha,
     hotplug,
     imagecache,
     probe,
@@ -67,7 +66,7 @@ class LibvirtDriver(HypervisorDriver):
         # What we last asked of each guest: "on" or "off". A stop event for
         # a guest we want on is a crash; for one we want off, our own doing.
         self._desired: dict[str, str] = {}
-        self._ha_restarts: dict[str, collections.deque] = {}
+        self.ha = ha.GuestWatch(self, self._desired)
         self._networking = None
         self._firewall = None
         self.volumes = hotplug.VolumeAttachments(lambda: self.conn)
@@ -104,7 +103,7 @@ class LibvirtDriver(HypervisorDriver):
                 self._conn.domainEventRegisterAny(
                     None,
                     libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                    self._on_lifecycle,
+                    self.ha.on_lifecycle,
                     None,
                 )
                 self.volumes.watch(self._conn)
@@ -365,7 +364,7 @@ class LibvirtDriver(HypervisorDriver):
         self.volumes.remove_secrets(instance_id)
         shutil.rmtree(self._path(instance_id), ignore_errors=True)
         self._desired.pop(instance_id, None)
-        self._ha_restarts.pop(instance_id, None)
+        self.ha.forget(instance_id)
 
     # -- data volumes (hotplug.py) -----------------------------------------
     def attach_volume(self, instance_id: str, volume: dict) -> dict:
@@ -414,89 +413,6 @@ class LibvirtDriver(HypervisorDriver):
                 timeout,
             )
             _ignore_not_running(dom.destroy)
-
-    # -- events ------------------------------------------------------------
-    def _on_lifecycle(self, conn, dom, event, detail, _opaque):
-        """In libvirt's event thread: never block here."""
-        name = dom.name()
-        # Only guests this agent wants running: not another agent's on a
-        # shared libvirtd, not one we are stopping.
-        if (
-            event != libvirt.VIR_DOMAIN_EVENT_STOPPED
-            or self._desired.get(name) != "on"
-        ):
-            return
-        threading.Thread(
-            target=self._guest_stopped,
-            args=(name, detail),
-            name=f"hva-event-{name}",
-            daemon=True,
-        ).start()
-
-    def _guest_stopped(self, iid: str, detail: int) -> None:
-        with self.instance_lock(iid):
-            if self._desired.get(iid) != "on":
-                return  # we stopped it (or it is being destroyed)
-            why = events.STOP_REASONS.get(detail, f"stopped (detail {detail})")
-            try:
-                dom = self._domain(iid)
-                if dom.isActive():
-                    return
-                meta = xmlconf.read_metadata(dom.XMLDesc())
-            except (InstanceNotFound, libvirt.libvirtError):
-                return
-            if detail == libvirt.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN:
-                # The guest powered itself off: that is a stop, not a crash.
-                self._desired[iid] = "off"
-                self.emit_event(iid, "shutdown", why, event="guest_shutdown")
-                return
-            if meta.get("ha_enabled") != "1":
-                self._desired[iid] = "off"
-                self.emit_event(
-                    iid, "crashed", f"{why}; HA is off", event="crashed"
-                )
-                return
-            if not self._restart_allowed(iid):
-                self._desired[iid] = "off"
-                c = CONF.libvirt
-                self.emit_event(
-                    iid,
-                    "crashed",
-                    f"{why}; not restarted: {c.ha_max_restarts} HA "
-                    f"restarts within {c.ha_restart_window}s",
-                    event="ha_gave_up",
-                )
-                return
-            t0 = time.monotonic()
-            try:
-                dom.create()
-            except libvirt.libvirtError as e:
-                self._desired[iid] = "off"
-                self.emit_event(
-                    iid,
-                    "crashed",
-                    f"{why}; HA restart failed: {e}",
-                    event="ha_failed",
-                )
-                return
-            self.emit_event(
-                iid,
-                "running",
-                f"{why}; restarted by HA on {self.host}",
-                event="ha_restart",
-                duration_ms=round((time.monotonic() - t0) * 1000, 2),
-            )
-
-    def _restart_allowed(self, iid: str) -> bool:
-        c = CONF.libvirt
-        now = time.monotonic()
-        hist = self._ha_restarts.setdefault(iid, collections.deque())
-        while hist and now - hist[0] > c.ha_restart_window:
-            hist.popleft()
-        if len(hist) >= c.ha_max_restarts:
-            return False
-        hist.append(now)
-        return True
 
 
 def _ignore_not_running(op):
