@@ -3,6 +3,17 @@
 It checks every identifier before it reaches a driver, serialises the
 operations on one instance, and turns what the driver observes on its own
 (a guest died) into `instance.state` notifications for the collector.
+
+Every operation is idempotent, so the scheduler may ask again whatever it
+is not sure was done (a retry after a timeout, a flow resumed after a
+crash): spawn of a guest that exists with the same id answers success with
+its power state (one left defined but off by a crash is started); destroy
+of a missing guest is success; power_on of a running guest and power_off
+of a stopped one succeed and change nothing; reboot ends running either
+way; attach of an attached volume answers the same device; detach of a
+detached volume, or from a missing guest, is success; refresh_ports and
+update_group_members set rules, they add none. Power operations on a
+missing guest are refused (InstanceNotFound): nothing would make them true.
 """
 
 import uuid

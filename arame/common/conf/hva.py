@@ -169,6 +169,18 @@ fake_opts = [
         help="Instances whose name matches this regular expression "
         "fail to spawn (to exercise failure paths).",
     ),
+    cfg.StrOpt(
+        "state_file",
+        default="",
+        help="JSON file holding the fake guests, so that they outlive "
+        "the agent as a real hypervisor's do: read at start, "
+        "rewritten whole (temporary file renamed over it) after "
+        'every change. Shape: {"guests": {"<instance id>": '
+        '{"host": "<host>", "power_state": "running", '
+        '"volumes": {"<volume id>": "vdc"}, "console": '
+        '["..."]}}} (power states: running, shutdown, crashed). '
+        "One agent process per file. Empty: in memory only.",
+    ),
 ]
 
 

@@ -1,13 +1,16 @@
 """A hypervisor in memory: for unit tests, the all-in-one and scale benchmarks.
 
 It keeps the contract of the real driver (idempotent operations, power
-states, console text) so that flows behave the same on top of it.
+states, console text) so that flows behave the same on top of it. With
+`[fake_hva] state_file` its guests outlive the agent, as a real
+hypervisor's do: loaded at start, saved after every change (statefile.py).
 """
 
 import re
 import threading
 import time
 
+from arame.agents import statefile
 from arame.agents.hva.drivers.base import (
     DEVICE_NAMES,
     HypervisorDriver,
@@ -20,10 +23,43 @@ from arame.common.conf import CONF
 class FakeDriver(HypervisorDriver):
     hypervisor_type = "fake"
 
-    def __init__(self, host: str):
+    def __init__(self, host: str, state_file: str | None = None):
         super().__init__(host)
         self._lock = threading.Lock()
-        self._guests: dict[str, dict] = {}
+        self._state = statefile.open_state(
+            CONF.fake_hva.state_file if state_file is None else state_file
+        )
+        self._guests: dict[str, dict] = self._load()
+
+    # -- the state file ----------------------------------------------------
+    def _load(self) -> dict[str, dict]:
+        if self._state is None:
+            return {}
+        guests = self._state.load().get("guests") or {}
+        return {
+            iid: {k: v for k, v in g.items() if k != "host"}
+            for iid, g in guests.items()
+            if g.get("host") == self.host
+        }
+
+    def _save(self) -> None:
+        """After every change, with self._lock held. The hosts of one
+        process share the file: only this host's guests are replaced."""
+        if self._state is None:
+            return
+        mine = {
+            iid: {**g, "host": self.host} for iid, g in self._guests.items()
+        }
+
+        def change(doc):
+            others = {
+                iid: g
+                for iid, g in (doc.get("guests") or {}).items()
+                if g.get("host") != self.host
+            }
+            doc["guests"] = {**others, **mine}
+
+        self._state.update(change)
 
     def get_inventory(self) -> dict:
         c = CONF.fake_hva
@@ -39,6 +75,12 @@ class FakeDriver(HypervisorDriver):
             return {i: g["power_state"] for i, g in self._guests.items()}
 
     def spawn(self, instance: dict) -> str:
+        iid = instance["id"]
+        with self._lock:
+            g = self._guests.get(iid)
+            if g is not None and g["power_state"] == "running":
+                # Asked again (a retry, a resumed flow): it runs already.
+                return "running"
         pattern = CONF.fake_hva.fail_spawn_pattern
         if pattern and re.search(pattern, instance["name"]):
             raise RuntimeError(
@@ -49,8 +91,10 @@ class FakeDriver(HypervisorDriver):
             time.sleep(CONF.fake_hva.spawn_delay)  # stands in for a boot
         with self._lock:
             keys = instance.get("public_keys") or []
+            # setdefault: a spawn of the same id that slept beside this one
+            # found the same guest, not a second one.
             g = self._guests.setdefault(
-                instance["id"],
+                iid,
                 {
                     "console": [
                         f"[fake] {instance['hostname']} booted on {self.host}",
@@ -63,11 +107,13 @@ class FakeDriver(HypervisorDriver):
                 },
             )
             g["power_state"] = "running"
+            self._save()
         return "running"
 
     def destroy(self, instance_id: str) -> None:
         with self._lock:
-            self._guests.pop(instance_id, None)
+            if self._guests.pop(instance_id, None) is not None:
+                self._save()
 
     def _guest(self, instance_id):
         g = self._guests.get(instance_id)
@@ -75,25 +121,29 @@ class FakeDriver(HypervisorDriver):
             raise InstanceNotFound(instance_id)
         return g
 
-    def power_on(self, instance_id: str) -> str:
+    def _set_power(self, instance_id: str, state: str, line: str) -> str:
         with self._lock:
             g = self._guest(instance_id)
-            g["power_state"] = "running"
-            g["console"].append("[fake] powered on")
-        return "running"
+            # Already there (asked twice): nothing happens, as on a real
+            # hypervisor.
+            if g["power_state"] != state:
+                g["power_state"] = state
+                g["console"].append(line)
+                self._save()
+        return state
+
+    def power_on(self, instance_id: str) -> str:
+        return self._set_power(instance_id, "running", "[fake] powered on")
 
     def power_off(self, instance_id: str) -> str:
-        with self._lock:
-            g = self._guest(instance_id)
-            g["power_state"] = "shutdown"
-            g["console"].append("[fake] powered off")
-        return "shutdown"
+        return self._set_power(instance_id, "shutdown", "[fake] powered off")
 
     def reboot(self, instance_id: str) -> str:
         with self._lock:
             g = self._guest(instance_id)
             g["power_state"] = "running"
             g["console"].append("[fake] rebooted")
+            self._save()
         return "running"
 
     def get_console_output(self, instance_id: str) -> str:
@@ -116,6 +166,7 @@ class FakeDriver(HypervisorDriver):
                     raise NoFreeDevice(f"{instance_id} has no free disk name")
                 disks[vid] = free[0]
                 g["console"].append(f"[fake] disk {disks[vid]} added ({vid})")
+                self._save()
             return {"device": disks[vid]}
 
     def detach_volume(self, instance_id: str, volume_id: str) -> None:
@@ -126,6 +177,7 @@ class FakeDriver(HypervisorDriver):
                 g["console"].append(
                     f"[fake] disk {device} removed ({volume_id})"
                 )
+                self._save()
 
     def volumes(self, instance_id: str) -> dict[str, str]:
         """Test hook: volume id -> device of a guest."""
@@ -136,4 +188,5 @@ class FakeDriver(HypervisorDriver):
         """Test hook: the guest dies without being asked."""
         with self._lock:
             self._guest(instance_id)["power_state"] = "crashed"
+            self._save()
         self.emit_event(instance_id, "crashed", "guest died", event="crashed")

@@ -202,7 +202,7 @@ class LibvirtDriver(HypervisorDriver):
             except InstanceNotFound:
                 dom = self._define(instance)
             if not dom.isActive():
-                dom.create()
+                _start(dom)
         return self._power_state(dom)
 
     def _define(self, instance: dict) -> libvirt.virDomain:
@@ -276,7 +276,19 @@ class LibvirtDriver(HypervisorDriver):
             guest.vcpus,
             guest.memory_mb,
         )
-        return self.conn.defineXML(xmlconf.domain_xml(guest))
+        return self._define_xml(iid, xmlconf.domain_xml(guest))
+
+    def _define_xml(self, iid: str, xml: str) -> libvirt.virDomain:
+        """defineXML, where a domain of this name defined since the lookup
+        (a spawn of the same guest got there first) is the answer: libvirt
+        refuses the second definition ("already exists with uuid")."""
+        try:
+            return self.conn.defineXML(xml)
+        except libvirt.libvirtError as e:
+            if not _already_exists(e):
+                raise
+            LOG.info("%s: defined meanwhile, using it (%s)", iid, e)
+            return self._domain(iid)
 
     def _plug(self, iid: str, index: int, port: dict) -> xmlconf.Nic:
         net = port["network"]
@@ -343,18 +355,25 @@ class LibvirtDriver(HypervisorDriver):
         except InstanceNotFound:
             dom = None
         if dom is not None:
-            networks = (
-                xmlconf.read_metadata(dom.XMLDesc())
-                .get("networks", "")
-                .split()
-            )
+            try:
+                networks = (
+                    xmlconf.read_metadata(dom.XMLDesc())
+                    .get("networks", "")
+                    .split()
+                )
+            except libvirt.libvirtError as e:
+                if e.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                    raise
+                dom = None  # undefined since the lookup: gone is done
         with self._network_locks(networks):
             if dom is not None:
-                if dom.isActive():
-                    _ignore_not_running(dom.destroy)
-                dom.undefineFlags(
-                    libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
-                    | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+                _ignore(dom.destroy, _NOT_RUNNING, _GONE)
+                _ignore(
+                    lambda: dom.undefineFlags(
+                        libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+                        | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+                    ),
+                    _GONE,
                 )
             if self.firewall is not None:
                 self.firewall.remove_port(instance_id)
@@ -383,7 +402,7 @@ class LibvirtDriver(HypervisorDriver):
         dom = self._domain(instance_id)
         self._desired[instance_id] = "on"
         if not dom.isActive():
-            dom.create()
+            _start(dom)
         return self._power_state(dom)
 
     def power_off(self, instance_id: str) -> str:
@@ -399,25 +418,48 @@ class LibvirtDriver(HypervisorDriver):
         self._desired[instance_id] = "off"
         self._shutdown(dom, CONF.libvirt.shutdown_timeout)
         self._desired[instance_id] = "on"
-        dom.create()
+        _start(dom)
         return self._power_state(dom)
 
     def _shutdown(self, dom, timeout: float) -> None:
         if not dom.isActive():
             return
-        _ignore_not_running(dom.shutdown)
+        _ignore(dom.shutdown, _NOT_RUNNING)
         if not events.wait_inactive(dom, timeout):
             LOG.warning(
                 "%s did not power off within %ss: destroying",
                 dom.name(),
                 timeout,
             )
-            _ignore_not_running(dom.destroy)
+            _ignore(dom.destroy, _NOT_RUNNING)
 
 
-def _ignore_not_running(op):
+_NOT_RUNNING = libvirt.VIR_ERR_OPERATION_INVALID
+_GONE = libvirt.VIR_ERR_NO_DOMAIN
+
+
+def _ignore(op, *codes):
+    """op(), where libvirt's refusal with one of codes means done."""
     try:
         op()
     except libvirt.libvirtError as e:
-        if e.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
+        if e.get_error_code() not in codes:
             raise
+
+
+def _start(dom) -> None:
+    """dom.create(), where a guest already running is success (asked
+    twice): libvirt refuses that with "already running" (its code differs
+    between drivers, so the domain's state decides)."""
+    try:
+        dom.create()
+    except libvirt.libvirtError:
+        if not dom.isActive():
+            raise
+
+
+def _already_exists(e: libvirt.libvirtError) -> bool:
+    return e.get_error_code() == libvirt.VIR_ERR_DOM_EXIST or (
+        e.get_error_code() == libvirt.VIR_ERR_OPERATION_FAILED
+        and "already exists" in str(e)
+    )
