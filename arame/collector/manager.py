@@ -5,7 +5,7 @@ import oslo_messaging as messaging
 import sqlalchemy as sa
 from oslo_log import log
 
-from arame.collector import nodes, observations, usage
+from arame.collector import nodes, observations, ownership, usage
 from arame.common import naming
 from arame.common.db import engine as db_engine
 from arame.common.db import models
@@ -109,9 +109,10 @@ def expected_exports(session, node: str) -> list[dict]:
 class CollectorManager:
     """1.0 - expected_instances, expected_reservations
     1.1 - expected_exports
-    1.2 - fetch_nodes"""
+    1.2 - fetch_nodes
+    1.3 - expected_instances says which instances to compare"""
 
-    target = messaging.Target(version="1.2")
+    target = messaging.Target(version="1.3")
 
     def fetch_nodes(self, ctxt, host):
         """The bare-metal nodes `host`'s bma watches, with their BMC
@@ -125,13 +126,23 @@ class CollectorManager:
         I = models.Instance
         with db_engine.session() as s:
             rows = s.execute(
-                sa.select(I.id, I.status, I.power_state).where(
-                    I.host == host, I.claimed.is_(True)
-                )
+                sa.select(
+                    I.id,
+                    I.status,
+                    I.power_state,
+                    ownership.owned_by_flow(I).label("owned"),
+                ).where(I.host == host, I.claimed.is_(True))
             ).all()
+        # `compare`: the record follows the host's report (every state but
+        # terminated, unless a flow owns it), so hva reports each guest
+        # whose power differs; older agents read the status instead.
         return {
             "instances": {
-                r.id: {"status": r.status, "power_state": r.power_state}
+                r.id: {
+                    "status": r.status,
+                    "power_state": r.power_state,
+                    "compare": not r.owned and r.status != "terminated",
+                }
                 for r in rows
             }
         }

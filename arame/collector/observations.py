@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from oslo_log import log
 
 from arame.agents.sta import rpcapi as sta_rpcapi
+from arame.collector import ownership
 from arame.common import ids, states, tasks
 from arame.common.db import models
 from arame.common.db.services import write_service_heartbeat
@@ -139,46 +140,82 @@ _OBSERVED_EVENTS = {
 }
 
 
+# Transitions the host's report settles that no flow makes: an `error`
+# whose guest the host reports running or shut off (a flow failed on a
+# caller-side deadline while the guest went on) is what the host says.
+_SETTLED_BY_HOST = {("error", "running"), ("error", "stopped")}
+
+
+def _status_from_host(status: str, payload: dict) -> tuple | None:
+    """(status, status_reason) the host's report settles for an instance
+    no flow owns, or None: the status stays."""
+    observed, reason = payload["power_state"], payload.get("reason")
+    if status == "running" and observed in ("shutdown", "crashed"):
+        return "stopped", reason or "guest stopped"
+    if status == "stopped" and observed == "running":
+        # Restarted behind our back (HA, or powered on from inside):
+        # `running` means the hypervisor runs it.
+        return "running", reason
+    if (
+        status in ("running", "stopped")
+        and observed == "nostate"
+        and payload.get("event") == "missing"
+    ):
+        return "error", reason or "guest missing"
+    if status == "error" and observed == "running":
+        return "running", None
+    if status == "error" and observed == "shutdown":
+        return "stopped", None
+    return None
+
+
 def record_power_state(session, payload: dict) -> None:
-    """A guest changed power state on its own (not through a flow)."""
+    """A guest's power state as its host reports it: a change it saw on
+    its own, or the power sync's comparison with our record. The record
+    follows the host in every state but two: a `terminated` instance is
+    never brought back, and one a flow owns is the flow's to settle."""
     I = models.Instance
     inst = session.get(I, payload["instance_id"])
     if inst is None or inst.host != payload.get("host"):
         return
     if payload.get("event") in _OBSERVED_EVENTS:
         _record_history(session, inst, payload)
-    values = {
-        "power_state": payload["power_state"],
-        "updated_at": models.utcnow(),
-    }
+    if inst.status == "terminated" or ownership.is_owned(session, inst.id):
+        LOG.debug(
+            "instance %s is %s: %s's report of %s left to its flow",
+            inst.id,
+            inst.status,
+            inst.host,
+            payload["power_state"],
+        )
+        return
     observed = payload["power_state"]
-    if observed in ("shutdown", "crashed") and inst.status == "running":
-        values.update(
-            status="stopped",
-            status_reason=payload.get("reason") or "guest stopped",
-        )
-    elif observed == "running" and inst.status == "stopped":
-        # Restarted behind our back (HA, or powered on from inside):
-        # `running` means the hypervisor runs it.
-        values.update(status="running", status_reason=payload.get("reason"))
-    elif (
-        observed == "nostate"
-        and payload.get("event") == "missing"
-        and inst.status in ("running", "stopped")
-    ):
-        values.update(
-            status="error",
-            status_reason=payload.get("reason") or "guest missing",
-        )
-    if "status" in values:
-        states.INSTANCE.check(inst.status, values["status"])
+    values = {"power_state": observed, "updated_at": models.utcnow()}
+    settled = _status_from_host(inst.status, payload)
+    if settled is not None:
+        values["status"], values["status_reason"] = settled
+        if (inst.status, values["status"]) not in _SETTLED_BY_HOST:
+            states.INSTANCE.check(inst.status, values["status"])
     recorded = session.execute(
         sa.update(I)
         .where(I.id == inst.id, I.status == inst.status)
         .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount
-    if recorded and observed != inst.power_state:
+    if not recorded:
+        return  # a flow took it meanwhile: the next sync tells again
+    if (inst.status, values.get("status")) in _SETTLED_BY_HOST:
+        LOG.warning(
+            "instance %s: %s -> %s, its host %s reports the guest %s "
+            "(the error was: %s)",
+            inst.id,
+            inst.status,
+            values["status"],
+            inst.host,
+            observed,
+            inst.status_reason,
+        )
+    if observed != inst.power_state or "status" in values:
         publisher.power_state_changed(
             session,
             instance_id=inst.id,

@@ -20,9 +20,10 @@ ATTEMPT_TIMEOUT = 3.0
 class CollectorAPI:
     """1.0 - expected_instances, expected_reservations
     1.1 - expected_exports
-    1.2 - fetch_nodes"""
+    1.2 - fetch_nodes
+    1.3 - expected_instances says which instances to compare ("compare")"""
 
-    VERSION_CAP = "1.2"
+    VERSION_CAP = "1.3"
 
     def __init__(self) -> None:
         self.client = rpc.get_client(TOPIC, version_cap=self.VERSION_CAP)
@@ -51,6 +52,8 @@ class CollectorAPI:
     def expected_instances(
         self, ctxt: RpcContext, host: str, timeout: float = 30
     ) -> dict:
+        """{"instances": {id: {"status", "power_state", "compare"}}}; a
+        collector before 1.3 leaves out `compare`."""
         return self._ask(ctxt, "expected_instances", timeout, host=host)
 
     def expected_reservations(

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from arame.collector import observations
 from arame.collector.manager import CollectorManager, NotificationEndpoint
+from arame.common import tasks
 from arame.common.db import engine, models
 
 
@@ -136,11 +137,14 @@ def test_shutdown_from_inside_the_guest_stops_it(add_instance, get_row):
     assert inst.status_reason == "guest stopped"
 
 
-def test_power_state_of_a_busy_instance_changes_only_the_power_state(
+def test_power_state_of_a_busy_instance_without_a_flow_changes_only_it(
     add_instance, get_row
 ):
-    # A flow owns the status while it runs; the observation must not race it.
-    iid, _ = add_instance(status="rebooting", host="hv1", claimed=True)
+    # Busy, but no task runs on it: nothing owns the status, and a busy
+    # state has no reading of the host's report to settle.
+    iid, tid = add_instance(status="rebooting", host="hv1", claimed=True)
+    with engine.session() as s:
+        tasks.fail(s, tid, "reboot", "lost")
     power(iid, "shutdown")
     inst = get_row(models.Instance, iid)
     assert (inst.status, inst.power_state) == ("rebooting", "shutdown")
@@ -187,7 +191,13 @@ def test_collector_tells_an_agent_what_it_should_hold(add_instance):
     add_instance(status="terminated", host="hv1", claimed=False)
     got = CollectorManager().expected_instances({}, "hv1")
     assert got == {
-        "instances": {on_hv1: {"status": "running", "power_state": None}}
+        "instances": {
+            on_hv1: {
+                "status": "running",
+                "power_state": None,
+                "compare": True,
+            }
+        }
     }
 
 
