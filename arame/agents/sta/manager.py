@@ -4,9 +4,22 @@ iSCSI export.
 It checks every identifier, size, address and credential a message
 carries before any reaches a command, serialises the operations on one
 resource, and delegates: storage to the backend (backends/), exports to
-the target driver (targets/), image bytes to images.ImageReceiver. Every
-method is idempotent; refusals are the typed errors of errors.py (the
-caller sees their class name in RemoteError.exc_type).
+the target driver (targets/), image bytes to images.ImageReceiver.
+Refusals are the typed errors of errors.py (the caller sees their class
+name in RemoteError.exc_type).
+
+Every operation is idempotent, so the scheduler may ask again whatever it
+is not sure was done (a retry after a timeout, a flow resumed after a
+crash): create_volume of a volume that exists with the same id, size and
+origin (a clone of the same image or snapshot) answers it, and one left
+half-made by a crash is made again; create_snapshot of an existing one of
+the same volume answers it; import_image of the same bytes answers the
+image; delete_volume, delete_snapshot and delete_image of a missing one
+succeed; export_volume again answers the same connection (the target set
+to exactly what is asked: address, user, password); unexport_volume of a
+volume not exported succeeds; rebuild_exports makes the same targets.
+The same id with another shape is refused (VolumeExists, SnapshotExists,
+ImageExists), never replaced.
 """
 
 import threading

@@ -194,6 +194,23 @@ fake_opts = [
     cfg.IntOpt(
         "size_gb", default=10240, min=1, help="Size of the pretend pool, GiB."
     ),
+    cfg.StrOpt(
+        "state_file",
+        default="",
+        help="JSON file holding the fake pool and the fake iSCSI "
+        "target's exports, so that they outlive the agent as ZFS "
+        "datasets and tgtd's targets do: read at start, rewritten "
+        "whole (temporary file renamed over it) after every change. "
+        'Shape: {"volumes": {"<volume id>": {"size_bytes": n, '
+        '"origin": "<image or snapshot id>" or null}}, '
+        '"snapshots": {"<snapshot id>": "<volume id>"}, '
+        '"images": {"<image id>": {"size_bytes": n, '
+        '"sha256": "..."}}, "exports": {"<volume id>": '
+        '{"path": ..., "initiator": "<address>", "user": ..., '
+        '"password": ..., "sessions": n}}} (mode 0600: it holds '
+        "the CHAP passwords). One agent process per file. Empty: in "
+        "memory only.",
+    ),
 ]
 
 

@@ -2,11 +2,14 @@
 
 It keeps the real backend's contract (idempotence, what is refused and
 why, sizes and sha256 of imported images checked) without storing bytes.
+With `[fake_sta] state_file` the pool outlives the agent, as ZFS datasets
+do: loaded at start, saved after every change (arame/agents/statefile.py).
 """
 
 import threading
 from typing import BinaryIO
 
+from arame.agents import statefile
 from arame.agents.sta import ingest
 from arame.agents.sta.backends import base
 from arame.agents.sta.errors import (
@@ -30,20 +33,45 @@ class FakeBackend(base.StorageBackend):
         pool: str = "fake",
         size_bytes: int = 10240 * GiB,
         volume_mode: str = "file",
+        state_file: str | None = None,
     ):
         self.pool = pool
         self.size_bytes = size_bytes
         self.volume_mode = volume_mode
         self._lock = threading.Lock()
-        self.volumes: dict[str, dict] = {}
-        self.snapshots: dict[str, str] = {}  # snapshot id -> volume id
-        self.images: dict[str, base.Image] = {}
+        self._state = statefile.open_state(state_file)
+        doc = self._state.load() if self._state else {}
+        self.volumes: dict[str, dict] = doc.get("volumes") or {}
+        # snapshot id -> volume id
+        self.snapshots: dict[str, str] = doc.get("snapshots") or {}
+        self.images: dict[str, base.Image] = {
+            iid: base.Image(iid, i["size_bytes"], i["sha256"])
+            for iid, i in (doc.get("images") or {}).items()
+        }
 
     @classmethod
     def from_config(cls, conf):
         return cls(
-            conf.sta.pool, conf.fake_sta.size_gb * GiB, conf.sta.volume_mode
+            conf.sta.pool,
+            conf.fake_sta.size_gb * GiB,
+            conf.sta.volume_mode,
+            state_file=conf.fake_sta.state_file,
         )
+
+    def _save(self) -> None:
+        """After every change, with self._lock held; the target's exports
+        in the same file are its own."""
+        if self._state is None:
+            return
+        pool = {
+            "volumes": self.volumes,
+            "snapshots": self.snapshots,
+            "images": {
+                i.id: {"size_bytes": i.size_bytes, "sha256": i.sha256}
+                for i in self.images.values()
+            },
+        }
+        self._state.update(lambda doc: doc.update(pool))
 
     def _path(self, volume_id):
         if self.volume_mode == "zvol":
@@ -99,6 +127,7 @@ class FakeBackend(base.StorageBackend):
                 "size_bytes": size_bytes,
                 "origin": origin,
             }
+            self._save()
             return self._volume(volume_id)
 
     def _volume(self, volume_id) -> base.Volume:
@@ -126,7 +155,8 @@ class FakeBackend(base.StorageBackend):
                     volume_id=volume_id,
                     snapshots=snaps,
                 )
-            self.volumes.pop(volume_id, None)
+            if self.volumes.pop(volume_id, None) is not None:
+                self._save()
 
     def create_snapshot(self, snapshot_id, volume_id) -> dict:
         with self._lock:
@@ -140,7 +170,9 @@ class FakeBackend(base.StorageBackend):
                 raise VolumeNotFound(
                     f"no volume {volume_id}", volume_id=volume_id
                 )
-            self.snapshots[snapshot_id] = volume_id
+            if owner is None:
+                self.snapshots[snapshot_id] = volume_id
+                self._save()
             return {"id": snapshot_id, "volume_id": volume_id}
 
     def delete_snapshot(self, snapshot_id) -> None:
@@ -157,7 +189,8 @@ class FakeBackend(base.StorageBackend):
                     snapshot_id=snapshot_id,
                     volumes=deps,
                 )
-            self.snapshots.pop(snapshot_id, None)
+            if self.snapshots.pop(snapshot_id, None) is not None:
+                self._save()
 
     def import_image(
         self, image_id, stream: BinaryIO, size, sha256
@@ -173,14 +206,17 @@ class FakeBackend(base.StorageBackend):
                 return done
         ingest.copy_verified(stream, ingest.Discard(), size, sha256)
         with self._lock:
-            return self.images.setdefault(
+            image = self.images.setdefault(
                 image_id, base.Image(image_id, size, sha256)
             )
+            self._save()
+            return image
 
     def delete_image(self, image_id) -> None:
         # Volumes made from it keep their bytes (the real backend promotes).
         with self._lock:
-            self.images.pop(image_id, None)
+            if self.images.pop(image_id, None) is not None:
+                self._save()
 
     def list_resources(self) -> dict:
         with self._lock:

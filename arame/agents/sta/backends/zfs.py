@@ -27,7 +27,7 @@ from oslo_log import log
 from arame.agents.sta import ingest
 from arame.agents.sta.backends import base
 from arame.agents.sta.backends.layouts import LAYOUTS
-from arame.agents.sta.backends.zfs_cli import ZFSCommands
+from arame.agents.sta.backends.zfs_cli import DatasetExists, ZFSCommands
 from arame.agents.sta.errors import (
     ImageExists,
     ImageNotFound,
@@ -112,43 +112,66 @@ class ZFSBackend(base.StorageBackend):
         origin = image_id or snapshot_id
         name = self._vol(volume_id)
         with self._lock:
-            p = self.zfs.get_one(name, [SIZE, ORIGIN, READY])
-            if p is not None:
-                if p[READY] == "yes":
-                    if (int(p[SIZE] or 0), p[ORIGIN]) != (
-                        size_bytes,
-                        origin or "none",
-                    ):
-                        raise VolumeExists(
-                            f"{volume_id} exists: {p[SIZE]} bytes from "
-                            f"{p[ORIGIN]}",
-                            volume_id=volume_id,
-                        )
-                    return self._volume(volume_id, p)
-                LOG.info("%s was left half-made; making it again", name)
-                self.zfs.destroy(name, filesystem=self._fs)
-            props = {SIZE: str(size_bytes), ORIGIN: origin or "none"}
-            if origin:
-                source, source_size = (
-                    self._image_base(image_id)
-                    if image_id
-                    else self._snapshot_source(snapshot_id)
+            done = self._made(volume_id, size_bytes, origin)
+            if done is not None:
+                return done
+            try:
+                path = self._make_volume(
+                    name, size_bytes, image_id, snapshot_id
                 )
-                if source_size > size_bytes:
-                    raise VolumeTooSmall(
-                        f"{origin} is {source_size} bytes, more than the "
-                        f"{size_bytes} asked",
-                        volume_id=volume_id,
-                    )
-                path = self.layout.clone_volume(
-                    self.zfs, source, name, size_bytes, source_size, props
-                )
-            else:
-                path = self.layout.create_volume(
-                    self.zfs, name, size_bytes, props
-                )
+            except DatasetExists:
+                # Made since the look above, outside this process (an
+                # operator, a second agent on the pool): the same volume,
+                # complete, is the answer; half of one is not ours to undo.
+                done = self._made(volume_id, size_bytes, origin, redo=False)
+                if done is None:
+                    raise StorageError(
+                        f"{name} is being made by someone else"
+                    ) from None
+                return done
             self.zfs.set(name, READY, "yes")
             return base.Volume(volume_id, size_bytes, origin, path)
+
+    def _made(
+        self, volume_id, size_bytes, origin, redo=True
+    ) -> base.Volume | None:
+        """The volume if it is complete with this shape (VolumeExists with
+        another); None if absent, or half-made (destroyed first if redo)."""
+        name = self._vol(volume_id)
+        p = self.zfs.get_one(name, [SIZE, ORIGIN, READY])
+        if p is None:
+            return None
+        if p[READY] != "yes":
+            if redo:
+                LOG.info("%s was left half-made; making it again", name)
+                self.zfs.destroy(name, filesystem=self._fs)
+            return None
+        if (int(p[SIZE] or 0), p[ORIGIN]) != (size_bytes, origin or "none"):
+            raise VolumeExists(
+                f"{volume_id} exists: {p[SIZE]} bytes from {p[ORIGIN]}",
+                volume_id=volume_id,
+            )
+        return self._volume(volume_id, p)
+
+    def _make_volume(self, name, size_bytes, image_id, snapshot_id) -> str:
+        origin = image_id or snapshot_id
+        props = {SIZE: str(size_bytes), ORIGIN: origin or "none"}
+        if not origin:
+            return self.layout.create_volume(self.zfs, name, size_bytes, props)
+        source, source_size = (
+            self._image_base(image_id)
+            if image_id
+            else self._snapshot_source(snapshot_id)
+        )
+        if source_size > size_bytes:
+            raise VolumeTooSmall(
+                f"{origin} is {source_size} bytes, more than the "
+                f"{size_bytes} asked",
+                volume_id=name.rsplit("/", 1)[-1],
+            )
+        return self.layout.clone_volume(
+            self.zfs, source, name, size_bytes, source_size, props
+        )
 
     def get_volume(self, volume_id) -> base.Volume:
         p = self.zfs.get_one(self._vol(volume_id), [SIZE, ORIGIN, READY])
@@ -194,7 +217,12 @@ class ZFSBackend(base.StorageBackend):
                     )
             else:
                 self.get_volume(volume_id)
-                self.zfs.snapshot(f"{self._vol(volume_id)}@{snapshot_id}")
+                try:
+                    self.zfs.snapshot(f"{self._vol(volume_id)}@{snapshot_id}")
+                except DatasetExists:
+                    # Taken since the listing, outside this process: the
+                    # name is this volume's, so it is the snapshot asked.
+                    LOG.info("%s@%s exists already", volume_id, snapshot_id)
             return {"id": snapshot_id, "volume_id": volume_id}
 
     def delete_snapshot(self, snapshot_id) -> None:

@@ -22,6 +22,10 @@ class DatasetMissing(Exception):
     pass
 
 
+class DatasetExists(Exception):
+    """create, clone or snapshot of a name the pool already holds."""
+
+
 def _is_busy(exc: BaseException) -> bool:
     return isinstance(exc, runner.CommandError) and (
         "busy" in exc.stderr or "umount failed" in exc.stderr
@@ -45,6 +49,12 @@ def _missing(exc: runner.CommandError) -> bool:
     return "does not exist" in exc.stderr
 
 
+def _exists(exc: runner.CommandError) -> bool:
+    # "cannot create 'tank/volumes/vol-1': dataset already exists", and
+    # the same for a snapshot or a clone.
+    return "dataset already exists" in exc.stderr
+
+
 def _value(v: str) -> str | None:
     return None if v == "-" else v
 
@@ -64,6 +74,15 @@ class ZFSCommands:
         return runner.run(
             [ZFS, *args], timeout=self.timeout, ok_codes=ok_codes
         )
+
+    def _make(self, *args) -> None:
+        """A command that makes a dataset: DatasetExists if it is there."""
+        try:
+            self._run(*args)
+        except runner.CommandError as e:
+            if _exists(e):
+                raise DatasetExists(e.stderr.strip()) from None
+            raise
 
     # -- reading -----------------------------------------------------------
     def get(
@@ -148,15 +167,15 @@ class ZFSCommands:
         if volsize is not None:
             args += (["-s"] if sparse else []) + ["-V", str(volsize)]
         args += _props_args(props or {})
-        self._run(*args, name)
+        self._make(*args, name)
 
     def clone(
         self, snapshot: str, name: str, props: Mapping[str, str] | None = None
     ) -> None:
-        self._run("clone", *_props_args(props or {}), snapshot, name)
+        self._make("clone", *_props_args(props or {}), snapshot, name)
 
     def snapshot(self, name: str) -> None:
-        self._run("snapshot", name)
+        self._make("snapshot", name)
 
     def set(self, name: str, prop: str, value: str) -> None:
         self._run("set", f"{prop}={value}", name)

@@ -1,9 +1,15 @@
 """iSCSI targets in memory, with tgt's rules (per-volume CHAP users, one
 initiator address, busy while logged in) and a way to pretend the daemon
-restarted."""
+restarted.
+
+With `[fake_sta] state_file` the targets outlive the agent, as tgtd's do
+(it is another process): loaded at start, saved after every change
+(arame/agents/statefile.py), under "exports" beside the fake pool's keys.
+"""
 
 import threading
 
+from arame.agents import statefile
 from arame.agents.sta.errors import ExportBusy, ExportConflict
 from arame.agents.sta.targets import base
 
@@ -15,16 +21,42 @@ class FakeTarget(base.ISCSITarget):
         port: int = 3260,
         iqn_date: str = "2025-01",
         iqn_domain: str = "org.arame",
+        state_file: str | None = None,
     ):
         super().__init__(address, port, iqn_date, iqn_domain)
         self._lock = threading.Lock()
         self.targets: dict[str, dict] = {}  # volume id -> target
         self.passwords: dict[str, str] = {}  # CHAP user -> password
+        self._state = statefile.open_state(state_file)
+        if self._state is not None:
+            exports = self._state.load().get("exports") or {}
+            for vid, e in exports.items():
+                self.targets[vid] = {
+                    k: e[k] for k in ("path", "initiator", "user", "sessions")
+                }
+                self.passwords[e["user"]] = e["password"]
 
     @classmethod
     def from_config(cls, conf):
         c = conf.sta
-        return cls(c.iscsi_address, c.iscsi_port, c.iqn_date, c.iqn_domain)
+        return cls(
+            c.iscsi_address,
+            c.iscsi_port,
+            c.iqn_date,
+            c.iqn_domain,
+            state_file=conf.fake_sta.state_file,
+        )
+
+    def _save(self) -> None:
+        """After every change, with self._lock held; the pool's keys in
+        the same file are the backend's."""
+        if self._state is None:
+            return
+        exports = {
+            vid: {**t, "password": self.passwords.get(t["user"], "")}
+            for vid, t in self.targets.items()
+        }
+        self._state.update(lambda doc: doc.update(exports=exports))
 
     def export(
         self, volume_id, path, initiator_address, chap_user, chap_password
@@ -41,6 +73,7 @@ class FakeTarget(base.ISCSITarget):
                 self.passwords.pop(old, None)
             t.update(path=path, initiator=initiator_address, user=chap_user)
             self.passwords[chap_user] = chap_password
+            self._save()
         return self.connection(volume_id)
 
     def unexport(self, volume_id, force=False) -> None:
@@ -55,6 +88,7 @@ class FakeTarget(base.ISCSITarget):
                 )
             del self.targets[volume_id]
             self.passwords.pop(t["user"], None)
+            self._save()
 
     def list_exports(self) -> dict[str, base.Export]:
         with self._lock:
@@ -83,6 +117,7 @@ class FakeTarget(base.ISCSITarget):
             )
             if ok:
                 t["sessions"] += 1
+                self._save()
             return ok
 
     def restart(self) -> None:
@@ -90,3 +125,4 @@ class FakeTarget(base.ISCSITarget):
         with self._lock:
             self.targets.clear()
             self.passwords.clear()
+            self._save()

@@ -121,18 +121,7 @@ class TgtTarget(base.ISCSITarget):
             if t is not mine and user in t.accounts:
                 raise ExportConflict(f"CHAP user {user} is bound to {t.iqn}")
         if mine is None:
-            tid = max((t.tid for t in targets), default=0) + 1
-            self._adm(
-                "--op",
-                "new",
-                "--mode",
-                "target",
-                "--tid",
-                tid,
-                "--targetname",
-                iqn,
-            )
-            mine = TargetInfo(tid, iqn)
+            mine = self._new_target(iqn, targets)
         tid = mine.tid
         if base.LUN not in mine.luns:
             self._adm(
@@ -204,6 +193,38 @@ class TgtTarget(base.ISCSITarget):
             "--initiator-address",
             address,
         )
+
+    def _new_target(self, iqn: str, targets: list[TargetInfo]) -> TargetInfo:
+        """The target, made with the next free tid. tgtd refuses a tid or
+        a name it holds ("this target already exists"): the listing was
+        stale (a tgtadm outside this lock, a second agent on tgtd), so it
+        is read again, and the target found there is the answer, or the
+        tid free then is taken."""
+        try:
+            return self._create_target(iqn, targets)
+        except TgtadmFailed as e:
+            if "already exists" not in str(e):
+                raise
+            LOG.info("%s: a target was made meanwhile (%s)", iqn, e)
+        targets = self._targets()
+        mine = next((t for t in targets if t.iqn == iqn), None)
+        return mine if mine is not None else self._create_target(iqn, targets)
+
+    def _create_target(
+        self, iqn: str, targets: list[TargetInfo]
+    ) -> TargetInfo:
+        tid = max((t.tid for t in targets), default=0) + 1
+        self._adm(
+            "--op",
+            "new",
+            "--mode",
+            "target",
+            "--tid",
+            tid,
+            "--targetname",
+            iqn,
+        )
+        return TargetInfo(tid, iqn)
 
     def unexport(self, volume_id, force=False) -> None:
         iqn = self.iqn(volume_id)

@@ -162,6 +162,8 @@ class ZFSEmulator:
 
     def cmd_clone(self, args, rest):
         props, _, (snap, name) = self._opts(rest)
+        if name in self.ds:
+            _fail(args, f"cannot create '{name}': dataset already exists")
         if snap not in self.ds:
             self._missing(args, snap)
         self._add(name, "filesystem", props, origin=snap)
