@@ -2,7 +2,10 @@
 
 Flows run on the RPC server's worker threads ([DEFAULT]
 executor_thread_pool_size); a flow that raises unexpectedly still ends its
-task failed, so nothing waits for the reaper that need not.
+task failed, so nothing waits for the reaper that need not. A flow that
+meets a database failure, or finds that another scheduler owns its task,
+stops where it is: its lease lapses and a sweep (sweeper.py) adopts the
+task and resumes it through resume(), on this scheduler or another.
 """
 
 import oslo_messaging as messaging
@@ -18,12 +21,13 @@ from arame.scheduler.baremetal.delete import BaremetalDeleteFlow
 from arame.scheduler.baremetal.nodes import FLOWS as NODE_FLOWS
 from arame.scheduler.baremetal.power import NodePower
 from arame.scheduler.flows.actions import ACTIONS, ActionFlow
-from arame.scheduler.flows.base import TaskFlow
+from arame.scheduler.flows.base import TaskFlow, gives_up
 from arame.scheduler.flows.build import BuildFlow
 from arame.scheduler.flows.delete import DeleteFlow
 from arame.scheduler.flows.security_groups import RefreshSecurityGroupFlow
 from arame.scheduler.flows.volume_attach import FLOWS as ATTACHMENT_FLOWS
 from arame.scheduler.flows.volumes import FLOWS as RECORD_FLOWS
+from arame.scheduler.leases import Leases
 from arame.scheduler.selector import HostSelector
 
 LOG = log.getLogger(__name__)
@@ -54,7 +58,9 @@ class SchedulerManager:
         nsa=None,
         sta=None,
         bma=None,
+        leases: Leases | None = None,
     ):
+        self.leases = leases or Leases()
         self.selector = selector or HostSelector()
         self.hva = hva or hva_rpcapi.HypervisorAPI()
         self.nsa = nsa or nsa_rpcapi.NSAAPI()
@@ -66,22 +72,72 @@ class SchedulerManager:
         """SIGHUP: re-read the enabled filters and weighers."""
         self.selector = HostSelector()
 
-    def _run(self, flow) -> None:
+    def _run(self, flow, adopted: bool = False) -> None:
         flow.usage_notifier = self.notifier
+        flow.leases = self.leases
+        flow.adopted = adopted
         try:
             flow.run()
         except Exception as e:
+            if gives_up(e):
+                LOG.warning(
+                    "task %s stopped (%s: %s); it will be resumed",
+                    flow.task_id,
+                    type(e).__name__,
+                    e,
+                )
+                return
             LOG.exception(
                 "flow %s of task %s crashed", type(flow).__name__, flow.task_id
             )
-            flow.fail(None, f"internal error: {type(e).__name__}: {e}")
+            try:
+                flow.fail(None, f"internal error: {type(e).__name__}: {e}")
+            except Exception as e2:
+                if not gives_up(e2):
+                    raise
+        finally:
+            # Ended, or left for a sweep: either way no longer renewed.
+            self.leases.drop(flow.task_id)
 
-    def build_instance(self, ctxt, task_id, instance_id):
+    def resume(self, ctxt, task, adopted: bool) -> None:
+        """Run `task` (a row) that the sweep found: adopted from a
+        scheduler that died (resumed from its last completed step), or
+        queued with its cast lost (run from the start)."""
+        kind, action, rid = task.resource_type, task.action, task.resource_id
+        if kind == "instance" and action == "create":
+            return self.build_instance(ctxt, task.id, rid, _adopted=adopted)
+        if kind == "instance" and action == "delete":
+            return self.delete_instance(ctxt, task.id, rid, _adopted=adopted)
+        if kind == "instance":
+            return self.instance_action(
+                ctxt, task.id, rid, action, _adopted=adopted
+            )
+        if kind == "security_group":
+            return self.refresh_security_group(
+                ctxt, task.id, rid, _adopted=adopted
+            )
+        if kind == "node":
+            return self.node_action(
+                ctxt, task.id, rid, action, _adopted=adopted
+            )
+        if (kind, action) in RECORD_FLOWS:
+            return self._run_record(ctxt, kind, action, task.id, rid, adopted)
+        if (kind, action) in ATTACHMENT_FLOWS:
+            return self._run(
+                ATTACHMENT_FLOWS[(kind, action)](
+                    ctxt, task.id, rid, self.sta, self.hva
+                ),
+                adopted,
+            )
+        _refuse(ctxt, task.id, rid, action)
+
+    def build_instance(self, ctxt, task_id, instance_id, _adopted=False):
         if baremetal.is_baremetal(instance_id):
             return self._run(
                 BaremetalBuildFlow(
                     ctxt, task_id, instance_id, self.bma, self.nsa, self.sta
-                )
+                ),
+                _adopted,
             )
         self._run(
             BuildFlow(
@@ -92,26 +148,34 @@ class SchedulerManager:
                 self.hva,
                 self.nsa,
                 self.sta,
-            )
+            ),
+            _adopted,
         )
 
-    def delete_instance(self, ctxt, task_id, instance_id):
+    def delete_instance(self, ctxt, task_id, instance_id, _adopted=False):
         if baremetal.is_baremetal(instance_id):
             return self._run(
                 BaremetalDeleteFlow(
                     ctxt, task_id, instance_id, self.bma, self.nsa, self.sta
-                )
+                ),
+                _adopted,
             )
         self._run(
             DeleteFlow(
                 ctxt, task_id, instance_id, self.hva, self.nsa, self.sta
-            )
+            ),
+            _adopted,
         )
 
-    def refresh_security_group(self, ctxt, task_id, group_id):
-        self._run(RefreshSecurityGroupFlow(ctxt, task_id, group_id, self.hva))
+    def refresh_security_group(self, ctxt, task_id, group_id, _adopted=False):
+        self._run(
+            RefreshSecurityGroupFlow(ctxt, task_id, group_id, self.hva),
+            _adopted,
+        )
 
-    def instance_action(self, ctxt, task_id, instance_id, action):
+    def instance_action(
+        self, ctxt, task_id, instance_id, action, _adopted=False
+    ):
         if action not in ACTIONS:
             return _refuse(ctxt, task_id, instance_id, action)
         agent = (
@@ -119,12 +183,17 @@ class SchedulerManager:
             if baremetal.is_baremetal(instance_id)
             else self.hva
         )
-        self._run(ActionFlow(ctxt, task_id, instance_id, action, agent))
+        self._run(
+            ActionFlow(ctxt, task_id, instance_id, action, agent), _adopted
+        )
 
     # -- volumes and snapshots (flows/volumes.py) ---------------------------
-    def _run_record(self, ctxt, kind, action, task_id, resource_id) -> None:
+    def _run_record(
+        self, ctxt, kind, action, task_id, resource_id, adopted=False
+    ) -> None:
         self._run(
-            RECORD_FLOWS[(kind, action)](ctxt, task_id, resource_id, self.sta)
+            RECORD_FLOWS[(kind, action)](ctxt, task_id, resource_id, self.sta),
+            adopted,
         )
 
     def create_volume(self, ctxt, task_id, volume_id):
@@ -155,7 +224,9 @@ class SchedulerManager:
         )
 
     # -- bare-metal nodes (baremetal/nodes.py) ------------------------------
-    def node_action(self, ctxt, task_id, node_id, action):
+    def node_action(self, ctxt, task_id, node_id, action, _adopted=False):
         if action not in NODE_FLOWS:
             return _refuse(ctxt, task_id, node_id, action)
-        self._run(NODE_FLOWS[action](ctxt, task_id, node_id, self.bma))
+        self._run(
+            NODE_FLOWS[action](ctxt, task_id, node_id, self.bma), _adopted
+        )

@@ -7,6 +7,7 @@ from arame.common.db.services import DBHeartbeat
 from arame.common.service import RPCServerComponent
 from arame.scheduler.manager import SchedulerManager
 from arame.scheduler.rpcapi import TOPIC
+from arame.scheduler.sweeper import Sweeper
 
 BINARY = "arame-scheduler"
 
@@ -18,4 +19,4 @@ def build_components() -> list:
     server = rpc.get_server(TOPIC, CONF.host, [manager])
     comp = RPCServerComponent(server, TOPIC)
     comp.reset = manager.reset
-    return [comp, DBHeartbeat(BINARY, TOPIC)]
+    return [comp, DBHeartbeat(BINARY, TOPIC), Sweeper(manager)]

@@ -17,6 +17,7 @@ PowerStateTimeout; the message is fit for the node's status_reason.
 from typing import Any
 
 from arame.agents.base import PingAPI
+from arame.common import rpc
 from arame.common.context import RpcContext
 
 BINARY = "arame-bma"
@@ -40,7 +41,7 @@ class BMAAPI(PingAPI):
         **kw: Any,
     ) -> Any:
         return self.client.prepare(
-            server=host, timeout=timeout, version="1.1"
+            server=host, version="1.1", **rpc.deadline(timeout)
         ).call(ctxt, method, **kw)
 
     def validate(

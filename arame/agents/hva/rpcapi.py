@@ -33,9 +33,9 @@ class HypervisorAPI:
         **kw: Any,
     ) -> Any:
         extra = {"version": version} if version else {}
-        return self.client.prepare(server=host, timeout=timeout, **extra).call(
-            ctxt, method, **kw
-        )
+        return self.client.prepare(
+            server=host, **rpc.deadline(timeout), **extra
+        ).call(ctxt, method, **kw)
 
     def spawn(
         self, ctxt: RpcContext, host: str, instance: dict, timeout: float

@@ -11,6 +11,7 @@ answer (or the failure) as a task event. Networks travel as
 from typing import Any
 
 from arame.agents.base import PingAPI
+from arame.common import rpc
 from arame.common.context import RpcContext
 
 BINARY = "arame-nsa"
@@ -38,7 +39,7 @@ class NSAAPI(PingAPI):
         # 1.1 unless the message needs 1.2: agents not yet upgraded still
         # serve every virtual machine.
         return self.client.prepare(
-            server=node, timeout=timeout, version=version
+            server=node, version=version, **rpc.deadline(timeout)
         ).call(ctxt, method, **kw)
 
     def ensure_network(

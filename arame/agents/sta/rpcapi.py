@@ -38,7 +38,7 @@ class STAAPI(PingAPI):
         **kw: Any,
     ) -> Any:
         return self.client.prepare(
-            server=node, timeout=timeout, version="1.1"
+            server=node, version="1.1", **rpc.deadline(timeout)
         ).call(ctxt, method, **kw)
 
     def create_volume(

@@ -25,6 +25,14 @@ opts = [
         help="Extra connections a process may open under load.",
     ),
     cfg.BoolOpt("echo", default=False, help="Log every SQL statement."),
+    cfg.FloatOpt(
+        "retry_seconds",
+        default=20.0,
+        min=0,
+        help="How long a transaction that met a deadlock, a lock wait "
+        "timeout or a lost connection (a failover) is tried again, with "
+        "jittered backoff, before the request gets a 503.",
+    ),
 ]
 
 

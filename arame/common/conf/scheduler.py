@@ -103,6 +103,46 @@ opts = [
         min=1,
         help="Deadline in seconds of one call to an agent.",
     ),
+    cfg.IntOpt(
+        "task_lease",
+        default=8,
+        min=2,
+        help="Seconds a scheduler holds a task it runs without renewing "
+        "it (it renews every quarter of this). A task whose lease lapses "
+        "(its scheduler died) is adopted by another scheduler and resumed "
+        "from its last completed step.",
+    ),
+    cfg.FloatOpt(
+        "sweep_interval",
+        default=2.0,
+        min=0.1,
+        help="Seconds between two looks for tasks whose lease lapsed and "
+        "for casts no scheduler took.",
+    ),
+    cfg.IntOpt(
+        "lost_cast_grace",
+        default=10,
+        min=1,
+        help="Seconds a task may stay queued before the sweep runs it "
+        "itself (its cast was lost with a broker, or taken by a process "
+        "that died before it began).",
+    ),
+    cfg.IntOpt(
+        "task_max_attempts",
+        default=5,
+        min=1,
+        help="Schedulers that may begin or adopt one task; past it the "
+        "task fails (a flow that kills its process each time).",
+    ),
+    cfg.FloatOpt(
+        "agent_retry_max_interval",
+        default=5.0,
+        min=0.1,
+        help="Longest pause between two asks of an agent that did not "
+        "answer (every operation is idempotent: a step asks again, with "
+        "backoff, until the agent answers, its host is declared down or "
+        "the task's deadline passes).",
+    ),
 ]
 
 

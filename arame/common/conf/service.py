@@ -18,6 +18,17 @@ opts = [
         help="Seconds between heartbeats of every daemon.",
     ),
     cfg.IntOpt(
+        "rpc_call_monitor_timeout",
+        mutable=True,
+        default=10,
+        min=2,
+        help="An agent working on a call tells the caller so every half "
+        "of this many seconds (oslo.messaging's call monitor); a call "
+        "that hears nothing for this long (its agent died, or never got "
+        "the message) fails at once instead of at its deadline, and the "
+        "flow asks again.",
+    ),
+    cfg.IntOpt(
         "service_down_time",
         mutable=True,
         default=30,

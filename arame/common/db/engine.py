@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy import event, orm
 
 from arame.common.conf import CONF
+from arame.common.db import retry
 
 _lock = threading.Lock()
 _engine: sa.Engine | None = None
@@ -75,5 +76,15 @@ def reset() -> None:
 def session():
     """A session in one transaction: committed on success, else rolled back."""
     get_engine()
-    with _sessionmaker() as s, s.begin():
-        yield s
+    with _sessionmaker() as s:
+        with s.begin():
+            yield s
+        retry.note_commit()
+        for callback in s.info.get("on_commit", ()):
+            callback()
+
+
+def on_commit(s, callback) -> None:
+    """Call `callback` once the transaction of `s` (from session()) has
+    committed; never if it rolls back."""
+    s.info.setdefault("on_commit", []).append(callback)

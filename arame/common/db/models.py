@@ -345,6 +345,7 @@ class Task(TimestampMixin, Base):
         sa.Index("ix_tasks_resource", "resource_id"),
         sa.Index("ix_tasks_account_created", "account_id", "created_at"),
         sa.Index("ix_tasks_status_deadline", "status", "deadline_at"),
+        sa.Index("ix_tasks_status_lease", "status", "lease_until"),
     )
     id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     account_id: Mapped[str] = mapped_column(sa.String(16))
@@ -357,6 +358,11 @@ class Task(TimestampMixin, Base):
     error_message: Mapped[str | None] = mapped_column(sa.String(1024))
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
     deadline_at: Mapped[dt.datetime]
+    # The scheduler running it and until when (scheduler/leases.py); how
+    # many times a scheduler has begun or adopted it.
+    owner: Mapped[str | None] = mapped_column(sa.String(64))
+    lease_until: Mapped[dt.datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     events: Mapped[list["TaskEvent"]] = relationship(
         order_by="TaskEvent.id", lazy="selectin"
     )

@@ -6,7 +6,7 @@ client.prepare(timeout=30).call(ctxt, "ping")
 server = rpc.get_server("hva", host, [manager])
 """
 
-from arame.common.rpc.client import get_client  # noqa: F401
+from arame.common.rpc.client import deadline, get_client  # noqa: F401
 from arame.common.rpc.notifier import get_notifier  # noqa: F401
 from arame.common.rpc.server import get_notification_listener, get_server  # noqa: F401
 from arame.common.rpc.transport import (  # noqa: F401

@@ -1,5 +1,6 @@
 import oslo_messaging as messaging
 
+from arame.common.conf import CONF
 from arame.common.rpc import serializer, transport
 
 
@@ -19,3 +20,13 @@ def get_client(
         serializer=serializer.Serializer(),
         timeout=timeout,
     )
+
+
+def deadline(timeout: float) -> dict:
+    """prepare() arguments of a call to an agent: its deadline, and the
+    call monitor that ends it early when the agent has gone quiet
+    ([DEFAULT] rpc_call_monitor_timeout)."""
+    watch = CONF.rpc_call_monitor_timeout
+    if timeout <= watch:
+        return {"timeout": timeout}
+    return {"timeout": timeout, "call_monitor_timeout": watch}

@@ -6,7 +6,9 @@ The API has already moved the instance to the action's transitional state
 
 from arame.agents.hva import rpcapi as hva_rpcapi
 from arame.common import states
+from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
+from arame.scheduler.flows import liveness
 from arame.scheduler.flows.base import InstanceFlow, StepFailed
 
 # action -> (agent method, power state after it); the states each action
@@ -16,6 +18,15 @@ ACTIONS = {
     "stop": ("power_off", "shutdown"),
     "reboot": ("reboot", "running"),
 }
+
+
+def step_time(method: str) -> float:
+    """What a call may legitimately take: a stop (and a reboot) waits up
+    to [libvirt] shutdown_timeout for the guest before it forces it."""
+    base = CONF.scheduler.agent_call_timeout
+    if method in ("power_off", "reboot"):
+        return base + CONF.libvirt.shutdown_timeout
+    return base
 
 
 class ActionFlow(InstanceFlow):
@@ -31,6 +42,13 @@ class ActionFlow(InstanceFlow):
         self.action = action
         self.hva = hva
 
+    def host_down(self, host: str):
+        # Bare-metal nodes (NodePower) have no hypervisor row: a BMC that
+        # does not answer is asked again until the deadline.
+        if isinstance(self.hva, hva_rpcapi.HypervisorAPI):
+            return liveness.hypervisor_down(host)
+        return None
+
     def run(self) -> None:
         if not self.begin():
             return
@@ -39,10 +57,14 @@ class ActionFlow(InstanceFlow):
         inst = self.instance
         try:
             with self.step(method, host=inst.host):
-                timeout = self.call_timeout(method)
                 self.checkpoint()
-                getattr(self.hva, method)(
-                    self.ctxt, inst.host, inst.id, timeout=timeout
+                self.ask(
+                    method,
+                    inst.host,
+                    getattr(self.hva, method),
+                    inst.id,
+                    want=step_time(method),
+                    down=self.host_down(inst.host),
                 )
         except StepFailed as e:
             self.fail(e.step, e.message)

@@ -20,7 +20,9 @@ from arame.common import states, tasks
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
+from arame.common.db import retry as db_retry
 from arame.notifications import publisher
+from arame.scheduler.leases import LeaseLost
 
 LOG = log.getLogger(__name__)
 
@@ -41,7 +43,28 @@ class Cancelled(Exception):
     """The resource was deleted while the flow ran."""
 
 
+def gives_up(exc: BaseException) -> bool:
+    """Errors after which the flow stops where it is and leaves its task
+    to be resumed (its lease lapses; a scheduler adopts it): the database
+    failed under it, or another scheduler owns the task now."""
+    return isinstance(exc, LeaseLost) or db_retry.is_transient(exc)
+
+
+class HostDown(Exception):
+    """The agent did not answer and its host missed its heartbeats."""
+
+    def __init__(self, host: str):
+        super().__init__(f"{host} is down (no heartbeat)")
+        self.host = host
+
+
+# What ask() asks again: no answer in time, or the bus could not deliver.
+UNANSWERED = (messaging.MessagingTimeout, messaging.MessageDeliveryFailure)
+
+
 def describe_rpc_error(exc: Exception, host: str | None) -> str:
+    if isinstance(exc, HostDown):
+        return str(exc)
     if isinstance(exc, messaging.MessagingTimeout):
         return f"no answer from {host or 'agent'} before the deadline"
     if isinstance(exc, messaging.RemoteError):
@@ -65,14 +88,23 @@ class TaskFlow:
         self.task_owner: tuple[str | None, str | None] = (None, None)
         self._pending_events: list[dict] = []
         self._pending_step: str | None = None
+        # Set by the manager: the leases this process holds (None in unit
+        # tests of a flow alone), and whether the sweep adopted this task
+        # from a scheduler that died (the flow then resumes: resume()).
+        self.leases = None
+        self.adopted = False
+        # Steps a previous attempt recorded done (an adopted task).
+        self.done_steps: set[str] = set()
         # (undo step name, host, what undoes it), in the order the steps
         # began: undo_steps() runs them newest first.
         self._undo: list[tuple[str, str | None, Callable[[], object]]] = []
 
     # -- records -----------------------------------------------------------
     def begin(self) -> bool:
-        """queued -> running, and read the flow's subject (load());
-        False if the task already ended (reaped)."""
+        """queued -> running (owned by this scheduler), and read the
+        flow's subject (load()); False if the task already ended (reaped)
+        or another scheduler took it. An adopted task is already ours:
+        read which steps it has done."""
         with db_engine.session() as s:
             task = s.get(models.Task, self.task_id)
             if task is None:
@@ -80,8 +112,24 @@ class TaskFlow:
             self.deadline = task.deadline_at
             # What the end's notification names, read here once.
             self.task_owner = (task.account_id, task.request_id)
+            if self.adopted:
+                took = (
+                    task.status == "running"
+                    and task.owner == self.leases.owner
+                )
+                self.done_steps = {
+                    e.step for e in task.events if e.status == "done"
+                }
+            elif self.leases is not None:
+                took = self.leases.take(s, self.task_id)
+            else:
+                took = tasks.set_status(s, self.task_id, "running")
+            if not took:
+                return False
             self.load(s)
-            return tasks.set_status(s, self.task_id, "running")
+        if self.leases is not None:
+            self.leases.hold(self.task_id)
+        return True
 
     def load(self, s) -> None:
         """Read what the flow works on, in begin()'s transaction."""
@@ -92,15 +140,34 @@ class TaskFlow:
     # before every agent call, so that the step a flow is in is always
     # durable when it waits (the reaper names it if the flow dies there).
     def flush(self, s) -> None:
-        for ev in self._pending_events:
-            tasks.add_event(s, self.task_id, **ev)
-        self._pending_events.clear()
-        if self._pending_step is not None:
+        """Write what waits in memory, in `s`; it is forgotten only once
+        `s` commits (a transaction run again writes it again)."""
+        # Events already written in this transaction are not written twice.
+        written = s.info.setdefault(("flushed", self.task_id), set())
+        events = [e for e in self._pending_events if id(e) not in written]
+        written.update(id(e) for e in events)
+        step = self._pending_step
+        if self.leases is not None:
+            # Fenced: LeaseLost rolls `s` back if we no longer own it.
+            values = {} if step is None else {"step": step}
+            self.leases.fence(s, self.task_id, **values)
+        elif step is not None:
             s.execute(
                 sa.update(models.Task)
                 .where(models.Task.id == self.task_id)
-                .values(step=self._pending_step, updated_at=models.utcnow())
+                .values(step=step, updated_at=models.utcnow())
             )
+        for ev in events:
+            tasks.add_event(s, self.task_id, **ev)
+        if events or step is not None:
+            db_engine.on_commit(s, lambda: self._forget(events, step))
+
+    def _forget(self, events: list[dict], step: str | None) -> None:
+        gone = {id(e) for e in events}
+        self._pending_events = [
+            e for e in self._pending_events if id(e) not in gone
+        ]
+        if self._pending_step == step:
             self._pending_step = None
 
     def checkpoint(self) -> None:
@@ -111,11 +178,53 @@ class TaskFlow:
     def remaining(self) -> float:
         return (self.deadline - models.utcnow()).total_seconds()
 
-    def call_timeout(self, step: str) -> float:
+    def call_timeout(self, step: str, want: float | None = None) -> float:
+        """One call's deadline: what the step may take (`want`, default
+        [scheduler] agent_call_timeout), within the task's deadline."""
         left = self.remaining()
         if left <= 0:
             raise StepFailed(step, "task deadline passed")
-        return max(1.0, min(CONF.scheduler.agent_call_timeout, left))
+        want = want or CONF.scheduler.agent_call_timeout
+        return max(1.0, min(want, left))
+
+    def ask(
+        self,
+        step: str,
+        host: str,
+        method: Callable,
+        *args,
+        want: float | None = None,
+        down: Callable[[], bool] | None = None,
+        **kwargs,
+    ):
+        """method(ctxt, host, *args, timeout=..., **kwargs): an agent's
+        operation, all of which are idempotent, so a call that got no
+        answer (the agent restarting, the message lost with a broker) is
+        asked again, with backoff, until it is answered, `down()` says
+        the host is down (HostDown), or the task's deadline passes."""
+        pause = 0.5
+        while True:
+            timeout = self.call_timeout(step, want)
+            try:
+                return method(
+                    self.ctxt, host, *args, timeout=timeout, **kwargs
+                )
+            except UNANSWERED as e:
+                if down is not None and down():
+                    raise HostDown(host) from e
+                if self.remaining() <= pause:
+                    raise
+                LOG.info(
+                    "task %s: %s did not answer %s (%s); asking again "
+                    "in %.1f s",
+                    self.task_id,
+                    host,
+                    step,
+                    type(e).__name__,
+                    pause,
+                )
+                time.sleep(pause)
+                pause = min(2 * pause, CONF.scheduler.agent_retry_max_interval)
 
     @contextlib.contextmanager
     def step(
@@ -149,7 +258,10 @@ class TaskFlow:
                 name, "cancelled", t0, rec.host, f"{self.kind} was deleted"
             )
             raise
-        except Exception as e:  # an agent or DB error: the step failed
+        except Exception as e:
+            if gives_up(e):
+                raise  # the task is resumed, this step included
+            # An agent's error or a refusal: the step failed.
             msg = describe_rpc_error(e, rec.host)
             self._event(name, "failed", t0, rec.host, msg)
             raise StepFailed(name, msg) from e
@@ -379,12 +491,23 @@ class BuildBase(InstanceFlow):
         if not self.begin():
             return
         inst = self.instance
-        if inst is None or inst.status != "pending":
+        if inst is not None and self.adopted and inst.status != "pending":
+            # A scheduler died in the middle of this build.
+            self.restore(inst)
+            if inst.status not in self.own_states:
+                # Deleted meanwhile: undo what the first attempt did.
+                self.rollback(CANCELLED_DURING)
+                self.fail(None, CANCELLED_DURING, resource_error=False)
+                return
+            steps = self.resume_build
+        elif inst is None or inst.status != "pending":
             # Deleted before we got to it: nothing to build or undo.
             self.fail(None, CANCELLED_BEFORE, resource_error=False)
             return
+        else:
+            steps = self.build
         try:
-            self.build(inst)
+            steps(inst)
         except Cancelled:
             self.rollback(CANCELLED_DURING)
             self.fail(None, CANCELLED_DURING, resource_error=False)
@@ -402,3 +525,17 @@ class BuildBase(InstanceFlow):
         """Undo what build() did; `reason` is why (for what keeps a
         status reason of its own, e.g. a bare-metal node)."""
         raise NotImplementedError
+
+    def restore(self, inst: models.Instance) -> None:
+        """An adopted build: read back from the records what the steps a
+        previous attempt made left (the claim, volumes, names), so that
+        resume_build() and rollback() know it."""
+
+    def resume_build(self, inst: models.Instance) -> None:
+        """The steps after the last one a previous attempt completed; each
+        asks its agent again (every agent operation is idempotent)."""
+        raise StepFailed(
+            "resume",
+            f"the scheduler running this {self.kind}'s build stopped and "
+            "this build cannot be resumed; delete it and create it again",
+        )

@@ -10,12 +10,13 @@ this flow then fails and it undoes its work.
 from oslo_log import log
 
 from arame.agents.hva import rpcapi as hva_rpcapi
+from arame.agents.nsa import rpcapi as nsa_rpcapi
 from arame.common import ipam, naming, secgroups_db
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler import claims
-from arame.scheduler.flows import root_volume, security_groups
+from arame.scheduler.flows import liveness, root_volume, security_groups
 from arame.scheduler.flows.base import BuildBase, Cancelled, StepFailed
 from arame.scheduler.flows.naming_steps import naming_cleanup
 from arame.scheduler.host_state import RequestSpec, load_hosts
@@ -92,6 +93,36 @@ class BuildFlow(BuildBase):
         self.register_names(inst)
         self.spawn(inst)
 
+    def restore(self, inst: models.Instance) -> None:
+        self.host = inst.host if inst.claimed else None
+        with db_engine.session() as s:
+            vol = root_volume.root_volume_of(s, inst.id)
+            nodes = naming.nodes(s)
+        if vol is not None:
+            self.root_volume = (vol, vol.storage_node)
+        if inst.status != "scheduling":
+            # Past placement: names may be registered and a spawn may have
+            # been asked; undoing either is harmless where it was not.
+            self.named_on = list(nodes)
+            self.spawn_attempted = self.host is not None
+
+    def resume_build(self, inst: models.Instance) -> None:
+        """Placement is never redone (the claim is in the records); the
+        root volume, the names and the spawn are asked again unless a
+        previous attempt completed them (the volume's export is asked
+        again for its LUN, which only the answer carries)."""
+        if self.host is None:
+            raise StepFailed("schedule", "resumed build holds no claim")
+        if inst.status == "scheduling":
+            with db_engine.session() as s:
+                self.flush(s)
+                if not self.transition(s, "starting", src=("scheduling",)):
+                    raise Cancelled()
+        self.prepare_root(inst)
+        if "names" not in self.done_steps or not self.named_on:
+            self.register_names(inst)
+        self.spawn(inst)
+
     def schedule(self, inst: models.Instance) -> None:
         spec = RequestSpec(
             inst.id,
@@ -143,36 +174,46 @@ class BuildFlow(BuildBase):
         p = root_volume.plan(inst, self.host) if self.sta else None
         if p is None:
             return
-        node, img = p["node"], p["image"]
-        vol = root_volume.create_record(inst, node)
-        self.root_volume = (vol, node)
+        img = p["image"]
+        if self.root_volume is not None:
+            # A resumed build's, on the node the first attempt chose.
+            vol, node = self.root_volume
+            located = p["image_located"] and node == p["node"]
+        else:
+            node, located = p["node"], p["image_located"]
+            vol = root_volume.create_record(inst, node)
+            self.root_volume = (vol, node)
+        down = liveness.storage_node_down(node)
         with self.step("volume", host=node):
             self.checkpoint()
-            if not p["image_located"]:
-                self.sta.import_image(
-                    self.ctxt,
+            if not located:
+                self.ask(
+                    "volume",
                     node,
+                    self.sta.import_image,
                     img["id"],
                     root_volume.image_source(img["id"]),
                     img["sha256"],
                     img["size_bytes"],
-                    timeout=self.call_timeout("volume"),
+                    down=down,
                 )
                 root_volume.record_located(img["id"], node)
-            self.sta.create_volume(
-                self.ctxt,
+            self.ask(
+                "volume",
                 node,
+                self.sta.create_volume,
                 {"id": vol.id, "size_gb": vol.size_gb, "image_id": img["id"]},
-                timeout=self.call_timeout("volume"),
+                down=down,
             )
-            export = self.sta.export_volume(
-                self.ctxt,
+            export = self.ask(
+                "volume",
                 node,
+                self.sta.export_volume,
                 vol.id,
                 p["initiator"],
                 vol.chap_user,
                 vol.chap_secret,
-                timeout=self.call_timeout("volume"),
+                down=down,
             )
         root_volume.record_export(vol.id, export)
         self.root_disk = root_volume.disk_spec(vol, export)
@@ -201,31 +242,37 @@ class BuildFlow(BuildBase):
             with self.step("names", host=node):
                 self.checkpoint()
                 self.named_on.append(node)
+                down = liveness.service_down(nsa_rpcapi.BINARY, node)
                 for p in ports:
-                    t = self.call_timeout("names")
-                    self.nsa.ensure_network(
-                        self.ctxt, node, nets[p.network_id], timeout=t
-                    )
-                    self.nsa.add_reservation(
-                        self.ctxt,
+                    self.ask(
+                        "names",
                         node,
+                        self.nsa.ensure_network,
+                        nets[p.network_id],
+                        down=down,
+                    )
+                    self.ask(
+                        "names",
+                        node,
+                        self.nsa.add_reservation,
                         p.network_id,
                         p.mac_address,
                         p.ip_address,
                         p.hostname,
-                        timeout=t,
+                        down=down,
                     )
 
     def spawn(self, inst: models.Instance) -> None:
         with self.step("spawn", host=self.host):
-            timeout = self.call_timeout("spawn")
+            self.call_timeout("spawn")
             self.checkpoint()
             self.spawn_attempted = True
-            result = self.hva.spawn(
-                self.ctxt,
+            result = self.ask(
+                "spawn",
                 self.host,
+                self.hva.spawn,
                 instance_spec(inst, self.root_disk),
-                timeout=timeout,
+                down=liveness.hypervisor_down(self.host),
             )
         with db_engine.session() as s:
             if not self.transition(
@@ -251,6 +298,7 @@ class BuildFlow(BuildBase):
             with self.step("undo-spawn", host=self.host):
                 self.checkpoint()
                 try:
+                    # Not ask(): an undo runs past the task's deadline.
                     self.hva.destroy(
                         self.ctxt,
                         self.host,

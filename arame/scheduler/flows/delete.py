@@ -9,8 +9,13 @@ from arame.common import ipam, naming, quotas, secgroups_db
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler import claims
-from arame.scheduler.flows import root_volume, security_groups, volume_attach
-from arame.scheduler.flows.base import InstanceFlow, StepFailed
+from arame.scheduler.flows import (
+    liveness,
+    root_volume,
+    security_groups,
+    volume_attach,
+)
+from arame.scheduler.flows.base import HostDown, InstanceFlow, StepFailed
 from arame.scheduler.flows.naming_steps import naming_cleanup
 
 
@@ -54,12 +59,7 @@ class DeleteFlow(InstanceFlow):
         inst = self.instance
         try:
             if inst.host is not None:
-                with self.step("destroy", host=inst.host):
-                    timeout = self.call_timeout("destroy")
-                    self.checkpoint()
-                    self.hva.destroy(
-                        self.ctxt, inst.host, inst.id, timeout=timeout
-                    )
+                self.destroy(inst)
             # Its data volumes stay, available again.
             volume_attach.release_instance_volumes(self, self.sta)
             with db_engine.session() as s:
@@ -68,11 +68,12 @@ class DeleteFlow(InstanceFlow):
                 # After the guest is gone: nothing is logged in any more.
                 with self.step("volume", host=vol.storage_node):
                     self.checkpoint()
-                    self.sta.delete_volume(
-                        self.ctxt,
+                    self.ask(
+                        "volume",
                         vol.storage_node,
+                        self.sta.delete_volume,
                         vol.id,
-                        timeout=self.call_timeout("volume"),
+                        down=liveness.storage_node_down(vol.storage_node),
                     )
                 root_volume.mark_deleted(vol.id)
             if self.nsa is not None:
@@ -94,3 +95,27 @@ class DeleteFlow(InstanceFlow):
         self.emit_usage("close", inst)
         if terminated:
             security_groups.announce_members(self.ctxt, self.hva, groups)
+
+    def destroy(self, inst) -> None:
+        """Asked until hva answers (it may be restarting); a host that is
+        down is not waited for: the instance is terminated in the records
+        and its agent removes the guest when it returns (its resync with
+        the collector, which is authoritative)."""
+        try:
+            with self.step("destroy", host=inst.host):
+                self.checkpoint()
+                self.ask(
+                    "destroy",
+                    inst.host,
+                    self.hva.destroy,
+                    inst.id,
+                    down=liveness.hypervisor_down(inst.host),
+                )
+        except StepFailed as e:
+            if not isinstance(e.__cause__, HostDown):
+                raise
+            self.note(
+                "destroy",
+                f"{inst.host} is down: its agent removes the guest when "
+                "it returns",
+            )

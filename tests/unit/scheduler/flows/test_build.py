@@ -1,7 +1,10 @@
 """The build flow: schedule (filters, weighers, claim) then spawn on hva."""
 
+import datetime as dt
+
 import oslo_messaging as messaging
 import pytest
+import sqlalchemy as sa
 
 from arame.common import tasks as task_records
 from arame.common.db import engine, models
@@ -112,15 +115,42 @@ def test_spawn_failure_fails_the_task_compensates_and_puts_instance_in_error(
     assert hva.methods() == ["spawn", "destroy"]
 
 
-def test_spawn_timeout_says_the_agent_did_not_answer(
+def test_spawn_unanswered_is_asked_again_until_answered(
+    build, hva, add_host, add_instance, get_row
+):
+    # hva restarting: the first ask gets no answer, the second does.
+    add_host("hv1")
+    iid, tid = add_instance()
+    hva.fail["spawn"] = messaging.MessagingTimeout("timed out")
+    hva.hooks["spawn"] = lambda _id: (
+        hva.fail.pop("spawn") if hva.methods().count("spawn") == 2 else None
+    )
+    build(iid, tid)
+    assert hva.methods().count("spawn") == 2
+    assert get_row(models.Task, tid).status == "done"
+    assert get_row(models.Instance, iid).status == "running"
+
+
+def test_spawn_unanswered_on_a_host_that_went_down_fails(
     build, hva, add_host, add_instance, get_row
 ):
     add_host("hv1")
     iid, tid = add_instance()
     hva.fail["spawn"] = messaging.MessagingTimeout("timed out")
+
+    def host_dies(_id):
+        with engine.session() as s:
+            s.execute(
+                sa.update(models.Host)
+                .where(models.Host.name == "hv1")
+                .values(last_report_at=models.utcnow() - dt.timedelta(hours=1))
+            )
+
+    hva.hooks["spawn"] = host_dies
     build(iid, tid)
     task = get_row(models.Task, tid)
-    assert task.error_message == "no answer from hv1 before the deadline"
+    assert task.error_message == "hv1 is down (no heartbeat)"
+    assert hva.methods().count("spawn") == 1
     assert get_row(models.Instance, iid).status == "error"
 
 

@@ -1,0 +1,126 @@
+"""Task leases: which scheduler runs a task, and until when.
+
+A scheduler that begins a task writes itself as its owner with a lease a
+few seconds long, and renews the leases of every task it runs in one
+statement; a flow that ends or gives up drops out of the renewal. When a
+lease lapses (its scheduler was killed, its host lost, or its flow gave up
+on a database failure), the sweep of any scheduler adopts the task with a
+compare-and-set and resumes it (sweeper.py). Every write a flow makes to
+its task checks that it still owns it (fence()), so a scheduler that was
+only paused past its lease stops instead of racing its successor.
+
+Clocks: leases compare the schedulers' own clocks; they must agree within
+a lease's margin over its renewal (NTP does far better).
+"""
+
+import datetime as dt
+import os
+import socket
+import threading
+import uuid
+
+import sqlalchemy as sa
+
+from arame.common.conf import CONF
+from arame.common.db import models
+
+T = models.Task
+
+
+class LeaseLost(Exception):
+    """Another scheduler adopted this task: stop without touching it."""
+
+
+def make_owner() -> str:
+    """Unique per process: host, pid and a random part (a pid is reused)."""
+    host = CONF.host or socket.gethostname()
+    return f"{host[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _until(now: dt.datetime) -> dt.datetime:
+    return now + dt.timedelta(seconds=CONF.scheduler.task_lease)
+
+
+class Leases:
+    """The tasks this process holds."""
+
+    def __init__(self, owner: str | None = None):
+        self.owner = owner or make_owner()
+        self._lock = threading.Lock()
+        self._held: set[str] = set()
+
+    # -- taking a task -------------------------------------------------------
+    def take(self, s, task_id: str) -> bool:
+        """queued -> running, owned by us (a cast, or a cast the sweep
+        found lost); False if it is no longer queued."""
+        now = models.utcnow()
+        rc = s.execute(
+            sa.update(T)
+            .where(T.id == task_id, T.status == "queued")
+            .values(
+                status="running",
+                owner=self.owner,
+                lease_until=_until(now),
+                attempts=T.attempts + 1,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        return rc == 1
+
+    def adopt(self, s, task_id: str, now: dt.datetime) -> bool:
+        """A running task whose lease lapsed becomes ours."""
+        rc = s.execute(
+            sa.update(T)
+            .where(
+                T.id == task_id,
+                T.status == "running",
+                sa.or_(T.lease_until.is_(None), T.lease_until < now),
+            )
+            .values(
+                owner=self.owner,
+                lease_until=_until(now),
+                attempts=T.attempts + 1,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        return rc == 1
+
+    def hold(self, task_id: str) -> None:
+        with self._lock:
+            self._held.add(task_id)
+
+    def drop(self, task_id: str) -> None:
+        with self._lock:
+            self._held.discard(task_id)
+
+    def held(self) -> list[str]:
+        with self._lock:
+            return list(self._held)
+
+    # -- keeping them ----------------------------------------------------------
+    def renew(self, s) -> int:
+        """One statement for every task this process runs."""
+        ids = self.held()
+        if not ids:
+            return 0
+        return s.execute(
+            sa.update(T)
+            .where(T.id.in_(ids), T.owner == self.owner, T.status == "running")
+            .values(lease_until=_until(models.utcnow()))
+            .execution_options(synchronize_session=False)
+        ).rowcount
+
+    def fence(self, s, task_id: str, **values) -> None:
+        """Write `values` to the task if we still own it; LeaseLost (the
+        caller's transaction rolls back) if another scheduler adopted it."""
+        rc = s.execute(
+            sa.update(T)
+            .where(T.id == task_id, T.owner == self.owner)
+            .values(updated_at=models.utcnow(), **values)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if rc != 1:
+            self.drop(task_id)
+            raise LeaseLost(task_id)
