@@ -3,7 +3,19 @@ records of the networks served on this node.
 
 Every argument is checked (arame.agents.nsa.records) before the driver sees
 it: a bad id, MAC, address or host name is refused with nothing written.
-Every method is idempotent; the driver serialises changes per network.
+The driver serialises changes per network.
+
+Every operation is idempotent, so the scheduler may ask again whatever it
+is not sure was done (a retry after a timeout, a flow resumed after a
+crash): ensure_network of a network served with the same settings changes
+nothing (other settings: brought to these); remove_network of a network
+not served succeeds; add_reservation of the same MAC, address and name
+changes nothing and answers the same reservation (a stale entry holding
+the address or name is replaced: the controller just gave them away);
+remove_reservation of an absent MAC, or on a network not served,
+succeeds; sync to the same list writes and drops nothing. add_reservation
+on a network not served is refused (NetworkNotFound): ensure_network
+first.
 """
 
 import oslo_messaging as messaging

@@ -6,7 +6,10 @@ when the message names one that is missing. The driver only calls
 `ensure(...)` and `remove(...)`, so swapping the implementation is one
 assignment (`DnsmasqDriver.plumbing = other_module`).
 
-Every step is idempotent: a present bridge or address is left as it is.
+Every step is idempotent: a present bridge or address is left as it is,
+also one made between the look and the `ip ... add` (the kernel's "File
+exists" is then the answer, and a bridge made by someone else stays
+theirs).
 
 One namespace holds every network's bridge, and dnsmasq (bound to the
 bridge's address) answers DNS through the namespace's routing table, not
@@ -28,6 +31,23 @@ def _ip(args, netns, **kw):
     return runner.run(
         ["ip"] + list(args), netns=netns or None, timeout=30, **kw
     )
+
+
+# What `ip` says when it is asked to add what is there: "RTNETLINK
+# answers: File exists" (a link, an address on old kernels), "Error:
+# ipv4: Address already assigned." (an address on recent ones).
+_EXISTS = ("File exists", "already assigned")
+
+
+def _add(args, netns) -> bool:
+    """An `ip ... add`; False when it was there already."""
+    try:
+        _ip(args, netns)
+    except runner.CommandError as e:
+        if any(m in e.stderr for m in _EXISTS):
+            return False
+        raise
+    return True
 
 
 def link_exists(name: str, netns: str | None) -> bool:
@@ -91,13 +111,14 @@ def ensure(
     nothing made, if another link holds the subnet."""
     check_subnet_free(bridge, address, netns)
     created = False
-    if not link_exists(bridge, netns):
-        _ip(["link", "add", bridge, "type", "bridge"], netns)
+    if not link_exists(bridge, netns) and _add(
+        ["link", "add", bridge, "type", "bridge"], netns
+    ):
         if mtu:
             _ip(["link", "set", bridge, "mtu", str(mtu)], netns)
         created = True
     if address not in addresses(bridge, netns):
-        _ip(["addr", "add", address, "dev", bridge], netns)
+        _add(["addr", "add", address, "dev", bridge], netns)
     _ip(["link", "set", bridge, "up"], netns)
     return created
 

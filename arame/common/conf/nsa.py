@@ -84,10 +84,35 @@ opts = [
 ]
 
 
+fake_group = cfg.OptGroup(
+    "fake_nsa",
+    help="The fake naming driver, for tests and the all-in-one.",
+)
+fake_opts = [
+    cfg.StrOpt(
+        "state_file",
+        default="",
+        help="JSON file holding the fake networks and their "
+        "reservations, so that they outlive the agent as dnsmasq's "
+        "state directory does: read at start, rewritten whole "
+        "(temporary file renamed over it) after every change. "
+        'Shape: {"networks": {"<network id>": {"network": '
+        '{"id", "cidr", "gateway", "dhcp_address", '
+        '"dns_domain", "dhcp_ranges", "mtu", "bridge"}, '
+        '"reservations": [{"mac": "52:54:00:...", "ip": '
+        '"10.0.0.5", "hostname": "web-1"}]}}} (a reservation '
+        'may carry its "boot_script"). One agent process per '
+        "file. Empty: in memory only.",
+    ),
+]
+
+
 def register(conf):
     conf.register_group(group)
     conf.register_opts(opts, group)
+    conf.register_group(fake_group)
+    conf.register_opts(fake_opts, fake_group)
 
 
 def list_opts():
-    return [(group.name, opts)]
+    return [(group.name, opts), (fake_group.name, fake_opts)]
