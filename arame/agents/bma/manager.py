@@ -9,6 +9,15 @@ soft-then-hard logic is power.py's. Refusals and BMC failures are the
 typed errors of errors.py (the caller sees the class name in
 RemoteError.exc_type). Power states seen go to power_sync.PowerStates,
 which notifies the collector when they change.
+
+Every operation is idempotent, so the scheduler may ask again whatever it
+is not sure was done (a retry after a timeout, a flow resumed after a
+crash): power_on of a node that is on and power_off or soft_power_off of
+one that is off send nothing to the BMC and answer the same power state
+("changed" False: this call did not move it); set_boot_device again sets
+the same device; reboot again ends on from the same boot device (the node
+restarts once more, which a deploy or a reboot asked twice tolerates);
+validate and get_power_state only read.
 """
 
 import contextlib
