@@ -4,6 +4,8 @@ and on the libvirt driver where its answer depends on what libvirt says
 (a domain defined meanwhile, one already running, one gone since the
 lookup), over a fake connection."""
 
+import contextlib
+import os
 import threading
 import time
 import types
@@ -274,12 +276,24 @@ class NoFirewall:
         self.removed.append(iid)
 
 
+class Bridges:
+    def __init__(self):
+        self.released = []
+
+    def network_lock(self, network_id):
+        return contextlib.nullcontext()
+
+    def release_network(self, network_id):
+        self.released.append(network_id)
+
+
 @pytest.fixture
 def lv(config, tmp_path, monkeypatch):
     config("instances_path", str(tmp_path), group="libvirt")
     drv = libvirt_module.LibvirtDriver("hv1")
     drv._conn = FakeConn()
     drv._firewall = NoFirewall()
+    drv._networking = Bridges()
     # What _define makes on the host (overlay, config drive, taps) is not
     # the point here: the domain's definition is.
     monkeypatch.setattr(
@@ -337,3 +351,17 @@ def test_libvirt_destroy_twice_and_of_a_guest_gone_since_the_lookup(lv):
     lv.destroy(IID)
     # Every destroy removed the guest's firewall chains, gone or not.
     assert lv.firewall.removed == [IID] * 3
+
+
+def test_libvirt_destroy_after_one_cut_short_releases_the_networks(lv):
+    """The domain is gone (undefined by a destroy, or never defined by a
+    spawn, whose agent then died): what _define wrote down is released."""
+    idir = lv._path(IID)
+    os.makedirs(idir)
+    with open(os.path.join(idir, "networks"), "w") as f:
+        f.write("nw-abcd0001 ../etc\n")
+    lv.destroy(IID)
+    assert lv.networking.released == ["nw-abcd0001"]
+    assert not os.path.exists(idir)
+    lv.destroy(IID)
+    assert lv.networking.released == ["nw-abcd0001"]

@@ -24,6 +24,7 @@ from arame.agents.hva import configdrive, networking
 from arame.agents.hva.drivers.base import HypervisorDriver, InstanceNotFound
 from arame.agents.hva.drivers.libvirt import config as xmlconf
 from arame.agents.hva.drivers.libvirt import (
+    done,
     events,
     ha,
     hotplug,
@@ -47,6 +48,10 @@ _POWER = {
     libvirt.VIR_DOMAIN_PMSUSPENDED: "paused",
     libvirt.VIR_DOMAIN_NOSTATE: "nostate",
 }
+
+
+# In a guest's directory: the networks its ports are on.
+NETWORKS_FILE = "networks"
 
 
 class LibvirtDriver(HypervisorDriver):
@@ -202,13 +207,20 @@ class LibvirtDriver(HypervisorDriver):
             except InstanceNotFound:
                 dom = self._define(instance)
             if not dom.isActive():
-                _start(dom)
+                done.start(dom)
         return self._power_state(dom)
 
     def _define(self, instance: dict) -> libvirt.virDomain:
         iid = instance["id"]
         idir = self._path(iid)
         os.makedirs(idir, mode=0o755, exist_ok=True)
+        # Before any bridge is made for it: a destroy after a crash of
+        # this spawn (or one that undefined the domain and then died)
+        # still knows which networks to release.
+        _write(
+            self._path(iid, NETWORKS_FILE),
+            " ".join(p["network"]["id"] for p in instance.get("ports") or []),
+        )
         root = instance.get("root_disk")
         if root:
             # A volume on a storage node: boot from it, nothing local.
@@ -285,7 +297,7 @@ class LibvirtDriver(HypervisorDriver):
         try:
             return self.conn.defineXML(xml)
         except libvirt.libvirtError as e:
-            if not _already_exists(e):
+            if not done.already_exists(e):
                 raise
             LOG.info("%s: defined meanwhile, using it (%s)", iid, e)
             return self._domain(iid)
@@ -365,15 +377,17 @@ class LibvirtDriver(HypervisorDriver):
                 if e.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
                     raise
                 dom = None  # undefined since the lookup: gone is done
+        if dom is None:
+            networks = self._recorded_networks(instance_id)
         with self._network_locks(networks):
             if dom is not None:
-                _ignore(dom.destroy, _NOT_RUNNING, _GONE)
-                _ignore(
+                done.ignore(dom.destroy, done.NOT_RUNNING, done.GONE)
+                done.ignore(
                     lambda: dom.undefineFlags(
                         libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
                         | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
                     ),
-                    _GONE,
+                    done.GONE,
                 )
             if self.firewall is not None:
                 self.firewall.remove_port(instance_id)
@@ -384,6 +398,16 @@ class LibvirtDriver(HypervisorDriver):
         shutil.rmtree(self._path(instance_id), ignore_errors=True)
         self._desired.pop(instance_id, None)
         self.ha.forget(instance_id)
+
+    def _recorded_networks(self, instance_id: str) -> list[str]:
+        """The networks _define wrote down for a guest whose domain is gone
+        (a destroy or a spawn cut short): released again, harmlessly."""
+        try:
+            with open(self._path(instance_id, NETWORKS_FILE)) as f:
+                found = f.read().split()
+        except FileNotFoundError:
+            return []
+        return [n for n in found if ids.is_valid("network", n)]
 
     # -- data volumes (hotplug.py) -----------------------------------------
     def attach_volume(self, instance_id: str, volume: dict) -> dict:
@@ -402,7 +426,7 @@ class LibvirtDriver(HypervisorDriver):
         dom = self._domain(instance_id)
         self._desired[instance_id] = "on"
         if not dom.isActive():
-            _start(dom)
+            done.start(dom)
         return self._power_state(dom)
 
     def power_off(self, instance_id: str) -> str:
@@ -418,48 +442,24 @@ class LibvirtDriver(HypervisorDriver):
         self._desired[instance_id] = "off"
         self._shutdown(dom, CONF.libvirt.shutdown_timeout)
         self._desired[instance_id] = "on"
-        _start(dom)
+        done.start(dom)
         return self._power_state(dom)
 
     def _shutdown(self, dom, timeout: float) -> None:
         if not dom.isActive():
             return
-        _ignore(dom.shutdown, _NOT_RUNNING)
+        done.ignore(dom.shutdown, done.NOT_RUNNING)
         if not events.wait_inactive(dom, timeout):
             LOG.warning(
                 "%s did not power off within %ss: destroying",
                 dom.name(),
                 timeout,
             )
-            _ignore(dom.destroy, _NOT_RUNNING)
+            done.ignore(dom.destroy, done.NOT_RUNNING)
 
 
-_NOT_RUNNING = libvirt.VIR_ERR_OPERATION_INVALID
-_GONE = libvirt.VIR_ERR_NO_DOMAIN
-
-
-def _ignore(op, *codes):
-    """op(), where libvirt's refusal with one of codes means done."""
-    try:
-        op()
-    except libvirt.libvirtError as e:
-        if e.get_error_code() not in codes:
-            raise
-
-
-def _start(dom) -> None:
-    """dom.create(), where a guest already running is success (asked
-    twice): libvirt refuses that with "already running" (its code differs
-    between drivers, so the domain's state decides)."""
-    try:
-        dom.create()
-    except libvirt.libvirtError:
-        if not dom.isActive():
-            raise
-
-
-def _already_exists(e: libvirt.libvirtError) -> bool:
-    return e.get_error_code() == libvirt.VIR_ERR_DOM_EXIST or (
-        e.get_error_code() == libvirt.VIR_ERR_OPERATION_FAILED
-        and "already exists" in str(e)
-    )
+def _write(path: str, text: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text + "\n")
+    os.replace(tmp, path)
