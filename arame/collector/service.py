@@ -1,11 +1,12 @@
-"""The arame-collector daemon: notifications in, state out, and the reaper.
+"""The arame-collector daemon: notifications in, state out, the reaper
+and the invariants' check.
 
 Several collectors may run: they share the notification queue (one pool),
-and the reaper's updates are compare-and-set.
+and the reaper's and the check's updates are compare-and-set.
 """
 
 from arame.agents.hva.rpcapi import HypervisorAPI
-from arame.collector import reaper
+from arame.collector import invariants, reaper
 from arame.collector.manager import (
     TOPIC,
     CollectorManager,
@@ -34,6 +35,14 @@ def build_components() -> list:
             "reaper",
             reaper.reap,
             lambda: CONF.collector.reaper_interval,
+            run_first=False,
+        ),
+        # 0 turns the check off (run() does nothing); the loop still
+        # wakes each minute, to see the option set again.
+        PeriodicComponent(
+            "invariants",
+            invariants.run,
+            lambda: CONF.collector.invariants_interval or 60,
             run_first=False,
         ),
         DBHeartbeat(BINARY, TOPIC),

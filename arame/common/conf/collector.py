@@ -19,6 +19,16 @@ opts = [
         help="Seconds past a task's deadline before the reaper acts, "
         "so the flow that owns it can finish its own failure.",
     ),
+    cfg.IntOpt(
+        "invariants_interval",
+        mutable=True,
+        default=60,
+        min=0,
+        help="Seconds between checks of what the records must agree on "
+        "(each host's claimed capacity, each account's quota usage, one "
+        "usage open and close per instance that ran); any drift found is "
+        "repaired and logged as a warning. 0 turns the check off.",
+    ),
 ]
 
 

@@ -33,6 +33,8 @@ def set_task(tid, status):
         if status == "failed":
             tasks.fail(s, tid, "power_off", STOP_TIMED_OUT)
         else:
+            if status == "done":
+                tasks.set_status(s, tid, "running")
             tasks.set_status(s, tid, status)
 
 
