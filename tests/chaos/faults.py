@@ -1,0 +1,233 @@
+"""Faults: SIGKILL one of a deployment's daemons, the RabbitMQ broker or
+MariaDB, and bring it back as its supervisor would.
+
+Each fault is recorded in a Faults log (what, when killed, when back) so a
+test can measure recovery from the last one. Every wait has a deadline.
+"""
+
+import dataclasses
+import datetime as dt
+import os
+import signal
+import time
+
+import httpx
+
+from arame.deploy import local
+from tests.helpers.waiting import wait_until
+
+RESTART_PATIENCE = 60  # a daemon's start and first heartbeat
+BROKER_PATIENCE = 120  # RabbitMQ boots slowly on a loaded 2-core machine
+DATABASE_PATIENCE = 120  # InnoDB's crash recovery included
+
+
+@dataclasses.dataclass
+class Fault:
+    what: str
+    killed_at: float  # time.monotonic()
+    back_at: float | None = None
+
+    def __str__(self):
+        took = (
+            f"back after {self.back_at - self.killed_at:.1f} s"
+            if self.back_at
+            else "not back"
+        )
+        return f"{self.what}: {took}"
+
+
+class Faults:
+    """What was done to a deployment, in order."""
+
+    def __init__(self):
+        self.log: list[Fault] = []
+
+    def begin(self, what: str) -> Fault:
+        f = Fault(what, time.monotonic())
+        self.log.append(f)
+        return f
+
+    @property
+    def last_back_at(self) -> float:
+        """When the last fault ended (its victim answering again)."""
+        return max((f.back_at or f.killed_at) for f in self.log)
+
+    def __str__(self):
+        return "; ".join(str(f) for f in self.log) or "no fault"
+
+
+def _utcnow() -> dt.datetime:
+    # As the daemons write their heartbeats (models.utcnow: naive UTC).
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _pids_running(match) -> list[int]:
+    """PIDs whose command line satisfies match(argv)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if argv and match(argv):
+            out.append(int(entry))
+    return out
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            # A zombie has exited: its parent has yet to reap it.
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _sigkill(pid: int, what: str) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    wait_until(lambda: _gone(pid), 30, f"{what} (pid {pid}) to die")
+
+
+# -- the deployment's daemons -------------------------------------------------
+def kill_and_restart(dep, name: str, faults: Faults) -> Fault:
+    """SIGKILL daemon `name`, start it again with its options, and wait
+    until it answers: the API its health check, any other daemon a
+    heartbeat newer than its restart."""
+    fault = faults.begin(f"SIGKILL {name}")
+    dep.stop(name, sig=signal.SIGKILL, timeout=10)
+    since = _utcnow()
+    dep.restart(name)
+    wait_back(dep, name, since)
+    fault.back_at = time.monotonic()
+    return fault
+
+
+def wait_back(dep, name: str, since: dt.datetime) -> None:
+    role, _ = dep.started[name]
+    if role == "api":
+        wait_until(
+            lambda: _healthy(dep),
+            RESTART_PATIENCE,
+            f"{name} to answer its health check again",
+        )
+        return
+    host, binary = dep.host_of(name), local.ROLES[role]
+
+    def reported():
+        if not dep.daemons[name].alive():
+            raise AssertionError(f"{name} exited after its restart")
+        rows = dep.rows(
+            "SELECT last_heartbeat_at FROM services "
+            "WHERE host = :host AND `binary` = :binary",
+            host=host,
+            binary=binary,
+        )
+        return rows and rows[0][0] is not None and rows[0][0] >= since
+
+    wait_until(
+        reported,
+        RESTART_PATIENCE,
+        f"{name} ({binary} on {host}) to heartbeat after its restart",
+        interval=0.5,
+        ignore=(Exception,),
+    )
+
+
+def _healthy(dep) -> bool:
+    try:
+        return httpx.get(f"{dep.api_url}/healthz", timeout=2).is_success
+    except httpx.HTTPError:
+        return False
+
+
+def wait_work_in_flight(dep, step: str | None = None, timeout=30) -> None:
+    """A task running (at `step`, if given): the kill that follows lands
+    on work, not on an idle daemon."""
+    query = "SELECT COUNT(*) FROM tasks WHERE status = 'running'" + (
+        " AND step = :step" if step else ""
+    )
+    wait_until(
+        lambda: dep.rows(query, step=step)[0][0] > 0,
+        timeout,
+        f"a task running{f' at step {step}' if step else ''}",
+        interval=0.2,
+        ignore=(Exception,),
+    )
+
+
+# -- the broker ---------------------------------------------------------------
+def _is_broker(argv: list[str]) -> bool:
+    # The server's VM boots the `rabbit` application; rabbitmqctl's VM
+    # (another beam.smp) does not.
+    return (
+        os.path.basename(argv[0]) == "beam.smp"
+        and "-s" in argv
+        and "rabbit" in argv[argv.index("-s") + 1 : argv.index("-s") + 2]
+    )
+
+
+def kill_broker(rabbit, faults: Faults) -> Fault:
+    """SIGKILL the RabbitMQ node (its beam.smp, not a polite stop_app),
+    then start it as the infrastructure does and wait for it to accept
+    connections."""
+    pids = _pids_running(_is_broker)
+    assert len(pids) == 1, f"expected one RabbitMQ node, found pids {pids}"
+    fault = faults.begin(f"SIGKILL RabbitMQ (beam.smp {pids[0]})")
+    _sigkill(pids[0], "RabbitMQ")
+    wait_until(lambda: not rabbit.running(), 30, "RabbitMQ's port to close")
+    assert rabbit.ensure_running(timeout=BROKER_PATIENCE), (
+        "RabbitMQ came back before anyone started it"
+    )
+    fault.back_at = time.monotonic()
+    return fault
+
+
+# -- the database -------------------------------------------------------------
+def _is_mariadbd(argv: list[str]) -> bool:
+    return os.path.basename(argv[0]) in ("mariadbd", "mysqld")
+
+
+def _is_mysqld_safe(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"mysqld_safe" in f.read()
+    except OSError:
+        return False
+
+
+def kill_database(mariadb, faults: Faults) -> Fault:
+    """SIGKILL mariadbd and wait until MariaDB accepts connections again:
+    mysqld_safe restarts a server that died (as infra starts it); one
+    without it is started the way infra does."""
+    pids = _pids_running(_is_mariadbd)
+    assert len(pids) == 1, f"expected one mariadbd, found pids {pids}"
+    supervised = _is_mysqld_safe(_parent(pids[0]))
+    fault = faults.begin(f"SIGKILL mariadbd ({pids[0]})")
+    _sigkill(pids[0], "mariadbd")
+    if supervised:
+        wait_until(
+            mariadb.running,
+            DATABASE_PATIENCE,
+            "mysqld_safe to restart MariaDB",
+            interval=0.5,
+        )
+    else:
+        mariadb.ensure_running(timeout=DATABASE_PATIENCE)
+    fault.back_at = time.monotonic()
+    return fault

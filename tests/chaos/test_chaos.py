@@ -1,0 +1,87 @@
+"""Work survives the processes running it (issue 17): a burst of creates,
+actions and deletes over HTTP while daemons, the broker and the database
+are SIGKILLed and restarted, or while every notification arrives twice;
+then every accepted request is final within a minute of the last fault,
+nothing is stranded or counted twice, and the agents hold exactly what
+the records say.
+"""
+
+import threading
+
+import pytest
+
+from tests.chaos import checks, faults
+from tests.chaos.deployment import SCHEDULERS
+from tests.chaos.duplicator import Duplicator
+from tests.chaos.load import Burst
+
+pytestmark = pytest.mark.chaos
+
+# Killed one after another, each while a task runs (hva while one spawns).
+VICTIMS = (*SCHEDULERS, "collector", "api", "hva", "sta", "nsa")
+GAP = 3  # seconds between one daemon back and the next kill
+BURST_PATIENCE = 180  # the burst's last answers (a request retries 60 s)
+
+
+def _pause(seconds: float) -> None:
+    # Spacing the faults out is the plan, not a wait for a condition.
+    threading.Event().wait(seconds)
+
+
+def _verdict(dep, burst, log) -> None:
+    problems, rec = checks.everything(dep, burst, log)
+    assert not problems, checks.report(problems, burst, log, rec)
+
+
+def test_kill_every_daemon(chaos_deployment):
+    dep = chaos_deployment
+    log = faults.Faults()
+    burst = Burst(dep, requests=60, seconds=60).start()
+    try:
+        for name in VICTIMS:
+            faults.wait_work_in_flight(
+                dep, step="spawn" if name == "hva" else None
+            )
+            faults.kill_and_restart(dep, name, log)
+            _pause(GAP)
+        burst.join(BURST_PATIENCE)
+    finally:
+        burst.stop()
+    _verdict(dep, burst, log)
+
+
+def test_kill_broker_and_database(chaos_deployment):
+    dep = chaos_deployment
+    log = faults.Faults()
+    burst = Burst(dep, requests=40, seconds=40, seed=23).start()
+    try:
+        faults.wait_work_in_flight(dep, step="spawn")
+        faults.kill_broker(dep.rabbit, log)
+        _pause(GAP)
+        faults.wait_work_in_flight(dep)
+        faults.kill_database(dep.mariadb, log)
+        burst.join(BURST_PATIENCE)
+    finally:
+        burst.stop()
+    _verdict(dep, burst, log)
+
+
+def test_duplicate_notifications(chaos_deployment):
+    dep = chaos_deployment
+    log = faults.Faults()
+    dup = Duplicator(dep.rabbit, dep.vhost).start()
+    burst = Burst(dep, requests=30, seconds=30, seed=5).start()
+    try:
+        burst.join(BURST_PATIENCE)
+        problems, rec = checks.everything(dep, burst, log)
+    finally:
+        burst.stop()
+        dup.stop()
+    # Vacuous unless the copies were made: usage and heartbeats at least.
+    copied = dict(dup.duplicated)
+    if dup.errors:
+        problems.append(f"duplicator failed: {dup.errors}")
+    for event in ("service.heartbeat", "usage.open", "usage.close"):
+        if not copied.get(event):
+            problems.append(f"no {event} was delivered twice ({copied})")
+    assert not problems, checks.report(problems, burst, log, rec)
