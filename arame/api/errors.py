@@ -2,6 +2,7 @@
 {"error": {"code", "message", "details"}} with a 4xx status; a 5xx is a bug
 (or, 503, a dependency that is down)."""
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -11,6 +12,7 @@ from starlette.routing import Match
 
 from arame.api.schemas.common import ErrorBody
 from arame.common import exceptions
+from arame.common.db import retry as db_retry
 
 LOG = log.getLogger(__name__)
 
@@ -210,8 +212,31 @@ async def _unexpected(request: Request, exc: Exception):
     )
 
 
+DB_UNAVAILABLE = "the database is not reachable; try again"
+
+
+async def _database_error(request: Request, exc: Exception):
+    """What api/db_retry.py could not run again: the database stayed
+    away, or failed after the request had committed. Not a bug: 503."""
+    if not db_retry.is_transient(exc):
+        return await _unexpected(request, exc)
+    LOG.warning(
+        "%s %s: database unavailable: %s",
+        request.method,
+        request.url.path,
+        exc,
+    )
+    return error_response(
+        503,
+        "service_unavailable",
+        DB_UNAVAILABLE,
+        headers={"Retry-After": "2"},
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(exceptions.ArameError, _arame_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(sa.exc.DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

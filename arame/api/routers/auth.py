@@ -1,9 +1,10 @@
 from fastapi import APIRouter
 
+from arame.api.db_retry import RetryingRoute
 from arame.api.schemas.auth import TokenRequest, TokenResponse
 from arame.api.services import auth as auth_service
 
-router = APIRouter(prefix="/v1/auth", tags=["auth"])
+router = APIRouter(route_class=RetryingRoute, prefix="/v1/auth", tags=["auth"])
 
 
 @router.post("/tokens", status_code=201, response_model=TokenResponse)

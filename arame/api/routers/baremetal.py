@@ -6,6 +6,7 @@ from fastapi import APIRouter, Body, Depends, Query, Response
 
 from arame.api import errors
 from arame.api.auth.deps import authorize
+from arame.api.db_retry import RetryingRoute
 from arame.api.schemas.baremetal import (
     Node,
     NodeAccepted,
@@ -16,7 +17,9 @@ from arame.api.schemas.baremetal import (
 )
 from arame.api.services.baremetal import BaremetalService
 
-router = APIRouter(prefix="/v1/baremetal/nodes", tags=["baremetal"])
+router = APIRouter(
+    route_class=RetryingRoute, prefix="/v1/baremetal/nodes", tags=["baremetal"]
+)
 service = BaremetalService()
 
 

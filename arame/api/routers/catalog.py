@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from arame.api import errors, pagination, tags
 from arame.api.auth.deps import authorize
+from arame.api.db_retry import RetryingRoute
 from arame.api.schemas.catalog import (
     Flavor,
     FlavorCreate,
@@ -16,8 +17,12 @@ from arame.api.schemas.common import TagsOut, TagsUpdate
 from arame.api.services import catalog
 from arame.common.db import models
 
-flavors = APIRouter(prefix="/v1/flavors", tags=["flavors"])
-images = APIRouter(prefix="/v1/images", tags=["images"])
+flavors = APIRouter(
+    route_class=RetryingRoute, prefix="/v1/flavors", tags=["flavors"]
+)
+images = APIRouter(
+    route_class=RetryingRoute, prefix="/v1/images", tags=["images"]
+)
 ImageSort = pagination.sort_query("name", "status", "created_at", "updated_at")
 
 

@@ -4,11 +4,12 @@ import prometheus_client
 import sqlalchemy as sa
 from fastapi import APIRouter, Response
 
+from arame.api.db_retry import RetryingRoute
 from arame.api.errors import error_response
 from arame.common.db import engine as db_engine
 from arame.common.rpc import probe
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=RetryingRoute, tags=["health"])
 
 
 @router.get("/healthz")

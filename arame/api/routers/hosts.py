@@ -1,10 +1,13 @@
 from fastapi import APIRouter, Depends
 
 from arame.api.auth.deps import authorize
+from arame.api.db_retry import RetryingRoute
 from arame.api.schemas.hosts import HostPage
 from arame.api.services import hosts as host_service
 
-router = APIRouter(prefix="/v1/hosts", tags=["hosts"])
+router = APIRouter(
+    route_class=RetryingRoute, prefix="/v1/hosts", tags=["hosts"]
+)
 
 
 @router.get("", response_model=HostPage)

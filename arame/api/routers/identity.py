@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from arame.api import errors, pagination
 from arame.api.auth.deps import authorize, get_context
+from arame.api.db_retry import RetryingRoute
 from arame.api.schemas.identity import (
     Account,
     AccountCreate,
@@ -16,8 +17,12 @@ from arame.api.schemas.identity import (
 )
 from arame.api.services import identity
 
-accounts = APIRouter(prefix="/v1/accounts", tags=["accounts"])
-users = APIRouter(prefix="/v1/users", tags=["users"])
+accounts = APIRouter(
+    route_class=RetryingRoute, prefix="/v1/accounts", tags=["accounts"]
+)
+users = APIRouter(
+    route_class=RetryingRoute, prefix="/v1/users", tags=["users"]
+)
 
 Limit = Annotated[int | None, Query(ge=1, le=1000)]
 Marker = Annotated[str | None, Query(max_length=16)]

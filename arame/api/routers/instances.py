@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Header, Query
 
 from arame.api import errors, idempotency, pagination, tags
 from arame.api.auth.deps import authorize
+from arame.api.db_retry import RetryingRoute
 from arame.api.schemas.common import TagsOut, TagsUpdate
 from arame.api.schemas.instances import (
     ActionAccepted,
@@ -17,7 +18,9 @@ from arame.api.schemas.instances import (
 from arame.api.services.instances import InstanceService
 from arame.common.db import models
 
-router = APIRouter(prefix="/v1/instances", tags=["instances"])
+router = APIRouter(
+    route_class=RetryingRoute, prefix="/v1/instances", tags=["instances"]
+)
 service = InstanceService()
 
 IdemKey = Annotated[

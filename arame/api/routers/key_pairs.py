@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from arame.api import errors, idempotency, pagination
 from arame.api.auth.deps import authorize
+from arame.api.db_retry import RetryingRoute
 from arame.api.schemas.key_pairs import (
     KeyPair,
     KeyPairCreate,
@@ -12,7 +13,9 @@ from arame.api.schemas.key_pairs import (
 )
 from arame.api.services import key_pairs
 
-router = APIRouter(prefix="/v1/key_pairs", tags=["key_pairs"])
+router = APIRouter(
+    route_class=RetryingRoute, prefix="/v1/key_pairs", tags=["key_pairs"]
+)
 
 
 @router.post(

@@ -4,12 +4,15 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from arame.api import errors, idempotency, pagination, tags
 from arame.api.auth.deps import authorize
+from arame.api.db_retry import RetryingRoute
 from arame.api.schemas.common import TagsOut, TagsUpdate
 from arame.api.schemas.networks import Network, NetworkCreate, NetworkPage
 from arame.api.services import networks
 from arame.common.db import models
 
-router = APIRouter(prefix="/v1/networks", tags=["networks"])
+router = APIRouter(
+    route_class=RetryingRoute, prefix="/v1/networks", tags=["networks"]
+)
 
 
 @router.post(

@@ -1,10 +1,13 @@
 from fastapi import APIRouter, Depends
 
 from arame.api.auth.deps import get_context
+from arame.api.db_retry import RetryingRoute
 from arame.api.schemas.quotas import Quota, QuotaUpdate
 from arame.api.services import quotas
 
-router = APIRouter(prefix="/v1/quotas", tags=["quotas"])
+router = APIRouter(
+    route_class=RetryingRoute, prefix="/v1/quotas", tags=["quotas"]
+)
 
 
 @router.get("/{account_id}", response_model=Quota)

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from arame.api import errors, idempotency, pagination, tags
 from arame.api.auth.deps import authorize
+from arame.api.db_retry import RetryingRoute
 from arame.api.schemas.common import TagsOut, TagsUpdate
 from arame.api.schemas.security_groups import (
     SecurityGroup,
@@ -15,7 +16,11 @@ from arame.api.schemas.security_groups import (
 from arame.api.services.security_groups import SecurityGroupService
 from arame.common.db import models
 
-router = APIRouter(prefix="/v1/security_groups", tags=["security_groups"])
+router = APIRouter(
+    route_class=RetryingRoute,
+    prefix="/v1/security_groups",
+    tags=["security_groups"],
+)
 service = SecurityGroupService()
 
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Header, Query
 
 from arame.api import errors, idempotency, pagination
 from arame.api.auth.deps import authorize
+from arame.api.db_retry import RetryingRoute
 from arame.api.schemas.snapshots import (
     Snapshot,
     SnapshotAccepted,
@@ -12,7 +13,9 @@ from arame.api.schemas.snapshots import (
 )
 from arame.api.services.snapshots import SnapshotService
 
-router = APIRouter(prefix="/v1/snapshots", tags=["snapshots"])
+router = APIRouter(
+    route_class=RetryingRoute, prefix="/v1/snapshots", tags=["snapshots"]
+)
 Sort = pagination.sort_query(
     "name", "status", "size_gb", "created_at", "updated_at"
 )

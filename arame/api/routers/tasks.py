@@ -4,10 +4,13 @@ from fastapi import APIRouter, Depends, Query
 
 from arame.api import errors, pagination
 from arame.api.auth.deps import authorize
+from arame.api.db_retry import RetryingRoute
 from arame.api.schemas.tasks import Task, TaskPage
 from arame.api.services import tasks as task_service
 
-router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+router = APIRouter(
+    route_class=RetryingRoute, prefix="/v1/tasks", tags=["tasks"]
+)
 
 
 @router.get("", response_model=TaskPage, responses=errors.UNKNOWN_MARKER)

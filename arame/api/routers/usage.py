@@ -5,11 +5,14 @@ from fastapi import APIRouter, Depends, Query
 
 from arame.api import errors, pagination
 from arame.api.auth.deps import authorize
+from arame.api.db_retry import RetryingRoute
 from arame.api.schemas.common import QueryDateTime
 from arame.api.schemas.usage import UsagePage
 from arame.api.services import usage
 
-router = APIRouter(prefix="/v1/usage", tags=["usage"])
+router = APIRouter(
+    route_class=RetryingRoute, prefix="/v1/usage", tags=["usage"]
+)
 
 
 @router.get("", response_model=UsagePage, responses=errors.UNKNOWN_MARKER)

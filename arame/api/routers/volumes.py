@@ -4,6 +4,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query
 
 from arame.api import errors, idempotency, pagination, tags
 from arame.api.auth.deps import authorize
+from arame.api.db_retry import RetryingRoute
 from arame.api.schemas.common import TagsOut, TagsUpdate
 from arame.api.schemas.volumes import (
     Volume,
@@ -15,7 +16,9 @@ from arame.api.schemas.volumes import (
 from arame.api.services.volumes import VolumeService
 from arame.common.db import models
 
-router = APIRouter(prefix="/v1/volumes", tags=["volumes"])
+router = APIRouter(
+    route_class=RetryingRoute, prefix="/v1/volumes", tags=["volumes"]
+)
 service = VolumeService()
 
 Sort = pagination.sort_query(

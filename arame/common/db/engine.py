@@ -79,9 +79,22 @@ def session():
     with _sessionmaker() as s:
         with s.begin():
             yield s
-        retry.note_commit()
+        if s.info.get("wrote"):
+            retry.note_commit()
         for callback in s.info.get("on_commit", ()):
             callback()
+
+
+# Which transactions wrote: a request that only read may run again.
+@event.listens_for(orm.Session, "after_flush")
+def _flushed(s, _ctx) -> None:
+    s.info["wrote"] = True
+
+
+@event.listens_for(orm.Session, "do_orm_execute")
+def _executed(state) -> None:
+    if not state.is_select:
+        state.session.info["wrote"] = True
 
 
 def on_commit(s, callback) -> None:

@@ -70,7 +70,11 @@ def test_a_build_whose_scheduler_dies_at_spawn_is_resumed_by_another(
     with pytest.raises(Died):
         first.build_instance(ctxt, tid, iid)
     t = task_row(tid)
-    assert (t.status, t.step, t.owner) == ("running", "spawn", first.leases.owner)
+    assert (t.status, t.step, t.owner) == (
+        "running",
+        "spawn",
+        first.leases.owner,
+    )
     assert first.leases.held() == []  # no longer renewed: it lapses
 
     hva.hooks.clear()
