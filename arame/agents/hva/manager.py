@@ -29,6 +29,13 @@ LOG = log.getLogger(__name__)
 CONSOLE_LIMIT = 64 * 1024
 
 
+def _compared(exp: dict) -> bool:
+    """Records that follow what the host reports: the collector (1.3)
+    names them (every state no flow owns, error included); an older one
+    only running and stopped instances."""
+    return exp.get("compare", exp["status"] in ("running", "stopped"))
+
+
 class InvalidIdentifier(ValueError):
     pass
 
@@ -90,10 +97,7 @@ class HypervisorManager:
                 report["orphans"].append(
                     {"instance_id": iid, "power_state": power}
                 )
-            elif (
-                exp["status"] in ("running", "stopped")
-                and exp["power_state"] != power
-            ):
+            elif _compared(exp) and exp["power_state"] != power:
                 report["drift"].append(iid)
                 self._on_driver_event(
                     iid,
@@ -103,7 +107,7 @@ class HypervisorManager:
                     event="drift",
                 )
         for iid, exp in sorted(expected.items()):
-            if iid not in actual and exp["status"] in ("running", "stopped"):
+            if iid not in actual and _compared(exp):
                 report["missing"].append(iid)
                 self._on_driver_event(
                     iid,

@@ -325,3 +325,31 @@ def test_power_sync_is_quiet_when_all_agrees(agent):
     )
     assert report == {"drift": [], "missing": [], "orphans": []}
     assert notifier.sent == []
+
+
+def test_power_sync_reports_an_error_instance_the_collector_compares(agent):
+    # A stop that timed out at the scheduler left error/running; the guest
+    # has since shut off: the record must learn it.
+    mgr, driver, notifier = agent
+    mgr.spawn(CTXT, spec())
+    driver.power_off(IID)
+    report = mgr.sync_power_states(
+        Collector(
+            {
+                IID: {
+                    "status": "error",
+                    "power_state": "running",
+                    "compare": True,
+                },
+                "i-owned001": {
+                    "status": "stopping",
+                    "power_state": "running",
+                    "compare": False,
+                },
+            }
+        )
+    )
+    assert report == {"drift": [IID], "missing": [], "orphans": []}
+    assert ("instance.state", IID, "drift") in {
+        (e, p.get("instance_id"), p.get("event")) for e, p in notifier.sent
+    }

@@ -14,7 +14,7 @@ import libvirt
 
 from arame.agents.hva.drivers.base import InstanceNotFound
 from arame.agents.hva.drivers.libvirt import config as xmlconf
-from arame.agents.hva.drivers.libvirt import events
+from arame.agents.hva.drivers.libvirt import done, events
 from arame.common.conf import CONF
 
 
@@ -86,7 +86,7 @@ class GuestWatch:
                 return
             t0 = time.monotonic()
             try:
-                dom.create()
+                done.start(dom)
             except libvirt.libvirtError as e:
                 self.desired[iid] = "off"
                 drv.emit_event(
