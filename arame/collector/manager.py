@@ -9,6 +9,7 @@ from arame.collector import nodes, observations, ownership, usage
 from arame.common import naming
 from arame.common.db import engine as db_engine
 from arame.common.db import models
+from arame.common.db import retry as db_retry
 
 LOG = log.getLogger(__name__)
 
@@ -36,8 +37,9 @@ class NotificationEndpoint:
             nodes.EVENT: nodes.record_power,
         }[event_type]
         try:
-            with db_engine.session() as s:
-                writer(s, payload)
+            # A deadlock or a database failover is waited out: a usage
+            # record dropped here would be missing from the ledger.
+            db_retry.transaction(writer, payload)
         except Exception:
             LOG.exception(
                 "could not record %s from %s", event_type, publisher_id
