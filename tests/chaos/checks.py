@@ -39,6 +39,8 @@ class Records:
     volumes: dict[str, dict]
     snapshots: dict[str, dict]
     ports: list[tuple[str, str]]
+    # Seconds from the last fault (or answer) to everything final.
+    final_after: float | None = None
 
     def of(self, rtype: str) -> dict[str, dict]:
         return {
@@ -265,6 +267,7 @@ def everything(dep, burst, faults) -> tuple[list[str], Records]:
     )
     rec, late = wait_final(dep, since)
     problems += late
+    rec.final_after = None if late else time.monotonic() - since
     problems += outcomes(rec, burst.accepted)
     problems += settled(dep)
     return problems, rec
@@ -281,6 +284,12 @@ def report(problems: list[str], burst, faults, rec: Records) -> str:
     lines = [
         f"{len(problems)} problem(s) after: {faults}",
         f"burst: {burst.summary()}",
+        "everything final "
+        + (
+            f"{rec.final_after:.1f} s after the last fault"
+            if rec.final_after is not None
+            else f"not within {FINAL_WITHIN} s"
+        ),
         "records: " + ", ".join(f"{k} {v}" for k, v in sorted(ended.items())),
     ]
     lines += [f"- {p}" for p in problems]

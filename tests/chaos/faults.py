@@ -154,16 +154,24 @@ def _healthy(dep) -> bool:
         return False
 
 
-def wait_work_in_flight(dep, step: str | None = None, timeout=30) -> None:
-    """A task running (at `step`, if given): the kill that follows lands
-    on work, not on an idle daemon."""
-    query = "SELECT COUNT(*) FROM tasks WHERE status = 'running'" + (
-        " AND step = :step" if step else ""
-    )
+def wait_work_in_flight(
+    dep, step: str | None = None, owner: str | None = None, timeout=30
+) -> None:
+    """A task running (at `step`, if given; run by scheduler `owner`, if
+    given and tasks record their owner): the kill that follows lands on
+    work, not on an idle daemon."""
+    query = "SELECT COUNT(*) FROM tasks WHERE status = 'running'"
+    if step:
+        query += " AND step = :step"
+    if owner and dep.rows("SHOW COLUMNS FROM tasks LIKE 'owner'"):
+        # leases.make_owner(): "<host>:<pid>:<random>"
+        query += " AND owner LIKE :owner"
     wait_until(
-        lambda: dep.rows(query, step=step)[0][0] > 0,
+        lambda: dep.rows(query, step=step, owner=f"{owner}:%")[0][0] > 0,
         timeout,
-        f"a task running{f' at step {step}' if step else ''}",
+        "a task running"
+        + (f" at step {step}" if step else "")
+        + (f" in {owner}" if owner else ""),
         interval=0.2,
         ignore=(Exception,),
     )

@@ -17,7 +17,8 @@ from tests.chaos.load import Burst
 
 pytestmark = pytest.mark.chaos
 
-# Killed one after another, each while a task runs (hva while one spawns).
+# Killed one after another, each while a task runs: a scheduler while one
+# of its own spawns, hva while any spawns.
 VICTIMS = (*SCHEDULERS, "collector", "api", "hva", "sta", "nsa")
 GAP = 3  # seconds between one daemon back and the next kill
 BURST_PATIENCE = 180  # the burst's last answers (a request retries 60 s)
@@ -30,6 +31,8 @@ def _pause(seconds: float) -> None:
 
 def _verdict(dep, burst, log) -> None:
     problems, rec = checks.everything(dep, burst, log)
+    # Shown with -rP (or -s) when it passes: what the run did.
+    print(checks.report(problems, burst, log, rec))
     assert not problems, checks.report(problems, burst, log, rec)
 
 
@@ -40,7 +43,9 @@ def test_kill_every_daemon(chaos_deployment):
     try:
         for name in VICTIMS:
             faults.wait_work_in_flight(
-                dep, step="spawn" if name == "hva" else None
+                dep,
+                step="spawn" if name in (*SCHEDULERS, "hva") else None,
+                owner=name if name in SCHEDULERS else None,
             )
             faults.kill_and_restart(dep, name, log)
             _pause(GAP)
@@ -84,4 +89,5 @@ def test_duplicate_notifications(chaos_deployment):
     for event in ("service.heartbeat", "usage.open", "usage.close"):
         if not copied.get(event):
             problems.append(f"no {event} was delivered twice ({copied})")
+    print(checks.report(problems, burst, log, rec), f"\ncopies: {copied}")
     assert not problems, checks.report(problems, burst, log, rec)
