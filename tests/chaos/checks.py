@@ -39,7 +39,7 @@ class Records:
     volumes: dict[str, dict]
     snapshots: dict[str, dict]
     ports: list[tuple[str, str]]
-    # Seconds from the last fault (or answer) to everything final.
+    # Seconds from the last kill to everything final.
     final_after: float | None = None
 
     def of(self, rtype: str) -> dict[str, dict]:
@@ -267,10 +267,17 @@ def everything(dep, burst, faults) -> tuple[list[str], Records]:
     )
     rec, late = wait_final(dep, since)
     problems += late
-    rec.final_after = None if late else time.monotonic() - since
+    if not late and faults.log:
+        rec.final_after = time.monotonic() - faults.last_killed_at
     problems += outcomes(rec, burst.accepted)
     problems += settled(dep)
     return problems, rec
+
+
+def burst_tail(burst, faults) -> str:
+    if not faults.log or burst.finished_at is None:
+        return "with no fault"
+    return f"{burst.finished_at - faults.last_killed_at:+.1f} s from it"
 
 
 def report(problems: list[str], burst, faults, rec: Records) -> str:
@@ -286,10 +293,13 @@ def report(problems: list[str], burst, faults, rec: Records) -> str:
         f"burst: {burst.summary()}",
         "everything final "
         + (
-            f"{rec.final_after:.1f} s after the last fault"
+            f"{rec.final_after:.1f} s after the last kill"
             if rec.final_after is not None
+            else "in time"
+            if not any(p.startswith("not final") for p in problems)
             else f"not within {FINAL_WITHIN} s"
-        ),
+        )
+        + f" (the burst's last answer came {burst_tail(burst, faults)})",
         "records: " + ", ".join(f"{k} {v}" for k, v in sorted(ended.items())),
     ]
     lines += [f"- {p}" for p in problems]

@@ -48,6 +48,10 @@ class Faults:
         return f
 
     @property
+    def last_killed_at(self) -> float:
+        return max(f.killed_at for f in self.log)
+
+    @property
     def last_back_at(self) -> float:
         """When the last fault ended (its victim answering again)."""
         return max((f.back_at or f.killed_at) for f in self.log)
@@ -103,11 +107,11 @@ def _sigkill(pid: int, what: str) -> None:
 
 
 # -- the deployment's daemons -------------------------------------------------
-def kill_and_restart(dep, name: str, faults: Faults) -> Fault:
+def kill_and_restart(dep, name: str, faults: Faults, note: str = "") -> Fault:
     """SIGKILL daemon `name`, start it again with its options, and wait
     until it answers: the API its health check, any other daemon a
-    heartbeat newer than its restart."""
-    fault = faults.begin(f"SIGKILL {name}")
+    heartbeat newer than its restart. `note`: what it was doing."""
+    fault = faults.begin(f"SIGKILL {name}" + (f" ({note})" if note else ""))
     dep.stop(name, sig=signal.SIGKILL, timeout=10)
     since = _utcnow()
     dep.restart(name)
@@ -156,18 +160,18 @@ def _healthy(dep) -> bool:
 
 def wait_work_in_flight(
     dep, step: str | None = None, owner: str | None = None, timeout=30
-) -> None:
+) -> int:
     """A task running (at `step`, if given; run by scheduler `owner`, if
     given and tasks record their owner): the kill that follows lands on
-    work, not on an idle daemon."""
+    work, not on an idle daemon. -> how many there were."""
     query = "SELECT COUNT(*) FROM tasks WHERE status = 'running'"
     if step:
         query += " AND step = :step"
     if owner and dep.rows("SHOW COLUMNS FROM tasks LIKE 'owner'"):
         # leases.make_owner(): "<host>:<pid>:<random>"
         query += " AND owner LIKE :owner"
-    wait_until(
-        lambda: dep.rows(query, step=step, owner=f"{owner}:%")[0][0] > 0,
+    return wait_until(
+        lambda: dep.rows(query, step=step, owner=f"{owner}:%")[0][0],
         timeout,
         "a task running"
         + (f" at step {step}" if step else "")

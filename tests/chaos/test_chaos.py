@@ -7,6 +7,7 @@ the records say.
 """
 
 import threading
+import time
 
 import pytest
 
@@ -20,13 +21,15 @@ pytestmark = pytest.mark.chaos
 # Killed one after another, each while a task runs: a scheduler while one
 # of its own spawns, hva while any spawns.
 VICTIMS = (*SCHEDULERS, "collector", "api", "hva", "sta", "nsa")
-GAP = 3  # seconds between one daemon back and the next kill
+FIRST = 5  # seconds into the burst of the first kill
+EVERY = 7  # seconds from one kill to the next: spread over the burst
+GAP = 3  # seconds between the broker back and the database's kill
 BURST_PATIENCE = 180  # the burst's last answers (a request retries 60 s)
 
 
 def _pause(seconds: float) -> None:
     # Spacing the faults out is the plan, not a wait for a condition.
-    threading.Event().wait(seconds)
+    threading.Event().wait(max(0.0, seconds))
 
 
 def _verdict(dep, burst, log) -> None:
@@ -40,15 +43,16 @@ def test_kill_every_daemon(chaos_deployment):
     dep = chaos_deployment
     log = faults.Faults()
     burst = Burst(dep, requests=60, seconds=60).start()
+    t0 = time.monotonic()
     try:
-        for name in VICTIMS:
-            faults.wait_work_in_flight(
-                dep,
-                step="spawn" if name in (*SCHEDULERS, "hva") else None,
-                owner=name if name in SCHEDULERS else None,
+        for n, name in enumerate(VICTIMS):
+            _pause(t0 + FIRST + n * EVERY - time.monotonic())
+            step = "spawn" if name in (*SCHEDULERS, "hva") else None
+            busy = faults.wait_work_in_flight(
+                dep, step, owner=name if name in SCHEDULERS else None
             )
-            faults.kill_and_restart(dep, name, log)
-            _pause(GAP)
+            note = f"{busy} task(s) running" + (f" at {step}" if step else "")
+            faults.kill_and_restart(dep, name, log, note)
         burst.join(BURST_PATIENCE)
     finally:
         burst.stop()
