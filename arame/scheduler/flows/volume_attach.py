@@ -13,7 +13,12 @@ the storage node drops the export; the volume is `available` again. If
 hva cannot unplug it the volume stays `attached` with the reason.
 
 The API moved the volume to attaching (with `instance_id`) or detaching
-and wrote the task; these flows land the final state.
+and wrote the task; these flows land the final state. Every call is asked
+again while its agent's host is up and does not answer (every operation
+is idempotent). A flow adopted from a scheduler that died runs again from
+the record: an attach keeps the credentials the attempt that died gave
+the volume (the host may hold them already), a detach asks both agents
+again; one whose instance was deleted meanwhile finds its volume released.
 """
 
 import secrets
@@ -24,8 +29,9 @@ from oslo_log import log
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
-from arame.scheduler.flows.base import StepFailed
-from arame.scheduler.flows.volumes import RecordFlow, refusal
+from arame.scheduler.flows import liveness
+from arame.scheduler.flows.base import HostDown, StepFailed
+from arame.scheduler.flows.volumes import RecordFlow, refusal, sta_down
 
 LOG = log.getLogger(__name__)
 
@@ -75,11 +81,16 @@ class _AttachmentFlow(RecordFlow):
         return self.resource_id
 
     def hva_call(self, step: str, host: str, method: str, *args, undo=None):
+        """One hva call as a step, asked again while the host is up."""
         with self.step(step, host=host, undo=undo):
-            timeout = self.call_timeout(step)
+            self.call_timeout(step)
             self.checkpoint()
-            return getattr(self.hva, method)(
-                self.ctxt, host, *args, timeout=timeout
+            return self.ask(
+                step,
+                host,
+                getattr(self.hva, method),
+                *args,
+                down=liveness.hypervisor_down(host),
             )
 
     def end(self, dst: str, step: str | None, message: str, **values) -> None:
@@ -105,8 +116,10 @@ class _AttachmentFlow(RecordFlow):
         )
 
     def begin_in(self, status: str) -> bool:
-        if not self.begin():
-            return False
+        return self.begin() and self.in_state(status)
+
+    def in_state(self, status: str) -> bool:
+        """False (the task ended) if the volume is not in `status`."""
         if self.record is None or self.record.status != status:
             self.fail(
                 None,
@@ -155,7 +168,7 @@ class AttachVolumeFlow(_AttachmentFlow):
         try:
             with self.step("check"):
                 host, initiator = self.target(vol)
-            user, password = chap_credentials(vol.id)
+            user, password = self.credentials(vol)
             with db_engine.session() as s:
                 self.flush(s)
                 s.execute(
@@ -213,6 +226,19 @@ class AttachVolumeFlow(_AttachmentFlow):
                 "cancelled: the volume was released while it was attached",
             )
 
+    def credentials(self, vol: models.Volume) -> tuple[str, str]:
+        """Fresh ones, but an adopted attach keeps those its check step
+        wrote (in the commit that recorded it done): its export, and the
+        host's copy of the password, may be made already."""
+        if (
+            self.adopted
+            and "check" in self.done_steps
+            and vol.chap_user
+            and vol.chap_secret
+        ):
+            return vol.chap_user, vol.chap_secret
+        return chap_credentials(vol.id)
+
     # Undos run even past the task's deadline.
     def unplug(self, vol: models.Volume, host: str):
         return lambda: self.hva.detach_volume(
@@ -236,9 +262,22 @@ class DetachVolumeFlow(_AttachmentFlow):
     action = "detach"
 
     def run_steps(self) -> None:
-        if not self.begin_in("detaching"):
+        if not self.begin():
             return
         vol = self.record
+        if vol is not None and vol.status == "available":
+            # Its instance was deleted before this ran (or while the
+            # scheduler running it was dead) and gave it back: detached.
+            why = vol.status_reason
+            with db_engine.session() as s:
+                self.note(
+                    "check",
+                    f"already detached ({why})" if why else "already detached",
+                )
+                self.finish(s)
+            return
+        if not self.in_state("detaching"):
+            return
         with db_engine.session() as s:
             inst = (
                 s.get(models.Instance, vol.instance_id)
@@ -284,18 +323,7 @@ def release_instance_volumes(flow, sta) -> None:
         )
     for vol in vols:
         if sta is not None and vol.storage_node:
-            with flow.step("release-volume", host=vol.storage_node):
-                flow.checkpoint()
-                try:
-                    sta.unexport_volume(
-                        flow.ctxt,
-                        vol.storage_node,
-                        vol.id,
-                        timeout=flow.call_timeout("release-volume"),
-                    )
-                except Exception as e:
-                    if refusal(e) != "VolumeNotFound":
-                        raise
+            unexport(flow, sta, vol)
         with db_engine.session() as s:
             flow.flush(s)
             s.execute(
@@ -310,6 +338,36 @@ def release_instance_volumes(flow, sta) -> None:
                     **DETACHED,
                 )
             )
+
+
+def unexport(flow, sta, vol: models.Volume) -> None:
+    """The released volume's export, asked until its node answers; a node
+    that is down does not hold up the delete: its agent's resync removes
+    the exports nobody expects (rebuild_exports) when it returns."""
+    node = vol.storage_node
+    try:
+        with flow.step("release-volume", host=node):
+            flow.call_timeout("release-volume")
+            flow.checkpoint()
+            try:
+                flow.ask(
+                    "release-volume",
+                    node,
+                    sta.unexport_volume,
+                    vol.id,
+                    down=sta_down(node),
+                )
+            except Exception as e:
+                if refusal(e) != "VolumeNotFound":
+                    raise
+    except StepFailed as e:
+        if not isinstance(e.__cause__, HostDown):
+            raise
+        flow.note(
+            "release-volume",
+            f"{node} is down: its agent drops the export of {vol.id} "
+            "when it returns",
+        )
 
 
 FLOWS = {

@@ -5,7 +5,13 @@ The API has written the record (volume or snapshot `pending`, or moved it
 to `deleting`) and the task; these flows place it, call the storage agent
 (arame-sta) and land the final state, or end the task failed at the step
 with the agent's reason and the record in `error`. Agents answer
-idempotently, so a DELETE of a record in error simply tries again.
+idempotently, so a DELETE of a record in error simply tries again, and a
+call that got no answer is asked again while the node is up.
+
+A flow adopted from a scheduler that died resumes from the record: a
+create that found it `creating` continues on the node it names (the
+placement is never redone); one whose record was deleted meanwhile removes
+what it may have made; a delete simply asks again.
 """
 
 import sqlalchemy as sa
@@ -15,7 +21,7 @@ from arame.common import quotas, states
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models, services
-from arame.scheduler.flows import root_volume
+from arame.scheduler.flows import liveness, root_volume
 from arame.scheduler.flows.base import Cancelled, RowFlow, StepFailed
 from arame.scheduler.storage_room import with_room
 
@@ -23,6 +29,12 @@ LOG = log.getLogger(__name__)
 
 STA_BINARY = root_volume.STA_BINARY
 GiB = 1024**3
+
+
+def sta_down(node: str):
+    """Is storage node `node` down? By its agent's heartbeat, as the
+    placement (services.live_hosts) judges it."""
+    return liveness.service_down(STA_BINARY, node)
 
 
 def refusal(exc: BaseException) -> str:
@@ -116,6 +128,7 @@ class RecordFlow(RowFlow):
         super().__init__(ctxt, task_id, resource_id)
         self.sta = sta
         self.record = None
+        self.reached: set[str | None] = set()
 
     @property
     def own_states(self) -> tuple[str, ...]:
@@ -123,6 +136,11 @@ class RecordFlow(RowFlow):
 
     def load(self, s) -> None:
         self.record = s.get(self.model, self.resource_id)
+        if self.adopted:
+            # The steps a previous attempt began (the task shows the one
+            # it was in): what it may have asked an agent for.
+            task = s.get(models.Task, self.task_id)
+            self.reached = {task.step} | {e.step for e in task.events}
 
     @property
     def machine(self) -> states.StateMachine:
@@ -173,15 +191,20 @@ class RecordFlow(RowFlow):
         gone: str | None = None,
         undo=None,
     ):
-        """One sta call as a step; the refusal `gone` (the thing is not
-        there) counts as done: every delete is idempotent. `undo` as
-        step() takes it."""
+        """One sta call as a step, asked again while the node is up and
+        does not answer; the refusal `gone` (the thing is not there)
+        counts as done: every delete is idempotent. `undo` as step()
+        takes it."""
         with self.step(step, host=host, undo=undo):
-            timeout = self.call_timeout(step)
+            self.call_timeout(step)
             self.checkpoint()
             try:
-                return getattr(self.sta, method)(
-                    self.ctxt, host, *args, timeout=timeout
+                return self.ask(
+                    step,
+                    host,
+                    getattr(self.sta, method),
+                    *args,
+                    down=sta_down(host),
                 )
             except Exception as e:
                 if gone is not None and refusal(e) == gone:
@@ -207,21 +230,55 @@ class RecordFlow(RowFlow):
 
         return undo
 
-    def begin_create(self) -> bool:
-        """False (task ended) if the record was deleted before it began."""
+    def begin_create(self, undo_method: str, gone: str) -> bool:
+        """False (task ended) if the record was deleted before it began.
+        An adopted create also continues a record it finds `creating`
+        (the attempt that died placed it); one it finds deleted meanwhile
+        loses what that attempt may have made on its node."""
         if not self.begin():
             return False
-        if self.record is None or self.record.status != "pending":
-            self.fail(
-                None,
-                f"cancelled: the {self.kind} was deleted before "
-                "it was created",
-                resource_error=False,
+        rec = self.record
+        if rec is not None and rec.status == "pending":
+            return True
+        if self.adopted and rec is not None and rec.status == "creating":
+            return True
+        when = "before it was created"
+        if (
+            self.adopted
+            and rec is not None
+            and rec.status in ("deleting", "deleted")
+            and rec.storage_node
+            and self.kind in self.reached
+        ):
+            self.undo_on_node(rec.storage_node, undo_method, gone)
+            when = "while it was being created"
+        self.fail(
+            None,
+            f"cancelled: the {self.kind} was deleted {when}",
+            resource_error=False,
+        )
+        return False
+
+    def undo_on_node(self, node: str, method: str, gone: str) -> None:
+        """An adopted create of a record deleted meanwhile: remove what a
+        previous attempt may have made (idempotent; the record's own
+        delete does it too, but a create still in flight then may have
+        landed after it). If the node does not answer, the task's failed
+        undo step names what it may still hold."""
+        self._undo.append(
+            (
+                f"undo-{self.kind}",
+                node,
+                self.sta_undo(node, method, self.resource_id, gone),
             )
-            return False
-        return True
+        )
+        self.undo_steps()
 
     def start_creating(self, node: str) -> None:
+        """pending -> creating on `node`; an adopted create that found it
+        creating already has nothing to move."""
+        if self.record.status == "creating":
+            return
         with db_engine.session() as s:
             self.flush(s)
             if not self.transition(
@@ -248,15 +305,16 @@ class CreateVolumeFlow(RecordFlow):
     kind, action, model = "volume", "create", models.Volume
 
     def run_steps(self) -> None:
-        if not self.begin_create():
+        if not self.begin_create("delete_volume", "VolumeNotFound"):
             return
-        vol, node = self.record, None
+        vol = self.record
         try:
-            with self.step("schedule") as rec:
-                with db_engine.session() as s:
-                    self.flush(s)
-                    node, image = place_volume(s, vol)
-                rec.host = node
+            if vol.status == "creating":
+                # Adopted: placed by the attempt that died (and counted
+                # on its node since); continued there.
+                node, image = vol.storage_node, self.image_missing_on(vol)
+            else:
+                node, image = self.schedule(vol)
             self.start_creating(node)
             if image is not None:
                 self.agent_call(
@@ -289,6 +347,25 @@ class CreateVolumeFlow(RecordFlow):
             return
         if self.land():
             self.emit_volume_usage("open", vol)
+
+    def schedule(self, vol: models.Volume) -> tuple[str, models.Image | None]:
+        with self.step("schedule") as rec:
+            with db_engine.session() as s:
+                self.flush(s)
+                node, image = place_volume(s, vol)
+            rec.host = node
+        return node, image
+
+    def image_missing_on(self, vol: models.Volume) -> models.Image | None:
+        """The image a resumed create imports first: its volume's, if
+        its node does not hold it yet."""
+        if not vol.image_id:
+            return None
+        with db_engine.session() as s:
+            where = (vol.image_id, vol.storage_node)
+            if s.get(models.ImageLocation, where) is not None:
+                return None
+            return s.get(models.Image, vol.image_id)
 
 
 class DeleteVolumeFlow(RecordFlow):
@@ -327,7 +404,7 @@ class CreateSnapshotFlow(RecordFlow):
     kind, action, model = "snapshot", "create", models.Snapshot
 
     def run_steps(self) -> None:
-        if not self.begin_create():
+        if not self.begin_create("delete_snapshot", "SnapshotNotFound"):
             return
         snap, node = self.record, self.record.storage_node
         try:

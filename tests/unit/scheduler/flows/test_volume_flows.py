@@ -1,6 +1,7 @@
 """Volume and snapshot flows: placement on a storage node, one sta call per
 step, final states, and what a refusal or a silent agent leaves behind."""
 
+import datetime as dt
 import hashlib
 
 import oslo_messaging as messaging
@@ -326,11 +327,23 @@ def test_silent_agent_is_named_and_a_failed_undo_leaves_it_to_delete(
 ):
     add_sta("st1")
     vid, tid = add_volume()
-    sta.fail["create_volume"] = messaging.MessagingTimeout("late")
+
+    def node_dies(*a, **kw):
+        # Its heartbeats stop too: the flow stops asking it.
+        with engine.session() as s:
+            s.execute(
+                sa.update(models.Service)
+                .where(models.Service.host == "st1")
+                .values(last_heartbeat_at=models.utcnow() - dt.timedelta(1))
+            )
+        raise messaging.MessagingTimeout("late")
+
+    sta.node("st1").create_volume = node_dies
     sta.fail["delete_volume"] = messaging.MessagingTimeout("late")
     run("volume", "create", vid, tid)
     task = get_row(models.Task, tid)
-    assert task.error_message == "no answer from st1 before the deadline"
+    assert task.error_message == "st1 is down (no heartbeat)"
+    assert sta.methods() == ["create_volume", "delete_volume"]
     assert ("undo-volume", "failed", "st1") in events(task)
     assert get_row(models.Volume, vid).status == "error"
 
