@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from oslo_log import log
 
 from arame.common import secgroups_db
-from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
+from arame.scheduler.flows import liveness
 from arame.scheduler.flows.base import StepFailed, TaskFlow
 
 LOG = log.getLogger(__name__)
@@ -53,8 +53,12 @@ def announce_members(ctxt, hva, group_ids) -> None:
 
 
 class RefreshSecurityGroupFlow(TaskFlow):
-    """One `apply` step per host with a member; a host that fails does not
-    stop the others, and the task fails with the first host's reason."""
+    """One `apply` step per host with a member, asked again while the host
+    is up and does not answer; a host that fails does not stop the others,
+    and the task fails with the first host's reason. Adopted from a
+    scheduler that died, it applies on the hosts that attempt had not
+    done (the rules it rendered there are still the group's: a change
+    since is a task of its own)."""
 
     action, kind = "update", "security group"
 
@@ -63,12 +67,20 @@ class RefreshSecurityGroupFlow(TaskFlow):
         self.hva = hva
         self.targets: dict[str, list[str]] = {}
         self.specs: dict[str, list] = {}
+        self.applied: set[str] = set()  # hosts an earlier attempt did
 
     @property
     def group_id(self) -> str:
         return self.resource_id
 
     def load(self, s) -> None:
+        if self.adopted:
+            task = s.get(models.Task, self.task_id)
+            self.applied = {
+                e.host
+                for e in task.events
+                if e.step == "apply" and e.status == "done"
+            }
         self.targets = secgroups_db.hosts_with_members(s, self.group_id)
         self.specs = {
             iid: secgroups_db.port_specs_for_instance(s, iid)
@@ -81,15 +93,20 @@ class RefreshSecurityGroupFlow(TaskFlow):
             return
         failed = None
         for host, iids in sorted(self.targets.items()):
+            if host in self.applied:
+                continue
             try:
                 with self.step("apply", host=host):
+                    self.checkpoint()
+                    down = liveness.hypervisor_down(host)
                     for iid in iids:
-                        self.hva.refresh_ports(
-                            self.ctxt,
+                        self.ask(
+                            "apply",
                             host,
+                            self.hva.refresh_ports,
                             iid,
                             self.specs[iid],
-                            timeout=CONF.scheduler.agent_call_timeout,
+                            down=down,
                         )
             except StepFailed as e:
                 failed = failed or ("apply", f"{host}: {e.message}")

@@ -4,13 +4,15 @@ before its answer arrived), the lease lapses, another scheduler's sweep
 adopts the task and the flow resumes from the records, asking the agent
 again (every operation is idempotent)."""
 
+import datetime as dt
+
 import oslo_messaging as messaging
 import pytest
 import sqlalchemy as sa
 
 from arame.agents.hva.drivers.fake import FakeDriver
 from arame.agents.hva.manager import HypervisorManager
-from arame.common import ids, quotas
+from arame.common import ids, quotas, secgroups_db, tasks
 from arame.common.db import engine, models
 from arame.scheduler.flows.delete import DeleteFlow
 from arame.scheduler.leases import Leases
@@ -516,3 +518,66 @@ def test_a_delete_does_not_wait_for_a_storage_node_that_is_down(
     vol = row(models.Volume, vid)
     assert (vol.status, vol.instance_id) == ("available", None)
     assert sta.methods().count("unexport_volume") == 1
+
+
+# -- security groups ------------------------------------------------------------
+
+
+def test_a_group_refresh_resumes_on_the_hosts_it_had_not_done(
+    scheduler, hv, ctxt, add_instance, add_host
+):
+    gid = secgroups_db.ensure_default("a-admin")
+    members = {}
+    for host in ("hv1", "hv2"):
+        add_host(host)
+        iid, _ = add_instance(status="running", host=host, claimed=True)
+        with engine.session() as s:
+            secgroups_db.set_membership(s, iid, [gid])
+        members[host] = iid
+    with engine.session() as s:
+        tid = tasks.create(
+            s,
+            account_id="a-admin",
+            resource_id=gid,
+            resource_type="security_group",
+            action="update",
+            timeout_s=600,
+        ).id
+    first, _ = scheduler()
+    die_after(hv.manager_for("hv2"), "refresh_ports")
+    with pytest.raises(Died):
+        first.refresh_security_group(ctxt, tid, gid)
+
+    adopt(scheduler, tid)
+    assert row(models.Task, tid).status == "done"
+    assert steps(tid) == [("apply", "done", "hv1"), ("apply", "done", "hv2")]
+    assert hv.calls == [
+        ("refresh_ports", "hv1"),
+        ("refresh_ports", "hv2"),
+        ("refresh_ports", "hv2"),
+    ]
+
+
+def test_a_group_refresh_on_a_host_that_went_down_fails_with_its_name(
+    scheduler, hv, ctxt, add_instance, add_host
+):
+    gid = secgroups_db.ensure_default("a-admin")
+    add_host("hv1", age_s=dt.timedelta(hours=1).total_seconds())
+    iid, _ = add_instance(status="running", host="hv1", claimed=True)
+    with engine.session() as s:
+        secgroups_db.set_membership(s, iid, [gid])
+        tid = tasks.create(
+            s,
+            account_id="a-admin",
+            resource_id=gid,
+            resource_type="security_group",
+            action="update",
+            timeout_s=600,
+        ).id
+    hv.fail["refresh_ports"] = messaging.MessagingTimeout("no reply")
+    m, _ = scheduler()
+    m.refresh_security_group(ctxt, tid, gid)
+    t = row(models.Task, tid)
+    assert (t.status, t.error_step) == ("failed", "apply")
+    assert t.error_message == "hv1: hv1 is down (no heartbeat)"
+    assert hv.calls == [("refresh_ports", "hv1")]
