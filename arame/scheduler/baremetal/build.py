@@ -7,19 +7,29 @@ sanboots the volume) -> boot (bma: boot device PXE, power on). The node
 becomes `active`, the instance `running`. A failure undoes what was done;
 the node goes back to `available` if no BMC call touched it, else to
 `error` with the reason (an admin looks, then manages it again).
+
+Every call is asked again while its agent is up and does not answer. A
+build adopted from a scheduler that died resumes from the records: the
+node it holds (never claimed again), its root volume on the node that
+holds it, and the steps after, each asked again (all idempotent); if the
+instance was deleted meanwhile, the records tell the rollback what to
+undo, and whether a BMC call may have touched the node.
 """
 
 import sqlalchemy as sa
 from oslo_log import log
 
+from arame.agents.bma import rpcapi as bma_rpcapi
+from arame.agents.nsa import rpcapi as nsa_rpcapi
 from arame.common import ipam, naming
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models, services
 from arame.scheduler.baremetal import BaremetalFlow, claims
-from arame.scheduler.flows import root_volume
+from arame.scheduler.flows import liveness, root_volume
 from arame.scheduler.flows.base import BuildBase, Cancelled, StepFailed
 from arame.scheduler.flows.naming_steps import naming_cleanup
+from arame.scheduler.flows.volumes import sta_down
 
 LOG = log.getLogger(__name__)
 
@@ -54,6 +64,53 @@ class BaremetalBuildFlow(BaremetalFlow, BuildBase):
         self.register_names(inst)
         self.boot(inst)
 
+    # -- an adopted build --------------------------------------------------
+    def restore(self, inst: models.Instance) -> None:
+        N = models.BaremetalNode
+        with db_engine.session() as s:
+            # The claim: the node this instance holds (none if a rollback
+            # already gave it back).
+            self.node = s.scalar(sa.select(N).where(N.instance_id == inst.id))
+            ports = ipam.ports_for_instance(s, inst.id)
+            self.port = ports[0] if ports else None
+            vol = root_volume.root_volume_of(s, inst.id)
+            names = naming.nodes(s)
+            task = s.get(models.Task, self.task_id)
+            # A BMC call may have been made once the boot step began (the
+            # step is recorded before its first call): the rollback then
+            # leaves the node to an admin, as it does for a build that ran.
+            self.touched = task.step in ("boot", "undo-boot") or any(
+                e.step == "boot" and e.status != "cancelled"
+                for e in task.events
+            )
+            if self.node is not None and inst.status != "scheduling":
+                self.host = inst.host or claims.bma_host(s, self.node)
+        if vol is not None:
+            self.root_volume = (vol, vol.storage_node)
+        if inst.status != "scheduling":
+            # Past placement: names may be registered; taking back one
+            # that was not is harmless.
+            self.named_on = list(names)
+
+    def resume_build(self, inst: models.Instance) -> None:
+        """The node is never claimed again; the root volume, the names
+        and the boot are asked again (the export for its LUN, which only
+        the answer carries and the boot script needs)."""
+        if self.node is None:
+            raise StepFailed(
+                "schedule",
+                "this build was being undone when the scheduler running "
+                "it stopped: its node is released; delete the instance "
+                "and create it again",
+            )
+        if inst.status == "scheduling":
+            with self.step("schedule") as rec:
+                rec.host = self.bind(self.node.id, self.port.id)
+            self.start(inst)
+        self.prepare_root(inst)
+        self.register_names(inst)
+        self.boot(inst)
+
     # -- steps -------------------------------------------------------------
     def schedule(self, inst: models.Instance) -> None:
         with self.step("schedule") as rec:
@@ -84,18 +141,26 @@ class BaremetalBuildFlow(BaremetalFlow, BuildBase):
                     "every candidate node was "
                     "claimed by concurrent requests; try again",
                 )
-            with db_engine.session() as s:
-                self.node = s.get(models.BaremetalNode, node_id)
-                self.host = rec.host = claims.bma_host(s, self.node)
-                # The node's own NIC answers DHCP for this address.
-                port = s.get(models.Port, ports[0].id)
-                port.mac_address = self.node.macs[0].lower()
-                self.port = port
-            if self.host is None:
-                raise StepFailed(
-                    "schedule",
-                    "no bare-metal agent (arame-bma) is up to drive the node",
-                )
+            rec.host = self.bind(node_id, ports[0].id)
+        self.start(inst)
+
+    def bind(self, node_id: str, port_id: str) -> str:
+        """The claimed node's agent, and its MAC on the instance's port."""
+        with db_engine.session() as s:
+            self.node = s.get(models.BaremetalNode, node_id)
+            self.host = claims.bma_host(s, self.node)
+            # The node's own NIC answers DHCP for this address.
+            port = s.get(models.Port, port_id)
+            port.mac_address = self.node.macs[0].lower()
+            self.port = port
+        if self.host is None:
+            raise StepFailed(
+                "schedule",
+                "no bare-metal agent (arame-bma) is up to drive the node",
+            )
+        return self.host
+
+    def start(self, inst: models.Instance) -> None:
         with db_engine.session() as s:
             self.flush(s)
             if not self.transition(
@@ -108,7 +173,11 @@ class BaremetalBuildFlow(BaremetalFlow, BuildBase):
         is the iSCSI initiator (iPXE sanboot)."""
         with db_engine.session() as s:
             img = s.get(models.Image, inst.image_id)
-            nodes = services.live_hosts(s, root_volume.STA_BINARY)
+            if self.root_volume is not None:
+                # A resumed build's, on the node that holds it.
+                nodes = [self.root_volume[1]]
+            else:
+                nodes = services.live_hosts(s, root_volume.STA_BINARY)
             located = (
                 bool(nodes)
                 and s.get(models.ImageLocation, (inst.image_id, nodes[0]))
@@ -124,36 +193,41 @@ class BaremetalBuildFlow(BaremetalFlow, BuildBase):
         if not nodes:
             raise StepFailed("volume", "no storage agent (arame-sta) is up")
         node = nodes[0]
-        vol = root_volume.create_record(inst, node)
-        self.root_volume = (vol, node)
+        if self.root_volume is None:
+            self.root_volume = (root_volume.create_record(inst, node), node)
+        vol = self.root_volume[0]
+        down = sta_down(node)
         with self.step("volume", host=node):
-            timeout = self.call_timeout("volume")
+            self.call_timeout("volume")
             self.checkpoint()
             if not located:
-                self.sta.import_image(
-                    self.ctxt,
+                self.ask(
+                    "volume",
                     node,
+                    self.sta.import_image,
                     img.id,
                     root_volume.image_source(img.id),
                     img.sha256,
                     img.size_bytes,
-                    timeout=timeout,
+                    down=down,
                 )
                 root_volume.record_located(img.id, node)
-            self.sta.create_volume(
-                self.ctxt,
+            self.ask(
+                "volume",
                 node,
+                self.sta.create_volume,
                 {"id": vol.id, "size_gb": vol.size_gb, "image_id": img.id},
-                timeout=timeout,
+                down=down,
             )
-            export = self.sta.export_volume(
-                self.ctxt,
+            export = self.ask(
+                "volume",
                 node,
+                self.sta.export_volume,
                 vol.id,
                 self.port.ip_address,
                 vol.chap_user,
                 vol.chap_secret,
-                timeout=timeout,
+                down=down,
             )
             root_volume.record_export(vol.id, export)
             self.script = boot_script(vol, export)
@@ -173,19 +247,24 @@ class BaremetalBuildFlow(BaremetalFlow, BuildBase):
         p = self.port
         for node in nodes:
             with self.step("names", host=node):
-                t = self.call_timeout("names")
+                self.call_timeout("names")
                 self.checkpoint()
-                self.named_on.append(node)
-                self.nsa.ensure_network(self.ctxt, node, net, timeout=t)
-                self.nsa.add_reservation(
-                    self.ctxt,
+                if node not in self.named_on:
+                    self.named_on.append(node)
+                down = liveness.service_down(nsa_rpcapi.BINARY, node)
+                self.ask(
+                    "names", node, self.nsa.ensure_network, net, down=down
+                )
+                self.ask(
+                    "names",
                     node,
+                    self.nsa.add_reservation,
                     p.network_id,
                     p.mac_address,
                     p.ip_address,
                     p.hostname,
                     boot_script=self.script,
-                    timeout=t,
+                    down=down,
                 )
 
     def boot(self, inst: models.Instance) -> None:
@@ -204,15 +283,17 @@ class BaremetalBuildFlow(BaremetalFlow, BuildBase):
                 ):
                     raise Cancelled()
             self.touched = True
-            self.bma.set_boot_device(
-                self.ctxt,
+            down = liveness.service_down(bma_rpcapi.BINARY, self.host)
+            self.ask(
+                "boot",
                 self.host,
+                self.bma.set_boot_device,
                 msg,
                 "pxe",
-                timeout=self.call_timeout("boot"),
+                down=down,
             )
-            result = self.bma.power_on(
-                self.ctxt, self.host, msg, timeout=self.call_timeout("boot")
+            result = self.ask(
+                "boot", self.host, self.bma.power_on, msg, down=down
             )
         N = models.BaremetalNode
         with db_engine.session() as s:

@@ -5,18 +5,25 @@ Steps: power-off (bma) -> node `cleaning` -> volume (sta: unexport, destroy
 the clone: nothing of the tenant remains) -> unname (nsa) -> clean (node
 `available`). A failure leaves the node in `error` with the reason and the
 instance in `error`; a new DELETE tries again.
+
+Every call is asked again while its agent is up and does not answer, and
+each is idempotent: a delete adopted from a scheduler that died runs again
+from the records (the node it still holds, the root volume not yet marked
+deleted, the names), asking each agent again.
 """
 
 import sqlalchemy as sa
 
+from arame.agents.bma import rpcapi as bma_rpcapi
 from arame.common import naming
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler.baremetal import BaremetalFlow, claims, nodes
-from arame.scheduler.flows import root_volume
-from arame.scheduler.flows.base import StepFailed
+from arame.scheduler.flows import liveness, root_volume
+from arame.scheduler.flows.base import StepFailed, gives_up
 from arame.scheduler.flows.delete import terminate
 from arame.scheduler.flows.naming_steps import naming_cleanup
+from arame.scheduler.flows.volumes import sta_down
 
 
 class BaremetalDeleteFlow(BaremetalFlow):
@@ -76,13 +83,19 @@ class BaremetalDeleteFlow(BaremetalFlow):
                     "power-off",
                     "no bare-metal agent (arame-bma) is up to drive the node",
                 )
-            timeout = self.call_timeout("power-off")
+            self.call_timeout("power-off")
             self.checkpoint()
             try:
-                self.bma.power_off(
-                    self.ctxt, host, node.bmc_message(), timeout=timeout
+                self.ask(
+                    "power-off",
+                    host,
+                    self.bma.power_off,
+                    node.bmc_message(),
+                    down=liveness.service_down(bma_rpcapi.BINARY, host),
                 )
             except Exception as e:
+                if isinstance(e, StepFailed) or gives_up(e):
+                    raise
                 raise StepFailed(
                     "power-off", nodes.bmc_reason(e, f"power off failed: {e}")
                 ) from e
@@ -102,17 +115,18 @@ class BaremetalDeleteFlow(BaremetalFlow):
             return
         # After the power is off: a session tgtd still shows is the dead
         # node's, hence `force` (no initiator is really there).
-        with self.step("volume", host=vol.storage_node):
-            timeout = self.call_timeout("volume")
+        node = vol.storage_node
+        down = sta_down(node)
+        with self.step("volume", host=node):
+            self.call_timeout("volume")
             self.checkpoint()
-            self.sta.unexport_volume(
-                self.ctxt,
-                vol.storage_node,
+            self.ask(
+                "volume",
+                node,
+                self.sta.unexport_volume,
                 vol.id,
-                timeout=timeout,
                 force=force,
+                down=down,
             )
-            self.sta.delete_volume(
-                self.ctxt, vol.storage_node, vol.id, timeout=timeout
-            )
+            self.ask("volume", node, self.sta.delete_volume, vol.id, down=down)
         root_volume.mark_deleted(vol.id)

@@ -3,16 +3,20 @@
 
 A node task is recorded as instance tasks are (steps as events, a deadline);
 its failure puts the node in `error` with the BMC's own words, and touches
-nothing else.
+nothing else. Its BMC call is asked again while the bare-metal agent is up
+and does not answer; a task adopted from a scheduler that died asks it
+again (the node keeps its state until the task lands it).
 """
 
 import oslo_messaging as messaging
 import sqlalchemy as sa
 
+from arame.agents.bma import rpcapi as bma_rpcapi
 from arame.common import states
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler.baremetal import claims
+from arame.scheduler.flows import liveness
 from arame.scheduler.flows.base import StepFailed, TaskFlow
 
 # bma's typed errors (RemoteError.exc_type) a person should read plainly.
@@ -119,17 +123,25 @@ class NodeFlow(TaskFlow):
     def work(self) -> dict:
         raise NotImplementedError
 
+    def bmc_call(self, step: str, method: str) -> dict:
+        """One BMC call as the step, asked again while bma is up."""
+        with self.step(step, host=self.host):
+            self.call_timeout(step)
+            self.checkpoint()
+            return self.ask(
+                step,
+                self.host,
+                getattr(self.bma, method),
+                self.node.bmc_message(),
+                down=liveness.service_down(bma_rpcapi.BINARY, self.host),
+            )
+
 
 class ManageFlow(NodeFlow):
     action = "manage"
 
     def work(self) -> dict:
-        with self.step("validate", host=self.host):
-            timeout = self.call_timeout("validate")
-            self.checkpoint()
-            result = self.bma.validate(
-                self.ctxt, self.host, self.node.bmc_message(), timeout=timeout
-            )
+        result = self.bmc_call("validate", "validate")
         return {"power_state": result.get("power_state")}
 
 
@@ -139,12 +151,7 @@ class ProvideFlow(NodeFlow):
     action = "provide"
 
     def work(self) -> dict:
-        with self.step("power-off", host=self.host):
-            timeout = self.call_timeout("power-off")
-            self.checkpoint()
-            result = self.bma.power_off(
-                self.ctxt, self.host, self.node.bmc_message(), timeout=timeout
-            )
+        result = self.bmc_call("power-off", "power_off")
         return {"power_state": result.get("power_state")}
 
 
