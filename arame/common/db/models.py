@@ -1,8 +1,5 @@
-"""The controller's records (SQLAlchemy 2 declarative models).
-
-Schema changes go through alembic (arame/common/db/migrations); these models
-are the reference the migrations are checked against.
-"""
+"""The controller's records (SQLAlchemy 2 declarative models): the reference
+the alembic migrations (arame/common/db/migrations) are checked against."""
 
 import datetime as dt
 
@@ -358,8 +355,7 @@ class Task(TimestampMixin, Base):
     error_message: Mapped[str | None] = mapped_column(sa.String(1024))
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
     deadline_at: Mapped[dt.datetime]
-    # The scheduler running it and until when (scheduler/leases.py); how
-    # many times a scheduler has begun or adopted it.
+    # Who runs it, until when, how often begun (scheduler/leases.py).
     owner: Mapped[str | None] = mapped_column(sa.String(64))
     lease_until: Mapped[dt.datetime | None]
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
