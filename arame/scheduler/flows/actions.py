@@ -20,12 +20,18 @@ ACTIONS = {
 }
 
 
-def step_time(method: str) -> float:
-    """What a call may legitimately take: a stop (and a reboot) waits up
-    to [libvirt] shutdown_timeout for the guest before it forces it."""
+def step_time(method: str, baremetal: bool = False) -> float:
+    """What a call may legitimately take: a stop (and a reboot) waits for
+    the guest to power off before it forces it ([libvirt]
+    shutdown_timeout; a bare-metal node: [bma] soft_power_off_timeout)."""
     base = CONF.scheduler.agent_call_timeout
     if method in ("power_off", "reboot"):
-        return base + CONF.libvirt.shutdown_timeout
+        grace = (
+            CONF.bma.soft_power_off_timeout
+            if baremetal
+            else CONF.libvirt.shutdown_timeout
+        )
+        return base + grace
     return base
 
 
@@ -42,12 +48,15 @@ class ActionFlow(InstanceFlow):
         self.action = action
         self.hva = hva
 
+    @property
+    def baremetal(self) -> bool:
+        return not isinstance(self.hva, hva_rpcapi.HypervisorAPI)
+
     def host_down(self, host: str):
-        # Bare-metal nodes (NodePower) have no hypervisor row: a BMC that
-        # does not answer is asked again until the deadline.
-        if isinstance(self.hva, hva_rpcapi.HypervisorAPI):
-            return liveness.hypervisor_down(host)
-        return None
+        # A bare-metal node's agent (NodePower) knows its own liveness.
+        if self.baremetal:
+            return getattr(self.hva, "host_down", lambda _h: None)(host)
+        return liveness.hypervisor_down(host)
 
     def run(self) -> None:
         if not self.begin():
@@ -63,7 +72,7 @@ class ActionFlow(InstanceFlow):
                     inst.host,
                     getattr(self.hva, method),
                     inst.id,
-                    want=step_time(method),
+                    want=step_time(method, self.baremetal),
                     down=self.host_down(inst.host),
                 )
         except StepFailed as e:
