@@ -15,7 +15,7 @@ import httpx
 
 from tests.helpers.waiting import wait_until
 
-RESTART_PATIENCE = 60  # a daemon's start and first heartbeat
+RESTART_PATIENCE = 60  # a daemon's start
 BROKER_PATIENCE = 120  # RabbitMQ boots slowly on a loaded 2-core machine
 DATABASE_PATIENCE = 120  # InnoDB's crash recovery included
 
@@ -59,20 +59,53 @@ class Faults:
         return "; ".join(str(f) for f in self.log) or "no fault"
 
 
-def _pids_running(match) -> list[int]:
-    """PIDs whose command line satisfies match(argv)."""
-    out = []
+def _argv(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def _listening(port: int) -> list[int]:
+    """PIDs holding a socket that listens on TCP `port` (any address):
+    the server a deployment's URL names, whichever else runs beside it."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                cols = line.split()
+                local, state, inode = cols[1], cols[3], cols[9]
+                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{inode}]")
+    pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                argv = f.read().decode(errors="replace").split("\0")
+            fds = os.listdir(f"/proc/{entry}/fd")
         except OSError:
             continue
-        if argv and match(argv):
-            out.append(int(entry))
-    return out
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{entry}/fd/{fd}") in inodes:
+                    pids.append(int(entry))
+                    break
+            except OSError:
+                continue
+    return pids
+
+
+def _server(port: int, binaries: tuple[str, ...], what: str) -> int:
+    pids = [
+        p
+        for p in _listening(port)
+        if os.path.basename(_argv(p)[0]) in binaries
+    ]
+    assert len(pids) == 1, (
+        f"expected one {what} listening on port {port}, found pids {pids}"
+    )
+    return pids[0]
 
 
 def _gone(pid: int) -> bool:
@@ -170,56 +203,34 @@ def wait_work_in_flight(
 
 
 # -- the broker ---------------------------------------------------------------
-def _is_broker(argv: list[str]) -> bool:
-    # The server's VM boots the `rabbit` application; rabbitmqctl's VM
-    # (another beam.smp) does not.
-    return (
-        os.path.basename(argv[0]) == "beam.smp"
-        and "-s" in argv
-        and "rabbit" in argv[argv.index("-s") + 1 : argv.index("-s") + 2]
-    )
-
-
 def kill_broker(rabbit, faults: Faults) -> Fault:
     """SIGKILL the RabbitMQ node (its beam.smp, not a polite stop_app),
     then start it as the infrastructure does and wait for it to accept
     connections."""
-    pids = _pids_running(_is_broker)
-    assert len(pids) == 1, f"expected one RabbitMQ node, found pids {pids}"
-    fault = faults.begin(f"SIGKILL RabbitMQ (beam.smp {pids[0]})")
-    _sigkill(pids[0], "RabbitMQ")
+    pid = _server(rabbit.port, ("beam.smp",), "RabbitMQ node")
+    fault = faults.begin(f"SIGKILL RabbitMQ (beam.smp {pid})")
+    _sigkill(pid, "RabbitMQ")
     wait_until(lambda: not rabbit.running(), 30, "RabbitMQ's port to close")
-    assert rabbit.ensure_running(timeout=BROKER_PATIENCE), (
-        "RabbitMQ came back before anyone started it"
-    )
+    # Whoever starts it (this, or another run's ensure_running), it is
+    # the same node on the same data directory.
+    rabbit.ensure_running(timeout=BROKER_PATIENCE)
     fault.back_at = time.monotonic()
     return fault
 
 
 # -- the database -------------------------------------------------------------
-def _is_mariadbd(argv: list[str]) -> bool:
-    return os.path.basename(argv[0]) in ("mariadbd", "mysqld")
-
-
 def _is_mysqld_safe(pid: int | None) -> bool:
-    if pid is None:
-        return False
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return b"mysqld_safe" in f.read()
-    except OSError:
-        return False
+    return pid is not None and any("mysqld_safe" in a for a in _argv(pid))
 
 
 def kill_database(mariadb, faults: Faults) -> Fault:
     """SIGKILL mariadbd and wait until MariaDB accepts connections again:
     mysqld_safe restarts a server that died (as infra starts it); one
     without it is started the way infra does."""
-    pids = _pids_running(_is_mariadbd)
-    assert len(pids) == 1, f"expected one mariadbd, found pids {pids}"
-    supervised = _is_mysqld_safe(_parent(pids[0]))
-    fault = faults.begin(f"SIGKILL mariadbd ({pids[0]})")
-    _sigkill(pids[0], "mariadbd")
+    pid = _server(mariadb.port, ("mariadbd", "mysqld"), "MariaDB server")
+    supervised = _is_mysqld_safe(_parent(pid))
+    fault = faults.begin(f"SIGKILL mariadbd ({pid})")
+    _sigkill(pid, "mariadbd")
     if supervised:
         wait_until(
             mariadb.running,
