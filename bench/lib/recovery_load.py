@@ -40,7 +40,8 @@ class Request:
     # worth a retry), or one of the ends that are not final (FINAL)
     outcome: str | None = None
     error: str | None = None
-    transient: int = 0  # answers retried: no answer, 5xx, 409 "again"
+    # Sends and polls repeated: no answer, a 5xx, a 409 "try again".
+    transient: int = 0
 
     @property
     def final(self) -> bool:
@@ -249,6 +250,7 @@ class SteadyLoad:
                 task = client.tasks.get(task_id)
             except ConnectionFailed:
                 task = None
+                r.transient += 1
             except ArameError as e:
                 if e.status_code == 401:
                     self._login(client)
@@ -256,6 +258,7 @@ class SteadyLoad:
                     self._end(r, "refused", f"GET task: {describe(e)}")
                     return
                 task = None
+                r.transient += 1
             if task and task["status"] == "done":
                 self._end(r, "done")
                 return

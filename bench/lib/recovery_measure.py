@@ -72,7 +72,7 @@ def measure(
         "cycles_per_s": round(got, 3),
         "dip_pct": round(100 * (1 - got / baseline), 1) if baseline else None,
         "errors": [_show(r, kill) for r in errors],
-        "retried_answers": sum(r.transient for r in seen.values()),
+        "retries": sum(r.transient for r in seen.values()),
     }
 
 

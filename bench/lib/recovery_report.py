@@ -24,7 +24,7 @@ def table(faults: list[dict], target: float) -> list[str]:
             f"{_s(f.get('dip_pct'), '{:.0f}'):>8s}"
             f"{len(f.get('errors', ())):>8d}"
             f"{len(f.get('not_final', ())):>11d}"
-            f"{f.get('retried_answers', 0):>9d}"
+            f"{f.get('retries', 0):>9d}"
             + ("  > target" if over and "failure" not in f else "")
             + (f"  FAILED: {f['failure']}" if "failure" in f else "")
         )
