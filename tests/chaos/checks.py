@@ -8,6 +8,7 @@ so that a test reports all of them at once.
 """
 
 import dataclasses
+import re
 import time
 from collections import Counter
 
@@ -236,6 +237,36 @@ def agents(dep, rec: Records) -> list[str]:
     )
 
 
+RESOURCE_ID = re.compile(r"\b(?:i|vol|snap)-[a-z0-9]{8}\b")
+
+
+def history(dep, text: str) -> list[str]:
+    """The tasks of every instance, volume or snapshot `text` names, each
+    with its steps: how it came to be left over."""
+    ids = sorted(set(RESOURCE_ID.findall(text)))
+    if not ids:
+        return []
+    rows = dep.rows(
+        "SELECT t.resource_id, t.id, t.action, t.status, t.error_message, "
+        "e.step, e.status FROM tasks t LEFT JOIN task_events e "
+        "ON e.task_id = t.id WHERE t.resource_id IN ("
+        # Literal: the pattern leaves only [a-z0-9-] in them.
+        + ", ".join(f"'{i}'" for i in ids)
+        + ") ORDER BY t.created_at, t.id, e.id"
+    )
+    tasks: dict = {}
+    for rid, tid, action, status, error, step, step_status in rows:
+        t = tasks.setdefault(
+            (rid, tid), [f"{action} {status}", error or "", []]
+        )
+        if step:
+            t[2].append(f"{step} {step_status}")
+    return [
+        f"  {rid} {head}{f' ({error})' if error else ''}: {', '.join(steps)}"
+        for (rid, _), (head, error, steps) in tasks.items()
+    ]
+
+
 def settled(dep) -> list[str]:
     """The books and the agents, given SETTLE seconds to agree (usage
     messages are asynchronous, the collector repairs periodically)."""
@@ -251,7 +282,7 @@ def settled(dep) -> list[str]:
         wait_until(clean, SETTLE, "books and agents to agree", interval=2.0)
     except AssertionError:
         pass
-    return found
+    return found + history(dep, "\n".join(found))
 
 
 def everything(dep, burst, faults) -> tuple[list[str], Records]:

@@ -34,11 +34,11 @@ def _ids(value) -> set[str]:
     return set()
 
 
-def _macs(doc: dict) -> set[str]:
-    """The MAC of every reservation the naming agent keeps (statefile:
+def _reservations(doc: dict) -> dict[str, dict]:
+    """MAC -> reservation, of every one the naming agent keeps (statefile:
     {"networks": {id: {"network": ..., "reservations": [{"mac"...}]}}})."""
     return {
-        r["mac"].lower()
+        r["mac"].lower(): r
         for entry in (doc.get("networks") or {}).values()
         for r in entry.get("reservations") or ()
     }
@@ -114,7 +114,8 @@ def check_nsa(doc, instances: dict[str, dict], ports) -> list[str]:
     """`ports`: (instance id, mac) of every port the records hold."""
     if doc is None:
         return ["nsa keeps no state file ([fake_nsa] state_file)"]
-    held = _macs(doc)
+    reservations = _reservations(doc)
+    held = set(reservations)
     by_mac = {mac.lower(): iid for iid, mac in ports}
     live = {
         m
@@ -129,9 +130,18 @@ def check_nsa(doc, instances: dict[str, dict], ports) -> list[str]:
     out = []
     stale = sorted(held - kept)
     if stale:
+        # A terminated instance's ports are gone: its hostname names it.
+        by_name = {r["hostname"]: i for i, r in instances.items()}
+
+        def who(mac):
+            r = reservations[mac]
+            iid = by_name.get(r.get("hostname"))
+            status = instances[iid]["status"] if iid else "no instance"
+            return f"{mac} ({r.get('hostname')} {r.get('ip')}: {iid} {status})"
+
         out.append(
-            "nsa reservations for no live instance (terminated, or no port "
-            f"left): {', '.join(stale)}"
+            "nsa reservations for no live instance: "
+            + ", ".join(who(m) for m in stale)
         )
     missing = sorted(live - held)
     if missing:
