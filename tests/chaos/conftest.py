@@ -23,14 +23,6 @@ from tests.chaos.deployment import (
 from tests.helpers.ports import free_port
 
 
-def pytest_configure(config):
-    # pyproject.toml registers the suites' markers; until it names this
-    # one, register it here so that `-m chaos` selects without a warning.
-    config.addinivalue_line(
-        "markers", "chaos: kills daemons, the broker and the database"
-    )
-
-
 @pytest.fixture(scope="session")
 def infrastructure():
     rabbit, mariadb = infra.RabbitMQ(), infra.MariaDB()
