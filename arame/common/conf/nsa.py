@@ -29,7 +29,7 @@ opts = [
     ),
     cfg.IntOpt(
         "resync_interval",
-        default=300,
+        default=60,
         min=0,
         help="Seconds between two resyncs with the controller (what "
         "each network should hold); 0: only at start.",

@@ -20,7 +20,7 @@ opts = [
     cfg.IntOpt(
         "rpc_call_monitor_timeout",
         mutable=True,
-        default=10,
+        default=6,
         min=2,
         help="An agent working on a call tells the caller so every half "
         "of this many seconds (oslo.messaging's call monitor); a call "

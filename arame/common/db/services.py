@@ -13,6 +13,7 @@ from oslo_log import log
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
+from arame.common.db import retry as db_retry
 from arame.common.heartbeat import service_record
 from arame.common.service import PeriodicComponent
 
@@ -68,3 +69,7 @@ class DBHeartbeat(PeriodicComponent):
         except sa.exc.IntegrityError:
             # Two first beats raced to insert; the next beat updates.
             LOG.debug("heartbeat insert raced", exc_info=True)
+        except sa.exc.DBAPIError as e:
+            if not db_retry.is_transient(e):
+                raise
+            LOG.warning("heartbeat skipped: database unavailable: %s", e)

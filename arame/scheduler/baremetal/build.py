@@ -56,6 +56,8 @@ class BaremetalBuildFlow(BaremetalFlow, BuildBase):
         self.root_volume: tuple | None = None  # (volume, storage node)
         self.script: str | None = None
         self.named_on: list[str] = []
+        # (network id, MAC) registered by this flow: see naming_cleanup.
+        self.named_ports: list[tuple[str, str]] = []
         self.touched = False  # a BMC call was made
 
     def build(self, inst: models.Instance) -> None:
@@ -245,6 +247,7 @@ class BaremetalBuildFlow(BaremetalFlow, BuildBase):
                 "the node would get no address",
             )
         p = self.port
+        self.named_ports = [(p.network_id, p.mac_address)]
         for node in nodes:
             with self.step("names", host=node):
                 self.call_timeout("names")
@@ -338,7 +341,7 @@ class BaremetalBuildFlow(BaremetalFlow, BuildBase):
                     f"{reason}; power off failed: {e.message}",
                 )
         if self.named_on:
-            naming_cleanup(self, self.named_on)
+            naming_cleanup(self, self.named_on, self.named_ports)
         if self.root_volume is not None:
             vol, node = self.root_volume
             try:

@@ -86,6 +86,8 @@ class BuildFlow(BuildBase):
         self.host = None
         self.spawn_attempted = False
         self.named_on: list[str] = []
+        # (network id, MAC) registered by this flow: see naming_cleanup.
+        self.named_ports: list[tuple[str, str]] = []
 
     def build(self, inst: models.Instance) -> None:
         self.schedule(inst)
@@ -238,6 +240,7 @@ class BuildFlow(BuildBase):
                 "no naming agent (arame-nsa) is up: "
                 "the guest would get no address",
             )
+        self.named_ports = [(p.network_id, p.mac_address) for p in ports]
         for node in nodes:
             with self.step("names", host=node):
                 self.checkpoint()
@@ -313,7 +316,7 @@ class BuildFlow(BuildBase):
                         f"could not remove the guest from {self.host}: {e}",
                     ) from e
         if self.named_on:
-            naming_cleanup(self, self.named_on)
+            naming_cleanup(self, self.named_on, self.named_ports)
         if self.root_volume is not None:
             vol, node = self.root_volume
             with self.step("undo-volume", host=node):

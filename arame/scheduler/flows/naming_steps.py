@@ -11,12 +11,19 @@ from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 
 
-def naming_cleanup(flow, nodes: list[str]) -> None:
+def naming_cleanup(
+    flow, nodes: list[str], known: list[tuple[str, str]] = ()
+) -> None:
+    """`known`: (network id, MAC) pairs the flow itself registered. A build
+    undone after a delete overtook it finds no ports left (the delete's
+    terminate freed them) yet may have registered them after the delete's
+    own cleanup: it removes what it knows it added."""
     with db_engine.session() as s:
         ports = [
             (p.network_id, p.mac_address)
             for p in ipam.ports_for_instance(s, flow.instance_id)
         ]
+    ports += [k for k in known if k not in ports]
     for node in nodes:
         try:
             with flow.step("unname", host=node):

@@ -319,3 +319,30 @@ def test_actions_reach_the_nodes_bmc(
     assert bma.calls[-1] == (method, "bm-agent", nid)
     inst = row(models.Instance, iid)
     assert (inst.status, inst.power_state) == (final, power)
+
+
+def test_names_registered_after_a_delete_cleaned_up_are_removed(
+    build, delete, agents, bm_cloud
+):
+    # The build's names step got its answer only after a delete had
+    # overtaken it, unnamed the node and freed its port (seen under a broker
+    # restart): the build's undo must still remove what it registered.
+    _bma, _sta, nsa = agents
+    add_node()
+    iid, tid = add_bm_instance(bm_cloud)
+    real_add = nsa.add_reservation
+
+    def add_late(*a, **kw):
+        delete(iid)  # unname (nothing there yet), release, terminate
+        assert port(iid) is None
+        return real_add(*a, **kw)
+
+    nsa.add_reservation = add_late
+    build(iid, tid)
+    added = [c for c in nsa.calls if c[0] == "add_reservation"]
+    removed = [c for c in nsa.calls if c[0] == "remove_reservation"]
+    assert added and removed[-1][2] == added[-1][2]  # the node's MAC
+    # The last word on the MAC is a removal.
+    last = [c for c in nsa.calls if c[2] == added[-1][2]][-1]
+    assert last[0] == "remove_reservation"
+    assert row(models.Task, tid).status == "failed"
