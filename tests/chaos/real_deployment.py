@@ -17,6 +17,7 @@ import contextlib
 import os
 import random
 import shutil
+import time
 import uuid
 
 from arame.deploy import infra
@@ -95,8 +96,10 @@ def real_deployment(infrastructure, tmp_path_factory):
         rabbit=rabbit,
         mariadb=mariadb,
     )
+    prepared = False
     try:
         dep.prepare()
+        prepared = True
         _own_default_subnet(dep, lab.netns)
         for role in ROLES:
             dep.start(role)
@@ -106,5 +109,26 @@ def real_deployment(infrastructure, tmp_path_factory):
     finally:
         rabbit.ensure_running()
         mariadb.ensure_running()
+        if prepared:
+            _delete_instances(dep)
         dep.down(drop=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _delete_instances(dep) -> None:
+    """Its instances deleted through the API before the drop (best
+    effort): the drop removes guests with virsh, which leaves their
+    firewall chains in the lab namespace for the next deployment's hva
+    to find."""
+    try:
+        c = dep.client(timeout=30)
+        tasks = [
+            c.instances.delete(i["id"])["task_id"]
+            for i in c.instances.list()
+            if i["status"] not in ("terminated", "shuttingdown")
+        ]
+        deadline = time.monotonic() + 60
+        for t in tasks:
+            c.tasks.wait(t, timeout=max(1, deadline - time.monotonic()))
+    except Exception as e:  # noqa: BLE001 - the test's outcome matters more
+        print(f"deleting the instances before the drop: {e}")

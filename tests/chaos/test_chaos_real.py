@@ -19,6 +19,7 @@ a guest's boot (hva answers a spawn once the domain runs, and nothing
 here stops a guest), so the fake-driver suite's 60 s bound holds as is.
 """
 
+import configparser
 import contextlib
 import os
 import signal
@@ -215,20 +216,33 @@ def _settled(dep) -> tuple[list[str], checks.Records]:
     return found, rec
 
 
+def _libvirt_hva(argv: list[str]) -> bool:
+    """An arame-hva command line whose configuration picks libvirt."""
+    if not any(a.endswith("/arame-hva") for a in argv[:2]):
+        return False
+    cp = configparser.ConfigParser(interpolation=None, strict=False)
+    with contextlib.suppress(OSError, configparser.Error):
+        cp.read(
+            [
+                argv[i + 1]
+                for i, a in enumerate(argv[:-1])
+                if a == "--config-file"
+            ]
+        )
+    return cp.get("hva", "driver", fallback="fake") == "libvirt"
+
+
 def other_hvas(dep) -> set[int]:
-    """arame-hva processes of other deployments on this machine: their
-    guests' firewall chains share the lab namespace's dispatch chains
-    with this one's, and a chain one removes breaks the other's next
+    """Other deployments' libvirt hva on this machine: their guests'
+    firewall chains share the lab namespace's dispatch chains with this
+    one's, and a chain one removes breaks the other's next
     iptables-restore (a failure to read as theirs, not this test's)."""
     out = set()
     for pid in filter(str.isdigit, os.listdir("/proc")):
         with contextlib.suppress(OSError):
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 argv = f.read().decode(errors="replace").split("\0")
-            if (
-                any(a.endswith("/arame-hva") for a in argv[:2])
-                and dep.config_path not in argv
-            ):
+            if dep.config_path not in argv and _libvirt_hva(argv):
                 out.add(int(pid))
     return out
 
@@ -280,7 +294,8 @@ def _report(problems, reqs, log, took, rec, shown, others) -> str:
         if t["status"] != "done":
             lines.append(
                 f"  task {t['id']} {t['resource_type']} {t['action']} "
-                f"{t['status']} at {t['step']}: {t.get('error_message')}"
+                f"{t['status']} at {t['error_step'] or t['step']}: "
+                f"{t.get('error_message')}"
             )
     return "\n".join(lines)
 
