@@ -7,6 +7,7 @@ the functional tests and the benchmarks build theirs with the same class.
 """
 
 import configparser
+import logging
 import os
 import secrets
 import subprocess
@@ -295,9 +296,11 @@ class LocalDeployment:
             # Dropped means gone: its guests (the daemons leave guests
             # running when they stop) and its tenant bridges.
             lv = self.conf["libvirt"]
-            lab = infra.Libvirt(lv.get("plumbing_netns") or infra.LAB_NETNS)
+            netns = lv.get("plumbing_netns") or infra.LAB_NETNS
+            lab = infra.Libvirt(netns)
             where = os.path.join(lv["instances_path"], "")
-            lab.remove_guests(lambda xml: where in xml)
+            removed = lab.remove_guests(lambda xml: where in xml)
+            _remove_firewall_chains(netns, removed)
             lab.remove_networks(self._network_ids())
         if drop:
             self.rabbit.delete_vhost(self.vhost)
@@ -426,3 +429,21 @@ def _tail(path: str, lines: int = 30) -> str:
             return "".join(f.readlines()[-lines:])
     except OSError:
         return ""
+
+
+def _remove_firewall_chains(netns: str, instance_ids: list[str]) -> None:
+    """The security-group chains of the guests just removed: the next
+    hva in that namespace would otherwise find them and, sharing the
+    dispatch chains, trip over them."""
+    if not instance_ids:
+        return
+    from arame.agents.hva.firewall import NetfilterFirewall
+
+    fw = NetfilterFirewall(netns)
+    for iid in instance_ids:
+        try:
+            fw.remove_port(iid)
+        except Exception as e:  # noqa: BLE001  (teardown goes on)
+            logging.getLogger(__name__).warning(
+                "could not remove the chains of %s: %s", iid, e
+            )

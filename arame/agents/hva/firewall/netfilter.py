@@ -15,6 +15,7 @@ lock serialises the restores.
 """
 
 import dataclasses
+import functools
 import threading
 import time
 
@@ -53,6 +54,28 @@ class _Entry:
         return (self.port.device, self.port.mac, self.port.ip)
 
 
+def _reloads_once(method):
+    """A chain this agent knows was removed by someone else (an operator,
+    another agent sharing the namespace): iptables-restore then refuses
+    every ruleset naming it. Reload what iptables holds and try once more
+    rather than fail every change from now on."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except runner.CommandError as e:
+            if "does not exist" not in str(e):
+                raise
+            LOG.warning("firewall changed under this agent (%s): reloading", e)
+            with self._lock:
+                self._ready = False
+                self._load()
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class NetfilterFirewall(base.Firewall):
     def __init__(self, netns: str | None = None):
         super().__init__(netns)
@@ -70,6 +93,7 @@ class NetfilterFirewall(base.Firewall):
         with self._lock:
             self._load()
 
+    @_reloads_once
     def apply_port(self, port: dict) -> None:
         new = Port.from_dict(port)
         iid = new.instance_id
@@ -108,6 +132,7 @@ class NetfilterFirewall(base.Firewall):
             if old is not None:
                 self._collect_sets(old.group_ids)
 
+    @_reloads_once
     def remove_port(self, instance_id: str) -> None:
         check_instance_id(instance_id)
         with self._lock:
@@ -125,6 +150,7 @@ class NetfilterFirewall(base.Firewall):
             self._entries = entries
             self._collect_sets(old.group_ids)
 
+    @_reloads_once
     def set_group_members(self, group_id: str, ips: list[str]) -> None:
         check_group_id(group_id)
         members = check_ips(ips)

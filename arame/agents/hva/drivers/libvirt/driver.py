@@ -98,7 +98,11 @@ class LibvirtDriver(HypervisorDriver):
                 LOG.warning(
                     "removing firewall chains of %s: no such guest", iid
                 )
-                self.firewall.remove_port(iid)
+                try:
+                    self.firewall.remove_port(iid)
+                except Exception:
+                    # Chains left over never stop the agent from serving.
+                    LOG.exception("could not remove the chains of %s", iid)
 
     @property
     def conn(self) -> libvirt.virConnect:

@@ -264,3 +264,33 @@ def test_a_failed_restore_changes_nothing_remembered(host, monkeypatch):
     n = len(host.calls)
     fw.remove_port("i-3k9x2m0q")  # was never applied
     assert host.calls[n:] == []
+
+
+def test_a_chain_removed_by_someone_else_is_reloaded_not_fatal(
+    host, monkeypatch
+):
+    # Another agent (or an operator) removed a chain this agent knew: the
+    # next change reloads what iptables holds and goes through.
+    fw = NetfilterFirewall()
+    fw.apply_port(port_dict())
+    refused = []
+    orig = host.run
+
+    def run(args, **kw):
+        if args[:2] == ["iptables-restore", "--noflush"] and not refused:
+            refused.append(args)
+            raise runner.CommandError(
+                args,
+                "exit 2: iptables-restore v1.8.9 (nf_tables): Chain "
+                "'arame-out-i-web00001' does not exist",
+                exit_code=2,
+            )
+        return orig(args, **kw)
+
+    monkeypatch.setattr(runner, "run", run)
+    before = len(host.calls)
+    fw.apply_port(port_dict(instance_id="i-app00001", device="tap-i-app00001"))
+    assert refused
+    after = host.commands(before)
+    assert "iptables-save -t" in after  # reloaded
+    assert after.count("iptables-restore --noflush") >= 1
