@@ -36,8 +36,9 @@ from lib import broker, deployment, environment, load, references, report
 from lib.ports import free_port
 from lib.run import Deadline, log
 
-# Any arame import selects oslo's threading backend (arame/__init__.py); it
-# must come before anything loads oslo.messaging.
+# oslo.service's threading backend, selected before anything loads
+# oslo.messaging (which would pick eventlet).
+import arame.cmd  # noqa: F401
 from arame.deploy import infra, local
 
 

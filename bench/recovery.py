@@ -62,8 +62,9 @@ from lib.broker import PrivateRabbitMQ  # noqa: E402
 from lib.recovery_load import SteadyLoad  # noqa: E402
 from lib.run import Deadline, log  # noqa: E402
 
-# Any arame import selects oslo's threading backend (arame/__init__.py); it
-# must come before anything loads oslo.messaging.
+# oslo.service's threading backend, selected before anything loads
+# oslo.messaging (which would pick eventlet).
+import arame.cmd  # noqa: E402, F401
 from arame.deploy import infra  # noqa: E402
 from tests.chaos import faults  # noqa: E402
 

@@ -30,7 +30,6 @@ import uuid
 from lib import environment, stats
 from lib.run import log
 
-# Any arame import selects oslo's threading backend (arame/__init__.py).
 import arame.cmd  # noqa: F401  (threading backend first)
 from arame.agents.sta.backends.zfs import ZFSBackend
 from arame.agents.sta.manager import STAManager
