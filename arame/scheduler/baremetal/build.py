@@ -27,7 +27,8 @@ from arame.common.db import engine as db_engine
 from arame.common.db import models, services
 from arame.scheduler.baremetal import BaremetalFlow, claims
 from arame.scheduler.flows import liveness, root_volume
-from arame.scheduler.flows.base import BuildBase, Cancelled, StepFailed
+from arame.scheduler.flows.base import Cancelled, StepFailed
+from arame.scheduler.flows.build_base import BuildBase
 from arame.scheduler.flows.naming_steps import naming_cleanup
 from arame.scheduler.flows.volumes import sta_down
 

@@ -17,7 +17,8 @@ from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler import claims
 from arame.scheduler.flows import liveness, root_volume, security_groups
-from arame.scheduler.flows.base import BuildBase, Cancelled, StepFailed
+from arame.scheduler.flows.base import Cancelled, StepFailed
+from arame.scheduler.flows.build_base import BuildBase
 from arame.scheduler.flows.naming_steps import naming_cleanup
 from arame.scheduler.host_state import RequestSpec, load_hosts
 
