@@ -22,6 +22,8 @@ PREFIXES = {
     "task": "t",
     "account": "a",
     "user": "u",
+    "unit_group": "ug",
+    "unit": "un",
 }
 
 _ID_RE = re.compile(r"[a-z]{1,4}-[a-z0-9]{8}")

@@ -256,6 +256,43 @@ class Instance(TimestampMixin, Base):
     terminated_at: Mapped[dt.datetime | None]
     # A `bm` instance: the bare-metal node its claim holds.
     node_id: Mapped[str | None] = mapped_column(sa.String(16))
+    # A node of a unit (its spec made this instance).
+    unit_id: Mapped[str | None] = mapped_column(sa.String(16), index=True)
+    # A root disk larger than the flavor's (null: the flavor's disk_gb).
+    root_gb: Mapped[int | None]
+    # Every key pair given at create, in order (null: key_pair_id alone).
+    key_pair_ids: Mapped[list | None] = mapped_column(sa.JSON)
+
+
+class UnitGroup(TimestampMixin, Base):
+    """The units of one experiment, cleaned up as a whole. Its state is
+    derived from its units' (api/services/unit_state.py); `status` only
+    says whether a cleanup has begun."""
+
+    __tablename__ = "unit_groups"
+    __table_args__ = (sa.UniqueConstraint("account_id", "name"),)
+    id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(63))
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"))
+    status: Mapped[str] = mapped_column(sa.String(16), default="active")
+
+
+class Unit(TimestampMixin, Base):
+    """Identical nodes (instances) made from one spec. The spec is kept so
+    nodes added later are made the same way; `node_seq` numbers their
+    names and moves by compare-and-set."""
+
+    __tablename__ = "units"
+    __table_args__ = (sa.UniqueConstraint("unit_group_id", "name"),)
+    id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(48))
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"))
+    unit_group_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("unit_groups.id"), index=True
+    )
+    spec: Mapped[dict] = mapped_column(sa.JSON)
+    status: Mapped[str] = mapped_column(sa.String(16), default="active")
+    node_seq: Mapped[int] = mapped_column(default=0)
 
 
 class Network(TimestampMixin, Base):
@@ -359,6 +396,11 @@ class Task(TimestampMixin, Base):
     owner: Mapped[str | None] = mapped_column(sa.String(64))
     lease_until: Mapped[dt.datetime | None]
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A task made of other tasks (one per node of a unit) counts them in
+    # `children`; it has no flow of its own and ends when they all have
+    # (common/task_tree.py). Each child names it in `parent_id`.
+    parent_id: Mapped[str | None] = mapped_column(sa.String(16), index=True)
+    children: Mapped[int | None]
     events: Mapped[list["TaskEvent"]] = relationship(
         order_by="TaskEvent.id", lazy="selectin"
     )
