@@ -11,14 +11,19 @@ from arame.api.routers import (
     health,
     hosts,
     identity,
+    instance_security_groups,
     instances,
     key_pairs,
+    metrics,
     networks,
     quotas,
     security_groups,
     snapshots,
     tasks,
+    unit_groups,
+    units,
     usage,
+    version,
     volumes,
 )
 from arame.common.conf import CONF
@@ -51,6 +56,11 @@ def create_app() -> FastAPI:
         volumes.router,
         snapshots.router,
         baremetal.router,
+        unit_groups.router,
+        units.router,
+        version.router,
+        instance_security_groups.router,
+        metrics.router,
     ):
         app.include_router(r)
     app.add_middleware(
