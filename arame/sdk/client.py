@@ -17,6 +17,7 @@ from arame.sdk.resources.networks import NetworkManager
 from arame.sdk.resources.security_groups import SecurityGroupManager
 from arame.sdk.resources.snapshots import SnapshotManager
 from arame.sdk.resources.tasks import TaskManager
+from arame.sdk.resources.units import UnitGroupManager, UnitManager
 from arame.sdk.resources.usage import UsageManager
 from arame.sdk.resources.volumes import VolumeManager
 from arame.sdk.session import Session
@@ -53,6 +54,8 @@ class Client:
         self.usage = UsageManager(self._session)
         self.volumes = VolumeManager(self._session)
         self.snapshots = SnapshotManager(self._session)
+        self.unit_groups = UnitGroupManager(self._session)
+        self.units = UnitManager(self._session)
 
     @property
     def endpoint(self) -> str:
