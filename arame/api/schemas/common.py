@@ -53,19 +53,53 @@ def integer(**bounds: int) -> Any:
     return Annotated[int, Field(**bounds), BeforeValidator(_whole_number)]
 
 
+# What a value of each pattern looks like, in words: a 422 says this
+# (arame.api.errors) rather than the expression, which users cannot be
+# expected to read. An id's words depend on its field (errors.py).
+PATTERN_WORDS: dict[str, str] = {}
+
+
+def described(pattern: str, words: str, **constraints: Any) -> Any:
+    """A pattern constraint whose 422 says `expected <words>`."""
+    PATTERN_WORDS[pattern] = words
+    return StringConstraints(pattern=pattern, **constraints)
+
+
 # 1-63 of [A-Za-z0-9._-], starting with a letter or digit, no "..".
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
-Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+Name = Annotated[
+    str,
+    described(
+        NAME_PATTERN,
+        "a name of 1-63 letters, digits, '.', '_' or '-', starting with a "
+        "letter or digit",
+    ),
+]
 # RFC 1123 label, lower case.
 HOSTNAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
-Hostname = Annotated[str, StringConstraints(pattern=HOSTNAME_PATTERN)]
-ResourceId = Annotated[
-    str, StringConstraints(pattern=r"^[a-z]{1,4}-[a-z0-9]{8}$")
+Hostname = Annotated[
+    str,
+    described(
+        HOSTNAME_PATTERN,
+        "a hostname of 1-63 lower-case letters, digits or '-', starting "
+        "and ending with a letter or digit",
+    ),
 ]
+# arame.common.ids: a kind's prefix, "-", 8 of [a-z0-9]. The words name
+# the field's kind (errors.py), so they are not registered here.
+ID_PATTERN = r"^[a-z]{1,4}-[a-z0-9]{8}$"
+ResourceId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 # A user's label on a resource; lists filter on them (`?tag=a&tag=b`).
 TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:=-]{0,62}$"
 MAX_TAGS = 50
-Tag = Annotated[str, StringConstraints(pattern=TAG_PATTERN)]
+Tag = Annotated[
+    str,
+    described(
+        TAG_PATTERN,
+        "a tag of 1-63 letters, digits, '.', '_', ':', '=' or '-', starting "
+        "with a letter or digit",
+    ),
+]
 Tags = Annotated[
     list[Tag],
     Field(max_length=MAX_TAGS, description="labels (duplicates dropped)"),
@@ -126,6 +160,7 @@ __all__ = [
     "Hostname",
     "Name",
     "ResourceId",
+    "described",
     "Strict",
     "Tag",
     "Tags",
