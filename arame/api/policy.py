@@ -47,6 +47,12 @@ RULES = _base + [
         ["POST"],
     ),
     _rule(
+        "instances:update_security_groups",
+        "rule:member",
+        "/v1/instances/{id}/security_groups",
+        ["PUT"],
+    ),
+    _rule(
         "instances:console",
         "rule:member",
         "/v1/instances/{id}/console",
@@ -115,6 +121,8 @@ RULES = _base + [
         "images:create_public", "rule:context_is_admin", "/v1/images", ["POST"]
     ),
     _rule("images:upload", "rule:member", "/v1/images/{id}/data", ["PUT"]),
+    # The owner's image (an admin's for any): refused while in use.
+    _rule("images:delete", "rule:member", "/v1/images/{id}", ["DELETE"]),
     # Tags: the owner's labels, changed like the resource itself.
     _rule(
         "instances:update_tags",
@@ -219,6 +227,8 @@ RULES = _base + [
         ["DELETE"],
     ),
     _rule("usage:list", "rule:reader", "/v1/usage", ["GET"]),
+    # Any authenticated caller, whatever its role.
+    _rule("version:get", "@", "/v1/version", ["GET"]),
     _rule("usage:all_accounts", "rule:context_is_admin", "/v1/usage", ["GET"]),
     _rule("quotas:get", "rule:reader", "/v1/quotas/{account_id}", ["GET"]),
     _rule(
