@@ -354,6 +354,7 @@ TABLE: dict[str, Row] = {
         ADMIN, with_body(url("/v1/quotas/{a}"), {"instances": 5})
     ),
     "GET /v1/usage": Row(LIST, url("/v1/usage")),
+    "GET /v1/version": Row(LIST, url("/v1/version")),
     # volumes and snapshots (rows of A; their agents do not run here)
     "POST /v1/volumes": Row(
         CREATE,
