@@ -4,6 +4,7 @@ scheduler is doing.
 Each round (every [scheduler] sweep_interval) renews this process's leases
 when a quarter of a lease has passed (one UPDATE for all of them), then
 looks for
+- parent tasks (common/task_tree.py) whose children have all ended;
 - running tasks whose lease lapsed: their scheduler died, hung or gave up
   on a database failure; adopted (compare-and-set, so one scheduler wins)
   and resumed from their last completed step;
@@ -22,7 +23,7 @@ import time
 import sqlalchemy as sa
 from oslo_log import log
 
-from arame.common import context, tasks
+from arame.common import context, task_tree, tasks
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
@@ -56,6 +57,7 @@ class Sweeper(PeriodicComponent):
             self.renew()
             for task, adopted in self.find():
                 self._pool.submit(self._resume, task, adopted)
+            self.settle_parents()
         except Exception as e:
             if not db_retry.is_transient(e):
                 raise
@@ -85,12 +87,18 @@ class Sweeper(PeriodicComponent):
                     # Tasks the collector records as it observes them
                     # have no flow and no deadline to run.
                     T.deadline_at > T.created_at,
+                    # Parents have no flow: settle_parents() ends them.
+                    T.children.is_(None),
                 )
                 .limit(BATCH)
             ).all()
             lost = s.scalars(
                 sa.select(T)
-                .where(T.status == "queued", T.created_at < lost_before)
+                .where(
+                    T.status == "queued",
+                    T.created_at < lost_before,
+                    T.children.is_(None),
+                )
                 .limit(BATCH)
             ).all()
         found = []
@@ -99,6 +107,15 @@ class Sweeper(PeriodicComponent):
                 found.append((t, True))
         found += [(t, False) for t in lost]
         return found
+
+    def settle_parents(self) -> None:
+        """End the parents whose children all ended where no child's flow
+        settled them (it died first, or the reaper or a refused cast
+        ended the child)."""
+        with db_engine.session() as s:
+            parents = task_tree.running_parents(s, BATCH)
+        for parent_id in parents:
+            task_tree.settle(parent_id)
 
     def _adopt(self, t: models.Task, now: dt.datetime) -> bool:
         with db_engine.session() as s:

@@ -16,7 +16,7 @@ import oslo_messaging as messaging
 import sqlalchemy as sa
 from oslo_log import log
 
-from arame.common import states, tasks
+from arame.common import states, task_tree, tasks
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
@@ -86,6 +86,8 @@ class TaskFlow:
         self.deadline = None
         self.usage_notifier = None
         self.task_owner: tuple[str | None, str | None] = (None, None)
+        # The task this one is a node of (common/task_tree.py), if any.
+        self.parent_id: str | None = None
         self._pending_events: list[dict] = []
         self._pending_step: str | None = None
         # Set by the manager: the leases this process holds (None in unit
@@ -112,6 +114,7 @@ class TaskFlow:
             self.deadline = task.deadline_at
             # What the end's notification names, read here once.
             self.task_owner = (task.account_id, task.request_id)
+            self.parent_id = task.parent_id
             if self.adopted:
                 took = (
                     task.status == "running"
@@ -359,6 +362,13 @@ class TaskFlow:
                 step=step,
                 message=message,
             )
+            if self.parent_id is not None:
+                # After the commit: the last child to commit then sees
+                # every sibling ended (the sweep covers a crash here).
+                parent_id = self.parent_id
+                db_engine.on_commit(
+                    s, lambda: task_tree.settle_soon(parent_id)
+                )
         return ended
 
     def finish(self, s) -> bool:
