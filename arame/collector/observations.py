@@ -8,6 +8,7 @@ notifications and hold no database credentials.
 import sqlalchemy as sa
 from oslo_log import log
 
+from arame.agents.hva import rpcapi as hva_rpcapi
 from arame.agents.sta import rpcapi as sta_rpcapi
 from arame.collector import ownership
 from arame.common import ids, states, tasks
@@ -169,6 +170,18 @@ def _status_from_host(status: str, payload: dict) -> tuple | None:
     return None
 
 
+def _gives_the_cause(inst, payload: dict) -> bool:
+    """The host's event for a stop the record shows with only the power
+    sync's reason: the same stop, whose event the sync's report overtook
+    (notifications arrive in any order). The event knows the cause, so its
+    reason replaces the sync's: the record ends the same either way."""
+    return (
+        inst.status == "stopped"
+        and payload["power_state"] in ("shutdown", "crashed")
+        and (inst.status_reason or "").startswith(hva_rpcapi.SYNC_REASON)
+    )
+
+
 def record_power_state(session, payload: dict) -> None:
     """A guest's power state as its host reports it: a change it saw on
     its own, or the power sync's comparison with our record. The record
@@ -178,8 +191,9 @@ def record_power_state(session, payload: dict) -> None:
     inst = session.get(I, payload["instance_id"])
     if inst is None or inst.host != payload.get("host"):
         return
+    new_event = False
     if payload.get("event") in _OBSERVED_EVENTS:
-        _record_history(session, inst, payload)
+        new_event = _record_history(session, inst, payload)
     if inst.status == "terminated" or ownership.is_owned(session, inst.id):
         LOG.debug(
             "instance %s is %s: %s's report of %s left to its flow",
@@ -196,6 +210,8 @@ def record_power_state(session, payload: dict) -> None:
         values["status"], values["status_reason"] = settled
         if (inst.status, values["status"]) not in _SETTLED_BY_HOST:
             states.INSTANCE.check(inst.status, values["status"])
+    elif new_event and _gives_the_cause(inst, payload):
+        values["status_reason"] = payload.get("reason")
     recorded = session.execute(
         sa.update(I)
         .where(I.id == inst.id, I.status == inst.status)
@@ -228,9 +244,10 @@ def record_power_state(session, payload: dict) -> None:
         )
 
 
-def _record_history(session, inst, payload: dict) -> None:
+def _record_history(session, inst, payload: dict) -> bool:
     """One task per observed event, written once however often the
-    notification is delivered (the agent's event id is the key)."""
+    notification is delivered (the agent's event id is the key). True if
+    written now (False: delivered before)."""
     action, status, step = _OBSERVED_EVENTS[payload["event"]]
     key = payload.get("event_id")
     if key and session.scalar(
@@ -238,7 +255,7 @@ def _record_history(session, inst, payload: dict) -> None:
             models.Task.resource_id == inst.id, models.Task.request_id == key
         )
     ):
-        return
+        return False
     task = tasks.create(
         session,
         account_id=inst.account_id,
@@ -268,6 +285,7 @@ def _record_history(session, inst, payload: dict) -> None:
         tasks.set_status(session, task.id, "done", step=step)
     else:
         tasks.fail(session, task.id, step, reason or payload["event"])
+    return True
 
 
 def orphans_to_remove(session, payload: dict) -> list[str]:

@@ -83,6 +83,10 @@ class Client:
         self._session.token = body["token"]
         return body
 
+    def version(self) -> dict[str, Any]:
+        """The API's ``{"api_version", "version", "build", "features"}``."""
+        return self._session.get("/v1/version")
+
     def close(self) -> None:
         self._session.close()
 

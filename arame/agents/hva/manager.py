@@ -22,6 +22,7 @@ import oslo_messaging as messaging
 from oslo_log import log
 
 from arame.agents.hva.drivers.base import HypervisorDriver, InstanceNotFound
+from arame.agents.hva.rpcapi import SYNC_REASON
 from arame.common import ids
 
 LOG = log.getLogger(__name__)
@@ -84,6 +85,7 @@ class HypervisorManager:
         the differences; deciding what to do is the collector's job.
 
         - a guest whose power state differs from the record: instance.state
+          (unless the driver reports that change itself)
         - a guest the records place here that the hypervisor lacks:
           instance.state with power state `nostate` (event `missing`)
         - a domain nobody placed here: listed in `host.orphans`
@@ -97,12 +99,18 @@ class HypervisorManager:
                 report["orphans"].append(
                     {"instance_id": iid, "power_state": power}
                 )
-            elif _compared(exp) and exp["power_state"] != power:
+            elif (
+                _compared(exp)
+                and exp["power_state"] != power
+                # One report per change: the driver's own (it knows the
+                # cause) would race ours at the collector.
+                and not self.driver.reports_change(iid, power)
+            ):
                 report["drift"].append(iid)
                 self._on_driver_event(
                     iid,
                     power,
-                    f"power-state sync: {self.host} reports "
+                    f"{SYNC_REASON}: {self.host} reports "
                     f"{power}, the record said {exp['power_state']}",
                     event="drift",
                 )
@@ -112,7 +120,7 @@ class HypervisorManager:
                 self._on_driver_event(
                     iid,
                     "nostate",
-                    f"power-state sync: no guest {iid} on {self.host}",
+                    f"{SYNC_REASON}: no guest {iid} on {self.host}",
                     event="missing",
                 )
         if report["orphans"]:

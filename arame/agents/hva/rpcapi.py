@@ -11,6 +11,10 @@ from arame.common.context import RpcContext
 
 BINARY = "arame-hva"
 TOPIC = "hva"
+# How the reasons of the power sync's instance.state reports begin: the
+# collector lets the host's own report of the same change (its event, which
+# knows the cause) replace such a reason.
+SYNC_REASON = "power-state sync"
 
 
 class HypervisorAPI:

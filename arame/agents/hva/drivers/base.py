@@ -32,6 +32,13 @@ class HypervisorDriver(abc.ABC):
         if self._event_callback is not None:
             self._event_callback(instance_id, power_state, reason, **extra)
 
+    def reports_change(self, instance_id: str, power_state: str) -> bool:
+        """True while the driver reports this guest's change itself (an
+        event on its way or just sent): the power sync, seeing the guest
+        `power_state`, leaves it to the driver. This driver's events are
+        sent as the change is made: nothing to leave."""
+        return False
+
     def instance_lock(self, instance_id: str):
         """Serialises everything done to one guest: RPC operations (taken by
         the manager) and what the driver does on its own (HA restarts)."""

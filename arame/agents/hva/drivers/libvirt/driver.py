@@ -175,6 +175,9 @@ class LibvirtDriver(HypervisorDriver):
     def list_instances(self) -> dict[str, str]:
         return {d.name(): self._power_state(d) for d in self._own_domains()}
 
+    def reports_change(self, instance_id: str, power_state: str) -> bool:
+        return self.ha.reports_stop(instance_id, power_state)
+
     def get_console_output(self, instance_id: str) -> str:
         self._domain(instance_id)
         path = self._path(instance_id, "console.log")

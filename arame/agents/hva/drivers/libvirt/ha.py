@@ -4,6 +4,9 @@ A stop event for a guest the driver wants on is not ours: the guest powered
 itself off (reported stopped), crashed with HA off (reported crashed), or
 crashed with HA on, when it is restarted in place unless it already was
 restarted `ha_max_restarts` times within `ha_restart_window` seconds.
+
+Such a stop is reported once, by this watch: the power sync, which sees
+the same stop, leaves it alone meanwhile (reports_stop).
 """
 
 import collections
@@ -27,14 +30,41 @@ class GuestWatch:
         self.driver = driver
         self.desired = desired
         self._restarts: dict[str, collections.deque] = {}
+        # When the current stop of a guest wanted on was first seen (by
+        # its event or by the power sync); a start ends it.
+        self._stops: dict[str, float] = {}
 
     def forget(self, iid: str) -> None:
         """The guest is gone: its restart history with it."""
         self._restarts.pop(iid, None)
+        self._stops.pop(iid, None)
+
+    def reports_stop(self, iid: str, power_state: str) -> bool:
+        """True while a guest's change is this watch's to report, so the
+        power sync must not: the guest is wanted on but not running (its
+        stop event is on its way or being handled), or that was so less
+        than a sync interval ago (the record the sync compared with may
+        not hold our report yet).
+
+        Two reports of one stop race: the collector keeps the reason of
+        the one it records last, and notifications may reach it in any
+        order, so no ordering of the sends makes it safe. One report per
+        change does, and this one knows the cause. It lasts one interval:
+        a stop whose event libvirt never delivered (its connection
+        dropped) is reported by the next sync.
+        """
+        now = time.monotonic()
+        if self.desired.get(iid) == "on" and power_state != "running":
+            since = self._stops.setdefault(iid, now)
+        else:
+            since = self._stops.get(iid)
+        return since is not None and now - since < CONF.hva.power_sync_interval
 
     def on_lifecycle(self, conn, dom, event, detail, _opaque):
         """In libvirt's event thread: never block here."""
         name = dom.name()
+        if event == libvirt.VIR_DOMAIN_EVENT_STARTED:
+            self._stops.pop(name, None)
         # Only guests this agent wants running: not another agent's on a
         # shared libvirtd, not one we are stopping.
         if (
@@ -42,6 +72,7 @@ class GuestWatch:
             or self.desired.get(name) != "on"
         ):
             return
+        self._stops[name] = time.monotonic()
         threading.Thread(
             target=self.guest_stopped,
             args=(name, detail),
