@@ -8,6 +8,9 @@ was checked against the controller's record.
 
 Until a storage node serves images, they come from a local store directory
 (`<store>/<image id>/data`, what `arame-manage seed` installs).
+
+A deleted image's entry that guests still use is marked (`.deleted` in it):
+no new guest gets it, and image_removal.py removes it with its last guest.
 """
 
 import contextlib
@@ -28,6 +31,10 @@ KERNEL_MEMBERS = {
 }
 
 
+# In an entry: its image was deleted while guests still used it.
+DELETED = ".deleted"
+
+
 class ImageUnavailable(Exception):
     pass
 
@@ -46,6 +53,16 @@ class LocalStore:
                 f"image {image_id} is not in the image store {self.path}"
             ) from None
 
+    def remove(self, image_id: str) -> bool:
+        """Drop the store's copy; False if it had none."""
+        if not ids.is_valid("image", image_id):
+            raise ValueError(f"not an image id: {image_id!r}")
+        path = os.path.join(self.path, image_id)
+        if not os.path.isdir(path):
+            return False
+        shutil.rmtree(path)
+        return True
+
 
 class ImageCache:
     def __init__(self, base_dir: str, source: LocalStore):
@@ -63,7 +80,9 @@ class ImageCache:
         fmt = image.get("format")
         if fmt not in ("raw", "qcow2", "kernel"):
             raise ImageUnavailable(f"image {image['id']} has format {fmt!r}")
-        with lockutils.lock(f"hva-image-{image['id']}"):
+        with self.lock(image["id"]):
+            if self.is_deleted(image["id"]):
+                raise ImageUnavailable(f"image {image['id']} was deleted")
             if not os.path.isdir(path):
                 self._download(image, path)
         if fmt == "kernel":
@@ -72,6 +91,17 @@ class ImageCache:
                 "initrd": os.path.join(path, "initrd"),
             }
         return {"disk": os.path.join(path, "disk"), "format": fmt}
+
+    def lock(self, image_id: str):
+        """Held while an entry is made or removed."""
+        return lockutils.lock(f"hva-image-{image_id}")
+
+    def is_deleted(self, image_id: str) -> bool:
+        return os.path.exists(os.path.join(self.entry(image_id), DELETED))
+
+    def mark_deleted(self, image_id: str) -> None:
+        with open(os.path.join(self.entry(image_id), DELETED), "w"):
+            pass
 
     def _download(self, image: dict, path: str) -> None:
         os.makedirs(self.base_dir, exist_ok=True)
@@ -119,6 +149,18 @@ class ImageCache:
 
     def remove(self, image_id: str) -> None:
         shutil.rmtree(self.entry(image_id), ignore_errors=True)
+
+    def leftover_downloads(self) -> list[str]:
+        """Temporary directories of downloads (`.<image id>-...`): at start,
+        where none is running, what a killed agent left."""
+        if not os.path.isdir(self.base_dir):
+            return []
+        return sorted(
+            os.path.join(self.base_dir, n)
+            for n in os.listdir(self.base_dir)
+            if n.startswith(".")
+            and ids.is_valid("image", n[1:].rsplit("-", 1)[0])
+        )
 
 
 def _unpack_kernel(tar_path: str, into: str) -> None:
