@@ -16,6 +16,7 @@ no new guest gets it, and image_removal.py removes it with its last guest.
 import contextlib
 import hashlib
 import os
+import secrets
 import shutil
 import tarfile
 import tempfile
@@ -148,11 +149,22 @@ class ImageCache:
         }
 
     def remove(self, image_id: str) -> None:
-        shutil.rmtree(self.entry(image_id), ignore_errors=True)
+        # Renamed first: an entry is whole or gone even if the agent dies
+        # mid-removal (what is left is a leftover download to its start).
+        path = self.entry(image_id)
+        doomed = os.path.join(
+            self.base_dir, f".{image_id}-removing{secrets.token_hex(4)}"
+        )
+        try:
+            os.rename(path, doomed)
+        except FileNotFoundError:
+            return
+        shutil.rmtree(doomed, ignore_errors=True)
 
     def leftover_downloads(self) -> list[str]:
-        """Temporary directories of downloads (`.<image id>-...`): at start,
-        where none is running, what a killed agent left."""
+        """Temporary directories of downloads and removals (`.<image
+        id>-...`): at start, where none is running, what a killed agent
+        left."""
         if not os.path.isdir(self.base_dir):
             return []
         return sorted(

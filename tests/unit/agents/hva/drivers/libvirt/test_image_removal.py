@@ -155,3 +155,19 @@ def test_a_malformed_id_reaches_no_path(lab):
         lab.removal.remove("../etc")
     with pytest.raises(ValueError):
         lab.cache.source.remove("img-../x")
+
+
+def test_a_removal_cut_short_leaves_no_entry_only_a_leftover(lab, monkeypatch):
+    lab.cached()
+
+    def killed(path, **kw):
+        raise KeyboardInterrupt  # the agent dies as it deletes the files
+
+    monkeypatch.setattr(imagecache.shutil, "rmtree", killed)
+    with pytest.raises(KeyboardInterrupt):
+        lab.removal.remove(IMG)
+    monkeypatch.undo()
+    assert lab.cache.images() == set()  # never half an entry
+    assert len(lab.cache.leftover_downloads()) == 1
+    lab.removal.prune(at_start=True)
+    assert os.listdir(lab.cache.base_dir) == []
