@@ -39,6 +39,39 @@ class ConnectionFailed(ArameError):
         return self.message
 
 
+class NotFound(ArameError):
+    """No such resource, or none of that name, among those the caller can
+    see (the API's 404, or a name the SDK looked up in vain)."""
+
+    def __init__(
+        self,
+        message: str,
+        code: str = "not_found",
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(404, code, message, details)
+
+
+class AmbiguousName(ArameError):
+    """Several resources the caller can see share the name given where one
+    was meant; ``candidates`` are their ids (give one of them instead)."""
+
+    def __init__(self, kind: str, name: str, candidates: list[str]) -> None:
+        super().__init__(
+            None,
+            "ambiguous_name",
+            f"{len(candidates)} {kind}s are named {name!r}: "
+            f"{', '.join(candidates)}; give the id of the one you mean",
+            {"kind": kind, "name": name, "candidates": candidates},
+        )
+        self.kind = kind
+        self.name = name
+        self.candidates = candidates
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class TaskFailed(Exception):
     """A task ended in ``failed``; ``task`` is its last known state."""
 

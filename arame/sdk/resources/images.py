@@ -18,14 +18,21 @@ CHUNK = 1024 * 1024
 
 class ImageManager(Manager):
     path = "/v1/images"
+    kind, prefix = "image", "img"
 
     def list(
         self, *, all: bool = False, **filters: Any
     ) -> list[dict[str, Any]]:
         return self._list(all=all, **filters)
 
-    def get(self, image_id: str) -> dict[str, Any]:
-        return self._get(image_id)
+    def get(self, image: str) -> dict[str, Any]:
+        """``image``: an id or a name, here and in every call below."""
+        return self._get(self.resolve(image))
+
+    def delete(self, image: str) -> None:
+        """Gone from every storage node and image cache; 409 (naming them)
+        while instances or volumes still use it."""
+        self._session.delete(self._item_path(self.resolve(image)))
 
     def create(
         self,
@@ -50,7 +57,7 @@ class ImageManager(Manager):
 
     def upload(
         self,
-        image_id: str,
+        image: str,
         data: str | os.PathLike[str] | IO[bytes],
         *,
         sha256: str | None = None,
@@ -60,6 +67,7 @@ class ImageManager(Manager):
         its current position to its end) as the image's bytes; returns the
         image, `available`. Without `sha256` the file is read once more
         first to compute it. `on_progress(sent, total)` follows the upload."""
+        image_id = self.resolve(image)
         if isinstance(data, (str, os.PathLike)):
             with open(data, "rb") as f:
                 return self.upload(

@@ -9,6 +9,7 @@ from arame.sdk.resources.base import Manager
 
 class KeyPairManager(Manager):
     path = "/v1/key_pairs"
+    kind, prefix = "key pair", "kp"
 
     def create(
         self, name: str, public_key: str | None = None, type: str = "ed25519"
@@ -27,8 +28,9 @@ class KeyPairManager(Manager):
     ) -> list[dict[str, Any]]:
         return self._list(all=all, **filters)
 
-    def get(self, key_pair_id: str) -> dict[str, Any]:
-        return self._get(key_pair_id)
+    def get(self, key_pair: str) -> dict[str, Any]:
+        """``key_pair``: an id or a name."""
+        return self._get(self.resolve(key_pair))
 
-    def delete(self, key_pair_id: str) -> None:
-        self._session.delete(self._item_path(key_pair_id))
+    def delete(self, key_pair: str) -> None:
+        self._session.delete(self._item_path(self.resolve(key_pair)))

@@ -9,6 +9,7 @@ from arame.sdk.resources.base import Manager
 
 class NetworkManager(Manager):
     path = "/v1/networks"
+    kind, prefix = "network", "nw"
 
     def create(
         self,
@@ -35,8 +36,9 @@ class NetworkManager(Manager):
         """Filters: name (glob), limit, marker."""
         return self._list(all=all, **filters)
 
-    def get(self, network_id: str) -> dict[str, Any]:
-        return self._get(network_id)
+    def get(self, network: str) -> dict[str, Any]:
+        """``network``: an id or a name."""
+        return self._get(self.resolve(network))
 
-    def delete(self, network_id: str) -> None:
-        self._session.delete(self._item_path(network_id))
+    def delete(self, network: str) -> None:
+        self._session.delete(self._item_path(self.resolve(network)))

@@ -9,6 +9,7 @@ from arame.sdk.resources.base import Manager
 
 class SecurityGroupManager(Manager):
     path = "/v1/security_groups"
+    kind, prefix = "security group", "sg"
 
     def create(
         self,
@@ -30,11 +31,13 @@ class SecurityGroupManager(Manager):
                 body[key] = value
         return self._session.post(self.path, json=body)
 
-    def update(self, group_id: str, **fields: Any) -> dict[str, Any]:
+    def update(self, group: str, **fields: Any) -> dict[str, Any]:
         """Change name, description, rules_text or rules; the answer's
         ``task_id`` follows the rules onto the hosts."""
         body = {k: v for k, v in fields.items() if v is not None}
-        return self._session.patch(self._item_path(group_id), json=body)
+        return self._session.patch(
+            self._item_path(self.resolve(group)), json=body
+        )
 
     def list(
         self, *, all: bool = False, **filters: Any
@@ -42,8 +45,9 @@ class SecurityGroupManager(Manager):
         """Filters: name (glob), limit, marker."""
         return self._list(all=all, **filters)
 
-    def get(self, group_id: str) -> dict[str, Any]:
-        return self._get(group_id)
+    def get(self, group: str) -> dict[str, Any]:
+        """``group``: an id or a name, here and above."""
+        return self._get(self.resolve(group))
 
-    def delete(self, group_id: str) -> None:
-        self._session.delete(self._item_path(group_id))
+    def delete(self, group: str) -> None:
+        self._session.delete(self._item_path(self.resolve(group)))

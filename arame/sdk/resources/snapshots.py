@@ -9,15 +9,17 @@ from arame.sdk.resources.base import Manager
 
 class SnapshotManager(Manager):
     path = "/v1/snapshots"
+    kind, prefix = "snapshot", "snap"
 
     def create(
-        self, name: str, volume_id: str, *, idempotency_key: str | None = None
+        self, name: str, volume: str, *, idempotency_key: str | None = None
     ) -> dict[str, Any]:
-        """The answer carries ``task_id`` to wait on."""
+        """A snapshot of ``volume`` (an id or a name); the answer carries
+        ``task_id`` to wait on."""
         headers = (
             {"Idempotency-Key": idempotency_key} if idempotency_key else None
         )
-        body = {"name": name, "volume_id": volume_id}
+        body = {"name": name, "volume_id": self._ref("volume", volume)}
         return self._session.post(self.path, json=body, headers=headers)
 
     def list(
@@ -27,10 +29,11 @@ class SnapshotManager(Manager):
         limit, marker."""
         return self._list(all=all, **filters)
 
-    def get(self, snapshot_id: str) -> dict[str, Any]:
-        return self._get(snapshot_id)
+    def get(self, snapshot: str) -> dict[str, Any]:
+        """``snapshot``: an id or a name."""
+        return self._get(self.resolve(snapshot))
 
-    def delete(self, snapshot_id: str) -> dict[str, Any]:
+    def delete(self, snapshot: str) -> dict[str, Any]:
         """The answer carries ``task_id``; 409 while volumes made from it
         exist."""
-        return self._session.delete(self._item_path(snapshot_id))
+        return self._session.delete(self._item_path(self.resolve(snapshot)))

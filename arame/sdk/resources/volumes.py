@@ -10,6 +10,7 @@ from arame.sdk.resources.base import Manager
 
 class VolumeManager(Manager):
     path = "/v1/volumes"
+    kind, prefix = "volume", "vol"
 
     def create(
         self,
@@ -21,13 +22,13 @@ class VolumeManager(Manager):
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """An empty volume, or a copy of a raw ``image`` or a clone of a
-        ``snapshot`` (``size_gb`` then defaults to theirs); the answer
-        carries ``task_id`` to wait on."""
+        ``snapshot`` (``size_gb`` then defaults to theirs), each an id or a
+        name; the answer carries ``task_id`` to wait on."""
         body: dict[str, Any] = {"name": name}
         for key, value in (
             ("size_gb", size_gb),
-            ("image", image),
-            ("snapshot", snapshot),
+            ("image", self._ref("image", image)),
+            ("snapshot", self._ref("snapshot", snapshot)),
         ):
             if value is not None:
                 body[key] = value
@@ -43,25 +44,30 @@ class VolumeManager(Manager):
         account_id (admin), limit, marker."""
         return self._list(all=all, **filters)
 
-    def get(self, volume_id: str) -> dict[str, Any]:
-        return self._get(volume_id)
+    def get(self, volume: str) -> dict[str, Any]:
+        """``volume``: an id or a name, here and below."""
+        return self._get(self.resolve(volume))
 
-    def delete(self, volume_id: str) -> dict[str, Any]:
+    def delete(self, volume: str) -> dict[str, Any]:
         """The answer carries ``task_id``; 409 while it is attached, is an
         instance's root volume or has snapshots."""
-        return self._session.delete(self._item_path(volume_id))
+        return self._session.delete(self._item_path(self.resolve(volume)))
 
-    def attach(self, volume_id: str, instance_id: str) -> dict[str, Any]:
+    def attach(self, volume: str, instance: str) -> dict[str, Any]:
         """Hot-plug an ``available`` volume into a running or stopped
         instance of the same account; the answer carries ``task_id``, and
         once it is done the volume shows ``instance_id`` and ``device``."""
         return self._session.post(
-            self._item_path(volume_id, "actions"),
-            json={"action": "attach", "instance_id": instance_id},
+            self._item_path(self.resolve(volume), "actions"),
+            json={
+                "action": "attach",
+                "instance_id": self._ref("instance", instance),
+            },
         )
 
-    def detach(self, volume_id: str) -> dict[str, Any]:
+    def detach(self, volume: str) -> dict[str, Any]:
         """Unplug an attached data volume; it becomes ``available`` again."""
         return self._session.post(
-            self._item_path(volume_id, "actions"), json={"action": "detach"}
+            self._item_path(self.resolve(volume), "actions"),
+            json={"action": "detach"},
         )

@@ -81,6 +81,13 @@ def test_get_delete_action_console_use_the_instance_paths(client, api):
 
 
 def test_an_id_cannot_reach_another_route(client, api):
-    with pytest.raises(ArameError):  # the fake answers 404 for unknown paths
+    # Not shaped as an id: a name, looked up in the query, not the path.
+    api.add("GET", "/v1/instances", (200, {"items": [], "next_marker": None}))
+    with pytest.raises(ArameError):
         client.instances.get("../hosts")
-    assert api.requests[0].url.raw_path == b"/v1/instances/..%2Fhosts"
+    assert api.requests[0].url.path == "/v1/instances"
+    assert api.requests[0].url.params["name"] == "../hosts"
+    # A manager whose API takes names in the path quotes them.
+    with pytest.raises(ArameError):  # the fake answers 404 for unknown paths
+        client.unit_groups.get("../hosts")
+    assert api.requests[1].url.raw_path == b"/v1/unit_groups/..%2Fhosts"
