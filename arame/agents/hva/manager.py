@@ -50,14 +50,19 @@ def _check_id(instance_id) -> str:
 class HypervisorManager:
     """1.0 - spawn, destroy, power_on, power_off, reboot, get_console_output,
              list_instances, refresh_ports, update_group_members
-    1.1 - attach_volume, detach_volume"""
+    1.1 - attach_volume, detach_volume
+    1.2 - get_metrics"""
 
-    target = messaging.Target(version="1.1")
+    target = messaging.Target(version="1.2")
 
-    def __init__(self, host: str, driver: HypervisorDriver, notifier):
+    def __init__(
+        self, host: str, driver: HypervisorDriver, notifier, metrics=None
+    ):
         self.host = host
         self.driver = driver
         self.notifier = notifier
+        # A metrics.MetricsStore the sampler fills; None: sampling is off.
+        self.metrics = metrics
         driver.register_event_callback(self._on_driver_event)
 
     def _lock(self, instance_id):
@@ -190,6 +195,17 @@ class HypervisorManager:
             "output": data.decode("utf-8", "ignore"),
             "truncated": truncated,
         }
+
+    def get_metrics(self, ctxt, instance_id, since=None):
+        """1.2: the guest's samples taken after `since` (seconds since the
+        epoch; None: all that are kept). No samples for a guest not here
+        or not running: the caller knows where it placed it."""
+        _check_id(instance_id)
+        if since is not None and not isinstance(since, int | float):
+            raise InvalidIdentifier(f"not a time: {since!r}")
+        if self.metrics is None:
+            return {"instance_id": instance_id, "interval": 0, "samples": []}
+        return self.metrics.report(instance_id, since)
 
     def refresh_ports(self, ctxt, instance_id, ports):
         _check_id(instance_id)

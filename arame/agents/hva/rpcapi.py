@@ -20,9 +20,10 @@ SYNC_REASON = "power-state sync"
 class HypervisorAPI:
     """1.0 - spawn, destroy, power_on, power_off, reboot, get_console_output,
              list_instances, refresh_ports, update_group_members
-    1.1 - attach_volume, detach_volume"""
+    1.1 - attach_volume, detach_volume
+    1.2 - get_metrics"""
 
-    VERSION_CAP = "1.1"
+    VERSION_CAP = "1.2"
 
     def __init__(self) -> None:
         self.client = rpc.get_client(TOPIC, version_cap=self.VERSION_CAP)
@@ -87,6 +88,29 @@ class HypervisorAPI:
     ) -> dict:
         return self._call(
             ctxt, host, "get_console_output", timeout, instance_id=instance_id
+        )
+
+    def get_metrics(
+        self,
+        ctxt: RpcContext,
+        host: str,
+        instance_id: str,
+        since: float | None,
+        timeout: float,
+    ) -> dict:
+        """{"instance_id", "interval" (seconds; 0: sampling is off),
+        "samples": [{"at" (seconds since the epoch), "cpu_percent",
+        "memory_used_mb", "memory_mb", "disk_read_bps", "disk_write_bps",
+        "net_rx_bps", "net_tx_bps"}]}: those after `since` (seconds since
+        the epoch; None: every one kept), oldest first."""
+        return self._call(
+            ctxt,
+            host,
+            "get_metrics",
+            timeout,
+            version="1.2",
+            instance_id=instance_id,
+            since=since,
         )
 
     def refresh_ports(

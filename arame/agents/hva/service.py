@@ -2,8 +2,10 @@
 manages (one for a real hypervisor, many for the fake driver in scale tests),
 and one heartbeat carrying every host's inventory."""
 
+from oslo_log import log
 from stevedore import driver as sv_driver
 
+from arame.agents.hva import metrics, prometheus
 from arame.agents.hva.manager import HypervisorManager
 from arame.agents.hva.rpcapi import BINARY, TOPIC
 from arame.collector.rpcapi import CollectorAPI
@@ -11,6 +13,8 @@ from arame.common import rpc
 from arame.common.conf import CONF
 from arame.common.heartbeat import NotifyHeartbeat
 from arame.common.service import PeriodicComponent, RPCServerComponent
+
+LOG = log.getLogger(__name__)
 
 
 def host_names() -> list[str]:
@@ -34,10 +38,14 @@ def load_driver(host: str):
 def build_components() -> tuple[list, list[HypervisorManager]]:
     notifier = rpc.get_notifier(f"{BINARY}.{CONF.host}")
     managers, components = [], []
+    stores = {}
     for host in host_names():
         drv = load_driver(host)
         drv.init_host()
-        mgr = HypervisorManager(host, drv, notifier)
+        store = metrics.MetricsStore.from_conf()
+        if store is not None:
+            stores[host] = store
+        mgr = HypervisorManager(host, drv, notifier, metrics=store)
         managers.append(mgr)
         components.append(
             RPCServerComponent(
@@ -67,7 +75,40 @@ def build_components() -> tuple[list, list[HypervisorManager]]:
                 run_first=False,
             )
         )
+    components.extend(_metrics_components(managers, stores))
     # The heartbeat goes last: a host the scheduler learns of must already
     # be consuming its queue (and it is the first thing stopped).
     components.append(NotifyHeartbeat(BINARY, TOPIC, extra=inventory))
     return components, managers
+
+
+def _metrics_components(managers, stores) -> list:
+    """Guest metrics: the sampler every [hva] metrics_interval (none when
+    0), and the Prometheus endpoint on [hva] prometheus_port (none when 0)."""
+    out = []
+    if stores:
+
+        def sample_metrics():
+            for m in managers:
+                if m.metrics is None:
+                    continue
+                try:
+                    metrics.sample(m.driver, m.metrics)
+                except Exception:
+                    # One host's failure leaves the others' samples.
+                    LOG.exception("reading the guests' counters on %s", m.host)
+
+        out.append(
+            PeriodicComponent(
+                "metrics", sample_metrics, lambda: CONF.hva.metrics_interval
+            )
+        )
+    if CONF.hva.prometheus_port:
+        out.append(
+            prometheus.PrometheusEndpoint(
+                CONF.hva.prometheus_port,
+                CONF.hva.prometheus_bind_host,
+                prometheus.GuestCollector(stores),
+            )
+        )
+    return out

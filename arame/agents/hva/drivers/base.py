@@ -92,6 +92,15 @@ class HypervisorDriver(abc.ABC):
             f"{type(self).__name__} cannot detach volumes"
         )
 
+    def guest_stats(self) -> dict[str, dict]:
+        """Raw counters of every running guest, read at once: instance id
+        -> {"cpu_time_ns", "vcpus", "memory_mb", "memory_used_mb",
+        "disk_read_bytes", "disk_write_bytes", "net_rx_bytes",
+        "net_tx_bytes", "account_id", "unit_id"}. The byte and CPU
+        counters only grow while the guest's process lives (metrics.py
+        makes rates of them). Drivers that cannot tell answer {}."""
+        return {}
+
     def refresh_ports(self, instance_id: str, ports: list[dict]) -> None:
         """Re-apply a guest's firewall from its ports' current rules (its
         security groups changed). Drivers without a firewall ignore it."""

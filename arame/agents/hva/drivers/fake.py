@@ -103,7 +103,13 @@ class FakeDriver(HypervisorDriver):
                     + [
                         f"[fake] key: {k.split()[0]} {k.split()[1][-12:]}"
                         for k in keys
-                    ]
+                    ],
+                    # What guest_stats makes counters of.
+                    "started": _clock(),
+                    "vcpus": instance.get("vcpus") or 1,
+                    "memory_mb": instance.get("memory_mb") or 512,
+                    "account_id": instance.get("account_id") or "",
+                    "unit_id": instance.get("unit_id") or "",
                 },
             )
             g["power_state"] = "running"
@@ -150,6 +156,15 @@ class FakeDriver(HypervisorDriver):
         with self._lock:
             return "\n".join(self._guest(instance_id)["console"]) + "\n"
 
+    def guest_stats(self) -> dict[str, dict]:
+        now = _clock()
+        with self._lock:
+            return {
+                iid: _counters(g, now)
+                for iid, g in self._guests.items()
+                if g["power_state"] == "running"
+            }
+
     # A fake guest has a root disk (vda) and a config drive (vdb), as a
     # libvirt guest from a disk image.
     _FIXED_DISKS = ("vda", "vdb")
@@ -190,3 +205,29 @@ class FakeDriver(HypervisorDriver):
             self._guest(instance_id)["power_state"] = "crashed"
             self._save()
         self.emit_event(instance_id, "crashed", "guest died", event="crashed")
+
+
+# The guests' age, for their counters (tests move it; `time` itself may be
+# replaced where a test moves the boot's sleep).
+_clock = time.time
+
+
+def _counters(guest: dict, now: float) -> dict:
+    """Counters that grow with the guest's age: a fifth of each vcpu busy,
+    a quarter of its memory used, steady disk and network traffic (guests
+    of a state file written before these were kept count from now)."""
+    up = max(0.0, now - guest.setdefault("started", now))
+    vcpus = guest.get("vcpus") or 1
+    memory_mb = guest.get("memory_mb") or 512
+    return {
+        "cpu_time_ns": int(up * vcpus * 0.2e9),
+        "vcpus": vcpus,
+        "memory_mb": memory_mb,
+        "memory_used_mb": memory_mb / 4,
+        "disk_read_bytes": int(up * 64 * 1024),
+        "disk_write_bytes": int(up * 16 * 1024),
+        "net_rx_bytes": int(up * 8 * 1024),
+        "net_tx_bytes": int(up * 4 * 1024),
+        "account_id": guest.get("account_id") or "",
+        "unit_id": guest.get("unit_id") or "",
+    }

@@ -30,6 +30,7 @@ from arame.agents.hva.drivers.libvirt import (
     hotplug,
     imagecache,
     probe,
+    stats,
     storage,
 )
 from arame.agents.hva.firewall import Firewall
@@ -75,6 +76,7 @@ class LibvirtDriver(HypervisorDriver):
         self._networking = None
         self._firewall = None
         self.volumes = hotplug.VolumeAttachments(lambda: self.conn)
+        self.stats = stats.GuestStats(host, lambda: self.conn)
 
     # -- set-up ------------------------------------------------------------
     def init_host(self) -> None:
@@ -177,6 +179,9 @@ class LibvirtDriver(HypervisorDriver):
 
     def reports_change(self, instance_id: str, power_state: str) -> bool:
         return self.ha.reports_stop(instance_id, power_state)
+
+    def guest_stats(self) -> dict[str, dict]:
+        return self.stats.read()
 
     def get_console_output(self, instance_id: str) -> str:
         self._domain(instance_id)
@@ -283,6 +288,8 @@ class LibvirtDriver(HypervisorDriver):
                 "host": self.host,
                 "ha_enabled": int(bool(instance.get("ha_enabled", True))),
                 "account_id": instance.get("account_id", ""),
+                # The labels of its metrics (stats.py).
+                "unit_id": instance.get("unit_id") or "",
                 "networks": " ".join(
                     p["network"]["id"] for p in instance.get("ports") or []
                 ),
