@@ -53,6 +53,12 @@ RULES = _base + [
         ["PUT"],
     ),
     _rule(
+        "instances:metrics",
+        "rule:reader",
+        "/v1/instances/{id}/metrics",
+        ["GET"],
+    ),
+    _rule(
         "instances:console",
         "rule:member",
         "/v1/instances/{id}/console",
