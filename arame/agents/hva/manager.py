@@ -12,8 +12,9 @@ of a missing guest is success; power_on of a running guest and power_off
 of a stopped one succeed and change nothing; reboot ends running either
 way; attach of an attached volume answers the same device; detach of a
 detached volume, or from a missing guest, is success; refresh_ports and
-update_group_members set rules, they add none. Power operations on a
-missing guest are refused (InstanceNotFound): nothing would make them true.
+update_group_members set rules, they add none; remove_image of an image
+not here succeeds. Power operations on a missing guest are refused
+(InstanceNotFound): nothing would make them true.
 """
 
 import uuid
@@ -51,9 +52,10 @@ class HypervisorManager:
     """1.0 - spawn, destroy, power_on, power_off, reboot, get_console_output,
              list_instances, refresh_ports, update_group_members
     1.1 - attach_volume, detach_volume
-    1.2 - get_metrics"""
+    1.2 - get_metrics
+    1.3 - remove_image"""
 
-    target = messaging.Target(version="1.2")
+    target = messaging.Target(version="1.3")
 
     def __init__(
         self, host: str, driver: HypervisorDriver, notifier, metrics=None
@@ -206,6 +208,13 @@ class HypervisorManager:
         if self.metrics is None:
             return {"instance_id": instance_id, "interval": 0, "samples": []}
         return self.metrics.report(instance_id, since)
+
+    def remove_image(self, ctxt, image_id):
+        """1.3: a deleted image leaves the host (the driver's cache and
+        local store); an entry guests still use goes with the last."""
+        if not ids.is_valid("image", image_id):
+            raise InvalidIdentifier(f"not an image id: {image_id!r}")
+        return self.driver.remove_image(image_id)
 
     def refresh_ports(self, ctxt, instance_id, ports):
         _check_id(instance_id)

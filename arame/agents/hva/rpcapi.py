@@ -21,9 +21,10 @@ class HypervisorAPI:
     """1.0 - spawn, destroy, power_on, power_off, reboot, get_console_output,
              list_instances, refresh_ports, update_group_members
     1.1 - attach_volume, detach_volume
-    1.2 - get_metrics"""
+    1.2 - get_metrics
+    1.3 - remove_image"""
 
-    VERSION_CAP = "1.2"
+    VERSION_CAP = "1.3"
 
     def __init__(self) -> None:
         self.client = rpc.get_client(TOPIC, version_cap=self.VERSION_CAP)
@@ -111,6 +112,22 @@ class HypervisorAPI:
             version="1.2",
             instance_id=instance_id,
             since=since,
+        )
+
+    def remove_image(
+        self, ctxt: RpcContext, host: str, image_id: str, timeout: float
+    ) -> dict:
+        """A deleted image leaves the host's image cache and local store:
+        {"image_id", "cache": "removed" | "absent" | "kept", "in_use_by":
+        [instance ids], "store": "removed" | "absent"}. "kept": guests
+        still use the cache entry; it goes with the last of them."""
+        return self._call(
+            ctxt,
+            host,
+            "remove_image",
+            timeout,
+            version="1.3",
+            image_id=image_id,
         )
 
     def refresh_ports(

@@ -101,6 +101,18 @@ class HypervisorDriver(abc.ABC):
         makes rates of them). Drivers that cannot tell answer {}."""
         return {}
 
+    def remove_image(self, image_id: str) -> dict:
+        """A deleted image leaves this host: {"image_id", "cache":
+        "removed" | "absent" | "kept", "in_use_by": [instance ids],
+        "store": "removed" | "absent"}. Drivers that keep no images have
+        nothing to remove."""
+        return {
+            "image_id": image_id,
+            "cache": "absent",
+            "in_use_by": [],
+            "store": "absent",
+        }
+
     def refresh_ports(self, instance_id: str, ports: list[dict]) -> None:
         """Re-apply a guest's firewall from its ports' current rules (its
         security groups changed). Drivers without a firewall ignore it."""

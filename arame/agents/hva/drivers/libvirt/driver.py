@@ -28,6 +28,7 @@ from arame.agents.hva.drivers.libvirt import (
     events,
     ha,
     hotplug,
+    image_removal,
     imagecache,
     probe,
     stats,
@@ -67,6 +68,12 @@ class LibvirtDriver(HypervisorDriver):
             os.path.join(self.instances_path, "_base"),
             imagecache.LocalStore(c.image_store_path),
         )
+        self.image_removal = image_removal.ImageRemoval(
+            self.images,
+            self.images.source,
+            self.instances_path,
+            image_removal.domain_xml(lambda: self.conn),
+        )
         self._conn = None
         self._conn_lock = threading.Lock()
         # What we last asked of each guest: "on" or "off". A stop event for
@@ -105,6 +112,7 @@ class LibvirtDriver(HypervisorDriver):
                 except Exception:
                     # Chains left over never stop the agent from serving.
                     LOG.exception("could not remove the chains of %s", iid)
+        self.image_removal.prune_quietly(at_start=True)
 
     @property
     def conn(self) -> libvirt.virConnect:
@@ -327,6 +335,9 @@ class LibvirtDriver(HypervisorDriver):
             mac=port["mac"], bridge=bridge, tap=tap, mtu=net.get("mtu")
         )
 
+    def remove_image(self, image_id: str) -> dict:
+        return self.image_removal.remove(image_id)
+
     def refresh_ports(self, instance_id: str, ports: list[dict]) -> None:
         if self.firewall is None or not ports:
             return
@@ -412,6 +423,8 @@ class LibvirtDriver(HypervisorDriver):
         shutil.rmtree(self._path(instance_id), ignore_errors=True)
         self._desired.pop(instance_id, None)
         self.ha.forget(instance_id)
+        # Its image may be a deleted one it was the last to use.
+        self.image_removal.prune_quietly()
 
     def _recorded_networks(self, instance_id: str) -> list[str]:
         """The networks _define wrote down for a guest whose domain is gone

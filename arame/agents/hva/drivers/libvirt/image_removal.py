@@ -17,6 +17,7 @@ import shutil
 import struct
 from collections.abc import Callable
 
+import libvirt
 from oslo_log import log
 
 from arame.agents.hva.drivers.libvirt.imagecache import ImageCache, LocalStore
@@ -45,6 +46,20 @@ def backing_file(path: str) -> str | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     return os.path.normpath(os.path.join(os.path.dirname(path), name))
+
+
+def domain_xml(conn: Callable[[], libvirt.virConnect]):
+    """`domain_xml` for ImageRemoval over a libvirt connection."""
+
+    def xml(instance_id: str) -> str | None:
+        try:
+            return conn().lookupByName(instance_id).XMLDesc()
+        except libvirt.libvirtError as e:
+            if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                return None
+            raise
+
+    return xml
 
 
 class ImageRemoval:
@@ -141,3 +156,11 @@ class ImageRemoval:
         if removed:
             LOG.info("deleted images' cache entries removed: %s", removed)
         return removed
+
+    def prune_quietly(self, at_start: bool = False) -> None:
+        """prune() where a failure must not fail the caller (a destroy, the
+        agent's start): the next prune tries again."""
+        try:
+            self.prune(at_start)
+        except Exception:
+            LOG.exception("could not prune the image cache")
