@@ -62,11 +62,6 @@ class Client:
         return self._session.endpoint
 
     @property
-    def session(self) -> Session:
-        """The HTTP session, for routes no manager wraps yet."""
-        return self._session
-
-    @property
     def token(self) -> str | None:
         return self._session.token
 

@@ -115,7 +115,7 @@ class ArameSDK:
     # -- the controller ----------------------------------------------------
     def version(self) -> dict[str, Any]:
         """This SDK's version and the controller's (GET /v1/version)."""
-        server = self.client.session.get("/v1/version")
+        server = self.client.version()
         return {
             "sdk": __version__,
             "server": server.get("version"),

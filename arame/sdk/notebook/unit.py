@@ -54,9 +54,7 @@ class Node:
     def metrics(self, since: str | int | None = None) -> Any:
         """CPU, memory, disk and network of this node over time (a
         DataFrame; ``since``: ISO time or seconds back)."""
-        body = self._sdk.client.session.get(
-            f"/v1/instances/{self.id}/metrics", params={"since": since}
-        )
+        body = self._sdk.client.instances.metrics(self.id, since=since)
         return frames.frame(body.get("samples") or (), frames.METRIC_COLUMNS)
 
     def __repr__(self) -> str:
