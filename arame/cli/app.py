@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 import os
 from collections.abc import Callable
@@ -12,17 +11,11 @@ from cliff.app import App
 from cliff.commandmanager import CommandManager
 
 from arame.cli import credentials, registry
+from arame.cli.commands.version import client_version
 from arame.cli.connection import DEFAULT_URL, Connection, resolve
 from arame.sdk import Client
 
 ClientFactory = Callable[[str, "str | None"], Client]
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("arame")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 class ArameApp(App):
@@ -41,7 +34,7 @@ class ArameApp(App):
         one that talks to an ``httpx.MockTransport``."""
         super().__init__(
             description="Command line for the Arame cloud.",
-            version=_version(),
+            version=client_version(),
             command_manager=command_manager
             or registry.build_command_manager(),
             stdin=stdin,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from arame.sdk import ArameError, ConnectionFailed, TaskFailed, TaskTimeout
+from arame.sdk.errors import AmbiguousName
 
 #: What a command may raise that is the user's situation rather than a bug.
 EXPECTED = (ArameError, TaskFailed, TaskTimeout)
@@ -13,6 +14,9 @@ EXPECTED = (ArameError, TaskFailed, TaskTimeout)
 def describe(exc: BaseException) -> list[str]:
     if isinstance(exc, ConnectionFailed):
         return [f"Error: {exc.message}", "Hint: check --url or ARAME_URL."]
+    if isinstance(exc, AmbiguousName):
+        # Not the API's answer: no status or details to show.
+        return [f"Error: {exc.message}"]
     if isinstance(exc, ArameError):
         lines = [f"Error ({exc.status_code} {exc.code}): {exc.message}"]
         if exc.details:

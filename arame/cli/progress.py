@@ -25,10 +25,21 @@ def format_event(event: dict[str, Any]) -> str:
     return line
 
 
+def is_node_event(event: dict[str, Any]) -> bool:
+    # A parent task (a unit's nodes) has one `node <name>` event per node
+    # whose own task ended.
+    return str(event.get("step") or "").startswith("node ")
+
+
 class PlainProgress:
-    def __init__(self, stream: TextIO) -> None:
+    """``total``: the nodes a parent task waits for; their events then
+    count up (``[2/5] node web-2: done on hv1``)."""
+
+    def __init__(self, stream: TextIO, total: int | None = None) -> None:
         self._stream = stream
         self._shown = 0
+        self.total = total
+        self.nodes_done = 0
 
     def __enter__(self) -> PlainProgress:
         return self
@@ -41,17 +52,23 @@ class PlainProgress:
         # the ones already shown.
         events = task.get("events") or []
         for event in events[self._shown :]:
-            self._write(event)
+            self._write(self._line(event), event)
         self._shown = max(self._shown, len(events))
 
-    def _write(self, event: dict[str, Any]) -> None:
-        self._stream.write(format_event(event) + "\n")
+    def _line(self, event: dict[str, Any]) -> str:
+        if self.total is None or not is_node_event(event):
+            return format_event(event)
+        self.nodes_done += 1
+        return f"[{self.nodes_done}/{self.total}] {format_event(event)}"
+
+    def _write(self, line: str, event: dict[str, Any]) -> None:
+        self._stream.write(line + "\n")
         self._stream.flush()
 
 
 class RichProgress(PlainProgress):
-    def __init__(self, stream: TextIO) -> None:
-        super().__init__(stream)
+    def __init__(self, stream: TextIO, total: int | None = None) -> None:
+        super().__init__(stream, total)
         self._console = Console(file=stream, highlight=False)
         self._status = self._console.status("waiting for the task")
 
@@ -63,16 +80,19 @@ class RichProgress(PlainProgress):
         self._status.stop()
 
     def update(self, task: dict[str, Any]) -> None:
-        self._status.update(f"task {task.get('id')}: {task.get('status')}")
         super().update(task)
+        status = f"task {task.get('id')}: {task.get('status')}"
+        if self.total is not None:
+            status += f", {self.nodes_done}/{self.total} nodes"
+        self._status.update(status)
 
-    def _write(self, event: dict[str, Any]) -> None:
+    def _write(self, line: str, event: dict[str, Any]) -> None:
         style = _STATUS_STYLE.get(str(event.get("status")), "")
-        self._console.print(format_event(event), style=style, markup=False)
+        self._console.print(line, style=style, markup=False)
 
 
-def progress_for(stream: TextIO) -> PlainProgress:
+def progress_for(stream: TextIO, total: int | None = None) -> PlainProgress:
     isatty = getattr(stream, "isatty", None)
-    return (
-        RichProgress(stream) if isatty and isatty() else PlainProgress(stream)
-    )
+    if isatty and isatty():
+        return RichProgress(stream, total)
+    return PlainProgress(stream, total)

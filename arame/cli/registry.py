@@ -23,8 +23,11 @@ from arame.cli.commands import (
     security_group,
     snapshot,
     task,
+    unit,
+    unit_group,
     usage,
     user,
+    version,
     volume,
 )
 
@@ -40,6 +43,7 @@ COMMANDS = {
     "instance stop": instance.StopInstance,
     "instance reboot": instance.RebootInstance,
     "instance console": instance.ShowInstanceConsole,
+    "instance set-security-groups": instance.SetInstanceSecurityGroups,
     "task show": task.ShowTask,
     "task list": task.ListTask,
     "host list": host.ListHost,
@@ -48,6 +52,7 @@ COMMANDS = {
     "image show": image.ShowImage,
     "image create": image.CreateImage,
     "image upload": image.UploadImage,
+    "image delete": image.DeleteImage,
     "key-pair create": key_pair.CreateKeyPair,
     "key-pair list": key_pair.ListKeyPair,
     "key-pair show": key_pair.ShowKeyPair,
@@ -95,6 +100,19 @@ COMMANDS = {
     "user delete": user.DeleteUser,
     "quota show": quota.ShowQuota,
     "quota set": quota.SetQuota,
+    "unit-group create": unit_group.CreateUnitGroup,
+    "unit-group list": unit_group.ListUnitGroup,
+    "unit-group show": unit_group.ShowUnitGroup,
+    "unit-group delete": unit_group.DeleteUnitGroup,
+    "unit create": unit.CreateUnit,
+    "unit list": unit.ListUnit,
+    "unit show": unit.ShowUnit,
+    "unit add-nodes": unit.AddNodes,
+    "unit delete-nodes": unit.DeleteNodes,
+    "unit power-on": unit.PowerOnUnit,
+    "unit power-off": unit.PowerOffUnit,
+    "unit delete": unit.DeleteUnit,
+    "version": version.ShowVersion,
 }
 
 

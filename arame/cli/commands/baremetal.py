@@ -151,6 +151,7 @@ class ShowNode(ShowOne):
 
 
 class _NodeAction(TaskCommand):
+    metavar = "ID"
     """With --wait, the node as the task left it (not the task)."""
 
     def take_action(self, a):

@@ -9,7 +9,19 @@ from typing import Any
 from cliff import command, lister, show
 
 from arame.cli import errors
+from arame.cli.columns import ListColumn
 from arame.cli.progress import progress_for
+
+
+def text_file(path: str) -> str:
+    """An argparse type: the text of the file at `path`."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(
+            f"cannot read {path}: {exc.strerror}"
+        ) from exc
 
 
 class _ReportsErrors:
@@ -57,9 +69,12 @@ def add_wait_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def wait_for_task(app: Any, task_id: str, timeout: float) -> dict[str, Any]:
-    """Wait with progress on stderr; raises TaskFailed / TaskTimeout."""
-    with progress_for(app.stderr) as progress:
+def wait_for_task(
+    app: Any, task_id: str, timeout: float, nodes: int | None = None
+) -> dict[str, Any]:
+    """Wait with progress on stderr (counting `nodes` for a task over a
+    unit's nodes); raises TaskFailed / TaskTimeout."""
+    with progress_for(app.stderr, nodes) as progress:
         return app.client.tasks.wait(
             task_id, timeout=timeout, on_update=progress.update
         )
@@ -71,18 +86,29 @@ def task_answer(
     resource_id: str,
     action: str,
     answer: Mapping[str, Any],
+    nodes: int | None = None,
 ):
     """ShowOne data for a request answered with a task (delete, actions):
-    the task, and with --wait how it ended."""
+    the task (and the nodes it acts on, for a unit's), and with --wait how
+    it ended; `nodes` counts the progress of a task over many nodes."""
     result = {
-        "id": resource_id,
+        # The id, where the caller gave a name.
+        "id": answer.get("id") or resource_id,
         "action": action,
         "task_id": answer["task_id"],
     }
+    if "node_ids" in answer:
+        result["node_ids"] = answer["node_ids"]
     if parsed_args.wait:
-        task = wait_for_task(app, answer["task_id"], parsed_args.wait_timeout)
+        task = wait_for_task(
+            app, answer["task_id"], parsed_args.wait_timeout, nodes
+        )
         result["task_status"] = task["status"]
-    return one(result, ("id", "action", "task_id", "task_status"))
+    return one(
+        result,
+        ("id", "action", "task_id", "node_ids", "task_status"),
+        {"node_ids": ListColumn},
+    )
 
 
 def show_after_wait(
@@ -104,14 +130,16 @@ def show_after_wait(
 
 
 class TaskCommand(ShowOne):
-    """A request on one resource (ID) that the API answers with a task, with
-    --wait; by default it shows the task (task_answer)."""
+    """A request on one resource (its id, or a name the SDK resolves) that
+    the API answers with a task, with --wait; by default it shows the task
+    (task_answer)."""
 
     action: str = ""
+    metavar = "NAME_OR_ID"
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("id", metavar="ID")
+        parser.add_argument("id", metavar=self.metavar)
         add_wait_options(parser)
         return parser
 

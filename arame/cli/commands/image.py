@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import os
 
-from arame.cli.commands.base import Lister, ShowOne, many, one
+from arame.cli.commands.base import Command, Lister, ShowOne, many, one
 
 FIELDS = (
     "id",
@@ -33,11 +33,24 @@ class ShowImage(ShowOne):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("image_id")
+        parser.add_argument("image_id", metavar="NAME_OR_ID")
         return parser
 
     def take_action(self, parsed_args):
         return one(self.app.client.images.get(parsed_args.image_id), FIELDS)
+
+
+class DeleteImage(Command):
+    """Delete an image no instance or volume uses any more."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("image_id", metavar="NAME_OR_ID")
+        return parser
+
+    def take_action(self, parsed_args):
+        self.app.client.images.delete(parsed_args.image_id)
+        return 0
 
 
 class CreateImage(ShowOne):
@@ -91,7 +104,7 @@ class UploadImage(ShowOne):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("image_id")
+        parser.add_argument("image_id", metavar="NAME_OR_ID")
         parser.add_argument("path", help="the file to upload")
         parser.add_argument(
             "--sha256", help="the file's sha256 (computed when not given)"

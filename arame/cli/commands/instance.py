@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import argparse
-
 from arame.cli.columns import AddressesColumn, ListColumn
 from arame.cli.commands.base import (
     Command,
@@ -12,6 +10,8 @@ from arame.cli.commands.base import (
     many,
     one,
     show_after_wait,
+    task_answer,
+    text_file,
 )
 
 FIELDS = (
@@ -22,26 +22,24 @@ FIELDS = (
     "status_reason",
     "flavor",
     "image",
+    "root_gb",
+    "key_pairs",
     "host",
     "addresses",
     "security_groups",
+    "unit",
+    "unit_group",
     "account_id",
     "created_at",
     "updated_at",
     "task_id",
 )
 LIST_FIELDS = ("id", "name", "status", "flavor", "image", "host", "addresses")
-FORMATTERS = {"addresses": AddressesColumn, "security_groups": ListColumn}
-
-
-def _text_file(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except OSError as exc:
-        raise argparse.ArgumentTypeError(
-            f"cannot read {path}: {exc.strerror}"
-        ) from exc
+FORMATTERS = {
+    "addresses": AddressesColumn,
+    "security_groups": ListColumn,
+    "key_pairs": ListColumn,
+}
 
 
 class CreateInstance(ShowOne):
@@ -51,8 +49,14 @@ class CreateInstance(ShowOne):
         parser = super().get_parser(prog_name)
         parser.add_argument("name")
         parser.add_argument("--flavor", required=True, help="flavor name")
-        parser.add_argument("--image", required=True, help="image ID")
-        parser.add_argument("--network", help="network ID")
+        parser.add_argument(
+            "--image", required=True, metavar="NAME_OR_ID", help="image"
+        )
+        parser.add_argument(
+            "--network",
+            metavar="NAME_OR_ID",
+            help="network (default: the shared network 'default')",
+        )
         parser.add_argument(
             "--ip-address", help="a fixed address on the network"
         )
@@ -60,14 +64,28 @@ class CreateInstance(ShowOne):
             "--security-group",
             action="append",
             dest="security_groups",
-            metavar="ID",
-            help="security group ID (repeatable; default: the account's default group)",
+            metavar="NAME_OR_ID",
+            help="security group (repeatable; default: the account's "
+            "group 'default')",
         )
-        parser.add_argument("--key-pair", help="key pair ID")
+        parser.add_argument(
+            "--key-pair",
+            action="append",
+            dest="key_pairs",
+            metavar="NAME_OR_ID",
+            help="key pair whose public key the instance gets (repeatable)",
+        )
+        parser.add_argument(
+            "--root-gb",
+            type=int,
+            metavar="GiB",
+            help="root disk size, larger than the flavor's (default: the "
+            "flavor's)",
+        )
         parser.add_argument(
             "--hostname", help="default: derived from the name"
         )
-        parser.add_argument("--user-data", type=_text_file, metavar="FILE")
+        parser.add_argument("--user-data", type=text_file, metavar="FILE")
         parser.add_argument(
             "--idempotency-key",
             help="repeat a create safely: the same key within 24 h creates once",
@@ -84,7 +102,8 @@ class CreateInstance(ShowOne):
             network=parsed_args.network,
             ip_address=parsed_args.ip_address,
             security_groups=parsed_args.security_groups,
-            key_pair=parsed_args.key_pair,
+            key_pairs=parsed_args.key_pairs,
+            root_gb=parsed_args.root_gb,
             hostname=parsed_args.hostname,
             user_data=parsed_args.user_data,
             idempotency_key=parsed_args.idempotency_key,
@@ -119,7 +138,7 @@ class ShowInstance(ShowOne):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("id", metavar="ID")
+        parser.add_argument("id", metavar="NAME_OR_ID")
         return parser
 
     def take_action(self, parsed_args):
@@ -142,6 +161,31 @@ class DeleteInstance(_ChangeInstance):
 
     def request(self, instance_id: str) -> dict:
         return self.app.client.instances.delete(instance_id)
+
+
+class SetInstanceSecurityGroups(TaskCommand):
+    """Replace an instance's security groups, applied live on its host."""
+
+    action = "set_security_groups"
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            "groups",
+            nargs="+",
+            metavar="GROUP",
+            help="security group name or ID: the instance's whole new set",
+        )
+        return parser
+
+    def take_action(self, parsed_args):
+        instances = self.app.client.instances
+        answer = instances.set_security_groups(
+            parsed_args.id, parsed_args.groups
+        )
+        return task_answer(
+            self.app, parsed_args, parsed_args.id, self.action, answer
+        )
 
 
 class StartInstance(_ChangeInstance):
@@ -167,7 +211,7 @@ class ShowInstanceConsole(Command):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("id", metavar="ID")
+        parser.add_argument("id", metavar="NAME_OR_ID")
         return parser
 
     def take_action(self, parsed_args):

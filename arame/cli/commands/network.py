@@ -108,7 +108,7 @@ class ShowNetwork(ShowOne):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("id", metavar="ID")
+        parser.add_argument("id", metavar="NAME_OR_ID")
         return parser
 
     def take_action(self, parsed_args):
@@ -122,7 +122,7 @@ class DeleteNetwork(Command):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("id", metavar="ID")
+        parser.add_argument("id", metavar="NAME_OR_ID")
         return parser
 
     def take_action(self, parsed_args):

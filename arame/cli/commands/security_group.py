@@ -8,9 +8,9 @@ from arame.cli.commands.base import (
     add_wait_options,
     many,
     one,
+    text_file,
     wait_for_task,
 )
-from arame.cli.commands.instance import _text_file
 
 FIELDS = (
     "id",
@@ -30,7 +30,7 @@ def _add_rule_options(parser) -> None:
     rules = parser.add_mutually_exclusive_group()
     rules.add_argument(
         "--rules-file",
-        type=_text_file,
+        type=text_file,
         metavar="FILE",
         help="rules as text, one per line "
         "(tcp:22,22,ip4:0.0.0.0/0; # starts a comment)",
@@ -77,7 +77,7 @@ class UpdateSecurityGroup(ShowOne):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("id", metavar="ID")
+        parser.add_argument("id", metavar="NAME_OR_ID")
         parser.add_argument("--name")
         parser.add_argument("--description")
         _add_rule_options(parser)
@@ -116,7 +116,7 @@ class ShowSecurityGroup(ShowOne):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("id", metavar="ID")
+        parser.add_argument("id", metavar="NAME_OR_ID")
         return parser
 
     def take_action(self, parsed_args):
@@ -132,7 +132,7 @@ class DeleteSecurityGroup(Command):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("id", metavar="ID")
+        parser.add_argument("id", metavar="NAME_OR_ID")
         return parser
 
     def take_action(self, parsed_args):

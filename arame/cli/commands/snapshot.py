@@ -34,7 +34,11 @@ class CreateSnapshot(ShowOne):
         parser = super().get_parser(prog_name)
         parser.add_argument("name")
         parser.add_argument(
-            "--volume", required=True, dest="volume_id", help="volume ID"
+            "--volume",
+            required=True,
+            dest="volume_id",
+            metavar="NAME_OR_ID",
+            help="volume name or ID",
         )
         parser.add_argument(
             "--idempotency-key",
@@ -58,7 +62,10 @@ class ListSnapshot(Lister):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument(
-            "--volume", dest="volume_id", help="only snapshots of this volume"
+            "--volume",
+            dest="volume_id",
+            metavar="NAME_OR_ID",
+            help="only snapshots of this volume (name or ID)",
         )
         parser.add_argument(
             "--status", help="only snapshots in this status ('deleted' too)"
@@ -68,8 +75,10 @@ class ListSnapshot(Lister):
 
     def take_action(self, parsed_args):
         a = parsed_args
-        items = self.app.client.snapshots.list(
-            all=True, volume_id=a.volume_id, status=a.status, name=a.name
+        client = self.app.client
+        volume_id = a.volume_id and client.volumes.resolve(a.volume_id)
+        items = client.snapshots.list(
+            all=True, volume_id=volume_id, status=a.status, name=a.name
         )
         return many(items, LIST_FIELDS)
 
@@ -79,7 +88,7 @@ class ShowSnapshot(ShowOne):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("id", metavar="ID")
+        parser.add_argument("id", metavar="NAME_OR_ID")
         return parser
 
     def take_action(self, parsed_args):

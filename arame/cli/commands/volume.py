@@ -53,8 +53,12 @@ class CreateVolume(ShowOne):
             help="size in GiB (default from an image or snapshot: theirs)",
         )
         origin = parser.add_mutually_exclusive_group()
-        origin.add_argument("--image", help="raw image ID to copy")
-        origin.add_argument("--snapshot", help="snapshot ID to clone")
+        origin.add_argument(
+            "--image", metavar="NAME_OR_ID", help="raw image to copy"
+        )
+        origin.add_argument(
+            "--snapshot", metavar="NAME_OR_ID", help="snapshot to clone"
+        )
         parser.add_argument(
             "--idempotency-key",
             help="repeat a create safely: the same key within 24 h creates once",
@@ -100,7 +104,7 @@ class ShowVolume(ShowOne):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("id", metavar="ID")
+        parser.add_argument("id", metavar="NAME_OR_ID")
         return parser
 
     def take_action(self, parsed_args):
@@ -121,7 +125,9 @@ class AttachVolume(TaskCommand):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("instance", metavar="INSTANCE", help="instance ID")
+        parser.add_argument(
+            "instance", metavar="INSTANCE", help="instance name or ID"
+        )
         return parser
 
     def take_action(self, parsed_args):
