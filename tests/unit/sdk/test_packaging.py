@@ -104,7 +104,7 @@ def test_the_wheel_depends_on_the_clients_libraries_only(wheel):
     notebook = sorted(
         r.split(">")[0] for r in requires if 'extra == "notebook"' in r
     )
-    assert notebook == ["pandas", "tqdm"]
+    assert notebook == ["ipywidgets", "pandas", "tqdm"]
     for forbidden in ("oslo", "sqlalchemy", "fastapi", "libvirt", "pydantic"):
         assert not any(forbidden in r.lower() for r in requires), requires
 
