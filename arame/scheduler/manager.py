@@ -24,6 +24,10 @@ from arame.scheduler.flows.actions import ACTIONS, ActionFlow
 from arame.scheduler.flows.base import TaskFlow, gives_up
 from arame.scheduler.flows.build import BuildFlow
 from arame.scheduler.flows.delete import DeleteFlow
+from arame.scheduler.flows.image_delete import ImageDeleteFlow
+from arame.scheduler.flows.instance_security_groups import (
+    InstanceSecurityGroupsFlow,
+)
 from arame.scheduler.flows.security_groups import RefreshSecurityGroupFlow
 from arame.scheduler.flows.volume_attach import FLOWS as ATTACHMENT_FLOWS
 from arame.scheduler.flows.volumes import FLOWS as RECORD_FLOWS
@@ -46,9 +50,10 @@ class SchedulerManager:
     refresh_security_group
     1.1 - create_volume, delete_volume, create_snapshot, delete_snapshot
     1.2 - node_action
-    1.3 - attach_volume, detach_volume"""
+    1.3 - attach_volume, detach_volume
+    1.4 - delete_image, update_instance_security_groups"""
 
-    target = messaging.Target(version="1.3")
+    target = messaging.Target(version="1.4")
 
     def __init__(
         self,
@@ -108,6 +113,13 @@ class SchedulerManager:
             return self.build_instance(ctxt, task.id, rid, _adopted=adopted)
         if kind == "instance" and action == "delete":
             return self.delete_instance(ctxt, task.id, rid, _adopted=adopted)
+        if kind == "instance" and action == InstanceSecurityGroupsFlow.action:
+            # The groups it left are not in the records: all are sent.
+            return self.update_instance_security_groups(
+                ctxt, task.id, rid, None, _adopted=adopted
+            )
+        if (kind, action) == ("image", "delete"):
+            return self.delete_image(ctxt, task.id, rid, _adopted=adopted)
         if kind == "instance":
             return self.instance_action(
                 ctxt, task.id, rid, action, _adopted=adopted
@@ -221,6 +233,23 @@ class SchedulerManager:
             ATTACHMENT_FLOWS[("volume", "detach")](
                 ctxt, task_id, volume_id, self.sta, self.hva
             )
+        )
+
+    # -- images and security groups of an instance -------------------------
+    def delete_image(self, ctxt, task_id, image_id, _adopted=False):
+        self._run(
+            ImageDeleteFlow(ctxt, task_id, image_id, self.sta, self.hva),
+            _adopted,
+        )
+
+    def update_instance_security_groups(
+        self, ctxt, task_id, instance_id, previous, _adopted=False
+    ):
+        self._run(
+            InstanceSecurityGroupsFlow(
+                ctxt, task_id, instance_id, self.hva, previous
+            ),
+            _adopted,
         )
 
     # -- bare-metal nodes (baremetal/nodes.py) ------------------------------

@@ -14,9 +14,10 @@ class SchedulerAPI:
     refresh_security_group
     1.1 - create_volume, delete_volume, create_snapshot, delete_snapshot
     1.2 - node_action
-    1.3 - attach_volume, detach_volume"""
+    1.3 - attach_volume, detach_volume
+    1.4 - delete_image, update_instance_security_groups"""
 
-    VERSION_CAP = "1.3"
+    VERSION_CAP = "1.4"
 
     def __init__(self) -> None:
         self.client = rpc.get_client(TOPIC, version_cap=self.VERSION_CAP)
@@ -111,4 +112,30 @@ class SchedulerAPI:
     ) -> None:
         self.client.prepare(version="1.3").cast(
             ctxt, "detach_volume", task_id=task_id, volume_id=volume_id
+        )
+
+    def delete_image(
+        self, ctxt: RpcContext, task_id: str, image_id: str
+    ) -> None:
+        """Remove a `deleting` image's bytes from every storage node and
+        hypervisor, then land it `deleted`."""
+        self.client.prepare(version="1.4").cast(
+            ctxt, "delete_image", task_id=task_id, image_id=image_id
+        )
+
+    def update_instance_security_groups(
+        self,
+        ctxt: RpcContext,
+        task_id: str,
+        instance_id: str,
+        previous: list[str],
+    ) -> None:
+        """Apply an instance's new groups on its host; `previous`, the
+        groups it left, get their new members on every host too."""
+        self.client.prepare(version="1.4").cast(
+            ctxt,
+            "update_instance_security_groups",
+            task_id=task_id,
+            instance_id=instance_id,
+            previous=previous,
         )
