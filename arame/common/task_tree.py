@@ -105,8 +105,11 @@ def settle(parent_id: str) -> bool:
             if r.status not in ("done", "failed"):
                 continue
             name = r.name or r.id
+            # The first line: a remote error carries the agent's traceback.
+            first = (r.error_message or "").strip().splitlines()[:1]
+            reason = first[0] if first else "no reason recorded"
             if r.status == "failed":
-                failed.append(f"{name}: {r.error_step}: {r.error_message}")
+                failed.append(f"{name}: {r.error_step}: {reason}")
             step = _node_step(name)
             if step in recorded:
                 continue
@@ -119,7 +122,7 @@ def settle(parent_id: str) -> bool:
                 * 1000,
                 host=r.host,
                 message=(
-                    f"{r.action} failed at {r.error_step}: {r.error_message}"
+                    f"{r.action} failed at {r.error_step}: {reason}"
                     if r.status == "failed"
                     else f"{r.action} done"
                 ),

@@ -108,3 +108,25 @@ def test_a_failed_node_fails_the_parent_naming_it(
     assert parent.status == "failed"
     assert parent.error_message.startswith("1 of 2 nodes failed")
     assert "disk full" in parent.error_message
+
+
+def test_nodes_whose_casts_the_api_never_sent_are_built_by_the_sweep(
+    sweep, add_host, add_instance, get_row, config
+):
+    # The API committed the unit's records and died before its casts.
+    _, sweeper = sweep
+    add_host("hv1")
+    (i1, t1), (i2, t2) = add_instance(name="n-1"), add_instance(name="n-2")
+    pid = parent_of([t1, t2])
+    with engine.session() as s:
+        s.execute(
+            sa.update(models.Task)
+            .where(models.Task.id.in_([t1, t2]))
+            .values(created_at=models.utcnow() - dt.timedelta(minutes=1))
+        )
+    found = sweeper.find()
+    assert sorted(t.id for t, _ in found) == sorted([t1, t2])
+    for task, adopted in found:
+        sweeper._resume(task, adopted)
+    assert get_row(models.Task, pid).status == "done"
+    assert get_row(models.Instance, i1).status == "running"
