@@ -141,6 +141,8 @@ class UnitGroup:
         """Delete every node, every unit, then the group (one server-side
         task that goes on if this wait is interrupted). The name is free
         again afterwards."""
+        # The node count now, not at the last refresh: the bar's total.
+        self.refresh()
         answer = self._sdk.client.unit_groups.delete(self.id)
         if not wait_for:
             return
