@@ -15,6 +15,7 @@ from arame.api.schemas.catalog import (
 )
 from arame.api.schemas.common import TagsOut, TagsUpdate
 from arame.api.services import catalog
+from arame.api.services.image_delete import service as image_delete
 from arame.common.db import models
 
 flavors = APIRouter(
@@ -67,6 +68,39 @@ def list_images(
 @images.get("/{image_id}", response_model=Image)
 def get_image(image_id: str, ctxt=Depends(authorize("images:get"))):
     return catalog.get_image(ctxt, image_id)
+
+
+@images.delete(
+    "/{image_id}",
+    status_code=204,
+    response_class=Response,
+    responses={
+        204: {
+            "description": "the image is deleted (lists and gets no longer "
+            "show it); a task removes its bytes from every storage node "
+            "and hypervisor",
+            "headers": {
+                "X-Task-Id": {
+                    "description": "the task removing the bytes "
+                    "(GET /v1/tasks/{id})",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+        **errors.refused(
+            409,
+            "instances or volumes still use the image (the message and "
+            "`details` name them: `instances`, `instance_count`, "
+            "`volumes`, `volume_count`), or it is being uploaded",
+        ),
+    },
+)
+def delete_image(image_id: str, ctxt=Depends(authorize("images:delete"))):
+    """The owner's image, or any for an admin. A DELETE of an image whose
+    bytes could not all be removed yet (a storage node was down) runs the
+    removal again."""
+    task_id = image_delete.delete(ctxt, image_id)
+    return Response(status_code=204, headers={"X-Task-Id": task_id})
 
 
 @images.post("", status_code=201, response_model=Image)

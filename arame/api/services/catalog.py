@@ -88,6 +88,11 @@ def _visible(ctxt):
     return sa.or_(I.account_id == ctxt.account_id, I.visibility == "public")
 
 
+# A deleted image, and one whose bytes are being removed, is gone for its
+# users (image_delete.py); `?status=deleting` still finds the latter.
+GONE = ("deleting", "deleted")
+
+
 def list_images(
     ctxt,
     *,
@@ -99,7 +104,12 @@ def list_images(
     tag=None,
 ):
     I = models.Image
-    stmt = sa.select(I).where(_visible(ctxt), I.status != "deleted")
+    stmt = sa.select(I).where(
+        _visible(ctxt),
+        I.status != "deleted"
+        if status == "deleting"
+        else I.status.not_in(GONE),
+    )
     if name:
         stmt = stmt.where(pagination.name_filter(I.name, name))
     if status:
@@ -122,10 +132,14 @@ def get_image(ctxt, image_id: str) -> dict:
             if ids.is_valid("image", image_id)
             else None
         )
-        if img is None or not (
-            ctxt.is_admin
-            or img.visibility == "public"
-            or img.account_id == ctxt.account_id
+        if (
+            img is None
+            or img.status in GONE
+            or not (
+                ctxt.is_admin
+                or img.visibility == "public"
+                or img.account_id == ctxt.account_id
+            )
         ):
             raise exceptions.NotFound(f"image {image_id} not found")
         policy.enforce(ctxt, "images:get")

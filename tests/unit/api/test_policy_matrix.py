@@ -246,6 +246,9 @@ TABLE: dict[str, Row] = {
         None,
     ),
     "GET /v1/images/{image_id}": Row(READ, url("/v1/images/{id}", "image")),
+    "DELETE /v1/images/{image_id}": Row(
+        WRITE, url("/v1/images/{id}", "image"), (204,)
+    ),
     "PUT /v1/images/{image_id}/data": Row(
         WRITE,
         with_body(url("/v1/images/{id}/data", "image"), b"\0" * 512),
