@@ -214,6 +214,14 @@ TABLE: dict[str, Row] = {
     "GET /v1/instances/{instance_id}/console": Row(
         WRITE, url("/v1/instances/{id}/console", "instance"), (409,)
     ),
+    "PUT /v1/instances/{instance_id}/security_groups": Row(
+        WRITE,
+        with_body(
+            url("/v1/instances/{id}/security_groups", "instance", "running"),
+            lambda w: {"security_groups": [w.security_group()]},
+        ),
+        (202,),
+    ),
     "PUT /v1/instances/{instance_id}/tags": Row(
         WRITE,
         with_body(url("/v1/instances/{id}/tags", "instance"), {"tags": ["t"]}),
