@@ -9,7 +9,9 @@ its QuotaHold row first).
 Volumes: `volumes` and `storage_gb` count the data volumes made through
 /v1/volumes. An instance's root volume does not count there: it is the
 flavor's disk, under the instance limits (as OpenStack counts a root disk in
-Cinder's quotas only when the user boots from a volume they made).
+Cinder's quotas only when the user boots from a volume they made). A root
+the user sized (`root_gb`, local or on storage) counts in `storage_gb`: a
+QuotaHold keyed by the instance, given back with the instance's share.
 """
 
 import sqlalchemy as sa
@@ -107,6 +109,7 @@ def release_instance(session, instance_id: str) -> bool:
     ).rowcount
     if rc != 1:
         return False
+    release_volume(session, instance_id)  # its root_gb hold, if any
     session.execute(
         sa.update(Q)
         .where(Q.account_id == inst.account_id)
@@ -133,6 +136,19 @@ def take_volume(
             account_id=account_id,
             volumes=1,
             storage_gb=size_gb,
+        )
+    )
+
+
+def hold_root(session, inst: models.Instance) -> None:
+    """Record the `storage_gb` an instance's sized root took (`take` has
+    taken it), so that release_instance gives it back."""
+    session.add(
+        models.QuotaHold(
+            resource_id=inst.id,
+            account_id=inst.account_id,
+            volumes=0,
+            storage_gb=inst.root_gb,
         )
     )
 

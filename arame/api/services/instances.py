@@ -1,21 +1,18 @@
 """Instances: what the API itself decides before it hands over to the
 scheduler (validation, the first records), and the reads."""
 
-import re
-
 import sqlalchemy as sa
 
 from arame.agents.hva import rpcapi as hva_rpcapi
 from arame.api import pagination, policy, tags
 from arame.api.errors import ServiceUnavailable
 from arame.api.lookup import load_owned
-from arame.api.services import key_pairs, networks, security_groups
+from arame.api.services import instance_builder
+from arame.api.services.instance_builder import default_hostname  # noqa: F401
 from arame.api.services.scheduling import SchedulerCaster, dispatch
 from arame.common import (
     exceptions,
-    ids,
     ipam,
-    quotas,
     secgroups_db,
     states,
     tasks,
@@ -27,11 +24,6 @@ from arame.common.db import models
 _NOT_YET = {
     "volumes": "volumes",
 }
-
-
-def default_hostname(name: str) -> str:
-    h = re.sub(r"[^a-z0-9-]", "-", name.lower())[:63].strip("-")
-    return h or "instance"
 
 
 def to_dict(
@@ -152,125 +144,37 @@ class InstanceService(SchedulerCaster):
                     f"{field}: {what} are not available in this release yet",
                     field=field,
                 )
-        if (
-            req.user_data is not None
-            and len(req.user_data.encode()) > CONF.api.max_user_data_bytes
-        ):
-            raise exceptions.TooLarge(
-                f"user_data is {len(req.user_data.encode())} bytes; the limit "
-                f"is {CONF.api.max_user_data_bytes}",
-                field="user_data",
-                limit=CONF.api.max_user_data_bytes,
-            )
-        quotas.ensure_row(ctxt.account_id)
-        # Outside the transaction below, as the quota row: see ensure_default.
-        default_group = (
-            None
-            if req.security_groups
-            else secgroups_db.ensure_default(ctxt.account_id)
+        spec = instance_builder.Spec(
+            flavor=req.flavor,
+            image=req.image,
+            network=req.network,
+            security_groups=req.security_groups,
+            key_pairs=[req.key_pair] if req.key_pair else [],
+            user_data=req.user_data,
+            ha_enabled=req.ha_enabled,
         )
+        instance_builder.before(ctxt, spec)
         with db_engine.session() as s:
-            flavor = s.scalar(
-                sa.select(models.Flavor).where(
-                    models.Flavor.name == req.flavor
-                )
+            prepared = instance_builder.prepare(
+                s, ctxt, spec, key_pairs_field="key_pair"
             )
-            if flavor is None:
-                raise exceptions.Invalid(
-                    f"flavor: unknown flavor {req.flavor!r}", field="flavor"
-                )
-            image = s.get(models.Image, req.image)
-            if image is None or (
-                image.visibility != "public"
-                and image.account_id != ctxt.account_id
-            ):
-                raise exceptions.Invalid(
-                    f"image: unknown image {req.image!r}", field="image"
-                )
-            if image.status != "available":
-                raise exceptions.Invalid(
-                    f"image: {req.image} is {image.status}, not available",
-                    field="image",
-                )
-            key_pair = (
-                key_pairs.public_key_for(s, ctxt.account_id, req.key_pair)
-                if req.key_pair
-                else None
-            )
-            network = networks.for_instance(s, ctxt.account_id, req.network)
-            if req.ip_address is not None and network is None:
-                raise exceptions.Invalid(
-                    "ip_address: give the network it belongs to (there is no "
-                    "default network)",
-                    field="ip_address",
-                )
-            groups = security_groups.for_instance(
-                s, ctxt.account_id, req.security_groups
-            ) or [default_group]
-            # In the transaction that writes the instance: a 429 writes
-            # nothing, and concurrent requests cannot overshoot.
-            quotas.take(
+            (made,) = instance_builder.make(
                 s,
-                ctxt.account_id,
-                {
-                    "instances": 1,
-                    "vcpus": flavor.vcpus,
-                    "memory_mb": flavor.memory_mb,
-                },
+                ctxt,
+                prepared,
+                [req.name],
+                [req.ip_address],
+                tags=req.tags,
+                hostnames=[req.hostname],
             )
-            now = models.utcnow()
-            inst = models.Instance(
-                id=ids.generate("instance"),
-                name=req.name,
-                hostname=req.hostname or default_hostname(req.name),
-                account_id=ctxt.account_id,
-                user_id=ctxt.user_id,
-                flavor=flavor.name,
-                image_id=image.id,
-                provider=flavor.provider,
-                vcpus=flavor.vcpus,
-                memory_mb=flavor.memory_mb,
-                disk_gb=flavor.disk_gb,
-                status=states.INSTANCE.initial,
-                ha_enabled=req.ha_enabled,
-                user_data=req.user_data,
-                key_pair_id=key_pair.id if key_pair else None,
-                quota_held=True,
-                created_at=now,
-                updated_at=now,
-            )
-            s.add(inst)
-            s.flush()
-            # In the same transaction: a taken fixed address or a full
-            # network is a 409 before the 202, and writes nothing.
-            ports = (
-                [
-                    ipam.allocate(
-                        s, network, inst.id, inst.hostname, req.ip_address
-                    )
-                ]
-                if network is not None
-                else []
-            )
-            secgroups_db.set_membership(s, inst.id, groups)
-            labels = tags.set_tags(s, inst.id, req.tags)
-            task = tasks.create(
-                s,
-                account_id=ctxt.account_id,
-                resource_id=inst.id,
-                resource_type="instance",
-                action="create",
-                timeout_s=CONF.scheduler.build_timeout,
-                request_id=ctxt.request_id,
-            )
-        self._cast(
-            lambda: self.scheduler.build_instance(ctxt, task.id, inst.id),
-            task.id,
-            inst.id,
-            ("pending",),
+        instance_builder.cast(ctxt, [made], self.scheduler)
+        out = to_dict(
+            made.instance,
+            [ipam.port_dict(p) for p in made.ports],
+            made.groups,
+            made.tags,
         )
-        out = to_dict(inst, [ipam.port_dict(p) for p in ports], groups, labels)
-        out["task_id"] = task.id
+        out["task_id"] = made.task.id
         return out
 
     def delete(self, ctxt, instance_id: str) -> dict:

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from arame.api import pagination
 from arame.api.lookup import load_owned
+from arame.api.services import names
 from arame.common import exceptions, ids, sshkeys
 from arame.common.db import engine as db_engine
 from arame.common.db import models
@@ -89,11 +90,17 @@ def delete(ctxt, kp_id: str) -> None:
         s.delete(_get(s, ctxt, kp_id, "key_pairs:delete"))
 
 
-def public_key_for(s, account_id: str, kp_id: str) -> models.KeyPair:
-    """The key pair an instance of `account_id` asks for (422 otherwise)."""
-    kp = s.get(models.KeyPair, kp_id)
-    if kp is None or kp.account_id != account_id:
-        raise exceptions.Invalid(
-            f"key_pair: unknown key pair {kp_id!r}", field="key_pair"
-        )
-    return kp
+def public_key_for(
+    s, account_id: str, kp_ref: str, field: str = "key_pair"
+) -> models.KeyPair:
+    """The key pair, by id or name, an instance of `account_id` asks for
+    (422 otherwise)."""
+    K = models.KeyPair
+    return names.resolve(
+        s,
+        K,
+        "key_pair",
+        kp_ref,
+        visible=K.account_id == account_id,
+        field=field,
+    )

@@ -4,6 +4,7 @@ agents learn a network from the instances that use it."""
 import sqlalchemy as sa
 
 from arame.api import pagination, policy, tags
+from arame.api.services import names
 from arame.common import exceptions, ids, ipam
 from arame.common.db import engine as db_engine
 from arame.common.db import models
@@ -215,22 +216,24 @@ def delete(ctxt, network_id: str) -> None:
 
 
 def for_instance(
-    s, account_id: str, network_id: str | None
+    s, account_id: str, network_ref: str | None, field: str = "network"
 ) -> models.Network | None:
     """The network a new instance of `account_id` joins: the one it names
-    (own or shared; 422 otherwise), else the shared network `default`,
-    else none."""
+    by id or name (own or shared; 422 otherwise), else the shared network
+    `default`, else none."""
     N = models.Network
-    if network_id is None:
+    if network_ref is None:
         return s.scalar(
             sa.select(N)
             .where(N.shared.is_(True), N.name == DEFAULT_NAME)
             .order_by(N.created_at, N.id)
             .limit(1)
         )
-    net = s.get(N, network_id)
-    if net is None or not (net.shared or net.account_id == account_id):
-        raise exceptions.Invalid(
-            f"network: unknown network {network_id!r}", field="network"
-        )
-    return net
+    return names.resolve(
+        s,
+        N,
+        "network",
+        network_ref,
+        visible=sa.or_(N.shared.is_(True), N.account_id == account_id),
+        field=field,
+    )

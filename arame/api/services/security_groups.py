@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from arame.api import pagination, tags
 from arame.api.lookup import load_owned
+from arame.api.services import names
 from arame.api.services.scheduling import SchedulerCaster, dispatch
 from arame.common import exceptions, ids, secgroup_rules, secgroups_db, tasks
 from arame.common.conf import CONF
@@ -244,31 +245,33 @@ class SecurityGroupService(SchedulerCaster):
             s.delete(g)
 
 
-def for_instance(s, account_id: str, group_ids: list[str] | None) -> list[str]:
-    """The groups a new instance of `account_id` asks to join, in the order
-    asked (duplicates dropped): its own groups only (422 otherwise). None
-    asked: [] (the caller gives the default group, made beforehand in a
-    transaction of its own by secgroups_db.ensure_default)."""
-    if not group_ids:
+def for_instance(
+    s, account_id: str, group_refs: list[str] | None, field="security_groups"
+) -> list[str]:
+    """The ids of the groups a new instance of `account_id` asks to join
+    (by id or name), in the order asked (duplicates dropped): its own
+    groups only (422 otherwise). None asked: [] (the caller gives the
+    default group, made beforehand in a transaction of its own by
+    secgroups_db.ensure_default)."""
+    if not group_refs:
         return []
-    wanted = list(dict.fromkeys(group_ids))
-    if len(wanted) > secgroups_db.MAX_PER_INSTANCE:
-        raise exceptions.Invalid(
-            f"security_groups: at most {secgroups_db.MAX_PER_INSTANCE}",
-            field="security_groups",
-        )
     SG = models.SecurityGroup
-    known = set(
-        s.scalars(
-            sa.select(SG.id).where(
-                SG.id.in_(wanted), SG.account_id == account_id
-            )
+    wanted = list(
+        dict.fromkeys(
+            names.resolve(
+                s,
+                SG,
+                "security_group",
+                ref,
+                visible=SG.account_id == account_id,
+                field=field,
+            ).id
+            for ref in dict.fromkeys(group_refs)
         )
     )
-    for gid in wanted:
-        if gid not in known:
-            raise exceptions.Invalid(
-                f"security_groups: unknown security group {gid!r}",
-                field="security_groups",
-            )
+    if len(wanted) > secgroups_db.MAX_PER_INSTANCE:
+        raise exceptions.Invalid(
+            f"{field}: at most {secgroups_db.MAX_PER_INSTANCE}",
+            field=field,
+        )
     return wanted

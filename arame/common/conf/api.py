@@ -22,6 +22,12 @@ opts = [
         max=64 * 1024,
         help="Largest user_data accepted on an instance (UTF-8 bytes).",
     ),
+    cfg.IntOpt(
+        "max_root_gb",
+        default=2048,
+        min=1,
+        help="Largest root disk an instance may ask for (root_gb, GB).",
+    ),
     cfg.IntOpt("default_limit", default=50, min=1, help="Page size of lists."),
     cfg.IntOpt("max_limit", default=1000, min=1, help="Largest page size."),
 ]
