@@ -84,11 +84,17 @@ class MetricsService:
                 f"the hypervisor agent on {host} did not answer: "
                 f"{type(e).__name__}"
             ) from e
+        samples = [
+            {**x, "at": dt.datetime.fromtimestamp(x["at"], dt.UTC)}
+            for x in got.get("samples", [])
+        ]
+        if start is not None:
+            # Again, at the microseconds the answer shows: `since` copied
+            # from a sample's `at` excludes that sample (the agent compared
+            # its own finer clock).
+            samples = [x for x in samples if x["at"] > start]
         return {
             "instance_id": iid,
             "interval": got.get("interval", 0),
-            "samples": [
-                {**x, "at": dt.datetime.fromtimestamp(x["at"], dt.UTC)}
-                for x in got.get("samples", [])
-            ],
+            "samples": samples,
         }

@@ -156,3 +156,22 @@ def test_parse_since_caps_absurd_durations():
     assert service_mod.parse_since(None, now) is None
     assert service_mod.parse_since("  ", now) is None
     assert service_mod.parse_since("1e12", now).year > 2000
+
+
+def test_since_copied_from_a_samples_at_excludes_it(
+    client, member, create, hva
+):
+    """The agent's clock is finer than the microseconds an answer shows:
+    the sample itself must not come back."""
+    iid = create(member).json()["id"]
+    placed(iid)
+    url = f"/v1/instances/{iid}/metrics"
+    hva_at = 1765000000.1234567
+    hva.get_metrics = lambda *a, **kw: {
+        "instance_id": iid,
+        "interval": 10,
+        "samples": [{**SAMPLE, "at": hva_at}],
+    }
+    [s] = client.get(url, headers=member.headers).json()["samples"]
+    r = client.get(url, params={"since": s["at"]}, headers=member.headers)
+    assert r.json()["samples"] == []
