@@ -93,8 +93,10 @@ class ArameSDK:
         return cls(body["token"], url, **kw)
 
     def _check_token(self, source: str) -> None:
+        # GET /v1/version answers any authenticated caller: a refusal is
+        # about the token, never about a role.
         try:
-            self.client.unit_groups.list(limit=1)
+            self.client.version()
         except ArameError as exc:
             if exc.status_code not in _REFUSED:
                 raise
