@@ -240,7 +240,7 @@ def _begin_upload(ctxt, image_id: str, headers) -> Upload:
         img = lookup.load_owned(
             s, ctxt, models.Image, "image", image_id, "images:upload"
         )
-        if img.status != "pending" and not _stale(img):
+        if img.status != "pending" and not stale_upload(img):
             raise exceptions.Conflict(
                 f"image {image_id} is {img.status}: only a pending image "
                 f"takes data"
@@ -316,7 +316,7 @@ def _sha256(img: models.Image, given: str | None) -> str:
     return sha
 
 
-def _stale(img: models.Image) -> bool:
+def stale_upload(img: models.Image) -> bool:
     """An upload the API never finished (it died mid-stream)."""
     age = (models.utcnow() - img.updated_at).total_seconds()
     return (

@@ -19,6 +19,7 @@ again runs it again. `GET /v1/images?status=deleting` lists such images.
 import sqlalchemy as sa
 
 from arame.api import policy
+from arame.api.services import catalog
 from arame.api.services.scheduling import SchedulerCaster, dispatch
 from arame.common import exceptions, ids, tasks
 from arame.common.conf import CONF
@@ -113,7 +114,10 @@ class ImageDeleteService(SchedulerCaster):
         I = models.Image
         with db_engine.session() as s:
             img = _load(s, ctxt, image_id)
-            if img.status == "uploading":
+            if img.status == "uploading" and not catalog.stale_upload(img):
+                # (An upload the API never finished, past [storage_data]
+                # stale_upload_seconds, may go: the flow asks every live
+                # node, which removes what it kept of it.)
                 raise exceptions.Conflict(
                     f"image {image_id} is being uploaded: delete it once "
                     "the upload has ended"

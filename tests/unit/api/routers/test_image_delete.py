@@ -2,6 +2,8 @@
 (naming them), otherwise 204: the image is gone for its users at once and
 a task removes its bytes; DELETE again retries what a task left."""
 
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 
@@ -204,3 +206,17 @@ def test_no_bus_is_503_and_the_image_stays_to_be_retried(
         assert (t.status, t.error_step) == ("failed", "dispatch")
     sched.fail = False
     assert delete(client, member, iid).status_code == 204
+
+
+def test_an_upload_the_api_never_finished_may_be_deleted(
+    client, member, sched, config
+):
+    config("stale_upload_seconds", 60, group="storage_data")
+    iid = add_image(member.account_id, status="uploading")
+    assert_error(delete(client, member, iid), 409)
+    with engine.session() as s:
+        s.get(models.Image, iid).updated_at = models.utcnow() - dt.timedelta(
+            seconds=61
+        )
+    assert delete(client, member, iid).status_code == 204
+    assert status_of(iid)[0] == "deleting"
