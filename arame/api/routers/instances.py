@@ -61,6 +61,9 @@ def list_instances(
     marker: Annotated[str | None, Query(max_length=16)] = None,
     sort: Sort = None,
     tag: tags.TagQuery = None,
+    unit: Annotated[
+        str | None, Query(max_length=16, description="nodes of this unit")
+    ] = None,
 ):
     return service.list(
         ctxt,
@@ -71,6 +74,7 @@ def list_instances(
         marker=marker,
         sort=sort,
         tag=tag,
+        unit=unit,
     )
 
 

@@ -72,7 +72,17 @@ class Instance(BaseModel):
     host: str | None
     account_id: str
     ha_enabled: bool
-    key_pair: str | None = None
+    key_pair: str | None = Field(
+        default=None, description="the first of key_pairs"
+    )
+    key_pairs: list[str] = []
+    root_gb: int | None = Field(
+        default=None, description="a root disk larger than the flavor's"
+    )
+    unit: str | None = Field(
+        default=None, description="the unit it is a node of"
+    )
+    unit_group: str | None = None
     addresses: list[Address]
     security_groups: list[str] = []
     tags: list[str] = []

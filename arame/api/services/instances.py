@@ -27,7 +27,12 @@ _NOT_YET = {
 
 
 def to_dict(
-    inst: models.Instance, addresses=(), groups=(), tag_list=(), volumes=()
+    inst: models.Instance,
+    addresses=(),
+    groups=(),
+    tag_list=(),
+    volumes=(),
+    unit_group=None,
 ) -> dict:
     return {
         "id": inst.id,
@@ -42,6 +47,10 @@ def to_dict(
         "account_id": inst.account_id,
         "ha_enabled": inst.ha_enabled,
         "key_pair": inst.key_pair_id,
+        "key_pairs": key_pair_ids(inst),
+        "root_gb": inst.root_gb,
+        "unit": inst.unit_id,
+        "unit_group": unit_group,
         "addresses": list(addresses),
         "security_groups": list(groups),
         "tags": list(tag_list),
@@ -52,9 +61,29 @@ def to_dict(
     }
 
 
+def key_pair_ids(inst: models.Instance) -> list[str]:
+    if inst.key_pair_ids:
+        return list(inst.key_pair_ids)
+    return [inst.key_pair_id] if inst.key_pair_id else []
+
+
+def unit_groups_of(s, unit_ids) -> dict[str, str]:
+    """{unit id: its group's id}, in one query."""
+    wanted = {u for u in unit_ids if u}
+    if not wanted:
+        return {}
+    U = models.Unit
+    return {
+        r.id: r.unit_group_id
+        for r in s.execute(
+            sa.select(U.id, U.unit_group_id).where(U.id.in_(wanted))
+        )
+    }
+
+
 def to_dicts(s, instances) -> list[dict]:
-    """Instances with their addresses, groups, tags and attached data
-    volumes, in four queries in all."""
+    """Instances with their addresses, groups, tags, attached data volumes
+    and unit groups, in five queries in all."""
     iids = [i.id for i in instances]
     P = models.Port
     addrs: dict[str, list[dict]] = {i: [] for i in iids}
@@ -78,8 +107,16 @@ def to_dicts(s, instances) -> list[dict]:
             .order_by(V.device, V.id)
         ):
             vols[v.instance_id].append({"id": v.id, "device": v.device})
+    ugs = unit_groups_of(s, (i.unit_id for i in instances))
     return [
-        to_dict(i, addrs[i.id], groups[i.id], labels[i.id], vols[i.id])
+        to_dict(
+            i,
+            addrs[i.id],
+            groups[i.id],
+            labels[i.id],
+            vols[i.id],
+            ugs.get(i.unit_id),
+        )
         for i in instances
     ]
 
@@ -117,6 +154,7 @@ class InstanceService(SchedulerCaster):
         marker=None,
         sort=None,
         tag=None,
+        unit=None,
     ) -> dict:
         I = models.Instance
         stmt = sa.select(I)
@@ -131,6 +169,8 @@ class InstanceService(SchedulerCaster):
             stmt = stmt.where(I.status != "terminated")
         if name:
             stmt = stmt.where(pagination.name_filter(I.name, name))
+        if unit:
+            stmt = stmt.where(I.unit_id == unit)
         stmt = tags.filter_by(stmt, I.id, tag)
         with db_engine.session() as s:
             rows, nxt = pagination.page(s, stmt, I, marker, limit, sort=sort)
