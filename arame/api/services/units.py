@@ -91,6 +91,7 @@ class UnitService(SchedulerCaster):
                 s, ctxt, req.unit_group, "units:create"
             )
             self._check_active(g, "unit group")
+            self._check_own(ctxt, g, "unit group")
             prepared = instance_builder.prepare(
                 s, ctxt, _builder_spec(spec), field_prefix="spec."
             )
@@ -183,6 +184,7 @@ class UnitService(SchedulerCaster):
         with db_engine.session() as s:
             u = unit_records.find_unit(s, ctxt, ref, "units:action")
             self._check_active(u, "unit")
+            self._check_own(ctxt, u, "unit")
             prepared = instance_builder.prepare(
                 s, ctxt, _builder_spec(u.spec), field_prefix="spec."
             )
@@ -275,6 +277,16 @@ class UnitService(SchedulerCaster):
         if row.status != "active":
             raise exceptions.Conflict(
                 f"{what} {row.name} is being deleted", status=row.status
+            )
+
+    @staticmethod
+    def _check_own(ctxt, row, what: str) -> None:
+        # Nodes are the caller's account's instances (its quota, its
+        # keys and networks): an admin does not make them in another's.
+        if row.account_id != ctxt.account_id:
+            raise exceptions.Forbidden(
+                f"{what} {row.name} belongs to account {row.account_id}: "
+                "only its own users add nodes to it"
             )
 
     @staticmethod

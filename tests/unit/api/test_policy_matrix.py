@@ -26,9 +26,12 @@ A_NAMES = {
     "network": f"{MARK}-n",
     "security_group": f"{MARK}-g",
     "key_pair": f"{MARK}-k",
+    "unit_group": f"{MARK}-ug",
+    "unit": f"{MARK}-un",
 }
 
 ADMIN = frozenset({"admin"})
+MEMBER = frozenset({"member"})  # makes instances in A's own account
 WRITE = frozenset({"admin", "member"})  # A's resource, changed
 READ = frozenset({"admin", "member", "reader"})  # A's resource, read
 CREATE = frozenset({"admin", "member", "other"})  # in the caller's account
@@ -102,6 +105,23 @@ class World:
     def key_pair(self):
         return self._post(
             "/v1/key_pairs", {"name": self._name("key_pair")}, 201
+        )["id"]
+
+    def unit_group(self):
+        return self._post(
+            "/v1/unit_groups", {"name": self._name("unit_group")}, 201
+        )["id"]
+
+    def unit(self):
+        return self._post(
+            "/v1/units",
+            {
+                "unit_group": self.unit_group(),
+                "name": self._name("unit"),
+                "spec": {"flavor": "small", "image": self.cloud.image_id},
+                "count": 1,
+            },
+            202,
         )["id"]
 
     def _row(self, model, kind, **fields):
@@ -225,6 +245,53 @@ TABLE: dict[str, Row] = {
     "PUT /v1/instances/{instance_id}/tags": Row(
         WRITE,
         with_body(url("/v1/instances/{id}/tags", "instance"), {"tags": ["t"]}),
+    ),
+    "GET /v1/instances/{instance_id}/metrics": Row(
+        READ, url("/v1/instances/{id}/metrics", "instance"), (409,)
+    ),
+    # unit groups and units
+    "POST /v1/unit_groups": Row(
+        CREATE,
+        lambda w: ("/v1/unit_groups", {"name": f"ug{w.flavor()}"}),
+        (201,),
+    ),
+    "GET /v1/unit_groups": Row(LIST, url("/v1/unit_groups")),
+    "GET /v1/unit_groups/{unit_group}": Row(
+        READ, url("/v1/unit_groups/{id}", "unit_group")
+    ),
+    "DELETE /v1/unit_groups/{unit_group}": Row(
+        WRITE, url("/v1/unit_groups/{id}", "unit_group"), (202,)
+    ),
+    "POST /v1/units": Row(
+        MEMBER,
+        lambda w: (
+            "/v1/units",
+            {
+                "unit_group": w.unit_group(),
+                "name": f"u{w.flavor()}",
+                "spec": {"flavor": "small", "image": w.cloud.image_id},
+                "count": 1,
+            },
+        ),
+        (202,),
+    ),
+    "GET /v1/units": Row(LIST, url("/v1/units")),
+    "GET /v1/units/{unit}": Row(READ, url("/v1/units/{id}", "unit")),
+    "PATCH /v1/units/{unit}": Row(
+        WRITE,
+        with_body(
+            url("/v1/units/{id}", "unit"), lambda w: {"name": "renamed"}
+        ),
+    ),
+    "DELETE /v1/units/{unit}": Row(
+        WRITE, url("/v1/units/{id}", "unit"), (202,)
+    ),
+    "POST /v1/units/{unit}/actions": Row(
+        WRITE,
+        with_body(
+            url("/v1/units/{id}/actions", "unit"), {"action": "power_off"}
+        ),
+        (202,),
     ),
     # tasks: an instance's create task
     "GET /v1/tasks": Row(LIST, url("/v1/tasks")),
