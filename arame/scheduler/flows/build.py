@@ -52,6 +52,8 @@ def instance_spec(
         "name": inst.name,
         "hostname": inst.hostname,
         "account_id": inst.account_id,
+        # A label of the guest's metrics (hva keeps it in the domain).
+        "unit_id": inst.unit_id,
         "vcpus": inst.vcpus,
         "memory_mb": inst.memory_mb,
         "disk_gb": inst.disk_gb,
