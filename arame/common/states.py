@@ -181,6 +181,8 @@ IMAGE = StateMachine(
         ("uploading", "pending"),
         ("pending", "available"),
         ("pending", "deleting"),
+        # An upload the API abandoned (past its stale-upload time).
+        ("uploading", "deleting"),
         ("available", "deleting"),
         ("error", "deleting"),
         ("deleting", "deleted"),

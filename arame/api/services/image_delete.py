@@ -54,12 +54,21 @@ def refuse_if_used(s, image_id: str) -> None:
     I, V = models.Instance, models.Volume
     insts, n_inst = _users(s, I, image_id, I.status != "terminated")
     vols, n_vol = _users(s, V, image_id, V.status != "deleted")
-    if not n_inst and not n_vol:
+    # A unit's spec keeps the image id (units.py): its next add_nodes
+    # would need the image.
+    unit_ids = sorted(
+        uid
+        for uid, spec in s.execute(sa.select(models.Unit.id, models.Unit.spec))
+        if spec.get("image") == image_id
+    )
+    units, n_unit = unit_ids[:NAMED], len(unit_ids)
+    if not n_inst and not n_vol and not n_unit:
         return
     parts = []
     for named, n, word in (
         (insts, n_inst, "instance"),
         (vols, n_vol, "volume"),
+        (units, n_unit, "unit"),
     ):
         if n:
             more = f" and {n - len(named)} more" if n > len(named) else ""
@@ -71,6 +80,8 @@ def refuse_if_used(s, image_id: str) -> None:
         instance_count=n_inst,
         volumes=vols,
         volume_count=n_vol,
+        units=units,
+        unit_count=n_unit,
     )
 
 

@@ -40,6 +40,21 @@ def _builder_spec(spec: dict) -> instance_builder.Spec:
     )
 
 
+def _resolved(spec: dict, p: instance_builder.Prepared) -> dict:
+    """The spec as kept: what its names resolved to now, so nodes added
+    later are made of the same image, network, groups and keys even if a
+    name comes to mean something else (and an image delete sees the unit
+    as a user of its image)."""
+    out = dict(spec, image=p.image.id, flavor=p.flavor.name)
+    if p.network is not None:
+        out["network"] = p.network.id
+    if spec.get("security_groups"):
+        out["security_groups"] = list(p.group_ids)
+    if spec.get("key_pairs"):
+        out["key_pairs"] = [kp.id for kp in p.key_pairs]
+    return out
+
+
 def _how_many(count, ip_addresses, field: str = "count") -> list:
     """One entry per node to make: its fixed address or None."""
     if ip_addresses is not None:
@@ -95,6 +110,7 @@ class UnitService(SchedulerCaster):
             prepared = instance_builder.prepare(
                 s, ctxt, _builder_spec(spec), field_prefix="spec."
             )
+            spec = _resolved(spec, prepared)
             now = models.utcnow()
             unit = models.Unit(
                 id=ids.generate("unit"),

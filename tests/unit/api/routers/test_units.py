@@ -311,3 +311,24 @@ def test_a_unit_name_in_two_groups_needs_the_group(
         "/v1/units/server?unit_group=second", headers=member.headers
     )
     assert r.status_code == 200 and r.json()["unit_group_name"] == "second"
+
+
+def test_a_unit_keeps_what_its_spec_named_and_holds_its_image(
+    client, admin, member, group, cloud
+):
+    with engine.session() as s:
+        s.get(models.Image, cloud.image_id).account_id = member.account_id
+    name = client.get(
+        f"/v1/images/{cloud.image_id}", headers=member.headers
+    ).json()["name"]
+    unit = _unit(
+        client,
+        member,
+        cloud,
+        count=0,
+        spec={"provider": "vm", "flavor": "small", "image": name},
+    ).json()
+    assert unit["spec"]["image"] == cloud.image_id
+    r = client.delete(f"/v1/images/{cloud.image_id}", headers=admin.headers)
+    assert r.status_code == 409, r.text
+    assert unit["id"] in r.text and "1 unit" in r.text
