@@ -14,7 +14,6 @@ import math
 import threading
 import time
 
-from arame.agents.hva import metrics_opts  # noqa: F401 (the options)
 from arame.common.conf import CONF
 
 # Raw counters that only grow while a guest runs, and the rate each gives.

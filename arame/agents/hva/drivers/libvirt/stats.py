@@ -10,7 +10,6 @@ definition) together with the labels the metrics carry.
 import libvirt
 from oslo_log import log
 
-from arame.agents.hva import metrics_opts  # noqa: F401 (the options)
 from arame.agents.hva.drivers.libvirt import config as xmlconf
 from arame.common import ids
 from arame.common.conf import CONF

@@ -1,14 +1,7 @@
-"""[hva] options of guest metrics (sampling, retention, the Prometheus
-endpoint), registered on the global CONF when hva's metrics load.
-
-They belong with the other [hva] options in arame/common/conf/hva.py, and
-go there (with the sample regenerated) when that file is free to change;
-registering the same options twice is harmless in oslo.config.
-"""
+"""[hva] options of guest metrics: sampling, retention and the
+Prometheus endpoint (arame/agents/hva/metrics.py, prometheus.py)."""
 
 from oslo_config import cfg
-
-from arame.common.conf import CONF
 
 GROUP = "hva"
 
@@ -45,12 +38,9 @@ opts = [
 ]
 
 
-def register(conf=CONF) -> None:
+def register(conf):
     conf.register_opts(opts, GROUP)
 
 
 def list_opts():
     return [(GROUP, opts)]
-
-
-register()
