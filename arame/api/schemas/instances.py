@@ -20,6 +20,12 @@ class InstanceCreate(Strict):
     hostname: Hostname | None = None
     user_data: str | None = Field(default=None, max_length=4 * 1024 * 1024)
     ha_enabled: bool = True
+    root_gb: int | None = Field(
+        default=None,
+        ge=1,
+        description="a root disk larger than the flavor's (GB; at least "
+        "its disk_gb, at most [api] max_root_gb); counted in storage_gb",
+    )
     network: ResourceId | None = Field(
         default=None,
         description="default: the shared network `default`, "

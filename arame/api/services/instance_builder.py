@@ -300,7 +300,13 @@ def _make_one(
         provider=flavor.provider,
         vcpus=flavor.vcpus,
         memory_mb=flavor.memory_mb,
-        disk_gb=p.root_gb or flavor.disk_gb,
+        # What a host gives a local root; a bare-metal root is on storage
+        # always, and the node's own disk stays the flavor's.
+        disk_gb=(
+            p.root_gb or flavor.disk_gb
+            if flavor.provider == "vm"
+            else flavor.disk_gb
+        ),
         root_gb=p.root_gb,
         status=states.INSTANCE.initial,
         ha_enabled=p.ha_enabled,

@@ -191,6 +191,7 @@ class InstanceService(SchedulerCaster):
             security_groups=req.security_groups,
             key_pairs=[req.key_pair] if req.key_pair else [],
             user_data=req.user_data,
+            root_gb=req.root_gb,
             ha_enabled=req.ha_enabled,
         )
         instance_builder.before(ctxt, spec)

@@ -27,6 +27,11 @@ from arame.scheduler import storage_room
 STA_BINARY = sta_rpcapi.BINARY
 
 
+def size_gb(inst: models.Instance) -> int:
+    """The root's size: the one asked (root_gb), else the flavor's disk."""
+    return max(1, inst.root_gb or inst.disk_gb)
+
+
 def plan(inst: models.Instance, host: str) -> dict | None:
     """What a root volume for `inst` on `host` needs, or None (local disk)."""
     with db_engine.session() as s:
@@ -43,7 +48,7 @@ def plan(inst: models.Instance, host: str) -> dict | None:
             return None
         # A node with room for the disk; one that holds the image already
         # clones at once, any other imports it first.
-        fit, _ = storage_room.with_room(s, nodes, max(1, inst.disk_gb))
+        fit, _ = storage_room.with_room(s, nodes, size_gb(inst))
         if not fit:
             return None
         having = {
@@ -75,7 +80,7 @@ def create_record(inst: models.Instance, node: str) -> models.Volume:
         id=vol_id,
         name=f"{inst.name}-root"[:63],
         account_id=inst.account_id,
-        size_gb=max(1, inst.disk_gb),
+        size_gb=size_gb(inst),
         status="creating",
         image_id=inst.image_id,
         storage_node=node,

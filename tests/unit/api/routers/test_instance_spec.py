@@ -1,6 +1,7 @@
 """/v1/instances: what an instance shows of the spec it was made from (its
 unit and unit group, root_gb, every key pair) and `?unit=`."""
 
+import pytest
 import sqlalchemy as sa
 
 from arame.common import ids
@@ -66,3 +67,42 @@ def test_key_pair_by_name(client, member, create):
     ).json()
     body = create(member, key_pair=kp["id"]).json()
     assert body["key_pair"] == kp["id"] and body["key_pairs"] == [kp["id"]]
+
+
+def _storage_used(account_id):
+    with engine.session() as s:
+        return s.get(models.Quota, account_id).storage_gb_used
+
+
+def test_root_gb_makes_a_larger_root_counted_in_storage_gb(
+    client, member, create
+):
+    r = create(member, root_gb=40)
+    assert r.status_code == 202, r.text
+    assert r.json()["root_gb"] == 40
+    with engine.session() as s:
+        inst = s.get(models.Instance, r.json()["id"])
+        assert (inst.root_gb, inst.disk_gb) == (40, 40)
+    assert _storage_used(member.account_id) == 40
+
+
+@pytest.mark.parametrize("root_gb", [1, 10**5])
+def test_root_gb_below_the_flavor_or_over_the_limit_is_422(
+    member, create, error_of, root_gb
+):
+    err = error_of(create(member, root_gb=root_gb), 422, "invalid")
+    assert err["details"]["field"] == "root_gb"
+    assert err["message"].startswith("root_gb: ")
+
+
+def test_root_gb_over_the_storage_quota_is_429(
+    client, admin, member, create, error_of
+):
+    r = client.put(
+        f"/v1/quotas/{member.account_id}",
+        headers=admin.headers,
+        json={"storage_gb": 30},
+    )
+    assert r.status_code == 200, r.text
+    err = error_of(create(member, root_gb=40), 429)
+    assert err["details"]["resource"] == "storage_gb"

@@ -68,8 +68,10 @@ def world(db, add_sta):
     return types.SimpleNamespace(pool=pool, located=located)
 
 
-def inst(disk_gb):
-    return types.SimpleNamespace(image_id="img-1", disk_gb=disk_gb)
+def inst(disk_gb, root_gb=None):
+    return types.SimpleNamespace(
+        image_id="img-1", disk_gb=disk_gb, root_gb=root_gb
+    )
 
 
 def test_the_node_holding_the_image_is_chosen_when_it_has_room(world):
@@ -87,6 +89,15 @@ def test_a_full_node_is_passed_over_even_if_it_holds_the_image(world):
     world.located("st1")
     p = root_volume.plan(inst(10), "hv1")
     assert (p["node"], p["image_located"]) == ("st2", False)
+
+
+def test_a_sized_root_needs_room_for_its_size(world):
+    world.pool("st1", 20)
+    world.pool("st2", 50)
+    world.located("st1")
+    assert root_volume.plan(inst(10, root_gb=30), "hv1")["node"] == "st2"
+    assert root_volume.size_gb(inst(10, root_gb=30)) == 30
+    assert root_volume.size_gb(inst(0)) == 1
 
 
 def test_no_node_with_room_means_a_local_disk(world):
