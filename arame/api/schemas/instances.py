@@ -36,7 +36,15 @@ class InstanceCreate(Strict):
         max_length=45,
         description="a fixed address on the network (409 if taken)",
     )
-    key_pair: ResourceId | None = None
+    key_pair: ResourceId | None = Field(
+        default=None, description="one key pair (or give key_pairs)"
+    )
+    key_pairs: list[ResourceId] | None = Field(
+        default=None,
+        max_length=10,
+        description="key pairs of the account, every public key in the "
+        "instance's config drive (not with key_pair)",
+    )
     security_groups: list[ResourceId] | None = Field(
         default=None,
         max_length=5,

@@ -184,12 +184,17 @@ class InstanceService(SchedulerCaster):
                     f"{field}: {what} are not available in this release yet",
                     field=field,
                 )
+        if req.key_pair and req.key_pairs is not None:
+            raise exceptions.Invalid(
+                "key_pairs: give key_pair or key_pairs, not both",
+                field="key_pairs",
+            )
         spec = instance_builder.Spec(
             flavor=req.flavor,
             image=req.image,
             network=req.network,
             security_groups=req.security_groups,
-            key_pairs=[req.key_pair] if req.key_pair else [],
+            key_pairs=[req.key_pair] if req.key_pair else req.key_pairs or [],
             user_data=req.user_data,
             root_gb=req.root_gb,
             ha_enabled=req.ha_enabled,
@@ -197,7 +202,10 @@ class InstanceService(SchedulerCaster):
         instance_builder.before(ctxt, spec)
         with db_engine.session() as s:
             prepared = instance_builder.prepare(
-                s, ctxt, spec, key_pairs_field="key_pair"
+                s,
+                ctxt,
+                spec,
+                key_pairs_field="key_pair" if req.key_pair else "key_pairs",
             )
             (made,) = instance_builder.make(
                 s,

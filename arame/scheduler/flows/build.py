@@ -7,6 +7,7 @@ that arrives mid-build moves the instance to shuttingdown; the next CAS of
 this flow then fails and it undoes its work.
 """
 
+import sqlalchemy as sa
 from oslo_log import log
 
 from arame.agents.hva import rpcapi as hva_rpcapi
@@ -25,17 +26,29 @@ from arame.scheduler.host_state import RequestSpec, load_hosts
 LOG = log.getLogger(__name__)
 
 
+def public_keys(s, inst: models.Instance) -> list[str]:
+    """Every key pair's public key, in the order asked. A pair deleted
+    since the request: the instance boots without it."""
+    wanted = inst.key_pair_ids or (
+        [inst.key_pair_id] if inst.key_pair_id else []
+    )
+    if not wanted:
+        return []
+    K = models.KeyPair
+    found = {
+        kp.id: kp.public_key
+        for kp in s.scalars(sa.select(K).where(K.id.in_(wanted)))
+    }
+    return [found[k] for k in wanted if k in found]
+
+
 def instance_spec(
     inst: models.Instance, root_disk: dict | None = None
 ) -> dict:
     """All an agent needs to know: agents have no database access."""
     with db_engine.session() as s:
         img = s.get(models.Image, inst.image_id)
-        kp = (
-            s.get(models.KeyPair, inst.key_pair_id)
-            if inst.key_pair_id
-            else None
-        )
+        keys = public_keys(s, inst)
         image = (
             {
                 "id": img.id,
@@ -63,8 +76,7 @@ def instance_spec(
         "ha_enabled": inst.ha_enabled,
         "ports": ports,
         "root_disk": root_disk,
-        # A pair deleted since the request: the instance boots without it.
-        "public_keys": [kp.public_key] if kp is not None else [],
+        "public_keys": keys,
     }
 
 

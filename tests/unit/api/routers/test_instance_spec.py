@@ -1,8 +1,11 @@
 """/v1/instances: what an instance shows of the spec it was made from (its
 unit and unit group, root_gb, every key pair) and `?unit=`."""
 
+import json
+
 import pytest
 import sqlalchemy as sa
+import yaml
 
 from arame.common import ids
 from arame.common.db import engine, models
@@ -106,3 +109,91 @@ def test_root_gb_over_the_storage_quota_is_429(
     assert r.status_code == 200, r.text
     err = error_of(create(member, root_gb=40), 429)
     assert err["details"]["resource"] == "storage_gb"
+
+
+# -- several key pairs -------------------------------------------------------
+def _key_pairs(client, caller, n):
+    from tests.unit.api.routers.test_key_pairs import ED25519
+
+    out = []
+    for i in range(n):
+        r = client.post(
+            "/v1/key_pairs",
+            headers=caller.headers,
+            json={"name": f"k{i}"} | ({"public_key": ED25519} if i else {}),
+        )
+        assert r.status_code == 201, r.text
+        out.append(r.json())
+    return out
+
+
+def test_several_key_pairs_all_reach_the_config_drive(
+    client, member, create, tmp_path
+):
+    a, b = _key_pairs(client, member, 2)
+    body = create(member, key_pairs=[b["id"], a["id"]]).json()
+    assert body["key_pair"] == b["id"]
+    assert body["key_pairs"] == [b["id"], a["id"]]
+    got = client.get(f"/v1/instances/{body['id']}", headers=member.headers)
+    assert got.json()["key_pairs"] == [b["id"], a["id"]]
+    files = _drive_of(body["id"], tmp_path)
+    meta = yaml.safe_load(files["meta-data"])
+    assert meta["public-keys"] == [b["public_key"], a["public_key"]]
+
+
+def test_a_key_pair_deleted_before_the_build_is_left_out(
+    client, member, create
+):
+    a, b = _key_pairs(client, member, 2)
+    body = create(member, key_pairs=[a["id"], b["id"]]).json()
+    client.delete(f"/v1/key_pairs/{a['id']}", headers=member.headers)
+    assert _spec_of(body["id"])["public_keys"] == [b["public_key"]]
+
+
+def test_key_pair_and_key_pairs_together_is_422(
+    client, member, create, error_of
+):
+    (a,) = _key_pairs(client, member, 1)
+    err = error_of(create(member, key_pair=a["id"], key_pairs=[a["id"]]), 422)
+    assert err["details"]["field"] == "key_pairs"
+
+
+def test_an_unknown_key_pair_among_several_is_422(
+    client, member, create, error_of
+):
+    (a,) = _key_pairs(client, member, 1)
+    err = error_of(create(member, key_pairs=[a["id"], "kp-zzzzzzzz"]), 422)
+    assert err["details"]["field"] == "key_pairs"
+    assert "kp-zzzzzzzz" in err["message"]
+
+
+def test_at_most_ten_key_pairs(member, create, error_of):
+    err = error_of(create(member, key_pairs=["kp-aaaaaaaa"] * 11), 422)
+    assert err["details"]["fields"][0]["field"] == "key_pairs"
+
+
+# -- what reaches the guest --------------------------------------------------
+def _spec_of(instance_id) -> dict:
+    from arame.scheduler.flows import build
+
+    with engine.session() as s:
+        inst = s.get(models.Instance, instance_id)
+    return build.instance_spec(inst)
+
+
+def _drive_of(instance_id, tmp_path) -> dict[str, bytes]:
+    """The spawn message as it crosses the bus (JSON), and the config drive
+    the libvirt driver builds from it (a real ISO, read back)."""
+    from arame.agents.hva import configdrive
+    from tests.unit.agents.hva.test_configdrive import extract
+
+    spec = json.loads(json.dumps(_spec_of(instance_id), default=str))
+    iso = tmp_path / "config.iso"
+    configdrive.build(
+        str(iso),
+        instance_id=spec["id"],
+        hostname=spec["hostname"],
+        public_keys=spec["public_keys"],
+        user_data=spec["user_data"],
+    )
+    return extract(iso, tmp_path / "drive")
