@@ -146,3 +146,91 @@ def test_node_lifecycle_and_a_bm_instance(bm):
     for name in os.listdir(dep.log_dir):
         with open(os.path.join(dep.log_dir, name), errors="replace") as f:
             assert PASSWORD not in f.read(), name
+
+
+def test_a_bm_unit_beside_a_vm_unit_in_one_group(bm):
+    """The VCP hands-on's second provider: a bare-metal unit and a VM unit
+    in one group, the same calls on both, and the cleanup gives the node
+    back."""
+    dep, client, imports = bm
+    nodes = BaremetalNodeManager(client._session)
+    node = nodes.create(
+        "rack1-n2",
+        bmc_address="127.0.0.1",
+        bmc_port=6231,
+        bmc_username="admin",
+        bmc_password=PASSWORD,
+        macs=["52:54:00:be:ef:02"],
+        cpus=4,
+        memory_mb=4096,
+        disk_gb=20,
+    )
+    for step in (nodes.manage, nodes.provide):
+        t = step(node["id"])
+        assert client.tasks.wait(t["task_id"], timeout=60)["status"] == "done"
+    client._session.post(
+        "/v1/flavors",
+        json={
+            "name": "bm.unit",
+            "provider": "bm",
+            "vcpus": 2,
+            "memory_mb": 2048,
+            "disk_gb": 10,
+        },
+    )
+    client.unit_groups.create("mixed")
+    vm = client.units.create(
+        "mixed",
+        "vm-server",
+        {
+            "provider": "vm",
+            "flavor": "small",
+            "image": client.images.list()[0]["id"],
+        },
+        count=1,
+    )
+    metal = client.units.create(
+        "mixed",
+        "bm-server",
+        {
+            "provider": "bm",
+            "flavor": "bm.unit",
+            "image": raw_image(dep, imports),
+        },
+        count=1,
+    )
+    for u in (vm, metal):
+        assert client.tasks.wait(u["task_id"], timeout=90)["status"] == "done"
+    got = client.units.get(metal["id"])
+    assert got["state"] == "running" and got["nodes"][0]["ip_address"]
+    # Both units' nodes are on the one default network.
+    nets = {
+        client.instances.get(client.units.get(u["id"])["nodes"][0]["id"])[
+            "addresses"
+        ][0]["network_id"]
+        for u in (vm, metal)
+    }
+    assert len(nets) == 1
+    # The same calls on both providers.
+    for u in (vm, metal):
+        t = client.units.power_off(u["id"])
+        assert client.tasks.wait(t["task_id"], timeout=90)["status"] == "done"
+        assert client.units.get(u["id"])["state"] == "power_off"
+        t = client.units.power_on(u["id"])
+        assert client.tasks.wait(t["task_id"], timeout=90)["status"] == "done"
+        assert client.units.get(u["id"])["state"] == "running"
+    # A bm flavor in a vm spec is refused naming the field.
+    with pytest.raises(Exception, match="spec.provider"):
+        client.units.create(
+            "mixed",
+            "wrong",
+            {
+                "provider": "vm",
+                "flavor": "bm.unit",
+                "image": raw_image(dep, imports),
+            },
+        )
+    t = client.unit_groups.delete("mixed")
+    assert client.tasks.wait(t["task_id"], timeout=120)["status"] == "done"
+    assert nodes.get(node["id"])["provision_state"] == "available"
+    assert client.unit_groups.list() == []
