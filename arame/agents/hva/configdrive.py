@@ -20,7 +20,7 @@ import tempfile
 
 from arame.common import ids, runner
 
-MAX_USER_DATA = 64 * 1024  # bytes, as EC2 and OpenStack allow
+MAX_USER_DATA = 96 * 1024  # bytes; VCP's user scripts go to 93 KB
 MAX_PUBLIC_KEY = 16 * 1024  # bytes, as the key pair API accepts
 MAX_PUBLIC_KEYS = 100
 VOLUME_ID = "cidata"  # what cloud-init's NoCloud looks for

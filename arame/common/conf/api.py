@@ -13,13 +13,14 @@ opts = [
         min=1024,
         help="Largest JSON body accepted (413 above it).",
     ),
-    # The config drive holds at most 64 KiB of user data (as cloud-init's
-    # and EC2's limit): a larger setting would pass the API and fail spawn.
+    # The config drive takes at most 96 KiB of user data (hva's
+    # configdrive.MAX_USER_DATA; VCP's scripts go to 93 KB): a larger
+    # setting would pass the API and fail spawn.
     cfg.IntOpt(
         "max_user_data_bytes",
-        default=64 * 1024,
+        default=96 * 1024,
         min=0,
-        max=64 * 1024,
+        max=96 * 1024,
         help="Largest user_data accepted on an instance (UTF-8 bytes).",
     ),
     cfg.IntOpt(

@@ -250,7 +250,10 @@ class Instance(TimestampMixin, Base):
     host: Mapped[str | None] = mapped_column(sa.String(255))
     claimed: Mapped[bool] = mapped_column(default=False)
     ha_enabled: Mapped[bool] = mapped_column(default=True)
-    user_data: Mapped[str | None] = mapped_column(sa.Text)
+    # MEDIUMTEXT: MySQL's TEXT stops at 64 KiB, user data goes to 96 KiB.
+    user_data: Mapped[str | None] = mapped_column(
+        sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+    )
     key_pair_id: Mapped[str | None] = mapped_column(sa.String(16))
     quota_held: Mapped[bool] = mapped_column(default=False)
     terminated_at: Mapped[dt.datetime | None]

@@ -197,3 +197,29 @@ def _drive_of(instance_id, tmp_path) -> dict[str, bytes]:
         user_data=spec["user_data"],
     )
     return extract(iso, tmp_path / "drive")
+
+
+# -- user data up to 96 KiB --------------------------------------------------
+def _script(size: int) -> str:
+    head = "#!/bin/sh\n# a generated setup script\n"
+    body = "".join(f"echo step {i} >> /tmp/log\n" for i in range(size // 20))
+    return (head + body)[: size - 1] + "\n"
+
+
+def test_a_96_kib_script_reaches_the_config_drive_whole(
+    member, create, tmp_path
+):
+    script = _script(96 * 1024)
+    assert len(script.encode()) == 98304
+    r = create(member, user_data=script)
+    assert r.status_code == 202, r.text
+    files = _drive_of(r.json()["id"], tmp_path)
+    assert files["user-data"] == script.encode()
+
+
+def test_one_byte_over_96_kib_is_413_naming_the_limit(
+    member, create, error_of
+):
+    err = error_of(create(member, user_data=_script(96 * 1024 + 1)), 413)
+    assert err["details"]["limit"] == 98304
+    assert "98304" in err["message"]
