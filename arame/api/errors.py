@@ -150,8 +150,6 @@ OTHER_PATTERN_WORDS = {
     "52:54:00:12:34:56",
     r"^a-[a-z0-9]{1,8}$": "an account id such as a-1a2b3c4d",
     r"^[0-9a-f]{64}$": "a SHA-256 digest: 64 lower-case hexadecimal digits",
-    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,47}$": "a unit name of 1-48 letters, "
-    "digits, '.', '_' or '-', starting with a letter or digit",
 }
 
 

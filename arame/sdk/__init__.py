@@ -15,8 +15,10 @@ sdk = ArameSDK()
 
 from arame.sdk.client import Client
 from arame.sdk.errors import (
+    AmbiguousName,
     ArameError,
     ConnectionFailed,
+    NotFound,
     TaskFailed,
     TaskTimeout,
 )
@@ -43,8 +45,10 @@ __all__ = [
     "UnitGroup",
     "WaitTimeout",
     "Client",
+    "AmbiguousName",
     "ArameError",
     "ConnectionFailed",
+    "NotFound",
     "TaskFailed",
     "TaskTimeout",
 ]

@@ -9,12 +9,18 @@ from arame.api.schemas.common import (
     Strict,
     UTCDateTime,
     check_name,
+    described,
     integer,
 )
 
 # A unit's nodes are named `<unit>-<n>`: room left for the number.
 UnitName = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,47}$")
+    str,
+    described(
+        r"^[A-Za-z0-9][A-Za-z0-9._-]{0,47}$",
+        "a unit name of 1-48 letters, digits, '.', '_' or '-', starting "
+        "with a letter or digit",
+    ),
 ]
 # An id or a name: what the caller can see resolves it (422 if ambiguous).
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=63)]
