@@ -51,8 +51,7 @@ def test_a_two_node_unit_of_real_guests(vm_client, vm_image):
         for node in got["nodes"]:
             out = wait_until(
                 lambda n=node: (
-                    f"{MARK} ready" in (o := console(vm_client, n["id"]))
-                    and o
+                    f"{MARK} ready" in (o := console(vm_client, n["id"])) and o
                 ),
                 BOOT_TIMEOUT,
                 f"{node['name']} ready",
@@ -68,9 +67,7 @@ def test_a_two_node_unit_of_real_guests(vm_client, vm_image):
         # Their metrics, as a notebook's node.metrics() reads them.
         for node in got["nodes"]:
             wait_until(
-                lambda n=node: (
-                    vm_client.instances.metrics(n["id"])["samples"]
-                ),
+                lambda n=node: vm_client.instances.metrics(n["id"])["samples"],
                 60,
                 f"metrics of {node['name']}",
                 interval=1,

@@ -140,6 +140,8 @@ def test_in_use_is_409_naming_instances_and_volumes(client, member, sched):
         "instance_count": 6,
         "volumes": [vol],
         "volume_count": 1,
+        "units": [],
+        "unit_count": 0,
     }
     assert sched.casts == []
     assert status_of(iid) == ("available", None)
