@@ -1,10 +1,12 @@
 """Quotas: an account's `*_used` is what its live resources hold:
-instances with `quota_held`, data volumes with a QuotaHold row. A
-terminated instance or a deleted volume holds nothing."""
+instances with `quota_held`, data volumes and sized instance roots
+(`root_gb`) with a QuotaHold row. A terminated instance or a deleted
+volume holds nothing."""
 
 import sqlalchemy as sa
 
 from arame.collector import drift, ownership
+from arame.common import ids
 from arame.common.db import models
 
 _QUOTA_USED = (
@@ -16,9 +18,14 @@ _QUOTA_USED = (
 )
 
 
-def _volume_deleted(QH):
-    V = models.Volume
-    return sa.exists().where(V.id == QH.resource_id, V.status == "deleted")
+def _ended(QH):
+    """The hold's resource is gone: a deleted volume, or a terminated
+    instance (the hold of its sized root)."""
+    V, I = models.Volume, models.Instance
+    return sa.or_(
+        sa.exists().where(V.id == QH.resource_id, V.status == "deleted"),
+        sa.exists().where(I.id == QH.resource_id, I.status == "terminated"),
+    )
 
 
 def _busy_accounts(session) -> set[str]:
@@ -52,9 +59,7 @@ def quotas(session) -> list[drift.Drift]:
         I.quota_held.is_(True),
         I.status != "terminated",
     )
-    live_hold = sa.and_(
-        QH.account_id == Q.account_id, sa.not_(_volume_deleted(QH))
-    )
+    live_hold = sa.and_(QH.account_id == Q.account_id, sa.not_(_ended(QH)))
 
     def total(column, where):
         return (
@@ -128,13 +133,17 @@ def leaked_holds(session) -> list[drift.Drift]:
     active = sa.select(T.resource_id).where(T.status.in_(ownership.ACTIVE))
     for vid in session.scalars(
         sa.select(QH.resource_id)
-        .where(_volume_deleted(QH), QH.resource_id.not_in(active))
+        .where(_ended(QH), QH.resource_id.not_in(active))
         .order_by(QH.resource_id)
         .limit(drift.LIMIT)
     ):
         out.append(
             drift.Drift(
-                f"volume {vid} (deleted)",
+                (
+                    f"volume {vid} (deleted)"
+                    if ids.is_valid("volume", vid)
+                    else f"instance {vid} (terminated): its root_gb"
+                ),
                 {"quota hold": "held"},
                 {"quota hold": None},
                 _delete_hold(vid),

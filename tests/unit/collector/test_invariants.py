@@ -427,3 +427,28 @@ def test_a_change_to_a_value_that_agreed_also_stops_the_repair(placed):
     assert quota() == (2, 2, 1024, 0, 30)
     assert invariants.run() == 1
     assert quota() == (2, 2, 1024, 0, 0)
+
+
+def test_a_terminated_instance_still_holding_its_root_gb_gives_it_back(
+    placed, get_row
+):
+    iid = placed("terminated", claimed=False)
+    with engine.session() as s:
+        s.add(
+            models.QuotaHold(
+                resource_id=iid,
+                account_id=ACCOUNT,
+                volumes=0,
+                storage_gb=15,
+            )
+        )
+        _add_quota(s, 0, 0, storage_gb=15)
+    assert sorted(check()) == [
+        f"instance {iid} (terminated): its root_gb: quota hold recorded "
+        "'held', true None",
+        f"quota of account {ACCOUNT}: storage_gb_used recorded 15, true 0",
+    ]
+    assert invariants.run() == 2
+    assert quota()[4] == 0
+    assert get_row(models.QuotaHold, iid) is None
+    assert check() == []
