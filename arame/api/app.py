@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from arame import __version__
-from arame.api import errors, middleware
+from arame.api import errors, middleware, web
 from arame.api.routers import (
     auth,
     baremetal,
@@ -63,6 +63,7 @@ def create_app() -> FastAPI:
         metrics.router,
     ):
         app.include_router(r)
+    web.mount(app)
     app.add_middleware(
         middleware.ArameMiddleware, max_body=CONF.api.max_request_body_bytes
     )

@@ -1,0 +1,35 @@
+// Every page of the dashboard: its route and its place in the nav.
+//
+// To add a page: write pages/<name>.js (default export {title, render}),
+// add its route(s) to ROUTES, and replace its placeholder (or add an
+// entry) in NAV. See doc/source/contributor/dashboard.rst.
+
+import { placeholder } from './placeholder.js';
+
+/** The left nav, in order. `admin: true`: shown to admins only. `match`:
+ *  the paths that light the link up (its own and its detail pages). */
+export const NAV = [
+  { label: 'Overview', path: '/overview', icon: 'overview' },
+  { label: 'Instances', path: '/instances', icon: 'instances' },
+  { label: 'Volumes', path: '/volumes', icon: 'volumes' },
+  { label: 'Images', path: '/images', icon: 'images' },
+  { label: 'Networks', path: '/networks', icon: 'networks' },
+  { label: 'Security groups', path: '/security-groups', icon: 'security' },
+  { label: 'Key pairs', path: '/key-pairs', icon: 'keys' },
+  { label: 'Unit groups', path: '/unit-groups', icon: 'units' },
+  { label: 'Admin', path: '/admin', icon: 'admin', admin: true },
+];
+
+/** [pattern, loader]: the loader imports the page's module on first
+ *  visit. */
+export const ROUTES = [
+  ['/overview', placeholder('Overview', 'arame quota show')],
+  ['/instances', placeholder('Instances', 'arame instance list')],
+  ['/volumes', placeholder('Volumes', 'arame volume list')],
+  ['/images', placeholder('Images', 'arame image list')],
+  ['/networks', placeholder('Networks', 'arame network list')],
+  ['/security-groups', placeholder('Security groups', 'arame security-group list')],
+  ['/key-pairs', placeholder('Key pairs', 'arame key-pair list')],
+  ['/unit-groups', placeholder('Unit groups', 'arame unit-group list')],
+  ['/admin', placeholder('Admin', 'arame host list')],
+];
