@@ -219,18 +219,20 @@ export function table({ columns, key = (item) => item.id, empty: emptyText = 'No
 }
 
 /**
- * Previous/Next over a list paged by markers: pager(load) where
- * load(marker) fetches a page and returns its next_marker.
- * -> {el, first(), reload()}.
+ * Previous/Next over a list paged by markers: pager(fetchPage, show)
+ * where fetchPage(marker) answers a page ({items, next_marker}) and
+ * show(items) draws it. Only the newest request is shown (a poll and a
+ * filter change may cross). -> {el, first(), reload()}.
  */
-export function pager(load, { label = 'Pages' } = {}) {
+export function pager(fetchPage, show, { label = 'Pages' } = {}) {
   const stack = []; // the markers of the pages before this one
   let marker = null;
   let next = null;
-  const prevBtn = button('Previous', () => go(stack.pop() ?? null, true));
+  let seq = 0;
+  const prevBtn = button('Previous', () => go(stack.pop() ?? null));
   const nextBtn = button('Next', () => {
     stack.push(marker);
-    go(next, true);
+    go(next);
   });
   const where = h('span', { class: 'pager-where' });
   const el = h('nav', { class: 'pager', 'aria-label': label }, prevBtn, where, nextBtn);
@@ -243,8 +245,13 @@ export function pager(load, { label = 'Pages' } = {}) {
   }
 
   async function go(m) {
+    seq += 1;
+    const mine = seq;
+    const p = await fetchPage(m);
+    if (mine !== seq) return;
     marker = m;
-    next = await load(marker);
+    next = p.next_marker;
+    show(p.items);
     paint();
   }
 

@@ -21,7 +21,9 @@ for (const [pattern, load] of ROUTES) router.route(pattern, load);
 // then back to where the user was.
 api.onUnauthorized(() => {
   const where = router.resolve();
-  if (where.path !== '/signin') afterSignIn = where.path;
+  // Several calls in flight may all answer 401: the first one acts.
+  if (where.path === '/signin') return;
+  afterSignIn = where.path;
   notice = 'Your session has ended. Sign in again.';
   router.go('/signin');
 });

@@ -23,8 +23,9 @@ export const NAV = [
 /** [pattern, loader]: the loader imports the page's module on first
  *  visit. */
 export const ROUTES = [
-  ['/overview', placeholder('Overview', 'arame quota show')],
-  ['/instances', placeholder('Instances', 'arame instance list')],
+  ['/overview', () => import('./overview.js')],
+  ['/instances', () => import('./instances.js')],
+  ['/instances/:id', () => import('./instance.js')],
   ['/volumes', placeholder('Volumes', 'arame volume list')],
   ['/images', placeholder('Images', 'arame image list')],
   ['/networks', placeholder('Networks', 'arame network list')],
