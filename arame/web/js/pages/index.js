@@ -32,5 +32,5 @@ export const ROUTES = [
   ['/security-groups', placeholder('Security groups', 'arame security-group list')],
   ['/key-pairs', placeholder('Key pairs', 'arame key-pair list')],
   ['/unit-groups', placeholder('Unit groups', 'arame unit-group list')],
-  ['/admin', placeholder('Admin', 'arame host list')],
+  ['/admin', () => import('./admin.js')],
 ];
