@@ -116,11 +116,27 @@ export async function render(el, ctx) {
           ),
       },
       { label: 'Power', render: (n) => powerBadge(n.power_state) },
-      { label: 'BMC', render: (n) => h('span', { class: 'mono' }, `${n.bmc_address}:${n.bmc_port}`) },
-      { label: 'Hardware', render: (n) => `${fmt.count(n.cpus, 'CPU')} · ${fmt.mb(n.memory_mb)} · ${n.disk_gb} GB` },
-      { label: 'MACs', render: (n) => h('span', { class: 'mono node-macs' }, n.macs.join(' ')) },
-      { label: 'Agent', render: (n) => n.bma_host },
-      { label: 'Actions', render: actions },
+      {
+        label: 'BMC',
+        render: (n) =>
+          h(
+            'span',
+            null,
+            h('span', { class: 'mono' }, `${n.bmc_address}:${n.bmc_port}`),
+            h('span', { class: 'sub' }, n.bma_host ? `via ${n.bma_host}` : 'no agent yet'),
+          ),
+      },
+      {
+        label: 'Hardware',
+        render: (n) =>
+          h(
+            'span',
+            null,
+            `${fmt.count(n.cpus, 'CPU')} · ${fmt.mb(n.memory_mb)} · ${n.disk_gb} GB`,
+            h('span', { class: 'sub' }, n.macs.join(' ')),
+          ),
+      },
+      { label: 'Actions', class: 'admin-actions-cell', render: actions },
     ],
   });
 
