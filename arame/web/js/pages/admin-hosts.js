@@ -96,7 +96,9 @@ export async function render(el, ctx) {
       if (!ctx.active) return;
       showError(err, null);
       const up = hosts.filter((x) => x.state === 'up').length;
-      summary.textContent = `${fmt.count(hosts.length, 'host')}: ${up} up, ${hosts.length - up} down. Heartbeats refresh every 5 seconds.`;
+      const words = `${fmt.count(hosts.length, 'host')}: ${up} up, ${hosts.length - up} down. Heartbeats refresh every 5 seconds.`;
+      // A live region: said again only when it changes.
+      if (summary.textContent !== words) summary.textContent = words;
       replace(list, hosts.length ? hosts.map(hostCard) : empty('No host has reported yet.'));
     } catch (e) {
       showError(err, e);

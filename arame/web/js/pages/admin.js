@@ -5,7 +5,7 @@
 
 import { h } from '../dom.js';
 import * as session from '../session.js';
-import { pageHeader, section } from '../components.js';
+import { pageHeader } from '../components.js';
 
 const TABS = [
   { id: 'hosts', label: 'Hosts', load: () => import('./admin-hosts.js') },
@@ -17,13 +17,13 @@ const TABS = [
 function adminsOnly(ctx) {
   ctx.el.append(
     pageHeader('Admin'),
-    section('Admins only', [
-      h(
-        'p',
-        { class: 'alert alert-info', role: 'alert' },
-        'This page is for admins only. Your role does not allow you to see hosts, accounts, quotas or bare-metal nodes; ask an admin of the cloud.',
-      ),
-    ]),
+    h(
+      'div',
+      { class: 'alert alert-info admin-refused', role: 'alert' },
+      h('strong', null, 'This page is for admins only.'),
+      ' Your role does not let you see the hosts, accounts, quotas or bare-metal nodes; ask an admin of the cloud. ',
+      h('a', { href: '#/overview' }, 'Back to the overview'),
+    ),
   );
 }
 
