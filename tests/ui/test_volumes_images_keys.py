@@ -187,6 +187,7 @@ def test_an_image_uploaded_from_a_file_with_its_progress(page, api, tmp_path):
     # The name comes from the file's.
     expect(d.get_by_label("Name", exact=True)).to_have_value(name)
     d.get_by_label("Format").select_option("raw")
+    snapshot(page, "image-upload")
     # The progress bar's last word, before the dialog closes on success.
     page.evaluate(
         """() => new Promise((resolve) => {
