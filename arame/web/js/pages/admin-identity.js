@@ -64,7 +64,7 @@ export async function render(el, ctx) {
         async () => {
           const ok = await confirm({
             title: `Delete account ${a.name}?`,
-            message: 'The account and its users are removed. The API refuses while it still owns instances, volumes or networks. This cannot be undone.',
+            message: 'An account must have no users and no instances left to be deleted (disabling it keeps them but refuses their sign-ins). This cannot be undone.',
             confirmLabel: 'Delete',
           });
           if (!ok) return;
