@@ -226,6 +226,25 @@ def test_an_image_uploaded_from_a_file_with_its_progress(page, api, tmp_path):
     assert not page.errors, page.errors
 
 
+def test_a_pending_image_given_its_bytes_from_its_row(page, api, tmp_path):
+    # Made by a program that never sent the bytes: pending, no sha256.
+    name = unique("pend")
+    api.call("POST", "/v1/images", {"name": name, "format": "raw"}, expect=201)
+    disk = tmp_path / "disk.raw"
+    disk.write_bytes(b"\x5a" * 65536)
+    sign_in(page)
+    open_page(page, "Images", "Images")
+    r = row(page, name, "Images")
+    expect(r.get_by_text("pending", exact=True)).to_be_visible()
+    r.get_by_role("button", name="Upload").click()
+    d = dialog(page, f"Upload {name}")
+    d.get_by_label("File").set_input_files(str(disk))
+    d.get_by_role("button", name="Upload").click()
+    expect(d).to_be_hidden()
+    expect(r.get_by_text("available", exact=True)).to_be_visible()
+    expect(r).to_contain_text("64 KiB")
+
+
 def test_an_image_in_use_is_refused_a_delete_naming_its_user(page, api):
     inst = api.launch(unique("img-vm"))
     image = api.call("GET", f"/v1/instances/{inst['id']}")["image"]
