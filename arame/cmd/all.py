@@ -38,6 +38,10 @@ def _set_defaults() -> None:
         "ticket_secret", secrets.token_urlsafe(32), group="storage_data"
     )
     CONF.set_default("data_port", 0, group="sta")
+    # The fake host has an initiator, so volumes attach as on a real one.
+    CONF.set_default(
+        "iscsi_initiator_address", "127.0.0.1", group="fake_hva"
+    )
 
 
 def main(argv=None) -> int:

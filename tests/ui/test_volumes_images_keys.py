@@ -141,12 +141,6 @@ def test_a_volume_created_snapshotted_and_deleted(page, api):
     assert not unexpected(page.errors), page.errors
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the all-in-one's fake hypervisor reports no iSCSI initiator "
-    "address (arame/agents/hva/drivers/fake.py get_inventory), so every "
-    "attach fails at check",
-)
 def test_a_volume_attached_refused_a_delete_and_detached(page, api):
     inst = api.launch(unique("att-vm"))
     name = unique("att")

@@ -170,6 +170,16 @@ fake_opts = [
         "fail to spawn (to exercise failure paths).",
     ),
     cfg.StrOpt(
+        "iscsi_initiator_address",
+        default="",
+        help="The address these fake hosts report as their iSCSI "
+        "initiator's (the libvirt driver's [libvirt] "
+        "iscsi_initiator_address), which storage exports are bound "
+        "to: with one, data volumes attach and raw images boot "
+        "from a clone as on a real host. Empty: none (roots stay "
+        "local, attaches are refused).",
+    ),
+    cfg.StrOpt(
         "state_file",
         default="",
         help="JSON file holding the fake guests, so that they outlive "

@@ -68,6 +68,7 @@ class FakeDriver(HypervisorDriver):
             "memory_mb": c.memory_mb,
             "disk_gb": c.disk_gb,
             "hypervisor_type": self.hypervisor_type,
+            "storage_address": c.iscsi_initiator_address or None,
         }
 
     def list_instances(self) -> dict[str, str]:
