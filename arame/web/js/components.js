@@ -352,7 +352,9 @@ export function formDialog({ title, description, fields, submitLabel = 'Save', o
       return h(
         'div',
         { class: 'field' },
-        h('label', { for: id }, f.label, f.required ? null : h('span', { class: 'optional' }, ' (optional)')),
+        // "optional" beside the label, not in it: the label is the
+        // field's name, exactly (the tests find fields by it).
+        h('div', { class: 'field-head' }, h('label', { for: id }, f.label), f.required ? null : h('span', { class: 'optional', 'aria-hidden': 'true' }, 'optional')),
         control,
         f.help ? h('p', { class: 'help', id: helpId }, f.help) : null,
         fe,

@@ -27,7 +27,9 @@ function chips(list, empty_ = 'None') {
   return h('span', { class: 'chips' }, list.map((x) => h('span', { class: 'chip' }, x)));
 }
 
-function tasksView(tasks, openIds) {
+/** The tasks, newest first, the newest open; `choices` keeps what the
+ *  user opened or closed (task id -> open) across redraws. */
+function tasksView(tasks, choices) {
   if (!tasks.length) return empty('No tasks for this instance yet.');
   return h(
     'div',
@@ -36,7 +38,7 @@ function tasksView(tasks, openIds) {
       const took = t.events.reduce((n, e) => n + (e.duration_ms || 0), 0);
       const d = h(
         'details',
-        { class: 'task', open: openIds.has(t.id) || (i === 0 && !openIds.size), dataset: { task: t.id } },
+        { class: 'task', open: choices.has(t.id) ? choices.get(t.id) : i === 0, dataset: { task: t.id } },
         h(
           'summary',
           null,
@@ -52,9 +54,11 @@ function tasksView(tasks, openIds) {
           timeline(t),
         ),
       );
+      // Fired for the open attribute set above too: only a change from
+      // the default is the user's choice.
       d.addEventListener('toggle', () => {
-        if (d.open) openIds.add(t.id);
-        else openIds.delete(t.id);
+        if (d.open === (i === 0)) choices.delete(t.id);
+        else choices.set(t.id, d.open);
       });
       return d;
     }),
@@ -103,7 +107,7 @@ export default {
     const consoleOut = h('pre', { class: 'console', tabindex: '0', 'aria-label': 'Console output' }, 'Loading…');
     const consoleNote = h('span');
     const metricsBody = h('div', null, loading());
-    const openTasks = new Set();
+    const openTasks = new Map();
     const addresses = table({
       label: 'Addresses',
       key: (a) => a.mac_address,

@@ -22,7 +22,7 @@ function firstAddress(i) {
 async function launchChoices() {
   const [flavors, images, networks, keyPairs, groups] = await Promise.all([
     api.all('/v1/flavors'),
-    api.all('/v1/images', { status: 'active' }),
+    api.all('/v1/images', { status: 'available' }),
     api.all('/v1/networks'),
     api.all('/v1/key_pairs'),
     api.all('/v1/security_groups'),
