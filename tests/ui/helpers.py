@@ -113,10 +113,11 @@ class Api:
         )
 
 
-def snapshot(pg, name: str) -> None:
+def snapshot(pg, name: str, full_page: bool = False) -> None:
     """Keep a screenshot of the page for the documentation when
-    ARAME_UI_SCREENSHOTS names a directory."""
+    ARAME_UI_SCREENSHOTS names a directory (the window, or the whole
+    page with full_page)."""
     if SCREENSHOTS:
         d = pathlib.Path(SCREENSHOTS)
         d.mkdir(parents=True, exist_ok=True)
-        pg.screenshot(path=str(d / f"{name}.png"))
+        pg.screenshot(path=str(d / f"{name}.png"), full_page=full_page)

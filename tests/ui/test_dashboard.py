@@ -108,7 +108,6 @@ def test_a_wrong_password_shows_the_apis_words(page, api):
 def test_launch_an_instance_and_see_its_timeline_and_console(page, api):
     name = unique("web")
     sign_in(page)
-    snapshot(page, "overview-empty")
     open_instances(page)
     page.get_by_role("button", name="Launch instance").click()
     dialog = page.get_by_role("dialog", name="Launch instance")
@@ -146,7 +145,7 @@ def test_launch_an_instance_and_see_its_timeline_and_console(page, api):
     expect(page.get_by_role("img", name=re.compile("^CPU"))).to_be_visible(
         timeout=30000
     )
-    snapshot(page, "instance")
+    snapshot(page, "instance", full_page=True)
 
 
 def test_stop_and_start_from_the_detail_page(page, api):

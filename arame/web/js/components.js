@@ -283,6 +283,10 @@ function fieldControl(f, id, describedBy) {
   if (f.type === 'select' || f.type === 'multiselect') {
     const multiple = f.type === 'multiselect';
     const options = f.options || [];
+    if (multiple && !options.length) {
+      // Nothing to choose: say so in the box rather than show it empty.
+      return h('select', { ...common, multiple, size: 2, disabled: true, class: 'select-empty' }, h('option', { disabled: true }, f.emptyText || 'None available'));
+    }
     const sel = h(
       'select',
       {
@@ -468,7 +472,8 @@ export function lineChart({ label, points, format = String, max }) {
   const H = 96;
   const pad = 4;
   const values = points.map((p) => p[1]);
-  const top = Math.max(max ?? 0, ...values, 1e-9);
+  // Headroom over the peak: a flat series is a line, not a full box.
+  const top = Math.max(max ?? 0, Math.max(...values, 0) * 1.15, 1e-9);
   const t0 = points.length ? points[0][0] : 0;
   const t1 = points.length ? points[points.length - 1][0] : 1;
   const span = Math.max(t1 - t0, 1);

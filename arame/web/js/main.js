@@ -54,8 +54,12 @@ function buildShell() {
     h(
       'aside',
       { class: 'sidebar' },
-      h('a', { class: 'brand', href: '#/overview' }, h('img', { src: 'favicon.svg', alt: '', width: 28, height: 28 }), h('span', null, 'Arame')),
-      h('nav', { 'aria-label': 'Main' }, h('ul', { class: 'nav' }, items)),
+      h(
+        'div',
+        { class: 'sidebar-inner' },
+        h('a', { class: 'brand', href: '#/overview' }, h('img', { src: 'favicon.svg', alt: '', width: 28, height: 28 }), h('span', null, 'Arame')),
+        h('nav', { 'aria-label': 'Main' }, h('ul', { class: 'nav' }, items)),
+      ),
     ),
     h(
       'div',

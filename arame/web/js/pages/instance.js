@@ -29,6 +29,27 @@ function chips(list, empty_ = 'None') {
 
 /** The tasks, newest first, the newest open; `choices` keeps what the
  *  user opened or closed (task id -> open) across redraws. */
+/** A resource's name when it is known, its id in the tooltip. */
+function named(map, id) {
+  const name = map.get(id);
+  return name ? h('span', { title: id }, name) : h('span', { class: 'mono' }, id);
+}
+
+/** Names for the ids an instance refers to (its image, networks and
+ *  groups), fetched once for the page; ids stay where one is not seen. */
+async function lookupNames(inst) {
+  const names = { images: new Map(), networks: new Map(), groups: new Map() };
+  const [image, networks, groups] = await Promise.allSettled([
+    api.get(`/v1/images/${encodeURIComponent(inst.image)}`),
+    api.all('/v1/networks'),
+    api.all('/v1/security_groups'),
+  ]);
+  if (image.status === 'fulfilled') names.images.set(image.value.id, image.value.name);
+  if (networks.status === 'fulfilled') for (const n of networks.value) names.networks.set(n.id, n.name);
+  if (groups.status === 'fulfilled') for (const g of groups.value) names.groups.set(g.id, g.name);
+  return names;
+}
+
 function tasksView(tasks, choices) {
   if (!tasks.length) return empty('No tasks for this instance yet.');
   return h(
@@ -97,6 +118,7 @@ export default {
       );
       return;
     }
+    const names = await lookupNames(inst);
     if (!ctx.active) return;
     document.title = `${inst.name} · Instances · Arame`;
 
@@ -113,10 +135,9 @@ export default {
       key: (a) => a.mac_address,
       empty: 'No network interfaces.',
       columns: [
-        { label: 'IP address', render: (a) => h('span', { class: 'mono' }, a.ip_address) },
-        { label: 'Network', render: (a) => h('span', { class: 'mono' }, a.network_id) },
-        { label: 'MAC', render: (a) => h('span', { class: 'mono' }, a.mac_address) },
-        { label: 'Hostname', key: 'hostname' },
+        { label: 'IP address', class: 'nowrap', render: (a) => h('span', { class: 'mono' }, a.ip_address) },
+        { label: 'Network', class: 'nowrap', render: (a) => named(names.networks, a.network_id) },
+        { label: 'MAC', class: 'nowrap', render: (a) => h('span', { class: 'mono' }, a.mac_address) },
       ],
     });
     const volumes = table({
@@ -180,7 +201,7 @@ export default {
           ['Status', badge(inst.status)],
           ['Power', inst.power_state],
           ['Flavor', inst.flavor],
-          ['Image', h('span', { class: 'mono' }, inst.image)],
+          ['Image', named(names.images, inst.image)],
           ['Root disk', inst.root_gb ? `${inst.root_gb} GB` : "the flavor's"],
           ['Host', inst.host],
           ['Key pairs', chips(inst.key_pairs)],
@@ -199,7 +220,7 @@ export default {
         h('h3', { class: 'subhead' }, 'Volumes'),
         volumes.el,
         h('h3', { class: 'subhead' }, 'Security groups'),
-        chips(inst.security_groups),
+        chips(inst.security_groups.map((g) => names.groups.get(g) || g)),
         h('h3', { class: 'subhead' }, 'Tags'),
         chips(inst.tags, 'No tags'),
       );

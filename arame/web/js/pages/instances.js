@@ -32,7 +32,7 @@ async function launchChoices() {
 
 export async function launchDialog() {
   const c = await launchChoices();
-  const flavorLabel = (f) => `${f.name} — ${fmt.count(f.vcpus, 'vCPU')}, ${fmt.mb(f.memory_mb)}, ${f.disk_gb} GB${f.provider === 'bm' ? ' (bare metal)' : ''}`;
+  const flavorLabel = (f) => `${f.name} · ${fmt.count(f.vcpus, 'vCPU')} · ${fmt.mb(f.memory_mb)} · ${f.disk_gb} GB${f.provider === 'bm' ? ' · bare metal' : ''}`;
   return formDialog({
     title: 'Launch instance',
     description: 'A new instance from an image, sized by a flavor.',
@@ -54,7 +54,8 @@ export async function launchDialog() {
         label: 'Key pairs',
         type: 'multiselect',
         options: c.keyPairs.map((k) => ({ value: k.id, label: k.name })),
-        help: c.keyPairs.length ? 'Every public key goes into the config drive.' : 'No key pairs in this account yet.',
+        emptyText: 'No key pairs in this account yet',
+        help: 'Every public key goes into the config drive.',
       },
       {
         name: 'security_groups',
@@ -148,7 +149,7 @@ export default {
     const filterBar = h(
       'form',
       { class: 'filters', role: 'search', 'aria-label': 'Filter instances', onSubmit: (e) => e.preventDefault() },
-      h('div', { class: 'field' }, h('label', { for: 'filter-name' }, 'Search by name'), h('input', { id: 'filter-name', type: 'search', placeholder: 'web* or part of a name', onInput: onFilter('name') })),
+      h('div', { class: 'field' }, h('label', { for: 'filter-name' }, 'Search by name'), h('input', { id: 'filter-name', type: 'search', placeholder: 'part of a name, or web*', onInput: onFilter('name') })),
       h(
         'div',
         { class: 'field' },
