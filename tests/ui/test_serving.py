@@ -2,7 +2,6 @@
 /ui/ with a strict Content-Security-Policy, `/` sending browsers there,
 no inline script or style in any file, and every file in the wheel."""
 
-import configparser
 import fnmatch
 import pathlib
 import re
@@ -98,14 +97,12 @@ def test_no_module_writes_html_strings():
 
 
 def test_every_file_ships_in_the_wheel():
-    cfg = configparser.ConfigParser()
-    cfg.read(ROOT / "setup.cfg")
-    globs = [
-        g.strip()
-        for g in cfg["options.package_data"]["arame"]
-        .replace("\n", " ")
-        .split(",")
-    ]
+    # As setuptools reads setup.cfg (it splits a value of several lines
+    # at the line ends only).
+    from setuptools.config.setupcfg import read_configuration
+
+    cfg = read_configuration(ROOT / "setup.cfg")
+    globs = cfg["options"]["package_data"]["arame"]
     for path in web_files():
         rel = path.relative_to(ROOT / "arame").as_posix()
         # fnmatch's * crosses '/', setuptools' does not: compare depth too.
