@@ -93,7 +93,6 @@ def delete_volume(page, name):
 
 
 def test_a_volume_created_snapshotted_and_deleted(page, api):
-    inst = api.launch(unique("vol-vm"))
     name = unique("data")
     sign_in(page)
     open_page(page, "Volumes", "Volumes")
@@ -103,10 +102,6 @@ def test_a_volume_created_snapshotted_and_deleted(page, api):
     r.get_by_role("link", name=name).click()
     expect(page.get_by_role("heading", name=name)).to_be_visible()
     info = page.get_by_role("region", name="Details")
-    # The all-in-one's fake hypervisor has no iSCSI initiator: the attach
-    # task fails, and the page gives its reason as the API records it.
-    attach(page, name, inst["id"])
-    expect(info).to_contain_text("attach failed at check")
     expect(info.get_by_text("available", exact=True)).to_be_visible()
 
     page.get_by_role("button", name="Create snapshot").click()
