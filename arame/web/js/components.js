@@ -16,10 +16,14 @@ const TONES = {
     'pending', 'scheduling', 'starting', 'stopping', 'rebooting',
     'shuttingdown', 'queued', 'creating', 'deleting', 'attaching',
     'detaching', 'uploading', 'saving', 'building', 'cleaning', 'deploying',
-    'enrolling', 'manageable', 'inspecting', 'restoring',
+    'enrolling', 'inspecting', 'restoring', 'booting',
   ],
   bad: ['error', 'failed', 'down', 'unreachable'],
-  off: ['stopped', 'terminated', 'deleted', 'disabled', 'inactive', 'unknown'],
+  // A bare-metal node `manageable` is at rest, waiting to be provided.
+  off: [
+    'stopped', 'terminated', 'deleted', 'disabled', 'inactive', 'unknown',
+    'power_off', 'manageable',
+  ],
 };
 const TONE_OF = new Map(
   Object.entries(TONES).flatMap(([tone, words]) => words.map((w) => [w, tone])),
