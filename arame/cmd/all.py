@@ -39,9 +39,7 @@ def _set_defaults() -> None:
     )
     CONF.set_default("data_port", 0, group="sta")
     # The fake host has an initiator, so volumes attach as on a real one.
-    CONF.set_default(
-        "iscsi_initiator_address", "127.0.0.1", group="fake_hva"
-    )
+    CONF.set_default("iscsi_initiator_address", "127.0.0.1", group="fake_hva")
 
 
 def main(argv=None) -> int:
