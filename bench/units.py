@@ -38,7 +38,7 @@ import sys
 # bench/lib: this script's directory is first on sys.path.
 from lib import environment, quiet, unit_report
 from lib.run import Deadline, log
-from lib.unit_load import Ctx, reference_trial, unit_trial
+from lib.unit_load import Ctx, poll_cost, reference_trial, unit_trial
 from lib.unit_targets import make_target
 
 from arame.deploy import infra
@@ -101,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="one create or cleanup (default 120 s; libvirt 1200 s)",
+    )
+    p.add_argument(
+        "--poll-cost",
+        type=int,
+        default=200,
+        metavar="N",
+        help="after the trials, N sequential requests of each side's polls "
+        "over the largest size: latency and API CPU each (0: skip)",
     )
     p.add_argument("--startup-timeout", type=float, default=600.0)
     p.add_argument("--max-seconds", type=float, default=3600.0)
@@ -206,6 +214,14 @@ def main(argv=None) -> int:
                 )
             )
         res["summary"] = unit_report.summarise(trials, args.sizes)
+        if args.poll_cost and not deadline.passed():
+            log("what one poll costs ...")
+            try:
+                res["poll_cost"] = poll_cost(
+                    ctx, max(args.sizes), args.poll_cost, target.api_pid()
+                )
+            except Exception as e:  # noqa: BLE001 - the trials still count
+                res["poll_cost"] = {"error": f"{type(e).__name__}: {e}"}
     except BaseException as e:  # noqa: B902 - report, then tear down
         deadline.cancel()
         res["failure"] = f"{type(e).__name__}: {e}"

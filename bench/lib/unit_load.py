@@ -106,6 +106,7 @@ def _cpu(meter, phase):
             sum(v for k, v in ms.items() if not k.startswith("bench"))
         ),
         "other_cores": cpu["other_cores"],
+        "per_process": {k: round(v) for k, v in ms.items()},
     }
     return out
 
@@ -324,15 +325,18 @@ def _ref_up(ctx: Ctx, prefix: str, n: int, ids: list[str]) -> dict:
     running: dict[str, float] = {}
     booted = Booted(ctx.console_dir)
     while True:
-        items = ctx.client.instances.list(name=f"{prefix}-*", limit=1000)
-        now = time.perf_counter() - t0
-        for i in items:
-            if i["status"] == "error":
-                raise TrialError(
-                    f"instance {i['name']} error: {i.get('status_reason')}"
-                )
-            if i["status"] == "running":
-                running.setdefault(i["id"], now)
+        # Once every node runs, only the consoles are read, as on the
+        # unit's side: polls while guests boot would cost one side alone.
+        if len(running) < n:
+            items = ctx.client.instances.list(name=f"{prefix}-*", limit=1000)
+            now = time.perf_counter() - t0
+            for i in items:
+                if i["status"] == "error":
+                    raise TrialError(
+                        f"instance {i['name']} error: {i.get('status_reason')}"
+                    )
+                if i["status"] == "running":
+                    running.setdefault(i["id"], now)
         if ctx.console_dir:
             booted.check(list(running), time.perf_counter() - t0)
         if len(running) >= n and booted.all(n):
@@ -367,3 +371,60 @@ def _ref_delete(ctx: Ctx, prefix: str, ids: list[str], limit) -> float:
         if time.perf_counter() > limit or ctx.deadline.passed():
             raise TrialError(f"reference delete: {len(live)} not terminated")
         time.sleep(ctx.poll)
+
+
+# -- what one poll costs ------------------------------------------------------
+
+
+def poll_cost(ctx: Ctx, n: int, reps: int, api_pid: int | None) -> dict:
+    """Each side's poll requests, sequential on the idle deployment, over a
+    unit of n running nodes and n running instances: latency and the API's
+    CPU per request. A unit's tick is a task GET and a unit GET, the
+    reference's one instance list, so this tells how evenly the two sides
+    load the API while they wait."""
+    from .resources import proc_cpu_seconds
+
+    c = ctx.client
+    tag = f"pc{os.getpid() % 1000}"
+    gid = c.unit_groups.create(f"ub-{tag}")["id"]
+    ids: list[str] = []
+    out: dict = {"nodes": n, "requests": reps}
+    try:
+        spec = {"provider": "vm", "flavor": ctx.flavor, "image": ctx.image}
+        u = c.units.create(gid, "u", spec, count=n)
+        task = _wait_task(
+            c, u["task_id"], ctx.poll, ctx.limit(), ctx.deadline, "unit"
+        )
+        if task["status"] != "done":
+            raise TrialError(f"unit task failed: {task.get('error')}")
+        _ref_up(ctx, tag, n, ids)
+        paths = [
+            ("unit: GET /v1/tasks/{id}", f"/v1/tasks/{u['task_id']}", None),
+            ("unit: GET /v1/units/{id}", f"/v1/units/{u['id']}", None),
+            (
+                "reference: GET /v1/instances?name=",
+                "/v1/instances",
+                {"name": f"{tag}-*", "limit": 1000},
+            ),
+        ]
+        for label, path, params in paths:
+            for _ in range(10):  # warm
+                c._session.get(path, params=params)
+            cpu0 = proc_cpu_seconds(api_pid) if api_pid else None
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                c._session.get(path, params=params)
+            el = time.perf_counter() - t0
+            cpu1 = proc_cpu_seconds(api_pid) if api_pid else None
+            out[label] = {
+                "ms": el * 1000 / reps,
+                "api_cpu_ms": (cpu1 - cpu0) * 1000 / reps
+                if cpu0 is not None and cpu1 is not None
+                else None,
+            }
+    finally:
+        tid = c.unit_groups.delete(gid)["task_id"]
+        _wait_task(c, tid, 0.2, time.perf_counter() + 600, Deadline(600), "")
+        if ids:
+            _ref_delete(ctx, tag, ids, time.perf_counter() + 600)
+    return out

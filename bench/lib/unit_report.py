@@ -128,6 +128,27 @@ def text(res: dict) -> str:
                     f"    {'CPU ms, ' + f.replace('_', ' '):30s} "
                     f"{_fmt(u.get(k), 'ms'):>24s} {_fmt(r.get(k), 'ms'):>24s}"
                 )
+    pc = res.get("poll_cost")
+    if pc:
+        p("")
+        if "error" in pc:
+            p(f"  poll cost: failed: {pc['error']}")
+        else:
+            p(
+                f"  one poll, {pc['requests']} sequential on the idle "
+                f"deployment, over {pc['nodes']} nodes:"
+            )
+            for label, v in pc.items():
+                if isinstance(v, dict):
+                    cpu = v.get("api_cpu_ms")
+                    p(
+                        f"    {label:36s} {v['ms']:6.2f} ms"
+                        + (
+                            f"  API CPU {cpu:5.2f} ms"
+                            if cpu is not None
+                            else ""
+                        )
+                    )
     bad = [t for t in res.get("trials", []) if not t["ok"]]
     if bad:
         p("")

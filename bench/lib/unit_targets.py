@@ -39,6 +39,10 @@ class Target:
     def meter(self) -> CPUMeter | None:
         return None
 
+    def api_pid(self) -> int | None:
+        dep = getattr(self, "dep", None)
+        return dep.daemons["api"].pid if dep is not None else None
+
     def down(self) -> dict:
         return {}
 
