@@ -6,11 +6,13 @@ and a scheduler killed while a unit's nodes build."""
 
 import concurrent.futures
 import signal
+import uuid
 
 import pytest
-from conftest import first_image
+from conftest import ADMIN_PASSWORD, BASE_CONF, Deployment, first_image, merge
 
 from arame.sdk import ArameError
+from tests.helpers.ports import free_port
 from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.functional
@@ -24,12 +26,6 @@ CONF = {
 
 @pytest.fixture(scope="module")
 def dep(infrastructure, tmp_path_factory):
-    import uuid
-
-    from conftest import ADMIN_PASSWORD, BASE_CONF, Deployment, merge
-
-    from tests.helpers.ports import free_port
-
     rabbit, mariadb = infrastructure
     name = "ft_" + uuid.uuid4().hex[:8]
     d = Deployment(

@@ -19,7 +19,13 @@ def test_inventory_comes_from_config(config):
         "memory_mb": 8192,
         "disk_gb": 100,
         "hypervisor_type": "fake",
+        "storage_address": None,
     }
+    # With an initiator address, volumes attach to these hosts.
+    config("iscsi_initiator_address", "127.0.0.1", group="fake_hva")
+    assert FakeDriver("hv1").get_inventory()["storage_address"] == (
+        "127.0.0.1"
+    )
 
 
 def test_power_states_are_the_documented_ones(parsed_conf):
