@@ -203,6 +203,8 @@ def with_body(build, body):
 INST = {"name": "web-x", "flavor": "small"}
 
 TABLE: dict[str, Row] = {
+    # A browser's way in: redirected to the dashboard (arame/api/web.py).
+    "GET /": Row(PUBLIC),
     "GET /healthz": Row(PUBLIC),
     "GET /readyz": Row(PUBLIC),
     "GET /metrics": Row(PUBLIC),

@@ -116,7 +116,7 @@ def test_nodes_whose_casts_the_api_never_sent_are_built_by_the_sweep(
     # The API committed the unit's records and died before its casts.
     _, sweeper = sweep
     add_host("hv1")
-    (i1, t1), (i2, t2) = add_instance(name="n-1"), add_instance(name="n-2")
+    (i1, t1), (_, t2) = add_instance(name="n-1"), add_instance(name="n-2")
     pid = parent_of([t1, t2])
     with engine.session() as s:
         s.execute(
