@@ -183,7 +183,16 @@ class LibvirtDriver(HypervisorDriver):
         return out
 
     def list_instances(self) -> dict[str, str]:
-        return {d.name(): self._power_state(d) for d in self._own_domains()}
+        out = {}
+        for d in self._own_domains():
+            try:
+                out[d.name()] = self._power_state(d)
+            except libvirt.libvirtError as e:
+                # Undefined between the listing and this read (a delete
+                # in flight): it is not this host's any more.
+                if e.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                    raise
+        return out
 
     def reports_change(self, instance_id: str, power_state: str) -> bool:
         return self.ha.reports_stop(instance_id, power_state)

@@ -173,3 +173,18 @@ def test_a_guest_the_driver_stopped_is_compared_as_ever(host):
     drv._desired[IID] = "off"  # stopped by us, the record lagging
     dom.active = False
     assert mgr.sync_power_states(Collector())["drift"] == [IID]
+
+
+class Gone(Domain):
+    """Undefined between the listing and the read of its state."""
+
+    def state(self):
+        e = libvirt.libvirtError("Domain not found")
+        e.err = (libvirt.VIR_ERR_NO_DOMAIN, 0, "Domain not found", 0)
+        raise e
+
+
+def test_a_guest_undefined_while_the_sync_lists_them_is_left_out(host):
+    _, drv, _, _, _ = host
+    drv._conn = Conn(Gone())
+    assert drv.list_instances() == {}
