@@ -7,7 +7,7 @@ from arame.agents.hva import rpcapi as hva_rpcapi
 from arame.api import pagination, policy, tags
 from arame.api.errors import ServiceUnavailable
 from arame.api.lookup import load_owned
-from arame.api.services import instance_builder
+from arame.api.services import instance_builder, node_ops
 from arame.api.services.instance_builder import default_hostname  # noqa: F401
 from arame.api.services.scheduling import SchedulerCaster, dispatch
 from arame.common import (
@@ -15,9 +15,7 @@ from arame.common import (
     ipam,
     secgroups_db,
     states,
-    tasks,
 )
-from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 
@@ -233,88 +231,42 @@ class InstanceService(SchedulerCaster):
                 raise exceptions.Conflict(
                     f"instance {instance_id} is already terminated"
                 )
-            I = models.Instance
-            # Every live state may go to shuttingdown: this also cancels a
-            # build in flight, whose next compare-and-set will fail.
-            rc = s.execute(
-                sa.update(I)
-                .where(
-                    I.id == inst.id,
-                    I.status.in_(
-                        states.INSTANCE.sources("shuttingdown")
-                        + ("shuttingdown",)
-                    ),
-                )
-                .values(
-                    status="shuttingdown",
-                    status_reason=None,
-                    updated_at=models.utcnow(),
-                )
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if rc != 1:
+            child = node_ops.begin_delete(s, ctxt, inst)
+            if child is None:
                 raise exceptions.Conflict(
                     f"instance {instance_id} changed state; try again"
                 )
-            task = tasks.create(
-                s,
-                account_id=inst.account_id,
-                resource_id=inst.id,
-                resource_type="instance",
-                action="delete",
-                timeout_s=CONF.scheduler.delete_timeout,
-                request_id=ctxt.request_id,
-            )
             out = to_dicts(s, [inst])[0]
         out.update(status="shuttingdown", status_reason=None)
-        self._cast(
-            lambda: self.scheduler.delete_instance(ctxt, task.id, inst.id),
-            task.id,
-            inst.id,
-            ("shuttingdown",),
-        )
-        out["task_id"] = task.id
+        self._send(ctxt, child)
+        out["task_id"] = child.task.id
         return out
 
     def action(self, ctxt, instance_id: str, action: str) -> dict:
-        task = states.INSTANCE_TASKS[action]
-        (src,), (busy,) = task.src, task.busy
         with db_engine.session() as s:
             inst = self._get(s, ctxt, instance_id, "instances:action")
-            I = models.Instance
-            rc = s.execute(
-                sa.update(I)
-                .where(I.id == inst.id, I.status == src)
-                .values(
-                    status=busy, status_reason=None, updated_at=models.utcnow()
-                )
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if rc != 1:
+            child = node_ops.begin_action(s, ctxt, inst, action)
+            if child is None:
+                (src,) = states.INSTANCE_TASKS[action].src
                 raise exceptions.Conflict(
                     f"cannot {action} instance {instance_id} while it is "
                     f"{inst.status}; it must be {src}",
                     status=inst.status,
                     required=src,
                 )
-            task = tasks.create(
-                s,
-                account_id=inst.account_id,
-                resource_id=inst.id,
-                resource_type="instance",
-                action=action,
-                timeout_s=CONF.scheduler.action_timeout,
-                request_id=ctxt.request_id,
-            )
+        self._send(ctxt, child)
+        (busy,) = child.src_states
+        return {"id": inst.id, "status": busy, "task_id": child.task.id}
+
+    def _send(self, ctxt, child: node_ops.Child) -> None:
         self._cast(
-            lambda: self.scheduler.instance_action(
-                ctxt, task.id, inst.id, action
+            lambda: child.send(
+                self.scheduler, ctxt, child.task.id, child.instance_id
             ),
-            task.id,
-            inst.id,
-            (busy,),
+            child.task.id,
+            child.instance_id,
+            child.src_states,
         )
-        return {"id": inst.id, "status": busy, "task_id": task.id}
 
     def console(self, ctxt, instance_id: str) -> dict:
         with db_engine.session() as s:

@@ -1,6 +1,7 @@
-"""Deleting, starting and stopping many instances as the children of one
-task (common/task_tree.py): the records in the caller's transaction, the
-casts after its commit."""
+"""Deleting, starting and stopping instances: the compare-and-set and the
+task in the caller's transaction, the cast after its commit. DELETE and
+actions of one instance use them, and a unit's requests for many (each a
+child of one task, common/task_tree.py)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,11 +27,11 @@ class Child:
     src_states: tuple[str, ...]
 
 
-def begin_delete(s, ctxt, inst: models.Instance) -> Child:
+def begin_delete(s, ctxt, inst: models.Instance) -> Child | None:
     """Every live state may go to shuttingdown (a build in flight is
-    cancelled by its next compare-and-set, as with DELETE of one
-    instance); the row is updated whatever its state was read as."""
-    s.execute(
+    cancelled by its next compare-and-set); None if the instance is
+    terminated meanwhile."""
+    rc = s.execute(
         sa.update(I)
         .where(
             I.id == inst.id,
@@ -44,7 +45,9 @@ def begin_delete(s, ctxt, inst: models.Instance) -> Child:
             updated_at=models.utcnow(),
         )
         .execution_options(synchronize_session=False)
-    )
+    ).rowcount
+    if rc != 1:
+        return None
     task = tasks.create(
         s,
         account_id=inst.account_id,

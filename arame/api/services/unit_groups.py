@@ -105,9 +105,10 @@ class UnitGroupService(SchedulerCaster):
                 request_id=ctxt.request_id,
             )
             children = [
-                node_ops.begin_delete(s, ctxt, inst)
+                c
                 for ns in nodes.values()
                 for inst in ns
+                if (c := node_ops.begin_delete(s, ctxt, inst))
             ]
             task_tree.adopt(parent, [c.task for c in children])
         node_ops.cast_all(self.scheduler, ctxt, parent.id, children)

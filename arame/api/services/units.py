@@ -55,6 +55,11 @@ def _resolved(spec: dict, p: instance_builder.Prepared) -> dict:
     return out
 
 
+def _deleting(s, ctxt, nodes) -> list[node_ops.Child]:
+    # A node terminated meanwhile has nothing left to delete.
+    return [c for i in nodes if (c := node_ops.begin_delete(s, ctxt, i))]
+
+
 def _how_many(count, ip_addresses, field: str = "count") -> list:
     """One entry per node to make: its fixed address or None."""
     if ip_addresses is not None:
@@ -175,7 +180,7 @@ class UnitService(SchedulerCaster):
             u.updated_at = models.utcnow()
             nodes = unit_records.live_nodes(s, [u.id])[u.id]
             parent = self._parent(s, ctxt, u, "delete")
-            children = [node_ops.begin_delete(s, ctxt, i) for i in nodes]
+            children = _deleting(s, ctxt, nodes)
             task_tree.adopt(parent, [c.task for c in children])
         node_ops.cast_all(self.scheduler, ctxt, parent.id, children)
         return {"id": u.id, "status": "deleting", "task_id": parent.id}
@@ -237,7 +242,7 @@ class UnitService(SchedulerCaster):
             ]
             chosen = self._select(s, u, nodes, req)
             parent = self._parent(s, ctxt, u, "delete_nodes")
-            children = [node_ops.begin_delete(s, ctxt, i) for i in chosen]
+            children = _deleting(s, ctxt, chosen)
             task_tree.adopt(parent, [c.task for c in children])
         node_ops.cast_all(self.scheduler, ctxt, parent.id, children)
         return {
