@@ -71,7 +71,7 @@ def test_ready_check_gates_start(tmp_path):
 def test_end_stale_only_ends_our_own_process(tmp_path, wait_for):
     pidfile = tmp_path / "x.pid"
     p = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(60)", str(pidfile)]
+        [sys.executable, "-c", "import signal; signal.pause()", str(pidfile)]
     )
     try:
         # /proc/<pid>/cmdline reads empty for a moment after exec.
