@@ -14,6 +14,7 @@ from arame.sdk.resources.images import ImageManager
 from arame.sdk.resources.instances import InstanceManager
 from arame.sdk.resources.key_pairs import KeyPairManager
 from arame.sdk.resources.networks import NetworkManager
+from arame.sdk.resources.routing import FloatingIPManager, RouterManager
 from arame.sdk.resources.security_groups import SecurityGroupManager
 from arame.sdk.resources.snapshots import SnapshotManager
 from arame.sdk.resources.tasks import TaskManager
@@ -56,6 +57,8 @@ class Client:
         self.snapshots = SnapshotManager(self._session)
         self.unit_groups = UnitGroupManager(self._session)
         self.units = UnitManager(self._session)
+        self.routers = RouterManager(self._session)
+        self.floating_ips = FloatingIPManager(self._session)
 
     @property
     def endpoint(self) -> str:
