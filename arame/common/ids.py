@@ -24,6 +24,8 @@ PREFIXES = {
     "user": "u",
     "unit_group": "ug",
     "unit": "un",
+    "router": "rt",
+    "floating_ip": "fip",
 }
 
 _ID_RE = re.compile(r"[a-z]{1,4}-[a-z0-9]{8}")

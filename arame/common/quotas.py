@@ -21,7 +21,14 @@ from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 
-RESOURCES = ("instances", "vcpus", "memory_mb", "volumes", "storage_gb")
+RESOURCES = (
+    "instances",
+    "vcpus",
+    "memory_mb",
+    "volumes",
+    "storage_gb",
+    "floating_ips",
+)
 
 
 def limits(row: models.Quota | None) -> dict[str, int]:

@@ -15,6 +15,7 @@ class QuotaUpdate(Strict):
     memory_mb: Limit | None = None
     volumes: Limit | None = None
     storage_gb: Limit | None = None
+    floating_ips: Limit | None = None
 
 
 class QuotaSet(BaseModel):
@@ -23,6 +24,7 @@ class QuotaSet(BaseModel):
     memory_mb: int
     volumes: int
     storage_gb: int
+    floating_ips: int
 
 
 class Quota(BaseModel):

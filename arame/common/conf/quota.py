@@ -45,6 +45,14 @@ opts = [
         help="GiB of all volumes of an account made through "
         "/v1/volumes; -1 for no limit.",
     ),
+    cfg.IntOpt(
+        "floating_ips",
+        default=10,
+        min=-1,
+        mutable=True,
+        help="Floating IPs an account holds (allocated from the "
+        "external networks' pools, associated or not); -1 for no limit.",
+    ),
 ]
 
 

@@ -118,6 +118,8 @@ class Quota(TimestampMixin, Base):
     storage_gb: Mapped[int | None]
     volumes_used: Mapped[int] = mapped_column(default=0)
     storage_gb_used: Mapped[int] = mapped_column(default=0)
+    floating_ips: Mapped[int | None]
+    floating_ips_used: Mapped[int] = mapped_column(default=0)
 
 
 class QuotaHold(Base):
@@ -287,9 +289,20 @@ class Network(TimestampMixin, Base):
     dns_domain: Mapped[str] = mapped_column(sa.String(253))
     # [[first, last], ...]: the addresses IPAM hands out.
     dhcp_ranges: Mapped[list] = mapped_column(sa.JSON)
+    # vxlan, vlan, or flat (external networks only: no segment id; NULLs
+    # never collide in the unique key).
     segmentation: Mapped[str] = mapped_column(sa.String(8))
-    segment_id: Mapped[int]
+    segment_id: Mapped[int | None]
     mtu: Mapped[int]
+    # A router's way out: its dhcp_ranges are the floating pool, it has no
+    # DHCP, no instance joins it; `physical_network` names the [l3]
+    # device that carries it on the network hosts.
+    external: Mapped[bool] = mapped_column(default=False)
+    physical_network: Mapped[str | None] = mapped_column(sa.String(32))
+    # Where dnsmasq listens (the gateway belongs to the router). NULL on
+    # networks made before routers: dnsmasq stays on the gateway, and
+    # such a network cannot join a router.
+    dhcp_address: Mapped[str | None] = mapped_column(sa.String(45))
 
 
 class Port(Base):
@@ -516,4 +529,10 @@ class BaremetalNode(TimestampMixin, Base):
 
 # Unit groups and units, in a module of their own; here so that
 # `models.Unit` is found with the others (and its tables are in metadata).
+# Routers and floating IPs (issue 12), likewise.
+from arame.common.db.routing_models import (  # noqa: E402,F401
+    FloatingIp,
+    Router,
+    RouterInterface,
+)
 from arame.common.db.unit_models import Unit, UnitGroup  # noqa: E402,F401

@@ -54,6 +54,7 @@ def test_create_over_quota_is_429_with_the_limit(
         "memory_mb": 1024,
         "volumes": 0,
         "storage_gb": 0,
+        "floating_ips": 0,
     }
 
 
