@@ -297,3 +297,43 @@ def test_the_admin_overview_shows_quotas_and_hosts(page, api):
         "create"
     )
     snapshot(page, "overview")
+
+
+def test_an_admins_launch_dialog_offers_only_its_own_accounts_keys(page, api):
+    # An instance is made in the caller's account and can use only that
+    # account's keys: another account's, listed to the admin, are not
+    # offered.
+    other = api.call(
+        "POST", "/v1/accounts", {"name": unique("elsewhere")}, expect=201
+    )
+    username = unique("owner")
+    api.call(
+        "POST",
+        "/v1/users",
+        {
+            "username": username,
+            "password": "owner-pass-1",
+            "account_id": other["id"],
+            "role": "member",
+        },
+        expect=201,
+    )
+    token = api.login(username, "owner-pass-1")["token"]
+    theirs = api.call(
+        "POST",
+        "/v1/key_pairs",
+        {"name": unique("theirs")},
+        token=token,
+        expect=201,
+    )
+    mine = api.call(
+        "POST", "/v1/key_pairs", {"name": unique("mine")}, expect=201
+    )
+    sign_in(page)
+    open_instances(page)
+    page.get_by_role("button", name="Launch instance").click()
+    keys = page.get_by_role("dialog", name="Launch instance").get_by_label(
+        "Key pairs", exact=True
+    )
+    expect(keys.locator("option", has_text=mine["name"])).to_have_count(1)
+    expect(keys.locator("option", has_text=theirs["name"])).to_have_count(0)

@@ -29,6 +29,10 @@ export function roles() {
   return (load() || {}).roles || [];
 }
 
+export function account() {
+  return (load() || {}).account_id || null;
+}
+
 export function isAdmin() {
   return roles().includes('admin');
 }

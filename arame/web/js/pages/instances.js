@@ -27,7 +27,10 @@ async function launchChoices() {
     api.all('/v1/key_pairs'),
     api.all('/v1/security_groups'),
   ]);
-  return { flavors, images, networks, keyPairs, groups };
+  // An instance is made in the caller's own account and may use only its
+  // keys and groups: an admin's lists hold every account's.
+  const own = (r) => r.account_id === session.account();
+  return { flavors, images, networks, keyPairs: keyPairs.filter(own), groups: groups.filter(own) };
 }
 
 export async function launchDialog() {
