@@ -1,0 +1,1 @@
+"""Router drivers of the L3 agent (see base.RouterDriver)."""
