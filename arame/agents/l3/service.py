@@ -1,0 +1,93 @@
+"""Assemble the L3 daemon: the router driver, the RPC server, the resync
+with the controller (at start, then every [l3] resync_interval) and a
+heartbeat carrying the number of routers."""
+
+import importlib
+import threading
+
+from oslo_log import log
+
+from arame.agents.l3.manager import L3Manager
+from arame.agents.l3.resync import Resync
+from arame.agents.l3.rpcapi import BINARY, TOPIC
+from arame.collector.rpcapi import CollectorAPI
+from arame.common import rpc
+from arame.common.conf import CONF
+from arame.common.heartbeat import NotifyHeartbeat
+from arame.common.service import RPCServerComponent
+
+LOG = log.getLogger(__name__)
+
+# [l3] driver -> the class (an option with choices: nothing else loads).
+DRIVERS = {
+    "netns": "arame.agents.l3.drivers.netns:NetnsRouterDriver",
+    "fake": "arame.agents.l3.drivers.fake:FakeRouterDriver",
+}
+
+
+def load_driver(name: str | None = None):
+    module, _, cls = DRIVERS[name or CONF.l3.driver].partition(":")
+    return getattr(importlib.import_module(module), cls)()
+
+
+def collector_fetch_expected() -> dict:
+    """Ask the collector which routers this host holds. Its answer:
+    {"routers": {id: message}}."""
+    answer = CollectorAPI().expected_routers({}, CONF.host)
+    return dict(answer.get("routers") or {})
+
+
+class RouterService:
+    """The RPC server and the resync loop, started and stopped together."""
+
+    def __init__(self, manager: L3Manager, fetch_expected=None, server=None):
+        self.manager = manager
+        self.resync = (
+            Resync(manager, fetch_expected) if fetch_expected else None
+        )
+        self.server = server
+        self._stop = threading.Event()
+        self._thread = None
+
+    def _loop(self):
+        while True:
+            try:
+                self.resync.run_once()
+            except Exception:
+                LOG.exception("resync failed")
+            interval = CONF.l3.resync_interval
+            if interval <= 0 or self._stop.wait(interval):
+                return
+
+    def start(self) -> None:
+        if self.server is not None:
+            self.server.start()
+        if self.resync is not None:
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._loop, daemon=True, name="l3-resync"
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        # Routers stay up when the agent stops: guests keep their way out
+        # across an upgrade; the next start's resync brings them in line.
+        self._stop.set()
+        if self.server is not None:
+            self.server.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+
+
+def build_components(
+    fetch_expected=collector_fetch_expected, driver=None
+) -> list:
+    manager = L3Manager(driver if driver is not None else load_driver())
+    server = RPCServerComponent(
+        rpc.get_server(TOPIC, CONF.host, [manager]), name=TOPIC
+    )
+    # The heartbeat goes last: it is the first thing stopped.
+    return [
+        RouterService(manager, fetch_expected, server),
+        NotifyHeartbeat(BINARY, TOPIC, extra=manager.inventory),
+    ]
