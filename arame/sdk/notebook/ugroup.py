@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING, Any
 from arame.sdk.notebook import frames, waits
 from arame.sdk.notebook.errors import UnitError
 from arame.sdk.notebook.spec import Spec
-from arame.sdk.notebook.unit import Node, Unit, follow_task, matches
+from arame.sdk.notebook.unit import (
+    Node,
+    Unit,
+    follow_task,
+    matches,
+    node_addresses,
+)
 
 if TYPE_CHECKING:
     from arame.sdk.notebook.sdk import ArameSDK
@@ -125,14 +131,14 @@ class UnitGroup:
             if matches(frames.vcp_state(n.get("status")), node_state)
         ]
 
-    def find_ip_addresses(self, node_state: str | None = None) -> list[str]:
+    def find_ip_addresses(
+        self, node_state: str | None = None, floating: bool = False
+    ) -> list[str]:
         """The nodes' addresses across the group's units, those of nodes in
-        ``node_state`` (``'RUNNING'``...) when given."""
-        return [
-            n.ip_address
-            for n in self.find_nodes(node_state)
-            if n.ip_address is not None
-        ]
+        ``node_state`` (``'RUNNING'``...) when given. With ``floating``, a
+        node's floating IP in place of its own address where it has one:
+        what to SSH to from outside the cloud."""
+        return node_addresses(self._sdk, self.find_nodes(node_state), floating)
 
     # -- the end -----------------------------------------------------------
     def cleanup(

@@ -114,12 +114,13 @@ class Unit:
         """Nodes, those in ``node_state`` (``'RUNNING'``...) when given."""
         return [n for n in self.nodes if matches(n.state, node_state)]
 
-    def find_ip_addresses(self, node_state: str | None = None) -> list[str]:
-        return [
-            n.ip_address
-            for n in self.find_nodes(node_state)
-            if n.ip_address is not None
-        ]
+    def find_ip_addresses(
+        self, node_state: str | None = None, floating: bool = False
+    ) -> list[str]:
+        """The nodes' addresses, those of nodes in ``node_state`` when
+        given; with ``floating``, a node's floating IP in place of its own
+        address where it has one (the address to reach it from outside)."""
+        return node_addresses(self._sdk, self.find_nodes(node_state), floating)
 
     # -- changes -------------------------------------------------------------
     def add_nodes(
@@ -267,6 +268,31 @@ class Unit:
         return NodeFailure(
             f.node, error["step"], error.get("message") or f.reason, f.host
         )
+
+
+def node_addresses(
+    sdk: ArameSDK, nodes: Sequence[Node], floating: bool = False
+) -> list[str]:
+    """Each node's address; with ``floating``, its floating IP where it
+    has one: the one forwarded to that address, else one forwarded to
+    another of its addresses (reachable all the same)."""
+    forwarded: dict[str, dict[str | None, str]] = {}
+    if floating and nodes:
+        # One listing for every node: the account's floating IPs.
+        for fip in sdk.client.floating_ips.list(all=True):
+            if fip.get("instance_id"):
+                forwarded.setdefault(fip["instance_id"], {})[
+                    fip.get("fixed_address")
+                ] = fip["address"]
+    addresses = []
+    for n in nodes:
+        address = n.ip_address
+        if floating:
+            mine = forwarded.get(n.id, {})
+            address = mine.get(address) or next(iter(mine.values()), address)
+        if address is not None:
+            addresses.append(address)
+    return addresses
 
 
 def follow_task(

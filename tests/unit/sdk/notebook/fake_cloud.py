@@ -63,6 +63,7 @@ class FakeCloud:
         self.nodes: dict[str, dict] = {}
         self.tasks: dict[str, dict] = {}
         self.key_pairs: list[dict] = []
+        self.floating_ips: list[dict] = []  # as GET /v1/floating_ips has them
         self.requests: list[httpx.Request] = []
         self.fail: dict[str, str] = {}  # node name -> reason its build fails
         self.frozen = False  # nothing advances (a wait that times out)
@@ -457,6 +458,7 @@ ROUTES = [
     ("GET", r"/v1/images", lambda c, r, b: _page(IMAGES)),
     ("GET", r"/v1/key_pairs", list_key_pairs),
     ("POST", r"/v1/key_pairs", create_key_pair),
+    ("GET", r"/v1/floating_ips", lambda c, r, b: _page(c.floating_ips)),
     (
         "GET",
         r"/v1/version",
