@@ -108,13 +108,32 @@ def expected_exports(session, node: str) -> list[dict]:
     return out
 
 
+def expected_routers(session, host: str) -> dict:
+    """{id: message} of the routers on `host` that are not deleting."""
+    from arame.common import routing  # only the routers' reads need it
+
+    R = models.Router
+    ids = session.scalars(
+        sa.select(R.id)
+        .where(R.host == host, R.status != "deleting")
+        .order_by(R.id)
+    ).all()
+    out = {}
+    for rid in ids:
+        msg = routing.router_message(session, rid)
+        if msg is not None:  # deleted between the two reads
+            out[rid] = msg
+    return out
+
+
 class CollectorManager:
     """1.0 - expected_instances, expected_reservations
     1.1 - expected_exports
     1.2 - fetch_nodes
-    1.3 - expected_instances says which instances to compare"""
+    1.3 - expected_instances says which instances to compare
+    1.4 - expected_routers"""
 
-    target = messaging.Target(version="1.3")
+    target = messaging.Target(version="1.4")
 
     def fetch_nodes(self, ctxt, host):
         """The bare-metal nodes `host`'s bma watches, with their BMC
@@ -161,3 +180,10 @@ class CollectorManager:
         as export_volume does."""
         with db_engine.session() as s:
             return {"exports": expected_exports(s, node)}
+
+    def expected_routers(self, ctxt, host):
+        """{"routers": {id: message}}: the routers placed on `host` and
+        not being deleted, each as the flows send it (the L3 agent's
+        resync: authoritative, a router left out is removed there)."""
+        with db_engine.session() as s:
+            return {"routers": expected_routers(s, host)}

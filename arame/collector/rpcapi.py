@@ -21,9 +21,10 @@ class CollectorAPI:
     """1.0 - expected_instances, expected_reservations
     1.1 - expected_exports
     1.2 - fetch_nodes
-    1.3 - expected_instances says which instances to compare ("compare")"""
+    1.3 - expected_instances says which instances to compare ("compare")
+    1.4 - expected_routers"""
 
-    VERSION_CAP = "1.3"
+    VERSION_CAP = "1.4"
 
     def __init__(self) -> None:
         self.client = rpc.get_client(TOPIC, version_cap=self.VERSION_CAP)
@@ -86,4 +87,13 @@ class CollectorAPI:
         """The nodes `host`'s bma drives, BMC credentials included."""
         return self._ask(
             ctxt, "fetch_nodes", timeout, version="1.2", host=host
+        )
+
+    def expected_routers(
+        self, ctxt: RpcContext, host: str, timeout: float = 60
+    ) -> dict:
+        """{"routers": {id: message}}: every router `host`'s L3 agent
+        holds, as arame.common.routing.router_message builds it."""
+        return self._ask(
+            ctxt, "expected_routers", timeout, version="1.4", host=host
         )

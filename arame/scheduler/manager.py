@@ -13,8 +13,11 @@ from oslo_log import log
 
 from arame.agents.bma import rpcapi as bma_rpcapi
 from arame.agents.hva import rpcapi as hva_rpcapi
+from arame.agents.l3 import rpcapi as l3_rpcapi
 from arame.agents.nsa import rpcapi as nsa_rpcapi
 from arame.agents.sta import rpcapi as sta_rpcapi
+from arame.common.db import engine as db_engine
+from arame.common.db import models
 from arame.scheduler import baremetal
 from arame.scheduler.baremetal.build import BaremetalBuildFlow
 from arame.scheduler.baremetal.delete import BaremetalDeleteFlow
@@ -28,6 +31,7 @@ from arame.scheduler.flows.image_delete import ImageDeleteFlow
 from arame.scheduler.flows.instance_security_groups import (
     InstanceSecurityGroupsFlow,
 )
+from arame.scheduler.flows.routers import DeleteRouterFlow, SyncRouterFlow
 from arame.scheduler.flows.security_groups import RefreshSecurityGroupFlow
 from arame.scheduler.flows.volume_attach import FLOWS as ATTACHMENT_FLOWS
 from arame.scheduler.flows.volumes import FLOWS as RECORD_FLOWS
@@ -51,9 +55,10 @@ class SchedulerManager:
     1.1 - create_volume, delete_volume, create_snapshot, delete_snapshot
     1.2 - node_action
     1.3 - attach_volume, detach_volume
-    1.4 - delete_image, update_instance_security_groups"""
+    1.4 - delete_image, update_instance_security_groups
+    1.5 - sync_router, delete_router"""
 
-    target = messaging.Target(version="1.4")
+    target = messaging.Target(version="1.5")
 
     def __init__(
         self,
@@ -64,6 +69,7 @@ class SchedulerManager:
         sta=None,
         bma=None,
         leases: Leases | None = None,
+        l3=None,
     ):
         self.leases = leases or Leases()
         self.selector = selector or HostSelector()
@@ -71,6 +77,7 @@ class SchedulerManager:
         self.nsa = nsa or nsa_rpcapi.NSAAPI()
         self.sta = sta or sta_rpcapi.STAAPI()
         self.bma = bma or bma_rpcapi.BMAAPI()
+        self.l3 = l3 or l3_rpcapi.L3API()
         self.notifier = notifier
 
     def reset(self) -> None:
@@ -128,6 +135,8 @@ class SchedulerManager:
             return self.refresh_security_group(
                 ctxt, task.id, rid, _adopted=adopted
             )
+        if kind in ("router", "floating_ip"):
+            return self._resume_router(ctxt, task, adopted)
         if kind == "node":
             return self.node_action(
                 ctxt, task.id, rid, action, _adopted=adopted
@@ -251,6 +260,39 @@ class SchedulerManager:
             ),
             _adopted,
         )
+
+    # -- routers and floating IPs (flows/routers.py) ------------------------
+    def sync_router(self, ctxt, task_id, router_id, _adopted=False):
+        self._run(SyncRouterFlow(ctxt, task_id, router_id, self.l3), _adopted)
+
+    def delete_router(self, ctxt, task_id, router_id, _adopted=False):
+        self._run(
+            DeleteRouterFlow(ctxt, task_id, router_id, self.l3), _adopted
+        )
+
+    def _resume_router(self, ctxt, task, adopted: bool) -> None:
+        """A router's task runs its flow again from the start (applying
+        is idempotent). A floating IP's task applies the router that
+        carries it now; one carried by none (disassociated) leaves the
+        repair to its former router's next apply and its host's resync."""
+        rid = task.resource_id
+        if task.resource_type == "floating_ip":
+            with db_engine.session() as s:
+                fip = s.get(models.FloatingIp, rid)
+                rid = fip.router_id if fip is not None else None
+            if rid is None:
+                flow = TaskFlow(ctxt, task.id, task.resource_id)
+                flow.action, flow.kind = task.action, "floating IP"
+                flow.fail(
+                    None,
+                    "no router carries it now: its former router is "
+                    "repaired by its next update or its host's resync",
+                    resource_error=False,
+                )
+                return None
+        if task.resource_type == "router" and task.action == "delete":
+            return self.delete_router(ctxt, task.id, rid, _adopted=adopted)
+        return self.sync_router(ctxt, task.id, rid, _adopted=adopted)
 
     # -- bare-metal nodes (baremetal/nodes.py) ------------------------------
     def node_action(self, ctxt, task_id, node_id, action, _adopted=False):

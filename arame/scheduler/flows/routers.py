@@ -1,0 +1,248 @@
+"""Routers on the L3 hosts: apply one's whole state, or remove it.
+
+The API records what a router should be (its networks, its gateway, the
+floating IPs through it) and makes the task; the flow never works from a
+difference. SyncRouterFlow:
+- `schedule`: a router with no host gets one, the up `arame-l3` with the
+  fewest routers (recorded before anything is applied there, so that the
+  host's resync expects it); none up: the task fails and the router is
+  `error`;
+- `apply`: the router's full message (arame.common.routing.router_message,
+  read at this moment: a change recorded meanwhile is in it) to its
+  host's apply_router, which makes the namespace exactly so;
+and lands the router `active`. Adopted after a scheduler died, or run
+again, it just applies again (apply_router is idempotent).
+
+DeleteRouterFlow: `remove` on its host (a host that is down is not waited
+for: its resync removes the router when it returns, the records saying
+it is gone), then `records`: the router, its interfaces and its external
+address go; floating IPs through it are left allocated, disassociated.
+"""
+
+import sqlalchemy as sa
+from oslo_log import log
+
+from arame.agents.l3.rpcapi import BINARY as L3_BINARY
+from arame.common.db import engine as db_engine
+from arame.common.db import models, services
+from arame.scheduler.flows import liveness
+from arame.scheduler.flows.base import HostDown, StepFailed, TaskFlow
+
+LOG = log.getLogger(__name__)
+
+
+def _router_message(s, router_id: str) -> dict | None:
+    from arame.common import routing
+
+    return routing.router_message(s, router_id)
+
+
+def l3_down(host: str):
+    return liveness.service_down(L3_BINARY, host)
+
+
+def choose_host(s) -> str | None:
+    """The up L3 host with the fewest routers (by name on a tie)."""
+    live = services.live_hosts(s, L3_BINARY)
+    if not live:
+        return None
+    R = models.Router
+    counts = dict(
+        s.execute(
+            sa.select(R.host, sa.func.count())
+            .where(R.host.in_(live))
+            .group_by(R.host)
+        ).all()
+    )
+    return min(live, key=lambda h: (counts.get(h, 0), h))
+
+
+class RouterFlow(TaskFlow):
+    kind = "router"
+
+    def __init__(self, ctxt, task_id: str, router_id: str, l3):
+        super().__init__(ctxt, task_id, router_id)
+        self.l3 = l3
+        self.status: str | None = None
+        self.host: str | None = None
+
+    @property
+    def router_id(self) -> str:
+        return self.resource_id
+
+    def load(self, s) -> None:
+        task = s.get(models.Task, self.task_id)
+        # The task's own action (create, update, associate ...) is what
+        # its end announces.
+        self.action = task.action
+        router = s.get(models.Router, self.router_id)
+        if router is not None:
+            self.status, self.host = router.status, router.host
+
+    def mark_error(self, s, reason: str) -> None:
+        R = models.Router
+        s.execute(
+            sa.update(R)
+            .where(R.id == self.router_id, R.status != "deleting")
+            .values(
+                status="error", error=reason[:255], updated_at=models.utcnow()
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+class SyncRouterFlow(RouterFlow):
+    action = "update"
+
+    def run(self) -> None:
+        if not self.begin():
+            return
+        if self.status in (None, "deleting"):
+            # A delete overtook this task: the router's own task ends it.
+            with db_engine.session() as s:
+                self.note("apply", f"router is {self.status or 'gone'}")
+                self.finish(s)
+            return
+        try:
+            if self.host is None:
+                self._schedule()
+            self._apply()
+        except StepFailed as e:
+            self.fail(e.step, e.message)
+            return
+        with db_engine.session() as s:
+            R = models.Router
+            s.execute(
+                sa.update(R)
+                .where(R.id == self.router_id, R.status != "deleting")
+                .values(
+                    status="active", error=None, updated_at=models.utcnow()
+                )
+                .execution_options(synchronize_session=False)
+            )
+            self.finish(s)
+
+    def _schedule(self) -> None:
+        with self.step("schedule") as rec:
+            with db_engine.session() as s:
+                host = choose_host(s)
+                if host is None:
+                    raise StepFailed("schedule", "no L3 agent is up")
+                R = models.Router
+                # Compare-and-set: another task of the router may have
+                # placed it meanwhile; that place wins.
+                s.execute(
+                    sa.update(R)
+                    .where(R.id == self.router_id, R.host.is_(None))
+                    .values(host=host, updated_at=models.utcnow())
+                    .execution_options(synchronize_session=False)
+                )
+                self.host = s.scalar(
+                    sa.select(R.host).where(R.id == self.router_id)
+                )
+                if self.host is None:
+                    raise StepFailed("schedule", "router is gone")
+                rec.host = self.host
+                self.flush(s)
+
+    def _apply(self) -> None:
+        with self.step("apply", host=self.host):
+            with db_engine.session() as s:
+                msg = _router_message(s, self.router_id)
+                self.flush(s)
+            if msg is None:
+                raise StepFailed("apply", "router is gone")
+            self.ask(
+                "apply",
+                self.host,
+                self.l3.apply_router,
+                msg,
+                down=l3_down(self.host),
+            )
+
+
+class DeleteRouterFlow(RouterFlow):
+    action = "delete"
+
+    def mark_error(self, s, reason: str) -> None:
+        """The router is still on its host: `error` (expected there again,
+        as the records say), for a new DELETE to retry."""
+        R = models.Router
+        s.execute(
+            sa.update(R)
+            .where(R.id == self.router_id)
+            .values(
+                status="error", error=reason[:255], updated_at=models.utcnow()
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    def run(self) -> None:
+        if not self.begin():
+            return
+        try:
+            if self.status is not None and self.host is not None:
+                self._remove()
+        except StepFailed as e:
+            self.fail(e.step, e.message)
+            return
+        with db_engine.session() as s:
+            with self.step("records"):
+                delete_records(s, self.router_id)
+            self.finish(s)
+
+    def _remove(self) -> None:
+        try:
+            with self.step("remove", host=self.host):
+                self.checkpoint()
+                self.ask(
+                    "remove",
+                    self.host,
+                    self.l3.remove_router,
+                    self.router_id,
+                    down=l3_down(self.host),
+                )
+        except StepFailed as e:
+            if not isinstance(e.__cause__, HostDown):
+                raise
+            self.note(
+                "remove",
+                f"{self.host} is down: its agent removes the router when "
+                "it returns",
+            )
+
+
+def delete_records(s, router_id: str) -> None:
+    """The router, its interfaces and its external address (given back
+    to the pool); floating IPs through it stay allocated, disassociated."""
+    FIP, RI, R = models.FloatingIp, models.RouterInterface, models.Router
+    s.execute(
+        sa.delete(FIP)
+        .where(
+            FIP.kind == "gateway",
+            sa.or_(FIP.id == router_id, FIP.router_id == router_id),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    s.execute(
+        sa.update(FIP)
+        .where(FIP.router_id == router_id)
+        .values(
+            router_id=None,
+            port_id=None,
+            instance_id=None,
+            fixed_address=None,
+            updated_at=models.utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    s.execute(
+        sa.delete(RI)
+        .where(RI.router_id == router_id)
+        .execution_options(synchronize_session=False)
+    )
+    s.execute(
+        sa.delete(R)
+        .where(R.id == router_id)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,345 @@
+"""Router tasks: the flow places a router on the up L3 host with the
+fewest routers, applies its whole state there and lands it active; no
+host up, or the agent refusing, leaves it `error` with the reason; a
+delete removes it from its host and its records; a task whose scheduler
+died is adopted and simply applied again."""
+
+import datetime as dt
+
+import oslo_messaging as messaging
+import pytest
+import sqlalchemy as sa
+
+from arame.agents.l3.drivers.base import InvalidRouter
+from arame.agents.l3.drivers.fake import FakeRouterDriver
+from arame.agents.l3.manager import L3Manager
+from arame.common import ids, tasks
+from arame.common.db import engine, models
+from arame.scheduler.flows import routers as router_flows
+from arame.scheduler.flows.routers import DeleteRouterFlow, SyncRouterFlow
+from arame.scheduler.manager import SchedulerManager
+from arame.scheduler.sweeper import Sweeper
+from tests.unit.agents.l3.test_manager import router_msg
+
+from .conftest import RecordingProxy
+from .test_leases import Died, lapse, run_found, task_row
+
+
+class FakeL3(RecordingProxy):
+    """A real L3 manager over the in-memory driver per host."""
+
+    expected = (InvalidRouter,)
+
+    def __init__(self):
+        super().__init__()
+        self.hosts: dict[str, L3Manager] = {}
+
+    def manager_for(self, where):
+        if where not in self.hosts:
+            self.hosts[where] = L3Manager(FakeRouterDriver())
+        return self.hosts[where]
+
+    def routers(self, host) -> set[str]:
+        return self.manager_for(host).driver.routers()
+
+
+@pytest.fixture
+def l3():
+    return FakeL3()
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    """routing.router_message stood in for: the test's message for every
+    router still recorded (`bad` ids get one the agent refuses)."""
+    bad: set[str] = set()
+
+    def message(s, rid):
+        if s.get(models.Router, rid) is None:
+            return None
+        msg = router_msg(rid)
+        if rid in bad:
+            msg["interfaces"] = "nope"
+        return msg
+
+    monkeypatch.setattr(router_flows, "_router_message", message)
+    return bad
+
+
+def add_l3(name: str, *, up: bool = True) -> None:
+    at = models.utcnow() - dt.timedelta(seconds=0 if up else 3600)
+    with engine.session() as s:
+        s.add(
+            models.Service(
+                host=name,
+                binary="arame-l3",
+                topic="l3",
+                version="t",
+                last_heartbeat_at=at,
+            )
+        )
+
+
+def add_router(
+    action="create", *, host=None, status="building", name=None
+) -> tuple[str, str]:
+    """A router row and its task, as the API writes them."""
+    rid = ids.generate("router")
+    with engine.session() as s:
+        s.add(
+            models.Router(
+                id=rid,
+                account_id="a-admin",
+                name=name or rid,
+                host=host,
+                status=status,
+            )
+        )
+        tid = tasks.create(
+            s,
+            account_id="a-admin",
+            resource_id=rid,
+            resource_type="router",
+            action=action,
+            timeout_s=600,
+        ).id
+    return rid, tid
+
+
+def row(model, key):
+    with engine.session() as s:
+        r = s.get(model, key)
+        if r is not None:
+            s.expunge(r)
+        return r
+
+
+def run(flow_cls, rid, tid, l3, ctxt):
+    flow_cls(ctxt, tid, rid, l3).run()
+    return task_row(tid)
+
+
+def test_create_places_on_the_least_loaded_host_and_applies(
+    cloud, sched_conf, l3, messages, ctxt
+):
+    add_l3("net1")
+    add_l3("net2")
+    add_l3("net3", up=False)
+    add_router(host="net1", status="active", name="old")
+    rid, tid = add_router()
+    t = run(SyncRouterFlow, rid, tid, l3, ctxt)
+    assert t.status == "done"
+    r = row(models.Router, rid)
+    assert (r.host, r.status, r.error) == ("net2", "active", None)
+    assert l3.routers("net2") == {rid}
+    assert [(e.step, e.status, e.host) for e in t.events] == [
+        ("schedule", "done", "net2"),
+        ("apply", "done", "net2"),
+    ]
+
+
+def test_update_applies_on_its_host_again(
+    cloud, sched_conf, l3, messages, ctxt
+):
+    add_l3("net1")
+    add_l3("net2")
+    rid, tid = add_router("update", host="net2", status="error")
+    assert run(SyncRouterFlow, rid, tid, l3, ctxt).status == "done"
+    assert row(models.Router, rid).status == "active"
+    assert l3.calls == [("apply_router", "net2")]
+
+
+def test_no_l3_agent_up_fails_and_marks_the_router_error(
+    cloud, sched_conf, l3, messages, ctxt
+):
+    add_l3("net1", up=False)
+    rid, tid = add_router()
+    t = run(SyncRouterFlow, rid, tid, l3, ctxt)
+    assert (t.status, t.error_step) == ("failed", "schedule")
+    assert "no L3 agent is up" in t.error_message
+    r = row(models.Router, rid)
+    assert (r.status, r.host) == ("error", None)
+    assert "no L3 agent is up" in r.error
+    assert l3.calls == []
+
+
+def test_a_refused_router_is_error_with_the_agents_reason(
+    cloud, sched_conf, l3, messages, ctxt
+):
+    add_l3("net1")
+    rid, tid = add_router()
+    messages.add(rid)
+    t = run(SyncRouterFlow, rid, tid, l3, ctxt)
+    assert (t.status, t.error_step) == ("failed", "apply")
+    r = row(models.Router, rid)
+    assert r.status == "error"
+    assert "InvalidRouter" in r.error and "interfaces" in r.error
+
+
+def test_a_sync_overtaken_by_a_delete_does_nothing(
+    cloud, sched_conf, l3, messages, ctxt
+):
+    add_l3("net1")
+    rid, tid = add_router("update", host="net1", status="deleting")
+    assert run(SyncRouterFlow, rid, tid, l3, ctxt).status == "done"
+    assert l3.calls == []
+    assert row(models.Router, rid).status == "deleting"
+
+
+def _external_rows(rid):
+    """The router's external address and one floating IP through it."""
+    with engine.session() as s:
+        net = models.Network(
+            id="nw-extern01",
+            name="public",
+            account_id="a-admin",
+            cidr="203.0.113.0/24",
+            gateway="203.0.113.1",
+            dns_domain="public.test",
+            dhcp_ranges=[["203.0.113.10", "203.0.113.200"]],
+            segmentation="flat",
+            mtu=1500,
+            external=True,
+            physical_network="public",
+        )
+        s.add(net)
+        s.flush()
+        s.add_all(
+            [
+                models.FloatingIp(
+                    id=rid,
+                    network_id=net.id,
+                    address="203.0.113.10",
+                    account_id="a-admin",
+                    kind="gateway",
+                    router_id=rid,
+                ),
+                models.FloatingIp(
+                    id="fip-abcd1234",
+                    network_id=net.id,
+                    address="203.0.113.20",
+                    account_id="a-admin",
+                    kind="floating",
+                    router_id=rid,
+                    instance_id="i-abcd1234",
+                    fixed_address="10.0.0.5",
+                ),
+            ]
+        )
+
+
+def test_delete_removes_from_the_host_then_the_records(
+    cloud, sched_conf, l3, messages, ctxt
+):
+    add_l3("net1")
+    rid, tid = add_router(host="net1")
+    run(SyncRouterFlow, rid, tid, l3, ctxt)
+    _external_rows(rid)
+    with engine.session() as s:
+        s.execute(
+            sa.update(models.Router)
+            .where(models.Router.id == rid)
+            .values(status="deleting")
+        )
+        tid = tasks.create(
+            s,
+            account_id="a-admin",
+            resource_id=rid,
+            resource_type="router",
+            action="delete",
+            timeout_s=600,
+        ).id
+    assert run(DeleteRouterFlow, rid, tid, l3, ctxt).status == "done"
+    assert l3.routers("net1") == set()
+    assert row(models.Router, rid) is None
+    assert row(models.FloatingIp, rid) is None  # back to the pool
+    fip = row(models.FloatingIp, "fip-abcd1234")  # still allocated
+    assert (fip.router_id, fip.instance_id, fip.fixed_address) == (
+        None,
+        None,
+        None,
+    )
+
+
+def test_delete_on_a_host_that_is_down_leaves_it_to_the_resync(
+    cloud, sched_conf, l3, messages, ctxt
+):
+    add_l3("net1", up=False)
+    rid, tid = add_router("delete", host="net1", status="deleting")
+    # The agent never answers; the host is down: not waited for.
+    l3.fail["remove_router"] = messaging.MessagingTimeout("quiet")
+    t = run(DeleteRouterFlow, rid, tid, l3, ctxt)
+    assert t.status == "done"
+    assert any(
+        "removes the router when it returns" in (e.message or "")
+        for e in t.events
+    )
+    assert row(models.Router, rid) is None
+
+
+@pytest.fixture
+def scheduler(cloud, sched_conf, l3):
+    def make():
+        m = SchedulerManager(
+            selector=object(),
+            hva=object(),
+            nsa=object(),
+            sta=object(),
+            bma=object(),
+            l3=l3,
+        )
+        return m, Sweeper(m, workers=1)
+
+    return make
+
+
+def test_a_router_task_outlives_its_scheduler(scheduler, l3, messages, ctxt):
+    add_l3("net1")
+    rid, tid = add_router()
+    first, _ = scheduler()
+    mgr = l3.manager_for("net1")
+    real = mgr.apply_router
+
+    def dying(*a, **kw):
+        mgr.apply_router = real
+        real(*a, **kw)
+        raise Died()
+
+    mgr.apply_router = dying
+    with pytest.raises(Died):
+        first.sync_router(ctxt, tid, rid)
+    t = task_row(tid)
+    assert (t.status, t.step) == ("running", "apply")
+    assert row(models.Router, rid).host == "net1"
+
+    lapse(tid)
+    second, sweep = scheduler()
+    assert [(x.id, a) for x, a in run_found(sweep)] == [(tid, True)]
+    assert task_row(tid).status == "done"
+    assert row(models.Router, rid).status == "active"
+    assert l3.routers("net1") == {rid}
+    assert l3.methods() == ["apply_router", "apply_router"]
+
+
+def test_an_adopted_delete_runs_again(scheduler, l3, messages, ctxt):
+    add_l3("net1")
+    rid, tid = add_router("delete", host="net1", status="deleting")
+    l3.manager_for("net1").apply_router({}, router_msg(rid))
+    first, _ = scheduler()
+    mgr = l3.manager_for("net1")
+    real = mgr.remove_router
+
+    def dying(*a, **kw):
+        mgr.remove_router = real
+        real(*a, **kw)
+        raise Died()
+
+    mgr.remove_router = dying
+    with pytest.raises(Died):
+        first.delete_router(ctxt, tid, rid)
+    lapse(tid)
+    second, sweep = scheduler()
+    run_found(sweep)
+    assert task_row(tid).status == "done"
+    assert row(models.Router, rid) is None
+    assert l3.methods() == ["remove_router", "remove_router"]
