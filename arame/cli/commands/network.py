@@ -16,11 +16,22 @@ FIELDS = (
     "segment_id",
     "mtu",
     "shared",
+    "external",
+    "physical_network",
+    "dhcp_address",
     "account_id",
     "created_at",
     "updated_at",
 )
-LIST_FIELDS = ("id", "name", "cidr", "segmentation", "segment_id", "shared")
+LIST_FIELDS = (
+    "id",
+    "name",
+    "cidr",
+    "segmentation",
+    "segment_id",
+    "shared",
+    "external",
+)
 FORMATTERS = {"dhcp_ranges": RangesColumn}
 
 
@@ -46,7 +57,10 @@ class CreateNetwork(ShowOne):
             help="domain of the instances' names",
         )
         parser.add_argument(
-            "--segmentation", choices=("vxlan", "vlan"), default="vxlan"
+            "--segmentation",
+            choices=("vxlan", "vlan", "flat"),
+            default="vxlan",
+            help="flat: external networks only (the device itself)",
         )
         parser.add_argument(
             "--segment-id",
@@ -63,7 +77,7 @@ class CreateNetwork(ShowOne):
             dest="dhcp_ranges",
             metavar="FIRST-LAST",
             help="addresses to hand out (repeatable; default: "
-            "every host address but the gateway)",
+            "every host address but the gateway and the DHCP server's)",
         )
         parser.add_argument("--mtu", type=int)
         parser.add_argument(
@@ -71,6 +85,18 @@ class CreateNetwork(ShowOne):
             action="store_true",
             default=None,
             help="usable by every account (admin)",
+        )
+        parser.add_argument(
+            "--external",
+            action="store_true",
+            default=None,
+            help="an external network for routers and floating IPs, its "
+            "DHCP ranges the pool (admin; needs --physical-network)",
+        )
+        parser.add_argument(
+            "--physical-network",
+            metavar="NAME",
+            help="external: which [l3] physical_networks entry carries it",
         )
         return parser
 
@@ -86,12 +112,15 @@ class CreateNetwork(ShowOne):
             dhcp_ranges=a.dhcp_ranges,
             mtu=a.mtu,
             shared=a.shared,
+            external=a.external,
+            physical_network=a.physical_network,
         )
         return one(net, FIELDS, FORMATTERS)
 
 
 class ListNetwork(Lister):
-    """List networks (the account's own and the shared ones)."""
+    """List networks (the account's own, the shared and the external
+    ones)."""
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)

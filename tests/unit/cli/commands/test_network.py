@@ -111,6 +111,7 @@ def test_show_renders_ranges_and_list_the_columns(run, api):
             "segmentation": "vxlan",
             "segment_id": 4242,
             "shared": False,
+            "external": None,
         }
     ]
 

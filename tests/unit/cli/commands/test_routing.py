@@ -325,3 +325,50 @@ def test_floating_ip_delete_with_and_without_a_task(run, api):
         "task_id": "t-aaaaaaaa",
         "task_status": "done",
     }
+
+
+def test_network_create_external_flat(run, api):
+    external = {
+        "id": "nw-eeeeeeee",
+        "name": "public",
+        "cidr": "203.0.113.0/24",
+        "gateway": "203.0.113.1",
+        "segmentation": "flat",
+        "segment_id": None,
+        "external": True,
+        "physical_network": "public",
+        "dhcp_address": None,
+    }
+    api.add("POST", "/v1/networks", (201, external))
+
+    result = run(
+        "network",
+        "create",
+        "public",
+        "--cidr",
+        "203.0.113.0/24",
+        "--dns-domain",
+        "public.example",
+        "--segmentation",
+        "flat",
+        "--external",
+        "--physical-network",
+        "public",
+        "--dhcp-range",
+        "203.0.113.10-203.0.113.99",
+        "-f",
+        "json",
+    )
+
+    assert result.code == 0, result.stderr
+    [body] = api.bodies("POST", "/v1/networks")
+    assert body == {
+        "name": "public",
+        "cidr": "203.0.113.0/24",
+        "dns_domain": "public.example",
+        "segmentation": "flat",
+        "dhcp_ranges": [["203.0.113.10", "203.0.113.99"]],
+        "external": True,
+        "physical_network": "public",
+    }
+    assert result.json()["external"] is True
