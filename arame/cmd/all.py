@@ -1,9 +1,10 @@
 """arame-all: the whole controller in one process, for a first look.
 
-API, scheduler, collector and one of each agent (fake drivers) over the
-in-process bus, on a SQLite file. The standard options still apply through
---config-file ([DEFAULT] transport_url, [database] connection, [api] host and
-port), so the same command can also run against RabbitMQ and MariaDB.
+API, scheduler, collector and one of each agent (fake drivers, the L3
+agent's routers in memory too) over the in-process bus, on a SQLite file.
+The standard options still apply through --config-file ([DEFAULT]
+transport_url, [database] connection, [api] host and port), so the same
+command can also run against RabbitMQ and MariaDB.
 """
 
 import os
@@ -50,6 +51,7 @@ def main(argv=None) -> int:
 
     from arame.agents.bma import service as bma_service
     from arame.agents.hva import service as hva_service
+    from arame.agents.l3 import service as l3_service
     from arame.agents.nsa import service as nsa_service
     from arame.agents.sta import service as sta_service
     from arame.api import service as api_service
@@ -79,6 +81,7 @@ def main(argv=None) -> int:
         + hva_service.build_components()[0]
         + sta_service.build_components()[0]
         + nsa_service.build_components()
+        + l3_service.build_components()
         + bma_service.daemon_components()
         + api_service.build_components()
     )
