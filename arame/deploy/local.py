@@ -17,6 +17,7 @@ import httpx
 
 from arame.common import waiting
 from arame.deploy import infra, processes, storage
+from arame.deploy.infra import outside
 
 # Each role's console script (setup.cfg); an agent's script bears the name
 # its heartbeats carry (BINARY in the agent's rpcapi.py), which this module
@@ -28,9 +29,19 @@ ROLES = {
     "hva": "arame-hva",
     "sta": "arame-sta",
     "nsa": "arame-nsa",
+    "l3": "arame-l3",
     "bma": "arame-bma",
 }
-DEFAULT_ROLES = ("collector", "scheduler", "hva", "sta", "nsa", "bma", "api")
+DEFAULT_ROLES = (
+    "collector",
+    "scheduler",
+    "hva",
+    "sta",
+    "nsa",
+    "l3",
+    "bma",
+    "api",
+)
 
 
 class LocalDeployment:
@@ -120,6 +131,18 @@ class LocalDeployment:
                 or infra.LAB_NETNS
             ).ensure_running()
             self.manage("image", "install-test")
+        if self._l3_netns() is not None:
+            # Routers on real namespaces: the world beyond the external
+            # network, a namespace of its own (infra/outside.py).
+            outside.ensure(self._l3_netns())
+
+    def _l3_netns(self) -> str | None:
+        """The namespace holding the routers' bridges when the L3 agent
+        runs its netns driver (None: the fake one)."""
+        l3 = self.conf.get("l3", {})
+        if l3.get("driver") != "netns":
+            return None
+        return l3.get("netns") or infra.LAB_NETNS
 
     def _prepare_storage(self) -> None:
         """zfs-fuse, this deployment's pool and its own tgtd: the portal in
@@ -302,6 +325,12 @@ class LocalDeployment:
             removed = lab.remove_guests(lambda xml: where in xml)
             _remove_firewall_chains(netns, removed)
             lab.remove_networks(self._network_ids())
+        if drop and self._l3_netns() is not None:
+            outside.remove_routers(
+                self.conf["l3"].get("namespace_prefix", "arame-"),
+                self._ids("routers"),
+            )
+            outside.remove(self._l3_netns())
         if drop:
             self.rabbit.delete_vhost(self.vhost)
             self.mariadb.drop_database(self.database)
@@ -320,6 +349,11 @@ class LocalDeployment:
 
     def _network_ids(self) -> set[str]:
         """The deployment's networks, read before its database goes."""
+        return self._ids("networks")
+
+    def _ids(self, table: str) -> set[str]:
+        """The ids of a table of the deployment (networks, routers), read
+        before its database goes."""
         import sqlalchemy as sa
 
         try:
@@ -328,7 +362,7 @@ class LocalDeployment:
                 with eng.connect() as db:
                     return set(
                         db.execute(
-                            sa.text("SELECT id FROM networks")
+                            sa.text(f"SELECT id FROM {table}")
                         ).scalars()
                     )
             finally:

@@ -12,7 +12,12 @@ dnsmasq, volumes in a ZFS pool `arame` (zfs-fuse, on a sparse file in the
 state dir) exported by tgtd. libvirtd, tgtd's portal, dnsmasq, the bridges
 and the firewall rules live in the lab network namespace `arame-lab`, whose
 VXLAN underlay is a veth pair of its own, so guest traffic never reaches
-this machine's network. `--fake-hva` runs in-memory agents instead.
+this machine's network. Routers are namespaces of their own plugged into
+the lab's bridges; the external network's far side is the namespace
+`arame-outside` (203.0.113.1/24): make the external network with
+`arame network create public --external --segmentation flat
+--physical-network public --cidr 203.0.113.0/24 --gateway 203.0.113.1`.
+`--fake-hva` runs in-memory agents instead.
 """
 
 import argparse
@@ -20,6 +25,7 @@ import os
 import sys
 
 from arame.deploy import infra, local
+from arame.deploy.infra import outside
 
 STATE_DIR = "/var/lib/arame/single-host"
 
@@ -44,6 +50,16 @@ def real_hva_conf() -> dict:
             "driver": "dnsmasq",
             "netns": infra.LAB_NETNS,
             "state_path": "/var/lib/arame/nsa",
+        },
+        # Routers in namespaces of their own, their veths into the lab's
+        # bridges; the external network `public` reaches the namespace
+        # arame-outside (203.0.113.1, infra/outside.py).
+        "l3": {
+            "driver": "netns",
+            "netns": infra.LAB_NETNS,
+            "physical_networks": (
+                f"{outside.PHYSICAL_NETWORK}:{outside.LAB_DEV}"
+            ),
         },
         "sta": {
             "backend": "zfs",
