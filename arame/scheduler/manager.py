@@ -183,7 +183,13 @@ class SchedulerManager:
             )
         self._run(
             DeleteFlow(
-                ctxt, task_id, instance_id, self.hva, self.nsa, self.sta
+                ctxt,
+                task_id,
+                instance_id,
+                self.hva,
+                self.nsa,
+                self.sta,
+                l3=self.l3,
             ),
             _adopted,
         )

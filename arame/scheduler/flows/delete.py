@@ -12,6 +12,7 @@ from arame.scheduler import claims
 from arame.scheduler.flows import (
     liveness,
     root_volume,
+    routers,
     security_groups,
     volume_attach,
 )
@@ -32,6 +33,8 @@ def terminate(flow: InstanceFlow, s) -> bool:
     )
     if terminated:
         quotas.release_instance(s, flow.instance_id)
+        # Before its ports go: a floating IP names the port it forwards to.
+        flow.fip_routers = routers.disassociate_instance(s, flow.instance_id)
         ipam.release_instance(s, flow.instance_id)
     return terminated
 
@@ -47,11 +50,15 @@ class DeleteFlow(InstanceFlow):
         hva: hva_rpcapi.HypervisorAPI,
         nsa=None,
         sta=None,
+        l3=None,
     ):
         super().__init__(ctxt, task_id, instance_id)
         self.hva = hva
         self.nsa = nsa
         self.sta = sta
+        self.l3 = l3
+        # Routers that carried the instance's floating IPs (terminate()).
+        self.fip_routers: list[str] = []
 
     def run(self) -> None:
         if not self.begin():
@@ -95,6 +102,8 @@ class DeleteFlow(InstanceFlow):
         self.emit_usage("close", inst)
         if terminated:
             security_groups.announce_members(self.ctxt, self.hva, groups)
+        if self.l3 is not None:
+            routers.reapply(self.ctxt, self.l3, self.fip_routers)
 
     def destroy(self, inst) -> None:
         """Asked until hva answers (it may be restarting); a host that is

@@ -246,3 +246,49 @@ def delete_records(s, router_id: str) -> None:
         .where(R.id == router_id)
         .execution_options(synchronize_session=False)
     )
+
+
+def disassociate_instance(s, instance_id: str) -> list[str]:
+    """An instance is terminated: its floating IPs let go of it (they stay
+    allocated to the account), in the caller's commit, before its ports
+    go. Returns the routers that carried them, to apply again."""
+    FIP = models.FloatingIp
+    mine = (FIP.instance_id == instance_id, FIP.kind == "floating")
+    routers = set(
+        s.scalars(
+            sa.select(FIP.router_id).where(*mine, FIP.router_id.is_not(None))
+        )
+    )
+    s.execute(
+        sa.update(FIP)
+        .where(*mine)
+        .values(
+            router_id=None,
+            port_id=None,
+            instance_id=None,
+            fixed_address=None,
+            updated_at=models.utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(routers)
+
+
+def reapply(ctxt, l3, router_ids, timeout: float = 30) -> None:
+    """Apply these routers again as recorded, best effort: one that fails
+    is logged and left to its host's resync (authoritative, every
+    [l3] resync_interval), which removes the stale mappings too."""
+    for rid in router_ids:
+        try:
+            with db_engine.session() as s:
+                router = s.get(models.Router, rid)
+                host = router.host if router is not None else None
+                msg = _router_message(s, rid) if host else None
+            if msg is not None:
+                l3.apply_router(ctxt, host, msg, timeout=timeout)
+        except Exception as e:  # noqa: BLE001  (the resync repairs it)
+            LOG.warning(
+                "router %s not applied again (its host's resync will): %s",
+                rid,
+                e,
+            )

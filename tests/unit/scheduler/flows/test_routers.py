@@ -343,3 +343,61 @@ def test_an_adopted_delete_runs_again(scheduler, l3, messages, ctxt):
     assert task_row(tid).status == "done"
     assert row(models.Router, rid) is None
     assert l3.methods() == ["remove_router", "remove_router"]
+
+
+def test_deleting_an_instance_lets_go_of_its_floating_ips(
+    cloud, sched_conf, l3, messages, ctxt, hva, add_host, add_instance
+):
+    from arame.scheduler.flows.delete import DeleteFlow
+
+    add_l3("net1")
+    rid, tid = add_router(host="net1")
+    run(SyncRouterFlow, rid, tid, l3, ctxt)
+    _external_rows(rid)
+    add_host("hv1", vcpus_used=1, memory_mb_used=512, disk_gb_used=5)
+    iid, dtid = add_instance(
+        status="shuttingdown", host="hv1", claimed=True, action="delete"
+    )
+    with engine.session() as s:
+        s.execute(
+            sa.update(models.FloatingIp)
+            .where(models.FloatingIp.id == "fip-abcd1234")
+            .values(instance_id=iid)
+        )
+    l3.calls.clear()
+    DeleteFlow(ctxt, dtid, iid, hva, l3=l3).run()
+    assert task_row(dtid).status == "done"
+    fip = row(models.FloatingIp, "fip-abcd1234")
+    assert fip is not None  # still the account's
+    assert (fip.router_id, fip.instance_id, fip.fixed_address) == (
+        None,
+        None,
+        None,
+    )
+    assert row(models.FloatingIp, rid).router_id == rid  # the gateway's
+    # Its router applied again, as recorded now.
+    assert l3.calls == [("apply_router", "net1")]
+
+
+def test_a_router_that_cannot_be_reapplied_does_not_fail_the_delete(
+    cloud, sched_conf, l3, messages, ctxt, hva, add_host, add_instance
+):
+    from arame.scheduler.flows.delete import DeleteFlow
+
+    add_l3("net1")
+    rid, tid = add_router(host="net1")
+    _external_rows(rid)
+    add_host("hv1", vcpus_used=1, memory_mb_used=512, disk_gb_used=5)
+    iid, dtid = add_instance(
+        status="shuttingdown", host="hv1", claimed=True, action="delete"
+    )
+    with engine.session() as s:
+        s.execute(
+            sa.update(models.FloatingIp)
+            .where(models.FloatingIp.id == "fip-abcd1234")
+            .values(instance_id=iid)
+        )
+    l3.fail["apply_router"] = messaging.MessagingTimeout("quiet")
+    DeleteFlow(ctxt, dtid, iid, hva, l3=l3).run()
+    assert task_row(dtid).status == "done"
+    assert row(models.FloatingIp, "fip-abcd1234").router_id is None
