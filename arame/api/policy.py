@@ -202,6 +202,12 @@ RULES = _base + [
         "/v1/networks",
         ["POST"],
     ),
+    _rule(
+        "networks:create_external",
+        "rule:context_is_admin",
+        "/v1/networks",
+        ["POST"],
+    ),
     _rule("networks:list", "rule:reader", "/v1/networks", ["GET"]),
     _rule("networks:get", "rule:reader", "/v1/networks/{id}", ["GET"]),
     _rule("networks:delete", "rule:member", "/v1/networks/{id}", ["DELETE"]),

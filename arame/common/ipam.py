@@ -22,7 +22,7 @@ import random
 
 import sqlalchemy as sa
 
-from arame.common import exceptions
+from arame.common import exceptions, routing
 from arame.common.conf import CONF
 from arame.common.db import models
 
@@ -43,6 +43,8 @@ class Plan:
     cidr: str
     gateway: str
     dhcp_ranges: list[list[str]]
+    # Where dnsmasq listens; None: on the gateway (see make_plan).
+    dhcp_address: str | None = None
 
 
 # -- address plans ---------------------------------------------------------
@@ -58,12 +60,19 @@ def _address(value: str, field: str):
 
 
 def make_plan(
-    cidr: str, gateway: str | None = None, dhcp_ranges: list | None = None
+    cidr: str,
+    gateway: str | None = None,
+    dhcp_ranges: list | None = None,
+    dhcp: bool = True,
 ) -> Plan:
     """Check and complete a network's address plan (422 naming the field).
 
-    The gateway defaults to the first host; the DHCP ranges default to
-    every host address but the gateway.
+    The gateway defaults to the first host. The gateway belongs to the
+    network's router, so dnsmasq gets an address of its own (`dhcp`;
+    an external network has no DHCP): the highest host address that is
+    not the gateway and outside every given range; with no ranges given,
+    the last host, and the ranges are every host address but those two.
+    No such address: None, and dnsmasq stays on the gateway.
     """
     if "/" not in cidr:
         raise exceptions.Invalid(
@@ -103,10 +112,21 @@ def make_plan(
         return int(a)
 
     gw = host(gateway, "gateway") if gateway is not None else first
+    dhcp_at: int | None = None
     if dhcp_ranges is None:
-        spans = [
-            (s, e) for s, e in ((first, gw - 1), (gw + 1, last)) if s <= e
-        ]
+        if dhcp:
+            dhcp_at = last if last != gw else last - 1
+            if dhcp_at < first:
+                dhcp_at = None
+        out = {gw, dhcp_at}
+        spans = []
+        start = first
+        for cut in sorted(i for i in out if i is not None):
+            if start <= cut - 1:
+                spans.append((start, cut - 1))
+            start = cut + 1
+        if start <= last:
+            spans.append((start, last))
     else:
         spans = []
         for start, end in dhcp_ranges:
@@ -131,6 +151,8 @@ def make_plan(
                     f"{ipaddress.ip_address(e2)} overlaps another range",
                     field="dhcp_ranges",
                 )
+        if dhcp:
+            dhcp_at = _highest_outside(first, last, gw, spans)
     if not spans:
         raise exceptions.Invalid(
             "dhcp_ranges: no address left to hand out", field="dhcp_ranges"
@@ -143,7 +165,27 @@ def make_plan(
             [str(ipaddress.ip_address(s)), str(ipaddress.ip_address(e))]
             for s, e in spans
         ],
+        dhcp_address=(
+            str(ipaddress.ip_address(dhcp_at)) if dhcp_at is not None else None
+        ),
     )
+
+
+def _highest_outside(
+    first: int, last: int, gw: int, spans: list[tuple[int, int]]
+) -> int | None:
+    """The highest host address in first..last that is neither the
+    gateway nor inside a span (spans sorted, not overlapping)."""
+    candidate = last
+    while candidate >= first:
+        if candidate == gw:
+            candidate -= 1
+            continue
+        if any(s <= candidate <= e for s, e in spans):
+            candidate = min(s for s, e in spans if s <= candidate <= e) - 1
+            continue
+        return candidate
+    return None
 
 
 def _spans(network: models.Network) -> list[tuple[int, int]]:
@@ -240,6 +282,12 @@ def check_fixed_address(network: models.Network, value: str) -> str:
     if str(a) == network.gateway:
         raise exceptions.Invalid(
             f"ip_address: {value} is the gateway of network {network.id}",
+            field="ip_address",
+        )
+    if network.dhcp_address is not None and str(a) == network.dhcp_address:
+        raise exceptions.Invalid(
+            f"ip_address: {value} is the DHCP server's address of network "
+            f"{network.id}",
             field="ip_address",
         )
     if not any(s <= int(a) <= e for s, e in _spans(network)):
@@ -375,7 +423,14 @@ def _taken(network: models.Network, ip: str):
 
 
 def release_instance(session, instance_id: str) -> int:
-    """Free every address of the instance; how many (0 the second time)."""
+    """Free every address of the instance; how many (0 the second time).
+
+    A floating IP still associated with one of its ports loses the
+    association here (the addresses stay allocated): the delete flow
+    asks routing.disassociate_instance first, to know which routers to
+    apply again.
+    """
+    routing.disassociate_instance(session, instance_id)
     return session.execute(
         sa.delete(models.Port)
         .where(models.Port.instance_id == instance_id)

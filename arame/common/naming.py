@@ -20,12 +20,13 @@ def nodes(session) -> list[str]:
 
 def network_message(net: models.Network) -> dict:
     # dnsmasq listens on the network's bridge (named after the network, as
-    # hva names it) at the gateway address.
+    # hva names it) at its own address; the gateway is the router's. A
+    # network made before routers has none: dnsmasq stays on the gateway.
     return {
         "id": net.id,
         "cidr": net.cidr,
         "gateway": net.gateway,
-        "dhcp_address": net.gateway,
+        "dhcp_address": net.dhcp_address or net.gateway,
         "dns_domain": net.dns_domain,
         "dhcp_ranges": [list(r) for r in net.dhcp_ranges],
         "mtu": net.mtu,

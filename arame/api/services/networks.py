@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from arame.api import pagination, policy, tags
 from arame.api.services import names
-from arame.common import exceptions, ids, ipam
+from arame.common import exceptions, ids, ipam, routing
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 
@@ -26,6 +26,9 @@ def to_dict(n: models.Network, tag_list=()) -> dict:
         "segmentation": n.segmentation,
         "segment_id": n.segment_id,
         "mtu": n.mtu,
+        "external": bool(n.external),
+        "physical_network": n.physical_network,
+        "dhcp_address": n.dhcp_address,
         "tags": list(tag_list),
         "created_at": n.created_at,
         "updated_at": n.updated_at,
@@ -36,7 +39,12 @@ def _visible(ctxt):
     N = models.Network
     if ctxt.is_admin:
         return sa.true()
-    return sa.or_(N.account_id == ctxt.account_id, N.shared.is_(True))
+    # External networks are every account's way out: listed to all.
+    return sa.or_(
+        N.account_id == ctxt.account_id,
+        N.shared.is_(True),
+        N.external.is_(True),
+    )
 
 
 def _load(s, ctxt, network_id: str) -> models.Network:
@@ -48,7 +56,10 @@ def _load(s, ctxt, network_id: str) -> models.Network:
         else None
     )
     if net is None or not (
-        ctxt.is_admin or net.shared or net.account_id == ctxt.account_id
+        ctxt.is_admin
+        or net.shared
+        or net.external
+        or net.account_id == ctxt.account_id
     ):
         raise exceptions.NotFound(f"network {network_id} not found")
     return net
@@ -63,16 +74,49 @@ def _check_segment(segmentation: str, segment_id: int) -> None:
         )
 
 
+def _check_external(ctxt, req) -> None:
+    """An external network is an admin's, on a named physical network;
+    flat segmentation (no segment id) is for external networks only."""
+    if req.external:
+        policy.enforce(ctxt, "networks:create_external")
+        if req.physical_network is None:
+            raise exceptions.Invalid(
+                "physical_network: an external network needs one (the "
+                "name the network hosts map to a device)",
+                field="physical_network",
+            )
+    elif req.physical_network is not None:
+        raise exceptions.Invalid(
+            "physical_network: only an external network has one",
+            field="physical_network",
+        )
+    if req.segmentation == "flat":
+        if not req.external:
+            raise exceptions.Invalid(
+                "segmentation: flat is for external networks only",
+                field="segmentation",
+            )
+        if req.segment_id is not None:
+            raise exceptions.Invalid(
+                "segment_id: a flat network has no segment id",
+                field="segment_id",
+            )
+
+
 def create(ctxt, req) -> dict:
     if req.shared:
         policy.enforce(ctxt, "networks:create_shared")
+    _check_external(ctxt, req)
     plan = ipam.make_plan(
         req.cidr,
         req.gateway,
         [list(r) for r in req.dhcp_ranges]
         if req.dhcp_ranges is not None
         else None,
+        # An external network's ranges are the floating pool: no DHCP.
+        dhcp=not req.external,
     )
+    flat = req.segmentation == "flat"
     if req.segment_id is not None:
         _check_segment(req.segmentation, req.segment_id)
     mtu = req.mtu or ipam.default_mtu(req.segmentation)
@@ -114,7 +158,12 @@ def create(ctxt, req) -> dict:
         # settle races with another request; a lost automatic segment id
         # is simply drawn again.
         for _ in range(ipam.ATTEMPTS):
-            seg = req.segment_id or ipam.pick_segment_id(s, req.segmentation)
+            seg = (
+                None
+                if flat
+                else req.segment_id
+                or ipam.pick_segment_id(s, req.segmentation)
+            )
             now = models.utcnow()
             net = N(
                 id=ids.generate("network"),
@@ -126,9 +175,12 @@ def create(ctxt, req) -> dict:
                 gateway=plan.gateway,
                 dns_domain=req.dns_domain,
                 dhcp_ranges=plan.dhcp_ranges,
+                dhcp_address=plan.dhcp_address,
                 segmentation=req.segmentation,
                 segment_id=seg,
                 mtu=mtu,
+                external=req.external,
+                physical_network=req.physical_network,
                 created_at=now,
                 updated_at=now,
             )
@@ -144,7 +196,7 @@ def create(ctxt, req) -> dict:
                     ) from None
                 if req.segment_id is not None:
                     raise segment_conflict() from None
-                if not segment_taken(seg):
+                if seg is None or not segment_taken(seg):
                     raise
     raise exceptions.Conflict(
         f"no {req.segmentation} segment id could be "
@@ -205,7 +257,12 @@ def delete(ctxt, network_id: str) -> None:
                 f"it: {shown}",
                 instances=holders[:10],
             )
-        # Addresses of terminated instances the release missed go with it.
+        _check_no_routing(s, net)
+        # Addresses of terminated instances the release missed go with it
+        # (and any floating IP association still pointing at them).
+        routing.disassociate_ports(
+            s, sa.select(P.id).where(P.network_id == net.id)
+        )
         s.execute(
             sa.delete(P)
             .where(P.network_id == net.id)
@@ -213,6 +270,30 @@ def delete(ctxt, network_id: str) -> None:
         )
         tags.delete_all(s, net.id)
         s.delete(net)
+
+
+def _check_no_routing(s, net: models.Network) -> None:
+    """A network a router uses, or an external network with addresses
+    handed out, stays (409 naming what holds it)."""
+    RI, R, F = models.RouterInterface, models.Router, models.FloatingIp
+    router = s.scalar(
+        sa.select(RI.router_id).where(RI.network_id == net.id).limit(1)
+    ) or s.scalar(
+        sa.select(R.id).where(R.gateway_network_id == net.id).limit(1)
+    )
+    if router is not None:
+        raise exceptions.Conflict(
+            f"network {net.id} is attached to router {router}",
+            router_id=router,
+        )
+    held = s.scalar(
+        sa.select(sa.func.count()).select_from(F).where(F.network_id == net.id)
+    )
+    if held:
+        raise exceptions.Conflict(
+            f"network {net.id} still has {held} floating IPs allocated",
+            floating_ips=held,
+        )
 
 
 def for_instance(
@@ -229,11 +310,22 @@ def for_instance(
             .order_by(N.created_at, N.id)
             .limit(1)
         )
-    return names.resolve(
+    net = names.resolve(
         s,
         N,
         "network",
         network_ref,
-        visible=sa.or_(N.shared.is_(True), N.account_id == account_id),
+        visible=sa.or_(
+            N.shared.is_(True),
+            N.external.is_(True),
+            N.account_id == account_id,
+        ),
         field=field,
     )
+    if net.external:
+        raise exceptions.Invalid(
+            f"{field}: network {net.id} is external: instances do not join "
+            "it (allocate a floating IP from it instead)",
+            field=field,
+        )
+    return net

@@ -22,7 +22,9 @@ def test_plan_defaults_gateway_first_host_and_ranges_around_it(parsed_conf):
         "10.1.0.0/24",
         "10.1.0.1",
     )
-    assert plan.dhcp_ranges == [["10.1.0.2", "10.1.0.254"]]
+    # The last host is dnsmasq's (the gateway is the router's).
+    assert plan.dhcp_ranges == [["10.1.0.2", "10.1.0.253"]]
+    assert plan.dhcp_address == "10.1.0.254"
 
 
 def test_plan_with_a_gateway_in_the_middle_splits_the_default_range(
@@ -31,8 +33,9 @@ def test_plan_with_a_gateway_in_the_middle_splits_the_default_range(
     plan = ipam.make_plan("10.1.0.0/28", gateway="10.1.0.8")
     assert plan.dhcp_ranges == [
         ["10.1.0.1", "10.1.0.7"],
-        ["10.1.0.9", "10.1.0.14"],
+        ["10.1.0.9", "10.1.0.13"],
     ]
+    assert plan.dhcp_address == "10.1.0.14"
 
 
 def test_plan_keeps_given_ranges_sorted(parsed_conf):
@@ -47,6 +50,45 @@ def test_plan_keeps_given_ranges_sorted(parsed_conf):
         ["192.168.0.10", "192.168.0.20"],
         ["192.168.0.100", "192.168.0.200"],
     ]
+    assert plan.dhcp_address == "192.168.0.254"
+
+
+@pytest.mark.parametrize(
+    "gateway, ranges, dhcp",
+    [
+        # the highest host outside every range and not the gateway
+        (None, [["10.1.0.2", "10.1.0.200"]], "10.1.0.254"),
+        (None, [["10.1.0.100", "10.1.0.254"]], "10.1.0.99"),
+        ("10.1.0.99", [["10.1.0.100", "10.1.0.254"]], "10.1.0.98"),
+        (
+            "10.1.0.254",
+            [["10.1.0.10", "10.1.0.20"], ["10.1.0.21", "10.1.0.253"]],
+            "10.1.0.9",
+        ),
+        # none free: dnsmasq stays on the gateway
+        (None, [["10.1.0.2", "10.1.0.254"]], None),
+        ("10.1.0.254", [["10.1.0.1", "10.1.0.253"]], None),
+    ],
+)
+def test_plan_dhcp_address_with_given_ranges(
+    parsed_conf, gateway, ranges, dhcp
+):
+    plan = ipam.make_plan("10.1.0.0/24", gateway, ranges)
+    assert plan.dhcp_address == dhcp
+
+
+def test_plan_dhcp_address_with_the_gateway_last(parsed_conf):
+    plan = ipam.make_plan("10.1.0.0/29", gateway="10.1.0.6")
+    assert (plan.dhcp_address, plan.dhcp_ranges) == (
+        "10.1.0.5",
+        [["10.1.0.1", "10.1.0.4"]],
+    )
+
+
+def test_plan_without_dhcp_hands_out_every_host_but_the_gateway(parsed_conf):
+    plan = ipam.make_plan("10.1.0.0/24", dhcp=False)
+    assert plan.dhcp_address is None
+    assert plan.dhcp_ranges == [["10.1.0.2", "10.1.0.254"]]
 
 
 @pytest.mark.parametrize(
@@ -127,6 +169,7 @@ def make_network(cidr="10.0.0.0/28", **kw) -> models.Network:
         gateway=plan.gateway,
         dns_domain="t.internal",
         dhcp_ranges=plan.dhcp_ranges,
+        dhcp_address=plan.dhcp_address,
         segmentation="vxlan",
         segment_id=kw.pop("segment_id", 5000),
         mtu=1450,
@@ -173,12 +216,14 @@ def test_allocate_gives_an_address_in_the_ranges_and_a_mac(instances):
 
 
 def test_every_address_once_then_a_clear_409(instances):
-    net = make_network()  # /28: 14 hosts, 13 without the gateway
-    iids = instances(14)
-    got = [allocate(net, i).ip_address for i in iids[:13]]
-    assert len(set(got)) == 13
+    # /28: 14 hosts, 12 without the gateway and the DHCP address
+    net = make_network()
+    iids = instances(13)
+    got = [allocate(net, i).ip_address for i in iids[:12]]
+    assert len(set(got)) == 12
+    assert net.dhcp_address not in got
     with pytest.raises(exceptions.Conflict) as e:
-        allocate(net, iids[13])
+        allocate(net, iids[12])
     assert e.value.message == f"network {net.id} has no free address"
     assert e.value.status == 409
 
@@ -194,6 +239,7 @@ def test_fixed_address_taken_is_409_and_invalid_ones_422(instances):
         ("10.0.0.1", "gateway"),
         ("10.0.1.5", "outside"),
         ("10.0.0.12", "DHCP ranges"),
+        ("10.0.0.14", "DHCP server's address"),
         ("10.0.0.15", "DHCP"),
         ("bad", "not an IP"),
     ):
@@ -222,7 +268,7 @@ def test_release_frees_the_addresses_and_is_idempotent(instances):
 
 
 def test_concurrent_allocations_never_share_an_address(instances):
-    """Threads, each in its own transaction, drain a /28 together: 13 get
+    """Threads, each in its own transaction, drain a /28 together: 12 get
     distinct addresses and MACs, the others a 409, none a 5xx."""
     net = make_network()
     iids = instances(20)
@@ -239,10 +285,10 @@ def test_concurrent_allocations_never_share_an_address(instances):
         results = list(pool.map(one, iids))
     ips = [r for r in results if isinstance(r, str)]
     errors = [r for r in results if not isinstance(r, str)]
-    assert len(ips) == 13 and len(set(ips)) == 13
+    assert len(ips) == 12 and len(set(ips)) == 12
     assert all("has no free address" in e.message for e in errors)
     ports = all_ports()
-    assert len({p.mac_address for p in ports}) == len(ports) == 13
+    assert len({p.mac_address for p in ports}) == len(ports) == 12
 
 
 def test_lost_races_are_retried_with_another_candidate(instances, monkeypatch):
@@ -320,10 +366,10 @@ def test_allocation_stays_fast_with_thousands_of_ports(instances):
 
 def test_a_dense_network_falls_back_to_a_scan(instances, monkeypatch):
     net = make_network()
-    iids = instances(13)
-    for iid in iids[:12]:
+    iids = instances(12)
+    for iid in iids[:11]:
         allocate(net, iid)
     # One free address left: random draws almost always miss it.
-    assert allocate(net, iids[12]).ip_address not in {
-        p.ip_address for p in all_ports() if p.instance_id != iids[12]
+    assert allocate(net, iids[11]).ip_address not in {
+        p.ip_address for p in all_ports() if p.instance_id != iids[11]
     }

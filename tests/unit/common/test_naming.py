@@ -26,7 +26,9 @@ def test_resync_answer_holds_every_live_reservation_and_no_dead_network(
     assert list(answer["networks"]) == [net.id]  # empty one: no longer served
     served = answer["networks"][net.id]
     assert served["network"]["bridge"] == net.id
-    assert served["network"]["dhcp_address"] == net.gateway
+    # dnsmasq has an address of its own (the gateway is the router's)
+    assert served["network"]["dhcp_address"] == net.dhcp_address
+    assert net.dhcp_address == "10.5.0.254"
     assert served["reservations"] == [
         {"mac": p_live.mac_address, "ip": p_live.ip_address, "hostname": "web"}
     ]
@@ -62,3 +64,11 @@ def test_only_naming_agents_that_reported_lately_are_nodes(db):
         assert naming.nodes(s) == ["nn1"]
         assert services.live_hosts(s, "arame-sta") == ["st1"]
         assert s.scalar(sa.select(sa.func.count(models.Service.id))) == 3
+
+
+def test_a_network_without_a_dhcp_address_keeps_dnsmasq_on_the_gateway(
+    cloud,
+):
+    net = make_network("10.7.0.0/24", name="legacy")
+    net.dhcp_address = None  # made before routers
+    assert naming.network_message(net)["dhcp_address"] == "10.7.0.1"

@@ -136,6 +136,7 @@ def test_fixed_address_then_409_for_the_second_with_nothing_written(
     [
         ("10.31.0.5", "outside"),
         ("10.30.0.1", "gateway"),
+        ("10.30.0.254", "the DHCP server's address"),
         ("10.30.0.255", "outside the DHCP ranges"),
         ("nonsense", "not an IP"),
     ],
@@ -157,19 +158,20 @@ def test_fixed_address_needs_a_network(member, create):
 def test_full_network_is_a_clear_409_and_takes_no_quota(
     member, create, network
 ):
-    net = network(cidr="10.30.0.0/29")  # 5 addresses to give
+    # 4 addresses to give: not the gateway, not the DHCP address
+    net = network(cidr="10.30.0.0/29")
     got = {
         create(member, name=f"vm{i}", network=net["id"]).json()["addresses"][
             0
         ]["ip_address"]
-        for i in range(5)
+        for i in range(4)
     }
-    assert len(got) == 5
+    assert len(got) == 4
     used = quota_used(member.account_id)
-    err = assert_error(create(member, name="vm5", network=net["id"]), 409)
+    err = assert_error(create(member, name="vm4", network=net["id"]), 409)
     assert err["message"] == f"network {net['id']} has no free address"
     assert quota_used(member.account_id) == used
-    assert counts()["instances"] == 5
+    assert counts()["instances"] == 4
 
 
 def test_security_groups_of_the_account_in_the_order_asked(

@@ -37,7 +37,10 @@ def test_create_fills_in_the_plan_and_a_segment(client, member, post):
         "10.10.0.0/24",
         "10.10.0.1",
     )
-    assert net["dhcp_ranges"] == [["10.10.0.2", "10.10.0.254"]]
+    # The last host is the DHCP server's: the gateway is a router's.
+    assert net["dhcp_ranges"] == [["10.10.0.2", "10.10.0.253"]]
+    assert net["dhcp_address"] == "10.10.0.254"
+    assert (net["external"], net["physical_network"]) == (False, None)
     assert net["dns_domain"] == "lab.example"
     assert net["segmentation"] == "vxlan" and net["mtu"] == 1450
     assert 1000 <= net["segment_id"] <= 16777215
@@ -68,6 +71,8 @@ def test_given_values_are_kept(post, member):
         1400,
     )
     assert net["dhcp_ranges"] == [["10.10.0.100", "10.10.0.150"]]
+    # the highest host outside the ranges and not the gateway
+    assert net["dhcp_address"] == "10.10.0.253"
 
 
 def test_segment_ids_are_unique_per_segmentation(post, member, make_user):
@@ -308,3 +313,108 @@ def test_idempotency_key_creates_once(client, member):
         len(client.get("/v1/networks", headers=member.headers).json()["items"])
         == 1
     )
+
+
+EXT = {
+    "name": "public",
+    "cidr": "203.0.113.0/24",
+    "dns_domain": "public.example",
+    "segmentation": "flat",
+    "external": True,
+    "physical_network": "public",
+    "dhcp_ranges": [["203.0.113.10", "203.0.113.200"]],
+}
+
+
+def test_an_admin_makes_an_external_flat_network_every_account_sees(
+    client, admin, member, post
+):
+    r = client.post("/v1/networks", headers=admin.headers, json=EXT)
+    assert r.status_code == 201, r.text
+    ext = r.json()
+    assert (ext["external"], ext["segmentation"], ext["segment_id"]) == (
+        True,
+        "flat",
+        None,
+    )
+    assert (ext["physical_network"], ext["dhcp_address"]) == ("public", None)
+    assert ext["dhcp_ranges"] == [["203.0.113.10", "203.0.113.200"]]
+    listed = client.get("/v1/networks", headers=member.headers).json()
+    assert ext["id"] in {n["id"] for n in listed["items"]}
+    got = client.get(f"/v1/networks/{ext['id']}", headers=member.headers)
+    assert got.status_code == 200 and got.json()["external"] is True
+    # Its owner alone (an admin) deletes it.
+    assert_error(
+        client.delete(f"/v1/networks/{ext['id']}", headers=member.headers),
+        403,
+    )
+
+
+def test_a_second_flat_network_has_no_segment_to_collide_on(client, admin):
+    for i, cidr in enumerate(("203.0.113.0/24", "198.51.100.0/24")):
+        r = client.post(
+            "/v1/networks",
+            headers=admin.headers,
+            json={**EXT, "name": f"pub{i}", "cidr": cidr, "dhcp_ranges": None},
+        )
+        assert r.status_code == 201, r.text
+        # no DHCP on an external network: every host but the gateway
+        assert r.json()["dhcp_address"] is None
+
+
+@pytest.mark.parametrize(
+    "caller, body, status, field, words",
+    [
+        ("member", {}, 403, None, "networks:create_external"),
+        (
+            "admin",
+            {"physical_network": None},
+            422,
+            "physical_network",
+            "needs",
+        ),
+        ("admin", {"segment_id": 5}, 422, "segment_id", "no segment id"),
+        (
+            "admin",
+            {"external": False, "physical_network": None},
+            422,
+            "segmentation",
+            "external networks only",
+        ),
+        (
+            "admin",
+            {"external": False, "segmentation": "vxlan"},
+            422,
+            "physical_network",
+            "only an external network",
+        ),
+    ],
+)
+def test_external_network_checks(
+    client, admin, member, caller, body, status, field, words
+):
+    who = {"admin": admin, "member": member}[caller]
+    r = client.post("/v1/networks", headers=who.headers, json={**EXT, **body})
+    err = assert_error(r, status)
+    assert words in err["message"]
+    if field:
+        assert err["details"]["field"] == field
+    with engine.session() as s:
+        assert s.scalar(sa.select(sa.func.count(models.Network.id))) == 0
+
+
+def test_a_bad_physical_network_name_is_422(client, admin):
+    r = client.post(
+        "/v1/networks",
+        headers=admin.headers,
+        json={**EXT, "physical_network": "Eth 1"},
+    )
+    err = assert_error(r, 422)
+    assert "physical network name" in err["message"]
+
+
+def test_instances_do_not_join_an_external_network(client, admin, create):
+    ext = client.post("/v1/networks", headers=admin.headers, json=EXT).json()
+    err = assert_error(create(admin, network=ext["id"]), 422)
+    assert "is external" in err["message"]
+    assert err["details"]["field"] == "network"
