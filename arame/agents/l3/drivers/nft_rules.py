@@ -12,9 +12,17 @@ in ~25 ms) and the attached subnets leave through one SNAT rule on the
 router's external address.
 """
 
+import hashlib
+import re
+
 from arame.agents.l3.drivers import base
 
 TABLE = "arame_router"
+# The rule that carries the ruleset's digest (nft keeps rule comments in
+# its JSON, not table or chain ones): a driver reads it back to skip a
+# reload that would change nothing.
+_DIGEST_RULE = 'iifname "lo" accept comment "ruleset {}"'
+_DIGEST_RE = re.compile(r'comment "ruleset ([0-9a-f]{16})"')
 DEFAULT_MAX_CONNECTIONS = 65536
 
 
@@ -85,12 +93,20 @@ def render(
     out += _chain("input", "filter", "filter", "drop")
     # The router itself answers pings and nothing else.
     out.append("\t\tct state established,related accept")
-    out.append('\t\tiifname "lo" accept')
+    out.append("\t\t" + _DIGEST_RULE)
     out.append("\t\tip protocol icmp icmp type echo-request accept")
     out.append("\t}")
 
     out.append("}")
-    return "\n".join(out) + "\n"
+    text = "\n".join(out) + "\n"
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return text.replace(_DIGEST_RULE, _DIGEST_RULE.format(digest))
+
+
+def digest(text: str) -> str | None:
+    """The digest a rendered file (or a rule's comment) carries."""
+    m = _DIGEST_RE.search(text if "comment" in text else f'comment "{text}"')
+    return m.group(1) if m else None
 
 
 def _chain(name: str, kind: str, priority: str, policy: str) -> list[str]:
