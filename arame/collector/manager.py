@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from oslo_log import log
 
 from arame.collector import nodes, observations, ownership, usage
-from arame.common import naming
+from arame.common import naming, routing
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.common.db import retry as db_retry
@@ -110,8 +110,6 @@ def expected_exports(session, node: str) -> list[dict]:
 
 def expected_routers(session, host: str) -> dict:
     """{id: message} of the routers on `host` that are not deleting."""
-    from arame.common import routing  # only the routers' reads need it
-
     R = models.Router
     ids = session.scalars(
         sa.select(R.id)

@@ -5,7 +5,7 @@ shuttingdown, which also cancels a build in flight (its next CAS fails).
 """
 
 from arame.agents.hva import rpcapi as hva_rpcapi
-from arame.common import ipam, naming, quotas, secgroups_db
+from arame.common import ipam, naming, quotas, routing, secgroups_db
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler import claims
@@ -34,7 +34,7 @@ def terminate(flow: InstanceFlow, s) -> bool:
     if terminated:
         quotas.release_instance(s, flow.instance_id)
         # Before its ports go: a floating IP names the port it forwards to.
-        flow.fip_routers = routers.disassociate_instance(s, flow.instance_id)
+        flow.fip_routers = routing.disassociate_instance(s, flow.instance_id)
         ipam.release_instance(s, flow.instance_id)
     return terminated
 

@@ -23,18 +23,13 @@ import sqlalchemy as sa
 from oslo_log import log
 
 from arame.agents.l3.rpcapi import BINARY as L3_BINARY
+from arame.common import routing
 from arame.common.db import engine as db_engine
 from arame.common.db import models, services
 from arame.scheduler.flows import liveness
 from arame.scheduler.flows.base import HostDown, StepFailed, TaskFlow
 
 LOG = log.getLogger(__name__)
-
-
-def _router_message(s, router_id: str) -> dict | None:
-    from arame.common import routing
-
-    return routing.router_message(s, router_id)
 
 
 def l3_down(host: str):
@@ -148,7 +143,7 @@ class SyncRouterFlow(RouterFlow):
     def _apply(self) -> None:
         with self.step("apply", host=self.host):
             with db_engine.session() as s:
-                msg = _router_message(s, self.router_id)
+                msg = routing.router_message(s, self.router_id)
                 self.flush(s)
             if msg is None:
                 raise StepFailed("apply", "router is gone")
@@ -248,32 +243,6 @@ def delete_records(s, router_id: str) -> None:
     )
 
 
-def disassociate_instance(s, instance_id: str) -> list[str]:
-    """An instance is terminated: its floating IPs let go of it (they stay
-    allocated to the account), in the caller's commit, before its ports
-    go. Returns the routers that carried them, to apply again."""
-    FIP = models.FloatingIp
-    mine = (FIP.instance_id == instance_id, FIP.kind == "floating")
-    routers = set(
-        s.scalars(
-            sa.select(FIP.router_id).where(*mine, FIP.router_id.is_not(None))
-        )
-    )
-    s.execute(
-        sa.update(FIP)
-        .where(*mine)
-        .values(
-            router_id=None,
-            port_id=None,
-            instance_id=None,
-            fixed_address=None,
-            updated_at=models.utcnow(),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return sorted(routers)
-
-
 def reapply(ctxt, l3, router_ids, timeout: float = 30) -> None:
     """Apply these routers again as recorded, best effort: one that fails
     is logged and left to its host's resync (authoritative, every
@@ -283,7 +252,7 @@ def reapply(ctxt, l3, router_ids, timeout: float = 30) -> None:
             with db_engine.session() as s:
                 router = s.get(models.Router, rid)
                 host = router.host if router is not None else None
-                msg = _router_message(s, rid) if host else None
+                msg = routing.router_message(s, rid) if host else None
             if msg is not None:
                 l3.apply_router(ctxt, host, msg, timeout=timeout)
         except Exception as e:  # noqa: BLE001  (the resync repairs it)

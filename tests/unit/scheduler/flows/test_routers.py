@@ -62,7 +62,7 @@ def messages(monkeypatch):
             msg["interfaces"] = "nope"
         return msg
 
-    monkeypatch.setattr(router_flows, "_router_message", message)
+    monkeypatch.setattr(router_flows.routing, "router_message", message)
     return bad
 
 
@@ -345,6 +345,25 @@ def test_an_adopted_delete_runs_again(scheduler, l3, messages, ctxt):
     assert l3.methods() == ["remove_router", "remove_router"]
 
 
+def associate(iid):
+    """fip-abcd1234 forwards to a port of instance `iid`."""
+    with engine.session() as s:
+        port = models.Port(
+            network_id="nw-extern01",
+            instance_id=iid,
+            ip_address="10.0.0.5",
+            mac_address="52:54:00:00:00:05",
+            hostname="guest",
+        )
+        s.add(port)
+        s.flush()
+        s.execute(
+            sa.update(models.FloatingIp)
+            .where(models.FloatingIp.id == "fip-abcd1234")
+            .values(instance_id=iid, port_id=port.id)
+        )
+
+
 def test_deleting_an_instance_lets_go_of_its_floating_ips(
     cloud, sched_conf, l3, messages, ctxt, hva, add_host, add_instance
 ):
@@ -358,12 +377,7 @@ def test_deleting_an_instance_lets_go_of_its_floating_ips(
     iid, dtid = add_instance(
         status="shuttingdown", host="hv1", claimed=True, action="delete"
     )
-    with engine.session() as s:
-        s.execute(
-            sa.update(models.FloatingIp)
-            .where(models.FloatingIp.id == "fip-abcd1234")
-            .values(instance_id=iid)
-        )
+    associate(iid)
     l3.calls.clear()
     DeleteFlow(ctxt, dtid, iid, hva, l3=l3).run()
     assert task_row(dtid).status == "done"
@@ -391,12 +405,7 @@ def test_a_router_that_cannot_be_reapplied_does_not_fail_the_delete(
     iid, dtid = add_instance(
         status="shuttingdown", host="hv1", claimed=True, action="delete"
     )
-    with engine.session() as s:
-        s.execute(
-            sa.update(models.FloatingIp)
-            .where(models.FloatingIp.id == "fip-abcd1234")
-            .values(instance_id=iid)
-        )
+    associate(iid)
     l3.fail["apply_router"] = messaging.MessagingTimeout("quiet")
     DeleteFlow(ctxt, dtid, iid, hva, l3=l3).run()
     assert task_row(dtid).status == "done"
