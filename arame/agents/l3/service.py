@@ -26,8 +26,12 @@ DRIVERS = {
 
 
 def load_driver(name: str | None = None):
-    module, _, cls = DRIVERS[name or CONF.l3.driver].partition(":")
-    return getattr(importlib.import_module(module), cls)()
+    """The [l3] driver, built from the [l3] options where it reads them
+    (from_conf)."""
+    module, _, name = DRIVERS[name or CONF.l3.driver].partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    from_conf = getattr(cls, "from_conf", None)
+    return from_conf(CONF) if from_conf is not None else cls()
 
 
 def collector_fetch_expected() -> dict:

@@ -71,3 +71,19 @@ def test_service_resyncs_at_start_and_stops(config):
     svc.start()
     svc.stop()
     assert mgr.driver.routers() == {RID}
+
+
+def test_the_daemon_builds_the_configured_driver(config):
+    from arame.agents.l3 import service
+    from arame.agents.l3.drivers.netns import NetnsRouterDriver
+
+    assert isinstance(service.load_driver(), FakeRouterDriver)
+    config("driver", "netns", group="l3")
+    config("netns", "l3test-lab", group="l3")
+    config("physical_networks", {"public": "l3t-ext0"}, group="l3")
+    drv = service.load_driver()
+    assert isinstance(drv, NetnsRouterDriver)
+    assert (drv.netns, drv.physical_networks) == (
+        "l3test-lab",
+        {"public": "l3t-ext0"},
+    )
