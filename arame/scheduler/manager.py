@@ -31,7 +31,11 @@ from arame.scheduler.flows.image_delete import ImageDeleteFlow
 from arame.scheduler.flows.instance_security_groups import (
     InstanceSecurityGroupsFlow,
 )
-from arame.scheduler.flows.routers import DeleteRouterFlow, SyncRouterFlow
+from arame.scheduler.flows.routers import (
+    DeleteRouterFlow,
+    ReapplyRoutersFlow,
+    SyncRouterFlow,
+)
 from arame.scheduler.flows.security_groups import RefreshSecurityGroupFlow
 from arame.scheduler.flows.volume_attach import FLOWS as ATTACHMENT_FLOWS
 from arame.scheduler.flows.volumes import FLOWS as RECORD_FLOWS
@@ -279,23 +283,20 @@ class SchedulerManager:
     def _resume_router(self, ctxt, task, adopted: bool) -> None:
         """A router's task runs its flow again from the start (applying
         is idempotent). A floating IP's task applies the router that
-        carries it now; one carried by none (disassociated) leaves the
-        repair to its former router's next apply and its host's resync."""
+        carries it now; one carried by none any more (disassociated,
+        released) applies every router of the account that may have."""
         rid = task.resource_id
         if task.resource_type == "floating_ip":
             with db_engine.session() as s:
                 fip = s.get(models.FloatingIp, rid)
                 rid = fip.router_id if fip is not None else None
             if rid is None:
-                flow = TaskFlow(ctxt, task.id, task.resource_id)
-                flow.action, flow.kind = task.action, "floating IP"
-                flow.fail(
-                    None,
-                    "no router carries it now: its former router is "
-                    "repaired by its next update or its host's resync",
-                    resource_error=False,
+                return self._run(
+                    ReapplyRoutersFlow(
+                        ctxt, task.id, task.resource_id, self.l3
+                    ),
+                    adopted,
                 )
-                return None
         if task.resource_type == "router" and task.action == "delete":
             return self.delete_router(ctxt, task.id, rid, _adopted=adopted)
         return self.sync_router(ctxt, task.id, rid, _adopted=adopted)

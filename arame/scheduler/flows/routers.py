@@ -261,3 +261,72 @@ def reapply(ctxt, l3, router_ids, timeout: float = 30) -> None:
                 rid,
                 e,
             )
+
+
+def account_routers(s, account_id: str, network_id: str | None) -> list:
+    """The placed, live routers of an account with a gateway (on external
+    network `network_id` when known)."""
+    R = models.Router
+    stmt = sa.select(R.id).where(
+        R.account_id == account_id,
+        R.host.is_not(None),
+        R.gateway_network_id.is_not(None),
+        R.status != "deleting",
+    )
+    if network_id is not None:
+        stmt = stmt.where(R.gateway_network_id == network_id)
+    return list(s.scalars(stmt.order_by(R.id)))
+
+
+class ReapplyRoutersFlow(TaskFlow):
+    """A floating IP's task resumed after its scheduler died (or its cast
+    was lost) when the records no longer say which router carried it (it
+    was disassociated or released): every router of the account that may
+    have carried it is applied again, each its own `apply` step, so that
+    the mapping is gone wherever it was. Applying is idempotent."""
+
+    kind = "floating IP"
+
+    def __init__(self, ctxt, task_id: str, fip_id: str, l3):
+        super().__init__(ctxt, task_id, fip_id)
+        self.l3 = l3
+        self.routers: list[tuple[str, str]] = []  # (router id, host)
+
+    def load(self, s) -> None:
+        task = s.get(models.Task, self.task_id)
+        self.action = task.action
+        fip = s.get(models.FloatingIp, self.resource_id)
+        net = fip.network_id if fip is not None else None
+        R = models.Router
+        self.routers = [
+            (rid, s.scalar(sa.select(R.host).where(R.id == rid)))
+            for rid in account_routers(s, task.account_id, net)
+        ]
+
+    def run(self) -> None:
+        if not self.begin():
+            return
+        failed = None
+        for rid, host in self.routers:
+            try:
+                with self.step("apply", host=host):
+                    with db_engine.session() as s:
+                        msg = routing.router_message(s, rid)
+                        self.flush(s)
+                    if msg is not None:
+                        self.ask(
+                            "apply",
+                            host,
+                            self.l3.apply_router,
+                            msg,
+                            down=l3_down(host),
+                        )
+            except StepFailed as e:
+                failed = failed or ("apply", f"{rid}: {e.message}")
+        if failed:
+            self.fail(*failed, resource_error=False)
+            return
+        with db_engine.session() as s:
+            if not self.routers:
+                self.note("apply", "no router of the account to apply")
+            self.finish(s)

@@ -410,3 +410,114 @@ def test_a_router_that_cannot_be_reapplied_does_not_fail_the_delete(
     DeleteFlow(ctxt, dtid, iid, hva, l3=l3).run()
     assert task_row(dtid).status == "done"
     assert row(models.FloatingIp, "fip-abcd1234").router_id is None
+
+
+def test_an_adopted_disassociation_applies_the_accounts_routers(
+    scheduler, l3, ctxt, add_instance
+):
+    """The API cleared the association (and with it which router carried
+    it) and made a floating IP's task; its scheduler died as the router
+    applied. The adopting scheduler cannot read the router from the
+    floating IP: it applies every router of the account on that external
+    network, and the mapping is gone from the host."""
+    from arame.common import routing
+    from tests.unit.collector.test_expected_routers import network, router
+
+    add_l3("net1")
+    iid, _ = add_instance(status="running")
+    rid = "rt-here0001"
+    with engine.session() as s:
+        network(
+            s,
+            "nw-extern01",
+            "203.0.113.0/24",
+            "203.0.113.1",
+            segmentation="flat",
+            mtu=1500,
+            external=True,
+            physical_network="public",
+        )
+        network(
+            s,
+            "nw-tenant01",
+            "10.0.0.0/24",
+            "10.0.0.1",
+            segmentation="vxlan",
+            segment_id=1001,
+        )
+        s.flush()
+        router(s, rid)
+        s.flush()
+        s.add(
+            models.RouterInterface(
+                router_id=rid, network_id="nw-tenant01", address="10.0.0.1"
+            )
+        )
+        port = models.Port(
+            network_id="nw-tenant01",
+            instance_id=iid,
+            ip_address="10.0.0.5",
+            mac_address="52:54:00:00:00:05",
+            hostname="guest",
+        )
+        s.add(port)
+        s.flush()
+        s.add(
+            models.FloatingIp(
+                id="fip-abcd1234",
+                network_id="nw-extern01",
+                address="203.0.113.20",
+                account_id="a-admin",
+                router_id=rid,
+                port_id=port.id,
+                instance_id=iid,
+                fixed_address="10.0.0.5",
+            )
+        )
+    with engine.session() as s:
+        l3.manager_for("net1").apply_router({}, routing.router_message(s, rid))
+    assert len(l3.manager_for("net1").driver.get(rid).floating_ips) == 1
+    # What the API's disassociate writes.
+    with engine.session() as s:
+        s.execute(
+            sa.update(models.FloatingIp)
+            .where(models.FloatingIp.id == "fip-abcd1234")
+            .values(
+                router_id=None,
+                port_id=None,
+                instance_id=None,
+                fixed_address=None,
+            )
+        )
+        tid = tasks.create(
+            s,
+            account_id="a-admin",
+            resource_id="fip-abcd1234",
+            resource_type="floating_ip",
+            action="disassociate",
+            timeout_s=600,
+        ).id
+    first, _ = scheduler()
+    mgr = l3.manager_for("net1")
+    real = mgr.apply_router
+
+    def dying(*a, **kw):
+        mgr.apply_router = real
+        raise Died()  # before the agent did it
+
+    mgr.apply_router = dying
+    with pytest.raises(Died):
+        first.sync_router(ctxt, tid, rid)
+    assert len(mgr.driver.get(rid).floating_ips) == 1  # still mapped
+
+    lapse(tid)
+    second, sweep = scheduler()
+    assert [(x.id, a) for x, a in run_found(sweep)] == [(tid, True)]
+    t = task_row(tid)
+    assert (t.status, t.resource_type) == ("done", "floating_ip")
+    assert [(e.step, e.status, e.host) for e in t.events][-1] == (
+        "apply",
+        "done",
+        "net1",
+    )
+    assert mgr.driver.get(rid).floating_ips == ()
