@@ -11,7 +11,7 @@ import pytest
 from arame.common import runner
 from tests.helpers.waiting import wait_until
 
-from .world import EXT_CIDR, Stream, World, router_id, tenant_network
+from .world import Stream, World, router_id, tenant_network
 
 PORT = 8080
 
@@ -77,12 +77,26 @@ def test_guest_reaches_a_neighbour_through_its_floating_ip(one):
     assert answer is not None and answer.endswith(" g1")
 
 
-def test_removing_the_association_cuts_an_open_flow(one):
+def test_removing_the_association_cuts_an_open_flow(one, monkeypatch):
     world, msg, _, g1, _ = one
     world.serve(g1, PORT, echo=True)
     stream = Stream(world, world.outside, "203.0.113.20", PORT)
     stream.wait_flowing()
+    ran = _record(monkeypatch)
     world.apply({**msg, "floating_ips": []})
+    # INFRA-NOTES' order: the new ruleset, the flows cut, the /32 gone
+    steps = [
+        a[:2]
+        for a in ran
+        if a[:2] in (["nft", "-f"], ["conntrack", "-D"])
+        or a[:3] == ["ip", "addr", "del"]
+    ]
+    assert steps == [
+        ["nft", "-f"],
+        ["conntrack", "-D"],
+        ["conntrack", "-D"],
+        ["ip", "addr"],
+    ], ran
     wait_until(lambda: stream.cut, what="the flow to be cut")
     # and the address no longer answers
     assert world.ask(world.outside, "203.0.113.20", PORT) is None
@@ -104,8 +118,8 @@ def test_associating_again_lets_it_in(one):
 CHANGES = ("add", "del", "replace", "set", "-f", "-D", "arping", "netns")
 
 
-def test_apply_twice_changes_nothing(one, monkeypatch):
-    world, msg, *_ = one
+def _record(monkeypatch) -> list[list[str]]:
+    """Every command the driver runs from now on (before nsenter)."""
     ran = []
     real = runner.run
 
@@ -114,9 +128,16 @@ def test_apply_twice_changes_nothing(one, monkeypatch):
         return real(args, **kw)
 
     monkeypatch.setattr(runner, "run", recording)
+    return ran
+
+
+def test_apply_twice_changes_nothing(one, monkeypatch):
+    world, msg, *_ = one
+    ran = _record(monkeypatch)
     before = _state(world, msg["id"])
     world.apply(msg)
     assert _state(world, msg["id"]) == before
+    assert any(a[:2] == ["nft", "-j"] for a in ran)  # it did look
     changes = [
         a
         for a in ran
@@ -233,10 +254,8 @@ def test_attached_networks_route_to_each_other(world: World):
     assert world.ask(a, "10.0.1.5", PORT) == "10.0.0.5 b"
     assert world.ask(b, "10.0.0.5", PORT) == "10.0.1.5 a"
     # a gateway added later: both leave through it
-    world.apply(
-        {**msg, **world.router(rid, "203.0.113.10", [])}
-        | {"interfaces": msg["interfaces"]}
-    )
+    gateway = world.router(rid, "203.0.113.10")["gateway"]
+    world.apply({**msg, "gateway": gateway})
     world.serve(world.outside, PORT + 1, "outside")
     assert world.ask(a, "203.0.113.1", PORT + 1) == "203.0.113.10 outside"
     assert world.ask(b, "203.0.113.1", PORT + 1) == "203.0.113.10 outside"
@@ -244,4 +263,62 @@ def test_attached_networks_route_to_each_other(world: World):
     world.apply(world.router(rid, "203.0.113.10", [(nets[0], "10.0.0.1/24")]))
     assert world.ask(b, "203.0.113.1", PORT + 1) is None
     assert world.ask(a, "203.0.113.1", PORT + 1) == "203.0.113.10 outside"
-    assert EXT_CIDR  # the external subnet the routers share
+
+
+def test_gateway_address_changes(one):
+    world, msg, _, g1, g2 = one
+    world.serve(world.outside, PORT, "outside")
+    assert world.ask(g2, "203.0.113.1", PORT) == "203.0.113.10 outside"
+    gw = {**msg["gateway"], "address": "203.0.113.12/24"}
+    world.apply({**msg, "gateway": gw})
+    # the new address took over; the default route and the floating IP
+    # survived the old address's removal
+    assert world.ask(g2, "203.0.113.1", PORT) == "203.0.113.12 outside"
+    assert world.ask(g1, "203.0.113.1", PORT) == "203.0.113.20 outside"
+    assert not netlab.can_ping(world.outside, "203.0.113.10")
+
+
+def test_floating_ip_moves_to_another_router(world: World):
+    """The gratuitous ARP: the outside's neighbour cache follows the
+    address at once, not once it goes stale (tens of seconds)."""
+    nets = [tenant_network(5001), tenant_network(5002)]
+    ra, rb = router_id(), router_id()
+    a_msg = world.router(
+        ra,
+        "203.0.113.10",
+        [(nets[0], "10.0.0.1/24")],
+        {"203.0.113.20": "10.0.0.5"},
+    )
+    b_msg = world.router(rb, "203.0.113.11", [(nets[1], "10.0.1.1/24")])
+    world.apply(a_msg)
+    world.apply(b_msg)
+    ga = world.guest("ga", nets[0], "10.0.0.5/24", "10.0.0.1")
+    gb = world.guest("gb", nets[1], "10.0.1.5/24", "10.0.1.1")
+    world.serve(ga, PORT, "a")
+    world.serve(gb, PORT, "b")
+    assert world.ask(world.outside, "203.0.113.20", PORT) == ("203.0.113.1 a")
+    world.apply({**a_msg, "floating_ips": []})
+    moved = [{"address": "203.0.113.20", "fixed_address": "10.0.1.5"}]
+    world.apply({**b_msg, "floating_ips": moved})
+    wait_until(
+        lambda: (
+            world.ask(world.outside, "203.0.113.20", PORT) == "203.0.113.1 b"
+        ),
+        timeout=5,
+        what="the floating IP to answer from its new router",
+    )
+
+
+def test_connection_cap(one):
+    world, msg, _, g1, _ = one
+    world.serve(g1, PORT, echo=True)
+    world.driver.max_connections = 2
+    world.apply(msg)
+    streams = [
+        Stream(world, world.outside, "203.0.113.20", PORT) for _ in range(2)
+    ]
+    for s in streams:
+        s.wait_flowing()
+    assert world.ask(world.outside, "203.0.113.20", PORT) is None
+    for s in streams:
+        s.wait_flowing()  # those within the cap go on

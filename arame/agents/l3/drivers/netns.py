@@ -186,6 +186,9 @@ class NetnsRouterDriver(base.RouterDriver):
                 "net.ipv4.ip_forward=1",
                 # answer ARP for an address only on the link holding it
                 "net.ipv4.conf.all.arp_ignore=1",
+                # a new external address added beside the old one is its
+                # secondary: it must survive the old one's removal
+                "net.ipv4.conf.all.promote_secondaries=1",
             ],
             ns,
         )
@@ -244,7 +247,6 @@ class NetnsRouterDriver(base.RouterDriver):
                     going.append(addr)
                 else:
                     self._run(["ip", "addr", "del", addr, "dev", dev], ns)
-        self._ensure_default_route(router, ns)
 
         # The ruleset, unless the one loaded is this one already.
         text = nft_rules.render(router, max_connections=self.max_connections)
@@ -263,6 +265,9 @@ class NetnsRouterDriver(base.RouterDriver):
             self._run(
                 ["ip", "addr", "del", addr, "dev", base.EXTERNAL_DEV], ns
             )
+        # After the removals: an old external address taking its subnet
+        # route with it would take the default route too.
+        self._ensure_default_route(router, ns)
         for addr in added:
             self._announce(ns, addr.split("/")[0])
         self._release(release)
