@@ -28,7 +28,12 @@ class L3API(PingAPI):
     VERSION_CAP = "1.1"
 
     def _call(
-        self, ctxt: RpcContext, host: str, method: str, timeout: float, **kw
+        self,
+        ctxt: RpcContext,
+        host: str,
+        method: str,
+        timeout: float,
+        **kw: Any,
     ) -> Any:
         return self.client.prepare(
             server=host, version="1.1", **rpc.deadline(timeout)
