@@ -65,16 +65,47 @@ class L3Manager(PingManager):
         # The all-in-one builds the manager alone: routers in memory.
         self.driver = driver if driver is not None else FakeRouterDriver()
         self.lock = _Locks()
+        # Every change of a router takes the next number: the resync
+        # knows which routers changed after it asked the collector (the
+        # flow's message is then newer than the answer it holds).
+        self._seq_lock = threading.Lock()
+        self._seq = 0
+        self._changed: dict[str, int] = {}
 
     def inventory(self) -> dict:
         """What the heartbeat carries."""
         return {"routers": len(self.driver.routers())}
 
-    # -- RPC methods (1.1) -------------------------------------------------
-    def apply_router(self, ctxt, router):
+    # -- for the resync (not RPC: the dispatcher skips _names) -------------
+    def _mark(self, rid: str) -> None:
+        with self._seq_lock:
+            self._seq += 1
+            self._changed[rid] = self._seq
+
+    def _now(self) -> int:
+        with self._seq_lock:
+            return self._seq
+
+    def _newer(self, rid: str, since: int | None) -> bool:
+        if since is None:
+            return False
+        with self._seq_lock:
+            return self._changed.get(rid, 0) > since
+
+    def _forget_before(self, since: int) -> None:
+        """Changes up to `since` are known to every later resync."""
+        with self._seq_lock:
+            for rid in [r for r, n in self._changed.items() if n <= since]:
+                del self._changed[rid]
+
+    def _apply(self, router, since: int | None = None) -> dict | None:
+        """apply_router; with `since`, nothing if the router changed after
+        it (None returned)."""
         spec = parse_router(router)
         rid = check_router_id(spec.id)
         with self.lock(rid):
+            if self._newer(rid, since):
+                return None
             LOG.info(
                 "apply router %s: %d interface(s), gateway %s, %d floating",
                 rid,
@@ -83,6 +114,7 @@ class L3Manager(PingManager):
                 len(router.get("floating_ips") or []),
             )
             self.driver.apply(spec)
+            self._mark(rid)
         return {
             "id": rid,
             "gateway": bool(router.get("gateway")),
@@ -90,12 +122,25 @@ class L3Manager(PingManager):
             "floating_ips": len(router.get("floating_ips") or []),
         }
 
-    def remove_router(self, ctxt, router_id):
+    def _remove(self, router_id, since: int | None = None) -> bool:
+        """remove_router; with `since`, nothing if the router changed
+        after it (False returned)."""
         rid = check_router_id(router_id)
         with self.lock(rid):
+            if self._newer(rid, since):
+                return False
             LOG.info("remove router %s", rid)
             self.driver.remove(rid)
-        return {"id": rid}
+            self._mark(rid)
+        return True
+
+    # -- RPC methods (1.1) -------------------------------------------------
+    def apply_router(self, ctxt, router):
+        return self._apply(router)
+
+    def remove_router(self, ctxt, router_id):
+        self._remove(router_id)
+        return {"id": router_id}
 
     def status(self, ctxt):
         return {"host": CONF.host, "routers": sorted(self.driver.routers())}

@@ -20,10 +20,13 @@ class Resync:
         self.fetch_expected = fetch_expected
 
     def run_once(self) -> dict:
-        """{"applied": [ids], "removed": [ids], "failed": {id: reason}}."""
-        # Read before asking: a router a flow applies after the answer was
-        # made is not in it, and must not be removed as stale (the flow
-        # records the router's host before it applies).
+        """{"applied": [ids], "removed": [ids], "failed": {id: reason},
+        "newer": [ids changed by a flow meanwhile, left as it made them]}."""
+        # Read before asking: a router a flow applies or removes after the
+        # answer was made is newer than the answer, which neither applies
+        # it again (the flow's message is the newer) nor removes it (the
+        # flow records the router's host before it applies).
+        since = self.manager._now()
         present = set(self.manager.driver.routers())
         try:
             expected = self.fetch_expected()
@@ -33,11 +36,18 @@ class Resync:
                 "they are: %s",
                 e,
             )
-            return {"applied": [], "removed": [], "failed": {"*": str(e)}}
-        out = {"applied": [], "removed": [], "failed": {}}
+            return {
+                "applied": [],
+                "removed": [],
+                "failed": {"*": str(e)},
+                "newer": [],
+            }
+        out = {"applied": [], "removed": [], "failed": {}, "newer": []}
         for rid, msg in sorted(expected.items()):
             try:
-                self.manager.apply_router({}, msg)
+                if self.manager._apply(msg, since) is None:
+                    out["newer"].append(rid)
+                    continue
                 out["applied"].append(rid)
             except Exception as e:
                 # One bad router must not keep the others stale.
@@ -48,9 +58,12 @@ class Resync:
                 continue
             LOG.info("resync: router %s is no longer expected here", rid)
             try:
-                self.manager.remove_router({}, rid)
-                out["removed"].append(rid)
+                if self.manager._remove(rid, since):
+                    out["removed"].append(rid)
+                else:
+                    out["newer"].append(rid)
             except Exception as e:
                 LOG.exception("resync: removing router %s failed", rid)
                 out["failed"][rid] = str(e)
+        self.manager._forget_before(since)
         return out

@@ -129,5 +129,6 @@ def test_over_rpc_into_the_agents_resync(records, bus, parsed_conf):
         "applied": ["rt-here0001"],
         "removed": ["rt-stale001"],
         "failed": {},
+        "newer": [],
     }
     assert l3.driver.routers() == {"rt-here0001"}

@@ -22,7 +22,12 @@ def test_applies_expected_and_removes_the_rest(parsed_conf):
         OTHER: router_msg(OTHER, net="10.1.0", fips=()),
     }
     out = Resync(mgr, lambda: expected).run_once()
-    assert out == {"applied": [RID, OTHER], "removed": [STALE], "failed": {}}
+    assert out == {
+        "applied": [RID, OTHER],
+        "removed": [STALE],
+        "failed": {},
+        "newer": [],
+    }
     assert mgr.driver.routers() == {RID, OTHER}
     assert mgr.driver.get(RID).floating_ips == ()
 
@@ -58,10 +63,40 @@ def test_a_router_applied_during_the_question_stays(parsed_conf):
         return {}
 
     out = Resync(mgr, fetch).run_once()
-    assert out["removed"] == []
+    assert (out["removed"], out["newer"]) == ([], [])
     assert mgr.driver.routers() == {RID}
     # The next round, with the router still not expected, removes it.
     assert Resync(mgr, dict).run_once()["removed"] == [RID]
+
+
+def test_an_answer_older_than_a_flows_apply_is_not_applied(parsed_conf):
+    """The collector answered with the floating IP still mapped; a flow
+    then applied the router without it: the resync keeps the flow's."""
+    mgr = L3Manager(FakeRouterDriver())
+    mgr.apply_router({}, router_msg())
+    mgr.apply_router({}, router_msg(OTHER, net="10.1.0", fips=()))
+
+    def fetch():
+        stale = {RID: router_msg()}  # read before the flow's change
+        mgr.apply_router({}, router_msg(fips=()))  # the flow
+        mgr.remove_router({}, OTHER)  # another flow: deleted
+        mgr.apply_router({}, router_msg(STALE, net="10.9.0", fips=()))
+        return stale
+
+    out = Resync(mgr, fetch).run_once()
+    assert out == {
+        "applied": [],
+        "removed": [],
+        "failed": {},
+        "newer": [RID, OTHER],
+    }
+    assert mgr.driver.get(RID).floating_ips == ()
+    assert mgr.driver.routers() == {RID, STALE}
+    # The next round's answer is newer than every change: applied.
+    out = Resync(mgr, lambda: {RID: router_msg()}).run_once()
+    assert (out["applied"], out["removed"]) == ([RID], [STALE])
+    assert len(mgr.driver.get(RID).floating_ips) == 1
+    assert mgr._changed.keys() <= {RID, STALE}
 
 
 def test_service_resyncs_at_start_and_stops(config):
