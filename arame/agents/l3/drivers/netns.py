@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+from concurrent import futures
 
 from oslo_config import cfg
 from oslo_log import log
@@ -93,6 +94,8 @@ class NetnsRouterDriver(base.RouterDriver):
             self.netns, conf=self._conf
         )
         self._external: dict[str, LinuxBridgeNetworking] = {}
+        # The spec each router was last applied with, successfully.
+        self._applied: dict[str, base.RouterSpec] = {}
         self._arping = _arping_command()
 
     @classmethod
@@ -175,6 +178,48 @@ class NetnsRouterDriver(base.RouterDriver):
 
     def apply(self, router: base.RouterSpec) -> None:
         ns = self.namespace(router.id)
+        # Forgotten until this apply succeeds: after a failure the next
+        # one reads everything from the kernel again.
+        last = self._applied.pop(router.id, None)
+        if (
+            last is not None
+            and _only_floating_ips_differ(last, router)
+            and os.path.exists(os.path.join(NETNS_DIR, ns))
+        ):
+            self._apply_floating_ips(router, last, ns)
+        else:
+            self._converge(router, ns)
+        self._applied[router.id] = router
+
+    def _apply_floating_ips(
+        self, router: base.RouterSpec, last: base.RouterSpec, ns: str
+    ) -> None:
+        """The fast path of an association: only the floating IPs differ
+        from the spec this driver applied last, so the links, bridges and
+        routes are as that apply left them (an apply of an unchanged spec,
+        as the resync makes, checks them all again)."""
+        before = {f"{f.address}/32" for f in last.floating_ips}
+        after = {f"{f.address}/32" for f in router.floating_ips}
+        added = sorted(after - before)
+        self._addr_batch(
+            ns, "add", [f"{a} dev {base.EXTERNAL_DEV}" for a in added]
+        )
+        mapped = {
+            str(f.address): str(f.fixed_address) for f in last.floating_ips
+        }
+        text = nft_rules.render(router, max_connections=self.max_connections)
+        self._run(["nft", "-f", "-"], ns, input=text)
+        self._after_ruleset(router, ns, mapped, sorted(before - after))
+        self._announce(ns, added)
+        LOG.info(
+            "router %s: floating IPs %d (%d added, %d removed)",
+            router.id,
+            len(router.floating_ips),
+            len(added),
+            len(before - after),
+        )
+
+    def _converge(self, router: base.RouterSpec, ns: str) -> None:
         rip = iproute.IpRoute(ns)
         if self._ensure_namespace(ns):
             LOG.info("router %s: namespace %s created", router.id, ns)
@@ -233,20 +278,21 @@ class NetnsRouterDriver(base.RouterDriver):
 
         # Addresses: added now; those going from qg0 only after the new
         # ruleset and the flows through them are cut.
-        added: list[str] = []  # on qg0: announced once the rules are in
+        adds: list[str] = []
+        dels: list[str] = []
         going: list[str] = []
         for dev, want in wanted.items():
             have = _addresses(links.get(dev))
             # the external address first: /32s then are not its secondaries
             for addr in sorted(want - have, key=lambda a: a.endswith("/32")):
-                self._run(["ip", "addr", "add", addr, "dev", dev], ns)
-                if dev == base.EXTERNAL_DEV:
-                    added.append(addr)
+                adds.append(f"{addr} dev {dev}")
             for addr in sorted(have - want):
                 if dev == base.EXTERNAL_DEV:
                     going.append(addr)
                 else:
-                    self._run(["ip", "addr", "del", addr, "dev", dev], ns)
+                    dels.append(f"{addr} dev {dev}")
+        self._addr_batch(ns, "del", dels)
+        self._addr_batch(ns, "add", adds)
 
         # The ruleset, unless the one loaded is this one already.
         text = nft_rules.render(router, max_connections=self.max_connections)
@@ -254,6 +300,36 @@ class NetnsRouterDriver(base.RouterDriver):
         if loaded != nft_rules.digest(text):
             self._run(["nft", "-f", "-"], ns, input=text)
             LOG.debug("router %s: ruleset loaded", router.id)
+        self._after_ruleset(router, ns, mapped, going)
+        # After the removals: an old external address taking its subnet
+        # route with it would take the default route too.
+        self._ensure_default_route(router, ns)
+        added = [
+            a.split()[0] for a in adds if a.endswith(f" {base.EXTERNAL_DEV}")
+        ]
+        self._announce(ns, added)
+        self._release(release)
+        LOG.info(
+            "router %s applied: %d interface(s), gateway %s, %d floating "
+            "(%d addresses added, %d removed)",
+            router.id,
+            len(router.interfaces),
+            gw.address if gw else "none",
+            len(router.floating_ips),
+            len(adds),
+            len(dels) + len(going),
+        )
+
+    def _after_ruleset(
+        self,
+        router: base.RouterSpec,
+        ns: str,
+        mapped: dict[str, str],
+        going: list[str],
+    ) -> None:
+        """Once the new ruleset is in: the flows of every floating IP
+        removed or mapped elsewhere (and of an external address going) are
+        cut, then the addresses going from qg0 removed."""
         now = {
             str(f.address): str(f.fixed_address) for f in router.floating_ips
         }
@@ -261,26 +337,16 @@ class NetnsRouterDriver(base.RouterDriver):
         cut |= {a.split("/")[0] for a in going}
         for ip in sorted(cut):
             self._cut_flows(ns, ip)
-        for addr in going:
-            self._run(
-                ["ip", "addr", "del", addr, "dev", base.EXTERNAL_DEV], ns
-            )
-        # After the removals: an old external address taking its subnet
-        # route with it would take the default route too.
-        self._ensure_default_route(router, ns)
-        for addr in added:
-            self._announce(ns, addr.split("/")[0])
-        self._release(release)
-        LOG.info(
-            "router %s applied: %d interface(s), gateway %s, %d floating "
-            "(%d added, %d removed)",
-            router.id,
-            len(router.interfaces),
-            gw.address if gw else "none",
-            len(router.floating_ips),
-            sum(a.endswith("/32") for a in added),
-            sum(a.endswith("/32") for a in going),
+        self._addr_batch(
+            ns, "del", [f"{a} dev {base.EXTERNAL_DEV}" for a in going]
         )
+
+    def _addr_batch(self, ns: str, verb: str, items: list[str]) -> None:
+        """`ip addr <verb> <item>` for each item, in one process."""
+        if not items:
+            return
+        lines = "".join(f"addr {verb} {item}\n" for item in items)
+        self._run(["ip", "-batch", "-"], ns, input=lines)
 
     def _ensure_namespace(self, ns: str) -> bool:
         if os.path.exists(os.path.join(NETNS_DIR, ns)):
@@ -441,22 +507,36 @@ class NetnsRouterDriver(base.RouterDriver):
             # exit 1: no flow matched
             self._run(["conntrack", "-D", direction, ip], ns, ok_codes=(0, 1))
 
-    def _announce(self, ns: str, ip: str) -> None:
-        """Gratuitous ARP: the upstream router learns the new address's MAC
-        now, not when its cache of an older owner expires."""
-        if self._arping is None:
-            LOG.info("no arping here: %s not announced", ip)
+    def _announce(self, ns: str, addresses: list[str]) -> None:
+        """Gratuitous ARP for each new address on qg0: the upstream router
+        learns its MAC now, not when its cache of an older owner (another
+        router that held the floating IP) expires."""
+        ips = [a.split("/")[0] for a in addresses]
+        if not ips:
             return
+        if self._arping is None:
+            LOG.info("no arping here: %s not announced", ", ".join(ips))
+            return
+        if len(ips) == 1:
+            self._arp(ns, ips[0])
+            return
+        # A whole router made at once (a resync after a restart): each
+        # arping waits a little for nothing; in parallel.
+        with futures.ThreadPoolExecutor(min(8, len(ips))) as pool:
+            list(pool.map(lambda ip: self._arp(ns, ip), ips))
+
+    def _arp(self, ns: str, ip: str) -> None:
         args = self._arping + ["-I", base.EXTERNAL_DEV, "-s", ip, ip]
         try:
             self._run(args, ns, timeout=5)
-        except runner.CommandError as e:
+        except base.RouterError as e:
             LOG.warning("gratuitous ARP for %s failed: %s", ip, e)
 
     # -- remove --------------------------------------------------------------
 
     def remove(self, router_id: str) -> None:
         ns = self.namespace(router_id)
+        self._applied.pop(router_id, None)
         release: set[str] = set()
         if os.path.exists(os.path.join(NETNS_DIR, ns)):
             rip = iproute.IpRoute(ns)
@@ -495,6 +575,14 @@ class NetnsRouterDriver(base.RouterDriver):
                 f"{' '.join(args[:4])}…: {e.stderr.strip() or e}"
                 + (f" (namespace {netns})" if netns else "")
             ) from e
+
+
+def _only_floating_ips_differ(a: base.RouterSpec, b: base.RouterSpec) -> bool:
+    return (
+        a.gateway is not None
+        and (a.gateway, a.interfaces) == (b.gateway, b.interfaces)
+        and a.floating_ips != b.floating_ips
+    )
 
 
 def _is_router_dev(name: str) -> bool:
@@ -540,7 +628,9 @@ def _arping_command() -> list[str] | None:
         except runner.CommandError:
             listed = ""
         if "arping" in listed.split():
-            return [busybox, "arping", "-U", "-c", "1"]
+            # -w 0: send and go; with no deadline it waits ~20 ms for an
+            # answer that an unsolicited ARP never gets
+            return [busybox, "arping", "-U", "-c", "1", "-w", "0"]
     arping = shutil.which("arping")
     if arping:
         return [arping, "-U", "-c", "1"]
