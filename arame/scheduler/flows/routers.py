@@ -9,7 +9,9 @@ difference. SyncRouterFlow:
   `error`;
 - `apply`: the router's full message (arame.common.routing.router_message,
   read at this moment: a change recorded meanwhile is in it) to its
-  host's apply_router, which makes the namespace exactly so;
+  host's apply_router, which makes the namespace exactly so; read again
+  after, and sent again if it changed (apply_until_settled: concurrent
+  tasks of one router cannot leave an older state last);
 and lands the router `active`. Adopted after a scheduler died, or run
 again, it just applies again (apply_router is idempotent).
 
@@ -34,6 +36,29 @@ LOG = log.getLogger(__name__)
 
 def l3_down(host: str):
     return liveness.service_down(L3_BINARY, host)
+
+
+#: Applies of one router by one flow, at most (see apply_until_settled).
+MAX_APPLIES = 5
+
+
+def apply_until_settled(flow: TaskFlow, router_id: str, host: str):
+    """Apply the router's recorded state on `host`, then read it again:
+    changed meanwhile (another task's flow may have applied a newer state
+    first, which this apply just replaced), apply again. Whatever order
+    the applies of concurrent flows reach the agent in, the last to
+    finish leaves the router as recorded. Returns the last message sent
+    (None: the router is gone)."""
+    sent = None
+    for _ in range(MAX_APPLIES):
+        with db_engine.session() as s:
+            msg = routing.router_message(s, router_id)
+            flow.flush(s)
+        if msg is None or msg == sent:
+            break
+        flow.ask("apply", host, flow.l3.apply_router, msg, down=l3_down(host))
+        sent = msg
+    return sent
 
 
 def choose_host(s) -> str | None:
@@ -142,18 +167,9 @@ class SyncRouterFlow(RouterFlow):
 
     def _apply(self) -> None:
         with self.step("apply", host=self.host):
-            with db_engine.session() as s:
-                msg = routing.router_message(s, self.router_id)
-                self.flush(s)
-            if msg is None:
+            sent = apply_until_settled(self, self.router_id, self.host)
+            if sent is None:
                 raise StepFailed("apply", "router is gone")
-            self.ask(
-                "apply",
-                self.host,
-                self.l3.apply_router,
-                msg,
-                down=l3_down(self.host),
-            )
 
 
 class DeleteRouterFlow(RouterFlow):
@@ -310,17 +326,7 @@ class ReapplyRoutersFlow(TaskFlow):
         for rid, host in self.routers:
             try:
                 with self.step("apply", host=host):
-                    with db_engine.session() as s:
-                        msg = routing.router_message(s, rid)
-                        self.flush(s)
-                    if msg is not None:
-                        self.ask(
-                            "apply",
-                            host,
-                            self.l3.apply_router,
-                            msg,
-                            down=l3_down(host),
-                        )
+                    apply_until_settled(self, rid, host)
             except StepFailed as e:
                 failed = failed or ("apply", f"{rid}: {e.message}")
         if failed:

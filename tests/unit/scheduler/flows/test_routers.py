@@ -521,3 +521,33 @@ def test_an_adopted_disassociation_applies_the_accounts_routers(
         "net1",
     )
     assert mgr.driver.get(rid).floating_ips == ()
+
+
+def test_a_change_recorded_during_the_apply_is_applied_too(
+    cloud, sched_conf, l3, ctxt, monkeypatch
+):
+    """Another task disassociated the floating IP (and its flow applied
+    the router) while this flow's older message was on its way: the
+    flow reads the router again after its apply and sends the newer
+    state, so the last apply to reach the host is the recorded one."""
+    fips = [("203.0.113.20", "10.0.0.5")]
+    monkeypatch.setattr(
+        router_flows.routing,
+        "router_message",
+        lambda s, rid: router_msg(rid, fips=tuple(fips)),
+    )
+    add_l3("net1")
+    rid, tid = add_router(host="net1")
+    mgr = l3.manager_for("net1")
+    real = mgr.apply_router
+
+    def meanwhile(ctxt, router):
+        out = real(ctxt, router)
+        fips.clear()  # committed by the other task as this one applied
+        mgr.apply_router = real
+        return out
+
+    mgr.apply_router = meanwhile
+    assert run(SyncRouterFlow, rid, tid, l3, ctxt).status == "done"
+    assert l3.methods() == ["apply_router", "apply_router"]
+    assert mgr.driver.get(rid).floating_ips == ()
