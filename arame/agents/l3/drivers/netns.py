@@ -178,6 +178,10 @@ class NetnsRouterDriver(base.RouterDriver):
 
     def apply(self, router: base.RouterSpec) -> None:
         ns = self.namespace(router.id)
+        if router.gateway is not None:
+            # A host that cannot carry the external network says so
+            # before it makes anything.
+            self._networking_for(router.gateway.network)
         # Forgotten until this apply succeeds: after a failure the next
         # one reads everything from the kernel again.
         last = self._applied.pop(router.id, None)
