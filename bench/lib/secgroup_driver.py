@@ -85,6 +85,8 @@ def run(lab, *, ports: int, groups: int, rules: int, changes: int, log):
         live = m.members_live(saved, iids, 1000 + c)
         ref_full = m.restore(ns, m.full_text(saved), noflush=False)
         ref_chains = m.restore(ns, m.chains_text(saved, iids), noflush=True)
+        ref_group = m.restore(ns, m.group_chain_text(first), noflush=True)
+        m.drop_group_chain(ns)
         trials.append(
             {
                 "apply_all_s": apply_s,
@@ -92,6 +94,7 @@ def run(lab, *, ports: int, groups: int, rules: int, changes: int, log):
                 "members_live": live,
                 "ref_full_s": ref_full,
                 "ref_chains_s": ref_chains,
+                "ref_group_s": ref_group,
             }
         )
         log(
@@ -113,4 +116,5 @@ def run(lab, *, ports: int, groups: int, rules: int, changes: int, log):
         "restore_sum": summary([t["restore_sum_s"] for t in trials]),
         "ref_full": summary([t["ref_full_s"] for t in trials]),
         "ref_chains": summary([t["ref_chains_s"] for t in trials]),
+        "ref_group": summary([t["ref_group_s"] for t in trials]),
     }

@@ -113,6 +113,33 @@ def chains_text(saved: str, iids: list[str]) -> str:
     return "".join(x + "\n" for x in ["*filter", *heads, *body, "COMMIT"])
 
 
+# Not Arame's: a chain only the reference writes (nothing jumps to it).
+GROUP_CHAIN = "arame-bench-group"
+
+
+def group_chain_text(rules: list[dict]) -> str:
+    """One chain holding one group's rules, for `--noflush`: what a change
+    would cost if each group had a chain of its own that its members'
+    chains jump to (a design figure, not the issue's reference)."""
+    lines = ["*filter", f":{GROUP_CHAIN} - [0:0]"]
+    for r in rules:
+        src = "" if r["cidr"] == "0.0.0.0/0" else f"-s {r['cidr']} "
+        lines.append(
+            f"-A {GROUP_CHAIN} {src}-p {r['protocol']} -m {r['protocol']} "
+            f"--dport {r['from_port']} -j ACCEPT"
+        )
+    return "".join(x + "\n" for x in [*lines, "COMMIT"])
+
+
+def drop_group_chain(netns: str) -> None:
+    """Remove the design figure's chain, so that the next change's table
+    is Arame's alone."""
+    text = f"*filter\n:{GROUP_CHAIN} - [0:0]\n-X {GROUP_CHAIN}\nCOMMIT\n"
+    runner.run(
+        ["iptables-restore", "--noflush"], input=text, netns=netns, timeout=60
+    )
+
+
 def restore(netns: str, text: str, noflush: bool) -> float:
     """Seconds one `iptables-restore` of text takes in netns, run the way
     the firewall runs its own (runner.run: nsenter, text on stdin)."""
