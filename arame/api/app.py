@@ -8,6 +8,7 @@ from arame.api.routers import (
     auth,
     baremetal,
     catalog,
+    floating_ips,
     health,
     hosts,
     identity,
@@ -17,6 +18,7 @@ from arame.api.routers import (
     metrics,
     networks,
     quotas,
+    routers,
     security_groups,
     snapshots,
     tasks,
@@ -61,6 +63,8 @@ def create_app() -> FastAPI:
         version.router,
         instance_security_groups.router,
         metrics.router,
+        routers.router,
+        floating_ips.router,
     ):
         app.include_router(r)
     web.mount(app)

@@ -306,6 +306,23 @@ def _no_free(network: models.Network):
 
 
 def _free_candidate(session, network: models.Network) -> str:
+    P = models.Port
+    return free_address(
+        session, network, P.ip_address, P.network_id == network.id
+    )
+
+
+def in_ranges(network: models.Network, address: str) -> bool:
+    """Whether the network hands out `address` (canonical form)."""
+    a = int(ipaddress.ip_address(address))
+    return any(s <= a <= e for s, e in _spans(network))
+
+
+def free_address(session, network: models.Network, column, scope) -> str:
+    """An address of the network's ranges that no row of `column` (where
+    `scope`) holds: random candidates checked in one query, else the
+    first free ones of a scan; 409 if there is none. The caller's insert
+    still races (its unique key settles it)."""
     spans = _spans(network)
     total = sum(e - s + 1 for s, e in spans)
 
@@ -316,15 +333,12 @@ def _free_candidate(session, network: models.Network) -> str:
             k -= e - s + 1
         raise AssertionError("index past the ranges")
 
-    P = models.Port
-    used = sa.select(P.ip_address).where(P.network_id == network.id)
+    used = sa.select(column).where(scope)
     picks = {
         str(ipaddress.ip_address(nth(_rng.randrange(total))))
         for _ in range(min(CANDIDATES, total))
     }
-    free = sorted(
-        picks - set(session.scalars(used.where(P.ip_address.in_(picks))))
-    )
+    free = sorted(picks - set(session.scalars(used.where(column.in_(picks)))))
     if free:
         return _rng.choice(free)
     # Dense: read what is used and take one of the first free addresses.

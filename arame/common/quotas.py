@@ -190,3 +190,19 @@ def release_volume(session, volume_id: str) -> bool:
         .execution_options(synchronize_session=False)
     )
     return True
+
+
+def release_floating_ip(session, account_id: str) -> None:
+    """Give back one floating IP. The caller calls it once, in the
+    transaction whose DELETE of the floating IP's row removed it (so a
+    concurrent release cannot give it back twice)."""
+    Q = models.Quota
+    session.execute(
+        sa.update(Q)
+        .where(Q.account_id == account_id, Q.floating_ips_used > 0)
+        .values(
+            floating_ips_used=Q.floating_ips_used - 1,
+            updated_at=models.utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )

@@ -63,7 +63,7 @@ def router_message(s, router_id: str) -> dict | None:
             .join(N, N.id == RI.network_id)
             .where(RI.router_id == router_id)
             .order_by(RI.network_id)
-        ).tuples()
+        )
     ]
     floating = [
         {"address": f.address, "fixed_address": f.fixed_address}

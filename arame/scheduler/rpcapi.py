@@ -15,9 +15,10 @@ class SchedulerAPI:
     1.1 - create_volume, delete_volume, create_snapshot, delete_snapshot
     1.2 - node_action
     1.3 - attach_volume, detach_volume
-    1.4 - delete_image, update_instance_security_groups"""
+    1.4 - delete_image, update_instance_security_groups
+    1.5 - sync_router, delete_router"""
 
-    VERSION_CAP = "1.4"
+    VERSION_CAP = "1.5"
 
     def __init__(self) -> None:
         self.client = rpc.get_client(TOPIC, version_cap=self.VERSION_CAP)
@@ -138,4 +139,21 @@ class SchedulerAPI:
             task_id=task_id,
             instance_id=instance_id,
             previous=previous,
+        )
+
+    def sync_router(
+        self, ctxt: RpcContext, task_id: str, router_id: str
+    ) -> None:
+        """Apply the router's full state from the records on its l3 host
+        (choosing one the first time)."""
+        self.client.prepare(version="1.5").cast(
+            ctxt, "sync_router", task_id=task_id, router_id=router_id
+        )
+
+    def delete_router(
+        self, ctxt: RpcContext, task_id: str, router_id: str
+    ) -> None:
+        """Remove the router from its host, then its records."""
+        self.client.prepare(version="1.5").cast(
+            ctxt, "delete_router", task_id=task_id, router_id=router_id
         )

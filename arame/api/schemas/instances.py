@@ -1,6 +1,6 @@
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_serializer
 
 from arame.api.schemas.common import (
     Hostname,
@@ -67,6 +67,18 @@ class Address(BaseModel):
     ip_address: str
     mac_address: str
     hostname: str
+    floating_ip: str | None = Field(
+        default=None,
+        description="the floating IP associated with this address (only "
+        "where there is one)",
+    )
+
+    @model_serializer(mode="wrap")
+    def _only_with_a_floating_ip(self, handler):
+        out = handler(self)
+        if out.get("floating_ip") is None:
+            out.pop("floating_ip", None)
+        return out
 
 
 class AttachedVolume(BaseModel):

@@ -86,10 +86,22 @@ def to_dicts(s, instances) -> list[dict]:
     P = models.Port
     addrs: dict[str, list[dict]] = {i: [] for i in iids}
     if iids:
+        F = models.FloatingIp
+        floating = {
+            port_id: address
+            for port_id, address in s.execute(
+                sa.select(F.port_id, F.address).where(
+                    F.instance_id.in_(iids), F.port_id.is_not(None)
+                )
+            )
+        }
         for p in s.scalars(
             sa.select(P).where(P.instance_id.in_(iids)).order_by(P.id)
         ):
-            addrs[p.instance_id].append(ipam.port_dict(p))
+            d = ipam.port_dict(p)
+            if p.id in floating:
+                d["floating_ip"] = floating[p.id]
+            addrs[p.instance_id].append(d)
     groups = secgroups_db.groups_by_instance(s, iids)
     labels = tags.tags_of(s, iids)
     V = models.Volume

@@ -71,6 +71,13 @@ opts = [
         help="Deadline in seconds of the task that applies a "
         "security group's new rules on every host.",
     ),
+    cfg.IntOpt(
+        "router_task_timeout",
+        default=120,
+        min=1,
+        help="Deadline in seconds of the task that applies a router "
+        "(or removes it) on its L3 host.",
+    ),
 ]
 
 

@@ -28,6 +28,7 @@ A_NAMES = {
     "key_pair": f"{MARK}-k",
     "unit_group": f"{MARK}-ug",
     "unit": f"{MARK}-un",
+    "router": f"{MARK}-r",
 }
 
 ADMIN = frozenset({"admin"})
@@ -148,6 +149,35 @@ class World:
             size_gb=1,
             status="available",
         )
+
+    def router(self):
+        return self._post("/v1/routers", {"name": self._name("router")}, 202)[
+            "id"
+        ]
+
+    def external_network(self):
+        """The cloud's external network (an admin's, listed to all)."""
+        if not hasattr(self, "_external"):
+            r = self.client.post(
+                "/v1/networks",
+                json={
+                    "name": "ext-pool",
+                    "cidr": "198.51.100.0/24",
+                    "dns_domain": "ext.example",
+                    "segmentation": "flat",
+                    "external": True,
+                    "physical_network": "public",
+                },
+                headers=self.callers["admin"].headers,
+            )
+            assert r.status_code == 201, r.text
+            self._external = r.json()["id"]
+        return self._external
+
+    def floating_ip(self):
+        return self._post(
+            "/v1/floating_ips", {"network": self.external_network()}, 201
+        )["id"]
 
     def image(self):
         return self._row(
@@ -424,6 +454,48 @@ TABLE: dict[str, Row] = {
             url("/v1/security_groups/{id}/tags", "security_group"),
             {"tags": ["t"]},
         ),
+    ),
+    # routers and floating IPs
+    "POST /v1/routers": Row(
+        CREATE,
+        with_body(url("/v1/routers"), lambda w: {"name": f"r{w.flavor()}"}),
+        (202,),
+    ),
+    "GET /v1/routers": Row(LIST, url("/v1/routers")),
+    "GET /v1/routers/{router_ref}": Row(
+        READ, url("/v1/routers/{id}", "router")
+    ),
+    "PATCH /v1/routers/{router_ref}": Row(
+        WRITE,
+        with_body(url("/v1/routers/{id}", "router"), {"networks": []}),
+        (202,),
+    ),
+    "DELETE /v1/routers/{router_ref}": Row(
+        WRITE, url("/v1/routers/{id}", "router"), (202,)
+    ),
+    "POST /v1/floating_ips": Row(
+        CREATE,
+        with_body(
+            url("/v1/floating_ips"),
+            lambda w: {"network": w.external_network()},
+        ),
+        (201,),
+    ),
+    "GET /v1/floating_ips": Row(LIST, url("/v1/floating_ips")),
+    "GET /v1/floating_ips/{floating_ip_id}": Row(
+        READ, url("/v1/floating_ips/{id}", "floating_ip")
+    ),
+    "DELETE /v1/floating_ips/{floating_ip_id}": Row(
+        WRITE, url("/v1/floating_ips/{id}", "floating_ip"), (204,)
+    ),
+    # Not associated: a 409 once authorized.
+    "POST /v1/floating_ips/{floating_ip_id}/actions": Row(
+        WRITE,
+        with_body(
+            url("/v1/floating_ips/{id}/actions", "floating_ip"),
+            {"disassociate": {}},
+        ),
+        (409,),
     ),
     # quotas of A
     "GET /v1/quotas/{account_id}": Row(READ, url("/v1/quotas/{a}")),
