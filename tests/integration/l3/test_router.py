@@ -340,3 +340,26 @@ def test_apply_repairs_what_was_changed_by_hand(one):
     assert world.ask(world.outside, "203.0.113.20", PORT) == "203.0.113.1 g1"
     world.serve(world.outside, PORT + 1, "outside")
     assert world.ask(g1, "203.0.113.1", PORT + 1) == "203.0.113.20 outside"
+
+
+def test_routers_made_and_removed_in_parallel(world: World):
+    """They share the external bridge: none may take it from another."""
+    from concurrent import futures
+
+    msgs = [
+        world.router(
+            router_id(),
+            f"203.0.113.{10 + n}",
+            [(tenant_network(6000 + n), "10.0.0.1/24")],
+        )
+        for n in range(4)
+    ]
+    with futures.ThreadPoolExecutor(4) as pool:
+        list(pool.map(world.apply, msgs))
+    assert world.driver.routers() == {m["id"] for m in msgs}
+    for n in range(4):
+        assert netlab.can_ping(world.outside, f"203.0.113.{10 + n}")
+    with futures.ThreadPoolExecutor(4) as pool:
+        list(pool.map(world.driver.remove, [m["id"] for m in msgs]))
+    assert world.router_namespaces() == set()
+    assert set(world.host_links()) == {"lo", world.uplink}

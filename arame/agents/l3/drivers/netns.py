@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import threading
 from concurrent import futures
 
 from oslo_config import cfg
@@ -94,6 +95,7 @@ class NetnsRouterDriver(base.RouterDriver):
             self.netns, conf=self._conf
         )
         self._external: dict[str, LinuxBridgeNetworking] = {}
+        self._external_guard = threading.Lock()
         # The spec each router was last applied with, successfully.
         self._applied: dict[str, base.RouterSpec] = {}
         self._arping = _arping_command()
@@ -145,11 +147,14 @@ class NetnsRouterDriver(base.RouterDriver):
                 f"no device of this host carries physical network {name!r} "
                 f"([l3] physical_networks: {self.physical_networks})"
             )
-        if name not in self._external:
-            self._external[name] = LinuxBridgeNetworking(
-                self.netns, conf=_bridge_conf(self._conf, dev)
-            )
-        return self._external[name]
+        # One object per physical network: its locks guard the bridge
+        # that every router of the host shares.
+        with self._external_guard:
+            if name not in self._external:
+                self._external[name] = LinuxBridgeNetworking(
+                    self.netns, conf=_bridge_conf(self._conf, dev)
+                )
+            return self._external[name]
 
     def _networking_of_bridge(self, bridge: str) -> LinuxBridgeNetworking:
         """The plumbing that made `bridge`: the one whose physical device
