@@ -140,3 +140,19 @@ def test_nft_accepts_it(changes):
     if "Operation not permitted" in res.stderr:
         pytest.skip("nft -c needs CAP_NET_ADMIN")
     assert res.returncode == 0, res.stderr
+
+
+def test_digest_names_the_ruleset():
+    a, b = rules(), rules(floating_ips=[])
+    assert nft_rules.digest(a) and nft_rules.digest(b)
+    assert nft_rules.digest(a) != nft_rules.digest(b)
+    assert nft_rules.digest(a) == nft_rules.digest(rules())
+    # read back from the rule's comment, as nft's JSON gives it
+    assert nft_rules.digest(f"ruleset {nft_rules.digest(a)}") == (
+        nft_rules.digest(a)
+    )
+    assert nft_rules.digest("something else") is None
+    spec = base.parse_router(message())
+    assert nft_rules.digest(
+        nft_rules.render(spec, max_connections=5)
+    ) != nft_rules.digest(nft_rules.render(spec))
