@@ -40,7 +40,8 @@ METAVAR = "ID_OR_ADDRESS"
 
 def _shown(app, parsed_args, answer):
     """The answer, or with --wait the record as the task left it."""
-    if "task_id" in answer:
+    # A change that needed nothing on a host (a rename) has no task.
+    if answer.get("task_id"):
         answer = show_after_wait(
             app,
             app.client.floating_ips,
@@ -63,11 +64,18 @@ class CreateFloatingIP(ShowOne):
         parser.add_argument(
             "--address", help="this address of the pool (default: any free)"
         )
+        parser.add_argument(
+            "--idempotency-key",
+            help="repeat a create safely: the same key within 24 h "
+            "allocates once",
+        )
         return parser
 
     def take_action(self, parsed_args):
         fip = self.app.client.floating_ips.allocate(
-            parsed_args.network, address=parsed_args.address
+            parsed_args.network,
+            address=parsed_args.address,
+            idempotency_key=parsed_args.idempotency_key,
         )
         return one(fip, FIELDS)
 
@@ -118,7 +126,7 @@ class DeleteFloatingIP(TaskCommand):
     def take_action(self, parsed_args):
         fip = self.app.client.floating_ips.resolve(parsed_args.id)
         answer = self.app.client.floating_ips.release(fip)
-        if "task_id" not in answer:
+        if not answer.get("task_id"):
             # Released at once: nothing ran on a host.
             return one({"id": fip, "action": self.action}, ("id", "action"))
         return task_answer(self.app, parsed_args, fip, self.action, answer)

@@ -58,7 +58,8 @@ FORMATTERS = {"networks": InterfacesColumn}
 def _shown(app, parsed_args, answer, router):
     """The answer, or with --wait the record as the task left it (status
     active or error); `router` names it where the answer has no id."""
-    if "task_id" in answer:
+    # A change that needed nothing on a host (a rename) has no task.
+    if answer.get("task_id"):
         answer = show_after_wait(
             app,
             app.client.routers,
@@ -88,13 +89,20 @@ class CreateRouter(ShowOne):
             metavar="NAME_OR_ID",
             help="a network of the account to attach (repeatable)",
         )
+        parser.add_argument(
+            "--idempotency-key",
+            help="repeat a create safely: the same key within 24 h creates once",
+        )
         add_wait_options(parser)
         return parser
 
     def take_action(self, parsed_args):
         a = parsed_args
         answer = self.app.client.routers.create(
-            a.name, external_network=a.external_network, networks=a.networks
+            a.name,
+            external_network=a.external_network,
+            networks=a.networks,
+            idempotency_key=a.idempotency_key,
         )
         return _shown(self.app, a, answer, a.name)
 

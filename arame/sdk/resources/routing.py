@@ -35,6 +35,12 @@ def _is_address(value: str) -> bool:
     return True
 
 
+def _idempotency(key: str | None) -> dict[str, str] | None:
+    # The same key within 24 h creates once (a retried request after a
+    # lost answer).
+    return {"Idempotency-Key": key} if key else None
+
+
 class RouterManager(Manager):
     path = "/v1/routers"
     kind, prefix = "router", "rt"
@@ -45,6 +51,7 @@ class RouterManager(Manager):
         *,
         external_network: str | None = None,
         networks: Iterable[str] | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """A router joining ``networks`` (the account's own) to each other
         and, when given, to ``external_network`` (SNAT on the router's
@@ -55,7 +62,9 @@ class RouterManager(Manager):
             body["external_network"] = self._ref("network", external_network)
         if networks is not None:
             body["networks"] = self._refs("network", networks)
-        return self._session.post(self.path, json=body)
+        return self._session.post(
+            self.path, json=body, headers=_idempotency(idempotency_key)
+        )
 
     def list(
         self, *, all: bool = False, **filters: Any
@@ -137,7 +146,11 @@ class FloatingIPManager(Manager):
     kind, prefix = "floating IP", "fip"
 
     def allocate(
-        self, network: str, address: str | None = None
+        self,
+        network: str,
+        address: str | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """An address of external ``network``'s pool (id or name), this one
         when given; counts against the ``floating_ips`` quota. A record
@@ -145,7 +158,9 @@ class FloatingIPManager(Manager):
         body: dict[str, Any] = {"network": self._ref("network", network)}
         if address is not None:
             body["address"] = address
-        return self._session.post(self.path, json=body)
+        return self._session.post(
+            self.path, json=body, headers=_idempotency(idempotency_key)
+        )
 
     def list(
         self,
@@ -197,7 +212,7 @@ class FloatingIPManager(Manager):
     ) -> dict[str, Any]:
         """Forward it to ``instance`` (id or name), to its address
         ``ip_address`` when it has several (default: its first); the
-        answer carries ``task_id``."""
+        answer is the floating IP with ``task_id``."""
         what: dict[str, Any] = {"instance": self._ref("instance", instance)}
         if ip_address is not None:
             what["ip_address"] = ip_address

@@ -372,3 +372,26 @@ def test_network_create_external_flat(run, api):
         "physical_network": "public",
     }
     assert result.json()["external"] is True
+
+
+def test_an_answer_without_a_task_is_shown_as_it_is_even_with_wait(run, api):
+    # The API's records carry "task_id": null where nothing was started.
+    api.add("POST", FIPS, (201, {**FIP, "task_id": None}))
+    api.add("PATCH", ROUTER_PATH, (202, {**ROUTER, "task_id": None}))
+
+    made = run(
+        "floating-ip",
+        "create",
+        "nw-eeeeeeee",
+        "--idempotency-key",
+        "k-1",
+        "-f",
+        "json",
+    )
+    renamed = run("router", "set", "rt-aaaaaaaa", "--name", "x", "--wait")
+
+    assert made.code == renamed.code == 0, made.stderr + renamed.stderr
+    assert made.json()["task_id"] is None
+    [request] = [r for r in api.requests if r.method == "POST"]
+    assert request.headers["Idempotency-Key"] == "k-1"
+    assert not [r for r in api.requests if "/tasks/" in r.url.path]

@@ -212,3 +212,15 @@ def test_associate_names_the_instance_and_its_address(client, api):
         {"associate": {"instance": "i-aaaaaaaa"}},
         {"associate": {"instance": "i-aaaaaaaa", "ip_address": "10.0.1.5"}},
     ]
+
+
+def test_creates_carry_an_idempotency_key(client, api):
+    api.add("POST", ROUTERS, (202, {**ROUTER, "task_id": "t-7"}))
+    api.add("POST", FIPS, (201, FIP))
+
+    client.routers.create("edge", idempotency_key="k-1")
+    client.floating_ips.allocate("nw-eeeeeeee", idempotency_key="k-2")
+    client.floating_ips.allocate("nw-eeeeeeee")
+
+    keys = [r.headers.get("Idempotency-Key") for r in api.requests]
+    assert keys == ["k-1", "k-2", None]
