@@ -137,6 +137,8 @@ export default {
       columns: [
         { label: 'IP address', class: 'nowrap', render: (a) => h('span', { class: 'mono' }, a.ip_address) },
         { label: 'Network', class: 'nowrap', render: (a) => named(names.networks, a.network_id) },
+        // Only where the API gives one (an associated floating IP).
+        { label: 'Floating IP', class: 'nowrap', render: (a) => (a.floating_ip ? h('a', { class: 'mono', href: '#/floating-ips', title: 'Floating IPs' }, a.floating_ip) : null) },
         { label: 'MAC', class: 'nowrap', render: (a) => h('span', { class: 'mono' }, a.mac_address) },
       ],
     });

@@ -24,8 +24,17 @@ function createDialog() {
       ],
     },
   ];
-  // Only an admin may make a network every account can use.
-  if (session.isAdmin()) fields.push({ name: 'shared', label: 'Shared with every account', type: 'checkbox' });
+  // Only an admin may make a network every account can use, or an
+  // external one (the routers' way out; its DHCP ranges are the floating
+  // IP pool, on a physical network of the L3 hosts, flat or a VLAN).
+  if (session.isAdmin()) {
+    fields[3].options.push({ value: 'flat', label: 'Flat (external networks only)' });
+    fields.push(
+      { name: 'shared', label: 'Shared with every account', type: 'checkbox' },
+      { name: 'external', label: 'External', type: 'checkbox', help: "Routers' way out: its addresses are the floating IP pool." },
+      { name: 'physical_network', label: 'Physical network', placeholder: 'public', help: 'External networks: the name the L3 hosts map to a device.' },
+    );
+  }
   return formDialog({
     title: 'Create network',
     description: 'A private network; instances get their addresses from it by DHCP.',
@@ -34,6 +43,8 @@ function createDialog() {
     onSubmit: (v) => {
       const body = { name: v.name, cidr: v.cidr, dns_domain: v.dns_domain, segmentation: v.segmentation };
       if (v.shared) body.shared = true;
+      if (v.external) body.external = true;
+      if (v.physical_network) body.physical_network = v.physical_network;
       return api.post('/v1/networks', body);
     },
   });
@@ -74,14 +85,20 @@ export default {
           label: 'Name',
           class: 'name-cell',
           render: (n) => [
-            h('span', { class: 'net-name' }, n.name, n.shared ? h('span', { class: 'chip chip-shared', title: 'Usable by every account' }, 'shared') : null),
+            h(
+              'span',
+              { class: 'net-name' },
+              n.name,
+              n.shared ? h('span', { class: 'chip chip-shared', title: 'Usable by every account' }, 'shared') : null,
+              n.external ? h('span', { class: 'chip chip-external', title: "Routers' way out; its pool gives floating IPs" }, 'external') : null,
+            ),
             h('span', { class: 'sub' }, n.id),
           ],
         },
         { label: 'CIDR', render: (n) => h('span', { class: 'mono' }, n.cidr) },
         { label: 'Gateway', render: (n) => h('span', { class: 'mono' }, n.gateway) },
         { label: 'DNS domain', render: (n) => h('span', { class: 'mono' }, n.dns_domain) },
-        { label: 'Segment', render: (n) => `${n.segmentation} ${n.segment_id}` },
+        { label: 'Segment', render: (n) => (n.segment_id === null ? n.segmentation : `${n.segmentation} ${n.segment_id}`) },
         { label: 'MTU', class: 'num', key: 'mtu' },
         { label: 'Created', render: (n) => h('time', { datetime: n.created_at, title: fmt.dateTime(n.created_at) }, fmt.ago(n.created_at)) },
         writer
