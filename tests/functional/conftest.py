@@ -270,12 +270,16 @@ def _own_default_subnet(dep, netns: str) -> None:
             db.execute(
                 sa.text(
                     "UPDATE networks SET cidr = :cidr, gateway = :gw, "
-                    "dhcp_ranges = :ranges WHERE name = 'default'"
+                    "dhcp_address = :dhcp, dhcp_ranges = :ranges "
+                    "WHERE name = 'default'"
                 ),
+                # As ipam.make_plan plans it: the gateway first, the
+                # DHCP server last, the ranges between.
                 {
                     "cidr": str(net),
                     "gw": str(hosts[0]),
-                    "ranges": json.dumps([[str(hosts[1]), str(hosts[-1])]]),
+                    "dhcp": str(hosts[-1]),
+                    "ranges": json.dumps([[str(hosts[1]), str(hosts[-2])]]),
                 },
             )
     finally:

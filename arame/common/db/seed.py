@@ -136,6 +136,7 @@ def seed_default_network() -> str:
                 gateway=plan.gateway,
                 dns_domain=spec["dns_domain"],
                 dhcp_ranges=plan.dhcp_ranges,
+                dhcp_address=plan.dhcp_address,
                 segmentation=spec["segmentation"],
                 segment_id=ipam.pick_segment_id(s, spec["segmentation"]),
                 mtu=ipam.default_mtu(spec["segmentation"]),
