@@ -175,6 +175,7 @@ def test_router_and_floating_ip_from_the_pages(page, api, external):
     )
     page.goto(f"/ui/#/instances/{inst['id']}")
     expect(fip_row_on_instance).to_contain_text(address)
+    snapshot(page, "instance-floating-ip")
 
     # Disassociated (the account keeps it), then released.
     open_page(page, "Floating IPs")
@@ -281,6 +282,7 @@ def test_an_admin_makes_an_external_network_from_the_page(page, api):
     expect(dialog).to_be_hidden()
     net = row(page, "Networks", name)
     expect(net).to_contain_text("external")
+    snapshot(page, "networks-external")
     (made,) = api.call("GET", f"/v1/networks?name={name}")["items"]
     assert made["external"] and made["segmentation"] == "flat"
     assert made["physical_network"] == "public"

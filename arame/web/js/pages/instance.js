@@ -135,10 +135,17 @@ export default {
       key: (a) => a.mac_address,
       empty: 'No network interfaces.',
       columns: [
-        { label: 'IP address', class: 'nowrap', render: (a) => h('span', { class: 'mono' }, a.ip_address) },
+        {
+          label: 'IP address',
+          class: 'nowrap',
+          // Its floating IP under it, where the API gives one (a line,
+          // not a column: the card is half the page wide).
+          render: (a) => [
+            h('span', { class: 'mono' }, a.ip_address),
+            a.floating_ip ? h('a', { class: 'sub', href: '#/floating-ips' }, `floating IP ${a.floating_ip}`) : null,
+          ],
+        },
         { label: 'Network', class: 'nowrap', render: (a) => named(names.networks, a.network_id) },
-        // Only where the API gives one (an associated floating IP).
-        { label: 'Floating IP', class: 'nowrap', render: (a) => (a.floating_ip ? h('a', { class: 'mono', href: '#/floating-ips', title: 'Floating IPs' }, a.floating_ip) : null) },
         { label: 'MAC', class: 'nowrap', render: (a) => h('span', { class: 'mono' }, a.mac_address) },
       ],
     });

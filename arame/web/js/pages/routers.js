@@ -205,7 +205,8 @@ export default {
           class: ['name-cell', 'nowrap'],
           render: (r) => [h('strong', { title: `created ${fmt.dateTime(r.created_at)}` }, r.name), h('span', { class: 'sub' }, r.id)],
         },
-        { label: 'Status', render: (r) => badge(r.status, { title: r.error || null }) },
+        // Why a router is in error, in words (the host's or the flow's).
+        { label: 'Status', render: (r) => [badge(r.status, { title: r.error || null }), r.error ? h('span', { class: 'router-error' }, r.error) : null] },
         {
           label: 'External network',
           render: (r) =>
