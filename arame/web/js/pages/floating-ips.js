@@ -8,6 +8,7 @@ import * as api from '../api.js';
 import * as session from '../session.js';
 import * as fmt from '../format.js';
 import { badge, button, confirm, errorBox, formDialog, pageHeader, pager, showError, table, toast } from '../components.js';
+import { NO_EXTERNAL } from './routers.js';
 
 const when = (iso) => h('time', { datetime: iso, title: fmt.dateTime(iso) }, fmt.ago(iso));
 const path = (f) => `/v1/floating_ips/${encodeURIComponent(f.id)}`;
@@ -200,7 +201,9 @@ export default {
         try {
           allocate.disabled = true;
           await loadNetworks();
-          made = await allocateDialog([...networks.values()].filter((n) => n.external));
+          const external = [...networks.values()].filter((n) => n.external);
+          if (!external.length) throw new Error(NO_EXTERNAL);
+          made = await allocateDialog(external);
         } catch (e) {
           showError(err, e);
           return;

@@ -24,6 +24,8 @@ async function loadNetworks() {
   };
 }
 
+export const NO_EXTERNAL = 'There is no external network yet: an admin creates one (Networks, External).';
+
 const netLabel = (n) => `${n.name} (${n.cidr})`;
 
 function routerDialog(nets) {
@@ -134,6 +136,10 @@ export default {
 
     async function setGateway(r) {
       nets = await loadNetworks().catch(() => nets);
+      if (!nets.external.length) {
+        showError(err, new Error(NO_EXTERNAL));
+        return;
+      }
       const done = await formDialog({
         title: `Set the gateway of ${r.name}`,
         description: 'The router takes an address of the external network; its networks reach the outside through it.',
