@@ -55,6 +55,8 @@ class LocalDeployment:
         conf: dict | None = None,
         rabbit: infra.RabbitMQ | None = None,
         mariadb: infra.MariaDB | None = None,
+        outside_netns: str = outside.OUTSIDE_NETNS,
+        outside_dev: str = outside.OUTSIDE_DEV,
     ):
         if not name.replace("_", "").isalnum():
             raise ValueError("deployment name: letters, digits and _ only")
@@ -71,6 +73,11 @@ class LocalDeployment:
         # benchmarks) must not reset each other's password.
         self.db_user = "arame" if name == "single" else f"arame_{name}"[:32]
         self.daemons: dict[str, processes.Daemon] = {}
+        # The world beyond the external network (netns L3 driver only):
+        # its namespace, and its end of the veth whose lab end is the
+        # physical device named in [l3] physical_networks.
+        self.outside_netns = outside_netns
+        self.outside_dev = outside_dev
 
     # -- paths ------------------------------------------------------------
     @property
@@ -134,7 +141,12 @@ class LocalDeployment:
         if self._l3_netns() is not None:
             # Routers on real namespaces: the world beyond the external
             # network, a namespace of its own (infra/outside.py).
-            outside.ensure(self._l3_netns())
+            outside.ensure(
+                self._l3_netns(),
+                netns=self.outside_netns,
+                lab_dev=self._external_device(),
+                outside_dev=self.outside_dev,
+            )
 
     def _l3_netns(self) -> str | None:
         """The namespace holding the routers' bridges when the L3 agent
@@ -143,6 +155,16 @@ class LocalDeployment:
         if l3.get("driver") != "netns":
             return None
         return l3.get("netns") or infra.LAB_NETNS
+
+    def _external_device(self) -> str:
+        """The lab end of the outside veth: the device [l3]
+        physical_networks gives the external network."""
+        mapping = str(self.conf["l3"].get("physical_networks", ""))
+        for item in mapping.split(","):
+            physnet, _, dev = item.strip().partition(":")
+            if physnet == outside.PHYSICAL_NETWORK and dev:
+                return dev
+        return outside.LAB_DEV
 
     def _prepare_storage(self) -> None:
         """zfs-fuse, this deployment's pool and its own tgtd: the portal in
@@ -330,7 +352,11 @@ class LocalDeployment:
                 self.conf["l3"].get("namespace_prefix", "arame-"),
                 self._ids("routers"),
             )
-            outside.remove(self._l3_netns())
+            outside.remove(
+                self._l3_netns(),
+                netns=self.outside_netns,
+                lab_dev=self._external_device(),
+            )
         if drop:
             self.rabbit.delete_vhost(self.vhost)
             self.mariadb.drop_database(self.database)

@@ -14,15 +14,17 @@ and the firewall rules live in the lab network namespace `arame-lab`, whose
 VXLAN underlay is a veth pair of its own, so guest traffic never reaches
 this machine's network. Routers are namespaces of their own plugged into
 the lab's bridges; the external network's far side is the namespace
-`arame-outside` (203.0.113.1/24): make the external network with
-`arame network create public --external --segmentation flat
---physical-network public --cidr 203.0.113.0/24 --gateway 203.0.113.1`.
+`arame-outside` (203.0.113.1/24), and `up` makes the external network
+`public` on it (203.0.113.0/24, floating addresses from .10 to .250):
+a guest given one is reached with `ip netns exec arame-outside ssh ...`.
 `--fake-hva` runs in-memory agents instead.
 """
 
 import argparse
 import os
 import sys
+
+import httpx
 
 from arame.deploy import infra, local
 from arame.deploy.infra import outside
@@ -74,6 +76,37 @@ def real_hva_conf() -> dict:
     }
 
 
+PUBLIC = {
+    "name": "public",
+    "external": True,
+    "segmentation": "flat",
+    "physical_network": outside.PHYSICAL_NETWORK,
+    "cidr": outside.CIDR,
+    "gateway": outside.UPSTREAM.split("/")[0],
+    "dhcp_ranges": [["203.0.113.10", "203.0.113.250"]],
+    "dns_domain": "public.arame.test",
+}
+
+
+def ensure_public_network(dep: local.LocalDeployment) -> str:
+    """The external network `public` on the outside namespace, made once
+    (an `up` after a `down` finds it in the database)."""
+    headers = {"Authorization": f"Bearer {dep.token()}"}
+    with httpx.Client(base_url=dep.api_url, headers=headers, timeout=30) as c:
+        found = c.get("/v1/networks", params={"name": PUBLIC["name"]})
+        found.raise_for_status()
+        for n in found.json()["items"]:
+            if n["name"] == PUBLIC["name"] and n.get("external"):
+                return n["id"]
+        made = c.post("/v1/networks", json=PUBLIC)
+        if made.status_code != 201:
+            raise RuntimeError(
+                f"could not make the external network public: "
+                f"{made.status_code} {made.text}"
+            )
+        return made.json()["id"]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(
         prog="single-host",
@@ -112,6 +145,8 @@ def main(argv=None) -> int:
             )
             return 1
         dep.up()
+        if not args.fake_hva:
+            ensure_public_network(dep)
         print(
             f"Arame is up: {dep.api_url}  (admin password: "
             f"{'$ARAME_ADMIN_PASSWORD' if os.environ.get('ARAME_ADMIN_PASSWORD') else os.path.join(args.state_dir, 'admin-password')})"

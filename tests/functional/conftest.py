@@ -188,6 +188,16 @@ def _clear_leftovers():
 def vm_deployment(infrastructure, libvirt_lab, tmp_path_factory):
     """A deployment whose hypervisor agent runs real guests (libvirt, QEMU),
     with the test image in its image store."""
+    yield from _vm_deployment(infrastructure, libvirt_lab, tmp_path_factory)
+
+
+def _vm_deployment(
+    infrastructure, libvirt_lab, tmp_path_factory, *, routers=False
+):
+    """With `routers`, also the L3 agent on real namespaces (routers'
+    names start with the deployment's), and an outside namespace of the
+    deployment's own, `<name>-out`, holding 203.0.113.1/24 at the far end
+    of the external network `public`."""
     rabbit, mariadb = infrastructure
     name = "ft_" + uuid.uuid4().hex[:8]
     # qemu runs as an unprivileged user: its files live outside pytest's
@@ -234,6 +244,15 @@ def vm_deployment(infrastructure, libvirt_lab, tmp_path_factory):
             "scheduler": {"agent_call_timeout": 120},
         },
     )
+    roles = ["collector", "scheduler", "hva", "nsa", "sta", "api"]
+    if routers:
+        conf["l3"] = {
+            "driver": "netns",
+            "netns": libvirt_lab.netns,
+            "namespace_prefix": f"{name}-",
+            "physical_networks": f"public:fx{name[3:]}",
+        }
+        roles.append("l3")
     dep = Deployment(
         name,
         str(tmp_path_factory.mktemp(name)),
@@ -242,11 +261,13 @@ def vm_deployment(infrastructure, libvirt_lab, tmp_path_factory):
         conf=conf,
         rabbit=rabbit,
         mariadb=mariadb,
+        outside_netns=f"{name}-out",
+        outside_dev=f"fo{name[3:]}",
     )
     try:
         dep.prepare()
         _own_default_subnet(dep, libvirt_lab.netns)
-        for role in ("collector", "scheduler", "hva", "nsa", "sta", "api"):
+        for role in roles:
             dep.start(role)
         # The first start of an hva on a machine probes KVM (up to 20 s).
         dep.wait_ready(120, hypervisors=1)
