@@ -112,10 +112,13 @@ def _tenant_networks(
                 "external_network",
                 field=field,
             )
-        if net.account_id != account_id or net.shared:
+        # A shared network is its owner's to route (as the seeded
+        # `default` is the admin's): the router's SNAT then serves every
+        # account's guests on it, as the owner meant by sharing it.
+        if net.account_id != account_id:
             raise exceptions.Invalid(
-                f"{field}: network {net.id} is shared: a router joins its "
-                "account's own networks only",
+                f"{field}: network {net.id} is shared by another account: "
+                "a router joins its account's own networks only",
                 field=field,
             )
         if any(n.id == net.id for n in out):

@@ -108,6 +108,16 @@ def test_several_networks_route_through_one_router(
     )
 
 
+def test_the_owner_of_a_shared_network_routes_it(
+    admin, network, make_router, l3_scheduler
+):
+    # As the seeded `default` is the admin's: sharing it does not stop
+    # its owner giving it a way out.
+    shared = network(admin, name="pub", shared=True, cidr="10.50.0.0/24")
+    r = make_router(admin, networks=[shared["name"]])
+    assert [n["id"] for n in r["networks"]] == [shared["id"]]
+
+
 def _legacy(network):
     net = network(name="old", cidr="10.40.0.0/24")
     with engine.session() as s:
@@ -120,7 +130,7 @@ def _legacy(network):
     [
         ("other_account_network", 422, "unknown network"),
         ("external_as_network", 422, "is external"),
-        ("shared_network", 422, "is shared"),
+        ("shared_network", 422, "shared by another account"),
         ("not_external", 422, "is not external"),
         ("unknown_external", 422, "unknown network"),
         ("taken_network", 409, "already attached to router"),
