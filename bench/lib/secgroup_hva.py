@@ -18,6 +18,7 @@ Started by bench/secgroups.py as `python3 secgroup_hva.py --config-file
   ARAME_BENCH_SG_BRIDGE  the bridge the guests' veths join
   ARAME_BENCH_SG_PREFIX  the run's prefix (every link carries it)
   ARAME_BENCH_SG_TRACE   a JSON-lines file: one line per refresh_ports
+                         or refresh_host_ports (one batch)
 """
 
 import json
@@ -111,6 +112,26 @@ class FirewalledFakeDriver(FakeDriver):
         self._trace(
             {
                 "iid": instance_id,
+                "start": t0,
+                "apply_s": t1 - t0,
+                "restore_s": self.firewall.last_restore_s,
+            }
+        )
+
+    def refresh_host_ports(self, members: dict[str, list[dict]]) -> None:
+        # As LibvirtDriver.refresh_host_ports: one firewall batch.
+        batch = []
+        for iid, ports in sorted(members.items()):
+            if ports:
+                self._guest(iid)
+                tap, _ = link_names(self.prefix, iid)
+                batch.append(self._port(iid, tap, ports[0]))
+        t0 = time.time()
+        self.firewall.apply_ports(batch)
+        t1 = time.time()
+        self._trace(
+            {
+                "iids": [p["instance_id"] for p in batch],
                 "start": t0,
                 "apply_s": t1 - t0,
                 "restore_s": self.firewall.last_restore_s,

@@ -17,6 +17,7 @@ not here succeeds. Power operations on a missing guest are refused
 (InstanceNotFound): nothing would make them true.
 """
 
+import contextlib
 import uuid
 
 import oslo_messaging as messaging
@@ -53,9 +54,10 @@ class HypervisorManager:
              list_instances, refresh_ports, update_group_members
     1.1 - attach_volume, detach_volume
     1.2 - get_metrics
-    1.3 - remove_image"""
+    1.3 - remove_image
+    1.4 - refresh_host_ports"""
 
-    target = messaging.Target(version="1.3")
+    target = messaging.Target(version="1.4")
 
     def __init__(
         self, host: str, driver: HypervisorDriver, notifier, metrics=None
@@ -221,6 +223,23 @@ class HypervisorManager:
         with self._lock(instance_id):
             self.driver.refresh_ports(instance_id, ports)
             return {"ports": len(ports)}
+
+    def refresh_host_ports(self, ctxt, members):
+        """1.4: refresh_ports of several guests as one batch (a group's
+        rules changed: its members on this host)."""
+        if not isinstance(members, dict):
+            raise InvalidIdentifier("members must be {instance id: ports}")
+        for iid in members:
+            _check_id(iid)
+        with contextlib.ExitStack() as locks:
+            # Always in the same order: two batches cannot deadlock.
+            for iid in sorted(members):
+                locks.enter_context(self._lock(iid))
+            self.driver.refresh_host_ports(members)
+        return {
+            "instances": len(members),
+            "ports": sum(len(p) for p in members.values()),
+        }
 
     def update_group_members(self, ctxt, group_id, addresses):
         if not ids.is_valid("security_group", group_id):

@@ -1,13 +1,17 @@
 """Security groups on the hosts: live changes of rules and of membership.
 
 - A group's rules changed (PATCH): every host with a member re-renders the
-  members' chains (`refresh_ports`), one step per host, as the task.
+  members' chains, one step per host, as the task: one call per host
+  carrying all its members (`refresh_host_ports`, applied there as one
+  batch of restores); an hva older than 1.4 is asked `refresh_ports` per
+  member instead.
 - A group's members changed (an instance was built or terminated): every
   host with a member of the group, or of a group whose rules name it, gets
   the new address set (`update_group_members`, a cast: the ipset is
   replaced whole, so a repeat or a late delivery does no harm).
 """
 
+import oslo_messaging as messaging
 import sqlalchemy as sa
 from oslo_log import log
 
@@ -52,9 +56,19 @@ def announce_members(ctxt, hva, group_ids) -> None:
                 LOG.exception("could not send members of %s to %s", gid, host)
 
 
+def _older_agent(e: Exception) -> bool:
+    """The host's hva predates the call's version (it answers
+    UnsupportedVersion, as a RemoteError when the exception's module is
+    not one the client rebuilds)."""
+    return isinstance(e, messaging.UnsupportedVersion) or (
+        isinstance(e, messaging.RemoteError)
+        and e.exc_type == "UnsupportedVersion"
+    )
+
+
 class RefreshSecurityGroupFlow(TaskFlow):
-    """One `apply` step per host with a member, asked again while the host
-    is up and does not answer; a host that fails does not stop the others,
+    """One `apply` step per host with a member (one call carrying all the
+    host's members), asked again while the host is up and does not answer; a host that fails does not stop the others,
     and the task fails with the first host's reason. Adopted from a
     scheduler that died, it applies on the hosts that attempt had not
     done (the rules it rendered there are still the group's: a change
@@ -99,15 +113,7 @@ class RefreshSecurityGroupFlow(TaskFlow):
                 with self.step("apply", host=host):
                     self.checkpoint()
                     down = liveness.hypervisor_down(host)
-                    for iid in iids:
-                        self.ask(
-                            "apply",
-                            host,
-                            self.hva.refresh_ports,
-                            iid,
-                            self.specs[iid],
-                            down=down,
-                        )
+                    self._apply(host, iids, down)
             except StepFailed as e:
                 failed = failed or ("apply", f"{host}: {e.message}")
             self.checkpoint()
@@ -118,3 +124,24 @@ class RefreshSecurityGroupFlow(TaskFlow):
             if not self.targets:
                 self.note("apply", "no member on any host")
             self.finish(s)
+
+    def _apply(self, host: str, iids: list[str], down) -> None:
+        members = {iid: self.specs[iid] for iid in iids}
+        try:
+            self.ask(
+                "apply", host, self.hva.refresh_host_ports, members, down=down
+            )
+            return
+        except Exception as e:
+            if not _older_agent(e):
+                raise
+        LOG.info("%s: hva before 1.4, refreshing member by member", host)
+        for iid in iids:
+            self.ask(
+                "apply",
+                host,
+                self.hva.refresh_ports,
+                iid,
+                members[iid],
+                down=down,
+            )

@@ -117,6 +117,19 @@ class HypervisorDriver(abc.ABC):
         """Re-apply a guest's firewall from its ports' current rules (its
         security groups changed). Drivers without a firewall ignore it."""
 
+    def refresh_host_ports(self, members: dict[str, list[dict]]) -> None:
+        """refresh_ports for several guests ({instance id: ports}); drivers
+        with a firewall apply them as one batch. A guest not here raises
+        InstanceNotFound once the others are applied."""
+        missing = []
+        for iid, ports in sorted(members.items()):
+            try:
+                self.refresh_ports(iid, ports)
+            except InstanceNotFound:
+                missing.append(iid)
+        if missing:
+            raise InstanceNotFound(f"not on this host: {', '.join(missing)}")
+
     def update_group_members(
         self, group_id: str, addresses: list[str]
     ) -> None:

@@ -21,6 +21,12 @@ class Firewall(abc.ABC):
         """Make the port's filtering exactly what its groups say; cut the
         established flows a removed permission allowed."""
 
+    def apply_ports(self, ports: list[dict]) -> None:
+        """apply_port for each, as one batch where the implementation can
+        (a group change refreshes every member on the host at once)."""
+        for port in ports:
+            self.apply_port(port)
+
     @abc.abstractmethod
     def remove_port(self, instance_id: str) -> None:
         """Remove every chain, rule and unused set made for the port."""

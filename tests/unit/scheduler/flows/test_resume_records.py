@@ -544,7 +544,7 @@ def test_a_group_refresh_resumes_on_the_hosts_it_had_not_done(
             timeout_s=600,
         ).id
     first, _ = scheduler()
-    die_after(hv.manager_for("hv2"), "refresh_ports")
+    die_after(hv.manager_for("hv2"), "refresh_host_ports")
     with pytest.raises(Died):
         first.refresh_security_group(ctxt, tid, gid)
 
@@ -552,9 +552,9 @@ def test_a_group_refresh_resumes_on_the_hosts_it_had_not_done(
     assert row(models.Task, tid).status == "done"
     assert steps(tid) == [("apply", "done", "hv1"), ("apply", "done", "hv2")]
     assert hv.calls == [
-        ("refresh_ports", "hv1"),
-        ("refresh_ports", "hv2"),
-        ("refresh_ports", "hv2"),
+        ("refresh_host_ports", "hv1"),
+        ("refresh_host_ports", "hv2"),
+        ("refresh_host_ports", "hv2"),
     ]
 
 
@@ -574,10 +574,10 @@ def test_a_group_refresh_on_a_host_that_went_down_fails_with_its_name(
             action="update",
             timeout_s=600,
         ).id
-    hv.fail["refresh_ports"] = messaging.MessagingTimeout("no reply")
+    hv.fail["refresh_host_ports"] = messaging.MessagingTimeout("no reply")
     m, _ = scheduler()
     m.refresh_security_group(ctxt, tid, gid)
     t = row(models.Task, tid)
     assert (t.status, t.error_step) == ("failed", "apply")
     assert t.error_message == "hv1: hv1 is down (no heartbeat)"
-    assert hv.calls == [("refresh_ports", "hv1")]
+    assert hv.calls == [("refresh_host_ports", "hv1")]

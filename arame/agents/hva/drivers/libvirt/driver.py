@@ -353,6 +353,23 @@ class LibvirtDriver(HypervisorDriver):
         self._domain(instance_id)
         self.firewall.apply_port(self._firewall_port(instance_id, 0, ports[0]))
 
+    def refresh_host_ports(self, members: dict[str, list[dict]]) -> None:
+        if self.firewall is None:
+            return
+        batch, missing = [], []
+        for iid, ports in sorted(members.items()):
+            if not ports:
+                continue
+            try:
+                self._domain(iid)
+            except InstanceNotFound:
+                missing.append(iid)
+                continue
+            batch.append(self._firewall_port(iid, 0, ports[0]))
+        self.firewall.apply_ports(batch)
+        if missing:
+            raise InstanceNotFound(f"not on this host: {', '.join(missing)}")
+
     def update_group_members(
         self, group_id: str, addresses: list[str]
     ) -> None:

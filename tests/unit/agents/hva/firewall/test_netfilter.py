@@ -294,3 +294,61 @@ def test_a_chain_removed_by_someone_else_is_reloaded_not_fatal(
     after = host.commands(before)
     assert "iptables-save -t" in after  # reloaded
     assert after.count("iptables-restore --noflush") >= 1
+
+
+def _member(n: int, **kw) -> dict:
+    iid = f"i-mem{n:05d}"
+    d = {
+        "instance_id": iid,
+        "device": f"tap-{iid}",
+        "ip": f"10.0.0.{10 + n}",
+        "mac": f"52:54:00:00:01:{n:02x}",
+    }
+    return port_dict(**{**d, **kw})
+
+
+def test_a_batch_costs_one_of_each_command_whatever_its_size(host):
+    fw = NetfilterFirewall()
+    fw.setup()
+    n = len(host.calls)
+    fw.apply_ports([_member(i) for i in range(5)])
+    assert host.commands(n) == [
+        "ipset -exist",
+        "iptables-restore --noflush",
+        "ebtables-restore --noflush",
+        "conntrack -L",  # one listing of every flow for the five
+    ]
+    assert host.calls[-1].args == ["conntrack", "-L"]
+    rules = host.last_input("iptables-restore")
+    for i in range(5):
+        assert f":arame-in-i-mem{i:05d} - [0:0]" in rules
+    assert host.last_input("ipset").count(f"create arame-{WEB} ") == 1
+    # A rule removed: the flows of every member it allowed are cut, from
+    # the one listing.
+    host.conntrack = "".join(
+        f"udp 17 29 src=10.1.2.3 dst=10.0.0.{10 + i} sport=9 dport=53 "
+        f"src=10.0.0.{10 + i} dst=10.1.2.3 sport=53 dport=9 use=1\n"
+        for i in range(5)
+    )
+    narrower = [_member(i) for i in range(5)]
+    for d in narrower:
+        d["security_groups"][1]["rules"].pop(1)  # udp 53 from 10.1/16
+    n = len(host.calls)
+    fw.apply_ports(narrower)
+    assert (
+        host.commands(n)
+        == [
+            "ipset -exist",
+            "iptables-restore --noflush",
+            "conntrack -L",
+        ]
+        + ["conntrack -D"] * 5
+    )
+    assert fw.apply_ports([]) is None
+
+
+def test_a_batch_with_an_invalid_port_runs_nothing(host):
+    fw = NetfilterFirewall()
+    with pytest.raises(InvalidPort):
+        fw.apply_ports([_member(1), _member(2, device="tap0; reboot")])
+    assert host.calls == []
