@@ -289,3 +289,35 @@ def test_agent_restart_serves_again_and_stop_ends_dnsmasq(node):
         "NOERROR",
         ["10.83.0.10"],
     )
+
+
+def test_the_dhcp_server_leaves_the_gateway_and_the_guests_stay_plugged(
+    node,
+):
+    # A network served since before routers (dnsmasq on its gateway)
+    # gets an address of its own: the bridge, which carries the guests'
+    # NICs, stays; only its address moves, and the guests are answered
+    # from the new one.
+    net = serve(node, octet=79)
+    node.manager.add_reservation({}, net["id"], MACS[0], "10.79.0.20", "g")
+    guest = node.guest(net["bridge"], "gm", MACS[0])
+    assert bound(node, guest) is not None
+    before = plumbing.addresses(net["bridge"], node.ns)
+    assert before == {"10.79.0.1/24"}
+
+    serve(node, octet=79, dhcp_address="10.79.0.254")
+    assert plumbing.addresses(net["bridge"], node.ns) == {"10.79.0.254/24"}
+    # The guest's veth is still a port of the same bridge.
+    master = plumbing._ip(
+        ["-j", "link", "show", "master", net["bridge"]], node.ns
+    ).stdout
+    assert master.strip() not in ("", "[]")
+    lease = wait_until(
+        lambda: bound(node, guest), DEADLINE, "a lease from the new address"
+    )
+    assert lease.values["dns"] == "10.79.0.254"
+    assert lease.values["router"] == "10.79.0.1"
+    assert dns_query(guest, "10.79.0.254", f"g.{net['dns_domain']}") == (
+        "NOERROR",
+        ["10.79.0.20"],
+    )

@@ -297,13 +297,17 @@ class DnsmasqDriver(NamingDriver):
             ):
                 if s.pxe and not created:
                     self._remove_ra_address(s.network)
+                # Only the address moved (the DHCP server leaving the
+                # gateway to a router): the bridge carries the guests'
+                # NICs, so only the old address goes.
+                moved = s.network.bridge == network.bridge
                 self.plumbing.remove(
                     s.network.bridge,
                     s.network.server_interface,
-                    created,
+                    created and not moved,
                     self.netns,
                 )
-                created = False
+                created = created and moved
             self._serve(network, ndir, created, keep=keep)
 
     def remove_network(self, network_id: str) -> None:
