@@ -10,8 +10,19 @@ from arame.cli.progress import format_event
 
 
 class AddressesColumn(FormattableColumn[list]):
+    """`10.0.0.5`, or `10.0.0.5 (floating 203.0.113.20)` where the outside
+    reaches it."""
+
     def human_readable(self) -> str:
-        return ", ".join(a.get("ip_address", "?") for a in self._value or [])
+        return ", ".join(
+            a.get("ip_address", "?")
+            + (
+                f" (floating {a['floating_ip']})"
+                if a.get("floating_ip")
+                else ""
+            )
+            for a in self._value or []
+        )
 
 
 class EventsColumn(FormattableColumn[list]):
