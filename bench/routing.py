@@ -222,6 +222,21 @@ def _fip_addresses(n: int, measured: bool, skip: str) -> list[str]:
     return out
 
 
+def _find_fip(c: httpx.Client, address: str) -> str:
+    marker = None
+    while True:
+        params = {"limit": 500} | ({"marker": marker} if marker else {})
+        page = _ok(c.get("/v1/floating_ips", params=params))
+        for f in page["items"]:
+            if f["address"] == address:
+                if f.get("instance_id"):
+                    raise RuntimeError(f"{address}: associated already")
+                return f["id"]
+        marker = page.get("next_marker")
+        if not marker:
+            raise RuntimeError(f"{address}: 409 taken, yet not listed")
+
+
 def populate(args, setup: Setup) -> dict:
     """Networks, router, instances, the --present associations and the
     floating IPs to measure. Returns what the measurement needs."""
@@ -294,14 +309,21 @@ def populate(args, setup: Setup) -> dict:
             inst = _ok(c.get(f"/v1/instances/{body['id']}"))
             return inst["id"], inst["addresses"][0]["ip_address"]
 
+    conflicts = out["allocate_conflicts"] = []
+
     def allocate(address: str) -> str:
         with _http(setup) as c:
-            return _ok(
-                c.post(
-                    "/v1/floating_ips",
-                    json={"network": "public", "address": address},
-                )
-            )["id"]
+            r = c.post(
+                "/v1/floating_ips",
+                json={"network": "public", "address": address},
+            )
+            if r.status_code == 409 and "already allocated" in r.text:
+                # Seen once in a full run (the API's retry of a transaction
+                # that had committed? arame/api/db_retry.py): the address
+                # is ours already; take the record.
+                conflicts.append(address)
+                return _find_fip(c, address)
+            return _ok(r)["id"]
 
     def associate(pair) -> float:
         fid, iid = pair

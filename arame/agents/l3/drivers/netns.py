@@ -206,27 +206,66 @@ class NetnsRouterDriver(base.RouterDriver):
         """The fast path of an association: only the floating IPs differ
         from the spec this driver applied last, so the links, bridges and
         routes are as that apply left them (an apply of an unchanged spec,
-        as the resync makes, checks them all again)."""
-        before = {f"{f.address}/32" for f in last.floating_ips}
-        after = {f"{f.address}/32" for f in router.floating_ips}
-        added = sorted(after - before)
-        self._addr_batch(
-            ns, "add", [f"{a} dev {base.EXTERNAL_DEV}" for a in added]
-        )
-        mapped = {
+        as the resync makes, checks them all again).
+
+        The maps change by their elements alone, in one transaction: with
+        1,000 floating IPs a whole file costs tens of ms more per
+        association. The /32s go in at the same time (in parallel: DNAT
+        does not need the address, only ARP does, and both are in before
+        the announcement)."""
+        before = {
             str(f.address): str(f.fixed_address) for f in last.floating_ips
         }
-        text = nft_rules.render(router, max_connections=self.max_connections)
-        self._run(["nft", "-f", "-"], ns, input=text)
-        self._after_ruleset(router, ns, mapped, sorted(before - after))
+        now = {
+            str(f.address): str(f.fixed_address) for f in router.floating_ips
+        }
+        added = sorted(f"{a}/32" for a in set(now) - set(before))
+        gone = sorted(f"{a}/32" for a in set(before) - set(now))
+        with futures.ThreadPoolExecutor(2) as pool:
+            addrs = pool.submit(
+                self._addr_batch,
+                ns,
+                "add",
+                [f"{a} dev {base.EXTERNAL_DEV}" for a in added],
+            )
+            self._load_map_changes(router, ns, before, now)
+            addrs.result()
+        self._after_ruleset(router, ns, before, gone)
         self._announce(ns, added)
         LOG.info(
             "router %s: floating IPs %d (%d added, %d removed)",
             router.id,
             len(router.floating_ips),
             len(added),
-            len(before - after),
+            len(gone),
         )
+
+    def _load_map_changes(
+        self,
+        router: base.RouterSpec,
+        ns: str,
+        before: dict[str, str],
+        now: dict[str, str],
+    ) -> None:
+        """The maps' elements from `before` to `now`; if the kernel's maps
+        are not `before` (nft refuses the transaction whole), the whole
+        file instead. The table's digest stays the older one: the next
+        full apply (a resync) loads the file once more, to the same
+        maps."""
+        text = map_changes(before, now)
+        if text:
+            try:
+                self._run(["nft", "-f", "-"], ns, input=text)
+                return
+            except base.RouterError as e:
+                LOG.warning(
+                    "router %s: map elements refused (%s); loading the "
+                    "whole ruleset",
+                    router.id,
+                    e,
+                )
+        text = nft_rules.render(router, max_connections=self.max_connections)
+        self._run(["nft", "-f", "-"], ns, input=text)
 
     def _converge(self, router: base.RouterSpec, ns: str) -> None:
         rip = iproute.IpRoute(ns)
@@ -584,6 +623,24 @@ class NetnsRouterDriver(base.RouterDriver):
                 f"{' '.join(args[:4])}…: {e.stderr.strip() or e}"
                 + (f" (namespace {netns})" if netns else "")
             ) from e
+
+
+def map_changes(before: dict[str, str], now: dict[str, str]) -> str:
+    """The nft transaction taking fip_dnat (floating -> fixed) and
+    fip_snat (fixed -> floating) from the pairs `before` to `now`: every
+    element going or changing deleted first, then the new ones added
+    (addresses parsed by base.parse_router: safe in the text)."""
+    table = f"ip {nft_rules.TABLE}"
+    old = {(f, x) for f, x in before.items()}
+    new = {(f, x) for f, x in now.items()}
+    out = []
+    for fip, fixed in sorted(old - new):
+        out.append(f"delete element {table} fip_dnat {{ {fip} }}")
+        out.append(f"delete element {table} fip_snat {{ {fixed} }}")
+    for fip, fixed in sorted(new - old):
+        out.append(f"add element {table} fip_dnat {{ {fip} : {fixed} }}")
+        out.append(f"add element {table} fip_snat {{ {fixed} : {fip} }}")
+    return "".join(line + "\n" for line in out)
 
 
 def _only_floating_ips_differ(a: base.RouterSpec, b: base.RouterSpec) -> bool:

@@ -116,8 +116,9 @@ def test_from_conf(rec):
 
 
 def test_association_fast_path(rec, tmp_path):
-    """Only the floating IPs changed since the last apply: the /32, the
-    ruleset, the ARP; no link or bridge is looked at."""
+    """Only the floating IPs changed since the last apply: the /32s and
+    the maps' elements (at once), the ARP; no link or bridge is looked
+    at, no whole ruleset loaded."""
     d = driver()
     before = message(floating_ips=[])
     d._applied["rt-abcd1234"] = base.parse_router(before)
@@ -127,17 +128,23 @@ def test_association_fast_path(rec, tmp_path):
     ns = {n for n, _, _ in rec.calls}
     assert ns == {"lab-rt-abcd1234"}
     cmds = rec.commands()
-    assert cmds[0] == "ip -batch -"
-    assert rec.calls[0][2] == (
+    inputs = {" ".join(a): i for _, a, i in rec.calls[:2]}
+    assert sorted(cmds[:2]) == ["ip -batch -", "nft -f -"]
+    assert inputs["ip -batch -"] == (
         "addr add 203.0.113.20/32 dev qg0\naddr add 203.0.113.21/32 dev qg0\n"
     )
-    assert cmds[1] == "nft -f -"
-    assert "203.0.113.20 : 10.0.0.5" in rec.calls[1][2]
+    assert inputs["nft -f -"] == netns.map_changes(
+        {}, {"203.0.113.20": "10.0.0.5", "203.0.113.21": "10.0.1.5"}
+    )
+    assert (
+        "add element ip arame_router fip_dnat { 203.0.113.20 : 10.0.0.5 }"
+        in (inputs["nft -f -"])
+    )
     assert sorted(cmds[2:]) == [
         "/bin/busybox arping -U -c 1 -w 0 -I qg0 -s 203.0.113.20 203.0.113.20",
         "/bin/busybox arping -U -c 1 -w 0 -I qg0 -s 203.0.113.21 203.0.113.21",
     ]
-    # and back: ruleset, flows cut, then the /32 removed
+    # and back: elements out, flows cut, then the /32 removed
     rec.calls.clear()
     d.apply(base.parse_router(before))
     assert rec.commands() == [
@@ -148,9 +155,58 @@ def test_association_fast_path(rec, tmp_path):
         "conntrack -D --reply-dst 203.0.113.21",
         "ip -batch -",
     ]
+    assert rec.calls[0][2].startswith(
+        "delete element ip arame_router fip_dnat { 203.0.113.20 }\n"
+    )
     assert rec.calls[-1][2] == (
         "addr del 203.0.113.20/32 dev qg0\naddr del 203.0.113.21/32 dev qg0\n"
     )
+
+
+def test_map_changes():
+    assert netns.map_changes({"198.51.100.1": "10.0.0.5"}, {}) == (
+        "delete element ip arame_router fip_dnat { 198.51.100.1 }\n"
+        "delete element ip arame_router fip_snat { 10.0.0.5 }\n"
+    )
+    # moved to another fixed address: out, then in again
+    assert netns.map_changes(
+        {"198.51.100.1": "10.0.0.5"}, {"198.51.100.1": "10.0.0.6"}
+    ) == (
+        "delete element ip arame_router fip_dnat { 198.51.100.1 }\n"
+        "delete element ip arame_router fip_snat { 10.0.0.5 }\n"
+        "add element ip arame_router fip_dnat { 198.51.100.1 : 10.0.0.6 }\n"
+        "add element ip arame_router fip_snat { 10.0.0.6 : 198.51.100.1 }\n"
+    )
+    assert (
+        netns.map_changes(
+            {"198.51.100.1": "10.0.0.5"}, {"198.51.100.1": "10.0.0.5"}
+        )
+        == ""
+    )
+
+
+def test_refused_map_changes_load_the_whole_ruleset(
+    rec, tmp_path, monkeypatch
+):
+    d = driver()
+    d._applied["rt-abcd1234"] = base.parse_router(message(floating_ips=[]))
+    (tmp_path / "lab-rt-abcd1234").touch()
+    first = []
+
+    def run(args, *, netns=None, input=None, **kw):
+        if args[0] == "nft" and not first:
+            first.append(input)
+            raise runner.CommandError(
+                list(args), "exit 1", exit_code=1, stderr="No such file"
+            )
+        return rec.run(args, netns=netns, input=input, **kw)
+
+    monkeypatch.setattr(runner, "run", run)
+    d.apply(base.parse_router(message()))
+    nft = [i for _, a, i in rec.calls if a[0] == "nft"]
+    assert first and "add element" in first[0]
+    assert len(nft) == 1 and nft[0].startswith("table ip arame_router\n")
+    assert "rt-abcd1234" in d._applied
 
 
 def test_a_failed_apply_forgets_the_last_spec(rec, tmp_path, monkeypatch):
