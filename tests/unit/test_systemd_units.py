@@ -17,6 +17,7 @@ DAEMONS = (
     "arame-sta",
     "arame-nsa",
     "arame-bma",
+    "arame-l3",
 )
 UNPRIVILEGED = {"arame-api", "arame-scheduler", "arame-collector"}
 
