@@ -102,9 +102,9 @@ class NetfilterFirewall(base.Firewall):
         of all their chains, at most one ebtables-restore and one conntrack
         listing, however many ports (a group change on a host with 50
         members costs about one port's commands, not 50 times that)."""
-        news = {}
+        news, cache = {}, {}
         for d in ports:
-            p = Port.from_dict(d)  # all checked before anything runs
+            p = Port.from_dict(d, cache)  # all checked before anything runs
             news[p.instance_id] = p
         if not news:
             return

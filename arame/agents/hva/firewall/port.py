@@ -8,6 +8,7 @@ checked against a strict pattern here and nowhere else.
 
 import dataclasses
 import ipaddress
+import json
 import re
 from collections.abc import Mapping
 
@@ -66,6 +67,36 @@ class Group:
     rules: tuple[Rule, ...]
 
 
+def _key(kind: str, value):
+    try:
+        return (kind, json.dumps(value, sort_keys=True))
+    except (TypeError, ValueError):
+        return None  # not JSON: checked (and refused) without the cache
+
+
+def _group(gid: str, rules, cache: dict) -> Group:
+    key = _key("rules", [gid, rules])
+    if key is None or key not in cache:
+        try:
+            parsed = tuple(secgroup_rules.from_json(rules or []))
+        except secgroup_rules.RuleError as e:
+            raise InvalidPort(f"{gid}: {e}") from None
+        if key is None:
+            return Group(gid, parsed)
+        cache[key] = Group(gid, parsed)
+    return cache[key]
+
+
+def _members(ips, cache: dict) -> tuple[str, ...]:
+    key = _key("ips", ips)
+    if key is None or key not in cache:
+        checked = check_ips(ips)
+        if key is None:
+            return checked
+        cache[key] = checked
+    return cache[key]
+
+
 @dataclasses.dataclass(frozen=True)
 class Port:
     instance_id: str
@@ -79,10 +110,16 @@ class Port:
     )
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Port":
+    def from_dict(cls, d: dict, cache: dict | None = None) -> "Port":
         """The RPC form: {"instance_id", "device", "mac", "ip",
         "security_groups": [{"id", "rules": [to_json form]}],
-        "group_members": {"sg-...": ["10.0.0.5", ...]}}."""
+        "group_members": {"sg-...": ["10.0.0.5", ...]}}.
+
+        cache: a dict shared by the ports of one batch, so that groups and
+        member lists they share (the same text) are checked once, not once
+        per port (50 members of 5 groups of 100 rules: 3 s, then 0.1)."""
+        if cache is None:
+            cache = {}
         if not isinstance(d, dict):
             raise InvalidPort("a port must be a dict")
         device = d.get("device")
@@ -98,11 +135,7 @@ class Port:
             if not isinstance(g, dict):
                 raise InvalidPort("a security group must be a dict")
             gid = check_group_id(g.get("id"))
-            try:
-                rules = tuple(secgroup_rules.from_json(g.get("rules") or []))
-            except secgroup_rules.RuleError as e:
-                raise InvalidPort(f"{gid}: {e}") from None
-            groups.setdefault(gid, Group(gid, rules))
+            groups.setdefault(gid, _group(gid, g.get("rules"), cache))
         members = d.get("group_members") or {}
         if not isinstance(members, dict):
             raise InvalidPort("group_members must be a dict")
@@ -118,7 +151,7 @@ class Port:
             port,
             "members",
             {
-                check_group_id(gid): check_ips(ips)
+                check_group_id(gid): _members(ips, cache)
                 for gid, ips in members.items()
                 if gid in wanted
             },

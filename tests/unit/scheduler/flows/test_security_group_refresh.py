@@ -5,9 +5,12 @@ import oslo_messaging as messaging
 import pytest
 import sqlalchemy as sa
 
-from arame.common import tasks
+from arame.common import secgroups_db, tasks
 from arame.common.db import engine, models
-from arame.scheduler.flows.security_groups import RefreshSecurityGroupFlow
+from arame.scheduler.flows.security_groups import (
+    RefreshSecurityGroupFlow,
+    member_specs,
+)
 from tests.unit.common.test_ipam import make_network
 from tests.unit.common.test_secgroups_db import add_group, plug
 
@@ -109,3 +112,21 @@ def test_another_refusal_fails_the_host_not_the_others(ctxt, lab, get_row):
     assert (task.status, task.error_step) == ("failed", "apply")
     assert task.error_message.startswith("hv1: InstanceNotFound")
     assert [c[0] for c in hva.calls] == ["refresh_host_ports"] * 2
+
+
+def test_member_specs_are_what_the_one_by_one_query_gives(lab, add_instance):
+    """Loaded in one go, each member's specs are exactly those of
+    port_specs_for_instance, a group naming another included."""
+    net = make_network("10.62.0.0/24", segment_id=6102, name="n2")
+    pg = {"protocol": "tcp", "from_port": 5432, "to_port": 5432}
+    db = add_group("db", [{**pg, "group_id": lab["web"]}])
+    i4, _ = add_instance(name="i4", status="running", host="hv2", claimed=True)
+    plug(net, i4, [db, lab["web"]], "10.62.0.14")
+    bare, _ = add_instance(name="i5", status="running", host="hv2")
+    iids = [lab[k] for k in ("i1", "i2", "i3")] + [i4, bare]
+    with engine.session() as s:
+        batch = member_specs(s, iids)
+        one = {i: secgroups_db.port_specs_for_instance(s, i) for i in iids}
+    assert batch == one
+    assert batch[bare] == []
+    assert set(batch[i4][0]["group_members"]) == {db, lab["web"]}

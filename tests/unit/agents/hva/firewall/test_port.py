@@ -108,3 +108,23 @@ def test_allowance_grows_and_shrinks_with_rules_and_members():
     fewer = port_dict()
     fewer["security_groups"][0]["rules"].pop(0)
     assert not before <= Port.from_dict(fewer).allowance(p.members)
+
+
+def test_a_batch_checks_a_shared_group_once_and_still_refuses_bad_ones():
+    cache: dict = {}
+    a = Port.from_dict(port_dict(), cache)
+    b = Port.from_dict(port_dict(instance_id="i-bbbbbbbb"), cache)
+    assert a.groups[0] is b.groups[0]  # parsed once
+    assert a.members == b.members
+    bad = port_dict(instance_id="i-cccccccc")
+    bad["security_groups"][0]["rules"].append({"protocol": "gre"})
+    with pytest.raises(InvalidPort):
+        Port.from_dict(bad, cache)
+    bad = port_dict(instance_id="i-cccccccc")
+    bad["group_members"][bad["security_groups"][0]["id"]] = ["300.0.0.1"]
+    with pytest.raises(InvalidPort):
+        Port.from_dict(bad, cache)
+    odd = port_dict(instance_id="i-cccccccc")
+    odd["group_members"][odd["security_groups"][0]["id"]] = [object()]
+    with pytest.raises(InvalidPort):  # not JSON: checked without the cache
+        Port.from_dict(odd, cache)
