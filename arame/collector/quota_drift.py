@@ -1,6 +1,7 @@
 """Quotas: an account's `*_used` is what its live resources hold:
 instances with `quota_held`, data volumes and sized instance roots
-(`root_gb`) with a QuotaHold row. A terminated instance or a deleted
+(`root_gb`) with a QuotaHold row, floating IPs their rows (allocated in
+the transaction that counts them). A terminated instance or a deleted
 volume holds nothing."""
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ _QUOTA_USED = (
     "memory_mb_used",
     "volumes_used",
     "storage_gb_used",
+    "floating_ips_used",
 )
 
 
@@ -54,6 +56,7 @@ def _busy_accounts(session) -> set[str]:
 
 def quotas(session) -> list[drift.Drift]:
     Q, I, QH = models.Quota, models.Instance, models.QuotaHold
+    F = models.FloatingIp
     held = sa.and_(
         I.account_id == Q.account_id,
         I.quota_held.is_(True),
@@ -79,6 +82,9 @@ def quotas(session) -> list[drift.Drift]:
             total(I.memory_mb, held),
             total(QH.volumes, live_hold),
             total(QH.storage_gb, live_hold),
+            sa.select(sa.func.count(F.id))
+            .where(F.account_id == Q.account_id, F.kind == "floating")
+            .scalar_subquery(),
         ).order_by(Q.account_id)
     ).all()
     out = []

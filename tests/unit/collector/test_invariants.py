@@ -452,3 +452,43 @@ def test_a_terminated_instance_still_holding_its_root_gb_gives_it_back(
     assert quota()[4] == 0
     assert get_row(models.QuotaHold, iid) is None
     assert check() == []
+
+
+def test_floating_ips_used_is_what_the_account_holds(placed):
+    with engine.session() as s:
+        s.add(
+            models.Network(
+                id="nw-extern01",
+                name="public",
+                account_id=ACCOUNT,
+                external=True,
+                cidr="203.0.113.0/24",
+                gateway="203.0.113.1",
+                dns_domain="public.test",
+                dhcp_ranges=[["203.0.113.10", "203.0.113.20"]],
+                segmentation="flat",
+                segment_id=None,
+                mtu=1500,
+            )
+        )
+        s.flush()
+        for n, kind in ((1, "floating"), (2, "floating"), (3, "gateway")):
+            s.add(
+                models.FloatingIp(
+                    id=f"fip-0000000{n}",
+                    network_id="nw-extern01",
+                    address=f"203.0.113.1{n}",
+                    account_id=ACCOUNT,
+                    kind=kind,
+                )
+            )
+    update(models.Quota, ACCOUNT, floating_ips_used=7)
+    (found,) = check()
+    # A router's own external address is not a floating IP.
+    assert found == (
+        f"quota of account {ACCOUNT}: floating_ips_used recorded 7, true 2"
+    )
+    assert invariants.run() == 1
+    with engine.session() as s:
+        assert s.get(models.Quota, ACCOUNT).floating_ips_used == 2
+    assert check() == []
