@@ -49,6 +49,43 @@ def _check_id(instance_id) -> str:
     return instance_id
 
 
+def _expand(members, groups, addresses) -> dict[str, list[dict]]:
+    """refresh_host_ports' arguments as refresh_ports' ports, per guest
+    (the rules and member lists shared, not copied)."""
+    if not all(isinstance(x, dict) for x in (members, groups, addresses)):
+        raise InvalidIdentifier("members, groups and addresses are dicts")
+    out = {}
+    for iid, ports in members.items():
+        _check_id(iid)
+        if not isinstance(ports, list) or not all(
+            isinstance(p, dict) for p in ports
+        ):
+            raise InvalidIdentifier(f"ports of {iid} must be a list of dicts")
+        out[iid] = [_port(p, groups, addresses) for p in ports]
+    return out
+
+
+def _port(port: dict, groups: dict, addresses: dict) -> dict:
+    named = [
+        g.get("id") if isinstance(g, dict) else None
+        for g in port.get("security_groups") or []
+    ]
+    involved = port.get("group_members") or []
+    if not isinstance(involved, list):
+        raise InvalidIdentifier("group_members must list group ids")
+    missing = [g for g in named if not isinstance(g, str) or g not in groups]
+    missing += [
+        g for g in involved if not isinstance(g, str) or g not in addresses
+    ]
+    if missing:
+        raise InvalidIdentifier(f"groups not sent with the ports: {missing}")
+    return {
+        **port,
+        "security_groups": [{"id": g, "rules": groups[g]} for g in named],
+        "group_members": {g: addresses[g] for g in involved},
+    }
+
+
 class HypervisorManager:
     """1.0 - spawn, destroy, power_on, power_off, reboot, get_console_output,
              list_instances, refresh_ports, update_group_members
@@ -224,13 +261,13 @@ class HypervisorManager:
             self.driver.refresh_ports(instance_id, ports)
             return {"ports": len(ports)}
 
-    def refresh_host_ports(self, ctxt, members):
+    def refresh_host_ports(self, ctxt, members, groups, addresses):
         """1.4: refresh_ports of several guests as one batch (a group's
-        rules changed: its members on this host)."""
-        if not isinstance(members, dict):
-            raise InvalidIdentifier("members must be {instance id: ports}")
-        for iid in members:
-            _check_id(iid)
+        rules changed: its members on this host). What they share comes
+        once: members {instance id: ports}, where a port names its groups
+        ("security_groups": [{"id"}], "group_members": [ids]), groups
+        {id: rules}, addresses {id: member addresses}."""
+        members = _expand(members, groups, addresses)
         with contextlib.ExitStack() as locks:
             # Always in the same order: two batches cannot deadlock.
             for iid in sorted(members):

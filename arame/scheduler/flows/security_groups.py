@@ -124,6 +124,31 @@ def _spec(n, p, groups, addresses, involved) -> dict:
     }
 
 
+def shared(members: dict[str, list[dict]]) -> tuple[dict, dict, dict]:
+    """refresh_host_ports' arguments from member_specs: each group's
+    rules and members once, the ports naming them (hva's manager puts
+    them back)."""
+    groups: dict[str, list] = {}
+    addresses: dict[str, list] = {}
+    slim: dict[str, list[dict]] = {}
+    for iid, ports in members.items():
+        slim[iid] = []
+        for p in ports:
+            for g in p["security_groups"]:
+                groups[g["id"]] = g["rules"]
+            addresses.update(p["group_members"])
+            slim[iid].append(
+                {
+                    **p,
+                    "security_groups": [
+                        {"id": g["id"]} for g in p["security_groups"]
+                    ],
+                    "group_members": sorted(p["group_members"]),
+                }
+            )
+    return slim, groups, addresses
+
+
 def _older_agent(e: Exception) -> bool:
     """The host's hva predates the call's version (it answers
     UnsupportedVersion, as a RemoteError when the exception's module is
@@ -195,7 +220,11 @@ class RefreshSecurityGroupFlow(TaskFlow):
         members = {iid: self.specs[iid] for iid in iids}
         try:
             self.ask(
-                "apply", host, self.hva.refresh_host_ports, members, down=down
+                "apply",
+                host,
+                self.hva.refresh_host_ports,
+                *shared(members),
+                down=down,
             )
             return
         except Exception as e:

@@ -12,8 +12,23 @@ A, B, GONE = "i-aaaa0001", "i-bbbb0002", "i-ffff0000"
 CTXT = {}
 
 
+SG = "sg-web00001"
+RULES = [{"protocol": "tcp", "from_port": 80, "to_port": 80}]
+
+
 def ports(n):
-    return [{"mac": f"52:54:00:00:00:0{n}", "ip": f"10.0.0.{n}"}]
+    return [
+        {
+            "mac": f"52:54:00:00:00:0{n}",
+            "ip": f"10.0.0.{n}",
+            "security_groups": [{"id": SG}],
+            "group_members": [SG],
+        }
+    ]
+
+
+def shared(members):
+    return members, {SG: RULES}, {SG: ["10.0.0.1", "10.0.0.2"]}
 
 
 class Notifier:
@@ -28,7 +43,7 @@ class Recording(FakeDriver):
 
     def refresh_ports(self, instance_id, ports):
         self._guest(instance_id)
-        self.refreshed.append(instance_id)
+        self.refreshed.append((instance_id, ports))
 
 
 @pytest.fixture
@@ -41,23 +56,33 @@ def mgr(parsed_conf):
 
 def test_the_manager_refreshes_every_member_and_answers_the_same(mgr):
     members = {A: ports(1), B: ports(2)}
-    first = mgr.refresh_host_ports(CTXT, members)
-    assert first == mgr.refresh_host_ports(CTXT, members)
+    first = mgr.refresh_host_ports(CTXT, *shared(members))
+    assert first == mgr.refresh_host_ports(CTXT, *shared(members))
     assert first == {"instances": 2, "ports": 2}
-    assert mgr.driver.refreshed == [A, B, A, B]
+    assert [i for i, _ in mgr.driver.refreshed] == [A, B, A, B]
+    # The driver gets refresh_ports' form: rules and members in each port.
+    [port] = mgr.driver.refreshed[0][1]
+    assert port["security_groups"] == [{"id": SG, "rules": RULES}]
+    assert port["group_members"] == {SG: ["10.0.0.1", "10.0.0.2"]}
 
 
 def test_a_missing_guest_fails_after_the_others(mgr):
     with pytest.raises(InstanceNotFound, match=GONE):
-        mgr.refresh_host_ports(CTXT, {GONE: ports(3), A: ports(1)})
-    assert mgr.driver.refreshed == [A]
+        mgr.refresh_host_ports(CTXT, *shared({GONE: ports(3), A: ports(1)}))
+    assert [i for i, _ in mgr.driver.refreshed] == [A]
 
 
 def test_bad_input_reaches_no_driver(mgr):
     with pytest.raises(InvalidIdentifier):
-        mgr.refresh_host_ports(CTXT, {"../x": ports(1)})
+        mgr.refresh_host_ports(CTXT, *shared({"../x": ports(1)}))
     with pytest.raises(InvalidIdentifier):
-        mgr.refresh_host_ports(CTXT, [A])
+        mgr.refresh_host_ports(CTXT, [A], {}, {})
+    with pytest.raises(InvalidIdentifier, match=SG):  # rules not sent
+        mgr.refresh_host_ports(CTXT, {A: ports(1)}, {}, {SG: []})
+    with pytest.raises(InvalidIdentifier, match=SG):  # members not sent
+        mgr.refresh_host_ports(CTXT, {A: ports(1)}, {SG: RULES}, {})
+    with pytest.raises(InvalidIdentifier):
+        mgr.refresh_host_ports(CTXT, {A: [{"group_members": [{}]}]}, {}, {})
     assert mgr.driver.refreshed == []
 
 
@@ -88,11 +113,12 @@ def test_libvirt_applies_the_members_as_one_batch(monkeypatch):
         return object()
 
     monkeypatch.setattr(driver, "_domain", domain, raising=False)
-    driver.refresh_host_ports({B: ports(2), A: ports(1)})
+    full = [{"mac": "52:54:00:00:00:02", "ip": "10.0.0.2"}]
+    driver.refresh_host_ports({B: full, A: full})
     assert driver.firewall.batches == [[A, B]]
     assert driver.firewall.applied[A].device == "tapaaaa00010"
     with pytest.raises(InstanceNotFound, match=GONE):
-        driver.refresh_host_ports({GONE: ports(3), A: ports(1)})
+        driver.refresh_host_ports({GONE: full, A: full})
     assert driver.firewall.batches[-1] == [A]
 
 
@@ -114,10 +140,14 @@ def test_the_proxy_asks_at_version_1_4():
 
     api = object.__new__(HypervisorAPI)
     api.client = RecordingClient()
-    api.refresh_host_ports({}, "hv1", {A: ports(1)}, timeout=10)
+    members, groups, addresses = shared({A: ports(1)})
+    api.refresh_host_ports({}, "hv1", members, groups, addresses, timeout=10)
     [prep] = api.client.prepared
     assert (prep["server"], prep["version"]) == ("hv1", "1.4")
     assert api.client.called == [
-        ("refresh_host_ports", {"members": {A: ports(1)}})
+        (
+            "refresh_host_ports",
+            {"members": members, "groups": groups, "addresses": addresses},
+        )
     ]
     assert HypervisorAPI.VERSION_CAP == "1.4"

@@ -5,11 +5,13 @@ import oslo_messaging as messaging
 import pytest
 import sqlalchemy as sa
 
+from arame.agents.hva.manager import _expand
 from arame.common import secgroups_db, tasks
 from arame.common.db import engine, models
 from arame.scheduler.flows.security_groups import (
     RefreshSecurityGroupFlow,
     member_specs,
+    shared,
 )
 from tests.unit.common.test_ipam import make_network
 from tests.unit.common.test_secgroups_db import add_group, plug
@@ -20,8 +22,12 @@ class HVA:
         self.calls: list[tuple] = []
         self.fail: dict[str, Exception] = {}
 
-    def refresh_host_ports(self, ctxt, host, members, timeout):
-        self.calls.append(("refresh_host_ports", host, dict(members)))
+    def refresh_host_ports(
+        self, ctxt, host, members, groups, addresses, timeout
+    ):
+        # As hva's manager sees them: the shared parts put back.
+        members = _expand(members, groups, addresses)
+        self.calls.append(("refresh_host_ports", host, members))
         if "refresh_host_ports" in self.fail:
             raise self.fail["refresh_host_ports"]
         return {"instances": len(members)}
@@ -128,5 +134,10 @@ def test_member_specs_are_what_the_one_by_one_query_gives(lab, add_instance):
         batch = member_specs(s, iids)
         one = {i: secgroups_db.port_specs_for_instance(s, i) for i in iids}
     assert batch == one
+    # Sent with each group's rules and members once, and put back whole.
+    slim, groups, addresses = shared(batch)
+    assert set(groups) == {db, lab["web"]}
+    assert "rules" not in slim[i4][0]["security_groups"][0]
+    assert _expand(slim, groups, addresses) == one
     assert batch[bare] == []
     assert set(batch[i4][0]["group_members"]) == {db, lab["web"]}
