@@ -2,13 +2,15 @@
 router namespaces: a guest of the test image leaves through its router's
 SNAT, answers on its floating address only while its security group
 allows the port, and is never reached on its private address; deleting
-the router leaves no namespace.
+the router leaves no namespace. An L3 agent SIGKILLed whose namespaces
+were lost (a reboot) restores them from the records when it restarts.
 
 "Outside" is a namespace of the deployment's own at the far end of the
 external network (203.0.113.1, a documentation range): nothing here sends
 a packet beyond the namespaces the test made."""
 
 import os
+import signal
 import subprocess
 import tempfile
 import uuid
@@ -76,6 +78,21 @@ def routed_image(routed):
     return next(i["id"] for i in c.images.list() if i["name"] == "arame-test")
 
 
+@pytest.fixture(scope="module")
+def public(routed):
+    """The external network on the outside namespace's veth."""
+    return routed.client().networks.create(
+        "public",
+        "203.0.113.0/24",
+        "public.test",
+        segmentation="flat",
+        external=True,
+        physical_network="public",
+        gateway=UPSTREAM,
+        dhcp_ranges=[["203.0.113.10", "203.0.113.250"]],
+    )
+
+
 def outside(dep, *args, **kw):
     return subprocess.run(
         ["ip", "netns", "exec", dep.outside_netns, *args],
@@ -91,20 +108,11 @@ def ask(dep, address: str, port: int = SERVICE_PORT) -> str:
 
 
 def test_a_guest_reached_on_its_floating_address_only(
-    routed, libvirt_lab, routed_image
+    routed, libvirt_lab, routed_image, public
 ):
     c = routed.client()
     run = uuid.uuid4().hex[:6]
-    ext = c.networks.create(
-        f"public-{run}",
-        "203.0.113.0/24",
-        "public.test",
-        segmentation="flat",
-        external=True,
-        physical_network="public",
-        gateway=UPSTREAM,
-        dhcp_ranges=[["203.0.113.10", "203.0.113.250"]],
-    )
+    ext = public
     net = c.networks.create(
         f"rtnet-{run}", free_subnet(libvirt_lab.netns), "rt.test"
     )
@@ -240,6 +248,71 @@ def test_a_guest_reached_on_its_floating_address_only(
         if fip is not None:
             c.floating_ips.release(fip["id"])
     wait_task(c, c.routers.delete(router["id"])["task_id"], timeout=60)
+    assert (
+        namespace
+        not in subprocess.run(
+            ["ip", "netns", "list"], capture_output=True, text=True
+        ).stdout
+    )
+
+
+def test_a_killed_l3_agent_whose_routers_were_lost_restores_them(
+    routed, libvirt_lab, routed_image, public
+):
+    # The failure story of the router's host: the agent SIGKILLed and its
+    # namespaces gone with it (as at a reboot). Nothing reaches the guest
+    # until a new agent starts; its resync at start, from the collector's
+    # records alone, makes the router whole and the guest answers again.
+    c = routed.client()
+    run = uuid.uuid4().hex[:6]
+    ext = public
+    net = c.networks.create(
+        f"rtnet-{run}", free_subnet(libvirt_lab.netns), "rt.test"
+    )
+    web = c.security_groups.create(
+        f"web-{run}",
+        rules_text=f"tcp:{SERVICE_PORT},{SERVICE_PORT},ip4:0.0.0.0/0\n",
+    )
+    router = c.routers.create(
+        f"r-{run}", external_network=ext["id"], networks=[net["id"]]
+    )
+    wait_task(c, router["task_id"], timeout=60)
+    namespace = f"{routed.name}-{router['id']}"
+    inst = c.instances.create(
+        f"svc-{run}",
+        "small",
+        routed_image,
+        network=net["id"],
+        security_groups=[web["id"]],
+        user_data=USER_DATA,
+    )
+    wait_task(c, inst["task_id"])
+    fip = c.floating_ips.allocate(ext["id"])
+    wait_task(c, c.floating_ips.associate(fip["id"], inst["id"])["task_id"])
+    address = fip["address"]
+    try:
+        wait_until(
+            lambda: ask(routed, address).startswith("GUEST-SERVICE-OK"),
+            BOOT_TIMEOUT,
+            f"the guest's service on {address}",
+            interval=0.5,
+        )
+        routed.stop("l3", sig=signal.SIGKILL)
+        subprocess.run(["ip", "netns", "del", namespace], check=True)
+        assert ask(routed, address).startswith("NO-ANSWER")
+
+        routed.start("l3")
+        wait_until(
+            lambda: ask(routed, address).startswith("GUEST-SERVICE-OK"),
+            60,
+            "the guest reachable again after the agent's resync",
+            interval=0.5,
+        )
+        assert c.routers.get(router["id"])["status"] == "active"
+    finally:
+        wait_task(c, c.instances.delete(inst["id"])["task_id"])
+        c.floating_ips.release(fip["id"])
+        wait_task(c, c.routers.delete(router["id"])["task_id"], timeout=60)
     assert (
         namespace
         not in subprocess.run(
