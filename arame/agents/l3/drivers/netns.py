@@ -98,6 +98,11 @@ class NetnsRouterDriver(base.RouterDriver):
         self._external_guard = threading.Lock()
         # The spec each router was last applied with, successfully.
         self._applied: dict[str, base.RouterSpec] = {}
+        # After map elements changed alone, the table's digest comment is
+        # an older spec's: (that digest, the digest of the spec the table
+        # now stands for), so that a full apply of the same spec does not
+        # load the whole file again for a stale comment.
+        self._stands_for: dict[str, tuple[str | None, str | None]] = {}
         self._arping = _arping_command()
 
     @classmethod
@@ -228,7 +233,7 @@ class NetnsRouterDriver(base.RouterDriver):
                 "add",
                 [f"{a} dev {base.EXTERNAL_DEV}" for a in added],
             )
-            self._load_map_changes(router, ns, before, now)
+            self._load_map_changes(router, last, ns)
             addrs.result()
         self._after_ruleset(router, ns, before, gone)
         self._announce(ns, added)
@@ -241,21 +246,27 @@ class NetnsRouterDriver(base.RouterDriver):
         )
 
     def _load_map_changes(
-        self,
-        router: base.RouterSpec,
-        ns: str,
-        before: dict[str, str],
-        now: dict[str, str],
+        self, router: base.RouterSpec, last: base.RouterSpec, ns: str
     ) -> None:
-        """The maps' elements from `before` to `now`; if the kernel's maps
-        are not `before` (nft refuses the transaction whole), the whole
-        file instead. The table's digest stays the older one: the next
-        full apply (a resync) loads the file once more, to the same
-        maps."""
-        text = map_changes(before, now)
+        """The maps' elements from `last`'s pairs to `router`'s; if the
+        kernel's maps are not `last`'s (nft refuses the transaction
+        whole), the whole file instead. The table's digest comment stays
+        the older one: _stands_for says which spec it now stands for."""
+        text = map_changes(_pairs(last), _pairs(router))
+
+        def render(spec):
+            return nft_rules.render(spec, max_connections=self.max_connections)
+
         if text:
             try:
                 self._run(["nft", "-f", "-"], ns, input=text)
+                kernel = self._stands_for.get(router.id, (None,))[0]
+                if kernel is None:
+                    kernel = nft_rules.digest(render(last))
+                self._stands_for[router.id] = (
+                    kernel,
+                    nft_rules.digest(render(router)),
+                )
                 return
             except base.RouterError as e:
                 LOG.warning(
@@ -264,8 +275,8 @@ class NetnsRouterDriver(base.RouterDriver):
                     router.id,
                     e,
                 )
-        text = nft_rules.render(router, max_connections=self.max_connections)
-        self._run(["nft", "-f", "-"], ns, input=text)
+        self._stands_for.pop(router.id, None)
+        self._run(["nft", "-f", "-"], ns, input=render(router))
 
     def _converge(self, router: base.RouterSpec, ns: str) -> None:
         rip = iproute.IpRoute(ns)
@@ -345,7 +356,14 @@ class NetnsRouterDriver(base.RouterDriver):
         # The ruleset, unless the one loaded is this one already.
         text = nft_rules.render(router, max_connections=self.max_connections)
         loaded, mapped = self._loaded_ruleset(ns)
-        if loaded != nft_rules.digest(text):
+        want = nft_rules.digest(text)
+        pairs = _pairs(router) if gw else {}
+        current = loaded == want or (
+            self._stands_for.get(router.id) == (loaded, want)
+            and mapped == pairs
+        )
+        if not current:
+            self._stands_for.pop(router.id, None)
             self._run(["nft", "-f", "-"], ns, input=text)
             LOG.debug("router %s: ruleset loaded", router.id)
         self._after_ruleset(router, ns, mapped, going)
@@ -585,6 +603,7 @@ class NetnsRouterDriver(base.RouterDriver):
     def remove(self, router_id: str) -> None:
         ns = self.namespace(router_id)
         self._applied.pop(router_id, None)
+        self._stands_for.pop(router_id, None)
         release: set[str] = set()
         if os.path.exists(os.path.join(NETNS_DIR, ns)):
             rip = iproute.IpRoute(ns)
@@ -641,6 +660,10 @@ def map_changes(before: dict[str, str], now: dict[str, str]) -> str:
         out.append(f"add element {table} fip_dnat {{ {fip} : {fixed} }}")
         out.append(f"add element {table} fip_snat {{ {fixed} : {fip} }}")
     return "".join(line + "\n" for line in out)
+
+
+def _pairs(spec: base.RouterSpec) -> dict[str, str]:
+    return {str(f.address): str(f.fixed_address) for f in spec.floating_ips}
 
 
 def _only_floating_ips_differ(a: base.RouterSpec, b: base.RouterSpec) -> bool:
