@@ -114,8 +114,24 @@ def disassociate_ports(s, port_ids) -> list[str]:
 
 
 def disassociate_instance(s, instance_id: str) -> list[str]:
-    """disassociate_ports for every port of the instance."""
-    P = models.Port
-    return disassociate_ports(
-        s, sa.select(P.id).where(P.instance_id == instance_id)
+    """disassociate_ports for every port of the instance. Every delete
+    asks: one indexed read when it has none (the usual case), no write."""
+    F = models.FloatingIp
+    held = s.execute(
+        sa.select(F.id, F.router_id).where(F.instance_id == instance_id)
+    ).all()
+    if not held:
+        return []
+    s.execute(
+        sa.update(F)
+        .where(F.id.in_([h.id for h in held]))
+        .values(
+            port_id=None,
+            instance_id=None,
+            fixed_address=None,
+            router_id=None,
+            updated_at=models.utcnow(),
+        )
+        .execution_options(synchronize_session=False)
     )
+    return sorted({h.router_id for h in held if h.router_id})
