@@ -517,6 +517,10 @@ def e2e(args, name: str, world: rw.World, deadline: Deadline, res: dict):
         measure_associations(args, setup, pop["targets"], res)
         if args.throughput and not deadline.passed():
             measure_throughput(args, setup, res)
+    except BaseException as e:  # noqa: B902 - said now: teardown is long
+        res["failure"] = f"{type(e).__name__}: {e}"
+        log(f"FAILED: {res['failure']}")
+        raise
     finally:
         if setup is not None:
             log("tearing down the deployment ...")
@@ -667,7 +671,7 @@ def main(argv=None) -> int:
         log(f"prefix {world.prefix}")
         e2e(args, name, world, deadline, res)
     except BaseException as e:  # noqa: B902 - report, then clean up
-        res["failure"] = f"{type(e).__name__}: {e}"
+        res.setdefault("failure", f"{type(e).__name__}: {e}")
         rc = 1
     finally:
         if world is not None:
