@@ -520,6 +520,12 @@ def text_report(res: dict) -> str:
                 ms(d["ref_full"]),
             ),
             _row("  of which iptables-restores", ms(d["restore_sum"])),
+            _row(
+                "1 apply_ports batch of all",
+                ms(d["apply_batch"]),
+                ms(d["ref_full"]),
+            ),
+            _row("  of which its iptables-restore", ms(d["batch_restore"])),
             _row("ref: 1 iptables-restore, table", ms(d["ref_full"])),
             _row("ref: 1 restore --noflush, in-chains", ms(d["ref_chains"])),
             _row("design: 1 chain of the group's rules", ms(d["ref_group"])),

@@ -83,6 +83,14 @@ def run(lab, *, ports: int, groups: int, rules: int, changes: int, log):
         apply_s = time.perf_counter() - t0
         saved = m.save(ns)
         live = m.members_live(saved, iids, 1000 + c)
+        # The same change as hva applies it since refresh_host_ports:
+        # every port in one apply_ports batch (its own marker).
+        batch_rules = m.changed_rules(base[0], 2000 + c)
+        t1 = time.perf_counter()
+        fw.apply_ports([port_dict(p, batch_rules) for p in range(ports)])
+        batch_s = time.perf_counter() - t1
+        batch_restore_s = fw.last_restore_s
+        batch_live = m.members_live(m.save(ns), iids, 2000 + c)
         ref_full = m.restore(ns, m.full_text(saved), noflush=False)
         ref_chains = m.restore(ns, m.chains_text(saved, iids), noflush=True)
         ref_group = m.restore(ns, m.group_chain_text(first), noflush=True)
@@ -92,6 +100,9 @@ def run(lab, *, ports: int, groups: int, rules: int, changes: int, log):
                 "apply_all_s": apply_s,
                 "restore_sum_s": sum(restores),
                 "members_live": live,
+                "batch_s": batch_s,
+                "batch_restore_s": batch_restore_s,
+                "batch_members_live": batch_live,
                 "ref_full_s": ref_full,
                 "ref_chains_s": ref_chains,
                 "ref_group_s": ref_group,
@@ -101,7 +112,9 @@ def run(lab, *, ports: int, groups: int, rules: int, changes: int, log):
             f"  driver change {c}: {ports} apply_port {apply_s * 1000:.0f} ms"
             f" (restores {sum(restores) * 1000:.0f} ms); one restore: "
             f"table {ref_full * 1000:.0f} ms, in-chains "
-            f"{ref_chains * 1000:.0f} ms"
+            f"{ref_chains * 1000:.0f} ms; one apply_ports batch "
+            f"{batch_s * 1000:.0f} ms (restore "
+            f"{batch_restore_s * 1000:.0f} ms, {batch_live} live)"
         )
     return {
         "ports": ports,
@@ -114,6 +127,8 @@ def run(lab, *, ports: int, groups: int, rules: int, changes: int, log):
         "trials": trials,
         "apply_all": summary([t["apply_all_s"] for t in trials]),
         "restore_sum": summary([t["restore_sum_s"] for t in trials]),
+        "apply_batch": summary([t["batch_s"] for t in trials]),
+        "batch_restore": summary([t["batch_restore_s"] for t in trials]),
         "ref_full": summary([t["ref_full_s"] for t in trials]),
         "ref_chains": summary([t["ref_chains_s"] for t in trials]),
         "ref_group": summary([t["ref_group_s"] for t in trials]),

@@ -67,8 +67,10 @@ def _rule_match(rule: Rule) -> str:
     return " ".join(parts)
 
 
-def port_rules(port: Port) -> list[str]:
-    """The rules of the port's two chains (without the chain headers)."""
+def port_rules(port: Port, memo: dict | None = None) -> list[str]:
+    """The rules of the port's two chains (without the chain headers).
+    memo: shared by the ports of one render, so that a group object they
+    share (a batch's ports share them) is formatted once."""
     i, o = in_chain(port.instance_id), out_chain(port.instance_id)
     lines = [
         f"-A {i} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
@@ -83,15 +85,23 @@ def port_rules(port: Port) -> list[str]:
         )
     seen = set()
     for g in port.groups:
-        for r in g.rules:
-            match = _rule_match(r)
+        if memo is None or id(g) not in memo:
+            text = tuple(
+                (
+                    _rule_match(r),
+                    f"-m comment --comment "
+                    f"{_quote(g.id + ' ' + r.to_text())} -j ACCEPT",
+                )
+                for r in g.rules
+            )
+            if memo is None:
+                memo = {}
+            memo[id(g)] = (g, text)  # g kept alive: its id stays its own
+        for match, rest in memo[id(g)][1]:
             if match in seen:
                 continue
             seen.add(match)
-            lines.append(
-                f"-A {i} {match} -m comment --comment "
-                f"{_quote(g.id + ' ' + r.to_text())} -j ACCEPT"
-            )
+            lines.append(f"-A {i} {match} {rest}")
     lines.append(f"-A {i} -j DROP")
     lines += [
         # DHCP discover/request before the guest has an address.
@@ -135,9 +145,10 @@ def render(
     deleted. Chains of other ports are not touched."""
     heads = [IN, OUT]
     body = dispatch_rules(taps)
+    memo: dict = {}
     for port in rewrite:
         heads += [in_chain(port.instance_id), out_chain(port.instance_id)]
-        body += port_rules(port)
+        body += port_rules(port, memo)
     tail = []
     for iid in remove:
         # Declaring flushes; the dispatch no longer jumps there; then -X.
