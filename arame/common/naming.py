@@ -6,6 +6,7 @@ here, so a reservation looks the same however it reaches dnsmasq.
 """
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from arame.agents.nsa import rpcapi as nsa_rpcapi
 from arame.agents.sta import rpcapi as sta_rpcapi
@@ -18,15 +19,35 @@ def nodes(session) -> list[str]:
     return services.live_hosts(session, nsa_rpcapi.BINARY)
 
 
+def routed(session, network_id: str) -> bool:
+    """A router holds the network's gateway."""
+    RI = models.RouterInterface
+    return (
+        session.scalar(
+            sa.select(RI.router_id).where(RI.network_id == network_id).limit(1)
+        )
+        is not None
+    )
+
+
 def network_message(net: models.Network) -> dict:
     # dnsmasq listens on the network's bridge (named after the network, as
-    # hva names it) at its own address; the gateway is the router's. A
-    # network made before routers has none: dnsmasq stays on the gateway.
+    # hva names it). Until a router holds the gateway, dnsmasq holds it:
+    # the bridge in the naming namespace is then the guests' way to what
+    # is local there (a bare-metal node's iSCSI portal). Once routed,
+    # dnsmasq moves to the network's own DHCP address (a network made
+    # before routers may have none: it cannot be routed).
+    session = orm.object_session(net)
+    moved = (
+        net.dhcp_address is not None
+        and session is not None
+        and routed(session, net.id)
+    )
     return {
         "id": net.id,
         "cidr": net.cidr,
         "gateway": net.gateway,
-        "dhcp_address": net.dhcp_address or net.gateway,
+        "dhcp_address": net.dhcp_address if moved else net.gateway,
         "dns_domain": net.dns_domain,
         "dhcp_ranges": [list(r) for r in net.dhcp_ranges],
         "mtu": net.mtu,

@@ -273,7 +273,10 @@ class SchedulerManager:
 
     # -- routers and floating IPs (flows/routers.py) ------------------------
     def sync_router(self, ctxt, task_id, router_id, _adopted=False):
-        self._run(SyncRouterFlow(ctxt, task_id, router_id, self.l3), _adopted)
+        self._run(
+            SyncRouterFlow(ctxt, task_id, router_id, self.l3, self.nsa),
+            _adopted,
+        )
 
     def delete_router(self, ctxt, task_id, router_id, _adopted=False):
         self._run(

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from oslo_log import log
 
 from arame.agents.l3.rpcapi import BINARY as L3_BINARY
-from arame.common import routing
+from arame.common import naming, routing
 from arame.common.db import engine as db_engine
 from arame.common.db import models, services
 from arame.scheduler.flows import liveness
@@ -80,9 +80,10 @@ def choose_host(s) -> str | None:
 class RouterFlow(TaskFlow):
     kind = "router"
 
-    def __init__(self, ctxt, task_id: str, router_id: str, l3):
+    def __init__(self, ctxt, task_id: str, router_id: str, l3, nsa=None):
         super().__init__(ctxt, task_id, router_id)
         self.l3 = l3
+        self.nsa = nsa
         self.status: str | None = None
         self.host: str | None = None
 
@@ -165,7 +166,38 @@ class SyncRouterFlow(RouterFlow):
                 rec.host = self.host
                 self.flush(s)
 
+    def _move_dhcp(self) -> None:
+        """Before the router takes its networks' gateways: the naming
+        nodes' dnsmasq leaves each gateway for the network's own DHCP
+        address (else two bridges' worth of ARP answers for one address).
+        Best effort: a node not told moves at its next resync."""
+        # A floating IP's task changes no network's gateway.
+        if self.nsa is None or self.action not in ("create", "update"):
+            return
+        with db_engine.session() as s:
+            RI, N = models.RouterInterface, models.Network
+            nets = list(
+                s.scalars(
+                    sa.select(N)
+                    .join(RI, RI.network_id == N.id)
+                    .where(RI.router_id == self.router_id)
+                    .order_by(N.id)
+                )
+            )
+            messages = [naming.network_message(n) for n in nets]
+            nodes = naming.nodes(s)
+        if not messages or not nodes:
+            return
+        for node in nodes:
+            try:
+                with self.step("move DHCP", host=node):
+                    for msg in messages:
+                        self.nsa.ensure_network(self.ctxt, node, msg)
+            except Exception:  # recorded as the step's failure
+                LOG.warning("%s: DHCP not moved on %s", self.router_id, node)
+
     def _apply(self) -> None:
+        self._move_dhcp()
         with self.step("apply", host=self.host):
             sent = apply_until_settled(self, self.router_id, self.host)
             if sent is None:

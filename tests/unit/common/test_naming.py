@@ -27,7 +27,9 @@ def test_resync_answer_holds_every_live_reservation_and_no_dead_network(
     served = answer["networks"][net.id]
     assert served["network"]["bridge"] == net.id
     # dnsmasq has an address of its own (the gateway is the router's)
-    assert served["network"]["dhcp_address"] == net.dhcp_address
+    # No router holds its gateway: dnsmasq does, its own address kept
+    # for when one will.
+    assert served["network"]["dhcp_address"] == net.gateway
     assert net.dhcp_address == "10.5.0.254"
     assert served["reservations"] == [
         {"mac": p_live.mac_address, "ip": p_live.ip_address, "hostname": "web"}
@@ -72,3 +74,30 @@ def test_a_network_without_a_dhcp_address_keeps_dnsmasq_on_the_gateway(
     net = make_network("10.7.0.0/24", name="legacy")
     net.dhcp_address = None  # made before routers
     assert naming.network_message(net)["dhcp_address"] == "10.7.0.1"
+
+
+def test_once_a_router_holds_the_gateway_dnsmasq_moves_to_its_own_address(
+    cloud,
+):
+    net = make_network("10.8.0.0/24", name="routed")
+    with engine.session() as s:
+        assert naming.network_message(s.get(models.Network, net.id))[
+            "dhcp_address"
+        ] == ("10.8.0.1")
+        s.add(
+            models.Router(
+                id="rt-00000001",
+                account_id="a-admin",
+                name="r",
+                status="active",
+            )
+        )
+        s.flush()
+        s.add(
+            models.RouterInterface(
+                router_id="rt-00000001", network_id=net.id, address="10.8.0.1"
+            )
+        )
+        s.flush()
+        msg = naming.network_message(s.get(models.Network, net.id))
+    assert (msg["dhcp_address"], msg["gateway"]) == ("10.8.0.254", "10.8.0.1")

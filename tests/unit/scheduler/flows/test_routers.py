@@ -20,6 +20,7 @@ from arame.scheduler.flows.routers import DeleteRouterFlow, SyncRouterFlow
 from arame.scheduler.manager import SchedulerManager
 from arame.scheduler.sweeper import Sweeper
 from tests.unit.agents.l3.test_manager import router_msg
+from tests.unit.common.test_ipam import make_network
 
 from .conftest import RecordingProxy
 from .test_leases import Died, lapse, run_found, task_row
@@ -551,3 +552,47 @@ def test_a_change_recorded_during_the_apply_is_applied_too(
     assert run(SyncRouterFlow, rid, tid, l3, ctxt).status == "done"
     assert l3.methods() == ["apply_router", "apply_router"]
     assert mgr.driver.get(rid).floating_ips == ()
+
+
+class RecordingNSA:
+    def __init__(self):
+        self.told: list[tuple[str, str, str]] = []
+
+    def ensure_network(self, ctxt, node, network, timeout=60):
+        self.told.append((node, network["id"], network["dhcp_address"]))
+        return {}
+
+
+def test_the_naming_nodes_leave_the_gateway_before_the_router_takes_it(
+    cloud, sched_conf, l3, messages, ctxt
+):
+    add_l3("net1")
+    with engine.session() as s:
+        s.add(
+            models.Service(
+                host="nn1",
+                binary="arame-nsa",
+                topic="nsa",
+                version="t",
+                last_heartbeat_at=models.utcnow(),
+            )
+        )
+    net = make_network("10.9.0.0/24", name="lan")
+    rid, tid = add_router()
+    with engine.session() as s:
+        s.add(
+            models.RouterInterface(
+                router_id=rid, network_id=net.id, address="10.9.0.1"
+            )
+        )
+    nsa = RecordingNSA()
+    SyncRouterFlow(ctxt, tid, rid, l3, nsa).run()
+    t = task_row(tid)
+    assert t.status == "done"
+    # dnsmasq told to its own address, before the router's apply.
+    assert nsa.told == [("nn1", net.id, "10.9.0.254")]
+    assert [(e.step, e.host) for e in t.events] == [
+        ("schedule", "net1"),
+        ("move DHCP", "nn1"),
+        ("apply", "net1"),
+    ]
