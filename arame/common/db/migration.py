@@ -21,7 +21,9 @@ def alembic_config(url: str | None = None) -> Config:
 def db_sync(url: str | None = None, revision: str = "head") -> None:
     cfg = alembic_config(url)
     if url is None:
-        with db_engine.get_engine().begin() as conn:
+        # Not begun here: the migrations' environment begins and commits
+        # (SQLite needs a pragma set outside any transaction first).
+        with db_engine.get_engine().connect() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
     else:
