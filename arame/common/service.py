@@ -128,7 +128,12 @@ class PeriodicComponent:
     def _loop(self):
         if self.run_first:
             self._run_once()
-        while not self._stop.wait(self.interval()):
+        while True:
+            interval = self.interval()
+            # 0 or less: no round after the first (an option's "off"),
+            # not a loop without a pause.
+            if interval <= 0 or self._stop.wait(interval):
+                return
             self._run_once()
 
     def _run_once(self):

@@ -3,9 +3,6 @@ with the controller (at start, then every [l3] resync_interval) and a
 heartbeat carrying the number of routers."""
 
 import importlib
-import threading
-
-from oslo_log import log
 
 from arame.agents.l3.manager import L3Manager
 from arame.agents.l3.resync import Resync
@@ -14,9 +11,7 @@ from arame.collector.rpcapi import CollectorAPI
 from arame.common import rpc
 from arame.common.conf import CONF
 from arame.common.heartbeat import NotifyHeartbeat
-from arame.common.service import RPCServerComponent
-
-LOG = log.getLogger(__name__)
+from arame.common.service import PeriodicComponent, RPCServerComponent
 
 # [l3] driver -> the class (an option with choices: nothing else loads).
 DRIVERS = {
@@ -42,7 +37,9 @@ def collector_fetch_expected() -> dict:
 
 
 class RouterService:
-    """The RPC server and the resync loop, started and stopped together."""
+    """The RPC server and the resync rounds (at start, then every
+    `[l3] resync_interval`; 0: at start only), started and stopped
+    together."""
 
     def __init__(self, manager: L3Manager, fetch_expected=None, server=None):
         self.manager = manager
@@ -50,37 +47,29 @@ class RouterService:
             Resync(manager, fetch_expected) if fetch_expected else None
         )
         self.server = server
-        self._stop = threading.Event()
-        self._thread = None
-
-    def _loop(self):
-        while True:
-            try:
-                self.resync.run_once()
-            except Exception:
-                LOG.exception("resync failed")
-            interval = CONF.l3.resync_interval
-            if interval <= 0 or self._stop.wait(interval):
-                return
+        self._rounds = (
+            PeriodicComponent(
+                "l3-resync",
+                self.resync.run_once,
+                lambda: CONF.l3.resync_interval,
+            )
+            if self.resync is not None
+            else None
+        )
 
     def start(self) -> None:
         if self.server is not None:
             self.server.start()
-        if self.resync is not None:
-            self._stop.clear()
-            self._thread = threading.Thread(
-                target=self._loop, daemon=True, name="l3-resync"
-            )
-            self._thread.start()
+        if self._rounds is not None:
+            self._rounds.start()
 
     def stop(self) -> None:
         # Routers stay up when the agent stops: guests keep their way out
         # across an upgrade; the next start's resync brings them in line.
-        self._stop.set()
         if self.server is not None:
             self.server.stop()
-        if self._thread is not None:
-            self._thread.join(timeout=60)
+        if self._rounds is not None:
+            self._rounds.stop()
 
 
 def build_components(
