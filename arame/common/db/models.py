@@ -89,6 +89,14 @@ class Host(TimestampMixin, Base):
     disk_gb_used: Mapped[int] = mapped_column(default=0)
     instance_count: Mapped[int] = mapped_column(default=0)
     enabled: Mapped[bool] = mapped_column(default=True)
+    # Out of service for work on it: no new work, guests stay (as disabled).
+    maintenance: Mapped[bool] = mapped_column(
+        default=False, server_default=sa.false()
+    )
+    maintenance_reason: Mapped[str | None] = mapped_column(sa.String(255))
+    disabled_reason: Mapped[str | None] = mapped_column(sa.String(255))
+    # The user who last changed enabled or maintenance.
+    state_changed_by: Mapped[str | None] = mapped_column(sa.String(64))
     # Where storage nodes see this host's iSCSI initiator (their ACLs).
     storage_address: Mapped[str | None] = mapped_column(sa.String(45))
     last_report_at: Mapped[dt.datetime | None]
