@@ -111,6 +111,10 @@ RULES = _base + [
     _rule("tasks:list", "rule:reader", "/v1/tasks", ["GET"]),
     _rule("tasks:get", "rule:reader", "/v1/tasks/{id}", ["GET"]),
     _rule("hosts:list", "rule:context_is_admin", "/v1/hosts", ["GET"]),
+    _rule("hosts:show", "rule:context_is_admin", "/v1/hosts/{id}", ["GET"]),
+    _rule(
+        "hosts:update", "rule:context_is_admin", "/v1/hosts/{id}", ["PATCH"]
+    ),
     _rule("flavors:list", "rule:reader", "/v1/flavors", ["GET"]),
     _rule("flavors:create", "rule:context_is_admin", "/v1/flavors", ["POST"]),
     _rule(
