@@ -66,6 +66,7 @@ INSTANCE = StateMachine(
         "shuttingdown",
         "terminated",
         "error",
+        "evacuating",
     ],
     [
         ("pending", "scheduling"),
@@ -79,6 +80,12 @@ INSTANCE = StateMachine(
         ("rebooting", "running"),
         ("running", "stopped"),  # the hypervisor saw it die, no HA
         ("stopped", "running"),  # HA restart, or powered on behind us
+        # Rebuilt on another host, its own being down and fenced.
+        ("running", "evacuating"),
+        ("stopped", "evacuating"),
+        ("error", "evacuating"),
+        ("evacuating", "running"),
+        ("evacuating", "stopped"),
         (ANY, "shuttingdown"),
         ("shuttingdown", "terminated"),
         (ANY, "error"),
@@ -96,6 +103,7 @@ INSTANCE_BUSY = frozenset(
         "stopping",
         "rebooting",
         "shuttingdown",
+        "evacuating",
     }
 )
 
@@ -119,6 +127,9 @@ INSTANCE_TASKS = {
     "start": InstanceTask(("stopped",), ("starting",), "running"),
     "stop": InstanceTask(("running",), ("stopping",), "stopped"),
     "reboot": InstanceTask(("running",), ("rebooting",), "running"),
+    "evacuate": InstanceTask(
+        ("running", "stopped", "error"), ("evacuating",), "running"
+    ),
 }
 assert all(
     INSTANCE.is_legal(s, "error") and INSTANCE.is_legal(s, t.final)

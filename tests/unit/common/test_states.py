@@ -69,6 +69,7 @@ def test_sources_of_running():
         "stopping",
         "rebooting",
         "stopped",
+        "evacuating",
     }
 
 
