@@ -538,6 +538,12 @@ class BaremetalNode(TimestampMixin, Base):
 # Unit groups and units, in a module of their own; here so that
 # `models.Unit` is found with the others (and its tables are in metadata).
 # Routers and floating IPs (issue 12), likewise.
+# Evacuation (issue 13), likewise.
+from arame.common.db.evacuation_models import (  # noqa: E402,F401
+    HostEvacuation,
+    InstanceEvacuation,
+    LeaderLease,
+)
 from arame.common.db.routing_models import (  # noqa: E402,F401
     FloatingIp,
     Router,
