@@ -28,8 +28,10 @@ def _raise_nofile() -> None:
 _DEBIAN_BROKER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 
 
-def _broker_launch():
-    """-> (args, preexec_fn, env, cwd) that start the broker."""
+def broker_launch(extra_env: dict | None = None):
+    """-> (args, preexec_fn, env, cwd) that start a broker; `extra_env`
+    names a node of its own (RABBITMQ_NODENAME, ports, dirs:
+    rabbit_cluster.py)."""
     if os.getuid() == 0 and os.path.exists(_DEBIAN_BROKER):
         import pwd
 
@@ -46,17 +48,29 @@ def _broker_launch():
             HOME=user.pw_dir,
             USER=user.pw_name,
             LOGNAME=user.pw_name,
+            **(extra_env or {}),
         )
         return [_DEBIAN_BROKER], become_rabbitmq, env, user.pw_dir
     return (
         [require("rabbitmq-server", "rabbitmq-server")],
         _raise_nofile,
-        None,
+        dict(os.environ, **extra_env) if extra_env else None,
         None,
     )
 
 
-def _ctl() -> str:
+def broker_user() -> tuple[int, int] | None:
+    """(uid, gid) the broker runs as when started by root (its data
+    directories must be its own), None when it runs as us."""
+    if os.getuid() == 0 and os.path.exists(_DEBIAN_BROKER):
+        import pwd
+
+        user = pwd.getpwnam("rabbitmq")
+        return user.pw_uid, user.pw_gid
+    return None
+
+
+def ctl() -> str:
     return require("rabbitmqctl", "rabbitmq-server")
 
 
@@ -80,7 +94,7 @@ class RabbitMQ:
         """Start the broker if nothing answers; True if we started it."""
         if self.running():
             return False
-        args, preexec, env, cwd = _broker_launch()
+        args, preexec, env, cwd = broker_launch()
         with open(log_path, "ab") as log:
             subprocess.Popen(
                 args,
@@ -97,18 +111,29 @@ class RabbitMQ:
         # which opens late in the boot, then let rabbitmqctl confirm it.
         wait_for(self.running, timeout, "RabbitMQ to accept connections")
         run(
-            [_ctl(), "await_startup", "--timeout", str(int(timeout))],
+            [ctl(), "await_startup", "--timeout", str(int(timeout))],
             timeout=timeout + 10,
         )
         return True
 
     def create_vhost(self, vhost: str) -> None:
-        ctl = _ctl()
-        run([ctl, "add_vhost", vhost], check=False)
-        run([ctl, "set_permissions", "-p", vhost, self.user, ".*", ".*", ".*"])
+        rabbitmqctl = ctl()
+        run([rabbitmqctl, "add_vhost", vhost], check=False)
+        run(
+            [
+                rabbitmqctl,
+                "set_permissions",
+                "-p",
+                vhost,
+                self.user,
+                ".*",
+                ".*",
+                ".*",
+            ]
+        )
 
     def delete_vhost(self, vhost: str) -> None:
-        run([_ctl(), "delete_vhost", vhost], check=False)
+        run([ctl(), "delete_vhost", vhost], check=False)
 
     def url(self, vhost: str) -> str:
         q = lambda s: urllib.parse.quote(s, safe="")  # noqa: E731
@@ -117,9 +142,16 @@ class RabbitMQ:
             f"{self.port}/{q(vhost)}"
         )
 
+    @staticmethod
+    def messaging_options() -> dict:
+        """arame.conf options a deployment on this broker needs beyond our
+        defaults: none for one node (a cluster has some,
+        rabbit_cluster.py)."""
+        return {}
+
     def restart(self, timeout: float = 90) -> None:
         """Stop and start the broker (fault tests)."""
-        ctl = _ctl()
-        run([ctl, "stop_app"], timeout=timeout)
-        run([ctl, "start_app"], timeout=timeout)
+        rabbitmqctl = ctl()
+        run([rabbitmqctl, "stop_app"], timeout=timeout)
+        run([rabbitmqctl, "start_app"], timeout=timeout)
         wait_for(self.running, timeout, "RabbitMQ to come back")
