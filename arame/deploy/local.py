@@ -12,12 +12,16 @@ import os
 import secrets
 import subprocess
 import time
+from typing import TYPE_CHECKING
 
 import httpx
 
 from arame.common import waiting
 from arame.deploy import infra, processes, storage
 from arame.deploy.infra import outside
+
+if TYPE_CHECKING:
+    from arame.deploy.infra.rabbit_cluster import RabbitCluster
 
 # Each role's console script (setup.cfg); an agent's script bears the name
 # its heartbeats carry (BINARY in the agent's rpcapi.py), which this module
@@ -53,7 +57,7 @@ class LocalDeployment:
         api_port: int = 9001,
         admin_password: str | None = None,
         conf: dict | None = None,
-        rabbit: infra.RabbitMQ | None = None,
+        rabbit: "infra.RabbitMQ | RabbitCluster | None" = None,
         mariadb: infra.MariaDB | None = None,
         outside_netns: str = outside.OUTSIDE_NETNS,
         outside_dev: str = outside.OUTSIDE_DEV,
@@ -229,7 +233,13 @@ class LocalDeployment:
             "data_address": "127.0.0.1",
             "data_port": str(storage.free_port("127.0.0.1")),
         }
-        for section, values in self.conf.items():
+        # What the broker needs of its clients (a cluster: replicated reply
+        # queues), then the deployment's own options, which win.
+        conf = {}
+        for source in (self.rabbit.messaging_options(), self.conf):
+            for section, values in source.items():
+                conf.setdefault(section, {}).update(values)
+        for section, values in conf.items():
             if section != "DEFAULT" and not cp.has_section(section):
                 cp.add_section(section)
             for k, v in values.items():
