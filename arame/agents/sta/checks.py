@@ -76,6 +76,9 @@ def sha256(value) -> str:
 
 def address(value) -> str:
     """An initiator's IP address (v4 or v6), returned in canonical form."""
+    # ip_address() takes an integer too (5 is 0.0.0.5): text only.
+    if not isinstance(value, str):
+        raise InvalidRequest(f"not an IP address: {value!r}")
     try:
         return str(ipaddress.ip_address(value))
     except (ValueError, TypeError):

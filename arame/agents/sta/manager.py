@@ -43,9 +43,10 @@ class STAManager(PingManager):
     """1.0 - ping
     1.1 - create_volume, delete_volume, create_snapshot, delete_snapshot,
           export_volume, unexport_volume, rebuild_exports, import_image,
-          delete_image, capacity, list_resources"""
+          delete_image, capacity, list_resources
+    1.2 - fence_initiator"""
 
-    target = messaging.Target(version="1.1")
+    target = messaging.Target(version="1.2")
 
     def __init__(
         self,
@@ -66,6 +67,11 @@ class STAManager(PingManager):
         # its list means it restarted (check_exports).
         self._exported: set[str] = set()
         self._exported_lock = threading.Lock()
+        # Initiators fenced since this process started: a rebuild from
+        # the controller's records (which may still place an evacuated
+        # instance on its dead host) must not bind them again; only an
+        # explicit export_volume to the address lifts it.
+        self._fenced: set[str] = set()
         # Until a resync succeeds (at start, or after tgtd stopped
         # answering) the agent cannot know what tgtd should hold.
         self._resync_needed = True
@@ -162,6 +168,14 @@ class STAManager(PingManager):
         )
         with locks.resource(volume_id):
             path = self.backend.get_volume(volume_id).path
+            with self._exported_lock:
+                if address in self._fenced:
+                    LOG.warning(
+                        "initiator %s was fenced: exported to again, so "
+                        "rebuilds may bind it again",
+                        address,
+                    )
+                    self._fenced.discard(address)
             conn = self.iscsi.export(
                 volume_id, path, address, chap_user, chap_password
             )
@@ -196,6 +210,11 @@ class STAManager(PingManager):
                 e.get("chap_user"),
                 e.get("chap_password"),
             )
+            with self._exported_lock:
+                fenced = address in self._fenced
+            if fenced:
+                failed[e["volume_id"]] = f"initiator {address} is fenced"
+                continue
             try:
                 path = self.backend.get_volume(e["volume_id"]).path
             except errors.VolumeNotFound as exc:
@@ -213,6 +232,16 @@ class STAManager(PingManager):
                 result["removed"],
             )
         return result
+
+    def fence_initiator(self, ctxt, initiator_address: str) -> dict:
+        """Cut a (dead) host off every export of this node: its address
+        out of every ACL, its sessions closed, and no rebuild binding it
+        again until an export_volume names it. Idempotent.
+        {"revoked": [volume ids], "sessions_closed": n}."""
+        address = checks.address(initiator_address)
+        with self._exported_lock:
+            self._fenced.add(address)
+        return self.iscsi.fence(address)
 
     # -- keeping exports through tgtd restarts ------------------------------
     def _forget_export(self, volume_id: str) -> None:

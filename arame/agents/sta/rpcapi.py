@@ -24,9 +24,10 @@ class STAAPI(PingAPI):
     """1.0 - ping
     1.1 - create_volume, delete_volume, create_snapshot, delete_snapshot,
           export_volume, unexport_volume, rebuild_exports, import_image,
-          delete_image, capacity, list_resources"""
+          delete_image, capacity, list_resources
+    1.2 - fence_initiator"""
 
-    VERSION_CAP = "1.1"
+    VERSION_CAP = "1.2"
     TOPIC = TOPIC
 
     def _call(
@@ -35,10 +36,11 @@ class STAAPI(PingAPI):
         node: str,
         method: str,
         timeout: float,
+        version: str = "1.1",
         **kw: Any,
     ) -> Any:
         return self.client.prepare(
-            server=node, version="1.1", **rpc.deadline(timeout)
+            server=node, version=version, **rpc.deadline(timeout)
         ).call(ctxt, method, **kw)
 
     def create_volume(
@@ -150,6 +152,24 @@ class STAAPI(PingAPI):
         self, ctxt: RpcContext, node: str, timeout: float
     ) -> dict:
         return self._call(ctxt, node, "list_resources", timeout)
+
+    def fence_initiator(
+        self,
+        ctxt: RpcContext,
+        node: str,
+        initiator_address: str,
+        timeout: float,
+    ) -> dict:
+        """Remove the address from every export's ACL and close its
+        sessions; idempotent. {"revoked": [volume ids], "sessions_closed"}."""
+        return self._call(
+            ctxt,
+            node,
+            "fence_initiator",
+            timeout,
+            version="1.2",
+            initiator_address=initiator_address,
+        )
 
 
 class DataEndpointAPI:

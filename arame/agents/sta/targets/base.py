@@ -10,6 +10,7 @@ does): `rebuild_exports` puts back what the controller expects.
 
 import abc
 import dataclasses
+import ipaddress
 
 from oslo_log import log
 
@@ -33,6 +34,21 @@ class Export:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+def same_address(a: str, b: str) -> bool:
+    """The daemon may print an address otherwise than we wrote it (an
+    IPv4 peer on a dual-stack socket is ::ffff:a.b.c.d)."""
+    return _canonical(a) == _canonical(b)
+
+
+def _canonical(value: str) -> str:
+    try:
+        ip = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return value
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return str(mapped or ip)
 
 
 class ISCSITarget(abc.ABC):
@@ -85,6 +101,14 @@ class ISCSITarget(abc.ABC):
     @abc.abstractmethod
     def list_exports(self) -> dict[str, Export]:
         """Our targets as the daemon reports them, by volume id."""
+
+    @abc.abstractmethod
+    def fence(self, initiator_address: str) -> dict:
+        """Take the address (canonical, checked) out of the ACL of every
+        target of ours and close every session from it, whatever target
+        it is logged in to (a re-export to another host leaves the
+        sessions already logged in). Absent is done.
+        {"revoked": [volume ids whose ACL held it], "sessions_closed": n}."""
 
     def forget_orphan_accounts(self) -> list[str]:
         """Delete CHAP accounts bound to no target (left by a crash between

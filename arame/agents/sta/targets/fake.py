@@ -97,12 +97,34 @@ class FakeTarget(base.ISCSITarget):
                     vid,
                     self.iqn(vid),
                     t["path"],
-                    (t["initiator"],),
+                    (t["initiator"],) if t["initiator"] else (),
                     (t["user"],),
                     t["sessions"],
                 )
                 for vid, t in self.targets.items()
             }
+
+    def fence(self, initiator_address) -> dict:
+        """Sessions are counted per target, not per address: those of a
+        target whose ACL held the address are the ones closed, plus those
+        `login` recorded from it elsewhere (a re-export keeps them)."""
+        revoked, closed = [], 0
+        with self._lock:
+            for vid, t in sorted(self.targets.items()):
+                if t["initiator"] and base.same_address(
+                    t["initiator"], initiator_address
+                ):
+                    revoked.append(vid)
+                    t["initiator"] = None
+                from_it = t.setdefault("logins", {}).pop(initiator_address, 0)
+                if vid in revoked and not from_it:
+                    from_it = t["sessions"]
+                from_it = min(from_it, t["sessions"])
+                t["sessions"] -= from_it
+                closed += from_it
+            if revoked or closed:
+                self._save()
+        return {"revoked": revoked, "sessions_closed": closed}
 
     # -- for tests ---------------------------------------------------------
     def login(self, volume_id, address, user, password) -> bool:
@@ -117,6 +139,8 @@ class FakeTarget(base.ISCSITarget):
             )
             if ok:
                 t["sessions"] += 1
+                logins = t.setdefault("logins", {})
+                logins[address] = logins.get(address, 0) + 1
                 self._save()
             return ok
 

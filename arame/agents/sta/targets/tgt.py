@@ -27,6 +27,7 @@ from arame.agents.sta.targets import base
 from arame.agents.sta.targets.tgt_show import (
     TargetInfo,
     parse_accounts,
+    parse_connections,
     parse_targets,
 )
 from arame.common import runner
@@ -156,17 +157,7 @@ class TgtTarget(base.ISCSITarget):
                 f"{iqn} serves {mine.luns[base.LUN]}, not {path}"
             )
         for addr in mine.acl:
-            self._adm(
-                "--op",
-                "unbind",
-                "--mode",
-                "target",
-                "--tid",
-                tid,
-                "--initiator-address",
-                addr,
-                missing_ok=("does not exist",),
-            )
+            self._unbind(tid, addr)
         for old in set(mine.accounts) | set(mine.outgoing) | {user}:
             self._delete_account(old)
         self._adm(
@@ -272,6 +263,84 @@ class TgtTarget(base.ISCSITarget):
                     t.sessions,
                 )
         return out
+
+    def fence(self, initiator_address) -> dict:
+        """The ACL entries first, then the connections: libiscsi logs in
+        again at once when its connection drops, and must meet the ACL
+        without the address (tgtd checks it at login only)."""
+        revoked, closed = [], set()
+        with self._lock:
+            try:
+                ours = [t for t in self._targets() if self.volume_of(t.iqn)]
+                for t in ours:
+                    for addr in t.acl:
+                        if base.same_address(addr, initiator_address):
+                            self._unbind(t.tid, addr)
+                            revoked.append(self.volume_of(t.iqn))
+                for t in ours:
+                    closed |= self._close_sessions(t.tid, initiator_address)
+            except TgtadmFailed as e:
+                raise StorageError(
+                    f"fencing of {initiator_address}: {e}"
+                ) from None
+        LOG.warning(
+            "fenced initiator %s: revoked from %s, %d session(s) closed",
+            initiator_address,
+            revoked or "no export",
+            len(closed),
+        )
+        return {
+            "revoked": sorted(set(revoked)),
+            "sessions_closed": len(closed),
+        }
+
+    def _unbind(self, tid: int, address: str) -> None:
+        self._adm(
+            "--op",
+            "unbind",
+            "--mode",
+            "target",
+            "--tid",
+            tid,
+            "--initiator-address",
+            address,
+            missing_ok=("does not exist",),
+        )
+
+    def _close_sessions(self, tid: int, address: str) -> set:
+        """Close the connections from address to target tid; the
+        (tid, sid) of the sessions they were."""
+        closed = set()
+        conns = parse_connections(
+            self._adm(
+                "--op",
+                "show",
+                "--mode",
+                "conn",
+                "--tid",
+                tid,
+                missing_ok=("can't find the target",),
+            )
+        )
+        for c in conns:
+            if not base.same_address(c.address, address):
+                continue
+            self._adm(
+                "--op",
+                "delete",
+                "--mode",
+                "conn",
+                "--tid",
+                tid,
+                "--sid",
+                c.sid,
+                "--cid",
+                c.cid,
+                # Logged out meanwhile.
+                missing_ok=("can't find the session", "can't find the conn"),
+            )
+            closed.add((tid, c.sid))
+        return closed
 
     def forget_orphan_accounts(self) -> list[str]:
         with self._lock:

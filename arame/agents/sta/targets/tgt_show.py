@@ -84,3 +84,36 @@ def parse_targets(text: str) -> list[TargetInfo]:
 def parse_accounts(text: str) -> list[str]:
     """`tgtadm --op show --mode account`: "Account list:" then one per line."""
     return [line.strip() for line in text.splitlines()[1:] if line.strip()]
+
+
+@dataclasses.dataclass(frozen=True)
+class Connection:
+    sid: int
+    cid: int
+    address: str
+
+
+_SESSION = re.compile(r"^Session: (\d+)$")
+_CONNECTION = re.compile(r"^Connection: (\d+)$")
+
+
+def parse_connections(text: str) -> list[Connection]:
+    """`tgtadm --op show --mode conn --tid N`: the sessions logged in to
+    one target, with each connection's peer address.
+
+        Session: 2
+            Connection: 0
+                Initiator: iqn.2008-11.org.linux-kvm
+                IP Address: ::1
+    """
+    out: list[Connection] = []
+    sid = cid = None
+    for line in text.splitlines():
+        item = line.strip()
+        if m := _SESSION.match(item):
+            sid, cid = int(m.group(1)), None
+        elif m := _CONNECTION.match(item):
+            cid = int(m.group(1))
+        elif item.startswith("IP Address:") and None not in (sid, cid):
+            out.append(Connection(sid, cid, item.split(":", 1)[1].strip()))
+    return out

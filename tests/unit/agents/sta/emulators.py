@@ -271,6 +271,11 @@ class Target:
     acl: list = dataclasses.field(default_factory=list)
     sessions: int = 0
     params: dict = dataclasses.field(default_factory=dict)
+    # The peer address of each session (127.0.0.1 past the list's end).
+    peers: list = dataclasses.field(default_factory=list)
+
+    def peer(self, n: int) -> str:
+        return self.peers[n] if n < len(self.peers) else "127.0.0.1"
 
 
 class TgtEmulator:
@@ -308,6 +313,23 @@ class TgtEmulator:
         op, mode = o["--op"], o["--mode"]
         if (op, mode) == ("show", "target"):
             return self.show()
+        if (op, mode) == ("show", "conn"):
+            t = self._t(args, o)
+            return "".join(
+                f"Session: {n + 1}\n    Connection: 0\n"
+                "        Initiator: iqn.2008-11.org.linux-kvm\n"
+                f"        IP Address: {t.peer(n)}\n"
+                for n in range(t.sessions)
+            )
+        if (op, mode) == ("delete", "conn"):
+            t = self._t(args, o)
+            n = int(o["--sid"]) - 1
+            if not 0 <= n < t.sessions or o["--cid"] != "0":
+                _fail(args, "tgtadm: can't find the session", 22)
+            if n < len(t.peers):
+                del t.peers[n]
+            t.sessions -= 1
+            return ""
         if (op, mode) == ("show", "account"):
             return "Account list:\n" + "".join(
                 f"    {u}\n" for u in self.accounts
@@ -369,7 +391,7 @@ class TgtEmulator:
                         "alias: none"
                     ),
                     "            Connection: 0",
-                    "                IP Address: 127.0.0.1",
+                    f"                IP Address: {t.peer(n)}",
                 ]
             out += [
                 "    LUN information:",
