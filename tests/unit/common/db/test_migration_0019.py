@@ -23,8 +23,9 @@ def test_upgrade_makes_and_downgrade_drops_the_evacuation_tables(
             conn.execute(
                 sa.text(
                     "INSERT INTO instance_evacuations (task_id, instance_id,"
-                    " source_host, dest_claimed, created_at, updated_at) "
-                    "VALUES ('t-1', 'i-1', 'hv1', 0, '2026-01-01', "
+                    " source_host, prior_status, dest_claimed, created_at, "
+                    "updated_at) VALUES ('t-1', 'i-1', 'hv1', 'running', 0,"
+                    " '2026-01-01', "
                     "'2026-01-01')"
                 )
             )

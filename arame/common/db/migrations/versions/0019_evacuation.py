@@ -39,6 +39,7 @@ def upgrade():
         sa.Column("task_id", sa.String(16), primary_key=True),
         sa.Column("instance_id", sa.String(16), nullable=False),
         sa.Column("source_host", sa.String(255), nullable=False),
+        sa.Column("prior_status", sa.String(16), nullable=False),
         sa.Column("dest_host", sa.String(255), nullable=True),
         sa.Column("dest_claimed", sa.Boolean(), nullable=False),
         sa.Column("created_at", _TS, nullable=False),
