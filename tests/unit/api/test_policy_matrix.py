@@ -202,6 +202,21 @@ class World:
             )
         return uid
 
+    def host(self):
+        """A hypervisor host (of the cloud, of no account)."""
+        self.n += 1
+        hid = ids.generate("host")
+        with engine.session() as s:
+            s.add(
+                models.Host(
+                    id=hid,
+                    name=f"hv{self.n}",
+                    hypervisor_type="fake",
+                    last_report_at=models.utcnow(),
+                )
+            )
+        return hid
+
     def flavor(self):
         self.n += 1
         name = f"f{self.n}"
@@ -331,6 +346,11 @@ TABLE: dict[str, Row] = {
         READ, lambda w: (f"/v1/tasks/{w.instance()['task_id']}", None)
     ),
     "GET /v1/hosts": Row(ADMIN, url("/v1/hosts")),
+    "GET /v1/hosts/{host_ref}": Row(ADMIN, url("/v1/hosts/{id}", "host")),
+    "PATCH /v1/hosts/{host_ref}": Row(
+        ADMIN,
+        with_body(url("/v1/hosts/{id}", "host"), {"maintenance": True}),
+    ),
     # catalog
     "GET /v1/flavors": Row(LIST, url("/v1/flavors")),
     "POST /v1/flavors": Row(
