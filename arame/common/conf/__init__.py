@@ -26,6 +26,7 @@ from arame.common.conf import (
     scheduler,
     service,
     sta,
+    upgrade_levels,
 )
 
 CONF = cfg.CONF
@@ -48,6 +49,7 @@ _MODULES = (
     bma,
     quota,
     notifications,
+    upgrade_levels,
 )
 
 for _mod in _MODULES:
