@@ -22,6 +22,8 @@ HOST = {
     "name": "hv1",
     "hypervisor_type": "kvm",
     "state": "up",
+    "enabled": True,
+    "maintenance": False,
     "vcpus": 16,
     "vcpus_used": 4,
     "memory_mb": 65536,
@@ -30,6 +32,8 @@ HOST = {
     "instances": 2,
     "heartbeat_age_s": 3,
     "services": SERVICES,
+    "disabled_reason": None,
+    "maintenance_reason": None,
 }
 
 
@@ -58,4 +62,56 @@ def test_non_admin_is_refused_cleanly(run, api):
     assert (result.code, result.stderr) == (
         1,
         "Error (403 forbidden): admin only\n",
+    )
+
+
+def test_list_shows_hosts_out_of_service(run, api):
+    off = {**HOST, "enabled": False, "disabled_reason": "bad disk"}
+    api.add("GET", "/v1/hosts", (200, {"items": [off], "next_marker": None}))
+
+    result = run(
+        "host", "list", "-c", "name", "-c", "enabled", "-c", "disabled_reason"
+    )
+
+    assert "| hv1  | False   | bad disk        |" in result.stdout
+
+
+def test_show_by_name(run, api):
+    api.add("GET", "/v1/hosts/hv1", (200, {**HOST, "id": "hn-abcd1234"}))
+
+    result = run("host", "show", "hv1", "-f", "json")
+
+    assert result.code == 0
+    assert result.json()["id"] == "hn-abcd1234"
+
+
+def test_disable_enable_and_maintenance_send_their_bodies(run, api):
+    url = "/v1/hosts/hv1"
+    api.add("PATCH", url, *[(200, HOST)] * 4)
+
+    assert run("host", "disable", "hv1", "--reason", "bad disk").code == 0
+    assert run("host", "enable", "hv1").code == 0
+    assert run("host", "maintenance", "hv1", "--reason", "bios").code == 0
+    assert run("host", "maintenance", "hv1", "--off").code == 0
+
+    assert api.bodies("PATCH", url) == [
+        {"enabled": False, "reason": "bad disk"},
+        {"enabled": True},
+        {"maintenance": True, "reason": "bios"},
+        {"maintenance": False},
+    ]
+
+
+def test_a_refused_change_says_why(run, api):
+    api.add(
+        "PATCH",
+        "/v1/hosts/ctl",
+        (409, error("conflict", "host ctl runs no hypervisor")),
+    )
+
+    result = run("host", "disable", "ctl")
+
+    assert (result.code, result.stderr) == (
+        1,
+        "Error (409 conflict): host ctl runs no hypervisor\n",
     )
