@@ -100,6 +100,14 @@ class Host(TimestampMixin, Base):
     # Where storage nodes see this host's iSCSI initiator (their ACLs).
     storage_address: Mapped[str | None] = mapped_column(sa.String(45))
     last_report_at: Mapped[dt.datetime | None]
+    # The BMC that can cut this host's power before its instances are
+    # evacuated (scheduler/fencing.py); null address: none. The password
+    # is sealed (common/secretbox) and never leaves through the API.
+    bmc_address: Mapped[str | None] = mapped_column(sa.String(253))
+    bmc_port: Mapped[int | None]
+    bmc_username: Mapped[str | None] = mapped_column(sa.String(16))
+    bmc_password: Mapped[str | None] = mapped_column(sa.String(255))
+    bmc_interface: Mapped[str | None] = mapped_column(sa.String(8))
 
 
 class Quota(TimestampMixin, Base):
