@@ -15,3 +15,7 @@ from arame.common.rpc.transport import (  # noqa: F401
     get_transport,
     init,
 )
+from arame.common.rpc.version_cap import (  # noqa: F401
+    CappedClient,
+    VersionCapped,
+)

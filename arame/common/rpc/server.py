@@ -1,11 +1,14 @@
 import oslo_messaging as messaging
 from oslo_messaging.rpc import dispatcher
 
-from arame.common.rpc import serializer, transport
+from arame.common.rpc import serializer, transport, version_cap
 
 
 def get_server(topic: str, server: str, endpoints: list):
-    """An RPC server on `topic` (shared queue) and `topic.server` (its own)."""
+    """An RPC server on `topic` (shared queue) and `topic.server` (its own).
+    The version its endpoints serve is what this process's heartbeat of
+    `topic` reports (version_cap.serve)."""
+    version_cap.serve(topic, endpoints)
     target = messaging.Target(topic=topic, server=server)
     # Threading is the default executor without eventlet; not passing it keeps
     # oslo.messaging from warning about it.

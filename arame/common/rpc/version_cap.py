@@ -1,0 +1,255 @@
+"""Version caps of the RPC clients, for rolling upgrades across hosts.
+
+A daemon upgraded first (a scheduler) must not send an agent not yet
+upgraded a message newer than that agent's manager serves. Each rpcapi's
+client is capped at `[upgrade_levels] <kind>`: a pinned version, or on
+"auto" the oldest RPC API version the running services of that kind
+report in the services table (`rpc_version`, from their heartbeats), as
+Nova's compute rpcapi takes the minimum service version. "Running" is a
+heartbeat within [DEFAULT] service_down_time. The auto value is kept for
+[upgrade_levels] auto_refresh_interval, so the cap rises within that long
+of the last old service's upgrade, and the client is made again with it.
+
+A message above the cap is refused before it is sent (VersionCapped), or
+the rpcapi falls back to an older message where one does the same.
+"""
+
+import datetime as dt
+import threading
+import time
+
+import oslo_messaging as messaging
+import sqlalchemy as sa
+from oslo_log import log
+
+from arame.common.conf import CONF
+
+LOG = log.getLogger(__name__)
+
+#: What services that report no rpc_version served: their heartbeats come
+#: from the code before versions were reported (up to issue 13), whose
+#: managers' Targets were these.
+UNREPORTED = {
+    "scheduler": "1.5",
+    "collector": "1.4",
+    "hva": "1.4",
+    "sta": "1.1",
+    "nsa": "1.2",
+    "bma": "1.1",
+    "l3": "1.1",
+}
+
+_lock = threading.Lock()
+_oldest: dict[str, tuple[str | None, float]] = {}  # kind: (value, until)
+_logged: dict[str, str] = {}  # kind: the cap last logged
+_served: dict[str, str] = {}  # topic: the version this process serves
+_services_table = False  # whether "auto" may read it (see below)
+
+
+def parse(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")
+    return int(major), int(minor)
+
+
+def compatible(cap: str, version: str) -> bool:
+    """oslo.messaging's rule: same major, minor not above the cap's."""
+    (cmaj, cmin), (vmaj, vmin) = parse(cap), parse(version)
+    return cmaj == vmaj and vmin <= cmin
+
+
+class VersionCapped(messaging.UnsupportedVersion):
+    """A message needs a newer RPC API than the services of its kind are
+    capped at. An UnsupportedVersion, which an older agent itself would
+    answer: a caller that falls back for such an agent falls back here
+    too, without asking it."""
+
+    def __init__(self, kind: str, method: str, version: str, cap: str):
+        messaging.MessagingException.__init__(
+            self,
+            f"{method} needs {kind} RPC API {version}, but messages to "
+            f"{kind} services are capped at {cap} ([upgrade_levels] "
+            f"{kind}, or the oldest running {kind} service): upgrade every "
+            f"{kind} service, or raise the pin",
+        )
+        self.version, self.method = version, method
+        self.kind, self.cap = kind, cap
+
+
+def require(client, kind: str, version: str, method: str) -> None:
+    """Refuse a message of `version` the client's cap does not allow."""
+    if not client.can_send_version(version):
+        cap = getattr(client, "version_cap", None) or "?"
+        raise VersionCapped(kind, method, version, cap)
+
+
+# -- what this process serves (its heartbeat reports it) --------------------
+
+
+def serve(topic: str, endpoints: list) -> None:
+    """Note the RPC API version an RPC server of `topic` dispatches: its
+    endpoints' Target version (the default namespace's; another
+    namespace, such as sta's data endpoint, versions apart). Several
+    servers of one topic in a process (hva's fake hosts): the oldest."""
+    versions = [
+        ep.target.version or "1.0"
+        for ep in endpoints
+        if getattr(ep, "target", None) is not None
+        and ep.target.namespace is None
+    ]
+    if not versions:
+        return
+    version = max(versions, key=parse)
+    with _lock:
+        known = _served.get(topic)
+        if known is None or parse(version) < parse(known):
+            _served[topic] = version
+
+
+def served(topic: str) -> str | None:
+    with _lock:
+        return _served.get(topic)
+
+
+# -- the cap ---------------------------------------------------------------
+
+
+def read_services_table(enabled: bool = True) -> None:
+    """Let "auto" read the services table in this process. The daemons
+    that write their own heartbeat row (api, scheduler, collector: DB
+    heartbeats) call it; agents hold no database credentials, and a
+    process that never said so (a test, a command) sends the newest."""
+    global _services_table
+    with _lock:
+        _services_table = enabled
+        _oldest.clear()
+
+
+def _read_oldest(kind: str) -> str | None:
+    """The oldest rpc_version of the running services of `kind` (their
+    topic); None when none runs."""
+    from arame.common.db import engine as db_engine
+    from arame.common.db import models
+
+    S = models.Service
+    since = models.utcnow() - dt.timedelta(seconds=CONF.service_down_time)
+    with db_engine.session() as s:
+        rows = s.execute(
+            sa.select(S.host, S.rpc_version).where(
+                S.topic == kind, S.last_heartbeat_at >= since
+            )
+        ).all()
+    versions = []
+    for host, version in rows:
+        version = version or UNREPORTED.get(kind, "1.0")
+        try:
+            parse(version)
+        except ValueError:
+            LOG.warning("%s service on %s reports %r", kind, host, version)
+            continue
+        versions.append(version)
+    return min(versions, key=parse) if versions else None
+
+
+def oldest_running(kind: str) -> str | None:
+    """_read_oldest, kept for [upgrade_levels] auto_refresh_interval. A
+    database that does not answer keeps the last value (None if none):
+    the next message asks again."""
+    now = time.monotonic()
+    with _lock:
+        hit = _oldest.get(kind)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+    try:
+        value = _read_oldest(kind)
+    except sa.exc.SQLAlchemyError as e:
+        LOG.warning("cannot read the %s services' versions: %s", kind, e)
+        return hit[0] if hit is not None else None
+    with _lock:
+        _oldest[kind] = (
+            value,
+            now + CONF.upgrade_levels.auto_refresh_interval,
+        )
+    return value
+
+
+def choose(kind: str, newest: str, from_services: bool = True) -> str:
+    """The cap of messages to `kind` services from a client that speaks
+    up to `newest`. from_services=False (an agent asking the collector)
+    or a process without the services table: "auto" is the newest, as
+    the control plane is upgraded before the agents."""
+    pinned = getattr(CONF.upgrade_levels, kind)
+    if pinned != "auto":
+        cap, why = pinned, "pinned by [upgrade_levels]"
+        if parse(pinned) > parse(newest):
+            cap, why = newest, f"the newest known (pinned at {pinned})"
+    elif not (from_services and _services_table):
+        cap, why = newest, "auto: the newest known"
+    else:
+        oldest = oldest_running(kind)
+        if oldest is None:
+            cap, why = newest, f"auto: no {kind} service running"
+        elif parse(oldest) < parse(newest):
+            cap, why = oldest, f"auto: the oldest running {kind} service"
+        else:
+            cap, why = newest, "auto: the newest known"
+    _log_once(kind, cap, why)
+    return cap
+
+
+def _log_once(kind: str, cap: str, why: str) -> None:
+    with _lock:
+        if _logged.get(kind) == cap:
+            return
+        _logged[kind] = cap
+    LOG.info("RPC messages to %s services capped at %s (%s)", kind, cap, why)
+
+
+def reset() -> None:
+    """Forget the auto caps and what was logged (tests; a config reload)."""
+    with _lock:
+        _oldest.clear()
+        _logged.clear()
+
+
+class CappedClient:
+    """An rpcapi's client: an oslo.messaging RPC client of `topic` capped
+    as choose() says, made again when the cap changes. Only what the
+    rpcapis use: prepare, call, cast, can_send_version, version_cap."""
+
+    def __init__(
+        self, kind: str, topic: str, newest: str, from_services: bool = True
+    ):
+        self.kind, self.topic, self.newest = kind, topic, newest
+        self.from_services = from_services
+        self._made: tuple[str, object] | None = None
+        self._made_lock = threading.Lock()
+
+    @property
+    def version_cap(self) -> str:
+        return choose(self.kind, self.newest, self.from_services)
+
+    def _client(self):
+        # The rpc package's get_client, looked up at each use: tests put
+        # a recording client there.
+        from arame.common import rpc
+
+        cap = self.version_cap
+        with self._made_lock:
+            if self._made is None or self._made[0] != cap:
+                self._made = (
+                    cap,
+                    rpc.get_client(self.topic, version_cap=cap),
+                )
+            return self._made[1]
+
+    def can_send_version(self, version: str) -> bool:
+        return compatible(self.version_cap, version)
+
+    def prepare(self, **kw):
+        return self._client().prepare(**kw)
+
+    def call(self, ctxt, method: str, **kw):
+        return self._client().call(ctxt, method, **kw)
+
+    def cast(self, ctxt, method: str, **kw) -> None:
+        self._client().cast(ctxt, method, **kw)
