@@ -8,6 +8,7 @@ from typing import Any
 
 from arame.common import rpc
 from arame.common.context import RpcContext
+from arame.common.rpc import version_cap
 
 BINARY = "arame-hva"
 TOPIC = "hva"
@@ -23,12 +24,20 @@ class HypervisorAPI:
     1.1 - attach_volume, detach_volume
     1.2 - get_metrics
     1.3 - remove_image
-    1.4 - refresh_host_ports"""
+    1.4 - refresh_host_ports
 
-    VERSION_CAP = "1.4"
+    Capped below a method's version (an hva not yet upgraded), the method
+    raises VersionCapped (an UnsupportedVersion naming the version) and
+    sends nothing: refresh_host_ports' callers ask refresh_ports per guest
+    instead; the others have no older message doing the same."""
+
+    VERSION_CAP = "1.4"  # the newest version the class speaks
 
     def __init__(self) -> None:
-        self.client = rpc.get_client(TOPIC, version_cap=self.VERSION_CAP)
+        # Capped by [upgrade_levels] hva: the oldest hva running during a
+        # rolling upgrade. Every message above 1.0 goes through _call,
+        # which refuses it (VersionCapped) when the cap is below.
+        self.client = rpc.CappedClient("hva", TOPIC, self.VERSION_CAP)
 
     def _call(
         self,
@@ -39,7 +48,10 @@ class HypervisorAPI:
         version: str | None = None,
         **kw: Any,
     ) -> Any:
-        extra = {"version": version} if version else {}
+        extra = {}
+        if version:
+            version_cap.require(self.client, "hva", version, method)
+            extra["version"] = version
         return self.client.prepare(
             server=host, **rpc.deadline(timeout), **extra
         ).call(ctxt, method, **kw)
@@ -166,8 +178,9 @@ class HypervisorAPI:
         member addresses} (50 members of 5 groups of 100 rules: 50 kB,
         not 2 MB). {"instances": n, "ports": n}. A guest not on the host:
         InstanceNotFound, after the others were applied. An hva older
-        than 1.4 answers UnsupportedVersion: ask it refresh_ports per
-        guest."""
+        than 1.4 answers UnsupportedVersion, and below a cap of 1.4
+        VersionCapped (one) is raised before anything is sent: ask it
+        refresh_ports (1.0) per guest, as the security group flow does."""
         return self._call(
             ctxt,
             host,

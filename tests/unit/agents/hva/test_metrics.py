@@ -328,6 +328,9 @@ class RecordingClient:
         self.prepared.append(kw)
         return self
 
+    def can_send_version(self, version):
+        return True
+
     def call(self, ctxt, method, **kw):
         self.called.append((method, kw))
         return {"instance_id": kw["instance_id"], "samples": []}
