@@ -1,0 +1,94 @@
+"""HAProxy's health check for Galera nodes: is this node Synced?
+
+One small process answers HTTP on one port per node: 200 when the node's
+`wsrep_local_state` is 4 (Synced) and `wsrep_ready` is ON, 503 otherwise
+(unreachable, joining, donor, or cut off in a non-primary component). It is
+the `clustercheck` that OpenStack deployments run from xinetd, without
+xinetd and without a process per check.
+
+Why not HAProxy's `option mysql-check`: that only sees the server's
+handshake. A node that is still receiving its state transfer, or that lost
+the primary component and answers every statement with 1047 (WSREP has not
+yet prepared node), passes it; HAProxy would send the writer's traffic
+there. A query of the node's own status is what tells.
+
+Run as `python -m arame.deploy.infra.galera_check PORT=SOCKET ...`. It
+asks the node over its unix socket as root (unix_socket authentication),
+so no password sits in HAProxy's configuration.
+"""
+
+import http.server
+import sys
+import threading
+
+_QUERY = (
+    "SHOW GLOBAL STATUS WHERE Variable_name IN "
+    "('wsrep_local_state', 'wsrep_ready')"
+)
+
+
+def synced(socket_path: str, timeout: float = 1.0) -> bool:
+    import pymysql
+
+    try:
+        conn = pymysql.connect(
+            unix_socket=socket_path,
+            user="root",
+            connect_timeout=timeout,
+            read_timeout=timeout,
+        )
+    except Exception:
+        return False
+    try:
+        with conn.cursor() as c:
+            c.execute(_QUERY)
+            status = dict(c.fetchall())
+    except Exception:
+        return False
+    finally:
+        conn.close()
+    return status.get("wsrep_local_state") == "4" and (
+        status.get("wsrep_ready") == "ON"
+    )
+
+
+def _handler(socket_path: str):
+    class Check(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            ok = synced(socket_path)
+            body = b"synced\n" if ok else b"not synced\n"
+            self.send_response(200 if ok else 503)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_OPTIONS = do_GET  # noqa: N815
+
+        def log_message(self, *args):
+            pass  # two checks a second per node: no log line each
+
+    return Check
+
+
+def serve(pairs: list[tuple[int, str]]) -> None:
+    servers = [
+        http.server.ThreadingHTTPServer(("127.0.0.1", port), _handler(sock))
+        for port, sock in pairs
+    ]
+    for srv in servers[1:]:
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    servers[0].serve_forever()
+
+
+def main(argv: list[str]) -> None:
+    pairs = []
+    for arg in argv:
+        port, _, sock = arg.partition("=")
+        pairs.append((int(port), sock))
+    if not pairs:
+        raise SystemExit("usage: galera_check PORT=SOCKET ...")
+    serve(pairs)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
