@@ -1,0 +1,132 @@
+"""tools/lab up|down|status [--hosts N] [--ha]: see arame.deploy.lab."""
+
+import argparse
+import os
+import sys
+
+from arame.deploy.infra.commands import InfraError
+from arame.deploy.lab import lab as lab_mod
+from arame.deploy.lab import topology
+
+
+def _ha_modules() -> str | None:
+    """Why --ha cannot run, or None."""
+    try:
+        from arame.deploy.infra import galera, rabbit_cluster  # noqa: F401
+    except ImportError as e:
+        return f"the clustered engines are not in this checkout ({e})"
+    return (
+        "--ha is not wired into the lab yet: the lab runs on the machine's "
+        "broker and database (see doc/source/admin/many-hosts.rst)"
+    )
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(
+        prog="lab",
+        description=lab_mod.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("command", choices=["up", "down", "status"])
+    p.add_argument("--hosts", type=int, default=3, help="(up) at least 2")
+    p.add_argument("--lab-dir", default=lab_mod.LAB_DIR)
+    p.add_argument("--port", type=int, default=lab_mod.API_PORT)
+    p.add_argument(
+        "--hva-on-controller",
+        action="store_true",
+        help="(up) the controller is a hypervisor too",
+    )
+    p.add_argument(
+        "--ha",
+        action="store_true",
+        help="(up) on the 3-node RabbitMQ and Galera clusters",
+    )
+    args = p.parse_args(argv)
+    password = os.environ.get("ARAME_ADMIN_PASSWORD")
+    try:
+        if args.command == "up":
+            if args.ha:
+                why = _ha_modules()
+                if why:
+                    print(f"lab: --ha refused: {why}", file=sys.stderr)
+                    return 2
+            lab = lab_mod.Lab(
+                args.lab_dir,
+                hosts=args.hosts,
+                api_port=args.port,
+                admin_password=password,
+                hva_on_controller=args.hva_on_controller,
+            )
+            lab.up()
+            _print_hosts(lab)
+            print(
+                f"Arame lab is up: {lab.api_url} (admin password: "
+                + (
+                    "$ARAME_ADMIN_PASSWORD"
+                    if password
+                    else os.path.join(lab.lab_dir, "secrets/admin-password")
+                )
+                + f"); files and logs in {lab.lab_dir}/h*/"
+            )
+            return 0
+        lab = lab_mod.Lab.existing(
+            args.lab_dir, api_port=args.port, admin_password=password
+        )
+        if args.command == "down":
+            left = lab.down()
+            if left:
+                print("lab: left behind: " + ", ".join(left), file=sys.stderr)
+                return 1
+            print("Arame lab is down")
+            return 0
+        return _status(lab)
+    except (InfraError, ValueError) as e:
+        print(f"lab: {e}", file=sys.stderr)
+        return 1
+
+
+def _print_hosts(lab) -> None:
+    for h in lab.hosts:
+        print(
+            f"{h.name:<8} {h.mgmt_ip:<15} {','.join(h.roles):<20} "
+            f"{lab.paths(h).path('etc')}"
+        )
+
+
+def _status(lab) -> int:
+    if not topology.lab_netns():
+        print("not running")
+        return 3
+    if lab.admin_password is None:
+        lab.admin_password = lab._secret("admin-password")
+    st = lab.status()
+    ok = True
+    for r in st["daemons"]:
+        ok &= r["alive"]
+        print(
+            f"{r['host']:<8} {r['name']:<12} pid {r['pid'] or '-':<8} "
+            f"{'up' if r['alive'] else 'DEAD':<5} {r['log']}"
+        )
+    if st["hosts"] is None:
+        print(f"API: no answer ({st['api_error']})")
+        return 1
+    print("\nheartbeats (GET /v1/hosts):")
+    for item in st["hosts"]:
+        services = ", ".join(
+            f"{s['binary']} {s['state']}"
+            + (
+                f" {s['heartbeat_age_s']:.0f}s"
+                if s.get("heartbeat_age_s") is not None
+                else ""
+            )
+            for s in item["services"]
+        )
+        print(f"{item['name']:<8} {item['state']:<5} {services}")
+    missing = lab.missing()
+    for host, binaries in sorted(missing.items()):
+        print(f"{host}: not reporting: {', '.join(sorted(binaries))}")
+    return 0 if ok and not missing else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
