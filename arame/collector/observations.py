@@ -33,11 +33,25 @@ _CAPACITY = (
 )
 
 
+def _rpc_version(value) -> str | None:
+    """An agent's RPC API version ("1.4") as the services table keeps it;
+    anything else is dropped (the cap then takes the agent as old)."""
+    if isinstance(value, str) and len(value) <= 16:
+        major, dot, minor = value.partition(".")
+        if dot and major.isdigit() and minor.isdigit():
+            return value
+    return None
+
+
 def record_heartbeat(session, payload: dict) -> None:
     now = models.utcnow()
     write_service_heartbeat(
         session,
-        {k: payload[k] for k in ("host", "binary", "topic", "version")},
+        {
+            **{k: payload[k] for k in ("host", "binary", "topic", "version")},
+            # Absent from agents older than upgrade levels (issue 13).
+            "rpc_version": _rpc_version(payload.get("rpc_version")),
+        },
         at=now,
     )
     hosts = payload.get("hosts") or []

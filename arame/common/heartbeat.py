@@ -11,15 +11,20 @@ import socket
 from arame import __version__
 from arame.common import rpc
 from arame.common.conf import CONF
+from arame.common.rpc import version_cap
 from arame.common.service import PeriodicComponent
 
 
 def service_record(binary: str, topic: str, host: str | None = None) -> dict:
+    """`rpc_version`: the RPC API version this process's server of `topic`
+    serves (None: it serves none, as the api); the others' version caps
+    are the oldest of these ([upgrade_levels])."""
     return {
         "host": host or CONF.host,
         "binary": binary,
         "topic": topic,
         "version": __version__,
+        "rpc_version": version_cap.served(topic),
     }
 
 
@@ -29,6 +34,7 @@ class NotifyHeartbeat(PeriodicComponent):
 
     def __init__(self, binary: str, topic: str, extra=None):
         self.record = service_record(binary, topic)
+        self.topic = topic
         self.extra = extra or (lambda: {})
         self.notifier = rpc.get_notifier(
             f"{binary}.{CONF.host or socket.gethostname()}"
@@ -38,6 +44,10 @@ class NotifyHeartbeat(PeriodicComponent):
         )
 
     def beat(self) -> None:
-        payload = dict(self.record)
+        # The server may be made after this component: ask each beat.
+        payload = {
+            **self.record,
+            "rpc_version": version_cap.served(self.topic),
+        }
         payload.update(self.extra())
         self.notifier.info({}, "service.heartbeat", payload)

@@ -69,6 +69,10 @@ class Service(TimestampMixin, Base):
     binary: Mapped[str] = mapped_column(sa.String(64))
     topic: Mapped[str] = mapped_column(sa.String(64))
     version: Mapped[str] = mapped_column(sa.String(32))
+    # The RPC API version its manager serves ("1.4"); null: a service
+    # from before it was reported. [upgrade_levels] "auto" caps messages
+    # at the oldest running one's (arame.common.rpc.version_cap).
+    rpc_version: Mapped[str | None] = mapped_column(sa.String(16))
     last_heartbeat_at: Mapped[dt.datetime | None]
     disabled: Mapped[bool] = mapped_column(default=False)
 

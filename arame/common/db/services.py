@@ -15,6 +15,7 @@ from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.common.db import retry as db_retry
 from arame.common.heartbeat import service_record
+from arame.common.rpc import version_cap
 from arame.common.service import PeriodicComponent
 
 LOG = log.getLogger(__name__)
@@ -32,6 +33,7 @@ def write_service_heartbeat(session, record: dict, at=None) -> None:
         .values(
             topic=record["topic"],
             version=record["version"],
+            rpc_version=record.get("rpc_version"),
             last_heartbeat_at=at,
             updated_at=at,
         )
@@ -57,15 +59,21 @@ def live_hosts(session, binary: str) -> list[str]:
 
 class DBHeartbeat(PeriodicComponent):
     def __init__(self, binary: str, topic: str):
+        # A daemon with the database: its [upgrade_levels] "auto" caps
+        # come from the services table.
+        version_cap.read_services_table()
         self.record = service_record(binary, topic)
+        self.topic = topic
         super().__init__(
             f"heartbeat-{binary}", self.beat, lambda: CONF.report_interval
         )
 
     def beat(self) -> None:
+        # The server may be made after this component: ask each beat.
+        record = {**self.record, "rpc_version": version_cap.served(self.topic)}
         try:
             with db_engine.session() as s:
-                write_service_heartbeat(s, self.record)
+                write_service_heartbeat(s, record)
         except sa.exc.IntegrityError:
             # Two first beats raced to insert; the next beat updates.
             LOG.debug("heartbeat insert raced", exc_info=True)
