@@ -23,10 +23,12 @@ from arame.scheduler.baremetal.build import BaremetalBuildFlow
 from arame.scheduler.baremetal.delete import BaremetalDeleteFlow
 from arame.scheduler.baremetal.nodes import FLOWS as NODE_FLOWS
 from arame.scheduler.baremetal.power import NodePower
+from arame.scheduler.flows import fencing
 from arame.scheduler.flows.actions import ACTIONS, ActionFlow
 from arame.scheduler.flows.base import TaskFlow, gives_up
 from arame.scheduler.flows.build import BuildFlow
 from arame.scheduler.flows.delete import DeleteFlow
+from arame.scheduler.flows.evacuate import EvacuateFlow
 from arame.scheduler.flows.image_delete import ImageDeleteFlow
 from arame.scheduler.flows.instance_security_groups import (
     InstanceSecurityGroupsFlow,
@@ -60,9 +62,10 @@ class SchedulerManager:
     1.2 - node_action
     1.3 - attach_volume, detach_volume
     1.4 - delete_image, update_instance_security_groups
-    1.5 - sync_router, delete_router"""
+    1.5 - sync_router, delete_router
+    1.6 - evacuate_instance"""
 
-    target = messaging.Target(version="1.5")
+    target = messaging.Target(version="1.6")
 
     def __init__(
         self,
@@ -83,6 +86,9 @@ class SchedulerManager:
         self.bma = bma or bma_rpcapi.BMAAPI()
         self.l3 = l3 or l3_rpcapi.L3API()
         self.notifier = notifier
+        # Cuts a down host's power before its instances move (its BMC);
+        # answers None where the host has none (flows/fencing.py).
+        self.power_fence = fencing.no_power_fence
 
     def reset(self) -> None:
         """SIGHUP: re-read the enabled filters and weighers."""
@@ -124,6 +130,8 @@ class SchedulerManager:
             return self.build_instance(ctxt, task.id, rid, _adopted=adopted)
         if kind == "instance" and action == "delete":
             return self.delete_instance(ctxt, task.id, rid, _adopted=adopted)
+        if kind == "instance" and action == EvacuateFlow.action:
+            return self.evacuate_instance(ctxt, task.id, rid, _adopted=adopted)
         if kind == "instance" and action == InstanceSecurityGroupsFlow.action:
             # The groups it left are not in the records: all are sent.
             return self.update_instance_security_groups(
@@ -310,4 +318,19 @@ class SchedulerManager:
             return _refuse(ctxt, task_id, node_id, action)
         self._run(
             NODE_FLOWS[action](ctxt, task_id, node_id, self.bma), _adopted
+        )
+
+    # -- evacuation (flows/evacuate.py) -------------------------------------
+    def evacuate_instance(self, ctxt, task_id, instance_id, _adopted=False):
+        self._run(
+            EvacuateFlow(
+                ctxt,
+                task_id,
+                instance_id,
+                self.selector,
+                self.hva,
+                self.sta,
+                power_fence=self.power_fence,
+            ),
+            _adopted,
         )

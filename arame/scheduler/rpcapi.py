@@ -16,9 +16,10 @@ class SchedulerAPI:
     1.2 - node_action
     1.3 - attach_volume, detach_volume
     1.4 - delete_image, update_instance_security_groups
-    1.5 - sync_router, delete_router"""
+    1.5 - sync_router, delete_router
+    1.6 - evacuate_instance"""
 
-    VERSION_CAP = "1.5"
+    VERSION_CAP = "1.6"
 
     def __init__(self) -> None:
         self.client = rpc.get_client(TOPIC, version_cap=self.VERSION_CAP)
@@ -156,4 +157,13 @@ class SchedulerAPI:
         """Remove the router from its host, then its records."""
         self.client.prepare(version="1.5").cast(
             ctxt, "delete_router", task_id=task_id, router_id=router_id
+        )
+
+    def evacuate_instance(
+        self, ctxt: RpcContext, task_id: str, instance_id: str
+    ) -> None:
+        """Rebuild an instance of a down, fenced host on another host (its
+        task and records made by common/evacuation.begin)."""
+        self.client.prepare(version="1.6").cast(
+            ctxt, "evacuate_instance", task_id=task_id, instance_id=instance_id
         )
