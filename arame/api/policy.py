@@ -115,6 +115,18 @@ RULES = _base + [
     _rule(
         "hosts:update", "rule:context_is_admin", "/v1/hosts/{id}", ["PATCH"]
     ),
+    _rule(
+        "hosts:evacuate",
+        "rule:context_is_admin",
+        "/v1/hosts/{id}/evacuate",
+        ["POST"],
+    ),
+    _rule(
+        "hosts:set_bmc",
+        "rule:context_is_admin",
+        "/v1/hosts/{id}/bmc",
+        ["PUT", "DELETE"],
+    ),
     _rule("flavors:list", "rule:reader", "/v1/flavors", ["GET"]),
     _rule("flavors:create", "rule:context_is_admin", "/v1/flavors", ["POST"]),
     _rule(

@@ -351,6 +351,23 @@ TABLE: dict[str, Row] = {
         ADMIN,
         with_body(url("/v1/hosts/{id}", "host"), {"maintenance": True}),
     ),
+    "GET /v1/hosts/{host_ref}/bmc": Row(
+        ADMIN, url("/v1/hosts/{id}/bmc", "host")
+    ),
+    "PUT /v1/hosts/{host_ref}/bmc": Row(
+        ADMIN,
+        with_body(
+            url("/v1/hosts/{id}/bmc", "host"),
+            {
+                "bmc_address": "192.0.2.50",
+                "bmc_username": "admin",
+                "bmc_password": "bmc-Pass-0001",
+            },
+        ),
+    ),
+    "DELETE /v1/hosts/{host_ref}/bmc": Row(
+        ADMIN, url("/v1/hosts/{id}/bmc", "host"), (204,)
+    ),
     # catalog
     "GET /v1/flavors": Row(LIST, url("/v1/flavors")),
     "POST /v1/flavors": Row(
