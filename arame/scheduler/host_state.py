@@ -23,6 +23,8 @@ class HostState:
     memory_mb_used: int
     disk_gb_used: int
     instance_count: int
+    # Last, with a default: tests build states by keyword without it.
+    maintenance: bool = False
 
     @classmethod
     def from_row(cls, row: models.Host) -> "HostState":

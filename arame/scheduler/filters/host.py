@@ -6,11 +6,16 @@ from arame.scheduler.filters import BaseFilter
 
 
 class ServiceAliveFilter(BaseFilter):
-    """The host is enabled and its agent reported within service_down_time."""
+    """The host is enabled, not in maintenance, and its agent reported
+    within service_down_time. An operator's disable or maintenance
+    (PATCH /v1/hosts/{id}) stops new work only: guests already there
+    stay."""
 
     def reason_to_reject(self, host, spec):
         if not host.enabled:
             return "disabled"
+        if host.maintenance:
+            return "in maintenance"
         if host.last_report_at is None:
             return "never reported"
         age = (utcnow() - host.last_report_at).total_seconds()
