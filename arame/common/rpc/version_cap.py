@@ -19,7 +19,6 @@ import threading
 import time
 
 import oslo_messaging as messaging
-import sqlalchemy as sa
 from oslo_log import log
 
 from arame.common.conf import CONF
@@ -127,6 +126,10 @@ def read_services_table(enabled: bool = True) -> None:
 def _read_oldest(kind: str) -> str | None:
     """The oldest rpc_version of the running services of `kind` (their
     topic); None when none runs."""
+    # Here, not at the top: agents import this module and must load no
+    # database layer (tests/unit/agents/test_no_db_access.py).
+    import sqlalchemy as sa
+
     from arame.common.db import engine as db_engine
     from arame.common.db import models
 
@@ -159,9 +162,11 @@ def oldest_running(kind: str) -> str | None:
         hit = _oldest.get(kind)
         if hit is not None and hit[1] > now:
             return hit[0]
+    from sqlalchemy import exc as sa_exc
+
     try:
         value = _read_oldest(kind)
-    except sa.exc.SQLAlchemyError as e:
+    except sa_exc.SQLAlchemyError as e:
         LOG.warning("cannot read the %s services' versions: %s", kind, e)
         return hit[0] if hit is not None else None
     with _lock:
