@@ -39,6 +39,9 @@ class STAAPI(PingAPI):
         version: str = "1.1",
         **kw: Any,
     ) -> Any:
+        # Capped below `version` (a node not yet upgraded): VersionCapped,
+        # nothing sent; no message has an older form.
+        self._require(version, method)
         return self.client.prepare(
             server=node, version=version, **rpc.deadline(timeout)
         ).call(ctxt, method, **kw)
@@ -176,7 +179,10 @@ class DataEndpointAPI:
     """Client proxy of the image data endpoint's RPC side (topic `sta`,
     namespace `sta_data`, server = node name): where a node takes image
     bytes over HTTP (data_server.py).
-    1.0 - data_endpoint"""
+    1.0 - data_endpoint
+
+    Its namespace is versioned apart and has one version: no cap to
+    choose ([upgrade_levels] sta caps STAAPI)."""
 
     VERSION_CAP = "1.0"
 
