@@ -37,7 +37,10 @@ class NSAAPI(PingAPI):
         **kw: Any,
     ) -> Any:
         # 1.1 unless the message needs 1.2: agents not yet upgraded still
-        # serve every virtual machine.
+        # serve every virtual machine. Capped below `version`:
+        # VersionCapped, nothing sent (a boot script has no older form: a
+        # reservation without it would boot the node from nothing).
+        self._require(version, method)
         return self.client.prepare(
             server=node, version=version, **rpc.deadline(timeout)
         ).call(ctxt, method, **kw)
