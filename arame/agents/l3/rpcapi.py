@@ -35,6 +35,9 @@ class L3API(PingAPI):
         timeout: float,
         **kw: Any,
     ) -> Any:
+        # Capped at 1.0 (agents of the release before 1.1, which only
+        # answered ping): VersionCapped, nothing sent.
+        self._require("1.1", method)
         return self.client.prepare(
             server=host, version="1.1", **rpc.deadline(timeout)
         ).call(ctxt, method, **kw)
