@@ -1,11 +1,13 @@
 // Admin > Hosts: every host with its daemons' heartbeats, up or down, and
 // what it has left: vCPUs, memory and disk on a hypervisor, the pool on a
-// storage node.
+// storage node. A hypervisor is taken out of service (Disable,
+// Maintenance: no new instances, its guests stay) and put back (Enable,
+// End maintenance) with PATCH /v1/hosts/{id}.
 
 import { h, replace, uid } from '../dom.js';
 import * as api from '../api.js';
 import * as fmt from '../format.js';
-import { badge, empty, errorBox, loading, meter, showError } from '../components.js';
+import { badge, busy, button, empty, errorBox, formDialog, loading, meter, showError, toast } from '../components.js';
 import { ageWords } from './admin-common.js';
 
 const gb = (n) => `${n} GB`;
@@ -49,10 +51,74 @@ function roles(host) {
   }
   if (host.storage) words.push(`storage${host.storage.volume_mode ? ` (${host.storage.volume_mode})` : ''}`);
   if (host.enabled === false) words.push('disabled for new instances');
+  if (host.maintenance) words.push('in maintenance');
   return words.join(' · ') || 'services only';
 }
 
-function hostCard(host) {
+const isHypervisor = (host) => host.id !== null && host.id !== undefined;
+const hostPath = (host) => `/v1/hosts/${encodeURIComponent(host.id)}`;
+
+/** Why the host is out of service, as the operator who took it out
+ *  wrote it. */
+function reasons(host) {
+  const lines = [];
+  if (host.enabled === false) lines.push(`Disabled${host.disabled_reason ? `: ${host.disabled_reason}` : ''}`);
+  if (host.maintenance) lines.push(`Maintenance${host.maintenance_reason ? `: ${host.maintenance_reason}` : ''}`);
+  if (!lines.length) return null;
+  return h('ul', { class: 'host-reasons muted', 'aria-label': `Why ${host.name} takes no new instances` }, lines.map((l) => h('li', null, l)));
+}
+
+/** Disable and Maintenance ask why (optional); Enable and End maintenance
+ *  put the host back at once. Each answers with the host: the list is
+ *  drawn again from the next poll. */
+function hostActions(host, { err, refresh }) {
+  if (!isHypervisor(host)) return null;
+  const send = (body) => api.patch(hostPath(host), body);
+  const takeOut = (title, description, submitLabel, body, done) => async () => {
+    const out = await formDialog({
+      title,
+      description,
+      submitLabel,
+      fields: [{ name: 'reason', label: 'Reason', placeholder: 'bad DIMM, kernel update', help: 'Shown to the other administrators in this list (255 characters at most).' }],
+      onSubmit: (v) => send(v.reason ? { ...body, reason: v.reason } : body),
+    });
+    if (out) {
+      showError(err, null);
+      toast(done);
+      refresh();
+    }
+  };
+  const putBack = (body, done) => async (ev) => {
+    try {
+      await busy(ev.currentTarget, () => send(body));
+      showError(err, null);
+      toast(done);
+    } catch (e) {
+      showError(err, e);
+    }
+    refresh();
+  };
+  return h(
+    'span',
+    { class: ['row-buttons', 'host-buttons'], role: 'group', 'aria-label': `Actions on ${host.name}` },
+    host.enabled === false
+      ? button('Enable', putBack({ enabled: true }, `${host.name} takes new instances again`), { variant: 'small' })
+      : button(
+          'Disable',
+          takeOut(`Disable ${host.name}?`, 'No new instance is placed on it; the instances it runs stay.', 'Disable', { enabled: false }, `${host.name} disabled`),
+          { variant: 'small' },
+        ),
+    host.maintenance
+      ? button('End maintenance', putBack({ maintenance: false }, `${host.name} is out of maintenance`), { variant: 'small' })
+      : button(
+          'Maintenance',
+          takeOut(`Put ${host.name} in maintenance?`, 'No new instance is placed on it while you work on it; the instances it runs stay.', 'Start maintenance', { maintenance: true }, `${host.name} in maintenance`),
+          { variant: 'small' },
+        ),
+  );
+}
+
+function hostCard(host, actions) {
   const headingId = uid('host');
   return h(
     'section',
@@ -64,8 +130,11 @@ function hostCard(host) {
       h(
         'div',
         { class: 'card-aside' },
+        host.maintenance ? badge('maintenance') : null,
+        host.enabled === false ? badge('disabled') : null,
         badge(host.state),
         h('span', null, `heartbeat ${ageWords(host.heartbeat_age_s)}`),
+        hostActions(host, actions),
       ),
     ),
     h(
@@ -78,6 +147,7 @@ function hostCard(host) {
         host.instances !== null && host.instances !== undefined
           ? h('p', { class: 'host-instances' }, h('strong', null, host.instances), ' ', host.instances === 1 ? 'instance' : 'instances')
           : null,
+        reasons(host),
         services(host),
       ),
     ),
@@ -96,10 +166,13 @@ export async function render(el, ctx) {
       if (!ctx.active) return;
       showError(err, null);
       const up = hosts.filter((x) => x.state === 'up').length;
-      const words = `${fmt.count(hosts.length, 'host')}: ${up} up, ${hosts.length - up} down. Heartbeats refresh every 5 seconds.`;
+      const out = hosts.filter((x) => x.enabled === false || x.maintenance).length;
+      const outWords = out ? `, ${out} taking no new instances` : '';
+      const words = `${fmt.count(hosts.length, 'host')}: ${up} up, ${hosts.length - up} down${outWords}. Heartbeats refresh every 5 seconds.`;
       // A live region: said again only when it changes.
       if (summary.textContent !== words) summary.textContent = words;
-      replace(list, hosts.length ? hosts.map(hostCard) : empty('No host has reported yet.'));
+      const actions = { err, refresh: () => poller.refresh() };
+      replace(list, hosts.length ? hosts.map((x) => hostCard(x, actions)) : empty('No host has reported yet.'));
     } catch (e) {
       showError(err, e);
       throw e;
