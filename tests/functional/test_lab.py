@@ -1,0 +1,191 @@
+"""The multi-host lab (`tools/lab`, arame/deploy/lab): three hosts from this
+checkout, every host's daemons heartbeating through the API, one real
+guest on each of the two hypervisor hosts (each host its own libvirtd),
+the second reaching the first over a VXLAN network across the lab's
+underlay; `tools/lab down` leaves no namespace, process or link.
+
+The lab's names are fixed (namespaces lab-h1..., lab-sw; links alab-*):
+one lab per machine, like tools/single-host. It never touches the
+namespace arame-lab or the machine's libvirtd."""
+
+import os
+import subprocess
+
+import pytest
+
+from arame.deploy.lab import lab as lab_mod
+from arame.deploy.lab import topology
+from arame.sdk import Client
+from tests.helpers.ports import free_port
+from tests.helpers.waiting import wait_until
+
+pytestmark = pytest.mark.functional
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+PASSWORD = "lab-admin-pw"
+MARK = "ARAME-TEST-IMAGE"
+BOOT_TIMEOUT = 180  # TCG on a loaded 2-core machine
+
+
+def tools_lab(*args: str, port: int) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [os.path.join(REPO, "tools", "lab"), *args, "--port", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, ARAME_ADMIN_PASSWORD=PASSWORD),
+        cwd=REPO,
+    )
+
+
+@pytest.fixture(scope="module")
+def lab():
+    if topology.lab_netns():
+        pytest.fail(
+            f"a lab is up already ({topology.lab_netns()}): tools/lab down"
+        )
+    port = free_port()
+    up = tools_lab("up", "--hosts", "3", port=port)
+    the_lab = lab_mod.Lab.existing(api_port=port, admin_password=PASSWORD)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield the_lab
+    finally:
+        # Whatever the test did: nothing of the lab stays (test_down
+        # checks the same after its own down).
+        tools_lab("down", port=port)
+
+
+@pytest.fixture(scope="module")
+def client(lab):
+    c = Client(lab.api_url, timeout=30)
+    c.login("admin", PASSWORD)
+    yield c
+    c.close()
+
+
+def console(client, iid) -> str:
+    return client.instances.console(iid)["output"]
+
+
+def wait_marker(client, iid, text, timeout=BOOT_TIMEOUT) -> str:
+    return wait_until(
+        lambda: text in console(client, iid) and console(client, iid),
+        timeout,
+        f"{text!r} on {iid}'s console",
+        interval=1,
+    )
+
+
+def pinger(target_ip: str) -> str:
+    """User data: one line on the console per second, whether the guest
+    pings target_ip."""
+    return (
+        "#!/bin/sh\n"
+        "( while true; do\n"
+        f"  if ping -c 1 -W 1 {target_ip} >/dev/null 2>&1; then\n"
+        "    echo PROBE ping ok; else echo PROBE ping fail; fi\n"
+        "  sleep 1\n"
+        "done ) &\n"
+    )
+
+
+def boot_on(client, lab, host, **kw) -> dict:
+    """A guest placed on `host`: every other hypervisor disabled while it
+    is scheduled (PATCH /v1/hosts), enabled again after."""
+    others = [
+        h.name
+        for h in lab.hosts
+        if topology.COMPUTE in h.roles and h.name != host
+    ]
+    for name in others:
+        client.hosts.disable(name, reason="test_lab: placing a guest")
+    try:
+        inst = client.instances.create(**kw)
+        task = client.tasks.wait(inst["task_id"], timeout=BOOT_TIMEOUT)
+        assert task["status"] == "done", task
+    finally:
+        for name in others:
+            client.hosts.enable(name)
+    inst = client.instances.get(inst["id"])
+    assert inst["host"] == host, inst
+    return inst
+
+
+def test_every_host_reports_its_daemons(lab, client):
+    assert lab.missing() == {}
+    names = {h["name"] for h in client.hosts.list()}
+    assert {"lab-h1", "lab-h2", "lab-h3"} <= names
+    # Each host is its own machine: its own hostname and /etc/arame.
+    for h in lab.hosts:
+        assert lab.run_on(h, ["hostname"]).strip() == h.name
+        conf = lab.run_on(h, ["cat", "/etc/arame/arame.conf"])
+        assert f"host = {h.name}\n" in conf
+
+
+def test_guests_on_two_hosts_reach_each_other_across_the_underlay(lab, client):
+    image = next(
+        i["id"] for i in client.images.list() if i["name"] == "arame-test"
+    )
+    # A first: the network node (h2) gets the network's VXLAN port when a
+    # guest of it lands there, and B's DHCP crosses it.
+    a = boot_on(
+        client, lab, "lab-h2", name="lab-a", flavor="small", image=image
+    )
+    a_ip = a["addresses"][0]["ip_address"]
+    out_a = wait_marker(client, a["id"], f"{MARK} ready")
+    assert f"{MARK} ip={a_ip}/" in out_a
+    b = boot_on(
+        client,
+        lab,
+        "lab-h3",
+        name="lab-b",
+        flavor="small",
+        image=image,
+        user_data=pinger(a_ip),
+    )
+    assert b["addresses"][0]["network_id"] == a["addresses"][0]["network_id"]
+    wait_marker(client, b["id"], "PROBE ping ok")
+
+    # Each guest is its host's libvirtd's alone, its tap in its host.
+    h2, h3 = lab.host("lab-h2"), lab.host("lab-h3")
+    assert lab.virsh(h2, "list", "--name").stdout.split() == [a["id"]]
+    assert lab.virsh(h3, "list", "--name").stdout.split() == [b["id"]]
+    for host, inst in ((h2, a), (h3, b)):
+        taps = lab.virsh(host, "domiflist", inst["id"]).stdout
+        tap = taps.splitlines()[2].split()[0]
+        shown = subprocess.run(
+            ["ip", "-n", host.netns, "-o", "link", "show", tap],
+            capture_output=True,
+            text=True,
+        )
+        assert shown.returncode == 0, taps
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (its parent may be gone without reaping)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_down_leaves_no_namespace_process_or_link(lab):
+    pids = []
+    for h in lab.hosts:
+        sup = lab.supervisor(h)
+        pids += [sup.get(n).pid for n in sup.names()]
+    pids.append(lab.root.get("portal").pid)
+    pids += lab.processes()  # qemu, dnsmasq: started by the daemons
+    down = tools_lab("down", port=lab.api_port)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert topology.lab_netns() == []
+    links = subprocess.run(
+        ["ip", "-o", "link"], capture_output=True, text=True
+    ).stdout
+    assert " alab" not in links
+    alive = [p for p in pids if p and _running(p)]
+    assert alive == [], alive
+    with open("/proc/self/mountinfo") as f:
+        assert lab.lab_dir + "/ns" not in f.read()
