@@ -76,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--poll",
         type=float,
-        default=0.02,
-        help="seconds between task polls (default 0.02)",
+        default=0.0,
+        help="seconds between task polls; 0 (the default): long polls "
+        "(GET /v1/tasks/{id}?wait=, answered when the task changes)",
     )
     p.add_argument(
         "--no-verify",

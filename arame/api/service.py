@@ -1,10 +1,12 @@
-"""The arame-api daemon: uvicorn serving the app, plus its heartbeat."""
+"""The arame-api daemon: uvicorn serving the app, its heartbeat, and the
+end of the bus that wakes long-polled tasks."""
 
 import threading
 
 import uvicorn
 
 from arame.api.app import create_app
+from arame.api.task_watch.endpoint import TaskWatchComponent
 from arame.common.conf import CONF
 from arame.common.db.services import DBHeartbeat
 
@@ -43,6 +45,7 @@ class UvicornComponent:
 
 def build_components() -> list:
     return [
+        TaskWatchComponent(),
         UvicornComponent(create_app(), CONF.api.host, CONF.api.port),
         DBHeartbeat(BINARY, "api"),
     ]

@@ -46,6 +46,7 @@ class Session:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         authenticated: bool = True,
+        timeout: float | None = None,
     ) -> Any:
         """Send a request; return the decoded JSON body or raise ArameError."""
         headers = dict(headers or {})
@@ -55,8 +56,14 @@ class Session:
             # Unset filters are simply not sent, rather than sent as "None".
             params = {k: v for k, v in params.items() if v is not None}
         try:
+            extra = {} if timeout is None else {"timeout": timeout}
             response = self._http.request(
-                method, path, json=json, params=params or None, headers=headers
+                method,
+                path,
+                json=json,
+                params=params or None,
+                headers=headers,
+                **extra,
             )
         except httpx.TransportError as exc:
             raise ConnectionFailed(

@@ -46,13 +46,20 @@ def describe(e: Exception) -> str:
 def wait_task(
     client: Client, task_id: str, poll: float, limit: float, deadline: Deadline
 ) -> tuple[dict, float, int]:
-    """Poll until the task is done or failed: (task, perf_counter when seen,
-    polls made)."""
+    """Wait until the task is done or failed: (task, perf_counter when seen,
+    requests made). poll > 0: GET every `poll` seconds; poll == 0: long
+    polls (GET ?wait=, answered when the task changes)."""
     polls = 0
     while True:
-        time.sleep(poll)
+        if poll > 0:
+            time.sleep(poll)
+        hold = (
+            0.0
+            if poll > 0
+            else max(0.05, min(20.0, limit - time.perf_counter()))
+        )
         try:
-            task = client.tasks.get(task_id)
+            task = client.tasks.get(task_id, wait=hold)
         except ArameError as e:
             raise CycleError(f"GET /v1/tasks: {describe(e)}") from e
         polls += 1

@@ -50,6 +50,28 @@ def test_create_runs_and_records_every_step(client):
     assert after["memory_mb_used"] == before["memory_mb_used"] + 512
 
 
+def test_a_long_poll_answers_when_the_task_ends(shared_deployment, client):
+    """GET /v1/tasks/{id}?wait= held by the API and answered when the task
+    changes or ends (announced by the scheduler on the bus): the end
+    reaches the client in a few requests, long before a 50-second wait
+    runs out, instead of a poll every few milliseconds."""
+    import time
+
+    inst = client.instances.create(
+        name="lp1", flavor="small", image=first_image(client)
+    )
+    t0 = time.monotonic()
+    requests = 0
+    task = {"status": "queued"}
+    while task["status"] not in ("done", "failed"):
+        task = client.tasks.get(inst["task_id"], wait=50)
+        requests += 1
+        assert requests <= 6, task
+    assert task["status"] == "done"
+    assert time.monotonic() - t0 < 45
+    client.tasks.wait(client.instances.delete(inst["id"])["task_id"], 60)
+
+
 def test_actions_console_and_delete_free_the_claim(client):
     before = hypervisor(client)
     inst = client.instances.create(

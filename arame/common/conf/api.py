@@ -31,6 +31,25 @@ opts = [
     ),
     cfg.IntOpt("default_limit", default=50, min=1, help="Page size of lists."),
     cfg.IntOpt("max_limit", default=1000, min=1, help="Largest page size."),
+    cfg.IntOpt(
+        "max_task_wait",
+        default=60,
+        min=0,
+        max=300,
+        help="Longest `wait` of GET /v1/tasks/{id}, in seconds (0: no "
+        "long-polling; the task is answered at once). Proxies in front "
+        "of the API must allow a request this long.",
+    ),
+    cfg.FloatOpt(
+        "task_wait_recheck_interval",
+        default=1.0,
+        min=0.05,
+        help="While requests wait on tasks, how often this API process "
+        "reads the watched tasks (one statement for all of them) to find "
+        "changes no scheduler announced: new steps, ends by the reaper, "
+        "an announcement lost with a broker node. Ends announced on the "
+        "bus wake the waiters at once.",
+    ),
 ]
 
 

@@ -16,6 +16,7 @@ import oslo_messaging as messaging
 import sqlalchemy as sa
 from oslo_log import log
 
+from arame.api.task_watch import rpcapi as task_watch
 from arame.common import states, task_tree, tasks
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
@@ -349,6 +350,11 @@ class TaskFlow:
         else:
             ended = tasks.fail(s, self.task_id, step, message or status)
         if ended:
+            # After the commit: long-polling clients then read the end.
+            task_id = self.task_id
+            db_engine.on_commit(
+                s, lambda: task_watch.task_ended(task_id, status)
+            )
             account_id, request_id = self.task_owner
             publisher.task_ended(
                 s,

@@ -181,13 +181,23 @@ export function poll(fn, interval = 2000, { immediate = true } = {}) {
 }
 
 /** The task of a 202, once it is done or failed (for flows a page waits
- *  on); polls GET /v1/tasks/{id} every second. */
+ *  on): long polls of GET /v1/tasks/{id}?wait=, which the API answers as
+ *  soon as the task changes; a second apart only if an answer came at once
+ *  with nothing new (a server that does not hold the request). */
 export async function waitTask(taskId, { timeoutMs = 120000 } = {}) {
   const deadline = Date.now() + timeoutMs;
+  const path = `/v1/tasks/${encodeURIComponent(taskId)}`;
+  let seen = null;
   for (;;) {
-    const task = await get(`/v1/tasks/${encodeURIComponent(taskId)}`);
+    const left = Math.ceil((deadline - Date.now()) / 1000);
+    const asked = Date.now();
+    const task = await get(path, { wait: Math.max(1, Math.min(25, left)) });
     if (task.status === 'done' || task.status === 'failed') return task;
     if (Date.now() > deadline) return task;
-    await new Promise((r) => setTimeout(r, 1000));
+    const key = `${task.status}|${task.step}|${task.updated_at}`;
+    if (key === seen && Date.now() - asked < 500) {
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    seen = key;
   }
 }

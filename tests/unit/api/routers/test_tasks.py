@@ -104,3 +104,132 @@ def test_task_list_pages(client, admin, create):
     got = [t["id"] for t in first["items"] + second["items"]]
     assert got == list(reversed(made))
     assert second["next_marker"] is None
+
+
+# -- long-polling -----------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fresh_waiters():
+    """Each test's own waiters (and recheck thread, reading its interval)."""
+    from arame.api.task_watch import waiters
+
+    waiters.reset()
+    yield
+    waiters.reset()
+
+
+def _later(seconds, fn):
+    import threading
+
+    t = threading.Timer(seconds, fn)
+    t.start()
+    return t
+
+
+def test_wait_answers_when_the_task_ends_announced(client, admin, create):
+    """The scheduler's cast wakes the request as soon as it commits the
+    end: well before the recheck would have (set to a minute here)."""
+    import time
+
+    from arame.api.task_watch import waiters
+    from arame.common.conf import CONF
+
+    CONF.set_override("task_wait_recheck_interval", 60, group="api")
+    tid = create(admin).json()["task_id"]
+
+    def end():
+        with engine.session() as s:
+            tasks.set_status(s, tid, "running")
+            tasks.set_status(s, tid, "done")
+        waiters.get().ended(tid)
+
+    t0 = time.monotonic()
+    timer = _later(0.3, end)
+    try:
+        r = client.get(f"/v1/tasks/{tid}?wait=20", headers=admin.headers)
+    finally:
+        timer.join()
+    assert r.status_code == 200 and r.json()["status"] == "done"
+    assert time.monotonic() - t0 < 10
+
+
+def test_wait_finds_an_unannounced_change_by_its_recheck(
+    client, admin, create
+):
+    """A step that no cast announces (or an end whose cast was lost) wakes
+    the waiter at the next batched read."""
+    from arame.common.conf import CONF
+
+    CONF.set_override("task_wait_recheck_interval", 0.1, group="api")
+    tid = create(admin).json()["task_id"]
+
+    def step():
+        with engine.session() as s:
+            tasks.set_status(s, tid, "running")
+
+    import time
+
+    t0 = time.monotonic()
+    timer = _later(0.3, step)
+    try:
+        r = client.get(f"/v1/tasks/{tid}?wait=20", headers=admin.headers)
+    finally:
+        timer.join()
+    assert r.json()["status"] == "running"
+    assert time.monotonic() - t0 < 10
+
+
+def test_wait_on_an_unchanged_task_answers_at_its_deadline(
+    client, admin, create
+):
+    import time
+
+    tid = create(admin).json()["task_id"]
+    t0 = time.monotonic()
+    r = client.get(f"/v1/tasks/{tid}?wait=0.5", headers=admin.headers)
+    assert r.status_code == 200 and r.json()["status"] == "queued"
+    assert 0.4 <= time.monotonic() - t0 < 10
+
+
+def test_wait_on_an_ended_task_answers_at_once(client, admin, create):
+    import time
+
+    tid = create(admin).json()["task_id"]
+    with engine.session() as s:
+        tasks.fail(s, tid, "schedule", "no host")
+    t0 = time.monotonic()
+    r = client.get(f"/v1/tasks/{tid}?wait=30", headers=admin.headers)
+    assert r.json()["status"] == "failed"
+    assert time.monotonic() - t0 < 5
+
+
+def test_wait_is_capped_by_max_task_wait(client, admin, create):
+    import time
+
+    from arame.common.conf import CONF
+
+    CONF.set_override("max_task_wait", 0, group="api")
+    tid = create(admin).json()["task_id"]
+    t0 = time.monotonic()
+    r = client.get(f"/v1/tasks/{tid}?wait=30", headers=admin.headers)
+    assert r.json()["status"] == "queued"
+    assert time.monotonic() - t0 < 5
+
+
+@pytest.mark.parametrize("bad", ["-1", "301", "soon"])
+def test_a_bad_wait_is_a_clear_422(client, admin, create, error_of, bad):
+    tid = create(admin).json()["task_id"]
+    error_of(
+        client.get(f"/v1/tasks/{tid}?wait={bad}", headers=admin.headers), 422
+    )
+
+
+def test_waiting_on_another_accounts_task_is_404_at_once(
+    client, member, make_user, create, error_of
+):
+    other = make_user("member")
+    tid = create(other).json()["task_id"]
+    error_of(
+        client.get(f"/v1/tasks/{tid}?wait=30", headers=member.headers), 404
+    )
