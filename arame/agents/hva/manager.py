@@ -182,6 +182,34 @@ class HypervisorManager:
             )
         return report
 
+    def destroy_stale_copies(self, collector) -> list[str]:
+        """At start, before serving or reporting up: destroy every guest
+        of this host's (the driver lists only domains this host's agent
+        defined) that no record places here. A host that was down may
+        come back to find its instances evacuated (rebuilt elsewhere with
+        the same addresses and disks) or deleted; its copies must go
+        before it says it is up. The instances destroyed.
+
+        Not in the periodic sync: while the agent runs, a guest not placed
+        here is reported (host.orphans) and the collector decides."""
+        expected = collector.expected_instances({}, self.host)["instances"]
+        stale = sorted(
+            iid
+            for iid in self.driver.list_instances()
+            if iid not in expected and ids.is_valid("instance", iid)
+        )
+        for iid in stale:
+            with self._lock(iid):
+                LOG.warning(
+                    "destroying the stale copy of %s on %s: no record "
+                    "places it here (moved or deleted while this host was "
+                    "away)",
+                    iid,
+                    self.host,
+                )
+                self.driver.destroy(iid)
+        return stale
+
     def inventory(self) -> dict:
         inv = dict(self.driver.get_inventory())
         inv["name"] = self.host

@@ -5,7 +5,7 @@ and one heartbeat carrying every host's inventory."""
 from oslo_log import log
 from stevedore import driver as sv_driver
 
-from arame.agents.hva import metrics, prometheus
+from arame.agents.hva import metrics, prometheus, startup
 from arame.agents.hva.manager import HypervisorManager
 from arame.agents.hva.rpcapi import BINARY, TOPIC
 from arame.collector.rpcapi import CollectorAPI
@@ -76,6 +76,15 @@ def build_components() -> tuple[list, list[HypervisorManager]]:
             )
         )
     components.extend(_metrics_components(managers, stores))
+    if CONF.hva.driver != "fake" or CONF.fake_hva.state_file:
+        # First of all: no RPC served nor heartbeat sent beside a stale
+        # copy of a guest evacuated while this host was down.
+        components.insert(
+            0,
+            startup.DestroyStaleCopies(
+                managers, collector, timeout=2 * CONF.service_down_time
+            ),
+        )
     # The heartbeat goes last: a host the scheduler learns of must already
     # be consuming its queue (and it is the first thing stopped).
     components.append(NotifyHeartbeat(BINARY, TOPIC, extra=inventory))
