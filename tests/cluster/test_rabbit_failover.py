@@ -201,6 +201,8 @@ def test_kill_the_schedulers_rabbitmq_node(rabbit_cluster, cluster_deployment):
         for q in _queues(cluster, dep.vhost, survivors[0])
         if q["name"].startswith("reply_")
     ]
+    if not replies:
+        problems.append("no reply queue: the calls went unchecked")
     problems += [
         f"reply queue {q['name']} is {q['type']}"
         for q in replies
