@@ -5,6 +5,7 @@ from typing import Any
 
 from arame.common import rpc
 from arame.common.context import RpcContext
+from arame.common.rpc import version_cap
 
 TOPIC = "scheduler"
 
@@ -17,12 +18,25 @@ class SchedulerAPI:
     1.3 - attach_volume, detach_volume
     1.4 - delete_image, update_instance_security_groups
     1.5 - sync_router, delete_router
-    1.6 - evacuate_instance"""
+    1.6 - evacuate_instance
 
-    VERSION_CAP = "1.6"
+    Capped below a method's version (a scheduler not yet upgraded), the
+    method raises VersionCapped (an UnsupportedVersion naming the
+    version) and sends nothing: no cast has an older form, and the API
+    ends the request's task with that reason."""
+
+    VERSION_CAP = "1.6"  # the newest version the class speaks
 
     def __init__(self) -> None:
-        self.client = rpc.get_client(TOPIC, version_cap=self.VERSION_CAP)
+        # Capped by [upgrade_levels] scheduler: the oldest scheduler
+        # running during a rolling upgrade.
+        self.client = rpc.CappedClient("scheduler", TOPIC, self.VERSION_CAP)
+
+    def _cast(
+        self, ctxt: RpcContext, version: str, method: str, **kw: Any
+    ) -> None:
+        version_cap.require(self.client, "scheduler", version, method)
+        self.client.prepare(version=version).cast(ctxt, method, **kw)
 
     def build_instance(
         self, ctxt: RpcContext, task_id: str, instance_id: str
@@ -58,7 +72,7 @@ class SchedulerAPI:
         )
 
     def _cast_1_1(self, ctxt: RpcContext, method: str, **kw: Any) -> None:
-        self.client.prepare(version="1.1").cast(ctxt, method, **kw)
+        self._cast(ctxt, "1.1", method, **kw)
 
     def create_volume(
         self, ctxt: RpcContext, task_id: str, volume_id: str
@@ -93,8 +107,9 @@ class SchedulerAPI:
         self, ctxt: RpcContext, task_id: str, node_id: str, action: str
     ) -> None:
         """A bare-metal node's admin task: "manage" or "provide"."""
-        self.client.prepare(version="1.2").cast(
+        self._cast(
             ctxt,
+            "1.2",
             "node_action",
             task_id=task_id,
             node_id=node_id,
@@ -105,15 +120,15 @@ class SchedulerAPI:
         self, ctxt: RpcContext, task_id: str, volume_id: str
     ) -> None:
         """Hot-plug a data volume into the instance its record names."""
-        self.client.prepare(version="1.3").cast(
-            ctxt, "attach_volume", task_id=task_id, volume_id=volume_id
+        self._cast(
+            ctxt, "1.3", "attach_volume", task_id=task_id, volume_id=volume_id
         )
 
     def detach_volume(
         self, ctxt: RpcContext, task_id: str, volume_id: str
     ) -> None:
-        self.client.prepare(version="1.3").cast(
-            ctxt, "detach_volume", task_id=task_id, volume_id=volume_id
+        self._cast(
+            ctxt, "1.3", "detach_volume", task_id=task_id, volume_id=volume_id
         )
 
     def delete_image(
@@ -121,8 +136,8 @@ class SchedulerAPI:
     ) -> None:
         """Remove a `deleting` image's bytes from every storage node and
         hypervisor, then land it `deleted`."""
-        self.client.prepare(version="1.4").cast(
-            ctxt, "delete_image", task_id=task_id, image_id=image_id
+        self._cast(
+            ctxt, "1.4", "delete_image", task_id=task_id, image_id=image_id
         )
 
     def update_instance_security_groups(
@@ -134,8 +149,9 @@ class SchedulerAPI:
     ) -> None:
         """Apply an instance's new groups on its host; `previous`, the
         groups it left, get their new members on every host too."""
-        self.client.prepare(version="1.4").cast(
+        self._cast(
             ctxt,
+            "1.4",
             "update_instance_security_groups",
             task_id=task_id,
             instance_id=instance_id,
@@ -147,16 +163,16 @@ class SchedulerAPI:
     ) -> None:
         """Apply the router's full state from the records on its l3 host
         (choosing one the first time)."""
-        self.client.prepare(version="1.5").cast(
-            ctxt, "sync_router", task_id=task_id, router_id=router_id
+        self._cast(
+            ctxt, "1.5", "sync_router", task_id=task_id, router_id=router_id
         )
 
     def delete_router(
         self, ctxt: RpcContext, task_id: str, router_id: str
     ) -> None:
         """Remove the router from its host, then its records."""
-        self.client.prepare(version="1.5").cast(
-            ctxt, "delete_router", task_id=task_id, router_id=router_id
+        self._cast(
+            ctxt, "1.5", "delete_router", task_id=task_id, router_id=router_id
         )
 
     def evacuate_instance(
