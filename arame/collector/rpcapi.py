@@ -8,6 +8,7 @@ import tenacity
 
 from arame.common import rpc
 from arame.common.context import RpcContext
+from arame.common.rpc import version_cap
 
 TOPIC = "collector"
 #: Each question is asked again after this long without an answer. An agent
@@ -22,12 +23,21 @@ class CollectorAPI:
     1.1 - expected_exports
     1.2 - fetch_nodes
     1.3 - expected_instances says which instances to compare ("compare")
-    1.4 - expected_routers"""
+    1.4 - expected_routers
 
-    VERSION_CAP = "1.4"
+    Capped below a question's version, it raises VersionCapped (an
+    UnsupportedVersion naming the version) and asks nothing: no question
+    has an older form."""
+
+    VERSION_CAP = "1.4"  # the newest version the class speaks
 
     def __init__(self) -> None:
-        self.client = rpc.get_client(TOPIC, version_cap=self.VERSION_CAP)
+        # Agents ask: they hold no database, so [upgrade_levels] collector
+        # "auto" is the newest (collectors are upgraded before agents);
+        # pin it on the agents' hosts to upgrade them first.
+        self.client = rpc.CappedClient(
+            "collector", TOPIC, self.VERSION_CAP, from_services=False
+        )
 
     def _ask(
         self,
@@ -39,7 +49,10 @@ class CollectorAPI:
     ) -> Any:
         """Every question here is a read: asking it again is harmless, so a
         lost call costs one attempt, not the whole timeout."""
-        extra = {"version": version} if version else {}
+        extra = {}
+        if version:
+            version_cap.require(self.client, "collector", version, method)
+            extra["version"] = version
         for attempt in tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(messaging.MessagingTimeout),
             stop=tenacity.stop_after_delay(timeout),
