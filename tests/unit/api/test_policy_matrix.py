@@ -368,6 +368,10 @@ TABLE: dict[str, Row] = {
     "DELETE /v1/hosts/{host_ref}/bmc": Row(
         ADMIN, url("/v1/hosts/{id}/bmc", "host"), (204,)
     ),
+    # the host is up: a 409 once authorized
+    "POST /v1/hosts/{host_ref}/evacuate": Row(
+        ADMIN, url("/v1/hosts/{id}/evacuate", "host"), None
+    ),
     # catalog
     "GET /v1/flavors": Row(LIST, url("/v1/flavors")),
     "POST /v1/flavors": Row(
