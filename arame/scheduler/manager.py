@@ -18,12 +18,11 @@ from arame.agents.nsa import rpcapi as nsa_rpcapi
 from arame.agents.sta import rpcapi as sta_rpcapi
 from arame.common.db import engine as db_engine
 from arame.common.db import models
-from arame.scheduler import baremetal
+from arame.scheduler import baremetal, power_fencing
 from arame.scheduler.baremetal.build import BaremetalBuildFlow
 from arame.scheduler.baremetal.delete import BaremetalDeleteFlow
 from arame.scheduler.baremetal.nodes import FLOWS as NODE_FLOWS
 from arame.scheduler.baremetal.power import NodePower
-from arame.scheduler.flows import fencing
 from arame.scheduler.flows.actions import ACTIONS, ActionFlow
 from arame.scheduler.flows.base import TaskFlow, gives_up
 from arame.scheduler.flows.build import BuildFlow
@@ -88,7 +87,7 @@ class SchedulerManager:
         self.notifier = notifier
         # Cuts a down host's power before its instances move (its BMC);
         # answers None where the host has none (flows/fencing.py).
-        self.power_fence = fencing.no_power_fence
+        self.power_fence = power_fencing.power_fence
 
     def reset(self) -> None:
         """SIGHUP: re-read the enabled filters and weighers."""
