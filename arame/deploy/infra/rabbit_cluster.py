@@ -59,10 +59,19 @@ class RabbitNode:
         try:
             with open(self.pid_file) as f:
                 pid = int(f.read().strip())
-            os.kill(pid, 0)
-            return pid
-        except (OSError, ValueError):
+            with open(f"/proc/{pid}/stat") as f:
+                # A zombie has died: its parent (maybe us) has yet to reap
+                # it.
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, ValueError, IndexError):
             return None
+        if state != "Z":
+            return pid
+        try:
+            os.waitpid(pid, os.WNOHANG)  # ours: reap it
+        except ChildProcessError:
+            pass
+        return None
 
     def _env(self) -> dict:
         d = self.dir
