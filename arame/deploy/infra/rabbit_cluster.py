@@ -235,6 +235,8 @@ class RabbitCluster:
         down = [n for n in self._nodes if not n.listening()]
         if not down and self.running_nodes() == set(self.nodes):
             return False
+        os.makedirs(self.base_dir, mode=0o755, exist_ok=True)
+        self._check_reachable()
         fresh = {
             n.name
             for n in self._nodes
@@ -258,6 +260,22 @@ class RabbitCluster:
             interval=0.5,
         )
         return True
+
+    def _check_reachable(self) -> None:
+        """Started by root, the nodes run as the rabbitmq user: every
+        directory above base_dir must let others through (pytest's and
+        mkdtemp's directories are root's alone)."""
+        if broker_user() is None:
+            return
+        path = self.base_dir
+        while path != "/":
+            if not os.stat(path).st_mode & 0o001:
+                raise InfraError(
+                    f"{path} is closed to the rabbitmq user the nodes run "
+                    f"as; put the cluster's base_dir elsewhere or chmod "
+                    f"o+x {path}"
+                )
+            path = os.path.dirname(path)
 
     @staticmethod
     def _join(node: RabbitNode, seed: RabbitNode, timeout: float) -> None:

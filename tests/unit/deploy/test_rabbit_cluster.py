@@ -3,6 +3,8 @@ arame.conf on it (no broker started here: tests/cluster/ runs one)."""
 
 import configparser
 
+import pytest
+
 from arame.deploy import infra, local
 from arame.deploy.infra.rabbit_cluster import RabbitCluster
 
@@ -59,3 +61,15 @@ def test_the_deployments_own_options_win(tmp_path):
 def test_one_broker_adds_nothing(tmp_path):
     cp = _written(tmp_path, infra.RabbitMQ())
     assert not cp.has_section("oslo_messaging_rabbit")
+
+
+def test_a_base_dir_the_broker_cannot_reach_is_refused(tmp_path, monkeypatch):
+    from arame.deploy.infra import rabbit_cluster
+
+    closed = tmp_path / "closed"
+    (closed / "c").mkdir(parents=True)
+    closed.chmod(0o700)
+    monkeypatch.setattr(rabbit_cluster, "broker_user", lambda: (1, 1))
+    c = RabbitCluster(str(closed / "c"), first_port=5711, prefix="t-")
+    with pytest.raises(infra.InfraError, match=str(closed)):
+        c._check_reachable()
