@@ -10,15 +10,13 @@ from arame.deploy.lab import topology
 
 
 def _ha_modules() -> str | None:
-    """Why --ha cannot run, or None."""
+    """Why --ha cannot run here, or None: it needs the clustered engines'
+    modules (arame/deploy/infra/rabbit_cluster.py, galera.py)."""
     try:
         from arame.deploy.infra import galera, rabbit_cluster  # noqa: F401
     except ImportError as e:
         return f"the clustered engines are not in this checkout ({e})"
-    return (
-        "--ha is not wired into the lab yet: the lab runs on the machine's "
-        "broker and database (see doc/source/admin/many-hosts.rst)"
-    )
+    return None
 
 
 def main(argv=None) -> int:
@@ -56,6 +54,7 @@ def main(argv=None) -> int:
                 api_port=args.port,
                 admin_password=password,
                 hva_on_controller=args.hva_on_controller,
+                ha=args.ha,
             )
             lab.up()
             _print_hosts(lab)

@@ -27,11 +27,11 @@ from arame.deploy.lab.supervisor import Supervisor
 LAB_DIR = "/var/lib/alab"
 NAME = "alab"  # vhost, database and database user
 API_PORT = 9001
-# The controller serves these to the other hosts (the portal connects them
-# to this machine's broker and database).
-BROKER_PORT = 5672
-DB_PORT = 3306
 STA_DATA_PORT = 9292
+# --ha: nodes on 5761-5763; Galera SQL on 3341-3343 (its group ports
+# 4597-4619), HAProxy on 3340. Clear of tests/cluster's (5701.., 3311..).
+HA_RABBIT_PORT = 5761
+HA_DB_PORT = 3341
 
 
 class Lab:
@@ -42,14 +42,18 @@ class Lab:
         api_port: int = API_PORT,
         admin_password: str | None = None,
         hva_on_controller: bool = False,
+        ha: bool = False,
     ):
         self.lab_dir = os.path.abspath(lab_dir)
+        self.ha = ha
         self.hosts = topology.default_roles(hosts, hva_on_controller)
         self.api_port = api_port
         self.admin_password = admin_password
         self.ns = topology.Namespaces(self.lab_dir, self.hosts)
-        self.rabbit = infra.RabbitMQ()
-        self.mariadb = infra.MariaDB()
+        if ha:
+            self.rabbit, self.mariadb = _clusters(self.lab_dir)
+        else:
+            self.rabbit, self.mariadb = infra.RabbitMQ(), infra.MariaDB()
         self.root = Supervisor(
             os.path.join(self.lab_dir, "run"),
             os.path.join(self.lab_dir, "log"),
@@ -68,6 +72,7 @@ class Lab:
             lab_dir,
             hosts=saved["hosts"],
             hva_on_controller=saved.get("hva_on_controller", False),
+            ha=saved.get("ha", False),
             **kw,
         )
 
@@ -78,6 +83,7 @@ class Lab:
                     "hosts": len(self.hosts),
                     "hva_on_controller": topology.COMPUTE
                     in self.controller.roles,
+                    "ha": self.ha,
                 },
                 f,
             )
@@ -125,19 +131,17 @@ class Lab:
             if {topology.COMPUTE, topology.NETWORK} & set(h.roles)
         ]
         db_url = self.mariadb.url(NAME, NAME, self._secret("db-password"))
-        return {
+        # The broker and database "on the controller" (portal.py): the
+        # same ports on its management address.
+        on_controller = f"@{c.mgmt_ip}:"
+        conf = {
             "DEFAULT": {
-                # The broker and database "on the controller" (portal.py).
                 "transport_url": self.rabbit.url(NAME).replace(
-                    f"@{self.rabbit.host}:{self.rabbit.port}/",
-                    f"@{c.mgmt_ip}:{BROKER_PORT}/",
+                    "@127.0.0.1:", on_controller
                 ),
             },
             "database": {
-                "connection": db_url.replace(
-                    f"@{self.mariadb.host}:{self.mariadb.port}/",
-                    f"@{c.mgmt_ip}:{DB_PORT}/",
-                )
+                "connection": db_url.replace("@127.0.0.1:", on_controller)
             },
             "api": {"host": c.mgmt_ip, "port": str(API_PORT)},
             "storage_data": {"ticket_secret": self._secret("ticket-secret")},
@@ -157,6 +161,9 @@ class Lab:
             # TCG boots on a shared machine take their time.
             "scheduler": {"agent_call_timeout": "120"},
         }
+        if self.ha:
+            conf.update(self.rabbit.messaging_options())
+        return conf
 
     # -- up ------------------------------------------------------------------
     def preflight(self) -> None:
@@ -165,6 +172,22 @@ class Lab:
             raise InfraError(
                 f"a lab is up ({', '.join(left)}): tools/lab down first"
             )
+        if self.ha and not self.rabbit.running():
+            # Fixed ports (the config names them); tests/cluster picks
+            # free ones at random and may hold ours.
+            taken = [
+                p
+                for n in self.rabbit.nodes
+                for p in (
+                    self.rabbit.port_of(n),
+                    self.rabbit.node(n).dist_port,
+                )
+                if port_open("127.0.0.1", p)
+            ]
+            if taken:
+                raise InfraError(
+                    f"--ha: ports {taken} are taken by another broker"
+                )
         if port_open("127.0.0.1", self.api_port):
             raise InfraError(
                 f"127.0.0.1:{self.api_port} is taken (tools/single-host "
@@ -209,15 +232,23 @@ class Lab:
             units.write_config(p.config, common, h)
             units.write_units(p.units_dir, h, bin_dir)
 
+    def engine_ports(self) -> list[int]:
+        """The broker's (every node's) and the database's ports."""
+        if self.ha:
+            brokers = [self.rabbit.port_of(n) for n in self.rabbit.nodes]
+        else:
+            brokers = [self.rabbit.port]
+        return brokers + [self.mariadb.port]
+
     def _portal_specs(self) -> list[str]:
         c = self.controller
         specs = [
-            f"{c.netns}:{c.mgmt_ip}:{BROKER_PORT}"
-            f"=-:{self.rabbit.host}:{self.rabbit.port}",
-            f"{c.netns}:{c.mgmt_ip}:{DB_PORT}"
-            f"=-:{self.mariadb.host}:{self.mariadb.port}",
-            f"-:127.0.0.1:{self.api_port}={c.netns}:{c.mgmt_ip}:{API_PORT}",
+            f"{c.netns}:{c.mgmt_ip}:{port}=-:127.0.0.1:{port}"
+            for port in self.engine_ports()
         ]
+        specs.append(
+            f"-:127.0.0.1:{self.api_port}={c.netns}:{c.mgmt_ip}:{API_PORT}"
+        )
         return specs
 
     def _start_portal(self) -> None:
@@ -229,7 +260,7 @@ class Lab:
         )
         c = self.controller
         waiting.wait_for(
-            lambda: _port_open_in(c.netns, c.mgmt_ip, DB_PORT),
+            lambda: _port_open_in(c.netns, c.mgmt_ip, self.mariadb.port),
             15,
             "the portal to listen",
         )
@@ -405,9 +436,15 @@ class Lab:
             for d in ("var", "run"):
                 shutil.rmtree(self.paths(h).path(d), ignore_errors=True)
         shutil.rmtree(os.path.join(self.lab_dir, "shared"), ignore_errors=True)
-        self.rabbit.delete_vhost(NAME)
-        self.mariadb.drop_database(NAME)
-        self.mariadb.drop_user(NAME)
+        if self.rabbit.running():
+            self.rabbit.delete_vhost(NAME)
+        if self.mariadb.running():
+            self.mariadb.drop_database(NAME)
+            self.mariadb.drop_user(NAME)
+        if self.ha:
+            # The lab's own clusters (their data stays for the next up).
+            self.rabbit.stop()
+            self.mariadb.cluster.stop()
         if os.path.isdir("/etc/arame") and not os.listdir("/etc/arame"):
             os.rmdir("/etc/arame")
         return self.leftovers()
@@ -482,6 +519,19 @@ class Lab:
         else:
             why = ""
         return {"daemons": rows, "hosts": report, "api_error": why}
+
+
+def _clusters(lab_dir: str):
+    """The 3-node RabbitMQ and Galera clusters of `--ha`, on ports and
+    names of the lab's own (tests/cluster runs its own beside them)."""
+    from arame.deploy.infra.galera import GaleraCluster
+    from arame.deploy.infra.rabbit_cluster import RabbitCluster
+
+    rabbit = RabbitCluster(
+        os.path.join(lab_dir, "rabbit"), 3, HA_RABBIT_PORT, prefix="alab-rmq"
+    )
+    galera = GaleraCluster(os.path.join(lab_dir, "galera"), 3, HA_DB_PORT)
+    return rabbit, galera.mariadb()
 
 
 def _checkout_env() -> dict:
