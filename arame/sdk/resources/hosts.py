@@ -54,3 +54,10 @@ class HostManager(Manager):
     ) -> dict[str, Any]:
         """Put the host in maintenance (``on``) or take it out."""
         return self.update(host, maintenance=on, reason=reason)
+
+    def evacuate(self, host: str) -> dict[str, Any]:
+        """Rebuild a down host's ``ha_enabled`` instances on other hosts
+        after fencing it: {"host", "state", "fenced_at", "tasks":
+        [{"instance_id", "task_id", "new"}], "not_evacuated":
+        [{"instance_id", "reason"}]}. Asking again adds no task."""
+        return self._session.post(self._item_path(host, "evacuate"))
