@@ -1,11 +1,13 @@
-"""The arame-api daemon: uvicorn serving the app, its heartbeat, and the
-end of the bus that wakes long-polled tasks."""
+"""The arame-api daemon: uvicorn serving the app, its heartbeat, and its
+ends of the bus: the tasks' ends (long polls) and the users' changes (the
+user cache)."""
 
 import threading
 
 import uvicorn
 
 from arame.api.app import create_app
+from arame.api.auth.events import AuthEventsComponent
 from arame.api.task_watch.endpoint import TaskWatchComponent
 from arame.common.conf import CONF
 from arame.common.db.services import DBHeartbeat
@@ -46,6 +48,7 @@ class UvicornComponent:
 def build_components() -> list:
     return [
         TaskWatchComponent(),
+        AuthEventsComponent(),
         UvicornComponent(create_app(), CONF.api.host, CONF.api.port),
         DBHeartbeat(BINARY, "api"),
     ]

@@ -33,6 +33,11 @@ def claim(
             sa.update(H)
             .where(
                 H.name == host,
+                # A host disabled or put in maintenance after the selector
+                # read it takes nothing: the build moves on, as for a
+                # host that filled up meanwhile.
+                H.enabled.is_(True),
+                H.maintenance.is_(False),
                 H.vcpus_used + vcpus <= H.vcpus * ratios.cpu_allocation_ratio,
                 H.memory_mb_used + memory_mb
                 <= H.memory_mb * ratios.ram_allocation_ratio,

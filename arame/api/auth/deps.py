@@ -6,7 +6,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from arame.api import policy
-from arame.api.auth import tokens
+from arame.api.auth import tokens, user_cache
 from arame.common import exceptions
 from arame.common.context import RequestContext
 from arame.common.db import engine as db_engine
@@ -22,20 +22,7 @@ def get_context(
     if creds is None or creds.scheme.lower() != "bearer":
         raise exceptions.Unauthorized("missing bearer token")
     claims = tokens.verify(creds.credentials)
-    U, A = models.User, models.Account
-    # Every request pays for this: one query, plain columns.
-    with db_engine.session() as s:
-        row = s.execute(
-            sa.select(
-                U.account_id,
-                U.role,
-                U.enabled,
-                U.token_generation,
-                A.enabled.label("account_enabled"),
-            )
-            .join(A, A.id == U.account_id)
-            .where(U.id == claims["u"])
-        ).first()
+    row = user_cache.CACHE.lookup(claims["u"], _read_user)
     if (
         row is None
         or not row.enabled
@@ -52,6 +39,23 @@ def get_context(
         user_id=claims["u"],
         roles=roles,
     )
+
+
+def _read_user(user_id: str) -> user_cache.UserRow | None:
+    U, A = models.User, models.Account
+    with db_engine.session() as s:
+        row = s.execute(
+            sa.select(
+                U.account_id,
+                U.role,
+                U.enabled,
+                U.token_generation,
+                A.enabled.label("account_enabled"),
+            )
+            .join(A, A.id == U.account_id)
+            .where(U.id == user_id)
+        ).first()
+    return None if row is None else user_cache.UserRow(**row._asdict())
 
 
 def authorize(rule: str):

@@ -5,6 +5,7 @@ A change of password, role or enabled revokes the user's tokens."""
 import sqlalchemy as sa
 
 from arame.api import pagination
+from arame.api.auth import events as auth_events
 from arame.api.lookup import load_owned
 from arame.common import exceptions, ids
 from arame.common.db import engine as db_engine
@@ -102,6 +103,8 @@ def update_account(ctxt, account_id: str, req) -> dict:
                 raise exceptions.Conflict(
                     "you cannot disable your own account"
                 )
+            if acc.enabled != req.enabled:
+                auth_events.account_changed(s, acc.id)
             acc.enabled = req.enabled
         s.flush()
         return account_dict(acc)
@@ -134,6 +137,7 @@ def delete_account(ctxt, account_id: str) -> None:
         # not allowed in names, so it cannot clash with a live one).
         acc.deleted_at = models.utcnow()
         acc.enabled = False
+        auth_events.account_changed(s, acc.id)
         acc.name = f"{acc.name[:45]}~{acc.id}"
 
 
@@ -212,6 +216,7 @@ def update_user(ctxt, user_id: str, req) -> dict:
             user.enabled, changed = req.enabled, True
         if changed:
             user.token_generation += 1  # every earlier token stops working
+            auth_events.user_changed(s, user.id)
         s.flush()
         return user_dict(user)
 
@@ -222,3 +227,4 @@ def delete_user(ctxt, user_id: str) -> None:
         if user.id == ctxt.user_id:
             raise exceptions.Conflict("you cannot delete yourself")
         s.delete(user)
+        auth_events.user_changed(s, user.id)

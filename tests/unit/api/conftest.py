@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from arame.api.app import create_app
+from arame.api.auth import user_cache
 from arame.api.routers import instances as instances_router
 from arame.common import ids
 from arame.common.db import engine, models
@@ -56,6 +57,9 @@ def fast_hashes(monkeypatch):
 def make_client(fast_hashes, cloud, bus, auth_state, scheduler):
     """make_client() -> a TestClient of a new app (reads [api] options now)."""
     made = []
+
+    # Each test's database is new: so is what the API remembers of users.
+    user_cache.CACHE.clear()
 
     def make():
         c = TestClient(create_app())

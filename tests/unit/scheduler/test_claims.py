@@ -231,3 +231,18 @@ def test_concurrent_claims_never_over_allocate(
         get_row(models.Instance, i).status == "pending"
         for i in set(iids) - set(placed)
     )
+
+
+@pytest.mark.parametrize("state", [{"enabled": False}, {"maintenance": True}])
+def test_a_host_taken_out_of_service_after_selection_refuses_the_claim(
+    ratios, add_host, add_instance, get_row, state
+):
+    """The selector read the host in service; an admin disabled it (or put
+    it in maintenance) before the claim: the claim is lost, the build
+    moves on to another host, and the host holds nothing."""
+    add_host("hv1", vcpus=4, memory_mb=4096, disk_gb=100, **state)
+    iid, _ = add_instance()
+    with pytest.raises(claims.ClaimLost):
+        claim_for(iid)
+    assert usage() == (0, 0, 0, 0)
+    assert get_row(models.Instance, iid).claimed is False

@@ -114,7 +114,15 @@ def test_expired_token_is_401(client, cloud, error_of):
     assert error_of(r, 401)["message"] == "token expired"
 
 
-def test_revoked_user_gets_401(client, member, error_of):
+@pytest.fixture
+def no_user_cache(config):
+    """These tests change users in the database behind the API's back,
+    which announces nothing: with the cache off it sees them at once (with
+    it on, within [auth] user_cache_seconds: see the tests below)."""
+    config("user_cache_seconds", 0, group="auth")
+
+
+def test_revoked_user_gets_401(client, member, error_of, no_user_cache):
     assert (
         client.get("/v1/instances", headers=member.headers).status_code == 200
     )
@@ -128,13 +136,15 @@ def test_revoked_user_gets_401(client, member, error_of):
     assert error_of(r, 401)["message"] == "token revoked"
 
 
-def test_disabled_user_loses_access_at_once(client, member, error_of):
+def test_disabled_user_loses_access_at_once(
+    client, member, error_of, no_user_cache
+):
     with engine.session() as s:
         s.get(models.User, member.user_id).enabled = False
     error_of(client.get("/v1/instances", headers=member.headers), 401)
 
 
-def test_deleted_user_token_is_401(client, member, error_of):
+def test_deleted_user_token_is_401(client, member, error_of, no_user_cache):
     with engine.session() as s:
         s.execute(
             sa.delete(models.User).where(models.User.id == member.user_id)
@@ -153,3 +163,95 @@ def test_disabled_account_loses_access_at_once(client, member, error_of):
     with engine.session() as s:
         s.get(models.Account, member.account_id).enabled = False
     error_of(client.get("/v1/instances", headers=member.headers), 401)
+
+
+# -- the user cache ----------------------------------------------------------
+
+
+def test_a_password_change_voids_old_tokens_at_once_despite_the_cache(
+    client, make_user, error_of
+):
+    """The check of a token reads the user from the cache; a change made
+    through the API drops it at its commit, so the old token fails on the
+    very next request."""
+    user = make_user("member")
+    assert client.get("/v1/instances", headers=user.headers).status_code == 200
+    r = client.patch(
+        f"/v1/users/{user.user_id}",
+        json={"password": "pw-new-654321"},
+        headers=user.headers,
+    )
+    assert r.status_code == 200, r.text
+    error_of(client.get("/v1/instances", headers=user.headers), 401)
+
+
+def test_disabling_an_account_voids_its_users_tokens_at_once(
+    client, admin, make_user, error_of
+):
+    user = make_user("member")
+    assert client.get("/v1/instances", headers=user.headers).status_code == 200
+    r = client.patch(
+        f"/v1/accounts/{user.account_id}",
+        json={"enabled": False},
+        headers=admin.headers,
+    )
+    assert r.status_code == 200, r.text
+    error_of(client.get("/v1/instances", headers=user.headers), 401)
+
+
+def test_another_api_process_drops_the_user_when_told(
+    client, member, error_of
+):
+    """A change made by another API process reaches this one as a cast on
+    the bus (api_auth, fanout): its endpoint drops the cached user."""
+    from arame.api.auth import events
+
+    assert (
+        client.get("/v1/instances", headers=member.headers).status_code == 200
+    )
+    with engine.session() as s:
+        s.get(models.User, member.user_id).enabled = False
+    # Not told yet: the cached row still answers.
+    assert (
+        client.get("/v1/instances", headers=member.headers).status_code == 200
+    )
+    events.AuthEventsEndpoint().user_changed({}, member.user_id)
+    error_of(client.get("/v1/instances", headers=member.headers), 401)
+
+
+def test_a_change_nobody_announced_is_seen_within_the_cache_bound(
+    client, member, error_of, config
+):
+    from tests.helpers.waiting import wait_until
+
+    config("user_cache_seconds", 0.3, group="auth")
+    assert (
+        client.get("/v1/instances", headers=member.headers).status_code == 200
+    )
+    with engine.session() as s:
+        s.get(models.User, member.user_id).enabled = False
+    wait_until(
+        lambda: (
+            client.get("/v1/instances", headers=member.headers).status_code
+            == 401
+        ),
+        timeout=10,
+        what="the disabled user refused",
+    )
+
+
+def test_a_read_from_before_an_invalidation_is_not_kept():
+    """A request that read the row before a revocation's invalidation must
+    not put that stale row back after it."""
+    from arame.api.auth import user_cache
+
+    cache = user_cache.UserCache()
+    stale = user_cache.UserRow("a-x", "member", True, 0, True)
+    fresh = user_cache.UserRow("a-x", "member", True, 1, True)
+
+    def slow_read(uid):
+        cache.invalidate_user(uid)  # the revocation commits meanwhile
+        return stale
+
+    assert cache.lookup("u-x", slow_read) is stale
+    assert cache.lookup("u-x", lambda uid: fresh) is fresh

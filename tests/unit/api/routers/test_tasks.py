@@ -127,15 +127,16 @@ def _later(seconds, fn):
     return t
 
 
-def test_wait_answers_when_the_task_ends_announced(client, admin, create):
+def test_wait_answers_when_the_task_ends_announced(
+    client, admin, create, config
+):
     """The scheduler's cast wakes the request as soon as it commits the
     end: well before the recheck would have (set to a minute here)."""
     import time
 
     from arame.api.task_watch import waiters
-    from arame.common.conf import CONF
 
-    CONF.set_override("task_wait_recheck_interval", 60, group="api")
+    config("task_wait_recheck_interval", 60, group="api")
     tid = create(admin).json()["task_id"]
 
     def end():
@@ -155,13 +156,11 @@ def test_wait_answers_when_the_task_ends_announced(client, admin, create):
 
 
 def test_wait_finds_an_unannounced_change_by_its_recheck(
-    client, admin, create
+    client, admin, create, config
 ):
     """A step that no cast announces (or an end whose cast was lost) wakes
     the waiter at the next batched read."""
-    from arame.common.conf import CONF
-
-    CONF.set_override("task_wait_recheck_interval", 0.1, group="api")
+    config("task_wait_recheck_interval", 0.1, group="api")
     tid = create(admin).json()["task_id"]
 
     def step():
@@ -204,12 +203,10 @@ def test_wait_on_an_ended_task_answers_at_once(client, admin, create):
     assert time.monotonic() - t0 < 5
 
 
-def test_wait_is_capped_by_max_task_wait(client, admin, create):
+def test_wait_is_capped_by_max_task_wait(client, admin, create, config):
     import time
 
-    from arame.common.conf import CONF
-
-    CONF.set_override("max_task_wait", 0, group="api")
+    config("max_task_wait", 0, group="api")
     tid = create(admin).json()["task_id"]
     t0 = time.monotonic()
     r = client.get(f"/v1/tasks/{tid}?wait=30", headers=admin.headers)
