@@ -199,7 +199,7 @@ class STAManager(PingManager):
         "initiator_address", "chap_user", "chap_password"}) — after tgtd
         restarted, it holds none — and remove ours nobody expects.
         {"restored", "unchanged", "removed", "failed": {volume: why}}."""
-        wanted, failed = [], {}
+        wanted, failed, held = [], {}, set()
         if not isinstance(expected, list):
             raise errors.InvalidRequest("expected must be a list")
         for e in expected:
@@ -213,7 +213,10 @@ class STAManager(PingManager):
             with self._exported_lock:
                 fenced = address in self._fenced
             if fenced:
+                # Its target stays as the fence left it (no address in
+                # its ACL) until the evacuation exports it elsewhere.
                 failed[e["volume_id"]] = f"initiator {address} is fenced"
+                held.add(e["volume_id"])
                 continue
             try:
                 path = self.backend.get_volume(e["volume_id"]).path
@@ -221,7 +224,7 @@ class STAManager(PingManager):
                 failed[e["volume_id"]] = str(exc)
                 continue
             wanted.append({**e, "initiator_address": address, "path": path})
-        result = self.iscsi.rebuild_exports(wanted)
+        result = self.iscsi.rebuild_exports(wanted, keep=frozenset(held))
         result["failed"].update(failed)
         with self._exported_lock:
             self._exported = set(result["restored"]) | set(result["unchanged"])

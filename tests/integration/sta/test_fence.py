@@ -136,6 +136,24 @@ def test_fencing_closes_the_session_and_refuses_the_next_login(
         p = login(conns[b], tmp_path)
         assert p.returncode == 0, p.stdout + p.stderr
 
+        # The controller's records still place a on X (its evacuation has
+        # not moved it yet): a rebuild leaves it out, tgtd's ACL stays.
+        rebuilt = agent.mgr.rebuild_exports(
+            CTXT,
+            [
+                {
+                    "volume_id": vid,
+                    "initiator_address": addr,
+                    "chap_user": conns[vid]["user"],
+                    "chap_password": PW,
+                }
+                for vid, addr in ((a, X), (b, Y))
+            ],
+        )
+        assert rebuilt["failed"] == {a: f"initiator {X} is fenced"}
+        assert rebuilt["unchanged"] == [b] and rebuilt["removed"] == []
+        assert login(conns[a], tmp_path).returncode != 0
+
         # Again: nothing left to do.
         assert agent.mgr.fence_initiator(CTXT, X) == {
             "revoked": [],

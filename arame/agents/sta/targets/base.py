@@ -115,14 +115,16 @@ class ISCSITarget(abc.ABC):
         removing a target and its account); the users removed."""
         return []
 
-    def rebuild_exports(self, expected: list[dict]) -> dict:
+    def rebuild_exports(
+        self, expected: list[dict], keep: frozenset = frozenset()
+    ) -> dict:
         """Make the daemon's targets match `expected` (each {"volume_id",
         "path", "initiator_address", "chap_user", "chap_password"}).
 
         A target that already has the expected LUN, address and user is
         left alone (a password cannot be read back: a changed one goes
         through export). Targets of ours that nobody expects are removed
-        unless in use.
+        unless in use or in `keep` (expected, but not to be bound now).
         """
         current = self.list_exports()
         result = {"restored": [], "unchanged": [], "removed": [], "failed": {}}
@@ -149,7 +151,7 @@ class ISCSITarget(abc.ABC):
             except ArameError as exc:
                 LOG.warning("could not restore the export of %s: %s", vid, exc)
                 result["failed"][vid] = str(exc)
-        for vid in sorted(set(current) - set(wanted)):
+        for vid in sorted(set(current) - set(wanted) - set(keep)):
             try:
                 self.unexport(vid)
                 result["removed"].append(vid)

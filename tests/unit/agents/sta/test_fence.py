@@ -165,7 +165,9 @@ def test_fence_through_the_manager_and_no_rebuild_binds_it_again(agent):
     ]
     result = mgr.rebuild_exports(CTXT, expected)
     assert result["failed"] == {VOL: f"initiator {DEAD} is fenced"}
-    assert result["unchanged"] == [VOL2]
+    assert result["unchanged"] == [VOL2] and result["removed"] == []
+    # Its target stays as the fence left it: no address in its ACL.
+    assert target.list_exports()[VOL].initiators == ()
     assert not target.login(VOL, DEAD, f"u-{VOL}", PW)
 
     # The evacuation re-exports the volume to the new host.
