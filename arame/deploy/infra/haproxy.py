@@ -89,11 +89,12 @@ class HAProxy:
         self.log = os.path.join(base_dir, "haproxy.log")
 
     def pid(self) -> int | None:
+        # A stale file from an earlier run may name a reused pid.
         try:
             with open(self.pidfile) as f:
                 pid = int(f.read().split()[0])
-            os.kill(pid, 0)
-            return pid
+            with open(f"/proc/{pid}/comm") as f:
+                return pid if f.read().strip() == "haproxy" else None
         except (OSError, ValueError, IndexError):
             return None
 

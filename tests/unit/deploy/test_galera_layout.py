@@ -1,0 +1,37 @@
+"""The Galera cluster's layout on one machine and HAProxy's configuration:
+one writer, the others backups, a Synced-aware check, sticky choice."""
+
+from arame.deploy.infra import haproxy
+from arame.deploy.infra.galera import GaleraCluster
+
+
+def test_ports_and_node_configuration(tmp_path):
+    c = GaleraCluster(str(tmp_path), nodes=3, first_port=3311)
+    assert c.nodes == ["node1", "node2", "node3"]
+    assert c.proxy_port == 3310
+    n2 = c.node("node2")
+    assert (n2.port, n2.gcomm_port, n2.check_port) == (3312, 4577, 9312)
+    cnf = c._config(n2)
+    assert "wsrep_cluster_address = gcomm://127.0.0.1:4567," in cnf
+    assert "gmcast.listen_addr=tcp://127.0.0.1:4577" in cnf
+    assert "ist.recv_addr=127.0.0.1:4578" in cnf
+    assert "wsrep_sst_receive_address = 127.0.0.1:4579" in cnf
+    assert "wsrep_sst_method = rsync" in cnf
+    assert "user = mysql" in cnf
+    assert "port = 3306" not in cnf
+
+
+def test_haproxy_sends_everything_to_one_node():
+    backends = [
+        haproxy.Backend(f"node{i}", 3310 + i, 9310 + i) for i in (1, 2, 3)
+    ]
+    cfg = haproxy.render(3310, backends, "/x/haproxy.sock")
+    servers = [ln.split() for ln in cfg.splitlines() if "server node" in ln]
+    assert [s[-1] == "backup" for s in servers] == [False, True, True]
+    assert all("port" in s and "check" in s for s in servers)
+    assert "bind 127.0.0.1:3310" in cfg
+    assert "option httpchk" in cfg
+    assert "on-marked-down shutdown-sessions" in cfg
+    assert "stick on int(1)" in cfg
+    # Idle pooled connections outlive the pool's recycle (1 h).
+    assert "timeout client 90m" in cfg and "timeout server 90m" in cfg
