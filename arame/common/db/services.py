@@ -60,7 +60,7 @@ def live_hosts(session, binary: str) -> list[str]:
 class DBHeartbeat(PeriodicComponent):
     def __init__(self, binary: str, topic: str):
         # A daemon with the database: its [upgrade_levels] "auto" caps
-        # come from the services table.
+        # come from the services table, read again by beat().
         version_cap.read_services_table()
         self.record = service_record(binary, topic)
         self.topic = topic
@@ -81,3 +81,6 @@ class DBHeartbeat(PeriodicComponent):
             if not db_retry.is_transient(e):
                 raise
             LOG.warning("heartbeat skipped: database unavailable: %s", e)
+            return
+        # Here, on the heartbeat's thread, not on a message's way.
+        version_cap.refresh(force=False)

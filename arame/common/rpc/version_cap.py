@@ -6,9 +6,10 @@ client is capped at `[upgrade_levels] <kind>`: a pinned version, or on
 "auto" the oldest RPC API version the running services of that kind
 report in the services table (`rpc_version`, from their heartbeats), as
 Nova's compute rpcapi takes the minimum service version. "Running" is a
-heartbeat within [DEFAULT] service_down_time. The auto value is kept for
-[upgrade_levels] auto_refresh_interval, so the cap rises within that long
-of the last old service's upgrade, and the client is made again with it.
+heartbeat within [DEFAULT] service_down_time. The daemon's own DB
+heartbeat reads the table again every [upgrade_levels]
+auto_refresh_interval, so the cap rises within that long of the last old
+service's upgrade, and the client is made again with it.
 
 A message above the cap is refused before it is sent (VersionCapped), or
 the rpcapi falls back to an older message where one does the same.
@@ -39,7 +40,9 @@ UNREPORTED = {
 }
 
 _lock = threading.Lock()
-_oldest: dict[str, tuple[str | None, float]] = {}  # kind: (value, until)
+# {kind: the oldest version its running services report}, and until when
+# it stands; None: not read yet.
+_snapshot: tuple[dict[str, str], float] | None = None
 _logged: dict[str, str] = {}  # kind: the cap last logged
 _served: dict[str, str] = {}  # topic: the version this process serves
 _services_table = False  # whether "auto" may read it (see below)
@@ -115,19 +118,18 @@ def served(topic: str) -> str | None:
 
 
 def read_services_table(enabled: bool = True) -> None:
-    """Let "auto" read the services table in this process. The daemons
+    """Let "auto" use the services table in this process. The daemons
     that write their own heartbeat row (api, scheduler, collector: DB
     heartbeats) call it; agents hold no database credentials, and a
     process that never said so (a test, a command) sends the newest."""
-    global _services_table
+    global _services_table, _snapshot
     with _lock:
         _services_table = enabled
-        _oldest.clear()
+        _snapshot = None
 
 
-def _read_oldest(kind: str) -> str | None:
-    """The oldest rpc_version of the running services of `kind` (their
-    topic); None when none runs."""
+def _read_oldest() -> dict[str, str]:
+    """{kind (topic): the oldest rpc_version of its running services}."""
     # Here, not at the top: agents import this module and must load no
     # database layer (tests/unit/agents/test_no_db_access.py).
     import sqlalchemy as sa
@@ -139,44 +141,58 @@ def _read_oldest(kind: str) -> str | None:
     since = models.utcnow() - dt.timedelta(seconds=CONF.service_down_time)
     with db_engine.session() as s:
         rows = s.execute(
-            sa.select(S.host, S.rpc_version).where(
-                S.topic == kind, S.last_heartbeat_at >= since
+            sa.select(S.topic, S.host, S.rpc_version).where(
+                S.last_heartbeat_at >= since
             )
         ).all()
-    versions = []
-    for host, version in rows:
+    oldest: dict[str, str] = {}
+    for kind, host, version in rows:
         version = version or UNREPORTED.get(kind, "1.0")
         try:
             parse(version)
         except ValueError:
             LOG.warning("%s service on %s reports %r", kind, host, version)
             continue
-        versions.append(version)
-    return min(versions, key=parse) if versions else None
+        if kind not in oldest or parse(version) < parse(oldest[kind]):
+            oldest[kind] = version
+    return oldest
+
+
+def refresh(force: bool = True) -> None:
+    """Read the running services' versions again (not force: only once
+    [upgrade_levels] auto_refresh_interval has passed since the last
+    read). The DB heartbeat calls it each beat, on its own thread: a
+    message never waits on the database (nor, on SQLite, on the write
+    lock of a transaction its caller holds). A database that does not
+    answer keeps the last values."""
+    global _snapshot
+    from sqlalchemy import exc as sa_exc
+
+    now = time.monotonic()
+    with _lock:
+        if not _services_table:
+            return
+        if not force and _snapshot is not None and _snapshot[1] > now:
+            return
+    try:
+        oldest = _read_oldest()
+    except sa_exc.SQLAlchemyError as e:
+        LOG.warning("cannot read the services' RPC API versions: %s", e)
+        return
+    with _lock:
+        _snapshot = (oldest, now + CONF.upgrade_levels.auto_refresh_interval)
 
 
 def oldest_running(kind: str) -> str | None:
-    """_read_oldest, kept for [upgrade_levels] auto_refresh_interval. A
-    database that does not answer keeps the last value (None if none):
-    the next message asks again."""
-    now = time.monotonic()
+    """The oldest version the running `kind` services report, as last
+    read (read now if never: a message before the first heartbeat)."""
     with _lock:
-        hit = _oldest.get(kind)
-        if hit is not None and hit[1] > now:
-            return hit[0]
-    from sqlalchemy import exc as sa_exc
-
-    try:
-        value = _read_oldest(kind)
-    except sa_exc.SQLAlchemyError as e:
-        LOG.warning("cannot read the %s services' versions: %s", kind, e)
-        return hit[0] if hit is not None else None
-    with _lock:
-        _oldest[kind] = (
-            value,
-            now + CONF.upgrade_levels.auto_refresh_interval,
-        )
-    return value
+        snap = _snapshot
+    if snap is None:
+        refresh()
+        with _lock:
+            snap = _snapshot
+    return None if snap is None else snap[0].get(kind)
 
 
 def choose(kind: str, newest: str, from_services: bool = True) -> str:
@@ -212,9 +228,10 @@ def _log_once(kind: str, cap: str, why: str) -> None:
 
 
 def reset() -> None:
-    """Forget the auto caps and what was logged (tests; a config reload)."""
+    """Forget the services' versions read and the caps logged (tests)."""
+    global _snapshot
     with _lock:
-        _oldest.clear()
+        _snapshot = None
         _logged.clear()
 
 

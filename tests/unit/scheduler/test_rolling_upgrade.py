@@ -154,6 +154,6 @@ def test_once_the_hva_is_upgraded_the_cap_rises(old_hva, config):
     record = service_record(hva_rpcapi.BINARY, hva_rpcapi.TOPIC, HOST)
     with engine.session() as s:
         write_service_heartbeat(s, {**record, "rpc_version": "1.4"})
-    version_cap.reset()  # the interval passed
+    version_cap.refresh()  # the scheduler's DB heartbeat, each interval
     assert hva.client.version_cap == "1.4"
     assert hva.client.can_send_version("1.4")

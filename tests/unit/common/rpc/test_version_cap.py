@@ -108,9 +108,11 @@ def test_without_the_services_table_auto_is_the_newest(services, caps):
     assert caps.choose("hva", HVA_NEWEST) == HVA_NEWEST
 
 
-def test_auto_is_kept_for_the_refresh_interval(
+def test_auto_is_read_again_after_the_refresh_interval(
     services, caps, config, monkeypatch
 ):
+    """The first message reads the table; then the DB heartbeat's
+    refresh(force=False) reads it again once the interval passed."""
     config("auto_refresh_interval", 60, group="upgrade_levels")
     now = [1000.0]
     monkeypatch.setattr(version_cap.time, "monotonic", lambda: now[0])
@@ -121,9 +123,26 @@ def test_auto_is_kept_for_the_refresh_interval(
     with engine.session() as s:
         s.query(models.Service).update({"rpc_version": "1.4"})
     now[0] += 59
+    caps.refresh(force=False)
     assert caps.choose("hva", HVA_NEWEST) == "1.3"
     now[0] += 2
+    caps.refresh(force=False)
     assert caps.choose("hva", HVA_NEWEST) == "1.4"
+
+
+def test_a_db_heartbeat_reads_the_versions_again(services, caps, config):
+    from arame.common.db import engine, models
+    from arame.common.db.services import DBHeartbeat
+
+    config("auto_refresh_interval", 1, group="upgrade_levels")
+    services("hv1", "1.2")
+    beat = DBHeartbeat("arame-scheduler", "scheduler")
+    assert caps.choose("hva", HVA_NEWEST) == "1.2"
+    with engine.session() as s:
+        s.query(models.Service).update({"rpc_version": "1.4"})
+    caps.refresh()  # as the beat does once the interval passed
+    beat.beat()
+    assert caps.choose("hva", HVA_NEWEST) == HVA_NEWEST
 
 
 def test_the_chosen_cap_is_logged_once_per_change(
@@ -140,6 +159,7 @@ def test_the_chosen_cap_is_logged_once_per_change(
         with engine.session() as s:
             s.query(models.Service).update({"rpc_version": "1.4"})
         now[0] += 3600
+        caps.refresh(force=False)
         caps.choose("hva", HVA_NEWEST)
         caps.choose("hva", HVA_NEWEST)
     said = [r.getMessage() for r in caplog.records if "capped" in r.message]
