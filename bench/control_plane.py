@@ -7,6 +7,7 @@ and, on the same broker in the same run, the rates of the bus itself.
     python3 bench/control_plane.py --hosts 1000 --hva-procs 4 --private-rabbit
     python3 bench/control_plane.py --refs-only           # only the bus references
     python3 bench/control_plane.py --json > result.json
+    python3 bench/control_plane.py --peer nova           # beside Nova: 50 hosts, 200 cycles, C=10
 
 One cycle: POST /v1/instances, poll GET /v1/tasks/{id} until the task ends
 (API->running is the time from the POST to the first poll that sees the task
@@ -20,6 +21,12 @@ down (daemons stopped, vhost and database dropped) whatever happens. The
 state directory (config, logs) is kept for inspection unless --rm-state.
 Everything talks to 127.0.0.1 only, and the run stops by itself: each phase
 is bounded and --max-seconds caps the whole run.
+
+--peer nova: then, in the same sitting, the same cycles against Nova
+(bench/peers/nova/, its README): Arame is measured and torn down, Nova is
+brought up with as many fake computes as Arame had fake hosts, measured the
+same way on the same broker and database, and brought down; both are
+printed with the ratios (side_by_side.py says what CPU is counted).
 """
 
 import argparse
@@ -32,7 +39,16 @@ import sys
 import tempfile
 
 # bench/lib: this script's directory is first on sys.path.
-from lib import broker, deployment, environment, load, references, report
+from lib import (
+    broker,
+    deployment,
+    environment,
+    load,
+    peer_measure,
+    references,
+    report,
+    side_by_side,
+)
 from lib.ports import free_port
 from lib.run import Deadline, log
 
@@ -48,7 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "--hosts", type=int, default=100, help="fake hypervisor hosts"
+        "--hosts",
+        type=int,
+        default=None,
+        help="fake hypervisor hosts (default 100; with --peer 50)",
     )
     p.add_argument(
         "--hva-procs",
@@ -57,13 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="arame-hva processes sharing the fake hosts",
     )
     p.add_argument(
-        "--cycles", type=int, default=500, help="boot+delete cycles"
+        "--cycles",
+        type=int,
+        default=None,
+        help="boot+delete cycles (default 500; with --peer 200)",
     )
     p.add_argument(
         "--concurrency",
         type=int,
-        default=20,
-        help="cycles in flight (one thread and HTTP client each)",
+        default=None,
+        help="cycles in flight (one thread and HTTP client each; "
+        "default 20, with --peer 10)",
     )
     p.add_argument("--schedulers", type=int, default=2)
     p.add_argument("--collectors", type=int, default=1)
@@ -110,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-refs",
         dest="refs",
         action="store_false",
-        help="skip the bus reference rates",
+        default=None,
+        help="skip the bus reference rates (skipped with --peer)",
     )
     p.add_argument(
         "--refs-only",
@@ -137,6 +161,26 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="remove the state directory (config, logs) at the end",
     )
+    p.add_argument(
+        "--peer",
+        choices=("nova",),
+        help="then run the same cycles against this peer control plane "
+        "on the same machine, broker and database, and print both "
+        "with the ratios",
+    )
+    p.add_argument(
+        "--peer-dir",
+        default=peer_measure.DEFAULT_DIR,
+        help="the peer's venv, config, logs and state (installed there "
+        "on first use; default %(default)s)",
+    )
+    p.add_argument(
+        "--peer-poll",
+        type=float,
+        default=0.1,
+        help="seconds between the peer's status polls (Nova has no "
+        "long poll; default %(default)s)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON only")
     p.add_argument(
         "--save", metavar="PATH", help="also write the JSON result to PATH"
@@ -144,19 +188,51 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
+# (without a peer, with one): a pair stays well under 30 minutes here.
+DEFAULTS = {
+    "hosts": (100, 50),
+    "cycles": (500, 200),
+    "concurrency": (20, 10),
+}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
+    for k, (alone, paired) in DEFAULTS.items():
+        if getattr(args, k) is None:
+            setattr(args, k, paired if args.peer else alone)
+    if args.refs is None:
+        # The references compare Arame with its bus, not with the peer,
+        # and would lengthen the sitting.
+        args.refs = not args.peer
     if args.warmup is None:
         args.warmup = args.concurrency
+    if args.peer and (args.refs_only or args.private_rabbit):
+        raise SystemExit(
+            "--peer runs both on the machine's broker: not with "
+            "--refs-only or --private-rabbit"
+        )
+    if args.peer_poll <= 0:
+        raise SystemExit("--peer-poll must be positive")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     for k in ("hosts", "hva_procs", "concurrency", "schedulers", "collectors"):
         if getattr(args, k) < 1:
             raise SystemExit(f"--{k.replace('_', '-')} must be at least 1")
     if args.hva_procs > args.hosts:
         raise SystemExit("--hva-procs must not exceed --hosts")
-    deadline = Deadline(args.max_seconds)
+    overall = Deadline(args.max_seconds)
+    # With a peer, Arame's half must leave the peer its time.
+    deadline = Deadline(
+        args.max_seconds / 2 if args.peer else args.max_seconds
+    )
 
     def on_term(signum, _frame):
         deadline.cancel()  # the workers stop after their current request
+        overall.cancel()
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, on_term)
@@ -180,6 +256,11 @@ def main(argv=None) -> int:
     mariadb = infra.MariaDB()
     dep = None
     rc = 0
+    if args.peer:
+        try:
+            peer_measure.install(args)
+        except Exception as e:
+            raise SystemExit(f"{args.peer} peer install: {e}") from e
     try:
         if args.private_rabbit:
             log(
@@ -272,11 +353,42 @@ def main(argv=None) -> int:
                 rc = 1
         if args.rm_state:
             shutil.rmtree(state_dir, ignore_errors=True)
+    if args.peer and not res.get("failure") and not overall.passed():
+        res["peer"] = run_peer(args, overall)
+        res["side_by_side"] = side_by_side.compare(res)
+        if res["peer"].get("failure"):
+            rc = 1
+    res["loadavg_at_end"] = os.getloadavg()
     report.output(res, args.json, args.save)
-    load_res = res.get("load")
-    if load_res and load_res["success_rate"] < 1.0:
-        rc = rc or 2
+    if res.get("peer") and not args.json:
+        print_peer(res, args)
+    for r in (res.get("load"), (res.get("peer") or {}).get("load")):
+        if r and r["success_rate"] < 1.0:
+            rc = rc or 2
     return rc
+
+
+def run_peer(args, overall: Deadline) -> dict:
+    """The peer's measurement; a failure is reported, not raised."""
+    try:
+        return peer_measure.measure(args, overall)
+    except BaseException as e:  # noqa: B902 - report it beside Arame's
+        return {"name": args.peer, "failure": f"{type(e).__name__}: {e}"}
+
+
+def print_peer(res: dict, args) -> None:
+    print()
+    for line in side_by_side.format_peer(res["peer"]):
+        print(line)
+    print()
+    for line in side_by_side.format_comparison(
+        res["side_by_side"], args.peer, vars(args), res["peer"]
+    ):
+        print(line)
+    print(
+        f"load average at start {res['machine'].get('loadavg_at_start')}, "
+        f"at end {res['loadavg_at_end']}"
+    )
 
 
 if __name__ == "__main__":
