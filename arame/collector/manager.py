@@ -61,8 +61,15 @@ def expected_exports(session, node: str) -> list[dict]:
     """The iSCSI exports storage node `node` should serve: every volume
     there with an export recorded (`export_iqn`), not deleted, held by an
     instance that is not terminated (its root volume, or an attached data
-    volume), to that instance's host's initiator address, with its CHAP."""
+    volume), to that instance's host's initiator address, with its CHAP.
+
+    Not to a fenced host (its evacuation revoked its initiator and it has
+    not reported since): an export its guest is about to leave must not
+    be handed back to the dead host by a rebuild that runs before the
+    evacuation has moved the guest. Left out, it is not bound to anyone
+    until the evacuation exports it to the new host."""
     V, I, H = models.Volume, models.Instance, models.Host
+    HE = models.HostEvacuation
     rows = session.execute(
         sa.select(
             V.id,
@@ -71,9 +78,12 @@ def expected_exports(session, node: str) -> list[dict]:
             V.chap_secret,
             I.id.label("instance_id"),
             H.storage_address,
+            H.last_report_at,
+            HE.fenced_at,
         )
         .join(I, I.id == V.instance_id)
         .outerjoin(H, H.name == I.host)
+        .outerjoin(HE, HE.host == I.host)
         .where(
             V.storage_node == node,
             V.export_iqn.is_not(None),
@@ -85,6 +95,16 @@ def expected_exports(session, node: str) -> list[dict]:
     ).all()
     out = []
     for r in rows:
+        if r.fenced_at is not None and (
+            r.last_report_at is None or r.fenced_at > r.last_report_at
+        ):
+            LOG.info(
+                "volume %s of %s: its host is fenced, not expected on %s",
+                r.id,
+                r.instance_id,
+                node,
+            )
+            continue
         if not (r.storage_address and r.chap_user and r.chap_secret):
             # Nothing to export it to (its host is gone or has no initiator
             # address): left out, so a rebuild removes a stale target.

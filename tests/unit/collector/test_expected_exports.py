@@ -135,3 +135,31 @@ def test_the_manager_serves_the_version_the_client_asks():
     have = tuple(map(int, manager.CollectorManager.target.version.split(".")))
     assert have >= (1, 1)
     assert isinstance(manager.CollectorManager.target, messaging.Target)
+
+
+def test_a_fenced_hosts_exports_are_left_out_until_it_reports(records):
+    """An evacuation fenced hv1 (revoked its initiator everywhere): a
+    storage node's rebuild must not bind its exports to hv1 again. Once
+    hv1 reports after the fence (it came back, its guests moved or not),
+    its remaining exports are expected again."""
+    import datetime as dt
+
+    now = models.utcnow()
+    with engine.session() as s:
+        s.get(models.Host, "hn-exp00001").last_report_at = now - dt.timedelta(
+            minutes=5
+        )
+        s.add(
+            models.HostEvacuation(
+                host="hv1", state="evacuating", fenced_at=now
+            )
+        )
+    with engine.session() as s:
+        assert manager.expected_exports(s, NODE) == []
+    with engine.session() as s:
+        s.get(models.Host, "hn-exp00001").last_report_at = now + dt.timedelta(
+            seconds=1
+        )
+    with engine.session() as s:
+        got = [e["volume_id"] for e in manager.expected_exports(s, NODE)]
+    assert got == ["vol-exp00001", "vol-exp00002", "vol-exp00003"]
