@@ -255,10 +255,32 @@ class Namespaces:
         if not os.path.isdir("/etc/arame"):
             # The mount point of the host's /etc/arame (an empty dir).
             os.makedirs("/etc/arame", mode=0o755)
+        self._drop_copied_mounts(mnt)
         paths = HostPaths(self.lab_dir, host)
         for src, dst in paths.mounts():
             run(["nsenter", f"--mount={mnt}", "mount", "--bind", src, dst])
         run(["nsenter", f"--uts={uts}", "hostname", host.name])
+
+    @staticmethod
+    def _drop_copied_mounts(mnt: str) -> None:
+        """A new mount namespace holds a copy of every mount of the
+        moment: a ZFS dataset (zfs-fuse) mounted now would stay busy in
+        it for as long as the lab runs (runner.in_netns), and a copy of
+        /run/netns/arame-lab would keep that namespace (and its links)
+        alive after its owner deleted it. The hosts need none of them:
+        unmount their copies (the machine's stay)."""
+        found = run(
+            ["nsenter", f"--mount={mnt}", "findmnt", "-rn", "-o"]
+            + ["TARGET,FSTYPE"],
+            check=False,
+        ).stdout
+        for line in reversed(found.splitlines()):
+            target, _, fstype = line.rpartition(" ")
+            if fstype.startswith(("fuse", "zfs", "nsfs")) and target:
+                run(
+                    ["nsenter", f"--mount={mnt}", "umount", "-l", target],
+                    check=False,
+                )
 
     # -- down ---------------------------------------------------------------
     def remove(self) -> None:
