@@ -4,6 +4,14 @@ answer and does nothing twice (doc/source/architecture/rest.rst).
 The key is reserved by inserting its row before the work starts (the primary
 key makes two concurrent first requests impossible); the answer is stored
 after. A failed first attempt frees the key so that a retry can succeed.
+
+The reservation commits, so api/db_retry.py no longer runs the request
+again: the work itself is run again here when it met a transient database
+failure (a failover) before it committed anything, and the answer's
+UPDATE and the key's release, each idempotent, run again until the
+database answers. Work that failed after it committed keeps its key
+reserved: the client's retry is told the request is in progress rather
+than doing it twice.
 """
 
 import datetime as dt
@@ -17,6 +25,7 @@ from fastapi.responses import JSONResponse
 from arame.common import exceptions
 from arame.common.db import engine as db_engine
 from arame.common.db import models
+from arame.common.db import retry as db_retry
 
 TTL = dt.timedelta(hours=24)
 MAX_KEY = 255
@@ -85,20 +94,31 @@ def run(
             content=json.loads(row.body),
             headers={"Idempotent-Replayed": "true"},
         )
+    before = db_retry.commits()
+
+    def done_in_part() -> bool:
+        # Outside a RetryingRoute nothing counts commits: never again.
+        return not db_retry.counting() or db_retry.commits() != before
+
     try:
-        content = produce()
+        for attempt in db_retry.retrying(unless=done_in_part):
+            with attempt:
+                content = produce()
     except BaseException:
-        with db_engine.session() as s:
-            s.execute(
-                sa.delete(K).where(
-                    K.account_id == ctxt.account_id, K.key == key
+        if not db_retry.counting() or db_retry.commits() == before:
+            db_retry.transaction(
+                lambda s: s.execute(
+                    sa.delete(K).where(
+                        K.account_id == ctxt.account_id, K.key == key
+                    )
                 )
             )
         raise
-    with db_engine.session() as s:
-        s.execute(
+    db_retry.transaction(
+        lambda s: s.execute(
             sa.update(K)
             .where(K.account_id == ctxt.account_id, K.key == key)
             .values(status_code=status, body=json.dumps(content))
         )
+    )
     return JSONResponse(status_code=status, content=content)

@@ -55,7 +55,7 @@ def ensure_row(account_id: str) -> None:
         if s.get(models.Quota, account_id) is not None:
             return
     try:
-        with db_engine.session() as s:
+        with db_engine.session(replayable=True) as s:
             s.add(models.Quota(account_id=account_id))
     except sa.exc.IntegrityError:
         pass  # created by a concurrent request: fine

@@ -41,7 +41,7 @@ def ensure_default(account_id: str) -> str:
         return gid
     gid = ids.generate("security_group")
     try:
-        with db_engine.session() as s:
+        with db_engine.session(replayable=True) as s:
             now = models.utcnow()
             s.add(
                 SG(

@@ -1,4 +1,13 @@
-"""One engine and session factory per process, from [database] connection."""
+"""One engine and session factory per process, from [database] connection.
+
+MySQL pool: no ping before each checkout (a round trip per transaction);
+connections are recycled after an hour (HAProxy's idle timeouts are
+longer), and a lost connection invalidates the whole pool (SQLAlchemy
+does so on any disconnect error), so after a failover each process meets
+the dead writer once, in a transaction its caller runs again
+(retry.py). A COMMIT whose connection broke is asked again
+(commit_probe.py).
+"""
 
 import contextlib
 import threading
@@ -7,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import event, orm
 
 from arame.common.conf import CONF
-from arame.common.db import retry
+from arame.common.db import commit_probe, retry
 
 _lock = threading.Lock()
 _engine: sa.Engine | None = None
@@ -41,15 +50,16 @@ def create_engine(url: str, echo: bool = False) -> sa.Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return sa.create_engine(
+    engine = sa.create_engine(
         url,
         echo=echo,
-        pool_pre_ping=True,
         pool_recycle=3600,
         pool_size=CONF.database.pool_size,
         max_overflow=CONF.database.max_overflow,
-        isolation_level="READ COMMITTED",
+        isolation_level=commit_probe.ISOLATION,
     )
+    commit_probe.install(engine)
+    return engine
 
 
 def get_engine() -> sa.Engine:
@@ -73,13 +83,34 @@ def reset() -> None:
 
 
 @contextlib.contextmanager
-def session():
-    """A session in one transaction: committed on success, else rolled back."""
+def session(replayable: bool = False):
+    """A session in one transaction: committed on success, else rolled back.
+
+    `replayable`: running it again does no harm (a get-or-create), so its
+    commit does not stop a request from running again (retry.py)."""
     get_engine()
     with _sessionmaker() as s:
-        with s.begin():
+        s.begin()
+        try:
             yield s
-        if s.info.get("wrote"):
+            s.flush()
+        except BaseException:
+            s.rollback()
+            raise
+        try:
+            with commit_probe.armed(commit_probe.of_session(s)):
+                s.commit()
+        except sa.exc.DBAPIError as e:
+            if (
+                s.info.get("wrote")
+                and not replayable
+                and retry.lost_connection(e)
+                and not commit_probe.ruled_out(e)
+            ):
+                # Perhaps committed and nothing tells: never run again.
+                retry.note_commit()
+            raise
+        if s.info.get("wrote") and not replayable:
             retry.note_commit()
         for callback in s.info.get("on_commit", ()):
             callback()
@@ -89,6 +120,7 @@ def session():
 @event.listens_for(orm.Session, "after_flush")
 def _flushed(s, _ctx) -> None:
     s.info["wrote"] = True
+    commit_probe.note_flush(s)
 
 
 @event.listens_for(orm.Session, "do_orm_execute")

@@ -1,20 +1,27 @@
 """Transient database failures, retried around a whole transaction.
 
 What may be retried: MariaDB's deadlock (1213, which is also how Galera
-reports a certification failure) and lock wait timeout (1205), and a
-connection lost or refused (2003, 2006, 2013, and any error for which
-SQLAlchemy invalidated the connection: a failover, a restarted server);
-SQLite's busy database. The transaction was rolled back in each case, so
-running it again from its start is safe. tenacity does the loop: jittered
-exponential backoff, bounded by [database] retry_seconds.
+reports a certification failure) and lock wait timeout (1205), a Galera
+node that is not ready (1047: joining, or cut off from the primary
+component), a server shutting down (1053) or a connection killed (1927),
+and a connection lost or refused (2003, 2006, 2013, 2055, and any error
+for which SQLAlchemy invalidated the connection: a failover, a restarted
+server); SQLite's busy database. The transaction was rolled back in each
+case, so running it again from its start is safe. tenacity does the loop:
+jittered exponential backoff, bounded by [database] retry_seconds.
 
 A lost connection during COMMIT leaves it unknown whether the commit
-happened; callers that retry (api/db_retry.py) therefore never retry a
-request once one of its transactions has committed (committed()).
+happened: engine.py asks the database again (commit_probe.py) and either
+carries on (it had committed) or raises a transient error that is safe to
+retry (it had not); when it cannot tell, it counts the transaction as
+committed, so that callers that retry (api/db_retry.py) never run a
+request again once one of its transactions may have committed
+(committed()).
 """
 
 import contextvars
 import logging
+from collections.abc import Callable
 
 import sqlalchemy as sa
 import tenacity
@@ -24,7 +31,28 @@ from arame.common.conf import CONF
 
 LOG = log.getLogger(__name__)
 
-MYSQL_TRANSIENT = frozenset({1205, 1213, 2003, 2006, 2013})
+MYSQL_TRANSIENT = frozenset(
+    {1047, 1053, 1205, 1213, 1927, 2003, 2006, 2013, 2055}
+)
+# A connection that broke: a statement sent on it may or may not have run.
+MYSQL_LOST = frozenset({2006, 2013, 2055})
+
+
+def lost_connection(exc: BaseException) -> bool:
+    """The connection broke under a statement (a raw DBAPI error or
+    SQLAlchemy's wrapper of one): if that was COMMIT, its outcome is
+    unknown. Not a deadlock or a refusal: those leave no doubt."""
+    if isinstance(exc, sa.exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig
+    args = getattr(exc, "args", ()) or ()
+    if args and isinstance(args[0], int) and args[0] in MYSQL_LOST:
+        return True
+    # PyMySQL's "already closed" (InterfaceError 0) after a broken pipe.
+    if type(exc).__name__ == "InterfaceError":
+        return True
+    return "lost connection" in str(exc).lower()
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -40,11 +68,16 @@ def is_transient(exc: BaseException) -> bool:
     return "database is locked" in text or "lost connection" in text
 
 
-def retrying(seconds: float | None = None) -> tenacity.Retrying:
-    """`for attempt in retrying(): with attempt: <one transaction>`."""
+def retrying(
+    seconds: float | None = None, unless: Callable[[], bool] | None = None
+) -> tenacity.Retrying:
+    """`for attempt in retrying(): with attempt: <one transaction>`;
+    never again once `unless()` is true (it committed meanwhile)."""
     limit = CONF.database.retry_seconds if seconds is None else seconds
     return tenacity.Retrying(
-        retry=tenacity.retry_if_exception(is_transient),
+        retry=tenacity.retry_if_exception(
+            lambda e: is_transient(e) and not (unless and unless())
+        ),
         stop=tenacity.stop_after_delay(limit),
         wait=tenacity.wait_random_exponential(multiplier=0.05, max=2.0),
         before_sleep=tenacity.before_sleep_log(LOG.logger, logging.WARNING),
@@ -87,3 +120,13 @@ def note_commit() -> None:
 
 def committed() -> bool:
     return bool(_commits.get())
+
+
+def counting() -> bool:
+    return _commits.get() is not None
+
+
+def commits() -> int:
+    """How many commits were noted so far (0 when not counting): compare
+    two readings to know whether what ran between committed."""
+    return len(_commits.get() or ())
