@@ -17,6 +17,7 @@ from sqlalchemy import orm
 
 from arame.common.conf import CONF
 from arame.common.rpc import serializer, transport
+from arame.common.rpc.notifier import notify_retry
 from arame.notifications import payloads
 
 LOG = log.getLogger(__name__)
@@ -44,6 +45,8 @@ def get_notifier():
                 driver="messagingv2",
                 topics=list(CONF.notifications.topics),
                 serializer=serializer.Serializer(),
+                # Not the driver's -1, which loses messages on a failover.
+                retry=notify_retry(),
             )
         return _notifier
 
