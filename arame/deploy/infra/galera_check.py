@@ -12,9 +12,11 @@ the primary component and answers every statement with 1047 (WSREP has not
 yet prepared node), passes it; HAProxy would send the writer's traffic
 there. A query of the node's own status is what tells.
 
-Run as `python -m arame.deploy.infra.galera_check PORT=SOCKET ...`. It
-asks the node over its unix socket as root (unix_socket authentication),
-so no password sits in HAProxy's configuration.
+Run as `python -m arame.deploy.infra.galera_check [ADDRESS:]PORT=SOCKET
+...` (address 127.0.0.1 unless given; a node's own address when HAProxy
+runs on another host). It asks the node over its unix socket as root
+(unix_socket authentication), so no password sits in HAProxy's
+configuration.
 """
 
 import http.server
@@ -70,10 +72,10 @@ def _handler(socket_path: str):
     return Check
 
 
-def serve(pairs: list[tuple[int, str]]) -> None:
+def serve(pairs: list[tuple[tuple[str, int], str]]) -> None:
     servers = [
-        http.server.ThreadingHTTPServer(("127.0.0.1", port), _handler(sock))
-        for port, sock in pairs
+        http.server.ThreadingHTTPServer(address, _handler(sock))
+        for address, sock in pairs
     ]
     for srv in servers[1:]:
         threading.Thread(target=srv.serve_forever, daemon=True).start()
@@ -83,10 +85,11 @@ def serve(pairs: list[tuple[int, str]]) -> None:
 def main(argv: list[str]) -> None:
     pairs = []
     for arg in argv:
-        port, _, sock = arg.partition("=")
-        pairs.append((int(port), sock))
+        where, _, sock = arg.partition("=")
+        host, _, port = where.rpartition(":")
+        pairs.append(((host or "127.0.0.1", int(port)), sock))
     if not pairs:
-        raise SystemExit("usage: galera_check PORT=SOCKET ...")
+        raise SystemExit("usage: galera_check [ADDRESS:]PORT=SOCKET ...")
     serve(pairs)
 
 

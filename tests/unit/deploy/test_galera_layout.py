@@ -35,3 +35,23 @@ def test_haproxy_sends_everything_to_one_node():
     assert "stick on int(1)" in cfg
     # Idle pooled connections outlive the pool's recycle (1 h).
     assert "timeout client 90m" in cfg and "timeout server 90m" in cfg
+
+
+def test_the_check_listens_where_told(monkeypatch):
+    from arame.deploy.infra import galera_check
+
+    served = []
+    monkeypatch.setattr(galera_check, "serve", served.append)
+    galera_check.main(["9311=/n1/mysqld.sock", "10.0.0.11:9200=/run/m.sock"])
+    assert served == [
+        [
+            (("127.0.0.1", 9311), "/n1/mysqld.sock"),
+            (("10.0.0.11", 9200), "/run/m.sock"),
+        ]
+    ]
+
+
+def test_a_node_that_does_not_answer_is_not_synced(tmp_path):
+    from arame.deploy.infra import galera_check
+
+    assert not galera_check.synced(str(tmp_path / "none.sock"), timeout=0.2)
