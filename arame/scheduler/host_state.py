@@ -45,12 +45,10 @@ class RequestSpec:
     disk_gb: int
 
 
-_COLUMNS = [
-    getattr(models.Host, f.name) for f in dataclasses.fields(HostState)
-]
+COLUMNS = [getattr(models.Host, f.name) for f in dataclasses.fields(HostState)]
 
 
 def load_hosts(session) -> list[HostState]:
     # Plain column tuples, not ORM objects: with a thousand hosts the ORM
     # identity map costs more than the placement decision itself.
-    return [HostState(*row) for row in session.execute(sa.select(*_COLUMNS))]
+    return [HostState(*row) for row in session.execute(sa.select(*COLUMNS))]

@@ -6,6 +6,7 @@ import random
 from stevedore import named
 
 from arame.common.conf import CONF
+from arame.scheduler.host_cache import HostCache
 from arame.scheduler.host_state import HostState, RequestSpec
 
 
@@ -68,18 +69,58 @@ class HostSelector:
                 "arame.scheduler.weighers", CONF.scheduler.enabled_weighers
             )
         )
+        # This process's view of every host (build.py keeps it current).
+        self.cache = HostCache()
 
     def select(self, hosts: list[HostState], spec: RequestSpec) -> Selection:
         passing, rejected = [], {}
         for host in hosts:
-            for f in self.filters:
-                reason = f.reason_to_reject(host, spec)
-                if reason is not None:
-                    rejected[host.name] = f"{type(f).__name__}: {reason}"
+            reason = self._reason(host, spec)
+            if reason is None:
+                passing.append(host)
+            else:
+                rejected[host.name] = reason
+        return Selection(self._order(passing, spec), rejected)
+
+    def select_from(self, cache: HostCache, spec: RequestSpec) -> Selection:
+        """select() over every host of the cache (hold its lock). With
+        one weigher that reads the host alone (the default, RAMWeigher),
+        hosts are filtered best first only until enough pass for the
+        random pick and the claim attempts: the same choice as weighing
+        them all. `rejected` is then partial, but complete whenever no
+        host passes (the only time it is explained)."""
+        order = self._ranked(cache)
+        if order is None:
+            return self.select(list(cache.states.values()), spec)
+        want = CONF.scheduler.host_subset_size + CONF.scheduler.claim_attempts
+        passing, rejected = [], {}
+        for host in order:
+            reason = self._reason(host, spec)
+            if reason is None:
+                passing.append(host)
+                if len(passing) >= want:
                     break
             else:
-                passing.append(host)
-        return Selection(self._order(passing, spec), rejected)
+                rejected[host.name] = reason
+        return Selection(self._shuffle_best(passing), rejected)
+
+    def _ranked(self, cache: HostCache):
+        if not self.weighers:
+            return iter(list(cache.states.values()))
+        if len(self.weighers) > 1 or not self.weighers[0].spec_independent:
+            return None
+        w = self.weighers[0]
+        states = cache.states
+        return (
+            states[name] for name in cache.ranked(w).names(w.multiplier() >= 0)
+        )
+
+    def _reason(self, host: HostState, spec: RequestSpec) -> str | None:
+        for f in self.filters:
+            reason = f.reason_to_reject(host, spec)
+            if reason is not None:
+                return f"{type(f).__name__}: {reason}"
+        return None
 
     def _order(
         self, hosts: list[HostState], spec: RequestSpec
@@ -100,6 +141,9 @@ class HostSelector:
                 zip(scores, hosts, strict=True), key=lambda p: -p[0]
             )
         ]
+        return self._shuffle_best(ranked)
+
+    def _shuffle_best(self, ranked: list[HostState]) -> list[HostState]:
         # Shuffle the best few so that concurrent schedulers (and concurrent
         # flows in one scheduler) do not all race for the same host.
         k = min(CONF.scheduler.host_subset_size, len(ranked))

@@ -66,6 +66,27 @@ opts = [
         help="Hosts tried when a claim loses a race before giving up.",
     ),
     cfg.IntOpt(
+        "host_cache_full_reload",
+        mutable=True,
+        default=60,
+        min=1,
+        help="Seconds between two reads of every host row by a "
+        "scheduler's host cache (in between, each decision reads only "
+        "the rows changed since the last one). The full read forgets "
+        "deleted hosts and rows a writer stamped with a clock behind by "
+        "more than host_cache_overlap.",
+    ),
+    cfg.FloatOpt(
+        "host_cache_overlap",
+        mutable=True,
+        default=1.0,
+        min=0.0,
+        help="Seconds the host cache reads again before the newest "
+        "change it saw: a row stamped before another but committed "
+        "after it (or by a host whose clock is a little behind) is "
+        "still read.",
+    ),
+    cfg.IntOpt(
         "build_timeout",
         mutable=True,
         default=600,

@@ -21,7 +21,7 @@ from arame.scheduler.flows import liveness, root_volume, security_groups
 from arame.scheduler.flows.base import Cancelled, StepFailed
 from arame.scheduler.flows.build_base import BuildBase
 from arame.scheduler.flows.naming_steps import naming_cleanup
-from arame.scheduler.host_state import RequestSpec, load_hosts
+from arame.scheduler.host_state import RequestSpec
 
 LOG = log.getLogger(__name__)
 
@@ -149,11 +149,15 @@ class BuildFlow(BuildBase):
             inst.memory_mb,
             inst.disk_gb,
         )
+        cache = self.selector.cache
         with self.step("schedule") as rec:
+            # This process's host cache: only the host rows changed since
+            # the last decision are read (host_cache.py).
             with db_engine.session() as s:
                 self.flush(s)
-                hosts = load_hosts(s)
-            selection = self.selector.select(hosts, spec)
+                with cache.lock:
+                    cache.refresh(s)
+                    selection = self.selector.select_from(cache, spec)
             if not selection.candidates:
                 raise StepFailed(
                     "schedule", "no valid host: " + selection.explain()
@@ -169,6 +173,10 @@ class BuildFlow(BuildBase):
                     )
                 except claims.ClaimLost:
                     LOG.debug("claim on %s lost a race; next host", host.name)
+                    # What the cache believed of it was wrong: read it
+                    # again so that the next decision does not retry it.
+                    with db_engine.session() as s, cache.lock:
+                        cache.refresh_host(s, host.name)
                     continue
                 except claims.InstanceGone:
                     raise Cancelled() from None

@@ -1,0 +1,149 @@
+"""The scheduler's host cache: changed rows only between full reads, the
+claim in the database still the truth."""
+
+import pytest
+import sqlalchemy as sa
+
+from arame.common.db import engine, models
+from arame.scheduler import claims
+from arame.scheduler.host_cache import HostCache
+from arame.scheduler.host_state import RequestSpec
+from arame.scheduler.selector import HostSelector
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def cache_conf(config):
+    # No overlap: a row is read again only because its stamp moved.
+    config("host_cache_overlap", 0.0, group="scheduler")
+    config("host_cache_full_reload", 60, group="scheduler")
+    config("host_subset_size", 1, group="scheduler")
+    config("service_down_time", 30)
+    return config
+
+
+def refresh(cache) -> int:
+    with engine.session() as s:
+        return cache.refresh(s)
+
+
+def test_incremental_refresh_sees_a_claim_made_elsewhere(
+    add_host, add_instance, cache_conf
+):
+    for name in ("hv1", "hv2", "hv3"):
+        add_host(name)
+    cache = HostCache(clock=Clock())
+    assert refresh(cache) == 3  # the first refresh reads every row
+    # Only the newest row (its stamp is the watermark) is read again.
+    assert refresh(cache) == 1
+    iid, _ = add_instance()
+    # Another scheduler's claim: this cache is not told of it.
+    claims.claim(iid, "hv1", 2, 2048, 20)
+    read = refresh(cache)
+    assert read < 3
+    assert cache.states["hv1"].vcpus_used == 2
+    assert cache.states["hv1"].memory_mb_used == 2048
+    assert cache.states["hv1"].instance_count == 1
+
+
+def test_a_deleted_host_disappears_at_the_full_reload(add_host, cache_conf):
+    add_host("hv1")
+    add_host("hv2")
+    clock = Clock()
+    cache = HostCache(clock=clock)
+    refresh(cache)
+    with engine.session() as s:
+        s.execute(sa.delete(models.Host).where(models.Host.name == "hv2"))
+    refresh(cache)
+    assert set(cache.states) == {"hv1", "hv2"}  # a delete leaves no stamp
+    clock.now += 60
+    assert refresh(cache) == 1
+    assert set(cache.states) == {"hv1"}
+
+
+def test_a_lost_claim_reads_its_host_again(add_host, add_instance, sched_ok):
+    add_host("hv1", memory_mb=4096)
+    add_host("hv2", memory_mb=2048)
+    sel = HostSelector()
+    cache = sel.cache
+    refresh(cache)
+    # Filled behind the cache's back with a stamp it will not read again
+    # (as a writer whose clock is behind would): only a full read or a
+    # lost claim corrects it.
+    with engine.session() as s:
+        s.execute(
+            sa.update(models.Host.__table__)
+            .where(models.Host.name == "hv1")
+            .values(memory_mb_used=4096, updated_at=models.utcnow().min)
+        )
+    refresh(cache)
+    assert cache.states["hv1"].memory_mb_used == 0  # stale
+    spec = RequestSpec("i", "a-admin", "vm", 1, 1024, 10)
+    with cache.lock:
+        first = sel.select_from(cache, spec).candidates[0].name
+    assert first == "hv1"
+    iid, _ = add_instance(vcpus=1, memory_mb=1024, disk_gb=10)
+    with pytest.raises(claims.ClaimLost):
+        claims.claim(iid, "hv1", 1, 1024, 10)
+    with engine.session() as s:
+        cache.refresh_host(s, "hv1")
+    assert cache.states["hv1"].memory_mb_used == 4096
+    with cache.lock:
+        chosen = sel.select_from(cache, spec).candidates
+    assert [h.name for h in chosen] == ["hv2"]
+
+
+def test_the_ranking_follows_changes_and_the_multiplier(add_host, sched_ok):
+    add_host("small", memory_mb=4096)
+    add_host("big", memory_mb=8192)
+    sel = HostSelector()
+    spec = RequestSpec("i", "a-admin", "vm", 1, 1024, 10)
+
+    def order():
+        with engine.session() as s, sel.cache.lock:
+            sel.cache.refresh(s)
+            return [
+                h.name for h in sel.select_from(sel.cache, spec).candidates
+            ]
+
+    assert order() == ["big", "small"]
+    with engine.session() as s:
+        s.execute(
+            sa.update(models.Host)
+            .where(models.Host.name == "big")
+            .values(memory_mb_used=6144)
+            .execution_options(synchronize_session=False)
+        )
+    assert order() == ["small", "big"]
+    sched_ok("ram_weight_multiplier", -1.0, group="scheduler")
+    assert order() == ["big", "small"]
+
+
+def test_no_valid_host_is_explained_from_every_host(add_host, sched_ok):
+    add_host("full1", memory_mb=1024)
+    add_host("full2", memory_mb=1024)
+    add_host("off", enabled=False)
+    sel = HostSelector()
+    refresh(sel.cache)
+    spec = RequestSpec("i", "a-admin", "vm", 1, 2048, 10)
+    with sel.cache.lock:
+        selection = sel.select_from(sel.cache, spec)
+    assert selection.candidates == []
+    assert selection.explain() == (
+        "2 host(s) rejected by RamFilter (full1, full2); "
+        "1 host(s) rejected by ServiceAliveFilter (off)"
+    )
+
+
+@pytest.fixture
+def sched_ok(cache_conf):
+    for r in ("cpu", "ram", "disk"):
+        cache_conf(f"{r}_allocation_ratio", 1.0, group="scheduler")
+    return cache_conf
