@@ -81,6 +81,9 @@ class Host(TimestampMixin, Base):
     """A hypervisor host and its capacity; *_used are the scheduler's claims."""
 
     __tablename__ = "hosts"
+    # Each scheduler's host cache reads the rows changed since its last
+    # read (scheduler/host_cache.py).
+    __table_args__ = (sa.Index("ix_hosts_updated_at", "updated_at"),)
     id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(255), unique=True)
     provider: Mapped[str] = mapped_column(sa.String(8), default="vm")
