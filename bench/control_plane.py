@@ -385,9 +385,12 @@ def print_peer(res: dict, args) -> None:
         res["side_by_side"], args.peer, vars(args), res["peer"]
     ):
         print(line)
+    start = res["machine"].get("loadavg_at_start") or ()
     print(
-        f"load average at start {res['machine'].get('loadavg_at_start')}, "
-        f"at end {res['loadavg_at_end']}"
+        "load average (1, 5, 15 min) at start "
+        + " ".join(f"{x:.2f}" for x in start)
+        + ", at end "
+        + " ".join(f"{x:.2f}" for x in res["loadavg_at_end"])
     )
 
 

@@ -1,6 +1,8 @@
 """Arame beside a peer (Nova): what the CPU per cycle sums, the ratios,
 and the text of the comparison. Pure: no processes, no clock."""
 
+import textwrap
+
 # What the CPU of a cycle is made of, on both sides. The broker and the
 # database are the machine's own on both sides (shared, so anything else
 # using them in the same seconds is counted too, on both sides alike);
@@ -11,6 +13,10 @@ LOAD_GENERATOR = "bench (load generator)"
 
 def is_broker(name: str) -> bool:
     return name.startswith("beam.smp")
+
+
+def is_control_plane(name: str) -> bool:
+    return not (name == LOAD_GENERATOR or name in INFRA or is_broker(name))
 
 
 def cpu_split(cpu_ms_per_cycle: dict[str, float]) -> dict[str, float]:
@@ -37,6 +43,7 @@ def side(load: dict | None, cpu: dict | None) -> dict | None:
     if not load:
         return None
     running = load.get("api_to_running_ms") or {}
+    per_cycle = (cpu or {}).get("cpu_ms_per_cycle") or {}
     return {
         "cycles_ok": load["cycles_ok"],
         "cycles_attempted": load["cycles_attempted"],
@@ -46,8 +53,9 @@ def side(load: dict | None, cpu: dict | None) -> dict | None:
         "api_to_running_p95_ms": running.get("p95"),
         "delete_p50_ms": (load.get("delete_ms") or {}).get("p50"),
         "http_requests_per_cycle": load.get("http_requests_per_cycle"),
-        "cpu_ms_per_cycle": cpu_split(
-            (cpu or {}).get("cpu_ms_per_cycle") or {}
+        "cpu_ms_per_cycle": cpu_split(per_cycle),
+        "control_plane_processes": sorted(
+            n for n in per_cycle if is_control_plane(n)
         ),
     }
 
@@ -152,17 +160,20 @@ def format_comparison(
         out.append(
             f"  {label:<34s}{_fmt(av, '.1f'):>10s}{_fmt(pv, '.1f'):>10s}  {rv}"
         )
-    out += [
-        "  CPU counted (utime+stime from /proc over the timed cycles, per "
-        "completed cycle): Arame: each daemon (API, schedulers, "
-        "collector(s), hva); "
-        f"{title}: every process in the trees of nova-api, "
-        "nova-conductor, nova-scheduler, placement (gunicorn) and their "
-        "forked workers, every nova-compute, the stub Neutron and Glance; "
-        "both: mariadbd, RabbitMQ's beam.smp (the machine's, shared: "
-        "whatever else used them meanwhile is in it, on both sides) and "
-        "this process (the load generator).",
-    ]
+    counted = (
+        "CPU counted: utime+stime from /proc over the timed cycles, per "
+        "completed cycle. Arame: "
+        + ", ".join((a or {}).get("control_plane_processes") or ["n/a"])
+        + f". {title}: "
+        + ", ".join((p or {}).get("control_plane_processes") or ["n/a"])
+        + " (each the whole tree of processes the service forked). "
+        "Both: mariadbd and RabbitMQ's beam.smp (the machine's, shared: "
+        "what anything else asked of them meanwhile is in it, on both "
+        "sides) and this process (the load generator)."
+    )
+    out += textwrap.wrap(
+        counted, 78, initial_indent="  ", subsequent_indent="    "
+    )
     return out
 
 

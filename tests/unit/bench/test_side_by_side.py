@@ -137,6 +137,8 @@ def test_the_comparison_text_names_both_sides_ratios_and_what_is_counted():
     assert "long-polled" in text
     assert "5.0x" in text and "9.0x" in text
     assert "mariadbd" in text and "beam.smp" in text
+    flat = " ".join(text.split())
+    assert "Arame: api. Nova: n (each the whole tree" in flat
     row = next(line for line in text.splitlines() if "cycles/s" in line)
     assert row.split()[-3:] == ["10.00", "2.00", "5.0x"]
 
