@@ -19,8 +19,8 @@ from tests.chaos.load import Burst
 from tests.helpers.waiting import wait_until
 
 BOOTS_AND_DELETES = {"instance.create": 70, "instance.delete": 30}
-REQUESTS = 30
-SECONDS = 30
+REQUESTS = 40
+SECONDS = 20
 RECONNECT_PATIENCE = 60
 LOST_CAST_GRACE = 10  # [scheduler] lost_cast_grace's default
 # What the daemons' logs say about the failover (oslo.messaging's rabbit
@@ -44,6 +44,7 @@ def _queues(cluster, vhost: str, on: str) -> list[dict]:
         "type",
         "members",
         "online",
+        "leader",
         "--formatter",
         "json",
     )
@@ -130,6 +131,7 @@ def test_kill_the_schedulers_rabbitmq_node(rabbit_cluster, cluster_deployment):
     queues = {q["name"]: q for q in _queues(cluster, dep.vhost, victim)}
     assert queues["scheduler"]["type"] == "quorum", queues["scheduler"]
     assert sorted(queues["scheduler"]["members"]) == sorted(cluster.nodes)
+    print(f"scheduler queue's leader: {queues['scheduler']['leader']}")
 
     log = faults.Faults()
     burst = Burst(
