@@ -12,6 +12,14 @@ Every operation is idempotent, so the scheduler may ask again whatever
 it is not sure was done: apply_router makes the router exactly as
 described (the same message twice changes nothing), remove_router of a
 router not here succeeds.
+
+add_floating_ip and remove_floating_ip (1.2) are deltas: one floating
+IP's mapping set or dropped on the spec this agent last applied to the
+router (drivers.base.RouterDriver.last_applied), so that an association does
+not carry, parse and check the router's 1,000 others. Without such a spec
+(the agent restarted, the last apply failed) or when the result would not
+be a valid router, nothing is done and the answer says so ("applied":
+false): the scheduler sends the full state instead.
 """
 
 import contextlib
@@ -21,7 +29,12 @@ import oslo_messaging as messaging
 from oslo_log import log
 
 from arame.agents.base import PingManager
-from arame.agents.l3.drivers.base import check_router_id, parse_router
+from arame.agents.l3.drivers.base import (
+    InvalidRouter,
+    check_router_id,
+    parse_router,
+    with_floating_ip,
+)
 from arame.agents.l3.drivers.fake import FakeRouterDriver
 from arame.agents.l3.rpcapi import BINARY
 from arame.common.conf import CONF
@@ -56,9 +69,10 @@ class _Locks:
 
 
 class L3Manager(PingManager):
-    """1.1: apply_router, remove_router, status."""
+    """1.1: apply_router, remove_router, status
+    1.2: add_floating_ip, remove_floating_ip"""
 
-    target = messaging.Target(version="1.1")
+    target = messaging.Target(version="1.2")
 
     def __init__(self, driver=None):
         super().__init__(BINARY)
@@ -134,6 +148,37 @@ class L3Manager(PingManager):
             self._mark(rid)
         return True
 
+    def _delta(self, router_id, address, fixed_address) -> dict:
+        """The router's last applied spec with floating IP `address`
+        mapped to `fixed_address` (None: unmapped), applied."""
+        rid = check_router_id(router_id)
+        with self.lock(rid):
+            last = self.driver.last_applied(rid)
+            if last is None or last.gateway is None:
+                return {"id": rid, "applied": False, "reason": "unknown"}
+            try:
+                spec = with_floating_ip(last, address, fixed_address)
+            except InvalidRouter as e:
+                # Maybe only this agent's spec is stale: the full state
+                # decides (and refuses it if it is the records' too).
+                return {"id": rid, "applied": False, "reason": e.message}
+            changed = spec != last
+            if changed:
+                LOG.info(
+                    "router %s: floating IP %s -> %s",
+                    rid,
+                    address,
+                    fixed_address or "none",
+                )
+                self.driver.apply(spec)
+                self._mark(rid)
+        return {
+            "id": rid,
+            "applied": True,
+            "changed": changed,
+            "floating_ips": len(spec.floating_ips),
+        }
+
     # -- RPC methods (1.1) -------------------------------------------------
     def apply_router(self, ctxt, router):
         return self._apply(router)
@@ -144,3 +189,24 @@ class L3Manager(PingManager):
 
     def status(self, ctxt):
         return {"host": CONF.host, "routers": sorted(self.driver.routers())}
+
+    # -- RPC methods (1.2) -------------------------------------------------
+    def add_floating_ip(self, ctxt, router_id, floating_ip):
+        """floating_ip {"address", "fixed_address"}: mapped so (moved if
+        it was mapped elsewhere, its old flows cut)."""
+        if not isinstance(floating_ip, dict) or not floating_ip.get(
+            "fixed_address"
+        ):
+            raise InvalidRouter(
+                f"floating IP: not an address and fixed address: "
+                f"{floating_ip!r}"
+            )
+        return self._delta(
+            router_id,
+            floating_ip.get("address"),
+            floating_ip.get("fixed_address"),
+        )
+
+    def remove_floating_ip(self, ctxt, router_id, address):
+        """Unmapped, its flows cut; not mapped here is success."""
+        return self._delta(router_id, address, None)

@@ -8,6 +8,13 @@ arame.common.routing.router_message builds it (see the issue 12 contract):
 "interfaces": [{"network", "address"}], "floating_ips": [{"address",
 "fixed_address"}]}. apply_router makes the router exactly that (so asking
 again is harmless); remove_router of a router not here succeeds.
+
+1.2 adds deltas for one floating IP (add_floating_ip, remove_floating_ip),
+applied to the spec the agent last applied to the router; when it holds
+none the answer says {"applied": false} and the caller sends the full
+state. Capped below 1.2 (an agent not yet upgraded), they raise
+VersionCapped (an UnsupportedVersion) before anything is sent, as an
+older agent answers: the caller sends the full state then too.
 """
 
 from typing import Any
@@ -22,10 +29,11 @@ TOPIC = "l3"
 
 class L3API(PingAPI):
     """1.0 - ping
-    1.1 - apply_router, remove_router, status"""
+    1.1 - apply_router, remove_router, status
+    1.2 - add_floating_ip, remove_floating_ip"""
 
     TOPIC = TOPIC
-    VERSION_CAP = "1.1"
+    VERSION_CAP = "1.2"
 
     def _call(
         self,
@@ -33,13 +41,14 @@ class L3API(PingAPI):
         host: str,
         method: str,
         timeout: float,
+        version: str = "1.1",
         **kw: Any,
     ) -> Any:
-        # Capped at 1.0 (agents of the release before 1.1, which only
+        # Capped below `version` (agents of an older release; 1.0 only
         # answered ping): VersionCapped, nothing sent.
-        self._require("1.1", method)
+        self._require(version, method)
         return self.client.prepare(
-            server=host, version="1.1", **rpc.deadline(timeout)
+            server=host, version=version, **rpc.deadline(timeout)
         ).call(ctxt, method, **kw)
 
     def apply_router(
@@ -58,3 +67,44 @@ class L3API(PingAPI):
     def status(self, ctxt: RpcContext, host: str, timeout: float = 30) -> dict:
         """{"host", "routers": [ids]}"""
         return self._call(ctxt, host, "status", timeout)
+
+    def add_floating_ip(
+        self,
+        ctxt: RpcContext,
+        host: str,
+        router_id: str,
+        floating_ip: dict,
+        timeout: float = 30,
+    ) -> dict:
+        """1.2: floating_ip {"address", "fixed_address"} mapped on the
+        router. {"id", "applied": bool, ...}: not applied, send the full
+        state (apply_router)."""
+        return self._call(
+            ctxt,
+            host,
+            "add_floating_ip",
+            timeout,
+            version="1.2",
+            router_id=router_id,
+            floating_ip=floating_ip,
+        )
+
+    def remove_floating_ip(
+        self,
+        ctxt: RpcContext,
+        host: str,
+        router_id: str,
+        address: str,
+        timeout: float = 30,
+    ) -> dict:
+        """1.2: floating IP `address` unmapped on the router (its flows
+        cut). As add_floating_ip's answer."""
+        return self._call(
+            ctxt,
+            host,
+            "remove_floating_ip",
+            timeout,
+            version="1.2",
+            router_id=router_id,
+            address=address,
+        )

@@ -15,12 +15,23 @@ difference. SyncRouterFlow:
 and lands the router `active`. Adopted after a scheduler died, or run
 again, it just applies again (apply_router is idempotent).
 
+A floating IP's task (associate, disassociate, release) on an active
+router sends a delta instead (L3 1.2 add_floating_ip / remove_floating_ip:
+that address's mapping as recorded now, applied to the router's spec the
+agent last applied), then reads that one record again and sends it again
+if it changed meanwhile, as apply_until_settled does for the whole state:
+whatever order the deltas of concurrent tasks reach the agent in, the
+last one to land is followed by its own check against the records. The
+full state instead when the agent holds no spec of the router (it says
+so), refuses the delta, or predates 1.2 (or is capped below it).
+
 DeleteRouterFlow: `remove` on its host (a host that is down is not waited
 for: its resync removes the router when it returns, the records saying
 it is gone), then `records`: the router, its interfaces and its external
 address go; floating IPs through it are left allocated, disassociated.
 """
 
+import oslo_messaging as messaging
 import sqlalchemy as sa
 from oslo_log import log
 
@@ -61,6 +72,80 @@ def apply_until_settled(flow: TaskFlow, router_id: str, host: str):
     return sent
 
 
+#: The floating IP tasks that change one mapping of their router.
+DELTA_ACTIONS = ("associate", "disassociate", "release")
+
+
+def recorded_mapping(s, fip_id: str, router_id: str):
+    """(address, fixed address or None) of a floating IP as its router
+    `router_id` should map it now; None: the address is gone."""
+    F = models.FloatingIp
+    row = s.execute(
+        sa.select(F.address, F.fixed_address, F.router_id, F.port_id).where(
+            F.id == fip_id, F.kind == "floating"
+        )
+    ).first()
+    if row is None:
+        return None
+    mapped = row.router_id == router_id and row.port_id is not None
+    return row.address, (row.fixed_address if mapped else None)
+
+
+def apply_delta_until_settled(flow: TaskFlow, fip_id, router_id, host):
+    """The floating IP's recorded mapping on `host` as a delta, read again
+    after and sent again if it changed. True: done; False: the agent
+    cannot take deltas or holds no spec of the router (send the full
+    state)."""
+    sent = None
+    for _ in range(MAX_APPLIES):
+        with db_engine.session() as s:
+            want = recorded_mapping(s, fip_id, router_id)
+            flow.flush(s)
+        if want is None:
+            return False  # released and gone: the full state says it
+        if want == sent:
+            return True
+        address, fixed = want
+        try:
+            if fixed is None:
+                out = flow.ask(
+                    "apply",
+                    host,
+                    flow.l3.remove_floating_ip,
+                    router_id,
+                    address,
+                    down=l3_down(host),
+                )
+            else:
+                out = flow.ask(
+                    "apply",
+                    host,
+                    flow.l3.add_floating_ip,
+                    router_id,
+                    {"address": address, "fixed_address": fixed},
+                    down=l3_down(host),
+                )
+        except (messaging.UnsupportedVersion, messaging.RemoteError) as e:
+            # Capped below 1.2 (VersionCapped, nothing sent), or an agent
+            # that predates it answering so (a RemoteError when the
+            # exception's module is not one the client rebuilds).
+            if isinstance(e, messaging.UnsupportedVersion) or (
+                e.exc_type == "UnsupportedVersion"
+            ):
+                return False
+            raise
+        if not (isinstance(out, dict) and out.get("applied") is True):
+            LOG.info(
+                "router %s: delta not applied on %s (%s): full state",
+                router_id,
+                host,
+                (out or {}).get("reason") if isinstance(out, dict) else out,
+            )
+            return False
+        sent = want
+    return True
+
+
 def choose_host(s) -> str | None:
     """The up L3 host with the fewest routers (by name on a tie)."""
     live = services.live_hosts(s, L3_BINARY)
@@ -86,6 +171,7 @@ class RouterFlow(TaskFlow):
         self.nsa = nsa
         self.status: str | None = None
         self.host: str | None = None
+        self.fip_id: str | None = None  # a floating IP's task
 
     @property
     def router_id(self) -> str:
@@ -96,6 +182,11 @@ class RouterFlow(TaskFlow):
         # The task's own action (create, update, associate ...) is what
         # its end announces.
         self.action = task.action
+        if (
+            task.resource_type == "floating_ip"
+            and task.action in DELTA_ACTIONS
+        ):
+            self.fip_id = task.resource_id
         router = s.get(models.Router, self.router_id)
         if router is not None:
             self.status, self.host = router.status, router.host
@@ -199,9 +290,20 @@ class SyncRouterFlow(RouterFlow):
     def _apply(self) -> None:
         self._move_dhcp()
         with self.step("apply", host=self.host):
+            if self._delta_applied():
+                return
             sent = apply_until_settled(self, self.router_id, self.host)
             if sent is None:
                 raise StepFailed("apply", "router is gone")
+
+    def _delta_applied(self) -> bool:
+        """A floating IP's task on a router already active on its host:
+        the one mapping, not the whole state (see the module's doc)."""
+        if self.fip_id is None or self.status != "active":
+            return False
+        return apply_delta_until_settled(
+            self, self.fip_id, self.router_id, self.host
+        )
 
 
 class DeleteRouterFlow(RouterFlow):

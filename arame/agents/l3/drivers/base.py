@@ -170,6 +170,25 @@ def _parse(router_id: str, msg: dict) -> RouterSpec:
     )
 
 
+def with_floating_ip(
+    spec: RouterSpec, address, fixed_address=None
+) -> RouterSpec:
+    """`spec` with floating IP `address` mapped to `fixed_address` (None:
+    not mapped), checked as parse_router checks a whole message
+    (InvalidRouter): the spec of a delta message (add_floating_ip,
+    remove_floating_ip) applied to the router's last spec."""
+    fip = _address(address, "floating IP")
+    fips = [f for f in spec.floating_ips if f.address != fip]
+    if fixed_address is not None:
+        fips.append(FloatingIP(fip, _address(fixed_address, "fixed address")))
+    fips.sort(key=lambda f: f.address)
+    try:
+        _check_floating(tuple(fips), spec.gateway, spec.interfaces)
+    except InvalidRouter as e:
+        raise InvalidRouter(f"router {spec.id}: {e.message}") from None
+    return dataclasses.replace(spec, floating_ips=tuple(fips))
+
+
 def _network(raw, *, external: bool) -> NetworkSpec:
     try:
         net = net_base.parse_network(raw)
@@ -353,3 +372,9 @@ class RouterDriver(abc.ABC):
     @abc.abstractmethod
     def routers(self) -> set[str]:
         """Ids of the routers present on this host."""
+
+    def last_applied(self, router_id: str) -> RouterSpec | None:
+        """The spec the router was last applied with successfully by this
+        driver object (None: not known, e.g. since the agent started): the
+        base a delta message is applied to."""
+        return None

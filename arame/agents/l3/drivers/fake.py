@@ -41,6 +41,10 @@ class FakeRouterDriver(base.RouterDriver):
         with self._lock:
             return set(self._routers)
 
+    def last_applied(self, router_id: str) -> base.RouterSpec | None:
+        with self._lock:
+            return self._routers.get(router_id)
+
     def get(self, router_id: str) -> base.RouterSpec | None:
         """The spec a router was last applied with (tests)."""
         with self._lock:

@@ -141,3 +141,61 @@ def test_one_router_at_a_time_others_in_parallel(parsed_conf):
     remover.join(5)
     assert drv.routers() == {"rt-other123"}
     assert len(mgr.lock) == 0
+
+
+def _pairs(mgr, rid=RID):
+    spec = mgr.driver.get(rid)
+    return {str(f.address): str(f.fixed_address) for f in spec.floating_ips}
+
+
+def test_deltas_change_one_mapping_of_the_last_applied_spec(mgr):
+    mgr.apply_router({}, router_msg())
+    applied = mgr.driver.applied
+    out = mgr.add_floating_ip(
+        {}, RID, {"address": "203.0.113.21", "fixed_address": "10.0.0.6"}
+    )
+    assert out == {
+        "id": RID,
+        "applied": True,
+        "changed": True,
+        "floating_ips": 2,
+    }
+    assert _pairs(mgr) == {
+        "203.0.113.20": "10.0.0.5",
+        "203.0.113.21": "10.0.0.6",
+    }
+    # the spec is the one the full message would give (same order)
+    full = router_msg(
+        fips=(("203.0.113.20", "10.0.0.5"), ("203.0.113.21", "10.0.0.6"))
+    )
+    mgr.apply_router({}, full)
+    assert mgr.driver.applied == applied + 1  # nothing to do
+    # the same delta again changes nothing
+    out = mgr.add_floating_ip(
+        {}, RID, {"address": "203.0.113.21", "fixed_address": "10.0.0.6"}
+    )
+    assert (out["applied"], out["changed"]) == (True, False)
+    out = mgr.remove_floating_ip({}, RID, "203.0.113.20")
+    assert (out["applied"], out["floating_ips"]) == (True, 1)
+    assert mgr.driver.cut[-1] == (RID, "203.0.113.20")
+    assert mgr.remove_floating_ip({}, RID, "203.0.113.20")["changed"] is False
+    assert _pairs(mgr) == {"203.0.113.21": "10.0.0.6"}
+
+
+def test_a_delta_without_a_known_spec_or_valid_result_is_not_applied(mgr):
+    # never applied here (the agent restarted): send the full state
+    out = mgr.add_floating_ip(
+        {}, RID, {"address": "203.0.113.21", "fixed_address": "10.0.0.6"}
+    )
+    assert out == {"id": RID, "applied": False, "reason": "unknown"}
+    assert mgr.driver.get(RID) is None
+    mgr.apply_router({}, router_msg())
+    # a fixed address in no attached network, or mapped twice
+    for fixed in ("10.9.0.6", "10.0.0.5"):
+        out = mgr.add_floating_ip(
+            {}, RID, {"address": "203.0.113.21", "fixed_address": fixed}
+        )
+        assert out["applied"] is False, out
+    assert _pairs(mgr) == {"203.0.113.20": "10.0.0.5"}
+    with pytest.raises(InvalidRouter):
+        mgr.add_floating_ip({}, RID, {"address": "203.0.113.21"})

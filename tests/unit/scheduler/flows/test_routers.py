@@ -500,13 +500,14 @@ def test_an_adopted_disassociation_applies_the_accounts_routers(
         ).id
     first, _ = scheduler()
     mgr = l3.manager_for("net1")
-    real = mgr.apply_router
+    real = mgr.apply_router, mgr.remove_floating_ip
 
     def dying(*a, **kw):
-        mgr.apply_router = real
+        mgr.apply_router, mgr.remove_floating_ip = real
         raise Died()  # before the agent did it
 
-    mgr.apply_router = dying
+    # the flow's delta (or the full state, for an older agent)
+    mgr.apply_router = mgr.remove_floating_ip = dying
     with pytest.raises(Died):
         first.sync_router(ctxt, tid, rid)
     assert len(mgr.driver.get(rid).floating_ips) == 1  # still mapped
@@ -596,3 +597,190 @@ def test_the_naming_nodes_leave_the_gateway_before_the_router_takes_it(
         ("move DHCP", "nn1"),
         ("apply", "net1"),
     ]
+
+
+def _fip_world(add_instance, rid="rt-delta001"):
+    """An active router on net1 joining nw-tenant01 to nw-extern01, a
+    port 10.0.0.5 and fip-delta001 (203.0.113.20) not associated; the
+    router applied on net1 as recorded."""
+    from tests.unit.collector.test_expected_routers import network, router
+
+    add_l3("net1")
+    iid, _ = add_instance(status="running")
+    with engine.session() as s:
+        network(
+            s,
+            "nw-extern01",
+            "203.0.113.0/24",
+            "203.0.113.1",
+            segmentation="flat",
+            mtu=1500,
+            external=True,
+            physical_network="public",
+        )
+        network(
+            s,
+            "nw-tenant01",
+            "10.0.0.0/24",
+            "10.0.0.1",
+            segmentation="vxlan",
+            segment_id=1001,
+        )
+        s.flush()
+        router(s, rid, host="net1")
+        s.flush()
+        s.add(
+            models.RouterInterface(
+                router_id=rid, network_id="nw-tenant01", address="10.0.0.1"
+            )
+        )
+        port = models.Port(
+            network_id="nw-tenant01",
+            instance_id=iid,
+            ip_address="10.0.0.5",
+            mac_address="52:54:00:00:00:05",
+            hostname="guest",
+        )
+        s.add(port)
+        s.flush()
+        s.add(
+            models.FloatingIp(
+                id="fip-delta001",
+                network_id="nw-extern01",
+                address="203.0.113.20",
+                account_id="a-admin",
+            )
+        )
+        port_id = port.id
+    return rid, iid, port_id
+
+
+def _fip_task(action, rid, **values) -> str:
+    """What the API writes for a floating IP's action: the record, then
+    the task."""
+    with engine.session() as s:
+        s.execute(
+            sa.update(models.FloatingIp)
+            .where(models.FloatingIp.id == "fip-delta001")
+            .values(**values)
+        )
+        return tasks.create(
+            s,
+            account_id="a-admin",
+            resource_id="fip-delta001",
+            resource_type="floating_ip",
+            action=action,
+            timeout_s=600,
+        ).id
+
+
+def _mapped(l3, rid):
+    spec = l3.manager_for("net1").driver.get(rid)
+    return {str(f.address): str(f.fixed_address) for f in spec.floating_ips}
+
+
+def test_a_floating_ip_task_sends_one_mapping_not_the_router(
+    cloud, sched_conf, l3, ctxt, add_instance
+):
+    from arame.common import routing
+
+    rid, iid, port_id = _fip_world(add_instance)
+    with engine.session() as s:
+        l3.manager_for("net1").apply_router({}, routing.router_message(s, rid))
+    tid = _fip_task(
+        "associate",
+        rid,
+        router_id=rid,
+        port_id=port_id,
+        instance_id=iid,
+        fixed_address="10.0.0.5",
+    )
+    assert run(SyncRouterFlow, rid, tid, l3, ctxt).status == "done"
+    assert l3.methods() == ["add_floating_ip"]
+    assert _mapped(l3, rid) == {"203.0.113.20": "10.0.0.5"}
+    assert row(models.Router, rid).status == "active"
+
+    l3.calls.clear()
+    tid = _fip_task(
+        "disassociate",
+        rid,
+        router_id=None,
+        port_id=None,
+        instance_id=None,
+        fixed_address=None,
+    )
+    assert run(SyncRouterFlow, rid, tid, l3, ctxt).status == "done"
+    assert l3.methods() == ["remove_floating_ip"]
+    assert _mapped(l3, rid) == {}
+
+
+def test_the_full_state_when_the_agent_cannot_take_the_delta(
+    cloud, sched_conf, l3, ctxt, add_instance
+):
+    """An agent that holds no spec of the router (restarted) says so; one
+    capped below 1.2 is not asked: both get apply_router."""
+    from arame.common.rpc.version_cap import VersionCapped
+
+    rid, iid, port_id = _fip_world(add_instance)
+    values = dict(
+        router_id=rid,
+        port_id=port_id,
+        instance_id=iid,
+        fixed_address="10.0.0.5",
+    )
+    tid = _fip_task("associate", rid, **values)
+    assert run(SyncRouterFlow, rid, tid, l3, ctxt).status == "done"
+    assert l3.methods() == ["add_floating_ip", "apply_router"]
+    assert _mapped(l3, rid) == {"203.0.113.20": "10.0.0.5"}
+
+    l3.calls.clear()
+    l3.fail["remove_floating_ip"] = VersionCapped(
+        "l3", "remove_floating_ip", "1.2", "1.1"
+    )
+    tid = _fip_task(
+        "disassociate",
+        rid,
+        **{k: None for k in values},
+    )
+    assert run(SyncRouterFlow, rid, tid, l3, ctxt).status == "done"
+    assert l3.methods() == ["remove_floating_ip", "apply_router"]
+    assert _mapped(l3, rid) == {}
+
+
+def test_a_mapping_changed_during_its_delta_is_sent_again(
+    cloud, sched_conf, l3, ctxt, add_instance
+):
+    """The floating IP was disassociated while this flow's add was on its
+    way: the flow reads the record again and sends the removal."""
+    from arame.common import routing
+
+    rid, iid, port_id = _fip_world(add_instance)
+    with engine.session() as s:
+        l3.manager_for("net1").apply_router({}, routing.router_message(s, rid))
+    tid = _fip_task(
+        "associate",
+        rid,
+        router_id=rid,
+        port_id=port_id,
+        instance_id=iid,
+        fixed_address="10.0.0.5",
+    )
+    mgr = l3.manager_for("net1")
+    real = mgr.add_floating_ip
+
+    def racing(*a, **kw):
+        out = real(*a, **kw)
+        _fip_task(
+            "disassociate",
+            rid,
+            router_id=None,
+            port_id=None,
+            instance_id=None,
+            fixed_address=None,
+        )
+        return out
+
+    mgr.add_floating_ip = racing
+    assert run(SyncRouterFlow, rid, tid, l3, ctxt).status == "done"
+    assert l3.methods() == ["add_floating_ip", "remove_floating_ip"]
+    assert _mapped(l3, rid) == {}
