@@ -87,12 +87,14 @@ def _counts(dep, rec, burst) -> list[str]:
     return problems
 
 
-# What the daemons logged about the failover (printed, not asserted).
+# What the daemons logged about the failover (printed, not asserted):
+# (the log file's name starts with, the text).
 MARKERS = {
-    "flows stopped and resumed": "it will be resumed",
-    "commits asked again and found": "but the transaction had committed",
-    "commits that could not be told": "cannot tell whether a COMMIT",
-    "API 503s": "database unavailable",
+    "flows stopped and resumed": ("scheduler", "it will be resumed"),
+    "commits asked again and found": ("", "but the transaction had committed"),
+    "commits that could not be told": ("", "cannot tell whether a COMMIT"),
+    "API 503s": ("api", "database unavailable"),
+    "sweeps that met the failover": ("scheduler", "sweep: database unavail"),
 }
 
 
@@ -102,8 +104,8 @@ def _markers(dep) -> tuple[dict[str, int], list[str]]:
     for name in os.listdir(dep.log_dir):
         with open(os.path.join(dep.log_dir, name), errors="replace") as f:
             for line in f:
-                for what, text in MARKERS.items():
-                    if text in line:
+                for what, (prefix, text) in MARKERS.items():
+                    if name.startswith(prefix) and text in line:
                         counts[what] += 1
                         lines.append(f"{name}: {line.strip()[:300]}")
     return counts, lines

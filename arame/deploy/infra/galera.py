@@ -106,6 +106,7 @@ class GaleraCluster:
         self.name = f"arame-{first_port}"
         self._password_file = os.path.join(self.base_dir, "password")
         self._password = password
+        self._check_proc: subprocess.Popen | None = None
 
     # -- what others use -------------------------------------------------
     @property
@@ -223,11 +224,21 @@ class GaleraCluster:
             ignore=(Exception,),
         )
         self._start_check()
-        wait_for(
-            lambda: all(
+
+        def checks_answer() -> bool:
+            proc = self._check_proc
+            if proc is not None and proc.poll() is not None:
+                raise InfraError(
+                    f"galera_check exited ({proc.returncode}); see "
+                    f"{os.path.join(self.base_dir, 'check.log')}"
+                )
+            return all(
                 galera_check.synced(n.socket) and _answers(n.check_port)
                 for n in self._nodes
-            ),
+            )
+
+        wait_for(
+            checks_answer,
             timeout,
             "the health check to answer for every node",
         )
@@ -483,6 +494,7 @@ wsrep_slave_threads = 2
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
+        self._check_proc = proc
         with open(self._check_pidfile(), "w") as f:
             f.write(str(proc.pid))
         return proc.pid

@@ -59,10 +59,13 @@ def _handler(socket_path: str):
         def do_GET(self):  # noqa: N802 (http.server's name)
             ok = synced(socket_path)
             body = b"synced\n" if ok else b"not synced\n"
-            self.send_response(200 if ok else 503)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.send_response(200 if ok else 503)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # a prober that only wanted the port open
 
         do_OPTIONS = do_GET  # noqa: N815
 
