@@ -29,6 +29,7 @@ LOG_EVENTS = {
     "unreachable": re.compile(r"AMQP server on \S+ is unreachable"),
     "reconnected": re.compile(r"Reconnected to AMQP server"),
     "publish failed": re.compile(r"Failed to publish message"),
+    "notification dropped": re.compile(r"Could not send notification"),
     "call timed out": re.compile(r"MessagingTimeout|Timed out waiting"),
     "task adopted": re.compile(r"adopted task "),
 }
