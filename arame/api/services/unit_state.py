@@ -4,7 +4,14 @@ the unit's back (HA restart, power sync, a failed build)."""
 
 # A node in one of these is on its way somewhere: the unit is booting.
 _MOVING = frozenset(
-    {"pending", "scheduling", "starting", "stopping", "rebooting"}
+    {
+        "pending",
+        "scheduling",
+        "starting",
+        "stopping",
+        "rebooting",
+        "evacuating",
+    }
 )
 _LEAVING = frozenset({"shuttingdown", "terminated"})
 

@@ -20,6 +20,8 @@ STATES = {
     "scheduling": "BOOTING",
     "starting": "BOOTING",
     "rebooting": "BOOTING",
+    # Rebuilt on another host, its own being down (evacuation).
+    "evacuating": "BOOTING",
     "running": "RUNNING",
     "power_off": "POWER_OFF",
     "stopping": "POWER_OFF",
