@@ -174,7 +174,7 @@ def format_comparison(
     out += textwrap.wrap(
         counted, 78, initial_indent="  ", subsequent_indent="    "
     )
-    return out
+    return [line.rstrip() for line in out]
 
 
 def format_peer(peer: dict) -> list[str]:
