@@ -322,3 +322,17 @@ def test_deleted_meanwhile_destroys_on_the_new_host(
     assert ("destroy", "hv2", iid) in hva.calls
     task = get_row(models.Task, tid)
     assert task.status == "failed" and "deleted" in task.error_message
+
+
+def test_the_manager_runs_an_evacuate_task_the_sweep_found(
+    two_hosts, add_instance, ctxt, hva, sta, get_row
+):
+    from arame.scheduler.manager import SchedulerManager
+
+    iid = on_hv1(add_instance)
+    ((tid, _),) = begin().to_cast
+    mgr = SchedulerManager(HostSelector(), hva, sta=sta)
+    mgr.power_fence = lambda ctxt, host, timeout: None
+    mgr.resume(ctxt, get_row(models.Task, tid), adopted=False)
+    assert get_row(models.Task, tid).status == "done"
+    assert get_row(models.Instance, iid).host == "hv2"
