@@ -96,7 +96,7 @@ def test_removing_the_association_cuts_an_open_flow(one, monkeypatch):
         "nft -f",
         "conntrack -D",
         "conntrack -D",
-        "ip -batch",
+        "ip -n",  # ip -n <router namespace> -batch -
     ], ran
     wait_until(lambda: stream.cut, what="the flow to be cut")
     # and the address no longer answers

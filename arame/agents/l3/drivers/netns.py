@@ -98,11 +98,13 @@ class NetnsRouterDriver(base.RouterDriver):
         self._external_guard = threading.Lock()
         # The spec each router was last applied with, successfully.
         self._applied: dict[str, base.RouterSpec] = {}
-        # After map elements changed alone, the table's digest comment is
-        # an older spec's: (that digest, the digest of the spec the table
-        # now stands for), so that a full apply of the same spec does not
-        # load the whole file again for a stale comment.
-        self._stands_for: dict[str, tuple[str | None, str | None]] = {}
+        # The digest comment of the table this driver last loaded whole.
+        self._loaded: dict[str, str | None] = {}
+        # After map elements changed alone, that comment is an older
+        # spec's: the spec the table now stands for, so that a full apply
+        # of the same spec does not load the whole file again for a stale
+        # comment.
+        self._stands_for: dict[str, base.RouterSpec] = {}
         self._arping = _arping_command()
 
     @classmethod
@@ -186,6 +188,9 @@ class NetnsRouterDriver(base.RouterDriver):
 
     # -- apply ---------------------------------------------------------------
 
+    def last_applied(self, router_id: str) -> base.RouterSpec | None:
+        return self._applied.get(router_id)
+
     def apply(self, router: base.RouterSpec) -> None:
         ns = self.namespace(router.id)
         if router.gateway is not None:
@@ -253,30 +258,33 @@ class NetnsRouterDriver(base.RouterDriver):
         whole), the whole file instead. The table's digest comment stays
         the older one: _stands_for says which spec it now stands for."""
         text = map_changes(_pairs(last), _pairs(router))
+        if not text:
+            return  # the same pairs (in another order): nothing to load
+        if router.id not in self._loaded:
+            # Loaded before this driver object knew it (a test's spec):
+            # the comment is the last spec's.
+            self._loaded[router.id] = nft_rules.digest(self._render(last))
+        try:
+            self._run(["nft", "-f", "-"], ns, input=text)
+            self._stands_for[router.id] = router
+            return
+        except base.RouterError as e:
+            LOG.warning(
+                "router %s: map elements refused (%s); loading the whole "
+                "ruleset",
+                router.id,
+                e,
+            )
+        self._load_whole(router, ns, self._render(router))
 
-        def render(spec):
-            return nft_rules.render(spec, max_connections=self.max_connections)
+    def _render(self, spec: base.RouterSpec) -> str:
+        return nft_rules.render(spec, max_connections=self.max_connections)
 
-        if text:
-            try:
-                self._run(["nft", "-f", "-"], ns, input=text)
-                kernel = self._stands_for.get(router.id, (None,))[0]
-                if kernel is None:
-                    kernel = nft_rules.digest(render(last))
-                self._stands_for[router.id] = (
-                    kernel,
-                    nft_rules.digest(render(router)),
-                )
-                return
-            except base.RouterError as e:
-                LOG.warning(
-                    "router %s: map elements refused (%s); loading the "
-                    "whole ruleset",
-                    router.id,
-                    e,
-                )
+    def _load_whole(self, router: base.RouterSpec, ns: str, text: str):
         self._stands_for.pop(router.id, None)
-        self._run(["nft", "-f", "-"], ns, input=render(router))
+        self._loaded.pop(router.id, None)  # unknown if the load fails
+        self._run(["nft", "-f", "-"], ns, input=text)
+        self._loaded[router.id] = nft_rules.digest(text)
 
     def _converge(self, router: base.RouterSpec, ns: str) -> None:
         rip = iproute.IpRoute(ns)
@@ -354,17 +362,19 @@ class NetnsRouterDriver(base.RouterDriver):
         self._addr_batch(ns, "add", adds)
 
         # The ruleset, unless the one loaded is this one already.
-        text = nft_rules.render(router, max_connections=self.max_connections)
+        text = self._render(router)
         loaded, mapped = self._loaded_ruleset(ns)
         want = nft_rules.digest(text)
         pairs = _pairs(router) if gw else {}
-        current = loaded == want or (
-            self._stands_for.get(router.id) == (loaded, want)
-            and mapped == pairs
-        )
-        if not current:
+        if loaded == want:
             self._stands_for.pop(router.id, None)
-            self._run(["nft", "-f", "-"], ns, input=text)
+            self._loaded[router.id] = loaded
+        elif not (
+            self._stands_for.get(router.id) == router
+            and self._loaded.get(router.id) == loaded
+            and mapped == pairs
+        ):
+            self._load_whole(router, ns, text)
             LOG.debug("router %s: ruleset loaded", router.id)
         self._after_ruleset(router, ns, mapped, going)
         # After the removals: an old external address taking its subnet
@@ -412,7 +422,8 @@ class NetnsRouterDriver(base.RouterDriver):
         if not items:
             return
         lines = "".join(f"addr {verb} {item}\n" for item in items)
-        self._run(["ip", "-batch", "-"], ns, input=lines)
+        # `ip -n` enters the namespace itself: no nsenter process.
+        self._run(["ip", "-n", ns, "-batch", "-"], None, input=lines)
 
     def _ensure_namespace(self, ns: str) -> bool:
         if os.path.exists(os.path.join(NETNS_DIR, ns)):
@@ -604,6 +615,7 @@ class NetnsRouterDriver(base.RouterDriver):
         ns = self.namespace(router_id)
         self._applied.pop(router_id, None)
         self._stands_for.pop(router_id, None)
+        self._loaded.pop(router_id, None)
         release: set[str] = set()
         if os.path.exists(os.path.join(NETNS_DIR, ns)):
             rip = iproute.IpRoute(ns)
@@ -670,7 +682,7 @@ def _only_floating_ips_differ(a: base.RouterSpec, b: base.RouterSpec) -> bool:
     return (
         a.gateway is not None
         and (a.gateway, a.interfaces) == (b.gateway, b.interfaces)
-        and a.floating_ips != b.floating_ips
+        and set(a.floating_ips) != set(b.floating_ips)
     )
 
 

@@ -125,12 +125,14 @@ def test_association_fast_path(rec, tmp_path):
     (tmp_path / "lab-rt-abcd1234").touch()
     rec.calls.clear()
     d.apply(base.parse_router(message()))
-    ns = {n for n, _, _ in rec.calls}
+    # in the router's namespace: `ip -n` enters it itself (no nsenter)
+    ns = {n for n, a, _ in rec.calls if a[0] != "ip"}
     assert ns == {"lab-rt-abcd1234"}
+    assert {n for n, a, _ in rec.calls if a[0] == "ip"} == {None}
     cmds = rec.commands()
     inputs = {" ".join(a): i for _, a, i in rec.calls[:2]}
-    assert sorted(cmds[:2]) == ["ip -batch -", "nft -f -"]
-    assert inputs["ip -batch -"] == (
+    assert sorted(cmds[:2]) == ["ip -n lab-rt-abcd1234 -batch -", "nft -f -"]
+    assert inputs["ip -n lab-rt-abcd1234 -batch -"] == (
         "addr add 203.0.113.20/32 dev qg0\naddr add 203.0.113.21/32 dev qg0\n"
     )
     assert inputs["nft -f -"] == netns.map_changes(
@@ -153,7 +155,7 @@ def test_association_fast_path(rec, tmp_path):
         "conntrack -D --reply-dst 203.0.113.20",
         "conntrack -D --orig-dst 203.0.113.21",
         "conntrack -D --reply-dst 203.0.113.21",
-        "ip -batch -",
+        "ip -n lab-rt-abcd1234 -batch -",
     ]
     assert rec.calls[0][2].startswith(
         "delete element ip arame_router fip_dnat { 203.0.113.20 }\n"
