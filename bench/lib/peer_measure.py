@@ -6,7 +6,7 @@ import time
 
 from . import nova_load
 from .nova_peer import API_URL, DEFAULT_DIR, VERSIONS, NovaPeer
-from .resources import CPUMeter, machine_cpu, pids_by_comm, proc_cpu_seconds
+from .resources import CPUMeter, infra_pids, machine_cpu, proc_cpu_seconds
 from .run import Deadline, log
 
 __all__ = ["DEFAULT_DIR", "install", "measure"]
@@ -16,14 +16,18 @@ INSTALL_TIMEOUT = 1200.0
 class GroupCPUMeter(CPUMeter):
     """CPUMeter over {pid: group}, the CPU of a group's processes summed
     (Nova's services fork workers; 50 computes are one group). The broker,
-    the database and this process are named as CPUMeter names them, so
-    both sides of the comparison count the same things."""
+    the database (the machine's, which nova-peer.sh uses) and this process
+    are found and named as CPUMeter finds and names them, so both sides of
+    the comparison count the same things."""
 
-    def __init__(self, procs: dict[int, str]):
+    def __init__(
+        self,
+        procs: dict[int, str],
+        rabbit_port: int = 5672,
+        db_port: int = 3306,
+    ):
         self.procs = dict(procs)
-        for pid, comm in pids_by_comm(
-            {"mariadbd", "mysqld", "beam.smp"}
-        ).items():
+        for pid, comm in infra_pids(rabbit_port, db_port).items():
             self.procs[pid] = comm
         self.procs[os.getpid()] = "bench (load generator)"
 

@@ -6,6 +6,8 @@ import time
 
 from arame.deploy import local
 
+from .listeners import listener_pid
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -42,6 +44,22 @@ def pids_by_comm(names: set[str]) -> dict[int, str]:
     return out
 
 
+def infra_pids(
+    rabbit_port: int, db_port: int, private: int | None = None
+) -> dict[int, str]:
+    """{pid: comm} of the broker and the database the run uses (and of the
+    machine broker beside a private one): the servers listening on their
+    ports. The machine may run other brokers and MariaDBs (tests' private
+    nodes, a galera cluster) whose CPU is not the run's; only if no
+    listener is found, every beam.smp and mariadbd is taken."""
+    ours = {listener_pid(rabbit_port), listener_pid(db_port)}
+    if private is not None:
+        ours.add(listener_pid(5672))
+    ours.discard(None)
+    found = pids_by_comm({"mariadbd", "mysqld", "beam.smp"})
+    return {pid: c for pid, c in found.items() if not ours or pid in ours}
+
+
 class CPUMeter:
     """CPU seconds each process of interest used between start() and stop()."""
 
@@ -50,8 +68,8 @@ class CPUMeter:
             d.pid: name for name, d in dep.daemons.items()
         }
         private = getattr(dep.rabbit, "beam_pid", lambda: None)()
-        for pid, comm in pids_by_comm(
-            {"mariadbd", "mysqld", "beam.smp"}
+        for pid, comm in infra_pids(
+            dep.rabbit.port, dep.mariadb.port, private
         ).items():
             if comm == "beam.smp":
                 comm = (
