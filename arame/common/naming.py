@@ -52,6 +52,10 @@ def network_message(net: models.Network) -> dict:
         "dhcp_ranges": [list(r) for r in net.dhcp_ranges],
         "mtu": net.mtu,
         "bridge": net.id,
+        # nsa makes the bridge's segment port as hva does, so a naming
+        # host that runs no guest of the network still serves it.
+        "segmentation": net.segmentation,
+        "segment_id": net.segment_id,
     }
 
 

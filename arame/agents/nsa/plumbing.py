@@ -1,10 +1,17 @@
 """The link dnsmasq listens on: a bridge holding the network's DHCP address.
 
-On a real network node the bridge (and its VXLAN port) comes from the
-networking module hva uses; until nsa calls it, this makes a bare bridge
-when the message names one that is missing. The driver only calls
-`ensure(...)` and `remove(...)`, so swapping the implementation is one
-assignment (`DnsmasqDriver.plumbing = other_module`).
+When the network message says how the network leaves the host
+(`segmentation`, `segment_id`), the bridge and its segment port (the VXLAN
+device with the segment id as VNI, the VLAN sub-interface, the flat
+network's physical device) come from hva's networking module, from the
+same [hva_networking] options: a network node that runs no hypervisor
+serves guests on every other host from the start. Without them (a
+controller of an older release) the bridge is a bare, local one.
+
+The bridge may be shared with an hva on the same host (same name, same
+port). nsa takes away only its address, and the bridge only if nsa made
+it and no other port (a guest's tap) is on it; hva's release in turn
+keeps a bridge that holds an address.
 
 Every step is idempotent: a present bridge or address is left as it is,
 also one made between the look and the `ip ... add` (the kernel's "File
@@ -21,10 +28,16 @@ every DNS query times out. So a bridge is refused its address while
 another link's subnet would take its guests' routes.
 """
 
+import functools
 import ipaddress
 import json
 
+from oslo_log import log
+
+from arame.agents.hva.networking import LinuxBridgeNetworking, UnderlayError
 from arame.common import runner
+
+LOG = log.getLogger(__name__)
 
 
 def _ip(args, netns, **kw):
@@ -103,16 +116,49 @@ def check_subnet_free(bridge: str, address: str, netns: str | None) -> None:
         )
 
 
+@functools.cache
+def networking(netns: str | None) -> LinuxBridgeNetworking:
+    """hva's networking for `netns`, from [hva_networking] (checked, and
+    its warnings logged, once per process)."""
+    return LinuxBridgeNetworking(netns)
+
+
 def ensure(
-    bridge: str, address: str, mtu: int | None, netns: str | None
+    bridge: str,
+    address: str,
+    mtu: int | None,
+    netns: str | None,
+    segment: dict | None = None,
 ) -> bool:
-    """Bridge up with `address` (`ip/prefix`) on it; True if the bridge was
-    made here (so that remove() takes it away again). SubnetInUse, with
-    nothing made, if another link holds the subnet."""
+    """Bridge up with `address` (`ip/prefix`) on it and, given `segment`
+    (hva's network message: id, segmentation, segment_id, mtu), its
+    segment port; True if the bridge was made here (so that remove()
+    may take it away again). SubnetInUse, with nothing made, if another
+    link holds the subnet."""
     check_subnet_free(bridge, address, netns)
     created = False
-    if not link_exists(bridge, netns) and _add(
-        ["link", "add", bridge, "type", "bridge"], netns
+    if segment is not None:
+        created = not link_exists(bridge, netns)
+        try:
+            made = networking(netns).ensure_network(segment)
+        except UnderlayError as e:
+            # This host has no underlay for the segment (a flat network
+            # and no physical_device, say): what nsa did before, a local
+            # bridge. ensure_network leaves nothing half-made.
+            LOG.warning(
+                "%s: no segment port here (%s): dnsmasq serves a local "
+                "bridge only",
+                segment["id"],
+                e,
+            )
+            created = False
+            segment = None
+        else:
+            if made != bridge:  # records.parse_network refuses this
+                raise ValueError(f"{segment['id']}: bridge {made}")
+    if segment is None and (
+        not link_exists(bridge, netns)
+        and _add(["link", "add", bridge, "type", "bridge"], netns)
     ):
         if mtu:
             _ip(["link", "set", bridge, "mtu", str(mtu)], netns)
@@ -123,12 +169,33 @@ def ensure(
     return created
 
 
+def ports(bridge: str, netns: str | None) -> list[str]:
+    """Names of the links enslaved to the bridge."""
+    r = _ip(["-j", "link", "show", "master", bridge], netns)
+    return [link["ifname"] for link in json.loads(r.stdout or "[]")]
+
+
 def remove(
-    bridge: str, address: str, created: bool, netns: str | None
+    bridge: str,
+    address: str,
+    created: bool,
+    netns: str | None,
+    segmented: bool = False,
 ) -> None:
+    """Take `address` off the bridge and, if nsa made it (`created`),
+    the bridge too unless a port other than its own segment port (a
+    guest's tap of an hva on this host) or another address is on it."""
     if not link_exists(bridge, netns):
+        if created and segmented:
+            # A VXLAN port left by a removal that stopped half-way.
+            networking(netns).release_network(bridge)
         return
-    if created:
-        _ip(["link", "del", bridge], netns)
-    elif address in addresses(bridge, netns):
+    if address in addresses(bridge, netns):
         _ip(["addr", "del", address, "dev", bridge], netns)
+    if not created:
+        return
+    if segmented:
+        # Keeps the bridge while a tap or an address is on it.
+        networking(netns).release_network(bridge)
+    elif not ports(bridge, netns):
+        _ip(["link", "del", bridge], netns)

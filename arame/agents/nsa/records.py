@@ -9,6 +9,7 @@ import dataclasses
 import ipaddress
 import re
 
+from arame.agents.hva.networking import base as net_base
 from arame.common import ids
 
 
@@ -106,6 +107,24 @@ class Network:
     ]
     mtu: int | None
     bridge: str
+    # How the network leaves the host (hva's networking: vxlan, vlan,
+    # flat); None from a controller that does not say, and then the
+    # bridge stays local (the bare bridge of older releases).
+    segmentation: str | None = None
+    segment_id: int | None = None
+
+    @property
+    def segment(self) -> dict | None:
+        """The network as hva's networking takes it (bridge + segment
+        port), or None when the message gave no segmentation."""
+        if self.segmentation is None:
+            return None
+        return {
+            "id": self.id,
+            "segmentation": self.segmentation,
+            "segment_id": self.segment_id,
+            "mtu": self.mtu,
+        }
 
     @property
     def server_interface(self) -> str:
@@ -125,7 +144,7 @@ class Network:
         return True
 
     def to_message(self) -> dict:
-        return {
+        msg = {
             "id": self.id,
             "cidr": str(self.cidr),
             "gateway": str(self.gateway) if self.gateway else None,
@@ -135,6 +154,10 @@ class Network:
             "mtu": self.mtu,
             "bridge": self.bridge,
         }
+        if self.segmentation is not None:
+            msg["segmentation"] = self.segmentation
+            msg["segment_id"] = self.segment_id
+        return msg
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,7 +185,8 @@ class Reservation:
 
 def parse_network(msg) -> Network:
     """The RPC form `{"id", "cidr", "gateway", "dhcp_address"?, "dns_domain",
-    "dhcp_ranges", "mtu", "bridge"}` as a checked Network."""
+    "dhcp_ranges", "mtu", "bridge", "segmentation"?, "segment_id"?}` as a
+    checked Network."""
     if not isinstance(msg, dict):
         raise InvalidRecord(f"not a network: {msg!r}")
     nid = network_id(msg.get("id"))
@@ -207,6 +231,15 @@ def parse_network(msg) -> Network:
         or not 576 <= mtu <= 9216
     ):
         raise InvalidRecord(f"{nid}: not an MTU: {mtu!r}")
+    bridge = ifname(msg.get("bridge"))
+    kind, seg = segment(nid, msg.get("segmentation"), msg.get("segment_id"))
+    if kind is not None and bridge != nid:
+        # hva's networking names a network's bridge after it: another
+        # name would be a second bridge for the same segment.
+        raise InvalidRecord(
+            f"{nid}: the bridge of a segmented network is named after "
+            f"it, not {bridge!r}"
+        )
     return Network(
         id=nid,
         cidr=cidr,
@@ -215,8 +248,28 @@ def parse_network(msg) -> Network:
         dns_domain=domain(msg.get("dns_domain")),
         dhcp_ranges=tuple(ranges),
         mtu=mtu,
-        bridge=ifname(msg.get("bridge")),
+        bridge=bridge,
+        segmentation=kind,
+        segment_id=seg,
     )
+
+
+def segment(nid: str, kind, seg) -> tuple[str | None, int | None]:
+    """(segmentation, segment id) as hva's networking accepts them."""
+    if kind is None:
+        return None, None
+    if kind not in net_base.SEGMENTATIONS:
+        raise InvalidRecord(f"{nid}: not a segmentation: {kind!r}")
+    if kind == "flat":
+        if seg is not None:
+            raise InvalidRecord(f"{nid}: a flat network has no segment_id")
+        return kind, None
+    low, high = net_base.SEGMENT_RANGES[kind]
+    if type(seg) is not int or not low <= seg <= high:
+        raise InvalidRecord(
+            f"{nid}: {kind} segment_id must be {low}-{high}, not {seg!r}"
+        )
+    return kind, seg
 
 
 def parse_reservation(

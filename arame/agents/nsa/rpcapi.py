@@ -4,7 +4,8 @@ name): DHCP reservations and DNS records through dnsmasq.
 Every method is a call with a deadline: the flow that makes it records the
 answer (or the failure) as a task event. Networks travel as
 {"id", "cidr", "gateway", "dhcp_address"?, "dns_domain", "dhcp_ranges",
-"mtu", "bridge"}; reservations as {"mac", "ip", "hostname", "boot_script"?}
+"mtu", "bridge", "segmentation"?, "segment_id"?} (the last two: the bridge's
+segment port, as hva makes it; an older nsa ignores them); reservations as {"mac", "ip", "hostname", "boot_script"?}
 (an iPXE script served to that MAC over TFTP: bare-metal nodes).
 """
 

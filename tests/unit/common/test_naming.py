@@ -101,3 +101,16 @@ def test_once_a_router_holds_the_gateway_dnsmasq_moves_to_its_own_address(
         s.flush()
         msg = naming.network_message(s.get(models.Network, net.id))
     assert (msg["dhcp_address"], msg["gateway"]) == ("10.8.0.254", "10.8.0.1")
+
+
+def test_the_message_says_how_nsa_plumbs_the_bridge(cloud):
+    from arame.agents.nsa import records
+
+    net = make_network("10.9.0.0/24", name="segmented")
+    msg = naming.network_message(net)
+    assert msg["bridge"] == net.id
+    assert (msg["segmentation"], msg["segment_id"]) == (
+        net.segmentation,
+        net.segment_id,
+    )
+    assert records.parse_network(msg).segment["segment_id"] == net.segment_id

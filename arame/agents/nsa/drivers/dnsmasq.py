@@ -60,8 +60,7 @@ class _Served:
 
 
 class DnsmasqDriver(NamingDriver):
-    #: bridge + address; swap for the networking module that also makes the
-    #: VXLAN port (same ensure/remove signatures).
+    #: bridge (+ segment port) + address: ensure/remove of plumbing.py.
     plumbing = plumbing_module
 
     def __init__(
@@ -142,7 +141,11 @@ class DnsmasqDriver(NamingDriver):
         ndir.prepare()
         created = (
             self.plumbing.ensure(
-                net.bridge, net.server_interface, net.mtu, self.netns
+                net.bridge,
+                net.server_interface,
+                net.mtu,
+                self.netns,
+                segment=net.segment,
             )
             or bridge_created
         )
@@ -211,6 +214,19 @@ class DnsmasqDriver(NamingDriver):
     def _ensure_ra_address(self, net: Network) -> None:
         addr = config.ra_address(net)
         try:
+            # hva's networking turns IPv6 off on the bridges it makes (a
+            # guest would reach the host at its link-local address); a
+            # PXE network's bridge needs it for this prefix.
+            runner.run(
+                [
+                    "sysctl",
+                    "-q",
+                    "-w",
+                    f"net.ipv6.conf.{net.bridge}.disable_ipv6=0",
+                ],
+                netns=self.netns,
+                timeout=30,
+            )
             out = runner.run(
                 ["ip", "-j", "-6", "addr", "show", "dev", net.bridge],
                 netns=self.netns,
@@ -306,6 +322,7 @@ class DnsmasqDriver(NamingDriver):
                     s.network.server_interface,
                     created and not moved,
                     self.netns,
+                    segmented=s.network.segment is not None,
                 )
                 created = created and moved
             self._serve(network, ndir, created, keep=keep)
@@ -321,20 +338,26 @@ class DnsmasqDriver(NamingDriver):
                 loaded = ndir.load_network()
                 if loaded is not None:
                     net, created = loaded
-                    if not created:
-                        self._remove_ra_address(net)
+                    self._remove_ra_address(net)
                     self.plumbing.remove(
-                        net.bridge, net.server_interface, created, self.netns
+                        net.bridge,
+                        net.server_interface,
+                        created,
+                        self.netns,
+                        segmented=net.segment is not None,
                     )
             else:
                 s.supervisor.stop()
-                if s.pxe and not s.bridge_created:
+                if s.pxe:
+                    # Also on a bridge nsa made: it stays while a guest's
+                    # tap is on it, and an address would keep it for good.
                     self._remove_ra_address(s.network)
                 self.plumbing.remove(
                     s.network.bridge,
                     s.network.server_interface,
                     s.bridge_created,
                     self.netns,
+                    segmented=s.network.segment is not None,
                 )
             ndir.destroy()
 

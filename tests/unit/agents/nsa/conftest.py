@@ -100,13 +100,17 @@ class FakeSupervisor:
 class FakePlumbing:
     def __init__(self):
         self.calls = []
+        self.segments = []  # what each ensure was given
+        self.segmented = []  # and each remove
 
-    def ensure(self, bridge, address, mtu, netns):
+    def ensure(self, bridge, address, mtu, netns, segment=None):
         self.calls.append(("ensure", bridge, address, mtu, netns))
+        self.segments.append(segment)
         return True
 
-    def remove(self, bridge, address, created, netns):
+    def remove(self, bridge, address, created, netns, segmented=False):
         self.calls.append(("remove", bridge, address, created, netns))
+        self.segmented.append(segmented)
 
 
 @pytest.fixture

@@ -258,3 +258,33 @@ def test_refused_input_writes_nothing(driver, network_msg, network):
         mgr.ensure_network({}, dict(network_msg, id="nw-../../x"))
     assert snapshot() == before
     assert FakeSupervisor.made[0].signals == []
+
+
+def test_a_segmented_network_is_plumbed_with_its_segment_also_after_restart(
+    driver, network_msg, tmp_path, fake_timer
+):
+    from arame.agents.nsa import records
+
+    net = records.parse_network(
+        dict(
+            network_msg,
+            bridge="nw-abcd1234",
+            segmentation="vxlan",
+            segment_id=1001,
+        )
+    )
+    driver.ensure_network(net)
+    segment = {
+        "id": "nw-abcd1234",
+        "segmentation": "vxlan",
+        "segment_id": 1001,
+        "mtu": 1450,
+    }
+    assert driver.plumbing.segments == [segment]
+    driver.stop()
+    again = DnsmasqDriver(str(tmp_path), "labns", timer=fake_timer)
+    again.plumbing = FakePlumbing()
+    again.init_host()
+    assert again.plumbing.segments == [segment]
+    again.remove_network(net.id)
+    assert again.plumbing.segmented == [True]
