@@ -217,3 +217,68 @@ def test_auto_evacuate_keeps_to_its_limit(make_deployment, tmp_path):
         f"\nauto: two hosts dead -> {len(first)} guests active on the third: "
         f"{active - died:.1f} s (one host at a time)"
     )
+
+
+def test_an_iscsi_root_keeps_its_disk_after_a_storage_fence(
+    make_deployment, tmp_path
+):
+    """Fake storage node (sta) over the bus: the dead host's initiator is
+    revoked from the root volume's export, then the same clone is
+    exported to the new host's initiator."""
+    import sqlalchemy as sa
+
+    dep = make_deployment(
+        conf=CONF,
+        roles=("collector", "scheduler", "nsa", "sta", "api"),
+        hypervisors=0,
+    )
+    c = dep.client()
+    start_host(dep, tmp_path, "hosta", iscsi_initiator_address="10.99.0.1")
+    wait_host(c, "hosta", "up")
+    disk = tmp_path / "disk.raw"
+    disk.write_bytes(b"\xab" * (1 << 20))
+    img = c.images.create("evac-disk", "raw")
+    assert c.images.upload(img["id"], str(disk))["status"] == "available"
+    made = c.instances.create(name="vol-1", flavor="small", image=img["id"])
+    assert c.tasks.wait(made["task_id"], timeout=60)["status"] == "done"
+    start_host(dep, tmp_path, "hostb", iscsi_initiator_address="10.99.0.2")
+    wait_host(c, "hostb", "up")
+
+    def root_volume():
+        with dep.engine().connect() as conn:
+            return conn.execute(
+                sa.text(
+                    "SELECT id, storage_node, export_iqn FROM volumes "
+                    "WHERE root_of = :i AND status != 'deleted'"
+                ),
+                {"i": made["id"]},
+            ).one()
+
+    before = root_volume()
+    died = time.monotonic()
+    dep.stop("hva-hosta", sig=signal.SIGKILL)
+    wait_host(c, "hosta", "down", timeout=30)
+    (task,) = c.hosts.evacuate("hosta")["tasks"]
+    ended = c.tasks.wait(task["task_id"], timeout=60)
+    active = time.monotonic()
+    assert ended["status"] == "done", ended
+    steps = {e["step"]: e for e in ended["events"]}
+    assert "volume" in steps and "rebuild" not in steps
+    assert steps["volume"]["host"] == before.storage_node
+    after = c.instances.get(made["id"])
+    assert (after["status"], after["host"]) == ("running", "hostb")
+    # The same clone, its export now for hostb; hosta's revoked.
+    assert root_volume().id == before.id
+    with dep.engine().connect() as conn:
+        detail = conn.execute(
+            sa.text(
+                "SELECT fence_detail FROM host_evacuations "
+                "WHERE host = 'hosta'"
+            )
+        ).scalar_one()
+    fenced = json.loads(detail)["storage"][before.storage_node]
+    assert fenced["revoked"] == 1, detail
+    print(
+        f"\niSCSI root: host death -> guest active elsewhere "
+        f"{active - died:.1f} s"
+    )
