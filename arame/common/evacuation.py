@@ -224,7 +224,7 @@ def begin(
                 task_id=task.id,
                 instance_id=inst.id,
                 source_host=host.name,
-                prior_status="stopped" if prior == "stopped" else "running",
+                prior_status=prior,
                 dest_claimed=False,
                 created_at=now,
                 updated_at=now,

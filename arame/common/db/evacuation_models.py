@@ -40,8 +40,8 @@ class InstanceEvacuation(TimestampMixin, Base):
     task_id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     instance_id: Mapped[str] = mapped_column(sa.String(16), index=True)
     source_host: Mapped[str] = mapped_column(sa.String(255))
-    # running or stopped: where the instance lands (an instance in error
-    # lands running: HA brings it back).
+    # running, stopped or error: where it goes back if its host returns
+    # first; it lands stopped if it was, else running.
     prior_status: Mapped[str] = mapped_column(sa.String(16))
     dest_host: Mapped[str | None] = mapped_column(sa.String(255))
     # True while this row (not the instance) holds dest_host's capacity.

@@ -169,19 +169,16 @@ class EvacuateFlow(InstanceFlow):
             raise HostIsUp()
 
     def put_back(self) -> None:
+        message = f"host {self.source} is up again: not evacuated"
+        prior = self.evac.prior_status
         with db_engine.session() as s:
             self.transition(
                 s,
-                self.evac.prior_status,
+                prior,
                 src=("evacuating",),
-                reason=None,
+                reason=message if prior == "error" else None,
             )
-            self.end_task(
-                s,
-                "failed",
-                "check",
-                f"host {self.source} is up again: not evacuated",
-            )
+            self.end_task(s, "failed", "check", message)
 
     def schedule(self, inst: models.Instance) -> None:
         if self.dest is not None:
@@ -366,10 +363,12 @@ class EvacuateFlow(InstanceFlow):
                 )
 
     def settle(self, inst: models.Instance, power: str | None) -> None:
+        # A stopped instance lands stopped; one in error is brought back.
+        final = "stopped" if self.evac.prior_status == "stopped" else "running"
         with db_engine.session() as s:
             if not self.transition(
                 s,
-                self.evac.prior_status,
+                final,
                 src=("evacuating",),
                 power_state=power,
             ):

@@ -255,10 +255,11 @@ def test_spawn_failure_destroys_and_gives_the_claim_back(
     assert get_row(models.Task, tid).status == "failed"
 
 
+@pytest.mark.parametrize("prior", ["running", "error"])
 def test_host_back_up_leaves_the_instance_where_it_was(
-    two_hosts, add_instance, evacuate, get_row, hva
+    two_hosts, add_instance, evacuate, get_row, hva, prior
 ):
-    iid = on_hv1(add_instance)
+    iid, _ = add_instance(status=prior, host="hv1", claimed=True)
     ((tid, _),) = begin().to_cast
     with engine.session() as s:
         s.execute(
@@ -268,7 +269,7 @@ def test_host_back_up_leaves_the_instance_where_it_was(
         )
     evacuate(tid, iid)
     inst = get_row(models.Instance, iid)
-    assert (inst.status, inst.host) == ("running", "hv1")
+    assert (inst.status, inst.host) == (prior, "hv1")
     task = get_row(models.Task, tid)
     assert task.status == "failed" and "up again" in task.error_message
     assert hva.calls == []
