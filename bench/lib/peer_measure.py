@@ -61,8 +61,9 @@ def install(args) -> None:
 
 
 def measure(args, deadline: Deadline) -> dict:
-    """{"versions", "startup_s", "warmup", "load", "cpu"} of the peer; it
-    is brought down whatever happens."""
+    """{"versions", "startup_s", "warmup", "load", "cpu"} of the peer, and
+    "failure" if it stopped short (what was measured until then is kept);
+    it is brought down whatever happens."""
     peer = NovaPeer(args.peer_dir, args.hosts)
     out: dict = {
         "name": "nova",
@@ -105,6 +106,8 @@ def measure(args, deadline: Deadline) -> dict:
                 for k, v in cpu["per_process_cores"].items()
             }
         out["load"], out["cpu"] = load, cpu
+    except BaseException as e:  # noqa: B902 - keep what was measured
+        out["failure"] = f"{type(e).__name__}: {e}"
     finally:
         log("nova: down (its processes, databases, vhost) ...")
         try:
