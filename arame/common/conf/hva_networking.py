@@ -2,9 +2,10 @@ from oslo_config import cfg, types
 
 group = cfg.OptGroup(
     "hva_networking",
-    help="Tenant networks on a hypervisor host: a Linux bridge per network "
-    "with one segment port (a VXLAN device, a VLAN sub-interface or "
-    "the physical device itself for a flat network).",
+    help="Tenant networks on a hypervisor host, and on a network node "
+    "(nsa builds its networks' bridges from these options too): a Linux "
+    "bridge per network with one segment port (a VXLAN device, a VLAN "
+    "sub-interface or the physical device itself for a flat network).",
 )
 
 opts = [

@@ -65,24 +65,21 @@ class Host:
 
 
 def default_roles(count: int, hva_on_controller: bool = False) -> list[Host]:
-    """h1 the controller and storage node; h2 a hypervisor and the network
-    node; h3... hypervisors.
+    """h1 the controller, storage and network node; h2... hypervisors.
 
-    The network node is a hypervisor because nsa makes a bare bridge for
-    its dnsmasq: the network's VXLAN port on that host comes from hva's
-    networking when a guest of the network lands there (see
-    doc/source/admin/many-hosts.rst, "The multi-host lab").
+    The network node needs no hypervisor: nsa makes each network's bridge
+    with its VXLAN port from [hva_networking], as hva does, so guests on
+    every hypervisor get their leases across the underlay from the start
+    (see doc/source/admin/many-hosts.rst, "The multi-host lab").
     """
     if count < 2:
         raise ValueError("a lab has at least 2 hosts (tools/single-host: 1)")
     hosts = []
     for i in range(1, count + 1):
         if i == 1:
-            roles = [CONTROLLER, STORAGE]
+            roles = [CONTROLLER, STORAGE, NETWORK]
             if hva_on_controller:
                 roles.append(COMPUTE)
-        elif i == 2:
-            roles = [COMPUTE, NETWORK]
         else:
             roles = [COMPUTE]
         hosts.append(Host(i, tuple(roles)))

@@ -13,9 +13,10 @@ from arame.deploy.lab import portal, topology, units
 
 def test_default_roles_controller_network_node_and_hypervisors():
     hosts = topology.default_roles(3)
+    # nsa needs no hypervisor beside it: it plumbs the VXLAN port itself.
     assert [h.roles for h in hosts] == [
-        ("controller", "storage"),
-        ("compute", "network"),
+        ("controller", "storage", "network"),
+        ("compute",),
         ("compute",),
     ]
     assert [h.name for h in hosts] == ["lab-h1", "lab-h2", "lab-h3"]
@@ -29,12 +30,13 @@ def test_daemons_follow_the_roles_agents_first():
     h1, h2, _ = topology.default_roles(3)
     assert units.daemons(h1) == [
         ("sta", "arame-sta"),
+        ("nsa", "arame-nsa"),
         ("api", "arame-api"),
         ("scheduler", "arame-scheduler"),
         ("scheduler-2", "arame-scheduler"),
         ("collector", "arame-collector"),
     ]
-    assert [n for n, _ in units.daemons(h2)] == ["nsa", "hva"]
+    assert [n for n, _ in units.daemons(h2)] == ["hva"]
 
 
 def test_units_are_the_repository_s_and_exec_start_honours_drop_ins(
