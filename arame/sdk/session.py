@@ -56,14 +56,15 @@ class Session:
             # Unset filters are simply not sent, rather than sent as "None".
             params = {k: v for k, v in params.items() if v is not None}
         try:
-            extra = {} if timeout is None else {"timeout": timeout}
             response = self._http.request(
                 method,
                 path,
                 json=json,
                 params=params or None,
                 headers=headers,
-                **extra,
+                timeout=httpx.USE_CLIENT_DEFAULT
+                if timeout is None
+                else timeout,
             )
         except httpx.TransportError as exc:
             raise ConnectionFailed(
