@@ -1,13 +1,16 @@
 """The multi-host lab (`tools/lab`, arame/deploy/lab): three hosts from this
 checkout, every host's daemons heartbeating through the API, one real
 guest on each of the two hypervisor hosts (each host its own libvirtd),
-the second reaching the first over a VXLAN network across the lab's
-underlay; `tools/lab down` leaves no namespace, process or link.
+both leased their address by the naming host (the controller: no
+hypervisor there) and the second reaching the first over a VXLAN network
+across the lab's underlay; `tools/lab down` leaves no namespace, process
+or link.
 
 The lab's names are fixed (namespaces lab-h1..., lab-sw; links alab-*):
 one lab per machine, like tools/single-host. It never touches the
 namespace arame-lab or the machine's libvirtd."""
 
+import json
 import os
 import subprocess
 
@@ -123,18 +126,33 @@ def test_every_host_reports_its_daemons(lab, client):
         assert f"host = {h.name}\n" in conf
 
 
+def ports_of(lab, host, bridge) -> list[str]:
+    shown = subprocess.run(
+        ["ip", "-n", host.netns, "-j", "link", "show", "master", bridge],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return sorted(link["ifname"] for link in json.loads(shown.stdout or "[]"))
+
+
 def test_guests_on_two_hosts_reach_each_other_across_the_underlay(lab, client):
     image = next(
         i["id"] for i in client.images.list() if i["name"] == "arame-test"
     )
-    # A first: the network node (h2) gets the network's VXLAN port when a
-    # guest of it lands there, and B's DHCP crosses it.
+    naming = next(h for h in lab.hosts if topology.NETWORK in h.roles)
+    assert topology.COMPUTE not in naming.roles
+    # A first, on a hypervisor that is not the naming host: its DHCP lease
+    # comes from the naming host across the underlay, whose bridge nsa
+    # made with the network's VXLAN port; no guest is there, ever.
     a = boot_on(
         client, lab, "lab-h2", name="lab-a", flavor="small", image=image
     )
     a_ip = a["addresses"][0]["ip_address"]
     out_a = wait_marker(client, a["id"], f"{MARK} ready")
     assert f"{MARK} ip={a_ip}/" in out_a
+    net_id = a["addresses"][0]["network_id"]
+    assert ports_of(lab, naming, net_id) == ["vx-" + net_id.split("-")[1]]
     b = boot_on(
         client,
         lab,
