@@ -18,6 +18,7 @@ for a change.
   stays on until dnsmasq restarts for another reason.
 """
 
+import dataclasses
 import json
 import signal
 import threading
@@ -297,6 +298,24 @@ class DnsmasqDriver(NamingDriver):
             ndir = NetworkDir(self.state_path, network.id)
             if s is None:
                 self._serve(network, ndir, False)
+                return
+            if s.network == dataclasses.replace(
+                network,
+                segmentation=s.network.segmentation,
+                segment_id=s.network.segment_id,
+            ):
+                # Only the segment is new (state saved by a release whose
+                # controller sent none): plumb its port, dnsmasq's command
+                # line is the same.
+                self.plumbing.ensure(
+                    network.bridge,
+                    network.server_interface,
+                    network.mtu,
+                    self.netns,
+                    segment=network.segment,
+                )
+                ndir.save_network(network, s.bridge_created)
+                s.network = network
                 return
             # Settings changed: the command line changes, so this (and only
             # this) restarts dnsmasq. Reservations that still fit stay.

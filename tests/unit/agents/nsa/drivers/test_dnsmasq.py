@@ -288,3 +288,28 @@ def test_a_segmented_network_is_plumbed_with_its_segment_also_after_restart(
     assert again.plumbing.segments == [segment]
     again.remove_network(net.id)
     assert again.plumbing.segmented == [True]
+
+
+def test_a_segment_new_to_a_served_network_is_plumbed_without_a_restart(
+    driver, network_msg
+):
+    from arame.agents.nsa import records
+
+    old = records.parse_network(dict(network_msg, bridge="nw-abcd1234"))
+    driver.ensure_network(old)  # from a controller that sends no segment
+    new = records.parse_network(
+        dict(
+            network_msg,
+            bridge="nw-abcd1234",
+            segmentation="vxlan",
+            segment_id=7,
+        )
+    )
+    driver.ensure_network(new)
+    (s,) = FakeSupervisor.made
+    assert s.running
+    assert [seg and seg["segment_id"] for seg in driver.plumbing.segments] == [
+        None,
+        7,
+    ]
+    assert driver.networks()[new.id] == new
