@@ -19,27 +19,38 @@ what is not in the spec is removed, and a second call with the same spec
 runs no command that changes anything. Removing a floating IP follows
 INFRA-NOTES: the new ruleset first, then its flows are cut (`conntrack
 -D`, which a ruleset change alone does not do), then its /32 goes.
+
+This module decides what to change; the links and bridges are
+netns_plumbing's, the processes netns_commands', the map elements of an
+association netns_floating's.
 """
 
-import ipaddress
 import json
 import os
 import re
-import shutil
-import threading
 from concurrent import futures
 
-from oslo_config import cfg
 from oslo_log import log
 
-from arame.agents.hva.networking import LinuxBridgeNetworking, iproute
+from arame.agents.hva.networking import iproute
 from arame.agents.l3.drivers import base, nft_rules
-from arame.common import ids, runner
-from arame.common.conf import CONF, hva_networking
+from arame.agents.l3.drivers import netns_commands as commands
+from arame.agents.l3.drivers.netns_floating import (
+    map_changes,
+    only_floating_ips_differ,
+    pairs,
+)
+from arame.agents.l3.drivers.netns_plumbing import (
+    Plumbing,
+    UnknownPhysicalNetwork,
+    is_router_dev,
+)
+from arame.common.conf import CONF
 
 LOG = log.getLogger(__name__)
 
-TIMEOUT = 30.0
+__all__ = ["NETNS_DIR", "NetnsRouterDriver", "UnknownPhysicalNetwork"]
+
 NETNS_DIR = "/run/netns"
 DEFAULT_PHYSICAL_NETWORKS = {"public": "eth1"}
 
@@ -47,12 +58,6 @@ _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}")
 _PREFIX_RE = re.compile(r"[A-Za-z0-9_.-]{0,32}")
 _DEVICE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}")
 _EXISTS = ("File exists", "already exists")
-
-
-class UnknownPhysicalNetwork(base.RouterError):
-    """The router's external network is carried by no device here."""
-
-    code = "unknown_physical_network"
 
 
 class NetnsRouterDriver(base.RouterDriver):
@@ -90,12 +95,9 @@ class NetnsRouterDriver(base.RouterDriver):
         self.physical_networks = dict(physical_networks)
         self.max_connections = max_connections
         self._conf = conf if conf is not None else CONF
-        self._host = iproute.IpRoute(self.netns)
-        self.tenant_networking = LinuxBridgeNetworking(
-            self.netns, conf=self._conf
+        self.plumbing = Plumbing(
+            self.netns, self.physical_networks, self._conf
         )
-        self._external: dict[str, LinuxBridgeNetworking] = {}
-        self._external_guard = threading.Lock()
         # The spec each router was last applied with, successfully.
         self._applied: dict[str, base.RouterSpec] = {}
         # The digest comment of the table this driver last loaded whole.
@@ -105,7 +107,7 @@ class NetnsRouterDriver(base.RouterDriver):
         # of the same spec does not load the whole file again for a stale
         # comment.
         self._stands_for: dict[str, base.RouterSpec] = {}
-        self._arping = _arping_command()
+        self._announcer = commands.Announcer()
 
     @classmethod
     def from_conf(cls, conf=None) -> "NetnsRouterDriver":
@@ -140,51 +142,14 @@ class NetnsRouterDriver(base.RouterDriver):
             if name.startswith(self.prefix) and base.is_router_id(name[n:])
         }
 
-    # -- bridges -------------------------------------------------------------
+    # -- bridges (tests and the plumbing's callers) ---------------------------
 
-    def _networking_for(self, net: base.NetworkSpec) -> LinuxBridgeNetworking:
-        if net.segmentation == "vxlan" or net.physical_network is None:
-            return self.tenant_networking
-        return self._external_networking(net.physical_network)
+    @property
+    def tenant_networking(self):
+        return self.plumbing.tenant_networking
 
-    def _external_networking(self, name: str) -> LinuxBridgeNetworking:
-        dev = self.physical_networks.get(name)
-        if dev is None:
-            raise UnknownPhysicalNetwork(
-                f"no device of this host carries physical network {name!r} "
-                f"([l3] physical_networks: {self.physical_networks})"
-            )
-        # One object per physical network: its locks guard the bridge
-        # that every router of the host shares.
-        with self._external_guard:
-            if name not in self._external:
-                self._external[name] = LinuxBridgeNetworking(
-                    self.netns, conf=_bridge_conf(self._conf, dev)
-                )
-            return self._external[name]
-
-    def _networking_of_bridge(self, bridge: str) -> LinuxBridgeNetworking:
-        """The plumbing that made `bridge`: the one whose physical device
-        is a port of it (an external network), else the tenants' one."""
-        if self._host.link(bridge) is None:
-            return self.tenant_networking  # a VXLAN port left at most
-        ports = {p["ifname"] for p in self._host.links(master=bridge)}
-        for name, dev in self.physical_networks.items():
-            if any(p == dev or p.startswith(dev + ".") for p in ports):
-                return self._external_networking(name)
-        return self.tenant_networking
-
-    def _release(self, bridges: set[str]) -> None:
-        for bridge in sorted(bridges):
-            if not bridge or not ids.is_valid("network", bridge):
-                continue
-            try:
-                networking = self._networking_of_bridge(bridge)
-                with networking.network_lock(bridge):
-                    networking.release_network(bridge)
-            except Exception:
-                # Left for the next release: the router itself is gone.
-                LOG.exception("could not release bridge %s", bridge)
+    def _external_networking(self, name: str):
+        return self.plumbing.external_networking(name)
 
     # -- apply ---------------------------------------------------------------
 
@@ -196,13 +161,13 @@ class NetnsRouterDriver(base.RouterDriver):
         if router.gateway is not None:
             # A host that cannot carry the external network says so
             # before it makes anything.
-            self._networking_for(router.gateway.network)
+            self.plumbing.networking_for(router.gateway.network)
         # Forgotten until this apply succeeds: after a failure the next
         # one reads everything from the kernel again.
         last = self._applied.pop(router.id, None)
         if (
             last is not None
-            and _only_floating_ips_differ(last, router)
+            and only_floating_ips_differ(last, router)
             and os.path.exists(os.path.join(NETNS_DIR, ns))
         ):
             self._apply_floating_ips(router, last, ns)
@@ -233,7 +198,7 @@ class NetnsRouterDriver(base.RouterDriver):
         gone = sorted(f"{a}/32" for a in set(before) - set(now))
         with futures.ThreadPoolExecutor(2) as pool:
             addrs = pool.submit(
-                self._addr_batch,
+                commands.addr_batch,
                 ns,
                 "add",
                 [f"{a} dev {base.EXTERNAL_DEV}" for a in added],
@@ -241,7 +206,7 @@ class NetnsRouterDriver(base.RouterDriver):
             self._load_map_changes(router, last, ns)
             addrs.result()
         self._after_ruleset(router, ns, before, gone)
-        self._announce(ns, added)
+        self._announcer.announce(ns, added)
         LOG.info(
             "router %s: floating IPs %d (%d added, %d removed)",
             router.id,
@@ -257,7 +222,7 @@ class NetnsRouterDriver(base.RouterDriver):
         kernel's maps are not `last`'s (nft refuses the transaction
         whole), the whole file instead. The table's digest comment stays
         the older one: _stands_for says which spec it now stands for."""
-        text = map_changes(_pairs(last), _pairs(router))
+        text = map_changes(pairs(last), pairs(router))
         if not text:
             return  # the same pairs (in another order): nothing to load
         if router.id not in self._loaded:
@@ -265,7 +230,7 @@ class NetnsRouterDriver(base.RouterDriver):
             # the comment is the last spec's.
             self._loaded[router.id] = nft_rules.digest(self._render(last))
         try:
-            self._run(["nft", "-f", "-"], ns, input=text)
+            commands.run(["nft", "-f", "-"], ns, input=text)
             self._stands_for[router.id] = router
             return
         except base.RouterError as e:
@@ -283,14 +248,14 @@ class NetnsRouterDriver(base.RouterDriver):
     def _load_whole(self, router: base.RouterSpec, ns: str, text: str):
         self._stands_for.pop(router.id, None)
         self._loaded.pop(router.id, None)  # unknown if the load fails
-        self._run(["nft", "-f", "-"], ns, input=text)
+        commands.run(["nft", "-f", "-"], ns, input=text)
         self._loaded[router.id] = nft_rules.digest(text)
 
     def _converge(self, router: base.RouterSpec, ns: str) -> None:
         rip = iproute.IpRoute(ns)
         if self._ensure_namespace(ns):
             LOG.info("router %s: namespace %s created", router.id, ns)
-        self._run(
+        commands.run(
             [
                 "sysctl",
                 "-q",
@@ -307,7 +272,7 @@ class NetnsRouterDriver(base.RouterDriver):
         links = {
             link["ifname"]: link
             for link in json.loads(
-                self._run(["ip", "-j", "-d", "addr", "show"], ns).stdout
+                commands.run(["ip", "-j", "-d", "addr", "show"], ns).stdout
                 or "[]"
             )
         }
@@ -317,7 +282,7 @@ class NetnsRouterDriver(base.RouterDriver):
         wanted: dict[str, set[str]] = {}
         gw = router.gateway
         if gw is not None:
-            release |= self._plug(
+            release |= self.plumbing.plug(
                 gw.network,
                 base.host_external_dev(router.id),
                 base.EXTERNAL_DEV,
@@ -329,7 +294,7 @@ class NetnsRouterDriver(base.RouterDriver):
                 f"{f.address}/32" for f in router.floating_ips
             }
         for i in router.interfaces:
-            release |= self._plug(
+            release |= self.plumbing.plug(
                 i.network,
                 base.host_tenant_dev(i.network.id),
                 i.dev,
@@ -339,8 +304,8 @@ class NetnsRouterDriver(base.RouterDriver):
             )
             wanted[i.dev] = {str(i.address)}
         for dev in sorted(links):
-            if dev not in wanted and _is_router_dev(dev):
-                release |= self._unplug(router.id, dev, rip)
+            if dev not in wanted and is_router_dev(dev):
+                release |= self.plumbing.unplug(router.id, dev, rip)
                 links.pop(dev)
 
         # Addresses: added now; those going from qg0 only after the new
@@ -358,33 +323,33 @@ class NetnsRouterDriver(base.RouterDriver):
                     going.append(addr)
                 else:
                     dels.append(f"{addr} dev {dev}")
-        self._addr_batch(ns, "del", dels)
-        self._addr_batch(ns, "add", adds)
+        commands.addr_batch(ns, "del", dels)
+        commands.addr_batch(ns, "add", adds)
 
         # The ruleset, unless the one loaded is this one already.
         text = self._render(router)
-        loaded, mapped = self._loaded_ruleset(ns)
+        loaded, mapped = commands.loaded_ruleset(ns)
         want = nft_rules.digest(text)
-        pairs = _pairs(router) if gw else {}
+        want_pairs = pairs(router) if gw else {}
         if loaded == want:
             self._stands_for.pop(router.id, None)
             self._loaded[router.id] = loaded
         elif not (
             self._stands_for.get(router.id) == router
             and self._loaded.get(router.id) == loaded
-            and mapped == pairs
+            and mapped == want_pairs
         ):
             self._load_whole(router, ns, text)
             LOG.debug("router %s: ruleset loaded", router.id)
         self._after_ruleset(router, ns, mapped, going)
         # After the removals: an old external address taking its subnet
         # route with it would take the default route too.
-        self._ensure_default_route(router, ns)
+        commands.ensure_default_route(router, ns)
         added = [
             a.split()[0] for a in adds if a.endswith(f" {base.EXTERNAL_DEV}")
         ]
-        self._announce(ns, added)
-        self._release(release)
+        self._announcer.announce(ns, added)
+        self.plumbing.release(release)
         LOG.info(
             "router %s applied: %d interface(s), gateway %s, %d floating "
             "(%d addresses added, %d removed)",
@@ -412,29 +377,21 @@ class NetnsRouterDriver(base.RouterDriver):
         cut = {fip for fip, fixed in mapped.items() if now.get(fip) != fixed}
         cut |= {a.split("/")[0] for a in going}
         for ip in sorted(cut):
-            self._cut_flows(ns, ip)
-        self._addr_batch(
+            commands.cut_flows(ns, ip)
+        commands.addr_batch(
             ns, "del", [f"{a} dev {base.EXTERNAL_DEV}" for a in going]
         )
-
-    def _addr_batch(self, ns: str, verb: str, items: list[str]) -> None:
-        """`ip addr <verb> <item>` for each item, in one process."""
-        if not items:
-            return
-        lines = "".join(f"addr {verb} {item}\n" for item in items)
-        # `ip -n` enters the namespace itself: no nsenter process.
-        self._run(["ip", "-n", ns, "-batch", "-"], None, input=lines)
 
     def _ensure_namespace(self, ns: str) -> bool:
         if os.path.exists(os.path.join(NETNS_DIR, ns)):
             return False
-        res = self._run(["ip", "netns", "add", ns], None, ok_codes=(0, 1))
+        res = commands.run(["ip", "netns", "add", ns], None, ok_codes=(0, 1))
         if res.exit_code:
             if any(m in res.stderr for m in _EXISTS):
                 return False
             raise base.RouterError(f"ip netns add {ns}: {res.stderr.strip()}")
         # A router speaks IPv4 only: no link-local addresses, no RAs.
-        self._run(
+        commands.run(
             [
                 "sysctl",
                 "-q",
@@ -445,169 +402,8 @@ class NetnsRouterDriver(base.RouterDriver):
             ns,
             ok_codes=(0, 1, 255),
         )
-        self._run(["ip", "link", "set", "dev", "lo", "up"], ns)
+        commands.run(["ip", "link", "set", "dev", "lo", "up"], ns)
         return True
-
-    def _plug(
-        self,
-        net: base.NetworkSpec,
-        host_dev: str,
-        router_dev: str,
-        ns: str,
-        rip: iproute.IpRoute,
-        links: dict,
-    ) -> set[str]:
-        """The veth host_dev <-> router_dev, host end a port of the
-        network's bridge, both up with its MTU; returns a bridge the host
-        end left (to release)."""
-        networking = self._networking_for(net)
-        mtu = net.mtu or networking.settings.mtu
-        with networking.network_lock(net.id):
-            bridge = networking.ensure_network(net.to_message())
-            host = self._host.link(host_dev)
-            mine = links.get(router_dev)
-            if (
-                host is None
-                or mine is None
-                or mine.get("linkinfo", {}).get("info_kind") != "veth"
-            ):
-                # Half a pair or a stranger: made again whole.
-                if mine is not None:
-                    rip.delete(router_dev)
-                left = set()
-                if host is not None:
-                    left = {host.get("master") or ""} - {bridge}
-                    self._host.delete(host_dev)
-                self._host.add(
-                    host_dev,
-                    "veth",
-                    mtu=mtu,
-                    type_args=(
-                        "peer",
-                        "name",
-                        router_dev,
-                        "mtu",
-                        mtu,
-                        "netns",
-                        ns,
-                    ),
-                )
-                self._host.set(host_dev, "master", bridge, "up")
-                rip.set(router_dev, "up")
-                links[router_dev] = {"ifname": router_dev, "addr_info": []}
-                return left
-            left = set()
-            changes = []
-            if host.get("master") != bridge:
-                left = {host.get("master") or ""}
-                changes += ["master", bridge]
-            if host.get("mtu") != mtu:
-                changes += ["mtu", mtu]
-            if "UP" not in host.get("flags", ()):
-                changes.append("up")
-            if changes:
-                self._host.set(host_dev, *changes)
-            changes = []
-            if mine.get("mtu") != mtu:
-                changes += ["mtu", mtu]
-            if "UP" not in mine.get("flags", ()):
-                changes.append("up")
-            if changes:
-                rip.set(router_dev, *changes)
-            return left
-
-    def _unplug(self, router_id: str, dev: str, rip) -> set[str]:
-        """Remove a router link no longer in the spec; returns the bridge
-        its host end was on."""
-        if dev == base.EXTERNAL_DEV:
-            host_dev = base.host_external_dev(router_id)
-        else:
-            host_dev = (
-                base.HOST_TENANT_PREFIX + dev[len(base.TENANT_DEV_PREFIX) :]
-            )
-        host = self._host.link(host_dev)
-        rip.delete(dev)  # its peer goes with it
-        if host is not None:
-            self._host.delete(host_dev)
-        LOG.info("router %s: %s removed", router_id, dev)
-        return {host.get("master") or ""} if host else set()
-
-    def _ensure_default_route(self, router: base.RouterSpec, ns: str) -> None:
-        gw = router.gateway
-        want = str(gw.next_hop) if gw and gw.next_hop else None
-        routes = json.loads(
-            self._run(["ip", "-j", "route", "show", "default"], ns).stdout
-            or "[]"
-        )
-        have = [(r.get("gateway"), r.get("dev")) for r in routes]
-        if want and have != [(want, base.EXTERNAL_DEV)]:
-            self._run(
-                [
-                    "ip",
-                    "route",
-                    "replace",
-                    "default",
-                    "via",
-                    want,
-                    "dev",
-                    base.EXTERNAL_DEV,
-                ],
-                ns,
-            )
-        elif not want and have:
-            self._run(["ip", "route", "del", "default"], ns)
-
-    def _loaded_ruleset(self, ns: str) -> tuple[str | None, dict[str, str]]:
-        """(digest, fip_dnat's pairs) of the table loaded now."""
-        res = self._run(
-            ["nft", "-j", "list", "table", "ip", nft_rules.TABLE],
-            ns,
-            ok_codes=(0, 1),
-        )
-        if res.exit_code:
-            return None, {}
-        digest, mapped = None, {}
-        for item in json.loads(res.stdout or "{}").get("nftables", []):
-            rule = item.get("rule")
-            if rule and rule.get("comment"):
-                digest = digest or nft_rules.digest(rule["comment"])
-            m = item.get("map")
-            if m and m.get("name") == "fip_dnat":
-                for elem in m.get("elem", []):
-                    if isinstance(elem, list) and len(elem) == 2:
-                        mapped[str(elem[0])] = str(elem[1])
-        return digest, mapped
-
-    def _cut_flows(self, ns: str, ip: str) -> None:
-        ipaddress.IPv4Address(ip)  # checked: it came from the kernel
-        for direction in ("--orig-dst", "--reply-dst"):
-            # exit 1: no flow matched
-            self._run(["conntrack", "-D", direction, ip], ns, ok_codes=(0, 1))
-
-    def _announce(self, ns: str, addresses: list[str]) -> None:
-        """Gratuitous ARP for each new address on qg0: the upstream router
-        learns its MAC now, not when its cache of an older owner (another
-        router that held the floating IP) expires."""
-        ips = [a.split("/")[0] for a in addresses]
-        if not ips:
-            return
-        if self._arping is None:
-            LOG.info("no arping here: %s not announced", ", ".join(ips))
-            return
-        if len(ips) == 1:
-            self._arp(ns, ips[0])
-            return
-        # A whole router made at once (a resync after a restart): each
-        # arping waits a little for nothing; in parallel.
-        with futures.ThreadPoolExecutor(min(8, len(ips))) as pool:
-            list(pool.map(lambda ip: self._arp(ns, ip), ips))
-
-    def _arp(self, ns: str, ip: str) -> None:
-        args = self._arping + ["-I", base.EXTERNAL_DEV, "-s", ip, ip]
-        try:
-            self._run(args, ns, timeout=5)
-        except base.RouterError as e:
-            LOG.warning("gratuitous ARP for %s failed: %s", ip, e)
 
     # -- remove --------------------------------------------------------------
 
@@ -620,11 +416,15 @@ class NetnsRouterDriver(base.RouterDriver):
         if os.path.exists(os.path.join(NETNS_DIR, ns)):
             rip = iproute.IpRoute(ns)
             for link in rip.links():
-                if _is_router_dev(link["ifname"]):
+                if is_router_dev(link["ifname"]):
                     # Explicitly: a namespace's devices outlive `ip netns
                     # del` for a while (they go in the kernel's cleanup).
-                    release |= self._unplug(router_id, link["ifname"], rip)
-            res = self._run(["ip", "netns", "del", ns], None, ok_codes=(0, 1))
+                    release |= self.plumbing.unplug(
+                        router_id, link["ifname"], rip
+                    )
+            res = commands.run(
+                ["ip", "netns", "del", ns], None, ok_codes=(0, 1)
+            )
             if res.exit_code and os.path.exists(os.path.join(NETNS_DIR, ns)):
                 raise base.RouterError(
                     f"ip netns del {ns}: {res.stderr.strip()}"
@@ -632,64 +432,11 @@ class NetnsRouterDriver(base.RouterDriver):
             LOG.info("router %s removed", router_id)
         # A host end left by a crash between the two deletions.
         host_dev = base.host_external_dev(router_id)
-        host = self._host.link(host_dev)
+        host = self.plumbing.host.link(host_dev)
         if host is not None:
-            self._host.delete(host_dev)
+            self.plumbing.host.delete(host_dev)
             release.add(host.get("master") or "")
-        self._release(release)
-
-    # -- commands ------------------------------------------------------------
-
-    def _run(self, args, netns, *, ok_codes=(0,), input=None, timeout=TIMEOUT):
-        try:
-            return runner.run(
-                args,
-                netns=netns,
-                timeout=timeout,
-                ok_codes=ok_codes,
-                input=input,
-            )
-        except runner.CommandError as e:
-            raise base.RouterError(
-                f"{' '.join(args[:4])}…: {e.stderr.strip() or e}"
-                + (f" (namespace {netns})" if netns else "")
-            ) from e
-
-
-def map_changes(before: dict[str, str], now: dict[str, str]) -> str:
-    """The nft transaction taking fip_dnat (floating -> fixed) and
-    fip_snat (fixed -> floating) from the pairs `before` to `now`: every
-    element going or changing deleted first, then the new ones added
-    (addresses parsed by base.parse_router: safe in the text)."""
-    table = f"ip {nft_rules.TABLE}"
-    old = {(f, x) for f, x in before.items()}
-    new = {(f, x) for f, x in now.items()}
-    out = []
-    for fip, fixed in sorted(old - new):
-        out.append(f"delete element {table} fip_dnat {{ {fip} }}")
-        out.append(f"delete element {table} fip_snat {{ {fixed} }}")
-    for fip, fixed in sorted(new - old):
-        out.append(f"add element {table} fip_dnat {{ {fip} : {fixed} }}")
-        out.append(f"add element {table} fip_snat {{ {fixed} : {fip} }}")
-    return "".join(line + "\n" for line in out)
-
-
-def _pairs(spec: base.RouterSpec) -> dict[str, str]:
-    return {str(f.address): str(f.fixed_address) for f in spec.floating_ips}
-
-
-def _only_floating_ips_differ(a: base.RouterSpec, b: base.RouterSpec) -> bool:
-    return (
-        a.gateway is not None
-        and (a.gateway, a.interfaces) == (b.gateway, b.interfaces)
-        and set(a.floating_ips) != set(b.floating_ips)
-    )
-
-
-def _is_router_dev(name: str) -> bool:
-    return name == base.EXTERNAL_DEV or (
-        name.startswith(base.TENANT_DEV_PREFIX) and len(name) == 10
-    )
+        self.plumbing.release(release)
 
 
 def _addresses(link: dict | None) -> set[str]:
@@ -700,39 +447,3 @@ def _addresses(link: dict | None) -> set[str]:
         for a in link.get("addr_info", [])
         if a.get("family") == "inet"
     }
-
-
-def _bridge_conf(src, physical_device: str) -> cfg.ConfigOpts:
-    """[hva_networking] as `src` has it, with `physical_device` set: the
-    plumbing of one external network's bridge."""
-    hva_networking.register(src)
-    conf = cfg.ConfigOpts()
-    # By name: a registered OptGroup object holds the overrides, so
-    # sharing it would share them.
-    conf.register_opts(hva_networking.opts, group=hva_networking.group.name)
-    conf([], default_config_files=[])
-    for opt in hva_networking.opts:
-        value = getattr(src.hva_networking, opt.dest)
-        if opt.dest == "physical_device":
-            value = physical_device
-        if value is not None:
-            conf.set_override(opt.dest, value, group="hva_networking")
-    return conf
-
-
-def _arping_command() -> list[str] | None:
-    """busybox's arping, else iputils' (both take -U -c -I -s)."""
-    busybox = shutil.which("busybox")
-    if busybox:
-        try:
-            listed = runner.run([busybox, "--list"], timeout=5).stdout
-        except runner.CommandError:
-            listed = ""
-        if "arping" in listed.split():
-            # -w 0: send and go; with no deadline it waits ~20 ms for an
-            # answer that an unsolicited ARP never gets
-            return [busybox, "arping", "-U", "-c", "1", "-w", "0"]
-    arping = shutil.which("arping")
-    if arping:
-        return [arping, "-U", "-c", "1"]
-    return None

@@ -2,10 +2,12 @@
 of the association fast path, against a recording runner. Real packets:
 tests/integration/l3/."""
 
+import shutil
+
 import pytest
 from oslo_config import cfg
 
-from arame.agents.l3.drivers import base, netns
+from arame.agents.l3.drivers import base, netns, netns_floating
 from arame.common import runner
 from arame.common.conf import hva_networking, l3
 
@@ -31,7 +33,7 @@ def rec(monkeypatch, tmp_path):
     r = Recorder()
     monkeypatch.setattr(runner, "run", r.run)
     monkeypatch.setattr(netns, "NETNS_DIR", str(tmp_path))
-    monkeypatch.setattr(netns.shutil, "which", lambda name: f"/bin/{name}")
+    monkeypatch.setattr(shutil, "which", lambda name: f"/bin/{name}")
     return r
 
 
@@ -135,7 +137,7 @@ def test_association_fast_path(rec, tmp_path):
     assert inputs["ip -n lab-rt-abcd1234 -batch -"] == (
         "addr add 203.0.113.20/32 dev qg0\naddr add 203.0.113.21/32 dev qg0\n"
     )
-    assert inputs["nft -f -"] == netns.map_changes(
+    assert inputs["nft -f -"] == netns_floating.map_changes(
         {}, {"203.0.113.20": "10.0.0.5", "203.0.113.21": "10.0.1.5"}
     )
     assert (
@@ -166,12 +168,12 @@ def test_association_fast_path(rec, tmp_path):
 
 
 def test_map_changes():
-    assert netns.map_changes({"198.51.100.1": "10.0.0.5"}, {}) == (
+    assert netns_floating.map_changes({"198.51.100.1": "10.0.0.5"}, {}) == (
         "delete element ip arame_router fip_dnat { 198.51.100.1 }\n"
         "delete element ip arame_router fip_snat { 10.0.0.5 }\n"
     )
     # moved to another fixed address: out, then in again
-    assert netns.map_changes(
+    assert netns_floating.map_changes(
         {"198.51.100.1": "10.0.0.5"}, {"198.51.100.1": "10.0.0.6"}
     ) == (
         "delete element ip arame_router fip_dnat { 198.51.100.1 }\n"
@@ -180,7 +182,7 @@ def test_map_changes():
         "add element ip arame_router fip_snat { 10.0.0.6 : 198.51.100.1 }\n"
     )
     assert (
-        netns.map_changes(
+        netns_floating.map_changes(
             {"198.51.100.1": "10.0.0.5"}, {"198.51.100.1": "10.0.0.5"}
         )
         == ""
