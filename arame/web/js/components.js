@@ -13,7 +13,7 @@ const TONES = {
     'enabled', 'ready', 'allocated', 'deployed',
   ],
   busy: [
-    'pending', 'scheduling', 'starting', 'stopping', 'rebooting',
+    'pending', 'scheduling', 'starting', 'stopping', 'rebooting', 'evacuating',
     'shuttingdown', 'queued', 'creating', 'deleting', 'attaching',
     'detaching', 'uploading', 'saving', 'building', 'cleaning', 'deploying',
     'enrolling', 'inspecting', 'restoring', 'booting',

@@ -7,7 +7,7 @@
 import { h, replace, uid } from '../dom.js';
 import * as api from '../api.js';
 import * as fmt from '../format.js';
-import { badge, busy, button, empty, errorBox, formDialog, loading, meter, showError, toast } from '../components.js';
+import { badge, busy, button, confirm, empty, errorBox, formDialog, loading, meter, showError, toast } from '../components.js';
 import { ageWords } from './admin-common.js';
 
 const gb = (n) => `${n} GB`;
@@ -98,9 +98,32 @@ function hostActions(host, { err, refresh }) {
     }
     refresh();
   };
+  // Only a down host: the API refuses one that still reports (409), and
+  // moving guests off a live host is a migration, not an evacuation.
+  const evacuate = async (ev) => {
+    // Kept before the dialog: the event's currentTarget is gone after it.
+    const btn = ev.currentTarget;
+    const ok = await confirm({
+      title: `Evacuate ${host.name}?`,
+      message: 'Its storage access is revoked and its power cut where a BMC is set; every HA instance is rebuilt on another host with the same addresses. Instances without HA stay and are marked in error.',
+      confirmLabel: 'Evacuate',
+    });
+    if (!ok) return;
+    try {
+      const out = await busy(btn, () => api.post(`${hostPath(host)}/evacuate`, {}));
+      showError(err, null);
+      const moving = out.tasks.length;
+      const staying = out.not_evacuated.length;
+      toast(`${host.name}: ${moving} instance(s) being evacuated${staying ? `, ${staying} staying (no HA)` : ''}`);
+    } catch (e) {
+      showError(err, e);
+    }
+    refresh();
+  };
   return h(
     'span',
     { class: ['row-buttons', 'host-buttons'], role: 'group', 'aria-label': `Actions on ${host.name}` },
+    host.state === 'down' ? button('Evacuate', evacuate, { variant: 'small' }) : null,
     host.enabled === false
       ? button('Enable', putBack({ enabled: true }, `${host.name} takes new instances again`), { variant: 'small' })
       : button(

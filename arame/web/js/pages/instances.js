@@ -9,7 +9,7 @@ import { badge, button, errorBox, formDialog, pageHeader, pager, showError, tabl
 
 const STATUSES = [
   'pending', 'scheduling', 'starting', 'running', 'stopping', 'stopped',
-  'rebooting', 'shuttingdown', 'error', 'terminated',
+  'rebooting', 'evacuating', 'shuttingdown', 'error', 'terminated',
 ];
 const PAGE_SIZE = 20;
 
