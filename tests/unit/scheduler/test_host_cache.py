@@ -147,3 +147,29 @@ def sched_ok(cache_conf):
     for r in ("cpu", "ram", "disk"):
         cache_conf(f"{r}_allocation_ratio", 1.0, group="scheduler")
     return cache_conf
+
+
+def test_the_ranked_choice_is_that_of_weighing_every_host(add_host, sched_ok):
+    # Hosts of distinct free memory, some rejected by each filter: the
+    # best hosts the cache's path returns are those of weighing them all.
+    import random
+
+    rnd = random.Random(7)
+    free = rnd.sample(range(1, 200), 60)
+    for i, f in enumerate(free):
+        add_host(
+            f"h{i:02d}",
+            memory_mb=200 * 1024,
+            memory_mb_used=(200 - f) * 1024,
+            enabled=i % 7 != 0,
+            provider="bm" if i % 11 == 0 else "vm",
+            vcpus_used=8 if i % 5 == 0 else 0,
+        )
+    sel = HostSelector()
+    spec = RequestSpec("i", "a-admin", "vm", 1, 1024, 10)
+    with engine.session() as s, sel.cache.lock:
+        sel.cache.refresh(s)
+        fast = sel.select_from(sel.cache, spec).candidates
+        full = sel.select(list(sel.cache.states.values()), spec).candidates
+    assert len(fast) == 1 + 5  # host_subset_size + claim_attempts
+    assert [h.name for h in fast] == [h.name for h in full[: len(fast)]]
