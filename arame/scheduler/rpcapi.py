@@ -180,6 +180,10 @@ class SchedulerAPI:
     ) -> None:
         """Rebuild an instance of a down, fenced host on another host (its
         task and records made by common/evacuation.begin)."""
-        self.client.prepare(version="1.6").cast(
-            ctxt, "evacuate_instance", task_id=task_id, instance_id=instance_id
+        self._cast(
+            ctxt,
+            "1.6",
+            "evacuate_instance",
+            task_id=task_id,
+            instance_id=instance_id,
         )

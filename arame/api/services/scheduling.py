@@ -6,9 +6,10 @@ from collections.abc import Callable, Iterable
 import sqlalchemy as sa
 
 from arame.api.errors import ServiceUnavailable
-from arame.common import tasks
+from arame.common import exceptions, tasks
 from arame.common.db import engine as db_engine
 from arame.common.db import models
+from arame.common.rpc import version_cap
 from arame.scheduler import rpcapi as scheduler_rpcapi
 
 NOT_STARTED = "the message bus is not reachable; the request was not started"
@@ -37,14 +38,15 @@ def dispatch(
     """Hand over to the scheduler. If the bus refuses, end the task now
     (step `dispatch`), and the record it was moving, `(model, id, states it
     may be in)`, in `error`, rather than leave both to the reaper; then
-    answer 503 with `unavailable`."""
+    answer 503 with `unavailable` (409 when the schedulers are too old for
+    the message: retrying will not help until they are upgraded)."""
     try:
         send()
     except Exception as e:
+        capped = isinstance(e, version_cap.VersionCapped)
+        why = str(e) if capped else f"could not reach the scheduler: {e}"
         with db_engine.session() as s:
-            tasks.fail(
-                s, task_id, "dispatch", f"could not reach the scheduler: {e}"
-            )
+            tasks.fail(s, task_id, "dispatch", why)
             if record is not None:
                 model, resource_id, src_states = record
                 s.execute(
@@ -56,7 +58,13 @@ def dispatch(
                     .values(
                         status="error",
                         updated_at=models.utcnow(),
-                        status_reason="could not reach the scheduler",
+                        status_reason=(
+                            "the schedulers are too old for this request"
+                            if capped
+                            else "could not reach the scheduler"
+                        ),
                     )
                 )
+        if capped:
+            raise exceptions.Conflict(str(e)) from e
         raise ServiceUnavailable(unavailable) from e

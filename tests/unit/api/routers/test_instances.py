@@ -300,6 +300,30 @@ def test_bus_down_fails_the_task_at_once_with_503(
     assert (task.status, task.error_step) == ("failed", "dispatch")
 
 
+def test_schedulers_too_old_for_the_message_is_a_409_naming_it(
+    client, admin, create, error_of, monkeypatch
+):
+    """A rolling upgrade caps messages at the oldest running scheduler: a
+    request that needs a newer one is refused with what to upgrade (a 409:
+    retrying will not help), and its task ends at once."""
+    from arame.api.routers import instances as router
+    from arame.common.rpc.version_cap import VersionCapped
+
+    class OldScheduler:
+        def build_instance(self, *a):
+            raise VersionCapped("scheduler", "build_instance", "1.7", "1.5")
+
+    monkeypatch.setattr(router.service, "_scheduler", OldScheduler())
+    err = error_of(create(admin), 409, "conflict")
+    assert "scheduler RPC API 1.7" in err["message"]
+    with engine.session() as s:
+        inst = s.scalars(sa.select(models.Instance)).one()
+        task = s.scalars(sa.select(models.Task)).one()
+    assert inst.status == "error"
+    assert "too old" in inst.status_reason
+    assert (task.status, task.error_step) == ("failed", "dispatch")
+
+
 # -- roles and accounts --------------------------------------------------------
 
 
