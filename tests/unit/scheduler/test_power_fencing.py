@@ -1,5 +1,5 @@
 """Power fencing through a host's BMC, over a scripted power interface
-and a fake clock (the real ipmitool path: tests/integration/scheduler)."""
+and a fake clock (the real ipmitool path: tests/integration/power_fencing)."""
 
 import pytest
 import sqlalchemy as sa
