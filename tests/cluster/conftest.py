@@ -40,7 +40,9 @@ def _free_ports(n: int) -> int:
     raise RuntimeError(f"no {n} free RabbitMQ ports in {PORT_RANGE}")
 
 
-@pytest.fixture(scope="session")
+# Module scope: stopped after its test, not kept (with its health checks
+# and replication) through the rest of the suite.
+@pytest.fixture(scope="module")
 def rabbit_cluster():
     """A running 3-node RabbitMQ cluster, stopped and wiped at the end."""
     # The nodes run as the rabbitmq user: their directory must be one it

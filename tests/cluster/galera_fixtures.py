@@ -46,7 +46,9 @@ def _free_first_port(n: int) -> int:
     raise RuntimeError(f"no free Galera ports from {FIRST_PORTS}")
 
 
-@pytest.fixture(scope="session")
+# Module scope: stopped after its test, not kept (with its health checks
+# and replication) through the rest of the suite.
+@pytest.fixture(scope="module")
 def galera_cluster():
     """A running 3-node Galera cluster behind HAProxy, stopped and wiped
     at the end."""
