@@ -4,6 +4,7 @@ arame/api/services/host_bmc.py)."""
 
 from fastapi import APIRouter, Depends, Response
 
+from arame.api import errors
 from arame.api.auth.deps import authorize
 from arame.api.db_retry import RetryingRoute
 from arame.api.schemas.host_bmc import HostBmc, HostBmcSet
@@ -21,7 +22,13 @@ def get_host_bmc(host_ref: str, ctxt=Depends(authorize("hosts:show"))):
     return service.get_bmc(ctxt, host_ref)
 
 
-@router.put("/{host_ref}/bmc", response_model=HostBmc)
+@router.put(
+    "/{host_ref}/bmc",
+    response_model=HostBmc,
+    # The address's form (an IP or a host name) is checked by the service,
+    # as for bare-metal nodes: the schema cannot say it.
+    responses=errors.SERVICE_RULES,
+)
 def set_host_bmc(
     host_ref: str,
     body: HostBmcSet,
