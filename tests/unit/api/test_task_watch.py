@@ -7,6 +7,15 @@ import time
 from arame.api.task_watch import endpoint, waiters
 
 
+def _run(coro):
+    """asyncio.run in a thread of its own: in a whole-suite run an event
+    loop may already run in this one (Playwright's sync API leaves one)."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def _task(status="running"):
     return {
         "id": "t-aaaaaaaa",
@@ -21,7 +30,7 @@ def test_an_end_announced_before_the_wait_began_wakes_it_at_once():
     try:
         endpoint.TaskWatchEndpoint(w).task_ended({}, "t-aaaaaaaa", "done")
         t0 = time.monotonic()
-        asyncio.run(w.wait(_task(), timeout=20))
+        _run(w.wait(_task(), timeout=20))
         assert time.monotonic() - t0 < 5
     finally:
         w.stop()
@@ -38,7 +47,7 @@ def test_an_end_announced_during_the_wait_wakes_it():
         return time.monotonic() - t0
 
     try:
-        assert asyncio.run(scenario()) < 5
+        assert _run(scenario()) < 5
     finally:
         w.stop()
 
@@ -54,6 +63,6 @@ def test_another_tasks_end_does_not_wake_it():
         return time.monotonic() - t0
 
     try:
-        assert asyncio.run(scenario()) >= 0.5
+        assert _run(scenario()) >= 0.5
     finally:
         w.stop()
