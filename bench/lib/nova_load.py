@@ -16,9 +16,8 @@ import threading
 import time
 import urllib.parse
 
-from .load import normalise
+from . import load
 from .run import Deadline, log
-from .stats import summary
 
 HEADERS = {
     # noauth2: "<user>:<project>"; user 'admin' is admin.
@@ -231,30 +230,8 @@ def run_load(
 
 
 def analyse(records: list[dict], wall: float, requested: int) -> dict:
-    """The keys of load.analyse that both sides have."""
-    cut = sum(1 for r in records if r.get("cut"))
-    records = [r for r in records if not r.get("cut")]
-    ok = [r for r in records if r["ok"]]
-    errors: dict[str, int] = {}
-    for r in records:
-        if not r["ok"]:
-            k = normalise(r["error"])
-            errors[k] = errors.get(k, 0) + 1
-    requests = sum(r["requests"] for r in records)
-    return {
-        "cycles_requested": requested,
-        "cycles_attempted": len(records),
-        "cycles_cut_by_deadline": cut,
-        "cycles_ok": len(ok),
-        "success_rate": len(ok) / len(records) if records else 0.0,
-        "wall_s": wall,
-        "cycles_per_s": len(ok) / wall if wall > 0 else 0.0,
-        "api_to_running_ms": summary([r["running_ms"] for r in ok]),
-        "delete_ms": summary([r["delete_ms"] for r in ok]),
-        "post_ms": summary([r["post_ms"] for r in ok]),
-        "delete_call_ms": summary([r["delete_call_ms"] for r in ok]),
-        "http_requests": requests,
-        "http_requests_per_cycle": requests / len(records) if records else 0,
-        "http_requests_per_s": requests / wall if wall > 0 else 0,
-        "errors": dict(sorted(errors.items(), key=lambda kv: -kv[1])),
-    }
+    """The keys of load.analyse that both sides have (Nova's records carry
+    no server-side steps)."""
+    out = load.analyse(records, wall, requested)
+    out.pop("server_side_ms", None)
+    return out
