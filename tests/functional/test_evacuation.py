@@ -194,22 +194,27 @@ def test_auto_evacuate_keeps_to_its_limit(make_deployment, tmp_path):
             for i in first
         )
 
-    # Never both hosts' instances evacuating at once.
+    # Never both hosts' instances evacuating at once: checked at every
+    # look while waiting for all of them to run on hostc.
     seen = set()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not all_on_c():
-        states = {}
-        for i in first:
-            got = c.instances.get(i["id"])
-            states[i["id"]] = got["status"]
+
+    def one_host_at_a_time_then_all_on_c():
+        states = {i["id"]: c.instances.get(i["id"])["status"] for i in first}
         moving = {
             ("a" if i in on_a else "b")
             for i in first
             if states[i["id"]] == "evacuating"
         }
         assert len(moving) <= 1, states
-        seen |= moving
-        time.sleep(0.2)
+        seen.update(moving)
+        return all_on_c()
+
+    wait_until(
+        one_host_at_a_time_then_all_on_c,
+        timeout=120,
+        what="both hosts' guests running on hostc",
+        interval=0.2,
+    )
     active = time.monotonic()
     assert all_on_c()
     assert seen == {"a", "b"}, seen
