@@ -3,12 +3,15 @@ schedulers), the fake drivers keeping their state in files, a spawn as
 long as a small boot, and the shipped recovery settings.
 """
 
+import contextlib
 import os
+import uuid
 
 import sqlalchemy as sa
 
 from arame.deploy import local
 from arame.sdk import Client
+from tests.helpers.ports import free_port
 
 ADMIN_PASSWORD = "chaos-admin-pw"
 
@@ -92,3 +95,37 @@ def chaos_conf(dep_name: str, state_dir: str) -> dict:
             "storage_gb": 100_000,
         },
     }
+
+
+@contextlib.contextmanager
+def running(prefix: str, rabbit, mariadb, tmp_path_factory, cleanup=None):
+    """A ChaosDeployment named `prefix_<random>` on `rabbit` and `mariadb`
+    with every daemon of DAEMONS started and ready; on the way out
+    `cleanup()` (what the engines need back first), then the deployment
+    dropped: its processes, vhost and database."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    state_dir = str(tmp_path_factory.mktemp(name))
+    dep = ChaosDeployment(
+        name,
+        state_dir,
+        api_port=free_port(),
+        admin_password=ADMIN_PASSWORD,
+        conf=chaos_conf(name, state_dir),
+        rabbit=rabbit,
+        mariadb=mariadb,
+    )
+    try:
+        dep.prepare()
+        for role, daemon in DAEMONS:
+            overlay = (
+                {"DEFAULT": {"host": daemon}} if role == "scheduler" else None
+            )
+            dep.start(role, daemon, overlay)
+        dep.wait_ready(120, hypervisors=1)
+        yield dep
+    finally:
+        try:
+            if cleanup is not None:
+                cleanup()
+        finally:
+            dep.down(drop=True)

@@ -10,20 +10,13 @@ own broker (5672) and MariaDB keep serving the other suites.
 import os
 import shutil
 import tempfile
-import uuid
 
 import pytest
 
 from arame.deploy import infra
 from arame.deploy.infra.commands import port_open
 from arame.deploy.infra.rabbit_cluster import RabbitCluster
-from tests.chaos.deployment import (
-    ADMIN_PASSWORD,
-    DAEMONS,
-    ChaosDeployment,
-    chaos_conf,
-)
-from tests.helpers.ports import free_port
+from tests.chaos.deployment import running
 
 RABBIT_NODES = 3
 PORT_RANGE = range(5711, 5800)  # past the lab's cluster (5701..)
@@ -75,30 +68,9 @@ def cluster_deployment(rabbit_cluster, mariadb, tmp_path_factory):
     """The chaos suite's deployment (two schedulers, fake drivers keeping
     their state in files, a spawn as long as a small boot, the shipped
     recovery settings) on the RabbitMQ cluster; dropped afterwards."""
-    name = "cl_" + uuid.uuid4().hex[:8]
-    state_dir = str(tmp_path_factory.mktemp(name))
-    dep = ChaosDeployment(
-        name,
-        state_dir,
-        api_port=free_port(),
-        admin_password=ADMIN_PASSWORD,
-        conf=chaos_conf(name, state_dir),
-        rabbit=rabbit_cluster,
-        mariadb=mariadb,
-    )
-    try:
-        dep.prepare()
-        for role, daemon in DAEMONS:
-            overlay = (
-                {"DEFAULT": {"host": daemon}} if role == "scheduler" else None
-            )
-            dep.start(role, daemon, overlay)
-        dep.wait_ready(120, hypervisors=1)
+    # A test that failed may leave a node down: back first, or the
+    # vhost's queues with a member there cannot be deleted.
+    with running(
+        "cl", rabbit_cluster, mariadb, tmp_path_factory, rabbit_cluster.start
+    ) as dep:
         yield dep
-    finally:
-        # A test that failed may leave a node down: back first, or the
-        # vhost's queues with a member there cannot be deleted.
-        try:
-            rabbit_cluster.start()
-        finally:
-            dep.down(drop=True)

@@ -10,20 +10,13 @@ import *`-free: it names the fixtures it uses).
 import os
 import shutil
 import tempfile
-import uuid
 
 import pytest
 
 from arame.deploy import infra
 from arame.deploy.infra.commands import port_open
 from arame.deploy.infra.galera import GaleraCluster
-from tests.chaos.deployment import (
-    ADMIN_PASSWORD,
-    DAEMONS,
-    ChaosDeployment,
-    chaos_conf,
-)
-from tests.helpers.ports import free_port
+from tests.chaos.deployment import running
 
 GALERA_NODES = 3
 # Past the lab's cluster (3310..3313); each candidate also needs its
@@ -80,25 +73,7 @@ def galera_deployment(galera_cluster, galera_rabbit, tmp_path_factory):
     """The chaos suite's deployment (two schedulers, fake drivers, a spawn
     as long as a small boot) whose database is the cluster through
     HAProxy; dropped afterwards."""
-    name = "gl_" + uuid.uuid4().hex[:8]
-    state_dir = str(tmp_path_factory.mktemp(name))
-    dep = ChaosDeployment(
-        name,
-        state_dir,
-        api_port=free_port(),
-        admin_password=ADMIN_PASSWORD,
-        conf=chaos_conf(name, state_dir),
-        rabbit=galera_rabbit,
-        mariadb=galera_cluster.mariadb(),
-    )
-    try:
-        dep.prepare()
-        for role, daemon in DAEMONS:
-            overlay = (
-                {"DEFAULT": {"host": daemon}} if role == "scheduler" else None
-            )
-            dep.start(role, daemon, overlay)
-        dep.wait_ready(120, hypervisors=1)
+    with running(
+        "gl", galera_rabbit, galera_cluster.mariadb(), tmp_path_factory
+    ) as dep:
         yield dep
-    finally:
-        dep.down(drop=True)
