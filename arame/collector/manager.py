@@ -5,6 +5,7 @@ import oslo_messaging as messaging
 import sqlalchemy as sa
 from oslo_log import log
 
+from arame.agents.sta import messages as sta_messages
 from arame.collector import nodes, observations, ownership, usage
 from arame.common import naming, routing
 from arame.common.db import engine as db_engine
@@ -116,15 +117,15 @@ def expected_exports(session, node: str) -> list[dict]:
                 node,
             )
             continue
-        out.append(
-            {
-                "volume_id": r.id,
-                "iqn": r.export_iqn,
-                "initiator_address": r.storage_address,
-                "chap_user": r.chap_user,
-                "chap_password": r.chap_secret,
-            }
-        )
+        export: sta_messages.Export = {
+            "volume_id": r.id,
+            "iqn": r.export_iqn,
+            "initiator_address": r.storage_address,
+            "chap_user": r.chap_user,
+            "chap_secret": r.chap_secret,
+        }
+        # An sta older than 1.3 asks too, and reads chap_password.
+        out.append(sta_messages.with_old_names(export))
     return out
 
 

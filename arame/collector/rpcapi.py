@@ -89,7 +89,8 @@ class CollectorAPI:
         self, ctxt: RpcContext, node: str, timeout: float = 30
     ) -> dict:
         """{"exports": [{"volume_id", "iqn", "initiator_address",
-        "chap_user", "chap_password"}]}"""
+        "chap_user", "chap_secret"}]} (arame.agents.sta.messages.Export;
+        each also under chap_password, for an sta older than 1.3)"""
         return self._ask(
             ctxt, "expected_exports", timeout, version="1.1", node=node
         )

@@ -15,7 +15,7 @@ MIN_VOLUME_GB = 1
 # files; a conservative alphabet keeps both unambiguous. 12 characters is
 # the shortest secret common initiators accept.
 _CHAP_USER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_CHAP_PASSWORD = re.compile(r"[A-Za-z0-9._~+/=-]{12,64}")
+_CHAP_SECRET = re.compile(r"[A-Za-z0-9._~+/=-]{12,64}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -93,12 +93,10 @@ def chap_user(value) -> str:
     return value
 
 
-def chap_password(value) -> str:
+def chap_secret(value) -> str:
     # Never echo the value, not even in an error.
-    if not isinstance(value, str) or not _CHAP_PASSWORD.fullmatch(value):
-        raise InvalidRequest(
-            "CHAP password must be 12-64 of [A-Za-z0-9._~+/=-]"
-        )
+    if not isinstance(value, str) or not _CHAP_SECRET.fullmatch(value):
+        raise InvalidRequest("CHAP secret must be 12-64 of [A-Za-z0-9._~+/=-]")
     return value
 
 

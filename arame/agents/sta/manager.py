@@ -28,7 +28,7 @@ import oslo_messaging as messaging
 from oslo_log import log
 
 from arame.agents.base import PingManager
-from arame.agents.sta import checks, errors, locks
+from arame.agents.sta import checks, errors, locks, messages
 from arame.agents.sta.backends.base import StorageBackend
 from arame.agents.sta.images import ImageReceiver
 from arame.agents.sta.rpcapi import BINARY
@@ -44,9 +44,11 @@ class STAManager(PingManager):
     1.1 - create_volume, delete_volume, create_snapshot, delete_snapshot,
           export_volume, unexport_volume, rebuild_exports, import_image,
           delete_image, capacity, list_resources
-    1.2 - fence_initiator"""
+    1.2 - fence_initiator
+    1.3 - export_volume and rebuild_exports' entries name the CHAP secret
+          chap_secret (the old chap_password still read: messages.py)"""
 
-    target = messaging.Target(version="1.2")
+    target = messaging.Target(version="1.3")
 
     def __init__(
         self,
@@ -86,7 +88,7 @@ class STAManager(PingManager):
             return {}
 
     # -- volumes -----------------------------------------------------------
-    def create_volume(self, ctxt, volume: dict) -> dict:
+    def create_volume(self, ctxt, volume: messages.VolumeSpec) -> dict:
         vid = checks.volume_id(checks.mapping(volume, "volume").get("id"))
         size_gb = checks.size_gb(volume.get("size_gb"), self.max_volume_gb)
         image_id, snapshot_id = (
@@ -129,7 +131,7 @@ class STAManager(PingManager):
         return {}
 
     # -- snapshots ---------------------------------------------------------
-    def create_snapshot(self, ctxt, snapshot: dict) -> dict:
+    def create_snapshot(self, ctxt, snapshot: messages.SnapshotSpec) -> dict:
         sid = checks.snapshot_id(
             checks.mapping(snapshot, "snapshot").get("id")
         )
@@ -147,11 +149,11 @@ class STAManager(PingManager):
 
     # -- exports -----------------------------------------------------------
     def _check_export(
-        self, volume_id, initiator_address, chap_user, chap_password
+        self, volume_id, initiator_address, chap_user, chap_secret
     ) -> str:
         checks.volume_id(volume_id)
         checks.chap_user(chap_user)
-        checks.chap_password(chap_password)
+        checks.chap_secret(chap_secret)
         return checks.address(initiator_address)
 
     def export_volume(
@@ -160,11 +162,17 @@ class STAManager(PingManager):
         volume_id: str,
         initiator_address: str,
         chap_user: str,
-        chap_password: str,
-    ) -> dict:
-        """{"iqn", "portal", "lun"}: what the initiator connects to."""
+        chap_secret: str | None = None,
+        chap_password: str | None = None,
+    ) -> messages.Connection:
+        """{"iqn", "portal", "lun"}: what the initiator connects to.
+        chap_password: the secret as a scheduler older than 1.3 names it
+        (messages.accept_old_names)."""
+        chap_secret = messages.accept_old_names(
+            {"chap_secret": chap_secret, "chap_password": chap_password}
+        )["chap_secret"]
         address = self._check_export(
-            volume_id, initiator_address, chap_user, chap_password
+            volume_id, initiator_address, chap_user, chap_secret
         )
         with locks.resource(volume_id):
             path = self.backend.get_volume(volume_id).path
@@ -177,7 +185,7 @@ class STAManager(PingManager):
                     )
                     self._fenced.discard(address)
             conn = self.iscsi.export(
-                volume_id, path, address, chap_user, chap_password
+                volume_id, path, address, chap_user, chap_secret
             )
             with self._exported_lock:
                 self._exported.add(volume_id)
@@ -196,19 +204,22 @@ class STAManager(PingManager):
 
     def rebuild_exports(self, ctxt, expected: list) -> dict:
         """Put back the exports the controller expects (each {"volume_id",
-        "initiator_address", "chap_user", "chap_password"}) — after tgtd
+        "initiator_address", "chap_user", "chap_secret"}: messages.Export;
+        chap_password, the name before 1.3, still read) — after tgtd
         restarted, it holds none — and remove ours nobody expects.
         {"restored", "unchanged", "removed", "failed": {volume: why}}."""
         wanted, failed, held = [], {}, set()
         if not isinstance(expected, list):
             raise errors.InvalidRequest("expected must be a list")
         for e in expected:
-            checks.mapping(e, "an expected export")
+            e = messages.accept_old_names(
+                checks.mapping(e, "an expected export")
+            )
             address = self._check_export(
                 e.get("volume_id"),
                 e.get("initiator_address"),
                 e.get("chap_user"),
-                e.get("chap_password"),
+                e.get("chap_secret"),
             )
             with self._exported_lock:
                 fenced = address in self._fenced
@@ -304,12 +315,14 @@ class STAManager(PingManager):
         ok = []
         for e in expected if isinstance(expected, list) else []:
             try:
-                checks.mapping(e, "an expected export")
+                e = messages.accept_old_names(
+                    checks.mapping(e, "an expected export")
+                )
                 self._check_export(
                     e.get("volume_id"),
                     e.get("initiator_address"),
                     e.get("chap_user"),
-                    e.get("chap_password"),
+                    e.get("chap_secret"),
                 )
             except errors.InvalidRequest as exc:
                 LOG.warning("expected export left out: %s", exc)

@@ -9,6 +9,7 @@ SnapshotHasDependents, with the volumes named in the message).
 from typing import Any
 
 from arame.agents.base import PingAPI
+from arame.agents.sta import messages
 from arame.common import rpc
 from arame.common.context import RpcContext
 
@@ -25,9 +26,12 @@ class STAAPI(PingAPI):
     1.1 - create_volume, delete_volume, create_snapshot, delete_snapshot,
           export_volume, unexport_volume, rebuild_exports, import_image,
           delete_image, capacity, list_resources
-    1.2 - fence_initiator"""
+    1.2 - fence_initiator
+    1.3 - export_volume and rebuild_exports' entries name the CHAP secret
+          chap_secret (was chap_password; capped below 1.3 the old name
+          is sent at 1.1, see messages.py)"""
 
-    VERSION_CAP = "1.2"
+    VERSION_CAP = "1.3"
     TOPIC = TOPIC
 
     def _call(
@@ -46,8 +50,20 @@ class STAAPI(PingAPI):
             server=node, version=version, **rpc.deadline(timeout)
         ).call(ctxt, method, **kw)
 
+    def _chap_version(self) -> str | None:
+        """1.3 where the nodes take chap_secret; None: capped below, send
+        the old name at 1.1."""
+        can_send = getattr(self.client, "can_send_version", None)
+        if can_send is None or can_send(messages.CHAP_SECRET_VERSION):
+            return messages.CHAP_SECRET_VERSION
+        return None
+
     def create_volume(
-        self, ctxt: RpcContext, node: str, volume: dict, timeout: float
+        self,
+        ctxt: RpcContext,
+        node: str,
+        volume: messages.VolumeSpec,
+        timeout: float,
     ) -> dict:
         """volume: {"id", "size_gb", "image_id"? | "snapshot_id"?}"""
         return self._call(ctxt, node, "create_volume", timeout, volume=volume)
@@ -60,7 +76,11 @@ class STAAPI(PingAPI):
         )
 
     def create_snapshot(
-        self, ctxt: RpcContext, node: str, snapshot: dict, timeout: float
+        self,
+        ctxt: RpcContext,
+        node: str,
+        snapshot: messages.SnapshotSpec,
+        timeout: float,
     ) -> dict:
         """snapshot: {"id", "volume_id"}"""
         return self._call(
@@ -81,19 +101,23 @@ class STAAPI(PingAPI):
         volume_id: str,
         initiator_address: str,
         chap_user: str,
-        chap_password: str,
+        chap_secret: str,
         timeout: float,
-    ) -> dict:
+    ) -> messages.Connection:
         """{"iqn", "portal", "lun"}"""
+        kw: dict[str, str] = {
+            "volume_id": volume_id,
+            "initiator_address": initiator_address,
+            "chap_user": chap_user,
+            "chap_secret": chap_secret,
+        }
+        version = self._chap_version()
+        if version is None:
+            return self._call(
+                ctxt, node, "export_volume", timeout, **messages.old_names(kw)
+            )
         return self._call(
-            ctxt,
-            node,
-            "export_volume",
-            timeout,
-            volume_id=volume_id,
-            initiator_address=initiator_address,
-            chap_user=chap_user,
-            chap_password=chap_password,
+            ctxt, node, "export_volume", timeout, version=version, **kw
         )
 
     def unexport_volume(
@@ -114,10 +138,25 @@ class STAAPI(PingAPI):
         )
 
     def rebuild_exports(
-        self, ctxt: RpcContext, node: str, expected: list[dict], timeout: float
+        self,
+        ctxt: RpcContext,
+        node: str,
+        expected: list[messages.Export],
+        timeout: float,
     ) -> dict:
+        version = self._chap_version()
+        if version is None:
+            old = [messages.old_names(e) for e in expected]
+            return self._call(
+                ctxt, node, "rebuild_exports", timeout, expected=old
+            )
         return self._call(
-            ctxt, node, "rebuild_exports", timeout, expected=expected
+            ctxt,
+            node,
+            "rebuild_exports",
+            timeout,
+            version=version,
+            expected=expected,
         )
 
     def import_image(

@@ -84,7 +84,7 @@ def test_the_periodic_check_restores_exports_after_tgtd_restarts(
             "volume_id": v,
             "initiator_address": "127.0.0.1",
             "chap_user": "u-" + v,
-            "chap_password": PW,
+            "chap_secret": PW,
         }
         conns[v] = agent.mgr.export_volume(CTXT, **e)
         exports.append({**e, "iqn": conns[v]["iqn"]})

@@ -145,7 +145,7 @@ def test_fencing_closes_the_session_and_refuses_the_next_login(
                     "volume_id": vid,
                     "initiator_address": addr,
                     "chap_user": conns[vid]["user"],
-                    "chap_password": PW,
+                    "chap_secret": PW,
                 }
                 for vid, addr in ((a, X), (b, Y))
             ],

@@ -268,7 +268,7 @@ def test_exports_come_back_after_tgtd_restarts(agent, image, tmp_path):
             "volume_id": v,
             "initiator_address": "127.0.0.1",
             "chap_user": "u-" + v,
-            "chap_password": PW,
+            "chap_secret": PW,
         }
         conn = agent.mgr.export_volume(CTXT, **e)
         expected.append(e)

@@ -103,6 +103,8 @@ def test_only_live_exported_volumes_of_the_node_with_chap(records):
             "iqn": f"iqn.2025-01.org.arame:{v}",
             "initiator_address": "10.0.0.5",
             "chap_user": "arame-" + v[4:],
+            "chap_secret": "secret-" + v[4:],
+            # the name an sta older than 1.3 reads
             "chap_password": "secret-" + v[4:],
         }
         for v in ("vol-exp00001", "vol-exp00002", "vol-exp00003")

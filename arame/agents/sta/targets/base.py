@@ -88,10 +88,10 @@ class ISCSITarget(abc.ABC):
         path: str,
         initiator_address: str,
         chap_user: str,
-        chap_password: str,
+        chap_secret: str,
     ) -> dict:
         """Make the volume's target exactly this (LUN on path, CHAP user with
-        this password, only this initiator address); {"iqn","portal","lun"}."""
+        this secret, only this initiator address); {"iqn","portal","lun"}."""
 
     @abc.abstractmethod
     def unexport(self, volume_id: str, force: bool = False) -> None:
@@ -119,10 +119,10 @@ class ISCSITarget(abc.ABC):
         self, expected: list[dict], keep: frozenset = frozenset()
     ) -> dict:
         """Make the daemon's targets match `expected` (each {"volume_id",
-        "path", "initiator_address", "chap_user", "chap_password"}).
+        "path", "initiator_address", "chap_user", "chap_secret"}).
 
         A target that already has the expected LUN, address and user is
-        left alone (a password cannot be read back: a changed one goes
+        left alone (a secret cannot be read back: a changed one goes
         through export). Targets of ours that nobody expects are removed
         unless in use or in `keep` (expected, but not to be bound now).
         """
@@ -145,7 +145,7 @@ class ISCSITarget(abc.ABC):
                     e["path"],
                     e["initiator_address"],
                     e["chap_user"],
-                    e["chap_password"],
+                    e["chap_secret"],
                 )
                 result["restored"].append(vid)
             except ArameError as exc:

@@ -59,7 +59,7 @@ class FakeTarget(base.ISCSITarget):
         self._state.update(lambda doc: doc.update(exports=exports))
 
     def export(
-        self, volume_id, path, initiator_address, chap_user, chap_password
+        self, volume_id, path, initiator_address, chap_user, chap_secret
     ) -> dict:
         with self._lock:
             for vid, t in self.targets.items():
@@ -72,7 +72,7 @@ class FakeTarget(base.ISCSITarget):
             if old and old != chap_user:
                 self.passwords.pop(old, None)
             t.update(path=path, initiator=initiator_address, user=chap_user)
-            self.passwords[chap_user] = chap_password
+            self.passwords[chap_user] = chap_secret
             self._save()
         return self.connection(volume_id)
 

@@ -102,13 +102,13 @@ class TgtTarget(base.ISCSITarget):
 
     # -- the interface -----------------------------------------------------
     def export(
-        self, volume_id, path, initiator_address, chap_user, chap_password
+        self, volume_id, path, initiator_address, chap_user, chap_secret
     ) -> dict:
         iqn = self.iqn(volume_id)
         with self._lock:
             try:
                 self._export(
-                    iqn, path, initiator_address, chap_user, chap_password
+                    iqn, path, initiator_address, chap_user, chap_secret
                 )
             except TgtadmFailed as e:
                 raise StorageError(f"export of {volume_id}: {e}") from None

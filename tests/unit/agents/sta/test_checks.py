@@ -108,11 +108,11 @@ def test_chap_user():
             checks.chap_user(bad)
 
 
-def test_chap_password_is_never_echoed():
-    assert checks.chap_password("Abcdef012345+/=")
+def test_chap_secret_is_never_echoed():
+    assert checks.chap_secret("Abcdef012345+/=")
     for bad in ("short", "has space 12345", "x" * 65, "quote'12345678", None):
         with pytest.raises(InvalidRequest) as exc:
-            checks.chap_password(bad)
+            checks.chap_secret(bad)
         if bad:
             assert bad not in str(exc.value)
 

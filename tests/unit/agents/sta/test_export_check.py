@@ -42,7 +42,7 @@ def agent(tmp_path):
             "volume_id": v,
             "initiator_address": "10.0.0.5",
             "chap_user": "u-" + v,
-            "chap_password": PW,
+            "chap_secret": PW,
         }
         exports.append({**e, "iqn": mgr.iscsi.iqn(v)})
     return mgr, Collector(exports)
@@ -116,7 +116,7 @@ def test_the_keeper_component_asks_the_collector_for_this_host(
 def test_a_bad_record_does_not_keep_the_others_down(agent):
     mgr, collector = agent
     collector.exports = [
-        {**collector.exports[0], "chap_password": "short"},
+        {**collector.exports[0], "chap_secret": "short"},
         "not a mapping",
         collector.exports[1],
     ]

@@ -159,7 +159,7 @@ def test_fence_through_the_manager_and_no_rebuild_binds_it_again(agent):
             "volume_id": v,
             "initiator_address": a,
             "chap_user": f"u-{v}",
-            "chap_password": PW,
+            "chap_secret": PW,
         }
         for v, a in ((VOL, DEAD), (VOL2, ALIVE))
     ]
@@ -192,7 +192,7 @@ def test_fence_initiator_over_the_bus(bus, parsed_conf, agent):
     server.start()
     try:
         api = rpcapi.STAAPI()
-        assert api.VERSION_CAP == "1.2"
+        assert api.VERSION_CAP == "1.3"
         got = api.fence_initiator(admin_context(), "st1", DEAD, timeout=10)
         assert got == {"revoked": [VOL], "sessions_closed": 0}
         with pytest.raises(Exception, match="InvalidRequest|not an IP"):

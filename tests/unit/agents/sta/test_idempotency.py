@@ -168,7 +168,7 @@ def test_rebuild_exports_twice(agent):
             "volume_id": VOL,
             "initiator_address": "10.0.0.5",
             "chap_user": "u-0001",
-            "chap_password": PW,
+            "chap_secret": PW,
         }
     ]
     assert agent.rebuild_exports(CTXT, expected)["restored"] == [VOL]

@@ -105,7 +105,7 @@ def test_ping_still_answers(agent):
                     "volume_id": VOL,
                     "initiator_address": "x",
                     "chap_user": "u-1",
-                    "chap_password": PW,
+                    "chap_secret": PW,
                 }
             ],
         ),
@@ -218,7 +218,7 @@ def test_rebuild_exports_after_the_target_daemon_restarted(agent):
             "volume_id": v,
             "initiator_address": "10.0.0.5",
             "chap_user": f"u-{v}",
-            "chap_password": PW,
+            "chap_secret": PW,
         }
         for v in (VOL, VOL2, "vol-gone0001")
     ]

@@ -107,7 +107,7 @@ class FakeSTA(FakeAgent):
         volume_id,
         initiator_address,
         chap_user,
-        chap_password,
+        chap_secret,
         timeout,
     ):
         return self._do(

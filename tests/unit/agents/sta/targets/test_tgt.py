@@ -206,14 +206,14 @@ def test_list_exports_and_rebuild_after_a_restart(tgt, tgt_emu):
             "path": PATH,
             "initiator_address": "10.0.0.5",
             "chap_user": "u-0001",
-            "chap_password": PW,
+            "chap_secret": PW,
         },
         {
             "volume_id": VOL2,
             "path": PATH + "2",
             "initiator_address": "10.0.0.5",
             "chap_user": "u-0002",
-            "chap_password": PW,
+            "chap_secret": PW,
         },
     ]
     assert tgt.rebuild_exports(expected) == {
