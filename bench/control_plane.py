@@ -31,17 +31,21 @@ printed with the ratios (side_by_side.py says what CPU is counted).
 
 import argparse
 import datetime as dt
+import json
 import os
 import secrets
 import shutil
 import signal
 import sys
 import tempfile
+import time
 
 # bench/lib: this script's directory is first on sys.path.
 from lib import (
     broker,
+    cluster_engines,
     deployment,
+    engines_compare,
     environment,
     load,
     peer_measure,
@@ -50,6 +54,7 @@ from lib import (
     side_by_side,
 )
 from lib.ports import free_port
+from lib.resources import CPUMeter
 from lib.run import Deadline, log
 
 # oslo.service's threading backend, selected before anything loads
@@ -181,6 +186,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between the peer's status polls (Nova has no "
         "long poll; default %(default)s)",
     )
+    p.add_argument(
+        "--engines",
+        choices=tuple(SITTINGS),
+        default="single",
+        help="single: the machine's RabbitMQ and MariaDB (the default); "
+        "cluster: a 3-node RabbitMQ cluster and a 3-node Galera cluster "
+        "behind HAProxy, the run's own, stopped after; both: single then "
+        "cluster in one sitting, with the ratios (defaults then: 100 "
+        "hosts, 300 cycles, concurrency 15, no references)",
+    )
+    p.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=None,
+        help="before the load, measure each process's CPU this long with "
+        "no cycle running (default 10 with --engines cluster|both, else 0)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON only")
     p.add_argument(
         "--save", metavar="PATH", help="also write the JSON result to PATH"
@@ -188,23 +210,43 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-# (without a peer, with one): a pair stays well under 30 minutes here.
+# --engines: the sittings it runs, in order.
+SITTINGS = {
+    "single": ("single",),
+    "cluster": ("cluster",),
+    "both": ("single", "cluster"),
+}
+
+# (alone, with a peer, on the clusters): a pair stays well under 30
+# minutes here, and so does --engines both (the clusters run slower).
 DEFAULTS = {
-    "hosts": (100, 50),
-    "cycles": (500, 200),
-    "concurrency": (20, 10),
+    "hosts": (100, 50, 100),
+    "cycles": (500, 200, 300),
+    "concurrency": (20, 10, 15),
 }
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
-    for k, (alone, paired) in DEFAULTS.items():
+    clustered = args.engines != "single"
+    for k, (alone, paired, on_clusters) in DEFAULTS.items():
         if getattr(args, k) is None:
-            setattr(args, k, paired if args.peer else alone)
+            setattr(
+                args,
+                k,
+                paired if args.peer else on_clusters if clustered else alone,
+            )
     if args.refs is None:
-        # The references compare Arame with its bus, not with the peer,
-        # and would lengthen the sitting.
-        args.refs = not args.peer
+        # The references compare Arame with its bus, not with the peer or
+        # the other engines, and would lengthen the sitting.
+        args.refs = not (args.peer or clustered)
+    if args.idle_seconds is None:
+        args.idle_seconds = 10.0 if clustered else 0.0
+    if clustered and (args.peer or args.private_rabbit or args.refs_only):
+        raise SystemExit(
+            "--engines cluster|both: not with --peer, --private-rabbit "
+            "or --refs-only"
+        )
     if args.warmup is None:
         args.warmup = args.concurrency
     if args.peer and (args.refs_only or args.private_rabbit):
@@ -225,22 +267,62 @@ def main(argv=None) -> int:
     if args.hva_procs > args.hosts:
         raise SystemExit("--hva-procs must not exceed --hosts")
     overall = Deadline(args.max_seconds)
-    # With a peer, Arame's half must leave the peer its time.
-    deadline = Deadline(
-        args.max_seconds / 2 if args.peer else args.max_seconds
-    )
+    kinds = SITTINGS[args.engines]
+    # With a peer, Arame's half must leave the peer its time; each of
+    # two sittings gets half of what is left when it starts.
+    shares = 2 if args.peer else 1
+    current = [overall]
 
     def on_term(signum, _frame):
-        deadline.cancel()  # the workers stop after their current request
+        current[0].cancel()  # the workers stop after their current request
         overall.cancel()
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
 
+    results, rc = {}, 0
+    for i, kind in enumerate(kinds):
+        if overall.passed():
+            break
+        current[0] = Deadline(
+            overall.left() / (len(kinds) - i)
+            if len(kinds) > 1
+            else args.max_seconds / shares
+        )
+        try:
+            results[kind], code = run_sitting(args, current[0], kind)
+        except KeyboardInterrupt as e:  # a signal between two phases
+            results.setdefault(kind, {})["failure"] = str(e)
+            code = 1
+        rc = rc or code
+    if len(kinds) > 1:
+        return finish_both(args, results, rc)
+    res = results.get(kinds[0], {})
+    if args.peer and not res.get("failure") and not overall.passed():
+        res["peer"] = run_peer(args, overall)
+        res["side_by_side"] = side_by_side.compare(res)
+        if res["peer"].get("failure"):
+            rc = 1
+    res["loadavg_at_end"] = os.getloadavg()
+    report.output(res, args.json, args.save)
+    if res.get("peer") and not args.json:
+        print_peer(res, args)
+    for r in (res.get("load"), (res.get("peer") or {}).get("load")):
+        if r and r["success_rate"] < 1.0:
+            rc = rc or 2
+    return rc
+
+
+def run_sitting(args, deadline: Deadline, kind: str) -> tuple[dict, int]:
+    """One deployment on `kind` engines ("single": the machine's broker,
+    or --private-rabbit's, and MariaDB; "cluster": ClusterEngines), its
+    references, warm-up and load, torn down whatever happens: (result,
+    exit status)."""
     name = f"bench_{secrets.token_hex(4)}"
     state_dir = tempfile.mkdtemp(prefix=f"arame-{name}-", dir="/tmp")
     res = {
+        "engines": kind,
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": environment.machine(),
         "versions": environment.versions(),
@@ -248,13 +330,7 @@ def main(argv=None) -> int:
         "args": dict(vars(args)),
         "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
     }
-    rabbit = (
-        broker.PrivateRabbitMQ(name)
-        if args.private_rabbit
-        else infra.RabbitMQ()
-    )
-    mariadb = infra.MariaDB()
-    dep = None
+    engines = rabbit = dep = None
     rc = 0
     if args.peer:
         try:
@@ -262,16 +338,38 @@ def main(argv=None) -> int:
         except Exception as e:
             raise SystemExit(f"{args.peer} peer install: {e}") from e
     try:
+        if kind == "cluster":
+            engines = cluster_engines.ClusterEngines(name)
+            rabbit, mariadb = engines.rabbit, engines.mariadb
+            res["cluster"] = engines.describe()
+        elif args.private_rabbit:
+            rabbit, mariadb = broker.PrivateRabbitMQ(name), infra.MariaDB()
+        else:
+            rabbit, mariadb = infra.RabbitMQ(), infra.MariaDB()
         if args.private_rabbit:
             log(
                 f"starting a private RabbitMQ node {rabbit.node} on port "
                 f"{rabbit.port} (nofile {rabbit.nofile}) ..."
             )
-        rabbit.ensure_running()
-        mariadb.ensure_running()
-        fds = broker.broker_sockets(getattr(rabbit, "node", None))
+        if engines is not None:
+            log(
+                "starting 3 RabbitMQ nodes (ports "
+                + ", ".join(map(str, res["cluster"]["rabbit_nodes"].values()))
+                + f") and 3 Galera nodes behind HAProxy on "
+                f"{res['cluster']['haproxy_port']}, under {engines.dir} ..."
+            )
+            t0 = time.perf_counter()
+            engines.start()
+            res["cluster"]["start_s"] = round(time.perf_counter() - t0, 1)
+            log(f"engines up in {res['cluster']['start_s']} s")
+        else:
+            rabbit.ensure_running()
+            mariadb.ensure_running()
+        node = rabbit.nodes[0] if engines else getattr(rabbit, "node", None)
+        fds = broker.broker_sockets(node)
         res["broker"] = {
             "private": args.private_rabbit,
+            "cluster": engines is not None,
             "port": rabbit.port,
             "file_descriptors": fds,
         }
@@ -305,6 +403,9 @@ def main(argv=None) -> int:
                 f"up: API {st['api_ready_s']:.1f} s, {args.hosts} hosts "
                 f"{st['hosts_up_s']:.1f} s, RPC queues {st['rpc_ready_s']:.1f} s"
             )
+            if engines is not None:
+                res["cluster"]["queues"] = engines.queue_members(dep.vhost)
+                log(f"queues: {res['cluster']['queues']}")
         if args.refs or args.refs_only:
             log("bus references ...")
             res["references"] = references.measure_references(
@@ -325,7 +426,19 @@ def main(argv=None) -> int:
                 res["api_cost"] = references.measure_api_cost(
                     dep, token, tid, args.ref_http, deadline
                 )
-            res.update(load.measure_load(dep, token, image, args, deadline))
+            meter = (
+                cluster_engines.EnginesCPUMeter(dep, engines)
+                if engines is not None
+                else None
+            )
+            if args.idle_seconds > 0:
+                log(f"idle CPU: {args.idle_seconds:g} s with no cycle")
+                res["idle_cpu"] = cluster_engines.idle_cpu(
+                    meter or CPUMeter(dep), args.idle_seconds
+                )
+            res.update(
+                load.measure_load(dep, token, image, args, deadline, meter)
+            )
         res["ratios"] = report.ratios(res.get("load"), res.get("references"))
     except BaseException as e:  # noqa: B902 - report, then tear down
         deadline.cancel()
@@ -351,20 +464,54 @@ def main(argv=None) -> int:
             except Exception as e:
                 res["teardown_error"] = f"{type(e).__name__}: {e}"
                 rc = 1
+        if engines is not None:
+            log("stopping the clustered engines ...")
+            errors = engines.stop()
+            if errors:
+                res["teardown_error"] = "; ".join(errors)
+                rc = 1
         if args.rm_state:
             shutil.rmtree(state_dir, ignore_errors=True)
-    if args.peer and not res.get("failure") and not overall.passed():
-        res["peer"] = run_peer(args, overall)
-        res["side_by_side"] = side_by_side.compare(res)
-        if res["peer"].get("failure"):
-            rc = 1
-    res["loadavg_at_end"] = os.getloadavg()
-    report.output(res, args.json, args.save)
-    if res.get("peer") and not args.json:
-        print_peer(res, args)
-    for r in (res.get("load"), (res.get("peer") or {}).get("load")):
-        if r and r["success_rate"] < 1.0:
-            rc = rc or 2
+    load_res = res.get("load")
+    if load_res and load_res["success_rate"] < 1.0:
+        rc = rc or 2
+    return res, rc
+
+
+def finish_both(args, results: dict, rc: int) -> int:
+    """Both sittings' reports, then the comparison and its ratios."""
+    out = {
+        "engines": args.engines,
+        "single": results.get("single"),
+        "cluster": results.get("cluster"),
+        "comparison": engines_compare.compare(
+            results.get("single"), results.get("cluster")
+        ),
+        "loadavg_at_end": os.getloadavg(),
+    }
+    if args.save:
+        with open(args.save, "w") as f:
+            json.dump(out, f, indent=2, default=str)
+    if args.json:
+        json.dump(out, sys.stdout, indent=2, default=str)
+        print()
+        return rc
+    for kind in ("single", "cluster"):
+        if results.get(kind):
+            print(f"==== {kind} engines ====")
+            report.print_report(results[kind])
+            print()
+    for line in engines_compare.format_comparison(
+        out["comparison"], vars(args)
+    ):
+        print(line)
+    first = (results.get("single") or {}).get("machine") or {}
+    print(
+        "load average (1, 5, 15 min) at start "
+        + " ".join(f"{x:.2f}" for x in first.get("loadavg_at_start") or ())
+        + ", at end "
+        + " ".join(f"{x:.2f}" for x in out["loadavg_at_end"])
+    )
     return rc
 
 

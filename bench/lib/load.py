@@ -310,12 +310,14 @@ def warm_up(
 
 
 def measure_load(
-    dep, token: str, image: str, args, deadline: Deadline
+    dep, token: str, image: str, args, deadline: Deadline, meter=None
 ) -> dict:
     """The timed cycles, the CPU each process used meanwhile and a `top`
-    taken half-way: {"cpu", "top", "load"}."""
+    taken half-way: {"cpu", "top", "load"}. `meter`: a CPUMeter counting
+    other processes than the daemons and the servers on the deployment's
+    broker and database ports (the clustered engines)."""
     log(f"load: {args.cycles} cycles at concurrency {args.concurrency}")
-    meter = CPUMeter(dep)
+    meter = meter or CPUMeter(dep)
     tops: list = []
     th_top = []
 

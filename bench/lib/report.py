@@ -64,10 +64,29 @@ def print_report(res: dict) -> None:
     b = res.get("broker")
     if b:
         fds = b.get("file_descriptors") or {}
+        where = (
+            "node 1 of the run's 3-node cluster"
+            if b.get("cluster")
+            else "a private node of this bench"
+            if b["private"]
+            else "the machine broker"
+        )
         p(
-            f"broker: {'a private node of this bench' if b['private'] else 'the machine broker'}"
+            f"broker: {where}"
             f" on 127.0.0.1:{b['port']} (sockets used/limit at start: "
             f"{fds.get('sockets_used')}/{fds.get('sockets_limit')})"
+        )
+    cl = res.get("cluster")
+    if cl:
+        p(
+            "engines: RabbitMQ nodes "
+            + ", ".join(
+                f"{n} :{port}" for n, port in cl["rabbit_nodes"].items()
+            )
+            + f" (every daemon given the three URLs); Galera from port "
+            f"{cl['galera_first_port']} behind HAProxy :{cl['haproxy_port']}; "
+            f"up in {cl.get('start_s', 'n/a')} s; the deployment's queues: "
+            f"{cl.get('queues')}"
         )
     if res.get("deployment"):
         d = res["deployment"]
@@ -145,6 +164,18 @@ def print_report(res: dict) -> None:
                 )
                 p(f"    {name:<24s}{c:5.2f} cores{extra}")
         p(f"    {'(other processes)':<24s}{cpu['other_cores']:5.2f} cores")
+    idle = res.get("idle_cpu")
+    if idle:
+        p(
+            f"  idle CPU ({idle['wall_s']:.0f} s before the load, no cycle "
+            "running): "
+            + ", ".join(
+                f"{n} {c:.3f}"
+                for n, c in idle["per_process_cores"].items()
+                if c >= 0.005
+            )
+            + f"; other processes {idle['other_cores']:.2f} cores"
+        )
     if res.get("top"):
         p("  top, mid-run:")
         for line in res["top"]:
