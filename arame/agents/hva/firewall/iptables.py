@@ -11,7 +11,11 @@ two.
     arame-out: per port, frames from its tap -> arame-out-<instance id>
                (anti-spoofing: RETURN when the guest is itself, else DROP)
     arame-in:  per port, frames to its tap -> arame-in-<instance id>
-               (ACCEPT what its groups allow, else DROP)
+               (its own: conntrack state, DHCP; then -j arame-sg-<group id>
+               for each of its groups, which ACCEPT what the group allows;
+               what none accepted: DROP)
+    arame-sg-<group id>: the group's rules, once per host whatever its
+               number of members there (its members through its ipset)
 
 Every guest's outbound check runs before any guest's inbound check, so an
 inbound ACCEPT (final in FORWARD) never skips the sender's anti-spoofing.
@@ -20,7 +24,7 @@ inbound ACCEPT (final in FORWARD) never skips the sender's anti-spoofing.
 import re
 
 from arame.agents.hva.firewall import ipsets
-from arame.agents.hva.firewall.port import Port
+from arame.agents.hva.firewall.port import Group, Port
 from arame.common.secgroup_rules import Rule
 
 FWD = "arame-fwd"
@@ -67,41 +71,43 @@ def _rule_match(rule: Rule) -> str:
     return " ".join(parts)
 
 
-def port_rules(port: Port, memo: dict | None = None) -> list[str]:
-    """The rules of the port's two chains (without the chain headers).
-    memo: shared by the ports of one render, so that a group object they
-    share (a batch's ports share them) is formatted once."""
+def group_chain(group_id: str) -> str:
+    return f"arame-{group_id}"  # arame-sg-3k9x2m0q, 17 characters
+
+
+def group_rules(group: Group) -> list[str]:
+    """The rules of a group's chain (without its header): its members
+    reach each other, then its rules. Every member port's in-chain jumps
+    here, so a rule change rewrites this chain only."""
+    c = group_chain(group.id)
+    lines = [
+        f"-A {c} -m set --match-set {ipsets.set_name(group.id)} src "
+        f"-m comment --comment {_quote('member of ' + group.id)} -j ACCEPT"
+    ]
+    seen = set()
+    for r in group.rules:
+        match = _rule_match(r)
+        if match in seen:
+            continue
+        seen.add(match)
+        lines.append(
+            f"-A {c} {match} -m comment --comment "
+            f"{_quote(group.id + ' ' + r.to_text())} -j ACCEPT"
+        )
+    return lines
+
+
+def port_rules(port: Port) -> list[str]:
+    """The rules of the port's two chains (without the chain headers):
+    what is the port's own (conntrack state, DHCP, anti-spoofing, the
+    final DROP) and a jump to each of its groups' chains."""
     i, o = in_chain(port.instance_id), out_chain(port.instance_id)
     lines = [
         f"-A {i} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
         f"-A {i} -m conntrack --ctstate INVALID -j DROP",
         f"-A {i} -p udp -m udp --sport 67 --dport 68 -j ACCEPT",
     ]
-    for gid in port.own_group_ids():
-        lines.append(
-            f"-A {i} -m set --match-set {ipsets.set_name(gid)} src "
-            f"-m comment --comment {_quote('member of ' + gid)} "
-            f"-j ACCEPT"
-        )
-    seen = set()
-    for g in port.groups:
-        if memo is None or id(g) not in memo:
-            text = tuple(
-                (
-                    _rule_match(r),
-                    f"-m comment --comment "
-                    f"{_quote(g.id + ' ' + r.to_text())} -j ACCEPT",
-                )
-                for r in g.rules
-            )
-            if memo is None:
-                memo = {}
-            memo[id(g)] = (g, text)  # g kept alive: its id stays its own
-        for match, rest in memo[id(g)][1]:
-            if match in seen:
-                continue
-            seen.add(match)
-            lines.append(f"-A {i} {match} {rest}")
+    lines += [f"-A {i} -j {group_chain(g)}" for g in port.own_group_ids()]
     lines.append(f"-A {i} -j DROP")
     lines += [
         # DHCP discover/request before the guest has an address.
@@ -138,36 +144,58 @@ def dispatch_rules(taps: dict[str, str]) -> list[str]:
 
 
 def render(
-    taps: dict[str, str], rewrite: list[Port] = (), remove: list[str] = ()
+    taps: dict[str, str] | None,
+    rewrite: list[Port] = (),
+    remove: list[str] = (),
+    *,
+    groups: list[Group] = (),
+    drop_groups: list[str] = (),
 ) -> str:
     """One transaction: the dispatch chains rebuilt for `taps` (every port
-    that stays), the chains of `rewrite` replaced and those of `remove`
-    deleted. Chains of other ports are not touched."""
-    heads = [IN, OUT]
-    body = dispatch_rules(taps)
-    memo: dict = {}
+    that stays; None leaves them as they are), the chains of the groups
+    `groups` and of the ports `rewrite` replaced, those of the ports
+    `remove` and the groups `drop_groups` deleted (after the port chains
+    that jumped there are flushed or rewritten). Other chains are not
+    touched."""
+    heads, body = [], []
+    if taps is not None:
+        heads += [IN, OUT]
+        body += dispatch_rules(taps)
+    for g in groups:
+        heads.append(group_chain(g.id))
+        body += group_rules(g)
     for port in rewrite:
         heads += [in_chain(port.instance_id), out_chain(port.instance_id)]
-        body += port_rules(port, memo)
+        body += port_rules(port)
     tail = []
     for iid in remove:
         # Declaring flushes; the dispatch no longer jumps there; then -X.
         heads += [in_chain(iid), out_chain(iid)]
         tail += [f"-X {in_chain(iid)}", f"-X {out_chain(iid)}"]
+    for gid in drop_groups:
+        heads.append(group_chain(gid))
+        tail.append(f"-X {group_chain(gid)}")
     return _table(heads, body + tail)
 
 
 def render_setup(
-    have_chains: set[str], have_forward_jump: bool, have_input_jump: bool
+    have_chains: set[str],
+    have_forward_jump: bool,
+    have_input_jump: bool,
+    stale_groups=(),
 ) -> str:
     """Base chains and the jumps from FORWARD and INPUT, leaving existing
-    dispatch chains alone (flushing them would open every port)."""
+    dispatch chains alone (flushing them would open every port); the
+    chains of `stale_groups` (no port jumps there) removed."""
     heads = [FWD] + [c for c in (IN, OUT) if c not in have_chains]
     body = [f"-A {FWD} -j {OUT}", f"-A {FWD} -j {IN}"]
     if not have_forward_jump:
         body.append(FORWARD_JUMP.replace("-A FORWARD", "-I FORWARD 1"))
     if not have_input_jump:
         body.append(INPUT_JUMP.replace("-A INPUT", "-I INPUT 1"))
+    for gid in sorted(stale_groups):
+        heads.append(group_chain(gid))
+        body.append(f"-X {group_chain(gid)}")
     return _table(heads, body)
 
 
@@ -181,7 +209,9 @@ def _table(heads: list[str], body: list[str]) -> str:
 
 
 _ID = r"(i-[a-z0-9]{8})"
+_GID = r"(sg-[a-z0-9]{8})"
 _CHAIN_RE = re.compile(rf"^:({IN}|{OUT})-{_ID} ", re.MULTILINE)
+_GROUP_CHAIN_RE = re.compile(rf"^:arame-{_GID} ", re.MULTILINE)
 _IN_DISPATCH_RE = re.compile(
     rf"^-A {IN} -m physdev --physdev-out (\S+) .*-j {IN}-{_ID}$", re.MULTILINE
 )
@@ -189,21 +219,37 @@ _SPOOF_RE = re.compile(
     rf"^-A {OUT}-{_ID} -s ([0-9.]+)/32 -m mac --mac-source (\S+) -j RETURN$",
     re.MULTILINE,
 )
+_JUMP_RE = re.compile(rf"^-A {IN}-{_ID} -j arame-{_GID}$", re.MULTILINE)
+# Sets matched in a port's own chain: the rules of hva before group
+# chains (an upgrade finds them until the port is next applied).
 _SET_RE = re.compile(
     rf"^-A {IN}-{_ID} .*--match-set {ipsets.PREFIX}(\S+) src", re.MULTILINE
+)
+_GROUP_SET_RE = re.compile(
+    rf"^-A arame-{_GID} .*--match-set {ipsets.PREFIX}(\S+) src", re.MULTILINE
 )
 
 
 def parse_save(text: str) -> dict:
     """What an earlier run left, from `iptables-save -t filter`:
     {"chains": {names}, "forward_jump": bool, "input_jump": bool,
-     "ports": {instance id: {"tap", "ip", "mac", "groups": set}}}.
+     "ports": {instance id: {"tap", "ip", "mac", "groups": (group ids its
+               in-chain jumps to, in order), "sets": {group ids of sets
+               its in-chain matches itself}}},
+     "groups": {group id: {group ids of the sets its chain matches}}}.
     A port is there when either of its chains is."""
     ports: dict[str, dict] = {}
 
     def port(iid):
         return ports.setdefault(
-            iid, {"tap": None, "ip": None, "mac": None, "groups": set()}
+            iid,
+            {
+                "tap": None,
+                "ip": None,
+                "mac": None,
+                "groups": (),
+                "sets": set(),
+            },
         )
 
     for m in _CHAIN_RE.finditer(text):
@@ -212,13 +258,20 @@ def parse_save(text: str) -> dict:
         port(m.group(2))["tap"] = m.group(1)
     for m in _SPOOF_RE.finditer(text):
         port(m.group(1)).update(ip=m.group(2), mac=m.group(3))
+    for m in _JUMP_RE.finditer(text):
+        p = port(m.group(1))
+        p["groups"] += (m.group(2),)
     for m in _SET_RE.finditer(text):
-        port(m.group(1))["groups"].add(m.group(2))
+        port(m.group(1))["sets"].add(m.group(2))
+    groups = {gid: set() for gid in _GROUP_CHAIN_RE.findall(text)}
+    for m in _GROUP_SET_RE.finditer(text):
+        groups.setdefault(m.group(1), set()).add(m.group(2))
     lines = set(text.splitlines())
     chains = {line[1:].split()[0] for line in lines if line.startswith(":")}
     return {
         "chains": chains,
         "ports": ports,
+        "groups": groups,
         "forward_jump": FORWARD_JUMP in lines,
         "input_jump": INPUT_JUMP in lines,
     }

@@ -180,21 +180,27 @@ class Port:
         ("rule", protocol, from, to, network) what a rule lets in.
         If a port's allowance after a change is not a superset of the one
         before, some established flows may have lost their permission."""
-        atoms = set()
-        for gid in self.own_group_ids():
-            atoms.update(("peer", ip) for ip in members.get(gid, ()))
-        for g in self.groups:
-            for r in g.rules:
-                sources = (
-                    [r.cidr]
-                    if r.cidr is not None
-                    else [f"{ip}/32" for ip in members.get(r.group_id, ())]
-                )
-                atoms.update(
-                    ("rule", r.protocol, r.from_port, r.to_port, s)
-                    for s in sources
-                )
-        return frozenset(atoms)
+        return frozenset().union(
+            *(group_allowance(g, members) for g in self.groups)
+        )
+
+
+def group_allowance(
+    group: Group, members: Mapping[str, tuple[str, ...]]
+) -> frozenset:
+    """What one group lets into its members (Port.allowance's atoms): its
+    own members, and what its rules allow."""
+    atoms = {("peer", ip) for ip in members.get(group.id, ())}
+    for r in group.rules:
+        sources = (
+            [r.cidr]
+            if r.cidr is not None
+            else [f"{ip}/32" for ip in members.get(r.group_id, ())]
+        )
+        atoms.update(
+            ("rule", r.protocol, r.from_port, r.to_port, s) for s in sources
+        )
+    return frozenset(atoms)
 
 
 def admits(

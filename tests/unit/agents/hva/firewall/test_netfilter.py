@@ -8,7 +8,7 @@ import pytest
 from arame.agents.hva.firewall import InvalidPort, NetfilterFirewall, iptables
 from arame.common import runner
 
-from .samples import APP, DB, WEB, port_dict
+from .samples import APP, DB, WEB, port, port_dict
 
 EMPTY_SAVE = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\nCOMMIT\n"
 
@@ -66,6 +66,7 @@ def test_setup_creates_the_base_and_runs_in_the_namespace(host):
         "ebtables-save -t",
         "iptables-restore --noflush",
         "ebtables-restore --noflush",
+        "ipset list",  # sets no chain matches: none
     ]
     assert {c.netns for c in host.calls} == {"lab1"}
     assert (
@@ -89,19 +90,43 @@ def test_legacy_backend_waits_for_the_lock(host, monkeypatch):
     assert host.calls[3].args == ["iptables-restore", "--noflush", "--wait=10"]
 
 
-def test_first_apply_then_reapply_is_one_ipset_and_one_iptables_restore(host):
+def test_first_apply_is_one_of_each_then_reapplying_runs_nothing(host):
     fw = NetfilterFirewall()
     fw.apply_port(port_dict())  # loads lazily first
     n = len(host.calls)
-    assert host.commands(5) == [
+    assert host.commands(6) == [
         "ipset -exist",
         "iptables-restore --noflush",
         "ebtables-restore --noflush",
         "conntrack -L",
     ]
-    fw.apply_port(port_dict())
-    assert host.commands(n) == ["ipset -exist", "iptables-restore --noflush"]
+    text = host.last_input("iptables-restore")
+    for chain in ("arame-in", "arame-sg-webweb01", "arame-in-i-3k9x2m0q"):
+        assert f":{chain} - [0:0]\n" in text
+    fw.apply_port(port_dict())  # what it applied already
+    assert host.commands(n) == []
     assert fw.ports() == set()  # reads the host, not memory
+
+
+def test_a_rule_change_rewrites_the_group_chain_only(host):
+    fw = NetfilterFirewall()
+    fw.apply_port(port_dict())
+    changed = port_dict()
+    changed["security_groups"][0]["rules"].append(
+        {
+            "protocol": "tcp",
+            "from_port": 23,
+            "to_port": 23,
+            "cidr": "1.0.0.0/8",
+        }
+    )
+    n = len(host.calls)
+    fw.apply_port(changed)
+    assert host.commands(n) == ["iptables-restore --noflush"]  # grew
+    text = host.last_input("iptables-restore")
+    assert text.splitlines()[:2] == ["*filter", ":arame-sg-webweb01 - [0:0]"]
+    assert "-s 1.0.0.0/8 -p tcp -m tcp --dport 23 " in text
+    assert "arame-in" not in text and "dbdbdb01" not in text
 
 
 def test_apply_writes_sets_before_the_rules_that_match_them(host):
@@ -337,12 +362,18 @@ def test_a_batch_costs_one_of_each_command_whatever_its_size(host):
     fw.apply_ports(narrower)
     assert (
         host.commands(n)
-        == [
-            "ipset -exist",
-            "iptables-restore --noflush",
-            "conntrack -L",
-        ]
+        == ["iptables-restore --noflush", "conntrack -L"]
         + ["conntrack -D"] * 5
+    )
+    # One chain for the five: the group's.
+    assert host.last_input("iptables-restore") == (
+        "*filter\n:arame-sg-dbdbdb01 - [0:0]\n"
+        + "".join(
+            line + "\n"
+            for line in iptables.group_rules(port().groups[1])
+            if "udp" not in line
+        )
+        + "COMMIT\n"
     )
     assert fw.apply_ports([]) is None
 

@@ -1,0 +1,159 @@
+"""hva killed in the middle of a change, on the rules a kernel holds (an
+in-memory one, kernel.py): whatever step it died before, a restarted
+agent (setup, then the change asked again, as the flow retries it)
+leaves the host exactly as the change applied in one go would have."""
+
+import pytest
+
+from arame.agents.hva.firewall import NetfilterFirewall
+from arame.common import runner
+
+from .kernel import Kernel
+
+WEB, DB, APP, OLD = "sg-webweb01", "sg-dbdbdb01", "sg-appapp01", "sg-oldold01"
+
+
+def tcp(port, source="0.0.0.0/0"):
+    rule = {"protocol": "tcp", "from_port": port, "to_port": port}
+    rule["group_id" if source.startswith("sg-") else "cidr"] = source
+    return rule
+
+
+def member(n, groups):
+    iid = f"i-mem{n:05d}"
+    return {
+        "instance_id": iid,
+        "device": f"tap-{iid}",
+        "mac": f"52:54:00:00:01:{n:02x}",
+        "ip": f"10.0.0.{10 + n}",
+        "security_groups": [{"id": g, "rules": r} for g, r in groups.items()],
+        "group_members": {WEB: ["10.0.0.10", "10.0.0.11", "10.0.0.12"]},
+    }
+
+
+# Before: two members of WEB, one of them also in OLD (whose rule lets
+# APP's members in). The change: WEB's rule 80 becomes 8080, member 1
+# leaves OLD (its chain is no longer used: removed), member 2 arrives.
+BEFORE = [
+    member(0, {WEB: [tcp(80)]}),
+    member(1, {WEB: [tcp(80)], OLD: [tcp(3306, APP)]}),
+]
+AFTER = [
+    member(0, {WEB: [tcp(8080)]}),
+    member(1, {WEB: [tcp(8080)], DB: [tcp(5432)]}),
+    member(2, {WEB: [tcp(8080)]}),
+]
+
+
+class Killed(BaseException):
+    """The agent's process ends here: nothing after it runs."""
+
+
+MUTATING = ("ipset", "ebtables-restore", "conntrack")
+
+
+def mutating(args) -> bool:
+    if args[0] == "iptables-restore":
+        return "--version" not in args
+    if args[:2] in (["ipset", "list"], ["conntrack", "-L"]):
+        return False
+    return args[0] in MUTATING
+
+
+def clean_result() -> tuple:
+    k = Kernel()
+    fw = NetfilterFirewall()
+    with _on(k):
+        fw.setup()
+        fw.apply_ports(AFTER)
+    return k.state()
+
+
+class _on:
+    def __init__(self, kernel, kill_at=None):
+        self.kernel, self.kill_at, self.seen = kernel, kill_at, 0
+
+    def run(self, args, **kw):
+        if mutating(args):
+            if self.seen == self.kill_at:
+                raise Killed(args)
+            self.seen += 1
+        return self.kernel.run(args, **kw)
+
+    def __enter__(self):
+        self._mp = pytest.MonkeyPatch()
+        self._mp.setattr(runner, "run", self.run)
+        return self
+
+    def __exit__(self, *exc):
+        self._mp.undo()
+
+
+def steps_of_the_change() -> int:
+    k = Kernel()
+    fw = NetfilterFirewall()
+    with _on(k):
+        fw.setup()
+        fw.apply_ports(BEFORE)
+    with _on(k) as counter:
+        fw.apply_ports(AFTER)
+    return counter.seen
+
+
+def test_killed_at_any_step_a_restart_converges():
+    steps = steps_of_the_change()
+    # ipset, iptables, ebtables (the new port): a kill can fall between.
+    assert steps >= 3
+    clean = clean_result()
+    for kill_at in range(steps):
+        k = Kernel()
+        with _on(k):
+            first = NetfilterFirewall()
+            first.setup()
+            first.apply_ports(BEFORE)
+        with _on(k, kill_at), pytest.raises(Killed):
+            first.apply_ports(AFTER)
+        with _on(k):
+            again = NetfilterFirewall()  # the restarted agent
+            again.setup()
+            n = len(k.commands)
+            again.apply_ports(AFTER)  # the flow's retry
+        # What the dead agent may not have cut, the retry does.
+        assert ["conntrack", "-L"] in k.commands[n:]
+        assert k.state() == clean, f"killed before step {kill_at}"
+        assert f"arame-{OLD}" not in k.save()
+        assert f"arame-{APP}" not in k.sets
+
+
+def test_a_restart_removes_group_chains_no_port_uses():
+    k = Kernel()
+    with _on(k):
+        fw = NetfilterFirewall()
+        fw.setup()
+        fw.apply_ports(BEFORE)
+    # Left by hand, or by an agent gone: a group chain nobody jumps to,
+    # and a set no chain matches.
+    k.chains["arame-sg-stale001"] = ["-A arame-sg-stale001 -j ACCEPT"]
+    k.sets.add("arame-sg-stale001")
+    with _on(k):
+        NetfilterFirewall().setup()
+    assert "arame-sg-stale001" not in k.save()
+    assert k.sets == {f"arame-{g}" for g in (WEB, OLD, APP)}
+    assert ":arame-sg-oldold01 " in k.save()  # member 1 still jumps there
+
+
+def test_group_chains_are_shared_and_go_with_their_last_member():
+    k = Kernel()
+    with _on(k):
+        fw = NetfilterFirewall()
+        fw.setup()
+        fw.apply_ports(AFTER)
+        saved = k.save()
+        assert saved.count("--dport 8080 ") == 1  # one WEB chain
+        assert saved.count("-j arame-sg-webweb01") == 3
+        fw.remove_port("i-mem00001")
+        assert "arame-sg-dbdbdb01" not in k.save()
+        assert "arame-sg-dbdbdb01" not in k.sets
+        fw.remove_port("i-mem00000")
+        fw.remove_port("i-mem00002")
+    assert "arame-sg" not in k.save() and k.sets == set()
