@@ -40,6 +40,7 @@ from arame.agents.l3.drivers.netns_floating import (
     only_floating_ips_differ,
     pairs,
 )
+from arame.agents.l3.drivers.netns_inproc import InProcess, Unavailable
 from arame.agents.l3.drivers.netns_plumbing import (
     Plumbing,
     UnknownPhysicalNetwork,
@@ -69,11 +70,14 @@ class NetnsRouterDriver(base.RouterDriver):
         max_connections: int | None = nft_rules.DEFAULT_MAX_CONNECTIONS,
         *,
         conf=None,
+        in_process: bool | None = None,
     ):
         """`netns`: the namespace holding the bridges (None: ours).
         `physical_networks`: physical network name -> device (default
         {"public": "eth1"}). `conf`: where [hva_networking] (VXLAN
-        underlay, MTU) is read; the global CONF by default."""
+        underlay, MTU) is read; the global CONF by default.
+        `in_process`: nft, the /32s and ARP of an association from this
+        process (netns_inproc); None: where it can, False: never."""
         if netns is not None and not _NAME_RE.fullmatch(netns):
             raise base.RouterError(f"not a namespace name: {netns!r}")
         if not _PREFIX_RE.fullmatch(namespace_prefix or ""):
@@ -108,6 +112,9 @@ class NetnsRouterDriver(base.RouterDriver):
         # comment.
         self._stands_for: dict[str, base.RouterSpec] = {}
         self._announcer = commands.Announcer()
+        self._inproc = (
+            InProcess.open(NETNS_DIR) if in_process is not False else None
+        )
 
     @classmethod
     def from_conf(cls, conf=None) -> "NetnsRouterDriver":
@@ -196,17 +203,18 @@ class NetnsRouterDriver(base.RouterDriver):
         }
         added = sorted(f"{a}/32" for a in set(now) - set(before))
         gone = sorted(f"{a}/32" for a in set(before) - set(now))
-        with futures.ThreadPoolExecutor(2) as pool:
-            addrs = pool.submit(
-                commands.addr_batch,
-                ns,
-                "add",
-                [f"{a} dev {base.EXTERNAL_DEV}" for a in added],
-            )
+        if self._inproc is not None:
+            # ~1 ms in this process, where each command below is a
+            # process start (10-60 ms on a loaded host)
+            self._addresses(ns, "add", added)
             self._load_map_changes(router, last, ns)
-            addrs.result()
+        else:
+            with futures.ThreadPoolExecutor(2) as pool:
+                addrs = pool.submit(self._addresses, ns, "add", added)
+                self._load_map_changes(router, last, ns)
+                addrs.result()
         self._after_ruleset(router, ns, before, gone)
-        self._announcer.announce(ns, added)
+        self._announce(ns, added)
         LOG.info(
             "router %s: floating IPs %d (%d added, %d removed)",
             router.id,
@@ -230,7 +238,7 @@ class NetnsRouterDriver(base.RouterDriver):
             # the comment is the last spec's.
             self._loaded[router.id] = nft_rules.digest(self._render(last))
         try:
-            commands.run(["nft", "-f", "-"], ns, input=text)
+            self._nft(ns, text)
             self._stands_for[router.id] = router
             return
         except base.RouterError as e:
@@ -248,8 +256,40 @@ class NetnsRouterDriver(base.RouterDriver):
     def _load_whole(self, router: base.RouterSpec, ns: str, text: str):
         self._stands_for.pop(router.id, None)
         self._loaded.pop(router.id, None)  # unknown if the load fails
-        commands.run(["nft", "-f", "-"], ns, input=text)
+        self._nft(ns, text)
         self._loaded[router.id] = nft_rules.digest(text)
+
+    # -- in this process where it can, else commands -------------------------
+
+    def _nft(self, ns: str, text: str) -> None:
+        if self._inproc is not None:
+            try:
+                return self._inproc.nft(ns, text)
+            except Unavailable as e:
+                LOG.warning("%s: in-process nft unavailable: %s", ns, e)
+        commands.run(["nft", "-f", "-"], ns, input=text)
+
+    def _addresses(self, ns: str, verb: str, cidrs: list[str]) -> None:
+        """`verb` the /32s `cidrs` on qg0."""
+        if self._inproc is not None and cidrs:
+            try:
+                return self._inproc.addresses(
+                    ns, verb, base.EXTERNAL_DEV, cidrs
+                )
+            except Unavailable as e:
+                LOG.warning("%s: in-process addresses unavailable: %s", ns, e)
+        commands.addr_batch(
+            ns, verb, [f"{a} dev {base.EXTERNAL_DEV}" for a in cidrs]
+        )
+
+    def _announce(self, ns: str, added: list[str]) -> None:
+        if self._inproc is not None and added:
+            ips = [a.split("/")[0] for a in added]
+            try:
+                return self._inproc.announce(ns, base.EXTERNAL_DEV, ips)
+            except Exception as e:  # noqa: BLE001  (an ARP is best effort)
+                LOG.warning("%s: in-process ARP failed: %s", ns, e)
+        self._announcer.announce(ns, added)
 
     def _converge(self, router: base.RouterSpec, ns: str) -> None:
         rip = iproute.IpRoute(ns)
@@ -378,9 +418,7 @@ class NetnsRouterDriver(base.RouterDriver):
         cut |= {a.split("/")[0] for a in going}
         for ip in sorted(cut):
             commands.cut_flows(ns, ip)
-        commands.addr_batch(
-            ns, "del", [f"{a} dev {base.EXTERNAL_DEV}" for a in going]
-        )
+        self._addresses(ns, "del", going)
 
     def _ensure_namespace(self, ns: str) -> bool:
         if os.path.exists(os.path.join(NETNS_DIR, ns)):
@@ -413,6 +451,9 @@ class NetnsRouterDriver(base.RouterDriver):
         self._stands_for.pop(router_id, None)
         self._loaded.pop(router_id, None)
         release: set[str] = set()
+        if self._inproc is not None:
+            # its thread first: a thread inside keeps the namespace alive
+            self._inproc.drop(ns)
         if os.path.exists(os.path.join(NETNS_DIR, ns)):
             rip = iproute.IpRoute(ns)
             for link in rip.links():

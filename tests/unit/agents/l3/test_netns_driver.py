@@ -48,6 +48,8 @@ def conf() -> cfg.ConfigOpts:
 
 def driver(**kw) -> netns.NetnsRouterDriver:
     kw.setdefault("conf", conf())
+    # the commands' path (the in-process one: test_netns_inproc)
+    kw.setdefault("in_process", False)
     return netns.NetnsRouterDriver("hostns", "lab-", **kw)
 
 

@@ -1,0 +1,69 @@
+"""The kernel calls of a floating IP's association made from the agent's
+process, inside the router's namespace (netns_thread): the nft
+transaction (libnft), the /32 (rtnl) and the gratuitous ARP (garp). No
+process starts on that path.
+
+Unavailable (no libnftables, not root, the namespace not joinable): the
+driver runs the commands instead (netns_commands), which stay the path of
+everything else (links, bridges, listings, conntrack).
+"""
+
+import os
+
+from oslo_log import log
+
+from arame.agents.l3.drivers import base, garp, libnft, rtnl
+from arame.agents.l3.drivers.netns_thread import (
+    NamespaceThreads,
+    Unavailable,
+    resource,
+)
+
+LOG = log.getLogger(__name__)
+
+__all__ = ["InProcess", "Unavailable"]
+
+
+def _nft(text: str) -> None:
+    resource("nft", libnft.Nft).run(text)
+
+
+def _announce(dev: str, ips: list[str]) -> None:
+    garp.announce(resource("arp", garp.open_socket), dev, ips)
+
+
+class InProcess:
+    def __init__(self, directory: str):
+        self.threads = NamespaceThreads(directory)
+
+    @classmethod
+    def open(cls, directory: str) -> "InProcess | None":
+        """None where it cannot work: the driver runs commands then."""
+        if os.geteuid() != 0:
+            return None
+        if libnft.load() is None:
+            LOG.info("no libnftables here: the L3 fast path runs nft")
+            return None
+        return cls(directory)
+
+    def nft(self, ns: str, text: str) -> None:
+        """An `nft -f` file in one transaction; RouterError if refused."""
+        try:
+            self.threads.call(ns, _nft, text)
+        except libnft.NftError as e:
+            raise base.RouterError(f"nft: {e} (namespace {ns})") from e
+
+    def addresses(self, ns: str, verb: str, dev: str, cidrs: list[str]):
+        if not cidrs:
+            return
+        try:
+            self.threads.call(ns, rtnl.change_addresses, verb, dev, cidrs)
+        except OSError as e:  # rtnl.NetlinkError: the kernel said no
+            raise base.RouterError(f"{e} (namespace {ns})") from e
+
+    def announce(self, ns: str, dev: str, ips: list[str]) -> None:
+        if ips:
+            self.threads.call(ns, _announce, dev, ips)
+
+    def drop(self, ns: str) -> None:
+        self.threads.drop(ns)
