@@ -15,6 +15,12 @@
    the whole decision (refresh or full read + choice) and the choice alone
    (filters + weigher + pick), p50/p95 in ms. Goal: <= 10 ms p95 at
    10,000 hosts.
+   With --heartbeats N, a process of its own records N hosts' heartbeats
+   a second meanwhile (the collector's record_inventory, as 10,000 hosts
+   reporting every 10 s make 1,000 a second), once as the collector does
+   now (liveness only: the change marker stays) and, as the reference,
+   as it did before (every heartbeat stamped the row, so every refresh
+   re-read each host that reported within the overlap).
 2. Claims per second: --workers processes (spawned, each with its own
    engine and HostSelector, as a scheduler process has) race to place
    --instances pending instances over --race-hosts empty hosts; each
@@ -72,12 +78,86 @@ def foreign_claim(s, names: list[str]) -> None:
     )
 
 
-def decisions(count: int, reps_old: int, reps_new: int) -> dict:
+def heartbeat_worker(url, names, per_s, stamp, ready, stop) -> None:
+    """Heartbeats of `per_s` hosts a second, in batches every 0.1 s, as
+    the collector records them; `stamp`: as it did before (the change
+    marker moved by every heartbeat)."""
+    parse_conf()
+    sched_world.use(url)
+    import sqlalchemy as sa
+
+    from arame.collector.observations import record_inventory
+    from arame.common.db import engine, models
+
+    H = models.Host.__table__
+    batch = max(1, int(per_s / 10))
+    inventory = {"hypervisor_type": "fake", "storage_address": None}
+    ready.set()
+    at, i = time.monotonic(), 0
+    while not stop.is_set():
+        chunk = [names[(i + k) % len(names)] for k in range(batch)]
+        i += batch
+        now = models.utcnow()
+        with engine.session() as s:
+            if stamp:
+                s.execute(
+                    sa.update(H)
+                    .where(H.c.name.in_(chunk))
+                    .values(last_report_at=now, updated_at=now)
+                )
+            else:
+                record_inventory(
+                    s,
+                    [
+                        {"name": n, **inventory, **sched_world.HOST}
+                        for n in chunk
+                    ],
+                    "vm",
+                    now,
+                )
+        at += 0.1
+        stop.wait(max(0.0, at - time.monotonic()))
+
+
+def decisions(
+    count: int, reps_old: int, reps_new: int, heartbeats=0, stamp=False
+) -> dict:
+    from arame.common.conf import CONF
+
+    sched_world.set_hosts(count)
+    beating = None
+    if heartbeats:
+        ctx = multiprocessing.get_context("spawn")
+        ready, stop = ctx.Event(), ctx.Event()
+        beating = ctx.Process(
+            target=heartbeat_worker,
+            args=(
+                CONF.database.connection,
+                [f"fake{i:05d}" for i in range(count)],
+                heartbeats,
+                stamp,
+                ready,
+                stop,
+            ),
+        )
+        beating.start()
+        ready.wait(120)
+    try:
+        return _decisions(count, reps_old, reps_new) | {
+            "heartbeats": heartbeats,
+            "stamped": stamp,
+        }
+    finally:
+        if beating is not None:
+            stop.set()
+            beating.join(30)
+
+
+def _decisions(count: int, reps_old: int, reps_new: int) -> dict:
     from arame.common.db import engine
     from arame.scheduler.host_state import RequestSpec, load_hosts
     from arame.scheduler.selector import HostSelector
 
-    sched_world.set_hosts(count)
     names = [f"fake{i:05d}" for i in range(count)]
     spec = RequestSpec("i-bench", "a-bench", "vm", 1, 512, 1)
     sel = HostSelector()
@@ -270,7 +350,11 @@ def race(
 
 def report_decisions(d: dict) -> None:
     o, n = d["old"], d["new"]
-    print(f"\n-- decision among {d['hosts']} hosts (ms) --")
+    beats = ""
+    if d["heartbeats"]:
+        how = "each stamping its row (before)" if d["stamped"] else "now"
+        beats = f", {d['heartbeats']} heartbeats/s recorded {how}"
+    print(f"\n-- decision among {d['hosts']} hosts (ms){beats} --")
     print(f"{'':34}{'p50':>9}{'p95':>9}{'n':>6}")
     for label, fig in (
         ("reference: load_hosts + select", o["decision"]),
@@ -367,6 +451,14 @@ def main(argv=None) -> int:
         help="builds placed on the path before the cache (slow)",
     )
     p.add_argument("--skip-race", action="store_true")
+    p.add_argument(
+        "--heartbeats",
+        type=int,
+        default=0,
+        help="hosts' heartbeats recorded per second during the decisions "
+        "(a process of its own), each count timed twice: heartbeats as "
+        "recorded before (row stamped) and now",
+    )
     args = p.parse_args(argv)
     parse_conf()
     world = sched_world.World()
@@ -374,7 +466,16 @@ def main(argv=None) -> int:
         world.create()
         print(f"database {world.database}; cpus {os.cpu_count()}")
         for count in args.hosts:
-            report_decisions(decisions(count, args.reference_reps, args.reps))
+            for stamp in (True, False) if args.heartbeats else (False,):
+                report_decisions(
+                    decisions(
+                        count,
+                        args.reference_reps,
+                        args.reps,
+                        args.heartbeats,
+                        stamp,
+                    )
+                )
         if not args.skip_race:
             ref = race(
                 world,

@@ -114,13 +114,25 @@ def record_inventory(session, hosts: list[dict], provider: str, now) -> None:
         # One Core executemany for every known host (a fake hva process
         # reports hundreds in one heartbeat); through the ORM session a list
         # of parameters would mean a bulk update by primary key instead.
+        # updated_at is the schedulers' change marker (host_cache.py): a
+        # heartbeat that changes nothing but liveness leaves it, so 10,000
+        # hosts reporting do not make every decision re-read a thousand
+        # rows. It is assigned first: MySQL evaluates SET left to right,
+        # on the values already assigned.
+        c = H.__table__.c
+        changed = sa.or_(
+            *(
+                c[k].is_distinct_from(sa.bindparam("b_" + k))
+                for k in _INVENTORY
+            )
+        )
         session.connection().execute(
             sa.update(H.__table__)
-            .where(H.__table__.c.name == sa.bindparam("b_name"))
-            .values(
-                **{k: sa.bindparam("b_" + k) for k in _INVENTORY},
-                last_report_at=now,
-                updated_at=now,
+            .where(c.name == sa.bindparam("b_name"))
+            .ordered_values(
+                (c.updated_at, sa.case((changed, now), else_=c.updated_at)),
+                *((c[k], sa.bindparam("b_" + k)) for k in _INVENTORY),
+                (c.last_report_at, now),
             ),
             [
                 {

@@ -7,9 +7,17 @@ host_cache_overlap: a row stamped just before another but committed just
 after it is read all the same. Every writer of a host row moves its
 stamp: claims, releases and evacuations through the column's onupdate
 (it fires on Core UPDATEs too), the collector's heartbeat by setting it,
-the API through the ORM. Every host_cache_full_reload seconds it reads
-every row again, which forgets deleted hosts and repairs a change stamped
-by a clock behind by more than the overlap.
+the API through the ORM; the collector's heartbeat only when the host's
+inventory changed. Every host_cache_full_reload seconds it reads every row
+again, which forgets deleted hosts and repairs a change stamped by a clock
+behind by more than the overlap.
+
+Liveness (last_report_at) moves on every heartbeat without a stamp, so
+every [scheduler] host_liveness_interval the cache reads only the hosts
+whose last report is older than service_down_time less two intervals (a
+few, or none, in a healthy cloud) exactly; every other host reported
+after that line, and its cached last_report_at is raised to it: a lower
+bound of the truth that keeps it up until the next read.
 
 The cache only guides the choice: the compare-and-set claim (claims.py)
 stays the truth, and a lost claim re-reads its host (refresh_host).
@@ -44,6 +52,7 @@ class HostCache:
         self._seen: dt.datetime | None = None
         self._bind = None  # the engine read from (tests switch databases)
         self._ranking: Ranking | None = None
+        self._live_at: float | None = None
 
     def refresh(self, session) -> int:
         """Bring every host up to date; the number of rows read."""
@@ -65,6 +74,11 @@ class HostCache:
         for row in rows:
             self._put(HostState(*row[:-1]))
         self._advance(rows, started)
+        if (
+            self._clock() - self._live_at
+            >= CONF.scheduler.host_liveness_interval
+        ):
+            return len(rows) + self._read_liveness(session)
         return len(rows)
 
     def reload(self, session) -> int:
@@ -76,9 +90,35 @@ class HostCache:
         self._ranking = None
         self._seen = None
         self._advance(rows, started)
-        self._full_at = now
+        self._full_at = self._live_at = now
         self._bind = weakref.ref(session.get_bind())
         return len(rows)
+
+    def _read_liveness(self, session) -> int:
+        """Exact last reports of the hosts near or past down; every other
+        host's raised to the line they all reported after."""
+        now = self._clock()
+        interval = CONF.scheduler.host_liveness_interval
+        margin = min(2 * interval, CONF.service_down_time / 2)
+        line = models.utcnow() - dt.timedelta(
+            seconds=CONF.service_down_time - margin
+        )
+        near = dict(
+            session.execute(
+                sa.select(H.name, H.last_report_at).where(
+                    sa.or_(H.last_report_at.is_(None), H.last_report_at < line)
+                )
+            ).all()
+        )
+        # In place: the ranking weighs capacity, not liveness.
+        for name, state in self.states.items():
+            if name in near:
+                state.last_report_at = near[name]
+            elif state.last_report_at is None or state.last_report_at < line:
+                state.last_report_at = line
+        self.rows_read += len(near)
+        self._live_at = now
+        return len(near)
 
     def refresh_host(self, session, name: str) -> None:
         """Read one host again (after a claim on it was lost)."""

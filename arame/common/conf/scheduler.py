@@ -86,6 +86,18 @@ opts = [
         "after it (or by a host whose clock is a little behind) is "
         "still read.",
     ),
+    cfg.FloatOpt(
+        "host_liveness_interval",
+        mutable=True,
+        default=1.0,
+        min=0.1,
+        help="Seconds between two reads, by a scheduler's host cache, of "
+        "the hosts whose last report is older than service_down_time "
+        "less twice this: the only hosts a decision could judge wrongly "
+        "up or down. A heartbeat that changes nothing but liveness does "
+        "not move a host's change marker, so the cache learns liveness "
+        "this way rather than by reading every reporting host.",
+    ),
     cfg.IntOpt(
         "build_timeout",
         mutable=True,

@@ -1,6 +1,8 @@
 """The scheduler's host cache: changed rows only between full reads, the
 claim in the database still the truth."""
 
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 
@@ -173,3 +175,88 @@ def test_the_ranked_choice_is_that_of_weighing_every_host(add_host, sched_ok):
         full = sel.select(list(sel.cache.states.values()), spec).candidates
     assert len(fast) == 1 + 5  # host_subset_size + claim_attempts
     assert [h.name for h in fast] == [h.name for h in full[: len(fast)]]
+
+
+def _stamps(name):
+    with engine.session() as s:
+        return s.execute(
+            sa.select(
+                models.Host.updated_at, models.Host.last_report_at
+            ).where(models.Host.name == name)
+        ).one()
+
+
+def _report(name, **inventory):
+    """A heartbeat of hypervisor `name` as the collector records it."""
+    from arame.collector.observations import record_inventory
+
+    host = {
+        "name": name,
+        "hypervisor_type": "fake",
+        "vcpus": 8,
+        "memory_mb": 16384,
+        "disk_gb": 500,
+        "storage_address": None,
+        **inventory,
+    }
+    with engine.session() as s:
+        record_inventory(s, [host], "vm", models.utcnow())
+
+
+def test_a_heartbeat_moves_the_change_marker_only_when_inventory_changed(
+    add_host, cache_conf
+):
+    add_host("hv1", age_s=5)
+    marker, last = _stamps("hv1")
+    _report("hv1")
+    marker2, last2 = _stamps("hv1")
+    assert marker2 == marker  # liveness alone: no re-read by schedulers
+    assert last2 > last
+    _report("hv1", memory_mb=32768)
+    marker3, _ = _stamps("hv1")
+    assert marker3 > marker
+
+
+def test_the_cache_sees_a_host_die_and_return_without_its_marker(
+    add_host, cache_conf
+):
+    from arame.scheduler.filters.host import ServiceAliveFilter
+
+    cache_conf("host_liveness_interval", 1.0, group="scheduler")
+    add_host("hv2")
+    add_host("hv1")  # the newest stamp, which every refresh reads again
+    clock = Clock()
+    cache = HostCache(clock=clock)
+    refresh(cache)
+    alive = ServiceAliveFilter()
+    spec = RequestSpec("i", "a-admin", "vm", 1, 1024, 10)
+
+    def down(name):
+        return alive.reason_to_reject(cache.states[name], spec)
+
+    assert down("hv2") is None
+    # hv2 stops reporting: its last report ages past service_down_time
+    # (30 s here); no writer stamps its row.
+    H = models.Host.__table__
+    with engine.session() as s:
+        s.execute(
+            sa.update(H)
+            .where(H.c.name == "hv2")
+            .values(
+                last_report_at=models.utcnow() - dt.timedelta(seconds=40),
+                updated_at=H.c.updated_at,
+            )
+        )
+    refresh(cache)
+    assert down("hv2") is None  # within the interval: not read yet
+    clock.now += 1
+    refresh(cache)
+    assert down("hv2").startswith("down: last report 40 s ago")
+    assert down("hv1") is None
+    # It comes back: its heartbeat changes nothing but liveness.
+    marker, _ = _stamps("hv2")
+    _report("hv2")
+    assert _stamps("hv2")[0] == marker
+    clock.now += 1
+    refresh(cache)
+    assert down("hv2") is None
