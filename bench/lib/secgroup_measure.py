@@ -59,16 +59,16 @@ def save(netns: str) -> str:
 
 def wait_live(
     netns: str,
-    last_iid: str,
+    group_id: str,
     change: int,
     interval: float,
     timeout: float,
 ) -> float | None:
-    """perf_counter time at which the marker was first seen in the in-chain
-    of `last_iid` (the member the flow applies last: it goes through a
-    host's members in instance id order, one call after another), or None
-    at the timeout. The caller checks every member afterwards."""
-    chain = iptables.in_chain(last_iid)
+    """perf_counter time at which the marker was first seen in the chain
+    of the group (`arame-sg-<id>`, which every member's in-chain jumps
+    to), or None at the timeout. The caller checks every member
+    afterwards."""
+    chain = iptables.group_chain(group_id)
     marker = marker_text(change)
     end = time.perf_counter() + timeout
     while time.perf_counter() < end:
@@ -78,12 +78,23 @@ def wait_live(
     return None
 
 
-def members_live(text: str, iids: list[str], change: int) -> int:
-    """How many of iids' in-chains hold the marker, in iptables-save text."""
+def members_live(
+    text: str, iids: list[str], change: int, group_id: str
+) -> int:
+    """How many of iids' in-chains let the marker's rule in, in
+    iptables-save text: they jump to the group's chain and it holds the
+    marker (or, as before group chains, they hold it themselves)."""
     marker = marker_text(change)
+    chain = iptables.group_chain(group_id)
+    in_group = any(
+        marker in line and line.startswith(f"-A {chain} ")
+        for line in text.splitlines()
+    )
     have = set()
     for line in text.splitlines():
-        if marker in line and line.startswith(f"-A {iptables.IN}-"):
+        if not line.startswith(f"-A {iptables.IN}-"):
+            continue
+        if marker in line or (in_group and line.endswith(f" -j {chain}")):
             have.add(line.split()[1][len(iptables.IN) + 1 :])
     return len(have & set(iids))
 
@@ -96,11 +107,10 @@ def full_text(saved: str) -> str:
     )
 
 
-def chains_text(saved: str, iids: list[str]) -> str:
-    """Only the members' in-chains (what a change of their group's rules
-    alters), for `iptables-restore --noflush`: declaring a chain flushes
+def chains_text(saved: str, chains: list[str]) -> str:
+    """Only those chains as saved (what a rule change alters: the group's
+    chain), for `iptables-restore --noflush`: declaring a chain flushes
     it, the rest of the table is left alone."""
-    chains = {iptables.in_chain(i) for i in iids}
     heads, body = [], []
     for line in saved.splitlines():
         words = line.split()
@@ -111,33 +121,6 @@ def chains_text(saved: str, iids: list[str]) -> str:
         elif words[0] == "-A" and words[1] in chains:
             body.append(line)
     return "".join(x + "\n" for x in ["*filter", *heads, *body, "COMMIT"])
-
-
-# Not Arame's: a chain only the reference writes (nothing jumps to it).
-GROUP_CHAIN = "arame-bench-group"
-
-
-def group_chain_text(rules: list[dict]) -> str:
-    """One chain holding one group's rules, for `--noflush`: what a change
-    would cost if each group had a chain of its own that its members'
-    chains jump to (a design figure, not the issue's reference)."""
-    lines = ["*filter", f":{GROUP_CHAIN} - [0:0]"]
-    for r in rules:
-        src = "" if r["cidr"] == "0.0.0.0/0" else f"-s {r['cidr']} "
-        lines.append(
-            f"-A {GROUP_CHAIN} {src}-p {r['protocol']} -m {r['protocol']} "
-            f"--dport {r['from_port']} -j ACCEPT"
-        )
-    return "".join(x + "\n" for x in [*lines, "COMMIT"])
-
-
-def drop_group_chain(netns: str) -> None:
-    """Remove the design figure's chain, so that the next change's table
-    is Arame's alone."""
-    text = f"*filter\n:{GROUP_CHAIN} - [0:0]\n-X {GROUP_CHAIN}\nCOMMIT\n"
-    runner.run(
-        ["iptables-restore", "--noflush"], input=text, netns=netns, timeout=60
-    )
 
 
 def restore(netns: str, text: str, noflush: bool) -> float:

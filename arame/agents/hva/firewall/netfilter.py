@@ -52,6 +52,7 @@ from arame.agents.hva.firewall.port import (
     check_instance_id,
     check_ips,
     group_allowance,
+    parsed_groups,
 )
 from arame.common import runner
 
@@ -119,6 +120,7 @@ class NetfilterFirewall(base.Firewall):
         self._entries: dict[str, _Entry] = {}
         self._groups: dict[str, _GroupChain] = {}
         self._members: dict[str, tuple[str, ...]] = {}
+        self._parsed: dict = {}  # see port.parsed_groups
         # The taps the dispatch chains were last written for (None:
         # unknown, the next change writes them).
         self._dispatch: dict[str, str] | None = None
@@ -142,7 +144,9 @@ class NetfilterFirewall(base.Firewall):
         however many ports; what is already as asked is not rewritten
         (a group change on a host with 50 members rewrites the group's
         chain, not the 50 members' chains)."""
-        news, cache = {}, {}
+        # Groups applied before, sent again unchanged, are not checked
+        # again (their text is the same: the Group object is reused).
+        news, cache = {}, dict(self._parsed)
         for d in ports:
             p = Port.from_dict(d, cache)  # all checked before anything runs
             news[p.instance_id] = p
@@ -151,6 +155,10 @@ class NetfilterFirewall(base.Firewall):
         with self._lock:
             self._ensure_ready()
             self._apply(news)
+            self._parsed = parsed_groups(
+                {**self._parsed, **cache},
+                [c.group for c in self._groups.values() if c.group],
+            )
 
     @_reloads_once
     def remove_port(self, instance_id: str) -> None:
@@ -299,16 +307,18 @@ class NetfilterFirewall(base.Firewall):
         memo: dict = {}
 
         def allowance(gids, table, members):
-            parts = []
-            for gid in gids:
-                chain = table.get(gid)
-                if chain is None or chain.group is None:
-                    return None
-                key = (id(table), id(members), gid)
-                if key not in memo:
-                    memo[key] = group_allowance(chain.group, members)
-                parts.append(memo[key])
-            return frozenset().union(*parts)
+            # Members of the same groups share it (a batch: all of them).
+            key = (id(table), id(members), gids)
+            if key not in memo:
+                chains = [table.get(gid) for gid in gids]
+                memo[key] = (
+                    None
+                    if any(c is None or c.group is None for c in chains)
+                    else frozenset().union(
+                        *(group_allowance(c.group, members) for c in chains)
+                    )
+                )
+            return memo[key]
 
         cuts = []
         for iid, e in sorted(self._entries.items()):
