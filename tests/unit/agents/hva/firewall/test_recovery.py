@@ -157,3 +157,23 @@ def test_group_chains_are_shared_and_go_with_their_last_member():
         fw.remove_port("i-mem00000")
         fw.remove_port("i-mem00002")
     assert "arame-sg" not in k.save() and k.sets == set()
+
+
+def test_a_group_chain_another_agent_jumps_to_stays():
+    # Two agents sharing a namespace (a lab): one's last member of a group
+    # leaves while the other's guest still jumps to the group's chain.
+    k = Kernel()
+    with _on(k):
+        fw = NetfilterFirewall()
+        fw.setup()
+        fw.apply_ports(BEFORE[:1])
+        k.chains["arame-in-i-others01"] = [
+            "-A arame-in-i-others01 -j arame-sg-webweb01"
+        ]
+        n = len(k.commands)
+        fw.remove_port("i-mem00000")
+    restores = [c for c in k.commands[n:] if c[0] == "iptables-restore"]
+    assert len(restores) == 2  # refused with the -X, then without
+    assert "i-mem00000" not in k.save()
+    assert ":arame-sg-webweb01 " in k.save()
+    assert f"arame-{WEB}" in k.sets
