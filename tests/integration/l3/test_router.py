@@ -85,18 +85,20 @@ def test_removing_the_association_cuts_an_open_flow(one, monkeypatch):
     ran = _record(monkeypatch, world)
     world.apply({**msg, "floating_ips": []})
     # INFRA-NOTES' order: the new ruleset, the flows cut, the /32 gone
+    nft = (["nft", "-f"], [INPROC, "nft"])
+    cut = (["conntrack", "-D"], [INPROC, "conntrack"])
     steps = [
-        "nft"
-        if a[:2] in (["nft", "-f"], [INPROC, "nft"])
-        else "conntrack"
-        if a[:2] == ["conntrack", "-D"]
-        else "addr del"
+        "nft" if a[:2] in nft else "cut" if a[:2] in cut else "addr del"
         for a in ran
-        if a[:2] in (["nft", "-f"], ["conntrack", "-D"], [INPROC, "nft"])
+        if a[:2] in nft + cut
         or a[:3] in (["ip", "addr", "del"], [INPROC, "addr", "del"])
         or "addr del 203.0.113.20/32 dev qg0" in a[-1]
     ]
-    assert steps == ["nft", "conntrack", "conntrack", "addr del"], ran
+    if world.driver._inproc is not None:
+        # both directions' flows in one dump (conntrack -D: one each)
+        assert steps == ["nft", "cut", "addr del"], ran
+    else:
+        assert steps == ["nft", "cut", "cut", "addr del"], ran
     wait_until(lambda: stream.cut, what="the flow to be cut")
     # and the address no longer answers
     assert world.ask(world.outside, "203.0.113.20", PORT) is None
@@ -117,8 +119,9 @@ def test_associating_again_lets_it_in(one):
 
 CHANGES = ("add", "del", "replace", "set", "-f", "-D", "-batch", "arping")
 # What the driver did in its own process (netns_inproc), recorded as
-# [INPROC, "nft", text], [INPROC, "addr", verb, cidrs...] or
-# [INPROC, "arp", ips...]: every one of them is a change.
+# [INPROC, "nft", text], [INPROC, "addr", verb, cidrs...],
+# [INPROC, "conntrack", ips...] or [INPROC, "arp", ips...]: every one of
+# them is a change.
 INPROC = "in-process"
 
 
@@ -136,10 +139,11 @@ def _record(monkeypatch, world: World | None = None) -> list[list[str]]:
     monkeypatch.setattr(runner, "run", recording)
     inproc = world.driver._inproc if world is not None else None
     if inproc is not None:
-        nft, addresses, announce = (
+        nft, addresses, announce, cut_flows = (
             inproc.nft,
             inproc.addresses,
             inproc.announce,
+            inproc.cut_flows,
         )
 
         def rec_nft(ns, text):
@@ -154,6 +158,11 @@ def _record(monkeypatch, world: World | None = None) -> list[list[str]]:
             ran.append([INPROC, "arp", *ips])
             return announce(ns, dev, ips)
 
+        def rec_cut_flows(ns, ips):
+            ran.append([INPROC, "conntrack", *ips])
+            return cut_flows(ns, ips)
+
+        monkeypatch.setattr(inproc, "cut_flows", rec_cut_flows)
         monkeypatch.setattr(inproc, "nft", rec_nft)
         monkeypatch.setattr(inproc, "addresses", rec_addresses)
         monkeypatch.setattr(inproc, "announce", rec_announce)

@@ -1,18 +1,19 @@
-"""The kernel calls of a floating IP's association made from the agent's
-process, inside the router's namespace (netns_thread): the nft
-transaction (libnft), the /32 (rtnl) and the gratuitous ARP (garp). No
-process starts on that path.
+"""The kernel calls of a floating IP's association and disassociation
+made from the agent's process, inside the router's namespace
+(netns_thread): the nft transaction (libnft), the /32 (rtnl), the
+gratuitous ARP (garp) and the flows cut (ctnl). No process starts on
+that path.
 
 Unavailable (no libnftables, not root, the namespace not joinable): the
 driver runs the commands instead (netns_commands), which stay the path of
-everything else (links, bridges, listings, conntrack).
+everything else (links, bridges, sysctls, listings, routes).
 """
 
 import os
 
 from oslo_log import log
 
-from arame.agents.l3.drivers import base, garp, libnft, rtnl
+from arame.agents.l3.drivers import base, ctnl, garp, libnft, rtnl
 from arame.agents.l3.drivers.netns_thread import (
     NamespaceThreads,
     Unavailable,
@@ -59,6 +60,15 @@ class InProcess:
         try:
             self.threads.call(ns, rtnl.change_addresses, verb, dev, cidrs)
         except OSError as e:  # rtnl.NetlinkError: the kernel said no
+            raise base.RouterError(f"{e} (namespace {ns})") from e
+
+    def cut_flows(self, ns: str, ips: list[str]) -> None:
+        """The conntrack entries to or from (after NAT) each of `ips`."""
+        if not ips:
+            return
+        try:
+            self.threads.call(ns, ctnl.cut_flows, ips)
+        except OSError as e:  # ctnl.NetlinkError: the kernel said no
             raise base.RouterError(f"{e} (namespace {ns})") from e
 
     def announce(self, ns: str, dev: str, ips: list[str]) -> None:

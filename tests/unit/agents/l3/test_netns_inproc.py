@@ -14,6 +14,7 @@ import pytest
 
 from arame.agents.l3.drivers import (
     base,
+    ctnl,
     garp,
     netns,
     netns_floating,
@@ -116,6 +117,9 @@ class FakeInProcess:
     def announce(self, ns, dev, ips):
         self._do("arp", ns, dev, *ips)
 
+    def cut_flows(self, ns, ips):
+        self._do("cut", ns, *ips)
+
     def drop(self, ns):
         self.calls.append(("drop", ns))
 
@@ -157,17 +161,18 @@ def test_association_starts_no_process(rec, tmp_path):
         ),
         ("arp", ns, "qg0", "203.0.113.20", "203.0.113.21"),
     ]
-    # and back: elements out, flows cut (conntrack: a command), /32s out
+    # and back: elements out, flows cut, /32s out
     fake.calls.clear()
     d.apply(base.parse_router(message(floating_ips=[])))
-    assert [c[0] for c in fake.calls] == ["nft", "addr"]
-    assert fake.calls[1][2:] == (
+    assert [c[0] for c in fake.calls] == ["nft", "cut", "addr"]
+    assert fake.calls[1][2:] == ("203.0.113.20", "203.0.113.21")
+    assert fake.calls[2][2:] == (
         "del",
         "qg0",
         "203.0.113.20/32",
         "203.0.113.21/32",
     )
-    assert [a[:2] for _, a, _ in rec.calls] == [["conntrack", "-D"]] * 4
+    assert rec.calls == []
     d.remove("rt-abcd1234")
     assert ("drop", ns) in fake.calls
 
@@ -180,3 +185,72 @@ def test_unavailable_falls_back_to_commands(rec, tmp_path):
     assert sorted(cmds[:2]) == ["ip -n lab-rt-abcd1234 -batch -", "nft -f -"]
     assert any("arping" in c for c in cmds)
     assert "rt-abcd1234" in d._applied
+
+
+class FakeNetlink:
+    """Answers a ctnetlink dump with `entries`, then acks each delete."""
+
+    def __init__(self, entries):
+        self.sent = []
+        self.answers = [b"".join(entries) + _nlmsg(ctnl.NLMSG_DONE, 1, b"")]
+
+    def send(self, data):
+        self.sent.append(data)
+        seq = ctnl._NLMSGHDR.unpack_from(data)[3]
+        if seq > 1:
+            self.answers.append(
+                _nlmsg(ctnl.NLMSG_ERROR, seq, struct.pack("=i", 0))
+            )
+
+    def recv(self, size):
+        return self.answers.pop(0)
+
+
+def _nlmsg(kind, seq, body):
+    return ctnl._NLMSGHDR.pack(16 + len(body), kind, 0, seq, 0) + body
+
+
+def _nla(kind, payload):
+    pad = b"\0" * (-len(payload) % 4)
+    return ctnl._NLA.pack(4 + len(payload), kind) + payload + pad
+
+
+def _tuple(kind, src, dst):
+    ip = _nla(
+        ctnl.CTA_TUPLE_IP | 0x8000,
+        _nla(1, ipaddress.IPv4Address(src).packed)
+        + _nla(2, ipaddress.IPv4Address(dst).packed),
+    )
+    return _nla(kind | 0x8000, ip)
+
+
+def _entry(orig, reply):
+    body = ctnl._NFGENMSG.pack(socket.AF_INET, 0, 0)
+    body += _tuple(ctnl.CTA_TUPLE_ORIG, *orig)
+    body += _tuple(ctnl.CTA_TUPLE_REPLY, *reply)
+    return _nlmsg(ctnl.NFNL_SUBSYS_CTNETLINK << 8, 1, body)
+
+
+def test_conntrack_entries_to_a_floating_ip_in_either_direction():
+    into = _entry(
+        ("198.51.100.7", "203.0.113.20"), ("10.0.0.5", "198.51.100.7")
+    )
+    out = _entry(
+        ("10.0.0.5", "198.51.100.7"), ("198.51.100.7", "203.0.113.20")
+    )
+    other = _entry(
+        ("10.0.0.6", "198.51.100.7"), ("198.51.100.7", "203.0.113.10")
+    )
+    s = FakeNetlink([into, out, other])
+    entries = list(ctnl._dump(s))
+    assert len(entries) == 3
+    want = ipaddress.IPv4Address("203.0.113.20").packed
+    doomed = [orig for orig, dsts in entries if want in dsts]
+    assert len(doomed) == 2
+    for seq, orig in enumerate(doomed, 2):
+        s.send(
+            ctnl._request(ctnl.IPCTNL_MSG_CT_DELETE, ctnl.NLM_F_ACK, seq, orig)
+        )
+        ctnl._ack(s, seq)
+    # each delete names the entry by its original tuple
+    assert s.sent[1].endswith(doomed[0]) and s.sent[2].endswith(doomed[1])
