@@ -23,6 +23,7 @@ import uuid
 import oslo_messaging as messaging
 from oslo_log import log
 
+from arame.agents.hva import messages
 from arame.agents.hva.drivers.base import HypervisorDriver, InstanceNotFound
 from arame.agents.hva.rpcapi import SYNC_REASON
 from arame.common import ids
@@ -92,9 +93,11 @@ class HypervisorManager:
     1.1 - attach_volume, detach_volume
     1.2 - get_metrics
     1.3 - remove_image
-    1.4 - refresh_host_ports"""
+    1.4 - refresh_host_ports
+    1.5 - iSCSI disks name their CHAP chap_user / chap_secret (the names
+          before, username / password, still read: messages.py)"""
 
-    target = messaging.Target(version="1.4")
+    target = messaging.Target(version="1.5")
 
     def __init__(
         self, host: str, driver: HypervisorDriver, notifier, metrics=None
@@ -216,8 +219,12 @@ class HypervisorManager:
         return inv
 
     # -- RPC methods -------------------------------------------------------
-    def spawn(self, ctxt, instance):
+    def spawn(self, ctxt, instance: messages.InstanceSpec):
         iid = _check_id(instance.get("id"))
+        # From a scheduler before 1.5, the root disk's old CHAP names.
+        instance = messages.instance_with(  # type: ignore[assignment]
+            instance, messages.accept_old_names
+        )
         with self._lock(iid):
             LOG.info("spawn %s on %s", iid, self.host)
             return {"power_state": self.driver.spawn(instance)}
@@ -311,7 +318,7 @@ class HypervisorManager:
             raise InvalidIdentifier(f"not a security group id: {group_id!r}")
         self.driver.update_group_members(group_id, list(addresses))
 
-    def attach_volume(self, ctxt, instance_id, volume):
+    def attach_volume(self, ctxt, instance_id, volume: messages.IscsiDisk):
         _check_id(instance_id)
         if not isinstance(volume, dict) or not ids.is_valid(
             "volume", volume.get("volume_id")
@@ -319,6 +326,8 @@ class HypervisorManager:
             raise InvalidIdentifier(
                 "not a volume connection: no valid volume_id"
             )
+        # From a scheduler before 1.5: the old CHAP names.
+        volume = messages.accept_old_names(volume)  # type: ignore[assignment]
         with self._lock(instance_id):
             LOG.info(
                 "attach %s to %s on %s",

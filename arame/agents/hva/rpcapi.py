@@ -6,6 +6,7 @@ answer (or the failure) as a task event.
 
 from typing import Any
 
+from arame.agents.hva import messages
 from arame.common import rpc
 from arame.common.context import RpcContext
 from arame.common.rpc import version_cap
@@ -25,13 +26,17 @@ class HypervisorAPI:
     1.2 - get_metrics
     1.3 - remove_image
     1.4 - refresh_host_ports
+    1.5 - the iSCSI disks of spawn (root_disk) and attach_volume name their
+          CHAP credentials chap_user and chap_secret (were username and
+          password; capped below 1.5 the old names go at the old version,
+          see messages.py)
 
     Capped below a method's version (an hva not yet upgraded), the method
     raises VersionCapped (an UnsupportedVersion naming the version) and
     sends nothing: refresh_host_ports' callers ask refresh_ports per guest
     instead; the others have no older message doing the same."""
 
-    VERSION_CAP = "1.4"  # the newest version the class speaks
+    VERSION_CAP = "1.5"  # the newest version the class speaks
 
     def __init__(self) -> None:
         # Capped by [upgrade_levels] hva: the oldest hva running during a
@@ -56,10 +61,30 @@ class HypervisorAPI:
             server=host, **rpc.deadline(timeout), **extra
         ).call(ctxt, method, **kw)
 
+    def _chap_names(self) -> bool:
+        """Whether the hosts read chap_user / chap_secret (1.5); if not,
+        disks go under the old names at the message's older version."""
+        can_send = getattr(self.client, "can_send_version", None)
+        return can_send is None or can_send(messages.CHAP_VERSION)
+
     def spawn(
-        self, ctxt: RpcContext, host: str, instance: dict, timeout: float
+        self,
+        ctxt: RpcContext,
+        host: str,
+        instance: messages.InstanceSpec,
+        timeout: float,
     ) -> dict:
-        return self._call(ctxt, host, "spawn", timeout, instance=instance)
+        if not self._chap_names():
+            old = messages.instance_with(instance, messages.old_names)
+            return self._call(ctxt, host, "spawn", timeout, instance=old)
+        return self._call(
+            ctxt,
+            host,
+            "spawn",
+            timeout,
+            version=messages.CHAP_VERSION,
+            instance=instance,
+        )
 
     def destroy(
         self, ctxt: RpcContext, host: str, instance_id: str, timeout: float
@@ -214,18 +239,28 @@ class HypervisorAPI:
         ctxt: RpcContext,
         host: str,
         instance_id: str,
-        volume: dict,
+        volume: messages.IscsiDisk,
         timeout: float,
     ) -> dict:
-        """volume: {"volume_id", "portal", "iqn", "lun", "username",
-        "password"} (the password becomes a libvirt secret on the host).
+        """volume: {"volume_id", "portal", "iqn", "lun", "chap_user",
+        "chap_secret"} (the secret becomes a libvirt secret on the host).
         {"device": "vdb"}; the same volume twice answers the same."""
+        if not self._chap_names():
+            return self._call(
+                ctxt,
+                host,
+                "attach_volume",
+                timeout,
+                version="1.1",
+                instance_id=instance_id,
+                volume=messages.old_names(volume),
+            )
         return self._call(
             ctxt,
             host,
             "attach_volume",
             timeout,
-            version="1.1",
+            version=messages.CHAP_VERSION,
             instance_id=instance_id,
             volume=volume,
         )

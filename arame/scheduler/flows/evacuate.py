@@ -23,6 +23,7 @@ operator may evacuate it again); a DELETE meanwhile wins.
 import sqlalchemy as sa
 from oslo_log import log
 
+from arame.agents.hva import messages as hva_messages
 from arame.common import evacuation
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
@@ -293,7 +294,9 @@ class EvacuateFlow(InstanceFlow):
         root_volume.record_export(vol.id, export)
         return root_volume.disk_spec(vol, export)
 
-    def spawn(self, inst: models.Instance, disk: dict | None) -> str | None:
+    def spawn(
+        self, inst: models.Instance, disk: hva_messages.IscsiDisk | None
+    ) -> str | None:
         with self.step("spawn", host=self.dest):
             self.call_timeout("spawn")
             self.checkpoint()

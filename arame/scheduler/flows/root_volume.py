@@ -17,6 +17,8 @@ import secrets
 
 import sqlalchemy as sa
 
+from arame.agents.hva import messages as hva_messages
+from arame.agents.sta import messages as sta_messages
 from arame.agents.sta import rpcapi as sta_rpcapi
 from arame.common import ids
 from arame.common.conf import CONF
@@ -120,8 +122,10 @@ def record_export(vol_id: str, export: dict) -> None:
         )
 
 
-def disk_spec(vol: models.Volume, export: dict) -> dict:
-    """What hva needs to attach it: the password goes into a libvirt secret
+def disk_spec(
+    vol: models.Volume, export: sta_messages.Connection
+) -> hva_messages.IscsiDisk:
+    """What hva needs to attach it: the secret goes into a libvirt secret
     there, never into the domain XML or a command line."""
     return {
         "type": "iscsi",
@@ -129,8 +133,8 @@ def disk_spec(vol: models.Volume, export: dict) -> dict:
         "portal": export["portal"],
         "iqn": export["iqn"],
         "lun": export["lun"],
-        "username": vol.chap_user,
-        "password": vol.chap_secret,
+        "chap_user": vol.chap_user,
+        "chap_secret": vol.chap_secret,
     }
 
 

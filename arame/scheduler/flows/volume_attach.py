@@ -3,7 +3,7 @@ data volumes back when it is deleted.
 
 Attach: export the volume from its storage node to the instance's host
 only (its iSCSI initiator address) with fresh CHAP credentials, then hva
-hot-plugs the disk (the password becomes a libvirt secret there) and
+hot-plugs the disk (the CHAP secret becomes a libvirt secret there) and
 answers the guest's device name. A failure undoes what was done and puts
 the volume back to `available` with the reason; only an undo that fails
 leaves it in `error`.
@@ -26,6 +26,8 @@ import secrets
 import sqlalchemy as sa
 from oslo_log import log
 
+from arame.agents.hva import messages as hva_messages
+from arame.agents.sta import messages as sta_messages
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
@@ -55,17 +57,20 @@ def chap_credentials(volume_id: str) -> tuple[str, str]:
 
 
 def connection(
-    vol: models.Volume, export: dict, user: str, password: str
-) -> dict:
-    """What hva needs to plug the disk (the only place the password goes
+    vol: models.Volume,
+    export: sta_messages.Connection,
+    chap_user: str,
+    chap_secret: str,
+) -> hva_messages.IscsiDisk:
+    """What hva needs to plug the disk (the only place the secret goes
     besides the storage node)."""
     return {
         "volume_id": vol.id,
         "portal": export["portal"],
         "iqn": export["iqn"],
         "lun": export["lun"],
-        "username": user,
-        "password": password,
+        "chap_user": chap_user,
+        "chap_secret": chap_secret,
     }
 
 
@@ -168,13 +173,13 @@ class AttachVolumeFlow(_AttachmentFlow):
         try:
             with self.step("check"):
                 host, initiator = self.target(vol)
-            user, password = self.credentials(vol)
+            user, secret = self.credentials(vol)
             with db_engine.session() as s:
                 self.flush(s)
                 s.execute(
                     sa.update(models.Volume)
                     .where(models.Volume.id == vol.id)
-                    .values(chap_user=user, chap_secret=password)
+                    .values(chap_user=user, chap_secret=secret)
                 )
             export = self.agent_call(
                 "export",
@@ -183,7 +188,7 @@ class AttachVolumeFlow(_AttachmentFlow):
                 vol.id,
                 initiator,
                 user,
-                password,
+                secret,
                 undo=self.unexport(vol),
             )
             result = self.hva_call(
@@ -191,7 +196,7 @@ class AttachVolumeFlow(_AttachmentFlow):
                 host,
                 "attach_volume",
                 vol.instance_id,
-                connection(vol, export, user, password),
+                connection(vol, export, user, secret),
                 # An attach that timed out may have happened after all.
                 undo=self.unplug(vol, host),
             )
@@ -229,7 +234,7 @@ class AttachVolumeFlow(_AttachmentFlow):
     def credentials(self, vol: models.Volume) -> tuple[str, str]:
         """Fresh ones, but an adopted attach keeps those its check step
         wrote (in the commit that recorded it done): its export, and the
-        host's copy of the password, may be made already."""
+        host's copy of the secret, may be made already."""
         if (
             self.adopted
             and "check" in self.done_steps

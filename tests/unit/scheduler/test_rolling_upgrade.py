@@ -96,7 +96,7 @@ def ports(n):
 def test_the_newest_scheduler_talks_to_an_hva_one_version_back(old_hva):
     driver, sent = old_hva
     hva = hva_rpcapi.HypervisorAPI()
-    assert hva.VERSION_CAP == "1.4"
+    assert hva.VERSION_CAP == "1.5"
     assert hva.client.version_cap == "1.3"  # auto: the oldest running
 
     # A 1.3 message goes at 1.3, and the 1.3 manager takes it.

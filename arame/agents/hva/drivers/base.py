@@ -9,6 +9,8 @@ import abc
 
 from oslo_concurrency import lockutils
 
+from arame.agents.hva import messages
+
 POWER_STATES = ("running", "shutdown", "crashed", "paused", "nostate")
 
 
@@ -56,7 +58,7 @@ class HypervisorDriver(abc.ABC):
         """Every guest this driver sees: instance id -> power state."""
 
     @abc.abstractmethod
-    def spawn(self, instance: dict) -> str:
+    def spawn(self, instance: messages.InstanceSpec) -> str:
         """Create and start the guest; return its power state."""
 
     @abc.abstractmethod
@@ -75,10 +77,12 @@ class HypervisorDriver(abc.ABC):
     @abc.abstractmethod
     def get_console_output(self, instance_id: str) -> str: ...
 
-    def attach_volume(self, instance_id: str, volume: dict) -> dict:
+    def attach_volume(
+        self, instance_id: str, volume: messages.IscsiDisk
+    ) -> dict:
         """Hot-plug a data volume (the guest's config too, so it stays
         after a stop; only the config when the guest is off). `volume`:
-        {"volume_id", "portal", "iqn", "lun", "username", "password"}.
+        {"volume_id", "portal", "iqn", "lun", "chap_user", "chap_secret"}.
         Returns {"device": "vdb"}: the same answer for an attached one.
         InstanceNotFound when the guest is not here."""
         raise NotImplementedError(

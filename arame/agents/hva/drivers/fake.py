@@ -11,6 +11,7 @@ import threading
 import time
 
 from arame.agents import statefile
+from arame.agents.hva import messages
 from arame.agents.hva.drivers.base import (
     DEVICE_NAMES,
     HypervisorDriver,
@@ -75,7 +76,7 @@ class FakeDriver(HypervisorDriver):
         with self._lock:
             return {i: g["power_state"] for i, g in self._guests.items()}
 
-    def spawn(self, instance: dict) -> str:
+    def spawn(self, instance: messages.InstanceSpec) -> str:
         iid = instance["id"]
         with self._lock:
             g = self._guests.get(iid)
@@ -170,7 +171,9 @@ class FakeDriver(HypervisorDriver):
     # libvirt guest from a disk image.
     _FIXED_DISKS = ("vda", "vdb")
 
-    def attach_volume(self, instance_id: str, volume: dict) -> dict:
+    def attach_volume(
+        self, instance_id: str, volume: messages.IscsiDisk
+    ) -> dict:
         vid = volume["volume_id"]
         with self._lock:
             g = self._guest(instance_id)

@@ -153,4 +153,4 @@ def test_the_proxy_asks_at_version_1_4():
             {"members": members, "groups": groups, "addresses": addresses},
         )
     ]
-    assert HypervisorAPI.VERSION_CAP == "1.4"
+    assert HypervisorAPI.VERSION_CAP == "1.5"

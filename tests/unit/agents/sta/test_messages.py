@@ -2,6 +2,9 @@
 chap_secret; the name before RPC API 1.3 (chap_password) is still read
 from an older scheduler or collector, and still sent to an older sta."""
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 from arame.agents.sta import messages
@@ -17,8 +20,11 @@ USER = "arame-aaaa0001"
 SECRET = "Secret-pass-0001"
 
 
+Agent = tuple[STAManager, FakeTarget]
+
+
 @pytest.fixture
-def agent(tmp_path):
+def agent() -> Agent:
     backend, target = FakeBackend(), FakeTarget(address="192.0.2.10")
     mgr = STAManager(backend, target, max_volume_gb=10, import_dirs=[])
     spec: messages.VolumeSpec = {"id": VOL, "size_gb": 1}
@@ -26,7 +32,7 @@ def agent(tmp_path):
     return mgr, target
 
 
-def test_accept_old_names_prefers_the_new_one():
+def test_accept_old_names_prefers_the_new_one() -> None:
     assert messages.accept_old_names(
         {"volume_id": VOL, "chap_password": "old"}
     ) == {"volume_id": VOL, "chap_secret": "old"}
@@ -39,7 +45,7 @@ def test_accept_old_names_prefers_the_new_one():
     ) == {"chap_secret": "old"}
 
 
-def test_old_names_and_both():
+def test_old_names_and_both() -> None:
     export: messages.Export = {
         "volume_id": VOL,
         "initiator_address": HOST,
@@ -57,21 +63,21 @@ def test_old_names_and_both():
     assert messages.accept_old_names(both) == export
 
 
-def test_export_volume_by_the_new_name(agent):
+def test_export_volume_by_the_new_name(agent: Agent) -> None:
     mgr, target = agent
     conn = mgr.export_volume({}, VOL, HOST, USER, chap_secret=SECRET)
     assert conn["iqn"].endswith(VOL)
     assert target.login(VOL, HOST, USER, SECRET)
 
 
-def test_export_volume_from_a_scheduler_before_1_3(agent):
+def test_export_volume_from_a_scheduler_before_1_3(agent: Agent) -> None:
     """An older scheduler sends chap_password: still exported."""
     mgr, target = agent
     mgr.export_volume({}, VOL, HOST, USER, chap_password=SECRET)
     assert target.login(VOL, HOST, USER, SECRET)
 
 
-def test_export_volume_without_a_secret_is_refused(agent):
+def test_export_volume_without_a_secret_is_refused(agent: Agent) -> None:
     from arame.agents.sta import errors
 
     mgr, _ = agent
@@ -80,7 +86,7 @@ def test_export_volume_without_a_secret_is_refused(agent):
 
 
 @pytest.mark.parametrize("name", ["chap_secret", "chap_password"])
-def test_rebuild_from_either_collector(agent, name):
+def test_rebuild_from_either_collector(agent: Agent, name: str) -> None:
     """A collector of this release sends both names, an older one only
     chap_password: the rebuild makes the export either way."""
     mgr, target = agent
@@ -97,24 +103,27 @@ def test_rebuild_from_either_collector(agent, name):
 
 
 class Recorder:
-    def __init__(self, topic, version_cap=None):
-        self.version_cap, self.sent = version_cap, []
+    def __init__(self, topic: str, version_cap: str | None = None) -> None:
+        self.version_cap = version_cap
+        self.sent: list[tuple[str, str, dict[str, Any]]] = []
 
-    def prepare(self, version="1.0", **kw):
+    def prepare(self, version: str = "1.0", **kw: Any) -> "Recorder":
         self._version = version
         return self
 
-    def call(self, ctxt, method, **kw):
+    def call(self, ctxt: Any, method: str, **kw: Any) -> dict:
         self.sent.append((self._version, method, kw))
         return {}
 
 
 @pytest.fixture
-def recorded(parsed_conf, monkeypatch):
+def recorded(
+    parsed_conf: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[Recorder]]:
     version_cap.reset()
-    made = []
+    made: list[Recorder] = []
 
-    def get_client(topic, version_cap=None):
+    def get_client(topic: str, version_cap: str | None = None) -> Recorder:
         made.append(Recorder(topic, version_cap))
         return made[-1]
 
@@ -128,8 +137,8 @@ def recorded(parsed_conf, monkeypatch):
     [("1.3", "1.3", "chap_secret"), ("1.2", "1.1", "chap_password")],
 )
 def test_the_client_names_the_secret_as_the_nodes_read_it(
-    recorded, config, cap, version, name
-):
+    recorded: list[Recorder], config: Any, cap: str, version: str, name: str
+) -> None:
     from arame.agents.sta.rpcapi import STAAPI
 
     config("sta", cap, group="upgrade_levels")

@@ -23,13 +23,13 @@ class FileDisk:
 @dataclasses.dataclass(frozen=True)
 class IscsiDisk:
     """A LUN through qemu's own iSCSI initiator (no kernel initiator needed);
-    CHAP from a libvirt secret, so no password is ever in the XML."""
+    CHAP from a libvirt secret, so no secret is ever in the XML."""
 
     portal: str  # host:port
     iqn: str
     lun: int
     target: str
-    username: str | None = None
+    chap_user: str | None = None
     secret_uuid: str | None = None
     serial: str | None = None
 
@@ -160,8 +160,8 @@ def _disk(devices, d) -> None:
         host, _, port = d.portal.rpartition(":")
         src = _sub(disk, "source", protocol="iscsi", name=f"{d.iqn}/{d.lun}")
         _sub(src, "host", name=host, port=port)
-        if d.username:
-            auth = _sub(disk, "auth", username=d.username)
+        if d.chap_user:
+            auth = _sub(disk, "auth", username=d.chap_user)
             _sub(auth, "secret", type="iscsi", uuid=d.secret_uuid)
     _sub(disk, "target", dev=d.target, bus="virtio")
     if getattr(d, "readonly", False):

@@ -20,7 +20,7 @@ import uuid
 import libvirt
 from oslo_log import log
 
-from arame.agents.hva import configdrive, networking
+from arame.agents.hva import configdrive, messages, networking
 from arame.agents.hva.drivers.base import HypervisorDriver, InstanceNotFound
 from arame.agents.hva.drivers.libvirt import config as xmlconf
 from arame.agents.hva.drivers.libvirt import (
@@ -226,7 +226,7 @@ class LibvirtDriver(HypervisorDriver):
             stack.enter_context(self.networking.network_lock(nid))
         return stack
 
-    def spawn(self, instance: dict) -> str:
+    def spawn(self, instance: messages.InstanceSpec) -> str:
         iid = instance["id"]
         self._desired[iid] = "on"
         nets = [p["network"]["id"] for p in instance.get("ports") or []]
@@ -256,7 +256,7 @@ class LibvirtDriver(HypervisorDriver):
             image = {}
             disks = [
                 storage.iscsi_root(
-                    root, self._ensure_secret(iid, root["password"])
+                    root, self._ensure_secret(iid, root["chap_secret"])
                 )
             ]
         else:
@@ -386,8 +386,8 @@ class LibvirtDriver(HypervisorDriver):
             "group_members": port.get("group_members") or {},
         }
 
-    def _ensure_secret(self, iid: str, password: str) -> str:
-        """The root volume's CHAP password as a private libvirt secret (the
+    def _ensure_secret(self, iid: str, chap_secret: str) -> str:
+        """The root volume's CHAP secret as a private libvirt secret (the
         domain XML names only its UUID). Same UUID for the same guest: a
         second spawn redefines, never duplicates."""
         u = storage.secret_uuid(iid)
@@ -397,7 +397,7 @@ class LibvirtDriver(HypervisorDriver):
             f"</secret>"
         )
         sec = self.conn.secretDefineXML(xml)
-        sec.setValue(password.encode())
+        sec.setValue(chap_secret.encode())
         return u
 
     def _remove_secret(self, iid: str) -> None:
@@ -463,7 +463,9 @@ class LibvirtDriver(HypervisorDriver):
         return [n for n in found if ids.is_valid("network", n)]
 
     # -- data volumes (hotplug.py) -----------------------------------------
-    def attach_volume(self, instance_id: str, volume: dict) -> dict:
+    def attach_volume(
+        self, instance_id: str, volume: messages.IscsiDisk
+    ) -> dict:
         return self.volumes.attach(self._domain(instance_id), volume)
 
     def detach_volume(self, instance_id: str, volume_id: str) -> None:

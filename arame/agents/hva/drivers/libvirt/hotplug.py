@@ -111,7 +111,7 @@ class VolumeAttachments:
 
     # -- secrets -----------------------------------------------------------
     def _define_secret(
-        self, instance_id: str, volume_id: str, password: str
+        self, instance_id: str, volume_id: str, chap_secret: str
     ) -> str:
         u = storage.volume_secret_uuid(instance_id, volume_id)
         xml = (
@@ -120,7 +120,7 @@ class VolumeAttachments:
             f"</target></usage></secret>"
         )
         sec = self._conn().secretDefineXML(xml)
-        sec.setValue(password.encode())
+        sec.setValue(chap_secret.encode())
         return u
 
     def remove_secret(self, instance_id: str, volume_id: str) -> None:
@@ -163,7 +163,7 @@ class VolumeAttachments:
             if known is not None
             else free_device(live_xml or conf_xml, conf_xml)
         )
-        secret = self._define_secret(iid, vid, volume["password"])
+        secret = self._define_secret(iid, vid, volume["chap_secret"])
         disk = storage.iscsi_volume(volume, secret, device)
         try:
             dom.attachDeviceFlags(xmlconf.disk_xml(disk), flags)

@@ -9,7 +9,10 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
+from arame.agents.hva import messages
 from arame.agents.hva.drivers.libvirt import config as xmlconf
 from arame.common import ids, runner
 
@@ -52,12 +55,12 @@ def secret_uuid(instance_id: str) -> str:
 
 
 def volume_secret_uuid(instance_id: str, volume_id: str) -> str:
-    """One secret per attached data volume: its CHAP password (fresh at
+    """One secret per attached data volume: its CHAP secret (fresh at
     each attach), named after the guest too so that destroy finds it."""
     return str(uuid.uuid5(_SECRET_NS, f"{instance_id}/{volume_id}"))
 
 
-def _check_iscsi(spec: dict) -> None:
+def _check_iscsi(spec: Mapping[str, Any]) -> None:
     """Every field checked first: it lands in the domain XML and in qemu's
     command line."""
     lun = spec.get("lun")
@@ -68,10 +71,10 @@ def _check_iscsi(spec: dict) -> None:
         and _PORTAL.fullmatch(spec["portal"])
         and isinstance(lun, int)
         and 0 <= lun < 256
-        and isinstance(spec.get("username"), str)
-        and _CHAP_USER.fullmatch(spec["username"])
-        and isinstance(spec.get("password"), str)
-        and spec["password"]
+        and isinstance(spec.get("chap_user"), str)
+        and _CHAP_USER.fullmatch(spec["chap_user"])
+        and isinstance(spec.get("chap_secret"), str)
+        and spec["chap_secret"]
     ):
         raise ValueError(
             f"bad iSCSI disk: iqn={spec.get('iqn')!r} "
@@ -79,7 +82,7 @@ def _check_iscsi(spec: dict) -> None:
         )
 
 
-def iscsi_root(root: dict, secret: str) -> xmlconf.IscsiDisk:
+def iscsi_root(root: messages.IscsiDisk, secret: str) -> xmlconf.IscsiDisk:
     """The root volume as a network disk."""
     _check_iscsi(root)
     return xmlconf.IscsiDisk(
@@ -87,18 +90,20 @@ def iscsi_root(root: dict, secret: str) -> xmlconf.IscsiDisk:
         iqn=root["iqn"],
         lun=root["lun"],
         target="vda",
-        username=root["username"],
+        chap_user=root["chap_user"],
         secret_uuid=secret,
     )
 
 
-def check_volume(volume: dict) -> None:
+def check_volume(volume: Mapping[str, Any]) -> None:
     _check_iscsi(volume)
     if not ids.is_valid("volume", volume.get("volume_id")):
         raise ValueError(f"not a volume id: {volume.get('volume_id')!r}")
 
 
-def iscsi_volume(volume: dict, secret: str, target: str) -> xmlconf.IscsiDisk:
+def iscsi_volume(
+    volume: messages.IscsiDisk, secret: str, target: str
+) -> xmlconf.IscsiDisk:
     """A data volume as a network disk; its serial is the volume id (the
     guest sees it in /sys/block/<dev>/serial, and we find it by it)."""
     check_volume(volume)
@@ -107,7 +112,7 @@ def iscsi_volume(volume: dict, secret: str, target: str) -> xmlconf.IscsiDisk:
         iqn=volume["iqn"],
         lun=volume["lun"],
         target=target,
-        username=volume["username"],
+        chap_user=volume["chap_user"],
         secret_uuid=secret,
         serial=volume["volume_id"],
     )

@@ -86,7 +86,7 @@ def test_iscsi_root_uses_a_secret_never_a_password():
         iqn="iqn.2026-11.dev.arame:vol-abcdefgh",
         lun=1,
         target="vda",
-        username="u-chap",
+        chap_user="u-chap",
         secret_uuid="7a0c3c1e-0000-4000-8000-000000000002",
     )
     xml = config.domain_xml(guest(disks=(disk,)))

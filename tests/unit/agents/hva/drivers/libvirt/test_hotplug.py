@@ -26,8 +26,8 @@ VOLUME = {
     "portal": "10.9.0.1:3260",
     "iqn": f"iqn.2026-01.org.arame:{VID}",
     "lun": 1,
-    "username": f"arame-{VID[4:]}",
-    "password": PASSWORD,
+    "chap_user": f"arame-{VID[4:]}",
+    "chap_secret": PASSWORD,
 }
 
 BASE = """<domain type='qemu'><name>{name}</name><devices>
@@ -162,7 +162,7 @@ def test_the_disk_names_a_secret_and_never_the_password():
     )
     assert d.find("source").get("name") == f"{VOLUME['iqn']}/1"
     assert d.find("source/host").attrib == {"name": "10.9.0.1", "port": "3260"}
-    assert d.find("auth").get("username") == VOLUME["username"]
+    assert d.find("auth").get("username") == VOLUME["chap_user"]
     assert d.find("auth/secret").get("uuid") == disk.secret_uuid
     assert d.find("target").attrib == {"dev": "vdc", "bus": "virtio"}
     assert d.find("serial").text == VID
@@ -176,8 +176,8 @@ def test_the_disk_names_a_secret_and_never_the_password():
         {"portal": "10.0.0.1;reboot:3260"},
         {"lun": "1"},
         {"lun": 999},
-        {"username": "a'b"},
-        {"password": ""},
+        {"chap_user": "a'b"},
+        {"chap_secret": ""},
     ],
 )
 def test_every_field_is_checked_before_the_xml(bad):
