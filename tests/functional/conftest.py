@@ -343,3 +343,67 @@ def wait_task(client, task_id, timeout=BOOT_TIMEOUT):
 
 def first_image(client) -> str:
     return client.images.list()[0]["id"]
+
+
+# -- the multi-host lab (tools/lab): one for the session ----------------------
+LAB_PASSWORD = "lab-admin-pw"
+LAB_DOWN = "lab_down"  # the marker of the test that takes the lab down
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        f"{LAB_DOWN}: takes the shared lab down; runs after every other "
+        "test that uses it",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test marked lab_down moves to just after the last other test that
+    uses the shared lab (test_lab.py's down test would otherwise run
+    before test_lab_evacuation.py's, on a lab it had taken down)."""
+    uses = [i for i in items if "arame_lab" in getattr(i, "fixturenames", ())]
+    downs = [i for i in uses if i.get_closest_marker(LAB_DOWN)]
+    rest = [i for i in uses if i not in downs]
+    if not downs or not rest:
+        return
+    for i in downs:
+        items.remove(i)
+    at = items.index(rest[-1]) + 1
+    items[at:at] = downs
+
+
+def tools_lab(*args: str, port: int) -> subprocess.CompletedProcess:
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    return subprocess.run(
+        [os.path.join(repo, "tools", "lab"), *args, "--port", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, ARAME_ADMIN_PASSWORD=LAB_PASSWORD),
+        cwd=repo,
+    )
+
+
+@pytest.fixture(scope="session")
+def arame_lab():
+    """`tools/lab up --hosts 3 --storage zfs`: h1 the controller, storage
+    (zfs-fuse, its own tgtd) and network node, h2 and h3 hypervisors.
+    Shared by tests/functional/test_lab*.py (one `up` is ~30 s); taken
+    down by the lab_down test, else at the end of the session."""
+    from arame.deploy.lab import lab as lab_mod
+    from arame.deploy.lab import topology
+
+    if topology.lab_netns():
+        pytest.fail(
+            f"a lab is up already ({topology.lab_netns()}): tools/lab down"
+        )
+    port = free_port()
+    up = tools_lab("up", "--hosts", "3", "--storage", "zfs", port=port)
+    the_lab = lab_mod.Lab.existing(api_port=port, admin_password=LAB_PASSWORD)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield the_lab
+    finally:
+        # Whatever the tests did: nothing of the lab stays.
+        tools_lab("down", port=port)

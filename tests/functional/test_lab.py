@@ -1,5 +1,6 @@
 """The multi-host lab (`tools/lab`, arame/deploy/lab): three hosts from this
-checkout, every host's daemons heartbeating through the API, one real
+checkout (the session's lab, conftest.arame_lab, with real storage on
+h1), every host's daemons heartbeating through the API, one real
 guest on each of the two hypervisor hosts (each host its own libvirtd),
 both leased their address by the naming host (the controller: no
 hypervisor there) and the second reaching the first over a VXLAN network
@@ -11,52 +12,25 @@ one lab per machine, like tools/single-host. It never touches the
 namespace arame-lab or the machine's libvirtd."""
 
 import json
-import os
 import subprocess
 
 import pytest
+from conftest import LAB_PASSWORD as PASSWORD
+from conftest import tools_lab
 
-from arame.deploy.lab import lab as lab_mod
 from arame.deploy.lab import topology
 from arame.sdk import Client
-from tests.helpers.ports import free_port
 from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.functional
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-PASSWORD = "lab-admin-pw"
 MARK = "ARAME-TEST-IMAGE"
 BOOT_TIMEOUT = 180  # TCG on a loaded 2-core machine
 
 
-def tools_lab(*args: str, port: int) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [os.path.join(REPO, "tools", "lab"), *args, "--port", str(port)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=dict(os.environ, ARAME_ADMIN_PASSWORD=PASSWORD),
-        cwd=REPO,
-    )
-
-
 @pytest.fixture(scope="module")
-def lab():
-    if topology.lab_netns():
-        pytest.fail(
-            f"a lab is up already ({topology.lab_netns()}): tools/lab down"
-        )
-    port = free_port()
-    up = tools_lab("up", "--hosts", "3", port=port)
-    the_lab = lab_mod.Lab.existing(api_port=port, admin_password=PASSWORD)
-    try:
-        assert up.returncode == 0, up.stdout + up.stderr
-        yield the_lab
-    finally:
-        # Whatever the test did: nothing of the lab stays (test_down
-        # checks the same after its own down).
-        tools_lab("down", port=port)
+def lab(arame_lab):
+    return arame_lab
 
 
 @pytest.fixture(scope="module")
@@ -189,6 +163,7 @@ def _running(pid: int) -> bool:
         return False
 
 
+@pytest.mark.lab_down
 def test_down_leaves_no_namespace_process_or_link(lab):
     pids = []
     for h in lab.hosts:
@@ -206,4 +181,8 @@ def test_down_leaves_no_namespace_process_or_link(lab):
     alive = [p for p in pids if p and _running(p)]
     assert alive == [], alive
     with open("/proc/self/mountinfo") as f:
-        assert lab.lab_dir + "/ns" not in f.read()
+        mounts = f.read()
+    assert lab.lab_dir + "/ns" not in mounts
+    # Real storage: no pool, dataset mount or tgtd of the lab's.
+    assert lab.lab_dir + "/zfs" not in mounts
+    assert lab.store.leftovers() == []

@@ -1,4 +1,5 @@
-"""tools/lab up|down|status [--hosts N] [--ha]: see arame.deploy.lab."""
+"""tools/lab up|down|status [--hosts N] [--ha] [--storage zfs]: see
+arame.deploy.lab."""
 
 import argparse
 import os
@@ -6,7 +7,7 @@ import sys
 
 from arame.deploy.infra.commands import InfraError
 from arame.deploy.lab import lab as lab_mod
-from arame.deploy.lab import topology
+from arame.deploy.lab import storage, topology
 
 
 def _ha_modules() -> str | None:
@@ -39,6 +40,14 @@ def main(argv=None) -> int:
         action="store_true",
         help="(up) on the 3-node RabbitMQ and Galera clusters",
     )
+    p.add_argument(
+        "--storage",
+        choices=storage.BACKENDS,
+        default="fake",
+        help="(up) zfs: sta on this machine's zfs-fuse (a pool of the "
+        "lab's) and a tgtd of the storage host's own; raw images boot "
+        "from iSCSI clones",
+    )
     args = p.parse_args(argv)
     password = os.environ.get("ARAME_ADMIN_PASSWORD")
     try:
@@ -55,6 +64,7 @@ def main(argv=None) -> int:
                 admin_password=password,
                 hva_on_controller=args.hva_on_controller,
                 ha=args.ha,
+                storage=args.storage,
             )
             lab.up()
             _print_hosts(lab)

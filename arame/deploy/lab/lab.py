@@ -22,6 +22,7 @@ from arame.common import waiting
 from arame.deploy import infra, processes
 from arame.deploy.infra.commands import InfraError, port_open, run
 from arame.deploy.lab import portal, topology, units
+from arame.deploy.lab import storage as lab_storage
 from arame.deploy.lab.supervisor import Supervisor
 
 LAB_DIR = "/var/lib/alab"
@@ -32,6 +33,8 @@ STA_DATA_PORT = 9292
 # 4597-4619), HAProxy on 3340. Clear of tests/cluster's (5701.., 3311..).
 HA_RABBIT_PORT = 5761
 HA_DB_PORT = 3341
+# Not Arame's: stopped after the guests are gone, each its own way.
+SYSTEM_DAEMONS = (*units.LIBVIRT_DAEMONS, "tgtd")
 
 
 class Lab:
@@ -43,9 +46,15 @@ class Lab:
         admin_password: str | None = None,
         hva_on_controller: bool = False,
         ha: bool = False,
+        storage: str = "fake",
     ):
+        if storage not in lab_storage.BACKENDS:
+            raise ValueError(
+                f"storage {storage!r}: one of {', '.join(lab_storage.BACKENDS)}"
+            )
         self.lab_dir = os.path.abspath(lab_dir)
         self.ha = ha
+        self.storage = storage
         self.hosts = topology.default_roles(hosts, hva_on_controller)
         self.api_port = api_port
         self.admin_password = admin_password
@@ -59,6 +68,10 @@ class Lab:
             os.path.join(self.lab_dir, "log"),
             [],
         )
+        # Made whatever the backend: `down` removes a pool left by an `up`
+        # that was stopped halfway, by its name.
+        store_host = next(h for h in self.hosts if topology.STORAGE in h.roles)
+        self.store = lab_storage.LabStorage(self, store_host, NAME)
 
     @classmethod
     def existing(cls, lab_dir: str = LAB_DIR, **kw) -> "Lab":
@@ -73,6 +86,7 @@ class Lab:
             hosts=saved["hosts"],
             hva_on_controller=saved.get("hva_on_controller", False),
             ha=saved.get("ha", False),
+            storage=saved.get("storage", "fake"),
             **kw,
         )
 
@@ -84,6 +98,7 @@ class Lab:
                     "hva_on_controller": topology.COMPUTE
                     in self.controller.roles,
                     "ha": self.ha,
+                    "storage": self.storage,
                 },
                 f,
             )
@@ -161,9 +176,19 @@ class Lab:
             # TCG boots on a shared machine take their time.
             "scheduler": {"agent_call_timeout": "120"},
         }
+        if self.storage == "zfs":
+            conf["sta"].update(self.store.sta_options())
         if self.ha:
             conf.update(self.rabbit.messaging_options())
         return conf
+
+    def own_config(self, host: topology.Host) -> dict:
+        """What only this host's arame.conf says: a hypervisor's iSCSI
+        initiator address, its own management address, so that fencing
+        revokes the dead host alone."""
+        if self.storage == "zfs" and topology.COMPUTE in host.roles:
+            return {"libvirt": {"iscsi_initiator_address": host.mgmt_ip}}
+        return {}
 
     # -- up ------------------------------------------------------------------
     def preflight(self) -> None:
@@ -188,6 +213,8 @@ class Lab:
                 raise InfraError(
                     f"--ha: ports {taken} are taken by another broker"
                 )
+        if self.storage == "zfs":
+            self.store.preflight()
         if port_open("127.0.0.1", self.api_port):
             raise InfraError(
                 f"127.0.0.1:{self.api_port} is taken (tools/single-host "
@@ -213,9 +240,15 @@ class Lab:
             mode=0o755,
             exist_ok=True,
         )
+        if self.storage == "zfs":
+            self.store.share_mounts()
         self.ns.make()
+        if self.storage == "zfs":
+            self.store.create_pool()
         self.write_files()
         self._start_portal()
+        if self.storage == "zfs":
+            self.store.start_tgtd()
         self._prepare_database()
         self._start_libvirt()
         for h in self.hosts:
@@ -229,7 +262,7 @@ class Lab:
             raise InfraError("arame-api is not installed (pip install -e .)")
         for h in self.hosts:
             p = self.paths(h)
-            units.write_config(p.config, common, h)
+            units.write_config(p.config, common, h, self.own_config(h))
             units.write_units(p.units_dir, h, bin_dir)
 
     def engine_ports(self) -> list[int]:
@@ -304,8 +337,10 @@ class Lab:
         # Into the shared image store every hypervisor reads.
         self.manage("image", "install-test")
 
-    def _start_libvirt(self) -> None:
-        computes = [h for h in self.hosts if topology.COMPUTE in h.roles]
+    def _start_libvirt(self, hosts=None) -> None:
+        computes = [
+            h for h in hosts or self.hosts if topology.COMPUTE in h.roles
+        ]
         for h in computes:
             sup = self.supervisor(h)
             for name, argv in units.LIBVIRT_DAEMONS.items():
@@ -411,7 +446,7 @@ class Lab:
         (empty when clean)."""
         sups = {h: self.supervisor(h) for h in self.hosts}
         arame = {
-            h: [n for n in s.names() if n not in units.LIBVIRT_DAEMONS]
+            h: [n for n in s.names() if n not in SYSTEM_DAEMONS]
             for h, s in sups.items()
         }
         # Every daemon gets SIGTERM at once, then each is waited for.
@@ -426,12 +461,14 @@ class Lab:
                 self._remove_guests(h)
             for n in ("libvirtd", "virtlogd"):
                 s.stop(n)
+        self.store.stop_tgtd()
         self.root.stop("portal")
         # What the daemons started and left (dnsmasq outlives nsa, on
         # purpose): anything still in a lab namespace is the lab's.
         for pid in self.processes():
             _kill(pid)
         self.ns.remove()
+        self.store.remove_pool()
         for h in self.hosts:
             for d in ("var", "run"):
                 shutil.rmtree(self.paths(h).path(d), ignore_errors=True)
@@ -455,10 +492,32 @@ class Lab:
             self.virsh(host, "destroy", dom, check=False)
             self.virsh(host, "undefine", "--nvram", dom, check=False)
 
-    def processes(self) -> list[int]:
-        """Every process in one of the lab's network namespaces."""
+    # -- a host's death and return (tests/functional/test_lab_evacuation.py)
+    def kill_host(self, host: topology.Host) -> list[int]:
+        """What a power cut does to a host's processes: SIGKILL to every
+        one in its namespace (agents, libvirtd, qemu), no clean-up. Its
+        links, files and domain definitions stay, as a disk's would."""
+        pids = self.processes([host.netns])
+        for pid in pids:
+            _kill(pid)
+        return pids
+
+    def start_host(self, host: topology.Host) -> None:
+        """The host boots again: libvirt's daemons, then Arame's."""
+        self.start_libvirt(host)
+        self.start_agents(host)
+
+    def start_libvirt(self, host: topology.Host) -> None:
+        self._start_libvirt([host])
+
+    def start_agents(self, host: topology.Host) -> None:
+        self._start_daemons(host)
+
+    def processes(self, netns: list[str] | None = None) -> list[int]:
+        """Every process in one of the lab's network namespaces (or in
+        `netns`)."""
         inos = set()
-        for ns in topology.lab_netns():
+        for ns in topology.lab_netns() if netns is None else netns:
             try:
                 inos.add(os.stat(f"/run/netns/{ns}").st_ino)
             except OSError:
@@ -485,6 +544,7 @@ class Lab:
         for name in ("portal",):
             if self.root.get(name).alive():
                 left.append(f"process {name}")
+        left += self.store.leftovers()
         for h in self.hosts:
             s = self.supervisor(h)
             left += [

@@ -142,6 +142,10 @@ class HostPaths:
                 "/var/lib/arame/images",
             ),
         ]
+        if STORAGE in self.host.roles:
+            # tgtd's control socket: the host's own tgtd, nobody else's
+            # (lab/storage.py).
+            out.append((self.path("run", "tgtd"), "/run/tgtd"))
         return out
 
     def make(self) -> None:
@@ -249,9 +253,10 @@ class Namespaces:
             + [f"--mount={mnt}", f"--uts={uts}", "--propagation", "slave"]
             + ["true"]
         )
-        if not os.path.isdir("/etc/arame"):
-            # The mount point of the host's /etc/arame (an empty dir).
-            os.makedirs("/etc/arame", mode=0o755)
+        for d in ("/etc/arame", "/run/tgtd"):
+            if not os.path.isdir(d):
+                # The mount point of the host's own (an empty dir).
+                os.makedirs(d, mode=0o755)
         self._drop_copied_mounts(mnt)
         paths = HostPaths(self.lab_dir, host)
         for src, dst in paths.mounts():

@@ -45,17 +45,22 @@ LIBVIRT_DAEMONS = {
 }
 
 
-def write_config(path: str, common: dict, host: topology.Host) -> None:
-    """The one arame.conf every host shares, with this host's name."""
+def write_config(
+    path: str, common: dict, host: topology.Host, own: dict | None = None
+) -> None:
+    """The one arame.conf every host shares, with this host's name and
+    `own` options (its iSCSI initiator's address)."""
     cp = configparser.ConfigParser(interpolation=None)
     cp.read_dict(common)
+    cp.read_dict(own or {})
     cp["DEFAULT"]["host"] = host.name
     os.makedirs(os.path.dirname(path), exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(
             f"# /etc/arame/arame.conf of {host.name} (tools/lab): the "
-            "same on every host but for [DEFAULT] host.\n"
+            "same on every host but for [DEFAULT] host and, on a "
+            "hypervisor, [libvirt] iscsi_initiator_address.\n"
         )
         cp.write(f)
 
