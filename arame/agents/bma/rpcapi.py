@@ -2,8 +2,8 @@
 through their BMC (topic `bma`, server = the agent's host name).
 
 `node` is {"id": "bm-…", "bmc_address", "bmc_port", "bmc_username",
-"bmc_password", "interface"?: "lanplus" | "lan"}: the agent holds no
-credentials, every call brings them.
+"bmc_password", "interface"?: "lanplus" | "lan"} (messages.Node): the
+agent holds no credentials, every call brings them.
 
 Every method is a call with a deadline. Give power operations room: the
 agent waits for the node to get there ([bma] power_state_timeout, and
@@ -17,6 +17,7 @@ PowerStateTimeout; the message is fit for the node's status_reason.
 from typing import Any
 
 from arame.agents.base import PingAPI
+from arame.agents.bma import messages
 from arame.common import rpc
 from arame.common.context import RpcContext
 
@@ -48,38 +49,38 @@ class BMAAPI(PingAPI):
         ).call(ctxt, method, **kw)
 
     def validate(
-        self, ctxt: RpcContext, host: str, node: dict, timeout: float
+        self, ctxt: RpcContext, host: str, node: messages.Node, timeout: float
     ) -> dict:
         """{"power_state", "boot_devices"}: the BMC answers."""
         return self._call(ctxt, host, "validate", timeout, node=node)
 
     def get_power_state(
-        self, ctxt: RpcContext, host: str, node: dict, timeout: float
+        self, ctxt: RpcContext, host: str, node: messages.Node, timeout: float
     ) -> str:
         """ "on" or "off"."""
         return self._call(ctxt, host, "get_power_state", timeout, node=node)
 
     def power_on(
-        self, ctxt: RpcContext, host: str, node: dict, timeout: float
+        self, ctxt: RpcContext, host: str, node: messages.Node, timeout: float
     ) -> dict:
         """{"power_state": "on", "changed"}"""
         return self._call(ctxt, host, "power_on", timeout, node=node)
 
     def power_off(
-        self, ctxt: RpcContext, host: str, node: dict, timeout: float
+        self, ctxt: RpcContext, host: str, node: messages.Node, timeout: float
     ) -> dict:
         """Hard. {"power_state": "off", "changed"}"""
         return self._call(ctxt, host, "power_off", timeout, node=node)
 
     def soft_power_off(
-        self, ctxt: RpcContext, host: str, node: dict, timeout: float
+        self, ctxt: RpcContext, host: str, node: messages.Node, timeout: float
     ) -> dict:
         """ACPI, hard after a deadline. {"power_state": "off", "changed",
         "forced"}"""
         return self._call(ctxt, host, "soft_power_off", timeout, node=node)
 
     def reboot(
-        self, ctxt: RpcContext, host: str, node: dict, timeout: float
+        self, ctxt: RpcContext, host: str, node: messages.Node, timeout: float
     ) -> dict:
         """Hard off (if on) then on. {"power_state": "on", "changed"}"""
         return self._call(ctxt, host, "reboot", timeout, node=node)
@@ -88,7 +89,7 @@ class BMAAPI(PingAPI):
         self,
         ctxt: RpcContext,
         host: str,
-        node: dict,
+        node: messages.Node,
         device: str,
         timeout: float,
         persistent: bool = False,

@@ -6,7 +6,7 @@ answer (or the failure) as a task event. A router travels whole, as
 arame.common.routing.router_message builds it (see the issue 12 contract):
 {"id", "gateway": null | {"network", "address", "next_hop"},
 "interfaces": [{"network", "address"}], "floating_ips": [{"address",
-"fixed_address"}]}. apply_router makes the router exactly that (so asking
+"fixed_address"}]} (messages.Router). apply_router makes the router exactly that (so asking
 again is harmless); remove_router of a router not here succeeds.
 
 1.2 adds deltas for one floating IP (add_floating_ip, remove_floating_ip),
@@ -20,6 +20,7 @@ older agent answers: the caller sends the full state then too.
 from typing import Any
 
 from arame.agents.base import PingAPI
+from arame.agents.l3 import messages
 from arame.common import rpc
 from arame.common.context import RpcContext
 
@@ -52,7 +53,11 @@ class L3API(PingAPI):
         ).call(ctxt, method, **kw)
 
     def apply_router(
-        self, ctxt: RpcContext, host: str, router: dict, timeout: float = 60
+        self,
+        ctxt: RpcContext,
+        host: str,
+        router: messages.Router,
+        timeout: float = 60,
     ) -> dict:
         """{"id", "interfaces": n, "floating_ips": n, "gateway": bool}"""
         return self._call(ctxt, host, "apply_router", timeout, router=router)
@@ -73,7 +78,7 @@ class L3API(PingAPI):
         ctxt: RpcContext,
         host: str,
         router_id: str,
-        floating_ip: dict,
+        floating_ip: messages.FloatingIp,
         timeout: float = 30,
     ) -> dict:
         """1.2: floating_ip {"address", "fixed_address"} mapped on the

@@ -5,13 +5,15 @@ Every method is a call with a deadline: the flow that makes it records the
 answer (or the failure) as a task event. Networks travel as
 {"id", "cidr", "gateway", "dhcp_address"?, "dns_domain", "dhcp_ranges",
 "mtu", "bridge", "segmentation"?, "segment_id"?} (the last two: the bridge's
-segment port, as hva makes it; an older nsa ignores them); reservations as {"mac", "ip", "hostname", "boot_script"?}
-(an iPXE script served to that MAC over TFTP: bare-metal nodes).
+segment port, as hva makes it; an older nsa ignores them); reservations as
+{"mac", "ip", "hostname", "boot_script"?} (an iPXE script served to that
+MAC over TFTP: bare-metal nodes). Their types: messages.py.
 """
 
 from typing import Any
 
 from arame.agents.base import PingAPI
+from arame.agents.nsa import messages
 from arame.common import rpc
 from arame.common.context import RpcContext
 
@@ -47,7 +49,11 @@ class NSAAPI(PingAPI):
         ).call(ctxt, method, **kw)
 
     def ensure_network(
-        self, ctxt: RpcContext, node: str, network: dict, timeout: float = 60
+        self,
+        ctxt: RpcContext,
+        node: str,
+        network: messages.NetworkSpec,
+        timeout: float = 60,
     ) -> dict:
         return self._call(
             ctxt, node, "ensure_network", timeout, network=network
@@ -116,8 +122,8 @@ class NSAAPI(PingAPI):
         self,
         ctxt: RpcContext,
         node: str,
-        network: dict,
-        reservations: list[dict],
+        network: messages.NetworkSpec,
+        reservations: list[messages.Reservation],
         timeout: float = 120,
     ) -> dict:
         version = (
