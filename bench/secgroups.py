@@ -362,6 +362,14 @@ def one_change(args, setup: Setup, gid, base, iids, n: int) -> dict:
             hva_apply_sum_ms=sum(x["apply_s"] for x in tr) * 1000,
             hva_restore_sum_ms=sum(x["restore_s"] for x in tr) * 1000,
         )
+        ends = [x["restore_end"] for x in tr if x.get("restore_end")]
+        if len(tr) == 1 and ends and ends[0] >= tr[0]["start"]:
+            # One batch: from its start to its restore's end (the rules
+            # live), and from there to the batch's end (flows cut).
+            out["hva_to_live_ms"] = (ends[0] - tr[0]["start"]) * 1000
+            out["hva_after_live_ms"] = (
+                tr[0]["start"] + tr[0]["apply_s"] - ends[0]
+            ) * 1000
     out["ref_full_ms"] = (
         m.restore(setup.ns, m.full_text(saved), noflush=False) * 1000
     )
@@ -420,6 +428,8 @@ def summarise(res: dict) -> None:
             "hva_first_ms",
             "hva_apply_sum_ms",
             "hva_restore_sum_ms",
+            "hva_to_live_ms",
+            "hva_after_live_ms",
         )
         res["summary"] = {
             k: summary([c[k] for c in ch if k in c]) for k in keys
@@ -482,6 +492,8 @@ def text_report(res: dict) -> str:
             _row("  sent -> hva's batch starts", s["hva_first_ms"]),
             _row("  the batch (apply_ports)", s["hva_apply_sum_ms"]),
             _row("  sum of its iptables-restores", s["hva_restore_sum_ms"]),
+            _row("  batch start -> its restore done", s["hva_to_live_ms"]),
+            _row("  restore done -> batch end", s["hva_after_live_ms"]),
             f"  hva calls per PATCH: {c0.get('hva_calls')}",
         ]
         cpu = res.get("cpu")

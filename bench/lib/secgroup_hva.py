@@ -135,6 +135,8 @@ class FirewalledFakeDriver(FakeDriver):
                 "start": t0,
                 "apply_s": t1 - t0,
                 "restore_s": self.firewall.last_restore_s,
+                # The rules are live from here (0: the batch wrote none).
+                "restore_end": self.firewall.last_restore_end,
             }
         )
 

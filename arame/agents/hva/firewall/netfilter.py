@@ -125,8 +125,10 @@ class NetfilterFirewall(base.Firewall):
         # unknown, the next change writes them).
         self._dispatch: dict[str, str] | None = None
         self._restore = ["iptables-restore", "--noflush"]
-        #: seconds the last iptables-restore took (for benchmarks)
+        #: seconds the last iptables-restore took, and the time.time() it
+        #: ended at (for benchmarks)
         self.last_restore_s = 0.0
+        self.last_restore_end = 0.0
 
     # -- the interface -------------------------------------------------
 
@@ -500,10 +502,14 @@ class NetfilterFirewall(base.Firewall):
                 netns=self.netns,
                 timeout=TIMEOUT,
             )
-            self.last_restore_s = time.monotonic() - t0
+            self._timed(t0)
             return False
-        self.last_restore_s = time.monotonic() - t0
+        self._timed(t0)
         return True
+
+    def _timed(self, t0: float) -> None:
+        self.last_restore_s = time.monotonic() - t0
+        self.last_restore_end = time.time()
 
     def _ebtables(self, text: str) -> None:
         runner.run(
