@@ -4,7 +4,9 @@ started."""
 
 import control_plane
 import pytest
-from lib import engines_compare
+from lib import cluster_engines, engines_compare
+
+from arame.deploy.infra.galera import GaleraCluster
 
 
 def test_single_is_the_default_and_keeps_the_old_defaults():
@@ -103,3 +105,23 @@ def test_ratios_are_cluster_over_single():
     assert r["cpu_per_cycle_broker"] == 3.0
     assert r["cpu_per_cycle_total"] == 1.5
     assert engines_compare.ratios(single, None) == {}
+
+
+def test_engine_ports_skip_a_range_with_any_port_taken(monkeypatch):
+    # 5812's distribution port answers: the first range must be skipped.
+    taken = {5812 + 20000, 3511 + 6000 + 2}
+    monkeypatch.setattr(
+        cluster_engines, "port_open", lambda host, port: port in taken
+    )
+    assert cluster_engines.rabbit_first_port() == 5813
+    assert cluster_engines.galera_first_port() == 3521
+
+
+def test_galera_ports_are_the_ones_the_cluster_listens_on(tmp_path):
+    c = GaleraCluster(str(tmp_path), nodes=3, first_port=3511)
+    listened = {c.proxy_port}
+    for name in c.nodes:
+        n = c.node(name)
+        listened |= {n.port, n.check_port}
+        listened |= {n.gcomm_port, n.gcomm_port + 1, n.gcomm_port + 2}
+    assert set(cluster_engines.galera_ports(3511)) == listened
