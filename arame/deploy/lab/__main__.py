@@ -1,5 +1,5 @@
-"""tools/lab up|down|status [--hosts N] [--ha] [--storage zfs]: see
-arame.deploy.lab."""
+"""tools/lab up|down|status [--hosts N] [--ha] [--storage zfs], and
+tools/lab kill-host|start-host lab-hN: see arame.deploy.lab."""
 
 import argparse
 import os
@@ -26,7 +26,13 @@ def main(argv=None) -> int:
         description=lab_mod.__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("command", choices=["up", "down", "status"])
+    p.add_argument(
+        "command",
+        choices=["up", "down", "status", "kill-host", "start-host"],
+        help="kill-host: SIGKILL to every process of a host (a power "
+        "cut); start-host: its daemons again (it boots)",
+    )
+    p.add_argument("host", nargs="?", help="(kill-host, start-host) lab-hN")
     p.add_argument("--hosts", type=int, default=3, help="(up) at least 2")
     p.add_argument("--lab-dir", default=lab_mod.LAB_DIR)
     p.add_argument("--port", type=int, default=lab_mod.API_PORT)
@@ -81,6 +87,8 @@ def main(argv=None) -> int:
         lab = lab_mod.Lab.existing(
             args.lab_dir, api_port=args.port, admin_password=password
         )
+        if args.command in ("kill-host", "start-host"):
+            return _host_power(lab, args.command, args.host)
         if args.command == "down":
             left = lab.down()
             if left:
@@ -92,6 +100,28 @@ def main(argv=None) -> int:
     except (InfraError, ValueError) as e:
         print(f"lab: {e}", file=sys.stderr)
         return 1
+
+
+def _host_power(lab, command: str, name: str | None) -> int:
+    names = [h.name for h in lab.hosts]
+    if name not in names:
+        print(
+            f"lab: {command} needs one of {', '.join(names)}", file=sys.stderr
+        )
+        return 2
+    host = lab.host(name)
+    if command == "kill-host":
+        pids = lab.kill_host(host)
+        print(f"{name}: killed {len(pids)} processes")
+    else:
+        sup = lab.supervisor(host)
+        alive = [n for n in sup.names() if sup.get(n).alive()]
+        if alive:
+            print(f"lab: {name} runs {', '.join(alive)}", file=sys.stderr)
+            return 1
+        lab.start_host(host)
+        print(f"{name}: daemons started; it reports up once hva is")
+    return 0
 
 
 def _print_hosts(lab) -> None:
