@@ -1,11 +1,13 @@
 """The multi-host lab: up, down, status.
 
 Order of `up`: the machine's broker and database (a vhost, a database and a
-user of the lab's: `alab`), the namespaces, each host's files, the portal
-(portal.py), the schema and seed run on the controller, libvirtd on the
-compute hosts, then every host's daemons; ready when the API answers and
-/v1/hosts shows every daemon of every host up. `down` undoes all of it and
-checks that nothing is left; it keeps each host's generated files and logs.
+user of the lab's: `alab`), the namespaces (with `--storage zfs`, the
+shared mount before them and the pool after: storage.py), each host's
+files, the portal (portal.py), the storage host's tgtd, the schema and
+seed run on the controller, libvirtd on the compute hosts, then every
+host's daemons; ready when the API answers and /v1/hosts shows every
+daemon of every host up. `down` undoes all of it and checks that nothing
+is left; it keeps each host's generated files and logs.
 """
 
 import concurrent.futures
