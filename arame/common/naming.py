@@ -8,6 +8,7 @@ here, so a reservation looks the same however it reaches dnsmasq.
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from arame.agents.nsa import messages as nsa_messages
 from arame.agents.nsa import rpcapi as nsa_rpcapi
 from arame.agents.sta import rpcapi as sta_rpcapi
 from arame.common import pxe
@@ -30,7 +31,7 @@ def routed(session, network_id: str) -> bool:
     )
 
 
-def network_message(net: models.Network) -> dict:
+def network_message(net: models.Network) -> nsa_messages.NetworkSpec:
     # dnsmasq listens on the network's bridge (named after the network, as
     # hva names it). Until a router holds the gateway, dnsmasq holds it:
     # the bridge in the naming namespace is then the guests' way to what
@@ -59,12 +60,16 @@ def network_message(net: models.Network) -> dict:
     }
 
 
-def reservations(session, network_ids) -> dict[str, list[dict]]:
+def reservations(
+    session, network_ids
+) -> dict[str, list[nsa_messages.Reservation]]:
     """{network_id: [{"mac","ip","hostname","boot_script"?}]} of live
     instances' ports; a bare-metal node's port carries the iPXE script that
     sanboots its root volume, or a resync would take it away."""
     P, I, V = models.Port, models.Instance, models.Volume
-    out: dict[str, list[dict]] = {n: [] for n in network_ids}
+    out: dict[str, list[nsa_messages.Reservation]] = {
+        n: [] for n in network_ids
+    }
     if not out:
         return out
     for row in session.execute(
@@ -91,7 +96,7 @@ def reservations(session, network_ids) -> dict[str, list[dict]]:
         .where(P.network_id.in_(list(out)), I.status != "terminated")
         .order_by(P.ip_address)
     ):
-        r = {
+        r: nsa_messages.Reservation = {
             "mac": row.mac_address,
             "ip": row.ip_address,
             "hostname": row.hostname,

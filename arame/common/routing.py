@@ -12,6 +12,7 @@ import ipaddress
 
 import sqlalchemy as sa
 
+from arame.agents.l3 import messages as l3_messages
 from arame.common.db import models
 
 
@@ -28,7 +29,7 @@ def _segment(net: models.Network) -> dict:
     }
 
 
-def router_message(s, router_id: str) -> dict | None:
+def router_message(s, router_id: str) -> l3_messages.Router | None:
     """{"id", "gateway", "interfaces", "floating_ips"} (the contract's RPC
     form), or None if the router is gone."""
     R, RI, N, F = (

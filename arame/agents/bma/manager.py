@@ -26,7 +26,7 @@ import oslo_messaging as messaging
 from oslo_log import log
 
 from arame.agents.base import PingManager
-from arame.agents.bma import checks, errors
+from arame.agents.bma import checks, errors, messages
 from arame.agents.bma.drivers.base import BMC, HardwareType
 from arame.agents.bma.locks import NodeLocks
 from arame.agents.bma.power import PowerControl, Timing
@@ -82,7 +82,7 @@ class BMAManager(PingManager):
         return result
 
     # -- power -------------------------------------------------------------
-    def validate(self, ctxt, node: dict) -> dict:
+    def validate(self, ctxt, node: messages.Node) -> dict:
         """The BMC answers these credentials: {"power_state",
         "boot_devices"}. BMCUnreachable / BMCAuthFailed otherwise."""
         with self._operation(node, "validate") as bmc:
@@ -91,33 +91,33 @@ class BMAManager(PingManager):
             devices = self.driver.management.get_supported_boot_devices(bmc)
         return {"power_state": state, "boot_devices": list(devices)}
 
-    def get_power_state(self, ctxt, node: dict) -> str:
+    def get_power_state(self, ctxt, node: messages.Node) -> str:
         """ "on" or "off"."""
         with self._operation(node, "power status") as bmc:
             state = self.power.state(bmc)
             self.power_states.observe(bmc.node_id, state)
         return state
 
-    def power_on(self, ctxt, node: dict) -> dict:
+    def power_on(self, ctxt, node: messages.Node) -> dict:
         """{"power_state": "on", "changed"}, once the node is on."""
         return self._power(node, "power on", self.power.power_on)
 
-    def power_off(self, ctxt, node: dict) -> dict:
+    def power_off(self, ctxt, node: messages.Node) -> dict:
         """Hard: the power is cut. {"power_state": "off", "changed"}."""
         return self._power(node, "power off", self.power.power_off)
 
-    def soft_power_off(self, ctxt, node: dict) -> dict:
+    def soft_power_off(self, ctxt, node: messages.Node) -> dict:
         """ACPI, then hard after [bma] soft_power_off_timeout:
         {"power_state": "off", "changed", "forced"}."""
         return self._power(node, "soft power off", self.power.soft_power_off)
 
-    def reboot(self, ctxt, node: dict) -> dict:
+    def reboot(self, ctxt, node: messages.Node) -> dict:
         """Hard off (if on), then on: {"power_state": "on", "changed"}."""
         return self._power(node, "reboot", self.power.reboot)
 
     # -- boot device -------------------------------------------------------
     def set_boot_device(
-        self, ctxt, node: dict, device: str, persistent: bool = False
+        self, ctxt, node: messages.Node, device: str, persistent: bool = False
     ) -> dict:
         """device "pxe" or "disk", for the next boot only unless
         persistent: {"boot_device", "persistent"}."""

@@ -29,6 +29,7 @@ import oslo_messaging as messaging
 from oslo_log import log
 
 from arame.agents.base import PingManager
+from arame.agents.l3 import messages
 from arame.agents.l3.drivers.base import (
     InvalidRouter,
     check_router_id,
@@ -180,7 +181,7 @@ class L3Manager(PingManager):
         }
 
     # -- RPC methods (1.1) -------------------------------------------------
-    def apply_router(self, ctxt, router):
+    def apply_router(self, ctxt, router: messages.Router):
         return self._apply(router)
 
     def remove_router(self, ctxt, router_id):
@@ -191,7 +192,9 @@ class L3Manager(PingManager):
         return {"host": CONF.host, "routers": sorted(self.driver.routers())}
 
     # -- RPC methods (1.2) -------------------------------------------------
-    def add_floating_ip(self, ctxt, router_id, floating_ip):
+    def add_floating_ip(
+        self, ctxt, router_id, floating_ip: messages.FloatingIp
+    ):
         """floating_ip {"address", "fixed_address"}: mapped so (moved if
         it was mapped elsewhere, its old flows cut)."""
         if not isinstance(floating_ip, dict) or not floating_ip.get(

@@ -22,7 +22,7 @@ import oslo_messaging as messaging
 from oslo_log import log
 
 from arame.agents.base import PingManager
-from arame.agents.nsa import records
+from arame.agents.nsa import messages, records
 from arame.agents.nsa.drivers.base import NamingDriver, NetworkNotFound
 from arame.agents.nsa.drivers.fake import FakeDriver
 from arame.agents.nsa.rpcapi import BINARY
@@ -70,7 +70,7 @@ class NSAManager(PingManager):
         }
 
     # -- RPC methods (1.1; boot scripts since 1.2) ----------------------------
-    def ensure_network(self, ctxt, network):
+    def ensure_network(self, ctxt, network: messages.NetworkSpec):
         net = records.parse_network(network)
         LOG.info("ensure network %s (%s on %s)", net.id, net.cidr, net.bridge)
         self.driver.ensure_network(net)
@@ -101,7 +101,12 @@ class NSAManager(PingManager):
             pass  # nothing served, so nothing to remove
         return {}
 
-    def sync(self, ctxt, network, reservations):
+    def sync(
+        self,
+        ctxt,
+        network: messages.NetworkSpec,
+        reservations: list[messages.Reservation],
+    ):
         net = records.parse_network(network)
         wanted = records.parse_reservations(net, reservations)
         counts = self.driver.sync(net, wanted)

@@ -2,10 +2,14 @@
 the alembic migrations (arame/common/db/migrations) are checked against."""
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+if TYPE_CHECKING:  # the models import no agent code at run time
+    from arame.agents.bma.messages import Node as BMANode
 
 # MySQL's DATETIME drops fractions of a second unless asked; durations and
 # heartbeat ages need them.
@@ -535,7 +539,7 @@ class BaremetalNode(TimestampMixin, Base):
     power_state: Mapped[str | None] = mapped_column(sa.String(16))
     instance_id: Mapped[str | None] = mapped_column(sa.String(16), index=True)
 
-    def bmc_message(self) -> dict:
+    def bmc_message(self) -> "BMANode":
         """The node as bma's RPC calls take it (credentials included: the
         agent holds none of its own)."""
         from arame.common import secretbox  # models stay free of config
