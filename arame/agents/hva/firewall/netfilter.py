@@ -442,7 +442,11 @@ class NetfilterFirewall(base.Firewall):
         self._entries, self._groups, self._dispatch = entries, groups, None
         self._members = {}
         self._ready = True
-        self._collect_sets(ipsets.existing(self.netns))
+        try:
+            self._collect_sets(ipsets.existing(self.netns))
+        except runner.CommandError as e:
+            # A set something else still matches: left, never fatal.
+            LOG.warning("could not remove unused sets: %s", e)
 
     @staticmethod
     def _without_unused(groups: dict, entries: dict) -> tuple[dict, list]:

@@ -177,3 +177,14 @@ def test_a_group_chain_another_agent_jumps_to_stays():
     assert "i-mem00000" not in k.save()
     assert ":arame-sg-webweb01 " in k.save()
     assert f"arame-{WEB}" in k.sets
+
+
+def test_a_set_something_else_matches_does_not_stop_the_start():
+    k = Kernel()
+    k.sets.add("arame-sg-foreign1")
+    k.chains["FORWARD"].append(
+        "-A FORWARD -m set --match-set arame-sg-foreign1 src -j ACCEPT"
+    )
+    with _on(k):
+        NetfilterFirewall().setup()
+    assert "arame-sg-foreign1" in k.sets
