@@ -36,6 +36,7 @@ from arame.agents.hva.networking import iproute
 from arame.agents.l3.drivers import base, nft_rules
 from arame.agents.l3.drivers import netns_commands as commands
 from arame.agents.l3.drivers.netns_floating import (
+    changes,
     map_changes,
     only_floating_ips_differ,
     pairs,
@@ -172,18 +173,24 @@ class NetnsRouterDriver(base.RouterDriver):
         # Forgotten until this apply succeeds: after a failure the next
         # one reads everything from the kernel again.
         last = self._applied.pop(router.id, None)
+        diff = changes(last, router) if last is not None else None
         if (
             last is not None
-            and only_floating_ips_differ(last, router)
+            and only_floating_ips_differ(last, router, diff)
             and os.path.exists(os.path.join(NETNS_DIR, ns))
         ):
-            self._apply_floating_ips(router, last, ns)
+            self._apply_floating_ips(router, last, ns, *diff)
         else:
             self._converge(router, ns)
         self._applied[router.id] = router
 
     def _apply_floating_ips(
-        self, router: base.RouterSpec, last: base.RouterSpec, ns: str
+        self,
+        router: base.RouterSpec,
+        last: base.RouterSpec,
+        ns: str,
+        old: dict[str, str],
+        new: dict[str, str],
     ) -> None:
         """The fast path of an association: only the floating IPs differ
         from the spec this driver applied last, so the links, bridges and
@@ -194,26 +201,24 @@ class NetnsRouterDriver(base.RouterDriver):
         1,000 floating IPs a whole file costs tens of ms more per
         association. The /32s go in at the same time (in parallel: DNAT
         does not need the address, only ARP does, and both are in before
-        the announcement)."""
-        before = {
-            str(f.address): str(f.fixed_address) for f in last.floating_ips
-        }
-        now = {
-            str(f.address): str(f.fixed_address) for f in router.floating_ips
-        }
-        added = sorted(f"{a}/32" for a in set(now) - set(before))
-        gone = sorted(f"{a}/32" for a in set(before) - set(now))
+        the announcement).
+
+        `old`, `new`: the pairs going and coming (netns_floating.changes:
+        only those are turned into text)."""
+        added = sorted(f"{a}/32" for a in new.keys() - old.keys())
+        gone = sorted(f"{a}/32" for a in old.keys() - new.keys())
+        text = map_changes(old, new)
         if self._inproc is not None:
             # ~1 ms in this process, where each command below is a
             # process start (10-60 ms on a loaded host)
             self._addresses(ns, "add", added)
-            self._load_map_changes(router, last, ns)
+            self._load_map_changes(router, last, ns, text)
         else:
             with futures.ThreadPoolExecutor(2) as pool:
                 addrs = pool.submit(self._addresses, ns, "add", added)
-                self._load_map_changes(router, last, ns)
+                self._load_map_changes(router, last, ns, text)
                 addrs.result()
-        self._after_ruleset(router, ns, before, gone)
+        self._after_ruleset(router, ns, old, gone, now=new)
         self._announce(ns, added)
         LOG.info(
             "router %s: floating IPs %d (%d added, %d removed)",
@@ -224,13 +229,17 @@ class NetnsRouterDriver(base.RouterDriver):
         )
 
     def _load_map_changes(
-        self, router: base.RouterSpec, last: base.RouterSpec, ns: str
+        self,
+        router: base.RouterSpec,
+        last: base.RouterSpec,
+        ns: str,
+        text: str,
     ) -> None:
         """The maps' elements from `last`'s pairs to `router`'s; if the
         kernel's maps are not `last`'s (nft refuses the transaction
         whole), the whole file instead. The table's digest comment stays
-        the older one: _stands_for says which spec it now stands for."""
-        text = map_changes(pairs(last), pairs(router))
+        the older one: _stands_for says which spec it now stands for.
+        `text`: map_changes from `last`'s pairs to `router`'s."""
         if not text:
             return  # the same pairs (in another order): nothing to load
         if router.id not in self._loaded:
@@ -420,13 +429,14 @@ class NetnsRouterDriver(base.RouterDriver):
         ns: str,
         mapped: dict[str, str],
         going: list[str],
+        now: dict[str, str] | None = None,
     ) -> None:
         """Once the new ruleset is in: the flows of every floating IP
         removed or mapped elsewhere (and of an external address going) are
-        cut, then the addresses going from qg0 removed."""
-        now = {
-            str(f.address): str(f.fixed_address) for f in router.floating_ips
-        }
+        cut, then the addresses going from qg0 removed. `now`: the
+        router's pairs (those of `mapped`'s addresses at least)."""
+        if now is None:
+            now = pairs(router)
         cut = {fip for fip, fixed in mapped.items() if now.get(fip) != fixed}
         cut |= {a.split("/")[0] for a in going}
         self._cut_flows(ns, sorted(cut))

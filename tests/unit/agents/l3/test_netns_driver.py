@@ -235,3 +235,36 @@ def test_remove_of_nothing(rec):
     d.remove("rt-abcd1234")
     # only a look for a host end left behind
     assert [a[:4] for _, a, _ in rec.calls] == [["ip", "-j", "-d", "addr"]]
+
+
+def test_changes_of_a_delta_and_of_a_full_message():
+    last = base.parse_router(message())
+    moved = base.with_floating_ip(last, "203.0.113.21", "10.0.1.6")
+    # the unchanged mapping is the same object: skipped without text
+    assert moved.floating_ips[0] is last.floating_ips[0]
+    assert netns_floating.changes(last, moved) == (
+        {"203.0.113.21": "10.0.1.5"},
+        {"203.0.113.21": "10.0.1.6"},
+    )
+    # a full message: new objects, the same pairs are no change
+    again = base.parse_router(message())
+    assert netns_floating.changes(last, again) == ({}, {})
+    assert not netns_floating.only_floating_ips_differ(last, again)
+    assert netns_floating.only_floating_ips_differ(last, moved)
+
+
+def test_a_delta_is_checked_against_the_others():
+    last = base.parse_router(message())
+    with pytest.raises(base.InvalidRouter, match="two floating IPs"):
+        base.with_floating_ip(last, "203.0.113.22", "10.0.1.5")
+    with pytest.raises(base.InvalidRouter, match="no attached network"):
+        base.with_floating_ip(last, "203.0.113.22", "192.0.2.9")
+    # moving an address to its own fixed address again is no conflict
+    same = base.with_floating_ip(last, "203.0.113.21", "10.0.1.5")
+    assert same == last
+    added = base.with_floating_ip(last, "203.0.113.15", "10.0.0.9")
+    assert [str(f.address) for f in added.floating_ips] == [
+        "203.0.113.15",
+        "203.0.113.20",
+        "203.0.113.21",
+    ]
