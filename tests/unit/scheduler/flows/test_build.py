@@ -307,3 +307,40 @@ def test_task_shows_the_running_step_while_the_agent_works(
     )
     build(iid, tid)
     assert seen == [("running", "spawn", "starting")]
+
+
+class _Died(BaseException):
+    """The scheduler process dying (not an Exception: nothing handles it)."""
+
+
+def test_a_scheduler_dying_between_claim_and_starting_leaves_no_claim(
+    build, ctxt, hva, add_host, add_instance, get_row, usage, monkeypatch
+):
+    # The claim, the step's record and the move to `starting` are one
+    # transaction: a death before its commit leaves the instance pending
+    # and the host's capacity untouched, and the next owner of the task
+    # places it once.
+    add_host("hv1")
+    iid, tid = add_instance()
+    flow = BuildFlow(ctxt, tid, iid, HostSelector(), hva)
+
+    def die(self, s, dst, **kw):
+        raise _Died()
+
+    monkeypatch.setattr(BuildFlow, "transition", die)
+    with pytest.raises(_Died):
+        flow.run()
+    inst = get_row(models.Instance, iid)
+    assert (inst.status, inst.host, inst.claimed) == ("pending", None, False)
+    assert usage() == (0, 0, 0, 0)
+    assert hva.calls == []
+    monkeypatch.undo()
+    with engine.session() as s:  # as the reaper hands it back
+        s.execute(
+            sa.update(models.Task)
+            .where(models.Task.id == tid)
+            .values(status="queued")
+        )
+    build(iid, tid)
+    assert get_row(models.Instance, iid).status == "running"
+    assert usage() == (1, 512, 5, 1)
