@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 
 from arame.agents.hva.firewall import InvalidPort, NetfilterFirewall, iptables
-from arame.common import runner
+from arame.common import runner, secgroup_rules
 
 from .samples import APP, DB, WEB, port, port_dict
 
@@ -383,3 +383,21 @@ def test_a_batch_with_an_invalid_port_runs_nothing(host):
     with pytest.raises(InvalidPort):
         fw.apply_ports([_member(1), _member(2, device="tap0; reboot")])
     assert host.calls == []
+
+
+def test_groups_sent_again_unchanged_are_not_checked_again(host, monkeypatch):
+    fw = NetfilterFirewall()
+    fw.apply_ports([_member(i) for i in range(3)])
+    checked = []
+    real = secgroup_rules.from_json
+
+    def from_json(rules):
+        checked.append(rules)
+        return real(rules)
+
+    monkeypatch.setattr(secgroup_rules, "from_json", from_json)
+    again = [_member(i) for i in range(3)]
+    for d in again:
+        d["security_groups"][1]["rules"].pop(1)
+    fw.apply_ports(again)
+    assert len(checked) == 1  # DB's new rules, once for the three ports
