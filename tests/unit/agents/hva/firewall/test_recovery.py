@@ -188,3 +188,45 @@ def test_a_set_something_else_matches_does_not_stop_the_start():
     with _on(k):
         NetfilterFirewall().setup()
     assert "arame-sg-foreign1" in k.sets
+
+
+def test_chains_of_before_group_chains_are_kept_then_rewritten():
+    # An hva before group chains left a port with its rules in its own
+    # chain: the upgraded agent keeps it (and the set it matches) until
+    # the port is next applied, which moves the rules to the group chain.
+    k = Kernel()
+    k.sets.add(f"arame-{WEB}")
+    iid, tap = "i-mem00000", "tap-i-mem00000"
+    k.chains.update(
+        {
+            "arame-in": [
+                f"-A arame-in -m physdev --physdev-out {tap} "
+                f"--physdev-is-bridged -j arame-in-{iid}"
+            ],
+            "arame-out": [
+                f"-A arame-out -m physdev --physdev-in {tap} "
+                f"-j arame-out-{iid}"
+            ],
+            f"arame-in-{iid}": [
+                f"-A arame-in-{iid} -m set --match-set arame-{WEB} src "
+                "-j ACCEPT",
+                f"-A arame-in-{iid} -p tcp -m tcp --dport 80 -j ACCEPT",
+                f"-A arame-in-{iid} -j DROP",
+            ],
+            f"arame-out-{iid}": [
+                f"-A arame-out-{iid} -s 10.0.0.10/32 -m mac --mac-source "
+                "52:54:00:00:01:00 -j RETURN",
+                f"-A arame-out-{iid} -j DROP",
+            ],
+        }
+    )
+    with _on(k):
+        fw = NetfilterFirewall()
+        fw.setup()
+        assert fw.ports() == {iid}
+        assert f"arame-{WEB}" in k.sets  # its chain still matches it
+        fw.apply_ports(BEFORE[:1])
+    assert (
+        k.chains[f"arame-in-{iid}"][3] == f"-A arame-in-{iid} -j arame-{WEB}"
+    )
+    assert "--dport 80 " in "\n".join(k.chains[f"arame-{WEB}"])
