@@ -157,3 +157,37 @@ def test_once_the_hva_is_upgraded_the_cap_rises(old_hva, config):
     version_cap.refresh()  # the scheduler's DB heartbeat, each interval
     assert hva.client.version_cap == "1.4"
     assert hva.client.can_send_version("1.4")
+
+
+def test_an_hva_before_1_5_is_sent_the_old_chap_names(old_hva, monkeypatch):
+    """The CHAP rename (hva 1.5): capped below it, a volume goes under the
+    names the old hva reads (username / password), at 1.1, and it plugs
+    it."""
+    from arame.agents.hva import messages
+    from arame.common.db import models
+    from arame.scheduler.flows import volume_attach
+
+    driver, sent = old_hva
+    transport = rpc.get_transport()
+    send, wire = transport._send, []
+
+    def capture(target, ctxt, message, *a, **kw):
+        wire.append(message["args"])
+        return send(target, ctxt, message, *a, **kw)
+
+    monkeypatch.setattr(transport, "_send", capture)
+    hva = hva_rpcapi.HypervisorAPI()
+    assert hva.VERSION_CAP == messages.CHAP_VERSION
+    vid = "vol-aaaa0001"
+    export = {"iqn": f"iqn.2025-01.org.arame:{vid}", "portal": "p:1", "lun": 1}
+    disk = volume_attach.connection(
+        models.Volume(id=vid), export, "arame-aaaa0001", "s3cret-0123456"
+    )
+    assert hva.attach_volume({}, HOST, A, disk, timeout=10)["device"]
+    assert sent[-1] == (HOST, "attach_volume", "1.1")
+    volume = wire[-1]["volume"]
+    assert (volume["username"], volume["password"]) == (
+        "arame-aaaa0001",
+        "s3cret-0123456",
+    )
+    assert not {"chap_user", "chap_secret"} & set(volume)
