@@ -11,7 +11,7 @@ iPXE script. Until RPC API 1.5 hva's disk specs named them `username` and
 old_names writes them for an older hva.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, NotRequired, TypedDict
 
 #: the version whose disk specs carry chap_user / chap_secret
@@ -115,7 +115,10 @@ def old_names(disk: Mapping[str, Any]) -> dict[str, Any]:
     return {new_to_old.get(k, k): v for k, v in disk.items()}
 
 
-def instance_with(instance: Mapping[str, Any], rename: Any) -> dict[str, Any]:
+def instance_with(
+    instance: Mapping[str, Any],
+    rename: Callable[[Mapping[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
     """The instance with `rename` (accept_old_names or old_names) applied
     to its root disk, if it has one."""
     root = instance.get("root_disk")

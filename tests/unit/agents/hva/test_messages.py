@@ -78,7 +78,9 @@ def test_instance_with_renames_only_the_root_disk() -> None:
     assert "chap_secret" not in old["root_disk"]
     assert messages.instance_with(old, messages.accept_old_names) == inst
     # no root disk: a local one, nothing to rename
-    assert messages.instance_with({"id": IID, "root_disk": None}, str) == {
+    assert messages.instance_with(
+        {"id": IID, "root_disk": None}, messages.old_names
+    ) == {
         "id": IID,
         "root_disk": None,
     }
