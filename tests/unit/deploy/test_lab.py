@@ -104,3 +104,30 @@ def test_portal_forwards_both_ways():
         ("lab-h1", "198.18.100.1", 5672),
         ("-", "127.0.0.1", 5672),
     )
+
+
+def test_real_storage_gives_each_hypervisor_its_own_initiator(tmp_path):
+    from arame.deploy.lab.lab import Lab
+
+    lab = Lab(lab_dir=str(tmp_path), hosts=3, storage="zfs")
+    h1, h2, h3 = lab.hosts
+    # Fencing revokes one host's initiator: each hypervisor has its own.
+    assert lab.own_config(h2) == {
+        "libvirt": {"iscsi_initiator_address": "198.18.100.2"}
+    }
+    assert lab.own_config(h3) == {
+        "libvirt": {"iscsi_initiator_address": "198.18.100.3"}
+    }
+    assert lab.own_config(h1) == {}
+    sta = lab.common_config()["sta"]
+    assert (sta["backend"], sta["target"], sta["pool"]) == (
+        "zfs",
+        "tgt",
+        "alab-h1",
+    )
+    assert sta["iscsi_address"] == h1.mgmt_ip
+    fake = Lab(lab_dir=str(tmp_path / "f"), hosts=3)
+    assert fake.own_config(fake.hosts[1]) == {}
+    assert "pool" not in fake.common_config()["sta"]
+    with pytest.raises(ValueError):
+        Lab(lab_dir=str(tmp_path / "x"), storage="nfs")
