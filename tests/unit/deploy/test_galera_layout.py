@@ -55,3 +55,69 @@ def test_a_node_that_does_not_answer_is_not_synced(tmp_path):
     from arame.deploy.infra import galera_check
 
     assert not galera_check.synced(str(tmp_path / "none.sock"), timeout=0.2)
+
+
+class _Server:
+    """What pymysql.connect reaches: a node's state, and whether it is up."""
+
+    def __init__(self):
+        self.up = True
+        self.state = "4"
+        self.connects = 0
+
+
+class _Conn:
+    def __init__(self, server):
+        self.server, self.open = server, True
+
+    def cursor(self):
+        conn = self
+
+        class Cursor:
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+            def execute(self, _query):
+                if not (conn.open and conn.server.up):
+                    raise ConnectionError("gone")
+
+            def fetchall(self):
+                return [
+                    ("wsrep_local_state", conn.server.state),
+                    ("wsrep_ready", "ON"),
+                ]
+
+        return Cursor()
+
+    def close(self):
+        self.open = False
+
+
+def test_the_check_keeps_one_connection_and_follows_the_node(monkeypatch):
+    import pymysql
+
+    from arame.deploy.infra import galera_check
+
+    server = _Server()
+
+    def connect(**kw):
+        if not server.up:
+            raise ConnectionError("refused")
+        server.connects += 1
+        return _Conn(server)
+
+    monkeypatch.setattr(pymysql, "connect", connect)
+    node = galera_check.Node("/n1/mysqld.sock")
+    assert [node.synced() for _ in range(5)] == [True] * 5
+    assert server.connects == 1  # not one per check
+    server.state = "2"  # donor: HAProxy must move the writer
+    assert node.synced() is False
+    server.state = "4"
+    server.up = False  # killed: the kept connection fails, so does a new one
+    assert node.synced() is False
+    server.up = True  # restarted: a new connection, synced again
+    assert node.synced() is True
+    assert server.connects == 2
