@@ -16,6 +16,7 @@ from oslo_log import log
 from arame.agents.l3.drivers import base, ctnl, garp, libnft, rtnl
 from arame.agents.l3.drivers.netns_thread import (
     NamespaceThreads,
+    Stuck,
     Unavailable,
     resource,
 )
@@ -37,6 +38,12 @@ class InProcess:
     def __init__(self, directory: str):
         self.threads = NamespaceThreads(directory)
 
+    def _call(self, ns: str, fn, *args):
+        try:
+            return self.threads.call(ns, fn, *args)
+        except Stuck as e:
+            raise base.RouterError(str(e)) from e
+
     @classmethod
     def open(cls, directory: str) -> "InProcess | None":
         """None where it cannot work: the driver runs commands then."""
@@ -50,7 +57,7 @@ class InProcess:
     def nft(self, ns: str, text: str) -> None:
         """An `nft -f` file in one transaction; RouterError if refused."""
         try:
-            self.threads.call(ns, _nft, text)
+            self._call(ns, _nft, text)
         except libnft.NftError as e:
             raise base.RouterError(f"nft: {e} (namespace {ns})") from e
 
@@ -58,7 +65,7 @@ class InProcess:
         if not cidrs:
             return
         try:
-            self.threads.call(ns, rtnl.change_addresses, verb, dev, cidrs)
+            self._call(ns, rtnl.change_addresses, verb, dev, cidrs)
         except OSError as e:  # rtnl.NetlinkError: the kernel said no
             raise base.RouterError(f"{e} (namespace {ns})") from e
 
@@ -67,13 +74,13 @@ class InProcess:
         if not ips:
             return
         try:
-            self.threads.call(ns, ctnl.cut_flows, ips)
+            self._call(ns, ctnl.cut_flows, ips)
         except OSError as e:  # ctnl.NetlinkError: the kernel said no
             raise base.RouterError(f"{e} (namespace {ns})") from e
 
     def announce(self, ns: str, dev: str, ips: list[str]) -> None:
         if ips:
-            self.threads.call(ns, _announce, dev, ips)
+            self._call(ns, _announce, dev, ips)
 
     def drop(self, ns: str) -> None:
         self.threads.drop(ns)

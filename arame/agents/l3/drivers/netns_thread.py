@@ -38,6 +38,10 @@ class Unavailable(Exception):
     """The namespace could not be joined (gone, or no CAP_SYS_ADMIN)."""
 
 
+class Stuck(Exception):
+    """A call into a namespace did not end in time."""
+
+
 def setns(path: str) -> None:
     """The calling thread into the network namespace at `path`."""
     try:
@@ -143,8 +147,19 @@ class NamespaceThreads:
         self._threads: dict[str, NamespaceThread] = {}
 
     def call(self, ns: str, fn, *args, timeout: float = TIMEOUT):
-        """fn(*args) on the thread inside namespace `ns`."""
-        return self._get(ns).call(fn, *args, timeout=timeout)
+        """fn(*args) on the thread inside namespace `ns`. A call that
+        does not end in `timeout` leaves its thread to itself (the next
+        call starts another) and raises Stuck: what it did is unknown, so
+        the caller fails rather than doing it again another way."""
+        t = self._get(ns)
+        try:
+            return t.call(fn, *args, timeout=timeout)
+        except futures.TimeoutError:
+            with self._lock:
+                if self._threads.get(ns) is t:
+                    del self._threads[ns]
+            t.close()
+            raise Stuck(f"{ns}: no answer in {timeout:g} s") from None
 
     def _get(self, ns: str) -> NamespaceThread:
         path = os.path.join(self.directory, ns)

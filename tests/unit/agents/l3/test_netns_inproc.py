@@ -254,3 +254,17 @@ def test_conntrack_entries_to_a_floating_ip_in_either_direction():
         ctnl._ack(s, seq)
     # each delete names the entry by its original tuple
     assert s.sent[1].endswith(doomed[0]) and s.sent[2].endswith(doomed[1])
+
+
+def test_a_stuck_call_is_left_behind(monkeypatch):
+    if os.geteuid() != 0:
+        pytest.skip("setns needs CAP_SYS_ADMIN")
+    threads = netns_thread.NamespaceThreads("/proc/self/ns")
+    release = threading.Event()
+    first = threads.call("net", threading.get_ident)
+    with pytest.raises(netns_thread.Stuck):
+        threads.call("net", release.wait, timeout=0.2)
+    # the next call gets a thread of its own
+    assert threads.call("net", threading.get_ident) != first
+    release.set()
+    threads.drop("net")
