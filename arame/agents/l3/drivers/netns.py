@@ -22,7 +22,9 @@ INFRA-NOTES: the new ruleset first, then its flows are cut (`conntrack
 
 This module decides what to change; the links and bridges are
 netns_plumbing's, the processes netns_commands', the map elements of an
-association netns_floating's.
+association netns_floating's. An association's kernel changes (nft, the
+/32, the flows cut, the ARP) are made from this process where it can
+(netns_inproc: no process starts on that path), else by the commands.
 """
 
 import json

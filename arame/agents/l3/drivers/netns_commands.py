@@ -1,9 +1,10 @@
 """The commands of the netns router driver, each one process run with an
 argument list: its failure a RouterError naming the namespace.
 
-The fast path of an association counts its processes: `ip -n` enters the
-router's namespace itself (no nsenter), nft takes a whole transaction
-from one `nft -f -`.
+An association runs none of them where netns_inproc works (libnftables
+found, the agent root); where it does not, its path counts its processes:
+`ip -n` enters the router's namespace itself (no nsenter), nft takes a
+whole transaction from one `nft -f -`.
 """
 
 import ipaddress
