@@ -180,7 +180,9 @@ def port_specs_for_instance(session, instance_id: str) -> list[dict]:
         else {}
     )
     groups = [
-        {"id": g, "rules": list(rows[g].rules)} for g in gids if g in rows
+        {"id": g, "rules": list(rows[g].rules), "revision": rows[g].revision}
+        for g in gids
+        if g in rows
     ]
     involved = set(rows)
     for g in groups:

@@ -67,10 +67,11 @@ def _expand(members, groups, addresses) -> dict[str, list[dict]]:
 
 
 def _port(port: dict, groups: dict, addresses: dict) -> dict:
-    named = [
-        g.get("id") if isinstance(g, dict) else None
+    refs = [
+        g if isinstance(g, dict) else {}
         for g in port.get("security_groups") or []
     ]
+    named = [g.get("id") for g in refs]
     involved = port.get("group_members") or []
     if not isinstance(involved, list):
         raise InvalidIdentifier("group_members must list group ids")
@@ -82,7 +83,12 @@ def _port(port: dict, groups: dict, addresses: dict) -> dict:
         raise InvalidIdentifier(f"groups not sent with the ports: {missing}")
     return {
         **port,
-        "security_groups": [{"id": g, "rules": groups[g]} for g in named],
+        "security_groups": [
+            # The revision only where the scheduler sent one.
+            {"id": g["id"], "rules": groups[g["id"]]}
+            | ({"revision": g["revision"]} if "revision" in g else {})
+            for g in refs
+        ],
         "group_members": {g: addresses[g] for g in involved},
     }
 

@@ -61,6 +61,9 @@ class PortNetwork(TypedDict):
 class SecurityGroup(TypedDict):
     id: str
     rules: list[dict[str, Any]]
+    # Absent from an older scheduler's: the host then takes what it is
+    # given, newer or not.
+    revision: NotRequired[int | None]
 
 
 class Port(TypedDict):

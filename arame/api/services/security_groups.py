@@ -192,6 +192,7 @@ class SecurityGroupService(SchedulerCaster):
             if parsed is not None:
                 _check_references(s, g.account_id, parsed[1], _field(req))
                 g.rules_text, g.rules = parsed
+                g.revision = (g.revision or 0) + 1
             g.updated_at = models.utcnow()
             labels = tags.tags_of(s, [g.id])[g.id]
             task = tasks.create(

@@ -368,6 +368,9 @@ class SecurityGroup(TimestampMixin, Base):
     # included) and the parsed rules the hosts apply.
     rules_text: Mapped[str] = mapped_column(sa.Text, default="")
     rules: Mapped[list] = mapped_column(sa.JSON)
+    # Moved by every change of the rules: a host given two versions of a
+    # group keeps the newer (hva firewall, one chain per group).
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class InstanceSecurityGroup(Base):

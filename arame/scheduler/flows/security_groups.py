@@ -90,7 +90,11 @@ def member_specs(s, instance_ids) -> dict[str, list[dict]]:
     out = {}
     for iid in iids:
         groups = [
-            {"id": g, "rules": list(rows[g].rules)}
+            {
+                "id": g,
+                "rules": list(rows[g].rules),
+                "revision": rows[g].revision,
+            }
             for g in gids[iid]
             if g in rows
         ]
@@ -141,7 +145,13 @@ def shared(members: dict[str, list[dict]]) -> tuple[dict, dict, dict]:
                 {
                     **p,
                     "security_groups": [
-                        {"id": g["id"]} for g in p["security_groups"]
+                        {"id": g["id"]}
+                        | (
+                            {"revision": g["revision"]}
+                            if "revision" in g
+                            else {}
+                        )
+                        for g in p["security_groups"]
                     ],
                     "group_members": sorted(p["group_members"]),
                 }

@@ -104,6 +104,7 @@ def test_port_specs_carry_network_rules_and_member_addresses(add_instance):
                     "group_id": db,
                 },
             ],
+            "revision": 0,  # hosts keep the newest version they are given
         }
     ]
     # Sorted as addresses, terminated members left out.

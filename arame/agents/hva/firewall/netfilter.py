@@ -215,7 +215,17 @@ class NetfilterFirewall(base.Firewall):
         # chain is the group's, not the port's).
         given: dict[str, Group] = {}
         for p in news.values():
-            given.update((g.id, g) for g in p.groups)
+            for g in p.groups:
+                if g.id not in given or given[g.id].older_than(g):
+                    given[g.id] = g
+        for gid, g in given.items():
+            # A spec read before the group's last change but applied after
+            # it (a build, an instance's groups changed) must not put the
+            # older rules back for every member on the host.
+            have = self._groups.get(gid)
+            if have is not None and have.group is not None:
+                if g.older_than(have.group):
+                    given[gid] = have.group
         changed = [
             g
             for gid, g in given.items()

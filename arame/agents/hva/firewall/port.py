@@ -65,6 +65,17 @@ def check_ips(values) -> tuple[str, ...]:
 class Group:
     id: str
     rules: tuple[Rule, ...]
+    # The group's revision (security_groups.revision) when the sender
+    # knew it: of two versions the host keeps the newer. Not compared:
+    # the same rules are the same chain.
+    revision: int | None = dataclasses.field(default=None, compare=False)
+
+    def older_than(self, other: "Group") -> bool:
+        return (
+            self.revision is not None
+            and other.revision is not None
+            and self.revision < other.revision
+        )
 
 
 def _key(kind: str, value):
@@ -93,15 +104,22 @@ def _cached(cache: dict, kind: str, tag, value, make):
     return cache[key]
 
 
-def _group(gid: str, rules, cache: dict) -> Group:
+def _group(gid: str, rules, revision, cache: dict) -> Group:
+    if revision is not None and (
+        not isinstance(revision, int)
+        or isinstance(revision, bool)
+        or revision < 0
+    ):
+        raise InvalidPort(f"{gid}: not a revision: {revision!r}")
+
     def make():
         try:
             parsed = tuple(secgroup_rules.from_json(rules or []))
         except secgroup_rules.RuleError as e:
             raise InvalidPort(f"{gid}: {e}") from None
-        return Group(gid, parsed)
+        return Group(gid, parsed, revision)
 
-    return _cached(cache, "rules", gid, rules, make)
+    return _cached(cache, "rules", (gid, revision), rules, make)
 
 
 def _members(ips, cache: dict) -> tuple[str, ...]:
@@ -135,7 +153,7 @@ class Port:
     @classmethod
     def from_dict(cls, d: dict, cache: dict | None = None) -> "Port":
         """The RPC form: {"instance_id", "device", "mac", "ip",
-        "security_groups": [{"id", "rules": [to_json form]}],
+        "security_groups": [{"id", "rules": [to_json form], "revision"}],
         "group_members": {"sg-...": ["10.0.0.5", ...]}}.
 
         cache: a dict shared by the ports of one batch, so that groups and
@@ -159,7 +177,9 @@ class Port:
             if not isinstance(g, dict):
                 raise InvalidPort("a security group must be a dict")
             gid = check_group_id(g.get("id"))
-            groups.setdefault(gid, _group(gid, g.get("rules"), cache))
+            groups.setdefault(
+                gid, _group(gid, g.get("rules"), g.get("revision"), cache)
+            )
         members = d.get("group_members") or {}
         if not isinstance(members, dict):
             raise InvalidPort("group_members must be a dict")

@@ -66,6 +66,16 @@ def test_the_manager_refreshes_every_member_and_answers_the_same(mgr):
     assert port["group_members"] == {SG: ["10.0.0.1", "10.0.0.2"]}
 
 
+def test_a_group_s_revision_reaches_the_driver(mgr):
+    members, groups, addresses = shared({A: ports(1)})
+    members[A][0]["security_groups"][0]["revision"] = 7
+    mgr.refresh_host_ports(CTXT, members, groups, addresses)
+    [port] = mgr.driver.refreshed[0][1]
+    assert port["security_groups"] == [
+        {"id": SG, "rules": RULES, "revision": 7}
+    ]
+
+
 def test_a_missing_guest_fails_after_the_others(mgr):
     with pytest.raises(InstanceNotFound, match=GONE):
         mgr.refresh_host_ports(CTXT, *shared({GONE: ports(3), A: ports(1)}))

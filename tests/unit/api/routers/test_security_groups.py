@@ -219,6 +219,27 @@ def test_update_stores_rules_and_starts_a_refresh_task(
     assert got["rules_text"] == "udp:53,53,ip4:10.0.0.0/8\n"
 
 
+def test_a_change_of_the_rules_moves_the_group_s_revision(
+    client, member, post, sg_scheduler
+):
+    # What a host compares to keep the newest rules it was given.
+    from arame.common.db import engine, models
+
+    g = post(member, rules_text=TEXT).json()
+
+    def revision():
+        with engine.session() as s:
+            return s.get(models.SecurityGroup, g["id"]).revision
+
+    assert revision() == 0
+    url = f"/v1/security_groups/{g['id']}"
+    for text, want in (("tcp:22,22,ip4:0.0.0.0/0\n", 1), (None, 1)):
+        body = {"description": "d"} if text is None else {"rules_text": text}
+        r = client.patch(url, headers=member.headers, json=body)
+        assert r.status_code == 200, r.text
+        assert revision() == want  # a description alone leaves it
+
+
 def test_update_checks_like_create(client, member, post, sg_scheduler):
     g = post(member).json()
     post(member, name="other")

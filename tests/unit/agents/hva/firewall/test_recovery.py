@@ -230,3 +230,35 @@ def test_chains_of_before_group_chains_are_kept_then_rewritten():
         k.chains[f"arame-in-{iid}"][3] == f"-A arame-in-{iid} -j arame-{WEB}"
     )
     assert "--dport 80 " in "\n".join(k.chains[f"arame-{WEB}"])
+
+
+def _with_revision(port, revision):
+    return {
+        **port,
+        "security_groups": [
+            {**g, "revision": revision} for g in port["security_groups"]
+        ],
+    }
+
+
+def test_a_spec_read_before_a_group_change_does_not_put_its_rules_back():
+    # A PATCH of WEB (revision 2, rule 8080) reached the host first; a
+    # build's spec read before it (revision 1, rule 80) lands after: the
+    # group's chain, shared by every member on the host, keeps 8080.
+    k = Kernel()
+    with _on(k):
+        fw = NetfilterFirewall()
+        fw.setup()
+        fw.apply_ports([_with_revision(member(0, {WEB: [tcp(8080)]}), 2)])
+        fw.apply_ports([_with_revision(member(1, {WEB: [tcp(80)]}), 1)])
+    saved = k.save()
+    assert "--dport 8080" in saved and "--dport 80 " not in saved
+    assert f"arame-{WEB}" in saved
+    with _on(k):  # the member of the late spec is filtered all the same
+        assert fw.ports() == {"i-mem00000", "i-mem00001"}
+        # A newer revision (or a sender that names none) is applied.
+        fw.apply_ports([_with_revision(member(1, {WEB: [tcp(443)]}), 3)])
+    assert "--dport 443" in k.save() and "--dport 8080" not in k.save()
+    with _on(k):
+        fw.apply_ports([member(0, {WEB: [tcp(22)]})])
+    assert "--dport 22" in k.save()
