@@ -327,24 +327,26 @@ class LocalDeployment:
             names |= {
                 f[:-4] for f in os.listdir(self.run_dir) if f.endswith(".pid")
             }
-        # The API first (no new requests), agents last (flows can finish).
-        order = sorted(
-            names,
-            key=lambda n: (
-                ["api", "scheduler", "collector"].index(n.split("-")[0])
-                if n.split("-")[0] in ("api", "scheduler", "collector")
-                else 3,
-                n,
-            ),
-        )
-        # Signal every daemon first so they wind down in parallel, then wait
-        # for each in that order.
-        adopted = {n: self.daemons.get(n) or self._adopt(n) for n in order}
-        for d in adopted.values():
-            if d is not None:
-                processes.send_signal(d)
-        for n in order:
-            self.stop(n)
+        # In waves, each stopped in parallel, callers before the daemons
+        # they call: the API (no new requests), the schedulers (their
+        # flows call the agents), the agents (their resyncs and periodic
+        # syncs call the collector), the collector last. A daemon stopped
+        # while a call of its own waits on one already gone waits out the
+        # call's timeout (~30 s a teardown, in every test, before).
+        waves: dict[int, list[str]] = {}
+        for n in sorted(names):
+            role = n.split("-")[0]
+            wave = {"api": 0, "scheduler": 1, "collector": 3}.get(role, 2)
+            waves.setdefault(wave, []).append(n)
+        for wave in sorted(waves):
+            adopted = {
+                n: self.daemons.get(n) or self._adopt(n) for n in waves[wave]
+            }
+            for d in adopted.values():
+                if d is not None:
+                    processes.send_signal(d)
+            for n in waves[wave]:
+                self.stop(n)
         if self.conf.get("sta", {}).get("backend") == "zfs":
             self._teardown_storage(drop)
         if drop and self.conf.get("hva", {}).get("driver") == "libvirt":
