@@ -10,32 +10,32 @@ gone meanwhile (ENOENT) is what was wanted.
 
 import errno
 import ipaddress
-import os
 import socket
 import struct
+
+from arame.agents.l3.drivers import netlink
+from arame.agents.l3.drivers.netlink import HEADER as _NLMSGHDR
+from arame.agents.l3.drivers.netlink import (  # noqa: F401 (tests, callers)
+    NLM_F_ACK,
+    NLM_F_REQUEST,
+    NLMSG_DONE,
+    NLMSG_ERROR,
+    NetlinkError,
+)
 
 NETLINK_NETFILTER = 12
 NFNL_SUBSYS_CTNETLINK = 1
 IPCTNL_MSG_CT_NEW = 0
 IPCTNL_MSG_CT_GET = 1
 IPCTNL_MSG_CT_DELETE = 2
-NLMSG_ERROR = 2
-NLMSG_DONE = 3
-NLM_F_REQUEST = 0x1
-NLM_F_ACK = 0x4
 NLM_F_DUMP = 0x300
 CTA_TUPLE_ORIG = 1
 CTA_TUPLE_REPLY = 2
 CTA_TUPLE_IP = 1
 CTA_IP_V4_DST = 2
 NLA_TYPE_MASK = 0x3FFF
-_NLMSGHDR = struct.Struct("=IHHII")
 _NFGENMSG = struct.Struct("=BBH")
 _NLA = struct.Struct("=HH")
-
-
-class NetlinkError(OSError):
-    pass
 
 
 def cut_flows(ips: list[str]) -> int:
@@ -62,16 +62,11 @@ def cut_flows(ips: list[str]) -> int:
 
 
 def _request(kind: int, flags: int, seq: int, attrs: bytes = b"") -> bytes:
-    body = _NFGENMSG.pack(socket.AF_INET, 0, 0) + attrs
-    return (
-        _NLMSGHDR.pack(
-            _NLMSGHDR.size + len(body),
-            (NFNL_SUBSYS_CTNETLINK << 8) | kind,
-            NLM_F_REQUEST | flags,
-            seq,
-            0,
-        )
-        + body
+    return netlink.message(
+        (NFNL_SUBSYS_CTNETLINK << 8) | kind,
+        NLM_F_REQUEST | flags,
+        seq,
+        _NFGENMSG.pack(socket.AF_INET, 0, 0) + attrs,
     )
 
 
@@ -105,15 +100,13 @@ def _dump(s: socket.socket):
     s.send(_request(IPCTNL_MSG_CT_GET, NLM_F_DUMP, 1))
     while True:
         data = s.recv(1 << 20)
-        off = 0
-        while off + _NLMSGHDR.size <= len(data):
-            length, kind, _, _, _ = _NLMSGHDR.unpack_from(data, off)
-            if length < _NLMSGHDR.size:
-                return
+        for off, length, kind, _ in netlink.walk(data):
             if kind == NLMSG_DONE:
                 return
             if kind == NLMSG_ERROR:
-                _raise(data, off, "conntrack dump")
+                netlink.raise_for(
+                    netlink.error_code(data, off), "conntrack dump"
+                )
             elif kind & 0xFF == IPCTNL_MSG_CT_NEW:
                 start = off + _NLMSGHDR.size + _NFGENMSG.size
                 orig, dsts = None, set()
@@ -126,24 +119,7 @@ def _dump(s: socket.socket):
                             orig = whole
                 if orig is not None:
                     yield orig, dsts
-            off += (length + 3) & ~3
 
 
 def _ack(s: socket.socket, seq: int) -> None:
-    while True:
-        data = s.recv(65536)
-        off = 0
-        while off + _NLMSGHDR.size <= len(data):
-            length, kind, _, got, _ = _NLMSGHDR.unpack_from(data, off)
-            if kind == NLMSG_ERROR and got == seq:
-                _raise(data, off, "conntrack delete", ok=(0, errno.ENOENT))
-                return
-            if length < _NLMSGHDR.size:
-                break
-            off += (length + 3) & ~3
-
-
-def _raise(data: bytes, off: int, what: str, ok=(0,)) -> None:
-    (code,) = struct.unpack_from("=i", data, off + _NLMSGHDR.size)
-    if -code not in ok:
-        raise NetlinkError(-code, f"{what}: {os.strerror(-code)}")
+    netlink.wait_ack(s, seq, "conntrack delete", ok=(0, errno.ENOENT))

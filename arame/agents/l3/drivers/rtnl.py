@@ -10,28 +10,27 @@ kernel holding it already is what was wanted).
 
 import errno
 import ipaddress
-import os
 import socket
 import struct
 
+from arame.agents.l3.drivers import netlink
+from arame.agents.l3.drivers.netlink import HEADER as _NLMSGHDR  # noqa: F401
+from arame.agents.l3.drivers.netlink import (
+    NLM_F_ACK,
+    NLM_F_REQUEST,
+    NetlinkError,  # noqa: F401 (what callers catch)
+)
+
 RTM_NEWADDR = 20
 RTM_DELADDR = 21
-NLMSG_ERROR = 2
-NLM_F_REQUEST = 0x1
-NLM_F_ACK = 0x4
 NLM_F_EXCL = 0x200
 NLM_F_CREATE = 0x400
 IFA_ADDRESS = 1
 IFA_LOCAL = 2
-_NLMSGHDR = struct.Struct("=IHHII")
 _IFADDRMSG = struct.Struct("=BBBBI")
 _RTA = struct.Struct("=HH")
 # What each verb tolerates: the state it makes is there already.
 _FINE = {"add": errno.EEXIST, "del": errno.EADDRNOTAVAIL}
-
-
-class NetlinkError(OSError):
-    pass
 
 
 def change_addresses(verb: str, dev: str, cidrs: list[str]) -> None:
@@ -47,7 +46,9 @@ def change_addresses(verb: str, dev: str, cidrs: list[str]) -> None:
         s.bind((0, 0))
         for seq, cidr in enumerate(cidrs, 1):
             s.send(_message(verb, index, cidr, seq))
-            _check(s, seq, verb, cidr, dev)
+            netlink.wait_ack(
+                s, seq, f"addr {verb} {cidr} dev {dev}", ok=(0, _FINE[verb])
+            )
 
 
 def _message(verb: str, index: int, cidr: str, seq: int) -> bytes:
@@ -64,26 +65,4 @@ def _message(verb: str, index: int, cidr: str, seq: int) -> bytes:
         kind, flags = RTM_DELADDR, 0
     else:
         raise ValueError(f"not a verb: {verb!r}")
-    flags |= NLM_F_REQUEST | NLM_F_ACK
-    return _NLMSGHDR.pack(_NLMSGHDR.size + len(body), kind, flags, seq, 0) + (
-        body
-    )
-
-
-def _check(s: socket.socket, seq: int, verb: str, cidr: str, dev: str):
-    while True:
-        data = s.recv(65536)
-        off = 0
-        while off + _NLMSGHDR.size <= len(data):
-            length, kind, _, got_seq, _ = _NLMSGHDR.unpack_from(data, off)
-            if kind == NLMSG_ERROR and got_seq == seq:
-                (code,) = struct.unpack_from("=i", data, off + _NLMSGHDR.size)
-                if code == 0 or -code == _FINE[verb]:
-                    return
-                raise NetlinkError(
-                    -code,
-                    f"addr {verb} {cidr} dev {dev}: {os.strerror(-code)}",
-                )
-            if length < _NLMSGHDR.size:
-                break
-            off += (length + 3) & ~3
+    return netlink.message(kind, flags | NLM_F_REQUEST | NLM_F_ACK, seq, body)
