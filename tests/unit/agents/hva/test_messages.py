@@ -6,7 +6,6 @@ read from an older scheduler, and still sent to an older hva.
 Fully annotated: mypy checks this module (pyproject.toml), so the
 messages the flows build are checked against what the proxy takes."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,10 +17,9 @@ from arame.agents.hva.drivers.libvirt import storage
 from arame.agents.hva.manager import HypervisorManager
 from arame.agents.hva.rpcapi import HypervisorAPI
 from arame.agents.sta import messages as sta_messages
-from arame.common import rpc
 from arame.common.db import models
-from arame.common.rpc import version_cap
 from arame.scheduler.flows import root_volume, volume_attach
+from tests.helpers.rpc_recorder import Recorder, recorded  # noqa: F401
 
 IID, VID = "i-abcd1234", "vol-abcd1235"
 USER, SECRET = "arame-abcd1235", "0123456789abcdef01234567"
@@ -135,36 +133,6 @@ def test_the_manager_hands_the_driver_the_one_names(
     xml = xmlconf.disk_xml(storage.iscsi_volume(attached, "uuid-1", "vdb"))
     assert f"username='{USER}'" in xml or f'username="{USER}"' in xml
     assert SECRET not in xml
-
-
-class Recorder:
-    def __init__(self, topic: str, version_cap: str | None = None) -> None:
-        self.version_cap = version_cap
-        self.sent: list[tuple[str, str, dict[str, Any]]] = []
-
-    def prepare(self, version: str = "1.0", **kw: Any) -> "Recorder":
-        self._version = version
-        return self
-
-    def call(self, ctxt: Any, method: str, **kw: Any) -> dict:
-        self.sent.append((self._version, method, kw))
-        return {}
-
-
-@pytest.fixture
-def recorded(
-    parsed_conf: Any, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[list[Recorder]]:
-    version_cap.reset()
-    made: list[Recorder] = []
-
-    def get_client(topic: str, version_cap: str | None = None) -> Recorder:
-        made.append(Recorder(topic, version_cap))
-        return made[-1]
-
-    monkeypatch.setattr(rpc, "get_client", get_client)
-    yield made
-    version_cap.reset()
 
 
 @pytest.mark.parametrize(

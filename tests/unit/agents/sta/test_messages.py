@@ -2,7 +2,6 @@
 chap_secret; the name before RPC API 1.3 (chap_password) is still read
 from an older scheduler or collector, and still sent to an older sta."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,8 +10,7 @@ from arame.agents.sta import messages
 from arame.agents.sta.backends.fake import FakeBackend
 from arame.agents.sta.manager import STAManager
 from arame.agents.sta.targets.fake import FakeTarget
-from arame.common import rpc
-from arame.common.rpc import version_cap
+from tests.helpers.rpc_recorder import Recorder, recorded  # noqa: F401
 
 VOL = "vol-aaaa0001"
 HOST = "10.0.0.5"
@@ -100,36 +98,6 @@ def test_rebuild_from_either_collector(agent: Agent, name: str) -> None:
     assert got["restored"] == [VOL] and not got["failed"]
     assert target.login(VOL, HOST, USER, SECRET)
     assert mgr._usable([entry]) == [messages.accept_old_names(entry)]
-
-
-class Recorder:
-    def __init__(self, topic: str, version_cap: str | None = None) -> None:
-        self.version_cap = version_cap
-        self.sent: list[tuple[str, str, dict[str, Any]]] = []
-
-    def prepare(self, version: str = "1.0", **kw: Any) -> "Recorder":
-        self._version = version
-        return self
-
-    def call(self, ctxt: Any, method: str, **kw: Any) -> dict:
-        self.sent.append((self._version, method, kw))
-        return {}
-
-
-@pytest.fixture
-def recorded(
-    parsed_conf: Any, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[list[Recorder]]:
-    version_cap.reset()
-    made: list[Recorder] = []
-
-    def get_client(topic: str, version_cap: str | None = None) -> Recorder:
-        made.append(Recorder(topic, version_cap))
-        return made[-1]
-
-    monkeypatch.setattr(rpc, "get_client", get_client)
-    yield made
-    version_cap.reset()
 
 
 @pytest.mark.parametrize(
