@@ -407,3 +407,18 @@ def arame_lab():
     finally:
         # Whatever the tests did: nothing of the lab stays.
         tools_lab("down", port=port)
+
+
+@pytest.fixture(scope="session")
+def lab_client(arame_lab):
+    """The lab's admin, logged in once for every test_lab*.py."""
+    from arame.sdk import Client
+
+    c = Client(arame_lab.api_url, timeout=30)
+    c.login("admin", LAB_PASSWORD)
+    yield c
+    c.close()
+
+
+def lab_console(client, iid) -> str:
+    return client.instances.console(iid)["output"]

@@ -15,11 +15,9 @@ import json
 import subprocess
 
 import pytest
-from conftest import LAB_PASSWORD as PASSWORD
-from conftest import tools_lab
+from conftest import lab_console, tools_lab
 
 from arame.deploy.lab import topology
-from arame.sdk import Client
 from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.functional
@@ -34,15 +32,11 @@ def lab(arame_lab):
 
 
 @pytest.fixture(scope="module")
-def client(lab):
-    c = Client(lab.api_url, timeout=30)
-    c.login("admin", PASSWORD)
-    yield c
-    c.close()
+def client(lab_client):
+    return lab_client
 
 
-def console(client, iid) -> str:
-    return client.instances.console(iid)["output"]
+console = lab_console
 
 
 def wait_marker(client, iid, text, timeout=BOOT_TIMEOUT) -> str:

@@ -21,9 +21,7 @@ import re
 import time
 
 import pytest
-from conftest import LAB_PASSWORD, wait_until
-
-from arame.sdk import Client
+from conftest import lab_console, wait_until
 
 pytestmark = pytest.mark.functional
 
@@ -58,15 +56,11 @@ def lab(arame_lab):
 
 
 @pytest.fixture(scope="module")
-def client(lab):
-    c = Client(lab.api_url, timeout=30)
-    c.login("admin", LAB_PASSWORD)
-    yield c
-    c.close()
+def client(lab_client):
+    return lab_client
 
 
-def console(client, iid) -> str:
-    return client.instances.console(iid)["output"]
+console = lab_console
 
 
 def wait_console(client, iid, pattern, timeout=BOOT_TIMEOUT) -> re.Match:
