@@ -27,18 +27,23 @@ class Child:
     src_states: tuple[str, ...]
 
 
-def begin_delete(s, ctxt, inst: models.Instance) -> Child | None:
+def begin_delete(
+    s, ctxt, inst: models.Instance, again: bool = True
+) -> Child | None:
     """Every live state may go to shuttingdown (a build in flight is
     cancelled by its next compare-and-set); None if the instance is
-    terminated meanwhile."""
+    terminated meanwhile. A DELETE that names the instance may repeat one
+    already under way (again); a unit's count must not, or two concurrent
+    counts that ranked the same node would both take it and delete one
+    node between them."""
+    sources = set(states.INSTANCE.sources("shuttingdown"))
+    if again:
+        sources.add("shuttingdown")
+    else:
+        sources.discard("shuttingdown")
     rc = s.execute(
         sa.update(I)
-        .where(
-            I.id == inst.id,
-            I.status.in_(
-                states.INSTANCE.sources("shuttingdown") + ("shuttingdown",)
-            ),
-        )
+        .where(I.id == inst.id, I.status.in_(sorted(sources)))
         .values(
             status="shuttingdown",
             status_reason=None,

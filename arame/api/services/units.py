@@ -55,6 +55,43 @@ def _resolved(spec: dict, p: instance_builder.Prepared) -> dict:
     return out
 
 
+def _deleting_count(s, ctxt, u, nodes, count: int) -> list[node_ops.Child]:
+    """The server's pick of count nodes: nodes in error first, then the
+    newest; nodes still on their way (another request's add_nodes) last,
+    so a count never cancels a build in flight while a settled node could
+    go. Each is taken by a compare-and-set that skips a node a concurrent
+    request took first, and the walk goes on down the ranking; 409 if too
+    few are left (nothing written)."""
+    if count > len(nodes):
+        raise exceptions.Invalid(
+            f"count: the unit has {len(nodes)} nodes, cannot delete {count}",
+            field="count",
+        )
+    ranked = sorted(
+        nodes,
+        key=lambda i: (
+            i.status == "error",
+            i.status not in _MOVING,
+            i.created_at,
+            i.id,
+        ),
+        reverse=True,
+    )
+    taken: list[node_ops.Child] = []
+    for inst in ranked:
+        if len(taken) == count:
+            break
+        if c := node_ops.begin_delete(s, ctxt, inst, again=False):
+            taken.append(c)
+    if len(taken) < count:
+        raise exceptions.Conflict(
+            f"count: only {len(taken)} of unit {u.name}'s nodes are left "
+            f"to delete (other requests are deleting the rest), cannot "
+            f"delete {count}"
+        )
+    return taken
+
+
 def _deleting(s, ctxt, nodes) -> list[node_ops.Child]:
     # A node terminated meanwhile has nothing left to delete.
     return [c for i in nodes if (c := node_ops.begin_delete(s, ctxt, i))]
@@ -240,15 +277,20 @@ class UnitService(SchedulerCaster):
                 for i in unit_records.live_nodes(s, [u.id])[u.id]
                 if i.status != "shuttingdown"
             ]
-            chosen = self._select(s, u, nodes, req)
+            if req.count is not None:
+                children = _deleting_count(s, ctxt, u, nodes, req.count)
+                chosen_ids = [c.instance_id for c in children]
+            else:
+                chosen = self._select(s, u, nodes, req)
+                children = _deleting(s, ctxt, chosen)
+                chosen_ids = [i.id for i in chosen]
             parent = self._parent(s, ctxt, u, "delete_nodes")
-            children = _deleting(s, ctxt, chosen)
             task_tree.adopt(parent, [c.task for c in children])
         node_ops.cast_all(self.scheduler, ctxt, parent.id, children)
         return {
             "id": u.id,
             "task_id": parent.id,
-            "node_ids": [i.id for i in chosen],
+            "node_ids": chosen_ids,
         }
 
     def _power(self, ctxt, ref: str, req) -> dict:
@@ -372,29 +414,7 @@ class UnitService(SchedulerCaster):
     @staticmethod
     def _select(s, u: models.Unit, nodes: list, req) -> list:
         """The nodes a request names, 422 naming any that is not one of
-        the unit's; or, given a count, the server's pick: nodes in error
-        first, then the newest."""
-        if req.count is not None:
-            if req.count > len(nodes):
-                raise exceptions.Invalid(
-                    f"count: the unit has {len(nodes)} nodes, cannot "
-                    f"delete {req.count}",
-                    field="count",
-                )
-            # Error nodes first, then the newest; nodes still on their way
-            # (another request's add_nodes) last, so a count never cancels
-            # a build in flight while a settled node could go.
-            ranked = sorted(
-                nodes,
-                key=lambda i: (
-                    i.status == "error",
-                    i.status not in _MOVING,
-                    i.created_at,
-                    i.id,
-                ),
-                reverse=True,
-            )
-            return ranked[: req.count]
+        the unit's."""
         if req.ip_addresses is not None:
             by_ip = dict(
                 s.execute(

@@ -223,6 +223,54 @@ def test_add_and_delete_nodes_name_and_pick_nodes(
     assert r.status_code == 422 and "server-9" in r.text
 
 
+def test_concurrent_counts_never_take_the_same_node(
+    client, member, group, cloud, sched, monkeypatch
+):
+    """Two delete_nodes(count=1) at once rank the same newest node; the
+    one that comes second must take the next node, not the first one's
+    again (which would delete one node for two requests)."""
+    from arame.api.services import unit_records
+
+    unit = _unit(client, member, cloud, count=4).json()
+    _set_nodes(unit["id"], "running")
+    ids = [n["id"] for n in unit["nodes"]]
+    real = unit_records.live_nodes
+    stolen: list[str] = []
+
+    def raced(s, unit_ids):
+        # What this request read is what the other one had also read;
+        # the other has since committed and taken the node it ranked.
+        got = real(s, unit_ids)
+        s.execute(
+            sa.update(models.Instance)
+            .where(models.Instance.id.in_(stolen))
+            .values(status="shuttingdown")
+            .execution_options(synchronize_session=False)
+        )
+        return got
+
+    monkeypatch.setattr(unit_records, "live_nodes", raced)
+    stolen[:] = [ids[3]]
+    r = client.post(
+        f"/v1/units/{unit['id']}/actions",
+        json={"action": "delete_nodes", "count": 1},
+        headers=member.headers,
+    )
+    assert r.status_code == 202, r.text
+    assert r.json()["node_ids"] == [ids[2]]
+    # Too few left once the others are taken: 409, and nothing written.
+    stolen[:] = [ids[1]]
+    r = client.post(
+        f"/v1/units/{unit['id']}/actions",
+        json={"action": "delete_nodes", "count": 2},
+        headers=member.headers,
+    )
+    assert r.status_code == 409, r.text
+    assert "only 1 of unit" in r.text
+    with engine.session() as s:
+        assert s.get(models.Instance, ids[0]).status == "running"
+
+
 def test_power_off_skips_nodes_already_there(
     client, member, group, cloud, sched
 ):
