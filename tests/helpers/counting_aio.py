@@ -28,10 +28,38 @@ def _bump(key: str) -> None:
         _counts[key] += 1
 
 
+# ARAME_COUNT_SQL_DETAIL=1 also counts each statement under the line of
+# Arame's code that ran it (sql@file:line verb table), to see where a
+# cycle's statements come from.
+_DETAIL = os.environ.get("ARAME_COUNT_SQL_DETAIL") == "1"
+
+
+def _where() -> str:
+    f = sys._getframe(2)
+    while f is not None:
+        name = f.f_code.co_filename
+        if "/arame/" in name and "/arame/common/db/engine" not in name:
+            short = name.rsplit("/arame/", 1)[1]
+            return f"{short}:{f.f_lineno}:{f.f_code.co_name}"
+        f = f.f_back
+    return "?"
+
+
 def _on_statement(conn, cursor, statement, params, context, executemany):
     verb = statement.lstrip().split(None, 1)[0].upper()
     _bump("sql")
     _bump(f"sql:{verb}")
+    if _DETAIL:
+        words = statement.split()
+        table = next(
+            (
+                words[i + 1]
+                for i, w in enumerate(words[:-1])
+                if w.upper() in ("FROM", "INTO", "UPDATE")
+            ),
+            "",
+        )
+        _bump(f"sql@{_where()} {verb} {table}")
 
 
 def _wrap(cls, name: str, key: str):
