@@ -77,6 +77,27 @@ def add_event(
     )
 
 
+def add_events(session, task_id: str, events: list[dict]) -> None:
+    """Many events (add_event's keywords each) in one statement."""
+    if not events:
+        return
+    session.execute(
+        sa.insert(models.TaskEvent),
+        [
+            {
+                "task_id": task_id,
+                "step": e["step"],
+                "status": e["status"],
+                "duration_ms": e.get("duration_ms"),
+                "host": e.get("host"),
+                "message": (e.get("message") or None) and e["message"][:1024],
+                "at": e.get("at") or models.utcnow(),
+            }
+            for e in events
+        ],
+    )
+
+
 def fail(session, task_id: str, step: str | None, message: str) -> bool:
     return set_status(
         session,

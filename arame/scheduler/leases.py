@@ -21,6 +21,7 @@ import uuid
 
 import sqlalchemy as sa
 
+from arame.common import states
 from arame.common.conf import CONF
 from arame.common.db import models
 
@@ -124,3 +125,24 @@ class Leases:
         if rc != 1:
             self.drop(task_id)
             raise LeaseLost(task_id)
+
+    def end(self, s, task_id: str, status: str, **values) -> bool:
+        """The task's end, fenced, in one statement: False if it had
+        ended already (the reaper), LeaseLost if another scheduler
+        adopted it (the read that tells which runs only then)."""
+        rc = s.execute(
+            sa.update(T)
+            .where(
+                T.id == task_id,
+                T.owner == self.owner,
+                T.status.in_(states.TASK.sources(status)),
+            )
+            .values(status=status, updated_at=models.utcnow(), **values)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if rc == 1:
+            return True
+        if s.scalar(sa.select(T.owner).where(T.id == task_id)) != self.owner:
+            self.drop(task_id)
+            raise LeaseLost(task_id)
+        return False

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import oslo_messaging as messaging
 import sqlalchemy as sa
 from oslo_log import log
+from sqlalchemy import orm
 
 from arame.api.task_watch import rpcapi as task_watch
 from arame.common import states, task_tree, tasks
@@ -109,7 +110,15 @@ class TaskFlow:
         or another scheduler took it. An adopted task is already ours:
         read which steps it has done."""
         with db_engine.session() as s:
-            task = s.get(models.Task, self.task_id)
+            # Its events are read only for an adopted task (done_steps):
+            # a fresh one has none, and this is every task's first read.
+            task = s.get(
+                models.Task,
+                self.task_id,
+                options=[]
+                if self.adopted
+                else [orm.lazyload(models.Task.events)],
+            )
             if task is None:
                 return False
             self.deadline = task.deadline_at
@@ -143,15 +152,19 @@ class TaskFlow:
     # transaction the flow makes anyway; `checkpoint()` forces them out
     # before every agent call, so that the step a flow is in is always
     # durable when it waits (the reaper names it if the flow dies there).
-    def flush(self, s) -> None:
+    def flush(self, s, *, fenced_later: bool = False) -> None:
         """Write what waits in memory, in `s`; it is forgotten only once
-        `s` commits (a transaction run again writes it again)."""
+        `s` commits (a transaction run again writes it again).
+        fenced_later: the caller's next statement fences the task and
+        writes the step (end_task), so this one does not."""
         # Events already written in this transaction are not written twice.
         written = s.info.setdefault(("flushed", self.task_id), set())
         events = [e for e in self._pending_events if id(e) not in written]
         written.update(id(e) for e in events)
         step = self._pending_step
-        if self.leases is not None:
+        if fenced_later:
+            pass
+        elif self.leases is not None:
             # Fenced: LeaseLost rolls `s` back if we no longer own it.
             values = {} if step is None else {"step": step}
             self.leases.fence(s, self.task_id, **values)
@@ -161,8 +174,7 @@ class TaskFlow:
                 .where(models.Task.id == self.task_id)
                 .values(step=step, updated_at=models.utcnow())
             )
-        for ev in events:
-            tasks.add_event(s, self.task_id, **ev)
+        tasks.add_events(s, self.task_id, events)
         if events or step is not None:
             db_engine.on_commit(s, lambda: self._forget(events, step))
 
@@ -344,11 +356,23 @@ class TaskFlow:
         `step` with `message`), in the caller's transaction with the
         history still in memory; False if it had ended already (the
         reaper)."""
-        self.flush(s)
-        if status == "done":
-            ended = tasks.set_status(s, self.task_id, "done")
+        values = (
+            {}
+            if status == "done"
+            else {
+                "error_step": step,
+                "error_message": (message or status)[:1024],
+            }
+        )
+        if self.leases is not None:
+            # The fence and the end in one statement, not two.
+            self.flush(s, fenced_later=True)
+            if self._pending_step is not None:
+                values["step"] = self._pending_step
+            ended = self.leases.end(s, self.task_id, status, **values)
         else:
-            ended = tasks.fail(s, self.task_id, step, message or status)
+            self.flush(s)
+            ended = tasks.set_status(s, self.task_id, status, **values)
         if ended:
             # After the commit: long-polling clients then read the end.
             task_id = self.task_id

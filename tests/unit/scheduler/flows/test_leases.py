@@ -220,3 +220,42 @@ def test_a_task_that_keeps_killing_its_schedulers_fails(
     assert run_found(sweep) == []
     t = get_row(models.Task, tid)
     assert t.status == "failed" and "stopped 2 times" in t.error_message
+
+
+def test_a_tasks_end_is_fenced_in_the_statement_that_ends_it(
+    add_host, add_instance, get_row
+):
+    mine, other = leases_mod.Leases(), leases_mod.Leases()
+    ids = []
+    for _ in range(3):
+        _, tid = add_instance()
+        with engine.session() as s:
+            assert mine.take(s, tid)
+        mine.hold(tid)
+        ids.append(tid)
+    ours, reaped, adopted = ids
+    with engine.session() as s:
+        assert mine.end(s, ours, "done", step="spawn")
+    t = get_row(models.Task, ours)
+    assert (t.status, t.step) == ("done", "spawn")
+    # Ended by the reaper first: no second end, no error.
+    with engine.session() as s:
+        s.execute(
+            sa.update(models.Task)
+            .where(models.Task.id == reaped)
+            .values(status="failed", error_step="reaper")
+        )
+    with engine.session() as s:
+        assert not mine.end(s, reaped, "done")
+    assert get_row(models.Task, reaped).error_step == "reaper"
+    # Adopted by another scheduler: LeaseLost, the task untouched, and
+    # no longer renewed by us.
+    lapse(adopted)
+    with engine.session() as s:
+        assert other.adopt(s, adopted, models.utcnow())
+    with pytest.raises(leases_mod.LeaseLost):
+        with engine.session() as s:
+            mine.end(s, adopted, "failed", error_step="x")
+    t = get_row(models.Task, adopted)
+    assert (t.status, t.owner) == ("running", other.owner)
+    assert adopted not in mine.held()
