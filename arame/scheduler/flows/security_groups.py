@@ -30,21 +30,13 @@ def announce_members(ctxt, hva, group_ids) -> None:
     if not group_ids:
         return
     with db_engine.session() as s:
-        addresses = secgroups_db.member_addresses(s, group_ids)
-        hosts: set[str] = set()
+        concerned = set(group_ids)
         for gid in group_ids:
-            for g in [gid] + list(secgroups_db.groups_referencing(s, gid)):
-                hosts.update(secgroups_db.hosts_with_members(s, g))
-        # The fake hypervisor filters nothing: scale runs with hundreds of
-        # fake hosts must not pay a message per host per build.
-        H = models.Host
-        hosts -= set(
-            s.scalars(
-                sa.select(H.name).where(
-                    H.name.in_(sorted(hosts)), H.hypervisor_type == "fake"
-                )
-            )
-        )
+            concerned.update(secgroups_db.groups_referencing(s, gid))
+        hosts = secgroups_db.hosts_to_tell(s, concerned)
+        if not hosts:
+            return
+        addresses = secgroups_db.member_addresses(s, group_ids)
     for host in sorted(hosts):
         for gid in group_ids:
             try:
