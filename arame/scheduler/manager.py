@@ -46,6 +46,14 @@ from arame.scheduler.selector import HostSelector
 LOG = log.getLogger(__name__)
 
 
+def _baremetal(instance_id: str, provider: str | None) -> bool:
+    # The API says the provider (1.7); a resumed task or an older API's
+    # cast does not, and the instance says it.
+    if provider is not None:
+        return provider == "bm"
+    return baremetal.is_baremetal(instance_id)
+
+
 def _refuse(ctxt, task_id: str, resource_id: str, action: str) -> None:
     """A cast of an action no flow runs: its task ends failed as any
     other does (TaskFlow.end_task), the resource untouched."""
@@ -62,9 +70,10 @@ class SchedulerManager:
     1.3 - attach_volume, detach_volume
     1.4 - delete_image, update_instance_security_groups
     1.5 - sync_router, delete_router
-    1.6 - evacuate_instance"""
+    1.6 - evacuate_instance
+    1.7 - build_instance, delete_instance, instance_action: provider"""
 
-    target = messaging.Target(version="1.6")
+    target = messaging.Target(version="1.7")
 
     def __init__(
         self,
@@ -163,8 +172,10 @@ class SchedulerManager:
             )
         _refuse(ctxt, task.id, rid, action)
 
-    def build_instance(self, ctxt, task_id, instance_id, _adopted=False):
-        if baremetal.is_baremetal(instance_id):
+    def build_instance(
+        self, ctxt, task_id, instance_id, provider=None, _adopted=False
+    ):
+        if _baremetal(instance_id, provider):
             return self._run(
                 BaremetalBuildFlow(
                     ctxt, task_id, instance_id, self.bma, self.nsa, self.sta
@@ -184,8 +195,10 @@ class SchedulerManager:
             _adopted,
         )
 
-    def delete_instance(self, ctxt, task_id, instance_id, _adopted=False):
-        if baremetal.is_baremetal(instance_id):
+    def delete_instance(
+        self, ctxt, task_id, instance_id, provider=None, _adopted=False
+    ):
+        if _baremetal(instance_id, provider):
             return self._run(
                 BaremetalDeleteFlow(
                     ctxt, task_id, instance_id, self.bma, self.nsa, self.sta
@@ -212,13 +225,13 @@ class SchedulerManager:
         )
 
     def instance_action(
-        self, ctxt, task_id, instance_id, action, _adopted=False
+        self, ctxt, task_id, instance_id, action, provider=None, _adopted=False
     ):
         if action not in ACTIONS:
             return _refuse(ctxt, task_id, instance_id, action)
         agent = (
             NodePower(self.bma)
-            if baremetal.is_baremetal(instance_id)
+            if _baremetal(instance_id, provider)
             else self.hva
         )
         self._run(

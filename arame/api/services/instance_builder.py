@@ -197,8 +197,11 @@ def cast(ctxt, made: Sequence[Made], scheduler) -> None:
     answers 503 (those before it are on their way)."""
     for m in made:
         task_id, inst_id = m.task.id, m.instance.id
+        provider = m.instance.provider
         dispatch(
-            lambda t=task_id, i=inst_id: scheduler.build_instance(ctxt, t, i),
+            lambda t=task_id, i=inst_id, p=provider: scheduler.build_instance(
+                ctxt, t, i, p
+            ),
             task_id,
             (models.Instance, inst_id, ("pending",)),
         )

@@ -65,7 +65,9 @@ def begin_delete(
     return Child(
         inst.id,
         task,
-        lambda sched, c, tid, iid: sched.delete_instance(c, tid, iid),
+        lambda sched, c, tid, iid, p=inst.provider: sched.delete_instance(
+            c, tid, iid, p
+        ),
         ("shuttingdown",),
     )
 
@@ -95,7 +97,9 @@ def begin_action(s, ctxt, inst: models.Instance, action: str) -> Child | None:
     return Child(
         inst.id,
         task,
-        lambda sched, c, tid, iid: sched.instance_action(c, tid, iid, action),
+        lambda sched, c, tid, iid, p=inst.provider: sched.instance_action(
+            c, tid, iid, action, p
+        ),
         (busy,),
     )
 

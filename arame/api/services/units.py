@@ -404,7 +404,9 @@ class UnitService(SchedulerCaster):
             node_ops.Child(
                 m.instance.id,
                 m.task,
-                lambda sched, c, tid, iid: sched.build_instance(c, tid, iid),
+                lambda sched, c, tid, iid, p=m.instance.provider: (
+                    sched.build_instance(c, tid, iid, p)
+                ),
                 _BUILD_SOURCES,
             )
             for m in made

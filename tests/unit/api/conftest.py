@@ -19,15 +19,22 @@ class RecordingScheduler:
 
     def __init__(self):
         self.casts: list[tuple] = []
+        # What each instance cast said the instance's provider is.
+        self.providers: list[str | None] = []
 
-    def build_instance(self, ctxt, task_id, instance_id):
+    def build_instance(self, ctxt, task_id, instance_id, provider=None):
         self.casts.append(("build_instance", task_id, instance_id, ctxt))
+        self.providers.append(provider)
 
-    def delete_instance(self, ctxt, task_id, instance_id):
+    def delete_instance(self, ctxt, task_id, instance_id, provider=None):
         self.casts.append(("delete_instance", task_id, instance_id, ctxt))
+        self.providers.append(provider)
 
-    def instance_action(self, ctxt, task_id, instance_id, action):
+    def instance_action(
+        self, ctxt, task_id, instance_id, action, provider=None
+    ):
         self.casts.append(("instance_action", task_id, instance_id, action))
+        self.providers.append(provider)
 
     def node_action(self, ctxt, task_id, node_id, action):
         self.casts.append(("node_action", task_id, node_id, action))

@@ -246,7 +246,7 @@ def test_cast_sends_one_build_each(account, cloud):
     class Sched:
         sent: list = []
 
-        def build_instance(self, ctxt, task_id, instance_id):
+        def build_instance(self, ctxt, task_id, instance_id, provider=None):
             self.sent.append((task_id, instance_id))
 
     made = _build(

@@ -607,6 +607,8 @@ def test_delete_is_accepted_in_every_live_state(
     body = r.json()
     assert body["status"] == "shuttingdown"
     assert scheduler.casts[-1][:3] == ("delete_instance", body["task_id"], iid)
+    # Created and deleted, the scheduler is told the instance's provider.
+    assert scheduler.providers[-2:] == ["vm", "vm"]
     with engine.session() as s:
         assert s.get(models.Instance, iid).status == "shuttingdown"
         assert s.get(models.Task, body["task_id"]).action == "delete"

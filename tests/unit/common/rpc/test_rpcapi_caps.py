@@ -190,3 +190,33 @@ def test_messages_of_1_0_go_whatever_the_cap(recorded, config):
         [("1.0", "spawn")],
         [("1.1", "add_reservation")],
     ]
+
+
+def test_a_scheduler_before_1_7_is_not_told_the_provider(monkeypatch):
+    """The API says an instance's provider from scheduler 1.7 on (sparing
+    the scheduler a read); capped below, the cast is the 1.0 one and the
+    scheduler reads the provider itself."""
+    from arame.scheduler.rpcapi import SchedulerAPI
+
+    class Capped(Recorder):
+        def can_send_version(self, version):
+            return version_cap.compatible(self.version_cap, version)
+
+        def prepare(self, version="1.0", **kw):
+            self._version = version
+            return self
+
+        def cast(self, ctxt, method, **kw):
+            self.sent.append((getattr(self, "_version", "1.0"), method, kw))
+            self._version = "1.0"
+
+    for cap, expect in [("1.7", ("1.7", "vm")), ("1.6", ("1.0", None))]:
+        client = Capped("scheduler", cap)
+        monkeypatch.setattr(rpc, "CappedClient", lambda *a, c=client: c)
+        api = SchedulerAPI()
+        api.build_instance({}, "t", "i-1", "vm")
+        api.delete_instance({}, "t2", "i-1", "vm")
+        api.instance_action({}, "t3", "i-1", "stop", "vm")
+        assert [(v, kw.get("provider")) for v, _, kw in client.sent] == [
+            expect
+        ] * 3
