@@ -255,3 +255,32 @@ def test_cast_sends_one_build_each(account, cloud):
     sched = Sched()
     ib.cast(account, made, sched)
     assert sched.sent == [(m.task.id, m.instance.id) for m in made]
+
+
+def test_an_accounts_rows_are_made_sure_of_once_per_database(
+    account, cloud, config, tmp_path, schema_file, monkeypatch
+):
+    """The quota row and the default group exist for good once made: an
+    account's later requests skip the two transactions; a new database
+    (the same account id on it) is made sure of again."""
+    import shutil
+
+    from arame.common import secgroups_db
+
+    made = []
+    real = secgroups_db.ensure_default
+    monkeypatch.setattr(
+        secgroups_db,
+        "ensure_default",
+        lambda a: made.append(a) or real(a),
+    )
+    ib.before(account)
+    ib.before(account)
+    assert made == [account.account_id]
+    with engine.session() as s:
+        assert s.get(models.Quota, account.account_id) is not None
+    shutil.copyfile(schema_file, tmp_path / "other.db")
+    config("connection", f"sqlite:///{tmp_path}/other.db", group="database")
+    engine.reset()
+    ib.before(account)
+    assert made == [account.account_id] * 2
