@@ -92,34 +92,38 @@ def _claim(s, instance_id, host, vcpus, memory_mb, disk_gb) -> None:
         raise InstanceGone(instance_id)
 
 
-def release(instance_id: str) -> bool:
-    """Give the instance's capacity back; True if this call released it."""
+def release(instance_id: str, session=None) -> bool:
+    """Give the instance's capacity back; True if this call released it.
+    In `session` if given (a delete's last transaction), else in its own."""
+    if session is None:
+        with db_engine.session() as s:
+            return release(instance_id, s)
     I, H = models.Instance, models.Host
-    with db_engine.session() as s:
-        inst = s.execute(
-            sa.select(I.host, I.vcpus, I.memory_mb, I.disk_gb).where(
-                I.id == instance_id, I.claimed.is_(True)
-            )
-        ).first()
-        if inst is None:
-            return False
-        rc = s.execute(
-            sa.update(I)
-            .where(I.id == instance_id, I.claimed.is_(True))
-            .values(claimed=False, updated_at=models.utcnow())
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if rc != 1:
-            return False
-        s.execute(
-            sa.update(H)
-            .where(H.name == inst.host)
-            .values(
-                vcpus_used=H.vcpus_used - inst.vcpus,
-                memory_mb_used=H.memory_mb_used - inst.memory_mb,
-                disk_gb_used=H.disk_gb_used - inst.disk_gb,
-                instance_count=H.instance_count - 1,
-            )
-            .execution_options(synchronize_session=False)
+    s = session
+    inst = s.execute(
+        sa.select(I.host, I.vcpus, I.memory_mb, I.disk_gb).where(
+            I.id == instance_id, I.claimed.is_(True)
         )
-        return True
+    ).first()
+    if inst is None:
+        return False
+    rc = s.execute(
+        sa.update(I)
+        .where(I.id == instance_id, I.claimed.is_(True))
+        .values(claimed=False, updated_at=models.utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if rc != 1:
+        return False
+    s.execute(
+        sa.update(H)
+        .where(H.name == inst.host)
+        .values(
+            vcpus_used=H.vcpus_used - inst.vcpus,
+            memory_mb_used=H.memory_mb_used - inst.memory_mb,
+            disk_gb_used=H.disk_gb_used - inst.disk_gb,
+            instance_count=H.instance_count - 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return True

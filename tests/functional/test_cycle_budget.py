@@ -37,13 +37,15 @@ CYCLES = 10
 # destroy, the network and two reservations on nsa), notifications 2.
 # Long-polled tasks: +2 casts (each task's end, fanned out to the API
 # processes), which spare a client its polls of GET /v1/tasks: rpc 9.
-# Cut to 112 (f4770ad+): the end of a task fenced in the statement that
+# Cut to 106 (f4770ad+): the end of a task fenced in the statement that
 # ends it, a flow's events in one INSERT, the provider said in the cast,
 # a fresh task read without its events, a group's announcement in two
 # queries (and none of the addresses when no host filters), an account's
-# quota row and default group made sure of once per process.
+# quota row and default group made sure of once per process; the spawn's
+# checkpoint with the read of its spec, a delete's release with its end
+# (and each flow's membership announcement read in its last transaction).
 BUDGET = {
-    "sql": 129,
+    "sql": 122,
     "rpc": 10,
     "notifications": 2,
 }

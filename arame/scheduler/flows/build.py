@@ -44,23 +44,29 @@ def public_keys(s, inst: models.Instance) -> list[str]:
 
 
 def instance_spec(
-    inst: models.Instance, root_disk: hva_messages.IscsiDisk | None = None
+    inst: models.Instance,
+    root_disk: hva_messages.IscsiDisk | None = None,
+    session=None,
 ) -> hva_messages.InstanceSpec:
-    """All an agent needs to know: agents have no database access."""
-    with db_engine.session() as s:
-        img = s.get(models.Image, inst.image_id)
-        keys = public_keys(s, inst)
-        image: hva_messages.ImageRef = (
-            {
-                "id": img.id,
-                "format": img.format,
-                "sha256": img.sha256,
-                "size_bytes": img.size_bytes,
-            }
-            if img is not None
-            else {"id": inst.image_id}
-        )
-        ports = secgroups_db.port_specs_for_instance(s, inst.id)
+    """All an agent needs to know: agents have no database access. Read
+    in `session` if given (a flow's checkpoint), else in one of its own."""
+    if session is None:
+        with db_engine.session() as s:
+            return instance_spec(inst, root_disk, s)
+    s = session
+    img = s.get(models.Image, inst.image_id)
+    keys = public_keys(s, inst)
+    image: hva_messages.ImageRef = (
+        {
+            "id": img.id,
+            "format": img.format,
+            "sha256": img.sha256,
+            "size_bytes": img.size_bytes,
+        }
+        if img is not None
+        else {"id": inst.image_id}
+    )
+    ports = secgroups_db.port_specs_for_instance(s, inst.id)
     return {
         "id": inst.id,
         "name": inst.name,
@@ -303,13 +309,16 @@ class BuildFlow(BuildBase):
     def spawn(self, inst: models.Instance) -> None:
         with self.step("spawn", host=self.host):
             self.call_timeout("spawn")
-            self.checkpoint()
+            # The checkpoint and the read of what the spawn says, in one.
+            with db_engine.session() as s:
+                self.flush(s)
+                spec = instance_spec(inst, self.root_disk, s)
             self.spawn_attempted = True
             result = self.ask(
                 "spawn",
                 self.host,
                 self.hva.spawn,
-                instance_spec(inst, self.root_disk),
+                spec,
                 down=liveness.hypervisor_down(self.host),
             )
         with db_engine.session() as s:
@@ -321,14 +330,13 @@ class BuildFlow(BuildBase):
             ):
                 raise Cancelled()
             self.finish(s)
+            # Its groups gained an address: hosts filtering on them learn
+            # it (read here, sent once this commits).
+            told = security_groups.members_to_tell(
+                s, secgroups_db.groups_for_instance(s, self.instance_id)
+            )
         self.emit_usage("open", inst)
-        self.announce_membership()
-
-    def announce_membership(self) -> None:
-        """Its groups gained an address: hosts filtering on them learn it."""
-        with db_engine.session() as s:
-            groups = secgroups_db.groups_for_instance(s, self.instance_id)
-        security_groups.announce_members(self.ctxt, self.hva, groups)
+        security_groups.tell_members(self.ctxt, self.hva, told)
 
     def compensate(self) -> None:
         """Undo the spawn and the claim; both are idempotent."""

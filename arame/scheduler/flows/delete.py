@@ -71,6 +71,7 @@ class DeleteFlow(InstanceFlow):
             volume_attach.release_instance_volumes(self, self.sta)
             with db_engine.session() as s:
                 vol = root_volume.root_volume_of(s, inst.id)
+                nodes = naming.nodes(s) if self.nsa is not None else []
             if vol is not None and self.sta is not None:
                 # After the guest is gone: nothing is logged in any more.
                 with self.step("volume", host=vol.storage_node):
@@ -84,24 +85,25 @@ class DeleteFlow(InstanceFlow):
                     )
                 root_volume.mark_deleted(vol.id)
             if self.nsa is not None:
-                with db_engine.session() as s:
-                    nodes = naming.nodes(s)
                 naming_cleanup(self, nodes)
-            with self.step("release", host=inst.host):
-                claims.release(inst.id)
+            # The claim given back, the instance terminated and what its
+            # groups' hosts are to be told, in one commit.
+            with db_engine.session() as s:
+                with self.step("release", host=inst.host):
+                    claims.release(inst.id, session=s)
+                told = []
+                if terminate(self, s):
+                    told = security_groups.members_to_tell(
+                        s, secgroups_db.groups_for_instance(s, inst.id)
+                    )
+                self.finish(s)
         except StepFailed as e:
             # The guest may still exist: keep the claim, show error; a new
             # DELETE tries again.
             self.fail(e.step, e.message)
             return
-        with db_engine.session() as s:
-            terminated = terminate(self, s)
-            if terminated:
-                groups = secgroups_db.groups_for_instance(s, inst.id)
-            self.finish(s)
         self.emit_usage("close", inst)
-        if terminated:
-            security_groups.announce_members(self.ctxt, self.hva, groups)
+        security_groups.tell_members(self.ctxt, self.hva, told)
         if self.l3 is not None:
             routers.reapply(self.ctxt, self.l3, self.fip_routers)
 

@@ -26,26 +26,40 @@ LOG = log.getLogger(__name__)
 
 def announce_members(ctxt, hva, group_ids) -> None:
     """Tell every concerned host the current members of these groups."""
+    with db_engine.session() as s:
+        told = members_to_tell(s, group_ids)
+    tell_members(ctxt, hva, told)
+
+
+def members_to_tell(s, group_ids) -> list[tuple[str, str, list[str]]]:
+    """What announce_members sends, read in the caller's transaction (a
+    flow's last, so that it costs no transaction of its own): (host,
+    group, addresses) for every concerned host."""
     group_ids = sorted(set(group_ids))
     if not group_ids:
-        return
-    with db_engine.session() as s:
-        concerned = set(group_ids)
-        for gid in group_ids:
-            concerned.update(secgroups_db.groups_referencing(s, gid))
-        hosts = secgroups_db.hosts_to_tell(s, concerned)
-        if not hosts:
-            return
-        addresses = secgroups_db.member_addresses(s, group_ids)
-    for host in sorted(hosts):
-        for gid in group_ids:
-            try:
-                hva.update_group_members(
-                    ctxt, host, gid, addresses.get(gid, [])
-                )
-            except Exception:
-                # The next change of the group sends the whole set again.
-                LOG.exception("could not send members of %s to %s", gid, host)
+        return []
+    concerned = set(group_ids)
+    for gid in group_ids:
+        concerned.update(secgroups_db.groups_referencing(s, gid))
+    hosts = secgroups_db.hosts_to_tell(s, concerned)
+    if not hosts:
+        return []
+    addresses = secgroups_db.member_addresses(s, group_ids)
+    return [
+        (host, gid, addresses.get(gid, []))
+        for host in sorted(hosts)
+        for gid in group_ids
+    ]
+
+
+def tell_members(ctxt, hva, told) -> None:
+    """The casts, after the commit that made the membership true."""
+    for host, gid, addresses in told:
+        try:
+            hva.update_group_members(ctxt, host, gid, addresses)
+        except Exception:
+            # The next change of the group sends the whole set again.
+            LOG.exception("could not send members of %s to %s", gid, host)
 
 
 def member_specs(s, instance_ids) -> dict[str, list[dict]]:
