@@ -98,7 +98,7 @@ def release(instance_id: str, session=None) -> bool:
     if session is None:
         with db_engine.session() as s:
             return release(instance_id, s)
-    I, H = models.Instance, models.Host
+    I = models.Instance
     s = session
     inst = s.execute(
         sa.select(I.host, I.vcpus, I.memory_mb, I.disk_gb).where(
@@ -115,9 +115,17 @@ def release(instance_id: str, session=None) -> bool:
     ).rowcount
     if rc != 1:
         return False
+    give_back(s, inst.host, inst)
+    return True
+
+
+def give_back(s, host: str, inst) -> None:
+    """Take `inst`'s vcpus, memory and disk off `host`'s usage (a release,
+    or an evacuation moving it away)."""
+    H = models.Host
     s.execute(
         sa.update(H)
-        .where(H.name == inst.host)
+        .where(H.name == host)
         .values(
             vcpus_used=H.vcpus_used - inst.vcpus,
             memory_mb_used=H.memory_mb_used - inst.memory_mb,
@@ -126,4 +134,3 @@ def release(instance_id: str, session=None) -> bool:
         )
         .execution_options(synchronize_session=False)
     )
-    return True

@@ -28,6 +28,7 @@ from arame.common import evacuation
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models
+from arame.scheduler import claims
 from arame.scheduler.flows import fencing, liveness, root_volume
 from arame.scheduler.flows.base import Cancelled, InstanceFlow, StepFailed
 from arame.scheduler.flows.build import instance_spec
@@ -74,17 +75,7 @@ def _move_capacity(s, inst, src: str, dst: str, check: bool) -> bool:
     ).rowcount
     if rc != 1:
         return False
-    s.execute(
-        sa.update(H)
-        .where(H.name == src)
-        .values(
-            vcpus_used=H.vcpus_used - inst.vcpus,
-            memory_mb_used=H.memory_mb_used - inst.memory_mb,
-            disk_gb_used=H.disk_gb_used - inst.disk_gb,
-            instance_count=H.instance_count - 1,
-        )
-        .execution_options(synchronize_session=False)
-    )
+    claims.give_back(s, src, inst)
     return True
 
 
