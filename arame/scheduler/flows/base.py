@@ -162,13 +162,11 @@ class TaskFlow:
         events = [e for e in self._pending_events if id(e) not in written]
         written.update(id(e) for e in events)
         step = self._pending_step
-        if fenced_later:
-            pass
-        elif self.leases is not None:
+        if self.leases is not None and not fenced_later:
             # Fenced: LeaseLost rolls `s` back if we no longer own it.
             values = {} if step is None else {"step": step}
             self.leases.fence(s, self.task_id, **values)
-        elif step is not None:
+        elif self.leases is None and step is not None:
             s.execute(
                 sa.update(models.Task)
                 .where(models.Task.id == self.task_id)
