@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from arame.deploy import infra, local
 from arame.sdk import Client
+from tests.helpers import daemon_logs
 from tests.helpers.ports import free_port
 from tests.helpers.subnets import free_subnet
 
@@ -53,11 +54,7 @@ class Deployment(local.LocalDeployment):
         out = {}
         for name in os.listdir(self.log_dir):
             with open(os.path.join(self.log_dir, name), errors="replace") as f:
-                bad = [
-                    line
-                    for line in f
-                    if " ERROR " in line or " CRITICAL " in line
-                ]
+                bad = daemon_logs.errors(f.readlines())
             if bad:
                 out[name] = bad
         return out
