@@ -22,38 +22,34 @@ _FIELDS = (
 
 
 def record(session, event: str, payload: dict) -> bool:
-    """Append the record unless it exists; True if this call wrote it."""
+    """Append the record unless it exists; True if this call wrote it.
+
+    One statement: the unique key (resource_id, event) turns a repeated
+    delivery into an ignored insert, and a close whose open was never
+    written (the resource failed before it ran: nothing to bill) selects
+    no row to insert."""
     U = models.UsageRecord
-    exists = session.scalar(
-        sa.select(U.id).where(
-            U.resource_id == payload["resource_id"], U.event == event
+    values = {k: payload.get(k) for k in _FIELDS}
+    values.update(event=event, at=_parse(payload["at"]))
+    row = sa.select(
+        *(
+            sa.literal(v, U.__table__.c[k].type).label(k)
+            for k, v in values.items()
         )
     )
-    if exists is not None:
-        return False
-    if (
-        event == "close"
-        and session.scalar(
-            sa.select(U.id).where(
+    if event == "close":
+        row = row.where(
+            sa.exists().where(
                 U.resource_id == payload["resource_id"], U.event == "open"
             )
         )
-        is None
-    ):
-        # Never opened (it failed before it ran): nothing to bill.
-        return False
-    try:
-        with session.begin_nested():
-            session.add(
-                U(
-                    event=event,
-                    at=_parse(payload["at"]),
-                    **{k: payload.get(k) for k in _FIELDS},
-                )
-            )
-    except sa.exc.IntegrityError:
-        return False  # a concurrent delivery of the same message won
-    return True
+    insert = (
+        sa.insert(U)
+        .from_select(list(values), row)
+        .prefix_with("OR IGNORE", dialect="sqlite")
+        .prefix_with("IGNORE", dialect="mysql")
+    )
+    return session.execute(insert).rowcount == 1
 
 
 def _parse(value) -> dt.datetime:
