@@ -108,7 +108,16 @@ def fail(session, task_id: str, step: str | None, message: str) -> bool:
     )
 
 
-def to_dict(task: models.Task) -> dict:
+EVENT_FIELDS = ("step", "status", "at", "duration_ms", "host", "message")
+
+
+def to_dict(task, events: list[dict] | None = None) -> dict:
+    """`task`: a Task, or a row of the tasks table with `events` its
+    events already as dicts of EVENT_FIELDS (the API's read of one task)."""
+    if events is None:
+        events = [
+            {f: getattr(e, f) for f in EVENT_FIELDS} for e in task.events
+        ]
     return {
         "id": task.id,
         "status": task.status,
@@ -121,17 +130,7 @@ def to_dict(task: models.Task) -> dict:
             if task.status == "failed"
             else None
         ),
-        "events": [
-            {
-                "step": e.step,
-                "status": e.status,
-                "at": e.at,
-                "duration_ms": e.duration_ms,
-                "host": e.host,
-                "message": e.message,
-            }
-            for e in task.events
-        ],
+        "events": events,
         "deadline_at": task.deadline_at,
         "created_at": task.created_at,
         "updated_at": task.updated_at,

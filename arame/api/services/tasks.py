@@ -1,17 +1,45 @@
 import sqlalchemy as sa
 
-from arame.api import pagination
-from arame.api.lookup import load_owned
-from arame.common import tasks
+from arame.api import pagination, policy
+from arame.common import exceptions, ids, tasks
 from arame.common.db import engine as db_engine
 from arame.common.db import models
 
 
 def get(ctxt, task_id: str) -> dict:
+    """One task and its events in one statement, as rows: a long-polling
+    client asks for its task at least twice, so this is the API's most
+    frequent read (through the ORM it was an eighth of the API's CPU)."""
+    what = f"task {task_id}"
+    if not ids.is_valid("task", task_id):
+        raise exceptions.NotFound(f"{what} not found")
     with db_engine.session() as s:
-        return tasks.to_dict(
-            load_owned(s, ctxt, models.Task, "task", task_id, "tasks:get")
-        )
+        rows = s.execute(
+            sa.select(
+                *_TASK.c,
+                _EVENT.c.id.label("event_id"),
+                *(_EVENT.c[f].label(f"event_{f}") for f in tasks.EVENT_FIELDS),
+            )
+            .select_from(
+                _TASK.outerjoin(_EVENT, _EVENT.c.task_id == _TASK.c.id)
+            )
+            .where(_TASK.c.id == task_id)
+            .order_by(_EVENT.c.id)
+        ).all()
+    if not rows:
+        raise exceptions.NotFound(f"{what} not found")
+    task = rows[0]
+    policy.enforce_owned(ctxt, "tasks:get", task.account_id, what)
+    events = [
+        {f: getattr(r, f"event_{f}") for f in tasks.EVENT_FIELDS}
+        for r in rows
+        if r.event_id is not None
+    ]
+    return tasks.to_dict(task, events)
+
+
+_TASK = models.Task.__table__
+_EVENT = models.TaskEvent.__table__
 
 
 def list_tasks(
