@@ -9,6 +9,7 @@ security groups have flows of their own on `TaskFlow`.
 """
 
 import contextlib
+import functools
 import time
 from collections.abc import Callable
 
@@ -458,18 +459,20 @@ class RowFlow(TaskFlow):
     ) -> bool:
         """CAS the row to dst from any state the table allows (or src): a
         transition that lost a race simply does not happen."""
-        M = self.model
         allowed = src if src is not None else self.machine.sources(dst)
         rc = s.execute(
-            sa.update(M)
-            .where(M.id == self.resource_id, M.status.in_(allowed))
-            .values(
-                status=dst,
-                status_reason=reason,
-                updated_at=models.utcnow(),
-                **values,
-            )
-            .execution_options(synchronize_session=False)
+            _transition(
+                self.model.__table__,
+                dst,
+                tuple(allowed),
+                tuple(sorted(values)),
+            ),
+            {
+                "b_id": self.resource_id,
+                "b_reason": reason,
+                "b_now": models.utcnow(),
+                **{f"b_{k}": v for k, v in values.items()},
+            },
         ).rowcount
         return rc == 1
 
@@ -512,3 +515,20 @@ class InstanceFlow(RowFlow):
                 "at": models.utcnow().isoformat(),
             },
         )
+
+
+@functools.cache
+def _transition(table, dst: str, src: tuple[str, ...], keys: tuple[str, ...]):
+    """A transition's compare-and-set, built once per shape: every step of
+    every flow runs one, and building and keying a statement costs several
+    times what executing it does (leases.py does the same)."""
+    return (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("b_id"), table.c.status.in_(src))
+        .values(
+            status=dst,
+            status_reason=sa.bindparam("b_reason"),
+            updated_at=sa.bindparam("b_now"),
+            **{k: sa.bindparam(f"b_{k}") for k in keys},
+        )
+    )
