@@ -16,7 +16,6 @@ from collections.abc import Callable
 import oslo_messaging as messaging
 import sqlalchemy as sa
 from oslo_log import log
-from sqlalchemy import orm
 
 from arame.api.task_watch import rpcapi as task_watch
 from arame.common import states, task_tree, tasks
@@ -112,13 +111,12 @@ class TaskFlow:
         read which steps it has done."""
         with db_engine.session() as s:
             # Its events are read only for an adopted task (done_steps):
-            # a fresh one has none, and this is every task's first read.
-            task = s.get(
-                models.Task,
-                self.task_id,
-                options=[]
+            # a fresh one has none, and this is every task's first read
+            # (a row of what the flow keeps, not an ORM object).
+            task = (
+                s.get(models.Task, self.task_id)
                 if self.adopted
-                else [orm.lazyload(models.Task.events)],
+                else s.execute(_TASK_HEAD, {"b_id": self.task_id}).first()
             )
             if task is None:
                 return False
@@ -515,6 +513,14 @@ class InstanceFlow(RowFlow):
                 "at": models.utcnow().isoformat(),
             },
         )
+
+
+_TASK_HEAD = sa.select(
+    models.Task.__table__.c.deadline_at,
+    models.Task.__table__.c.account_id,
+    models.Task.__table__.c.request_id,
+    models.Task.__table__.c.parent_id,
+).where(models.Task.__table__.c.id == sa.bindparam("b_id"))
 
 
 @functools.cache
