@@ -1,7 +1,7 @@
 """Tags on resources: one table for every kind (a tag row names its
 resource by id), read in one query per page, replaced as a whole.
 
-Services call `set_tags` when they create a resource, `tags_of` when they
+Services call `tag_new` when they create a resource, `tags_of` when they
 show a page, `filter_by` for `?tag=`, `delete_all` with the resource, and
 routes call `replace` for `PUT /v1/<resources>/{id}/tags`.
 """
@@ -35,13 +35,15 @@ def _normalize(tags) -> list[str]:
 
 def set_tags(s, resource_id: str, tags) -> list[str]:
     """Replace the tags of `resource_id` in session `s`; the new list."""
+    delete_all(s, resource_id)
+    return tag_new(s, resource_id, tags)
+
+
+def tag_new(s, resource_id: str, tags) -> list[str]:
+    """The tags of a resource made in session `s` (it has none yet: no
+    delete first); the list."""
     wanted = _normalize(tags)
     RT = models.ResourceTag
-    s.execute(
-        sa.delete(RT)
-        .where(RT.resource_id == resource_id)
-        .execution_options(synchronize_session=False)
-    )
     s.add_all(RT(resource_id=resource_id, tag=t) for t in wanted)
     s.flush()
     return sorted(wanted)

@@ -164,7 +164,7 @@ def create_image(ctxt, req) -> dict:
     with db_engine.session() as s:
         s.add(img)
         s.flush()
-        return image_dict(img, tags.set_tags(s, img.id, req.tags))
+        return image_dict(img, tags.tag_new(s, img.id, req.tags))
 
 
 # -- image data: PUT /v1/images/{id}/data --------------------------------------

@@ -349,7 +349,7 @@ def _make_one(
         else []
     )
     secgroups_db.set_membership(s, inst.id, p.group_ids)
-    labels = resource_tags.set_tags(s, inst.id, labels)
+    labels = resource_tags.tag_new(s, inst.id, labels)
     task = tasks_db.create(
         s,
         account_id=p.account_id,

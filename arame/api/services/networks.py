@@ -187,7 +187,7 @@ def create(ctxt, req) -> dict:
             try:
                 with s.begin_nested():
                     s.add(net)
-                    labels = tags.set_tags(s, net.id, req.tags)
+                    labels = tags.tag_new(s, net.id, req.tags)
                 return to_dict(net, labels)
             except sa.exc.IntegrityError:
                 if name_taken():

@@ -133,7 +133,7 @@ class SecurityGroupService(SchedulerCaster):
                 _check_references(s, ctxt.account_id, rules, _field(req))
                 s.add(g)
                 s.flush()
-                labels = tags.set_tags(s, g.id, req.tags)
+                labels = tags.tag_new(s, g.id, req.tags)
         except sa.exc.IntegrityError:
             raise exceptions.Conflict(
                 f"security group {req.name!r} already exists"

@@ -187,7 +187,7 @@ class VolumeService(SchedulerCaster):
             )
             s.add(vol)
             s.flush()
-            labels = tags.set_tags(s, vol.id, req.tags)
+            labels = tags.tag_new(s, vol.id, req.tags)
             task = tasks.create(
                 s,
                 account_id=account_id,
