@@ -25,11 +25,26 @@ class Proc:
             return False
         try:
             with open(f"/proc/{self.pid}/cmdline", "rb") as f:
-                cmd = f.read().split(b"\0")
+                raw = f.read()
         except OSError:
             return False
-        # A zombie has an empty command line: gone.
+        if not raw:
+            # A zombie has an empty command line, and so has, for an
+            # instant, a process in the middle of its exec (nsenter
+            # becoming the daemon): only the first is gone.
+            return _state(self.pid) not in ("Z", "X", None)
+        cmd = raw.split(b"\0")
         return any(os.path.basename(p.decode()) == self.binary for p in cmd)
+
+
+def _state(pid: int) -> str | None:
+    """The state letter of /proc/<pid>/stat (after the command's ")")."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rindex(b")") + 2 :][:1].decode() or None
 
 
 class Supervisor:

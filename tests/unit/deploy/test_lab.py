@@ -4,11 +4,13 @@ two sockets of this namespace."""
 
 import configparser
 import socket
+import subprocess
 import threading
 
 import pytest
 
-from arame.deploy.lab import portal, topology, units
+from arame.deploy.lab import portal, supervisor, topology, units
+from tests.helpers.waiting import wait_until
 
 
 def test_default_roles_controller_network_node_and_hypervisors():
@@ -131,3 +133,33 @@ def test_real_storage_gives_each_hypervisor_its_own_initiator(tmp_path):
     assert "pool" not in fake.common_config()["sta"]
     with pytest.raises(ValueError):
         Lab(lab_dir=str(tmp_path / "x"), storage="nfs")
+
+
+def test_a_supervised_process_is_alive_until_it_exits_even_as_a_zombie(
+    monkeypatch,
+):
+    p = subprocess.Popen(["sleep", "30"])
+    try:
+        proc = supervisor.Proc("sleeper", p.pid, "/dev/null", "sleep")
+        assert proc.alive()
+        # Mid-exec (an empty command line for an instant) is not an exit.
+        real_open = open
+
+        def empty_cmdline(path, *args, **kw):
+            if path == f"/proc/{p.pid}/cmdline":
+                return real_open("/dev/null", "rb")
+            return real_open(path, *args, **kw)
+
+        monkeypatch.setattr("builtins.open", empty_cmdline)
+        assert proc.alive()
+        monkeypatch.undo()
+        p.kill()
+        # Not reaped yet: a zombie, which is gone.
+        wait_until(
+            lambda: supervisor._state(p.pid) == "Z", 10, "the sleeper dead"
+        )
+        assert not proc.alive()
+    finally:
+        p.kill()
+        p.wait()
+    assert not proc.alive()
