@@ -14,6 +14,8 @@ the user sized (`root_gb`, local or on storage) counts in `storage_gb`: a
 QuotaHold keyed by the instance, given back with the instance's share.
 """
 
+import functools
+
 import sqlalchemy as sa
 
 from arame.common import exceptions
@@ -64,21 +66,11 @@ def ensure_row(account_id: str) -> None:
 def take(session, account_id: str, want: dict[str, int]) -> None:
     """Reserve `want` (e.g. {"instances": 1, "vcpus": 2, "memory_mb": 2048})
     or raise OverQuota (429) naming the limit. `ensure_row` first."""
-    Q = models.Quota
-    conds = [Q.account_id == account_id]
+    params = {"b_account": account_id, "b_now": models.utcnow()}
     for r, n in want.items():
-        used, own = getattr(Q, f"{r}_used"), getattr(Q, r)
-        limit = sa.func.coalesce(own, getattr(CONF.quota, r))
-        conds.append(sa.or_(limit < 0, used + n <= limit))
-    rc = session.execute(
-        sa.update(Q)
-        .where(*conds)
-        .values(
-            {f"{r}_used": getattr(Q, f"{r}_used") + n for r, n in want.items()}
-            | {"updated_at": models.utcnow()}
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        params[f"b_{r}"] = n
+        params[f"b_default_{r}"] = getattr(CONF.quota, r)
+    rc = session.execute(_take(tuple(sorted(want))), params).rowcount
     if rc == 1:
         return
     row = session.get(models.Quota, account_id)
@@ -205,4 +197,33 @@ def release_floating_ip(session, account_id: str) -> None:
             updated_at=models.utcnow(),
         )
         .execution_options(synchronize_session=False)
+    )
+
+
+@functools.cache
+def _take(resources: tuple[str, ...]):
+    """take()'s compare-and-set, built once per set of resources (every
+    create runs one; building and keying it cost more than running it).
+    A limit of the row's own (NULL: the configured default) below zero
+    is no limit."""
+    q = models.Quota.__table__
+    conds = [q.c.account_id == sa.bindparam("b_account")]
+    for r in resources:
+        used = q.c[f"{r}_used"]
+        limit = sa.func.coalesce(
+            q.c[r], sa.bindparam(f"b_default_{r}", type_=sa.Integer)
+        )
+        n = sa.bindparam(f"b_{r}", type_=sa.Integer)
+        conds.append(sa.or_(limit < 0, used + n <= limit))
+    return (
+        sa.update(q)
+        .where(*conds)
+        .values(
+            {
+                f"{r}_used": q.c[f"{r}_used"]
+                + sa.bindparam(f"b_{r}", type_=sa.Integer)
+                for r in resources
+            }
+            | {"updated_at": sa.bindparam("b_now")}
+        )
     )

@@ -14,18 +14,7 @@ def get(ctxt, task_id: str) -> dict:
     if not ids.is_valid("task", task_id):
         raise exceptions.NotFound(f"{what} not found")
     with db_engine.session() as s:
-        rows = s.execute(
-            sa.select(
-                *_TASK.c,
-                _EVENT.c.id.label("event_id"),
-                *(_EVENT.c[f].label(f"event_{f}") for f in tasks.EVENT_FIELDS),
-            )
-            .select_from(
-                _TASK.outerjoin(_EVENT, _EVENT.c.task_id == _TASK.c.id)
-            )
-            .where(_TASK.c.id == task_id)
-            .order_by(_EVENT.c.id)
-        ).all()
+        rows = s.execute(_ONE_TASK, {"b_id": task_id}).all()
     if not rows:
         raise exceptions.NotFound(f"{what} not found")
     task = rows[0]
@@ -40,6 +29,17 @@ def get(ctxt, task_id: str) -> dict:
 
 _TASK = models.Task.__table__
 _EVENT = models.TaskEvent.__table__
+# Built once (building and keying it cost more than running it).
+_ONE_TASK = (
+    sa.select(
+        *_TASK.c,
+        _EVENT.c.id.label("event_id"),
+        *(_EVENT.c[f].label(f"event_{f}") for f in tasks.EVENT_FIELDS),
+    )
+    .select_from(_TASK.outerjoin(_EVENT, _EVENT.c.task_id == _TASK.c.id))
+    .where(_TASK.c.id == sa.bindparam("b_id"))
+    .order_by(_EVENT.c.id)
+)
 
 
 def list_tasks(
