@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from arame.common.db import engine as db_engine
 from arame.common.db import models
-from arame.scheduler.flows.base import InstanceFlow
+from arame.scheduler.flows.row_flow import InstanceFlow
 
 
 def is_baremetal(instance_id: str) -> bool:

@@ -9,7 +9,8 @@ from arame.common import states
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.scheduler.flows import liveness
-from arame.scheduler.flows.base import InstanceFlow, StepFailed
+from arame.scheduler.flows.base import StepFailed
+from arame.scheduler.flows.row_flow import InstanceFlow
 
 # action -> (agent method, power state after it); the states each action
 # moves the instance through are in states.INSTANCE_TASKS.

@@ -4,7 +4,8 @@ a build adopted from a scheduler that died resumes (restore(),
 resume_build())."""
 
 from arame.common.db import models
-from arame.scheduler.flows.base import Cancelled, InstanceFlow, StepFailed
+from arame.scheduler.flows.base import Cancelled, StepFailed
+from arame.scheduler.flows.row_flow import InstanceFlow
 
 CANCELLED_BEFORE = "cancelled: instance was deleted before placement"
 CANCELLED_DURING = "cancelled: instance was deleted during the build"

@@ -16,8 +16,9 @@ from arame.scheduler.flows import (
     security_groups,
     volume_attach,
 )
-from arame.scheduler.flows.base import HostDown, InstanceFlow, StepFailed
+from arame.scheduler.flows.base import HostDown, StepFailed
 from arame.scheduler.flows.naming_steps import naming_cleanup
+from arame.scheduler.flows.row_flow import InstanceFlow
 
 
 def terminate(flow: InstanceFlow, s) -> bool:

@@ -30,8 +30,9 @@ from arame.common.db import engine as db_engine
 from arame.common.db import models
 from arame.scheduler import claims
 from arame.scheduler.flows import fencing, liveness, root_volume
-from arame.scheduler.flows.base import Cancelled, InstanceFlow, StepFailed
+from arame.scheduler.flows.base import Cancelled, StepFailed
 from arame.scheduler.flows.build import instance_spec
+from arame.scheduler.flows.row_flow import InstanceFlow
 from arame.scheduler.flows.volume_attach import connection
 from arame.scheduler.host_state import RequestSpec, load_hosts
 

@@ -28,7 +28,8 @@ from arame.common import states
 from arame.common.db import engine as db_engine
 from arame.common.db import models, services
 from arame.scheduler.flows import liveness
-from arame.scheduler.flows.base import HostDown, RowFlow, StepFailed
+from arame.scheduler.flows.base import HostDown, StepFailed
+from arame.scheduler.flows.row_flow import RowFlow
 from arame.scheduler.flows.volumes import STA_BINARY, sta_down
 
 LOG = log.getLogger(__name__)

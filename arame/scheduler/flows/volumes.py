@@ -22,7 +22,8 @@ from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models, services
 from arame.scheduler.flows import liveness, root_volume
-from arame.scheduler.flows.base import Cancelled, RowFlow, StepFailed
+from arame.scheduler.flows.base import Cancelled, StepFailed
+from arame.scheduler.flows.row_flow import RowFlow
 from arame.scheduler.storage_room import with_room
 
 LOG = log.getLogger(__name__)
