@@ -418,7 +418,7 @@ class Lab:
                     if not p.alive():
                         raise InfraError(
                             f"{name} on {h.name} exited; see {p.log}:\n"
-                            + _tail(p.log)
+                            + p.last_words()
                         )
 
         def api_up():
@@ -626,11 +626,3 @@ def _kill(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-
-
-def _tail(path: str, lines: int = 30) -> str:
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
-    except OSError:
-        return ""

@@ -150,7 +150,9 @@ class LabStorage:
             f"tgtd of {self.host.name} to answer",
         )
         if not proc.alive():
-            raise InfraError(f"tgtd exited: {_tail(proc.log)} (in {proc.log})")
+            raise InfraError(
+                f"tgtd exited (its log {proc.log}):\n{proc.last_words(5)}"
+            )
 
     def _tgtadm(self, *args: str) -> str | None:
         done = run(
@@ -263,14 +265,3 @@ def _mounts_under(path: str) -> list[str]:
         {p for p in points if p == path or p.startswith(path + "/")},
         key=len,
     )
-
-
-def _tail(path: str, lines: int = 5) -> str:
-    """What a daemon that died at its start said last, for the error
-    (a CI machine's log directory is gone with it)."""
-    try:
-        with open(path, errors="replace") as f:
-            said = f.read().splitlines()[-lines:]
-    except OSError:
-        return "no log"
-    return " | ".join(said) or "an empty log"

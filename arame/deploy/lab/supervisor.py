@@ -20,6 +20,15 @@ class Proc:
     log: str
     binary: str  # what /proc/<pid>/cmdline must name (a reused pid)
 
+    def last_words(self, lines: int = 30) -> str:
+        """The end of its log: why a daemon that died at its start did
+        (said in the error, since a CI machine's logs go with it)."""
+        try:
+            with open(self.log, errors="replace") as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return ""
+
     def alive(self) -> bool:
         if self.pid is None:
             return False
