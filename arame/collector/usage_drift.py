@@ -7,6 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from arame.collector import drift, ownership, usage
+from arame.common import usage as common_usage
 from arame.common.db import models
 
 # Statuses only an instance that ran can be in.
@@ -82,17 +83,7 @@ def _append_usage(inst, missing):
         wrote = False
         for event, at in missing:
             wrote |= usage.record(
-                session,
-                event,
-                {
-                    "account_id": inst.account_id,
-                    "resource_id": inst.id,
-                    "resource_type": "instance",
-                    "flavor": inst.flavor,
-                    "vcpus": inst.vcpus,
-                    "memory_mb": inst.memory_mb,
-                    "at": at,
-                },
+                session, event, common_usage.instance_record(inst, at)
             )
         return wrote
 

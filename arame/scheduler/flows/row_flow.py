@@ -6,7 +6,7 @@ import functools
 
 import sqlalchemy as sa
 
-from arame.common import states
+from arame.common import states, usage
 from arame.common.db import models
 from arame.scheduler.flows.base import TaskFlow
 
@@ -81,16 +81,7 @@ class InstanceFlow(RowFlow):
 
     def emit_usage(self, event: str, inst: models.Instance) -> None:
         self.notify_usage(
-            event,
-            {
-                "account_id": inst.account_id,
-                "resource_id": inst.id,
-                "resource_type": "instance",
-                "flavor": inst.flavor,
-                "vcpus": inst.vcpus,
-                "memory_mb": inst.memory_mb,
-                "at": models.utcnow().isoformat(),
-            },
+            event, usage.instance_record(inst, models.utcnow().isoformat())
         )
 
 
