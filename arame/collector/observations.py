@@ -12,7 +12,7 @@ from arame.agents.hva import rpcapi as hva_rpcapi
 from arame.agents.sta import rpcapi as sta_rpcapi
 from arame.collector import ownership
 from arame.common import ids, states, tasks
-from arame.common.db import models
+from arame.common.db import models, prepared
 from arame.common.db.services import write_service_heartbeat
 from arame.notifications import publisher
 
@@ -121,24 +121,20 @@ def record_inventory(session, hosts: list[dict], provider: str, now) -> None:
         # on the values already assigned.
         c = H.__table__.c
         changed = sa.or_(
-            *(
-                c[k].is_distinct_from(sa.bindparam("b_" + k))
-                for k in _INVENTORY
-            )
+            *(c[k].is_distinct_from(prepared.bound(k)) for k in _INVENTORY)
         )
         session.connection().execute(
             sa.update(H.__table__)
-            .where(c.name == sa.bindparam("b_name"))
+            .where(c.name == prepared.bound("name"))
             .ordered_values(
                 (c.updated_at, sa.case((changed, now), else_=c.updated_at)),
-                *((c[k], sa.bindparam("b_" + k)) for k in _INVENTORY),
+                *((c[k], prepared.bound(k)) for k in _INVENTORY),
                 (c.last_report_at, now),
             ),
             [
-                {
-                    "b_name": h["name"],
-                    **{"b_" + k: h.get(k) for k in _INVENTORY},
-                }
+                prepared.params(
+                    name=h["name"], **{k: h.get(k) for k in _INVENTORY}
+                )
                 for h in old
             ],
         )

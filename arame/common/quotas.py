@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from arame.common import exceptions
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
-from arame.common.db import models
+from arame.common.db import models, prepared
 
 RESOURCES = (
     "instances",
@@ -66,11 +66,13 @@ def ensure_row(account_id: str) -> None:
 def take(session, account_id: str, want: dict[str, int]) -> None:
     """Reserve `want` (e.g. {"instances": 1, "vcpus": 2, "memory_mb": 2048})
     or raise OverQuota (429) naming the limit. `ensure_row` first."""
-    params = {"b_account": account_id, "b_now": models.utcnow()}
-    for r, n in want.items():
-        params[f"b_{r}"] = n
-        params[f"b_default_{r}"] = getattr(CONF.quota, r)
-    rc = session.execute(_take(tuple(sorted(want))), params).rowcount
+    defaults = {f"default_{r}": getattr(CONF.quota, r) for r in want}
+    rc = session.execute(
+        _take(tuple(sorted(want))),
+        prepared.params(
+            account=account_id, now=models.utcnow(), **want, **defaults
+        ),
+    ).rowcount
     if rc == 1:
         return
     row = session.get(models.Quota, account_id)
@@ -203,27 +205,26 @@ def release_floating_ip(session, account_id: str) -> None:
 @functools.cache
 def _take(resources: tuple[str, ...]):
     """take()'s compare-and-set, built once per set of resources (every
-    create runs one; building and keying it cost more than running it).
+    create runs one: common/db/prepared.py).
     A limit of the row's own (NULL: the configured default) below zero
     is no limit."""
     q = models.Quota.__table__
-    conds = [q.c.account_id == sa.bindparam("b_account")]
+    conds = [q.c.account_id == prepared.bound("account")]
     for r in resources:
         used = q.c[f"{r}_used"]
         limit = sa.func.coalesce(
-            q.c[r], sa.bindparam(f"b_default_{r}", type_=sa.Integer)
+            q.c[r], prepared.bound(f"default_{r}", sa.Integer)
         )
-        n = sa.bindparam(f"b_{r}", type_=sa.Integer)
+        n = prepared.bound(r, sa.Integer)
         conds.append(sa.or_(limit < 0, used + n <= limit))
     return (
         sa.update(q)
         .where(*conds)
         .values(
             {
-                f"{r}_used": q.c[f"{r}_used"]
-                + sa.bindparam(f"b_{r}", type_=sa.Integer)
+                f"{r}_used": q.c[f"{r}_used"] + prepared.bound(r, sa.Integer)
                 for r in resources
             }
-            | {"updated_at": sa.bindparam("b_now")}
+            | {"updated_at": prepared.bound("now")}
         )
     )

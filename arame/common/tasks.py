@@ -77,7 +77,7 @@ def add_event(
     )
 
 
-# Core, built once: the ORM's bulk insert path costs more than the insert.
+# Built once (common/db/prepared.py): each flow step's events go in here.
 _INSERT_EVENTS = sa.insert(models.TaskEvent.__table__)
 
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
-from arame.common.db import models
+from arame.common.db import models, prepared
 
 
 class ClaimLost(Exception):
@@ -47,21 +47,21 @@ def _claim(s, instance_id, host, vcpus, memory_mb, disk_gb) -> None:
     ratios = CONF.scheduler
     rc = s.execute(
         _CLAIM_HOST,
-        {
-            "b_host": host,
-            "b_vcpus": vcpus,
-            "b_memory_mb": memory_mb,
-            "b_disk_gb": disk_gb,
-            "b_cpu_ratio": ratios.cpu_allocation_ratio,
-            "b_ram_ratio": ratios.ram_allocation_ratio,
-            "b_disk_ratio": ratios.disk_allocation_ratio,
-        },
+        prepared.params(
+            host=host,
+            vcpus=vcpus,
+            memory_mb=memory_mb,
+            disk_gb=disk_gb,
+            cpu_ratio=ratios.cpu_allocation_ratio,
+            ram_ratio=ratios.ram_allocation_ratio,
+            disk_ratio=ratios.disk_allocation_ratio,
+        ),
     ).rowcount
     if rc != 1:
         raise ClaimLost(host)
     rc = s.execute(
         _CLAIM_INSTANCE,
-        {"b_id": instance_id, "b_host": host, "b_now": models.utcnow()},
+        prepared.params(id=instance_id, host=host, now=models.utcnow()),
     ).rowcount
     if rc != 1:
         # Roll the host's update back with the transaction.
@@ -84,7 +84,7 @@ def release(instance_id: str, session=None) -> bool:
     if inst is None:
         return False
     rc = s.execute(
-        _UNCLAIM_INSTANCE, {"b_id": instance_id, "b_now": models.utcnow()}
+        _UNCLAIM_INSTANCE, prepared.params(id=instance_id, now=models.utcnow())
     ).rowcount
     if rc != 1:
         return False
@@ -97,70 +97,68 @@ def give_back(s, host: str, inst) -> None:
     or an evacuation moving it away)."""
     s.execute(
         _GIVE_BACK,
-        {
-            "b_host": host,
-            "b_vcpus": inst.vcpus,
-            "b_memory_mb": inst.memory_mb,
-            "b_disk_gb": inst.disk_gb,
-        },
+        prepared.params(
+            host=host,
+            vcpus=inst.vcpus,
+            memory_mb=inst.memory_mb,
+            disk_gb=inst.disk_gb,
+        ),
     )
 
 
-# Built once: every build claims and every delete gives back, and building
-# and keying a statement costs several times what executing it does. Core
-# statements on the tables; bound values are named b_* (an UPDATE reserves
-# its columns' names).
+# Every build claims and every delete gives back: built once
+# (common/db/prepared.py).
 _H = models.Host.__table__
 _I = models.Instance.__table__
 _CLAIM_HOST = (
     sa.update(_H)
     .where(
-        _H.c.name == sa.bindparam("b_host"),
+        _H.c.name == prepared.bound("host"),
         # A host disabled or put in maintenance after the selector read
         # it takes nothing: the build moves on, as for a host that filled
         # up meanwhile.
         _H.c.enabled.is_(True),
         _H.c.maintenance.is_(False),
-        _H.c.vcpus_used + sa.bindparam("b_vcpus")
-        <= _H.c.vcpus * sa.bindparam("b_cpu_ratio", type_=sa.Float),
-        _H.c.memory_mb_used + sa.bindparam("b_memory_mb")
-        <= _H.c.memory_mb * sa.bindparam("b_ram_ratio", type_=sa.Float),
-        _H.c.disk_gb_used + sa.bindparam("b_disk_gb")
-        <= _H.c.disk_gb * sa.bindparam("b_disk_ratio", type_=sa.Float),
+        _H.c.vcpus_used + prepared.bound("vcpus")
+        <= _H.c.vcpus * prepared.bound("cpu_ratio", sa.Float),
+        _H.c.memory_mb_used + prepared.bound("memory_mb")
+        <= _H.c.memory_mb * prepared.bound("ram_ratio", sa.Float),
+        _H.c.disk_gb_used + prepared.bound("disk_gb")
+        <= _H.c.disk_gb * prepared.bound("disk_ratio", sa.Float),
     )
     .values(
-        vcpus_used=_H.c.vcpus_used + sa.bindparam("b_vcpus"),
-        memory_mb_used=_H.c.memory_mb_used + sa.bindparam("b_memory_mb"),
-        disk_gb_used=_H.c.disk_gb_used + sa.bindparam("b_disk_gb"),
+        vcpus_used=_H.c.vcpus_used + prepared.bound("vcpus"),
+        memory_mb_used=_H.c.memory_mb_used + prepared.bound("memory_mb"),
+        disk_gb_used=_H.c.disk_gb_used + prepared.bound("disk_gb"),
         instance_count=_H.c.instance_count + 1,
     )
 )
 _CLAIM_INSTANCE = (
     sa.update(_I)
     .where(
-        _I.c.id == sa.bindparam("b_id"),
+        _I.c.id == prepared.bound("id"),
         _I.c.status == "pending",
         _I.c.claimed.is_(False),
     )
     .values(
         status="scheduling",
-        host=sa.bindparam("b_host"),
+        host=prepared.bound("host"),
         claimed=True,
-        updated_at=sa.bindparam("b_now"),
+        updated_at=prepared.bound("now"),
     )
 )
 _UNCLAIM_INSTANCE = (
     sa.update(_I)
-    .where(_I.c.id == sa.bindparam("b_id"), _I.c.claimed.is_(True))
-    .values(claimed=False, updated_at=sa.bindparam("b_now"))
+    .where(_I.c.id == prepared.bound("id"), _I.c.claimed.is_(True))
+    .values(claimed=False, updated_at=prepared.bound("now"))
 )
 _GIVE_BACK = (
     sa.update(_H)
-    .where(_H.c.name == sa.bindparam("b_host"))
+    .where(_H.c.name == prepared.bound("host"))
     .values(
-        vcpus_used=_H.c.vcpus_used - sa.bindparam("b_vcpus"),
-        memory_mb_used=_H.c.memory_mb_used - sa.bindparam("b_memory_mb"),
-        disk_gb_used=_H.c.disk_gb_used - sa.bindparam("b_disk_gb"),
+        vcpus_used=_H.c.vcpus_used - prepared.bound("vcpus"),
+        memory_mb_used=_H.c.memory_mb_used - prepared.bound("memory_mb"),
+        disk_gb_used=_H.c.disk_gb_used - prepared.bound("disk_gb"),
         instance_count=_H.c.instance_count - 1,
     )
 )

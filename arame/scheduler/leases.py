@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from arame.common import states
 from arame.common.conf import CONF
-from arame.common.db import models
+from arame.common.db import models, prepared
 
 T = models.Task
 
@@ -58,12 +58,9 @@ class Leases:
         now = models.utcnow()
         rc = s.execute(
             _TAKE,
-            {
-                "b_id": task_id,
-                "b_owner": self.owner,
-                "b_until": _until(now),
-                "b_now": now,
-            },
+            prepared.params(
+                id=task_id, owner=self.owner, until=_until(now), now=now
+            ),
         ).rowcount
         return rc == 1
 
@@ -116,12 +113,9 @@ class Leases:
         caller's transaction rolls back) if another scheduler adopted it."""
         rc = s.execute(
             _fence(tuple(sorted(values))),
-            {
-                "b_id": task_id,
-                "b_owner": self.owner,
-                "b_now": models.utcnow(),
-                **{f"b_{k}": v for k, v in values.items()},
-            },
+            prepared.params(
+                id=task_id, owner=self.owner, now=models.utcnow(), **values
+            ),
         ).rowcount
         if rc != 1:
             self.drop(task_id)
@@ -133,12 +127,9 @@ class Leases:
         adopted it (the read that tells which runs only then)."""
         rc = s.execute(
             _end(status, tuple(sorted(values))),
-            {
-                "b_id": task_id,
-                "b_owner": self.owner,
-                "b_now": models.utcnow(),
-                **{f"b_{k}": v for k, v in values.items()},
-            },
+            prepared.params(
+                id=task_id, owner=self.owner, now=models.utcnow(), **values
+            ),
         ).rowcount
         if rc == 1:
             return True
@@ -148,21 +139,17 @@ class Leases:
         return False
 
 
-# The statements every flow runs at each step, built once: building and
-# keying a statement costs several times what executing it does. Core
-# statements on the table, not ORM ones (the ORM's bulk update path is
-# the dearer of the two); bound values are named b_* (an UPDATE reserves
-# its columns' names).
+# Every flow step runs these: built once (common/db/prepared.py).
 _T = T.__table__
 _TAKE = (
     sa.update(_T)
-    .where(_T.c.id == sa.bindparam("b_id"), _T.c.status == "queued")
+    .where(_T.c.id == prepared.bound("id"), _T.c.status == "queued")
     .values(
         status="running",
-        owner=sa.bindparam("b_owner"),
-        lease_until=sa.bindparam("b_until"),
+        owner=prepared.bound("owner"),
+        lease_until=prepared.bound("until"),
         attempts=_T.c.attempts + 1,
-        updated_at=sa.bindparam("b_now"),
+        updated_at=prepared.bound("now"),
     )
 )
 
@@ -172,13 +159,10 @@ def _fence(keys: tuple[str, ...]):
     return (
         sa.update(_T)
         .where(
-            _T.c.id == sa.bindparam("b_id"),
-            _T.c.owner == sa.bindparam("b_owner"),
+            _T.c.id == prepared.bound("id"),
+            _T.c.owner == prepared.bound("owner"),
         )
-        .values(
-            updated_at=sa.bindparam("b_now"),
-            **{k: sa.bindparam(f"b_{k}") for k in keys},
-        )
+        .values(updated_at=prepared.bound("now"), **prepared.setting(keys))
     )
 
 
@@ -187,13 +171,13 @@ def _end(status: str, keys: tuple[str, ...]):
     return (
         sa.update(_T)
         .where(
-            _T.c.id == sa.bindparam("b_id"),
-            _T.c.owner == sa.bindparam("b_owner"),
+            _T.c.id == prepared.bound("id"),
+            _T.c.owner == prepared.bound("owner"),
             _T.c.status.in_(states.TASK.sources(status)),
         )
         .values(
             status=status,
-            updated_at=sa.bindparam("b_now"),
-            **{k: sa.bindparam(f"b_{k}") for k in keys},
+            updated_at=prepared.bound("now"),
+            **prepared.setting(keys),
         )
     )

@@ -3,7 +3,7 @@ import sqlalchemy as sa
 from arame.api import pagination, policy
 from arame.common import exceptions, ids, tasks
 from arame.common.db import engine as db_engine
-from arame.common.db import models
+from arame.common.db import models, prepared
 
 
 def get(ctxt, task_id: str) -> dict:
@@ -14,7 +14,7 @@ def get(ctxt, task_id: str) -> dict:
     if not ids.is_valid("task", task_id):
         raise exceptions.NotFound(f"{what} not found")
     with db_engine.session() as s:
-        rows = s.execute(_ONE_TASK, {"b_id": task_id}).all()
+        rows = s.execute(_ONE_TASK, prepared.params(id=task_id)).all()
     if not rows:
         raise exceptions.NotFound(f"{what} not found")
     task = rows[0]
@@ -29,7 +29,7 @@ def get(ctxt, task_id: str) -> dict:
 
 _TASK = models.Task.__table__
 _EVENT = models.TaskEvent.__table__
-# Built once (building and keying it cost more than running it).
+# Built once (common/db/prepared.py).
 _ONE_TASK = (
     sa.select(
         *_TASK.c,
@@ -37,7 +37,7 @@ _ONE_TASK = (
         *(_EVENT.c[f].label(f"event_{f}") for f in tasks.EVENT_FIELDS),
     )
     .select_from(_TASK.outerjoin(_EVENT, _EVENT.c.task_id == _TASK.c.id))
-    .where(_TASK.c.id == sa.bindparam("b_id"))
+    .where(_TASK.c.id == prepared.bound("id"))
     .order_by(_EVENT.c.id)
 )
 

@@ -20,7 +20,7 @@ from arame.api.task_watch import rpcapi as task_watch
 from arame.common import task_tree, tasks
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
-from arame.common.db import models
+from arame.common.db import models, prepared
 from arame.common.db import retry as db_retry
 from arame.notifications import publisher
 from arame.scheduler.leases import LeaseLost
@@ -115,7 +115,9 @@ class TaskFlow:
             task = (
                 s.get(models.Task, self.task_id)
                 if self.adopted
-                else s.execute(_TASK_HEAD, {"b_id": self.task_id}).first()
+                else s.execute(
+                    _TASK_HEAD, prepared.params(id=self.task_id)
+                ).first()
             )
             if task is None:
                 return False
@@ -431,9 +433,8 @@ class TaskFlow:
         states); a resource without an error state has nothing to do."""
 
 
+_t = models.Task.__table__
+# Every task's first read: built once (common/db/prepared.py).
 _TASK_HEAD = sa.select(
-    models.Task.__table__.c.deadline_at,
-    models.Task.__table__.c.account_id,
-    models.Task.__table__.c.request_id,
-    models.Task.__table__.c.parent_id,
-).where(models.Task.__table__.c.id == sa.bindparam("b_id"))
+    _t.c.deadline_at, _t.c.account_id, _t.c.request_id, _t.c.parent_id
+).where(_t.c.id == prepared.bound("id"))

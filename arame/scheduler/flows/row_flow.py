@@ -7,7 +7,7 @@ import functools
 import sqlalchemy as sa
 
 from arame.common import states, usage
-from arame.common.db import models
+from arame.common.db import models, prepared
 from arame.scheduler.flows.base import TaskFlow
 
 
@@ -44,12 +44,12 @@ class RowFlow(TaskFlow):
                 tuple(allowed),
                 tuple(sorted(values)),
             ),
-            {
-                "b_id": self.resource_id,
-                "b_reason": reason,
-                "b_now": models.utcnow(),
-                **{f"b_{k}": v for k, v in values.items()},
-            },
+            prepared.params(
+                id=self.resource_id,
+                reason=reason,
+                now=models.utcnow(),
+                **values,
+            ),
         ).rowcount
         return rc == 1
 
@@ -87,16 +87,15 @@ class InstanceFlow(RowFlow):
 
 @functools.cache
 def _transition(table, dst: str, src: tuple[str, ...], keys: tuple[str, ...]):
-    """A transition's compare-and-set, built once per shape: every step of
-    every flow runs one, and building and keying a statement costs several
-    times what executing it does (leases.py does the same)."""
+    """A transition's compare-and-set, built once per shape (every step of
+    every flow runs one: common/db/prepared.py)."""
     return (
         sa.update(table)
-        .where(table.c.id == sa.bindparam("b_id"), table.c.status.in_(src))
+        .where(table.c.id == prepared.bound("id"), table.c.status.in_(src))
         .values(
             status=dst,
-            status_reason=sa.bindparam("b_reason"),
-            updated_at=sa.bindparam("b_now"),
-            **{k: sa.bindparam(f"b_{k}") for k in keys},
+            status_reason=prepared.bound("reason"),
+            updated_at=prepared.bound("now"),
+            **prepared.setting(keys),
         )
     )
