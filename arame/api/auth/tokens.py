@@ -60,6 +60,12 @@ def _load_or_create_secret() -> str:
             return s.get(models.Setting, _SECRET_KEY).value
 
 
+def secret_at_hand() -> bool:
+    """Whether verify() can run without a database read (the secret is
+    configured or already loaded): the request's event loop may run it."""
+    return bool(CONF.auth.token_secret) or _cached_secret is not None
+
+
 def reset_cache() -> None:
     global _cached_secret
     with _cache_lock:

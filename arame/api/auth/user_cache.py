@@ -49,6 +49,17 @@ class UserCache:
                     self._prune(now)
         return row
 
+    def cached(self, user_id: str) -> UserRow | None:
+        """The row if it is cached and fresh, without reading: None means
+        ask lookup() (off the event loop, it may read the database)."""
+        if CONF.auth.user_cache_seconds <= 0:
+            return None
+        with self._lock:
+            hit = self._rows.get(user_id)
+        if hit is not None and hit[1] > self._clock():
+            return hit[0]
+        return None
+
     def invalidate_user(self, user_id: str) -> None:
         with self._lock:
             self._epoch += 1
