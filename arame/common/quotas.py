@@ -94,32 +94,20 @@ def take(session, account_id: str, want: dict[str, int]) -> None:
 
 def release_instance(session, instance_id: str) -> bool:
     """Give back an instance's share, once; True if this call did."""
-    I, Q = models.Instance, models.Quota
-    inst = session.execute(
-        sa.select(I.account_id, I.vcpus, I.memory_mb).where(
-            I.id == instance_id, I.quota_held.is_(True)
-        )
-    ).first()
+    at = prepared.params(id=instance_id)
+    inst = session.execute(_HELD_INSTANCE, at).first()
     if inst is None:
         return False
-    rc = session.execute(
-        sa.update(I)
-        .where(I.id == instance_id, I.quota_held.is_(True))
-        .values(quota_held=False)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if rc != 1:
+    if session.execute(_UNHOLD_INSTANCE, at).rowcount != 1:
         return False
     release_volume(session, instance_id)  # its root_gb hold, if any
     session.execute(
-        sa.update(Q)
-        .where(Q.account_id == inst.account_id)
-        .values(
-            instances_used=Q.instances_used - 1,
-            vcpus_used=Q.vcpus_used - inst.vcpus,
-            memory_mb_used=Q.memory_mb_used - inst.memory_mb,
-        )
-        .execution_options(synchronize_session=False)
+        _GIVE_BACK_INSTANCE,
+        prepared.params(
+            account=inst.account_id,
+            vcpus=inst.vcpus,
+            memory_mb=inst.memory_mb,
+        ),
     )
     return True
 
@@ -158,30 +146,20 @@ def release_volume(session, volume_id: str) -> bool:
     """Give back a volume's share, once; True if this call did. A volume
     that holds nothing (a root volume, or one made before volume quotas)
     gives nothing back."""
-    QH, Q = models.QuotaHold, models.Quota
-    hold = session.execute(
-        sa.select(QH.account_id, QH.volumes, QH.storage_gb).where(
-            QH.resource_id == volume_id
-        )
-    ).first()
+    at = prepared.params(id=volume_id)
+    hold = session.execute(_VOLUME_HOLD, at).first()
     if hold is None:
         return False
-    rc = session.execute(
-        sa.delete(QH)
-        .where(QH.resource_id == volume_id)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if rc != 1:
+    if session.execute(_DROP_VOLUME_HOLD, at).rowcount != 1:
         return False  # a concurrent give-back won
     session.execute(
-        sa.update(Q)
-        .where(Q.account_id == hold.account_id)
-        .values(
-            volumes_used=Q.volumes_used - hold.volumes,
-            storage_gb_used=Q.storage_gb_used - hold.storage_gb,
-            updated_at=models.utcnow(),
-        )
-        .execution_options(synchronize_session=False)
+        _GIVE_BACK_VOLUME,
+        prepared.params(
+            account=hold.account_id,
+            volumes=hold.volumes,
+            storage_gb=hold.storage_gb,
+            now=models.utcnow(),
+        ),
     )
     return True
 
@@ -228,3 +206,43 @@ def _take(resources: tuple[str, ...]):
             | {"updated_at": prepared.bound("now")}
         )
     )
+
+
+# Every delete gives back its share: built once (common/db/prepared.py).
+_I = models.Instance.__table__
+_Q = models.Quota.__table__
+_QH = models.QuotaHold.__table__
+_HELD_INSTANCE = sa.select(_I.c.account_id, _I.c.vcpus, _I.c.memory_mb).where(
+    _I.c.id == prepared.bound("id"), _I.c.quota_held.is_(True)
+)
+_UNHOLD_INSTANCE = (
+    sa.update(_I)
+    .where(_I.c.id == prepared.bound("id"), _I.c.quota_held.is_(True))
+    .values(quota_held=False)
+)
+_GIVE_BACK_INSTANCE = (
+    sa.update(_Q)
+    .where(_Q.c.account_id == prepared.bound("account"))
+    .values(
+        instances_used=_Q.c.instances_used - 1,
+        vcpus_used=_Q.c.vcpus_used - prepared.bound("vcpus", sa.Integer),
+        memory_mb_used=_Q.c.memory_mb_used
+        - prepared.bound("memory_mb", sa.Integer),
+    )
+)
+_VOLUME_HOLD = sa.select(
+    _QH.c.account_id, _QH.c.volumes, _QH.c.storage_gb
+).where(_QH.c.resource_id == prepared.bound("id"))
+_DROP_VOLUME_HOLD = sa.delete(_QH).where(
+    _QH.c.resource_id == prepared.bound("id")
+)
+_GIVE_BACK_VOLUME = (
+    sa.update(_Q)
+    .where(_Q.c.account_id == prepared.bound("account"))
+    .values(
+        volumes_used=_Q.c.volumes_used - prepared.bound("volumes", sa.Integer),
+        storage_gb_used=_Q.c.storage_gb_used
+        - prepared.bound("storage_gb", sa.Integer),
+        updated_at=prepared.bound("now"),
+    )
+)

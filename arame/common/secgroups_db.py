@@ -10,9 +10,9 @@ import ipaddress
 
 import sqlalchemy as sa
 
-from arame.common import ids, ipam
+from arame.common import ids
 from arame.common.db import engine as db_engine
-from arame.common.db import models
+from arame.common.db import models, prepared
 
 DEFAULT_NAME = "default"
 MAX_PER_INSTANCE = 5
@@ -182,54 +182,65 @@ def member_addresses(session, group_ids) -> dict[str, list[str]]:
 def port_specs_for_instance(session, instance_id: str) -> list[dict]:
     """Everything an agent needs to plug and filter each of the instance's
     NICs: the network, the address and MAC, the rules of its groups, and
-    the addresses of the members of every group those rules involve."""
-    ports = ipam.ports_for_instance(session, instance_id)
+    the addresses of the members of every group those rules involve.
+
+    Three statements: the ports with their networks, the groups in the
+    instance's order, their members (every build and every change of an
+    instance's groups reads this)."""
+    at = prepared.params(instance_id=instance_id)
+    ports = session.execute(_PORTS_WITH_NETWORKS, at).all()
     if not ports:
         return []
-    N, SG = models.Network, models.SecurityGroup
-    nets = {
-        n.id: n
-        for n in session.scalars(
-            sa.select(N).where(N.id.in_({p.network_id for p in ports}))
-        )
-    }
-    gids = groups_for_instance(session, instance_id)
-    rows = (
-        {
-            g.id: g
-            for g in session.scalars(sa.select(SG).where(SG.id.in_(gids)))
-        }
-        if gids
-        else {}
-    )
     groups = [
-        {"id": g, "rules": list(rows[g].rules), "revision": rows[g].revision}
-        for g in gids
-        if g in rows
+        {"id": gid, "rules": list(rules), "revision": revision}
+        for gid, rules, revision in session.execute(_GROUPS_IN_ORDER, at)
     ]
-    involved = set(rows)
+    involved = {g["id"] for g in groups}
     for g in groups:
         involved |= referenced_groups(g["rules"])
     members = member_addresses(session, involved)
-    specs = []
-    for p in ports:
-        n = nets[p.network_id]
-        specs.append(
-            {
-                "network": {
-                    "id": n.id,
-                    "segmentation": n.segmentation,
-                    "segment_id": n.segment_id,
-                    "mtu": n.mtu,
-                    "cidr": n.cidr,
-                    "gateway": n.gateway,
-                    "dns_domain": n.dns_domain,
-                },
-                "ip": p.ip_address,
-                "mac": p.mac_address,
-                "hostname": p.hostname,
-                "security_groups": [dict(g) for g in groups],
-                "group_members": {g: list(a) for g, a in members.items()},
-            }
-        )
-    return specs
+    return [
+        {
+            "network": {k: p._mapping[f"net_{k}"] for k in _NETWORK_FIELDS},
+            "ip": p.ip_address,
+            "mac": p.mac_address,
+            "hostname": p.hostname,
+            "security_groups": [dict(g) for g in groups],
+            "group_members": {g: list(a) for g, a in members.items()},
+        }
+        for p in ports
+    ]
+
+
+# What a port spec says of its network.
+_NETWORK_FIELDS = (
+    "id",
+    "segmentation",
+    "segment_id",
+    "mtu",
+    "cidr",
+    "gateway",
+    "dns_domain",
+)
+_P = models.Port.__table__
+_N = models.Network.__table__
+_SG = models.SecurityGroup.__table__
+_ISG = models.InstanceSecurityGroup.__table__
+# Built once (common/db/prepared.py).
+_PORTS_WITH_NETWORKS = (
+    sa.select(
+        _P.c.ip_address,
+        _P.c.mac_address,
+        _P.c.hostname,
+        *(_N.c[k].label(f"net_{k}") for k in _NETWORK_FIELDS),
+    )
+    .join(_N, _N.c.id == _P.c.network_id)
+    .where(_P.c.instance_id == prepared.bound("instance_id"))
+    .order_by(_P.c.id)
+)
+_GROUPS_IN_ORDER = (
+    sa.select(_SG.c.id, _SG.c.rules, _SG.c.revision)
+    .join(_ISG, _ISG.c.security_group_id == _SG.c.id)
+    .where(_ISG.c.instance_id == prepared.bound("instance_id"))
+    .order_by(_ISG.c.position)
+)

@@ -12,7 +12,7 @@ from oslo_log import log
 
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
-from arame.common.db import models
+from arame.common.db import models, prepared
 from arame.common.db import retry as db_retry
 from arame.common.heartbeat import service_record
 from arame.common.rpc import version_cap
@@ -44,17 +44,21 @@ def write_service_heartbeat(session, record: dict, at=None) -> None:
 
 def live_hosts(session, binary: str) -> list[str]:
     """Hosts of the daemons `binary` that reported within service_down_time."""
-    S = models.Service
     since = models.utcnow() - dt.timedelta(seconds=CONF.service_down_time)
     return sorted(
         session.scalars(
-            sa.select(S.host).where(
-                S.binary == binary,
-                S.disabled.is_(False),
-                S.last_heartbeat_at >= since,
-            )
+            _LIVE_HOSTS, prepared.params(binary=binary, since=since)
         )
     )
+
+
+# Every build asks it (naming, root volumes): built once (db/prepared.py).
+_S = models.Service.__table__
+_LIVE_HOSTS = sa.select(_S.c.host).where(
+    _S.c.binary == prepared.bound("binary"),
+    _S.c.disabled.is_(False),
+    _S.c.last_heartbeat_at >= prepared.bound("since"),
+)
 
 
 class DBHeartbeat(PeriodicComponent):

@@ -17,7 +17,7 @@ from arame.scheduler.flows import (
     volume_attach,
 )
 from arame.scheduler.flows.base import HostDown, StepFailed
-from arame.scheduler.flows.naming_steps import naming_cleanup
+from arame.scheduler.flows.naming_steps import named_ports, naming_cleanup
 from arame.scheduler.flows.row_flow import InstanceFlow
 
 
@@ -68,11 +68,13 @@ class DeleteFlow(InstanceFlow):
         try:
             if inst.host is not None:
                 self.destroy(inst)
-            # Its data volumes stay, available again.
-            volume_attach.release_instance_volumes(self, self.sta)
             with db_engine.session() as s:
+                held = volume_attach.held_volumes(s, inst.id)
                 vol = root_volume.root_volume_of(s, inst.id)
                 nodes = naming.nodes(s) if self.nsa is not None else []
+                named = named_ports(s, inst.id) if nodes else []
+            # Its data volumes stay, available again.
+            volume_attach.release_instance_volumes(self, self.sta, held)
             if vol is not None and self.sta is not None:
                 # After the guest is gone: nothing is logged in any more.
                 with self.step("volume", host=vol.storage_node):
@@ -86,7 +88,7 @@ class DeleteFlow(InstanceFlow):
                     )
                 root_volume.mark_deleted(vol.id)
             if self.nsa is not None:
-                naming_cleanup(self, nodes)
+                naming_cleanup(self, nodes, ports=named)
             # The claim given back, the instance terminated and what its
             # groups' hosts are to be told, in one commit.
             with db_engine.session() as s:

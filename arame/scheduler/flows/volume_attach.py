@@ -311,21 +311,26 @@ class DetachVolumeFlow(_AttachmentFlow):
         self.land(**DETACHED)
 
 
-def release_instance_volumes(flow, sta) -> None:
-    """In the delete of an instance, once its guest is destroyed: every
-    data volume it had goes back to available (unexported, kept). An
-    attach still in flight finds its volume released and undoes itself."""
+def held_volumes(s, instance_id: str) -> list[models.Volume]:
+    """The data volumes an instance holds (its delete gives them back)."""
     V = models.Volume
-    with db_engine.session() as s:
-        vols = list(
-            s.scalars(
-                sa.select(V).where(
-                    V.instance_id == flow.instance_id,
-                    V.root_of.is_(None),
-                    V.status.in_(HELD),
-                )
+    return list(
+        s.scalars(
+            sa.select(V).where(
+                V.instance_id == instance_id,
+                V.root_of.is_(None),
+                V.status.in_(HELD),
             )
         )
+    )
+
+
+def release_instance_volumes(flow, sta, vols: list[models.Volume]) -> None:
+    """In the delete of an instance, once its guest is destroyed: every
+    data volume it had (held_volumes, read after the destroy) goes back to
+    available (unexported, kept). An attach still in flight finds its
+    volume released and undoes itself."""
+    V = models.Volume
     for vol in vols:
         if sta is not None and vol.storage_node:
             unexport(flow, sta, vol)
