@@ -90,7 +90,12 @@ def groups_by_instance(session, instance_ids) -> dict[str, list[str]]:
 
 
 def groups_for_instance(session, instance_id: str) -> list[str]:
-    return groups_by_instance(session, [instance_id])[instance_id]
+    """The instance's group ids in its order (every build and delete)."""
+    return list(
+        session.scalars(
+            _GROUP_IDS_IN_ORDER, prepared.params(instance_id=instance_id)
+        )
+    )
 
 
 def _live_members(group_ids):
@@ -127,16 +132,10 @@ def groups_referencing(session, group_id: str) -> list[str]:
     """Groups whose rules name `group_id` as a source (same account only:
     references never cross accounts). When the group's members change,
     these groups' members must be refreshed too."""
-    SG = models.SecurityGroup
-    account = (
-        sa.select(SG.account_id).where(SG.id == group_id).scalar_subquery()
-    )
     return sorted(
         gid
         for gid, rules in session.execute(
-            sa.select(SG.id, SG.rules).where(
-                SG.account_id == account, SG.id != group_id
-            )
+            _SAME_ACCOUNT_GROUPS, prepared.params(group=group_id)
         )
         if group_id in referenced_groups(rules)
     )
@@ -243,4 +242,16 @@ _GROUPS_IN_ORDER = (
     .join(_ISG, _ISG.c.security_group_id == _SG.c.id)
     .where(_ISG.c.instance_id == prepared.bound("instance_id"))
     .order_by(_ISG.c.position)
+)
+_GROUP_IDS_IN_ORDER = (
+    sa.select(_ISG.c.security_group_id)
+    .where(_ISG.c.instance_id == prepared.bound("instance_id"))
+    .order_by(_ISG.c.position)
+)
+_SAME_ACCOUNT_GROUPS = sa.select(_SG.c.id, _SG.c.rules).where(
+    _SG.c.account_id
+    == sa.select(_SG.c.account_id)
+    .where(_SG.c.id == prepared.bound("group"))
+    .scalar_subquery(),
+    _SG.c.id != prepared.bound("group"),
 )
