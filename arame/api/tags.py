@@ -16,7 +16,7 @@ from arame.api.lookup import load_owned
 from arame.api.schemas.common import MAX_TAGS, TAG_PATTERN, Tag
 from arame.common import exceptions
 from arame.common.db import engine as db_engine
-from arame.common.db import models
+from arame.common.db import models, prepared
 
 # `?tag=a&tag=b`: resources carrying every one of them (each a Tag, so the
 # document shows the pattern a filter must match).
@@ -63,14 +63,18 @@ def tags_of(s, resource_ids) -> dict[str, list[str]]:
     ids = list(resource_ids)
     out: dict[str, list[str]] = {i: [] for i in ids}
     if ids:
-        RT = models.ResourceTag
-        for rid, tag in s.execute(
-            sa.select(RT.resource_id, RT.tag)
-            .where(RT.resource_id.in_(ids))
-            .order_by(RT.resource_id, RT.tag)
-        ):
+        for rid, tag in s.execute(_TAGS_OF, prepared.params(ids=ids)):
             out[rid].append(tag)
     return out
+
+
+# Every read of a tagged resource runs it: built once (db/prepared.py).
+_RT = models.ResourceTag.__table__
+_TAGS_OF = (
+    sa.select(_RT.c.resource_id, _RT.c.tag)
+    .where(_RT.c.resource_id.in_(prepared.bound_list("ids")))
+    .order_by(_RT.c.resource_id, _RT.c.tag)
+)
 
 
 def filter_by(stmt, id_column, tags):

@@ -76,14 +76,11 @@ def set_membership(session, instance_id: str, group_ids: list[str]) -> None:
 
 def groups_by_instance(session, instance_ids) -> dict[str, list[str]]:
     """{instance_id: [group ids in the order asked]} in one query."""
-    ISG = models.InstanceSecurityGroup
     out: dict[str, list[str]] = {i: [] for i in instance_ids}
     if not out:
         return out
     for iid, gid in session.execute(
-        sa.select(ISG.instance_id, ISG.security_group_id)
-        .where(ISG.instance_id.in_(list(out)))
-        .order_by(ISG.instance_id, ISG.position)
+        _GROUP_IDS_BY_INSTANCE, prepared.params(ids=list(out))
     ):
         out[iid].append(gid)
     return out
@@ -254,4 +251,9 @@ _SAME_ACCOUNT_GROUPS = sa.select(_SG.c.id, _SG.c.rules).where(
     .where(_SG.c.id == prepared.bound("group"))
     .scalar_subquery(),
     _SG.c.id != prepared.bound("group"),
+)
+_GROUP_IDS_BY_INSTANCE = (
+    sa.select(_ISG.c.instance_id, _ISG.c.security_group_id)
+    .where(_ISG.c.instance_id.in_(prepared.bound_list("ids")))
+    .order_by(_ISG.c.instance_id, _ISG.c.position)
 )

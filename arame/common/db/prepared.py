@@ -21,6 +21,11 @@ def bound(name: str, type_=None):
     return sa.bindparam(f"b_{name}", type_=type_)
 
 
+def bound_list(name: str):
+    """The bound list `name` of a built statement, for an IN (...)."""
+    return sa.bindparam(f"b_{name}", expanding=True)
+
+
 def setting(columns) -> dict:
     """SET column = its bound value, for each of `columns` (a shape's
     sorted keys)."""
