@@ -15,7 +15,8 @@ the address or name is replaced: the controller just gave them away);
 remove_reservation of an absent MAC, or on a network not served,
 succeeds; sync to the same list writes and drops nothing. add_reservation
 on a network not served is refused (NetworkNotFound): ensure_network
-first.
+first, or (1.3) send the network with it, which serves it first (a
+build's one call per port and naming node).
 """
 
 import oslo_messaging as messaging
@@ -33,7 +34,8 @@ LOG = log.getLogger(__name__)
 
 class NSAManager(PingManager):
     # 1.2: reservations may carry a "boot_script" (add_reservation, sync).
-    target = messaging.Target(version="1.2")
+    # 1.3: add_reservation may carry its network, served first.
+    target = messaging.Target(version="1.3")
 
     def __init__(self, driver: NamingDriver | None = None):
         super().__init__(BINARY)
@@ -69,7 +71,8 @@ class NSAManager(PingManager):
             "reservations": sum(n["reservations"] for n in nets),
         }
 
-    # -- RPC methods (1.1; boot scripts since 1.2) ----------------------------
+    # -- RPC methods (1.1; boot scripts since 1.2; networks with
+    # reservations since 1.3) ----------------------------------------------
     def ensure_network(self, ctxt, network: messages.NetworkSpec):
         net = records.parse_network(network)
         LOG.info("ensure network %s (%s on %s)", net.id, net.cidr, net.bridge)
@@ -83,10 +86,25 @@ class NSAManager(PingManager):
         return {}
 
     def add_reservation(
-        self, ctxt, network_id, mac, ip, hostname, boot_script=None
+        self,
+        ctxt,
+        network_id,
+        mac,
+        ip,
+        hostname,
+        boot_script=None,
+        network=None,
     ):
         """boot_script (1.2): an iPXE script served to the MAC over TFTP
-        (a bare-metal node; see arame.common.pxe)."""
+        (a bare-metal node; see arame.common.pxe). network (1.3): the
+        network's spec, served first as ensure_network does."""
+        if network is not None:
+            spec = records.parse_network(network)
+            if spec.id != records.network_id(network_id):
+                raise records.InvalidRecord(
+                    f"network {spec.id} is not {network_id}"
+                )
+            self.driver.ensure_network(spec)
         net = self._network(network_id)
         res = records.parse_reservation(net, mac, ip, hostname, boot_script)
         self.driver.add_reservation(net.id, res)

@@ -25,10 +25,11 @@ class NSAAPI(PingAPI):
     """1.0 - ping
     1.1 - ensure_network, remove_network, add_reservation,
           remove_reservation, sync, status
-    1.2 - reservations may carry boot_script"""
+    1.2 - reservations may carry boot_script
+    1.3 - add_reservation may carry its network (served first)"""
 
     TOPIC = TOPIC
-    VERSION_CAP = "1.2"
+    VERSION_CAP = "1.3"
 
     def _call(
         self,
@@ -99,6 +100,37 @@ class NSAAPI(PingAPI):
             ip=ip,
             hostname=hostname,
             boot_script=boot_script,
+        )
+
+    def name_port(
+        self,
+        ctxt: RpcContext,
+        node: str,
+        network: messages.NetworkSpec,
+        mac: str,
+        ip: str,
+        hostname: str,
+        timeout: float = 30,
+    ) -> dict:
+        """The port's network served and its reservation made: one call
+        (1.3), or ensure_network then add_reservation to an older nsa.
+        Both are idempotent, so a caller that got no answer asks again."""
+        if not self._can_send("1.3"):
+            self.ensure_network(ctxt, node, network, timeout=timeout)
+            return self.add_reservation(
+                ctxt, node, network["id"], mac, ip, hostname, timeout=timeout
+            )
+        return self._call(
+            ctxt,
+            node,
+            "add_reservation",
+            timeout,
+            version="1.3",
+            network_id=network["id"],
+            mac=mac,
+            ip=ip,
+            hostname=hostname,
+            network=network,
         )
 
     def remove_reservation(

@@ -291,15 +291,8 @@ class BuildFlow(BuildBase):
                     self.ask(
                         "names",
                         node,
-                        self.nsa.ensure_network,
+                        self.nsa.name_port,
                         nets[p.network_id],
-                        down=down,
-                    )
-                    self.ask(
-                        "names",
-                        node,
-                        self.nsa.add_reservation,
-                        p.network_id,
                         p.mac_address,
                         p.ip_address,
                         p.hostname,

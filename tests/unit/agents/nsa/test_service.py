@@ -102,3 +102,73 @@ def test_every_operation_over_the_bus(bus, nsa_conf_registered, config):
         assert heartbeat.extra() == {"networks": [], "reservations": 0}
     finally:
         svc.stop()
+
+
+def test_a_port_is_named_in_one_call_or_two_to_an_older_nsa(
+    bus, nsa_conf_registered, config, monkeypatch
+):
+    """A build names each port on each naming node: from 1.3 the network
+    travels with the reservation (one call, served first); an nsa capped
+    at 1.2 gets ensure_network then add_reservation. Either way the node
+    serves the network and holds the reservation; a network that is not
+    the reservation's is refused with nothing written."""
+    import oslo_messaging as messaging
+    import pytest
+
+    from arame.agents.nsa.records import InvalidRecord
+    from arame.agents.nsa.rpcapi import NSAAPI
+    from arame.common.context import admin_context
+    from arame.common.rpc import version_cap
+
+    config("host", "node1")
+    config("driver", "fake", group="nsa")
+    config("resync_interval", 0, group="nsa")
+    asked = []
+    ensure = NSAManager.ensure_network
+
+    def counted(self, ctxt, network):
+        asked.append("ensure_network")
+        return ensure(self, ctxt, network)
+
+    monkeypatch.setattr(NSAManager, "ensure_network", counted)
+    svc, _ = service.build_components(fetch_expected=lambda ids: {})
+    svc.start()
+    try:
+        ctxt = admin_context()
+        mac1, mac2 = "52:54:00:00:00:01", "52:54:00:00:00:02"
+        res = NSAAPI().name_port(
+            ctxt, "node1", NETWORK_MSG, mac1, "10.20.0.5", "web", timeout=10
+        )
+        assert res["ip"] == "10.20.0.5"
+        assert asked == []  # one call: the network came with it
+        drv = svc.manager.driver
+        assert drv.network_status(NET_ID)["reservations"] == 1
+
+        other = {**NETWORK_MSG, "id": "nw-other000"}
+        with pytest.raises((messaging.RemoteError, InvalidRecord)):
+            NSAAPI()._call(
+                ctxt,
+                "node1",
+                "add_reservation",
+                10,
+                version="1.3",
+                network_id=NET_ID,
+                mac=mac2,
+                ip="10.20.0.6",
+                hostname="db",
+                network=other,
+            )
+        assert "nw-other000" not in drv.networks()
+        assert drv.network_status(NET_ID)["reservations"] == 1
+
+        config("nsa", "1.2", group="upgrade_levels")
+        version_cap.reset()
+        res = NSAAPI().name_port(
+            ctxt, "node1", NETWORK_MSG, mac2, "10.20.0.6", "db", timeout=10
+        )
+        assert res["ip"] == "10.20.0.6"
+        assert asked == ["ensure_network"]
+        assert drv.network_status(NET_ID)["reservations"] == 2
+    finally:
+        svc.stop()
+        version_cap.reset()
