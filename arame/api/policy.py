@@ -11,6 +11,7 @@ import threading
 
 from oslo_policy import policy
 
+from arame.api.policy_decisions import Decisions
 from arame.common import exceptions
 from arame.common.conf import CONF
 
@@ -321,6 +322,7 @@ RULES = _base + [
 
 _lock = threading.Lock()
 _enforcer: policy.Enforcer | None = None
+_decisions = Decisions()
 
 
 def get_enforcer() -> policy.Enforcer:
@@ -334,9 +336,10 @@ def get_enforcer() -> policy.Enforcer:
 
 
 def reset() -> None:
-    global _enforcer
+    global _enforcer, _decisions
     with _lock:
         _enforcer = None
+        _decisions = Decisions()
 
 
 def list_rules():
@@ -359,7 +362,7 @@ def allowed(ctxt, rule: str, target_account: str | None = None) -> bool:
         "account_id": target_account or ctxt.account_id,
         "user_id": ctxt.user_id,
     }
-    return get_enforcer().enforce(rule, target, credentials(ctxt))
+    return _decisions.allowed(get_enforcer(), rule, target, credentials(ctxt))
 
 
 def enforce(ctxt, rule: str, target_account: str | None = None) -> None:
