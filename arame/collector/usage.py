@@ -7,7 +7,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from arame.common.db import models
+from arame.common.db import models, prepared
 
 # Instances carry flavor, vcpus and memory_mb; volumes size_gb (GB-hours).
 _FIELDS = (
@@ -28,28 +28,40 @@ def record(session, event: str, payload: dict) -> bool:
     delivery into an ignored insert, and a close whose open was never
     written (the resource failed before it ran: nothing to bill) selects
     no row to insert."""
-    U = models.UsageRecord
     values = {k: payload.get(k) for k in _FIELDS}
-    values.update(event=event, at=_parse(payload["at"]))
-    row = sa.select(
-        *(
-            sa.literal(v, U.__table__.c[k].type).label(k)
-            for k, v in values.items()
-        )
+    return (
+        session.execute(
+            _INSERT[event == "close"],
+            prepared.params(event=event, at=_parse(payload["at"]), **values),
+        ).rowcount
+        == 1
     )
-    if event == "close":
+
+
+def _insert(close: bool):
+    u = models.UsageRecord.__table__
+    columns = (*_FIELDS, "event", "at")
+    row = sa.select(
+        *(prepared.bound(k, u.c[k].type).label(k) for k in columns)
+    )
+    if close:
         row = row.where(
             sa.exists().where(
-                U.resource_id == payload["resource_id"], U.event == "open"
+                u.c.resource_id == prepared.bound("resource_id"),
+                u.c.event == "open",
             )
         )
-    insert = (
-        sa.insert(U)
-        .from_select(list(values), row)
+    return (
+        sa.insert(u)
+        .from_select(list(columns), row)
         .prefix_with("OR IGNORE", dialect="sqlite")
         .prefix_with("IGNORE", dialect="mysql")
     )
-    return session.execute(insert).rowcount == 1
+
+
+# Every instance's start and end writes one: built once
+# (common/db/prepared.py); [True] is a close's.
+_INSERT = {False: _insert(False), True: _insert(True)}
 
 
 def _parse(value) -> dt.datetime:
