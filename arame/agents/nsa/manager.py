@@ -75,9 +75,18 @@ class NSAManager(PingManager):
     # reservations since 1.3) ----------------------------------------------
     def ensure_network(self, ctxt, network: messages.NetworkSpec):
         net = records.parse_network(network)
-        LOG.info("ensure network %s (%s on %s)", net.id, net.cidr, net.bridge)
-        self.driver.ensure_network(net)
+        self._ensure(net)
         return self.driver.network_status(net.id)
+
+    def _ensure(self, net: records.Network, mac: str = "") -> None:
+        LOG.info(
+            "ensure network %s (%s on %s)%s",
+            net.id,
+            net.cidr,
+            net.bridge,
+            f" for {mac}" if mac else "",
+        )
+        self.driver.ensure_network(net)
 
     def remove_network(self, ctxt, network_id):
         nid = records.network_id(network_id)
@@ -98,15 +107,19 @@ class NSAManager(PingManager):
         """boot_script (1.2): an iPXE script served to the MAC over TFTP
         (a bare-metal node; see arame.common.pxe). network (1.3): the
         network's spec, served first as ensure_network does."""
-        if network is not None:
-            spec = records.parse_network(network)
-            if spec.id != records.network_id(network_id):
+        if network is None:
+            net = self._network(network_id)
+        else:
+            net = records.parse_network(network)
+            if net.id != records.network_id(network_id):
                 raise records.InvalidRecord(
-                    f"network {spec.id} is not {network_id}"
+                    f"network {net.id} is not {network_id}"
                 )
-            self.driver.ensure_network(spec)
-        net = self._network(network_id)
+        # Checked before anything is served: a bad reservation writes
+        # nothing, not even its network.
         res = records.parse_reservation(net, mac, ip, hostname, boot_script)
+        if network is not None:
+            self._ensure(net, res.mac)
         self.driver.add_reservation(net.id, res)
         return res.to_message()
 

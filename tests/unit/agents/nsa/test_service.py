@@ -111,7 +111,8 @@ def test_a_port_is_named_in_one_call_or_two_to_an_older_nsa(
     travels with the reservation (one call, served first); an nsa capped
     at 1.2 gets ensure_network then add_reservation. Either way the node
     serves the network and holds the reservation; a network that is not
-    the reservation's is refused with nothing written."""
+    the reservation's, or a reservation the network cannot hold, is
+    refused with nothing written."""
     import oslo_messaging as messaging
     import pytest
 
@@ -157,6 +158,13 @@ def test_a_port_is_named_in_one_call_or_two_to_an_older_nsa(
                 ip="10.20.0.6",
                 hostname="db",
                 network=other,
+            )
+        assert "nw-other000" not in drv.networks()
+        # A reservation that cannot be (its address outside the network)
+        # does not even serve its network.
+        with pytest.raises((messaging.RemoteError, InvalidRecord)):
+            NSAAPI().name_port(
+                ctxt, "node1", other, mac2, "10.99.0.6", "db", timeout=10
             )
         assert "nw-other000" not in drv.networks()
         assert drv.network_status(NET_ID)["reservations"] == 1
