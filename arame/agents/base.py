@@ -29,12 +29,6 @@ class PingAPI:
         capped below `version`."""
         version_cap.require(self.client, self.TOPIC, version, method)
 
-    def _can_send(self, version: str) -> bool:
-        """Whether the agents take `version` (a client that knows no cap,
-        a test's recorder, takes every version)."""
-        can_send = getattr(self.client, "can_send_version", None)
-        return can_send is None or can_send(version)
-
     def ping(self, ctxt, node: str, timeout: float = 10) -> dict:
         return self.client.prepare(server=node, timeout=timeout).call(
             ctxt, "ping"

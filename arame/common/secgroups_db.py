@@ -87,12 +87,7 @@ def groups_by_instance(session, instance_ids) -> dict[str, list[str]]:
 
 
 def groups_for_instance(session, instance_id: str) -> list[str]:
-    """The instance's group ids in its order (every build and delete)."""
-    return list(
-        session.scalars(
-            _GROUP_IDS_IN_ORDER, prepared.params(instance_id=instance_id)
-        )
-    )
+    return groups_by_instance(session, [instance_id])[instance_id]
 
 
 def _live_members(group_ids):
@@ -237,11 +232,6 @@ _PORTS_WITH_NETWORKS = (
 _GROUPS_IN_ORDER = (
     sa.select(_SG.c.id, _SG.c.rules, _SG.c.revision)
     .join(_ISG, _ISG.c.security_group_id == _SG.c.id)
-    .where(_ISG.c.instance_id == prepared.bound("instance_id"))
-    .order_by(_ISG.c.position)
-)
-_GROUP_IDS_IN_ORDER = (
-    sa.select(_ISG.c.security_group_id)
     .where(_ISG.c.instance_id == prepared.bound("instance_id"))
     .order_by(_ISG.c.position)
 )

@@ -46,8 +46,7 @@ class SchedulerAPI:
     ) -> None:
         # Saying the provider spares the scheduler a transaction per
         # task; a scheduler older than 1.7 reads it itself.
-        can_send = getattr(self.client, "can_send_version", None)
-        if provider is not None and (can_send is None or can_send("1.7")):
+        if provider is not None and version_cap.allows(self.client, "1.7"):
             self.client.prepare(version="1.7").cast(
                 ctxt, method, provider=provider, **kw
             )

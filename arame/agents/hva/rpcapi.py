@@ -64,8 +64,7 @@ class HypervisorAPI:
     def _chap_names(self) -> bool:
         """Whether the hosts read chap_user / chap_secret (1.5); if not,
         disks go under the old names at the message's older version."""
-        can_send = getattr(self.client, "can_send_version", None)
-        return can_send is None or can_send(messages.CHAP_VERSION)
+        return version_cap.allows(self.client, messages.CHAP_VERSION)
 
     def spawn(
         self,

@@ -16,6 +16,7 @@ from arame.agents.base import PingAPI
 from arame.agents.nsa import messages
 from arame.common import rpc
 from arame.common.context import RpcContext
+from arame.common.rpc import version_cap
 
 BINARY = "arame-nsa"
 TOPIC = "nsa"
@@ -115,7 +116,7 @@ class NSAAPI(PingAPI):
         """The port's network served and its reservation made: one call
         (1.3), or ensure_network then add_reservation to an older nsa.
         Both are idempotent, so a caller that got no answer asks again."""
-        if not self._can_send("1.3"):
+        if not version_cap.allows(self.client, "1.3"):
             self.ensure_network(ctxt, node, network, timeout=timeout)
             return self.add_reservation(
                 ctxt, node, network["id"], mac, ip, hostname, timeout=timeout

@@ -12,6 +12,7 @@ from arame.agents.base import PingAPI
 from arame.agents.sta import messages
 from arame.common import rpc
 from arame.common.context import RpcContext
+from arame.common.rpc import version_cap
 
 BINARY = "arame-sta"
 TOPIC = "sta"
@@ -53,8 +54,7 @@ class STAAPI(PingAPI):
     def _chap_version(self) -> str | None:
         """1.3 where the nodes take chap_secret; None: capped below, send
         the old name at 1.1."""
-        can_send = getattr(self.client, "can_send_version", None)
-        if can_send is None or can_send(messages.CHAP_SECRET_VERSION):
+        if version_cap.allows(self.client, messages.CHAP_SECRET_VERSION):
             return messages.CHAP_SECRET_VERSION
         return None
 

@@ -77,11 +77,17 @@ class VersionCapped(messaging.UnsupportedVersion):
         self.kind, self.cap = kind, cap
 
 
-def require(client, kind: str, version: str, method: str) -> None:
-    """Refuse a message of `version` the client's cap does not allow. A
-    client that knows no cap (a test's recorder) lets everything go."""
+def allows(client, version: str) -> bool:
+    """Whether the client's cap lets a message of `version` go (the rpcapis
+    choose a message's newer or older form by it). A client that knows no
+    cap (a test's recorder) lets everything go."""
     can_send = getattr(client, "can_send_version", None)
-    if can_send is not None and not can_send(version):
+    return can_send is None or can_send(version)
+
+
+def require(client, kind: str, version: str, method: str) -> None:
+    """Refuse a message of `version` the client's cap does not allow."""
+    if not allows(client, version):
         cap = getattr(client, "version_cap", None) or "?"
         raise VersionCapped(kind, method, version, cap)
 
