@@ -1,6 +1,8 @@
 """What every phase of a run shares: its deadline and its progress log."""
 
+import concurrent.futures
 import sys
+import threading
 import time
 
 
@@ -22,3 +24,25 @@ class Deadline:
 
     def cancel(self) -> None:
         self.end = time.monotonic()
+
+
+def run_threads(workers: list, cycles: int, deadline: Deadline) -> int:
+    """Each callable does one cycle; one thread per callable takes cycles
+    until `cycles` are done or the deadline passes. Returns cycles done."""
+    lock = threading.Lock()
+    state = {"left": cycles, "done": 0}
+
+    def loop(one):
+        while not deadline.passed():
+            with lock:
+                if state["left"] == 0:
+                    return
+                state["left"] -= 1
+            one()
+            with lock:
+                state["done"] += 1
+
+    with concurrent.futures.ThreadPoolExecutor(len(workers)) as ex:
+        for f in [ex.submit(loop, w) for w in workers]:
+            f.result()
+    return state["done"]
