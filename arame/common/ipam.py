@@ -376,6 +376,9 @@ def lock_network(session, network_id: str) -> None:
         )
 
 
+_INSERT_PORT = sa.insert(models.Port.__table__)
+
+
 def allocate(
     session,
     network: models.Network,
@@ -400,26 +403,31 @@ def allocate(
         raise _taken(network, fixed)
     for _ in range(ATTEMPTS):
         ip = fixed or _free_candidate(session, network)
-        port = models.Port(
-            network_id=network.id,
-            instance_id=instance_id,
-            ip_address=ip,
-            mac_address=random_mac(),
-            hostname=hostname,
-            created_at=models.utcnow(),
-        )
+        values = {
+            "network_id": network.id,
+            "instance_id": instance_id,
+            "ip_address": ip,
+            "mac_address": random_mac(),
+            "hostname": hostname,
+            "created_at": models.utcnow(),
+        }
         try:
-            with session.begin_nested():
-                session.add(port)
-            return port
+            # One INSERT, no savepoint around it: a unique key's refusal
+            # undoes that statement only, on InnoDB as on SQLite, and the
+            # caller's transaction goes on (two round trips fewer per
+            # create than SAVEPOINT/RELEASE).
+            pk = session.execute(_INSERT_PORT, values).inserted_primary_key
         except sa.exc.IntegrityError:
             # The MAC is in use on some network (rarely), or a writer
             # outside lock_network took the address: try other candidates.
             if _ip_taken(session, network.id, ip):
                 if fixed is not None:
                     raise _taken(network, fixed) from None
-            elif not _mac_taken(session, port.mac_address):
+            elif not _mac_taken(session, values["mac_address"]):
                 raise  # not a lost race: a bug (e.g. instance not flushed)
+            continue
+        # What the caller shows (port_dict); the row is written already.
+        return models.Port(id=pk[0], **values)
     raise exceptions.Conflict(
         f"network {network.id}: no address could be "
         "reserved (too many concurrent requests); "

@@ -154,3 +154,39 @@ def test_release_then_reuse(maker):
             )
             == 4
         )
+
+
+def test_a_refused_insert_is_retried_inside_the_callers_transaction(
+    maker, monkeypatch
+):
+    """A MAC already in use is refused by its unique key; the allocation
+    tries another in the same transaction, and what the transaction wrote
+    before the refusal (here an instance) commits with the port."""
+    net = add_network(maker, "10.64.0.0/24", 9005)
+    (first,) = add_instances(maker, 1)
+    with maker.begin() as s:
+        used = ipam.allocate(s, net, first, "h").mac_address
+    macs = iter([used, used, "52:54:00:64:00:01"])
+    monkeypatch.setattr(ipam, "random_mac", lambda: next(macs))
+    iid = ids.generate("instance")
+    with maker.begin() as s:
+        s.add(
+            models.Instance(
+                id=iid,
+                name=iid,
+                hostname=iid,
+                account_id="a-admin",
+                flavor="small",
+                image_id="img-00000000",
+                vcpus=1,
+                memory_mb=512,
+                disk_gb=5,
+            )
+        )
+        s.flush()
+        port = ipam.allocate(s, net, iid, "h2")
+    assert port.mac_address == "52:54:00:64:00:01" and port.id is not None
+    with maker() as s:
+        (row,) = ipam.ports_for_instance(s, iid)
+        assert (row.id, row.mac_address) == (port.id, port.mac_address)
+        assert s.get(models.Instance, iid) is not None
