@@ -49,6 +49,9 @@ from lib.stats import summary  # noqa: E402
 
 
 def parse_conf() -> None:
+    # oslo.service's threading backend, chosen before oslo.messaging loads
+    # (a spawned worker starts here; it would import eventlet's).
+    import arame.cmd  # noqa: F401
     from arame.common.conf import CONF
 
     CONF([], project="arame", default_config_files=[])

@@ -84,7 +84,9 @@ opts = [
         help="Seconds the host cache reads again before the newest "
         "change it saw: a row stamped before another but committed "
         "after it (or by a host whose clock is a little behind) is "
-        "still read.",
+        "still read. This look back runs at most once per this many "
+        "seconds (the other refreshes read from the newest change on), "
+        "so such a row is seen within about this long.",
     ),
     cfg.FloatOpt(
         "host_liveness_interval",

@@ -43,8 +43,9 @@ def test_incremental_refresh_sees_a_claim_made_elsewhere(
         add_host(name)
     cache = HostCache(clock=Clock())
     assert refresh(cache) == 3  # the first refresh reads every row
-    # Only the newest row (its stamp is the watermark) is read again.
-    assert refresh(cache) == 1
+    # The newest row's stamp (the watermark) is read again, not the row:
+    # its stamp has not moved.
+    assert refresh(cache) == 0
     iid, _ = add_instance()
     # Another scheduler's claim: this cache is not told of it.
     claims.claim(iid, "hv1", 2, 2048, 20)
@@ -53,6 +54,67 @@ def test_incremental_refresh_sees_a_claim_made_elsewhere(
     assert cache.states["hv1"].vcpus_used == 2
     assert cache.states["hv1"].memory_mb_used == 2048
     assert cache.states["hv1"].instance_count == 1
+
+
+def test_rows_in_the_overlap_are_read_whole_only_when_their_stamp_moved(
+    add_host, add_instance, cache_conf
+):
+    """Several schedulers claiming fast fill the overlap window with rows;
+    a refresh decodes whole only those changed since it last read them."""
+    cache_conf("host_cache_overlap", 3600.0, group="scheduler")
+    cache_conf("host_cache_full_reload", 86400, group="scheduler")
+    for name in ("hv1", "hv2", "hv3", "hv4"):
+        add_host(name)
+    clock = Clock()
+    cache = HostCache(clock=clock)
+    assert refresh(cache) == 4
+    clock.now += 3600  # each refresh below looks back over the overlap
+    assert refresh(cache) == 0  # all four in the window, none moved
+    iid, _ = add_instance()
+    claims.claim(iid, "hv3", 2, 2048, 20)
+    clock.now += 3600
+    before = cache.rows_read
+    assert refresh(cache) == 1
+    assert cache.rows_read - before == 1
+    assert cache.states["hv3"].vcpus_used == 2
+    clock.now += 3600
+    assert refresh(cache) == 0
+
+
+def test_a_row_committed_late_is_seen_within_the_overlap(
+    add_host, add_instance, cache_conf
+):
+    """A change stamped before the newest one the cache saw (committed
+    late, or by a clock a little behind) is not behind the watermark for
+    good: the next look back over the overlap, at most an overlap later,
+    reads it."""
+    cache_conf("host_cache_overlap", 1.0, group="scheduler")
+    add_host("hv1")
+    add_host("hv2")
+    clock = Clock()
+    cache = HostCache(clock=clock)
+    refresh(cache)
+    iid, _ = add_instance()
+    claims.claim(iid, "hv1", 2, 2048, 20)
+    clock.now += 0.1
+    refresh(cache)
+    assert cache.states["hv1"].vcpus_used == 2  # past the watermark
+    H = models.Host
+    with engine.session() as s:
+        newest = s.scalar(sa.select(H.updated_at).where(H.name == "hv1"))
+        s.execute(
+            sa.update(H)
+            .where(H.name == "hv2")
+            .values(
+                vcpus_used=3, updated_at=newest - dt.timedelta(seconds=0.5)
+            )
+        )
+    clock.now += 0.1
+    refresh(cache)
+    assert cache.states["hv2"].vcpus_used == 0  # behind the watermark
+    clock.now += 1.0
+    assert refresh(cache) == 1
+    assert cache.states["hv2"].vcpus_used == 3
 
 
 def test_a_deleted_host_disappears_at_the_full_reload(add_host, cache_conf):
