@@ -41,7 +41,8 @@ import time
 
 # bench/lib: this script's directory is first on sys.path.
 from lib import environment
-from lib.floor_bus import BusFloor, write_conf
+from lib.broker import write_bus_conf
+from lib.floor_bus import BusFloor
 from lib.floor_bus import serve as serve_bus
 from lib.floor_http import HTTPFloor
 from lib.floor_http import serve as serve_http
@@ -182,7 +183,11 @@ def run(args) -> dict:
                 procs = charged(part, db)
             elif which == "bus":
                 conf = os.path.join(state, "floor-bus.conf")
-                write_conf(conf, rabbit.url(name), state)
+                write_bus_conf(
+                    conf,
+                    rabbit.url(name),
+                    os.path.join(state, "floor-bus.log"),
+                )
                 part = BusFloor(
                     script,
                     conf,

@@ -112,8 +112,7 @@ class HostCache:
                 sa.select(*_COLUMNS).where(H.updated_at >= self._seen)
             ).all()
         for row in rows:
-            self._put(HostState(*row[:-_WHOLE]))
-            self._stamps[row.id] = row.updated_at
+            self._take(row)
         self.rows_read += len(rows)
         self._advance(seen, started)
         if (
@@ -174,8 +173,7 @@ class HostCache:
         if row is None:
             self._drop(name)
         else:
-            self._put(HostState(*row[:-_WHOLE]))
-            self._stamps[row.id] = row.updated_at
+            self._take(row)
 
     def ranked(self, weigher) -> Ranking:
         """Every host ranked by a weigher that reads the host alone."""
@@ -192,6 +190,11 @@ class HostCache:
         elif self._seen is not None:
             newest = max(newest, self._seen)
         self._seen = min(newest, started)
+
+    def _take(self, row) -> None:
+        """A row of _COLUMNS, read whole: its state and its stamp."""
+        self._put(HostState(*row[:-_WHOLE]))
+        self._stamps[row.id] = row.updated_at
 
     def _put(self, state: HostState) -> None:
         if self.states.get(state.name) == state:

@@ -16,6 +16,18 @@ from arame.deploy import infra
 from .ports import free_port
 
 
+def write_bus_conf(path: str, transport_url: str, log_file: str) -> None:
+    """A config file for a bench process of its own on the bus (the
+    broker's credentials are in the URL: readable by root only)."""
+    with open(path, "w") as f:
+        f.write(
+            "[DEFAULT]\n"
+            f"transport_url = {transport_url}\n"
+            f"log_file = {log_file}\n"
+        )
+    os.chmod(path, 0o600)
+
+
 def rabbitmqctl() -> str:
     return shutil.which("rabbitmqctl") or "rabbitmqctl"
 

@@ -4,7 +4,6 @@ oslo.messaging set-up (quorum queues, publisher confirms) to a server
 process whose endpoints do nothing. Real messages carry bigger payloads
 and go to several processes, so this is a lower bound."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -18,16 +17,6 @@ SERVER = "floor-server"
 # About the size of a build's cast (the instance's id, the task's, the
 # caller's context travels beside it).
 PAYLOAD = {"instance_id": "0" * 36, "task_id": "1" * 36, "spec": "x" * 200}
-
-
-def write_conf(path: str, transport_url: str, log_dir: str) -> None:
-    with open(path, "w") as f:
-        f.write(
-            "[DEFAULT]\n"
-            f"transport_url = {transport_url}\n"
-            f"log_file = {os.path.join(log_dir, 'floor-bus.log')}\n"
-        )
-    os.chmod(path, 0o600)
 
 
 def serve(conf: str) -> int:

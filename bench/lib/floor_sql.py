@@ -103,12 +103,6 @@ class SQLFloor:
     def pids(self) -> dict[int, str]:
         return {}  # the clients are this process's threads
 
-    def counts(self) -> dict:
-        return {
-            "statements": sum(len(t) for t in self.txns),
-            "commits": len(self.txns),
-        }
-
     def warm(self) -> None:
         for conn in self.conns:
             _cycle(conn, self.txns)

@@ -9,7 +9,7 @@ import time
 from arame.deploy import infra
 from arame.sdk import Client
 
-from .broker import amqp_params
+from .broker import amqp_params, write_bus_conf
 from .resources import proc_cpu_seconds
 from .run import Deadline
 from .stats import summary
@@ -82,13 +82,11 @@ def _oslo_refs(rabbit, vhost, state_dir, args, deadline) -> dict:
 
     path = os.path.join(state_dir, "bench-ref.conf")
     os.makedirs(os.path.join(state_dir, "log"), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(
-            "[DEFAULT]\n"
-            f"transport_url = {rabbit.url(vhost)}\n"
-            f"log_file = {os.path.join(state_dir, 'log', 'bench-ref.log')}\n"
-        )
-    os.chmod(path, 0o600)
+    write_bus_conf(
+        path,
+        rabbit.url(vhost),
+        os.path.join(state_dir, "log", "bench-ref.log"),
+    )
     parse_args(["--config-file", path])
 
     n_cast, n_call = args.ref_casts, args.ref_calls

@@ -64,23 +64,25 @@ def add_network(make, cidr: str, segment_id: int) -> models.Network:
     return net
 
 
+def instance(iid: str) -> models.Instance:
+    return models.Instance(
+        id=iid,
+        name=iid,
+        hostname=iid,
+        account_id="a-admin",
+        flavor="small",
+        image_id="img-00000000",
+        vcpus=1,
+        memory_mb=512,
+        disk_gb=5,
+    )
+
+
 def add_instances(make, n: int) -> list[str]:
     iids = [ids.generate("instance") for _ in range(n)]
     with make.begin() as s:
         for iid in iids:
-            s.add(
-                models.Instance(
-                    id=iid,
-                    name=iid,
-                    hostname=iid,
-                    account_id="a-admin",
-                    flavor="small",
-                    image_id="img-00000000",
-                    vcpus=1,
-                    memory_mb=512,
-                    disk_gb=5,
-                )
-            )
+            s.add(instance(iid))
     return iids
 
 
@@ -170,19 +172,7 @@ def test_a_refused_insert_is_retried_inside_the_callers_transaction(
     monkeypatch.setattr(ipam, "random_mac", lambda: next(macs))
     iid = ids.generate("instance")
     with maker.begin() as s:
-        s.add(
-            models.Instance(
-                id=iid,
-                name=iid,
-                hostname=iid,
-                account_id="a-admin",
-                flavor="small",
-                image_id="img-00000000",
-                vcpus=1,
-                memory_mb=512,
-                disk_gb=5,
-            )
-        )
+        s.add(instance(iid))
         s.flush()
         port = ipam.allocate(s, net, iid, "h2")
     assert port.mac_address == "52:54:00:64:00:01" and port.id is not None
