@@ -233,6 +233,7 @@ def race_worker(url, items, hosts, full, ready, go, out) -> None:
     from arame.scheduler import claims
     from arame.scheduler.flows import build
     from arame.scheduler.flows.base import Cancelled, StepFailed
+    from arame.scheduler.leases import Leases
     from arame.scheduler.selector import HostSelector
 
     lost = [0]
@@ -255,6 +256,8 @@ def race_worker(url, items, hosts, full, ready, go, out) -> None:
     with engine.session() as s, sel.cache.lock:
         sel.cache.refresh(s)  # the process starts with its full read
     ctxt = admin_context()
+    # As the manager sets it: the task taken and fenced under a lease.
+    leases = Leases()
     ready.put(os.getpid())
     go.wait()
     placed = failed = 0
@@ -268,6 +271,7 @@ def race_worker(url, items, hosts, full, ready, go, out) -> None:
                 failed += 1
             continue
         flow = build.BuildFlow(ctxt, tid, iid, sel, hva=None)
+        flow.leases = leases
         if not flow.begin():
             failed += 1
             continue
@@ -276,6 +280,7 @@ def race_worker(url, items, hosts, full, ready, go, out) -> None:
             placed += 1
         except (StepFailed, Cancelled):
             failed += 1
+        leases.drop(tid)
     out.put(
         {
             "placed": placed,
