@@ -10,6 +10,7 @@ transaction, so it happens once however many flows ask for it.
 
 import sqlalchemy as sa
 
+from arame.common import states
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
 from arame.common.db import models, prepared
@@ -30,20 +31,26 @@ def claim(
     memory_mb: int,
     disk_gb: int,
     session=None,
+    status: str = "scheduling",
 ) -> None:
     """Claim in a transaction of its own, or in `session`'s: the build
     flow commits its claim with the step's record and the instance's move
     to `starting` (one commit instead of three). A lost claim writes
     nothing; InstanceGone leaves the host's update for the caller's
-    rollback."""
+    rollback. `status`: where the instance lands, `scheduling` or a state
+    the table allows after it (the build's `starting`: both moves in the
+    claim's one statement, where a second UPDATE of the same row made the
+    second)."""
+    if status != "scheduling":
+        states.INSTANCE.check("scheduling", status)
     if session is not None:
-        _claim(session, instance_id, host, vcpus, memory_mb, disk_gb)
+        _claim(session, instance_id, host, vcpus, memory_mb, disk_gb, status)
         return
     with db_engine.session() as s:
-        _claim(s, instance_id, host, vcpus, memory_mb, disk_gb)
+        _claim(s, instance_id, host, vcpus, memory_mb, disk_gb, status)
 
 
-def _claim(s, instance_id, host, vcpus, memory_mb, disk_gb) -> None:
+def _claim(s, instance_id, host, vcpus, memory_mb, disk_gb, status) -> None:
     ratios = CONF.scheduler
     rc = s.execute(
         _CLAIM_HOST,
@@ -61,7 +68,9 @@ def _claim(s, instance_id, host, vcpus, memory_mb, disk_gb) -> None:
         raise ClaimLost(host)
     rc = s.execute(
         _CLAIM_INSTANCE,
-        prepared.params(id=instance_id, host=host, now=models.utcnow()),
+        prepared.params(
+            id=instance_id, host=host, status=status, now=models.utcnow()
+        ),
     ).rowcount
     if rc != 1:
         # Roll the host's update back with the transaction.
@@ -141,7 +150,7 @@ _CLAIM_INSTANCE = (
         _I.c.claimed.is_(False),
     )
     .values(
-        status="scheduling",
+        status=prepared.bound("status"),
         host=prepared.bound("host"),
         claimed=True,
         updated_at=prepared.bound("now"),

@@ -157,17 +157,17 @@ class BuildFlow(BuildBase):
             inst.disk_gb,
         )
         cache = self.selector.cache
-        # The claim, the step's record and the move to `starting` commit
-        # together (one commit where there were three: the claims/s of
-        # bench/scheduler.py is bound by commits): a scheduler killed
+        # The read of what changed, the claim, the step's record and the
+        # move to `starting` are one transaction (the claims/s of
+        # bench/scheduler.py is bound by round trips): a scheduler killed
         # anywhere in between leaves the instance pending and unclaimed,
         # for the task's next owner to schedule again.
         with db_engine.session() as ws:
             with self.step("schedule") as rec:
                 # This process's host cache: only the host rows changed
                 # since the last decision are read (host_cache.py).
-                with db_engine.session() as s, cache.lock:
-                    cache.refresh(s)
+                with cache.lock:
+                    cache.refresh(ws)
                     selection = self.selector.select_from(cache, spec)
                 if not selection.candidates:
                     raise StepFailed(
@@ -175,8 +175,6 @@ class BuildFlow(BuildBase):
                     )
                 self._claim(ws, rec, inst, selection.candidates)
             self.flush(ws)
-            if not self.transition(ws, "starting", src=("scheduling",)):
-                raise Cancelled()
 
     def _claim(self, ws, rec, inst, candidates) -> None:
         cache = self.selector.cache
@@ -189,6 +187,9 @@ class BuildFlow(BuildBase):
                     inst.memory_mb,
                     inst.disk_gb,
                     session=ws,
+                    # Through `scheduling` to `starting` in the claim's
+                    # one statement: nothing can see the state between.
+                    status="starting",
                 )
             except claims.ClaimLost:
                 # Ends the attempt's transaction, so that it holds no lock

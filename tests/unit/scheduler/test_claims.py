@@ -5,6 +5,7 @@ import threading
 
 import pytest
 
+from arame.common import exceptions
 from arame.common.db import models
 from arame.scheduler import claims
 
@@ -48,6 +49,21 @@ def test_claim_takes_capacity_and_places_the_instance(
         "hv1",
         True,
     )
+
+
+def test_a_claim_may_carry_the_instance_on_to_a_state_after_scheduling(
+    ratios, add_host, add_instance, get_row
+):
+    add_host("hv1", vcpus=4, memory_mb=4096, disk_gb=100)
+    iid, _ = add_instance()
+    # Only a move the state table allows after `scheduling`.
+    with pytest.raises(exceptions.InvalidTransition):
+        claims.claim(iid, "hv1", 1, 512, 5, status="running")
+    assert usage() == (0, 0, 0, 0)
+    claims.claim(iid, "hv1", 1, 512, 5, status="starting")
+    inst = get_row(models.Instance, iid)
+    assert (inst.status, inst.host, inst.claimed) == ("starting", "hv1", True)
+    assert usage() == (1, 512, 5, 1)
 
 
 def test_claim_adds_to_existing_usage(ratios, add_host, add_instance, get_row):

@@ -313,21 +313,25 @@ class _Died(BaseException):
     """The scheduler process dying (not an Exception: nothing handles it)."""
 
 
-def test_a_scheduler_dying_between_claim_and_starting_leaves_no_claim(
+def test_a_scheduler_dying_between_claim_and_its_commit_leaves_no_claim(
     build, ctxt, hva, add_host, add_instance, get_row, usage, monkeypatch
 ):
-    # The claim, the step's record and the move to `starting` are one
-    # transaction: a death before its commit leaves the instance pending
+    # The claim with the move to `starting`, and the step's record, are
+    # one transaction: a death before its commit (here, writing the
+    # record, after the claim's statements) leaves the instance pending
     # and the host's capacity untouched, and the next owner of the task
     # places it once.
     add_host("hv1")
     iid, tid = add_instance()
     flow = BuildFlow(ctxt, tid, iid, HostSelector(), hva)
 
-    def die(self, s, dst, **kw):
+    def die(self, s, **kw):
+        assert s.execute(
+            sa.select(models.Instance.status).where(models.Instance.id == iid)
+        ).scalar() == "starting"
         raise _Died()
 
-    monkeypatch.setattr(BuildFlow, "transition", die)
+    monkeypatch.setattr(BuildFlow, "flush", die)
     with pytest.raises(_Died):
         flow.run()
     inst = get_row(models.Instance, iid)
