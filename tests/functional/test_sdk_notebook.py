@@ -118,7 +118,8 @@ def test_the_vcp_flow(connect, ugroup):
     # The top of the range, less what the server's random picks took.
     last = ipaddress.ip_address(network["dhcp_ranges"][-1][1])
     taken = set(ugroup.find_ip_addresses())
-    fixed = [a for a in (str(last - i) for i in range(8)) if a not in taken][:2]
+    free = (str(last - i) for i in range(8))
+    fixed = [a for a in free if a not in taken][:2]
     unit.add_nodes(ip_address=fixed, timeout=120)
     assert set(fixed) <= set(unit.find_ip_addresses(node_state="RUNNING"))
     unit.delete_nodes(ip_address=fixed[0], timeout=120)

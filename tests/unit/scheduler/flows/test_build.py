@@ -326,9 +326,14 @@ def test_a_scheduler_dying_between_claim_and_its_commit_leaves_no_claim(
     flow = BuildFlow(ctxt, tid, iid, HostSelector(), hva)
 
     def die(self, s, **kw):
-        assert s.execute(
-            sa.select(models.Instance.status).where(models.Instance.id == iid)
-        ).scalar() == "starting"
+        assert (
+            s.execute(
+                sa.select(models.Instance.status).where(
+                    models.Instance.id == iid
+                )
+            ).scalar()
+            == "starting"
+        )
         raise _Died()
 
     monkeypatch.setattr(BuildFlow, "flush", die)
