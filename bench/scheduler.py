@@ -255,6 +255,7 @@ def race_worker(url, items, hosts, full, ready, go, out) -> None:
         )
     with engine.session() as s, sel.cache.lock:
         sel.cache.refresh(s)  # the process starts with its full read
+    read_at_start = sel.cache.rows_read
     ctxt = admin_context()
     # As the manager sets it: the task taken and fenced under a lease.
     leases = Leases()
@@ -287,7 +288,7 @@ def race_worker(url, items, hosts, full, ready, go, out) -> None:
             "failed": failed,
             "lost_claims": lost[0],
             "seconds": time.perf_counter() - t0,
-            "rows_read": sel.cache.rows_read,
+            "rows_read": sel.cache.rows_read - read_at_start,
         }
     )
 
@@ -353,6 +354,9 @@ def race(
             round(r["placed"] / r["seconds"], 1) for r in results
         ],
         "check": sched_world.double_allocations(),
+        "rows_per_placement": round(
+            sum(r["rows_read"] for r in results) / max(placed, 1), 1
+        ),
     }
 
 
@@ -400,7 +404,8 @@ def report_race(r: dict, ref: dict | None, old: dict | None) -> None:
         )
     print(
         f"placed {r['placed']}, failed {r['failed']}, lost claims "
-        f"{r['lost_claims']}, wall {r['wall_s']} s"
+        f"{r['lost_claims']}, wall {r['wall_s']} s, host rows read per "
+        f"placement {r['rows_per_placement']}"
     )
     print(
         f"claims/s {r['claims_per_s']} (per process "

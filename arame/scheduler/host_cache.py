@@ -47,13 +47,17 @@ import weakref
 import sqlalchemy as sa
 
 from arame.common.conf import CONF
-from arame.common.db import models
+from arame.common.db import models, prepared
 from arame.scheduler.host_state import COLUMNS, HostState
 from arame.scheduler.ranking import Ranking
 
 H = models.Host
 _COLUMNS = [*COLUMNS, H.id, H.updated_at]
 _WHOLE = 2  # HostState(*row[:-_WHOLE]): the id and the stamp are the cache's
+# Every decision runs it: built once (common/db/prepared.py).
+_STAMPED_SINCE = sa.select(*_COLUMNS).where(
+    H.updated_at >= prepared.bound("seen", models.Timestamp)
+)
 
 
 class HostCache:
@@ -109,7 +113,7 @@ class HostCache:
             # The rows stamped since the newest change seen: few, read
             # whole in one statement.
             rows = seen = session.execute(
-                sa.select(*_COLUMNS).where(H.updated_at >= self._seen)
+                _STAMPED_SINCE, prepared.params(seen=self._seen)
             ).all()
         for row in rows:
             self._take(row)
