@@ -115,9 +115,7 @@ class TaskFlow:
             task = (
                 s.get(models.Task, self.task_id)
                 if self.adopted
-                else s.execute(
-                    _TASK_HEAD, prepared.params(id=self.task_id)
-                ).first()
+                else self.read_head(s)
             )
             if task is None:
                 return False
@@ -143,6 +141,12 @@ class TaskFlow:
         if self.leases is not None:
             self.leases.hold(self.task_id)
         return True
+
+    def read_head(self, s):
+        """A fresh task's deadline_at, account_id, request_id and
+        parent_id (None if it is gone). A flow may read what load()
+        needs in the same statement."""
+        return s.execute(_TASK_HEAD, prepared.params(id=self.task_id)).first()
 
     def load(self, s) -> None:
         """Read what the flow works on, in begin()'s transaction."""

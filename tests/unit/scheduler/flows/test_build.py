@@ -265,6 +265,35 @@ def test_delete_before_placement_cancels_without_touching_a_host(
     assert task.status == "failed" and "cancelled" in task.error_message
 
 
+def test_a_delete_after_the_builds_first_read_cancels_it_at_the_claim(
+    build, hva, add_host, add_instance, get_row, usage, monkeypatch
+):
+    # The build reads its instance with the task's head, before it takes
+    # the task: a delete landing after that read fails the claim's CAS.
+    add_host("hv1")
+    iid, tid = add_instance()
+    read = BuildFlow.read_head
+
+    def read_then_deleted(self, s):
+        head = read(self, s)
+        assert self._read_with_head.status == "pending"
+        s.execute(
+            sa.update(models.Instance)
+            .where(models.Instance.id == iid)
+            .values(status="shuttingdown")
+        )
+        return head
+
+    monkeypatch.setattr(BuildFlow, "read_head", read_then_deleted)
+    build(iid, tid)
+    assert hva.calls == []
+    assert usage() == (0, 0, 0, 0)
+    inst = get_row(models.Instance, iid)
+    assert (inst.status, inst.claimed) == ("shuttingdown", False)
+    task = get_row(models.Task, tid)
+    assert task.status == "failed" and "cancelled" in task.error_message
+
+
 def test_a_task_already_ended_is_not_run(
     build, hva, add_host, add_instance, get_row
 ):
