@@ -7,8 +7,6 @@ that arrives mid-build moves the instance to shuttingdown; the next CAS of
 this flow then fails and it undoes its work.
 """
 
-import collections
-
 import sqlalchemy as sa
 from oslo_log import log
 
@@ -18,7 +16,7 @@ from arame.agents.nsa import rpcapi as nsa_rpcapi
 from arame.common import ipam, naming, secgroups_db
 from arame.common.conf import CONF
 from arame.common.db import engine as db_engine
-from arame.common.db import models, prepared
+from arame.common.db import models
 from arame.scheduler import claims
 from arame.scheduler.flows import liveness, root_volume, security_groups
 from arame.scheduler.flows.base import Cancelled, StepFailed
@@ -90,6 +88,8 @@ def instance_spec(
 
 
 class BuildFlow(BuildBase):
+    instance_as_row = True
+
     def __init__(
         self,
         ctxt,
@@ -112,31 +112,6 @@ class BuildFlow(BuildBase):
         self.named_on: list[str] = []
         # (network id, MAC) registered by this flow: see naming_cleanup.
         self.named_ports: list[tuple[str, str]] = []
-        self._read_with_head = _UNREAD
-
-    def read_head(self, s):
-        # The task's head and its instance in one statement: a round trip
-        # fewer for every build (the read before the take sees what the
-        # read after it did; a delete meanwhile fails the claim's CAS).
-        row = s.execute(
-            _HEAD_AND_INSTANCE,
-            prepared.params(id=self.task_id, instance=self.instance_id),
-        ).first()
-        if row is None:
-            return None
-        head, inst = row[:_HEAD], row[_HEAD:]
-        self._read_with_head = InstanceRow(*inst) if inst[0] else None
-        return TaskHead(*head)
-
-    def load(self, s) -> None:
-        # A row, not an ORM object: a build only reads its instance, and
-        # the ORM's loading of it was a seventh of a placement's CPU.
-        if self._read_with_head is not _UNREAD:
-            self.instance, self._read_with_head = self._read_with_head, _UNREAD
-            return
-        self.instance = s.execute(
-            _INSTANCE_ROW, prepared.params(id=self.instance_id)
-        ).first()
 
     def build(self, inst: models.Instance) -> None:
         self.schedule(inst)
@@ -410,20 +385,3 @@ class BuildFlow(BuildBase):
                 "build %s: compensation incomplete, claim kept",
                 self.instance_id,
             )
-
-
-# Every build reads its instance once: built once (common/db/prepared.py).
-_I = models.Instance.__table__
-_T = models.Task.__table__
-_INSTANCE_ROW = sa.select(_I).where(_I.c.id == prepared.bound("id"))
-_UNREAD = object()
-TaskHead = collections.namedtuple(
-    "TaskHead", ["deadline_at", "account_id", "request_id", "parent_id"]
-)
-InstanceRow = collections.namedtuple("InstanceRow", _I.c.keys())
-_HEAD = len(TaskHead._fields)
-_HEAD_AND_INSTANCE = (
-    sa.select(*(_T.c[f] for f in TaskHead._fields), _I)
-    .select_from(_T.outerjoin(_I, _I.c.id == prepared.bound("instance")))
-    .where(_T.c.id == prepared.bound("id"))
-)

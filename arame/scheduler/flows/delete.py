@@ -41,6 +41,7 @@ def terminate(flow: InstanceFlow, s) -> bool:
 
 
 class DeleteFlow(InstanceFlow):
+    instance_as_row = True
     action = "delete"
 
     def __init__(
