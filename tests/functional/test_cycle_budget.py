@@ -52,10 +52,11 @@ CYCLES = 10
 # ensure_network then add_reservation.
 # Cut to 92.3 (7a9ff89+): a port's address inserted without a savepoint
 # around it (a unique key's refusal undoes that statement only).
-# Cut to 90.6 (1c82de4+): a placement's read of the changed hosts in its
-# claim's transaction, the claim's move to `starting` in its statement.
+# Cut to 88.4 (819394f+): a placement's read of the changed hosts in its
+# claim's transaction, the claim's move to `starting` in its statement,
+# the build's and the delete's task head read with their instance.
 BUDGET = {
-    "sql": 104,
+    "sql": 102,
     "rpc": 9,
     "notifications": 2,
 }
