@@ -24,9 +24,10 @@
 2. Claims per second: --workers processes (spawned, each with its own
    engine and HostSelector, as a scheduler process has) race to place
    --instances pending instances over --race-hosts empty hosts; each
-   runs, per instance, the build flow's own begin() and schedule() (cache
-   refresh, choice, compare-and-set claim, a lost claim re-read, the
-   step's records and the move to `starting`) against the database.
+   runs, per instance, the build flow's own begin(), which takes the task
+   and runs the schedule step in one transaction (cache refresh, choice,
+   compare-and-set claim, a lost claim re-read, the move to `starting`,
+   the step's records) against the database.
    Then the check: every host's *_used equals the sum of the instances
    claimed on it, no host past its capacity, every instance claimed once.
    Goal: >= 500 claims/s with 4 schedulers, 0 double allocations.
@@ -222,7 +223,8 @@ def _decisions(count: int, reps_old: int, reps_new: int) -> dict:
 
 
 def race_worker(url, items, hosts, full, ready, go, out) -> None:
-    """One scheduler process: begin() and schedule() of each build; with
+    """One scheduler process: begin() of each build (the take with the
+    schedule step); with
     `hosts` (the reference), the bare claim alone on the next host of that
     list, with no flow and no decision; with `full` (the path before the
     cache), every host row read and every host weighed per decision."""
@@ -232,7 +234,6 @@ def race_worker(url, items, hosts, full, ready, go, out) -> None:
     from arame.common.db import engine
     from arame.scheduler import claims
     from arame.scheduler.flows import build
-    from arame.scheduler.flows.base import Cancelled, StepFailed
     from arame.scheduler.leases import Leases
     from arame.scheduler.selector import HostSelector
 
@@ -273,14 +274,11 @@ def race_worker(url, items, hosts, full, ready, go, out) -> None:
             continue
         flow = build.BuildFlow(ctxt, tid, iid, sel, hva=None)
         flow.leases = leases
-        if not flow.begin():
+        # The take and the schedule step, in one transaction.
+        if not flow.begin() or flow.not_placed is not None:
             failed += 1
-            continue
-        try:
-            flow.schedule(flow.instance)
+        else:
             placed += 1
-        except (StepFailed, Cancelled):
-            failed += 1
         leases.drop(tid)
     out.put(
         {

@@ -52,14 +52,19 @@ class Leases:
         self._held: set[str] = set()
 
     # -- taking a task -------------------------------------------------------
-    def take(self, s, task_id: str) -> bool:
+    def take(self, s, task_id: str, **values) -> bool:
         """queued -> running, owned by us (a cast, or a cast the sweep
-        found lost); False if it is no longer queued."""
+        found lost), with `values` (the step a flow began in the same
+        transaction); False if it is no longer queued."""
         now = models.utcnow()
         rc = s.execute(
-            _TAKE,
+            _take(tuple(sorted(values))),
             prepared.params(
-                id=task_id, owner=self.owner, until=_until(now), now=now
+                id=task_id,
+                owner=self.owner,
+                until=_until(now),
+                now=now,
+                **values,
             ),
         ).rowcount
         return rc == 1
@@ -141,17 +146,22 @@ class Leases:
 
 # Every flow step runs these: built once (common/db/prepared.py).
 _T = T.__table__
-_TAKE = (
-    sa.update(_T)
-    .where(_T.c.id == prepared.bound("id"), _T.c.status == "queued")
-    .values(
-        status="running",
-        owner=prepared.bound("owner"),
-        lease_until=prepared.bound("until"),
-        attempts=_T.c.attempts + 1,
-        updated_at=prepared.bound("now"),
+
+
+@functools.cache
+def _take(keys: tuple[str, ...]):
+    return (
+        sa.update(_T)
+        .where(_T.c.id == prepared.bound("id"), _T.c.status == "queued")
+        .values(
+            status="running",
+            owner=prepared.bound("owner"),
+            lease_until=prepared.bound("until"),
+            attempts=_T.c.attempts + 1,
+            updated_at=prepared.bound("now"),
+            **prepared.setting(keys),
+        )
     )
-)
 
 
 @functools.cache

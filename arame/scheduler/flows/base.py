@@ -104,10 +104,11 @@ class TaskFlow:
 
     # -- records -----------------------------------------------------------
     def begin(self) -> bool:
-        """queued -> running (owned by this scheduler), and read the
-        flow's subject (load()); False if the task already ended (reaped)
-        or another scheduler took it. An adopted task is already ours:
-        read which steps it has done."""
+        """queued -> running (owned by this scheduler), having read the
+        flow's subject (load()) and run its first step if it has one in
+        the same transaction (first_step()); False if the task already ended
+        (reaped) or another scheduler took it. An adopted task is already
+        ours: read which steps it has done."""
         with db_engine.session() as s:
             # Its events are read only for an adopted task (done_steps):
             # a fresh one has none, and this is every task's first read
@@ -124,23 +125,47 @@ class TaskFlow:
             self.task_owner = (task.account_id, task.request_id)
             self.parent_id = task.parent_id
             if self.adopted:
-                took = (
+                if not (
                     task.status == "running"
                     and task.owner == self.leases.owner
-                )
+                ):
+                    return False
                 self.done_steps = {
                     e.step for e in task.events if e.status == "done"
                 }
-            elif self.leases is not None:
-                took = self.leases.take(s, self.task_id)
+                self.load(s)
             else:
-                took = tasks.set_status(s, self.task_id, "running")
-            if not took:
-                return False
-            self.load(s)
+                self.load(s)
+                self.first_step(s)
+                if not self._take(s):
+                    # Another scheduler has it: what first_step() wrote is
+                    # not ours to keep.
+                    s.rollback()
+                    return False
         if self.leases is not None:
             self.leases.hold(self.task_id)
         return True
+
+    def first_step(self, s) -> None:
+        """A fresh task's first step, if it needs the database only: run
+        in the transaction that takes the task (a COMMIT fewer), before
+        the take, which a lost race rolls back with it. It leaves `s`
+        usable: a step that fails is recorded in memory, for run() to
+        act on; the take commits either way."""
+
+    def _take(self, s) -> bool:
+        """The take, with the step first_step() recorded and its events."""
+        if self.leases is None:
+            took = tasks.set_status(s, self.task_id, "running")
+            if took:
+                self.flush(s)
+            return took
+        step = self._pending_step
+        values = {} if step is None else {"step": step}
+        took = self.leases.take(s, self.task_id, **values)
+        if took:
+            self.flush(s, fenced_later=True)
+        return took
 
     def read_head(self, s):
         """A fresh task's deadline_at, account_id, request_id and

@@ -112,9 +112,27 @@ class BuildFlow(BuildBase):
         self.named_on: list[str] = []
         # (network id, MAC) registered by this flow: see naming_cleanup.
         self.named_ports: list[tuple[str, str]] = []
+        # Why the schedule step, run in begin() (first_step()), placed nothing.
+        self.not_placed: StepFailed | Cancelled | None = None
+
+    def first_step(self, s) -> None:
+        inst = self.instance
+        if inst is not None and inst.status == "pending":
+            try:
+                self.schedule(s, inst)
+            except (StepFailed, Cancelled) as e:
+                self.not_placed = e
 
     def build(self, inst: models.Instance) -> None:
-        self.schedule(inst)
+        if self.not_placed is not None:
+            raise self.not_placed
+        if self.host is None:
+            # Adopted still pending: its scheduler took it and died before
+            # placing it (a release that took a task in a transaction of
+            # its own). Placed now, in a transaction of its own.
+            with db_engine.session() as ws:
+                self.schedule(ws, inst)
+                self.flush(ws)
         self.prepare_root(inst)
         self.register_names(inst)
         self.spawn(inst)
@@ -149,7 +167,14 @@ class BuildFlow(BuildBase):
             self.register_names(inst)
         self.spawn(inst)
 
-    def schedule(self, inst: models.Instance) -> None:
+    def schedule(self, ws, inst) -> None:
+        """The first step, in the transaction that takes the task
+        (first_step()): the read of what changed, the claim, the move to
+        `starting`, the step's record and the take commit together (the
+        claims/s of bench/scheduler.py is bound by round trips). A
+        scheduler killed anywhere before that commit leaves the task
+        queued and the instance pending and unclaimed, for the sweep to
+        cast again."""
         spec = RequestSpec(
             inst.id,
             inst.account_id,
@@ -159,24 +184,17 @@ class BuildFlow(BuildBase):
             inst.disk_gb,
         )
         cache = self.selector.cache
-        # The read of what changed, the claim, the step's record and the
-        # move to `starting` are one transaction (the claims/s of
-        # bench/scheduler.py is bound by round trips): a scheduler killed
-        # anywhere in between leaves the instance pending and unclaimed,
-        # for the task's next owner to schedule again.
-        with db_engine.session() as ws:
-            with self.step("schedule") as rec:
-                # This process's host cache: only the host rows changed
-                # since the last decision are read (host_cache.py).
-                with cache.lock:
-                    cache.refresh(ws)
-                    selection = self.selector.select_from(cache, spec)
-                if not selection.candidates:
-                    raise StepFailed(
-                        "schedule", "no valid host: " + selection.explain()
-                    )
-                self._claim(ws, rec, inst, selection.candidates)
-            self.flush(ws)
+        with self.step("schedule") as rec:
+            # This process's host cache: only the host rows changed
+            # since the last decision are read (host_cache.py).
+            with cache.lock:
+                cache.refresh(ws)
+                selection = self.selector.select_from(cache, spec)
+            if not selection.candidates:
+                raise StepFailed(
+                    "schedule", "no valid host: " + selection.explain()
+                )
+            self._claim(ws, rec, inst, selection.candidates)
 
     def _claim(self, ws, rec, inst, candidates) -> None:
         cache = self.selector.cache
@@ -205,6 +223,8 @@ class BuildFlow(BuildBase):
                     cache.refresh_host(s, host.name)
                 continue
             except claims.InstanceGone:
+                # The host's update goes; the take that follows commits.
+                ws.rollback()
                 raise Cancelled() from None
             self.host = rec.host = host.name
             return

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from arame.common import tasks as task_records
 from arame.common.db import engine, models
 from arame.scheduler.flows.build import BuildFlow
+from arame.scheduler.leases import Leases
 from arame.scheduler.selector import HostSelector
 
 
@@ -269,19 +270,23 @@ def test_a_delete_after_the_builds_first_read_cancels_it_at_the_claim(
     build, hva, add_host, add_instance, get_row, usage, monkeypatch
 ):
     # The build reads its instance with the task's head, before it takes
-    # the task: a delete landing after that read fails the claim's CAS.
+    # the task: a delete landing after that read (committed by the API,
+    # another transaction) fails the claim's CAS. The read here sees the
+    # delete already, and is made to answer what it saw just before.
     add_host("hv1")
     iid, tid = add_instance()
-    read = BuildFlow.read_head
-
-    def read_then_deleted(self, s):
-        head = read(self, s)
-        assert self._read_with_head.status == "pending"
+    with engine.session() as s:
         s.execute(
             sa.update(models.Instance)
             .where(models.Instance.id == iid)
             .values(status="shuttingdown")
         )
+    read = BuildFlow.read_head
+
+    def read_then_deleted(self, s):
+        head = read(self, s)
+        assert self._read_with_head.status == "shuttingdown"
+        self._read_with_head = self._read_with_head._replace(status="pending")
         return head
 
     monkeypatch.setattr(BuildFlow, "read_head", read_then_deleted)
@@ -295,7 +300,7 @@ def test_a_delete_after_the_builds_first_read_cancels_it_at_the_claim(
 
 
 def test_a_task_already_ended_is_not_run(
-    build, hva, add_host, add_instance, get_row
+    build, hva, add_host, add_instance, get_row, usage
 ):
     add_host("hv1")
     iid, tid = add_instance()
@@ -305,6 +310,37 @@ def test_a_task_already_ended_is_not_run(
     assert hva.calls == []
     assert get_row(models.Instance, iid).status == "pending"
     assert get_row(models.Task, tid).error_message == "reaped"
+    # The schedule step ran before the take: the take's failure took its
+    # claim back with it.
+    assert usage() == (0, 0, 0, 0)
+
+
+def test_a_build_whose_task_another_scheduler_took_keeps_no_claim(
+    ctxt, hva, add_host, add_instance, get_row, usage
+):
+    # The same task cast twice (the sweep's cast of a task it thought
+    # lost, and the first): the second scheduler places the instance in
+    # the transaction that takes the task, and its take fails; nothing of
+    # its placement stays, and the task stays the first one's.
+    add_host("hv1")
+    iid, tid = add_instance()
+    first = Leases()
+    with engine.session() as s:
+        assert first.take(s, tid)
+    flow = BuildFlow(ctxt, tid, iid, HostSelector(), hva)
+    flow.leases = Leases()
+    assert flow.begin() is False
+    assert usage() == (0, 0, 0, 0)
+    inst = get_row(models.Instance, iid)
+    assert (inst.status, inst.host, inst.claimed) == ("pending", None, False)
+    task = get_row(models.Task, tid)
+    assert (task.status, task.owner, task.step) == (
+        "running",
+        first.owner,
+        None,
+    )
+    assert task.events == []
+    assert flow.leases.held() == []
 
 
 def test_build_past_its_deadline_does_not_call_the_agent(
@@ -345,11 +381,12 @@ class _Died(BaseException):
 def test_a_scheduler_dying_between_claim_and_its_commit_leaves_no_claim(
     build, ctxt, hva, add_host, add_instance, get_row, usage, monkeypatch
 ):
-    # The claim with the move to `starting`, and the step's record, are
-    # one transaction: a death before its commit (here, writing the
-    # record, after the claim's statements) leaves the instance pending
-    # and the host's capacity untouched, and the next owner of the task
-    # places it once.
+    # The task's take, the claim with the move to `starting`, and the
+    # step's record are one transaction: a death before its commit (here,
+    # writing the record, after the claim's statements) leaves the task
+    # queued, the instance pending and the host's capacity untouched; the
+    # cast again (the sweep's, for a queued task nobody took) places it
+    # once.
     add_host("hv1")
     iid, tid = add_instance()
     flow = BuildFlow(ctxt, tid, iid, HostSelector(), hva)
@@ -372,13 +409,9 @@ def test_a_scheduler_dying_between_claim_and_its_commit_leaves_no_claim(
     assert (inst.status, inst.host, inst.claimed) == ("pending", None, False)
     assert usage() == (0, 0, 0, 0)
     assert hva.calls == []
+    task = get_row(models.Task, tid)
+    assert (task.status, task.owner, task.step) == ("queued", None, None)
     monkeypatch.undo()
-    with engine.session() as s:  # as the reaper hands it back
-        s.execute(
-            sa.update(models.Task)
-            .where(models.Task.id == tid)
-            .values(status="queued")
-        )
     build(iid, tid)
     assert get_row(models.Instance, iid).status == "running"
     assert usage() == (1, 512, 5, 1)

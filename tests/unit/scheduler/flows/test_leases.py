@@ -96,6 +96,27 @@ def test_a_build_whose_scheduler_dies_at_spawn_is_resumed_by_another(
     assert hva.calls == [("spawn", "hv1", iid), ("spawn", "hv1", iid)]
 
 
+def test_a_build_adopted_before_its_placement_places_it_once(
+    scheduler, hva, add_host, add_instance, get_row, usage
+):
+    # A scheduler of a release that took its task in a transaction of its
+    # own died before placing the instance (the take and the placement
+    # now commit together): the adopter places it, once.
+    add_host("hv1")
+    iid, tid = add_instance()
+    with engine.session() as s:
+        assert leases_mod.Leases().take(s, tid)
+    lapse(tid)
+    second, sweep = scheduler()
+    assert [(t.id, a) for t, a in run_found(sweep)] == [(tid, True)]
+    t = get_row(models.Task, tid)
+    assert (t.status, t.owner, t.attempts) == ("done", second.leases.owner, 2)
+    inst = get_row(models.Instance, iid)
+    assert (inst.status, inst.host, inst.claimed) == ("running", "hv1", True)
+    assert usage() == (1, 512, 5, 1)
+    assert hva.calls == [("spawn", "hv1", iid)]
+
+
 def test_a_resumed_build_of_an_instance_deleted_meanwhile_is_undone(
     scheduler, hva, add_host, add_instance, ctxt, get_row, usage
 ):
