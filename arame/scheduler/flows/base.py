@@ -91,6 +91,8 @@ class TaskFlow:
         self.parent_id: str | None = None
         self._pending_events: list[dict] = []
         self._pending_step: str | None = None
+        # The step the task's row shows, as this flow last committed it.
+        self._shown_step: str | None = None
         # Set by the manager: the leases this process holds (None in unit
         # tests of a flow alone), and whether the sweep adopted this task
         # from a scheduler that died (the flow then resumes: resume()).
@@ -210,8 +212,17 @@ class TaskFlow:
         self._pending_events = [
             e for e in self._pending_events if id(e) not in gone
         ]
+        if step is not None:
+            self._shown_step = step
         if self._pending_step == step:
             self._pending_step = None
+
+    def enter(self, name: str) -> None:
+        """Show step `name` from the flow's next write: a transaction
+        made anyway just before the step (the take, a read) writes it, so
+        that the step's own checkpoint has nothing to write. Only for the
+        step the flow enters next, with nothing else between."""
+        self._pending_step = name
 
     def checkpoint(self) -> None:
         if self._pending_events or self._pending_step is not None:
@@ -288,8 +299,9 @@ class TaskFlow:
         if undo is not None:
             self._undo.append((f"undo-{name}", host, undo))
         # The task shows the step it is in (progress for --wait, and the
-        # step the reaper names if the flow dies here): see flush().
-        self._pending_step = name
+        # step the reaper names if the flow dies here): see flush(). Not
+        # written again if the row shows it already (enter()).
+        self._pending_step = None if name == self._shown_step else name
         t0 = time.monotonic()
         try:
             yield rec

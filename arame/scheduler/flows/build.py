@@ -298,6 +298,10 @@ class BuildFlow(BuildBase):
                 )
                 for p in ports
             }
+            if nodes:
+                # The first node's checkpoint, with these reads.
+                self.enter("names")
+                self.flush(s)
         if not nodes:
             raise StepFailed(
                 "names",

@@ -62,6 +62,11 @@ class DeleteFlow(InstanceFlow):
         # Routers that carried the instance's floating IPs (terminate()).
         self.fip_routers: list[str] = []
 
+    def first_step(self, s) -> None:
+        # The take shows the destroy step (a checkpoint fewer).
+        if self.instance is not None and self.instance.host is not None:
+            self.enter("destroy")
+
     def run(self) -> None:
         if not self.begin():
             return
@@ -74,6 +79,11 @@ class DeleteFlow(InstanceFlow):
                 vol = root_volume.root_volume_of(s, inst.id)
                 nodes = naming.nodes(s) if self.nsa is not None else []
                 named = named_ports(s, inst.id) if nodes else []
+                if nodes and not held and vol is None:
+                    # Nothing between these reads and the names' removal:
+                    # its checkpoint goes with them.
+                    self.enter("unname")
+                    self.flush(s)
             # Its data volumes stay, available again.
             volume_attach.release_instance_volumes(self, self.sta, held)
             if vol is not None and self.sta is not None:

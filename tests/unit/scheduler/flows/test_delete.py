@@ -4,6 +4,7 @@ import pytest
 
 from arame.common.db import models
 from arame.scheduler.flows.delete import DeleteFlow
+from arame.scheduler.leases import Leases
 
 USED = dict(vcpus_used=1, memory_mb_used=512, disk_gb_used=5, instance_count=1)
 
@@ -111,3 +112,27 @@ def test_delete_can_be_retried_after_a_failure(
     delete(iid, tid2)
     assert get_row(models.Instance, iid).status == "terminated"
     assert usage() == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize("leased", [True, False])
+def test_the_task_shows_destroy_while_the_host_destroys(
+    ctxt, hva, sched_conf, add_host, add_instance, get_row, leased
+):
+    # The take writes the step the delete begins with (no checkpoint of
+    # its own): a client following the task, and the reaper if the
+    # scheduler dies there, see `destroy` while hva works.
+    iid, tid = placed(add_host, add_instance)
+    seen = []
+    hva.hooks["destroy"] = lambda _id: seen.append(
+        (get_row(models.Task, tid).status, get_row(models.Task, tid).step)
+    )
+    flow = DeleteFlow(ctxt, tid, iid, hva)
+    flow.leases = Leases() if leased else None
+    flow.run()
+    assert seen == [("running", "destroy")]
+    task = get_row(models.Task, tid)
+    assert (task.status, task.step) == ("done", "release")
+    assert [(e.step, e.status) for e in task.events] == [
+        ("destroy", "done"),
+        ("release", "done"),
+    ]
