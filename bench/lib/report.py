@@ -1,6 +1,7 @@
 """The result as text (and as JSON: on stdout, or to a file)."""
 
 import json
+import os
 import sys
 
 
@@ -275,11 +276,13 @@ def print_report(res: dict) -> None:
 def output(res: dict, as_json: bool, save: str | None) -> None:
     """The text report on stdout, or the JSON (--json); and the JSON to
     `save` too if given."""
-    if save:
-        with open(save, "w") as f:
-            json.dump(res, f, indent=2, default=str)
+    # The report first: a run of many minutes is not lost to a bad path.
     if as_json:
         json.dump(res, sys.stdout, indent=2, default=str)
         print()
     else:
         print_report(res)
+    if save:
+        os.makedirs(os.path.dirname(os.path.abspath(save)), exist_ok=True)
+        with open(save, "w") as f:
+            json.dump(res, f, indent=2, default=str)

@@ -57,11 +57,13 @@ CYCLES = 10
 # the build's and the delete's task head read with their instance.
 # Cut to 86.6 (f661a02): a build's take in its placement's transaction,
 # with the step it begins.
-# Cut to 82.4 (this commit): a step's checkpoint in the transaction made
+# Cut to 82.4 (5f6d534): a step's checkpoint in the transaction made
 # just before it (the delete's take shows `destroy`; the names' reads
 # show `names` and `unname`).
+# Cut to 80.6 (this commit): a build whose image cannot be a root volume
+# (not raw) reads neither its host nor the storage nodes.
 BUDGET = {
-    "sql": 95,
+    "sql": 93,
     "rpc": 9,
     "notifications": 2,
 }

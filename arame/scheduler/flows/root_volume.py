@@ -38,15 +38,11 @@ def plan(inst: models.Instance, host: str) -> dict | None:
     """What a root volume for `inst` on `host` needs, or None (local disk)."""
     with db_engine.session() as s:
         img = s.get(models.Image, inst.image_id)
+        if img is None or img.format != "raw":
+            return None  # the host and the nodes are not read
         h = s.scalar(sa.select(models.Host).where(models.Host.name == host))
         nodes = services.live_hosts(s, STA_BINARY)
-        if (
-            img is None
-            or img.format != "raw"
-            or not nodes
-            or h is None
-            or not h.storage_address
-        ):
+        if not nodes or h is None or not h.storage_address:
             return None
         # A node with room for the disk; one that holds the image already
         # clones at once, any other imports it first.
