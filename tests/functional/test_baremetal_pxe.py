@@ -338,11 +338,15 @@ def test_bm_instance_pxe_boots_its_clone(metal):
     seen = []
 
     def ended() -> bool:
-        # Every state the polls see the node in on the way.
+        # Every state the polls see the node in on the way. The task is
+        # read first: the poll that finds it ended then sees the node as
+        # the delete left it (read the other way round, the whole of
+        # `cleaning` could fall between the two reads).
+        done = tasks.get(d["task_id"])["status"] in ("done", "failed")
         state = nodes.get(nid)["provision_state"]
         if not seen or seen[-1] != state:
             seen.append(state)
-        return tasks.get(d["task_id"])["status"] in ("done", "failed")
+        return done
 
     wait_until(ended, 180, "the delete task to end", interval=0.02)
     task = tasks.wait(d["task_id"], timeout=60)

@@ -15,7 +15,6 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-import arame.cmd  # noqa: F401  (oslo.service's threading backend, first)
 from arame.common import ids, tasks
 from arame.common.conf import CONF
 from arame.common.context import admin_context
@@ -40,7 +39,8 @@ def database():
     password = secrets.token_hex(12)
     mariadb.create_database(name, name, password)
     url = mariadb.url(name, name, password)
-    CONF([], project="arame", default_config_files=[])
+    # The option is set, never parsed: the unit tests, run in the same
+    # process after these, parse the configuration themselves.
     try:
         migration.db_sync(url)
         CONF.set_override("connection", url, group="database")
