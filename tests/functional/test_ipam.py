@@ -3,9 +3,7 @@ would run them) never share an address or a MAC, a full network is a clean
 409, and a contended fixed address goes to exactly one of them."""
 
 import concurrent.futures
-import secrets
 import threading
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -13,8 +11,8 @@ from sqlalchemy import orm
 
 from arame.common import exceptions, ids, ipam
 from arame.common.db import engine as db_engine
-from arame.common.db import migration, models
-from arame.deploy import infra
+from arame.common.db import models
+from tests.helpers.mariadb import fresh_database
 
 pytestmark = pytest.mark.functional
 
@@ -22,25 +20,15 @@ pytestmark = pytest.mark.functional
 @pytest.fixture(scope="module")
 def maker():
     """A fresh database at the newest schema, with an account to own rows."""
-    mariadb = infra.MariaDB()
-    mariadb.ensure_running()
-    name = "ft_ipam_" + uuid.uuid4().hex[:8]
-    password = secrets.token_hex(12)
-    mariadb.create_database(name, name, password)
-    url = mariadb.url(name, name, password)
-    eng = None
-    try:
-        migration.db_sync(url)
+    with fresh_database("ft_ipam_") as url:
         eng = db_engine.create_engine(url)
-        make = orm.sessionmaker(eng, expire_on_commit=False)
-        with make.begin() as s:
-            s.add(models.Account(id="a-admin", name="admin"))
-        yield make
-    finally:
-        if eng is not None:
+        try:
+            make = orm.sessionmaker(eng, expire_on_commit=False)
+            with make.begin() as s:
+                s.add(models.Account(id="a-admin", name="admin"))
+            yield make
+        finally:
             eng.dispose()
-        mariadb.drop_database(name)
-        mariadb.drop_user(name)
 
 
 def add_network(make, cidr: str, segment_id: int) -> models.Network:

@@ -8,9 +8,7 @@ after its claim, before its take, until the second is seen waiting on
 the first's locks; then both run to their ends.
 """
 
-import secrets
 import threading
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -19,12 +17,12 @@ from arame.common import ids, tasks
 from arame.common.conf import CONF
 from arame.common.context import admin_context
 from arame.common.db import engine as db_engine
-from arame.common.db import migration, models
-from arame.deploy import infra
+from arame.common.db import models
 from arame.scheduler.flows.base import Cancelled
 from arame.scheduler.flows.build import BuildFlow
 from arame.scheduler.leases import Leases
 from arame.scheduler.selector import HostSelector
+from tests.helpers.mariadb import fresh_database
 from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.functional
@@ -33,26 +31,18 @@ pytestmark = pytest.mark.functional
 @pytest.fixture(scope="module")
 def database():
     """This process's engine on a fresh MariaDB database."""
-    mariadb = infra.MariaDB()
-    mariadb.ensure_running()
-    name = "ft_place_" + uuid.uuid4().hex[:8]
-    password = secrets.token_hex(12)
-    mariadb.create_database(name, name, password)
-    url = mariadb.url(name, name, password)
     # The option is set, never parsed: the unit tests, run in the same
     # process after these, parse the configuration themselves.
-    try:
-        migration.db_sync(url)
+    with fresh_database("ft_place_") as url:
         CONF.set_override("connection", url, group="database")
         db_engine.reset()
-        with db_engine.session() as s:
-            s.add(models.Account(id="a-admin", name="admin"))
-        yield url
-    finally:
-        CONF.clear_override("connection", group="database")
-        db_engine.reset()
-        mariadb.drop_database(name)
-        mariadb.drop_user(name)
+        try:
+            with db_engine.session() as s:
+                s.add(models.Account(id="a-admin", name="admin"))
+            yield url
+        finally:
+            CONF.clear_override("connection", group="database")
+            db_engine.reset()
 
 
 def pending_build(vcpus_free: int) -> tuple[str, str]:
